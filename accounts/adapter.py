@@ -1,0 +1,39 @@
+"""allauth adapter: where members' mobile numbers are stored and how codes reach them."""
+
+from django.utils.translation import gettext as _
+
+from allauth.account.adapter import DefaultAccountAdapter
+
+from .models import User
+from .phones import MainlandPhoneField, normalize_mainland_phone
+from .sms import send_sms
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def phone_form_field(self, **kwargs):
+        return MainlandPhoneField(**kwargs)
+
+    def clean_phone(self, phone: str) -> str:
+        return normalize_mainland_phone(phone)
+
+    def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
+        send_sms(phone, _("您的验证码是 %(code)s，10 分钟内有效。请勿告诉他人。") % {"code": code})
+
+    def set_phone(self, user, phone: str, verified: bool) -> None:
+        user.phone = phone
+        user.phone_verified = verified
+        if not user.username:
+            user.username = phone
+        user.save(update_fields=["phone", "phone_verified", "username"] if user.pk else None)
+
+    def get_phone(self, user):
+        if not user.phone:
+            return None
+        return user.phone, user.phone_verified
+
+    def set_phone_verified(self, user, phone: str) -> None:
+        User.objects.filter(pk=user.pk, phone=phone).update(phone_verified=True)
+        user.phone_verified = True
+
+    def get_user_by_phone(self, phone: str):
+        return User.objects.filter(phone=phone).order_by("pk").first()

@@ -1,0 +1,30 @@
+from django.db import IntegrityError, transaction
+
+from allauth.account.forms import RequestLoginCodeForm
+
+from .models import User
+
+
+class PhoneCodeLoginForm(RequestLoginCodeForm):
+    """One step for members: a known number gets a login code, a new number an account first.
+
+    The account stays unverified until the code is confirmed (allauth then marks the phone
+    verified and signs the member in); requests are rate-limited per number and per IP.
+    """
+
+    def clean_phone(self) -> str:
+        phone = super().clean_phone()
+        if phone and getattr(self, "_user", None) is None:
+            self._user = _member_for_phone(phone)
+        return phone
+
+
+def _member_for_phone(phone: str) -> User:
+    try:
+        with transaction.atomic():
+            user = User(phone=phone, phone_verified=False, username=phone)
+            user.set_unusable_password()
+            user.save()
+            return user
+    except IntegrityError:  # another request created it first
+        return User.objects.get(phone=phone)

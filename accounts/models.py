@@ -1,0 +1,49 @@
+from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from .phones import mask_phone
+
+
+class UserManager(DjangoUserManager):
+    def create_member(self, *, phone: str, display_name: str = "", **extra) -> "User":
+        """A member account: known by a verified mobile number, no password."""
+        user = self.model(phone=phone, phone_verified=True, display_name=display_name, **extra)
+        user.username = phone
+        user.set_unusable_password()
+        user.save()
+        return user
+
+
+class User(AbstractUser):
+    """One person: a member (phone + SMS code), an operator (e-mail + password), or both."""
+
+    # username is kept (Django admin needs one); allauth fills it from the phone or e-mail.
+    phone = models.CharField(_("手机号"), max_length=16, unique=True, null=True, blank=True)
+    phone_verified = models.BooleanField(_("手机号已验证"), default=False)
+    display_name = models.CharField(_("昵称"), max_length=40, blank=True)
+    email = models.EmailField(_("邮箱"), blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), name="user_email_unique_ci", condition=~models.Q(email="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_name
+
+    @property
+    def public_name(self) -> str:
+        """What other people may see: the nickname, else a masked phone, never the full number."""
+        if self.display_name:
+            return self.display_name
+        if self.phone:
+            return mask_phone(self.phone)
+        return self.email.split("@")[0] if self.email else self.username

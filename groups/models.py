@@ -1,0 +1,324 @@
+"""Groups (社群), group series (群活码), memberships and invite links.
+
+Invariants the database holds for us (services rely on them, never on check-then-act):
+- a group's active member count never exceeds its capacity and never goes negative;
+- one membership row per (group, user), one owner per group;
+- an invite link's use count never exceeds its maximum;
+- a link points at exactly one of a group or a series.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shops.models import Shop
+
+
+class Tag(models.Model):
+    """A shop's label for groups and members (products bought, big customer…)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("名称"), max_length=30)
+
+    class Meta:
+        verbose_name = _("标签")
+        verbose_name_plural = _("标签")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="tag_name_unique_per_shop")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Purpose(models.TextChoices):
+    SALES = "sales", _("销售")
+    BRAND = "brand", _("品宣")
+
+
+class Threshold(models.TextChoices):
+    OPEN = "open", _("自由加入")
+    APPROVAL = "approval", _("运营审核")
+    PAID = "paid", _("付费入群")
+    SUBMISSION = "submission", _("提交作品/回答审核")
+
+
+class GroupState(models.TextChoices):
+    PREPARING = "preparing", _("筹备中")
+    RECRUITING = "recruiting", _("招募中")
+    ACTIVE = "active", _("活跃")
+    COOLING = "cooling", _("冷却")
+    ARCHIVED = "archived", _("已归档")
+
+
+class GroupSettingsFields(models.Model):
+    """What a group is set up with; a series keeps the same fields as its template for new groups."""
+
+    purpose = models.CharField(_("目的"), max_length=8, choices=Purpose.choices, default=Purpose.SALES)
+    kind = models.CharField(_("类型"), max_length=30, blank=True, help_text=_("如 兴趣、产品、学习、品牌"))
+    description = models.TextField(_("介绍"), blank=True)
+    rules = models.TextField(_("群规"), blank=True)
+    capacity = models.PositiveIntegerField(_("容量"), validators=[MinValueValidator(2)])
+    threshold = models.CharField(_("入群门槛"), max_length=12, choices=Threshold.choices, default=Threshold.OPEN)
+    entry_price = models.DecimalField(_("入群费（元）"), max_digits=10, decimal_places=2, null=True, blank=True)
+    entry_question = models.CharField(_("审核问题/提交要求"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class GroupSeries(GroupSettingsFields):
+    """群活码: one permanent code; joiners fill groups in order, a new group opens when all are full."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="series")
+    name = models.CharField(_("名称"), max_length=60)
+    rotation_threshold = models.PositiveIntegerField(
+        _("轮换阈值"), validators=[MinValueValidator(1)],
+        help_text=_("新成员进入第一个人数低于此值的群；全部达到时自动开新群。"),
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="series", verbose_name=_("标签"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("群系列（活码）")
+        verbose_name_plural = _("群系列（活码）")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rotation_threshold__lte=F("capacity")),
+                name="series_rotation_within_capacity",
+                violation_error_message=_("轮换阈值不能超过群容量。"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(threshold="paid") | Q(entry_price__gt=0),
+                name="series_paid_entry_has_price",
+                violation_error_message=_("付费入群需要设置大于 0 的入群费。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Group(GroupSettingsFields):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="groups")
+    series = models.ForeignKey(
+        GroupSeries, on_delete=models.PROTECT, null=True, blank=True, related_name="groups", verbose_name=_("系列")
+    )
+    number_in_series = models.PositiveIntegerField(_("系列序号"), null=True, blank=True)
+    name = models.CharField(_("群名称"), max_length=60)
+    cover = models.ImageField(_("封面"), upload_to="group_covers/%Y/%m/", blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="groups", verbose_name=_("标签"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="owned_groups", verbose_name=_("群主"),
+    )
+    state = models.CharField(_("状态"), max_length=12, choices=GroupState.choices, default=GroupState.PREPARING)
+    # Maintained only by groups.services with conditional UPDATEs; the CHECK below is the last word.
+    active_member_count = models.PositiveIntegerField(_("成员数"), default=0, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("群")
+        verbose_name_plural = _("群")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["shop", "state"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(active_member_count__lte=F("capacity")),
+                name="group_members_within_capacity",
+                violation_error_message=_("群已满。"),
+            ),
+            models.UniqueConstraint(
+                fields=["series", "number_in_series"], name="group_number_unique_in_series",
+                condition=Q(series__isnull=False),
+            ),
+            models.CheckConstraint(
+                condition=~Q(threshold="paid") | Q(entry_price__gt=0),
+                name="group_paid_entry_has_price",
+                violation_error_message=_("付费入群需要设置大于 0 的入群费。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.active_member_count, 0)
+
+
+class GroupTransition(models.Model):
+    """A lifecycle move, recorded in the same transaction as the move itself."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(_("原状态"), max_length=12, choices=GroupState.choices)
+    to_state = models.CharField(_("新状态"), max_length=12, choices=GroupState.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("操作人")
+    )
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("群状态变更")
+        verbose_name_plural = _("群状态变更")
+        ordering = ["-at", "-pk"]
+
+
+class Channel(models.TextChoices):
+    """Where a joiner came from (DOMAIN.md, Traffic sources)."""
+
+    MEMBER = "member", _("成员邀请")
+    OPERATOR = "operator", _("运营邀请")
+    POSTER = "poster", _("海报")
+    PARCEL_CARD = "parcel_card", _("包裹卡")
+    EXISTING_CUSTOMER = "existing_customer", _("老客户")
+    PARTNER_GROUP = "partner_group", _("合作群互换")
+    OFFLINE = "offline", _("线下")
+    SELF_MEDIA = "self_media", _("自媒体")
+    SERIES_CODE = "series_code", _("群活码")
+    DIRECT = "direct", _("运营直接添加")
+
+
+def new_link_code() -> str:
+    # 16 URL-safe characters = 96 bits of randomness: unguessable, short enough for a QR code.
+    return secrets.token_urlsafe(12)
+
+
+class InviteLink(models.Model):
+    """A personal or channel link to a group or a series, with exact use counting."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="invite_links")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="invite_links")
+    series = models.ForeignKey(
+        GroupSeries, on_delete=models.CASCADE, null=True, blank=True, related_name="invite_links"
+    )
+    code = models.CharField(_("邀请码"), max_length=32, unique=True, default=new_link_code, editable=False)
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invite_links", verbose_name=_("邀请人")
+    )
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices, default=Channel.MEMBER)
+    label = models.CharField(_("备注"), max_length=60, blank=True)
+    # The one link each person uses to share a group or series ("my invite link").
+    is_personal = models.BooleanField(_("个人链接"), default=False)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
+    max_uses = models.PositiveIntegerField(_("最多使用次数"), null=True, blank=True, validators=[MinValueValidator(1)])
+    use_count = models.PositiveIntegerField(_("已使用"), default=0, editable=False)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    open_count = models.PositiveIntegerField(_("打开次数"), default=0, editable=False)
+    sign_in_count = models.PositiveIntegerField(_("登录次数"), default=0, editable=False)
+    join_count = models.PositiveIntegerField(_("加入人数"), default=0, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("邀请链接")
+        verbose_name_plural = _("邀请链接")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(group__isnull=False) & Q(series__isnull=True))
+                | (Q(group__isnull=True) & Q(series__isnull=False)),
+                name="invite_link_one_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(use_count__lte=F("max_uses")),
+                name="invite_link_uses_within_max",
+                violation_error_message=_("邀请链接已用完。"),
+            ),
+            models.UniqueConstraint(
+                fields=["inviter", "group"], name="one_personal_link_per_group",
+                condition=Q(is_personal=True, revoked_at__isnull=True, group__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["inviter", "series"], name="one_personal_link_per_series",
+                condition=Q(is_personal=True, revoked_at__isnull=True, series__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} → {self.target}"
+
+    @property
+    def target(self):
+        return self.group if self.group_id else self.series
+
+    @property
+    def target_name(self) -> str:
+        return self.target.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("member:landing", args=[self.code])
+
+    @property
+    def public_url(self) -> str:
+        return settings.SITE_URL + self.get_absolute_url()
+
+
+class MemberRole(models.TextChoices):
+    OWNER = "owner", _("群主")
+    ADMIN = "admin", _("管理员")
+    CORE = "core", _("核心成员")
+    ACTIVE = "active", _("活跃成员")
+    MEMBER = "member", _("普通成员")
+
+
+class MembershipStatus(models.TextChoices):
+    PENDING = "pending", _("待审核")
+    ACTIVE = "active", _("在群")
+    REJECTED = "rejected", _("已拒绝")
+    LEFT = "left", _("已退出")
+    REMOVED = "removed", _("已移出")
+    BANNED = "banned", _("已封禁")
+
+
+class Membership(models.Model):
+    """A person in a group: one row per (group, user), kept through leaving and rejoining."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("角色"), max_length=8, choices=MemberRole.choices, default=MemberRole.MEMBER)
+    status = models.CharField(_("状态"), max_length=8, choices=MembershipStatus.choices)
+    channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices, default=Channel.DIRECT)
+    invite_link = models.ForeignKey(
+        InviteLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships",
+        verbose_name=_("邀请链接"),
+    )
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("邀请人"),
+    )
+    answer = models.TextField(_("申请回答/提交"), blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="memberships", verbose_name=_("标签"))
+    requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    joined_at = models.DateTimeField(_("入群时间"), null=True, blank=True)
+    # Set once, never cleared: tells a re-join from a first join (re-joins bring no referral edge).
+    first_joined_at = models.DateTimeField(_("首次入群时间"), null=True, blank=True)
+    left_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
+    last_active_at = models.DateTimeField(_("最近活跃"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("处理人"),
+    )
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("群成员")
+        verbose_name_plural = _("群成员")
+        ordering = ["-joined_at", "-pk"]
+        indexes = [models.Index(fields=["group", "status"]), models.Index(fields=["user", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="membership_once_per_group"),
+            models.UniqueConstraint(
+                fields=["group"], name="one_owner_per_group", condition=Q(role="owner", status="active")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.group}"

@@ -1,0 +1,572 @@
+"""Writes for groups, series, memberships and invite links.
+
+Scarce things are decided by the database: a seat in a group and a use of a link are each taken
+by one conditional UPDATE whose row count decides, backed by CHECK constraints. Locks are taken
+in one order everywhere: invite link → membership → group → series.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.db.models.functions import Least
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from referrals.services import record_join_edge
+from shops.models import Shop
+
+from .lifecycle import JOINABLE_STATES, transition_group
+from .models import (
+    Channel,
+    Group,
+    GroupSeries,
+    GroupState,
+    InviteLink,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    Tag,
+    Threshold,
+)
+
+ST = MembershipStatus
+
+
+# --- Why a join is refused ----------------------------------------------------------------------
+
+class JoinRefused(Exception):
+    """A join that cannot happen, with a reason code the pages and API show in words."""
+
+    MESSAGES = {
+        "invalid": gettext_lazy("这个邀请链接不存在，请向邀请你的人重新索取。"),
+        "revoked": gettext_lazy("这个邀请链接已被撤销。"),
+        "expired": gettext_lazy("这个邀请链接已过期。"),
+        "exhausted": gettext_lazy("这个邀请链接的使用次数已满。"),
+        "full": gettext_lazy("群已满员，暂时无法加入。"),
+        "not_open": gettext_lazy("这个群还在筹备中，尚未开放加入。"),
+        "archived": gettext_lazy("这个群已归档，不再接受新成员。"),
+        "banned": gettext_lazy("你已被移出并禁止再次加入这个群。"),
+        "answer_required": gettext_lazy("请先填写入群申请内容。"),
+    }
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(str(self.MESSAGES[reason]))
+
+    @property
+    def message(self) -> str:
+        return str(self.MESSAGES[self.reason])
+
+
+def link_problem(link: InviteLink, now=None) -> str | None:
+    """Why this link cannot admit anyone right now (a reason code), or None if it can."""
+    now = now or timezone.now()
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at is not None and link.expires_at <= now:
+        return "expired"
+    if link.max_uses is not None and link.use_count >= link.max_uses:
+        return "exhausted"
+    if link.group_id:
+        return group_problem(link.group)
+    return None  # a series always has (or opens) a group with room
+
+
+def group_problem(group: Group) -> str | None:
+    if group.state == GroupState.ARCHIVED:
+        return "archived"
+    if group.state not in JOINABLE_STATES:
+        return "not_open"
+    if group.threshold == Threshold.OPEN and group.active_member_count >= group.capacity:
+        return "full"
+    return None
+
+
+def find_link(code: str) -> InviteLink:
+    link = InviteLink.objects.select_related("group", "series", "shop", "inviter").filter(code=code).first()
+    if link is None:
+        raise JoinRefused("invalid")
+    return link
+
+
+# --- Link counters (funnel: opens → sign-ins → joins) -------------------------------------------
+
+def record_link_open(link: InviteLink) -> None:
+    InviteLink.objects.filter(pk=link.pk).update(open_count=F("open_count") + 1)
+
+
+def record_link_sign_in(link: InviteLink) -> None:
+    InviteLink.objects.filter(pk=link.pk).update(sign_in_count=F("sign_in_count") + 1)
+
+
+# --- Joining --------------------------------------------------------------------------------------
+
+class _AlreadyIn(Exception):
+    def __init__(self, membership: Membership):
+        self.membership = membership
+
+
+def join_via_link(*, user: User, code: str, answer: str = "") -> Membership:
+    """Join (or ask to join) the link's group, or the series' current group.
+
+    Guarantees: a link with max N uses admits at most N people; a group never has more active
+    members than its capacity; a banned user never gets back in; a second click returns the
+    membership the first one made. Nothing is written when the join is refused.
+    """
+    link = find_link(code)
+    problem = link_problem(link)
+    if problem:
+        raise JoinRefused(problem)
+    target = link.target
+    answer = (answer or "").strip()
+    if target.threshold == Threshold.SUBMISSION and not answer:
+        raise JoinRefused("answer_required")
+    existing = _current_membership(user, link)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            if not _consume_link_use(link.pk):
+                link.refresh_from_db()
+                raise JoinRefused(link_problem(link) or "exhausted")
+            if link.group_id:
+                return _join_group(group=link.group, user=user, link=link, answer=answer)
+            return _join_series(series=link.series, user=user, link=link, answer=answer)
+    except _AlreadyIn as already:
+        return already.membership
+
+
+def _current_membership(user: User, link: InviteLink) -> Membership | None:
+    """The user's live membership in the link's target (so a second click changes nothing)."""
+    qs = Membership.objects.filter(user=user, status__in=[ST.ACTIVE, ST.PENDING, ST.BANNED])
+    qs = qs.filter(group=link.group_id) if link.group_id else qs.filter(group__series=link.series_id)
+    membership = qs.select_related("group").order_by("-status").first()  # pending/banned before active
+    if membership and membership.status == ST.BANNED:
+        raise JoinRefused("banned")
+    return membership
+
+
+def _consume_link_use(link_id: int) -> bool:
+    now = timezone.now()
+    return (
+        InviteLink.objects.filter(pk=link_id, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(Q(max_uses__isnull=True) | Q(use_count__lt=F("max_uses")))
+        .update(use_count=F("use_count") + 1)
+        == 1
+    )
+
+
+def _take_seat(group_id: int, *, below: int | None = None) -> bool:
+    """One seat in a joinable group, decided by a single conditional UPDATE (never check-then-act)."""
+    qs = Group.objects.filter(pk=group_id, state__in=JOINABLE_STATES, active_member_count__lt=F("capacity"))
+    if below is not None:
+        qs = qs.filter(active_member_count__lt=below)
+    return qs.update(active_member_count=F("active_member_count") + 1) == 1
+
+
+def _release_seat(group_id: int) -> None:
+    Group.objects.filter(pk=group_id, active_member_count__gt=0).update(
+        active_member_count=F("active_member_count") - 1
+    )
+
+
+def _join_group(*, group: Group, user: User, link: InviteLink | None, answer: str,
+                channel: str | None = None) -> Membership:
+    row = _lock_membership_row(group, user)
+    if group.threshold == Threshold.OPEN:
+        if not _take_seat(group.pk):
+            group.refresh_from_db()
+            raise JoinRefused(group_problem(group) or "full")
+        status = ST.ACTIVE
+    else:
+        if group.state not in JOINABLE_STATES:
+            raise JoinRefused("archived" if group.state == GroupState.ARCHIVED else "not_open")
+        status = ST.PENDING
+    return _write_membership(row=row, group=group, user=user, link=link, status=status, answer=answer,
+                             channel=channel)
+
+
+def _join_series(*, series: GroupSeries, user: User, link: InviteLink, answer: str) -> Membership:
+    if series.threshold != Threshold.OPEN:
+        group = _series_group_with_room(series)
+        return _join_group(group=group, user=user, link=link, answer=answer)
+    # Open series: the seat is taken while choosing the group, so the choice and the seat are one act.
+    for _attempt in range(5):
+        group = _series_group_with_room(series)
+        row = _lock_membership_row(group, user)
+        if _take_seat(group.pk, below=series.rotation_threshold):
+            return _write_membership(row=row, group=group, user=user, link=link, status=ST.ACTIVE,
+                                     answer=answer)
+    raise JoinRefused("full")  # five lost races in a row: the caller may simply retry
+
+
+def _series_group_with_room(series: GroupSeries) -> Group:
+    """The first group of the series below its rotation threshold; opens the next one when none is."""
+    def candidate():
+        return (
+            Group.objects.filter(series=series, state__in=JOINABLE_STATES)
+            .filter(active_member_count__lt=Least(F("capacity"), series.rotation_threshold))
+            .order_by("number_in_series")
+            .first()
+        )
+
+    group = candidate()
+    if group is not None:
+        return group
+    GroupSeries.objects.select_for_update().get(pk=series.pk)  # one opener at a time; re-check under it
+    return candidate() or open_next_group_in_series(series=series)
+
+
+def _lock_membership_row(group: Group, user: User) -> Membership | None:
+    row = Membership.objects.select_for_update().filter(group=group, user=user).first()
+    if row is not None and row.status in (ST.ACTIVE, ST.PENDING):
+        raise _AlreadyIn(row)
+    if row is not None and row.status == ST.BANNED:
+        raise JoinRefused("banned")
+    return row
+
+
+def _write_membership(*, row: Membership | None, group: Group, user: User, link: InviteLink | None,
+                      status: str, answer: str, channel: str | None = None) -> Membership:
+    now = timezone.now()
+    first_joined_at = row.first_joined_at if row is not None else None
+    fields = {
+        "status": status,
+        "role": MemberRole.MEMBER,
+        "channel": channel or (link.channel if link else Channel.DIRECT),
+        "invite_link": link,
+        "inviter": link.inviter if link else None,
+        "answer": answer,
+        "requested_at": now,
+        "joined_at": now if status == ST.ACTIVE else None,
+        "first_joined_at": first_joined_at or (now if status == ST.ACTIVE else None),
+        "left_at": None,
+        "last_active_at": now,
+        "decided_by": None,
+        "note": "",
+    }
+    if row is None:
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(group=group, user=user, **fields)
+        except IntegrityError:  # the same person's other click won; undo this one's seat and use
+            raise _AlreadyIn(Membership.objects.get(group=group, user=user))
+    else:
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.save()
+        membership = row
+    if status == ST.ACTIVE:
+        _on_activated(membership, first_time_in_group=first_joined_at is None)
+    return membership
+
+
+def _on_activated(membership: Membership, *, first_time_in_group: bool) -> None:
+    """A person is now in the group: count the join on the link and record who brought them."""
+    link = membership.invite_link
+    if link is not None:
+        InviteLink.objects.filter(pk=link.pk).update(join_count=F("join_count") + 1)
+    if membership.inviter_id and first_time_in_group and _is_new_to_shop(membership):
+        record_join_edge(
+            shop_id=membership.group.shop_id, invitee=membership.user, inviter=membership.inviter,
+            link=link, group=membership.group, channel=membership.channel,
+        )
+
+
+def _is_new_to_shop(membership: Membership) -> bool:
+    """Re-joins create no referral edge: only a person never before in any of the shop's groups."""
+    return not (
+        Membership.objects.filter(user_id=membership.user_id, group__shop_id=membership.group.shop_id,
+                                  first_joined_at__isnull=False)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+# --- Operator decisions and member actions ------------------------------------------------------
+
+def _locked(membership: Membership) -> Membership:
+    return Membership.objects.select_for_update().select_related("group", "invite_link").get(pk=membership.pk)
+
+
+@transaction.atomic
+def add_member(*, group: Group, user: User, by: User | None, role: str = MemberRole.MEMBER) -> Membership:
+    """An operator adds someone directly (e.g. seed users while a group is preparing)."""
+    row = Membership.objects.select_for_update().filter(group=group, user=user).first()
+    if row is not None and row.status == ST.ACTIVE:
+        raise ValidationError(_("此用户已在群中。"))
+    if row is not None and row.status == ST.BANNED:
+        raise ValidationError(_("此用户已被封禁，请先解除封禁。"))
+    seat_qs = Group.objects.filter(pk=group.pk, active_member_count__lt=F("capacity")).exclude(
+        state=GroupState.ARCHIVED)
+    if seat_qs.update(active_member_count=F("active_member_count") + 1) != 1:
+        raise ValidationError(_("群已满或已归档。"))
+    membership = _write_membership(row=row, group=group, user=user, link=None, status=ST.ACTIVE, answer="",
+                                   channel=Channel.DIRECT)
+    membership.decided_by = by
+    membership.save(update_fields=["decided_by"])
+    if role != MemberRole.MEMBER:
+        set_role(membership=membership, role=role)
+    return membership
+
+
+@transaction.atomic
+def approve(*, membership: Membership, by: User) -> Membership:
+    """Pending → active, taking a seat; refused with a clear message when the group is full."""
+    m = _locked(membership)
+    if m.status != ST.PENDING:
+        raise ValidationError(_("该申请已处理。"))
+    if not _take_seat(m.group_id):
+        raise ValidationError(_("群已满或不在开放状态，无法通过。"))
+    first_time = m.first_joined_at is None
+    m.status, m.joined_at, m.decided_by = ST.ACTIVE, timezone.now(), by
+    m.first_joined_at = m.first_joined_at or m.joined_at
+    m.save(update_fields=["status", "joined_at", "first_joined_at", "decided_by"])
+    _on_activated(m, first_time_in_group=first_time)
+    return m
+
+
+@transaction.atomic
+def reject(*, membership: Membership, by: User, reason: str = "") -> Membership:
+    """Pending → rejected; the link use it took is given back (the person was not admitted)."""
+    m = _locked(membership)
+    if m.status != ST.PENDING:
+        raise ValidationError(_("该申请已处理。"))
+    m.status, m.decided_by, m.note = ST.REJECTED, by, reason[:200]
+    m.save(update_fields=["status", "decided_by", "note"])
+    if m.invite_link_id:
+        InviteLink.objects.filter(pk=m.invite_link_id, use_count__gt=0).update(use_count=F("use_count") - 1)
+    return m
+
+
+def _end_membership(*, membership: Membership, status: str, by: User | None, reason: str = "") -> Membership:
+    m = _locked(membership)
+    if m.role == MemberRole.OWNER and m.status == ST.ACTIVE:
+        raise ValidationError(_("群主不能退出或被移出，请先转让群主。"))
+    was_active = m.status == ST.ACTIVE
+    m.status, m.left_at, m.decided_by, m.note = status, timezone.now(), by, reason[:200]
+    m.role = MemberRole.MEMBER
+    m.save(update_fields=["status", "left_at", "decided_by", "note", "role"])
+    if was_active:
+        _release_seat(m.group_id)
+    return m
+
+
+@transaction.atomic
+def leave(*, membership: Membership) -> Membership:
+    if membership.status not in (ST.ACTIVE, ST.PENDING):
+        raise ValidationError(_("你已不在这个群。"))
+    return _end_membership(membership=membership, status=ST.LEFT, by=membership.user)
+
+
+@transaction.atomic
+def remove(*, membership: Membership, by: User, reason: str = "") -> Membership:
+    if membership.status not in (ST.ACTIVE, ST.PENDING):
+        raise ValidationError(_("该成员已不在群中。"))
+    return _end_membership(membership=membership, status=ST.REMOVED, by=by, reason=reason)
+
+
+@transaction.atomic
+def ban(*, membership: Membership, by: User, reason: str = "") -> Membership:
+    """Out of the group and unable to come back through any link until unbanned."""
+    if membership.status == ST.BANNED:
+        raise ValidationError(_("该成员已被封禁。"))
+    return _end_membership(membership=membership, status=ST.BANNED, by=by, reason=reason)
+
+
+@transaction.atomic
+def unban(*, membership: Membership, by: User) -> Membership:
+    m = _locked(membership)
+    if m.status != ST.BANNED:
+        raise ValidationError(_("该成员未被封禁。"))
+    m.status, m.decided_by = ST.REMOVED, by
+    m.save(update_fields=["status", "decided_by"])
+    return m
+
+
+@transaction.atomic
+def set_role(*, membership: Membership, role: str) -> Membership:
+    """Change an active member's role. A new owner replaces the old one, who becomes an admin."""
+    m = _locked(membership)
+    if m.status != ST.ACTIVE:
+        raise ValidationError(_("只能为在群成员设置角色。"))
+    if role == MemberRole.OWNER and m.role != MemberRole.OWNER:
+        Membership.objects.filter(group_id=m.group_id, role=MemberRole.OWNER, status=ST.ACTIVE).update(
+            role=MemberRole.ADMIN)
+        Group.objects.filter(pk=m.group_id).update(owner=m.user)
+    elif m.role == MemberRole.OWNER and role != MemberRole.OWNER:
+        raise ValidationError(_("请把群主转让给另一位成员，而不是直接降级。"))
+    m.role = role
+    m.save(update_fields=["role"])
+    return m
+
+
+def set_member_tags(*, membership: Membership, tags: list[Tag]) -> None:
+    if any(t.shop_id != membership.group.shop_id for t in tags):
+        raise ValidationError(_("标签不属于本店。"))
+    membership.tags.set(tags)
+
+
+# --- Groups and series --------------------------------------------------------------------------
+
+GROUP_FIELDS = ("purpose", "kind", "description", "rules", "capacity", "threshold", "entry_price", "entry_question")
+
+
+def validate_group_settings(*, shop: Shop, capacity: int, threshold: str, entry_price: Decimal | None,
+                            entry_question: str, active_member_count: int = 0) -> None:
+    """The one place that decides whether group (or series template) settings make sense."""
+    errors: dict[str, str] = {}
+    hard_cap = shop.settings.group_hard_cap
+    if capacity is None or capacity < 2:
+        errors["capacity"] = _("容量至少为 2。")
+    elif capacity > hard_cap:
+        errors["capacity"] = _("容量不能超过本店的群人数上限 %(cap)d。") % {"cap": hard_cap}
+    elif capacity < active_member_count:
+        errors["capacity"] = _("群里已有 %(n)d 人，容量不能低于此数。") % {"n": active_member_count}
+    if threshold == Threshold.PAID and not (entry_price and entry_price > 0):
+        errors["entry_price"] = _("付费入群需要设置大于 0 的入群费。")
+    if entry_price is not None and entry_price < 0:
+        errors["entry_price"] = _("入群费不能为负数。")
+    if threshold == Threshold.SUBMISSION and not (entry_question or "").strip():
+        errors["entry_question"] = _("提交审核的群需要写明提交要求。")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def create_group(*, shop: Shop, name: str, by: User | None, tags: list[Tag] = (), owner: User | None = None,
+                 series: GroupSeries | None = None, cover=None, **settings_fields) -> Group:
+    settings_fields.setdefault("capacity", shop.settings.default_group_capacity)
+    validate_group_settings(shop=shop, **{k: settings_fields.get(k) for k in
+                                          ("capacity", "threshold", "entry_price", "entry_question")})
+    group = Group(shop=shop, name=name, series=series, **settings_fields)
+    if cover:
+        group.cover = cover
+    group.save()
+    if tags:
+        group.tags.set(tags)
+    if owner is not None:
+        add_member(group=group, user=owner, by=by, role=MemberRole.OWNER)
+    return group
+
+
+@transaction.atomic
+def update_group(*, group: Group, name: str, tags: list[Tag], cover=None, **settings_fields) -> Group:
+    locked = Group.objects.select_for_update().get(pk=group.pk)
+    validate_group_settings(
+        shop=group.shop, active_member_count=locked.active_member_count,
+        **{k: settings_fields.get(k) for k in ("capacity", "threshold", "entry_price", "entry_question")},
+    )
+    locked.name = name
+    for key in GROUP_FIELDS:
+        if key in settings_fields:
+            setattr(locked, key, settings_fields[key])
+    if cover is not None:
+        locked.cover = cover
+    locked.save()
+    locked.tags.set(tags)
+    return locked
+
+
+@transaction.atomic
+def create_series(*, shop: Shop, name: str, rotation_threshold: int | None = None, tags: list[Tag] = (),
+                  by: User, first_group_state: str = GroupState.RECRUITING, **settings_fields) -> GroupSeries:
+    """A series with its permanent public code and its first group."""
+    settings_fields.setdefault("capacity", shop.settings.default_group_capacity)
+    validate_group_settings(shop=shop, **{k: settings_fields.get(k) for k in
+                                          ("capacity", "threshold", "entry_price", "entry_question")})
+    rotation_threshold = rotation_threshold or min(shop.settings.default_rotation_threshold,
+                                                   settings_fields["capacity"])
+    if rotation_threshold > settings_fields["capacity"]:
+        raise ValidationError({"rotation_threshold": _("轮换阈值不能超过群容量。")})
+    series = GroupSeries.objects.create(shop=shop, name=name, rotation_threshold=rotation_threshold,
+                                        **settings_fields)
+    if tags:
+        series.tags.set(tags)
+    InviteLink.objects.create(shop=shop, series=series, inviter=by, channel=Channel.SERIES_CODE,
+                              label=_("系列公开码"))
+    open_next_group_in_series(series=series, state=first_group_state, by=by)
+    return series
+
+
+def open_next_group_in_series(*, series: GroupSeries, state: str = GroupState.RECRUITING,
+                              by: User | None = None) -> Group:
+    """Open group number N+1 from the series template (same settings, numbered name)."""
+    with transaction.atomic():
+        number = (series.groups.aggregate(n=Max("number_in_series"))["n"] or 0) + 1
+        group = Group.objects.create(
+            shop_id=series.shop_id, series=series, number_in_series=number, name=f"{series.name} {number}群",
+            **{k: getattr(series, k) for k in GROUP_FIELDS},
+        )
+        group.tags.set(series.tags.all())
+        if state != GroupState.PREPARING:
+            transition_group(group=group, to_state=GroupState.RECRUITING, by=by, reason=_("系列自动开新群"))
+            if state != GroupState.RECRUITING:
+                transition_group(group=group, to_state=state, by=by, reason=_("系列自动开新群"))
+    return group
+
+
+# --- Invite links ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LinkOptions:
+    channel: str = Channel.OPERATOR
+    label: str = ""
+    expires_at: object = None
+    max_uses: int | None = None
+
+
+def create_link(*, shop: Shop, inviter: User, group: Group | None = None, series: GroupSeries | None = None,
+                options: LinkOptions = LinkOptions()) -> InviteLink:
+    """An operator's channel link (poster, parcel card, partner group…) with optional expiry and cap."""
+    target = group or series
+    if target is None or target.shop_id != shop.pk:
+        raise ValidationError(_("邀请链接必须指向本店的群或系列。"))
+    if options.expires_at is not None and options.expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("过期时间必须在未来。")})
+    if options.max_uses is not None and options.max_uses < 1:
+        raise ValidationError({"max_uses": _("最多使用次数至少为 1。")})
+    return InviteLink.objects.create(
+        shop=shop, group=group, series=series, inviter=inviter, channel=options.channel, label=options.label,
+        expires_at=options.expires_at, max_uses=options.max_uses,
+    )
+
+
+def personal_link(*, user: User, group: Group | None = None, series: GroupSeries | None = None,
+                  as_operator: bool = False) -> InviteLink:
+    """The user's own link to share a group or series, made once and reused ("my invite link").
+
+    Members may have one for a group they are in (or a series they are in a group of); operators
+    for any group or series of their shop (the caller checks the seat).
+    """
+    target = group or series
+    if not as_operator:
+        in_target = Membership.objects.filter(user=user, status=ST.ACTIVE)
+        in_target = in_target.filter(group=group) if group else in_target.filter(group__series=series)
+        if not in_target.exists():
+            raise ValidationError(_("加入后才能邀请好友。"))
+    lookup = {"inviter": user, "is_personal": True, "revoked_at__isnull": True,
+              "group": group, "series": series}
+    existing = InviteLink.objects.filter(**lookup).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return InviteLink.objects.create(
+                shop_id=target.shop_id, group=group, series=series, inviter=user, is_personal=True,
+                channel=Channel.OPERATOR if as_operator else Channel.MEMBER,
+            )
+    except IntegrityError:  # made by a concurrent request a moment ago
+        return InviteLink.objects.get(**lookup)
+
+
+def revoke_link(*, link: InviteLink) -> InviteLink:
+    InviteLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    link.refresh_from_db()
+    return link

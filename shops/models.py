@@ -1,0 +1,86 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Shop(models.Model):
+    """The brand or store: the tenant that owns groups and everything after them."""
+
+    name = models.CharField(_("名称"), max_length=80)
+    slug = models.SlugField(_("标识"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("店铺")
+        verbose_name_plural = _("店铺")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShopSettings(models.Model):
+    """The operator-tunable limits and defaults of one shop (DOMAIN.md numbers are defaults here)."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="settings")
+    group_hard_cap = models.PositiveIntegerField(
+        _("群人数上限"), default=350, validators=[MinValueValidator(2)],
+        help_text=_("任何群的容量都不能超过此值。"),
+    )
+    default_group_capacity = models.PositiveIntegerField(
+        _("默认群容量"), default=200, validators=[MinValueValidator(2)]
+    )
+    default_rotation_threshold = models.PositiveIntegerField(
+        _("默认轮换阈值"), default=180, validators=[MinValueValidator(1)],
+        help_text=_("群活码：新成员进入第一个低于此人数的群。"),
+    )
+
+    class Meta:
+        verbose_name = _("店铺设置")
+        verbose_name_plural = _("店铺设置")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(default_group_capacity__lte=models.F("group_hard_cap")),
+                name="shop_default_capacity_within_hard_cap",
+                violation_error_message=_("默认群容量不能超过群人数上限。"),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(default_rotation_threshold__lte=models.F("group_hard_cap")),
+                name="shop_default_rotation_within_hard_cap",
+                violation_error_message=_("默认轮换阈值不能超过群人数上限。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.shop)
+
+
+class OperatorRole(models.TextChoices):
+    OWNER = "owner", _("店主")
+    OPERATOR = "operator", _("运营")
+    VIEWER = "viewer", _("只读")
+
+
+# What each role may do; checked by shops.tenancy.
+ROLE_RANK = {OperatorRole.VIEWER: 0, OperatorRole.OPERATOR: 1, OperatorRole.OWNER: 2}
+
+
+class Operator(models.Model):
+    """A user's seat on a shop's staff."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="operators")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_seats")
+    role = models.CharField(_("角色"), max_length=16, choices=OperatorRole.choices, default=OperatorRole.OPERATOR)
+    created_at = models.DateTimeField(_("加入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("运营人员")
+        verbose_name_plural = _("运营人员")
+        constraints = [models.UniqueConstraint(fields=["shop", "user"], name="operator_once_per_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.shop} ({self.get_role_display()})"
+
+    def can(self, role: str) -> bool:
+        """True if this seat's role is at least `role`."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]

@@ -1,0 +1,82 @@
+"""Writes for shops: creation, staff and settings. Each runs in one transaction."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+
+from .models import Operator, OperatorRole, Shop, ShopSettings
+
+
+@transaction.atomic
+def create_shop(*, name: str, slug: str, owner: User) -> Shop:
+    """A shop with its settings row and its first owner, all or nothing."""
+    shop = Shop.objects.create(name=name, slug=slug)
+    ShopSettings.objects.create(shop=shop)
+    Operator.objects.create(shop=shop, user=owner, role=OperatorRole.OWNER)
+    return shop
+
+
+@transaction.atomic
+def update_shop_settings(*, shop: Shop, group_hard_cap: int, default_group_capacity: int,
+                         default_rotation_threshold: int) -> ShopSettings:
+    """Refuses a hard cap below any existing group's capacity: no group may sit above the cap."""
+    from groups.models import Group  # groups sits above shops; imported here to keep shops standalone
+
+    settings_row = ShopSettings.objects.select_for_update().get(shop=shop)
+    errors = {}
+    if default_group_capacity > group_hard_cap:
+        errors["default_group_capacity"] = _("默认群容量不能超过群人数上限。")
+    if default_rotation_threshold > group_hard_cap:
+        errors["default_rotation_threshold"] = _("默认轮换阈值不能超过群人数上限。")
+    too_big = Group.objects.filter(shop=shop, capacity__gt=group_hard_cap).count()
+    if too_big:
+        errors["group_hard_cap"] = _("有 %(n)d 个群的容量高于 %(cap)d，请先调低这些群的容量。") % {
+            "n": too_big, "cap": group_hard_cap}
+    if errors:
+        raise ValidationError(errors)
+    settings_row.group_hard_cap = group_hard_cap
+    settings_row.default_group_capacity = default_group_capacity
+    settings_row.default_rotation_threshold = default_rotation_threshold
+    settings_row.save()
+    return settings_row
+
+
+@transaction.atomic
+def add_operator(*, shop: Shop, email: str, role: str, display_name: str = "") -> Operator:
+    """Give a user (found or created by e-mail) a seat on the shop's staff."""
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(username=email, email=email, display_name=display_name)
+        user.set_unusable_password()  # they set one through "forgot password"
+        user.save(update_fields=["password"])
+    if Operator.objects.filter(shop=shop, user=user).exists():
+        raise ValidationError({"email": _("此用户已是本店运营人员。")})
+    return Operator.objects.create(shop=shop, user=user, role=role)
+
+
+@transaction.atomic
+def change_operator_role(*, operator: Operator, role: str) -> Operator:
+    """A shop always keeps at least one owner."""
+    seat = Operator.objects.select_for_update().get(pk=operator.pk)
+    if seat.role == OperatorRole.OWNER and role != OperatorRole.OWNER:
+        _ensure_another_owner(seat)
+    seat.role = role
+    seat.save(update_fields=["role"])
+    return seat
+
+
+@transaction.atomic
+def remove_operator(*, operator: Operator) -> None:
+    seat = Operator.objects.select_for_update().get(pk=operator.pk)
+    if seat.role == OperatorRole.OWNER:
+        _ensure_another_owner(seat)
+    seat.delete()
+
+
+def _ensure_another_owner(seat: Operator) -> None:
+    owners = Operator.objects.select_for_update().filter(shop_id=seat.shop_id, role=OperatorRole.OWNER)
+    if owners.exclude(pk=seat.pk).count() == 0:
+        raise ValidationError(_("店铺至少需要一位店主。"))

@@ -1,0 +1,80 @@
+"""Shared fixtures. The suite runs on PostgreSQL and Redis only (scripts/test provides them)."""
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.sms import LocmemSmsBackend
+from shops.models import OperatorRole
+from tests.factories import GroupFactory, OperatorFactory, ShopFactory, UserFactory
+
+
+def pytest_configure(config):
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise pytest.UsageError("The test suite needs PostgreSQL: run it with scripts/test (or set DATABASE_URL).")
+    if not settings.REDIS_URL:
+        raise pytest.UsageError("The test suite needs Redis: run it with scripts/test (or set REDIS_URL).")
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SITE_URL = "http://testserver"
+    LocmemSmsBackend.outbox.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate limits and sessions live in the Redis cache; each test starts with it empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def shop(db):
+    return ShopFactory()
+
+
+@pytest.fixture
+def other_shop(db):
+    return ShopFactory()
+
+
+@pytest.fixture
+def owner(shop):
+    return OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
+
+
+@pytest.fixture
+def operator(shop):
+    return OperatorFactory(shop=shop, role=OperatorRole.OPERATOR).user
+
+
+@pytest.fixture
+def viewer(shop):
+    return OperatorFactory(shop=shop, role=OperatorRole.VIEWER).user
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def group(shop):
+    return GroupFactory(shop=shop)
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def is_postgres():
+    return connection.vendor == "postgresql"
