@@ -292,7 +292,12 @@ def _is_new_to_shop(membership: Membership) -> bool:
 # --- Operator decisions and member actions ------------------------------------------------------
 
 def _locked(membership: Membership) -> Membership:
-    return Membership.objects.select_for_update().select_related("group", "invite_link").get(pk=membership.pk)
+    # of=self: lock only the membership row, not the (nullable) joined link.
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("group", "invite_link")
+        .get(pk=membership.pk)
+    )
 
 
 @transaction.atomic
