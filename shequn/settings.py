@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "shops",
     "groups",
     "referrals",
+    "orders",
 ]
 WEIXIN_LOGIN_ENABLED = env_bool("WEIXIN_LOGIN_ENABLED", False)
 if WEIXIN_LOGIN_ENABLED:
@@ -141,6 +142,9 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # The beat schedule lives here, in code; README lists it.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "shequn.tasks.heartbeat", "schedule": timedelta(seconds=30)},
+    "cancel-overdue-orders": {"task": "orders.tasks.cancel_overdue_orders", "schedule": timedelta(minutes=1)},
+    "deliver-simulated-payment-notifications": {
+        "task": "orders.tasks.deliver_simulated_notifications", "schedule": timedelta(seconds=15)},
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
@@ -211,6 +215,14 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shequn@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Payments -------------------------------------------------------------------------------
+# name -> class implementing orders.payments.base.PaymentProvider (see README "Payments").
+PAYMENT_PROVIDERS = {"simulated": "orders.payments.simulated.SimulatedProvider"}
+DEFAULT_PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "simulated")
+SIMULATED_PAY_SECRET = os.environ.get("SIMULATED_PAY_SECRET", "")
+# How the simulated provider answers refunds (tests change it): outcome success|fail, duplicate, delay_seconds.
+SIMULATED_REFUND_BEHAVIOUR = {"outcome": "success", "duplicate": False, "delay_seconds": 0}
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,6 +21,7 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("dashboard/", include("shequn.dashboard_urls")),
     path("m/", include(("groups.member_urls", "member"))),
+    path("", include("orders.urls")),
     path("api/v1/", include("shequn.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

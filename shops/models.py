@@ -35,6 +35,11 @@ class ShopSettings(models.Model):
         help_text=_("群活码：新成员进入第一个低于此人数的群。"),
     )
 
+    payment_timeout_minutes = models.PositiveIntegerField(
+        _("付款时限（分钟）"), default=30, validators=[MinValueValidator(1)],
+        help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。"),
+    )
+
     class Meta:
         verbose_name = _("店铺设置")
         verbose_name_plural = _("店铺设置")

@@ -89,3 +89,31 @@ class InviteLinkFactory(DjangoModelFactory):
     group = factory.SubFactory(GroupFactory)
     shop = factory.SelfAttribute("group.shop")
     inviter = factory.SubFactory(UserFactory)
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.Product"
+
+    shop = factory.SubFactory(ShopFactory)
+    name = factory.Sequence(lambda n: f"有机米粉{n}")
+    usage_cycle_days = 30
+
+
+class SkuFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.Sku"
+
+    product = factory.SubFactory(ProductFactory)
+    spec = factory.Sequence(lambda n: f"{n}00g")
+    price = factory.LazyFunction(lambda: __import__("decimal").Decimal("39.90"))
+    stock = 100
+
+
+class PickupPointFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.PickupPoint"
+
+    shop = factory.SubFactory(ShopFactory)
+    name = "望京店"
+    address = "北京市朝阳区望京街 1 号"

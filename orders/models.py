@@ -1,0 +1,359 @@
+"""Catalog, orders, payments, refunds and after-sales.
+
+Invariants the database holds (services rely on them):
+- stock never goes negative; prices, quantities and amounts are positive Decimals (two places);
+- one order per (member, idempotency key); one processing per provider notification;
+- one refund per refund key, so "refund this order" can run any number of times and pay out once.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from groups.models import Group
+from shops.models import Shop
+
+ZERO = Decimal("0.00")
+
+
+def money_field(verbose_name, **kwargs):
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+# --- Catalog -------------------------------------------------------------------------------------
+
+class Product(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(_("商品名称"), max_length=80)
+    description = models.TextField(_("介绍"), blank=True)
+    category = models.CharField(_("类目"), max_length=30, blank=True)
+    is_active = models.BooleanField(_("上架"), default=True)
+    usage_cycle_days = models.PositiveIntegerField(
+        _("使用周期（天）"), default=30, validators=[MinValueValidator(1)],
+        help_text=_("一件商品大约能用多少天，用于复购提醒。"),
+    )
+    offered_to_all_groups = models.BooleanField(_("对本店所有群可见"), default=True)
+    groups = models.ManyToManyField(Group, blank=True, related_name="offered_products", verbose_name=_("指定群"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("商品")
+        verbose_name_plural = _("商品")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(_("图片"), upload_to="products/%Y/%m/")
+    thumbnail = models.ImageField(_("缩略图"), upload_to="products/thumbs/%Y/%m/")
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("商品图片")
+        verbose_name_plural = _("商品图片")
+        ordering = ["position", "pk"]
+
+
+class Sku(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="skus")
+    spec = models.CharField(_("规格"), max_length=40)
+    price = money_field(_("价格（元）"))
+    stock = models.IntegerField(_("库存"), default=0)
+    per_member_limit = models.PositiveIntegerField(_("每人限购"), null=True, blank=True,
+                                                   validators=[MinValueValidator(1)])
+    is_active = models.BooleanField(_("可售"), default=True)
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKU")
+        ordering = ["product", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="sku_stock_never_negative",
+                                   violation_error_message=_("库存不能为负数。")),
+            models.CheckConstraint(condition=Q(price__gt=0), name="sku_price_positive",
+                                   violation_error_message=_("价格必须大于 0。")),
+            models.UniqueConstraint(fields=["product", "spec"], name="sku_spec_unique_per_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} {self.spec}"
+
+
+class PickupPoint(models.Model):
+    """自提点: a place the shop defines where members collect orders."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="pickup_points")
+    name = models.CharField(_("名称"), max_length=60)
+    address = models.CharField(_("地址"), max_length=200)
+    opening_hours = models.CharField(_("营业时间"), max_length=60, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("自提点")
+        verbose_name_plural = _("自提点")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Orders --------------------------------------------------------------------------------------
+
+class OrderState(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("待付款")
+    PAID = "paid", _("已付款")
+    SHIPPED = "shipped", _("已发货")
+    COMPLETED = "completed", _("已完成")
+    CANCELLED = "cancelled", _("已取消")
+    REFUND_REQUESTED = "refund_requested", _("退款申请中")
+    REFUNDED = "refunded", _("已退款")
+    REFUND_REJECTED = "refund_rejected", _("退款被拒")
+
+
+class Delivery(models.TextChoices):
+    SHIPPING = "shipping", _("快递配送")
+    PICKUP = "pickup", _("到店自提")
+
+
+class Order(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="orders", verbose_name=_("下单群"))
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders",
+                               verbose_name=_("会员"))
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="referred_orders",
+        verbose_name=_("推荐人"),
+    )
+    number = models.CharField(_("订单号"), max_length=24, unique=True)
+    state = models.CharField(_("状态"), max_length=20, choices=OrderState.choices,
+                             default=OrderState.PENDING_PAYMENT)
+    # Where the order came from besides the group (a campaign, a reminder…): set by the plug-in that made it.
+    source = models.CharField(_("来源"), max_length=40, blank=True)
+    subtotal = money_field(_("商品金额"))
+    discount = money_field(_("优惠"), default=ZERO)
+    total = money_field(_("应付金额"))
+    refunded_amount = money_field(_("已退金额"), default=ZERO)
+    currency = models.CharField(_("币种"), max_length=3, default="CNY")
+    delivery = models.CharField(_("配送方式"), max_length=10, choices=Delivery.choices)
+    recipient_name = models.CharField(_("收货人"), max_length=30, blank=True)
+    recipient_phone = models.CharField(_("收货电话"), max_length=16, blank=True)
+    address = models.CharField(_("收货地址"), max_length=200, blank=True)
+    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, null=True, blank=True,
+                                     verbose_name=_("自提点"))
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    tracking_number = models.CharField(_("运单号"), max_length=40, blank=True)
+    idempotency_key = models.CharField(_("幂等键"), max_length=64)
+    request_fingerprint = models.CharField(max_length=64, editable=False)
+    pay_deadline = models.DateTimeField(_("付款截止"))
+    # Set once, by the one transition that gives the reserved stock back (cancel or refund).
+    stock_returned_at = models.DateTimeField(_("库存已退回"), null=True, blank=True)
+    created_at = models.DateTimeField(_("下单时间"), default=timezone.now)
+    paid_at = models.DateTimeField(_("付款时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["shop", "state", "created_at"]),
+            models.Index(fields=["member", "created_at"]),
+            models.Index(fields=["state", "pay_deadline"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "idempotency_key"], name="order_idempotency_per_member"),
+            models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="order_total_adds_up"),
+            models.CheckConstraint(condition=Q(total__gte=0) & Q(discount__gte=0), name="order_amounts_positive"),
+            models.CheckConstraint(condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("total")),
+                                   name="order_refunds_within_total"),
+            models.CheckConstraint(
+                condition=Q(delivery="pickup", pickup_point__isnull=False) | Q(delivery="shipping") & ~Q(address=""),
+                name="order_has_a_delivery_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="order_lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    # What the member saw when ordering, kept even if the catalog changes later.
+    product_name = models.CharField(_("商品"), max_length=80)
+    spec = models.CharField(_("规格"), max_length=40)
+    unit_price = money_field(_("单价"))
+    quantity = models.PositiveIntegerField(_("数量"))
+    line_total = money_field(_("小计"))
+
+    class Meta:
+        verbose_name = _("订单行")
+        verbose_name_plural = _("订单行")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(line_total=F("unit_price") * F("quantity")),
+                                   name="order_line_total_adds_up"),
+        ]
+
+
+class OrderTransition(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(_("原状态"), max_length=20, choices=OrderState.choices, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=20, choices=OrderState.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                           verbose_name=_("操作人"))
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("订单状态变更")
+        verbose_name_plural = _("订单状态变更")
+        ordering = ["at", "pk"]
+
+
+# --- Payments and refunds ------------------------------------------------------------------------
+
+class PaymentState(models.TextChoices):
+    CREATED = "created", _("待支付")
+    SUCCEEDED = "succeeded", _("支付成功")
+    FAILED = "failed", _("支付失败")
+
+
+class Payment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(_("支付渠道"), max_length=20)
+    provider_ref = models.CharField(_("渠道流水号"), max_length=64, unique=True)
+    amount = money_field(_("金额"))
+    currency = models.CharField(_("币种"), max_length=3, default="CNY")
+    state = models.CharField(_("状态"), max_length=10, choices=PaymentState.choices, default=PaymentState.CREATED)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    succeeded_at = models.DateTimeField(_("成功时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("支付")
+        verbose_name_plural = _("支付")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+
+class RefundState(models.TextChoices):
+    PENDING = "pending", _("退款中")
+    SUCCEEDED = "succeeded", _("已退款")
+    FAILED = "failed", _("退款失败")
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    # One refund per key, e.g. "order:42:full" or "late-payment:SIM123": running the same
+    # refund again finds this row instead of paying out twice.
+    key = models.CharField(_("退款键"), max_length=80, unique=True)
+    provider_ref = models.CharField(_("渠道退款号"), max_length=64, blank=True)
+    amount = money_field(_("金额"))
+    state = models.CharField(_("状态"), max_length=10, choices=RefundState.choices, default=RefundState.PENDING)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    succeeded_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("退款")
+        verbose_name_plural = _("退款")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+
+class ProviderNotification(models.Model):
+    """Every verified callback from a provider, stored once: a duplicate is recognised and ignored."""
+
+    provider = models.CharField(max_length=20)
+    notification_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10)  # payment | refund
+    provider_ref = models.CharField(max_length=64)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("支付通知")
+        verbose_name_plural = _("支付通知")
+        constraints = [models.UniqueConstraint(fields=["provider", "notification_id"],
+                                               name="provider_notification_once")]
+
+
+# --- After-sales (售后) -------------------------------------------------------------------------
+
+class CaseState(models.TextChoices):
+    OPEN = "open", _("处理中")
+    RESOLVED = "resolved", _("已解决")
+    REJECTED = "rejected", _("已驳回")
+
+
+class AfterSalesCase(models.Model):
+    """A member's problem with an order. While open, the member is not marketed to (DOMAIN.md)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="after_sales_cases")
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="after_sales_cases")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="after_sales_cases")
+    reason = models.TextField(_("问题描述"))
+    state = models.CharField(_("状态"), max_length=10, choices=CaseState.choices, default=CaseState.OPEN)
+    resolution = models.TextField(_("处理结果"), blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("处理人"))
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("售后")
+        verbose_name_plural = _("售后")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["shop", "state"]), models.Index(fields=["member", "state"])]
+        constraints = [models.UniqueConstraint(fields=["order"], condition=Q(state="open"),
+                                               name="one_open_case_per_order")]
+
+
+class CasePhoto(models.Model):
+    case = models.ForeignKey(AfterSalesCase, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("照片"), upload_to="after_sales/%Y/%m/")
+
+
+# --- The simulated provider's own books (what a real provider keeps on its side) -----------------
+
+class SimulatedCharge(models.Model):
+    """A payment or refund as the simulated provider sees it."""
+
+    kind = models.CharField(max_length=10)  # payment | refund
+    reference = models.CharField(max_length=80, unique=True)  # payment ref, or the refund key
+    payment_reference = models.CharField(max_length=64, blank=True)  # for refunds: the payment refunded
+    amount = money_field("amount")
+    currency = models.CharField(max_length=3)
+    notify_url = models.URLField(max_length=300)
+    state = models.CharField(max_length=10, default="created")  # created | succeeded | failed
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("模拟支付记录")
+        verbose_name_plural = _("模拟支付记录")
+
+
+class SimulatedNotificationOutbox(models.Model):
+    """Signed notifications the simulated provider still has to (re)send to a callback URL."""
+
+    notify_url = models.URLField(max_length=300)
+    body = models.TextField()
+    signature = models.CharField(max_length=128)
+    deliver_after = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("模拟支付通知")
+        verbose_name_plural = _("模拟支付通知")
+        indexes = [models.Index(fields=["delivered_at", "deliver_after"])]

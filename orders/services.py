@@ -1,0 +1,504 @@
+"""Writes for orders: placing, paying, cancelling, shipping, refunding, after-sales.
+
+Guarantees:
+- stock is reserved when an order is placed and given back exactly once (cancel or refund);
+  no oversell: SKU rows are locked in primary-key order for the few statements of the
+  reservation, and a conditional UPDATE plus a CHECK constraint stand behind it;
+- an idempotency key returns the same order for the same request and refuses a different one;
+- a provider notification is processed exactly once, after its signature, amount and currency
+  are verified; a payment that arrives for a cancelled order is refunded automatically;
+- no row lock is held while talking to a payment provider: provider calls run after commit.
+"""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from groups.models import Group, Membership, MembershipStatus
+from referrals.models import ReferralEdge
+
+from . import hooks
+from .lifecycle import PAID_STATES, TransitionRefused, transition_order
+from .models import (
+    ZERO,
+    AfterSalesCase,
+    CasePhoto,
+    CaseState,
+    Delivery,
+    Order,
+    OrderLine,
+    OrderState,
+    Payment,
+    PaymentState,
+    PickupPoint,
+    ProviderNotification,
+    Refund,
+    RefundState,
+    Sku,
+)
+from .payments import Notification, default_provider, get_provider
+
+S = OrderState
+CENT = Decimal("0.01")
+
+
+class IdempotencyConflict(ValidationError):
+    """The same idempotency key was used with a different request body."""
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    method: str
+    recipient_name: str = ""
+    recipient_phone: str = ""
+    address: str = ""
+    pickup_point_id: int | None = None
+
+
+def _fingerprint(group_id: int, lines: list[LineRequest], delivery: DeliveryRequest, note: str) -> str:
+    canonical = json.dumps({
+        "group": group_id,
+        "lines": sorted([[line.sku_id, line.quantity] for line in lines]),
+        "delivery": [delivery.method, delivery.recipient_name, delivery.recipient_phone, delivery.address,
+                     delivery.pickup_point_id],
+        "note": note,
+    }, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _same_or_conflict(order: Order, fingerprint: str) -> Order:
+    if order.request_fingerprint != fingerprint:
+        raise IdempotencyConflict({"idempotency_key": _("这个幂等键已用于另一笔不同的下单请求。")})
+    return order
+
+
+def _new_order_number() -> str:
+    return timezone.localtime().strftime("%y%m%d%H%M") + secrets.token_hex(4).upper()
+
+
+def place_order(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest,
+                idempotency_key: str, note: str = "", source: str = "") -> Order:
+    """Place an order from a group the member is in, reserving stock; safe to retry with the same key."""
+    idempotency_key = (idempotency_key or "").strip()
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise ValidationError({"idempotency_key": _("需要 1–64 个字符的幂等键。")})
+    fingerprint = _fingerprint(group.pk, lines, delivery, note)
+    existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
+    if existing:
+        return _same_or_conflict(existing, fingerprint)
+    _validate_request(member=member, group=group, lines=lines, delivery=delivery)
+    try:
+        with transaction.atomic():
+            order = _reserve_and_create(member=member, group=group, lines=lines, delivery=delivery,
+                                        idempotency_key=idempotency_key, fingerprint=fingerprint, note=note,
+                                        source=source)
+    except IntegrityError as exc:
+        # Either a concurrent request with the same key won, or a constraint caught bad input.
+        existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
+        if existing:
+            return _same_or_conflict(existing, fingerprint)
+        raise ValidationError(_("下单失败：%(error)s") % {"error": exc}) from exc
+    return order
+
+
+def _validate_request(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest) -> None:
+    errors: dict[str, str] = {}
+    if not Membership.objects.filter(group=group, user=member, status=MembershipStatus.ACTIVE).exists():
+        raise ValidationError(_("加入这个群后才能在群内下单。"))
+    if not lines:
+        errors["lines"] = _("请至少选择一件商品。")
+    elif any(not isinstance(line.quantity, int) or line.quantity < 1 or line.quantity > 999 for line in lines):
+        errors["lines"] = _("每件商品的数量必须是 1–999 之间的整数。")
+    elif len({line.sku_id for line in lines}) != len(lines):
+        errors["lines"] = _("同一规格请合并为一行。")
+    if delivery.method == Delivery.SHIPPING:
+        if not (delivery.recipient_name.strip() and delivery.recipient_phone.strip() and delivery.address.strip()):
+            errors["address"] = _("快递配送需要填写收货人、电话和地址。")
+    elif delivery.method == Delivery.PICKUP:
+        if not PickupPoint.objects.filter(pk=delivery.pickup_point_id, shop_id=group.shop_id, is_active=True).exists():
+            errors["pickup_point"] = _("请选择本店有效的自提点。")
+    else:
+        errors["delivery"] = _("请选择配送方式。")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _reserve_and_create(*, member, group, lines, delivery, idempotency_key, fingerprint, note, source) -> Order:
+    wanted = {line.sku_id: line.quantity for line in lines}
+    skus = _lock_skus(wanted.keys())
+    if len(skus) != len(wanted):
+        raise ValidationError({"lines": _("商品不存在或已下架。")})
+    for sku in skus:
+        _check_sku_orderable(sku=sku, group=group, member=member, quantity=wanted[sku.pk])
+    subtotal = ZERO
+    for sku in skus:
+        if not _reserve_stock(sku, wanted[sku.pk]):
+            raise ValidationError({"lines": _("「%(name)s」库存不足。") % {"name": sku}})
+        subtotal += sku.price * wanted[sku.pk]
+    discount = ZERO
+    now = timezone.now()
+    order = Order.objects.create(
+        shop_id=group.shop_id, group=group, member=member, referrer=_referrer_of(member, group.shop_id),
+        number=_new_order_number(), state=S.PENDING_PAYMENT, source=source,
+        subtotal=subtotal, discount=discount, total=subtotal - discount,
+        delivery=delivery.method, recipient_name=delivery.recipient_name.strip(),
+        recipient_phone=delivery.recipient_phone.strip(), address=delivery.address.strip(),
+        pickup_point_id=delivery.pickup_point_id if delivery.method == Delivery.PICKUP else None,
+        note=note[:200], idempotency_key=idempotency_key, request_fingerprint=fingerprint,
+        created_at=now, pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
+    )
+    OrderLine.objects.bulk_create([
+        OrderLine(order=order, sku=sku, product=sku.product, product_name=sku.product.name, spec=sku.spec,
+                  unit_price=sku.price, quantity=wanted[sku.pk], line_total=sku.price * wanted[sku.pk])
+        for sku in skus
+    ])
+    from .models import OrderTransition
+
+    OrderTransition.objects.create(order=order, from_state="", to_state=S.PENDING_PAYMENT, by=member,
+                                   reason=_("下单"))
+    hooks.run("after_create", order)
+    return order
+
+
+def _lock_skus(ids) -> list[Sku]:
+    """Lock the SKU rows in primary-key order (no deadlocks between orders sharing SKUs), briefly."""
+    return list(
+        Sku.objects.select_for_update(of=("self",)).select_related("product").filter(pk__in=ids).order_by("pk")
+    )
+
+
+def _reserve_stock(sku: Sku, quantity: int) -> bool:
+    """Take `quantity` units if there are that many: one conditional UPDATE, a CHECK behind it."""
+    return Sku.objects.filter(pk=sku.pk, stock__gte=quantity).update(stock=F("stock") - quantity) == 1
+
+
+def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int) -> None:
+    product = sku.product
+    if product.shop_id != group.shop_id or not (product.is_active and sku.is_active):
+        raise ValidationError({"lines": _("「%(name)s」不可购买。") % {"name": sku}})
+    if not product.offered_to_all_groups and not product.groups.filter(pk=group.pk).exists():
+        raise ValidationError({"lines": _("「%(name)s」不在这个群销售。") % {"name": sku}})
+    if sku.per_member_limit is not None:
+        # The SKU row is locked, so two orders of the same member cannot both pass this count.
+        bought = (
+            OrderLine.objects.filter(sku=sku, order__member=member)
+            .exclude(order__state__in=[S.CANCELLED, S.REFUNDED])
+            .aggregate(n=Sum("quantity"))["n"] or 0
+        )
+        if bought + quantity > sku.per_member_limit:
+            raise ValidationError({"lines": _("「%(name)s」每人限购 %(limit)d 件，你已购买 %(bought)d 件。") % {
+                "name": sku, "limit": sku.per_member_limit, "bought": bought}})
+
+
+def _referrer_of(member: User, shop_id: int) -> User | None:
+    edge = ReferralEdge.objects.filter(shop_id=shop_id, invitee=member).select_related("inviter").first()
+    return edge.inviter if edge else None
+
+
+def _return_stock_once(order: Order) -> bool:
+    """Give the order's reserved stock back; the stamp makes a second call a no-op."""
+    if Order.objects.filter(pk=order.pk, stock_returned_at__isnull=True).update(stock_returned_at=timezone.now()) != 1:
+        return False
+    for line in order.lines.order_by("sku_id"):
+        Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + line.quantity)
+    return True
+
+
+# --- Member and operator actions ------------------------------------------------------------------
+
+def cancel_order(*, order: Order, by: User | None, reason: str = "") -> Order:
+    """Pending payment → cancelled (member, operator or the timeout job); stock comes back once."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        transition_order(order=order, to_state=S.CANCELLED, by=by, reason=reason or _("取消订单"))
+        _return_stock_once(order)
+        hooks.run("after_cancel", order)
+    return order
+
+
+def cancel_overdue_orders(*, now=None, limit: int = 500) -> int:
+    """Cancel orders whose payment deadline passed. Each order in its own transaction; safe to run twice."""
+    now = now or timezone.now()
+    cancelled = 0
+    ids = list(Order.objects.filter(state=S.PENDING_PAYMENT, pay_deadline__lt=now).values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        try:
+            cancel_order(order=Order(pk=pk), by=None, reason=_("超时未付款，自动取消"))
+            cancelled += 1
+        except TransitionRefused:
+            continue  # paid or cancelled meanwhile
+    return cancelled
+
+
+def ship_order(*, order: Order, by: User, tracking_number: str = "") -> Order:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.delivery == Delivery.SHIPPING and not tracking_number.strip():
+            raise ValidationError({"tracking_number": _("快递订单发货需要填写运单号。")})
+        hooks.run("before_ship", order)
+        transition_order(order=order, to_state=S.SHIPPED, by=by, reason=_("发货"),
+                         tracking_number=tracking_number.strip())
+    return order
+
+
+def complete_order(*, order: Order, by: User | None) -> Order:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        transition_order(order=order, to_state=S.COMPLETED, by=by, reason=_("确认收货"))
+    return order
+
+
+def request_refund(*, order: Order, by: User, reason: str) -> Order:
+    if not reason.strip():
+        raise ValidationError({"reason": _("请填写退款原因。")})
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        transition_order(order=order, to_state=S.REFUND_REQUESTED, by=by, reason=reason)
+    return order
+
+
+def reject_refund(*, order: Order, by: User, reason: str) -> Order:
+    if not reason.strip():
+        raise ValidationError({"reason": _("请填写拒绝原因。")})
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        transition_order(order=order, to_state=S.REFUND_REJECTED, by=by, reason=reason)
+    return order
+
+
+def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:
+    """Refund what is left of a refund-requested order; it becomes 'refunded' when the provider confirms."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.state != S.REFUND_REQUESTED:
+            raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
+        refund = _create_refund(order=order, key=f"order:{order.pk}:full", amount=order.total - order.refunded_amount,
+                                reason=reason or _("同意退款"))
+    _start_refund_after_commit(refund)
+    return refund
+
+
+def refund_order(*, order: Order, by: User, reason: str) -> Refund:
+    """An operator refunds a paid order outright: request and approval in one step."""
+    request_refund(order=order, by=by, reason=reason)
+    return approve_refund(order=order, by=by, reason=reason)
+
+
+def refund_part(*, order: Order, amount: Decimal, key: str, reason: str) -> Refund:
+    """A partial refund that keeps the order's state (e.g. a price difference owed to the member).
+
+    Idempotent on `key`. The amount never exceeds what is left to refund.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.state not in PAID_STATES:
+            raise TransitionRefused(_("订单未付款，无法退款。"))
+        refund = _create_refund(order=order, key=key, amount=amount, reason=reason)
+    _start_refund_after_commit(refund)
+    return refund
+
+
+def _create_refund(*, order: Order, key: str, amount: Decimal, reason: str) -> Refund:
+    existing = Refund.objects.filter(key=key).first()
+    if existing:
+        return existing
+    amount = Decimal(amount).quantize(CENT)
+    pending = Refund.objects.filter(order=order, state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
+    if amount <= 0 or amount > order.total - order.refunded_amount - pending:
+        raise ValidationError({"amount": _("退款金额超出可退金额。")})
+    payment = order.payments.filter(state=PaymentState.SUCCEEDED).order_by("pk").first()
+    if payment is None:
+        raise ValidationError(_("订单没有成功的支付，无法退款。"))
+    return Refund.objects.create(order=order, payment=payment, key=key, amount=amount, reason=reason[:200])
+
+
+def _start_refund_after_commit(refund: Refund) -> None:
+    from .tasks import start_refund
+
+    if refund.state == RefundState.PENDING and not refund.provider_ref:
+        transaction.on_commit(lambda: start_refund.delay(refund.pk))
+
+
+def send_refund_to_provider(refund_id: int) -> None:
+    """Called by the worker: hands the refund to the provider (outside any order lock)."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.provider_ref:
+        return
+    provider = get_provider(refund.payment.provider)
+    ref = provider.start_refund(refund=refund, notify_url=notify_url(provider.name))
+    Refund.objects.filter(pk=refund.pk, provider_ref="").update(provider_ref=ref)
+
+
+# --- Payments ---------------------------------------------------------------------------------------
+
+def notify_url(provider_name: str) -> str:
+    return settings.SITE_URL + reverse("orders:provider_notify", args=[provider_name])
+
+
+def start_payment(*, order: Order) -> tuple[Payment, str]:
+    """Create a payment for an unpaid order and return where the member goes to pay.
+
+    Re-uses the open payment of the order, so a member pressing "pay" twice is not charged twice.
+    """
+    provider = default_provider()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.state != S.PENDING_PAYMENT:
+            raise TransitionRefused(_("订单当前为「%(state)s」，无需付款。") % {"state": order.get_state_display()})
+        if order.pay_deadline <= timezone.now():
+            raise TransitionRefused(_("订单已超过付款时限。"))
+        payment = order.payments.filter(state=PaymentState.CREATED, provider=provider.name).first()
+        if payment is None:
+            payment = Payment.objects.create(order=order, provider=provider.name, provider_ref=provider.new_reference(),
+                                             amount=order.total, currency=order.currency)
+    pay_url = provider.start_payment(payment=payment, notify_url=notify_url(provider.name))
+    return payment, pay_url
+
+
+def process_notification(notification: Notification) -> str:
+    """Apply one verified provider notification, exactly once. Returns what happened, for the log.
+
+    Amount or currency that differ from ours are refused (ValidationError) and change nothing.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                ProviderNotification.objects.create(
+                    provider=notification.provider, notification_id=notification.notification_id,
+                    kind=notification.kind, provider_ref=notification.provider_ref, payload=notification.raw,
+                )
+        except IntegrityError:
+            return "duplicate"
+        if notification.kind == "payment":
+            return _apply_payment(notification)
+        if notification.kind == "refund":
+            return _apply_refund(notification)
+        raise ValidationError(f"unknown notification kind {notification.kind!r}")
+
+
+def _verify_money(notification: Notification, amount: Decimal, currency: str) -> None:
+    if notification.amount != amount or notification.currency != currency:
+        raise ValidationError(
+            f"amount/currency mismatch: notified {notification.amount} {notification.currency}, "
+            f"expected {amount} {currency}"
+        )
+
+
+def _apply_payment(notification: Notification) -> str:
+    payment = (Payment.objects.select_for_update().filter(provider=notification.provider,
+                                                          provider_ref=notification.provider_ref).first())
+    if payment is None:
+        raise ValidationError(f"unknown payment {notification.provider_ref}")
+    _verify_money(notification, payment.amount, payment.currency)
+    if payment.state != PaymentState.CREATED:
+        return "already-settled"
+    if not notification.succeeded:
+        payment.state = PaymentState.FAILED
+        payment.save(update_fields=["state"])
+        return "payment-failed"
+    now = timezone.now()
+    payment.state, payment.succeeded_at = PaymentState.SUCCEEDED, now
+    payment.save(update_fields=["state", "succeeded_at"])
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    if order.state == S.PENDING_PAYMENT and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(
+            pk=payment.pk).exists():
+        transition_order(order=order, to_state=S.PAID, by=None, reason=_("支付成功"), paid_at=now)
+        hooks.run("after_paid", order)
+        return "paid"
+    # Paid too late (order cancelled) or paid twice: the money goes straight back.
+    refund = Refund.objects.create(order=order, payment=payment, key=f"late-payment:{payment.provider_ref}",
+                                   amount=payment.amount, reason=_("订单已取消或已付款，自动退回重复/逾期付款"))
+    _start_refund_after_commit(refund)
+    return "refunding-late-payment"
+
+
+def _apply_refund(notification: Notification) -> str:
+    refund = Refund.objects.select_for_update().filter(key=notification.provider_ref).first()
+    if refund is None:
+        raise ValidationError(f"unknown refund {notification.provider_ref}")
+    _verify_money(notification, refund.amount, refund.payment.currency)
+    if refund.state != RefundState.PENDING:
+        return "already-settled"
+    if not notification.succeeded:
+        refund.state = RefundState.FAILED
+        refund.save(update_fields=["state"])
+        return "refund-failed"
+    refund.state, refund.succeeded_at = RefundState.SUCCEEDED, timezone.now()
+    refund.save(update_fields=["state", "succeeded_at"])
+    order = Order.objects.select_for_update().get(pk=refund.order_id)
+    if refund.key.startswith("late-payment:"):
+        return "late-payment-refunded"  # that money was never the order's
+    Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
+    order.refresh_from_db()
+    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.total:
+        transition_order(order=order, to_state=S.REFUNDED, by=None, reason=_("退款成功"))
+        _return_stock_once(order)
+        hooks.run("after_refund", order)
+    return "refunded"
+
+
+# --- After-sales -----------------------------------------------------------------------------------
+
+def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSalesCase:
+    if order.member_id != member.pk:
+        raise ValidationError(_("只能为自己的订单申请售后。"))
+    if order.state in (S.PENDING_PAYMENT, S.CANCELLED):
+        raise ValidationError(_("未付款的订单无需售后，可直接取消。"))
+    if not reason.strip():
+        raise ValidationError({"reason": _("请描述遇到的问题。")})
+    try:
+        with transaction.atomic():
+            case = AfterSalesCase.objects.create(order=order, shop_id=order.shop_id, member=member, reason=reason)
+            for photo in photos:
+                CasePhoto.objects.create(case=case, image=photo)
+    except IntegrityError:
+        raise ValidationError(_("这个订单已有处理中的售后。")) from None
+    return case
+
+
+def close_case(*, case: AfterSalesCase, by: User, resolution: str, resolved: bool = True) -> AfterSalesCase:
+    if not resolution.strip():
+        raise ValidationError({"resolution": _("请填写处理结果。")})
+    updated = AfterSalesCase.objects.filter(pk=case.pk, state=CaseState.OPEN).update(
+        state=CaseState.RESOLVED if resolved else CaseState.REJECTED, resolution=resolution, resolved_by=by,
+        closed_at=timezone.now(),
+    )
+    if updated != 1:
+        raise ValidationError(_("该售后已处理。"))
+    case.refresh_from_db()
+    return case
+
+
+def do_not_market(*, member: User, shop_id: int) -> bool:
+    """DOMAIN.md: no marketing to a member with an unresolved after-sales problem."""
+    return AfterSalesCase.objects.filter(member=member, shop_id=shop_id, state=CaseState.OPEN).exists()
+
+
+def reconcile(order: Order) -> dict:
+    """The order's money, summed from its parts; every figure must agree to the fen."""
+    lines = order.lines.aggregate(s=Sum("line_total"))["s"] or ZERO
+    paid = order.payments.filter(state=PaymentState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
+    refunded = order.refunds.filter(state=RefundState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
+    kept = order.total - order.refunded_amount if order.state in PAID_STATES + (S.REFUNDED,) else ZERO
+    return {"lines": lines, "subtotal": order.subtotal, "discount": order.discount, "total": order.total,
+            "paid": paid, "refunded": refunded, "kept": kept,
+            "balanced": lines == order.subtotal and paid - refunded == kept}
+
