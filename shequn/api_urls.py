@@ -2,4 +2,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("groups.api_urls")),
+    path("", include("orders.api_urls")),
 ]

@@ -1,0 +1,134 @@
+from django.contrib import admin
+
+from .models import (
+    AfterSalesCase,
+    CasePhoto,
+    Order,
+    OrderLine,
+    OrderTransition,
+    Payment,
+    PickupPoint,
+    Product,
+    ProductImage,
+    ProviderNotification,
+    Refund,
+    SimulatedCharge,
+    SimulatedNotificationOutbox,
+    Sku,
+)
+
+
+class SkuInline(admin.TabularInline):
+    model = Sku
+    extra = 0
+    readonly_fields = ("stock",)  # stock changes go through orders.catalog.adjust_stock
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    extra = 0
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("name", "shop", "category", "is_active", "usage_cycle_days", "created_at")
+    list_filter = ("is_active", "shop")
+    search_fields = ("name", "category")
+    inlines = [SkuInline, ProductImageInline]
+    filter_horizontal = ("groups",)
+
+
+@admin.register(Sku)
+class SkuAdmin(admin.ModelAdmin):
+    list_display = ("product", "spec", "price", "stock", "per_member_limit", "is_active")
+    readonly_fields = ("stock",)
+    list_select_related = ("product",)
+
+
+@admin.register(PickupPoint)
+class PickupPointAdmin(admin.ModelAdmin):
+    list_display = ("name", "shop", "address", "is_active")
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+
+
+class OrderTransitionInline(ReadOnlyInline):
+    model = OrderTransition
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fk_name = "order"
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Read-only here: money and state change only through orders.services, which records every move."""
+
+    list_display = ("number", "shop", "member", "group", "state", "total", "refunded_amount", "created_at")
+    list_filter = ("state", "delivery", "shop")
+    search_fields = ("number", "member__phone", "member__display_name", "recipient_name")
+    list_select_related = ("shop", "member", "group")
+    inlines = [OrderLineInline, OrderTransitionInline, PaymentInline, RefundInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("provider_ref", "order", "provider", "amount", "state", "created_at", "succeeded_at")
+    list_filter = ("state", "provider")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = ("key", "order", "amount", "state", "created_at", "succeeded_at")
+    list_filter = ("state",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProviderNotification)
+class ProviderNotificationAdmin(admin.ModelAdmin):
+    list_display = ("provider", "notification_id", "kind", "provider_ref", "received_at")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CasePhotoInline(admin.TabularInline):
+    model = CasePhoto
+    extra = 0
+
+
+@admin.register(AfterSalesCase)
+class AfterSalesCaseAdmin(admin.ModelAdmin):
+    list_display = ("order", "member", "shop", "state", "created_at", "closed_at")
+    list_filter = ("state", "shop")
+    inlines = [CasePhotoInline]
+
+
+admin.site.register(SimulatedCharge)
+admin.site.register(SimulatedNotificationOutbox)

@@ -1,0 +1,114 @@
+"""Writes for the catalog: products, SKUs, images, stock and pickup points."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from groups.models import Group
+from shequn.images import make_thumbnail, validate_image
+from shops.models import Shop
+
+from .models import PickupPoint, Product, ProductImage, Sku
+
+CENT = Decimal("0.01")
+
+
+def _check_groups(shop: Shop, groups) -> list[Group]:
+    groups = list(groups or [])
+    if any(g.shop_id != shop.pk for g in groups):
+        raise ValidationError({"groups": _("只能选择本店的群。")})
+    return groups
+
+
+@transaction.atomic
+def save_product(*, shop: Shop, product: Product | None = None, name: str, description: str = "",
+                 category: str = "", is_active: bool = True, usage_cycle_days: int = 30,
+                 offered_to_all_groups: bool = True, groups=()) -> Product:
+    """Create or update a product; chosen groups must be the shop's, and at least one when not offered to all."""
+    if not name.strip():
+        raise ValidationError({"name": _("请填写商品名称。")})
+    if not usage_cycle_days or usage_cycle_days < 1:
+        raise ValidationError({"usage_cycle_days": _("使用周期至少为 1 天。")})
+    groups = _check_groups(shop, groups)
+    if not offered_to_all_groups and not groups:
+        raise ValidationError({"groups": _("请至少选择一个销售的群，或对所有群可见。")})
+    product = product or Product(shop=shop)
+    if product.shop_id != shop.pk:
+        raise ValidationError(_("商品不属于本店。"))
+    product.name, product.description, product.category = name.strip(), description, category
+    product.is_active, product.usage_cycle_days = is_active, usage_cycle_days
+    product.offered_to_all_groups = offered_to_all_groups
+    product.save()
+    product.groups.set(groups if not offered_to_all_groups else [])
+    return product
+
+
+def add_product_image(*, product: Product, upload, position: int = 0) -> ProductImage:
+    validate_image(upload)
+    thumb = make_thumbnail(upload)
+    image = ProductImage(product=product, position=position)
+    image.image.save(upload.name, upload, save=False)
+    image.thumbnail.save(f"thumb_{product.pk}.jpg", thumb, save=False)
+    image.save()
+    return image
+
+
+def save_sku(*, product: Product, sku: Sku | None = None, spec: str, price: Decimal, stock: int | None = None,
+             per_member_limit: int | None = None, is_active: bool = True) -> Sku:
+    """Create or update a SKU. Stock is set here only on creation; later changes go through adjust_stock."""
+    errors = {}
+    if not spec.strip():
+        errors["spec"] = _("请填写规格。")
+    try:
+        price = Decimal(price).quantize(CENT)
+    except (ArithmeticError, TypeError, ValueError):
+        errors["price"] = _("价格格式不正确。")
+    else:
+        if price <= 0:
+            errors["price"] = _("价格必须大于 0。")
+    if sku is None and (stock is None or stock < 0):
+        errors["stock"] = _("库存不能为负数。")
+    if per_member_limit is not None and per_member_limit < 1:
+        errors["per_member_limit"] = _("限购数量至少为 1。")
+    if errors:
+        raise ValidationError(errors)
+    sku = sku or Sku(product=product, stock=stock)
+    if sku.product_id != product.pk:
+        raise ValidationError(_("规格不属于该商品。"))
+    sku.spec, sku.price, sku.per_member_limit, sku.is_active = spec.strip(), price, per_member_limit, is_active
+    try:
+        with transaction.atomic():
+            sku.save()
+    except IntegrityError:
+        raise ValidationError({"spec": _("该商品已有同名规格。")}) from None
+    return sku
+
+
+def adjust_stock(*, sku: Sku, delta: int) -> Sku:
+    """Add (restock) or remove stock relative to what is there now, so concurrent orders are not overwritten.
+
+    Removing more than is left is refused (the CHECK constraint would refuse it too).
+    """
+    if delta < 0:
+        updated = Sku.objects.filter(pk=sku.pk, stock__gte=-delta).update(stock=F("stock") + delta)
+        if updated != 1:
+            raise ValidationError({"delta": _("库存不足，无法减少这么多。")})
+    else:
+        Sku.objects.filter(pk=sku.pk).update(stock=F("stock") + delta)
+    sku.refresh_from_db()
+    return sku
+
+
+def save_pickup_point(*, shop: Shop, point: PickupPoint | None = None, name: str, address: str,
+                      opening_hours: str = "", is_active: bool = True) -> PickupPoint:
+    if not name.strip() or not address.strip():
+        raise ValidationError(_("请填写自提点名称和地址。"))
+    point = point or PickupPoint(shop=shop)
+    if point.shop_id != shop.pk:
+        raise ValidationError(_("自提点不属于本店。"))
+    point.name, point.address, point.opening_hours, point.is_active = name.strip(), address.strip(), opening_hours, is_active
+    point.save()
+    return point

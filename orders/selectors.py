@@ -1,0 +1,105 @@
+"""Reads for orders. Operator reads take the shop; member reads take the member. A miss is a 404."""
+
+from datetime import date
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from groups.models import Group
+from shops.models import Shop
+
+from .models import AfterSalesCase, Order, OrderLine, PickupPoint, Product, Sku
+
+
+def products_for_shop(shop: Shop) -> QuerySet[Product]:
+    return (Product.objects.filter(shop=shop)
+            .prefetch_related("skus", "images", "groups").order_by("-created_at", "-pk"))
+
+
+def product_for_shop(shop: Shop, pk: int) -> Product:
+    return get_object_or_404(Product.objects.prefetch_related("skus", "images", "groups"), shop=shop, pk=pk)
+
+
+def sku_for_shop(shop: Shop, pk: int) -> Sku:
+    return get_object_or_404(Sku.objects.select_related("product"), product__shop=shop, pk=pk)
+
+
+def products_for_group(group: Group) -> QuerySet[Product]:
+    """What a member sees for sale in a group: active products offered to it, with their active SKUs."""
+    return (
+        Product.objects.filter(shop_id=group.shop_id, is_active=True)
+        .filter(Q(offered_to_all_groups=True) | Q(groups=group))
+        .prefetch_related(Prefetch("skus", queryset=Sku.objects.filter(is_active=True).order_by("price", "pk")),
+                          "images")
+        .distinct().order_by("-created_at", "-pk")
+    )
+
+
+def product_in_group(group: Group, pk: int) -> Product:
+    return get_object_or_404(products_for_group(group), pk=pk)
+
+
+def pickup_points_for_shop(shop: Shop, *, active_only: bool = False) -> QuerySet[PickupPoint]:
+    qs = PickupPoint.objects.filter(shop=shop).order_by("name")
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def orders_for_shop(shop: Shop, *, state: str | None = None, group_id: int | None = None,
+                    date_from: date | None = None, date_to: date | None = None, member: str | None = None,
+                    product_id: int | None = None) -> QuerySet[Order]:
+    """The operator's order list and CSV export: a constant number of queries for any number of orders."""
+    qs = (
+        Order.objects.filter(shop=shop)
+        .select_related("member", "group", "referrer", "pickup_point")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
+        .order_by("-created_at", "-pk")
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if group_id:
+        qs = qs.filter(group_id=group_id)
+    if date_from:
+        qs = qs.filter(created_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(created_at__date__lte=date_to)
+    if member:
+        qs = qs.filter(Q(member__display_name__icontains=member) | Q(member__phone__endswith=member)
+                       | Q(recipient_name__icontains=member))
+    if product_id:
+        qs = qs.filter(lines__product_id=product_id).distinct()
+    return qs
+
+
+def order_for_shop(shop: Shop, pk: int) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("member", "group", "referrer", "pickup_point")
+        .prefetch_related("lines", "transitions__by", "payments", "refunds", "after_sales_cases"),
+        shop=shop, pk=pk,
+    )
+
+
+def orders_for_member(user: User) -> QuerySet[Order]:
+    """"My orders": only the member's own, across shops."""
+    return (Order.objects.filter(member=user).select_related("group", "shop")
+            .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
+            .order_by("-created_at", "-pk"))
+
+
+def order_for_member(user: User, pk: int) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("group", "shop", "pickup_point")
+        .prefetch_related("lines", "transitions", "payments", "refunds", "after_sales_cases__photos"),
+        member=user, pk=pk,
+    )
+
+
+def cases_for_shop(shop: Shop, *, state: str | None = None) -> QuerySet[AfterSalesCase]:
+    qs = (AfterSalesCase.objects.filter(shop=shop).select_related("order", "member", "resolved_by")
+          .prefetch_related("photos").order_by("-created_at", "-pk"))
+    return qs.filter(state=state) if state else qs
+
+
+def case_for_shop(shop: Shop, pk: int) -> AfterSalesCase:
+    return get_object_or_404(AfterSalesCase.objects.select_related("order", "member").prefetch_related("photos"),
+                             shop=shop, pk=pk)
