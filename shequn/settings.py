@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "allauth.headless",
     "rest_framework",
     "drf_spectacular",
+    "shequn",
     "accounts",
     "shops",
     "groups",
