@@ -1,8 +1,7 @@
 """allauth adapter: where members' mobile numbers are stored and how codes reach them."""
 
-from django.utils.translation import gettext as _
-
 from allauth.account.adapter import DefaultAccountAdapter
+from django.utils.translation import gettext as _
 
 from .models import User
 from .phones import MainlandPhoneField, normalize_mainland_phone

@@ -1,6 +1,5 @@
-from django.db import IntegrityError, transaction
-
 from allauth.account.forms import RequestLoginCodeForm
+from django.db import IntegrityError, transaction
 
 from .models import User
 

@@ -169,6 +169,9 @@ class GroupTransition(models.Model):
         verbose_name_plural = _("群状态变更")
         ordering = ["-at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"
+
 
 class Channel(models.TextChoices):
     """Where a joiner came from (DOMAIN.md, Traffic sources)."""
@@ -243,6 +246,11 @@ class InviteLink(models.Model):
     def __str__(self) -> str:
         return f"{self.code} → {self.target}"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("member:landing", args=[self.code])
+
     @property
     def target(self):
         return self.group if self.group_id else self.series
@@ -250,11 +258,6 @@ class InviteLink(models.Model):
     @property
     def target_name(self) -> str:
         return self.target.name
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("member:landing", args=[self.code])
 
     @property
     def public_url(self) -> str:

@@ -255,8 +255,8 @@ def _write_membership(*, row: Membership | None, group: Group, user: User, link:
         try:
             with transaction.atomic():
                 membership = Membership.objects.create(group=group, user=user, **fields)
-        except IntegrityError:  # the same person's other click won; undo this one's seat and use
-            raise _AlreadyIn(Membership.objects.get(group=group, user=user))
+        except IntegrityError as exc:  # the same person's other click won; undo this one's seat and use
+            raise _AlreadyIn(Membership.objects.get(group=group, user=user)) from exc
     else:
         for name, value in fields.items():
             setattr(row, name, value)

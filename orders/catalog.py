@@ -109,6 +109,7 @@ def save_pickup_point(*, shop: Shop, point: PickupPoint | None = None, name: str
     point = point or PickupPoint(shop=shop)
     if point.shop_id != shop.pk:
         raise ValidationError(_("自提点不属于本店。"))
-    point.name, point.address, point.opening_hours, point.is_active = name.strip(), address.strip(), opening_hours, is_active
+    point.name, point.address = name.strip(), address.strip()
+    point.opening_hours, point.is_active = opening_hours, is_active
     point.save()
     return point

@@ -61,6 +61,9 @@ class ProductImage(models.Model):
         verbose_name_plural = _("商品图片")
         ordering = ["position", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.product_id}#{self.position}"
+
 
 class Sku(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="skus")
@@ -203,6 +206,9 @@ class OrderLine(models.Model):
                                    name="order_line_total_adds_up"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.product_name} {self.spec} × {self.quantity}"
+
 
 class OrderTransition(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
@@ -217,6 +223,9 @@ class OrderTransition(models.Model):
         verbose_name = _("订单状态变更")
         verbose_name_plural = _("订单状态变更")
         ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state or '-'} → {self.to_state}"
 
 
 # --- Payments and refunds ------------------------------------------------------------------------
@@ -242,6 +251,9 @@ class Payment(models.Model):
         verbose_name_plural = _("支付")
         ordering = ["-created_at", "-pk"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.provider_ref
 
 
 class RefundState(models.TextChoices):
@@ -269,6 +281,9 @@ class Refund(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
 
+    def __str__(self) -> str:
+        return self.key
+
 
 class ProviderNotification(models.Model):
     """Every verified callback from a provider, stored once: a duplicate is recognised and ignored."""
@@ -285,6 +300,9 @@ class ProviderNotification(models.Model):
         verbose_name_plural = _("支付通知")
         constraints = [models.UniqueConstraint(fields=["provider", "notification_id"],
                                                name="provider_notification_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.notification_id}"
 
 
 # --- After-sales (售后) -------------------------------------------------------------------------
@@ -317,10 +335,16 @@ class AfterSalesCase(models.Model):
         constraints = [models.UniqueConstraint(fields=["order"], condition=Q(state="open"),
                                                name="one_open_case_per_order")]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_state_display()}"
+
 
 class CasePhoto(models.Model):
     case = models.ForeignKey(AfterSalesCase, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(_("照片"), upload_to="after_sales/%Y/%m/")
+
+    def __str__(self) -> str:
+        return self.image.name
 
 
 # --- The simulated provider's own books (what a real provider keeps on its side) -----------------
@@ -341,6 +365,9 @@ class SimulatedCharge(models.Model):
         verbose_name = _("模拟支付记录")
         verbose_name_plural = _("模拟支付记录")
 
+    def __str__(self) -> str:
+        return self.reference
+
 
 class SimulatedNotificationOutbox(models.Model):
     """Signed notifications the simulated provider still has to (re)send to a callback URL."""
@@ -357,3 +384,6 @@ class SimulatedNotificationOutbox(models.Model):
         verbose_name = _("模拟支付通知")
         verbose_name_plural = _("模拟支付通知")
         indexes = [models.Index(fields=["delivered_at", "deliver_after"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} → {self.notify_url}"

@@ -30,6 +30,7 @@ apt_install() {
   fi
   say "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  dpkg --configure -a >/dev/null 2>&1 || true  # finish an install an earlier run was stopped in
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }

@@ -19,6 +19,15 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
+    # Operators are made with passwords; the production hasher would cost most of each test's set-up.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+        # scripts/test runs collectstatic, so the whole suite uses the manifest storage of production;
+        # a partial run without it (a developer's pytest) falls back to plain storage.
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SITE_URL = "http://testserver"
     LocmemSmsBackend.outbox.clear()
