@@ -1,0 +1,253 @@
+"""Members' mobile (H5) pages: invite landing, joining, my groups, my invite link, its QR code and poster.
+
+Thin views: the rules live in groups.services, reads go through groups.selectors. A member only
+ever sees their own memberships, groups and links; anything else is a 404.
+"""
+
+import logging
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import qr, selectors, services
+from .models import InviteLink, Membership, MembershipStatus, Threshold
+from .services import JoinRefused
+
+logger = logging.getLogger(__name__)
+
+# Per session, per link code: "anon" once opened signed out, "in" once seen signed in.
+SESSION_VISITS_KEY = "shequn_link_visits"
+SESSION_VISITS_MAX = 50
+ANSWER_MAX_LENGTH = 2000
+
+
+def _member_login_url(next_url: str) -> str:
+    return f"{reverse('account_request_login_code')}?{urlencode({'next': next_url})}"
+
+
+def member_login_required(view):
+    """Like login_required, but members sign in with their phone (operators' LOGIN_URL is e-mail)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), login_url=reverse("account_request_login_code"))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# --- Invite landing and joining -------------------------------------------------------------------
+
+def _count_visit(request: HttpRequest, link: InviteLink) -> None:
+    """One open per session per link; one sign-in when someone who opened it signed out returns signed in."""
+    visits = request.session.get(SESSION_VISITS_KEY, {})
+    seen = visits.get(link.code)
+    signed_in = request.user.is_authenticated
+    if seen is None:
+        services.record_link_open(link)
+    elif seen == "anon" and signed_in:
+        services.record_link_sign_in(link)
+    else:
+        return
+    visits.pop(link.code, None)
+    visits[link.code] = "in" if signed_in else "anon"
+    while len(visits) > SESSION_VISITS_MAX:  # oldest first: dicts keep insertion order
+        visits.pop(next(iter(visits)))
+    request.session[SESSION_VISITS_KEY] = visits
+
+
+def _membership_for_link(user, link: InviteLink) -> Membership | None:
+    """The member's current or pending membership in the link's group (or any group of its series)."""
+    qs = selectors.memberships_for_member(user)
+    qs = qs.filter(group=link.group_id) if link.group_id else qs.filter(group__series=link.series_id)
+    return qs.first()
+
+
+def _landing_context(request: HttpRequest, link: InviteLink, *, refusal: str = "", answer: str = "") -> dict:
+    target = link.target
+    membership = _membership_for_link(request.user, link) if request.user.is_authenticated else None
+    problem = services.link_problem(link)
+    return {
+        "link": link,
+        "target": target,
+        "group": link.group,
+        "series": link.series,
+        "shop": link.shop,
+        "inviter_name": link.inviter.public_name,
+        "membership": membership,
+        "problem": problem,
+        "problem_message": JoinRefused.MESSAGES[problem] if problem else "",
+        "refusal": refusal,
+        "answer": answer,
+        "asks_answer": target.threshold in (Threshold.APPROVAL, Threshold.SUBMISSION),
+        "answer_required": target.threshold == Threshold.SUBMISSION,
+        "answer_max_length": ANSWER_MAX_LENGTH,
+        "login_url": _member_login_url(link.get_absolute_url()),
+        "lang_next": link.get_absolute_url(),
+    }
+
+
+def _invalid_link(request: HttpRequest, refused: JoinRefused) -> HttpResponse:
+    return render(request, "groups/member/link_invalid.html", {"message": refused.message}, status=404)
+
+
+@require_GET
+def landing(request: HttpRequest, code: str) -> HttpResponse:
+    """What a person sees behind an invite link or QR code, signed in or not."""
+    try:
+        link = services.find_link(code)
+    except JoinRefused as refused:
+        return _invalid_link(request, refused)
+    _count_visit(request, link)
+    return render(request, "groups/member/landing.html", _landing_context(request, link))
+
+
+@require_POST
+def join(request: HttpRequest, code: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(_member_login_url(reverse("member:landing", args=[code])))
+    answer = request.POST.get("answer", "")[:ANSWER_MAX_LENGTH]
+    try:
+        membership = services.join_via_link(user=request.user, code=code, answer=answer)
+    except JoinRefused as refused:
+        if refused.reason == "invalid":
+            return _invalid_link(request, refused)
+        link = services.find_link(code)
+        context = _landing_context(request, link, refusal=refused.message, answer=answer)
+        return render(request, "groups/member/landing.html", context)
+    if membership.status == MembershipStatus.ACTIVE:
+        messages.success(request, _("欢迎加入「%(name)s」！") % {"name": membership.group.name})
+        return redirect("member:group", pk=membership.group_id)
+    return render(request, "groups/member/pending.html", {
+        "membership": membership, "group": membership.group, "lang_next": reverse("member:my_groups"),
+    })
+
+
+# --- My groups ----------------------------------------------------------------------------------
+
+def _my_membership(user, group) -> Membership:
+    return selectors.memberships_for_member(user).get(group=group)
+
+
+@require_GET
+@member_login_required
+def my_groups(request: HttpRequest) -> HttpResponse:
+    memberships = list(selectors.memberships_for_member(request.user))
+    return render(request, "groups/member/my_groups.html", {
+        "active": [m for m in memberships if m.status == MembershipStatus.ACTIVE],
+        "pending": [m for m in memberships if m.status == MembershipStatus.PENDING],
+    })
+
+
+@require_GET
+@member_login_required
+def group_page(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.group_for_member(request.user, pk)
+    return render(request, "groups/member/group.html", {
+        "group": group, "membership": _my_membership(request.user, group),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@member_login_required
+def leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST leaves (or withdraws a pending request)."""
+    group = selectors.group_for_member(request.user, pk)
+    membership = _my_membership(request.user, group)
+    if request.method == "GET":
+        return render(request, "groups/member/leave_confirm.html", {"group": group, "membership": membership})
+    try:
+        services.leave(membership=membership)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("member:group", pk=group.pk)
+    messages.success(request, _("你已退出「%(name)s」。") % {"name": group.name})
+    return redirect("member:my_groups")
+
+
+@require_GET
+@member_login_required
+def my_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """我的邀请链接: the member's own link for this group, its QR code, poster and what it brought."""
+    group = selectors.group_for_member(request.user, pk)
+    link = None
+    try:
+        link = services.personal_link(user=request.user, group=group)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    problem = services.link_problem(link) if link else None
+    return render(request, "groups/member/invite.html", {
+        "group": group,
+        "membership": _my_membership(request.user, group),
+        "link": link,
+        "problem_message": JoinRefused.MESSAGES[problem] if problem else "",
+    })
+
+
+# --- QR code and poster of one's own link -------------------------------------------------------
+
+def _own_link(request: HttpRequest, code: str) -> InviteLink:
+    """The link behind `code` if the signed-in user is its inviter; a 404 for anyone else."""
+    try:
+        link = services.find_link(code)
+    except JoinRefused:
+        raise Http404 from None
+    if link.inviter_id != request.user.pk:
+        raise Http404
+    return link
+
+
+def _inline(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@require_GET
+@member_login_required
+@cache_control(private=True, max_age=3600)
+def invite_qr(request: HttpRequest, code: str) -> HttpResponse:
+    link = _own_link(request, code)
+    return _inline(qr.qr_png(link.public_url), "image/png", f"shequn-{link.code}.png")
+
+
+@require_GET
+@member_login_required
+@cache_control(private=True, max_age=3600)
+def invite_qr_svg(request: HttpRequest, code: str) -> HttpResponse:
+    link = _own_link(request, code)
+    return _inline(qr.qr_svg(link.public_url), "image/svg+xml", f"shequn-{link.code}.svg")
+
+
+@require_GET
+@member_login_required
+@cache_control(private=True, max_age=300)
+def invite_poster(request: HttpRequest, code: str) -> HttpResponse:
+    link = _own_link(request, code)
+    return _inline(_poster(link), "image/png", f"shequn-poster-{link.code}.png")
+
+
+def _poster(link: InviteLink) -> bytes:
+    text = {"group_name": link.target_name, "inviter_name": link.inviter.public_name, "url": link.public_url,
+            "expires_at": link.expires_at}
+    cover = link.group.cover if link.group_id else None
+    if cover:
+        try:
+            with cover.open("rb") as cover_file:
+                return qr.poster_png(cover=cover_file, **text)
+        except OSError:  # a missing or unreadable cover must not cost the member their poster
+            logger.warning("Group %s cover %s unreadable; poster drawn without it", link.group_id, cover.name,
+                           exc_info=True)
+    return qr.poster_png(**text)
