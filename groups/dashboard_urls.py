@@ -1,1 +1,24 @@
-urlpatterns = []
+"""Operator dashboard URLs, included by shequn/dashboard_urls.py in the `dashboard` namespace."""
+
+from django.urls import path
+
+from . import dashboard_views as views
+
+urlpatterns = [
+    path("", views.group_list, name="groups"),
+    path("groups/new/", views.group_create, name="group_create"),
+    path("groups/<int:pk>/", views.group_detail, name="group_detail"),
+    path("groups/<int:pk>/edit/", views.group_edit, name="group_edit"),
+    path("groups/<int:pk>/transition/", views.group_transition, name="group_transition"),
+    path("groups/<int:pk>/links/new/", views.link_create, name="link_create"),
+    path("groups/<int:pk>/my-link/", views.my_link, name="my_link"),
+    path("members/<int:pk>/<str:action>/", views.member_action, name="member_action"),
+    path("links/<int:pk>/revoke/", views.link_revoke, name="link_revoke"),
+    path("links/<int:pk>/qr.png", views.link_qr_png, name="link_qr_png"),
+    path("links/<int:pk>/qr.svg", views.link_qr_svg, name="link_qr_svg"),
+    path("links/<int:pk>/poster.png", views.link_poster, name="link_poster"),
+    path("series/", views.series_list, name="series_list"),
+    path("series/new/", views.series_create, name="series_create"),
+    path("series/<int:pk>/", views.series_detail, name="series_detail"),
+    path("series/<int:pk>/links/new/", views.series_link_create, name="series_link_create"),
+]

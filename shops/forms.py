@@ -1,0 +1,29 @@
+"""Dashboard forms for the shop's settings and staff. Limits are checked by shops.services."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import OperatorRole
+
+
+class ShopSettingsForm(forms.Form):
+    group_hard_cap = forms.IntegerField(label=_("群人数上限"), min_value=2,
+                                        help_text=_("任何群的容量都不能超过此值。"))
+    default_group_capacity = forms.IntegerField(label=_("默认群容量"), min_value=2,
+                                                help_text=_("新建群时默认填入的容量。"))
+    default_rotation_threshold = forms.IntegerField(
+        label=_("默认轮换阈值"), min_value=1, help_text=_("群活码：新成员进入第一个低于此人数的群。"))
+
+
+class OperatorAddForm(forms.Form):
+    email = forms.EmailField(label=_("邮箱"))
+    display_name = forms.CharField(label=_("昵称"), max_length=40, required=False)
+    role = forms.ChoiceField(label=_("角色"), choices=OperatorRole.choices, initial=OperatorRole.OPERATOR)
+
+
+class OperatorRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("角色"), choices=OperatorRole.choices)
+
+
+class SwitchShopForm(forms.Form):
+    shop = forms.IntegerField(min_value=1)
