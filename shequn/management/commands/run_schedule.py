@@ -22,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="run every job once and exit")
 
     def handle(self, *args, once: bool = False, **options):
+        # A worker imports every app's tasks module when it starts; this process must do the same.
+        current_app.loader.import_default_modules()
         schedule = {name: entry for name, entry in settings.CELERY_BEAT_SCHEDULE.items()}
         next_run = {name: 0.0 for name in schedule}
         stop = threading.Event()
