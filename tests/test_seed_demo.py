@@ -1,0 +1,164 @@
+"""manage.py seed_demo: a believable demo, written through the services, so every count in it is exact."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, Q
+
+from accounts.models import User
+from groups.management.commands.seed_demo import delete_demo
+from groups.models import (
+    Channel,
+    Group,
+    GroupSeries,
+    GroupState,
+    GroupTransition,
+    InviteLink,
+    Membership,
+    Tag,
+    Threshold,
+)
+from groups.services import add_member, join_via_link
+from referrals.models import ReferralEdge
+from shops.models import Operator, OperatorRole, Shop
+from tests.factories import GroupFactory, ShopFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """Seeded once for the module (a seed takes seconds) and committed; each test still runs in its own
+    transaction, so what a test changes is rolled back. The demo is deleted after the last test."""
+    with django_db_blocker.unblock():
+        output = seed()
+    yield output
+    with django_db_blocker.unblock():
+        delete_demo()
+
+
+def seed(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot(*, demo_only: bool = False) -> dict:
+    """How many rows of everything the seed writes (only the demo shop's, or all of them)."""
+    models = (Shop, User, Operator, Tag, GroupSeries, Group, GroupTransition, InviteLink, Membership, ReferralEdge)
+    if not demo_only:
+        return {model.__name__: model.objects.count() for model in models}
+    shop_of = {Shop: "slug", User: "memberships__group__shop__slug", Membership: "group__shop__slug",
+               GroupTransition: "group__shop__slug"}
+    return {model.__name__: model.objects.filter(**{shop_of.get(model, "shop__slug"): "demo"}).distinct().count()
+            for model in models}
+
+
+def chain_depth(edges: dict[int, int], invitee: int) -> int:
+    depth = 0
+    while invitee in edges:
+        invitee = edges[invitee]
+        depth += 1
+    return depth
+
+
+def test_demo_has_a_shop_staff_groups_in_every_state_and_hundreds_of_members(demo):
+    output = seed()  # already there: prints the login again, with this test's SITE_URL
+
+    shop = Shop.objects.get(slug="demo")
+    assert shop.name == "好物社 (demo)"
+    roles = dict(Operator.objects.filter(shop=shop).values_list("user__email", "role"))
+    assert roles["owner@demo.shequn"] == OperatorRole.OWNER
+    assert set(roles.values()) == {OperatorRole.OWNER, OperatorRole.OPERATOR, OperatorRole.VIEWER}
+    assert User.objects.get(email="owner@demo.shequn").check_password("shequn-demo-2026")
+
+    groups = Group.objects.filter(shop=shop)
+    assert 6 <= groups.count() <= 8
+    assert set(groups.values_list("state", flat=True)) == set(GroupState.values)
+    assert set(groups.values_list("threshold", flat=True)) == set(Threshold.values)
+    assert groups.get(threshold=Threshold.PAID).entry_price > 0
+    rolled_over = GroupSeries.objects.filter(shop=shop).annotate(n=Count("groups")).filter(n__gte=2)
+    assert rolled_over.exists(), "a series has filled its first group and opened the next"
+
+    memberships = Membership.objects.filter(group__shop=shop)
+    assert memberships.count() >= 300
+    statuses = set(memberships.values_list("status", flat=True))
+    assert {"active", "pending", "rejected", "left", "removed", "banned"} <= statuses
+    assert set(memberships.values_list("role", flat=True)) >= {"owner", "admin", "core", "member"}
+    channels = set(memberships.values_list("channel", flat=True))
+    assert {Channel.MEMBER, Channel.POSTER, Channel.PARCEL_CARD, Channel.PARTNER_GROUP, Channel.OFFLINE,
+            Channel.SELF_MEDIA, Channel.SERIES_CODE} <= channels
+    assert memberships.filter(tags__isnull=False).distinct().count() > 200
+    assert not User.objects.filter(memberships__group__shop=shop, display_name="").exists()
+
+    assert "http://testserver/accounts/login/" in output
+    assert "owner@demo.shequn" in output and "shequn-demo-2026" in output
+    code = re.search(r"http://testserver/m/j/([\w-]+)/", output).group(1)
+    link = InviteLink.objects.get(code=code)
+    assert link.series is not None and link.channel == Channel.SERIES_CODE and not link.is_personal
+    phone = re.search(r"\+86138\d{8}", output).group(0)
+    assert Membership.objects.filter(user__phone=phone, group__shop=shop, status="active").exists()
+
+
+def test_the_services_kept_every_count_exact(demo):
+    shop = Shop.objects.get(slug="demo")
+
+    in_group = Count("memberships", filter=Q(memberships__status="active"))
+    groups = Group.objects.filter(shop=shop).annotate(active=in_group)
+    for group in groups:
+        assert group.active_member_count == group.active, group.name
+        assert group.active_member_count <= group.capacity
+
+    links = InviteLink.objects.filter(shop=shop).annotate(
+        admitted=Count("memberships", filter=~Q(memberships__status="rejected")),  # a rejection gives the use back
+        joined=Count("memberships", filter=Q(memberships__first_joined_at__isnull=False)),
+    )
+    for link in links:
+        assert link.use_count == link.admitted, link
+        assert link.join_count == link.joined, link
+        assert link.open_count >= link.sign_in_count >= link.join_count
+        assert link.max_uses is None or link.use_count <= link.max_uses
+
+
+def test_members_brought_friends_who_brought_friends(demo):
+    shop = Shop.objects.get(slug="demo")
+    edges = dict(ReferralEdge.objects.filter(shop=shop).values_list("invitee_id", "inviter_id"))
+    assert len(edges) > 100
+    assert max(chain_depth(edges, invitee) for invitee in edges) >= 3
+
+    # Each edge is the invitee's first join in the shop, through the inviter's own link.
+    for edge in ReferralEdge.objects.filter(shop=shop).select_related("link"):
+        first = Membership.objects.filter(user_id=edge.invitee_id, group__shop=shop).order_by("first_joined_at").first()
+        assert first.group_id == edge.group_id
+        assert first.inviter_id == edge.inviter_id
+        assert edge.link.inviter_id == edge.inviter_id
+
+
+def test_running_it_again_changes_nothing(demo):
+    assert "演示店铺已创建" in demo
+    before = snapshot()
+    output = seed()
+    assert snapshot() == before
+    assert "已存在" in output
+    assert "shequn-demo-2026" in output  # the login is printed again
+
+
+def test_reset_rebuilds_the_same_demo_and_keeps_people_who_belong_elsewhere(demo):
+    first = snapshot(demo_only=True)
+    shop = Shop.objects.get(slug="demo")
+    demo_member = Membership.objects.filter(group__shop=shop).exclude(user__phone=None).first().user
+    # Someone from another shop follows the demo's public code: they must survive the reset.
+    outsider = UserFactory()
+    add_member(group=GroupFactory(shop=ShopFactory()), user=outsider, by=None)
+    public_code = InviteLink.objects.filter(shop=shop, channel=Channel.SERIES_CODE).first()
+    join_via_link(user=outsider, code=public_code.code)
+
+    seed("--reset")
+
+    assert User.objects.filter(pk=outsider.pk).exists()
+    assert Membership.objects.filter(user=outsider).count() == 1  # the one in their own shop
+    assert not User.objects.filter(pk=demo_member.pk).exists()
+    assert User.objects.filter(phone=demo_member.phone).exists(), "the same seed makes the same people"
+    assert snapshot(demo_only=True) == first
