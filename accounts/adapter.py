@@ -9,6 +9,11 @@ from .sms import send_sms
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        """No sign-up form: members get an account by confirming an SMS code (PhoneCodeLoginForm),
+        operators are added by their shop's owner, shops by the platform (admin or create_shop)."""
+        return False
+
     def phone_form_field(self, **kwargs):
         return MainlandPhoneField(**kwargs)
 

@@ -9,11 +9,20 @@ class PhoneCodeLoginForm(RequestLoginCodeForm):
 
     The account stays unverified until the code is confirmed (allauth then marks the phone
     verified and signs the member in); requests are rate-limited per number and per IP.
+    Members sign in by phone only (operators use e-mail and password on the login page), so the
+    phone is required and the e-mail field allauth adds is dropped.
     """
+
+    _user: User | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.pop("email", None)
+        self.fields["phone"].required = True
 
     def clean_phone(self) -> str:
         phone = super().clean_phone()
-        if phone and getattr(self, "_user", None) is None:
+        if phone and self._user is None:
             self._user = _member_for_phone(phone)
         return phone
 

@@ -48,3 +48,8 @@ class User(AbstractUser):
         if self.phone:
             return mask_phone(self.phone)
         return self.email.split("@")[0] if self.email else self.username
+
+
+def public_name_of(user: User) -> str:
+    """allauth's ACCOUNT_USER_DISPLAY: the same name everyone else sees, never a full phone number."""
+    return user.public_name

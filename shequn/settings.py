@@ -171,7 +171,8 @@ LOGOUT_REDIRECT_URL = "home"
 # Members: mainland mobile number + one-time SMS code. Operators: e-mail + password.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
-ACCOUNT_SIGNUP_FIELDS = ["phone*"]
+# The optional password puts a password field on the login page, for operators; members never set one.
+ACCOUNT_SIGNUP_FIELDS = ["phone", "password1"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
@@ -179,13 +180,18 @@ ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 600
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 600
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = True
+# Six digits, as every Chinese app sends them (and phones offer to autofill them from the SMS).
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_USER_DISPLAY = "accounts.models.public_name_of"
 ACCOUNT_FORMS = {"request_login_code": "accounts.forms.PhoneCodeLoginForm"}
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, plus an explicit cap on codes per phone number.
     "login_failed": "10/m/ip,5/5m/key",
     "login": "30/m/ip",
-    "signup": "20/m/ip,5/m/key",
+    "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
     "change_phone": "1/m/user",

@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.admin_login import ratelimited_admin_login
+from accounts.headless import PhoneCodeLoginView
 
 from . import health, views
 
@@ -18,6 +19,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    *[
+        path(f"_allauth/{client}/v1/auth/code/request", PhoneCodeLoginView.as_api_view(client=client))
+        for client in settings.HEADLESS_CLIENTS
+    ],
     path("_allauth/", include("allauth.headless.urls")),
     path("dashboard/", include("shequn.dashboard_urls")),
     path("m/", include(("groups.member_urls", "member"))),
