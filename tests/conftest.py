@@ -20,7 +20,8 @@ def pytest_configure(config):
 def _test_settings(settings, tmp_path):
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
     # Operators are made with passwords; the production hasher would cost most of each test's set-up.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # (Hashes made outside a test, e.g. by a module-scoped seed, still verify with the real hasher.)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     if not (settings.STATIC_ROOT / "staticfiles.json").exists():
         # scripts/test runs collectstatic, so the whole suite uses the manifest storage of production;
         # a partial run without it (a developer's pytest) falls back to plain storage.

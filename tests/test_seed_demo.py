@@ -8,7 +8,6 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 
 from accounts.models import User
-from groups.management.commands.seed_demo import delete_demo
 from groups.models import (
     Channel,
     Group,
@@ -22,6 +21,7 @@ from groups.models import (
 )
 from groups.services import add_member, join_via_link
 from referrals.models import ReferralEdge
+from shequn.management.commands.seed_demo import delete_demo
 from shops.models import Operator, OperatorRole, Shop
 from tests.factories import GroupFactory, ShopFactory, UserFactory
 
@@ -162,3 +162,34 @@ def test_reset_rebuilds_the_same_demo_and_keeps_people_who_belong_elsewhere(demo
     assert not User.objects.filter(pk=demo_member.pk).exists()
     assert User.objects.filter(phone=demo_member.phone).exists(), "the same seed makes the same people"
     assert snapshot(demo_only=True) == first
+
+
+def test_the_shop_sells_and_every_order_adds_up(demo):
+    from orders.demo import CATALOG
+    from orders.models import Order, OrderLine, OrderState, Product, Sku
+    from orders.services import reconcile
+
+    shop = Shop.objects.get(slug="demo")
+    products = Product.objects.filter(shop=shop)
+    assert products.count() == len(CATALOG)
+    assert all(product.images.exists() for product in products)
+    assert products.filter(offered_to_all_groups=False, groups__isnull=False).exists()  # one for a chosen group
+
+    orders = Order.objects.filter(shop=shop)
+    assert orders.count() >= 40
+    assert {OrderState.PENDING_PAYMENT, OrderState.PAID, OrderState.SHIPPED, OrderState.COMPLETED,
+            OrderState.CANCELLED} <= set(orders.values_list("state", flat=True))
+    assert orders.filter(pickup_point__isnull=False).exists() and orders.filter(address__gt="").exists()
+    for order in orders:
+        assert reconcile(order)["balanced"], order.number
+        assert order.transitions.exists() and order.created_at <= order.transitions.order_by("at").last().at
+    assert orders.filter(referrer__isnull=False).exists(), "joined through a member's link: the order names them"
+
+    # Stock: what the catalog started with, less what live orders hold; cancelled ones gave theirs back.
+    started = {(name, spec): stock for name, *_rest, specs in CATALOG for spec, _price, stock, _limit in specs}
+    for sku in Sku.objects.filter(product__shop=shop).select_related("product"):
+        held = sum(OrderLine.objects.filter(sku=sku, order__stock_returned_at__isnull=True)
+                   .values_list("quantity", flat=True))
+        assert sku.stock == started[(sku.product.name, sku.spec)] - held, sku
+
+    assert "件商品" in demo and "笔订单" in demo

@@ -9,6 +9,9 @@ at the end, so the dashboard shows joins spread over time rather than all made a
 
 Idempotent: when the demo shop exists it prints the login and stops; --reset deletes it (and the
 people who exist only for it) and builds it again. Deterministic for a given --seed.
+
+It lives in the project package, not an app, because it drives every app: the groups story here,
+then the catalog and order history from orders.demo.
 """
 
 import heapq
@@ -45,6 +48,7 @@ from groups.models import (
     Tag,
     Threshold,
 )
+from groups.qr import MissingCJKFont, find_cjk_font
 from groups.services import (
     LinkOptions,
     add_member,
@@ -63,6 +67,7 @@ from groups.services import (
     set_member_tags,
     set_role,
 )
+from orders.demo import delete_orders, seed_orders
 from referrals.models import ReferralEdge
 from shops.models import Operator, OperatorRole, Shop
 from shops.services import add_operator, create_shop
@@ -599,10 +604,19 @@ def delete_demo() -> int:
             Membership.objects.filter(user_id__in=people).exclude(group__shop=shop).values_list("user_id", flat=True))
         elsewhere |= set(
             Operator.objects.filter(user_id__in=people).exclude(shop=shop).values_list("user_id", flat=True))
+        delete_orders(shop)
         Group.objects.filter(shop=shop).delete()  # before the shop: a group PROTECTs its series
         shop.delete()
         User.objects.filter(pk__in=people - elsewhere).delete()
     return len(people - elsewhere)
+
+
+def _cjk_font_or_none() -> str | None:
+    """Product pictures carry their Chinese name when a CJK font is installed (as posters need anyway)."""
+    try:
+        return find_cjk_font()
+    except MissingCJKFont:
+        return None
 
 
 def invite_url(link: InviteLink) -> str:
@@ -630,7 +644,10 @@ class Command(BaseCommand):
         else:
             started = timezone.now()
             with transaction.atomic():
-                shop = DemoBuilder(seed=seed).build()
+                builder = DemoBuilder(seed=seed)
+                shop = builder.build()
+                seed_orders(shop=shop, staff=builder.operator, rng=builder.rng, start=builder.start,
+                            font_path=_cjk_font_or_none())
             seconds = (timezone.now() - started).total_seconds()
             self.stdout.write(self.style.SUCCESS(_("演示店铺已创建，用时 %(s).1f 秒。") % {"s": seconds}))
         self._print_summary(shop)
@@ -653,6 +670,8 @@ class Command(BaseCommand):
             "",
             f"  {shop.name}: " + _("%(groups)d 个群，%(people)d 位成员（在群 %(active)d，待审核 %(pending)d）") % {
                 "groups": shop.groups.count(), **counts},
+            "  " + _("%(products)d 件商品，%(orders)d 笔订单") % {
+                "products": shop.products.count(), "orders": shop.orders.count()},
             "",
             "  " + _("运营后台登录") + f": {settings.SITE_URL}{reverse('account_login')}",
             "    " + _("邮箱") + f": {OWNER_EMAIL}    " + _("密码") + f": {DEMO_PASSWORD}",
