@@ -81,7 +81,10 @@ def save_sku(*, product: Product, sku: Sku | None = None, spec: str, price: Deci
     sku.spec, sku.price, sku.per_member_limit, sku.is_active = spec.strip(), price, per_member_limit, is_active
     try:
         with transaction.atomic():
-            sku.save()
+            if sku.pk is None:
+                sku.save()
+            else:  # never write stock here: orders may have taken some since this SKU was loaded
+                sku.save(update_fields=["spec", "price", "per_member_limit", "is_active"])
     except IntegrityError:
         raise ValidationError({"spec": _("该商品已有同名规格。")}) from None
     return sku

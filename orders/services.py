@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
 from referrals.models import ReferralEdge
+from shequn.images import validate_image
 
 from . import hooks
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
@@ -297,9 +298,11 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
 
 
 def refund_order(*, order: Order, by: User, reason: str) -> Refund:
-    """An operator refunds a paid order outright: request and approval in one step."""
-    request_refund(order=order, by=by, reason=reason)
-    return approve_refund(order=order, by=by, reason=reason)
+    """An operator refunds a paid order outright: request and approval in one step, one transaction,
+    so a refund that cannot be paid out leaves the order as it was."""
+    with transaction.atomic():
+        request_refund(order=order, by=by, reason=reason)
+        return approve_refund(order=order, by=by, reason=reason)
 
 
 def refund_part(*, order: Order, amount: Decimal, key: str, reason: str) -> Refund:
@@ -457,13 +460,25 @@ def _apply_refund(notification: Notification) -> str:
 
 # --- After-sales -----------------------------------------------------------------------------------
 
+MAX_CASE_PHOTOS = 6
+
+
 def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSalesCase:
+    """Open an after-sales case; photos must be real images (shequn.images), at most MAX_CASE_PHOTOS."""
     if order.member_id != member.pk:
         raise ValidationError(_("只能为自己的订单申请售后。"))
     if order.state in (S.PENDING_PAYMENT, S.CANCELLED):
         raise ValidationError(_("未付款的订单无需售后，可直接取消。"))
     if not reason.strip():
         raise ValidationError({"reason": _("请描述遇到的问题。")})
+    photos = list(photos)
+    if len(photos) > MAX_CASE_PHOTOS:
+        raise ValidationError({"photos": _("最多上传 %(n)d 张照片。") % {"n": MAX_CASE_PHOTOS}})
+    for photo in photos:
+        try:
+            validate_image(photo)
+        except ValidationError as error:
+            raise ValidationError({"photos": error.messages}) from None
     try:
         with transaction.atomic():
             case = AfterSalesCase.objects.create(order=order, shop_id=order.shop_id, member=member, reason=reason)
