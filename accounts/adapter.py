@@ -1,6 +1,7 @@
 """allauth adapter: where members' mobile numbers are stored and how codes reach them."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.utils.translation import gettext as _
 
 from .models import User
@@ -41,3 +42,10 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_user_by_phone(self, phone: str):
         return User.objects.filter(phone=phone).order_by("pk").first()
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        """A member's first WeChat sign-in (when WEIXIN_LOGIN_ENABLED) creates their account, as the
+        SMS code does; the e-mail/password sign-up stays closed."""
+        return True

@@ -171,9 +171,13 @@ LOGOUT_REDIRECT_URL = "home"
 # Members: mainland mobile number + one-time SMS code. Operators: e-mail + password.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
-# The optional password puts a password field on the login page, for operators; members never set one.
-ACCOUNT_SIGNUP_FIELDS = ["phone", "password1"]
+# Sign-up is closed (accounts.adapter); these fields only shape the login: the password field is there
+# for operators (e-mail + password), and the phone is optional so an operator without one is not sent
+# to phone verification. Members get their account from the SMS-code form (accounts.forms).
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_REQUIRED = False  # WeChat gives no e-mail address
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
 ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 600
@@ -249,6 +253,15 @@ SPECTACULAR_SETTINGS = {
     "Sign-in flows are allauth headless: see /_allauth/openapi.html.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Groups, orders, payments, refunds and after-sales cases each have a `state`: one named enum per model.
+    "ENUM_NAME_OVERRIDES": {
+        "GroupStateEnum": "groups.models.GroupState",
+        "GroupTargetStateEnum": "groups.serializers.TARGET_STATES",
+        "OrderStateEnum": "orders.models.OrderState",
+        "PaymentStateEnum": "orders.models.PaymentState",
+        "RefundStateEnum": "orders.models.RefundState",
+        "CaseStateEnum": "orders.models.CaseState",
+    },
 }
 
 # --- i18n, time, money ----------------------------------------------------------------------

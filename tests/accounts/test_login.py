@@ -66,3 +66,14 @@ def test_there_is_no_open_sign_up_form(client, db):
     assert response.status_code == 200
     assert "signup_closed" in response.templates[0].name or "关闭" in response.content.decode()
     assert not User.objects.exists()
+
+
+def test_wechat_sign_in_may_create_a_member_while_sign_up_stays_closed(rf):
+    from allauth.account.adapter import get_adapter
+    from allauth.socialaccount import app_settings as social_settings
+    from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+
+    request = rf.get("/")
+    assert get_adapter(request).is_open_for_signup(request) is False
+    assert get_social_adapter(request).is_open_for_signup(request, None) is True
+    assert social_settings.EMAIL_REQUIRED is False

@@ -26,7 +26,44 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/shop/series/", "get"),
     ("/api/v1/shop/series/", "post"),
     ("/api/v1/shop/series/{id}/", "get"),
+    # orders (orders/api_urls.py)
+    ("/api/v1/me/groups/{id}/products/", "get"),
+    ("/api/v1/me/groups/{id}/products/{product_id}/", "get"),
+    ("/api/v1/me/groups/{id}/pickup-points/", "get"),
+    ("/api/v1/me/groups/{id}/orders/", "post"),
+    ("/api/v1/me/orders/", "get"),
+    ("/api/v1/me/orders/{id}/", "get"),
+    ("/api/v1/me/orders/{id}/pay/", "post"),
+    ("/api/v1/me/orders/{id}/cancel/", "post"),
+    ("/api/v1/me/orders/{id}/request-refund/", "post"),
+    ("/api/v1/me/orders/{id}/confirm-receipt/", "post"),
+    ("/api/v1/me/orders/{id}/after-sales/", "post"),
+    ("/api/v1/shop/products/", "get"),
+    ("/api/v1/shop/products/", "post"),
+    ("/api/v1/shop/products/{id}/", "get"),
+    ("/api/v1/shop/products/{id}/", "patch"),
+    ("/api/v1/shop/products/{id}/images/", "post"),
+    ("/api/v1/shop/products/{id}/skus/", "post"),
+    ("/api/v1/shop/skus/{id}/", "get"),
+    ("/api/v1/shop/skus/{id}/", "patch"),
+    ("/api/v1/shop/skus/{id}/stock/", "post"),
+    ("/api/v1/shop/pickup-points/", "get"),
+    ("/api/v1/shop/pickup-points/", "post"),
+    ("/api/v1/shop/pickup-points/{id}/", "get"),
+    ("/api/v1/shop/pickup-points/{id}/", "patch"),
+    ("/api/v1/shop/orders/", "get"),
+    ("/api/v1/shop/orders/{id}/", "get"),
+    ("/api/v1/shop/orders/{id}/ship/", "post"),
+    ("/api/v1/shop/orders/{id}/cancel/", "post"),
+    ("/api/v1/shop/orders/{id}/refund/", "post"),
+    ("/api/v1/shop/orders/{id}/approve-refund/", "post"),
+    ("/api/v1/shop/orders/{id}/reject-refund/", "post"),
+    ("/api/v1/shop/after-sales/", "get"),
+    ("/api/v1/shop/after-sales/{id}/", "get"),
+    ("/api/v1/shop/after-sales/{id}/close/", "post"),
 }
+ORDER_PREFIXES = ("/api/v1/shop/products/", "/api/v1/shop/skus/", "/api/v1/shop/pickup-points/",
+                  "/api/v1/shop/orders/", "/api/v1/shop/after-sales/")
 
 
 @pytest.fixture
@@ -44,7 +81,8 @@ def test_the_schema_lists_every_endpoint_with_the_error_shape(schema):
     operations = {(path, method) for path, item in schema["paths"].items() for method in item}
     assert operations >= EXPECTED_OPERATIONS
     assert not {(path, method) for path, method in operations if path.startswith(("/api/v1/links/", "/api/v1/me/",
-                                                                                  "/api/v1/shop/groups/"))
+                                                                                  "/api/v1/shop/groups/",
+                                                                                  *ORDER_PREFIXES))
                 and (path, method) not in EXPECTED_OPERATIONS}
     for path, method in EXPECTED_OPERATIONS:
         responses = schema["paths"][path][method]["responses"]
@@ -82,3 +120,17 @@ def test_the_docs_page_is_served(api):
 
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_placing_an_order_documents_the_idempotency_key_and_its_refusal(schema):
+    operation = schema["paths"]["/api/v1/me/groups/{id}/orders/"]["post"]
+    header = next(p for p in operation["parameters"] if p["in"] == "header")
+
+    assert (header["name"], header["required"]) == ("Idempotency-Key", True)
+    assert {"200", "201", "400", "404", "422"} <= set(operation["responses"])
+
+
+def test_each_state_has_its_own_named_enum(schema):
+    names = schema["components"]["schemas"]
+    assert {"GroupStateEnum", "OrderStateEnum", "PaymentStateEnum", "RefundStateEnum", "CaseStateEnum"} <= set(names)
+    assert names["OrderStateEnum"]["enum"][:2] == ["pending_payment", "paid"]
