@@ -14,6 +14,8 @@ from shops.models import Shop
 from .models import PickupPoint, Product, ProductImage, Sku
 
 CENT = Decimal("0.01")
+MAX_STOCK = 10_000_000
+MAX_PRICE = Decimal("1000000.00")
 
 
 def _check_groups(shop: Shop, groups) -> list[Group]:
@@ -69,8 +71,12 @@ def save_sku(*, product: Product, sku: Sku | None = None, spec: str, price: Deci
     else:
         if price <= 0:
             errors["price"] = _("价格必须大于 0。")
+        elif price > MAX_PRICE:
+            errors["price"] = _("价格不能超过 %(max)s 元。") % {"max": MAX_PRICE}
     if sku is None and (stock is None or stock < 0):
         errors["stock"] = _("库存不能为负数。")
+    elif sku is None and stock > MAX_STOCK:
+        errors["stock"] = _("库存最多 %(max)d 件。") % {"max": MAX_STOCK}
     if per_member_limit is not None and per_member_limit < 1:
         errors["per_member_limit"] = _("限购数量至少为 1。")
     if errors:
@@ -93,14 +99,17 @@ def save_sku(*, product: Product, sku: Sku | None = None, spec: str, price: Deci
 def adjust_stock(*, sku: Sku, delta: int) -> Sku:
     """Add (restock) or remove stock relative to what is there now, so concurrent orders are not overwritten.
 
-    Removing more than is left is refused (the CHECK constraint would refuse it too).
+    Removing more than is left is refused (the CHECK constraint would refuse it too), and so is a
+    restock that would take the stock past MAX_STOCK (the column's range is far above any real shop).
     """
     if delta < 0:
         updated = Sku.objects.filter(pk=sku.pk, stock__gte=-delta).update(stock=F("stock") + delta)
         if updated != 1:
             raise ValidationError({"delta": _("库存不足，无法减少这么多。")})
     else:
-        Sku.objects.filter(pk=sku.pk).update(stock=F("stock") + delta)
+        updated = Sku.objects.filter(pk=sku.pk, stock__lte=MAX_STOCK - delta).update(stock=F("stock") + delta)
+        if updated != 1:
+            raise ValidationError({"delta": _("库存最多 %(max)d 件。") % {"max": MAX_STOCK}})
     sku.refresh_from_db()
     return sku
 

@@ -6,13 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from groups.models import Group
 from shops.models import Shop
 
+from .catalog import MAX_STOCK
 from .models import CaseState, OrderState, Product
 from .selectors import products_for_shop
 
 # Upper bounds keep typed numbers inside the database's integer columns, so a slip of the keyboard is
 # a form error, not a server error.
 MAX_USAGE_CYCLE_DAYS = 3650
-MAX_STOCK = 1_000_000
 MAX_PER_MEMBER_LIMIT = 100_000
 
 

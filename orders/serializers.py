@@ -15,6 +15,7 @@ from groups.models import Group
 from groups.serializers import PersonSerializer, RefSerializer, absolute, person
 from shequn.images import validate_image
 
+from .catalog import MAX_STOCK
 from .lifecycle import ALLOWED_TRANSITIONS
 from .models import (
     AfterSalesCase,
@@ -34,7 +35,6 @@ from .models import (
 
 MAX_ID = 2**31 - 1  # ids beyond this cannot exist; refusing them here keeps them out of SQL
 # A sane bound on one stock figure or change; it keeps a typo (or a hostile number) from overflowing the column.
-MAX_STOCK_CHANGE = 10_000_000
 MAX_CASE_PHOTOS = 9
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -332,11 +332,11 @@ class SkuWriteSerializer(serializers.Serializer):
 
 
 class SkuCreateSerializer(SkuWriteSerializer):
-    stock = serializers.IntegerField(max_value=MAX_STOCK_CHANGE, help_text="初始库存；之后用 /stock/ 调整。")
+    stock = serializers.IntegerField(max_value=MAX_STOCK, help_text="初始库存；之后用 /stock/ 调整。")
 
 
 class StockAdjustSerializer(serializers.Serializer):
-    delta = serializers.IntegerField(min_value=-MAX_STOCK_CHANGE, max_value=MAX_STOCK_CHANGE,
+    delta = serializers.IntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK,
                                      help_text="正数为补货，负数为减少。")
 
     def validate_delta(self, delta: int) -> int:

@@ -277,12 +277,19 @@ def request_refund(*, order: Order, by: User, reason: str) -> Order:
 
 
 def reject_refund(*, order: Order, by: User, reason: str) -> Order:
+    """Refuse a refund request; never once a refund was approved and sent (the money is on its way)."""
     if not reason.strip():
         raise ValidationError({"reason": _("请填写拒绝原因。")})
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.refunds.filter(key=_full_refund_key(order), state=RefundState.PENDING).exists():
+            raise TransitionRefused(_("退款已同意并在处理中，不能再拒绝。"))
         transition_order(order=order, to_state=S.REFUND_REJECTED, by=by, reason=reason)
     return order
+
+
+def _full_refund_key(order: Order) -> str:
+    return f"order:{order.pk}:full"
 
 
 def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:
@@ -291,7 +298,7 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.state != S.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
-        refund = _create_refund(order=order, key=f"order:{order.pk}:full", amount=order.total - order.refunded_amount,
+        refund = _create_refund(order=order, key=_full_refund_key(order), amount=order.total - order.refunded_amount,
                                 reason=reason or _("同意退款"))
     _start_refund_after_commit(refund)
     return refund

@@ -213,6 +213,20 @@ def test_refund_rejected(buyer_group, buyer, sku, operator, transport):
         approve_refund(order=order, by=operator)
 
 
+def test_an_approved_refund_on_its_way_cannot_be_rejected(buyer_group, buyer, sku, operator, transport):
+    order = order_for(buyer, buyer_group, sku)
+    pay(order, transport)
+    request_refund(order=order, by=buyer, reason="不喜欢")
+    approve_refund(order=order, by=operator)  # sent to the provider, not confirmed yet
+
+    with pytest.raises(TransitionRefused):
+        reject_refund(order=order, by=operator, reason="改主意了")
+
+    deliver(transport)
+    order.refresh_from_db()
+    assert order.state == S.REFUNDED and order.refunded_amount == order.total
+
+
 def test_unpaid_order_cannot_be_refunded_or_shipped(buyer_group, buyer, sku, operator):
     order = order_for(buyer, buyer_group, sku)
     with pytest.raises(TransitionRefused):
@@ -248,3 +262,18 @@ def test_orders_of_an_archived_membership_are_refused(shop, sku):
     with pytest.raises(ValidationError):
         place_order(member=buyer, group=group, lines=[LineRequest(sku.pk, 1)], delivery=SHIPPING,
                     idempotency_key="x")
+
+
+def test_catalog_limits_are_form_errors_not_database_errors(shop, sku):
+    from orders.catalog import MAX_PRICE, MAX_STOCK, adjust_stock, save_sku
+
+    with pytest.raises(ValidationError) as info:
+        save_sku(product=sku.product, spec="巨量", price=MAX_PRICE + 1, stock=MAX_STOCK + 1)
+    assert set(info.value.message_dict) == {"price", "stock"}
+
+    with pytest.raises(ValidationError) as info:
+        adjust_stock(sku=sku, delta=MAX_STOCK)
+    assert "delta" in info.value.message_dict
+    sku.refresh_from_db()
+    assert sku.stock == 100
+    assert adjust_stock(sku=sku, delta=MAX_STOCK - 100).stock == MAX_STOCK
