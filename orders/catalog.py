@@ -28,8 +28,11 @@ def _check_groups(shop: Shop, groups) -> list[Group]:
 @transaction.atomic
 def save_product(*, shop: Shop, product: Product | None = None, name: str, description: str = "",
                  category: str = "", is_active: bool = True, usage_cycle_days: int = 30,
-                 offered_to_all_groups: bool = True, groups=()) -> Product:
-    """Create or update a product; chosen groups must be the shop's, and at least one when not offered to all."""
+                 offered_to_all_groups: bool = True, groups=(), image=None) -> Product:
+    """Create or update a product; chosen groups must be the shop's, and at least one when not offered to all.
+
+    `image` (an upload) is added after the existing ones; a refused image refuses the whole save.
+    """
     if not name.strip():
         raise ValidationError({"name": _("请填写商品名称。")})
     if not usage_cycle_days or usage_cycle_days < 1:
@@ -45,6 +48,11 @@ def save_product(*, shop: Shop, product: Product | None = None, name: str, descr
     product.offered_to_all_groups = offered_to_all_groups
     product.save()
     product.groups.set(groups if not offered_to_all_groups else [])
+    if image:
+        try:
+            add_product_image(product=product, upload=image, position=product.images.count())
+        except ValidationError as error:
+            raise ValidationError({"image": error.messages}) from None
     return product
 
 

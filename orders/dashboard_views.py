@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -129,17 +128,9 @@ def _save_product(request, product=None):
         _bound_data(request), request.FILES if request.method == "POST" else None, shop=request.shop, initial=initial
     )
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["image"]
         try:
-            # Product and image together: a refused image leaves the product as it was.
-            with transaction.atomic():
-                saved = catalog.save_product(shop=request.shop, product=product, **form.product_values())
-                if upload:
-                    position = len(product.images.all()) if product is not None else 0
-                    try:
-                        catalog.add_product_image(product=saved, upload=upload, position=position)
-                    except ValidationError as error:
-                        raise ValidationError({"image": error.messages}) from None
+            saved = catalog.save_product(shop=request.shop, product=product, image=form.cleaned_data["image"],
+                                         **form.product_values())
         except ValidationError as error:
             _add_service_errors(form, error)
             if product is not None:
