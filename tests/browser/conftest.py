@@ -30,8 +30,15 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=_chromium(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -41,6 +48,12 @@ def browser():
 def live_site(live_server, settings):
     settings.SITE_URL = live_server.url
     settings.ALLOWED_HOSTS = ["*"]
+    # The live server serves /static/ from the app folders by their plain names (its handler runs before
+    # WhiteNoise), so the pages must ask for plain names, not the manifest's hashed ones.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     return live_server.url
 
 
@@ -53,8 +66,9 @@ def _context(browser, **options):
 @pytest.fixture
 def phone(browser):
     """A phone-sized screen (iPhone 12/13/14: 390 × 844)."""
-    context = _context(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                       has_touch=True)
+    context = _context(
+        browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     yield context.new_page()
     context.close()
 
@@ -68,7 +82,7 @@ def desktop(browser):
 
 @pytest.fixture
 def shot(request):
-    """shot(page, "name") saves a full-page screenshot for this test."""
+    """shot(page, "name") saves a full-page screenshot for this test (in shot.folder)."""
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -77,4 +91,59 @@ def shot(request):
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    take.folder = folder
     return take
+
+
+# --- Signing in through the real pages --------------------------------------------------------------
+
+
+def _latest_code(phone_number: str) -> str:
+    """The 6-digit code last texted to `phone_number` (the live server runs in this process)."""
+    import re
+
+    from accounts.sms import LocmemSmsBackend
+
+    texts = [m.text for m in LocmemSmsBackend.outbox if m.phone.endswith(phone_number)]
+    assert texts, f"no SMS was sent to {phone_number}"
+    found = re.search(r"\b(\d{6})\b", texts[-1])
+    assert found, f"no 6-digit code in {texts[-1]!r}"
+    return found.group(1)
+
+
+@pytest.fixture
+def sign_in_by_phone(shot):
+    """sign_in_by_phone(page, "13812345678", step="…"): on the phone-code page (reached from a call to
+    act), type the number, read the code from the SMS outbox, type it; back where the member came from."""
+    from playwright.sync_api import expect
+
+    def sign_in(page, phone_number: str, *, step: str = "sign-in") -> None:
+        expect(page.get_by_role("heading", name="手机号登录")).to_be_visible()
+        page.get_by_label("手机号").fill(phone_number)
+        shot(page, f"{step}-1-phone")
+        page.get_by_role("button", name="获取验证码").click()
+        expect(page.get_by_role("heading", name="输入验证码")).to_be_visible()
+        expect(page.locator(".auth-lead")).to_contain_text(phone_number)
+        page.get_by_label("验证码").fill(_latest_code(phone_number))
+        shot(page, f"{step}-2-code")
+        page.get_by_role("button", name="登录", exact=True).click()
+        expect(page.get_by_role("heading", name="输入验证码")).to_have_count(0)
+
+    return sign_in
+
+
+@pytest.fixture
+def sign_in_operator(live_site, shot):
+    """sign_in_operator(page, email): the operators' login page, e-mail and password, lands on the dashboard."""
+    from playwright.sync_api import expect
+
+    def sign_in(page, email: str, password: str = "op-password-123") -> None:
+        page.goto(f"{live_site}/accounts/login/")
+        expect(page.get_by_role("heading", name="运营登录")).to_be_visible()
+        page.get_by_label("邮箱").fill(email)
+        page.get_by_label("密码").fill(password)
+        shot(page, "operator-login")
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.wait_for_url(f"{live_site}/dashboard/**")
+
+    return sign_in
