@@ -22,3 +22,13 @@ urlpatterns = [
     path("series/<int:pk>/", views.series_detail, name="series_detail"),
     path("series/<int:pk>/links/new/", views.series_link_create, name="series_link_create"),
 ]
+
+# Lurkers, weekly health, planned start and the shop's automation settings (groups/health_views.py).
+from . import health_views  # noqa: E402
+
+urlpatterns += [
+    path("groups/<int:pk>/lurkers/", health_views.group_lurkers, name="group_lurkers"),
+    path("groups/<int:pk>/health/", health_views.group_health, name="group_health"),
+    path("groups/<int:pk>/planned-start/", health_views.group_planned_start, name="group_planned_start"),
+    path("automation/", health_views.automation_settings, name="automation_settings"),
+]

@@ -23,10 +23,11 @@ def allowed_next_states(state: str) -> list[str]:
     return [s for s in GroupState.values if s in ALLOWED_TRANSITIONS[state]]
 
 
-def transition_group(*, group: Group, to_state: str, by=None, reason: str = "") -> Group:
+def transition_group(*, group: Group, to_state: str, by=None, reason: str = "", at=None) -> Group:
     """Move a group to `to_state` if the table allows it from its current state; record who and why.
 
     The row is locked for the move, so two concurrent moves cannot both start from the same state.
+    `at` is when the move happened (now by default; the periodic jobs pass the time they run for).
     """
     with transaction.atomic():
         locked = Group.objects.select_for_update().get(pk=group.pk)
@@ -36,7 +37,7 @@ def transition_group(*, group: Group, to_state: str, by=None, reason: str = "") 
                     "from": GroupState(locked.state).label, "to": GroupState(to_state).label}
             )
         GroupTransition.objects.create(
-            group=locked, from_state=locked.state, to_state=to_state, by=by, reason=reason, at=timezone.now()
+            group=locked, from_state=locked.state, to_state=to_state, by=by, reason=reason, at=at or timezone.now()
         )
         locked.state = to_state
         locked.save(update_fields=["state"])

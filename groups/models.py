@@ -120,6 +120,8 @@ class Group(GroupSettingsFields):
     state = models.CharField(_("状态"), max_length=12, choices=GroupState.choices, default=GroupState.PREPARING)
     # Maintained only by groups.services with conditional UPDATEs; the CHECK below is the last word.
     active_member_count = models.PositiveIntegerField(_("成员数"), default=0, editable=False)
+    # A recruiting group becomes active at this time (groups.jobs moves it; empty: the operator does).
+    planned_start_at = models.DateTimeField(_("计划开营时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
@@ -325,3 +327,118 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.group}"
+
+
+# --- Automation: activity, lurkers, health, and the shop's settings for the jobs ------------------
+
+class AutomationSettings(models.Model):
+    """A shop's settings for the periodic jobs (DOMAIN.md numbers as defaults, operators change them).
+
+    A shop without a row uses the defaults (`settings_for`); the row is made when an owner saves.
+    """
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="automation")
+    reminder_lead_days = models.PositiveIntegerField(
+        _("复购提醒提前天数"), default=2, help_text=_("在预计复购日前几天发送复购提醒。"))
+    quiet_days = models.PositiveIntegerField(
+        _("冷却判定天数"), default=7, validators=[MinValueValidator(1)],
+        help_text=_("活跃的群连续这么多天活跃度低，自动转为冷却。"))
+    quiet_active_percent = models.PositiveIntegerField(
+        _("低活跃阈值（%）"), default=5,
+        help_text=_("判定天数内有互动的成员占比低于此值，视为活跃度低。"))
+    archive_after_days = models.PositiveIntegerField(
+        _("冷却后归档天数"), default=14, validators=[MinValueValidator(1)],
+        help_text=_("冷却中的群这么多天仍未恢复活跃，自动归档。"))
+    lurker_days = models.PositiveIntegerField(
+        _("潜水判定天数"), default=14, validators=[MinValueValidator(1)],
+        help_text=_("成员这么多天没有任何互动，视为潜水。"))
+    lurker_follow_up_days = models.PositiveIntegerField(
+        _("潜水关怀周期（天）"), default=30, validators=[MinValueValidator(1)],
+        help_text=_("每位潜水成员每个周期至多收到一次私信关怀。"))
+    lurker_follow_up_enabled = models.BooleanField(_("自动私信潜水成员"), default=True)
+
+    class Meta:
+        verbose_name = _("自动化设置")
+        verbose_name_plural = _("自动化设置")
+
+    def __str__(self) -> str:
+        return str(self.shop)
+
+
+def automation_settings_for(shop_id: int) -> AutomationSettings:
+    """The shop's automation settings, or an unsaved row of defaults."""
+    return AutomationSettings.objects.filter(shop_id=shop_id).first() or AutomationSettings(shop_id=shop_id)
+
+
+class ActivityKind(models.TextChoices):
+    JOIN = "join", _("入群")
+    ORDER = "order", _("下单")
+    CAMPAIGN = "campaign", _("参与活动")
+    CHECK_IN = "check_in", _("打卡")
+    MESSAGE_RECEIVED = "message_received", _("收到消息")
+    MESSAGE_OPENED = "message_opened", _("打开消息")
+
+
+class MemberActivity(models.Model):
+    """Something a member did in a group: append-only, so "last active" and lurkers are facts, not guesses."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="activities")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_activities")
+    kind = models.CharField(_("类型"), max_length=20, choices=ActivityKind.choices)
+    ref = models.CharField(_("关联"), max_length=60, blank=True, help_text=_("如 order:42"))
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("成员动态")
+        verbose_name_plural = _("成员动态")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["group", "at"]), models.Index(fields=["user", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.group_id} {self.kind}"
+
+
+class LurkerFollowUp(models.Model):
+    """The one polite private message a lurker gets in a follow-up period (unique per period)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="lurker_follow_ups")
+    # The period's number: days since 2000-01-01 (Shanghai) divided by the shop's period length.
+    period = models.PositiveIntegerField(_("周期"))
+    sent_at = models.DateTimeField(_("发送时间"), default=timezone.now)
+    silent_since = models.DateTimeField(_("最后活跃"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("潜水关怀")
+        verbose_name_plural = _("潜水关怀")
+        ordering = ["-sent_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "period"], name="lurker_follow_up_once_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} #{self.period}"
+
+
+class GroupHealthSnapshot(models.Model):
+    """A group's week (Monday to Monday, Shanghai time), kept so history stays when the group changes."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="health_snapshots")
+    week_start = models.DateField(_("周起始（周一）"))
+    state = models.CharField(_("状态"), max_length=12, choices=GroupState.choices)
+    members = models.PositiveIntegerField(_("成员数"))
+    joins = models.PositiveIntegerField(_("入群"))
+    leaves = models.PositiveIntegerField(_("退群"))
+    active_members = models.PositiveIntegerField(_("活跃成员"))
+    orders = models.PositiveIntegerField(_("订单数"))
+    gmv = models.DecimalField(_("成交额（元）"), max_digits=14, decimal_places=2)
+    repeat_buyers = models.PositiveIntegerField(_("复购人数"))
+    taken_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("社群健康快照")
+        verbose_name_plural = _("社群健康快照")
+        ordering = ["-week_start"]
+        constraints = [models.UniqueConstraint(fields=["group", "week_start"], name="health_snapshot_once_per_week")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.week_start}"

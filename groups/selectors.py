@@ -108,3 +108,20 @@ def group_for_member(user: User, pk: int) -> Group:
         Group.objects.select_related("shop"), pk=pk,
         memberships__user=user, memberships__status__in=[ST.ACTIVE, ST.PENDING],
     )
+
+
+# --- Lurkers and health (groups/health_views.py) -------------------------------------------------------
+
+def lurkers_of_group(group: Group, *, now, lurker_days: int) -> QuerySet[Membership]:
+    """The group's lurkers, longest silent first, with their follow-ups (newest first): constant queries."""
+    from .jobs import lurkers
+    from .models import LurkerFollowUp
+
+    return lurkers(group_ids=[group.pk], now=now, lurker_days=lurker_days).select_related("user").prefetch_related(
+        Prefetch("lurker_follow_ups", queryset=LurkerFollowUp.objects.order_by("-sent_at", "-pk")))
+
+
+def health_history(group: Group) -> QuerySet:
+    from .models import GroupHealthSnapshot
+
+    return GroupHealthSnapshot.objects.filter(group=group).order_by("-week_start")

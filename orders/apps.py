@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("订单")
+
+    def ready(self) -> None:
+        from groups.jobs import register_health_figures
+
+        from . import hooks
+        from .health import order_figures
+        from .reminders import RepurchasePlugin
+
+        # Repeat-purchase due dates, reminder conversions and the member's "order" activity.
+        hooks.register(RepurchasePlugin())
+        register_health_figures(order_figures)

@@ -28,3 +28,11 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("cases/<int:pk>/close/", views.case_close, name="case_close"),
 ]
+
+# Repeat-purchase reminders (orders/reminder_views.py).
+from . import reminder_views  # noqa: E402
+
+urlpatterns += [
+    path("reminders/", reminder_views.reminders, name="reminders"),
+    path("reminders/<int:pk>/", reminder_views.reminder_product, name="reminder_product"),
+]

@@ -16,3 +16,8 @@ urlpatterns = [
     path("orders/<int:pk>/refund/", views.refund, name="refund"),
     path("orders/<int:pk>/after-sales/", views.open_case, name="open_case"),
 ]
+
+# The one-tap re-order page repeat-purchase reminders link to (orders/reorder_views.py).
+from . import reorder_views  # noqa: E402
+
+urlpatterns += [path("reorder/<int:product_id>/", reorder_views.reorder, name="reorder")]

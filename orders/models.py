@@ -387,3 +387,85 @@ class SimulatedNotificationOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} → {self.notify_url}"
+
+
+# --- Repeat purchase (复购) -------------------------------------------------------------------------
+
+class DueBasis(models.TextChoices):
+    CYCLE = "cycle", _("使用周期 × 数量")
+    MEDIAN = "median", _("个人复购间隔中位数")
+
+
+class DueState(models.TextChoices):
+    WAITING = "waiting", _("待提醒")
+    REMINDED = "reminded", _("已提醒")
+    LAPSED = "lapsed", _("已过期未提醒")
+
+
+class RepurchaseDue(models.Model):
+    """When a member will need a product again: one row per (member, product), rewritten on every paid or
+    refunded purchase (orders.reminders). The reminder job reads only this table, by state and due date."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="repurchase_dues")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="repurchase_dues",
+                               verbose_name=_("会员"))
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="repurchase_dues",
+                                verbose_name=_("商品"))
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+", verbose_name=_("最近下单群"))
+    # The purchase this due date counts from: one reminder per (member, product, cycle).
+    cycle = models.PositiveBigIntegerField(_("周期（订单 ID）"))
+    last_purchase_at = models.DateTimeField(_("最近购买"))
+    last_quantity = models.PositiveIntegerField(_("最近购买数量"))
+    purchases = models.PositiveIntegerField(_("购买次数"))
+    interval = models.DurationField(_("复购间隔"))
+    basis = models.CharField(_("依据"), max_length=8, choices=DueBasis.choices)
+    due_at = models.DateTimeField(_("预计复购日"))
+    state = models.CharField(_("状态"), max_length=10, choices=DueState.choices, default=DueState.WAITING)
+    # Not handed out again before this: set when the job hands the row to a batch (a batch lost with its
+    # worker is handed out again after it) and when a batch defers it (capped or opted out for now).
+    not_before = models.DateTimeField(_("下次尝试"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("复购日")
+        verbose_name_plural = _("复购日")
+        ordering = ["due_at", "pk"]
+        indexes = [
+            models.Index(fields=["state", "due_at"]),
+            models.Index(fields=["product", "state", "due_at"]),
+        ]
+        constraints = [models.UniqueConstraint(fields=["member", "product"], name="repurchase_due_per_member_product")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}×{self.product_id} @ {self.due_at:%Y-%m-%d}"
+
+
+class RepurchaseReminder(models.Model):
+    """A repeat-purchase reminder, written before the notification: one per (member, product, cycle),
+    whatever retries, re-runs or racing workers do."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="repurchase_reminders")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                               related_name="repurchase_reminders", verbose_name=_("会员"))
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="repurchase_reminders",
+                                verbose_name=_("商品"))
+    cycle = models.PositiveBigIntegerField(_("周期（订单 ID）"))
+    due_at = models.DateTimeField(_("预计复购日"))
+    sent_at = models.DateTimeField(_("发送时间"), default=timezone.now)
+    notification_id = models.PositiveBigIntegerField(_("通知 ID"), null=True, blank=True)
+    # The first order of the product paid within the conversion window after the reminder.
+    converted_order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                        verbose_name=_("复购订单"))
+    converted_at = models.DateTimeField(_("复购时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("复购提醒")
+        verbose_name_plural = _("复购提醒")
+        ordering = ["-sent_at", "-pk"]
+        indexes = [models.Index(fields=["product", "sent_at"]), models.Index(fields=["member", "product", "sent_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "product", "cycle"], name="repurchase_reminder_once_per_cycle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}×{self.product_id} #{self.cycle}"

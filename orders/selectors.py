@@ -1,15 +1,26 @@
 """Reads for orders. Operator reads take the shop; member reads take the member. A miss is a 404."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from groups.models import Group
 from shops.models import Shop
 
-from .models import AfterSalesCase, Order, OrderLine, PickupPoint, Product, Sku
+from .models import (
+    AfterSalesCase,
+    DueState,
+    Order,
+    OrderLine,
+    PickupPoint,
+    Product,
+    RepurchaseDue,
+    RepurchaseReminder,
+    Sku,
+)
 
 
 def products_for_shop(shop: Shop) -> QuerySet[Product]:
@@ -103,3 +114,48 @@ def cases_for_shop(shop: Shop, *, state: str | None = None) -> QuerySet[AfterSal
 def case_for_shop(shop: Shop, pk: int) -> AfterSalesCase:
     return get_object_or_404(AfterSalesCase.objects.select_related("order", "member").prefetch_related("photos"),
                              shop=shop, pk=pk)
+
+
+# --- Repeat purchase: the reminders dashboard and the one-tap re-order page -------------------------
+
+def repurchase_due_for_member(user: User, product_id: int) -> RepurchaseDue:
+    """The member's own due date for a product (the re-order page); anyone else's is a 404."""
+    return get_object_or_404(RepurchaseDue.objects.select_related("product", "group", "group__shop"),
+                             member=user, product_id=product_id)
+
+
+def _count_per_product(qs: QuerySet) -> Coalesce:
+    return Coalesce(Subquery(qs.filter(product=OuterRef("pk")).order_by().values("product")
+                             .annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
+def reminder_stats_for_shop(shop: Shop, *, since: datetime | None, now: datetime,
+                            due_within: timedelta = timedelta(days=7)) -> QuerySet[Product]:
+    """Per product of the shop: reminders sent since `since` (None: ever), how many led to a re-order within
+    the conversion window, and how many members are due within `due_within`. A constant number of queries."""
+    sent = RepurchaseReminder.objects.filter(shop=shop)
+    if since is not None:
+        sent = sent.filter(sent_at__gte=since)
+    due_soon = RepurchaseDue.objects.filter(shop=shop, state=DueState.WAITING, due_at__lte=now + due_within)
+    return (
+        Product.objects.filter(shop=shop)
+        .annotate(reminders_sent=_count_per_product(sent),
+                  reorders=_count_per_product(sent.filter(converted_order__isnull=False)),
+                  due_soon=_count_per_product(due_soon))
+        .order_by("-reminders_sent", "-due_soon", "name", "pk")
+    )
+
+
+def product_reminder_stats(shop: Shop, pk: int, *, since: datetime | None, now: datetime) -> Product:
+    return get_object_or_404(reminder_stats_for_shop(shop, since=since, now=now), pk=pk)
+
+
+def dues_for_product(product: Product) -> QuerySet[RepurchaseDue]:
+    """Members waiting for a reminder of this product, soonest due first."""
+    return (RepurchaseDue.objects.filter(product=product, state=DueState.WAITING)
+            .select_related("member", "group").order_by("due_at", "pk"))
+
+
+def reminders_for_product(product: Product) -> QuerySet[RepurchaseReminder]:
+    return (RepurchaseReminder.objects.filter(product=product)
+            .select_related("member", "converted_order").order_by("-sent_at", "-pk"))

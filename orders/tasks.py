@@ -20,3 +20,29 @@ def start_refund(refund_id: int) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_simulated_notifications() -> int:
     return simulated.deliver_due()
+
+
+# --- Repeat-purchase reminders (orders.reminders): a short periodic pick, then batches -------------
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch_repurchase_reminders() -> int | None:
+    """Beat: hand the members due for a reminder to batch tasks (one run at a time, under a lease)."""
+    from shequn.jobs import run_job
+
+    from . import reminders
+
+    result = run_job("repurchase-reminders", lambda r: reminders.dispatch_due_reminders(result=r))
+    return result.items if result else None
+
+
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,
+             retry_jitter=True, max_retries=5)
+def send_repurchase_reminders(due_ids: list[int]) -> int:
+    """One batch (at most reminders.BATCH_SIZE members); sends each reminder once however often it runs."""
+    from shequn.jobs import run_job
+
+    from . import reminders
+
+    result = run_job("repurchase-reminders:batch", lambda r: reminders.send_reminder_batch(due_ids, result=r),
+                     lease=False)
+    return result.items

@@ -1,9 +1,17 @@
 from django.urls import include, path
 
+from . import job_views
+
 app_name = "dashboard"
 
 urlpatterns = [
     path("", include("groups.dashboard_urls")),
     path("shop/", include("shops.urls")),
     path("orders/", include("orders.dashboard_urls")),
+    path("campaigns/", include("campaigns.dashboard_urls")),
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("referrals/", include("referrals.dashboard_urls")),
+    path("leaderboards/", include("referrals.board_urls")),
+    path("fraud/", include("referrals.fraud_urls")),
+    path("notifications/", include("notifications.dashboard_urls")),
 ]

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "groups",
     "referrals",
     "orders",
+    "notifications",
+    "campaigns",
 ]
 WEIXIN_LOGIN_ENABLED = env_bool("WEIXIN_LOGIN_ENABLED", False)
 if WEIXIN_LOGIN_ENABLED:
@@ -101,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "shops.context_processors.current_shop",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -146,6 +149,24 @@ CELERY_BEAT_SCHEDULE = {
     "cancel-overdue-orders": {"task": "orders.tasks.cancel_overdue_orders", "schedule": timedelta(minutes=1)},
     "deliver-simulated-payment-notifications": {
         "task": "orders.tasks.deliver_simulated_notifications", "schedule": timedelta(seconds=15)},
+    "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
+    # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
+    "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
+    "apply-fraud-flag-deadlines": {"task": "referrals.fraud.apply_flag_deadlines", "schedule": timedelta(minutes=5)},
+    # Leaderboards: rebuild current boards from PostgreSQL (repairs a live update a crash lost).
+    "refresh-leaderboards": {"task": "referrals.leaderboards.refresh_boards", "schedule": timedelta(hours=6)},
+    # The outbox's safety net: delivers what an after-commit kick missed, quiet-hours holds and retries.
+    "deliver-notifications": {"task": "notifications.tasks.deliver_notifications", "schedule": timedelta(seconds=30)},
+    # Start/end campaigns on time, close expired teams/tasks and pay the refunds they owe.
+    "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
+    # Repeat-purchase reminders and the groups' lifecycle jobs (issue 5); each runs under a lease (shequn.jobs).
+    "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders",
+                             "schedule": timedelta(minutes=5)},
+    "group-lifecycle": {"task": "groups.tasks.run_group_lifecycle", "schedule": timedelta(minutes=5)},
+    "invite-link-expiry": {"task": "groups.tasks.expire_invite_links", "schedule": timedelta(minutes=5)},
+    "series-open-next": {"task": "groups.tasks.open_next_series_groups", "schedule": timedelta(minutes=5)},
+    "lurker-follow-ups": {"task": "groups.tasks.follow_up_lurkers", "schedule": timedelta(hours=1)},
+    "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
@@ -212,6 +233,12 @@ SOCIALACCOUNT_ONLY = False
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "accounts.sms.LogSmsBackend")
 SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "社群")
 
+# Member notifications (notifications/channels.py documents the backends): WeChat template/subscribe
+# messages go through this class; the default writes them to the log.
+NOTIFICATION_BACKENDS = {
+    "wechat": os.environ.get("WECHAT_MESSAGE_BACKEND", "notifications.channels.LogWechatBackend"),
+}
+
 # E-mail
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -261,6 +288,11 @@ SPECTACULAR_SETTINGS = {
         "PaymentStateEnum": "orders.models.PaymentState",
         "RefundStateEnum": "orders.models.RefundState",
         "CaseStateEnum": "orders.models.CaseState",
+        "MembershipStatusEnum": "groups.models.MembershipStatus",
+        "ReferralEventKindEnum": "referrals.models.EventKind",
+        "RewardKindEnum": "referrals.models.RewardKind",
+        "RewardStatusEnum": "referrals.models.RewardStatus",
+        "WithdrawalStatusEnum": "referrals.models.WithdrawalStatus",
     },
 }
 

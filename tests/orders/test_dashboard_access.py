@@ -33,6 +33,7 @@ OBJECT_OF = {
     "order_refund_reject": "requested_order",
     "case_detail": "case",
     "case_close": "case",
+    "reminder_product": "product",
 }
 # Valid input for every write, so that a refusal is about who asks, never about what was sent.
 WRITE_DATA = {
@@ -51,7 +52,8 @@ WRITE_DATA = {
     "case_close": {"resolution": "已处理", "resolved": "yes"},
 }
 # Pages that answer GET; a viewer may read these.
-VIEWER_PAGES = {"orders", "orders_export", "order_detail", "products", "pickup_points", "cases", "case_detail"}
+VIEWER_PAGES = {"orders", "orders_export", "order_detail", "products", "pickup_points", "cases", "case_detail",
+                "reminders", "reminder_product"}
 OPERATOR_PAGES = {"product_create", "product_edit", "pickup_point_edit"}
 
 PATTERNS = {p.name: p for p in dashboard_patterns()}

@@ -1,0 +1,65 @@
+"""Transactional notifications for orders, plugged into orders.hooks (registered in apps.py).
+
+Each hook runs inside the transaction that changes the order, so the notification commits with the
+change or not at all; its key makes it once per order and event.
+"""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from orders.models import Delivery as DeliveryMethod
+
+from .models import Category
+from .services import notify
+
+
+def _order_url(order) -> str:
+    return reverse("orders:member_order", args=[order.pk])
+
+
+class OrderNotifications:
+    def after_paid(self, order) -> None:
+        notify(
+            shop=order.shop_id,
+            user=order.member_id,
+            category=Category.TRANSACTIONAL,
+            kind="order_paid",
+            key=f"order:{order.pk}:paid",
+            title=_("付款成功"),
+            body=_("订单 %(number)s 已付款 ¥%(total)s，商家会尽快为你发货。")
+            % {"number": order.number, "total": order.total},
+            url=_order_url(order),
+        )
+
+    def before_ship(self, order) -> None:
+        # Runs just before the move to "shipped", in the same transaction: a refused move writes nothing.
+        if order.delivery == DeliveryMethod.PICKUP:
+            body = _("订单 %(number)s 的商品已备好，请到自提点取货。") % {"number": order.number}
+        else:
+            body = _("订单 %(number)s 已发货，请留意收货。") % {"number": order.number}
+        notify(
+            shop=order.shop_id,
+            user=order.member_id,
+            category=Category.TRANSACTIONAL,
+            kind="order_shipped",
+            key=f"order:{order.pk}:shipped",
+            title=_("商家已发货"),
+            body=body,
+            url=_order_url(order),
+        )
+
+    def after_refund(self, order) -> None:
+        notify(
+            shop=order.shop_id,
+            user=order.member_id,
+            category=Category.TRANSACTIONAL,
+            kind="order_refunded",
+            key=f"order:{order.pk}:refunded",
+            title=_("退款成功"),
+            body=_("订单 %(number)s 的 ¥%(amount)s 已原路退回。")
+            % {"number": order.number, "amount": order.refunded_amount},
+            url=_order_url(order),
+        )
+
+
+ORDER_NOTIFICATIONS = OrderNotifications()

@@ -1,0 +1,73 @@
+"""Reads for notifications. Members read through `for_member` functions (their own inbox only),
+operators through functions that take the shop. A miss is a 404."""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from groups.models import Membership, MembershipStatus
+from shops.models import Shop
+
+from .models import Delivery, DeliveryState, Notification, NotificationState
+
+NS = NotificationState
+
+
+# --- Members ---------------------------------------------------------------------------------------
+
+
+def inbox_for_member(user, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """What the member has received (sent notifications), newest first, across shops."""
+    qs = Notification.objects.filter(user=user, state=NS.SENT).select_related("shop").order_by("-sent_at", "-pk")
+    return qs.filter(read_at__isnull=True) if unread_only else qs
+
+
+def notification_for_member(user, pk: int) -> Notification:
+    return get_object_or_404(inbox_for_member(user), pk=pk)
+
+
+def unread_count_for_member(user) -> int:
+    return Notification.objects.filter(user=user, state=NS.SENT, read_at__isnull=True).count()
+
+
+def shops_for_member(user) -> QuerySet[Shop]:
+    """Shops whose messages the member may set preferences for: where they are (or ask to be) in a
+    group, or that have written to them."""
+    in_a_group = Membership.objects.filter(
+        group__shop=OuterRef("pk"), user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING]
+    )
+    wrote = Notification.objects.filter(shop=OuterRef("pk"), user=user)
+    return Shop.objects.filter(Q(Exists(in_a_group)) | Q(Exists(wrote))).order_by("name", "pk")
+
+
+def shop_for_member(user, pk: int) -> Shop:
+    return get_object_or_404(shops_for_member(user), pk=pk)
+
+
+# --- Operators -------------------------------------------------------------------------------------
+
+
+def notifications_for_shop(
+    shop: Shop, *, state: str | None = None, category: str | None = None, failed_only: bool = False
+) -> QuerySet[Notification]:
+    """The operator's list: a constant number of queries whatever the number of rows."""
+    qs = (
+        Notification.objects.filter(shop=shop)
+        .select_related("user")
+        .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("pk")))
+        .order_by("-created_at", "-pk")
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if category:
+        qs = qs.filter(category=category)
+    if failed_only:
+        qs = qs.filter(Exists(Delivery.objects.filter(notification=OuterRef("pk"), state=DeliveryState.FAILED)))
+    return qs
+
+
+def failed_count_for_shop(shop: Shop) -> int:
+    return Delivery.objects.filter(notification__shop=shop, state=DeliveryState.FAILED).count()
+
+
+def delivery_for_shop(shop: Shop, pk: int) -> Delivery:
+    return get_object_or_404(Delivery.objects.select_related("notification"), notification__shop=shop, pk=pk)

@@ -1,0 +1,60 @@
+"""JSON shapes of the member's inbox and message preferences. Rules live in notifications.services."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from groups.serializers import RefSerializer
+
+from .models import Category, Notification
+
+
+class InboxNotificationSerializer(serializers.ModelSerializer):
+    """One message in the member's inbox."""
+
+    shop = RefSerializer(read_only=True)
+    category = serializers.ChoiceField(
+        choices=Category.choices, read_only=True, help_text="transactional, marketing, reminder or campaign."
+    )
+    is_read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "shop", "category", "kind", "title", "body", "url", "sent_at", "read_at", "is_read"]
+        read_only_fields = fields
+
+    def get_is_read(self, notification) -> bool:
+        return notification.read_at is not None
+
+
+class InboxFilterSerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False, help_text="Only unread messages.")
+
+
+class UnreadCountSerializer(serializers.Serializer):
+    unread = serializers.IntegerField(read_only=True)
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(read_only=True, help_text="How many messages this call marked read.")
+
+
+class PreferenceSerializer(serializers.Serializer):
+    """The member's choices for one shop. Transactional messages (payment, shipping, refund) always go out.
+
+    Quiet hours: quiet_start and quiet_end both null = the shop's default (shop_quiet_start/end);
+    both equal = no quiet hours; otherwise a daily window that may wrap midnight (22:00–08:00).
+    """
+
+    shop = RefSerializer(read_only=True)
+    marketing = serializers.BooleanField(required=False, help_text="Receive promotions.")
+    reminder = serializers.BooleanField(required=False, help_text="Receive repeat-purchase reminders.")
+    campaign = serializers.BooleanField(required=False, help_text="Receive campaign news.")
+    quiet_start = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
+    quiet_end = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
+    shop_quiet_start = serializers.TimeField(read_only=True, format="%H:%M")
+    shop_quiet_end = serializers.TimeField(read_only=True, format="%H:%M")
+
+    def validate(self, data):
+        if ("quiet_start" in data) != ("quiet_end" in data):
+            raise serializers.ValidationError({"quiet_end": _("请同时填写免打扰的开始和结束时间，或都留空。")})
+        return data

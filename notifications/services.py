@@ -1,0 +1,456 @@
+"""Writes for notifications: the outbox, the rules that gate commercial messages, and delivery.
+
+Guarantees:
+- `notify` writes in the caller's transaction: the notification exists if and only if the event
+  committed (an outbox). One notification per key, however often the caller runs.
+- A worker releases due notifications (claimed with SKIP LOCKED) and sends due deliveries (claimed
+  with SKIP LOCKED under a lease). A crash between the commit and the delivery loses nothing: the
+  periodic job finds the row. A delivery is claimed only while queued, so a redelivered task sends
+  nothing twice (a crash in the middle of a send may resend once the lease runs out: providers get
+  the delivery's key to deduplicate on).
+- Commercial messages (marketing, reminders, campaign news) are decided at send time, under a lock
+  on the member's preference row for the shop: not to a member who opted out of the category or has
+  an open after-sales case; never in the member's quiet hours (held until the window ends); at most
+  the shop's cap per rolling 24 hours and 7 days (one over the cap is dropped as "capped", visibly).
+  Transactional messages are never capped, held or suppressed.
+- A failing delivery is retried with exponential backoff and jitter; after MAX_ATTEMPTS it is FAILED
+  and listed for the operator, never dropped in silence.
+"""
+
+import logging
+import random
+import time as monotonic_time
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.services import do_not_market
+
+from .channels import OutgoingMessage, PermanentError, backend_for, channels_for
+from .models import (
+    COMMERCIAL,
+    Category,
+    Channel,
+    Delivery,
+    DeliveryState,
+    HoldReason,
+    Notification,
+    NotificationSettings,
+    NotificationState,
+    Preference,
+)
+
+logger = logging.getLogger("shequn.notifications")
+
+NS, DS = NotificationState, DeliveryState
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
+# A worker owns the deliveries it claimed for LEASE; it claims CLAIM_CHUNK at a time, so the lease outlasts
+# their sends (provider calls time out in seconds).
+LEASE = timedelta(minutes=5)
+CLAIM_CHUNK = 10
+BACKOFF_BASE = timedelta(seconds=60)
+BACKOFF_MAX = timedelta(hours=1)
+
+
+def max_attempts() -> int:
+    return getattr(settings, "NOTIFICATION_MAX_ATTEMPTS", 8)
+
+
+# --- The outbox ------------------------------------------------------------------------------------
+
+
+def notify(
+    *, shop, user, category: str, kind: str, key: str, title: str, body: str, url: str = ""
+) -> Notification | None:
+    """Write a notification in the caller's transaction (outbox); workers deliver it after commit.
+
+    `category` is a Category value (transactional is never capped); `kind` a short machine name;
+    `key` is unique per notification: a second call with the same key writes nothing and returns None.
+    """
+    if category not in Category.values:
+        raise ValueError(f"unknown notification category {category!r}")
+    key = (key or "").strip()
+    if not key or len(key) > 200:
+        raise ValueError("a notification key has 1–200 characters")
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate key must not break the caller's transaction
+            notification = Notification.objects.create(
+                shop_id=getattr(shop, "pk", shop),
+                user_id=getattr(user, "pk", user),
+                category=category,
+                kind=kind[:40],
+                key=key,
+                title=title[:100],
+                body=body[:1000],
+                url=url[:500],
+            )
+    except IntegrityError:
+        if Notification.objects.filter(key=key).exists():
+            return None
+        raise
+    _kick_after_commit()
+    return notification
+
+
+def _kick() -> None:
+    from .tasks import deliver_notifications
+
+    deliver_notifications.delay()
+
+
+def _kick_after_commit() -> None:
+    """Ask a worker to deliver once the caller commits; once per transaction, however many notifications.
+
+    Only a latency shortcut: if the kick is lost (crash, broker down), the periodic job delivers.
+    """
+    if connection.in_atomic_block and any(entry[1] is _kick for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_kick, robust=True)
+
+
+# --- Preferences and the shop's rules ---------------------------------------------------------------
+
+
+def preferences_for(user, shop) -> Preference:
+    """The member's preferences for the shop (an unsaved default when they never chose)."""
+    user_id, shop_id = getattr(user, "pk", user), getattr(shop, "pk", shop)
+    found = Preference.objects.filter(user_id=user_id, shop_id=shop_id).first()
+    return found or Preference(user_id=user_id, shop_id=shop_id)
+
+
+def settings_for(shop) -> NotificationSettings:
+    """The shop's cap and default quiet hours (an unsaved default when the shop never changed them)."""
+    shop_id = getattr(shop, "pk", shop)
+    return NotificationSettings.objects.filter(shop_id=shop_id).first() or NotificationSettings(shop_id=shop_id)
+
+
+def quiet_hours(preference: Preference, shop_settings: NotificationSettings) -> tuple[time, time]:
+    if preference.quiet_start is not None and preference.quiet_end is not None:
+        return preference.quiet_start, preference.quiet_end
+    return shop_settings.quiet_start, shop_settings.quiet_end
+
+
+def quiet_until(at: datetime, start: time, end: time) -> datetime | None:
+    """If `at` falls in the daily window [start, end) (Asia/Shanghai), the moment the window ends.
+
+    A window may wrap midnight (21:00–09:00). start == end means no quiet hours.
+    """
+    if start == end:
+        return None
+    local = timezone.localtime(at, timezone.get_default_timezone())
+    now = local.time()
+    inside = start <= now < end if start < end else (now >= start or now < end)
+    if not inside:
+        return None
+    day = local.date() if now < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=local.tzinfo)
+
+
+def commercial_sent(user_id: int, shop_id: int, at: datetime) -> tuple[int, int]:
+    """Commercial messages the shop sent the member in the 24 hours and the 7 days before `at`."""
+    counts = Notification.objects.filter(
+        user_id=user_id,
+        shop_id=shop_id,
+        state=NS.SENT,
+        category__in=COMMERCIAL,
+        sent_at__gt=at - WEEK,
+        sent_at__lte=at,
+    ).aggregate(day=Count("pk", filter=Q(sent_at__gt=at - DAY)), week=Count("pk"))
+    return counts["day"], counts["week"]
+
+
+def is_capped(user_id: int, shop_id: int, at: datetime, shop_settings: NotificationSettings) -> bool:
+    day, week = commercial_sent(user_id, shop_id, at)
+    return day >= shop_settings.daily_cap or week >= shop_settings.weekly_cap
+
+
+def may_market(user, shop, at: datetime | None = None, *, category: str = Category.MARKETING) -> bool:
+    """Whether a commercial message to the member would go out now: not opted out of the category,
+    not capped, no open after-sales case. (Quiet hours only delay it.) The send-time check decides."""
+    at = at or timezone.now()
+    user_id, shop_id = getattr(user, "pk", user), getattr(shop, "pk", shop)
+    if not preferences_for(user_id, shop_id).receives(category):
+        return False
+    if do_not_market(member=user_id, shop_id=shop_id):
+        return False
+    return not is_capped(user_id, shop_id, at, settings_for(shop_id))
+
+
+def update_preferences(
+    *, user, shop, marketing: bool, reminder: bool, campaign: bool, quiet_start: time | None, quiet_end: time | None
+) -> Preference:
+    """Save the member's choices for a shop. Quiet hours: both times, or neither (the shop's default)."""
+    if (quiet_start is None) != (quiet_end is None):
+        raise ValidationError({"quiet_end": _("请同时填写免打扰的开始和结束时间，或都留空。")})
+    preference, _created = Preference.objects.update_or_create(  # (user, shop) is unique
+        user_id=getattr(user, "pk", user),
+        shop_id=getattr(shop, "pk", shop),
+        defaults={
+            "marketing": marketing,
+            "reminder": reminder,
+            "campaign": campaign,
+            "quiet_start": quiet_start,
+            "quiet_end": quiet_end,
+        },
+    )
+    return preference
+
+
+def update_settings(
+    *, shop, daily_cap: int, weekly_cap: int, quiet_start: time, quiet_end: time
+) -> NotificationSettings:
+    errors = {}
+    if not 1 <= daily_cap <= 10:
+        errors["daily_cap"] = _("每日上限应在 1–10 之间。")
+    if not 1 <= weekly_cap <= 30:
+        errors["weekly_cap"] = _("每周上限应在 1–30 之间。")
+    elif weekly_cap < daily_cap:
+        errors["weekly_cap"] = _("每周上限不能小于每日上限。")
+    if errors:
+        raise ValidationError(errors)
+    shop_settings, _created = NotificationSettings.objects.update_or_create(
+        shop_id=getattr(shop, "pk", shop),
+        defaults={"daily_cap": daily_cap, "weekly_cap": weekly_cap, "quiet_start": quiet_start, "quiet_end": quiet_end},
+    )
+    return shop_settings
+
+
+# --- Reading ---------------------------------------------------------------------------------------
+
+
+def mark_read(*, notification: Notification, at: datetime | None = None) -> Notification:
+    """Mark one of the member's notifications read (the first time only)."""
+    if notification.read_at is None:
+        at = at or timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=at)
+        notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+def mark_all_read(*, user) -> int:
+    return Notification.objects.filter(user=user, state=NS.SENT, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# --- Releasing: the rules, decided at send time ----------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    released: int = 0
+    held: int = 0
+    capped: int = 0
+    suppressed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    more: bool = False  # stopped at the batch limit: there may be more to do
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        return self.released + self.held + self.capped + self.suppressed + self.sent + self.retrying + self.failed
+
+
+def _lock_member(user_id: int, shop_id: int) -> Preference:
+    """Serialize the decisions about one member of one shop: lock their preference row (made if missing)."""
+    Preference.objects.get_or_create(user_id=user_id, shop_id=shop_id)  # (user, shop) is unique
+    return Preference.objects.select_for_update().get(user_id=user_id, shop_id=shop_id)
+
+
+def _decide(notification: Notification, now: datetime) -> str:
+    """What happens to one due notification. Runs inside the transaction that claimed it."""
+    if notification.category == Category.TRANSACTIONAL:
+        return _release(notification, now)
+    preference = _lock_member(notification.user_id, notification.shop_id)
+    if not preference.receives(notification.category):
+        return _drop(notification, NS.SUPPRESSED, HoldReason.OPTED_OUT)
+    if do_not_market(member=notification.user_id, shop_id=notification.shop_id):
+        return _drop(notification, NS.SUPPRESSED, HoldReason.AFTER_SALES)
+    shop_settings = settings_for(notification.shop_id)
+    until = quiet_until(now, *quiet_hours(preference, shop_settings))
+    if until is not None:
+        notification.deliver_after, notification.reason = until, HoldReason.QUIET_HOURS
+        notification.save(update_fields=["deliver_after", "reason"])
+        return "held"
+    if is_capped(notification.user_id, notification.shop_id, now, shop_settings):
+        return _drop(notification, NS.CAPPED, HoldReason.CAPPED)
+    return _release(notification, now)
+
+
+def _drop(notification: Notification, state: str, reason: str) -> str:
+    notification.state, notification.reason = state, reason
+    notification.save(update_fields=["state", "reason"])
+    return state
+
+
+def _release(notification: Notification, now: datetime) -> str:
+    """Sent: it is in the member's inbox now, and queued on every other channel that can reach them."""
+    notification.state, notification.sent_at, notification.reason = NS.SENT, now, ""
+    notification.save(update_fields=["state", "sent_at", "reason"])
+    rows = [
+        Delivery(
+            notification=notification,
+            channel=Channel.INBOX,
+            state=DS.SENT,
+            attempts=1,
+            sent_at=now,
+            deliver_after=now,
+            created_at=now,
+        )
+    ]
+    for channel in channels_for(notification.category):
+        if backend_for(channel).can_reach(notification.user):
+            rows.append(Delivery(notification=notification, channel=channel, deliver_after=now, created_at=now))
+    Delivery.objects.bulk_create(rows)
+    return "released"
+
+
+def release_due(*, now: datetime | None = None, limit: int = 500, report: RunReport | None = None) -> RunReport:
+    """Decide every due notification, one transaction each, claimed with SKIP LOCKED."""
+    report = report or RunReport()
+    for _i in range(limit):
+        at = now or timezone.now()
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("user")
+                .filter(state=NS.PENDING, deliver_after__lte=at)
+                .order_by("deliver_after", "pk")
+                .first()
+            )
+            if notification is None:
+                return report
+            outcome = _decide(notification, at)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    report.more = True
+    return report
+
+
+# --- Sending ---------------------------------------------------------------------------------------
+
+
+def backoff(attempt: int) -> timedelta:
+    """Delay before retry number `attempt` (1, 2, …): exponential, capped, with jitter in [d/2, d]."""
+    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1))
+    return ceiling / 2 + ceiling / 2 * random.random()
+
+
+def _claim_deliveries(now: datetime, limit: int) -> list[Delivery]:
+    """Take up to `limit` due deliveries for this worker: queued ones whose time has come, and ones
+    whose worker died mid-send (lease expired). SKIP LOCKED: two workers never take the same row."""
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(Q(state=DS.QUEUED, deliver_after__lte=now) | Q(state=DS.SENDING, lease_until__lte=now))
+            .order_by("deliver_after", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Delivery.objects.filter(pk__in=ids).update(
+            state=DS.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
+        )
+    return list(
+        Delivery.objects.filter(pk__in=ids).select_related("notification__user", "notification__shop").order_by("pk")
+    )
+
+
+def _absolute(url: str) -> str:
+    return settings.SITE_URL + url if url.startswith("/") else url
+
+
+def _message(delivery: Delivery) -> OutgoingMessage:
+    n = delivery.notification
+    return OutgoingMessage(
+        key=delivery.key,
+        user=n.user,
+        shop_name=n.shop.name,
+        category=n.category,
+        kind=n.kind,
+        title=n.title,
+        body=n.body,
+        url=_absolute(n.url),
+    )
+
+
+def _finish(delivery: Delivery, **fields) -> None:
+    # Only if the claim is still ours: a worker whose lease ran out must not overwrite its successor.
+    Delivery.objects.filter(pk=delivery.pk, state=DS.SENDING, attempts=delivery.attempts).update(
+        lease_until=None, **fields
+    )
+
+
+def _send_one(delivery: Delivery, report: RunReport) -> None:
+    if delivery.attempts > max_attempts():  # its worker died on the last attempt
+        _finish(delivery, state=DS.FAILED, last_error=_("发送中断次数过多"))
+        report.failed += 1
+        return
+    try:
+        backend_for(delivery.channel).send(_message(delivery))
+    except PermanentError as exc:
+        _finish(delivery, state=DS.FAILED, last_error=str(exc)[:300])
+        report.failed += 1
+    except Exception as exc:  # any provider failure is retried or ends FAILED; it never stops the batch
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        if delivery.attempts >= max_attempts():
+            _finish(delivery, state=DS.FAILED, last_error=error)
+            report.failed += 1
+        else:
+            _finish(
+                delivery, state=DS.QUEUED, last_error=error, deliver_after=timezone.now() + backoff(delivery.attempts)
+            )
+            report.retrying += 1
+        logger.warning("delivery %s attempt %s failed: %s", delivery.key, delivery.attempts, error)
+    else:
+        _finish(delivery, state=DS.SENT, sent_at=timezone.now(), last_error="")
+        report.sent += 1
+
+
+def send_due(*, now: datetime | None = None, limit: int = 200, report: RunReport | None = None) -> RunReport:
+    """Send every due delivery once. The provider calls run outside any transaction.
+
+    Deliveries are claimed a few at a time, so a claim's lease outlasts the sends it covers.
+    """
+    report = report or RunReport()
+    taken = 0
+    while taken < limit:
+        chunk = min(CLAIM_CHUNK, limit - taken)
+        claimed = _claim_deliveries(now or timezone.now(), chunk)
+        for delivery in claimed:
+            _send_one(delivery, report)
+        taken += len(claimed)
+        if len(claimed) < chunk:
+            return report
+    report.more = True
+    return report
+
+
+def deliver_due(*, now: datetime | None = None, limit: int = 500, budget_seconds: float = 20) -> RunReport:
+    """The worker's job (periodic, and kicked after each commit): release what is due, then send it.
+
+    Works in batches for at most about `budget_seconds`; `more` says whether to run again at once.
+    """
+    report = RunReport()
+    deadline = monotonic_time.monotonic() + budget_seconds
+    while True:
+        report.more = False
+        release_due(now=now, limit=limit, report=report)
+        send_due(now=now, limit=limit, report=report)
+        if not report.more or monotonic_time.monotonic() > deadline:
+            return report
+
+
+def retry_delivery(*, delivery: Delivery) -> Delivery:
+    """An operator sends a failed delivery again, from zero attempts (the caller scoped it to the shop)."""
+    updated = Delivery.objects.filter(pk=delivery.pk, state=DS.FAILED).update(
+        state=DS.QUEUED, attempts=0, deliver_after=timezone.now(), last_error=""
+    )
+    if updated != 1:
+        raise ValidationError(_("只有发送失败的投递可以重试。"))
+    transaction.on_commit(_kick, robust=True)
+    delivery.refresh_from_db()
+    return delivery

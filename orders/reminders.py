@@ -1,0 +1,388 @@
+"""Repeat-purchase reminders (复购提醒): due dates per member and product, and the reminders sent for them.
+
+Rules (DOMAIN.md, "Orders and repeat purchase"; issue 5):
+- A member's next purchase of a product is due at the last purchase + the product's usage cycle × the
+  quantity bought. With two or more purchases, the member's own median interval between purchases is used
+  instead (people are not average). Orders paid less than a day apart count as one purchase (two orders
+  placed together are not a one-hour "interval").
+- The due date lives in PostgreSQL, one `RepurchaseDue` row per (member, product), rewritten by the order
+  hooks (after paid, after refund) in the payment's own transaction. No reminder is ever a delayed task.
+- A short periodic job (`dispatch_due_reminders`) picks the rows due within the shop's lead days and hands
+  them to batch tasks of at most BATCH_SIZE members (`send_reminder_batch`), never one task per member.
+- One reminder per (member, product, cycle), whatever happens: the `RepurchaseReminder` row is inserted
+  first under that unique key, in the same transaction as the notification (itself unique by key).
+- Not sent when the member already re-ordered (an open or paid order after the last purchase), nor when
+  notifications.may_market says no (opted out, capped, open after-sales): those rows wait and are tried
+  again every RETRY_DEFERRED until LAPSE_AFTER past the due date. Quiet hours are the notification worker's.
+"""
+
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from groups.activity import record_activity
+from groups.models import ActivityKind, AutomationSettings
+from shequn.jobs import JobResult
+
+from .lifecycle import PAID_STATES
+from .models import (
+    DueBasis,
+    DueState,
+    Order,
+    OrderLine,
+    OrderState,
+    Product,
+    RepurchaseDue,
+    RepurchaseReminder,
+)
+
+BATCH_SIZE = 1000  # members per batch task
+LOCK_CHUNK = 100  # due rows locked per transaction inside a batch (locks held briefly)
+MAX_PER_RUN = 200_000  # due rows one dispatch run hands out; the rest wait for the next run
+REQUEUE_AFTER = timedelta(minutes=30)  # a batch lost with its worker is handed out again after this
+RETRY_DEFERRED = timedelta(hours=6)  # a member capped or opted out now is tried again after this
+LAPSE_AFTER = timedelta(days=7)  # a reminder not sent this long after the due date is dropped
+CONVERSION_WINDOW = timedelta(days=7)  # a re-order this soon after a reminder counts as its conversion
+SAME_PURCHASE = timedelta(days=1)  # orders closer than this are one purchase occasion
+DEFAULT_LEAD_DAYS = AutomationSettings._meta.get_field("reminder_lead_days").default
+# Orders that mean "the member has bought (or is buying) again": open ones and paid ones.
+REORDER_STATES = (OrderState.PENDING_PAYMENT, *PAID_STATES)
+
+
+# --- Due dates --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Purchase:
+    order_id: int
+    group_id: int
+    shop_id: int
+    at: datetime
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Due:
+    cycle: int  # the order the due date counts from
+    group_id: int
+    shop_id: int
+    last_purchase_at: datetime
+    last_quantity: int
+    purchases: int
+    interval: timedelta
+    basis: str
+    due_at: datetime
+
+
+def occasions(purchases: Iterable[Purchase]) -> list[Purchase]:
+    """Merge purchases less than SAME_PURCHASE after the previous one into one occasion (quantities added,
+    time and order of the latest)."""
+    merged: list[Purchase] = []
+    for p in sorted(purchases, key=lambda p: (p.at, p.order_id)):
+        if merged and p.at - merged[-1].at < SAME_PURCHASE:
+            last = merged[-1]
+            merged[-1] = Purchase(p.order_id, p.group_id, p.shop_id, p.at, last.quantity + p.quantity)
+        else:
+            merged.append(p)
+    return merged
+
+
+def compute_due(purchases: Iterable[Purchase], *, usage_cycle_days: int) -> Due | None:
+    """The next due date from a member's paid purchases of one product (None when there are none).
+
+    One purchase occasion: last purchase + usage cycle × quantity. Two or more: last purchase + the
+    median of the member's own intervals between occasions.
+    """
+    merged = occasions(purchases)
+    if not merged:
+        return None
+    last = merged[-1]
+    if len(merged) >= 2:
+        gaps = [(b.at - a.at).total_seconds() for a, b in zip(merged, merged[1:], strict=False)]
+        interval, basis = timedelta(seconds=round(statistics.median(gaps))), DueBasis.MEDIAN
+    else:
+        interval, basis = timedelta(days=usage_cycle_days * last.quantity), DueBasis.CYCLE
+    return Due(
+        cycle=last.order_id,
+        group_id=last.group_id,
+        shop_id=last.shop_id,
+        last_purchase_at=last.at,
+        last_quantity=last.quantity,
+        purchases=len(merged),
+        interval=interval,
+        basis=basis,
+        due_at=last.at + interval,
+    )
+
+
+def paid_purchases(*, member_id: int, product_id: int) -> list[Purchase]:
+    """The member's paid, not refunded purchases of the product, one per order."""
+    rows = (
+        OrderLine.objects.filter(order__member_id=member_id, product_id=product_id, order__state__in=PAID_STATES)
+        .values("order_id", "order__group_id", "order__shop_id", "order__paid_at", "order__created_at")
+        .annotate(quantity=Sum("quantity"))
+        .order_by()
+    )
+    return [
+        Purchase(
+            r["order_id"],
+            r["order__group_id"],
+            r["order__shop_id"],
+            r["order__paid_at"] or r["order__created_at"],
+            r["quantity"],
+        )
+        for r in rows
+    ]
+
+
+@transaction.atomic
+def refresh_due(*, member_id: int, product: Product) -> RepurchaseDue | None:
+    """Rewrite the member's due date for the product from their purchases (in the caller's transaction).
+
+    The row is created if missing, then locked, and only then are the purchases read: two payments of the
+    same member and product at once are applied one after the other, the second seeing the first.
+    A new cycle (a newer purchase) makes the row wait for its own reminder again.
+    """
+    due = compute_due(
+        paid_purchases(member_id=member_id, product_id=product.pk), usage_cycle_days=product.usage_cycle_days
+    )
+    if due is not None:
+        RepurchaseDue.objects.bulk_create([_new_row(member_id, product, due)], ignore_conflicts=True)
+    row = RepurchaseDue.objects.select_for_update().filter(member_id=member_id, product=product).first()
+    due = compute_due(
+        paid_purchases(member_id=member_id, product_id=product.pk), usage_cycle_days=product.usage_cycle_days
+    )
+    if row is None:
+        return None
+    if due is None:  # every purchase was refunded: nothing is due
+        row.delete()
+        return None
+    if row.cycle != due.cycle:
+        row.state, row.not_before = DueState.WAITING, None
+    for name in (
+        "cycle",
+        "group_id",
+        "shop_id",
+        "last_purchase_at",
+        "last_quantity",
+        "purchases",
+        "interval",
+        "basis",
+        "due_at",
+    ):
+        setattr(row, name, getattr(due, name))
+    row.save()
+    return row
+
+
+def _new_row(member_id: int, product: Product, due: Due) -> RepurchaseDue:
+    return RepurchaseDue(
+        member_id=member_id,
+        product=product,
+        shop_id=due.shop_id,
+        group_id=due.group_id,
+        cycle=due.cycle,
+        last_purchase_at=due.last_purchase_at,
+        last_quantity=due.last_quantity,
+        purchases=due.purchases,
+        interval=due.interval,
+        basis=due.basis,
+        due_at=due.due_at,
+    )
+
+
+class RepurchasePlugin:
+    """The orders.hooks plug-in: keeps due dates current, counts conversions, records the order activity."""
+
+    def after_paid(self, order: Order) -> None:
+        paid_at = order.paid_at or timezone.now()
+        products = _products_of(order)
+        for product in products:
+            refresh_due(member_id=order.member_id, product=product)
+        # The reminders this order answers: sent for these products in the week before it was paid.
+        RepurchaseReminder.objects.filter(
+            member_id=order.member_id,
+            product__in=products,
+            converted_order__isnull=True,
+            sent_at__gte=paid_at - CONVERSION_WINDOW,
+            sent_at__lte=paid_at,
+        ).update(converted_order=order, converted_at=paid_at)
+        record_activity(
+            group_id=order.group_id,
+            user_id=order.member_id,
+            kind=ActivityKind.ORDER,
+            ref=f"order:{order.pk}",
+            at=paid_at,
+        )
+
+    def after_refund(self, order: Order) -> None:
+        for product in _products_of(order):
+            refresh_due(member_id=order.member_id, product=product)
+
+
+def _products_of(order: Order) -> list[Product]:
+    return list(Product.objects.filter(order_lines__order=order).distinct().order_by("pk"))
+
+
+# --- Picking what is due and sending ---------------------------------------------------------------
+
+
+def _within_lead(now: datetime) -> Q:
+    """Due within each shop's lead days: one condition per distinct non-default setting, one for the rest."""
+    custom: dict[int, list[int]] = {}
+    for shop_id, days in AutomationSettings.objects.exclude(reminder_lead_days=DEFAULT_LEAD_DAYS).values_list(
+        "shop_id", "reminder_lead_days"
+    ):
+        custom.setdefault(days, []).append(shop_id)
+    all_custom = [shop_id for ids in custom.values() for shop_id in ids]
+    condition = Q(due_at__lte=now + timedelta(days=DEFAULT_LEAD_DAYS)) & ~Q(shop_id__in=all_custom)
+    for days, shop_ids in custom.items():
+        condition |= Q(shop_id__in=shop_ids, due_at__lte=now + timedelta(days=days))
+    return condition
+
+
+def due_for_reminder(now: datetime):
+    """The rows a dispatch run should hand out now (none handed out or deferred whose time has not come)."""
+    return (
+        RepurchaseDue.objects.filter(state=DueState.WAITING, due_at__gte=now - LAPSE_AFTER)
+        .filter(_within_lead(now))
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+    )
+
+
+def dispatch_due_reminders(
+    *,
+    now: datetime | None = None,
+    enqueue: Callable[[list[int]], object] | None = None,
+    batch_size: int = BATCH_SIZE,
+    result: JobResult | None = None,
+) -> int:
+    """Hand the rows due now to batch tasks of at most `batch_size` rows. Returns how many were handed out.
+
+    Each batch is stamped `not_before` = now + REQUEUE_AFTER before it is enqueued: if the process dies in
+    between, or the batch is lost with its worker, the rows are handed out again then (and sent once: see
+    send_reminder_batch). Rows more than LAPSE_AFTER past their due date are dropped (state lapsed).
+    """
+    now = now or timezone.now()
+    if enqueue is None:
+        from .tasks import send_repurchase_reminders
+
+        def enqueue(ids):
+            return send_repurchase_reminders.delay(ids)
+
+    RepurchaseDue.objects.filter(state=DueState.WAITING, due_at__lt=now - LAPSE_AFTER).update(state=DueState.LAPSED)
+    ids = list(due_for_reminder(now).order_by("pk").values_list("pk", flat=True)[:MAX_PER_RUN])
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        RepurchaseDue.objects.filter(pk__in=chunk).update(not_before=now + REQUEUE_AFTER)
+        enqueue(chunk)
+        if result is not None:
+            result.count(n=len(chunk))
+    return len(ids)
+
+
+def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, result: JobResult | None = None) -> int:
+    """Send the reminders of one batch; returns how many were sent. Safe to run twice, or twice at once.
+
+    Rows are claimed LOCK_CHUNK at a time with `FOR UPDATE SKIP LOCKED` and state "waiting": a racing worker
+    skips what this one holds and finds it "reminded" afterwards. The reminder row is inserted under its
+    unique (member, product, cycle) key before the notification, in the same transaction.
+    """
+    from notifications.services import may_market, notify
+
+    now = now or timezone.now()
+    sent = 0
+    for start in range(0, len(due_ids), LOCK_CHUNK):
+        chunk = due_ids[start : start + LOCK_CHUNK]
+        with transaction.atomic():
+            rows = _claim(chunk, now)
+            reordered = _reordered_since(rows)
+            already = set(
+                RepurchaseReminder.objects.filter(
+                    member_id__in={r.member_id for r in rows},
+                    product_id__in={r.product_id for r in rows},
+                    cycle__in={r.cycle for r in rows},
+                ).values_list("member_id", "product_id", "cycle")
+            )
+            to_send: list[RepurchaseDue] = []
+            done: list[int] = []
+            deferred: list[int] = []
+            for row in rows:
+                if (row.member_id, row.product_id, row.cycle) in already:
+                    done.append(row.pk)  # sent by an earlier run of this cycle
+                elif reordered.get((row.member_id, row.product_id), row.last_purchase_at) > row.last_purchase_at:
+                    continue  # an order is open: paid, the hook gives the row a new cycle; cancelled, it is sent
+                elif not may_market(row.member_id, row.shop_id, at=now, category="reminder"):
+                    deferred.append(row.pk)  # opted out, capped or in after-sales now: tried again later
+                else:
+                    to_send.append(row)
+            reminders = RepurchaseReminder.objects.bulk_create(
+                [
+                    RepurchaseReminder(
+                        shop_id=row.shop_id,
+                        member_id=row.member_id,
+                        product_id=row.product_id,
+                        cycle=row.cycle,
+                        due_at=row.due_at,
+                        sent_at=now,
+                    )
+                    for row in to_send
+                ]
+            )
+            for row, reminder in zip(to_send, reminders, strict=True):
+                notification = notify(
+                    shop=row.shop_id,
+                    user=row.member_id,
+                    category="reminder",
+                    kind="repurchase",
+                    key=f"repurchase:{row.member_id}:{row.product_id}:{row.cycle}",
+                    title=_("「%(product)s」快用完了吗？") % {"product": row.product.name},
+                    body=_("你上次买的「%(product)s」预计在 %(date)s 前后用完。需要的话，点开即可一键再来一单。")
+                    % {"product": row.product.name, "date": timezone.localtime(row.due_at).strftime("%m月%d日")},
+                    url=settings.SITE_URL + reverse("orders:reorder", args=[row.product_id]),
+                )
+                if notification is not None:
+                    reminder.notification_id = notification.pk
+                done.append(row.pk)
+                if result is not None:
+                    result.count(row.shop_id)
+            RepurchaseReminder.objects.bulk_update([r for r in reminders if r.notification_id], ["notification_id"])
+            RepurchaseDue.objects.filter(pk__in=done).update(state=DueState.REMINDED)
+            RepurchaseDue.objects.filter(pk__in=deferred).update(not_before=now + RETRY_DEFERRED)
+            sent += len(to_send)
+    return sent
+
+
+def _claim(due_ids: list[int], now: datetime) -> list[RepurchaseDue]:
+    """Lock the rows still waiting; rows another worker holds are skipped (it is sending them)."""
+    return list(
+        RepurchaseDue.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("product")
+        .filter(pk__in=due_ids, state=DueState.WAITING, due_at__gte=now - LAPSE_AFTER)
+        .order_by("pk")
+    )
+
+
+def _reordered_since(rows: list[RepurchaseDue]) -> dict[tuple[int, int], datetime]:
+    """(member, product) → when their latest open or paid order of the product was placed (one query)."""
+    if not rows:
+        return {}
+    latest = (
+        OrderLine.objects.filter(
+            order__member_id__in={r.member_id for r in rows},
+            product_id__in={r.product_id for r in rows},
+            order__state__in=REORDER_STATES,
+        )
+        .values("order__member_id", "product_id")
+        .annotate(latest=Max("order__created_at"))
+        .order_by()
+    )
+    return {(r["order__member_id"], r["product_id"]): r["latest"] for r in latest}

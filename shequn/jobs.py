@@ -1,0 +1,177 @@
+"""Running periodic jobs safely: a lease so only one run of a job is live, and a JobRun row per run.
+
+    result = run_job("group-lifecycle", lambda result: lifecycle_pass(result=result))
+
+- Only one beat runs, but a slow run, a redelivered task or a second beat must not run a job twice at
+  once: `run_job` first takes the job's lease (one conditional UPDATE on an expired lease row; works on
+  PostgreSQL and on the embedded SQLite). Whoever does not get it returns None and does nothing.
+- A worker killed mid-run leaves its lease to expire (the ttl) and its JobRun "running"; the next run
+  that takes the lease marks that row "interrupted". The work itself is safe to redo: every job writes
+  its results under a unique key (a reminder per cycle, a snapshot per week…), so a re-run adds nothing.
+- Batches fanned out by a job (many at once, by design) record their run without a lease
+  (`lease=False`); their rows are claimed with row locks and unique keys instead.
+"""
+
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import JobLease, JobRun, JobRunStatus
+
+logger = logging.getLogger("shequn.jobs")
+
+DEFAULT_LEASE = timedelta(minutes=10)
+RUN_HISTORY = timedelta(days=14)  # JobRun rows older than this are pruned by the job's next run
+
+# What the operators' jobs page calls each job (keys are the JobRun.job names; beat entries use the same).
+JOB_LABELS = {
+    "repurchase-reminders": _("复购提醒：挑选到期会员并分批发送"),
+    "repurchase-reminders:batch": _("复购提醒：发送一批（每批至多 1000 人）"),
+    "group-lifecycle": _("社群生命周期：按时开营、冷却、归档"),
+    "invite-link-expiry": _("邀请链接到期失效"),
+    "series-open-next": _("群活码：群满后预开下一个群"),
+    "lurker-follow-ups": _("潜水成员：每周期一次私信关怀"),
+    "group-health-snapshots": _("社群健康周报快照"),
+}
+
+
+@dataclass
+class JobResult:
+    """What a run did, filled in by the job as it goes (so a failing run still reports its progress)."""
+
+    items: int = 0
+    failures: int = 0
+    shop_items: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, shop_id: int | None = None, n: int = 1) -> None:
+        self.items += n
+        if shop_id is not None:
+            self.shop_items[str(shop_id)] = self.shop_items.get(str(shop_id), 0) + n
+
+    def fail(self, message: str) -> None:
+        self.failures += 1
+        if len(self.errors) < 20:
+            self.errors.append(message)
+
+
+# --- The lease ------------------------------------------------------------------------------------
+
+
+def acquire_lease(name: str, ttl: timedelta = DEFAULT_LEASE) -> str | None:
+    """Take the job's lease if nobody holds a live one; returns the holder token, or None.
+
+    The UPDATE's row count decides: two callers at once both see the expired row, but PostgreSQL makes
+    the second re-check `expires_at <= now` after the first commits, and it no longer matches.
+    """
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    JobLease.objects.bulk_create([JobLease(name=name, holder="", expires_at=now)], ignore_conflicts=True)
+    taken = JobLease.objects.filter(name=name, expires_at__lte=now).update(holder=token, expires_at=now + ttl)
+    return token if taken == 1 else None
+
+
+def release_lease(name: str, token: str) -> None:
+    JobLease.objects.filter(name=name, holder=token).update(holder="", expires_at=timezone.now())
+
+
+# --- Running a job --------------------------------------------------------------------------------
+
+
+def run_job(
+    name: str, work: Callable[[JobResult], object], *, lease: bool = True, ttl: timedelta = DEFAULT_LEASE
+) -> JobResult | None:
+    """Run `work(result)` as one recorded run of `name`; None if another run holds the lease.
+
+    The run's row is written outside the work's transaction, so the jobs page sees a run while it is
+    live and still sees it (as failed, with the error) when the work raises; the error is re-raised.
+    """
+    token = acquire_lease(name, ttl) if lease else None
+    if lease and token is None:
+        logger.info("job %s is already running elsewhere; skipped", name)
+        return None
+    try:
+        if lease:
+            JobRun.objects.filter(job=name, status=JobRunStatus.RUNNING).update(
+                status=JobRunStatus.INTERRUPTED, error=str(_("运行中进程被终止（下一次运行时发现）。"))
+            )
+        run = JobRun.objects.create(job=name, started_at=timezone.now())
+        result = JobResult()
+        started = time.monotonic()
+        try:
+            work(result)
+        except Exception:
+            _finish(run, result, started, status=JobRunStatus.FAILED, error=traceback.format_exc()[-4000:])
+            raise
+        status = JobRunStatus.SUCCEEDED if not result.failures else JobRunStatus.FAILED
+        _finish(run, result, started, status=status, error="\n".join(result.errors)[-4000:])
+        JobRun.objects.filter(job=name, started_at__lt=timezone.now() - RUN_HISTORY).delete()
+        return result
+    finally:
+        if token is not None:
+            release_lease(name, token)
+
+
+def _finish(run: JobRun, result: JobResult, started: float, *, status: str, error: str) -> None:
+    JobRun.objects.filter(pk=run.pk).update(
+        status=status,
+        finished_at=timezone.now(),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        items=result.items,
+        failures=result.failures,
+        shop_items=result.shop_items,
+        error=error,
+    )
+
+
+# --- What the operators' jobs page shows ---------------------------------------------------------------
+
+
+def job_overview(*, shop_id: int, now=None) -> list[dict]:
+    """Each job's last run and its last 24 hours (runs, failed runs, failures, this shop's items): 3 queries."""
+    now = now or timezone.now()
+    names = list(JOB_LABELS)
+    latest = JobRun.objects.filter(job__in=names).values("job").annotate(last=Max("pk")).order_by()
+    last_runs = {run.job: run for run in JobRun.objects.filter(pk__in=[row["last"] for row in latest])}
+    day = {
+        row["job"]: row
+        for row in JobRun.objects.filter(job__in=names, started_at__gte=now - timedelta(hours=24))
+        .values("job")
+        .order_by()
+        .annotate(
+            runs=Count("pk"),
+            failed_runs=Count("pk", filter=~Q(status__in=[JobRunStatus.SUCCEEDED, JobRunStatus.RUNNING])),
+            failures=Sum("failures"),
+        )
+    }
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    rows = []
+    for name in names:
+        run = last_runs.get(name)
+        stats = day.get(name, {})
+        rows.append(
+            {
+                "name": name,
+                "label": JOB_LABELS[name],
+                "every": schedule[name]["schedule"] if name in schedule else None,
+                "last": run,
+                "shop_items": run.shop_items.get(str(shop_id), 0) if run else 0,
+                "runs_24h": stats.get("runs", 0),
+                "failed_runs_24h": stats.get("failed_runs", 0),
+                "failures_24h": stats.get("failures") or 0,
+            }
+        )
+    return rows
+
+
+def recent_runs():
+    return JobRun.objects.filter(job__in=list(JOB_LABELS)).order_by("-started_at", "-pk")

@@ -1,0 +1,19 @@
+"""Channel backends for tests: an SMS provider that is down, and one that refuses the recipient."""
+
+from accounts.sms import SmsBackend, SmsError
+from notifications.channels import LogWechatBackend, PermanentError
+
+
+class DownSmsBackend(SmsBackend):
+    """Every send fails like a provider outage (transient)."""
+
+    calls = 0
+
+    def send(self, message) -> None:
+        DownSmsBackend.calls += 1
+        raise SmsError("provider busy (503)")
+
+
+class RefusingWechatBackend(LogWechatBackend):
+    def send(self, message) -> None:
+        raise PermanentError("no openid for this member")
