@@ -14,6 +14,7 @@ from rest_framework import generics, permissions, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from referrals.fraud import request_fingerprint
 from shequn.api import error_response
 from shops.models import OperatorRole
 from shops.tenancy import current_seat
@@ -109,7 +110,7 @@ class LinkLandingView(generics.GenericAPIView):
             link = services.find_link(code)
         except JoinRefused as exc:
             return join_refused_response(exc)
-        services.record_link_open(link)
+        services.record_link_open(link, user=request.user, client=services.Client(*request_fingerprint(request)))
         return Response(self.get_serializer(link).data)
 
 
@@ -138,7 +139,8 @@ class LinkJoinView(generics.GenericAPIView):
         started = timezone.now()
         try:
             membership = services.join_via_link(user=request.user, code=code,
-                                                answer=serializer.validated_data["answer"])
+                                                answer=serializer.validated_data["answer"],
+                                                client=services.Client(*request_fingerprint(request)))
         except JoinRefused as exc:
             return join_refused_response(exc)
         # The service stamps requested_at on every membership it creates or renews, and returns an

@@ -1,6 +1,6 @@
 """Members' mobile pages, mounted at /m/ under the namespace "member" by the root URLconf."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import member_views as views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("links/<str:code>/qr.png", views.invite_qr, name="invite_qr"),
     path("links/<str:code>/qr.svg", views.invite_qr_svg, name="invite_qr_svg"),
     path("links/<str:code>/poster.png", views.invite_poster, name="invite_poster"),
+    path("referrals/", include("referrals.member_urls")),
 ]

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from referrals.fraud import request_fingerprint
+
 from . import qr, selectors, services
 from .models import InviteLink, Membership, MembershipStatus, Threshold
 from .services import JoinRefused
@@ -54,7 +56,8 @@ def _count_visit(request: HttpRequest, link: InviteLink) -> None:
     seen = visits.get(link.code)
     signed_in = request.user.is_authenticated
     if seen is None:
-        services.record_link_open(link)
+        services.record_link_open(link, user=request.user, visitor_key=request.session.session_key or "",
+                                  client=services.Client(*request_fingerprint(request)))
     elif seen == "anon" and signed_in:
         services.record_link_sign_in(link)
     else:
@@ -118,7 +121,8 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(_member_login_url(reverse("member:landing", args=[code])))
     answer = request.POST.get("answer", "")[:ANSWER_MAX_LENGTH]
     try:
-        membership = services.join_via_link(user=request.user, code=code, answer=answer)
+        membership = services.join_via_link(user=request.user, code=code, answer=answer,
+                                            client=services.Client(*request_fingerprint(request)))
     except JoinRefused as refused:
         if refused.reason == "invalid":
             return _invalid_link(request, refused)

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from referrals.services import record_join_edge
+from referrals.services import record_join, record_link_opened
 from shops.models import Shop
 
+from .activity import record_activity
 from .lifecycle import JOINABLE_STATES, transition_group
 from .models import (
     Channel,
@@ -66,9 +67,11 @@ class JoinRefused(Exception):
 def link_problem(link: InviteLink, now=None) -> str | None:
     """Why this link cannot admit anyone right now (a reason code), or None if it can."""
     now = now or timezone.now()
-    if link.revoked_at is not None:
+    expired = link.expires_at is not None and link.expires_at <= now
+    # The expiry job revokes links as of their expiry time: those still read "expired", as they did before.
+    if link.revoked_at is not None and not (expired and link.revoked_at >= link.expires_at):
         return "revoked"
-    if link.expires_at is not None and link.expires_at <= now:
+    if expired:
         return "expired"
     if link.max_uses is not None and link.use_count >= link.max_uses:
         return "exhausted"
@@ -96,8 +99,22 @@ def find_link(code: str) -> InviteLink:
 
 # --- Link counters (funnel: opens → sign-ins → joins) -------------------------------------------
 
-def record_link_open(link: InviteLink) -> None:
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from (referrals.fraud.request_fingerprint): kept on referral events so the
+    fraud review can see many invitees arriving from one device or address."""
+
+    ip: str | None = None
+    device: str = ""
+
+
+NO_CLIENT = Client()
+
+
+def record_link_open(link: InviteLink, *, user: User | None = None, visitor_key: str = "",
+                     client: Client = NO_CLIENT) -> None:
     InviteLink.objects.filter(pk=link.pk).update(open_count=F("open_count") + 1)
+    record_link_opened(link=link, user=user, visitor_key=visitor_key, ip=client.ip, device=client.device)
 
 
 def record_link_sign_in(link: InviteLink) -> None:
@@ -111,7 +128,7 @@ class _AlreadyIn(Exception):
         self.membership = membership
 
 
-def join_via_link(*, user: User, code: str, answer: str = "") -> Membership:
+def join_via_link(*, user: User, code: str, answer: str = "", client: Client = NO_CLIENT) -> Membership:
     """Join (or ask to join) the link's group, or the series' current group.
 
     Guarantees: a link with max N uses admits at most N people; a group never has more active
@@ -135,8 +152,8 @@ def join_via_link(*, user: User, code: str, answer: str = "") -> Membership:
                 link.refresh_from_db()
                 raise JoinRefused(link_problem(link) or "exhausted")
             if link.group_id:
-                return _join_group(group=link.group, user=user, link=link, answer=answer)
-            return _join_series(series=link.series, user=user, link=link, answer=answer)
+                return _join_group(group=link.group, user=user, link=link, answer=answer, client=client)
+            return _join_series(series=link.series, user=user, link=link, answer=answer, client=client)
     except _AlreadyIn as already:
         return already.membership
 
@@ -177,7 +194,7 @@ def _release_seat(group_id: int) -> None:
 
 
 def _join_group(*, group: Group, user: User, link: InviteLink | None, answer: str,
-                channel: str | None = None) -> Membership:
+                channel: str | None = None, client: Client = NO_CLIENT) -> Membership:
     row = _lock_membership_row(group, user)
     if group.threshold == Threshold.OPEN:
         if not _take_seat(group.pk):
@@ -189,20 +206,21 @@ def _join_group(*, group: Group, user: User, link: InviteLink | None, answer: st
             raise JoinRefused("archived" if group.state == GroupState.ARCHIVED else "not_open")
         status = ST.PENDING
     return _write_membership(row=row, group=group, user=user, link=link, status=status, answer=answer,
-                             channel=channel)
+                             channel=channel, client=client)
 
 
-def _join_series(*, series: GroupSeries, user: User, link: InviteLink, answer: str) -> Membership:
+def _join_series(*, series: GroupSeries, user: User, link: InviteLink, answer: str,
+                 client: Client = NO_CLIENT) -> Membership:
     if series.threshold != Threshold.OPEN:
         group = _series_group_with_room(series)
-        return _join_group(group=group, user=user, link=link, answer=answer)
+        return _join_group(group=group, user=user, link=link, answer=answer, client=client)
     # Open series: the seat is taken while choosing the group, so the choice and the seat are one act.
     for _attempt in range(5):
         group = _series_group_with_room(series)
         row = _lock_membership_row(group, user)
         if _take_seat(group.pk, below=series.rotation_threshold):
             return _write_membership(row=row, group=group, user=user, link=link, status=ST.ACTIVE,
-                                     answer=answer)
+                                     answer=answer, client=client)
     raise JoinRefused("full")  # five lost races in a row: the caller may simply retry
 
 
@@ -233,7 +251,8 @@ def _lock_membership_row(group: Group, user: User) -> Membership | None:
 
 
 def _write_membership(*, row: Membership | None, group: Group, user: User, link: InviteLink | None,
-                      status: str, answer: str, channel: str | None = None) -> Membership:
+                      status: str, answer: str, channel: str | None = None,
+                      client: Client = NO_CLIENT) -> Membership:
     now = timezone.now()
     first_joined_at = row.first_joined_at if row is not None else None
     fields = {
@@ -263,24 +282,28 @@ def _write_membership(*, row: Membership | None, group: Group, user: User, link:
         row.save()
         membership = row
     if status == ST.ACTIVE:
-        _on_activated(membership, first_time_in_group=first_joined_at is None)
+        _on_activated(membership, first_time_in_group=first_joined_at is None, client=client)
     return membership
 
 
-def _on_activated(membership: Membership, *, first_time_in_group: bool) -> None:
+def _on_activated(membership: Membership, *, first_time_in_group: bool, client: Client = NO_CLIENT) -> None:
     """A person is now in the group: count the join on the link and record who brought them."""
+    record_activity(group_id=membership.group_id, user_id=membership.user_id, kind="join",
+                    ref=f"membership:{membership.pk}", at=membership.joined_at)
     link = membership.invite_link
     if link is not None:
         InviteLink.objects.filter(pk=link.pk).update(join_count=F("join_count") + 1)
-    if membership.inviter_id and first_time_in_group and _is_new_to_shop(membership):
-        record_join_edge(
+    if membership.inviter_id and first_time_in_group:
+        # The shop's binding rule (referrals) decides whether this join binds or moves the invitee.
+        record_join(
             shop_id=membership.group.shop_id, invitee=membership.user, inviter=membership.inviter,
             link=link, group=membership.group, channel=membership.channel,
+            new_to_shop=_is_new_to_shop(membership), ip=client.ip, device=client.device,
         )
 
 
 def _is_new_to_shop(membership: Membership) -> bool:
-    """Re-joins create no referral edge: only a person never before in any of the shop's groups."""
+    """A person never before in any of the shop's groups (re-joins are not sign-ups)."""
     return not (
         Membership.objects.filter(user_id=membership.user_id, group__shop_id=membership.group.shop_id,
                                   first_joined_at__isnull=False)

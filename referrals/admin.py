@@ -1,15 +1,86 @@
 from django.contrib import admin
 
-from .models import ReferralEdge
+from .models import (
+    CampaignReferralRule,
+    CommissionAccount,
+    CommissionEntry,
+    ReferralEdge,
+    ReferralEvent,
+    ReferralSettings,
+    Reward,
+    RewardRule,
+    WithdrawalRequest,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Append-only records: changed only through referrals.services, never by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ReferralEdge)
-class ReferralEdgeAdmin(admin.ModelAdmin):
-    list_display = ("invitee", "inviter", "shop", "channel", "group", "created_at")
-    list_filter = ("channel", "shop")
-    raw_id_fields = ("invitee", "inviter", "link", "group", "shop")
+class ReferralEdgeAdmin(ReadOnlyAdmin):
+    list_display = ("invitee", "inviter", "shop", "channel", "group", "created_at", "superseded_at", "qualified_at")
+    list_filter = ("channel", "binding_rule", "shop")
+    raw_id_fields = ("invitee", "inviter", "link", "group", "shop", "superseded_by", "qualifying_order")
     list_select_related = ("invitee", "inviter", "shop", "group")
     search_fields = ("invitee__phone", "inviter__phone", "invitee__display_name", "inviter__display_name")
 
-    def has_change_permission(self, request, obj=None):
-        return False  # append-only record
+
+@admin.register(ReferralEvent)
+class ReferralEventAdmin(ReadOnlyAdmin):
+    list_display = ("key", "kind", "inviter", "invitee", "shop", "amount", "occurred_at", "voided_at")
+    list_filter = ("kind", "shop")
+    list_select_related = ("inviter", "invitee", "shop")
+    search_fields = ("key", "inviter__display_name", "invitee__display_name")
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(Reward)
+class RewardAdmin(ReadOnlyAdmin):
+    list_display = ("inviter", "invitee", "kind", "amount", "status", "due_at", "granted_at", "shop")
+    list_filter = ("status", "kind", "shop")
+    list_select_related = ("inviter", "invitee", "shop")
+
+
+@admin.register(CommissionEntry)
+class CommissionEntryAdmin(ReadOnlyAdmin):
+    list_display = ("account", "kind", "amount", "balance_after", "created_at")
+    list_select_related = ("account__member", "account__shop")
+
+
+@admin.register(CommissionAccount)
+class CommissionAccountAdmin(ReadOnlyAdmin):
+    list_display = ("member", "shop", "balance")
+    list_select_related = ("member", "shop")
+
+
+@admin.register(WithdrawalRequest)
+class WithdrawalRequestAdmin(ReadOnlyAdmin):
+    list_display = ("member", "shop", "amount", "status", "requested_at", "paid_at", "payout_reference")
+    list_filter = ("status", "shop")
+    list_select_related = ("member", "shop")
+
+
+@admin.register(ReferralSettings)
+class ReferralSettingsAdmin(admin.ModelAdmin):
+    list_display = ("shop", "binding_rule", "binding_window_days", "qualify_on", "review_days")
+
+
+@admin.register(RewardRule)
+class RewardRuleAdmin(admin.ModelAdmin):
+    list_display = ("shop", "kind", "amount", "commission_rate", "cap_count", "cap_period", "is_active")
+    list_filter = ("kind", "is_active")
+
+
+@admin.register(CampaignReferralRule)
+class CampaignReferralRuleAdmin(admin.ModelAdmin):
+    list_display = ("shop", "campaign_id", "binding_rule", "binding_window_days")

@@ -1,25 +1,666 @@
-"""Writes for referral tracking. Leaderboards and fraud review build on these edges later."""
+"""Writes for referral tracking: binding invitees to inviters, recording acts, qualifying, rewarding,
+commission money and withdrawals.
 
-from django.db import IntegrityError, transaction
+Guarantees, each decided by the database:
+- an act counts once: every event is inserted first under its unique `key`; a duplicate insert is a no-op;
+- one current inviter per (shop, invitee) (partial unique index); binding and moving are serialised per
+  shop (a transaction-scoped advisory lock), so no two racing joins can close a loop A→B→…→A;
+- nobody refers themself (CHECK constraints on edges, events and rewards, and checks here first);
+- a reward once per (shop, invitee, kind) (partial unique index), never above an inviter's cap (one
+  conditional UPDATE on the period's quota row), granted once (a conditional UPDATE on its status);
+- a commission balance never goes negative (CHECK), and every movement is one ledger entry per key.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shops.models import Shop
 
-from .models import ReferralEdge
+from . import hooks
+from .models import (
+    ZERO,
+    BindingRule,
+    CampaignReferralRule,
+    CapPeriod,
+    CommissionAccount,
+    CommissionEntry,
+    EntryKind,
+    EventKind,
+    QualifyOn,
+    ReferralEdge,
+    ReferralEvent,
+    ReferralSettings,
+    Reward,
+    RewardKind,
+    RewardQuota,
+    RewardRule,
+    RewardStatus,
+    WithdrawalRequest,
+    WithdrawalStatus,
+)
+
+CENT = Decimal("0.01")
+MAX_MONEY = Decimal("10000000000")  # the money columns hold 12 digits, two after the point
+REFUND_VOID_REASON = "订单已退款"  # stored, not shown translated: a record of why, like OrderTransition.reason
+_ADVISORY_NAMESPACE = 0x5EF  # first key of pg_advisory_xact_lock(ns, shop_id): "referral binding"
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+def referral_settings(shop_id: int) -> ReferralSettings:
+    """The shop's referral rules, made with the defaults on first use."""
+    found = ReferralSettings.objects.filter(shop_id=shop_id).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return ReferralSettings.objects.create(shop_id=shop_id)
+    except IntegrityError:  # made by a concurrent request a moment ago
+        return ReferralSettings.objects.get(shop_id=shop_id)
+
+
+SETTINGS_FIELDS = ("binding_rule", "binding_window_days", "qualify_on", "qualifying_min_amount", "review_days")
+
+
+def update_referral_settings(*, shop: Shop, **fields) -> ReferralSettings:
+    """Change the shop's referral rules (validated by the model's field validators)."""
+    current = referral_settings(shop.pk)
+    for name in SETTINGS_FIELDS:
+        if name in fields:
+            setattr(current, name, fields[name])
+    current.full_clean()
+    current.save()
+    return current
+
+
+def set_campaign_binding_rule(*, shop: Shop, campaign_id: int, binding_rule: str,
+                              binding_window_days: int = 7) -> CampaignReferralRule:
+    """A campaign's binding rule, overriding the shop's for the joins it brings."""
+    rule = CampaignReferralRule.objects.filter(shop=shop, campaign_id=campaign_id).first() or CampaignReferralRule(
+        shop=shop, campaign_id=campaign_id)
+    rule.binding_rule, rule.binding_window_days = binding_rule, binding_window_days
+    rule.full_clean(validate_constraints=False)
+    rule.save()
+    return rule
+
+
+def binding_rule_for(shop_id: int, campaign_id: int | None) -> tuple[str, int]:
+    """(rule, window days) for a join: the campaign's override when it has one, else the shop's."""
+    if campaign_id is not None:
+        override = CampaignReferralRule.objects.filter(shop_id=shop_id, campaign_id=campaign_id).first()
+        if override is not None:
+            return override.binding_rule, override.binding_window_days
+    rules = referral_settings(shop_id)
+    return rules.binding_rule, rules.binding_window_days
+
+
+# --- Events ------------------------------------------------------------------------------------------
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
+    return state == "23505" if state else "unique" in str(exc).lower()
+
+
+def _insert_event(**fields) -> ReferralEvent | None:
+    """Insert-first: the new event, or None when its key (or a one-per-invitee rule) already holds one.
+
+    Runs the `event_recorded` hooks for a new event only. A CHECK violation (self-referral) raises.
+    """
+    try:
+        with transaction.atomic():  # savepoint: a duplicate must not break the caller's transaction
+            event = ReferralEvent.objects.create(**fields)
+    except IntegrityError as exc:
+        if _is_unique_violation(exc):
+            return None
+        raise
+    hooks.run("event_recorded", event)
+    return event
+
+
+def record_link_opened(*, link, user: User | None = None, visitor_key: str = "", ip: str | None = None,
+                       device: str = "", occurred_at: datetime | None = None) -> ReferralEvent | None:
+    """A link was opened (no sign-in needed). Once per `visitor_key` per link and day when one is given
+    (a session or device id); an opener who is the link's own inviter is not an invite and is not recorded.
+    """
+    if user is not None and user.is_authenticated and user.pk == link.inviter_id:
+        return None
+    occurred_at = occurred_at or timezone.now()
+    who = visitor_key or (f"u{user.pk}" if user is not None and user.is_authenticated else uuid.uuid4().hex)
+    day = timezone.localdate(occurred_at).strftime("%Y%m%d")
+    return _insert_event(
+        shop_id=link.shop_id, kind=EventKind.LINK_OPENED, key=f"open:{link.pk}:{who[:64]}:{day}",
+        inviter_id=link.inviter_id, invitee=user if user is not None and user.is_authenticated else None,
+        link=link, group_id=link.group_id, channel=link.channel, ip_address=ip,
+        series_id=link.series_id or (link.group.series_id if link.group_id else None), device_id=device[:64],
+        occurred_at=occurred_at,
+    )
+
+
+def record_campaign_act(*, shop_id: int, campaign_id: int, inviter: User, invitee: User, key: str,
+                        amount: Decimal = ZERO, group=None, occurred_at: datetime | None = None,
+                        ip: str | None = None, device: str = "") -> ReferralEvent | None:
+    """A campaign act (a help, a cut, a team join…) credited to `inviter`, once per campaign and `key`.
+
+    Returns None for a duplicate or a self-act (nobody helps themself).
+    """
+    if inviter.pk == invitee.pk:
+        return None
+    return _insert_event(
+        shop_id=shop_id, kind=EventKind.CAMPAIGN_ACT, key=f"campaign:{campaign_id}:{key}"[:120],
+        inviter=inviter, invitee=invitee, group=group, series_id=getattr(group, "series_id", None),
+        campaign_id=campaign_id, amount=amount, ip_address=ip, device_id=device[:64],
+        occurred_at=occurred_at or timezone.now(),
+    )
+
+
+# --- Binding -----------------------------------------------------------------------------------------
+
+def _lock_shop_bindings(shop_id: int) -> None:
+    """Serialise binding in one shop until commit: a loop check and its insert become one act."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, shop_id])
+
+
+def would_loop(*, shop_id: int, inviter_id: int, invitee_id: int) -> bool:
+    """True if `invitee` is `inviter` or anywhere up `inviter`'s chain of current inviters in the shop."""
+    if inviter_id == invitee_id:
+        return True
+    table = ReferralEdge._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE chain(user_id, depth) AS (
+                SELECT inviter_id, 1 FROM {table}
+                 WHERE shop_id = %s AND invitee_id = %s AND superseded_at IS NULL
+                UNION
+                SELECT e.inviter_id, chain.depth + 1 FROM {table} e JOIN chain ON e.invitee_id = chain.user_id
+                 WHERE e.shop_id = %s AND e.superseded_at IS NULL AND chain.depth < 10000
+            )
+            SELECT 1 FROM chain WHERE user_id = %s LIMIT 1
+            """,
+            [shop_id, inviter_id, shop_id, invitee_id],
+        )
+        return cursor.fetchone() is not None
+
+
+def record_join(*, shop_id: int, invitee: User, inviter: User | None, link=None, group=None, channel: str,
+                new_to_shop: bool, campaign_id: int | None = None, ip: str | None = None,
+                device: str = "") -> ReferralEdge | None:
+    """Bind `invitee` to `inviter` in the shop by the binding rule (the campaign's, else the shop's).
+
+    A person is bound only by their first join in the shop (`new_to_shop`; re-joins and later groups
+    never bind an existing customer), then:
+    - first_bind (default): that first inviter wins; later links change nothing;
+    - sign_up_only: bound only when the join is the person's sign-up, their first join on the platform
+      (a customer of another shop is not bound);
+    - latest_in_window: a later inviter's link takes the invitee over while the current binding is
+      younger than the window and not yet qualified; the old edge stays on record (superseded) with
+      what it earned.
+    A bind that would close a loop up the chain, or a self-invite, is refused (None). A new binding
+    records the `joined` event (once per shop and invitee). Returns the edge made, or None.
+    """
+    if inviter is None:
+        return None
+    if inviter.pk == invitee.pk:
+        from .fraud import record_self_referral_attempt  # the fraud review counts refused self-invites
+
+        record_self_referral_attempt(shop_id=shop_id, user=invitee, action="join", link=link, ip=ip, device=device)
+        return None
+    group_series_id = getattr(group, "series_id", None)
+    with transaction.atomic():
+        _lock_shop_bindings(shop_id)
+        current = (ReferralEdge.objects.select_for_update()
+                   .filter(shop_id=shop_id, invitee=invitee, superseded_at__isnull=True).first())
+        rule, window_days = binding_rule_for(shop_id, campaign_id)
+        now = timezone.now()
+        if current is not None:
+            if (rule != BindingRule.LATEST_WITHIN_WINDOW or current.inviter_id == inviter.pk
+                    or current.qualified_at is not None or current.created_at < now - timedelta(days=window_days)):
+                return None
+        elif not new_to_shop or (rule == BindingRule.SIGN_UP_ONLY and not _new_to_platform(invitee, shop_id)):
+            return None
+        if would_loop(shop_id=shop_id, inviter_id=inviter.pk, invitee_id=invitee.pk):
+            return None
+        if current is not None:
+            ReferralEdge.objects.filter(pk=current.pk).update(superseded_at=now)
+        edge = ReferralEdge.objects.create(
+            shop_id=shop_id, invitee=invitee, inviter=inviter, link=link, group=group, channel=channel,
+            campaign_id=campaign_id, binding_rule=rule, created_at=now,
+        )
+        if current is not None:
+            ReferralEdge.objects.filter(pk=current.pk).update(superseded_by=edge)
+            return edge
+        joined = _insert_event(
+            shop_id=shop_id, kind=EventKind.JOINED, key=f"joined:{shop_id}:{invitee.pk}", inviter=inviter,
+            invitee=invitee, edge=edge, link=link, group=group, series_id=group_series_id, campaign_id=campaign_id,
+            channel=channel, ip_address=ip, device_id=device[:64], occurred_at=now,
+        )
+        if joined is not None and referral_settings(shop_id).qualify_on == QualifyOn.JOINED:
+            _qualify(edge=edge, order=None, now=now)
+        return edge
+
+
+def _new_to_platform(invitee: User, shop_id: int) -> bool:
+    from groups.models import Membership
+
+    return not Membership.objects.filter(user=invitee, first_joined_at__isnull=False).exclude(
+        group__shop_id=shop_id).exists()
 
 
 def record_join_edge(*, shop_id: int, invitee: User, inviter: User | None, link=None, group=None,
                      channel: str) -> ReferralEdge | None:
-    """Record that `inviter` brought `invitee` to the shop; the first inviter wins, exactly once.
+    """A newcomer's join (kept for callers that only know newcomers): `record_join` with new_to_shop."""
+    return record_join(shop_id=shop_id, invitee=invitee, inviter=inviter, link=link, group=group, channel=channel,
+                       new_to_shop=True)
 
-    Returns the new edge, or None for a self-invite or when the invitee already has an inviter
-    in this shop (a retried or racing request included: the unique constraint decides).
+
+# --- Orders: events, qualification, reversal -----------------------------------------------------
+
+def record_order_paid(order) -> ReferralEvent | None:
+    """A paid order of an invitee: one first_order or repeat_order event credited to the current inviter
+    (once per order), and the referral qualifies on it when the shop counts paid orders.
+
+    Runs inside the payment's transaction (orders.hooks after_paid). The current edge's row lock
+    serialises every order of one invitee, so exactly one order is the first.
     """
-    if inviter is None or inviter.pk == invitee.pk:
+    edge = (ReferralEdge.objects.select_for_update()
+            .filter(shop_id=order.shop_id, invitee_id=order.member_id, superseded_at__isnull=True).first())
+    if edge is None:
         return None
+    now = timezone.now()
+    first = not ReferralEvent.objects.filter(shop_id=order.shop_id, invitee_id=order.member_id,
+                                             kind=EventKind.FIRST_ORDER).exists()
+    fields = dict(
+        shop_id=order.shop_id, key=f"order:{order.pk}", inviter_id=edge.inviter_id, invitee_id=order.member_id,
+        edge=edge, group_id=order.group_id, series_id=order.group.series_id, campaign_id=edge.campaign_id,
+        channel=edge.channel, order=order, amount=order.total, occurred_at=order.paid_at or now,
+    )
+    event = _insert_event(kind=EventKind.FIRST_ORDER if first else EventKind.REPEAT_ORDER, **fields)
+    if event is None and first:  # another order was the first after all: this one is a repeat (or a duplicate)
+        event = _insert_event(kind=EventKind.REPEAT_ORDER, **fields)
+    if event is None:
+        return None
+    rules = referral_settings(order.shop_id)
+    if (rules.qualify_on == QualifyOn.PAID_ORDER and edge.qualified_at is None
+            and order.total >= rules.qualifying_min_amount):
+        _qualify(edge=edge, order=order, now=now)
+    return event
+
+
+def _join_voided(edge: ReferralEdge) -> bool:
+    """An invitee whose join was voided (fraud review) never qualifies for that inviter."""
+    return ReferralEvent.objects.filter(
+        shop_id=edge.shop_id, invitee_id=edge.invitee_id, inviter_id=edge.inviter_id, kind=EventKind.JOINED,
+        voided_at__isnull=False,
+    ).exists()
+
+
+def _qualify(*, edge: ReferralEdge, order, now: datetime) -> ReferralEvent | None:
+    """Mark the (locked) edge qualified, record the `qualified` event and create the pending rewards."""
+    if _join_voided(edge):
+        return None
+    event = _insert_event(
+        shop_id=edge.shop_id, kind=EventKind.QUALIFIED, key=f"qualified:{edge.pk}:{order.pk if order else 'join'}",
+        inviter_id=edge.inviter_id, invitee_id=edge.invitee_id, edge=edge, link_id=edge.link_id,
+        group_id=order.group_id if order else edge.group_id, campaign_id=edge.campaign_id, channel=edge.channel,
+        order=order, amount=order.total if order else ZERO, occurred_at=now,
+    )
+    if event is None:  # this invitee already counts as someone's qualified referral
+        return None
+    ReferralEdge.objects.filter(pk=edge.pk).update(qualified_at=now, qualifying_order=order)
+    edge.qualified_at, edge.qualifying_order = now, order
+    _create_rewards(edge=edge, event=event, order=order, now=now)
+    return event
+
+
+def period_start(period: str, moment: datetime) -> date:
+    """First day (shop time) of the cap period containing `moment`."""
+    day = timezone.localdate(moment)
+    if period == CapPeriod.DAY:
+        return day
+    if period == CapPeriod.WEEK:
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def reward_amount(rule: RewardRule, order) -> Decimal:
+    amount = rule.amount
+    if rule.kind == RewardKind.COMMISSION and rule.commission_rate and order is not None:
+        amount += (order.total * rule.commission_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount
+
+
+def _create_rewards(*, edge: ReferralEdge, event: ReferralEvent, order, now: datetime) -> list[Reward]:
+    """One pending reward per active rule, due after the review period; once per (invitee, kind)."""
+    review_days = referral_settings(edge.shop_id).review_days
+    made = []
+    for rule in RewardRule.objects.filter(shop_id=edge.shop_id, is_active=True).order_by("pk"):
+        start = period_start(rule.cap_period, now)
+        try:
+            with transaction.atomic():
+                reward = Reward.objects.create(
+                    shop_id=edge.shop_id, rule=rule, kind=rule.kind, inviter_id=edge.inviter_id,
+                    invitee_id=edge.invitee_id, edge=edge, event=event, order=order,
+                    amount=reward_amount(rule, order), label=rule.label, period_start=start, created_at=now,
+                    due_at=now + timedelta(days=review_days),
+                )
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                continue  # this invitee already brought this kind of reward to someone
+            raise
+        if rule.cap_count is not None and not _take_quota(rule, edge.inviter_id, start):
+            Reward.objects.filter(pk=reward.pk).update(
+                status=RewardStatus.CAPPED, closed_at=now,
+                reason=_("超出每人%(period)s上限 %(cap)d 个") % {"period": rule.get_cap_period_display(),
+                                                           "cap": rule.cap_count})
+            reward.status = RewardStatus.CAPPED
+        made.append(reward)
+    return made
+
+
+def _take_quota(rule: RewardRule, member_id: int, start: date) -> bool:
+    """One unit of the inviter's cap for the period: a conditional UPDATE whose row count decides."""
     try:
-        with transaction.atomic():  # savepoint: a lost race must not break the caller's transaction
-            return ReferralEdge.objects.create(
-                shop_id=shop_id, invitee=invitee, inviter=inviter, link=link, group=group, channel=channel
-            )
+        with transaction.atomic():
+            RewardQuota.objects.get_or_create(rule=rule, member_id=member_id, period_start=start)
     except IntegrityError:
+        pass  # a concurrent first reward of the period made the row
+    return RewardQuota.objects.filter(rule=rule, member_id=member_id, period_start=start,
+                                      used__lt=rule.cap_count).update(used=F("used") + 1) == 1
+
+
+def _release_quota(reward: Reward) -> None:
+    if reward.rule.cap_count is not None:
+        RewardQuota.objects.filter(rule_id=reward.rule_id, member_id=reward.inviter_id,
+                                   period_start=reward.period_start, used__gt=0).update(used=F("used") - 1)
+
+
+def _close_pending_rewards(rewards, *, status: str, reason: str, now: datetime) -> int:
+    """pending → reversed/withheld, each by a conditional UPDATE; frees the cap unit it held."""
+    closed = 0
+    for reward in rewards.select_related("rule"):
+        if Reward.objects.filter(pk=reward.pk, status=RewardStatus.PENDING).update(
+                status=status, closed_at=now, reason=reason[:200]) == 1:
+            _release_quota(reward)
+            closed += 1
+    return closed
+
+
+def record_order_refunded(order) -> None:
+    """A fully refunded order no longer counts: its events are voided, a qualification it gave is
+    withdrawn (or moves to another paid order of the invitee), and its pending rewards are reversed.
+    Rewards already granted (review period over) stay granted.
+    """
+    from orders.lifecycle import PAID_STATES
+
+    now = timezone.now()
+    events = ReferralEvent.objects.filter(order=order, voided_at__isnull=True)
+    _void(events, by=None, reason=REFUND_VOID_REASON, reward_status=RewardStatus.REVERSED, now=now)
+    _close_pending_rewards(Reward.objects.filter(order=order, status=RewardStatus.PENDING),
+                           status=RewardStatus.REVERSED, reason=REFUND_VOID_REASON, now=now)
+    for edge in ReferralEdge.objects.select_for_update().filter(qualifying_order=order):
+        ReferralEdge.objects.filter(pk=edge.pk).update(qualified_at=None, qualifying_order=None)
+        edge.qualified_at = edge.qualifying_order = None
+        if edge.superseded_at is not None:
+            continue
+        minimum = referral_settings(edge.shop_id).qualifying_min_amount
+        other = (order.__class__.objects.filter(shop_id=edge.shop_id, member_id=edge.invitee_id,
+                                                state__in=PAID_STATES, total__gte=minimum,
+                                                referral_events__edge=edge,
+                                                referral_events__voided_at__isnull=True)
+                 .exclude(pk=order.pk).order_by("paid_at", "pk").first())
+        if other is not None:
+            _qualify(edge=edge, order=other, now=now)
+
+
+# --- Voiding (fraud review) --------------------------------------------------------------------------
+
+def void_events(events, by: User | None = None, reason: str = "") -> list[ReferralEvent]:
+    """Void events (confirmed fraud): they leave every board for good, and any reward not yet granted
+    that they earned is withheld. Returns the events this call voided (already-voided ones are skipped,
+    so a repeated call changes nothing). Granted rewards stay granted.
+    """
+    with transaction.atomic():
+        ids = list(events.values_list("pk", flat=True)) if hasattr(events, "values_list") else [e.pk for e in events]
+        return _void(ReferralEvent.objects.filter(pk__in=ids), by=by, reason=reason or _("风控作废"),
+                     reward_status=RewardStatus.WITHHELD, now=timezone.now())
+
+
+def _void(events, *, by: User | None, reason: str, reward_status: str, now: datetime) -> list[ReferralEvent]:
+    voided = list(events.filter(voided_at__isnull=True).select_for_update().order_by("pk"))
+    if not voided:
+        return []
+    ids = [e.pk for e in voided]
+    ReferralEvent.objects.filter(pk__in=ids, voided_at__isnull=True).update(
+        voided_at=now, voided_by=by, void_reason=reason[:200])
+    for event in voided:
+        event.voided_at, event.voided_by, event.void_reason = now, by, reason[:200]
+    # Rewards tied to these events, and to a voided join or qualification of the same inviter → invitee.
+    pairs = Q(pk__in=[])
+    for event in voided:
+        if event.kind in (EventKind.JOINED, EventKind.QUALIFIED) and event.invitee_id:
+            pairs |= Q(shop_id=event.shop_id, inviter_id=event.inviter_id, invitee_id=event.invitee_id)
+    rewards = Reward.objects.filter(Q(event_id__in=ids) | pairs, status=RewardStatus.PENDING)
+    _close_pending_rewards(rewards, status=reward_status, reason=reason, now=now)
+    hooks.run("events_voided", voided)
+    return voided
+
+
+# --- Granting rewards and commission -------------------------------------------------------------
+
+def due_rewards(now: datetime | None = None):
+    """Pending rewards whose review period is over, whose qualifying order is not in a refund, and that
+    no open fraud flag holds (a flag on the reward's event, or on its inviter or invitee in the shop):
+    they wait for the review's decision."""
+    from orders.models import OrderState
+
+    from .fraud_models import FlagStatus, FraudFlag
+
+    now = now or timezone.now()
+    open_flags = FraudFlag.objects.filter(shop_id=OuterRef("shop_id"), status=FlagStatus.OPEN)
+    return (Reward.objects.filter(status=RewardStatus.PENDING, due_at__lte=now)
+            .exclude(order__state__in=[OrderState.REFUND_REQUESTED, OrderState.REFUNDED, OrderState.CANCELLED])
+            .exclude(Exists(open_flags.filter(events=OuterRef("event_id"))))
+            .exclude(Exists(open_flags.filter(Q(member_id=OuterRef("inviter_id"))
+                                              | Q(member_id=OuterRef("invitee_id"))))))
+
+
+def grant_due_rewards(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Grant what is due: each reward in its own transaction, pending → granted exactly once (a
+    conditional UPDATE); commission is credited to the inviter's account once (ledger key). Safe to run
+    any number of times, concurrently too.
+    """
+    now = now or timezone.now()
+    granted = 0
+    for reward_id in list(due_rewards(now).order_by("due_at", "pk").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            if Reward.objects.filter(pk=reward_id, status=RewardStatus.PENDING).update(
+                    status=RewardStatus.GRANTED, granted_at=now) != 1:
+                continue
+            reward = Reward.objects.get(pk=reward_id)
+            if reward.kind == RewardKind.COMMISSION and reward.amount > 0:
+                _post_entry(shop_id=reward.shop_id, member_id=reward.inviter_id, amount=reward.amount,
+                            kind=EntryKind.REWARD, key=f"reward:{reward.pk}", reward=reward, now=now)
+            granted += 1
+    return granted
+
+
+def _account(shop_id: int, member_id: int) -> CommissionAccount:
+    try:
+        with transaction.atomic():
+            account, _created = CommissionAccount.objects.get_or_create(shop_id=shop_id, member_id=member_id)
+            return account
+    except IntegrityError:
+        return CommissionAccount.objects.get(shop_id=shop_id, member_id=member_id)
+
+
+def _post_entry(*, shop_id: int, member_id: int, amount: Decimal, kind: str, key: str, now: datetime,
+                reward: Reward | None = None, withdrawal: WithdrawalRequest | None = None) -> CommissionEntry | None:
+    """Move money in (amount > 0) or out (< 0) of the balance, once per key; an overdraft raises.
+
+    The entry's key is inserted first (a duplicate changes nothing), then one conditional UPDATE moves
+    the balance; the CHECK balance >= 0 stands behind it.
+    """
+    account = _account(shop_id, member_id)
+    try:
+        with transaction.atomic():
+            entry = CommissionEntry.objects.create(account=account, kind=kind, amount=amount, balance_after=ZERO,
+                                                   key=key, reward=reward, withdrawal=withdrawal, created_at=now)
+    except IntegrityError as exc:
+        if _is_unique_violation(exc):
+            return None
+        raise
+    moved = CommissionAccount.objects.filter(pk=account.pk, balance__gte=-amount if amount < 0 else ZERO).update(
+        balance=F("balance") + amount)
+    if moved != 1:
+        raise ValidationError({"amount": _("可提现余额不足。")})
+    entry.balance_after = CommissionAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+    CommissionEntry.objects.filter(pk=entry.pk).update(balance_after=entry.balance_after)
+    return entry
+
+
+# --- Withdrawals -------------------------------------------------------------------------------------
+
+def _clean_money(value) -> Decimal | None:
+    try:
+        amount = Decimal(str(value)).quantize(CENT) if value not in (None, "") else None
+    except (ArithmeticError, ValueError):
         return None
+    if amount is not None and (amount != Decimal(str(value)) or abs(amount) >= MAX_MONEY):
+        return None
+    return amount
+
+
+def request_withdrawal(*, member: User, shop_id: int, amount, account_note: str) -> WithdrawalRequest:
+    """A member asks for commission money. The amount leaves the balance now (so it cannot be asked for
+    twice), one open request per member and shop; refused when the balance is short.
+    """
+    errors = {}
+    cleaned = _clean_money(amount)
+    if cleaned is None or cleaned <= 0:
+        errors["amount"] = _("请输入大于 0 的金额（最多两位小数）。")
+    account_note = (account_note or "").strip()
+    if not account_note:
+        errors["account_note"] = _("请填写收款方式，如微信号或支付宝账号。")
+    elif len(account_note) > 120:
+        errors["account_note"] = _("收款方式最多 120 个字。")
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                withdrawal = WithdrawalRequest.objects.create(shop_id=shop_id, member=member, amount=cleaned,
+                                                              account_note=account_note, requested_at=now)
+        except IntegrityError as exc:
+            raise ValidationError(_("你已有一笔提现在处理中，请等待处理完成。")) from exc
+        _post_entry(shop_id=shop_id, member_id=member.pk, amount=-cleaned, kind=EntryKind.WITHDRAWAL,
+                    key=f"withdrawal:{withdrawal.pk}", withdrawal=withdrawal, now=now)
+    return withdrawal
+
+
+WITHDRAWAL_MOVES = {
+    "approve": ((WithdrawalStatus.REQUESTED,), WithdrawalStatus.APPROVED),
+    "reject": ((WithdrawalStatus.REQUESTED, WithdrawalStatus.APPROVED), WithdrawalStatus.REJECTED),
+    "mark_paid": ((WithdrawalStatus.APPROVED,), WithdrawalStatus.PAID),
+}
+
+
+def _move_withdrawal(withdrawal: WithdrawalRequest, action: str, **fields) -> WithdrawalRequest:
+    allowed, to_status = WITHDRAWAL_MOVES[action]
+    if WithdrawalRequest.objects.filter(pk=withdrawal.pk, status__in=allowed).update(status=to_status,
+                                                                                   **fields) != 1:
+        withdrawal.refresh_from_db()
+        raise ValidationError(_("该提现申请当前为「%(status)s」，不能执行此操作。") % {
+            "status": withdrawal.get_status_display()})
+    withdrawal.refresh_from_db()
+    return withdrawal
+
+
+def approve_withdrawal(*, withdrawal: WithdrawalRequest, by: User, note: str = "") -> WithdrawalRequest:
+    """requested → approved (the operator will pay it outside the platform)."""
+    return _move_withdrawal(withdrawal, "approve", decided_by=by, decided_at=timezone.now(),
+                            decision_note=(note or "").strip()[:200])
+
+
+def reject_withdrawal(*, withdrawal: WithdrawalRequest, by: User, note: str) -> WithdrawalRequest:
+    """requested/approved → rejected; the amount goes back to the balance, once."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("请填写拒绝原因。")})
+    now = timezone.now()
+    with transaction.atomic():
+        withdrawal = _move_withdrawal(withdrawal, "reject", decided_by=by, decided_at=now, decision_note=note[:200])
+        _post_entry(shop_id=withdrawal.shop_id, member_id=withdrawal.member_id, amount=withdrawal.amount,
+                    kind=EntryKind.WITHDRAWAL_RETURNED, key=f"withdrawal-returned:{withdrawal.pk}",
+                    withdrawal=withdrawal, now=now)
+    return withdrawal
+
+
+def mark_withdrawal_paid(*, withdrawal: WithdrawalRequest, by: User, payout_reference: str) -> WithdrawalRequest:
+    """approved → paid, recording the operator's transfer reference (no payout gateway)."""
+    payout_reference = (payout_reference or "").strip()
+    if not payout_reference:
+        raise ValidationError({"payout_reference": _("请填写打款凭证号（如转账流水号）。")})
+    if len(payout_reference) > 80:
+        raise ValidationError({"payout_reference": _("打款凭证号最多 80 个字。")})
+    return _move_withdrawal(withdrawal, "mark_paid", paid_by=by, paid_at=timezone.now(),
+                            payout_reference=payout_reference)
+
+
+# --- Reward rules ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RewardRuleInput:
+    kind: str
+    amount: Decimal = ZERO
+    commission_rate: Decimal | None = None
+    label: str = ""
+    cap_count: int | None = None
+    cap_period: str = CapPeriod.MONTH
+
+
+def save_reward_rule(*, shop: Shop, data: RewardRuleInput) -> RewardRule:
+    """Make `data` the shop's active rule of its kind; the previous one stops (rewards keep their rule)."""
+    errors = {}
+    if data.kind not in RewardKind.values:
+        errors["kind"] = _("请选择奖励类型。")
+    if data.amount is None or data.amount < 0:
+        errors["amount"] = _("数额不能为负数。")
+    if data.commission_rate is not None and data.kind != RewardKind.COMMISSION:
+        errors["commission_rate"] = _("只有佣金可以按订单比例计算。")
+    elif data.commission_rate is not None and not (0 <= data.commission_rate <= 1):
+        errors["commission_rate"] = _("佣金比例在 0 到 1 之间，如 0.05 表示 5%。")
+    if not errors and data.amount == 0 and not data.commission_rate:
+        errors["amount"] = _("请设置奖励数额。")
+    if data.kind in (RewardKind.COUPON, RewardKind.FREE_ITEM) and not data.label.strip():
+        errors["label"] = _("请填写优惠券或赠品的名称。")
+    if data.cap_count is not None and data.cap_count < 1:
+        errors["cap_count"] = _("上限至少为 1，不限请留空。")
+    if data.cap_period not in CapPeriod.values:
+        errors["cap_period"] = _("请选择上限周期。")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        RewardRule.objects.filter(shop=shop, kind=data.kind, is_active=True).update(is_active=False)
+        return RewardRule.objects.create(
+            shop=shop, kind=data.kind, amount=data.amount, commission_rate=data.commission_rate,
+            label=data.label.strip()[:60], cap_count=data.cap_count, cap_period=data.cap_period,
+        )
+
+
+def deactivate_reward_rule(*, rule: RewardRule) -> RewardRule:
+    RewardRule.objects.filter(pk=rule.pk).update(is_active=False)
+    rule.is_active = False
+    return rule
