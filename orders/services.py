@@ -74,14 +74,18 @@ class DeliveryRequest:
     pickup_point_id: int | None = None
 
 
-def _fingerprint(group_id: int, lines: list[LineRequest], delivery: DeliveryRequest, note: str) -> str:
-    canonical = json.dumps({
+def _fingerprint(group_id: int, lines: list[LineRequest], delivery: DeliveryRequest, note: str,
+                 unit_price: Decimal | None = None) -> str:
+    request = {
         "group": group_id,
         "lines": sorted([[line.sku_id, line.quantity] for line in lines]),
         "delivery": [delivery.method, delivery.recipient_name, delivery.recipient_phone, delivery.address,
                      delivery.pickup_point_id],
         "note": note,
-    }, ensure_ascii=False)
+    }
+    if unit_price is not None:  # only then, so the fingerprints of ordinary orders stay as they were
+        request["unit_price"] = str(unit_price)
+    canonical = json.dumps(request, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -96,12 +100,21 @@ def _new_order_number() -> str:
 
 
 def place_order(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest,
-                idempotency_key: str, note: str = "", source: str = "") -> Order:
-    """Place an order from a group the member is in, reserving stock; safe to retry with the same key."""
+                idempotency_key: str, note: str = "", source: str = "", unit_price: Decimal | None = None) -> Order:
+    """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
+
+    `source` marks who placed it (e.g. "campaign:12": plug-ins of orders.hooks dispatch on it) and
+    `unit_price` overrides the SKU price of a one-line order (a campaign price, decided by the caller);
+    orders know nothing else of campaigns.
+    """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 64:
         raise ValidationError({"idempotency_key": _("需要 1–64 个字符的幂等键。")})
-    fingerprint = _fingerprint(group.pk, lines, delivery, note)
+    if unit_price is not None:
+        unit_price = Decimal(unit_price).quantize(CENT)
+        if unit_price <= 0 or len(lines) != 1:
+            raise ValidationError({"lines": _("指定单价的订单只能有一行商品，且单价必须大于 0。")})
+    fingerprint = _fingerprint(group.pk, lines, delivery, note, unit_price)
     existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
     if existing:
         return _same_or_conflict(existing, fingerprint)
@@ -110,7 +123,7 @@ def place_order(*, member: User, group: Group, lines: list[LineRequest], deliver
         with transaction.atomic():
             order = _reserve_and_create(member=member, group=group, lines=lines, delivery=delivery,
                                         idempotency_key=idempotency_key, fingerprint=fingerprint, note=note,
-                                        source=source)
+                                        source=source, unit_price=unit_price)
     except IntegrityError as exc:
         # Either a concurrent request with the same key won, or a constraint caught bad input.
         existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
@@ -142,18 +155,20 @@ def _validate_request(*, member: User, group: Group, lines: list[LineRequest], d
         raise ValidationError(errors)
 
 
-def _reserve_and_create(*, member, group, lines, delivery, idempotency_key, fingerprint, note, source) -> Order:
+def _reserve_and_create(*, member, group, lines, delivery, idempotency_key, fingerprint, note, source,
+                        unit_price=None) -> Order:
     wanted = {line.sku_id: line.quantity for line in lines}
     skus = _lock_skus(wanted.keys())
     if len(skus) != len(wanted):
         raise ValidationError({"lines": _("商品不存在或已下架。")})
     for sku in skus:
         _check_sku_orderable(sku=sku, group=group, member=member, quantity=wanted[sku.pk])
+    price = {sku.pk: sku.price if unit_price is None else unit_price for sku in skus}
     subtotal = ZERO
     for sku in skus:
         if not _reserve_stock(sku, wanted[sku.pk]):
             raise ValidationError({"lines": _("「%(name)s」库存不足。") % {"name": sku}})
-        subtotal += sku.price * wanted[sku.pk]
+        subtotal += price[sku.pk] * wanted[sku.pk]
     discount = ZERO
     now = timezone.now()
     order = Order.objects.create(
@@ -168,7 +183,7 @@ def _reserve_and_create(*, member, group, lines, delivery, idempotency_key, fing
     )
     OrderLine.objects.bulk_create([
         OrderLine(order=order, sku=sku, product=sku.product, product_name=sku.product.name, spec=sku.spec,
-                  unit_price=sku.price, quantity=wanted[sku.pk], line_total=sku.price * wanted[sku.pk])
+                  unit_price=price[sku.pk], quantity=wanted[sku.pk], line_total=price[sku.pk] * wanted[sku.pk])
         for sku in skus
     ])
     from .models import OrderTransition

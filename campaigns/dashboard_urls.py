@@ -1,0 +1,15 @@
+"""Operator dashboard URLs for campaigns, included by shequn/dashboard_urls.py in the `dashboard` namespace."""
+
+from django.urls import path
+
+from . import dashboard_views as views
+
+urlpatterns = [
+    path("", views.campaign_list, name="campaigns"),
+    path("new/", views.campaign_create, name="campaign_create"),
+    path("validate/", views.campaign_validate, name="campaign_validate"),
+    path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("<int:pk>/figures/", views.campaign_figures, name="campaign_figures"),
+    path("<int:pk>/<str:action>/", views.campaign_action, name="campaign_action"),
+]

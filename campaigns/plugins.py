@@ -1,0 +1,62 @@
+"""The engine's one plug-in of the order lifecycle (orders.hooks).
+
+Orders placed through a campaign carry `source="campaign:<id>"`. Each hook finds that campaign, lets the
+engine give back what a cancelled or refunded order took from the campaign's stock cap and budget, and
+calls the same-named method of the campaign's kind, inside the order's transaction.
+"""
+
+from . import registry
+
+PREFIX = "campaign:"
+
+
+def campaign_id_of(order) -> int | None:
+    source = order.source or ""
+    if not source.startswith(PREFIX):
+        return None
+    try:
+        return int(source[len(PREFIX):].split(":", 1)[0])
+    except ValueError:
+        return None
+
+
+def _dispatch(name: str, order) -> None:
+    from .models import Campaign
+
+    campaign_id = campaign_id_of(order)
+    if campaign_id is None:
+        return
+    campaign_type = Campaign.objects.filter(pk=campaign_id).values_list("type", flat=True).first()
+    if campaign_type is None:
+        return
+    method = getattr(registry.get(campaign_type), name, None)
+    if method is not None:
+        method(order)
+
+
+class CampaignOrders:
+    @staticmethod
+    def after_create(order) -> None:
+        _dispatch("after_create", order)
+
+    @staticmethod
+    def after_paid(order) -> None:
+        _dispatch("after_paid", order)
+
+    @staticmethod
+    def after_cancel(order) -> None:
+        from .services import release_campaign_order
+
+        release_campaign_order(order)
+        _dispatch("after_cancel", order)
+
+    @staticmethod
+    def before_ship(order) -> None:
+        _dispatch("before_ship", order)
+
+    @staticmethod
+    def after_refund(order) -> None:
+        from .services import release_campaign_order
+
+        release_campaign_order(order)
+        _dispatch("after_refund", order)

@@ -1,0 +1,39 @@
+"""The engine's one door into the referrals app: campaign acts become referral events, brand-new members
+brought by a share link get a referral edge, refused self-acts and fraud thresholds come from fraud review.
+(Kept in one module so a change of the referrals API touches one place.)"""
+
+from decimal import Decimal
+
+from referrals import fraud
+from referrals import services as referrals
+
+CHANNEL = "campaign"
+
+
+def record_campaign_act(*, campaign, inviter, invitee, key: str, amount: Decimal, group, occurred_at, ip,
+                        device: str):
+    return referrals.record_campaign_act(
+        shop_id=campaign.shop_id, campaign_id=campaign.pk, inviter=inviter, invitee=invitee, key=key,
+        amount=amount, group=group, occurred_at=occurred_at, ip=ip, device=device,
+    )
+
+
+def record_join_edge(*, campaign, inviter, invitee, group, ip, device: str):
+    """Bind a brand-new member to the inviter whose share link brought them (the shop's or the campaign's
+    binding rule decides; a person already bound keeps their inviter under first-bind)."""
+    return referrals.record_join(
+        shop_id=campaign.shop_id, invitee=invitee, inviter=inviter, group=group, channel=CHANNEL, new_to_shop=True,
+        campaign_id=campaign.pk, ip=ip, device=device,
+    )
+
+
+def request_fingerprint(request) -> tuple[str | None, str]:
+    return fraud.request_fingerprint(request)
+
+
+def young_account_minutes(shop_id: int) -> int:
+    return fraud.fraud_settings(shop_id).young_account_minutes
+
+
+def record_self_attempt(*, shop_id: int, user, action: str, ip, device: str) -> None:
+    fraud.record_self_referral_attempt(shop_id=shop_id, user=user, action=action, ip=ip, device=device)

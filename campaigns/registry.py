@@ -1,0 +1,41 @@
+"""The campaign types the engine knows. Each type module in `campaigns/types/` registers its kind at
+import; `autodiscover()` (AppConfig.ready) imports them all, so adding a type touches no other file."""
+
+import importlib
+import pkgutil
+
+from django.utils.translation import gettext as _
+
+_kinds: dict[str, object] = {}
+
+
+class UnknownCampaignType(LookupError):
+    pass
+
+
+def register(kind):
+    """Register a kind (an instance of campaigns.types.base.CampaignKind) under its `code`; returns it."""
+    existing = _kinds.get(kind.code)
+    if existing is not None and type(existing) is not type(kind):
+        raise ValueError(f"campaign type {kind.code!r} registered twice")
+    _kinds[kind.code] = kind
+    return kind
+
+
+def get(code: str):
+    try:
+        return _kinds[code]
+    except KeyError:
+        raise UnknownCampaignType(_("未知的活动类型：%(code)s") % {"code": code}) from None
+
+
+def all() -> list:  # noqa: A001 - the registry's natural name
+    return list(_kinds.values())
+
+
+def autodiscover() -> None:
+    from . import types
+
+    for module in pkgutil.iter_modules(types.__path__):
+        if module.name != "base":
+            importlib.import_module(f"{types.__name__}.{module.name}")

@@ -1,0 +1,155 @@
+"""Admin of 帮 助力 and 砍 砍价 (imported by campaigns/admin.py).
+
+Tasks and bargains are read-only records (their counters move only through campaigns.types.*; the stored
+cut sequence and its seed are shown for audit). A help or a cut added by hand goes through the same
+service as a member's tap, so a self-act, a duplicate, an expired task or an old customer where only new
+users may help is refused with the same Chinese message as on the page and in the API.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from .models import BargainCut, BargainTask, Help, HelpTask
+from .types import bargain as bargaining
+from .types import help as helping
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class HelpInline(ReadOnlyInline):
+    model = Help
+    fields = ("number", "helper", "flagged", "created_at")
+    readonly_fields = fields
+
+
+class CutInline(ReadOnlyInline):
+    model = BargainCut
+    fields = ("number", "cutter", "amount", "price_after", "flagged", "created_at")
+    readonly_fields = fields
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HelpTask)
+class HelpTaskAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "campaign", "starter", "state", "help_count", "helps_needed", "expires_at",
+                    "reward_granted_at")
+    list_filter = ("state",)
+    list_select_related = ("campaign", "starter")
+    search_fields = ("starter__phone", "starter__display_name")
+    inlines = [HelpInline]
+
+
+@admin.register(BargainTask)
+class BargainTaskAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "campaign", "starter", "state", "current_price", "floor_price", "cuts_done",
+                    "cuts_planned", "expires_at", "pay_deadline")
+    list_filter = ("state",)
+    list_select_related = ("campaign", "starter")
+    search_fields = ("starter__phone", "starter__display_name")
+    readonly_fields = ("seed", "plan")
+    inlines = [CutInline]
+
+
+class ActAddForm(forms.ModelForm):
+    """Adds one act through the type's service; its refusal is the form's error."""
+
+    def act(self, target, person):
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        target, person = cleaned.get(self.target_field), cleaned.get(self.person_field)
+        if target is not None and person is not None:
+            try:
+                self.made = self.act(target, person)
+            except forms.ValidationError as refused:
+                raise forms.ValidationError(refused.messages) from None
+        return cleaned
+
+    def _post_clean(self):
+        # The service validated and recorded the act; the model's own checks would now see it as a duplicate.
+        if getattr(self, "made", None) is None:
+            super()._post_clean()
+
+
+class HelpAddForm(ActAddForm):
+    target_field, person_field = "task", "helper"
+
+    class Meta:
+        model = Help
+        fields = ("task", "helper")
+
+    def act(self, task, helper):
+        return helping.give_help(task=task, helper=helper)
+
+
+class CutAddForm(ActAddForm):
+    target_field, person_field = "task", "cutter"
+
+    class Meta:
+        model = BargainCut
+        fields = ("task", "cutter")
+
+    def act(self, task, cutter):
+        return bargaining.cut(task=task, cutter=cutter)
+
+
+class ActAdmin(admin.ModelAdmin):
+    """Acts are added through the service (as a member's tap would be) and never changed by hand."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.add_form._meta.fields if obj is None else super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [f.name for f in self.model._meta.fields]
+
+    def save_model(self, request, obj, form, change):
+        if not change:  # already recorded by the service in the form's clean()
+            for field in self.model._meta.concrete_fields:
+                setattr(obj, field.attname, getattr(form.made, field.attname))
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Help)
+class HelpAdmin(ActAdmin):
+    add_form = HelpAddForm
+    list_display = ("task", "number", "helper", "starter", "flagged", "created_at")
+    list_select_related = ("task", "helper", "starter")
+    raw_id_fields = ("task", "helper")
+
+
+@admin.register(BargainCut)
+class BargainCutAdmin(ActAdmin):
+    add_form = CutAddForm
+    list_display = ("task", "number", "cutter", "amount", "price_after", "flagged", "created_at")
+    list_select_related = ("task", "cutter")
+    raw_id_fields = ("task", "cutter")

@@ -1,0 +1,19 @@
+"""Campaign jobs (Celery). Thin: each calls a service whose effect a state check or a stamp decides."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def run_due_jobs() -> dict:
+    """Every minute: start and end campaigns on time; close expired teams (and other types' tasks) and
+    pay the refunds they owe. Safe to run twice or concurrently."""
+    from .services import run_due_jobs as run
+
+    return run()
+
+
+@shared_task(acks_late=True)
+def cancel_unpaid_team_orders(team_id: int) -> int:
+    from .types.group_buy import cancel_unpaid_team_orders as cancel
+
+    return cancel(team_id)

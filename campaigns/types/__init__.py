@@ -1,0 +1,1 @@
+"""One module per campaign type; each registers its `CampaignKind` with `campaigns.registry`."""

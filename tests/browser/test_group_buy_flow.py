@@ -1,0 +1,126 @@
+"""Issue 4 end to end in a real browser: a member opens a 拼团 team on a phone and pays on the simulated
+cashier; a friend opens the team's share link on another phone, signs in, joins and pays; the team
+succeeds the moment the second payment lands, and the join is credited to the member who shared.
+
+The live server runs in another thread of this process (live_server implies transactional_db). No Celery
+worker runs here: the test delivers the simulated provider's outbox itself, as the worker would.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from campaigns import services
+from campaigns.models import CampaignAct, SeatState, Team, TeamState
+from groups.models import GroupState, Threshold
+from groups.services import add_member, join_via_link, personal_link
+from orders.models import OrderState
+from orders.payments.simulated import deliver_due
+from referrals.models import EventKind, ReferralEvent
+from shops.models import OperatorRole
+from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+ADDRESS = "上海市徐汇区漕溪北路 88 号 2 号楼 502"
+
+
+def _second_phone(browser):
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 390, "height": 844},
+                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    context.set_default_timeout(15_000)
+    return context
+
+
+def _checkout_and_pay(page, shot, step: str) -> None:
+    expect(page.locator(".price-now")).to_contain_text("¥19.90")
+    page.locator(".segment", has_text="快递配送").click()
+    page.get_by_label("收货地址").fill(ADDRESS)
+    shot(page, f"{step}-1-checkout")
+    page.get_by_role("button", name="提交订单").click()
+    expect(page.get_by_text("已下单，请在付款时限内完成付款。")).to_be_visible()
+    shot(page, f"{step}-2-team-unpaid")
+    page.get_by_role("button", name="去付款").click()
+    expect(page.locator(".cashier-amount")).to_contain_text("¥19.90")
+    page.get_by_role("button", name="确认支付").click()
+    assert deliver_due() == 1  # the provider's signed notification reaches the live server over HTTP
+
+
+def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(browser, phone, live_site, shot,
+                                                                       sign_in_by_phone):
+    shop = ShopFactory(name="小满母婴生活馆")
+    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
+    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
+    leader = UserFactory(phone="+8613700005678", display_name="李婷")
+    add_member(group=group, user=leader, by=owner)
+    friend = UserFactory(phone="+8613700008888", display_name="王芳")
+    join_via_link(user=friend, code=personal_link(user=leader, group=group).code)
+    sku = SkuFactory(product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g",
+                     price=Decimal("39.90"), stock=20)
+    now = timezone.now()
+    campaign = services.create_campaign(
+        shop=shop, by=owner, type="group_buy", name="两人成团 米粉半价", starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=3), sku=sku, hook_title="两人成团，米粉半价",
+        hook_text="拉上一位宝妈，一起省一半。",
+        proof_text="有机认证证书编号 OFCC-2026-0815；“宝宝很爱吃”——上周 312 位宝妈的评价", cta_text="我要开团",
+        settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
+    )
+    services.schedule_campaign(campaign=campaign, by=owner)
+
+    # The leader: the landing page (hook, proof, the call again), sign in, open a team and pay.
+    phone.goto(f"{live_site}{campaign.get_absolute_url()}")
+    expect(phone.get_by_role("heading", name="两人成团，米粉半价").first).to_be_visible()
+    expect(phone.locator("#proof")).to_contain_text("有机认证证书")
+    shot(phone, "1-landing")
+    phone.locator("#hook").get_by_role("link", name="我要开团").click()
+    sign_in_by_phone(phone, "13700005678", step="2-leader-sign-in")
+    expect(phone.locator("#hook").get_by_role("link", name="我要开团")).to_be_visible()
+    phone.locator("#hook").get_by_role("link", name="我要开团").click()
+    expect(phone.get_by_role("heading", name="确认开团")).to_be_visible()
+    _checkout_and_pay(phone, shot, "3-leader")
+
+    team = Team.objects.get(campaign=campaign)
+    assert team.state == TeamState.OPEN and team.seats_taken == 1
+    phone.goto(f"{live_site}{team.get_absolute_url()}")
+    expect(phone.get_by_test_id("team-status")).to_contain_text("还差 1 人成团")
+    expect(phone.locator(".share-box img")).to_be_visible()
+    share_url = phone.locator("#share-url").input_value()
+    assert share_url == services.share_link(campaign, leader, team).replace("http://testserver", live_site)
+    shot(phone, "4-team-open-share")
+
+    # The friend opens the share link on their own phone, signs in, joins and pays.
+    context = _second_phone(browser)
+    try:
+        friend_phone = context.new_page()
+        friend_phone.goto(share_url)
+        expect(friend_phone.locator(".team-head")).to_contain_text("李婷 邀请你一起拼")
+        shot(friend_phone, "5-friend-opens-link")
+        friend_phone.get_by_role("link", name="登录并参团").click()
+        sign_in_by_phone(friend_phone, "13700008888", step="6-friend-sign-in")
+        friend_phone.get_by_test_id("join-team").click()
+        expect(friend_phone.get_by_role("heading", name="确认参团")).to_be_visible()
+        _checkout_and_pay(friend_phone, shot, "7-friend")
+
+        friend_phone.goto(f"{live_site}{team.get_absolute_url()}")
+        expect(friend_phone.get_by_test_id("team-status")).to_contain_text("拼团成功")
+        expect(friend_phone.locator(".team-avatar")).to_have_count(2)
+        shot(friend_phone, "8-team-succeeded")
+    finally:
+        context.close()
+
+    team.refresh_from_db()
+    assert team.state == TeamState.SUCCEEDED and team.seats_taken == 2
+    seats = {seat.member: seat for seat in team.seats.select_related("order")}
+    assert {seats[leader].state, seats[friend].state} == {SeatState.WON}
+    assert seats[friend].inviter == leader
+    assert all(seat.order.state == OrderState.PAID and seat.order.total == Decimal("19.90")
+               for seat in seats.values())
+    assert CampaignAct.objects.filter(campaign=campaign, actor=friend, inviter=leader, kind="team_join").exists()
+    assert ReferralEvent.objects.filter(kind=EventKind.CAMPAIGN_ACT, campaign_id=campaign.pk, inviter=leader,
+                                        invitee=friend).exists()
+    phone.reload()
+    expect(phone.get_by_test_id("team-status")).to_contain_text("拼团成功")
+    shot(phone, "9-leader-sees-success")

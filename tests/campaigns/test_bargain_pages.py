@@ -1,0 +1,174 @@
+"""砍 砍价 pages: the starter's bargain page (current price, cuts with friends' names and amounts, countdown,
+share, buy), the page a friend opens from the share link (sign in → cut), refusals in words, buying at
+the current price; strangers get a 404."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from campaigns import services
+from campaigns.bargain_algorithm import to_yuan
+from campaigns.models import BargainCut, BargainState, BargainTask
+from campaigns.types import bargain as bargaining
+from orders.models import Order
+from tests.campaigns.social_support import bargain_campaign, friends, starter_in
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+ADDRESS = {"delivery": "shipping", "recipient_name": "王芳", "recipient_phone": "13800138000",
+           "address": "上海市徐汇区漕溪北路 1 号"}
+
+
+@pytest.fixture
+def task(shop):
+    starter, _ = starter_in(shop)
+    return bargaining.start_bargain(campaign=bargain_campaign(shop), member=starter, seed=11)
+
+
+def _share_path(task):
+    return services.share_path(task.campaign, task.starter, task)
+
+
+def test_a_member_starts_a_bargain_from_the_landing_page(client, shop):
+    campaign = bargain_campaign(shop)
+    starter, _ = starter_in(shop)
+    client.force_login(starter)
+    landing = client.get(reverse("campaigns:landing", args=[campaign.pk])).content.decode()
+    assert 'data-testid="start-bargain"' in landing and "最低砍到 ¥10.00" in landing
+
+    response = client.post(reverse("campaigns:bargain_start", args=[campaign.pk]))
+
+    task = BargainTask.objects.get(campaign=campaign, starter=starter)
+    assert response["Location"] == task.get_absolute_url()
+    page = client.get(task.get_absolute_url()).content.decode()
+    assert "我的砍价" in page and "¥100.00" in page and "邀请好友帮砍" in page
+    assert services.share_link(campaign, starter, task) in page
+    assert "还没有砍到底价，砍到底价后才能购买。" in page
+
+
+def test_a_friend_opens_the_share_link_signs_in_and_cuts(client, task):
+    signed_out = client.get(_share_path(task)).content.decode()
+    assert f"{task.starter.public_name}</strong> 请你帮 TA 砍一刀" in signed_out
+    assert "登录后帮 TA 砍一刀" in signed_out
+
+    friend = friends(1)[0]
+    client.force_login(friend)
+    assert 'data-testid="cut"' in client.get(_share_path(task)).content.decode()
+    body = client.post(reverse("campaigns:bargain_cut", args=[task.pk]), follow=True).content.decode()
+
+    first = to_yuan(task.plan[0])
+    assert f"你帮 {task.starter.public_name} 砍掉了 ¥{first}！" in body
+    assert f"{friend.public_name}</span>" in body and f"砍掉 ¥{first}" in body
+    assert f"¥{Decimal('100.00') - first}" in body
+    assert BargainCut.objects.get(task=task).cutter == friend
+
+
+def test_the_cuts_reach_the_floor_and_the_starter_buys_there(client, task):
+    for friend in friends(task.cuts_planned):
+        bargaining.cut(task=task, cutter=friend)
+    client.force_login(task.starter)
+    page = client.get(task.get_absolute_url()).content.decode()
+    assert "已砍到底价！" in page and "付款剩余" in page and "¥10.00 立即购买" in page
+    buy_url = reverse("campaigns:bargain_buy", args=[task.pk])
+    form = client.get(buy_url)
+    response = client.post(buy_url, {"idempotency_key": form.context["idempotency_key"], **ADDRESS})
+    order = Order.objects.get(member=task.starter)
+    assert response["Location"] == reverse("orders:member_order", args=[order.pk])
+    assert order.total == Decimal("10.00")
+    assert client.get(buy_url)["Location"] == reverse("orders:member_order", args=[order.pk])
+    task.refresh_from_db()
+    assert task.state == BargainState.ORDERED
+
+
+def test_a_purchase_with_bad_input_shows_the_errors(client, task):
+    for friend in friends(task.cuts_planned):
+        bargaining.cut(task=task, cutter=friend)
+    client.force_login(task.starter)
+    response = client.post(reverse("campaigns:bargain_buy", args=[task.pk]), {"delivery": "shipping"})
+    assert response.status_code == 400 and not Order.objects.exists()
+
+
+def test_buying_before_the_floor_is_refused_in_words(client, task):
+    client.force_login(task.starter)
+    response = client.get(reverse("campaigns:bargain_buy", args=[task.pk]), follow=True)
+    assert "还没有砍到底价，砍到底价后才能购买。" in response.content.decode()
+
+
+def test_self_cut_is_refused_in_words(client, task):
+    client.force_login(task.starter)
+    response = client.post(reverse("campaigns:bargain_cut", args=[task.pk]))
+    assert "不能给自己砍价，请把链接分享给好友。" in response.content.decode()
+    assert not BargainCut.objects.exists()
+
+
+def test_a_second_cut_is_refused_in_words(client, task):
+    friend = friends(1)[0]
+    bargaining.cut(task=task, cutter=friend)
+    client.force_login(friend)
+    response = client.post(reverse("campaigns:bargain_cut", args=[task.pk]))
+    assert "你已经帮 TA 砍过一刀了，每人只能砍一次。" in response.content.decode()
+    assert BargainCut.objects.count() == 1
+
+
+def test_cuts_after_the_floor_and_after_expiry_are_refused_in_words(client, task, shop):
+    for friend in friends(task.cuts_planned):
+        bargaining.cut(task=task, cutter=friend)
+    late = friends(1)[0]
+    client.force_login(late)
+    client.get(_share_path(task))
+    assert "已经砍到底价了，不需要再砍了。" in client.post(
+        reverse("campaigns:bargain_cut", args=[task.pk])).content.decode()
+
+    starter, _ = starter_in(shop)
+    other = bargaining.start_bargain(campaign=task.campaign, member=starter)
+    BargainTask.objects.filter(pk=other.pk).update(expires_at=other.started_at - timedelta(seconds=1))
+    client.get(_share_path(other))
+    assert "这个砍价已过期。" in client.post(reverse("campaigns:bargain_cut", args=[other.pk])).content.decode()
+
+
+def test_strangers_without_the_link_get_a_404(client, task):
+    assert client.get(task.get_absolute_url()).status_code == 404
+    client.force_login(UserFactory())
+    assert client.get(task.get_absolute_url()).status_code == 404
+    assert client.post(reverse("campaigns:bargain_cut", args=[task.pk])).status_code == 404
+    assert client.get(reverse("campaigns:bargain_qr", args=[task.pk])).status_code == 404
+    assert client.get(reverse("campaigns:bargain_buy", args=[task.pk])).status_code == 404
+    forged = f"{task.get_absolute_url()}?by={services.share_token(task.campaign, UserFactory())}"
+    assert client.get(forged).status_code == 404
+
+
+def test_a_friend_who_cut_sees_the_page_but_cannot_buy(client, task):
+    friend = friends(1)[0]
+    bargaining.cut(task=task, cutter=friend)
+    client.force_login(friend)
+    page = client.get(task.get_absolute_url()).content.decode()
+    assert 'data-testid="my-cut"' in page and 'data-testid="buy"' not in page
+    assert client.get(reverse("campaigns:bargain_buy", args=[task.pk])).status_code == 404
+    assert client.get(reverse("campaigns:bargain_qr", args=[task.pk])).status_code == 200
+
+
+def test_signed_out_cut_goes_to_sign_in(client, task):
+    response = client.post(reverse("campaigns:bargain_cut", args=[task.pk]))
+    assert response.status_code == 302 and reverse("account_request_login_code") in response["Location"]
+
+
+def test_the_bargain_page_runs_in_a_constant_number_of_queries(client, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = bargain_campaign(shop, settings={"min_cuts": 20})
+    one = bargaining.start_bargain(campaign=campaign, member=starter_in(shop)[0])
+    many = bargaining.start_bargain(campaign=campaign, member=starter_in(shop)[0])
+    bargaining.cut(task=one, cutter=friends(1)[0])
+    for friend in friends(12):
+        bargaining.cut(task=many, cutter=friend)
+
+    def count(task):
+        client.force_login(task.starter)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(task.get_absolute_url()).status_code == 200
+        return len(queries)
+
+    assert count(one) == count(many)

@@ -1,0 +1,185 @@
+"""Operator dashboard for campaigns: create/edit with validation messages, schedule, cancel, live figures;
+scoped to the operator's shop (another shop's campaign is a 404), viewers read only."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignState, TeamState
+from tests.factories import SkuFactory
+
+from .conftest import join, make_campaign, open_team, pay
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(sku, **overrides):
+    now = timezone.localtime()
+    data = {
+        "type": "group_buy", "name": "周末三人团", "starts_at": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"), "all_groups": "on", "sku": sku.pk,
+        "hook_title": "三人成团", "hook_text": "", "proof_text": "", "cta_text": "",
+        "s-team_size": "3", "s-group_price": "29.90", "s-time_limit_minutes": "1440",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+def test_an_operator_creates_a_group_buy_draft(operator_client, shop, gb_sku):
+    response = operator_client.post(reverse("dashboard:campaign_create"), _form(gb_sku))
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302 and response.url == reverse("dashboard:campaign_detail", args=[campaign.pk])
+    assert campaign.shop == shop and campaign.state == CampaignState.DRAFT
+    assert campaign.settings["team_size"] == 3 and campaign.settings["simulate_fill"] is False
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"s-team_size": "1"}, "成团人数至少 2 人"),
+    ({"s-group_price": "99"}, "拼团价必须低于商品原价"),
+    ({"ends_at": "2020-01-01T00:00"}, "结束时间必须晚于开始时间"),
+    ({"starts_at": "not a date"}, "请输入正确的时间"),
+    ({"s-tiers": "3 39\n5 45"}, "价格必须低于上一档"),
+    ({"name": ""}, "请填写活动名称"),
+])
+def test_inconsistent_input_is_shown_next_to_the_field(operator_client, gb_sku, overrides, message):
+    response = operator_client.post(reverse("dashboard:campaign_create"), _form(gb_sku, **overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_live_validation_answers_without_saving(operator_client, gb_sku):
+    response = operator_client.post(reverse("dashboard:campaign_validate"), _form(gb_sku, **{"s-team_size": "1"}))
+    assert response.json()["errors"]["team_size"] == ["成团人数至少 2 人，最多 100 人。"]
+    ok = operator_client.post(reverse("dashboard:campaign_validate"), _form(gb_sku))
+    assert ok.json() == {"errors": {}}
+    assert not Campaign.objects.exists()
+
+
+def test_schedule_then_cancel(operator_client, shop, gb_sku):
+    operator_client.post(reverse("dashboard:campaign_create"), _form(gb_sku))
+    campaign = Campaign.objects.get()
+    operator_client.post(reverse("dashboard:campaign_action", args=[campaign.pk, "schedule"]))
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.SCHEDULED
+    operator_client.post(reverse("dashboard:campaign_action", args=[campaign.pk, "cancel"]), {"reason": "改期"})
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.CANCELLED
+    response = operator_client.post(reverse("dashboard:campaign_action", args=[campaign.pk, "schedule"]), follow=True)
+    assert "不能变为" in response.content.decode()
+
+
+def test_editing_a_draft_changes_its_rules(operator_client, gb_sku):
+    operator_client.post(reverse("dashboard:campaign_create"), _form(gb_sku))
+    campaign = Campaign.objects.get()
+    page = operator_client.get(reverse("dashboard:campaign_edit", args=[campaign.pk]))
+    assert page.status_code == 200 and 'value="29.90"' in page.content.decode()
+    operator_client.post(reverse("dashboard:campaign_edit", args=[campaign.pk]), _form(gb_sku, **{"s-team_size": "5"}))
+    campaign.refresh_from_db()
+    assert campaign.settings["team_size"] == 5
+
+
+def test_the_detail_page_shows_live_figures_and_says_when_teams_were_simulated(
+        operator_client, shop, gb_sku, people, gb_group, transport):
+    campaign = make_campaign(shop, gb_sku, settings={"team_size": 2, "group_price": "29.90",
+                                                     "time_limit_minutes": 60, "simulate_fill": True})
+    seat = open_team(campaign, people[0], gb_group)
+    pay(seat.order, transport)
+    pay(join(seat.team, people[1], gb_group).order, transport)
+    lonely = open_team(campaign, people[2], gb_group)
+    pay(lonely.order, transport)
+    from campaigns.types.group_buy import GroupBuy
+
+    GroupBuy().expire_due(now=timezone.now() + timedelta(minutes=61))
+
+    response = operator_client.get(reverse("dashboard:campaign_detail", args=[campaign.pk]))
+    html = response.content.decode()
+    figures = dict(response.context["figures"])
+    assert figures["已成团"] == 2 and figures["其中模拟成团"] == 1 and figures["付款订单"] == 3
+    assert "模拟成团" in html and "其中 1 个团为「模拟成团」" in html
+    assert operator_client.get(reverse("dashboard:campaign_figures", args=[campaign.pk])).status_code == 200
+    assert campaign.teams.filter(state=TeamState.SUCCEEDED).count() == 2
+
+
+def test_another_shops_campaign_is_a_404_everywhere(operator_client, other_shop):
+    foreign = make_campaign(other_shop, SkuFactory(product__shop=other_shop))
+    for name in ("campaign_detail", "campaign_edit", "campaign_figures"):
+        assert operator_client.get(reverse(f"dashboard:{name}", args=[foreign.pk])).status_code == 404
+    for action in ("schedule", "cancel"):
+        assert operator_client.post(reverse("dashboard:campaign_action", args=[foreign.pk, action])).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.state == CampaignState.RUNNING
+
+
+def test_the_list_shows_only_my_shops_campaigns(operator_client, shop, other_shop, gb_sku):
+    mine = make_campaign(shop, gb_sku, name="本店活动")
+    make_campaign(other_shop, SkuFactory(product__shop=other_shop), name="别家活动")
+    html = operator_client.get(reverse("dashboard:campaigns")).content.decode()
+    assert mine.name in html and "别家活动" not in html
+
+
+def test_a_viewer_reads_but_cannot_write(viewer_client, shop, gb_sku):
+    campaign = make_campaign(shop, gb_sku)
+    page = viewer_client.get(reverse("dashboard:campaign_detail", args=[campaign.pk]))
+    assert page.status_code == 200 and "取消活动" not in page.content.decode()
+    assert viewer_client.post(reverse("dashboard:campaign_action", args=[campaign.pk, "cancel"])).status_code == 403
+    assert viewer_client.get(reverse("dashboard:campaign_create")).status_code == 403
+    assert viewer_client.post(reverse("dashboard:campaign_validate"), {}).status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.RUNNING
+
+
+def test_an_unknown_action_or_type_is_a_404(operator_client, shop, gb_sku):
+    campaign = make_campaign(shop, gb_sku)
+    assert operator_client.post(reverse("dashboard:campaign_action", args=[campaign.pk, "explode"])).status_code == 404
+    assert operator_client.get(reverse("dashboard:campaign_create") + "?type=lottery").status_code == 404
+
+
+def test_the_list_runs_in_a_constant_number_of_queries(operator_client, shop, gb_sku):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_campaign(shop, gb_sku)
+    with CaptureQueriesContext(connection) as one:
+        operator_client.get(reverse("dashboard:campaigns"))
+    for _ in range(4):
+        make_campaign(shop, gb_sku)
+    with CaptureQueriesContext(connection) as many:
+        operator_client.get(reverse("dashboard:campaigns"))
+    assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_someone_without_a_seat_is_refused(client, shop, gb_sku):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    assert client.get(reverse("dashboard:campaigns")).status_code == 403
+
+
+def test_every_registered_type_has_a_create_page(operator_client):
+    from campaigns import registry
+
+    for kind in registry.all():
+        response = operator_client.get(reverse("dashboard:campaign_create") + f"?type={kind.code}")
+        assert response.status_code == 200, kind.code
+        assert response.context["kind"] is kind
+
+
+def test_a_running_campaign_edits_its_texts_but_never_its_rules(operator_client, shop, gb_sku):
+    campaign = make_campaign(shop, gb_sku)
+    data = _form(gb_sku, hook_title="最后一天", **{"s-team_size": "9"})
+    data["starts_at"] = timezone.localtime(campaign.starts_at).strftime("%Y-%m-%dT%H:%M")
+    response = operator_client.post(reverse("dashboard:campaign_edit", args=[campaign.pk]), data)
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.hook_title == "最后一天" and campaign.settings["team_size"] == 3
+    page = operator_client.get(reverse("dashboard:campaign_edit", args=[campaign.pk])).content.decode()
+    assert "活动进行中" in page and "<fieldset disabled>" in page

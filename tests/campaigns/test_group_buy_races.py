@@ -1,0 +1,99 @@
+"""The last seat of a team under real concurrent payments, with a control that shows the race without the
+guard; the expiry job run concurrently with itself."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import SeatState, Team, TeamSeat, TeamState
+from campaigns.types import group_buy
+from orders.models import Payment, Refund
+from orders.payments import Notification
+from orders.services import process_notification, start_payment
+from tests.factories import GroupFactory, ShopFactory, SkuFactory
+from tests.race import Gate, race
+
+from .conftest import join, make_buyer, make_campaign, open_team
+
+pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
+RACERS = 6
+
+
+def _paid(payment: Payment) -> Notification:
+    return Notification(provider=payment.provider, notification_id=uuid.uuid4().hex, kind="payment",
+                        provider_ref=payment.provider_ref, succeeded=True, amount=payment.amount,
+                        currency=payment.currency, raw={})
+
+
+@pytest.fixture
+def scene():
+    """A team of three whose leader has paid (two seats left) and six joiners about to pay."""
+    shop = ShopFactory()
+    group = GroupFactory(shop=shop)
+    campaign = make_campaign(shop, SkuFactory(product__shop=shop, stock=50))
+    leader = open_team(campaign, make_buyer(group), group)
+    payment, _ = start_payment(order=leader.order)
+    process_notification(_paid(payment))
+    team = Team.objects.get(pk=leader.team_id)
+    seats = [join(team, make_buyer(group), group) for _ in range(RACERS)]
+    payments = [start_payment(order=seat.order)[0] for seat in seats]
+    return team, payments
+
+
+def test_racing_payments_fill_the_last_seats_exactly(scene):
+    team, payments = scene
+    results = race(RACERS, lambda i: process_notification(_paid(payments[i])))
+
+    assert all(result == "paid" for result in results), results
+    team.refresh_from_db()
+    assert team.state == TeamState.SUCCEEDED and team.seats_taken == 3
+    seats = TeamSeat.objects.filter(team=team)
+    assert seats.filter(state=SeatState.WON).count() == 3
+    bounced = seats.filter(state=SeatState.BOUNCED)
+    assert bounced.count() == RACERS - 2
+    assert Refund.objects.filter(order__team_seat__in=bounced).count() == RACERS - 2  # each once
+
+
+def test_control_check_then_act_seats_more_than_the_team_holds(scene, monkeypatch):
+    """The same race with the conditional UPDATE replaced by read, wait, write."""
+    team, payments = scene
+    gate = Gate(RACERS)
+
+    def check_then_act(team_id, *, now):
+        seen = Team.objects.get(pk=team_id)
+        gate.wait()  # every racer has looked before anyone writes
+        if seen.state != TeamState.OPEN or seen.seats_taken >= seen.size:
+            return None
+        full = seen.seats_taken + 1 == seen.size
+        Team.objects.filter(pk=team_id).update(seats_taken=seen.seats_taken + 1,
+                                               state=TeamState.SUCCEEDED if full else seen.state)
+        return Team.objects.get(pk=team_id)
+
+    monkeypatch.setattr(group_buy, "_take_seat", check_then_act)
+    race(RACERS, lambda i: process_notification(_paid(payments[i])))
+
+    seated = TeamSeat.objects.filter(team=team, state__in=[SeatState.SEATED, SeatState.WON]).count()
+    assert seated > 3  # more paid members than seats: the guard is what prevents it
+
+
+def test_the_expiry_job_run_concurrently_refunds_each_order_once():
+    shop = ShopFactory()
+    group = GroupFactory(shop=shop)
+    campaign = make_campaign(shop, SkuFactory(product__shop=shop, stock=50), settings={
+        "team_size": 5, "group_price": "29.90", "time_limit_minutes": 60})
+    orders = []
+    for _ in range(3):
+        leader = open_team(campaign, make_buyer(group), group)
+        process_notification(_paid(start_payment(order=leader.order)[0]))
+        joiner = join(Team.objects.get(pk=leader.team_id), make_buyer(group), group)
+        process_notification(_paid(start_payment(order=joiner.order)[0]))
+        orders += [leader.order_id, joiner.order_id]
+    later = timezone.now() + timedelta(minutes=61)
+
+    race(4, lambda i: group_buy.GroupBuy().expire_due(now=later))
+
+    assert Team.objects.filter(state=TeamState.FAILED).count() == 3
+    for order_id in orders:
+        assert Refund.objects.filter(order_id=order_id).count() == 1
