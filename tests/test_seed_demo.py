@@ -4,8 +4,10 @@ import re
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count, Q
+from django.utils import translation
 
 from accounts.models import User
 from groups.models import (
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.django_db
 def demo(django_db_setup, django_db_blocker):
     """Seeded once for the module (a seed takes seconds) and committed; each test still runs in its own
     transaction, so what a test changes is rolled back. The demo is deleted after the last test."""
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), translation.override(settings.LANGUAGE_CODE):
         output = seed()
     yield output
     with django_db_blocker.unblock():
