@@ -4,12 +4,14 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True)
-def run_due_jobs() -> dict:
+def run_due_jobs() -> int | None:
     """Every minute: start and end campaigns on time; close expired teams (and other types' tasks) and
     pay the refunds they owe. Safe to run twice or concurrently."""
+    from shequn.jobs import run_counted
+
     from .services import run_due_jobs as run
 
-    return run()
+    return run_counted("campaign-due-jobs", run)
 
 
 @shared_task(acks_late=True)

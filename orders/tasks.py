@@ -7,8 +7,10 @@ from .payments import simulated
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def cancel_overdue_orders() -> int:
-    return services.cancel_overdue_orders()
+def cancel_overdue_orders() -> int | None:
+    from shequn.jobs import run_counted
+
+    return run_counted("cancel-overdue-orders", services.cancel_overdue_orders)
 
 
 @shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,

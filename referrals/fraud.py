@@ -519,10 +519,14 @@ def flag_events(flag: FraudFlag) -> QuerySet[ReferralEvent]:
 # --- Beat jobs ---------------------------------------------------------------------------------------
 
 @shared_task(name="referrals.fraud.detect_fraud", acks_late=True, ignore_result=True)
-def detect_fraud() -> int:
-    return detect()
+def detect_fraud() -> int | None:
+    from shequn.jobs import run_counted
+
+    return run_counted("detect-referral-fraud", detect)
 
 
 @shared_task(name="referrals.fraud.apply_flag_deadlines", acks_late=True, ignore_result=True)
-def apply_flag_deadlines() -> int:
-    return apply_deadlines()
+def apply_flag_deadlines() -> int | None:
+    from shequn.jobs import run_counted
+
+    return run_counted("apply-fraud-flag-deadlines", apply_deadlines)

@@ -941,6 +941,8 @@ def describe(board: Board, scope_name: str = "") -> str:
 # --- Beat job ------------------------------------------------------------------------------------------
 
 @shared_task(name="referrals.leaderboards.refresh_boards", acks_late=True, ignore_result=True)
-def refresh_boards() -> int:
+def refresh_boards() -> int | None:
     """Rebuild the current boards of shops with recent events: repairs any live update a crash lost."""
-    return refresh_recent_boards()
+    from shequn.jobs import run_counted
+
+    return run_counted("refresh-leaderboards", refresh_recent_boards)

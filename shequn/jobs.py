@@ -41,7 +41,16 @@ JOB_LABELS = {
     "series-open-next": _("群活码：群满后预开下一个群"),
     "lurker-follow-ups": _("潜水成员：每周期一次私信关怀"),
     "group-health-snapshots": _("社群健康周报快照"),
+    "cancel-overdue-orders": _("超时未付款订单自动取消（库存退回）"),
+    "campaign-due-jobs": _("营销活动：按时开始/结束，过期团失败退款，助力与砍价到期"),
+    "grant-due-referral-rewards": _("推荐奖励：审核期满后发放"),
+    "detect-referral-fraud": _("风控：检测可疑推荐"),
+    "apply-fraud-flag-deadlines": _("风控：逾期未审核的标记按店铺默认处理"),
+    "refresh-leaderboards": _("排行榜：从数据库重建当前榜单"),
 }
+# The outbox pumps (deliver-notifications, deliver-simulated-payment-notifications) are not run under a
+# lease: they are kicked after every commit as well as by beat, and claim their rows with SKIP LOCKED, so
+# several may run at once by design (a lease would make a kick skip and delay a message).
 
 
 @dataclass
@@ -119,6 +128,17 @@ def run_job(
     finally:
         if token is not None:
             release_lease(name, token)
+
+
+def run_counted(name: str, work: Callable[[], int | dict | None], **options) -> int | None:
+    """run_job for work that returns how many items it handled (or a dict of counts); None if skipped."""
+
+    def counted(result: JobResult) -> None:
+        done = work()
+        result.count(n=sum(done.values()) if isinstance(done, dict) else (done or 0))
+
+    result = run_job(name, counted, **options)
+    return result.items if result else None
 
 
 def _finish(run: JobRun, result: JobResult, started: float, *, status: str, error: str) -> None:

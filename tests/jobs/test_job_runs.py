@@ -112,3 +112,24 @@ def test_runs_older_than_two_weeks_are_pruned_by_the_next_run():
     assert not JobRun.objects.filter(pk=old.pk).exists()
     assert JobRun.objects.filter(pk=other_job.pk).exists()
     assert JobRun.objects.filter(job="group-lifecycle").count() == 1
+
+
+# The outbox pumps run concurrently by design (kicked after each commit, rows claimed with SKIP LOCKED);
+# the heartbeat only proves a worker is alive.
+NOT_LEASED = {"worker-heartbeat", "deliver-notifications", "deliver-simulated-payment-notifications"}
+
+
+def test_every_other_periodic_job_is_leased_recorded_and_listed_for_operators():
+    from celery import current_app
+    from django.conf import settings
+
+    from shequn.jobs import JOB_LABELS
+
+    current_app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        if name in NOT_LEASED:
+            continue
+        assert name in JOB_LABELS, f"{name} is not on the operators' jobs page"
+        current_app.tasks[entry["task"]].apply()
+        assert JobRun.objects.filter(job=name, status=JobRunStatus.SUCCEEDED).exists(), name
+        assert not JobLease.objects.filter(name=name, holder__gt="").exists(), f"{name} kept its lease"
