@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from groups.models import Group, Membership, MembershipStatus
+from groups.activity import record_activity
+from groups.models import ActivityKind, Group, Membership, MembershipStatus
 from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
 from shops.models import Shop
@@ -426,6 +427,9 @@ def record_act(*, campaign: Campaign, actor: User, inviter: User | None, kind: s
             )
     except IntegrityError:
         return None
+    if group is not None:  # taking part is activity in the group (last active, lurkers)
+        record_activity(group_id=group.pk, user_id=actor.pk, kind=ActivityKind.CAMPAIGN, ref=f"act:{act.pk}",
+                        at=now)
     if inviter is not None:
         referral_adapter.record_campaign_act(campaign=campaign, inviter=inviter, invitee=actor, key=key,
                                              amount=amount, group=group, occurred_at=now, ip=ip, device=device)

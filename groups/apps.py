@@ -12,3 +12,9 @@ class GroupsConfig(AppConfig):
 
         # A missing CJK font is reported at start-up, never drawn as boxes on posters.
         checks.register(check_poster_font)
+
+        from notifications.services import on_first_read
+
+        from .activity import record_message_opened
+
+        on_first_read(record_message_opened)

@@ -20,6 +20,7 @@ Guarantees:
 import logging
 import random
 import time as monotonic_time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -224,17 +225,43 @@ def update_settings(
 # --- Reading ---------------------------------------------------------------------------------------
 
 
+# Apps above this one (groups records "message opened" as member activity) listen for first reads here,
+# registered from their AppConfig.ready, so notifications imports none of them.
+_read_listeners: list[Callable[[Notification], None]] = []
+
+
+def on_first_read(listener: Callable[[Notification], None]) -> None:
+    if listener not in _read_listeners:
+        _read_listeners.append(listener)
+
+
+def _opened(notifications) -> None:
+    for notification in notifications:
+        for listener in _read_listeners:
+            listener(notification)
+
+
 def mark_read(*, notification: Notification, at: datetime | None = None) -> Notification:
     """Mark one of the member's notifications read (the first time only)."""
     if notification.read_at is None:
         at = at or timezone.now()
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=at)
-        notification.refresh_from_db(fields=["read_at"])
+        with transaction.atomic():
+            first = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=at) == 1
+            notification.refresh_from_db(fields=["read_at"])
+            if first:
+                _opened([notification])
     return notification
 
 
 def mark_all_read(*, user) -> int:
-    return Notification.objects.filter(user=user, state=NS.SENT, read_at__isnull=True).update(read_at=timezone.now())
+    with transaction.atomic():
+        unread = list(Notification.objects.select_for_update().filter(user=user, state=NS.SENT, read_at__isnull=True))
+        now = timezone.now()
+        Notification.objects.filter(pk__in=[n.pk for n in unread]).update(read_at=now)
+        for notification in unread:
+            notification.read_at = now
+        _opened(unread)
+    return len(unread)
 
 
 # --- Releasing: the rules, decided at send time ----------------------------------------------------

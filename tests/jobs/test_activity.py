@@ -44,3 +44,53 @@ def test_joining_a_group_is_recorded_as_activity(group):
     membership = join_via_link(user=user, code=InviteLinkFactory(group=group).code)
     activity = MemberActivity.objects.get(user=user)
     assert (activity.group_id, activity.kind, activity.at) == (group.pk, ActivityKind.JOIN, membership.joined_at)
+
+
+def test_opening_a_message_of_the_shop_is_activity_in_the_members_groups_once(group):
+    from groups.services import add_member
+    from notifications.models import Category
+    from notifications.services import deliver_due, mark_all_read, mark_read, notify
+    from tests.factories import GroupFactory, UserFactory
+
+    user = UserFactory()
+    add_member(group=group, user=user, by=None)
+    elsewhere = GroupFactory()  # another shop's group: not touched by this shop's message
+    add_member(group=elsewhere, user=user, by=None)
+    first = notify(shop=group.shop, user=user, category=Category.TRANSACTIONAL, kind="order_paid", key="t:1",
+                   title="付款成功", body="")
+    second = notify(shop=group.shop, user=user, category=Category.TRANSACTIONAL, kind="order_paid", key="t:2",
+                    title="付款成功", body="")
+    deliver_due()
+    MemberActivity.objects.all().delete()
+
+    mark_read(notification=first)
+    mark_read(notification=first)  # read again: no second activity
+    assert mark_all_read(user=user) == 1
+
+    opened = MemberActivity.objects.filter(kind=ActivityKind.MESSAGE_OPENED)
+    assert sorted(opened.values_list("group_id", "ref")) == [
+        (group.pk, f"notification:{first.pk}"), (group.pk, f"notification:{second.pk}")]
+    assert Membership.objects.get(group=group, user=user).last_active_at is not None
+
+
+def test_taking_part_in_a_campaign_is_activity_in_the_group(group):
+    from campaigns.models import CampaignAct
+    from campaigns.services import record_act
+    from groups.services import add_member
+    from tests.factories import UserFactory
+
+    campaign = _campaign(group)
+    actor = UserFactory()
+    add_member(group=group, user=actor, by=None)
+    act = record_act(campaign=campaign, actor=actor, inviter=None, kind="help", key="help:1", group=group)
+
+    assert isinstance(act, CampaignAct)
+    activity = MemberActivity.objects.get(user=actor, kind=ActivityKind.CAMPAIGN)
+    assert (activity.group_id, activity.ref) == (group.pk, f"act:{act.pk}")
+
+
+def _campaign(group):
+    from campaigns.models import Campaign
+
+    return Campaign.objects.create(shop=group.shop, type="help", name="助力领好礼",
+                                   starts_at=group.created_at, ends_at=group.created_at + 30 * DAY)
