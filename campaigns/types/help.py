@@ -283,6 +283,9 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
         raise refusal(problem, task)
     rules = Rules(campaign)
     for attempt in (1, 2):
+        if attempt == 2 and Help.objects.filter(task=task, helper=helper).exists():
+            # The slot was taken by this same friend's other tap on this task: that is a duplicate.
+            raise HelpRefused("duplicate")
         slot = Help.objects.filter(campaign=campaign, helper=helper).count() + 1
         if slot > rules.helps_per_helper:
             raise HelpRefused("helper_limit", n=rules.helps_per_helper)
