@@ -107,3 +107,42 @@ class GroupBuySettingsForm(forms.Form):
         initial = dict(settings or {})
         initial["tiers"] = "\n".join(f"{t['size']} {t['price']}" for t in settings.get("tiers") or [])
         return initial
+
+
+class HelpSettingsForm(forms.Form):
+    """助力 settings as the dashboard shows them; clean_help_settings (HelpKind.validate_settings) decides."""
+
+    helps_needed = forms.CharField(label=_("需要助力人数"), required=False, initial=3,
+                                   help_text=_("好友助力达到此人数即完成，1–100 人。"))
+    time_limit_minutes = forms.CharField(label=_("助力时限（分钟）"), required=False, initial=24 * 60,
+                                         help_text=_("发起后开始计时，例如 1440 = 24 小时；不能长于活动时长。"))
+    reward_kind = forms.ChoiceField(label=_("奖励方式"), initial="price",
+                                    choices=[("price", _("助力价购买活动商品")), ("free_item", _("赠品（商家发放）"))],
+                                    error_messages={"invalid_choice": _("请选择奖励方式：助力价购买或赠品。"),
+                                                    "required": _("请选择奖励方式：助力价购买或赠品。")})
+    reward_price = forms.CharField(label=_("助力价（元）"), required=False,
+                                   help_text=_("奖励为助力价购买时填写，必须低于商品原价。"))
+    reward_label = forms.CharField(label=_("赠品名称"), required=False, widget=forms.TextInput(attrs={"maxlength": 60}),
+                                   help_text=_("奖励为赠品时填写；留空则用活动商品的名称。"))
+    new_users_only = forms.BooleanField(label=_("仅限新用户助力（未在本店下过单）"), required=False)
+    helps_per_helper = forms.CharField(label=_("每人可助力次数"), required=False, initial=1,
+                                       help_text=_("同一好友在本活动中最多能为几位发起人助力，默认 1 次。"))
+
+
+class BargainSettingsForm(forms.Form):
+    """砍价 settings as the dashboard shows them; clean_bargain_settings (BargainKind.validate_settings) decides."""
+
+    original_price = forms.CharField(label=_("原价（元）"), required=False,
+                                     help_text=_("砍价的起点；留空则为商品价格，不能高于商品价格。"))
+    floor_price = forms.CharField(label=_("底价（元）"), required=False, help_text=_("砍到此价为止，必须低于原价。"))
+    min_cuts = forms.CharField(label=_("砍到底价所需人数"), required=False, initial=5,
+                               help_text=_("至少要几位好友各砍一刀才能砍到底价。"))
+    max_cuts = forms.CharField(label=_("最多人数（选填）"), required=False,
+                               help_text=_("填写后所需人数在上面的人数与此数之间随机；留空则固定。"))
+    time_limit_minutes = forms.CharField(label=_("砍价时限（分钟）"), required=False, initial=24 * 60,
+                                         help_text=_("发起后开始计时，例如 1440 = 24 小时；不能长于活动时长。"))
+    may_buy_before_floor = forms.BooleanField(label=_("允许未砍到底价时按当前价购买"), required=False)
+    first_cut_share = forms.CharField(label=_("首刀比例"), required=False, initial="0.50",
+                                      help_text=_("第一刀砍掉差价的比例，0–0.90，如 0.50 表示首刀砍掉一半。"))
+    pay_within_minutes = forms.CharField(label=_("付款期限（分钟）"), required=False, initial=24 * 60,
+                                         help_text=_("砍到底价后须在此时间内付款，例如 1440 = 24 小时。"))

@@ -401,6 +401,12 @@ class BargainKind(CampaignKind):
     label = gettext_lazy("砍价")
     sells = True
 
+    @property
+    def settings_form(self):
+        from ..forms import BargainSettingsForm
+
+        return BargainSettingsForm
+
     def validate_settings(self, *, campaign_fields: dict, settings: dict) -> dict:
         return clean_bargain_settings(campaign_fields=campaign_fields, settings=settings)
 

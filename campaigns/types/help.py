@@ -381,6 +381,12 @@ class HelpKind(CampaignKind):
     label = gettext_lazy("助力")
     sells = False
 
+    @property
+    def settings_form(self):
+        from ..forms import HelpSettingsForm
+
+        return HelpSettingsForm
+
     def validate_settings(self, *, campaign_fields: dict, settings: dict) -> dict:
         return clean_help_settings(campaign_fields=campaign_fields, settings=settings)
 

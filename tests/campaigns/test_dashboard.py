@@ -183,3 +183,74 @@ def test_a_running_campaign_edits_its_texts_but_never_its_rules(operator_client,
     assert campaign.hook_title == "最后一天" and campaign.settings["team_size"] == 3
     page = operator_client.get(reverse("dashboard:campaign_edit", args=[campaign.pk])).content.decode()
     assert "活动进行中" in page and "<fieldset disabled>" in page
+
+
+def _help_form(sku, **overrides):
+    data = {key: value for key, value in _form(sku).items() if not key.startswith("s-")}
+    data.update({
+        "type": "help", "name": "五人助力", "s-helps_needed": "5", "s-time_limit_minutes": "120",
+        "s-reward_kind": "price", "s-reward_price": "19.90", "s-reward_label": "", "s-helps_per_helper": "2",
+        "s-new_users_only": "on",
+    })
+    data.update(overrides)
+    return data
+
+
+def _bargain_form(sku, **overrides):
+    data = {key: value for key, value in _form(sku).items() if not key.startswith("s-")}
+    data.update({
+        "type": "bargain", "name": "砍到九块九", "s-original_price": "", "s-floor_price": "9.90", "s-min_cuts": "5",
+        "s-max_cuts": "8", "s-time_limit_minutes": "600", "s-first_cut_share": "0.40", "s-pay_within_minutes": "60",
+    })
+    data.update(overrides)
+    return data
+
+
+def test_the_help_and_bargain_pages_show_their_settings_as_fields_not_json(operator_client):
+    for kind, field in (("help", "s-helps_needed"), ("bargain", "s-floor_price")):
+        page = operator_client.get(reverse("dashboard:campaign_create") + f"?type={kind}").content.decode()
+        assert f'name="{field}"' in page and 'name="s-settings"' not in page
+
+
+def test_an_operator_creates_a_help_campaign_through_the_form(operator_client, shop, gb_sku):
+    response = operator_client.post(reverse("dashboard:campaign_create"), _help_form(gb_sku))
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302 and campaign.shop == shop and campaign.type == "help"
+    assert campaign.settings == {"helps_needed": 5, "time_limit_minutes": 120, "reward_kind": "price",
+                                 "reward_price": "19.90", "reward_label": "", "new_users_only": True,
+                                 "helps_per_helper": 2}
+
+
+def test_a_help_campaign_left_at_the_forms_defaults_gets_the_types_defaults(operator_client, gb_sku):
+    data = _help_form(gb_sku, **{"s-helps_needed": "", "s-time_limit_minutes": "", "s-helps_per_helper": ""})
+    del data["s-new_users_only"]
+    operator_client.post(reverse("dashboard:campaign_create"), data)
+    settings = Campaign.objects.get().settings
+    assert (settings["helps_needed"], settings["time_limit_minutes"], settings["helps_per_helper"]) == (3, 1440, 1)
+    assert settings["new_users_only"] is False
+
+
+def test_an_operator_creates_a_bargain_campaign_through_the_form(operator_client, shop, gb_sku):
+    response = operator_client.post(reverse("dashboard:campaign_create"), _bargain_form(gb_sku))
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302 and campaign.shop == shop and campaign.type == "bargain"
+    assert campaign.settings == {"original_price": "59.90", "floor_price": "9.90", "min_cuts": 5, "max_cuts": 8,
+                                 "time_limit_minutes": 600, "pay_within_minutes": 60,
+                                 "may_buy_before_floor": False, "first_cut_share": "0.40"}
+
+
+@pytest.mark.parametrize("form, overrides, message", [
+    (_help_form, {"s-helps_needed": "0"}, "需要助力人数须在 1–100 之间。"),
+    (_help_form, {"s-reward_kind": "cash"}, "请选择奖励方式：助力价购买或赠品。"),
+    (_help_form, {"s-reward_price": "60"}, "助力价必须低于商品原价 ¥59.90。"),
+    (_bargain_form, {"s-floor_price": "60"}, "底价必须低于原价 ¥59.90。"),
+    (_bargain_form, {"s-original_price": "30", "s-floor_price": "35"}, "底价必须低于原价 ¥30"),
+    (_bargain_form, {"s-max_cuts": "3"}, "最多人数不能少于最少人数。"),
+    (_bargain_form, {"s-first_cut_share": "0.95"}, "首刀比例须在 0–0.90 之间"),
+])
+def test_inconsistent_help_or_bargain_settings_are_shown_and_nothing_is_created(operator_client, gb_sku, form,
+                                                                                 overrides, message):
+    response = operator_client.post(reverse("dashboard:campaign_create"), form(gb_sku, **overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Campaign.objects.exists()
