@@ -144,5 +144,6 @@ class BargainSettingsForm(forms.Form):
     may_buy_before_floor = forms.BooleanField(label=_("允许未砍到底价时按当前价购买"), required=False)
     first_cut_share = forms.CharField(label=_("首刀比例"), required=False, initial="0.50",
                                       help_text=_("第一刀砍掉差价的比例，0–0.90，如 0.50 表示首刀砍掉一半。"))
-    pay_within_minutes = forms.CharField(label=_("付款期限（分钟）"), required=False, initial=24 * 60,
-                                         help_text=_("砍到底价后须在此时间内付款，例如 1440 = 24 小时。"))
+    pay_within_minutes = forms.CharField(
+        label=_("付款期限（分钟）"), required=False,
+        help_text=_("砍到底价后须在此时间内付款，例如 1440 = 24 小时；留空则用店铺设置。"))

@@ -159,7 +159,8 @@ def validate_campaign(*, shop: Shop, type: str, fields: dict, settings: dict | N
     cleaned_settings: dict = {}
     raw_settings = settings if settings is not None else (campaign.settings if campaign else {})
     try:
-        cleaned_settings = kind.validate_settings(campaign_fields=cleaned, settings=dict(raw_settings or {}))
+        cleaned_settings = kind.validate_settings(campaign_fields={**cleaned, "shop": shop},
+                                                  settings=dict(raw_settings or {}))
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for name, messages in exc.message_dict.items():

@@ -9,10 +9,9 @@ from shops.models import Shop
 
 from . import selectors
 from .models import Delivery, Order
-from .services import DeliveryRequest, LineRequest
+from .services import MAX_QUANTITY, DeliveryRequest, LineRequest
 
 MAX_LINES = 20
-MAX_QUANTITY = 999
 # Postgres integer columns: a bigger "id" from a tampered form must be refused, not reach the database.
 MAX_ID = 2**31 - 1
 

@@ -53,6 +53,7 @@ from .payments import Notification, default_provider, get_provider
 
 S = OrderState
 CENT = Decimal("0.01")
+MAX_QUANTITY = 999  # per order line
 
 
 class IdempotencyConflict(ValidationError):
@@ -139,7 +140,7 @@ def _validate_request(*, member: User, group: Group, lines: list[LineRequest], d
         raise ValidationError(_("加入这个群后才能在群内下单。"))
     if not lines:
         errors["lines"] = _("请至少选择一件商品。")
-    elif any(not isinstance(line.quantity, int) or line.quantity < 1 or line.quantity > 999 for line in lines):
+    elif any(not isinstance(line.quantity, int) or line.quantity < 1 or line.quantity > MAX_QUANTITY for line in lines):
         errors["lines"] = _("每件商品的数量必须是 1–999 之间的整数。")
     elif len({line.sku_id for line in lines}) != len(lines):
         errors["lines"] = _("同一规格请合并为一行。")

@@ -39,6 +39,10 @@ class ShopSettings(models.Model):
         _("付款时限（分钟）"), default=30, validators=[MinValueValidator(1)],
         help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。"),
     )
+    bargain_pay_within_minutes = models.PositiveIntegerField(
+        _("砍价到底后付款期限（分钟）"), default=24 * 60, validators=[MinValueValidator(5)],
+        help_text=_("砍价砍到底价后须在此时间内下单付款，否则失效；单个活动可另设。"),
+    )
 
     class Meta:
         verbose_name = _("店铺设置")

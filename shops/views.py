@@ -32,6 +32,8 @@ def shop_settings(request):
         "group_hard_cap": current.group_hard_cap,
         "default_group_capacity": current.default_group_capacity,
         "default_rotation_threshold": current.default_rotation_threshold,
+        "payment_timeout_minutes": current.payment_timeout_minutes,
+        "bargain_pay_within_minutes": current.bargain_pay_within_minutes,
     })
     if request.method == "POST" and form.is_valid():
         try:

@@ -116,7 +116,8 @@ def clean_bargain_settings(*, campaign_fields: dict, settings: dict) -> dict:
     """original_price (default the SKU's price, not above it), floor_price (> 0, below the original),
     min_cuts/max_cuts (friends needed to reach the floor, a number or a range; at most one cut per fen of
     the difference), time_limit_minutes (default 24 h), may_buy_before_floor (default off),
-    first_cut_share (0–0.90, default 0.50), pay_within_minutes (after the floor, default 24 h)."""
+    first_cut_share (0–0.90, default 0.50), pay_within_minutes (after the floor; default the shop's
+    bargain_pay_within_minutes, 24 h unless the shop changed it)."""
     from ..services import parse_money
 
     errors: dict[str, str] = {}
@@ -131,8 +132,10 @@ def clean_bargain_settings(*, campaign_fields: dict, settings: dict) -> dict:
     time_limit = _int(settings.get("time_limit_minutes"), "time_limit_minutes", errors, default=24 * 60,
                       minimum=MIN_TIME_LIMIT_MINUTES, maximum=MAX_TIME_LIMIT_MINUTES,
                       message=_("砍价时限须在 5 分钟到 30 天之间。"))
+    shop = campaign_fields.get("shop")
     pay_within = _int(settings.get("pay_within_minutes"), "pay_within_minutes", errors,
-                      default=DEFAULT_PAY_WITHIN_MINUTES, minimum=MIN_TIME_LIMIT_MINUTES,
+                      default=shop.settings.bargain_pay_within_minutes if shop else DEFAULT_PAY_WITHIN_MINUTES,
+                      minimum=MIN_TIME_LIMIT_MINUTES,
                       maximum=MAX_TIME_LIMIT_MINUTES, message=_("砍到底价后的付款期限须在 5 分钟到 30 天之间。"))
     share = _share(settings.get("first_cut_share"), errors)
 

@@ -264,3 +264,14 @@ def test_figures_count_bargains_cuts_and_purchases(running, transport):
     figures = bargaining.BargainKind().figures(campaign)
     assert figures["发起砍价"] == 1 and figures["砍到底价"] == 1 and figures["已购买"] == 1
     assert figures["砍价刀数"] == 5 and figures["累计砍掉（元）"] == Decimal("90.00")
+
+
+def test_the_payment_deadline_after_the_floor_defaults_to_the_shops_setting(shop):
+    from shops.services import update_shop_settings
+
+    update_shop_settings(shop=shop, group_hard_cap=350, default_group_capacity=200, default_rotation_threshold=180,
+                         bargain_pay_within_minutes=90)
+    shop.settings.refresh_from_db()
+    campaign = bargain_campaign(shop, settings={"pay_within_minutes": None})
+    assert campaign.settings["pay_within_minutes"] == 90
+    assert bargain_campaign(shop, settings={"pay_within_minutes": 30}).settings["pay_within_minutes"] == 30
