@@ -32,9 +32,7 @@ class User(AbstractUser):
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
         constraints = [
-            models.UniqueConstraint(
-                Lower("email"), name="user_email_unique_ci", condition=~models.Q(email="")
-            ),
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci", condition=~models.Q(email="")),
         ]
 
     def __str__(self) -> str:

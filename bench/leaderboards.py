@@ -37,8 +37,19 @@ KINDS = [("campaign_act", 40), ("joined", 25), ("repeat_order", 20), ("qualified
 class Ev:
     """What the board code reads from an event, without the ORM's per-instance cost."""
 
-    __slots__ = ("pk", "shop_id", "kind", "inviter_id", "invitee_id", "group_id", "series_id", "campaign_id",
-                 "amount", "occurred_at", "voided_at")
+    __slots__ = (
+        "pk",
+        "shop_id",
+        "kind",
+        "inviter_id",
+        "invitee_id",
+        "group_id",
+        "series_id",
+        "campaign_id",
+        "amount",
+        "occurred_at",
+        "voided_at",
+    )
 
 
 def parse_args():
@@ -46,14 +57,19 @@ def parse_args():
     parser.add_argument("--events", type=int, default=1_000_000, help="events to record (default 1,000,000)")
     parser.add_argument("--inviters", type=int, default=0, help="members who invite (default events/50)")
     parser.add_argument("--sample", type=int, default=1000, help="events recorded one by one through the service")
-    parser.add_argument("--baseline-events", type=int, default=250_000,
-                        help="events the raw ZINCRBY baseline writes (its rate is compared; default 250,000)")
+    parser.add_argument(
+        "--baseline-events",
+        type=int,
+        default=250_000,
+        help="events the raw ZINCRBY baseline writes (its rate is compared; default 250,000)",
+    )
     parser.add_argument("--reads", type=int, default=20000, help="top-50 and my-rank reads each")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database and Redis keys")
     return parser.parse_args()
 
 
 # --- Throwaway database and key prefix --------------------------------------------------------------
+
 
 def make_database(url: str) -> tuple[str, str]:
     import psycopg2
@@ -92,8 +108,7 @@ def report(what: str, ours: tuple[int, float], base: tuple[int, float], unit: st
     """One line: ours and the baseline as rates, and ours / baseline (1.00 = as fast as the baseline)."""
     ratio = (ours[0] / ours[1]) / (base[0] / base[1])
     ROWS.append((what, rate(*ours), rate(*base), f"{ratio:.2f}×", unit))
-    print(f"  {what:<52} ours {rate(*ours):>14}   baseline {rate(*base):>14}   ratio {ratio:5.2f}×  {unit}",
-          flush=True)
+    print(f"  {what:<52} ours {rate(*ours):>14}   baseline {rate(*base):>14}   ratio {ratio:5.2f}×  {unit}", flush=True)
 
 
 def timed(fn, *args, **kwargs):
@@ -103,6 +118,7 @@ def timed(fn, *args, **kwargs):
 
 
 # --- The run ---------------------------------------------------------------------------------------
+
 
 def run(args) -> None:
     from django.core.management import call_command
@@ -121,17 +137,25 @@ def run(args) -> None:
     n_inviters = args.inviters or max(50, n // 50)
     rng = random.Random(20250301)
     client = lb.redis_client()
-    print(f"PostgreSQL {connection.cursor().connection.server_version}, Redis {client.info()['redis_version']}, "
-          f"{os.cpu_count()} CPUs; {n:,} events, {n_inviters:,} inviters", flush=True)
+    print(
+        f"PostgreSQL {connection.cursor().connection.server_version}, Redis {client.info()['redis_version']}, "
+        f"{os.cpu_count()} CPUs; {n:,} events, {n_inviters:,} inviters",
+        flush=True,
+    )
 
     print("· migrating the benchmark database", flush=True)
     call_command("migrate", verbosity=0)
     shop = Shop.objects.create(name="压测店铺", slug=f"bench-{os.getpid()}")
     ShopSettings.objects.create(shop=shop)
-    series = [GroupSeries.objects.create(shop=shop, name=f"系列{i}", capacity=200, rotation_threshold=180)
-              for i in range(4)]
-    groups = [Group.objects.create(shop=shop, name=f"群{i}", capacity=200, state="active",
-                                   series=series[i % 4] if i % 2 == 0 else None) for i in range(20)]
+    series = [
+        GroupSeries.objects.create(shop=shop, name=f"系列{i}", capacity=200, rotation_threshold=180) for i in range(4)
+    ]
+    groups = [
+        Group.objects.create(
+            shop=shop, name=f"群{i}", capacity=200, state="active", series=series[i % 4] if i % 2 == 0 else None
+        )
+        for i in range(20)
+    ]
 
     # People: inviters (a few invite a lot: Zipf-like), and invitees; first orders and qualifications
     # need an invitee of their own each (the database allows one per invitee).
@@ -139,8 +163,9 @@ def run(args) -> None:
     unique_needed = int(n * (weights["qualified"] + weights["first_order"]) / 100) + 1000
     n_users = n_inviters + unique_needed + 5000
     print(f"· creating {n_users:,} members", flush=True)
-    User.objects.bulk_create((User(username=f"bench{i}", display_name=f"成员{i}", password="!")
-                              for i in range(n_users)), batch_size=10000)
+    User.objects.bulk_create(
+        (User(username=f"bench{i}", display_name=f"成员{i}", password="!") for i in range(n_users)), batch_size=10000
+    )
     user_ids = list(User.objects.order_by("pk").values_list("pk", flat=True))
     inviters, invitees = user_ids[:n_inviters], user_ids[n_inviters:]
     names = dict(User.objects.filter(pk__in=inviters).values_list("pk", "display_name"))
@@ -163,8 +188,11 @@ def run(args) -> None:
         group = groups[rng.randrange(20)] if rng.random() < 0.8 else None
         e.group_id, e.series_id = (group.pk, group.series_id) if group else (None, None)
         e.campaign_id = rng.randint(1, 5) if e.kind == "campaign_act" and rng.random() < 0.6 else None
-        e.amount = (Decimal(rng.randint(990, 50000)) / 100 if e.kind in ("first_order", "repeat_order", "qualified")
-                    else Decimal("0.00"))
+        e.amount = (
+            Decimal(rng.randint(990, 50000)) / 100
+            if e.kind in ("first_order", "repeat_order", "qualified")
+            else Decimal("0.00")
+        )
         e.occurred_at = now - timedelta(seconds=rng.randint(0, 90 * 86400))
         e.voided_at = None
         events.append(e)
@@ -178,11 +206,21 @@ def run(args) -> None:
         for start in range(0, n, 50000):
             buffer = io.StringIO()
             writer = csv.writer(buffer)
-            for e in events[start:start + 50000]:
-                values = {"id": e.pk, "shop_id": e.shop_id, "kind": e.kind, "key": f"bench:{e.pk}",
-                          "inviter_id": e.inviter_id, "invitee_id": e.invitee_id, "group_id": e.group_id,
-                          "series_id": e.series_id, "campaign_id": e.campaign_id, "amount": e.amount,
-                          "occurred_at": e.occurred_at.isoformat(), "recorded_at": e.occurred_at.isoformat()}
+            for e in events[start : start + 50000]:
+                values = {
+                    "id": e.pk,
+                    "shop_id": e.shop_id,
+                    "kind": e.kind,
+                    "key": f"bench:{e.pk}",
+                    "inviter_id": e.inviter_id,
+                    "invitee_id": e.invitee_id,
+                    "group_id": e.group_id,
+                    "series_id": e.series_id,
+                    "campaign_id": e.campaign_id,
+                    "amount": e.amount,
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "recorded_at": e.occurred_at.isoformat(),
+                }
                 writer.writerow([_csv_value(f, values) for f in fields])
             buffer.seek(0)
             yield buffer
@@ -192,25 +230,37 @@ def run(args) -> None:
     def copy_rows():
         with connection.cursor() as cursor:
             for chunk in chunks:
-                cursor.copy_expert(f"COPY {ReferralEvent._meta.db_table} ({', '.join(columns)}) "
-                                   "FROM STDIN WITH (FORMAT csv, NULL '\\N')", chunk)
+                cursor.copy_expert(
+                    f"COPY {ReferralEvent._meta.db_table} ({', '.join(columns)}) "
+                    "FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                    chunk,
+                )
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{ReferralEvent._meta.db_table}', 'id'), %s)", [n])
 
     _none, copy_seconds = timed(copy_rows)
     chunks.clear()
-    print(f"  {'bulk COPY of the event rows (the load itself)':<52} {rate(n, copy_seconds):>19}  "
-          f"({copy_seconds:.1f} s for {n:,})", flush=True)
+    print(
+        f"  {'bulk COPY of the event rows (the load itself)':<52} {rate(n, copy_seconds):>19}  "
+        f"({copy_seconds:.1f} s for {n:,})",
+        flush=True,
+    )
 
     # The service path: each event its own transaction, insert-first under its key, board update after commit.
     sample = min(args.sample, n)
     people = list(User.objects.filter(pk__in=inviters[:200] + shared_pool[:200]))
-    givers, takers = people[:len(people) // 2], people[len(people) // 2:]
+    givers, takers = people[: len(people) // 2], people[len(people) // 2 :]
 
     def record_through_service():
         for i in range(sample):
             with transaction.atomic():
-                services.record_campaign_act(shop_id=shop.pk, campaign_id=9, inviter=givers[i % len(givers)],
-                                             invitee=takers[i % len(takers)], key=f"svc:{i}", group=groups[i % 20])
+                services.record_campaign_act(
+                    shop_id=shop.pk,
+                    campaign_id=9,
+                    inviter=givers[i % len(givers)],
+                    invitee=takers[i % len(takers)],
+                    key=f"svc:{i}",
+                    group=groups[i % 20],
+                )
 
     def plain_inserts():
         table = ReferralEvent._meta.db_table
@@ -220,13 +270,18 @@ def run(args) -> None:
                     f"INSERT INTO {table} (shop_id, kind, key, inviter_id, invitee_id, group_id, campaign_id, channel, "
                     "amount, ip_address, device_id, occurred_at, recorded_at, void_reason) "
                     "VALUES (%s, 'campaign_act', %s, %s, %s, %s, 9, '', 0, NULL, '', now(), now(), '')",
-                    [shop.pk, f"raw:{i}", givers[i % len(givers)].pk, takers[i % len(takers)].pk, groups[i % 20].pk])
+                    [shop.pk, f"raw:{i}", givers[i % len(givers)].pk, takers[i % len(takers)].pk, groups[i % 20].pk],
+                )
 
     _none, service_seconds = timed(record_through_service)
     _none, insert_seconds = timed(plain_inserts)
     ReferralEvent.objects.filter(key__startswith="raw:").delete()  # baseline rows: never on the boards
-    report("record one event (service + board update) vs INSERT", (sample, service_seconds), (sample, insert_seconds),
-           "events")
+    report(
+        "record one event (service + board update) vs INSERT",
+        (sample, service_seconds),
+        (sample, insert_seconds),
+        "events",
+    )
 
     # The live boards for the million: every board each event belongs to, exactly once.
     updates = sum(len(lb.boards_of(e)) for e in events)
@@ -252,10 +307,13 @@ def run(args) -> None:
         pipe.execute()
 
     _none, base_seconds = timed(baseline_writes)
-    report(f"live board updates ({updates / n:.1f} boards per event)", (n, apply_seconds), (base_n, base_seconds),
-           "events")
-    print(f"  {'':<52} ours {apply_seconds:.1f} s for all {n:,} events ({updates:,} sorted-set writes); "
-          f"baseline {base_seconds:.1f} s for the first {base_n:,}")
+    report(
+        f"live board updates ({updates / n:.1f} boards per event)", (n, apply_seconds), (base_n, base_seconds), "events"
+    )
+    print(
+        f"  {'':<52} ours {apply_seconds:.1f} s for all {n:,} events ({updates:,} sorted-set writes); "
+        f"baseline {base_seconds:.1f} s for the first {base_n:,}"
+    )
     again, _seconds = timed(lb.apply_events, events[:10000], names=names)
     print(f"  replaying 10,000 applied events counted {again} of them again (exactly once)")
 
@@ -290,21 +348,27 @@ def run(args) -> None:
             kinds = list(lb.METRIC_KINDS[b.metric])
             value, positive = ("SUM(amount)", "AND amount > 0") if b.is_money else ("COUNT(*)", "")
             with connection.cursor() as cursor:
-                cursor.execute(f"SELECT inviter_id, {value}, MAX(occurred_at) FROM {table} WHERE shop_id = %s "
-                               f"AND kind = ANY(%s) AND voided_at IS NULL {positive} GROUP BY inviter_id",
-                               [shop.pk, kinds])
+                cursor.execute(
+                    f"SELECT inviter_id, {value}, MAX(occurred_at) FROM {table} WHERE shop_id = %s "
+                    f"AND kind = ANY(%s) AND voided_at IS NULL {positive} GROUP BY inviter_id",
+                    [shop.pk, kinds],
+                )
                 rows = cursor.fetchall()
             key = f"{base_prefix}:rebuild:{b.metric}"
             pipe = client.pipeline(transaction=False)
             pipe.delete(key)
             for start in range(0, len(rows), 5000):
-                pipe.zadd(key, {str(r[0]): float(r[1]) for r in rows[start:start + 5000]})
+                pipe.zadd(key, {str(r[0]): float(r[1]) for r in rows[start : start + 5000]})
             pipe.execute()
 
     _none, base_rebuild_seconds = timed(baseline_rebuild)
     counted = sum(b.events().count() for b in boards)
-    report("rebuild 4 boards (events per second)", (counted, rebuild_seconds), (counted, base_rebuild_seconds),
-           f"events; ours {rebuild_seconds:.1f} s, baseline {base_rebuild_seconds:.1f} s")
+    report(
+        "rebuild 4 boards (events per second)",
+        (counted, rebuild_seconds),
+        (counted, base_rebuild_seconds),
+        f"events; ours {rebuild_seconds:.1f} s, baseline {base_rebuild_seconds:.1f} s",
+    )
     print(f"  rebuilt ranks identical to the live ones: {'yes' if identical else 'NO'}")
     if not identical:
         raise SystemExit("rebuild differs from the live boards")
@@ -329,14 +393,24 @@ def redis_benchmark(client, key: str, member, reads: int) -> None:
         print("  (redis-benchmark not installed: skipped)")
         return
     options = client.connection_pool.connection_kwargs
-    common = [binary, "-h", str(options.get("host", "127.0.0.1")), "-p", str(options.get("port", 6379)),
-              "-n", str(reads), "-q"]
+    common = [
+        binary,
+        "-h",
+        str(options.get("host", "127.0.0.1")),
+        "-p",
+        str(options.get("port", 6379)),
+        "-n",
+        str(reads),
+        "-q",
+    ]
     if options.get("db"):
         common += ["--dbnum", str(options["db"])]
     if options.get("password"):
         common += ["-a", options["password"], "--no-auth-warning"]
-    for label, command in [("ZREVRANGE 0 49 WITHSCORES", ["ZREVRANGE", key, "0", "49", "WITHSCORES"]),
-                           ("ZREVRANK", ["ZREVRANK", key, str(member)])]:
+    for label, command in [
+        ("ZREVRANGE 0 49 WITHSCORES", ["ZREVRANGE", key, "0", "49", "WITHSCORES"]),
+        ("ZREVRANK", ["ZREVRANK", key, str(member)]),
+    ]:
         result = subprocess.run(common + command, capture_output=True, text=True, timeout=300)
         found = re.search(r"([\d.]+) requests per second", result.stdout)
         rps = f"{float(found.group(1)):,.0f}/s" if found else "?"

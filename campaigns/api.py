@@ -34,8 +34,9 @@ class CampaignMemberView(TransitionRefusedIsAConflict, generics.GenericAPIView):
     def order_call(self, request, campaign) -> dict | Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key or len(key) > 64:
-            return error_response(_("需要 1–64 个字符的 Idempotency-Key 请求头。"), code="required",
-                                  field=IDEMPOTENCY_HEADER)
+            return error_response(
+                _("需要 1–64 个字符的 Idempotency-Key 请求头。"), code="required", field=IDEMPOTENCY_HEADER
+            )
         serializer = TeamOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -44,11 +45,18 @@ class CampaignMemberView(TransitionRefusedIsAConflict, generics.GenericAPIView):
             raise ValidationError({"group": _("请选择你所在的活动群。")})
         inviter = services.inviter_from_token(campaign, data["by"])
         return {
-            "member": request.user, "group": group, "idempotency_key": key, "request": request,
+            "member": request.user,
+            "group": group,
+            "idempotency_key": key,
+            "request": request,
             "inviter": inviter if inviter is not None and inviter.pk != request.user.pk else None,
-            "delivery": DeliveryRequest(method=data["delivery"], recipient_name=data["recipient_name"],
-                                        recipient_phone=data["recipient_phone"], address=data["address"],
-                                        pickup_point_id=data["pickup_point"]),
+            "delivery": DeliveryRequest(
+                method=data["delivery"],
+                recipient_name=data["recipient_name"],
+                recipient_phone=data["recipient_phone"],
+                address=data["address"],
+                pickup_point_id=data["pickup_point"],
+            ),
         }
 
 
@@ -56,8 +64,10 @@ class CampaignMemberView(TransitionRefusedIsAConflict, generics.GenericAPIView):
 class CampaignView(CampaignMemberView):
     serializer_class = CampaignSerializer
 
-    @extend_schema(summary="A campaign (its landing page's content and rules)",
-                   responses={200: CampaignSerializer, 403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="A campaign (its landing page's content and rules)",
+        responses={200: CampaignSerializer, 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         campaign = selectors.public_campaign(pk)
         return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data)
@@ -67,8 +77,10 @@ class CampaignView(CampaignMemberView):
 class CampaignTeamsView(CampaignMemberView):
     serializer_class = TeamOrderSerializer
 
-    @extend_schema(summary="Open teams of a group buy that still have seats", responses={200: TeamSerializer(many=True),
-                                                                                        403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Open teams of a group buy that still have seats",
+        responses={200: TeamSerializer(many=True), 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         campaign = self.group_buy_campaign(pk)
         teams = selectors.joinable_teams(campaign, exclude_member=request.user, limit=20)
@@ -79,7 +91,8 @@ class CampaignTeamsView(CampaignMemberView):
         description="Places the leader's order at the group price (less the leader discount) in state "
         "pending_payment; pay it with /me/orders/{id}/pay/. The team opens when the payment lands. The same "
         "Idempotency-Key returns the same seat (200; 201 when this call made it).",
-        parameters=[IDEMPOTENCY_KEY], request=TeamOrderSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        request=TeamOrderSerializer,
         responses={201: SeatSerializer, 200: SeatSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND},
     )
     def post(self, request, pk: int):
@@ -96,8 +109,9 @@ class CampaignTeamsView(CampaignMemberView):
 class TeamView(CampaignMemberView):
     serializer_class = TeamSerializer
 
-    @extend_schema(summary="A team: members, seats left, expiry", responses={200: TeamSerializer, 403: DENIED,
-                                                                            404: NOT_FOUND})
+    @extend_schema(
+        summary="A team: members, seats left, expiry", responses={200: TeamSerializer, 403: DENIED, 404: NOT_FOUND}
+    )
     def get(self, request, pk: int, team_pk: int):
         team = selectors.team_of_campaign(self.group_buy_campaign(pk), team_pk)
         return Response(TeamSerializer(team, context=self.get_serializer_context()).data)
@@ -112,7 +126,8 @@ class TeamJoinView(CampaignMemberView):
         description="Places the member's order at the group price; the seat is decided when the payment lands "
         "(a payment that finds the team full, failed or expired is refunded automatically). Pass the share "
         "link's `by` token to credit the member who shared it.",
-        parameters=[IDEMPOTENCY_KEY], request=TeamOrderSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        request=TeamOrderSerializer,
         responses={201: SeatSerializer, 200: SeatSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND},
     )
     def post(self, request, pk: int, team_pk: int):

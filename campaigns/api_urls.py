@@ -11,8 +11,9 @@ urlpatterns = [
     path("me/campaigns/<int:pk>/", api.CampaignView.as_view(), name="api-my-campaign"),
     path("me/campaigns/<int:pk>/teams/", api.CampaignTeamsView.as_view(), name="api-my-campaign-teams"),
     path("me/campaigns/<int:pk>/teams/<int:team_pk>/", api.TeamView.as_view(), name="api-my-campaign-team"),
-    path("me/campaigns/<int:pk>/teams/<int:team_pk>/join/", api.TeamJoinView.as_view(),
-         name="api-my-campaign-team-join"),
+    path(
+        "me/campaigns/<int:pk>/teams/<int:team_pk>/join/", api.TeamJoinView.as_view(), name="api-my-campaign-team-join"
+    ),
     path("me/teams/", api.MyTeamsView.as_view(), name="api-my-teams"),
 ]
 

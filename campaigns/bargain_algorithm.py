@@ -58,8 +58,9 @@ def draw_cut_count(*, total_fen: int, min_cuts: int, max_cuts: int, seed: int) -
     return random.Random(f"count:{seed}").randint(min_cuts, min(max_cuts, total_fen))
 
 
-def cut_sequence(*, total_fen: int, min_cuts: int, max_cuts: int | None = None, first_share: Decimal,
-                 seed: int) -> list[int]:
+def cut_sequence(
+    *, total_fen: int, min_cuts: int, max_cuts: int | None = None, first_share: Decimal, seed: int
+) -> list[int]:
     """The fixed sequence of cuts in fen for a distance of `total_fen` (original − floor).
 
     `min_cuts`..`max_cuts` is the number of cuts to reach the floor (one number when max is None); the

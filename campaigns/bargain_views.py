@@ -54,7 +54,11 @@ def _bargain_context(request: HttpRequest, task: BargainTask, inviter, *, refusa
     buy_problem = bargaining.buy_problem(task, now=now) if is_starter else None
     deadline = task.pay_deadline if task.state == BargainState.FLOOR_REACHED else task.expires_at
     return {
-        "task": task, "campaign": task.campaign, "cuts": cuts, "is_starter": is_starter, "my_cut": my_cut,
+        "task": task,
+        "campaign": task.campaign,
+        "cuts": cuts,
+        "is_starter": is_starter,
+        "my_cut": my_cut,
         "inviter": inviter if inviter is not None and inviter.pk != user.pk else None,
         "problem_message": BargainRefused(problem).message_text if problem else "",
         "can_cut": problem is None and not is_starter and my_cut is None,
@@ -66,7 +70,8 @@ def _bargain_context(request: HttpRequest, task: BargainTask, inviter, *, refusa
         "seconds_left": max(int((deadline - now).total_seconds()), 0) if live and deadline else None,
         "deadline": deadline,
         "share_url": services.share_link(task.campaign, task.starter, task)
-        if (is_starter or my_cut) and task.state == BargainState.OPEN else "",
+        if (is_starter or my_cut) and task.state == BargainState.OPEN
+        else "",
         "login_url": _login_url(request.get_full_path()),
         "lang_next": task.get_absolute_url(),
     }
@@ -105,10 +110,14 @@ def cut(request: HttpRequest, task_pk: int) -> HttpResponse:
         made = bargaining.cut(task=task, cutter=request.user, request=request)
     except BargainRefused as refused:
         task, inviter = _visible_bargain(request, task_pk)
-        return render(request, "campaigns/bargain/bargain.html",
-                      _bargain_context(request, task, inviter, refusal=refused.message_text))
-    messages.success(request, _("你帮 %(name)s 砍掉了 ¥%(amount)s！") % {
-        "name": task.starter.public_name, "amount": made.amount})
+        return render(
+            request,
+            "campaigns/bargain/bargain.html",
+            _bargain_context(request, task, inviter, refusal=refused.message_text),
+        )
+    messages.success(
+        request, _("你帮 %(name)s 砍掉了 ¥%(amount)s！") % {"name": task.starter.public_name, "amount": made.amount}
+    )
     return redirect(task.get_absolute_url())
 
 
@@ -131,17 +140,26 @@ def buy(request: HttpRequest, task_pk: int) -> HttpResponse:
         key = uuid.uuid4().hex
     if request.method == "POST" and form.is_valid():
         try:
-            order = bargaining.buy(task=task, member=request.user, delivery=form.delivery_request(),
-                                   idempotency_key=key)
+            order = bargaining.buy(
+                task=task, member=request.user, delivery=form.delivery_request(), idempotency_key=key
+            )
         except ValidationError as error:
             for message in error.messages:
                 form.add_error(None, message)
         else:
             messages.success(request, _("已下单，请在付款时限内完成付款。"))
             return redirect("orders:member_order", pk=order.pk)
-    return render(request, "campaigns/bargain/buy.html", {
-        "task": task, "campaign": task.campaign, "form": form, "idempotency_key": key,
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "campaigns/bargain/buy.html",
+        {
+            "task": task,
+            "campaign": task.campaign,
+            "form": form,
+            "idempotency_key": key,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_GET
@@ -152,7 +170,6 @@ def share_qr(request: HttpRequest, task_pk: int) -> HttpResponse:
     task, _inviter = _visible_bargain(request, task_pk)
     if request.user.pk != task.starter_id and not any(c.cutter_id == request.user.pk for c in task.cuts.all()):
         raise Http404
-    response = HttpResponse(qr.qr_png(services.share_link(task.campaign, task.starter, task)),
-                            content_type="image/png")
+    response = HttpResponse(qr.qr_png(services.share_link(task.campaign, task.starter, task)), content_type="image/png")
     response["Content-Disposition"] = f'inline; filename="bargain-{task.pk}.png"'
     return response

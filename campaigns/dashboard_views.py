@@ -35,8 +35,9 @@ SETTINGS_PREFIX = "s"
 class JsonSettingsForm(forms.Form):
     """For a type without a settings form of its own: its settings as JSON."""
 
-    settings = forms.CharField(label=gettext_lazy("类型设置（JSON）"), required=False,
-                               widget=forms.Textarea(attrs={"rows": 6}))
+    settings = forms.CharField(
+        label=gettext_lazy("类型设置（JSON）"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
 
     @classmethod
     def initial_from(cls, settings: dict) -> dict:
@@ -64,13 +65,21 @@ def _forms(request, *, shop, kind, campaign=None):
         initial = {"type": kind.code}
         settings_initial = None
         if campaign is not None:
-            initial.update({name: getattr(campaign, name) for name in services.ENGINE_FIELDS
-                            if name not in ("groups", "series", "product", "reward")})
+            initial.update(
+                {
+                    name: getattr(campaign, name)
+                    for name in services.ENGINE_FIELDS
+                    if name not in ("groups", "series", "product", "reward")
+                }
+            )
             initial.update(groups=list(campaign.groups.all()), series=list(campaign.series.all()))
             initial["starts_at"] = timezone.localtime(campaign.starts_at)
             initial["ends_at"] = timezone.localtime(campaign.ends_at)
-            settings_initial = (settings_class.initial_from(campaign.settings)
-                                if hasattr(settings_class, "initial_from") else campaign.settings)
+            settings_initial = (
+                settings_class.initial_from(campaign.settings)
+                if hasattr(settings_class, "initial_from")
+                else campaign.settings
+            )
         else:
             now = timezone.localtime().replace(second=0, microsecond=0)
             initial.update(starts_at=now, ends_at=now + timedelta(days=7))
@@ -94,8 +103,10 @@ def _settings_from(settings_form) -> dict:
             raise ValidationError({"settings": _("设置格式不正确（需要 JSON）。")})
         return value
     cleaned = getattr(settings_form, "cleaned_data", {})
-    return {name: cleaned[name] if name in cleaned else settings_form.data.get(f"{SETTINGS_PREFIX}-{name}")
-            for name in settings_form.fields}
+    return {
+        name: cleaned[name] if name in cleaned else settings_form.data.get(f"{SETTINGS_PREFIX}-{name}")
+        for name in settings_form.fields
+    }
 
 
 def _engine_fields(form) -> dict:
@@ -135,30 +146,47 @@ def _save(request, *, kind, campaign=None):
             settings = _settings_from(settings_form)
             fields = _engine_fields(form)
             if form.errors:  # shape errors first (a date that is not a date…), with the rules' messages too
-                services.validate_campaign(shop=request.shop, type=kind.code, fields=fields, settings=settings,
-                                           campaign=campaign)
+                services.validate_campaign(
+                    shop=request.shop, type=kind.code, fields=fields, settings=settings, campaign=campaign
+                )
                 raise ValidationError({})
             if campaign is None:
-                saved = services.create_campaign(shop=request.shop, by=request.user, type=kind.code,
-                                                 settings=settings, **fields)
+                saved = services.create_campaign(
+                    shop=request.shop, by=request.user, type=kind.code, settings=settings, **fields
+                )
             else:
                 running = campaign.state == CampaignState.RUNNING
-                saved = services.update_campaign(campaign=campaign, by=request.user,
-                                                 settings=None if running else settings,
-                                                 **({name: fields[name] for name in services.LIVE_EDITABLE_FIELDS
-                                                     if name in fields} if running else fields))
+                saved = services.update_campaign(
+                    campaign=campaign,
+                    by=request.user,
+                    settings=None if running else settings,
+                    **(
+                        {name: fields[name] for name in services.LIVE_EDITABLE_FIELDS if name in fields}
+                        if running
+                        else fields
+                    ),
+                )
         except ValidationError as error:
             _put_errors(form, settings_form, error)
         else:
             messages.success(request, _("已保存活动「%(name)s」。") % {"name": saved.name})
             return redirect("dashboard:campaign_detail", pk=saved.pk)
-    return render(request, "campaigns/dashboard/campaign_form.html", {
-        "form": form, "settings_form": settings_form, "kind": kind, "campaign": campaign,
-        "frozen": campaign is not None and campaign.state == CampaignState.RUNNING,
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "campaigns/dashboard/campaign_form.html",
+        {
+            "form": form,
+            "settings_form": settings_form,
+            "kind": kind,
+            "campaign": campaign,
+            "frozen": campaign is not None and campaign.state == CampaignState.RUNNING,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 # --- Pages --------------------------------------------------------------------------------------------
+
 
 @require_GET
 @operator_required(VIEWER)
@@ -167,10 +195,17 @@ def campaign_list(request):
     state = state if state in CampaignState.values else ""
     campaigns = selectors.campaigns_for_shop(request.shop, state=state or None)
     page = Paginator(campaigns, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "campaigns/dashboard/campaign_list.html", {
-        "page": page, "state": state, "states": CampaignState.choices, "kinds": registry.all(),
-        "can_write": request.operator.can(OPERATOR),
-    })
+    return render(
+        request,
+        "campaigns/dashboard/campaign_list.html",
+        {
+            "page": page,
+            "state": state,
+            "states": CampaignState.choices,
+            "kinds": registry.all(),
+            "can_write": request.operator.can(OPERATOR),
+        },
+    )
 
 
 @operator_required(OPERATOR)
@@ -199,11 +234,17 @@ def campaign_validate(request):
     form.is_valid()
     errors = {field: list(messages_) for field, messages_ in form.errors.items()}
     try:
-        services.validate_campaign(shop=request.shop, type=kind.code, fields=_engine_fields(form),
-                                   settings=_settings_from(settings_form), campaign=campaign)
+        services.validate_campaign(
+            shop=request.shop,
+            type=kind.code,
+            fields=_engine_fields(form),
+            settings=_settings_from(settings_form),
+            campaign=campaign,
+        )
     except ValidationError as error:
-        for field, messages_ in (error.message_dict if hasattr(error, "error_dict")
-                                 else {"__all__": error.messages}).items():
+        for field, messages_ in (
+            error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+        ).items():
             errors.setdefault(field, messages_)
     for field, messages_ in settings_form.errors.items():
         errors.setdefault(field, list(messages_))
@@ -215,7 +256,8 @@ def _detail_context(request, campaign) -> dict:
     figures = kind.figures(campaign)
     labels = kind.figure_labels or {}
     return {
-        "campaign": campaign, "kind": kind,
+        "campaign": campaign,
+        "kind": kind,
         "figures": [(labels.get(key, key), value) for key, value in figures.items()],
         "simulated_teams": figures.get("teams_simulated", 0),
     }
@@ -229,19 +271,26 @@ def campaign_detail(request, pk: int):
     allowed = ALLOWED_TRANSITIONS[campaign.state]
     team_state = request.GET.get("team_state", "")
     team_state = team_state if team_state in TeamState.values else ""
-    context.update({
-        "can_write": request.operator.can(OPERATOR),
-        "can_edit": campaign.state in (*EDITABLE_STATES, CampaignState.RUNNING),
-        "can_schedule": CampaignState.SCHEDULED in allowed and campaign.state == CampaignState.DRAFT,
-        "can_unschedule": campaign.state == CampaignState.SCHEDULED,
-        "can_cancel": CampaignState.CANCELLED in allowed,
-        "transitions": list(campaign.transitions.select_related("by")),
-        "groups": list(campaign.groups.all()), "series": list(campaign.series.all()),
-        "landing_url": campaign.get_absolute_url(),
-        "teams": Paginator(selectors.teams_of_campaign(campaign, state=team_state or None), PAGE_SIZE).get_page(
-            request.GET.get("page")) if campaign.type == CampaignType.GROUP_BUY else None,
-        "team_state": team_state, "team_states": TeamState.choices,
-    })
+    context.update(
+        {
+            "can_write": request.operator.can(OPERATOR),
+            "can_edit": campaign.state in (*EDITABLE_STATES, CampaignState.RUNNING),
+            "can_schedule": CampaignState.SCHEDULED in allowed and campaign.state == CampaignState.DRAFT,
+            "can_unschedule": campaign.state == CampaignState.SCHEDULED,
+            "can_cancel": CampaignState.CANCELLED in allowed,
+            "transitions": list(campaign.transitions.select_related("by")),
+            "groups": list(campaign.groups.all()),
+            "series": list(campaign.series.all()),
+            "landing_url": campaign.get_absolute_url(),
+            "teams": Paginator(selectors.teams_of_campaign(campaign, state=team_state or None), PAGE_SIZE).get_page(
+                request.GET.get("page")
+            )
+            if campaign.type == CampaignType.GROUP_BUY
+            else None,
+            "team_state": team_state,
+            "team_states": TeamState.choices,
+        }
+    )
     return render(request, "campaigns/dashboard/campaign_detail.html", context)
 
 
@@ -261,9 +310,12 @@ def campaign_action(request, pk: int, action: str):
     calls = {
         "schedule": (lambda: services.schedule_campaign(campaign=campaign, by=request.user), _("活动已排期。")),
         "unschedule": (lambda: services.unschedule_campaign(campaign=campaign, by=request.user), _("已撤回为草稿。")),
-        "cancel": (lambda: services.cancel_campaign(campaign=campaign, by=request.user,
-                                                    reason=request.POST.get("reason", "")[:200]),
-                   _("活动已取消，进行中的团将自动退款。")),
+        "cancel": (
+            lambda: services.cancel_campaign(
+                campaign=campaign, by=request.user, reason=request.POST.get("reason", "")[:200]
+            ),
+            _("活动已取消，进行中的团将自动退款。"),
+        ),
     }
     if action not in calls:
         raise Http404

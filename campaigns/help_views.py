@@ -53,8 +53,12 @@ def _task_context(request: HttpRequest, task: HelpTask, inviter, *, refusal: str
     if (is_starter or has_helped) and task.is_open_at(now):
         share_url = services.share_link(task.campaign, task.starter, task)
     return {
-        "task": task, "campaign": task.campaign, "helps": helps, "rules": helping.Rules(task.campaign),
-        "is_starter": is_starter, "has_helped": has_helped,
+        "task": task,
+        "campaign": task.campaign,
+        "helps": helps,
+        "rules": helping.Rules(task.campaign),
+        "is_starter": is_starter,
+        "has_helped": has_helped,
         "inviter": inviter if inviter is not None and inviter.pk != user.pk else None,
         "problem_message": helping.refusal(problem, task).message_text if problem else "",
         "can_help": problem is None and not is_starter and not has_helped and task.is_open_at(now),
@@ -98,8 +102,9 @@ def give(request: HttpRequest, task_pk: int) -> HttpResponse:
         given = helping.give_help(task=task, helper=request.user, request=request)
     except HelpRefused as refused:
         task, inviter = _visible_task(request, task_pk)
-        return render(request, "campaigns/help/task.html",
-                      _task_context(request, task, inviter, refusal=refused.message_text))
+        return render(
+            request, "campaigns/help/task.html", _task_context(request, task, inviter, refusal=refused.message_text)
+        )
     if given.number >= task.helps_needed:
         messages.success(request, _("助力成功！你是最后一位，TA 的助力已完成。"))
     else:
@@ -115,8 +120,9 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
     if request.user.pk != task.starter_id:
         raise Http404
     if task.state != HelpTaskState.COMPLETED or task.reward.get("kind") != helping.RewardKind.PRICE:
-        messages.error(request, HelpRefused("not_completed" if task.state != HelpTaskState.COMPLETED
-                                            else "free_item").message_text)
+        messages.error(
+            request, HelpRefused("not_completed" if task.state != HelpTaskState.COMPLETED else "free_item").message_text
+        )
         return redirect(task.get_absolute_url())
     form = CheckoutForm(request.POST or None, shop=task.campaign.shop)
     key = (request.POST.get("idempotency_key", "") if request.method == "POST" else "").strip()
@@ -124,8 +130,9 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
         key = uuid.uuid4().hex
     if request.method == "POST" and form.is_valid():
         try:
-            order = helping.claim_reward(task=task, member=request.user, delivery=form.delivery_request(),
-                                         idempotency_key=key)
+            order = helping.claim_reward(
+                task=task, member=request.user, delivery=form.delivery_request(), idempotency_key=key
+            )
         except HelpRefused as refused:
             form.add_error(None, refused.message_text)
         except ValidationError as error:
@@ -134,10 +141,18 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("已下单，请在付款时限内完成付款。"))
             return redirect("orders:member_order", pk=order.pk)
-    return render(request, "campaigns/help/claim.html", {
-        "task": task, "campaign": task.campaign, "form": form, "idempotency_key": key,
-        "price": task.reward.get("price"),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "campaigns/help/claim.html",
+        {
+            "task": task,
+            "campaign": task.campaign,
+            "form": form,
+            "idempotency_key": key,
+            "price": task.reward.get("price"),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_GET
@@ -148,7 +163,6 @@ def share_qr(request: HttpRequest, task_pk: int) -> HttpResponse:
     task, _inviter = _visible_task(request, task_pk)
     if request.user.pk != task.starter_id and not any(h.helper_id == request.user.pk for h in task.helps.all()):
         raise Http404
-    response = HttpResponse(qr.qr_png(services.share_link(task.campaign, task.starter, task)),
-                            content_type="image/png")
+    response = HttpResponse(qr.qr_png(services.share_link(task.campaign, task.starter, task)), content_type="image/png")
     response["Content-Disposition"] = f'inline; filename="help-{task.pk}.png"'
     return response

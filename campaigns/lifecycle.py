@@ -32,14 +32,17 @@ def transition_campaign(*, campaign: Campaign, to_state: str, by=None, reason: s
     """
     from_state = campaign.state
     if to_state not in ALLOWED_TRANSITIONS[from_state]:
-        raise CampaignTransitionRefused(_("活动当前为「%(from)s」，不能变为「%(to)s」。") % {
-            "from": S(from_state).label, "to": S(to_state).label})
+        raise CampaignTransitionRefused(
+            _("活动当前为「%(from)s」，不能变为「%(to)s」。") % {"from": S(from_state).label, "to": S(to_state).label}
+        )
     if Campaign.objects.filter(pk=campaign.pk, state=from_state).update(state=to_state) != 1:
         campaign.refresh_from_db(fields=["state"])
-        raise CampaignTransitionRefused(_("活动状态已变化（现在是「%(now)s」），请刷新后重试。") % {
-            "now": S(campaign.state).label})
-    CampaignTransition.objects.create(campaign=campaign, from_state=from_state, to_state=to_state, by=by,
-                                      reason=reason[:200], at=timezone.now())
+        raise CampaignTransitionRefused(
+            _("活动状态已变化（现在是「%(now)s」），请刷新后重试。") % {"now": S(campaign.state).label}
+        )
+    CampaignTransition.objects.create(
+        campaign=campaign, from_state=from_state, to_state=to_state, by=by, reason=reason[:200], at=timezone.now()
+    )
     campaign.state = to_state
     kind = registry.get(campaign.type)
     if to_state == S.RUNNING:

@@ -36,6 +36,7 @@ SESSION_INVITERS_MAX = 30
 
 # --- Who shared the link --------------------------------------------------------------------------------
 
+
 def remember_inviter(request: HttpRequest, campaign: Campaign):
     """The member whose share link brought this visitor: from a genuine `?by=` token (kept in the session
     for the rest of the visit, through sign-in and joining a group), else from the session."""
@@ -84,6 +85,7 @@ def _entry(request: HttpRequest, campaign: Campaign, inviter) -> dict:
 
 # --- Landing page -----------------------------------------------------------------------------------
 
+
 @require_GET
 def landing(request: HttpRequest, pk: int) -> HttpResponse:
     """The campaign's landing page: hook and an early call to act, proof, the call to act again, and for a
@@ -93,10 +95,13 @@ def landing(request: HttpRequest, pk: int) -> HttpResponse:
     kind = registry.get(campaign.type)
     user = request.user
     context = {
-        "campaign": campaign, "kind": kind, "inviter": inviter if inviter != user else None,
+        "campaign": campaign,
+        "kind": kind,
+        "inviter": inviter if inviter != user else None,
         "login_url": _login_url(request.get_full_path()),
-        "cta_template": select_template([f"campaigns/{campaign.type}/landing_cta.html",
-                                         "campaigns/_landing_cta_default.html"]).template.name,
+        "cta_template": select_template(
+            [f"campaigns/{campaign.type}/landing_cta.html", "campaigns/_landing_cta_default.html"]
+        ).template.name,
         "lang_next": reverse("campaigns:landing", args=[campaign.pk]),
     }
     if user.is_authenticated:
@@ -121,6 +126,7 @@ def _group_buy_landing(campaign: Campaign, user) -> dict:
 
 # --- Team page and checkout ------------------------------------------------------------------------
 
+
 def _team_context(request: HttpRequest, campaign: Campaign, team: Team) -> dict:
     user = request.user
     my_seat = selectors.seat_of_member(team, user)
@@ -129,13 +135,24 @@ def _team_context(request: HttpRequest, campaign: Campaign, team: Team) -> dict:
     shown = [seat for seat in team.shown_seats if seat.state != SeatState.REFUNDED]
     now = timezone.now()
     return {
-        "campaign": campaign, "team": team, "rules": rules, "seats": shown,
+        "campaign": campaign,
+        "team": team,
+        "rules": rules,
+        "seats": shown,
         "empty_seats": range(max(team.size - len(shown), 0)) if team.state == TeamState.OPEN else range(0),
-        "my_seat": my_seat, "in_team": in_team,
-        "can_pay": bool(my_seat and my_seat.state == SeatState.PENDING
-                        and my_seat.order.state == OrderState.PENDING_PAYMENT and my_seat.order.pay_deadline > now),
-        "can_cancel": bool(my_seat and my_seat.state == SeatState.PENDING
-                           and OrderState.CANCELLED in ALLOWED_TRANSITIONS[my_seat.order.state]),
+        "my_seat": my_seat,
+        "in_team": in_team,
+        "can_pay": bool(
+            my_seat
+            and my_seat.state == SeatState.PENDING
+            and my_seat.order.state == OrderState.PENDING_PAYMENT
+            and my_seat.order.pay_deadline > now
+        ),
+        "can_cancel": bool(
+            my_seat
+            and my_seat.state == SeatState.PENDING
+            and OrderState.CANCELLED in ALLOWED_TRANSITIONS[my_seat.order.state]
+        ),
         "join_problem": group_buy.join_problem(team, user) if not in_team else None,
         "share_url": services.share_link(campaign, user, team) if in_team and team.state == TeamState.OPEN else "",
         "qr_url": f"{reverse('campaigns:share_qr', args=[campaign.pk])}?team={team.pk}",
@@ -177,19 +194,35 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
         return redirect(back)
     rules = group_buy.Rules(campaign)
     price = rules.price_for(SeatRole.JOINER if team else SeatRole.LEADER)
-    form = TeamCheckoutForm(request.POST or None, shop=campaign.shop, groups=groups,
-                            initial=None if request.method == "POST" else _last_delivery(user))
+    form = TeamCheckoutForm(
+        request.POST or None,
+        shop=campaign.shop,
+        groups=groups,
+        initial=None if request.method == "POST" else _last_delivery(user),
+    )
     key = (request.POST.get("idempotency_key", "") if request.method == "POST" else "").strip()
     if not 0 < len(key) <= 64:
         key = uuid.uuid4().hex
-    context = {"campaign": campaign, "team": team, "form": form, "price": price, "rules": rules,
-               "idempotency_key": key, "back": back}
+    context = {
+        "campaign": campaign,
+        "team": team,
+        "form": form,
+        "price": price,
+        "rules": rules,
+        "idempotency_key": key,
+        "back": back,
+    }
     if request.method == "POST" and form.is_valid():
-        call = dict(member=user, group=form.cleaned_data["group"], delivery=form.delivery_request(),
-                    idempotency_key=key, inviter=inviter, request=request)
+        call = dict(
+            member=user,
+            group=form.cleaned_data["group"],
+            delivery=form.delivery_request(),
+            idempotency_key=key,
+            inviter=inviter,
+            request=request,
+        )
         try:
-            seat = (group_buy.join_team(team=team, **call) if team
-                    else group_buy.open_team(campaign=campaign, **call))
+            seat = group_buy.join_team(team=team, **call) if team else group_buy.open_team(campaign=campaign, **call)
         except ValidationError as error:
             for message in error.messages:
                 form.add_error(None, message)
@@ -203,12 +236,20 @@ def _last_delivery(user) -> dict:
     """Last time's shipping details (as the order checkout does), else the member's name and phone."""
     from orders import selectors as order_selectors
 
-    last = (order_selectors.orders_for_member(user).prefetch_related(None).filter(delivery=Delivery.SHIPPING)
-            .values("recipient_name", "recipient_phone", "address").first())
+    last = (
+        order_selectors.orders_for_member(user)
+        .prefetch_related(None)
+        .filter(delivery=Delivery.SHIPPING)
+        .values("recipient_name", "recipient_phone", "address")
+        .first()
+    )
     if last:
         return {"delivery": Delivery.SHIPPING, **last}
-    return {"delivery": Delivery.SHIPPING, "recipient_name": user.display_name,
-            "recipient_phone": (user.phone or "").removeprefix("+86")}
+    return {
+        "delivery": Delivery.SHIPPING,
+        "recipient_name": user.display_name,
+        "recipient_phone": (user.phone or "").removeprefix("+86"),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -251,6 +292,7 @@ def my_teams(request: HttpRequest) -> HttpResponse:
 
 # --- Share QR and poster -----------------------------------------------------------------------------
 
+
 def _share_target(request: HttpRequest, campaign: Campaign):
     """The team named by ?team= if the member is in it, else the campaign's landing page. Only members of
     the campaign's groups get a share link (a 404 for anyone else)."""
@@ -259,12 +301,14 @@ def _share_target(request: HttpRequest, campaign: Campaign):
         if not str(team_pk).isdigit():
             raise Http404
         team = selectors.team_of_campaign(campaign, int(team_pk))
-        if not team.seats.filter(member=request.user, state__in=(SeatState.PENDING, SeatState.SEATED,
-                                                                  SeatState.WON)).exists():
+        if not team.seats.filter(
+            member=request.user, state__in=(SeatState.PENDING, SeatState.SEATED, SeatState.WON)
+        ).exists():
             raise Http404
         return team
-    if not Membership.objects.filter(user=request.user, status=MembershipStatus.ACTIVE,
-                                     group__shop_id=campaign.shop_id).exists():
+    if not Membership.objects.filter(
+        user=request.user, status=MembershipStatus.ACTIVE, group__shop_id=campaign.shop_id
+    ).exists():
         raise Http404
     return None
 
@@ -281,8 +325,9 @@ def _inline(content: bytes, content_type: str, filename: str) -> HttpResponse:
 def share_qr(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.public_campaign(pk)
     target = _share_target(request, campaign)
-    return _inline(qr.qr_png(services.share_link(campaign, request.user, target)), "image/png",
-                   f"campaign-{campaign.pk}.png")
+    return _inline(
+        qr.qr_png(services.share_link(campaign, request.user, target)), "image/png", f"campaign-{campaign.pk}.png"
+    )
 
 
 @require_GET
@@ -295,7 +340,10 @@ def share_poster(request: HttpRequest, pk: int) -> HttpResponse:
     title = campaign.hook_title or campaign.name
     if isinstance(target, Team):
         title = _("%(title)s · 还差 %(n)d 人成团") % {"title": title, "n": target.seats_left}
-    png = qr.poster_png(group_name=title, inviter_name=request.user.public_name,
-                        url=services.share_link(campaign, request.user, target),
-                        expires_at=getattr(target, "expires_at", None) or campaign.ends_at)
+    png = qr.poster_png(
+        group_name=title,
+        inviter_name=request.user.public_name,
+        url=services.share_link(campaign, request.user, target),
+        expires_at=getattr(target, "expires_at", None) or campaign.ends_at,
+    )
     return _inline(png, "image/png", f"campaign-poster-{campaign.pk}.png")

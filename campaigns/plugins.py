@@ -15,7 +15,7 @@ def campaign_id_of(order) -> int | None:
     if not source.startswith(PREFIX):
         return None
     try:
-        return int(source[len(PREFIX):].split(":", 1)[0])
+        return int(source[len(PREFIX) :].split(":", 1)[0])
     except ValueError:
         return None
 

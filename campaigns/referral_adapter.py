@@ -10,11 +10,18 @@ from referrals import services as referrals
 CHANNEL = "campaign"
 
 
-def record_campaign_act(*, campaign, inviter, invitee, key: str, amount: Decimal, group, occurred_at, ip,
-                        device: str):
+def record_campaign_act(*, campaign, inviter, invitee, key: str, amount: Decimal, group, occurred_at, ip, device: str):
     return referrals.record_campaign_act(
-        shop_id=campaign.shop_id, campaign_id=campaign.pk, inviter=inviter, invitee=invitee, key=key,
-        amount=amount, group=group, occurred_at=occurred_at, ip=ip, device=device,
+        shop_id=campaign.shop_id,
+        campaign_id=campaign.pk,
+        inviter=inviter,
+        invitee=invitee,
+        key=key,
+        amount=amount,
+        group=group,
+        occurred_at=occurred_at,
+        ip=ip,
+        device=device,
     )
 
 
@@ -22,8 +29,15 @@ def record_join_edge(*, campaign, inviter, invitee, group, ip, device: str):
     """Bind a brand-new member to the inviter whose share link brought them (the shop's or the campaign's
     binding rule decides; a person already bound keeps their inviter under first-bind)."""
     return referrals.record_join(
-        shop_id=campaign.shop_id, invitee=invitee, inviter=inviter, group=group, channel=CHANNEL, new_to_shop=True,
-        campaign_id=campaign.pk, ip=ip, device=device,
+        shop_id=campaign.shop_id,
+        invitee=invitee,
+        inviter=inviter,
+        group=group,
+        channel=CHANNEL,
+        new_to_shop=True,
+        campaign_id=campaign.pk,
+        ip=ip,
+        device=device,
     )
 
 

@@ -16,6 +16,7 @@ SHOWN_SEAT_STATES = (SeatState.SEATED, SeatState.WON, SeatState.LOST, SeatState.
 
 # --- Operators -------------------------------------------------------------------------------------
 
+
 def campaigns_for_shop(shop: Shop, *, state: str | None = None, type: str | None = None) -> QuerySet[Campaign]:
     qs = Campaign.objects.filter(shop=shop).select_related("product", "sku")
     if state:
@@ -39,48 +40,65 @@ def teams_of_campaign(campaign: Campaign, *, state: str | None = None) -> QueryS
 
 # --- Members and public pages ----------------------------------------------------------------------
 
+
 def public_campaign(pk: int) -> Campaign:
-    return get_object_or_404(Campaign.objects.select_related("shop", "product", "sku"), pk=pk,
-                             state__in=PUBLIC_STATES)
+    return get_object_or_404(Campaign.objects.select_related("shop", "product", "sku"), pk=pk, state__in=PUBLIC_STATES)
 
 
 def team_of_campaign(campaign: Campaign, pk: int) -> Team:
     """A team of the campaign with its paid seats and their members, for the team page; 404 otherwise."""
-    seats = TeamSeat.objects.filter(state__in=SHOWN_SEAT_STATES).select_related("member").order_by(
-        "seat_number", "paid_at", "pk")
+    seats = (
+        TeamSeat.objects.filter(state__in=SHOWN_SEAT_STATES)
+        .select_related("member")
+        .order_by("seat_number", "paid_at", "pk")
+    )
     return get_object_or_404(
         Team.objects.select_related("leader", "campaign", "group").prefetch_related(
-            Prefetch("seats", queryset=seats, to_attr="shown_seats")),
-        campaign=campaign, pk=pk, state__in=(TeamState.PENDING, TeamState.OPEN, TeamState.SUCCEEDED,
-                                             TeamState.FAILED),
+            Prefetch("seats", queryset=seats, to_attr="shown_seats")
+        ),
+        campaign=campaign,
+        pk=pk,
+        state__in=(TeamState.PENDING, TeamState.OPEN, TeamState.SUCCEEDED, TeamState.FAILED),
     )
 
 
 def joinable_teams(campaign: Campaign, *, exclude_member: User | None = None, limit: int = 5) -> list[Team]:
     """Open teams with seats left, fullest first (the ones closest to succeeding)."""
-    qs = (Team.objects.filter(campaign=campaign, state=TeamState.OPEN, expires_at__gt=timezone.now())
-          .select_related("leader").order_by("-seats_taken", "expires_at", "pk"))
+    qs = (
+        Team.objects.filter(campaign=campaign, state=TeamState.OPEN, expires_at__gt=timezone.now())
+        .select_related("leader")
+        .order_by("-seats_taken", "expires_at", "pk")
+    )
     if exclude_member is not None and exclude_member.is_authenticated:
-        qs = qs.exclude(Q(leader=exclude_member) | Q(seats__member=exclude_member,
-                                                     seats__state__in=(SeatState.PENDING, SeatState.SEATED)))
-    return [team for team in qs[:limit * 2] if team.seats_taken < team.size][:limit]
+        qs = qs.exclude(
+            Q(leader=exclude_member)
+            | Q(seats__member=exclude_member, seats__state__in=(SeatState.PENDING, SeatState.SEATED))
+        )
+    return [team for team in qs[: limit * 2] if team.seats_taken < team.size][:limit]
 
 
 def seat_of_member(team: Team, member: User) -> TeamSeat | None:
     if not member.is_authenticated:
         return None
-    return (TeamSeat.objects.filter(team=team, member=member).select_related("order")
-            .order_by("-created_at", "-pk").first())
+    return (
+        TeamSeat.objects.filter(team=team, member=member).select_related("order").order_by("-created_at", "-pk").first()
+    )
 
 
 def live_seat_in_campaign(campaign: Campaign, member: User) -> TeamSeat | None:
     """The member's seat in an open (or opening) team of the campaign, if any."""
     if not member.is_authenticated:
         return None
-    return (TeamSeat.objects.filter(campaign=campaign, member=member, state__in=(SeatState.PENDING, SeatState.SEATED))
-            .select_related("team", "order").first())
+    return (
+        TeamSeat.objects.filter(campaign=campaign, member=member, state__in=(SeatState.PENDING, SeatState.SEATED))
+        .select_related("team", "order")
+        .first()
+    )
 
 
 def seats_for_member(member: User) -> QuerySet[TeamSeat]:
-    return (TeamSeat.objects.filter(member=member).select_related("team", "campaign", "order")
-            .order_by("-created_at", "-pk"))
+    return (
+        TeamSeat.objects.filter(member=member)
+        .select_related("team", "campaign", "order")
+        .order_by("-created_at", "-pk")
+    )

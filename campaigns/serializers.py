@@ -19,8 +19,9 @@ class GroupBuyRulesSerializer(serializers.Serializer):
     time_limit_minutes = serializers.IntegerField()
     new_members_only = serializers.BooleanField()
     simulate_fill = serializers.BooleanField(help_text="模拟成团：到期未满员时自动成团。")
-    tiers = serializers.ListField(child=serializers.DictField(),
-                                  help_text="阶梯价：[{size, price}]，按第一档价格付款。")
+    tiers = serializers.ListField(
+        child=serializers.DictField(), help_text="阶梯价：[{size, price}]，按第一档价格付款。"
+    )
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -31,8 +32,20 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = ["id", "type", "name", "state", "starts_at", "ends_at", "hook_title", "hook_text", "proof_text",
-                  "cta_text", "landing_url", "group_buy"]
+        fields = [
+            "id",
+            "type",
+            "name",
+            "state",
+            "starts_at",
+            "ends_at",
+            "hook_title",
+            "hook_text",
+            "proof_text",
+            "cta_text",
+            "landing_url",
+            "group_buy",
+        ]
 
     def get_landing_url(self, campaign) -> str:
         return self.context["request"].build_absolute_uri(campaign.get_absolute_url())
@@ -42,12 +55,17 @@ class CampaignSerializer(serializers.ModelSerializer):
         if campaign.type != "group_buy":
             return None
         rules = group_buy.Rules(campaign)
-        return GroupBuyRulesSerializer({
-            "team_size": rules.team_size, "group_price": rules.group_price,
-            "leader_price": rules.price_for("leader"), "time_limit_minutes": campaign.settings["time_limit_minutes"],
-            "new_members_only": rules.new_members_only, "simulate_fill": rules.simulate_fill,
-            "tiers": campaign.settings.get("tiers") or [],
-        }).data
+        return GroupBuyRulesSerializer(
+            {
+                "team_size": rules.team_size,
+                "group_price": rules.group_price,
+                "leader_price": rules.price_for("leader"),
+                "time_limit_minutes": campaign.settings["time_limit_minutes"],
+                "new_members_only": rules.new_members_only,
+                "simulate_fill": rules.simulate_fill,
+                "tiers": campaign.settings.get("tiers") or [],
+            }
+        ).data
 
 
 class TeamMemberSerializer(serializers.Serializer):
@@ -65,8 +83,23 @@ class TeamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "campaign", "state", "size", "min_size", "seats_taken", "seats_left", "opened_at",
-                  "expires_at", "closed_at", "simulated", "final_price", "leader", "members", "url"]
+        fields = [
+            "id",
+            "campaign",
+            "state",
+            "size",
+            "min_size",
+            "seats_taken",
+            "seats_left",
+            "opened_at",
+            "expires_at",
+            "closed_at",
+            "simulated",
+            "final_price",
+            "leader",
+            "members",
+            "url",
+        ]
 
     @extend_schema_field(TeamMemberSerializer(many=True))
     def get_members(self, team):
@@ -90,8 +123,19 @@ class SeatSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TeamSeat
-        fields = ["id", "role", "state", "unit_price", "quantity", "order", "order_state", "order_total", "paid_at",
-                  "team", "share_url"]
+        fields = [
+            "id",
+            "role",
+            "state",
+            "unit_price",
+            "quantity",
+            "order",
+            "order_state",
+            "order_total",
+            "paid_at",
+            "team",
+            "share_url",
+        ]
 
     def get_share_url(self, seat) -> str:
         if seat.state not in ("pending", "seated") or seat.team.state not in ("pending", "open"):
@@ -108,7 +152,9 @@ class TeamOrderSerializer(serializers.Serializer):
     recipient_name = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     recipient_phone = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    pickup_point = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True,
-                                            default=None)
-    by = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                               help_text="分享链接里的 by 参数：谁分享的链接。")
+    pickup_point = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None
+    )
+    by = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="分享链接里的 by 参数：谁分享的链接。"
+    )

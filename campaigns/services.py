@@ -42,16 +42,42 @@ CENT = Decimal("0.01")
 _ADVISORY_NAMESPACE = 0xCA4  # first key of pg_advisory_xact_lock(ns, campaign_id ^ member): per-member limit
 SHARE_SALT = "campaigns.share"
 
-ENGINE_FIELDS = ("name", "starts_at", "ends_at", "all_groups", "groups", "series", "product", "sku", "stock_cap",
-                 "budget", "per_member_limit", "reward", "hook_title", "hook_text", "proof_text", "cta_text")
+ENGINE_FIELDS = (
+    "name",
+    "starts_at",
+    "ends_at",
+    "all_groups",
+    "groups",
+    "series",
+    "product",
+    "sku",
+    "stock_cap",
+    "budget",
+    "per_member_limit",
+    "reward",
+    "hook_title",
+    "hook_text",
+    "proof_text",
+    "cta_text",
+)
 # What an operator may still change while the campaign runs (the type's rules are frozen: teams,
 # helps and cuts already rely on them).
-LIVE_EDITABLE_FIELDS = ("name", "ends_at", "stock_cap", "budget", "per_member_limit", "hook_title", "hook_text",
-                        "proof_text", "cta_text")
+LIVE_EDITABLE_FIELDS = (
+    "name",
+    "ends_at",
+    "stock_cap",
+    "budget",
+    "per_member_limit",
+    "hook_title",
+    "hook_text",
+    "proof_text",
+    "cta_text",
+)
 TEXT_LIMITS = {"name": 60, "hook_title": 60, "cta_text": 30, "hook_text": 2000, "proof_text": 4000}
 
 
 # --- Validation --------------------------------------------------------------------------------------
+
 
 def _positive_int(value, field: str, errors: dict, *, minimum: int = 1) -> int | None:
     if value in (None, ""):
@@ -87,8 +113,9 @@ def parse_money(value, field: str, errors: dict, *, required: bool = False) -> D
     return amount
 
 
-def validate_campaign(*, shop: Shop, type: str, fields: dict, settings: dict | None,
-                      campaign: Campaign | None = None) -> tuple[dict, dict]:
+def validate_campaign(
+    *, shop: Shop, type: str, fields: dict, settings: dict | None, campaign: Campaign | None = None
+) -> tuple[dict, dict]:
     """Clean the engine's fields and the type's settings together; raise one ValidationError with a
     Chinese message per field (engine field names, and the type's setting names) when anything is off."""
     errors: dict[str, str] = {}
@@ -96,8 +123,11 @@ def validate_campaign(*, shop: Shop, type: str, fields: dict, settings: dict | N
         kind = registry.get(type)
     except registry.UnknownCampaignType as exc:
         raise ValidationError({"type": exc.args[0]}) from None
-    current = {name: getattr(campaign, name) for name in ENGINE_FIELDS if name not in ("groups", "series")} \
-        if campaign else {}
+    current = (
+        {name: getattr(campaign, name) for name in ENGINE_FIELDS if name not in ("groups", "series")}
+        if campaign
+        else {}
+    )
     if campaign:
         current["groups"], current["series"] = list(campaign.groups.all()), list(campaign.series.all())
     data = {**current, **fields}
@@ -159,8 +189,9 @@ def validate_campaign(*, shop: Shop, type: str, fields: dict, settings: dict | N
     cleaned_settings: dict = {}
     raw_settings = settings if settings is not None else (campaign.settings if campaign else {})
     try:
-        cleaned_settings = kind.validate_settings(campaign_fields={**cleaned, "shop": shop},
-                                                  settings=dict(raw_settings or {}))
+        cleaned_settings = kind.validate_settings(
+            campaign_fields={**cleaned, "shop": shop}, settings=dict(raw_settings or {})
+        )
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for name, messages in exc.message_dict.items():
@@ -179,6 +210,7 @@ def _apply(campaign: Campaign, cleaned: dict, names) -> None:
 
 
 # --- Operator actions --------------------------------------------------------------------------------
+
 
 def create_campaign(*, shop: Shop, by: User | None, type: str, settings: dict | None = None, **fields) -> Campaign:
     """A new campaign as a draft, its fields and its type's settings validated together."""
@@ -208,17 +240,22 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
             allowed = ENGINE_FIELDS
         elif campaign.state == S.RUNNING:
             allowed = LIVE_EDITABLE_FIELDS
-            frozen = sorted(name for name in fields if name not in allowed
-                            and _differs(getattr(campaign, name, None), fields[name], campaign, name))
+            frozen = sorted(
+                name
+                for name in fields
+                if name not in allowed and _differs(getattr(campaign, name, None), fields[name], campaign, name)
+            )
             if frozen or (settings is not None and settings != campaign.settings):
                 raise CampaignTransitionRefused(
-                    _("活动进行中，只能修改名称、落地页文案、结束时间、库存上限、预算和限购。"))
+                    _("活动进行中，只能修改名称、落地页文案、结束时间、库存上限、预算和限购。")
+                )
             settings = None
         else:
             raise CampaignTransitionRefused(_("活动已结束或已取消，不能再修改。"))
         fields = {name: value for name, value in fields.items() if name in allowed}
-        cleaned, cleaned_settings = validate_campaign(shop=campaign.shop, type=campaign.type, fields=fields,
-                                                      settings=settings, campaign=campaign)
+        cleaned, cleaned_settings = validate_campaign(
+            shop=campaign.shop, type=campaign.type, fields=fields, settings=settings, campaign=campaign
+        )
         if campaign.state == S.RUNNING and "ends_at" in fields and cleaned["ends_at"] <= timezone.now():
             raise ValidationError({"ends_at": _("结束时间必须在未来。")})
         _apply(campaign, cleaned, [name for name in ENGINE_FIELDS if name in fields])
@@ -278,16 +315,22 @@ def cancel_campaign(*, campaign: Campaign, by: User | None, reason: str = "") ->
 def start_due(*, now: datetime | None = None, limit: int = 200) -> int:
     """Start the scheduled campaigns whose start has come. Each in its own transaction; safe to run twice."""
     now = now or timezone.now()
-    ids = list(Campaign.objects.filter(state=S.SCHEDULED, starts_at__lte=now).order_by("starts_at", "pk")
-               .values_list("pk", flat=True)[:limit])
+    ids = list(
+        Campaign.objects.filter(state=S.SCHEDULED, starts_at__lte=now)
+        .order_by("starts_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(_move(pk, S.SCHEDULED, S.RUNNING, _("到开始时间，自动开始")) for pk in ids)
 
 
 def end_due(*, now: datetime | None = None, limit: int = 200) -> int:
     """End the running campaigns whose end has come. Each in its own transaction; safe to run twice."""
     now = now or timezone.now()
-    ids = list(Campaign.objects.filter(state=S.RUNNING, ends_at__lte=now).order_by("ends_at", "pk")
-               .values_list("pk", flat=True)[:limit])
+    ids = list(
+        Campaign.objects.filter(state=S.RUNNING, ends_at__lte=now)
+        .order_by("ends_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(_move(pk, S.RUNNING, S.ENDED, _("到结束时间，自动结束")) for pk in ids)
 
 
@@ -316,19 +359,22 @@ def run_due_jobs(*, now: datetime | None = None) -> dict[str, int]:
 
 # --- Where a campaign runs, who may see it ----------------------------------------------------------
 
+
 def campaign_runs_in(campaign: Campaign, group: Group) -> bool:
     if group.shop_id != campaign.shop_id:
         return False
     if campaign.all_groups:
         return True
-    return (campaign.groups.filter(pk=group.pk).exists()
-            or (group.series_id is not None and campaign.series.filter(pk=group.series_id).exists()))
+    return campaign.groups.filter(pk=group.pk).exists() or (
+        group.series_id is not None and campaign.series.filter(pk=group.series_id).exists()
+    )
 
 
 def member_groups_for(campaign: Campaign, member: User) -> list[Group]:
     """The groups of the campaign the member is an active member of (where they may buy)."""
-    qs = Group.objects.filter(shop_id=campaign.shop_id, memberships__user=member,
-                              memberships__status=MembershipStatus.ACTIVE)
+    qs = Group.objects.filter(
+        shop_id=campaign.shop_id, memberships__user=member, memberships__status=MembershipStatus.ACTIVE
+    )
     if not campaign.all_groups:
         qs = qs.filter(Q(pk__in=campaign.groups.values("pk")) | Q(series__in=campaign.series.values("pk")))
     return list(qs.distinct().order_by("pk"))
@@ -354,6 +400,7 @@ def is_new_to_shop(member: User, shop_id: int, *, except_order_id: int | None = 
 
 
 # --- Share links -------------------------------------------------------------------------------------
+
 
 def share_token(campaign: Campaign, member: User) -> str:
     return signing.Signer(salt=SHARE_SALT).sign(f"{campaign.pk}.{member.pk}")
@@ -386,14 +433,27 @@ def share_link(campaign: Campaign, member: User, target=None) -> str:
 
 # --- Acts --------------------------------------------------------------------------------------------
 
+
 def young_account_minutes(shop_id: int) -> int:
     return referral_adapter.young_account_minutes(shop_id)
 
 
-def record_act(*, campaign: Campaign, actor: User, inviter: User | None, kind: str, key: str, request=None,
-               starter: User | None = None, ip: str | None = None, device: str = "", group: Group | None = None,
-               amount: Decimal = ZERO, occurred_at: datetime | None = None, order: Order | None = None,
-               ) -> CampaignAct | None:
+def record_act(
+    *,
+    campaign: Campaign,
+    actor: User,
+    inviter: User | None,
+    kind: str,
+    key: str,
+    request=None,
+    starter: User | None = None,
+    ip: str | None = None,
+    device: str = "",
+    group: Group | None = None,
+    amount: Decimal = ZERO,
+    occurred_at: datetime | None = None,
+    order: Order | None = None,
+) -> CampaignAct | None:
     """Record one act of `actor` in the campaign, exactly once per `key` (None for a duplicate).
 
     Refuses a self-act (`inviter` is the actor: ValidationError) — and records the attempt for fraud
@@ -423,44 +483,83 @@ def record_act(*, campaign: Campaign, actor: User, inviter: User | None, kind: s
     try:
         with transaction.atomic():
             act = CampaignAct.objects.create(
-                campaign=campaign, actor=actor, inviter=inviter, kind=kind[:20], key=key[:120], occurred_at=now,
-                new_member=new_member, flagged=bool(reasons), flag_reasons=reasons, ip=ip, device=device,
+                campaign=campaign,
+                actor=actor,
+                inviter=inviter,
+                kind=kind[:20],
+                key=key[:120],
+                occurred_at=now,
+                new_member=new_member,
+                flagged=bool(reasons),
+                flag_reasons=reasons,
+                ip=ip,
+                device=device,
             )
     except IntegrityError:
         return None
     if group is not None:  # taking part is activity in the group (last active, lurkers)
-        record_activity(group_id=group.pk, user_id=actor.pk, kind=ActivityKind.CAMPAIGN, ref=f"act:{act.pk}",
-                        at=now)
+        record_activity(group_id=group.pk, user_id=actor.pk, kind=ActivityKind.CAMPAIGN, ref=f"act:{act.pk}", at=now)
     if inviter is not None:
-        referral_adapter.record_campaign_act(campaign=campaign, inviter=inviter, invitee=actor, key=key,
-                                             amount=amount, group=group, occurred_at=now, ip=ip, device=device)
+        referral_adapter.record_campaign_act(
+            campaign=campaign,
+            inviter=inviter,
+            invitee=actor,
+            key=key,
+            amount=amount,
+            group=group,
+            occurred_at=now,
+            ip=ip,
+            device=device,
+        )
         if new_member:
-            referral_adapter.record_join_edge(campaign=campaign, inviter=inviter, invitee=actor, group=group,
-                                              ip=ip, device=device)
+            referral_adapter.record_join_edge(
+                campaign=campaign, inviter=inviter, invitee=actor, group=group, ip=ip, device=device
+            )
     return act
 
 
 def _arrived_during(actor: User, campaign: Campaign, *, except_order_id: int | None = None) -> bool:
     """A brand-new member: first came to the shop (account or first join) since the campaign started."""
-    first_join = (Membership.objects.filter(user=actor, group__shop_id=campaign.shop_id, first_joined_at__isnull=False)
-                  .order_by("first_joined_at").values_list("first_joined_at", flat=True).first())
+    first_join = (
+        Membership.objects.filter(user=actor, group__shop_id=campaign.shop_id, first_joined_at__isnull=False)
+        .order_by("first_joined_at")
+        .values_list("first_joined_at", flat=True)
+        .first()
+    )
     arrived = first_join or actor.date_joined
-    return (arrived is not None and arrived >= campaign.starts_at
-            and is_new_to_shop(actor, campaign.shop_id, except_order_id=except_order_id))
+    return (
+        arrived is not None
+        and arrived >= campaign.starts_at
+        and is_new_to_shop(actor, campaign.shop_id, except_order_id=except_order_id)
+    )
 
 
 # --- Orders at a campaign price ----------------------------------------------------------------------
 
+
 def _lock_member_in_campaign(campaign_id: int, member_id: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                           [_ADVISORY_NAMESPACE, (campaign_id * 1_000_003 + member_id) % 2_147_483_647])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [_ADVISORY_NAMESPACE, (campaign_id * 1_000_003 + member_id) % 2_147_483_647],
+            )
 
 
-def place_campaign_order(*, member: User, campaign: Campaign, group: Group, sku: Sku, quantity: int, price: Decimal,
-                         delivery: DeliveryRequest, idempotency_key: str, source: str | None = None,
-                         allow_after_end: bool = False, note: str = "") -> Order:
+def place_campaign_order(
+    *,
+    member: User,
+    campaign: Campaign,
+    group: Group,
+    sku: Sku,
+    quantity: int,
+    price: Decimal,
+    delivery: DeliveryRequest,
+    idempotency_key: str,
+    source: str | None = None,
+    allow_after_end: bool = False,
+    note: str = "",
+) -> Order:
     """Place an order through the normal pipeline (stock, idempotency, payment deadline) at the campaign's
     `price`, tagged with the campaign as its source so the campaign's kind gets the order's hooks.
 
@@ -488,23 +587,40 @@ def place_campaign_order(*, member: User, campaign: Campaign, group: Group, sku:
             taken = CampaignOrder.objects.filter(campaign=campaign, member=member, released_at__isnull=True).count()
             if taken >= campaign.per_member_limit:
                 raise ValidationError(_("每人限参与 %(n)d 次，你已参与 %(n)d 次。") % {"n": campaign.per_member_limit})
-        if campaign.stock_cap is not None and Campaign.objects.filter(
-                pk=campaign.pk, stock_used__lte=F("stock_cap") - quantity).update(
-                stock_used=F("stock_used") + quantity) != 1:
+        if (
+            campaign.stock_cap is not None
+            and Campaign.objects.filter(pk=campaign.pk, stock_used__lte=F("stock_cap") - quantity).update(
+                stock_used=F("stock_used") + quantity
+            )
+            != 1
+        ):
             raise ValidationError(_("活动名额已抢完。"))
         if campaign.stock_cap is None:
             Campaign.objects.filter(pk=campaign.pk).update(stock_used=F("stock_used") + quantity)
-        if subsidy and campaign.budget is not None and Campaign.objects.filter(
-                pk=campaign.pk, budget_used__lte=F("budget") - subsidy).update(
-                budget_used=F("budget_used") + subsidy) != 1:
+        if (
+            subsidy
+            and campaign.budget is not None
+            and Campaign.objects.filter(pk=campaign.pk, budget_used__lte=F("budget") - subsidy).update(
+                budget_used=F("budget_used") + subsidy
+            )
+            != 1
+        ):
             raise ValidationError(_("活动预算已用完。"))
         if subsidy and campaign.budget is None:
             Campaign.objects.filter(pk=campaign.pk).update(budget_used=F("budget_used") + subsidy)
-        order = place_order(member=member, group=group, lines=[LineRequest(sku.pk, quantity)], delivery=delivery,
-                            idempotency_key=idempotency_key, note=note, source=source or campaign.order_source,
-                            unit_price=price)
-        CampaignOrder.objects.create(campaign=campaign, order=order, member=member, units=quantity, unit_price=price,
-                                     subsidy=subsidy)
+        order = place_order(
+            member=member,
+            group=group,
+            lines=[LineRequest(sku.pk, quantity)],
+            delivery=delivery,
+            idempotency_key=idempotency_key,
+            note=note,
+            source=source or campaign.order_source,
+            unit_price=price,
+        )
+        CampaignOrder.objects.create(
+            campaign=campaign, order=order, member=member, units=quantity, unit_price=price, subsidy=subsidy
+        )
     return order
 
 
@@ -516,6 +632,6 @@ def release_campaign_order(order: Order) -> bool:
     if CampaignOrder.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=timezone.now()) != 1:
         return False
     Campaign.objects.filter(pk=row.campaign_id).update(
-        stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy)
+        stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
+    )
     return True
-

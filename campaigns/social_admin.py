@@ -50,8 +50,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(HelpTask)
 class HelpTaskAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "campaign", "starter", "state", "help_count", "helps_needed", "expires_at",
-                    "reward_granted_at")
+    list_display = (
+        "pk",
+        "campaign",
+        "starter",
+        "state",
+        "help_count",
+        "helps_needed",
+        "expires_at",
+        "reward_granted_at",
+    )
     list_filter = ("state",)
     list_select_related = ("campaign", "starter")
     search_fields = ("starter__phone", "starter__display_name")
@@ -60,8 +68,18 @@ class HelpTaskAdmin(ReadOnlyAdmin):
 
 @admin.register(BargainTask)
 class BargainTaskAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "campaign", "starter", "state", "current_price", "floor_price", "cuts_done",
-                    "cuts_planned", "expires_at", "pay_deadline")
+    list_display = (
+        "pk",
+        "campaign",
+        "starter",
+        "state",
+        "current_price",
+        "floor_price",
+        "cuts_done",
+        "cuts_planned",
+        "expires_at",
+        "pay_deadline",
+    )
     list_filter = ("state",)
     list_select_related = ("campaign", "starter")
     search_fields = ("starter__phone", "starter__display_name")

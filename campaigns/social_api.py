@@ -30,14 +30,21 @@ from .types.bargain import BargainRefused
 from .types.help import HelpRefused
 
 SHARE_TOKEN = OpenApiParameter(
-    "by", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+    "by",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
     description="The share token from the starter's share link (its `?by=`): lets a friend who has not acted "
-    "yet see the task and act on it.")
-REFUSED = _error("The act is refused: `code` is the reason (self, duplicate, completed, expired, floor, closed, "
-                 "not_new, helper_limit, not_running, not_member…) and the message says it in words.")
+    "yet see the task and act on it.",
+)
+REFUSED = _error(
+    "The act is refused: `code` is the reason (self, duplicate, completed, expired, floor, closed, "
+    "not_new, helper_limit, not_running, not_member…) and the message says it in words."
+)
 
 
 # --- Serializers -------------------------------------------------------------------------------------------
+
 
 class PersonField(serializers.Serializer):
     id = serializers.IntegerField()
@@ -45,9 +52,10 @@ class PersonField(serializers.Serializer):
 
 
 class RewardSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=helping.RewardKind.CHOICES,
-                                   help_text="price: buy the campaign's SKU at `price`; free_item: the shop hands "
-                                   "`label` over.")
+    kind = serializers.ChoiceField(
+        choices=helping.RewardKind.CHOICES,
+        help_text="price: buy the campaign's SKU at `price`; free_item: the shop hands `label` over.",
+    )
     price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     label = serializers.CharField()
 
@@ -105,14 +113,19 @@ class DeliverySerializer(serializers.Serializer):
     recipient_name = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
     recipient_phone = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    pickup_point = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
-                                            default=None)
+    pickup_point = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, allow_null=True, default=None
+    )
 
     def delivery_request(self) -> DeliveryRequest:
         data = self.validated_data
-        return DeliveryRequest(method=data["delivery"], recipient_name=data["recipient_name"],
-                               recipient_phone=data["recipient_phone"], address=data["address"],
-                               pickup_point_id=data["pickup_point"])
+        return DeliveryRequest(
+            method=data["delivery"],
+            recipient_name=data["recipient_name"],
+            recipient_phone=data["recipient_phone"],
+            address=data["address"],
+            pickup_point_id=data["pickup_point"],
+        )
 
 
 def _help_task_data(task: HelpTask, user) -> dict:
@@ -120,14 +133,22 @@ def _help_task_data(task: HelpTask, user) -> dict:
     helps = list(task.helps.all())
     involved = user.pk == task.starter_id or any(h.helper_id == user.pk for h in helps)
     return {
-        "id": task.pk, "campaign": task.campaign_id, "starter": person(task.starter), "state": task.state,
-        "helps_needed": task.helps_needed, "help_count": task.help_count, "helps_left": task.helps_left,
-        "expires_at": task.expires_at, "seconds_left": max(int((task.expires_at - now).total_seconds()), 0),
-        "reward": task.reward, "reward_granted_at": task.reward_granted_at,
+        "id": task.pk,
+        "campaign": task.campaign_id,
+        "starter": person(task.starter),
+        "state": task.state,
+        "helps_needed": task.helps_needed,
+        "help_count": task.help_count,
+        "helps_left": task.helps_left,
+        "expires_at": task.expires_at,
+        "seconds_left": max(int((task.expires_at - now).total_seconds()), 0),
+        "reward": task.reward,
+        "reward_granted_at": task.reward_granted_at,
         "order": task.order_id if user.pk == task.starter_id else None,
         "helps": [{"number": h.number, "helper": person(h.helper), "at": h.created_at} for h in helps],
         "share_url": services.share_link(task.campaign, task.starter, task)
-        if involved and task.is_open_at(now) else "",
+        if involved and task.is_open_at(now)
+        else "",
     }
 
 
@@ -135,15 +156,31 @@ def _bargain_data(task: BargainTask, user) -> dict:
     cuts = list(task.cuts.all())
     involved = user.pk == task.starter_id or any(c.cutter_id == user.pk for c in cuts)
     return {
-        "id": task.pk, "campaign": task.campaign_id, "starter": person(task.starter), "state": task.state,
-        "original_price": task.original_price, "floor_price": task.floor_price,
-        "current_price": task.current_price, "cuts_planned": task.cuts_planned, "cuts_done": task.cuts_done,
-        "expires_at": task.expires_at, "pay_deadline": task.pay_deadline,
+        "id": task.pk,
+        "campaign": task.campaign_id,
+        "starter": person(task.starter),
+        "state": task.state,
+        "original_price": task.original_price,
+        "floor_price": task.floor_price,
+        "current_price": task.current_price,
+        "cuts_planned": task.cuts_planned,
+        "cuts_done": task.cuts_done,
+        "expires_at": task.expires_at,
+        "pay_deadline": task.pay_deadline,
         "order": task.order_id if user.pk == task.starter_id else None,
-        "cuts": [{"number": c.number, "cutter": person(c.cutter), "amount": c.amount, "price_after": c.price_after,
-                  "at": c.created_at} for c in cuts],
+        "cuts": [
+            {
+                "number": c.number,
+                "cutter": person(c.cutter),
+                "amount": c.amount,
+                "price_after": c.price_after,
+                "at": c.created_at,
+            }
+            for c in cuts
+        ],
         "share_url": services.share_link(task.campaign, task.starter, task)
-        if involved and task.state == "open" else "",
+        if involved and task.state == "open"
+        else "",
     }
 
 
@@ -170,7 +207,8 @@ class SocialView(generics.GenericAPIView):
         except HelpTask.DoesNotExist:
             raise Http404 from None
         if task.campaign.state not in selectors.PUBLIC_STATES or not helping.may_view(
-                task, self.request.user, self.token_inviter(task.campaign)):
+            task, self.request.user, self.token_inviter(task.campaign)
+        ):
             raise Http404
         return task
 
@@ -180,7 +218,8 @@ class SocialView(generics.GenericAPIView):
         except BargainTask.DoesNotExist:
             raise Http404 from None
         if task.campaign.state not in selectors.PUBLIC_STATES or not bargaining.may_view(
-                task, self.request.user, self.token_inviter(task.campaign)):
+            task, self.request.user, self.token_inviter(task.campaign)
+        ):
             raise Http404
         return task
 
@@ -193,15 +232,18 @@ class SocialView(generics.GenericAPIView):
 
 # --- 帮 助力 -------------------------------------------------------------------------------------------------
 
+
 @extend_schema(tags=["member"])
 class MyHelpTasksView(SocialView):
     serializer_class = HelpTaskSerializer
 
-    @extend_schema(summary="Start a help task (发起助力)",
-                   description="Starts the member's help task in a running help campaign (the member must be in "
-                   "one of its groups). Starting again while one is open returns that one (200).",
-                   request=None, responses={201: HelpTaskSerializer, 200: HelpTaskSerializer, 403: DENIED,
-                                            404: NOT_FOUND, 409: REFUSED})
+    @extend_schema(
+        summary="Start a help task (发起助力)",
+        description="Starts the member's help task in a running help campaign (the member must be in "
+        "one of its groups). Starting again while one is open returns that one (200).",
+        request=None,
+        responses={201: HelpTaskSerializer, 200: HelpTaskSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED},
+    )
     def post(self, request, pk: int):
         campaign = self.campaign_of_type(pk, CampaignType.HELP)
         existing = helping.open_task_of(campaign, request.user)
@@ -210,16 +252,21 @@ class MyHelpTasksView(SocialView):
         except HelpRefused as exc:
             return _refused(exc)
         task = helping.task_with_helps(task.pk)
-        return Response(HelpTaskSerializer(_help_task_data(task, request.user)).data,
-                        status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
+        return Response(
+            HelpTaskSerializer(_help_task_data(task, request.user)).data,
+            status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(tags=["member"])
 class HelpTaskView(SocialView):
     serializer_class = HelpTaskSerializer
 
-    @extend_schema(summary="A help task: progress, helpers, time left",
-                   parameters=[SHARE_TOKEN], responses={200: HelpTaskSerializer, 403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="A help task: progress, helpers, time left",
+        parameters=[SHARE_TOKEN],
+        responses={200: HelpTaskSerializer, 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         return Response(HelpTaskSerializer(_help_task_data(self.visible_help_task(pk), request.user)).data)
 
@@ -228,31 +275,44 @@ class HelpTaskView(SocialView):
 class HelpTaskHelpView(SocialView):
     serializer_class = HelpTaskSerializer
 
-    @extend_schema(summary="Help a friend's task (帮 TA 助力)",
-                   description="Once per friend and task; never one's own; the K-th help completes the task and "
-                   "grants its reward. Returns the task.",
-                   parameters=[SHARE_TOKEN], request=None,
-                   responses={201: HelpTaskSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED})
+    @extend_schema(
+        summary="Help a friend's task (帮 TA 助力)",
+        description="Once per friend and task; never one's own; the K-th help completes the task and "
+        "grants its reward. Returns the task.",
+        parameters=[SHARE_TOKEN],
+        request=None,
+        responses={201: HelpTaskSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED},
+    )
     def post(self, request, pk: int):
         task = self.visible_help_task(pk)
         try:
             helping.give_help(task=task, helper=request.user, request=request)
         except HelpRefused as exc:
             return _refused(exc)
-        return Response(HelpTaskSerializer(_help_task_data(helping.task_with_helps(pk), request.user)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            HelpTaskSerializer(_help_task_data(helping.task_with_helps(pk), request.user)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(tags=["member"])
 class HelpTaskClaimView(SocialView):
     serializer_class = DeliverySerializer
 
-    @extend_schema(summary="Buy a completed task's reward at the reward price",
-                   description="The starter only. Places the order (pending_payment; pay it with "
-                   "/me/orders/{id}/pay/). Requires the Idempotency-Key header: the same key returns the same order.",
-                   parameters=[IDEMPOTENCY_KEY], request=DeliverySerializer,
-                   responses={201: MyOrderDetailSerializer, 400: _error("Invalid delivery or Idempotency-Key."),
-                              403: DENIED, 404: NOT_FOUND, 409: REFUSED})
+    @extend_schema(
+        summary="Buy a completed task's reward at the reward price",
+        description="The starter only. Places the order (pending_payment; pay it with "
+        "/me/orders/{id}/pay/). Requires the Idempotency-Key header: the same key returns the same order.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=DeliverySerializer,
+        responses={
+            201: MyOrderDetailSerializer,
+            400: _error("Invalid delivery or Idempotency-Key."),
+            403: DENIED,
+            404: NOT_FOUND,
+            409: REFUSED,
+        },
+    )
     def post(self, request, pk: int):
         task = self.visible_help_task(pk)
         key, problem = _idempotency_key(request)
@@ -261,29 +321,36 @@ class HelpTaskClaimView(SocialView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            order = helping.claim_reward(task=task, member=request.user, delivery=serializer.delivery_request(),
-                                         idempotency_key=key)
+            order = helping.claim_reward(
+                task=task, member=request.user, delivery=serializer.delivery_request(), idempotency_key=key
+            )
         except HelpRefused as exc:
             return _refused(exc)
         from orders.selectors import order_for_member
 
-        return Response(MyOrderDetailSerializer(order_for_member(request.user, order.pk),
-                                                context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            MyOrderDetailSerializer(
+                order_for_member(request.user, order.pk), context=self.get_serializer_context()
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 # --- 砍 砍价 -------------------------------------------------------------------------------------------------
+
 
 @extend_schema(tags=["member"])
 class MyBargainsView(SocialView):
     serializer_class = BargainSerializer
 
-    @extend_schema(summary="Start a bargain (发起砍价)",
-                   description="Starts the member's bargain in a running bargain campaign (the member must be in "
-                   "one of its groups); its cut sequence is fixed now. Starting again while one is live returns "
-                   "that one (200).",
-                   request=None, responses={201: BargainSerializer, 200: BargainSerializer, 403: DENIED,
-                                            404: NOT_FOUND, 409: REFUSED})
+    @extend_schema(
+        summary="Start a bargain (发起砍价)",
+        description="Starts the member's bargain in a running bargain campaign (the member must be in "
+        "one of its groups); its cut sequence is fixed now. Starting again while one is live returns "
+        "that one (200).",
+        request=None,
+        responses={201: BargainSerializer, 200: BargainSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED},
+    )
     def post(self, request, pk: int):
         campaign = self.campaign_of_type(pk, CampaignType.BARGAIN)
         existing = bargaining.live_bargain_of(campaign, request.user)
@@ -291,16 +358,21 @@ class MyBargainsView(SocialView):
             task = bargaining.start_bargain(campaign=campaign, member=request.user)
         except BargainRefused as exc:
             return _refused(exc)
-        return Response(BargainSerializer(_bargain_data(bargaining.bargain_with_cuts(task.pk), request.user)).data,
-                        status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
+        return Response(
+            BargainSerializer(_bargain_data(bargaining.bargain_with_cuts(task.pk), request.user)).data,
+            status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(tags=["member"])
 class BargainView(SocialView):
     serializer_class = BargainSerializer
 
-    @extend_schema(summary="A bargain: current price, the cuts with friends' names and amounts",
-                   parameters=[SHARE_TOKEN], responses={200: BargainSerializer, 403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="A bargain: current price, the cuts with friends' names and amounts",
+        parameters=[SHARE_TOKEN],
+        responses={200: BargainSerializer, 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         return Response(BargainSerializer(_bargain_data(self.visible_bargain(pk), request.user)).data)
 
@@ -309,31 +381,44 @@ class BargainView(SocialView):
 class BargainCutView(SocialView):
     serializer_class = BargainSerializer
 
-    @extend_schema(summary="Cut a friend's bargain (帮 TA 砍一刀)",
-                   description="Once per friend and bargain; never one's own. The friend gets the next cut of the "
-                   "stored sequence; the last one reaches the floor. Returns the bargain.",
-                   parameters=[SHARE_TOKEN], request=None,
-                   responses={201: BargainSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED})
+    @extend_schema(
+        summary="Cut a friend's bargain (帮 TA 砍一刀)",
+        description="Once per friend and bargain; never one's own. The friend gets the next cut of the "
+        "stored sequence; the last one reaches the floor. Returns the bargain.",
+        parameters=[SHARE_TOKEN],
+        request=None,
+        responses={201: BargainSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED},
+    )
     def post(self, request, pk: int):
         task = self.visible_bargain(pk)
         try:
             bargaining.cut(task=task, cutter=request.user, request=request)
         except BargainRefused as exc:
             return _refused(exc)
-        return Response(BargainSerializer(_bargain_data(bargaining.bargain_with_cuts(pk), request.user)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            BargainSerializer(_bargain_data(bargaining.bargain_with_cuts(pk), request.user)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 @extend_schema(tags=["member"])
 class BargainBuyView(SocialView):
     serializer_class = DeliverySerializer
 
-    @extend_schema(summary="Buy at the bargain's current price",
-                   description="The starter only; at the floor (or earlier when the campaign allows it), before the "
-                   "payment deadline. Places the order (pending_payment). Requires the Idempotency-Key header.",
-                   parameters=[IDEMPOTENCY_KEY], request=DeliverySerializer,
-                   responses={201: MyOrderDetailSerializer, 400: _error("Invalid delivery or Idempotency-Key."),
-                              403: DENIED, 404: NOT_FOUND, 409: REFUSED})
+    @extend_schema(
+        summary="Buy at the bargain's current price",
+        description="The starter only; at the floor (or earlier when the campaign allows it), before the "
+        "payment deadline. Places the order (pending_payment). Requires the Idempotency-Key header.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=DeliverySerializer,
+        responses={
+            201: MyOrderDetailSerializer,
+            400: _error("Invalid delivery or Idempotency-Key."),
+            403: DENIED,
+            404: NOT_FOUND,
+            409: REFUSED,
+        },
+    )
     def post(self, request, pk: int):
         task = self.visible_bargain(pk)
         key, problem = _idempotency_key(request)
@@ -342,12 +427,16 @@ class BargainBuyView(SocialView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            order = bargaining.buy(task=task, member=request.user, delivery=serializer.delivery_request(),
-                                   idempotency_key=key)
+            order = bargaining.buy(
+                task=task, member=request.user, delivery=serializer.delivery_request(), idempotency_key=key
+            )
         except BargainRefused as exc:
             return _refused(exc)
         from orders.selectors import order_for_member
 
-        return Response(MyOrderDetailSerializer(order_for_member(request.user, order.pk),
-                                                context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            MyOrderDetailSerializer(
+                order_for_member(request.user, order.pk), context=self.get_serializer_context()
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )

@@ -16,11 +16,17 @@ from .models import ActivityKind, MemberActivity, Membership, MembershipStatus
 def record_message_opened(notification) -> None:
     """A member opened a message of the shop: activity in each of their groups of that shop
     (notifications.services.on_first_read, registered in GroupsConfig.ready)."""
-    group_ids = Membership.objects.filter(user_id=notification.user_id, group__shop_id=notification.shop_id,
-                                          status=MembershipStatus.ACTIVE).values_list("group_id", flat=True)
+    group_ids = Membership.objects.filter(
+        user_id=notification.user_id, group__shop_id=notification.shop_id, status=MembershipStatus.ACTIVE
+    ).values_list("group_id", flat=True)
     for group_id in group_ids:
-        record_activity(group_id=group_id, user_id=notification.user_id, kind=ActivityKind.MESSAGE_OPENED,
-                        ref=f"notification:{notification.pk}", at=notification.read_at)
+        record_activity(
+            group_id=group_id,
+            user_id=notification.user_id,
+            kind=ActivityKind.MESSAGE_OPENED,
+            ref=f"notification:{notification.pk}",
+            at=notification.read_at,
+        )
 
 
 def record_activity(*, group_id: int, user_id: int, kind: str, ref: str = "", at: datetime | None = None) -> None:

@@ -54,8 +54,21 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(InviteLink)
 class InviteLinkAdmin(admin.ModelAdmin):
-    list_display = ("code", "shop", "group", "series", "inviter", "channel", "use_count", "max_uses",
-                    "open_count", "sign_in_count", "join_count", "expires_at", "revoked_at")
+    list_display = (
+        "code",
+        "shop",
+        "group",
+        "series",
+        "inviter",
+        "channel",
+        "use_count",
+        "max_uses",
+        "open_count",
+        "sign_in_count",
+        "join_count",
+        "expires_at",
+        "revoked_at",
+    )
     list_filter = ("channel", "is_personal", "shop")
     search_fields = ("code", "label")
     raw_id_fields = ("shop", "group", "series", "inviter")

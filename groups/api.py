@@ -57,6 +57,7 @@ SHOP_DENIED = _error("Not signed in, no seat on any shop (code no_shop_seat), or
 
 # --- Permissions ----------------------------------------------------------------------------------
 
+
 class IsShopOperator(permissions.BasePermission):
     """A seat on a shop: any seat may read, `required_role` (operator by default) may write.
 
@@ -89,7 +90,9 @@ JOIN_REFUSAL_STATUS = {"invalid": status.HTTP_404_NOT_FOUND, "answer_required": 
 
 def join_refused_response(exc: JoinRefused) -> Response:
     return error_response(
-        exc.message, code=exc.reason, field="answer" if exc.reason == "answer_required" else None,
+        exc.message,
+        code=exc.reason,
+        field="answer" if exc.reason == "answer_required" else None,
         http_status=JOIN_REFUSAL_STATUS.get(exc.reason, status.HTTP_409_CONFLICT),
     )
 
@@ -127,8 +130,10 @@ class LinkJoinView(generics.GenericAPIView):
         "not_open, expired, revoked (409).",
         request=JoinSerializer,
         responses={
-            201: MyMembershipSerializer, 200: MyMembershipSerializer,
-            400: _error("answer_required, or invalid input."), 403: DENIED,
+            201: MyMembershipSerializer,
+            200: MyMembershipSerializer,
+            400: _error("answer_required, or invalid input."),
+            403: DENIED,
             404: _error("No link with this code (code invalid)."),
             409: _error("The join is refused: full, exhausted, banned, archived, not_open, expired or revoked."),
         },
@@ -138,16 +143,20 @@ class LinkJoinView(generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         started = timezone.now()
         try:
-            membership = services.join_via_link(user=request.user, code=code,
-                                                answer=serializer.validated_data["answer"],
-                                                client=services.Client(*request_fingerprint(request)))
+            membership = services.join_via_link(
+                user=request.user,
+                code=code,
+                answer=serializer.validated_data["answer"],
+                client=services.Client(*request_fingerprint(request)),
+            )
         except JoinRefused as exc:
             return join_refused_response(exc)
         # The service stamps requested_at on every membership it creates or renews, and returns an
         # existing live membership untouched: so a fresh stamp means this call changed something.
         changed = membership.requested_at >= started
-        return Response(MyMembershipSerializer(membership).data,
-                        status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK)
+        return Response(
+            MyMembershipSerializer(membership).data, status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK
+        )
 
 
 @extend_schema(tags=["member"])
@@ -157,8 +166,11 @@ class MyMembershipsView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.memberships_for_member(self.request.user)
 
-    @extend_schema(summary="My groups", description="The signed-in member's active and pending memberships.",
-                   responses={200: MyMembershipSerializer(many=True), 403: DENIED})
+    @extend_schema(
+        summary="My groups",
+        description="The signed-in member's active and pending memberships.",
+        responses={200: MyMembershipSerializer(many=True), 403: DENIED},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -167,9 +179,16 @@ class MyMembershipsView(generics.ListAPIView):
 class MembershipLeaveView(generics.GenericAPIView):
     serializer_class = MyMembershipSerializer
 
-    @extend_schema(summary="Leave a group", request=None,
-                   responses={200: MyMembershipSerializer, 400: _error("Not in this group any more."),
-                              403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Leave a group",
+        request=None,
+        responses={
+            200: MyMembershipSerializer,
+            400: _error("Not in this group any more."),
+            403: DENIED,
+            404: NOT_FOUND,
+        },
+    )
     def post(self, request, pk: int):
         membership = selectors.membership_for_member(request.user, pk)
         membership = services.leave(membership=membership)
@@ -185,8 +204,12 @@ class MyInviteLinkView(generics.GenericAPIView):
         description="The member's own link to share the group, made once and then reused, with its QR code "
         "and poster addresses and how many people opened it and joined through it.",
         request=None,
-        responses={200: MyInviteLinkSerializer, 400: _error("A pending member cannot invite yet."),
-                   403: DENIED, 404: NOT_FOUND},
+        responses={
+            200: MyInviteLinkSerializer,
+            400: _error("A pending member cannot invite yet."),
+            403: DENIED,
+            404: NOT_FOUND,
+        },
     )
     def post(self, request, pk: int):
         group = selectors.group_for_member(request.user, pk)
@@ -195,6 +218,7 @@ class MyInviteLinkView(generics.GenericAPIView):
 
 
 # --- Operator side --------------------------------------------------------------------------------
+
 
 class ShopView(generics.GenericAPIView):
     permission_classes = [IsShopOperator]
@@ -229,14 +253,18 @@ class ShopView(generics.GenericAPIView):
 class ShopGroupsView(ShopView):
     serializer_class = GroupWriteSerializer
 
-    @extend_schema(summary="The shop's groups", parameters=[GroupFilterSerializer],
-                   responses={200: GroupListSerializer(many=True), 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="The shop's groups",
+        parameters=[GroupFilterSerializer],
+        responses={200: GroupListSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
     def get(self, request):
         filters = GroupFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
-        groups = selectors.groups_for_shop(self.shop, state=f.get("state"), tag_id=f.get("tag"),
-                                           series_id=f.get("series"), q=f.get("q"))
+        groups = selectors.groups_for_shop(
+            self.shop, state=f.get("state"), tag_id=f.get("tag"), series_id=f.get("series"), q=f.get("q")
+        )
         return self.paginated(groups, GroupListSerializer)
 
     @extend_schema(
@@ -250,8 +278,9 @@ class ShopGroupsView(ShopView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        group = services.create_group(shop=self.shop, name=data.pop("name"), tags=data.pop("tags", []),
-                                      by=request.user, **data)
+        group = services.create_group(
+            shop=self.shop, name=data.pop("name"), tags=data.pop("tags", []), by=request.user, **data
+        )
         response = self.group_detail(group.pk)
         response.status_code = status.HTTP_201_CREATED
         return response
@@ -262,8 +291,9 @@ class ShopGroupView(ShopView):
     serializer_class = GroupWriteSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
-    @extend_schema(summary="A group of the shop", responses={200: GroupDetailSerializer, 403: SHOP_DENIED,
-                                                              404: NOT_FOUND})
+    @extend_schema(
+        summary="A group of the shop", responses={200: GroupDetailSerializer, 403: SHOP_DENIED, 404: NOT_FOUND}
+    )
     def get(self, request, pk: int):
         return self.group_detail(pk)
 
@@ -280,8 +310,10 @@ class ShopGroupView(ShopView):
         changes = serializer.validated_data
         settings_fields = {key: changes.get(key, getattr(group, key)) for key in GROUP_FIELDS}
         services.update_group(
-            group=group, name=changes.get("name", group.name),
-            tags=changes["tags"] if "tags" in changes else list(group.tags.all()), **settings_fields,
+            group=group,
+            name=changes.get("name", group.name),
+            tags=changes["tags"] if "tags" in changes else list(group.tags.all()),
+            **settings_fields,
         )
         return self.group_detail(pk)
 
@@ -290,16 +322,22 @@ class ShopGroupView(ShopView):
 class ShopGroupTransitionView(ShopView):
     serializer_class = GroupTransitionSerializer
 
-    @extend_schema(summary="Move a group to another lifecycle state",
-                   description="Allowed moves are listed in the group's `allowed_transitions`.",
-                   request=GroupTransitionSerializer,
-                   responses={200: GroupDetailSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Move a group to another lifecycle state",
+        description="Allowed moves are listed in the group's `allowed_transitions`.",
+        request=GroupTransitionSerializer,
+        responses={200: GroupDetailSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def post(self, request, pk: int):
         group = selectors.group_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        transition_group(group=group, to_state=serializer.validated_data["to_state"], by=request.user,
-                         reason=serializer.validated_data["reason"])
+        transition_group(
+            group=group,
+            to_state=serializer.validated_data["to_state"],
+            by=request.user,
+            reason=serializer.validated_data["reason"],
+        )
         return self.group_detail(pk)
 
 
@@ -307,15 +345,18 @@ class ShopGroupTransitionView(ShopView):
 class ShopGroupMembersView(ShopView):
     serializer_class = ShopMemberSerializer
 
-    @extend_schema(summary="Members of a group", parameters=[MemberFilterSerializer],
-                   responses={200: ShopMemberSerializer(many=True), 400: INVALID, 403: SHOP_DENIED,
-                              404: NOT_FOUND})
+    @extend_schema(
+        summary="Members of a group",
+        parameters=[MemberFilterSerializer],
+        responses={200: ShopMemberSerializer(many=True), 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         group = selectors.group_for_shop(self.shop, pk)
         filters = MemberFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self.paginated(selectors.members_of_group(group, status=filters.validated_data.get("status")),
-                              ShopMemberSerializer)
+        return self.paginated(
+            selectors.members_of_group(group, status=filters.validated_data.get("status")), ShopMemberSerializer
+        )
 
 
 @extend_schema(tags=["shop"])
@@ -326,15 +367,16 @@ class ShopMemberActionView(ShopView):
         summary="Decide on a member",
         description="approve or reject a pending request; remove, ban or unban a member; set-role (body: role). "
         "`reason` is recorded for reject, remove and ban.",
-        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH),
-                    OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(MEMBER_ACTIONS))],
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH),
+            OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(MEMBER_ACTIONS)),
+        ],
         request=MemberActionSerializer,
         responses={200: ShopMemberSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
     )
     def post(self, request, pk: int, action: str):
         membership = selectors.membership_for_shop(self.shop, pk)
-        serializer = self.get_serializer(data=request.data, context={**self.get_serializer_context(),
-                                                                     "action": action})
+        serializer = self.get_serializer(data=request.data, context={**self.get_serializer_context(), "action": action})
         serializer.is_valid(raise_exception=True)
         by, reason, role = request.user, serializer.validated_data["reason"], serializer.validated_data.get("role")
         actions = {
@@ -354,34 +396,44 @@ class ShopMemberActionView(ShopView):
 class ShopGroupLinksView(ShopView):
     serializer_class = LinkCreateSerializer
 
-    @extend_schema(summary="Invite links of a group",
-                   responses={200: ShopLinkSerializer(many=True), 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Invite links of a group",
+        responses={200: ShopLinkSerializer(many=True), 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         group = selectors.group_for_shop(self.shop, pk)
         # The group rides along so each link's `problem` needs no query of its own.
         return self.paginated(selectors.links_of_group(group).select_related("group"), ShopLinkSerializer)
 
-    @extend_schema(summary="Create a channel link to a group",
-                   description="A link for one channel (poster, parcel card, partner group…), optionally "
-                   "expiring and capped in uses.",
-                   request=LinkCreateSerializer,
-                   responses={201: ShopLinkSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Create a channel link to a group",
+        description="A link for one channel (poster, parcel card, partner group…), optionally "
+        "expiring and capped in uses.",
+        request=LinkCreateSerializer,
+        responses={201: ShopLinkSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def post(self, request, pk: int):
         group = selectors.group_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        link = services.create_link(shop=self.shop, inviter=request.user, group=group,
-                                    options=LinkOptions(**serializer.validated_data))
-        return Response(ShopLinkSerializer(link, context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+        link = services.create_link(
+            shop=self.shop, inviter=request.user, group=group, options=LinkOptions(**serializer.validated_data)
+        )
+        return Response(
+            ShopLinkSerializer(link, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
 
 @extend_schema(tags=["shop"])
 class ShopLinkRevokeView(ShopView):
     serializer_class = ShopLinkSerializer
 
-    @extend_schema(summary="Revoke an invite link", description="Revoking twice changes nothing.", request=None,
-                   responses={200: ShopLinkSerializer, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Revoke an invite link",
+        description="Revoking twice changes nothing.",
+        request=None,
+        responses={200: ShopLinkSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def post(self, request, pk: int):
         link = services.revoke_link(link=selectors.link_for_shop(self.shop, pk))
         return Response(self.get_serializer(link).data)
@@ -391,8 +443,9 @@ class ShopLinkRevokeView(ShopView):
 class ShopSeriesListView(ShopView):
     serializer_class = SeriesCreateSerializer
 
-    @extend_schema(summary="The shop's group series (群活码)",
-                   responses={200: SeriesSerializer(many=True), 403: SHOP_DENIED})
+    @extend_schema(
+        summary="The shop's group series (群活码)", responses={200: SeriesSerializer(many=True), 403: SHOP_DENIED}
+    )
     def get(self, request):
         return self.paginated(selectors.series_for_shop(self.shop), SeriesSerializer)
 
@@ -406,8 +459,9 @@ class ShopSeriesListView(ShopView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        series = services.create_series(shop=self.shop, name=data.pop("name"), tags=data.pop("tags", []),
-                                        by=request.user, **data)
+        series = services.create_series(
+            shop=self.shop, name=data.pop("name"), tags=data.pop("tags", []), by=request.user, **data
+        )
         response = self.series_detail(series.pk)
         response.status_code = status.HTTP_201_CREATED
         return response
@@ -417,7 +471,9 @@ class ShopSeriesListView(ShopView):
 class ShopSeriesDetailView(ShopView):
     serializer_class = SeriesDetailSerializer
 
-    @extend_schema(summary="A group series with its groups and links",
-                   responses={200: SeriesDetailSerializer, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="A group series with its groups and links",
+        responses={200: SeriesDetailSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         return self.series_detail(pk)

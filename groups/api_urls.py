@@ -14,12 +14,14 @@ urlpatterns = [
     # Operators
     path("shop/groups/", api.ShopGroupsView.as_view(), name="api-shop-groups"),
     path("shop/groups/<int:pk>/", api.ShopGroupView.as_view(), name="api-shop-group"),
-    path("shop/groups/<int:pk>/transition/", api.ShopGroupTransitionView.as_view(),
-         name="api-shop-group-transition"),
+    path("shop/groups/<int:pk>/transition/", api.ShopGroupTransitionView.as_view(), name="api-shop-group-transition"),
     path("shop/groups/<int:pk>/members/", api.ShopGroupMembersView.as_view(), name="api-shop-group-members"),
     path("shop/groups/<int:pk>/links/", api.ShopGroupLinksView.as_view(), name="api-shop-group-links"),
-    re_path(r"^shop/members/(?P<pk>[0-9]+)/(?P<action>approve|reject|remove|ban|unban|set-role)/$",
-            api.ShopMemberActionView.as_view(), name="api-shop-member-action"),
+    re_path(
+        r"^shop/members/(?P<pk>[0-9]+)/(?P<action>approve|reject|remove|ban|unban|set-role)/$",
+        api.ShopMemberActionView.as_view(),
+        name="api-shop-member-action",
+    ),
     path("shop/links/<int:pk>/revoke/", api.ShopLinkRevokeView.as_view(), name="api-shop-link-revoke"),
     path("shop/series/", api.ShopSeriesListView.as_view(), name="api-shop-series"),
     path("shop/series/<int:pk>/", api.ShopSeriesDetailView.as_view(), name="api-shop-series-detail"),

@@ -38,6 +38,7 @@ VIEWER, OPERATOR = OperatorRole.VIEWER, OperatorRole.OPERATOR
 
 # --- Helpers --------------------------------------------------------------------------------------
 
+
 def _add_service_errors(form, error: ValidationError) -> None:
     """Put a service's refusal on the form: dict errors on their fields, the rest on the form."""
     if hasattr(error, "error_dict"):
@@ -74,8 +75,9 @@ def _tags_with_new(shop, form) -> list[Tag]:
 
 def _safe_next(request, fallback: str) -> str:
     target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return fallback
 
@@ -86,8 +88,9 @@ def _can_write(request) -> bool:
 
 def _link_options(form: LinkForm) -> services.LinkOptions:
     data = form.cleaned_data
-    return services.LinkOptions(channel=data["channel"], label=data["label"], expires_at=data["expires_at"],
-                                max_uses=data["max_uses"])
+    return services.LinkOptions(
+        channel=data["channel"], label=data["label"], expires_at=data["expires_at"], max_uses=data["max_uses"]
+    )
 
 
 # Short words for why a link admits nobody right now (codes from services.link_problem).
@@ -119,6 +122,7 @@ def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
 
 # --- Groups ---------------------------------------------------------------------------------------
 
+
 @operator_required(VIEWER)
 def group_list(request):
     filter_form = GroupFilterForm(request.GET or None, shop=request.shop)
@@ -126,9 +130,15 @@ def group_list(request):
     page = Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page"))
     for group in page:
         group.net_7d = group.joins_7d - group.leaves_7d
-    return render(request, "groups/dashboard/group_list.html", {
-        "filter_form": filter_form, "page": page, "can_write": _can_write(request),
-    })
+    return render(
+        request,
+        "groups/dashboard/group_list.html",
+        {
+            "filter_form": filter_form,
+            "page": page,
+            "can_write": _can_write(request),
+        },
+    )
 
 
 @operator_required(OPERATOR)
@@ -139,8 +149,12 @@ def group_create(request):
         try:
             with transaction.atomic():
                 group = services.create_group(
-                    shop=request.shop, name=data["name"], by=request.user, tags=_tags_with_new(request.shop, form),
-                    cover=data["cover"], **form.settings_values(),
+                    shop=request.shop,
+                    name=data["name"],
+                    by=request.user,
+                    tags=_tags_with_new(request.shop, form),
+                    cover=data["cover"],
+                    **form.settings_values(),
                 )
         except ValidationError as error:
             _add_service_errors(form, error)
@@ -155,15 +169,23 @@ def group_edit(request, pk: int):
     group = selectors.group_for_shop(request.shop, pk)
     initial = {name: getattr(group, name) for name in GroupForm.SETTINGS_FIELDS}
     initial.update(name=group.name, tags=list(group.tags.all()))
-    form = GroupForm(request.POST or None, request.FILES or None, shop=request.shop, initial=initial,
-                     active_member_count=group.active_member_count)
+    form = GroupForm(
+        request.POST or None,
+        request.FILES or None,
+        shop=request.shop,
+        initial=initial,
+        active_member_count=group.active_member_count,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             with transaction.atomic():
                 group = services.update_group(
-                    group=group, name=data["name"], tags=_tags_with_new(request.shop, form),
-                    cover=data["cover"] or None, **form.settings_values(),
+                    group=group,
+                    name=data["name"],
+                    tags=_tags_with_new(request.shop, form),
+                    cover=data["cover"] or None,
+                    **form.settings_values(),
                 )
         except ValidationError as error:
             _add_service_errors(form, error)
@@ -180,21 +202,26 @@ def _render_group_detail(request, group, *, link_form: LinkForm | None = None, s
     pending = Paginator(selectors.members_of_group(group, status=MembershipStatus.PENDING), PAGE_SIZE).get_page(1)
     links = Paginator(selectors.links_of_group(group), PAGE_SIZE).get_page(request.GET.get("links_page"))
     _with_status(links, group)
-    return render(request, "groups/dashboard/group_detail.html", {
-        "group": group,
-        "detail_url": reverse("dashboard:group_detail", args=[group.pk]),
-        "next_states": [GroupState(s) for s in allowed_next_states(group.state)],
-        "member_filter": member_filter,
-        "members": members.get_page(request.GET.get("page")),
-        "pending": pending,
-        "links": links,
-        "link_form": link_form or LinkForm(),
-        "transitions": group.transitions.select_related("by")[:30],
-        "shop_tags": list(selectors.tags_for_shop(request.shop)),
-        "roles": MemberRole.choices,
-        "can_write": _can_write(request),
-        "ST": MembershipStatus,
-    }, status=status)
+    return render(
+        request,
+        "groups/dashboard/group_detail.html",
+        {
+            "group": group,
+            "detail_url": reverse("dashboard:group_detail", args=[group.pk]),
+            "next_states": [GroupState(s) for s in allowed_next_states(group.state)],
+            "member_filter": member_filter,
+            "members": members.get_page(request.GET.get("page")),
+            "pending": pending,
+            "links": links,
+            "link_form": link_form or LinkForm(),
+            "transitions": group.transitions.select_related("by")[:30],
+            "shop_tags": list(selectors.tags_for_shop(request.shop)),
+            "roles": MemberRole.choices,
+            "can_write": _can_write(request),
+            "ST": MembershipStatus,
+        },
+        status=status,
+    )
 
 
 @operator_required(VIEWER)
@@ -230,6 +257,7 @@ def my_link(request, pk: int):
 
 
 # --- Members --------------------------------------------------------------------------------------
+
 
 def _member_action_call(action: str, membership, form: MemberActionForm, by):
     data = form.cleaned_data
@@ -276,6 +304,7 @@ def member_action(request, pk: int, action: str):
 
 # --- Invite links ---------------------------------------------------------------------------------
 
+
 @operator_required(OPERATOR)
 @require_POST
 def link_create(request, pk: int):
@@ -299,8 +328,7 @@ def series_link_create(request, pk: int):
     form = LinkForm(request.POST)
     if form.is_valid():
         try:
-            services.create_link(shop=request.shop, inviter=request.user, series=series,
-                                 options=_link_options(form))
+            services.create_link(shop=request.shop, inviter=request.user, series=series, options=_link_options(form))
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -339,8 +367,12 @@ def link_qr_svg(request, pk: int):
 @operator_required(VIEWER)
 def link_poster(request, pk: int):
     link = selectors.link_for_shop(request.shop, pk)
-    render_args = {"group_name": link.target_name, "inviter_name": link.inviter.public_name,
-                   "url": link.public_url, "expires_at": link.expires_at}
+    render_args = {
+        "group_name": link.target_name,
+        "inviter_name": link.inviter.public_name,
+        "url": link.public_url,
+        "expires_at": link.expires_at,
+    }
     try:
         if link.group_id and link.group.cover:
             with link.group.cover.open("rb") as cover:
@@ -354,6 +386,7 @@ def link_poster(request, pk: int):
 
 
 # --- Series ---------------------------------------------------------------------------------------
+
 
 @operator_required(VIEWER)
 def series_list(request):
@@ -371,8 +404,12 @@ def series_create(request):
         try:
             with transaction.atomic():
                 series = services.create_series(
-                    shop=request.shop, name=data["name"], rotation_threshold=data["rotation_threshold"],
-                    tags=_tags_with_new(request.shop, form), by=request.user, **form.settings_values(),
+                    shop=request.shop,
+                    name=data["name"],
+                    rotation_threshold=data["rotation_threshold"],
+                    tags=_tags_with_new(request.shop, form),
+                    by=request.user,
+                    **form.settings_values(),
                 )
         except ValidationError as error:
             _add_service_errors(form, error)
@@ -384,16 +421,20 @@ def series_create(request):
 
 def _render_series_detail(request, series, *, link_form: LinkForm | None = None):
     links = selectors.links_of_series(series)
-    return render(request, "groups/dashboard/series_detail.html", {
-        "series": series,
-        "detail_url": reverse("dashboard:series_detail", args=[series.pk]),
-        "public_link": links.filter(channel=Channel.SERIES_CODE, revoked_at__isnull=True).first(),
-        "groups": selectors.groups_for_shop(request.shop, series_id=series.pk).order_by("number_in_series"),
-        "links": _with_status(Paginator(links, PAGE_SIZE).get_page(request.GET.get("links_page"))),
-        "link_form": link_form or LinkForm(),
-        "tags": list(series.tags.all()),
-        "can_write": _can_write(request),
-    })
+    return render(
+        request,
+        "groups/dashboard/series_detail.html",
+        {
+            "series": series,
+            "detail_url": reverse("dashboard:series_detail", args=[series.pk]),
+            "public_link": links.filter(channel=Channel.SERIES_CODE, revoked_at__isnull=True).first(),
+            "groups": selectors.groups_for_shop(request.shop, series_id=series.pk).order_by("number_in_series"),
+            "links": _with_status(Paginator(links, PAGE_SIZE).get_page(request.GET.get("links_page"))),
+            "link_form": link_form or LinkForm(),
+            "tags": list(series.tags.all()),
+            "can_write": _can_write(request),
+        },
+    )
 
 
 @operator_required(VIEWER)

@@ -19,8 +19,9 @@ TAG_NAME_MAX = Tag._meta.get_field("name").max_length
 TAG_SEPARATORS = re.compile(r"[,，、;；]")
 # Channels an operator may pick for a new link: the series code is made with the series, and
 # "direct" means added by hand, not through a link.
-LINK_CHANNELS = [(value, label) for value, label in Channel.choices
-                 if value not in (Channel.SERIES_CODE, Channel.DIRECT)]
+LINK_CHANNELS = [
+    (value, label) for value, label in Channel.choices if value not in (Channel.SERIES_CODE, Channel.DIRECT)
+]
 
 
 def parse_tag_names(raw: str) -> list[str]:
@@ -57,7 +58,9 @@ def _tags_field():
 
 def _new_tags_field():
     return forms.CharField(
-        label=_("新增标签"), required=False, max_length=300,
+        label=_("新增标签"),
+        required=False,
+        max_length=300,
         help_text=_("用逗号分隔多个标签名，保存时自动创建。"),
         widget=forms.TextInput(attrs={"placeholder": _("例如：宝妈，复购客户")}),
     )
@@ -67,21 +70,33 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
     """The settings a group and a series template share (GroupSettingsFields)."""
 
     purpose = forms.ChoiceField(label=_("目的"), choices=Purpose.choices, initial=Purpose.SALES)
-    kind = forms.CharField(label=_("类型"), max_length=30, required=False,
-                           help_text=_("如 兴趣、产品、学习、品牌"))
+    kind = forms.CharField(label=_("类型"), max_length=30, required=False, help_text=_("如 兴趣、产品、学习、品牌"))
     description = forms.CharField(label=_("介绍"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     rules = forms.CharField(label=_("群规"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     capacity = forms.IntegerField(label=_("容量"), min_value=2)
     tags = _tags_field()
     new_tags = _new_tags_field()
     threshold = forms.ChoiceField(label=_("入群门槛"), choices=Threshold.choices, initial=Threshold.OPEN)
-    entry_price = forms.DecimalField(label=_("入群费（元）"), required=False, max_digits=10, decimal_places=2,
-                                     help_text=_("仅付费入群需要填写。"))
-    entry_question = forms.CharField(label=_("审核问题/提交要求"), max_length=200, required=False,
-                                     help_text=_("运营审核或提交审核的群，申请人需要回答此问题。"))
+    entry_price = forms.DecimalField(
+        label=_("入群费（元）"), required=False, max_digits=10, decimal_places=2, help_text=_("仅付费入群需要填写。")
+    )
+    entry_question = forms.CharField(
+        label=_("审核问题/提交要求"),
+        max_length=200,
+        required=False,
+        help_text=_("运营审核或提交审核的群，申请人需要回答此问题。"),
+    )
 
-    SETTINGS_FIELDS = ("purpose", "kind", "description", "rules", "capacity", "threshold", "entry_price",
-                       "entry_question")
+    SETTINGS_FIELDS = (
+        "purpose",
+        "kind",
+        "description",
+        "rules",
+        "capacity",
+        "threshold",
+        "entry_price",
+        "entry_question",
+    )
 
     def __init__(self, *args, shop: Shop, active_member_count: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,8 +113,11 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
         if any(name in self.errors for name in checked):
             return data
         try:
-            validate_group_settings(shop=self.shop, active_member_count=self.active_member_count,
-                                    **{name: data.get(name) for name in checked})
+            validate_group_settings(
+                shop=self.shop,
+                active_member_count=self.active_member_count,
+                **{name: data.get(name) for name in checked},
+            )
         except ValidationError as error:
             for field, errors in error.error_dict.items():
                 self.add_error(field if field in self.fields else None, errors)
@@ -112,19 +130,35 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
 class GroupForm(GroupSettingsForm):
     name = forms.CharField(label=_("群名称"), max_length=60)
     # A plain file input: leaving it empty keeps the current cover (no "clear" box to misread).
-    cover = forms.ImageField(label=_("封面"), required=False, widget=forms.FileInput(attrs={"accept": "image/*"}),
-                             help_text=_("JPG/PNG 图片，用于分享海报。"))
+    cover = forms.ImageField(
+        label=_("封面"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/*"}),
+        help_text=_("JPG/PNG 图片，用于分享海报。"),
+    )
 
-    field_order = ["name", "purpose", "kind", "description", "rules", "cover", "capacity", "tags", "new_tags",
-                   "threshold", "entry_price", "entry_question"]
+    field_order = [
+        "name",
+        "purpose",
+        "kind",
+        "description",
+        "rules",
+        "cover",
+        "capacity",
+        "tags",
+        "new_tags",
+        "threshold",
+        "entry_price",
+        "entry_question",
+    ]
 
     def clean_cover(self):
         # forms.ImageField has already opened the file with Pillow and refused anything that is not an image.
         cover = self.cleaned_data.get("cover")
         if cover and getattr(cover, "size", 0) > settings.MAX_IMAGE_UPLOAD_BYTES:
             raise forms.ValidationError(
-                _("图片太大（%(size)s），请上传不超过 %(max)s 的图片。") % {
-                    "size": filesizeformat(cover.size), "max": filesizeformat(settings.MAX_IMAGE_UPLOAD_BYTES)}
+                _("图片太大（%(size)s），请上传不超过 %(max)s 的图片。")
+                % {"size": filesizeformat(cover.size), "max": filesizeformat(settings.MAX_IMAGE_UPLOAD_BYTES)}
             )
         return cover
 
@@ -132,12 +166,26 @@ class GroupForm(GroupSettingsForm):
 class SeriesForm(GroupSettingsForm):
     name = forms.CharField(label=_("系列名称"), max_length=60)
     rotation_threshold = forms.IntegerField(
-        label=_("轮换阈值"), min_value=1, required=False,
+        label=_("轮换阈值"),
+        min_value=1,
+        required=False,
         help_text=_("新成员进入第一个人数低于此值的群；全部达到时自动开新群。留空则用本店默认值。"),
     )
 
-    field_order = ["name", "rotation_threshold", "purpose", "kind", "description", "rules", "capacity", "tags",
-                   "new_tags", "threshold", "entry_price", "entry_question"]
+    field_order = [
+        "name",
+        "rotation_threshold",
+        "purpose",
+        "kind",
+        "description",
+        "rules",
+        "capacity",
+        "tags",
+        "new_tags",
+        "threshold",
+        "entry_price",
+        "entry_question",
+    ]
 
 
 class GroupFilterForm(forms.Form):
@@ -145,10 +193,12 @@ class GroupFilterForm(forms.Form):
 
     q = forms.CharField(label=_("搜索群名"), required=False, max_length=60)
     state = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部状态"))] + GroupState.choices)
-    tag = forms.ModelChoiceField(label=_("标签"), required=False, queryset=Tag.objects.none(),
-                                 empty_label=_("全部标签"))
-    series = forms.ModelChoiceField(label=_("系列"), required=False, queryset=GroupSeries.objects.none(),
-                                    empty_label=_("全部系列"))
+    tag = forms.ModelChoiceField(
+        label=_("标签"), required=False, queryset=Tag.objects.none(), empty_label=_("全部标签")
+    )
+    series = forms.ModelChoiceField(
+        label=_("系列"), required=False, queryset=GroupSeries.objects.none(), empty_label=_("全部系列")
+    )
 
     def __init__(self, *args, shop: Shop, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,8 +219,9 @@ class GroupFilterForm(forms.Form):
 
 
 class MemberFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("状态"), required=False,
-                               choices=[("", _("全部状态"))] + MembershipStatus.choices)
+    status = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部状态"))] + MembershipStatus.choices
+    )
 
 
 class TransitionForm(forms.Form):
@@ -180,15 +231,20 @@ class TransitionForm(forms.Form):
 
 class LinkForm(forms.Form):
     channel = forms.ChoiceField(label=_("渠道"), choices=LINK_CHANNELS, initial=Channel.OPERATOR)
-    label = forms.CharField(label=_("备注"), max_length=60, required=False,
-                            widget=forms.TextInput(attrs={"placeholder": _("例如：6月包裹卡")}))
+    label = forms.CharField(
+        label=_("备注"),
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("例如：6月包裹卡")}),
+    )
     expires_at = forms.DateTimeField(
-        label=_("过期时间"), required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        label=_("过期时间"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("留空则长期有效。"),
     )
-    max_uses = forms.IntegerField(label=_("最多使用次数"), min_value=1, required=False,
-                                  help_text=_("留空则不限。"))
+    max_uses = forms.IntegerField(label=_("最多使用次数"), min_value=1, required=False, help_text=_("留空则不限。"))
 
 
 class MemberActionForm(forms.Form):

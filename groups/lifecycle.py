@@ -33,8 +33,8 @@ def transition_group(*, group: Group, to_state: str, by=None, reason: str = "", 
         locked = Group.objects.select_for_update().get(pk=group.pk)
         if to_state not in ALLOWED_TRANSITIONS[locked.state]:
             raise ValidationError(
-                _("不能从「%(from)s」变为「%(to)s」。") % {
-                    "from": GroupState(locked.state).label, "to": GroupState(to_state).label}
+                _("不能从「%(from)s」变为「%(to)s」。")
+                % {"from": GroupState(locked.state).label, "to": GroupState(to_state).label}
             )
         GroupTransition.objects.create(
             group=locked, from_state=locked.state, to_state=to_state, by=by, reason=reason, at=at or timezone.now()

@@ -50,14 +50,19 @@ def member_login_required(view):
 
 # --- Invite landing and joining -------------------------------------------------------------------
 
+
 def _count_visit(request: HttpRequest, link: InviteLink) -> None:
     """One open per session per link; one sign-in when someone who opened it signed out returns signed in."""
     visits = request.session.get(SESSION_VISITS_KEY, {})
     seen = visits.get(link.code)
     signed_in = request.user.is_authenticated
     if seen is None:
-        services.record_link_open(link, user=request.user, visitor_key=request.session.session_key or "",
-                                  client=services.Client(*request_fingerprint(request)))
+        services.record_link_open(
+            link,
+            user=request.user,
+            visitor_key=request.session.session_key or "",
+            client=services.Client(*request_fingerprint(request)),
+        )
     elif seen == "anon" and signed_in:
         services.record_link_sign_in(link)
     else:
@@ -121,8 +126,9 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(_member_login_url(reverse("member:landing", args=[code])))
     answer = request.POST.get("answer", "")[:ANSWER_MAX_LENGTH]
     try:
-        membership = services.join_via_link(user=request.user, code=code, answer=answer,
-                                            client=services.Client(*request_fingerprint(request)))
+        membership = services.join_via_link(
+            user=request.user, code=code, answer=answer, client=services.Client(*request_fingerprint(request))
+        )
     except JoinRefused as refused:
         if refused.reason == "invalid":
             return _invalid_link(request, refused)
@@ -132,12 +138,19 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
     if membership.status == MembershipStatus.ACTIVE:
         messages.success(request, _("欢迎加入「%(name)s」！") % {"name": membership.group.name})
         return redirect("member:group", pk=membership.group_id)
-    return render(request, "groups/member/pending.html", {
-        "membership": membership, "group": membership.group, "lang_next": reverse("member:my_groups"),
-    })
+    return render(
+        request,
+        "groups/member/pending.html",
+        {
+            "membership": membership,
+            "group": membership.group,
+            "lang_next": reverse("member:my_groups"),
+        },
+    )
 
 
 # --- My groups ----------------------------------------------------------------------------------
+
 
 def _my_membership(user, group) -> Membership:
     return selectors.memberships_for_member(user).get(group=group)
@@ -147,19 +160,28 @@ def _my_membership(user, group) -> Membership:
 @member_login_required
 def my_groups(request: HttpRequest) -> HttpResponse:
     memberships = list(selectors.memberships_for_member(request.user))
-    return render(request, "groups/member/my_groups.html", {
-        "active": [m for m in memberships if m.status == MembershipStatus.ACTIVE],
-        "pending": [m for m in memberships if m.status == MembershipStatus.PENDING],
-    })
+    return render(
+        request,
+        "groups/member/my_groups.html",
+        {
+            "active": [m for m in memberships if m.status == MembershipStatus.ACTIVE],
+            "pending": [m for m in memberships if m.status == MembershipStatus.PENDING],
+        },
+    )
 
 
 @require_GET
 @member_login_required
 def group_page(request: HttpRequest, pk: int) -> HttpResponse:
     group = selectors.group_for_member(request.user, pk)
-    return render(request, "groups/member/group.html", {
-        "group": group, "membership": _my_membership(request.user, group),
-    })
+    return render(
+        request,
+        "groups/member/group.html",
+        {
+            "group": group,
+            "membership": _my_membership(request.user, group),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -192,15 +214,20 @@ def my_invite(request: HttpRequest, pk: int) -> HttpResponse:
         for message in error.messages:
             messages.error(request, message)
     problem = services.link_problem(link) if link else None
-    return render(request, "groups/member/invite.html", {
-        "group": group,
-        "membership": _my_membership(request.user, group),
-        "link": link,
-        "problem_message": JoinRefused.MESSAGES[problem] if problem else "",
-    })
+    return render(
+        request,
+        "groups/member/invite.html",
+        {
+            "group": group,
+            "membership": _my_membership(request.user, group),
+            "link": link,
+            "problem_message": JoinRefused.MESSAGES[problem] if problem else "",
+        },
+    )
 
 
 # --- QR code and poster of one's own link -------------------------------------------------------
+
 
 def _own_link(request: HttpRequest, code: str) -> InviteLink:
     """The link behind `code` if the signed-in user is its inviter; a 404 for anyone else."""
@@ -244,14 +271,19 @@ def invite_poster(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _poster(link: InviteLink) -> bytes:
-    text = {"group_name": link.target_name, "inviter_name": link.inviter.public_name, "url": link.public_url,
-            "expires_at": link.expires_at}
+    text = {
+        "group_name": link.target_name,
+        "inviter_name": link.inviter.public_name,
+        "url": link.public_url,
+        "expires_at": link.expires_at,
+    }
     cover = link.group.cover if link.group_id else None
     if cover:
         try:
             with cover.open("rb") as cover_file:
                 return qr.poster_png(cover=cover_file, **text)
         except OSError:  # a missing or unreadable cover must not cost the member their poster
-            logger.warning("Group %s cover %s unreadable; poster drawn without it", link.group_id, cover.name,
-                           exc_info=True)
+            logger.warning(
+                "Group %s cover %s unreadable; poster drawn without it", link.group_id, cover.name, exc_info=True
+            )
     return qr.poster_png(**text)

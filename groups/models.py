@@ -77,7 +77,8 @@ class GroupSeries(GroupSettingsFields):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="series")
     name = models.CharField(_("名称"), max_length=60)
     rotation_threshold = models.PositiveIntegerField(
-        _("轮换阈值"), validators=[MinValueValidator(1)],
+        _("轮换阈值"),
+        validators=[MinValueValidator(1)],
         help_text=_("新成员进入第一个人数低于此值的群；全部达到时自动开新群。"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="series", verbose_name=_("标签"))
@@ -114,8 +115,12 @@ class Group(GroupSettingsFields):
     cover = models.ImageField(_("封面"), upload_to="group_covers/%Y/%m/", blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="groups", verbose_name=_("标签"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="owned_groups", verbose_name=_("群主"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_groups",
+        verbose_name=_("群主"),
     )
     state = models.CharField(_("状态"), max_length=12, choices=GroupState.choices, default=GroupState.PREPARING)
     # Maintained only by groups.services with conditional UPDATEs; the CHECK below is the last word.
@@ -136,7 +141,8 @@ class Group(GroupSettingsFields):
                 violation_error_message=_("群已满。"),
             ),
             models.UniqueConstraint(
-                fields=["series", "number_in_series"], name="group_number_unique_in_series",
+                fields=["series", "number_in_series"],
+                name="group_number_unique_in_series",
                 condition=Q(series__isnull=False),
             ),
             models.CheckConstraint(
@@ -236,11 +242,13 @@ class InviteLink(models.Model):
                 violation_error_message=_("邀请链接已用完。"),
             ),
             models.UniqueConstraint(
-                fields=["inviter", "group"], name="one_personal_link_per_group",
+                fields=["inviter", "group"],
+                name="one_personal_link_per_group",
                 condition=Q(is_personal=True, revoked_at__isnull=True, group__isnull=False),
             ),
             models.UniqueConstraint(
-                fields=["inviter", "series"], name="one_personal_link_per_series",
+                fields=["inviter", "series"],
+                name="one_personal_link_per_series",
                 condition=Q(is_personal=True, revoked_at__isnull=True, series__isnull=False),
             ),
         ]
@@ -292,12 +300,20 @@ class Membership(models.Model):
     status = models.CharField(_("状态"), max_length=8, choices=MembershipStatus.choices)
     channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices, default=Channel.DIRECT)
     invite_link = models.ForeignKey(
-        InviteLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships",
+        InviteLink,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="memberships",
         verbose_name=_("邀请链接"),
     )
     inviter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name=_("邀请人"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("邀请人"),
     )
     answer = models.TextField(_("申请回答/提交"), blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="memberships", verbose_name=_("标签"))
@@ -308,7 +324,11 @@ class Membership(models.Model):
     left_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
     last_active_at = models.DateTimeField(_("最近活跃"), null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("处理人"),
     )
     note = models.CharField(_("备注"), max_length=200, blank=True)
@@ -331,6 +351,7 @@ class Membership(models.Model):
 
 # --- Automation: activity, lurkers, health, and the shop's settings for the jobs ------------------
 
+
 class AutomationSettings(models.Model):
     """A shop's settings for the periodic jobs (DOMAIN.md numbers as defaults, operators change them).
 
@@ -339,22 +360,35 @@ class AutomationSettings(models.Model):
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="automation")
     reminder_lead_days = models.PositiveIntegerField(
-        _("复购提醒提前天数"), default=2, help_text=_("在预计复购日前几天发送复购提醒。"))
+        _("复购提醒提前天数"), default=2, help_text=_("在预计复购日前几天发送复购提醒。")
+    )
     quiet_days = models.PositiveIntegerField(
-        _("冷却判定天数"), default=7, validators=[MinValueValidator(1)],
-        help_text=_("活跃的群连续这么多天活跃度低，自动转为冷却。"))
+        _("冷却判定天数"),
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text=_("活跃的群连续这么多天活跃度低，自动转为冷却。"),
+    )
     quiet_active_percent = models.PositiveIntegerField(
-        _("低活跃阈值（%）"), default=5,
-        help_text=_("判定天数内有互动的成员占比低于此值，视为活跃度低。"))
+        _("低活跃阈值（%）"), default=5, help_text=_("判定天数内有互动的成员占比低于此值，视为活跃度低。")
+    )
     archive_after_days = models.PositiveIntegerField(
-        _("冷却后归档天数"), default=14, validators=[MinValueValidator(1)],
-        help_text=_("冷却中的群这么多天仍未恢复活跃，自动归档。"))
+        _("冷却后归档天数"),
+        default=14,
+        validators=[MinValueValidator(1)],
+        help_text=_("冷却中的群这么多天仍未恢复活跃，自动归档。"),
+    )
     lurker_days = models.PositiveIntegerField(
-        _("潜水判定天数"), default=14, validators=[MinValueValidator(1)],
-        help_text=_("成员这么多天没有任何互动，视为潜水。"))
+        _("潜水判定天数"),
+        default=14,
+        validators=[MinValueValidator(1)],
+        help_text=_("成员这么多天没有任何互动，视为潜水。"),
+    )
     lurker_follow_up_days = models.PositiveIntegerField(
-        _("潜水关怀周期（天）"), default=30, validators=[MinValueValidator(1)],
-        help_text=_("每位潜水成员每个周期至多收到一次私信关怀。"))
+        _("潜水关怀周期（天）"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_("每位潜水成员每个周期至多收到一次私信关怀。"),
+    )
     lurker_follow_up_enabled = models.BooleanField(_("自动私信潜水成员"), default=True)
 
     class Meta:

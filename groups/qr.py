@@ -63,9 +63,7 @@ class MissingCJKFont(RuntimeError):
 # --------------------------------------------------------------------------
 
 
-def _qr(
-    url: str, *, box_size: int = 10, border: int = 4, image_factory=None
-) -> qrcode.QRCode:
+def _qr(url: str, *, box_size: int = 10, border: int = 4, image_factory=None) -> qrcode.QRCode:
     """Build a fitted QRCode for ``url`` with error correction M."""
     qr = qrcode.QRCode(
         error_correction=qrcode.constants.ERROR_CORRECT_M,
@@ -81,17 +79,13 @@ def _qr(
 def _qr_image(url: str, *, box_size: int = 10, border: int = 4) -> Image.Image:
     """Return the QR code as a 1-bit-looking RGB Pillow image."""
     qr = _qr(url, box_size=box_size, border=border)
-    return (
-        qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
-    )
+    return qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
 
 
 def qr_png(url: str, *, box_size: int = 10, border: int = 4) -> bytes:
     """Return PNG bytes of a QR code encoding exactly ``url``."""
     buf = io.BytesIO()
-    _qr_image(url, box_size=box_size, border=border).save(
-        buf, format="PNG", optimize=True
-    )
+    _qr_image(url, box_size=box_size, border=border).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
@@ -251,9 +245,7 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def _split_long(
-    token: str, font: ImageFont.FreeTypeFont, max_width: int
-) -> Iterable[str]:
+def _split_long(token: str, font: ImageFont.FreeTypeFont, max_width: int) -> Iterable[str]:
     """Break a token wider than ``max_width`` into pieces that fit."""
     piece = ""
     for char in token:
@@ -271,11 +263,7 @@ def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[s
     lines: list[str] = []
     line = ""
     for token in _tokens(text):
-        pieces = (
-            [token]
-            if font.getlength(token) <= max_width
-            else _split_long(token, font, max_width)
-        )
+        pieces = [token] if font.getlength(token) <= max_width else _split_long(token, font, max_width)
         for piece in pieces:
             if font.getlength(line + piece) <= max_width:
                 line += piece
@@ -295,9 +283,7 @@ def _ellipsize(line: str, font: ImageFont.FreeTypeFont, max_width: int) -> str:
     return line.rstrip() + "…"
 
 
-def _fit_title(
-    text: str, path: str, max_width: int
-) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+def _fit_title(text: str, path: str, max_width: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """Pick the largest title size that fits in two lines, else three with an ellipsis."""
     for size in (56, 50, 44):
         font = _font(path, size)
@@ -344,9 +330,7 @@ def _load_cover(cover: Image.Image | str | pathlib.Path) -> Image.Image:
     return img.convert("RGB")
 
 
-def _draw_cover(
-    poster: Image.Image, cover: Image.Image | str | pathlib.Path | None
-) -> None:
+def _draw_cover(poster: Image.Image, cover: Image.Image | str | pathlib.Path | None) -> None:
     """Fill the top area with ``cover`` (centre-cropped) or a plain colour block."""
     size = (POSTER_SIZE[0], COVER_HEIGHT)
     if cover is None:
@@ -359,9 +343,7 @@ def _draw_cover(
         block = Image.alpha_composite(block.convert("RGBA"), overlay).convert("RGB")
     else:
         # Bias the crop upward: faces and titles tend to sit in the upper part.
-        block = ImageOps.fit(
-            _load_cover(cover), size, Image.Resampling.LANCZOS, centering=(0.5, 0.4)
-        )
+        block = ImageOps.fit(_load_cover(cover), size, Image.Resampling.LANCZOS, centering=(0.5, 0.4))
     poster.paste(block, (0, 0))
 
 
@@ -379,9 +361,7 @@ def _qr_tile(url: str) -> tuple[Image.Image, int]:
         return _qr_image(url, box_size=box, border=4), 4 * box
     img = _qr_image(url, box_size=1, border=4)
     side = round((n + 8) * QR_TARGET_PX / n)
-    return img.resize((side, side), Image.Resampling.NEAREST), round(
-        4 * QR_TARGET_PX / n
-    )
+    return img.resize((side, side), Image.Resampling.NEAREST), round(4 * QR_TARGET_PX / n)
 
 
 def _draw_centered(
@@ -393,9 +373,7 @@ def _draw_centered(
     **kwargs,
 ) -> None:
     """Draw ``text`` horizontally centred on the poster with its top at ``y``."""
-    draw.text(
-        (POSTER_SIZE[0] // 2, y), text, font=font, fill=fill, anchor="mt", **kwargs
-    )
+    draw.text((POSTER_SIZE[0] // 2, y), text, font=font, fill=fill, anchor="mt", **kwargs)
 
 
 def poster_png(
@@ -448,15 +426,9 @@ def poster_png(
 
     # Top-down: title, then the inviter line. Short titles leave spare room;
     # give a third of it to the top so the text does not hug the card edge.
-    title_font, lines = _fit_title(
-        _clean_text(group_name, path, 56) or "社群", path, text_width
-    )
+    title_font, lines = _fit_title(_clean_text(group_name, path, 56) or "社群", path, text_width)
     inviter_font = _font(path, 30)
-    text_height = (
-        len(lines) * _line_height(title_font, 1.32)
-        + 8
-        + _line_height(inviter_font, 1.0)
-    )
+    text_height = len(lines) * _line_height(title_font, 1.32) + 8 + _line_height(inviter_font, 1.0)
     spare = qr_top + quiet - (card[1] + CARD_PADDING + text_height) - 2 * CARD_PADDING
     y = card[1] + CARD_PADDING + max(0, spare) // 3
     for line in lines:

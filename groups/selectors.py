@@ -14,8 +14,14 @@ from .models import Group, GroupSeries, InviteLink, Membership, MembershipStatus
 ST = MembershipStatus
 
 
-def groups_for_shop(shop: Shop, *, state: str | None = None, tag_id: int | None = None,
-                    series_id: int | None = None, q: str | None = None) -> QuerySet[Group]:
+def groups_for_shop(
+    shop: Shop,
+    *,
+    state: str | None = None,
+    tag_id: int | None = None,
+    series_id: int | None = None,
+    q: str | None = None,
+) -> QuerySet[Group]:
     """The dashboard's group list: a constant number of queries whatever the number of groups."""
     since = timezone.now() - timedelta(days=7)
     qs = (
@@ -89,8 +95,9 @@ def tags_for_shop(shop: Shop) -> QuerySet[Tag]:
 
 # --- Members' own reads -----------------------------------------------------------------------------
 
+
 def memberships_for_member(user: User) -> QuerySet[Membership]:
-    """"My groups": the member's current and pending groups, across every shop."""
+    """ "My groups": the member's current and pending groups, across every shop."""
     return (
         Membership.objects.filter(user=user, status__in=[ST.ACTIVE, ST.PENDING])
         .select_related("group", "group__shop")
@@ -105,20 +112,26 @@ def membership_for_member(user: User, pk: int) -> Membership:
 def group_for_member(user: User, pk: int) -> Group:
     """A group the member is (or is asking to be) in; any other group is a 404 to them."""
     return get_object_or_404(
-        Group.objects.select_related("shop"), pk=pk,
-        memberships__user=user, memberships__status__in=[ST.ACTIVE, ST.PENDING],
+        Group.objects.select_related("shop"),
+        pk=pk,
+        memberships__user=user,
+        memberships__status__in=[ST.ACTIVE, ST.PENDING],
     )
 
 
 # --- Lurkers and health (groups/health_views.py) -------------------------------------------------------
+
 
 def lurkers_of_group(group: Group, *, now, lurker_days: int) -> QuerySet[Membership]:
     """The group's lurkers, longest silent first, with their follow-ups (newest first): constant queries."""
     from .jobs import lurkers
     from .models import LurkerFollowUp
 
-    return lurkers(group_ids=[group.pk], now=now, lurker_days=lurker_days).select_related("user").prefetch_related(
-        Prefetch("lurker_follow_ups", queryset=LurkerFollowUp.objects.order_by("-sent_at", "-pk")))
+    return (
+        lurkers(group_ids=[group.pk], now=now, lurker_days=lurker_days)
+        .select_related("user")
+        .prefetch_related(Prefetch("lurker_follow_ups", queryset=LurkerFollowUp.objects.order_by("-sent_at", "-pk")))
+    )
 
 
 def health_history(group: Group) -> QuerySet:

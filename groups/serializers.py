@@ -96,8 +96,9 @@ class LinkLandingSerializer(serializers.Serializer):
     member_count = serializers.SerializerMethodField(help_text="群当前人数；系列链接为 null。")
     capacity = serializers.SerializerMethodField(help_text="群容量；系列链接为 null。")
     threshold = serializers.ChoiceField(source="target.threshold", choices=Threshold.choices, read_only=True)
-    entry_price = serializers.DecimalField(source="target.entry_price", max_digits=10, decimal_places=2,
-                                           read_only=True, allow_null=True)
+    entry_price = serializers.DecimalField(
+        source="target.entry_price", max_digits=10, decimal_places=2, read_only=True, allow_null=True
+    )
     entry_question = serializers.CharField(source="target.entry_question", read_only=True)
     inviter_name = serializers.CharField(source="inviter.public_name", read_only=True)
     problem = serializers.SerializerMethodField(help_text="为何现在无法通过此链接加入（原因代码），可加入时为 null。")
@@ -128,7 +129,11 @@ class LinkLandingSerializer(serializers.Serializer):
 
 class JoinSerializer(serializers.Serializer):
     answer = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=2000, trim_whitespace=True,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        trim_whitespace=True,
         help_text="入群申请内容；提交审核的群必填（见 entry_question）。",
     )
 
@@ -202,8 +207,23 @@ class GroupListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Group
         fields = [
-            "id", "name", "state", "purpose", "kind", "threshold", "capacity", "member_count", "seats_left",
-            "series", "number_in_series", "owner", "tags", "joins_7d", "leaves_7d", "pending_count", "created_at",
+            "id",
+            "name",
+            "state",
+            "purpose",
+            "kind",
+            "threshold",
+            "capacity",
+            "member_count",
+            "seats_left",
+            "series",
+            "number_in_series",
+            "owner",
+            "tags",
+            "joins_7d",
+            "leaves_7d",
+            "pending_count",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -224,9 +244,26 @@ class GroupDetailSerializer(serializers.ModelSerializer):
     class Meta:
         model = Group
         fields = [
-            "id", "name", "state", "allowed_transitions", "purpose", "kind", "description", "rules", "capacity",
-            "member_count", "seats_left", "threshold", "entry_price", "entry_question", "cover_url", "series",
-            "number_in_series", "owner", "tags", "created_at",
+            "id",
+            "name",
+            "state",
+            "allowed_transitions",
+            "purpose",
+            "kind",
+            "description",
+            "rules",
+            "capacity",
+            "member_count",
+            "seats_left",
+            "threshold",
+            "entry_price",
+            "entry_question",
+            "cover_url",
+            "series",
+            "number_in_series",
+            "owner",
+            "tags",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -261,11 +298,13 @@ class GroupSettingsSerializer(serializers.Serializer):
     kind = serializers.CharField(max_length=30, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     rules = serializers.CharField(required=False, allow_blank=True)
-    capacity = serializers.IntegerField(required=False, min_value=0,
-                                        help_text="群容量；不填时用本店默认容量，且不能超过本店的群人数上限。")
+    capacity = serializers.IntegerField(
+        required=False, min_value=0, help_text="群容量；不填时用本店默认容量，且不能超过本店的群人数上限。"
+    )
     threshold = serializers.ChoiceField(choices=Threshold.choices, required=False)
-    entry_price = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True,
-                                           help_text="入群费（元），付费入群时必填。")
+    entry_price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True, help_text="入群费（元），付费入群时必填。"
+    )
     entry_question = serializers.CharField(max_length=200, required=False, allow_blank=True)
     tags = TagIdsField(many=True, required=False, help_text="本店标签的 id。")
 
@@ -288,6 +327,7 @@ class GroupFilterSerializer(serializers.Serializer):
 
 # --- Operator side: members -----------------------------------------------------------------------
 
+
 class ShopMemberSerializer(serializers.ModelSerializer):
     """A member of one of the shop's groups, as an operator sees them (no phone number)."""
 
@@ -298,8 +338,19 @@ class ShopMemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = [
-            "id", "user", "role", "status", "channel", "inviter", "tags", "answer", "note", "requested_at",
-            "joined_at", "left_at", "last_active_at",
+            "id",
+            "user",
+            "role",
+            "status",
+            "channel",
+            "inviter",
+            "tags",
+            "answer",
+            "note",
+            "requested_at",
+            "joined_at",
+            "left_at",
+            "last_active_at",
         ]
         read_only_fields = fields
 
@@ -320,10 +371,10 @@ MEMBER_ACTIONS = ("approve", "reject", "remove", "ban", "unban", "set-role")
 
 
 class MemberActionSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                                   help_text="原因（reject、remove、ban 时记录）。")
-    role = serializers.ChoiceField(choices=MemberRole.choices, required=False,
-                                   help_text="新角色（set-role 时必填）。")
+    reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="原因（reject、remove、ban 时记录）。"
+    )
+    role = serializers.ChoiceField(choices=MemberRole.choices, required=False, help_text="新角色（set-role 时必填）。")
 
     def validate(self, attrs):
         if self.context.get("action") == "set-role" and not attrs.get("role"):
@@ -332,6 +383,7 @@ class MemberActionSerializer(serializers.Serializer):
 
 
 # --- Operator side: links -------------------------------------------------------------------------
+
 
 class ShopLinkSerializer(serializers.ModelSerializer):
     """An invite link of the shop with its funnel counters (opens → sign-ins → joins)."""
@@ -345,9 +397,24 @@ class ShopLinkSerializer(serializers.ModelSerializer):
     class Meta:
         model = InviteLink
         fields = [
-            "id", "code", "url", "target_kind", "target_id", "channel", "label", "inviter", "is_personal",
-            "expires_at", "max_uses", "use_count", "open_count", "sign_in_count", "join_count", "revoked_at",
-            "problem", "created_at",
+            "id",
+            "code",
+            "url",
+            "target_kind",
+            "target_id",
+            "channel",
+            "label",
+            "inviter",
+            "is_personal",
+            "expires_at",
+            "max_uses",
+            "use_count",
+            "open_count",
+            "sign_in_count",
+            "join_count",
+            "revoked_at",
+            "problem",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -376,6 +443,7 @@ class LinkCreateSerializer(serializers.Serializer):
 
 # --- Operator side: series ------------------------------------------------------------------------
 
+
 class SeriesGroupSerializer(serializers.ModelSerializer):
     member_count = serializers.IntegerField(source="active_member_count", read_only=True)
 
@@ -394,15 +462,31 @@ class SeriesSerializer(serializers.ModelSerializer):
     class Meta:
         model = GroupSeries
         fields = [
-            "id", "name", "purpose", "kind", "description", "rules", "capacity", "rotation_threshold", "threshold",
-            "entry_price", "entry_question", "tags", "groups", "created_at",
+            "id",
+            "name",
+            "purpose",
+            "kind",
+            "description",
+            "rules",
+            "capacity",
+            "rotation_threshold",
+            "threshold",
+            "entry_price",
+            "entry_question",
+            "tags",
+            "groups",
+            "created_at",
         ]
         read_only_fields = fields
 
 
 class SeriesDetailSerializer(SeriesSerializer):
-    links = ShopLinkSerializer(many=True, read_only=True, source="api_links",
-                               help_text="指向此系列的邀请链接，含系列公开码（channel=series_code）。")
+    links = ShopLinkSerializer(
+        many=True,
+        read_only=True,
+        source="api_links",
+        help_text="指向此系列的邀请链接，含系列公开码（channel=series_code）。",
+    )
 
     class Meta(SeriesSerializer.Meta):
         fields = [*SeriesSerializer.Meta.fields, "links"]
@@ -412,8 +496,10 @@ class SeriesDetailSerializer(SeriesSerializer):
 class SeriesCreateSerializer(GroupSettingsSerializer):
     name = serializers.CharField(max_length=60)
     rotation_threshold = serializers.IntegerField(
-        required=False, min_value=1, help_text="新成员进入第一个人数低于此值的群；不填时用本店默认值。")
+        required=False, min_value=1, help_text="新成员进入第一个人数低于此值的群；不填时用本店默认值。"
+    )
     first_group_state = serializers.ChoiceField(
         choices=[(s, GroupState(s).label) for s in (GroupState.PREPARING, GroupState.RECRUITING, GroupState.ACTIVE)],
-        default=GroupState.RECRUITING, help_text="第一个群开出时的状态。",
+        default=GroupState.RECRUITING,
+        help_text="第一个群开出时的状态。",
     )

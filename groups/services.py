@@ -40,6 +40,7 @@ ST = MembershipStatus
 
 # --- Why a join is refused ----------------------------------------------------------------------
 
+
 class JoinRefused(Exception):
     """A join that cannot happen, with a reason code the pages and API show in words."""
 
@@ -99,6 +100,7 @@ def find_link(code: str) -> InviteLink:
 
 # --- Link counters (funnel: opens → sign-ins → joins) -------------------------------------------
 
+
 @dataclass(frozen=True)
 class Client:
     """Where a request came from (referrals.fraud.request_fingerprint): kept on referral events so the
@@ -111,8 +113,9 @@ class Client:
 NO_CLIENT = Client()
 
 
-def record_link_open(link: InviteLink, *, user: User | None = None, visitor_key: str = "",
-                     client: Client = NO_CLIENT) -> None:
+def record_link_open(
+    link: InviteLink, *, user: User | None = None, visitor_key: str = "", client: Client = NO_CLIENT
+) -> None:
     InviteLink.objects.filter(pk=link.pk).update(open_count=F("open_count") + 1)
     record_link_opened(link=link, user=user, visitor_key=visitor_key, ip=client.ip, device=client.device)
 
@@ -122,6 +125,7 @@ def record_link_sign_in(link: InviteLink) -> None:
 
 
 # --- Joining --------------------------------------------------------------------------------------
+
 
 class _AlreadyIn(Exception):
     def __init__(self, membership: Membership):
@@ -193,8 +197,15 @@ def _release_seat(group_id: int) -> None:
     )
 
 
-def _join_group(*, group: Group, user: User, link: InviteLink | None, answer: str,
-                channel: str | None = None, client: Client = NO_CLIENT) -> Membership:
+def _join_group(
+    *,
+    group: Group,
+    user: User,
+    link: InviteLink | None,
+    answer: str,
+    channel: str | None = None,
+    client: Client = NO_CLIENT,
+) -> Membership:
     row = _lock_membership_row(group, user)
     if group.threshold == Threshold.OPEN:
         if not _take_seat(group.pk):
@@ -205,12 +216,14 @@ def _join_group(*, group: Group, user: User, link: InviteLink | None, answer: st
         if group.state not in JOINABLE_STATES:
             raise JoinRefused("archived" if group.state == GroupState.ARCHIVED else "not_open")
         status = ST.PENDING
-    return _write_membership(row=row, group=group, user=user, link=link, status=status, answer=answer,
-                             channel=channel, client=client)
+    return _write_membership(
+        row=row, group=group, user=user, link=link, status=status, answer=answer, channel=channel, client=client
+    )
 
 
-def _join_series(*, series: GroupSeries, user: User, link: InviteLink, answer: str,
-                 client: Client = NO_CLIENT) -> Membership:
+def _join_series(
+    *, series: GroupSeries, user: User, link: InviteLink, answer: str, client: Client = NO_CLIENT
+) -> Membership:
     if series.threshold != Threshold.OPEN:
         group = _series_group_with_room(series)
         return _join_group(group=group, user=user, link=link, answer=answer, client=client)
@@ -219,13 +232,15 @@ def _join_series(*, series: GroupSeries, user: User, link: InviteLink, answer: s
         group = _series_group_with_room(series)
         row = _lock_membership_row(group, user)
         if _take_seat(group.pk, below=series.rotation_threshold):
-            return _write_membership(row=row, group=group, user=user, link=link, status=ST.ACTIVE,
-                                     answer=answer, client=client)
+            return _write_membership(
+                row=row, group=group, user=user, link=link, status=ST.ACTIVE, answer=answer, client=client
+            )
     raise JoinRefused("full")  # five lost races in a row: the caller may simply retry
 
 
 def _series_group_with_room(series: GroupSeries) -> Group:
     """The first group of the series below its rotation threshold; opens the next one when none is."""
+
     def candidate():
         return (
             Group.objects.filter(series=series, state__in=JOINABLE_STATES)
@@ -250,9 +265,17 @@ def _lock_membership_row(group: Group, user: User) -> Membership | None:
     return row
 
 
-def _write_membership(*, row: Membership | None, group: Group, user: User, link: InviteLink | None,
-                      status: str, answer: str, channel: str | None = None,
-                      client: Client = NO_CLIENT) -> Membership:
+def _write_membership(
+    *,
+    row: Membership | None,
+    group: Group,
+    user: User,
+    link: InviteLink | None,
+    status: str,
+    answer: str,
+    channel: str | None = None,
+    client: Client = NO_CLIENT,
+) -> Membership:
     now = timezone.now()
     first_joined_at = row.first_joined_at if row is not None else None
     fields = {
@@ -288,25 +311,37 @@ def _write_membership(*, row: Membership | None, group: Group, user: User, link:
 
 def _on_activated(membership: Membership, *, first_time_in_group: bool, client: Client = NO_CLIENT) -> None:
     """A person is now in the group: count the join on the link and record who brought them."""
-    record_activity(group_id=membership.group_id, user_id=membership.user_id, kind="join",
-                    ref=f"membership:{membership.pk}", at=membership.joined_at)
+    record_activity(
+        group_id=membership.group_id,
+        user_id=membership.user_id,
+        kind="join",
+        ref=f"membership:{membership.pk}",
+        at=membership.joined_at,
+    )
     link = membership.invite_link
     if link is not None:
         InviteLink.objects.filter(pk=link.pk).update(join_count=F("join_count") + 1)
     if membership.inviter_id and first_time_in_group:
         # The shop's binding rule (referrals) decides whether this join binds or moves the invitee.
         record_join(
-            shop_id=membership.group.shop_id, invitee=membership.user, inviter=membership.inviter,
-            link=link, group=membership.group, channel=membership.channel,
-            new_to_shop=_is_new_to_shop(membership), ip=client.ip, device=client.device,
+            shop_id=membership.group.shop_id,
+            invitee=membership.user,
+            inviter=membership.inviter,
+            link=link,
+            group=membership.group,
+            channel=membership.channel,
+            new_to_shop=_is_new_to_shop(membership),
+            ip=client.ip,
+            device=client.device,
         )
 
 
 def _is_new_to_shop(membership: Membership) -> bool:
     """A person never before in any of the shop's groups (re-joins are not sign-ups)."""
     return not (
-        Membership.objects.filter(user_id=membership.user_id, group__shop_id=membership.group.shop_id,
-                                  first_joined_at__isnull=False)
+        Membership.objects.filter(
+            user_id=membership.user_id, group__shop_id=membership.group.shop_id, first_joined_at__isnull=False
+        )
         .exclude(pk=membership.pk)
         .exists()
     )
@@ -314,12 +349,11 @@ def _is_new_to_shop(membership: Membership) -> bool:
 
 # --- Operator decisions and member actions ------------------------------------------------------
 
+
 def _locked(membership: Membership) -> Membership:
     # of=self: lock only the membership row, not the (nullable) joined link.
     return (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("group", "invite_link")
-        .get(pk=membership.pk)
+        Membership.objects.select_for_update(of=("self",)).select_related("group", "invite_link").get(pk=membership.pk)
     )
 
 
@@ -332,11 +366,13 @@ def add_member(*, group: Group, user: User, by: User | None, role: str = MemberR
     if row is not None and row.status == ST.BANNED:
         raise ValidationError(_("此用户已被封禁，请先解除封禁。"))
     seat_qs = Group.objects.filter(pk=group.pk, active_member_count__lt=F("capacity")).exclude(
-        state=GroupState.ARCHIVED)
+        state=GroupState.ARCHIVED
+    )
     if seat_qs.update(active_member_count=F("active_member_count") + 1) != 1:
         raise ValidationError(_("群已满或已归档。"))
-    membership = _write_membership(row=row, group=group, user=user, link=None, status=ST.ACTIVE, answer="",
-                                   channel=Channel.DIRECT)
+    membership = _write_membership(
+        row=row, group=group, user=user, link=None, status=ST.ACTIVE, answer="", channel=Channel.DIRECT
+    )
     membership.decided_by = by
     membership.save(update_fields=["decided_by"])
     if role != MemberRole.MEMBER:
@@ -426,7 +462,8 @@ def set_role(*, membership: Membership, role: str) -> Membership:
         raise ValidationError(_("只能为在群成员设置角色。"))
     if role == MemberRole.OWNER and m.role != MemberRole.OWNER:
         Membership.objects.filter(group_id=m.group_id, role=MemberRole.OWNER, status=ST.ACTIVE).update(
-            role=MemberRole.ADMIN)
+            role=MemberRole.ADMIN
+        )
         Group.objects.filter(pk=m.group_id).update(owner=m.user)
     elif m.role == MemberRole.OWNER and role != MemberRole.OWNER:
         raise ValidationError(_("请把群主转让给另一位成员，而不是直接降级。"))
@@ -446,8 +483,15 @@ def set_member_tags(*, membership: Membership, tags: list[Tag]) -> None:
 GROUP_FIELDS = ("purpose", "kind", "description", "rules", "capacity", "threshold", "entry_price", "entry_question")
 
 
-def validate_group_settings(*, shop: Shop, capacity: int, threshold: str, entry_price: Decimal | None,
-                            entry_question: str, active_member_count: int = 0) -> None:
+def validate_group_settings(
+    *,
+    shop: Shop,
+    capacity: int,
+    threshold: str,
+    entry_price: Decimal | None,
+    entry_question: str,
+    active_member_count: int = 0,
+) -> None:
     """The one place that decides whether group (or series template) settings make sense."""
     errors: dict[str, str] = {}
     hard_cap = shop.settings.group_hard_cap
@@ -468,11 +512,21 @@ def validate_group_settings(*, shop: Shop, capacity: int, threshold: str, entry_
 
 
 @transaction.atomic
-def create_group(*, shop: Shop, name: str, by: User | None, tags: list[Tag] = (), owner: User | None = None,
-                 series: GroupSeries | None = None, cover=None, **settings_fields) -> Group:
+def create_group(
+    *,
+    shop: Shop,
+    name: str,
+    by: User | None,
+    tags: list[Tag] = (),
+    owner: User | None = None,
+    series: GroupSeries | None = None,
+    cover=None,
+    **settings_fields,
+) -> Group:
     settings_fields.setdefault("capacity", shop.settings.default_group_capacity)
-    validate_group_settings(shop=shop, **{k: settings_fields.get(k) for k in
-                                          ("capacity", "threshold", "entry_price", "entry_question")})
+    validate_group_settings(
+        shop=shop, **{k: settings_fields.get(k) for k in ("capacity", "threshold", "entry_price", "entry_question")}
+    )
     group = Group(shop=shop, name=name, series=series, **settings_fields)
     if cover:
         group.cover = cover
@@ -488,7 +542,8 @@ def create_group(*, shop: Shop, name: str, by: User | None, tags: list[Tag] = ()
 def update_group(*, group: Group, name: str, tags: list[Tag], cover=None, **settings_fields) -> Group:
     locked = Group.objects.select_for_update().get(pk=group.pk)
     validate_group_settings(
-        shop=group.shop, active_member_count=locked.active_member_count,
+        shop=group.shop,
+        active_member_count=locked.active_member_count,
         **{k: settings_fields.get(k) for k in ("capacity", "threshold", "entry_price", "entry_question")},
     )
     locked.name = name
@@ -503,33 +558,45 @@ def update_group(*, group: Group, name: str, tags: list[Tag], cover=None, **sett
 
 
 @transaction.atomic
-def create_series(*, shop: Shop, name: str, rotation_threshold: int | None = None, tags: list[Tag] = (),
-                  by: User, first_group_state: str = GroupState.RECRUITING, **settings_fields) -> GroupSeries:
+def create_series(
+    *,
+    shop: Shop,
+    name: str,
+    rotation_threshold: int | None = None,
+    tags: list[Tag] = (),
+    by: User,
+    first_group_state: str = GroupState.RECRUITING,
+    **settings_fields,
+) -> GroupSeries:
     """A series with its permanent public code and its first group."""
     settings_fields.setdefault("capacity", shop.settings.default_group_capacity)
-    validate_group_settings(shop=shop, **{k: settings_fields.get(k) for k in
-                                          ("capacity", "threshold", "entry_price", "entry_question")})
-    rotation_threshold = rotation_threshold or min(shop.settings.default_rotation_threshold,
-                                                   settings_fields["capacity"])
+    validate_group_settings(
+        shop=shop, **{k: settings_fields.get(k) for k in ("capacity", "threshold", "entry_price", "entry_question")}
+    )
+    rotation_threshold = rotation_threshold or min(
+        shop.settings.default_rotation_threshold, settings_fields["capacity"]
+    )
     if rotation_threshold > settings_fields["capacity"]:
         raise ValidationError({"rotation_threshold": _("轮换阈值不能超过群容量。")})
-    series = GroupSeries.objects.create(shop=shop, name=name, rotation_threshold=rotation_threshold,
-                                        **settings_fields)
+    series = GroupSeries.objects.create(shop=shop, name=name, rotation_threshold=rotation_threshold, **settings_fields)
     if tags:
         series.tags.set(tags)
-    InviteLink.objects.create(shop=shop, series=series, inviter=by, channel=Channel.SERIES_CODE,
-                              label=_("系列公开码"))
+    InviteLink.objects.create(shop=shop, series=series, inviter=by, channel=Channel.SERIES_CODE, label=_("系列公开码"))
     open_next_group_in_series(series=series, state=first_group_state, by=by)
     return series
 
 
-def open_next_group_in_series(*, series: GroupSeries, state: str = GroupState.RECRUITING,
-                              by: User | None = None) -> Group:
+def open_next_group_in_series(
+    *, series: GroupSeries, state: str = GroupState.RECRUITING, by: User | None = None
+) -> Group:
     """Open group number N+1 from the series template (same settings, numbered name)."""
     with transaction.atomic():
         number = (series.groups.aggregate(n=Max("number_in_series"))["n"] or 0) + 1
         group = Group.objects.create(
-            shop_id=series.shop_id, series=series, number_in_series=number, name=f"{series.name} {number}群",
+            shop_id=series.shop_id,
+            series=series,
+            number_in_series=number,
+            name=f"{series.name} {number}群",
             **{k: getattr(series, k) for k in GROUP_FIELDS},
         )
         group.tags.set(series.tags.all())
@@ -542,6 +609,7 @@ def open_next_group_in_series(*, series: GroupSeries, state: str = GroupState.RE
 
 # --- Invite links ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LinkOptions:
     channel: str = Channel.OPERATOR
@@ -550,8 +618,14 @@ class LinkOptions:
     max_uses: int | None = None
 
 
-def create_link(*, shop: Shop, inviter: User, group: Group | None = None, series: GroupSeries | None = None,
-                options: LinkOptions = LinkOptions()) -> InviteLink:
+def create_link(
+    *,
+    shop: Shop,
+    inviter: User,
+    group: Group | None = None,
+    series: GroupSeries | None = None,
+    options: LinkOptions = LinkOptions(),
+) -> InviteLink:
     """An operator's channel link (poster, parcel card, partner group…) with optional expiry and cap."""
     target = group or series
     if target is None or target.shop_id != shop.pk:
@@ -561,13 +635,20 @@ def create_link(*, shop: Shop, inviter: User, group: Group | None = None, series
     if options.max_uses is not None and options.max_uses < 1:
         raise ValidationError({"max_uses": _("最多使用次数至少为 1。")})
     return InviteLink.objects.create(
-        shop=shop, group=group, series=series, inviter=inviter, channel=options.channel, label=options.label,
-        expires_at=options.expires_at, max_uses=options.max_uses,
+        shop=shop,
+        group=group,
+        series=series,
+        inviter=inviter,
+        channel=options.channel,
+        label=options.label,
+        expires_at=options.expires_at,
+        max_uses=options.max_uses,
     )
 
 
-def personal_link(*, user: User, group: Group | None = None, series: GroupSeries | None = None,
-                  as_operator: bool = False) -> InviteLink:
+def personal_link(
+    *, user: User, group: Group | None = None, series: GroupSeries | None = None, as_operator: bool = False
+) -> InviteLink:
     """The user's own link to share a group or series, made once and reused ("my invite link").
 
     Members may have one for a group they are in (or a series they are in a group of); operators
@@ -579,15 +660,18 @@ def personal_link(*, user: User, group: Group | None = None, series: GroupSeries
         in_target = in_target.filter(group=group) if group else in_target.filter(group__series=series)
         if not in_target.exists():
             raise ValidationError(_("加入后才能邀请好友。"))
-    lookup = {"inviter": user, "is_personal": True, "revoked_at__isnull": True,
-              "group": group, "series": series}
+    lookup = {"inviter": user, "is_personal": True, "revoked_at__isnull": True, "group": group, "series": series}
     existing = InviteLink.objects.filter(**lookup).first()
     if existing:
         return existing
     try:
         with transaction.atomic():
             return InviteLink.objects.create(
-                shop_id=target.shop_id, group=group, series=series, inviter=user, is_personal=True,
+                shop_id=target.shop_id,
+                group=group,
+                series=series,
+                inviter=user,
+                is_personal=True,
                 channel=Channel.OPERATOR if as_operator else Channel.MEMBER,
             )
     except IntegrityError:  # made by a concurrent request a moment ago

@@ -56,7 +56,10 @@ from .services import DeliveryRequest, IdempotencyConflict, LineRequest
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CONFLICT = _error("The order's state does not allow this now (code invalid_transition); the message says why.")
 IDEMPOTENCY_KEY = OpenApiParameter(
-    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
     description="1–64 characters chosen by the client, new for each order it means to place. Sending the same "
     "key with the same body again returns the order placed the first time (200) instead of a second order; "
     "the same key with a different body is refused (422, code idempotency_key_reused).",
@@ -68,12 +71,14 @@ class TransitionRefusedIsAConflict:
 
     def handle_exception(self, exc):
         if isinstance(exc, TransitionRefused):
-            return error_response(" ".join(exc.messages), code="invalid_transition",
-                                  http_status=status.HTTP_409_CONFLICT)
+            return error_response(
+                " ".join(exc.messages), code="invalid_transition", http_status=status.HTTP_409_CONFLICT
+            )
         return super().handle_exception(exc)
 
 
 # --- Member side ----------------------------------------------------------------------------------
+
 
 class MemberView(TransitionRefusedIsAConflict, generics.GenericAPIView):
     def paginated(self, queryset, serializer_class) -> Response:
@@ -83,18 +88,19 @@ class MemberView(TransitionRefusedIsAConflict, generics.GenericAPIView):
 
     def my_order(self, pk: int, http_status: int = status.HTTP_200_OK) -> Response:
         order = selectors.order_for_member(self.request.user, pk)
-        return Response(MyOrderDetailSerializer(order, context=self.get_serializer_context()).data,
-                        status=http_status)
+        return Response(MyOrderDetailSerializer(order, context=self.get_serializer_context()).data, status=http_status)
 
 
 @extend_schema(tags=["member"])
 class MyGroupProductsView(MemberView):
     serializer_class = MemberProductSerializer
 
-    @extend_schema(summary="Products on sale in a group",
-                   description="Active products offered to this group, each with the SKUs that can be bought. "
-                   "Only for a group the member is in.",
-                   responses={200: MemberProductSerializer(many=True), 403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Products on sale in a group",
+        description="Active products offered to this group, each with the SKUs that can be bought. "
+        "Only for a group the member is in.",
+        responses={200: MemberProductSerializer(many=True), 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         group = group_selectors.group_for_member(request.user, pk)
         return self.paginated(selectors.products_for_group(group), MemberProductSerializer)
@@ -104,8 +110,10 @@ class MyGroupProductsView(MemberView):
 class MyGroupProductView(MemberView):
     serializer_class = MemberProductSerializer
 
-    @extend_schema(summary="A product on sale in a group, with its SKUs",
-                   responses={200: MemberProductSerializer, 403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="A product on sale in a group, with its SKUs",
+        responses={200: MemberProductSerializer, 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int, product_id: int):
         group = group_selectors.group_for_member(request.user, pk)
         return Response(self.get_serializer(selectors.product_in_group(group, product_id)).data)
@@ -115,9 +123,11 @@ class MyGroupProductView(MemberView):
 class MyGroupPickupPointsView(MemberView):
     serializer_class = PickupPointSerializer
 
-    @extend_schema(summary="Pickup points (自提点) for orders from a group",
-                   description="The shop's active pickup points: the choices for `pickup_point` when ordering.",
-                   responses={200: PickupPointSerializer(many=True), 403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Pickup points (自提点) for orders from a group",
+        description="The shop's active pickup points: the choices for `pickup_point` when ordering.",
+        responses={200: PickupPointSerializer(many=True), 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         group = group_selectors.group_for_member(request.user, pk)
         return self.paginated(selectors.pickup_points_for_shop(group.shop, active_only=True), PickupPointSerializer)
@@ -136,10 +146,14 @@ class MyGroupOrdersView(MemberView):
         parameters=[IDEMPOTENCY_KEY],
         request=PlaceOrderSerializer,
         responses={
-            201: MyOrderDetailSerializer, 200: MyOrderDetailSerializer,
-            400: _error("Invalid order (field lines, delivery, address, pickup_point…), not an active member "
-                        "of the group, or the Idempotency-Key header missing (code required) or too long."),
-            403: DENIED, 404: NOT_FOUND,
+            201: MyOrderDetailSerializer,
+            200: MyOrderDetailSerializer,
+            400: _error(
+                "Invalid order (field lines, delivery, address, pickup_point…), not an active member "
+                "of the group, or the Idempotency-Key header missing (code required) or too long."
+            ),
+            403: DENIED,
+            404: NOT_FOUND,
             422: _error("This Idempotency-Key was used for a different order (code idempotency_key_reused)."),
         },
     )
@@ -156,15 +170,26 @@ class MyGroupOrdersView(MemberView):
         started = timezone.now()
         try:
             order = services.place_order(
-                member=request.user, group=group, idempotency_key=key, note=data["note"],
+                member=request.user,
+                group=group,
+                idempotency_key=key,
+                note=data["note"],
                 lines=[LineRequest(sku_id=line["sku"], quantity=line["quantity"]) for line in data["lines"]],
-                delivery=DeliveryRequest(method=data["delivery"], recipient_name=data["recipient_name"],
-                                         recipient_phone=data["recipient_phone"], address=data["address"],
-                                         pickup_point_id=data["pickup_point"]),
+                delivery=DeliveryRequest(
+                    method=data["delivery"],
+                    recipient_name=data["recipient_name"],
+                    recipient_phone=data["recipient_phone"],
+                    address=data["address"],
+                    pickup_point_id=data["pickup_point"],
+                ),
             )
         except IdempotencyConflict as exc:
-            return error_response(" ".join(exc.messages), code="idempotency_key_reused", field=IDEMPOTENCY_HEADER,
-                                  http_status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+            return error_response(
+                " ".join(exc.messages),
+                code="idempotency_key_reused",
+                field=IDEMPOTENCY_HEADER,
+                http_status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
         # The service stamps created_at when it places the order and returns an earlier order as it was.
         placed_now = order.created_at >= started
         return self.my_order(order.pk, status.HTTP_201_CREATED if placed_now else status.HTTP_200_OK)
@@ -174,9 +199,12 @@ class MyGroupOrdersView(MemberView):
 class MyOrdersView(MemberView):
     serializer_class = MyOrderListSerializer
 
-    @extend_schema(summary="My orders", description="The signed-in member's orders in every shop, newest first.",
-                   parameters=[MyOrderFilterSerializer],
-                   responses={200: MyOrderListSerializer(many=True), 400: INVALID, 403: DENIED})
+    @extend_schema(
+        summary="My orders",
+        description="The signed-in member's orders in every shop, newest first.",
+        parameters=[MyOrderFilterSerializer],
+        responses={200: MyOrderListSerializer(many=True), 400: INVALID, 403: DENIED},
+    )
     def get(self, request):
         filters = MyOrderFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -190,9 +218,11 @@ class MyOrdersView(MemberView):
 class MyOrderView(MemberView):
     serializer_class = MyOrderDetailSerializer
 
-    @extend_schema(summary="One of my orders",
-                   description="With its delivery, state history, payments, refunds and after-sales cases.",
-                   responses={200: MyOrderDetailSerializer, 403: DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="One of my orders",
+        description="With its delivery, state history, payments, refunds and after-sales cases.",
+        responses={200: MyOrderDetailSerializer, 403: DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         return self.my_order(pk)
 
@@ -206,8 +236,12 @@ class MyOrderPayView(MemberView):
         description="Starts (or resumes) the payment of a pending order and returns the cashier URL to open. "
         "The order becomes paid only when the payment provider's signed notification arrives.",
         request=None,
-        responses={200: PaymentStartSerializer, 403: DENIED, 404: NOT_FOUND,
-                   409: _error("Not pending payment, or past its payment deadline (code invalid_transition).")},
+        responses={
+            200: PaymentStartSerializer,
+            403: DENIED,
+            404: NOT_FOUND,
+            409: _error("Not pending payment, or past its payment deadline (code invalid_transition)."),
+        },
     )
     def post(self, request, pk: int):
         order = selectors.order_for_member(request.user, pk)
@@ -219,9 +253,12 @@ class MyOrderPayView(MemberView):
 class MyOrderCancelView(MemberView):
     serializer_class = ReasonSerializer
 
-    @extend_schema(summary="Cancel an unpaid order", description="The reserved stock goes back.",
-                   request=ReasonSerializer,
-                   responses={200: MyOrderDetailSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND, 409: CONFLICT})
+    @extend_schema(
+        summary="Cancel an unpaid order",
+        description="The reserved stock goes back.",
+        request=ReasonSerializer,
+        responses={200: MyOrderDetailSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND, 409: CONFLICT},
+    )
     def post(self, request, pk: int):
         order = selectors.order_for_member(request.user, pk)
         serializer = self.get_serializer(data=request.data)
@@ -234,10 +271,12 @@ class MyOrderCancelView(MemberView):
 class MyOrderRequestRefundView(MemberView):
     serializer_class = RequiredReasonSerializer
 
-    @extend_schema(summary="Ask for a refund",
-                   description="For a paid, shipped or completed order; the shop approves or rejects it.",
-                   request=RequiredReasonSerializer,
-                   responses={200: MyOrderDetailSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND, 409: CONFLICT})
+    @extend_schema(
+        summary="Ask for a refund",
+        description="For a paid, shipped or completed order; the shop approves or rejects it.",
+        request=RequiredReasonSerializer,
+        responses={200: MyOrderDetailSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND, 409: CONFLICT},
+    )
     def post(self, request, pk: int):
         order = selectors.order_for_member(request.user, pk)
         serializer = self.get_serializer(data=request.data)
@@ -250,8 +289,12 @@ class MyOrderRequestRefundView(MemberView):
 class MyOrderConfirmReceiptView(MemberView):
     serializer_class = MyOrderDetailSerializer
 
-    @extend_schema(summary="Confirm receipt of a shipped order", description="The order becomes completed.",
-                   request=None, responses={200: MyOrderDetailSerializer, 403: DENIED, 404: NOT_FOUND, 409: CONFLICT})
+    @extend_schema(
+        summary="Confirm receipt of a shipped order",
+        description="The order becomes completed.",
+        request=None,
+        responses={200: MyOrderDetailSerializer, 403: DENIED, 404: NOT_FOUND, 409: CONFLICT},
+    )
     def post(self, request, pk: int):
         services.complete_order(order=selectors.order_for_member(request.user, pk), by=request.user)
         return self.my_order(pk)
@@ -266,26 +309,35 @@ class MyOrderAfterSalesView(MemberView):
         description="multipart/form-data: `reason` and up to 9 `photos`. One open case per order; while it is "
         "open the shop does not market to the member.",
         request={"multipart/form-data": OpenCaseSerializer},
-        responses={201: MyCaseSerializer, 400: _error("Invalid input or photo, the order is unpaid, or a case is "
-                                                       "already open."), 403: DENIED, 404: NOT_FOUND},
+        responses={
+            201: MyCaseSerializer,
+            400: _error("Invalid input or photo, the order is unpaid, or a case is already open."),
+            403: DENIED,
+            404: NOT_FOUND,
+        },
     )
     def post(self, request, pk: int):
         order = selectors.order_for_member(request.user, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        case = services.open_case(order=order, member=request.user, reason=serializer.validated_data["reason"],
-                                  photos=serializer.validated_data["photos"])
-        return Response(MyCaseSerializer(case, context=self.get_serializer_context()).data,
-                        status=status.HTTP_201_CREATED)
+        case = services.open_case(
+            order=order,
+            member=request.user,
+            reason=serializer.validated_data["reason"],
+            photos=serializer.validated_data["photos"],
+        )
+        return Response(
+            MyCaseSerializer(case, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
 
 # --- Operator side: catalog -----------------------------------------------------------------------
 
+
 class OrdersShopView(TransitionRefusedIsAConflict, ShopView):
     def product_detail(self, pk: int, http_status: int = status.HTTP_200_OK) -> Response:
         product = selectors.product_for_shop(self.shop, pk)
-        return Response(ShopProductSerializer(product, context=self.get_serializer_context()).data,
-                        status=http_status)
+        return Response(ShopProductSerializer(product, context=self.get_serializer_context()).data, status=http_status)
 
     def order_detail(self, pk: int) -> Response:
         order = selectors.order_for_shop(self.shop, pk)
@@ -307,11 +359,13 @@ class ShopProductsView(OrdersShopView):
     def get(self, request):
         return self.paginated(selectors.products_for_shop(self.shop), ShopProductSerializer)
 
-    @extend_schema(summary="Create a product",
-                   description="Add SKUs with /skus/ and images with /images/. A product offered to chosen groups "
-                   "only needs at least one of the shop's groups.",
-                   request=ProductWriteSerializer,
-                   responses={201: ShopProductSerializer, 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="Create a product",
+        description="Add SKUs with /skus/ and images with /images/. A product offered to chosen groups "
+        "only needs at least one of the shop's groups.",
+        request=ProductWriteSerializer,
+        responses={201: ShopProductSerializer, 400: INVALID, 403: SHOP_DENIED},
+    )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -324,16 +378,20 @@ class ShopProductView(OrdersShopView):
     serializer_class = ProductWriteSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
-    @extend_schema(summary="A product of the shop with its SKUs and images",
-                   responses={200: ShopProductSerializer, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="A product of the shop with its SKUs and images",
+        responses={200: ShopProductSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         return self.product_detail(pk)
 
-    @extend_schema(summary="Change a product",
-                   description="Send only the fields to change; `groups` replaces the chosen groups when present. "
-                   "Take a product off sale with is_active false (products that were ordered are never deleted).",
-                   request=ProductWriteSerializer(partial=True),
-                   responses={200: ShopProductSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Change a product",
+        description="Send only the fields to change; `groups` replaces the chosen groups when present. "
+        "Take a product off sale with is_active false (products that were ordered are never deleted).",
+        request=ProductWriteSerializer(partial=True),
+        responses={200: ShopProductSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def patch(self, request, pk: int):
         product = selectors.product_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data, partial=True)
@@ -348,19 +406,24 @@ class ShopProductView(OrdersShopView):
 class ShopProductImagesView(OrdersShopView):
     serializer_class = ProductImageUploadSerializer
 
-    @extend_schema(summary="Add an image to a product",
-                   description="multipart/form-data. The image is checked (a real JPG, PNG, WebP or GIF within the "
-                   "size limit) and a thumbnail is made.",
-                   request={"multipart/form-data": ProductImageUploadSerializer},
-                   responses={201: ShopProductSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Add an image to a product",
+        description="multipart/form-data. The image is checked (a real JPG, PNG, WebP or GIF within the "
+        "size limit) and a thumbnail is made.",
+        request={"multipart/form-data": ProductImageUploadSerializer},
+        responses={201: ShopProductSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def post(self, request, pk: int):
         product = selectors.product_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         position = serializer.validated_data["position"]
         try:
-            catalog.add_product_image(product=product, upload=serializer.validated_data["image"],
-                                      position=len(product.images.all()) if position is None else position)
+            catalog.add_product_image(
+                product=product,
+                upload=serializer.validated_data["image"],
+                position=len(product.images.all()) if position is None else position,
+            )
         except ValidationError as exc:
             raise ValidationError({"image": exc.messages}) from None
         return self.product_detail(pk, status.HTTP_201_CREATED)
@@ -370,16 +433,20 @@ class ShopProductImagesView(OrdersShopView):
 class ShopProductSkusView(OrdersShopView):
     serializer_class = SkuCreateSerializer
 
-    @extend_schema(summary="Add a SKU to a product", description="`stock` is the opening stock.",
-                   request=SkuCreateSerializer,
-                   responses={201: ShopSkuSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Add a SKU to a product",
+        description="`stock` is the opening stock.",
+        request=SkuCreateSerializer,
+        responses={201: ShopSkuSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def post(self, request, pk: int):
         product = selectors.product_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         sku = catalog.save_sku(product=product, **serializer.validated_data)
-        return Response(ShopSkuSerializer(selectors.sku_for_shop(self.shop, sku.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            ShopSkuSerializer(selectors.sku_for_shop(self.shop, sku.pk)).data, status=status.HTTP_201_CREATED
+        )
 
 
 SKU_FIELDS = ("spec", "price", "per_member_limit", "is_active")
@@ -394,11 +461,13 @@ class ShopSkuView(OrdersShopView):
     def get(self, request, pk: int):
         return Response(ShopSkuSerializer(selectors.sku_for_shop(self.shop, pk)).data)
 
-    @extend_schema(summary="Change a SKU",
-                   description="Send only the fields to change. Stock is not set here: use /stock/, which adds to "
-                   "or takes from the stock there is now, so concurrent orders are never overwritten.",
-                   request=SkuWriteSerializer(partial=True),
-                   responses={200: ShopSkuSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Change a SKU",
+        description="Send only the fields to change. Stock is not set here: use /stock/, which adds to "
+        "or takes from the stock there is now, so concurrent orders are never overwritten.",
+        request=SkuWriteSerializer(partial=True),
+        responses={200: ShopSkuSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def patch(self, request, pk: int):
         sku = selectors.sku_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data, partial=True)
@@ -412,11 +481,13 @@ class ShopSkuView(OrdersShopView):
 class ShopSkuStockView(OrdersShopView):
     serializer_class = StockAdjustSerializer
 
-    @extend_schema(summary="Adjust a SKU's stock",
-                   description="Adds `delta` (restock) or takes it away (negative); taking more than is left is "
-                   "refused on the field delta.",
-                   request=StockAdjustSerializer,
-                   responses={200: ShopSkuSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Adjust a SKU's stock",
+        description="Adds `delta` (restock) or takes it away (negative); taking more than is left is "
+        "refused on the field delta.",
+        request=StockAdjustSerializer,
+        responses={200: ShopSkuSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def post(self, request, pk: int):
         sku = selectors.sku_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
@@ -434,13 +505,18 @@ PICKUP_POINT_FIELDS = ("name", "address", "opening_hours", "is_active")
 class ShopPickupPointsView(OrdersShopView):
     serializer_class = PickupPointWriteSerializer
 
-    @extend_schema(summary="The shop's pickup points (自提点)",
-                   responses={200: ShopPickupPointSerializer(many=True), 403: SHOP_DENIED})
+    @extend_schema(
+        summary="The shop's pickup points (自提点)",
+        responses={200: ShopPickupPointSerializer(many=True), 403: SHOP_DENIED},
+    )
     def get(self, request):
         return self.paginated(selectors.pickup_points_for_shop(self.shop), ShopPickupPointSerializer)
 
-    @extend_schema(summary="Add a pickup point", request=PickupPointWriteSerializer,
-                   responses={201: ShopPickupPointSerializer, 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="Add a pickup point",
+        request=PickupPointWriteSerializer,
+        responses={201: ShopPickupPointSerializer, 400: INVALID, 403: SHOP_DENIED},
+    )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -456,15 +532,19 @@ class ShopPickupPointView(OrdersShopView):
     def get_point(self, pk: int):
         return get_object_or_404(selectors.pickup_points_for_shop(self.shop), pk=pk)
 
-    @extend_schema(summary="A pickup point of the shop",
-                   responses={200: ShopPickupPointSerializer, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="A pickup point of the shop",
+        responses={200: ShopPickupPointSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         return Response(ShopPickupPointSerializer(self.get_point(pk)).data)
 
-    @extend_schema(summary="Change a pickup point",
-                   description="Send only the fields to change; is_active false stops new orders choosing it.",
-                   request=PickupPointWriteSerializer(partial=True),
-                   responses={200: ShopPickupPointSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Change a pickup point",
+        description="Send only the fields to change; is_active false stops new orders choosing it.",
+        request=PickupPointWriteSerializer(partial=True),
+        responses={200: ShopPickupPointSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def patch(self, request, pk: int):
         point = self.get_point(pk)
         serializer = self.get_serializer(data=request.data, partial=True)
@@ -476,20 +556,29 @@ class ShopPickupPointView(OrdersShopView):
 
 # --- Operator side: orders ------------------------------------------------------------------------
 
+
 @extend_schema(tags=["shop"])
 class ShopOrdersView(OrdersShopView):
     serializer_class = ShopOrderListSerializer
 
-    @extend_schema(summary="The shop's orders", description="Newest first, filtered by any of the parameters.",
-                   parameters=[OrderFilterSerializer],
-                   responses={200: ShopOrderListSerializer(many=True), 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="The shop's orders",
+        description="Newest first, filtered by any of the parameters.",
+        parameters=[OrderFilterSerializer],
+        responses={200: ShopOrderListSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
     def get(self, request):
         filters = OrderFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
         orders = selectors.orders_for_shop(
-            self.shop, state=f.get("state"), group_id=f.get("group"), date_from=f.get("date_from"),
-            date_to=f.get("date_to"), member=f.get("member"), product_id=f.get("product"),
+            self.shop,
+            state=f.get("state"),
+            group_id=f.get("group"),
+            date_from=f.get("date_from"),
+            date_to=f.get("date_to"),
+            member=f.get("member"),
+            product_id=f.get("product"),
         )
         return self.paginated(orders, ShopOrderListSerializer)
 
@@ -498,23 +587,28 @@ class ShopOrdersView(OrdersShopView):
 class ShopOrderView(OrdersShopView):
     serializer_class = ShopOrderDetailSerializer
 
-    @extend_schema(summary="An order of the shop",
-                   description="With its state history (who, when, why), payments, refunds and after-sales cases.",
-                   responses={200: ShopOrderDetailSerializer, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="An order of the shop",
+        description="With its state history (who, when, why), payments, refunds and after-sales cases.",
+        responses={200: ShopOrderDetailSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def get(self, request, pk: int):
         return self.order_detail(pk)
 
 
-ORDER_ACTION_RESPONSES = {200: ShopOrderDetailSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND,
-                          409: CONFLICT}
+ORDER_ACTION_RESPONSES = {200: ShopOrderDetailSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND, 409: CONFLICT}
 
 
 @extend_schema(tags=["shop"])
 class ShopOrderShipView(OrdersShopView):
     serializer_class = ShipSerializer
 
-    @extend_schema(summary="Ship a paid order", description="A shipping order needs its tracking number.",
-                   request=ShipSerializer, responses=ORDER_ACTION_RESPONSES)
+    @extend_schema(
+        summary="Ship a paid order",
+        description="A shipping order needs its tracking number.",
+        request=ShipSerializer,
+        responses=ORDER_ACTION_RESPONSES,
+    )
     def post(self, request, pk: int):
         order = selectors.order_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
@@ -527,8 +621,12 @@ class ShopOrderShipView(OrdersShopView):
 class ShopOrderCancelView(OrdersShopView):
     serializer_class = ReasonSerializer
 
-    @extend_schema(summary="Cancel an unpaid order", description="The reserved stock goes back.",
-                   request=ReasonSerializer, responses=ORDER_ACTION_RESPONSES)
+    @extend_schema(
+        summary="Cancel an unpaid order",
+        description="The reserved stock goes back.",
+        request=ReasonSerializer,
+        responses=ORDER_ACTION_RESPONSES,
+    )
     def post(self, request, pk: int):
         order = selectors.order_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
@@ -541,11 +639,14 @@ class ShopOrderCancelView(OrdersShopView):
 class ShopOrderRefundView(OrdersShopView):
     serializer_class = RequiredReasonSerializer
 
-    @extend_schema(summary="Refund a paid order",
-                   description="Records the refund request and approves it in one step. The money goes back "
-                   "through the payment provider; the order becomes refunded (and its stock returns) when the "
-                   "provider confirms.",
-                   request=RequiredReasonSerializer, responses=ORDER_ACTION_RESPONSES)
+    @extend_schema(
+        summary="Refund a paid order",
+        description="Records the refund request and approves it in one step. The money goes back "
+        "through the payment provider; the order becomes refunded (and its stock returns) when the "
+        "provider confirms.",
+        request=RequiredReasonSerializer,
+        responses=ORDER_ACTION_RESPONSES,
+    )
     def post(self, request, pk: int):
         order = selectors.order_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
@@ -558,10 +659,13 @@ class ShopOrderRefundView(OrdersShopView):
 class ShopOrderApproveRefundView(OrdersShopView):
     serializer_class = ReasonSerializer
 
-    @extend_schema(summary="Approve a member's refund request",
-                   description="Refunds what is left of the order; approving twice refunds once. The order becomes "
-                   "refunded when the provider confirms.",
-                   request=ReasonSerializer, responses=ORDER_ACTION_RESPONSES)
+    @extend_schema(
+        summary="Approve a member's refund request",
+        description="Refunds what is left of the order; approving twice refunds once. The order becomes "
+        "refunded when the provider confirms.",
+        request=ReasonSerializer,
+        responses=ORDER_ACTION_RESPONSES,
+    )
     def post(self, request, pk: int):
         order = selectors.order_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
@@ -574,8 +678,9 @@ class ShopOrderApproveRefundView(OrdersShopView):
 class ShopOrderRejectRefundView(OrdersShopView):
     serializer_class = RequiredReasonSerializer
 
-    @extend_schema(summary="Reject a member's refund request", request=RequiredReasonSerializer,
-                   responses=ORDER_ACTION_RESPONSES)
+    @extend_schema(
+        summary="Reject a member's refund request", request=RequiredReasonSerializer, responses=ORDER_ACTION_RESPONSES
+    )
     def post(self, request, pk: int):
         order = selectors.order_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
@@ -586,25 +691,31 @@ class ShopOrderRejectRefundView(OrdersShopView):
 
 # --- Operator side: after-sales -------------------------------------------------------------------
 
+
 @extend_schema(tags=["shop"])
 class ShopCasesView(OrdersShopView):
     serializer_class = ShopCaseSerializer
 
-    @extend_schema(summary="The shop's after-sales cases (售后)", parameters=[CaseFilterSerializer],
-                   responses={200: ShopCaseSerializer(many=True), 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="The shop's after-sales cases (售后)",
+        parameters=[CaseFilterSerializer],
+        responses={200: ShopCaseSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
     def get(self, request):
         filters = CaseFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self.paginated(selectors.cases_for_shop(self.shop, state=filters.validated_data.get("state")),
-                              ShopCaseSerializer)
+        return self.paginated(
+            selectors.cases_for_shop(self.shop, state=filters.validated_data.get("state")), ShopCaseSerializer
+        )
 
 
 @extend_schema(tags=["shop"])
 class ShopCaseView(OrdersShopView):
     serializer_class = ShopCaseSerializer
 
-    @extend_schema(summary="An after-sales case of the shop",
-                   responses={200: ShopCaseSerializer, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="An after-sales case of the shop", responses={200: ShopCaseSerializer, 403: SHOP_DENIED, 404: NOT_FOUND}
+    )
     def get(self, request, pk: int):
         return self.case_detail(pk)
 
@@ -613,15 +724,21 @@ class ShopCaseView(OrdersShopView):
 class ShopCaseCloseView(OrdersShopView):
     serializer_class = CloseCaseSerializer
 
-    @extend_schema(summary="Close an after-sales case",
-                   description="resolved true closes it as resolved, false as rejected; `resolution` is shown to "
-                   "the member. A case is closed once.",
-                   request=CloseCaseSerializer,
-                   responses={200: ShopCaseSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Close an after-sales case",
+        description="resolved true closes it as resolved, false as rejected; `resolution` is shown to "
+        "the member. A case is closed once.",
+        request=CloseCaseSerializer,
+        responses={200: ShopCaseSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
     def post(self, request, pk: int):
         case = selectors.case_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.close_case(case=case, by=request.user, resolution=serializer.validated_data["resolution"],
-                            resolved=serializer.validated_data["resolved"])
+        services.close_case(
+            case=case,
+            by=request.user,
+            resolution=serializer.validated_data["resolution"],
+            resolved=serializer.validated_data["resolved"],
+        )
         return self.case_detail(pk)

@@ -26,9 +26,19 @@ def _check_groups(shop: Shop, groups) -> list[Group]:
 
 
 @transaction.atomic
-def save_product(*, shop: Shop, product: Product | None = None, name: str, description: str = "",
-                 category: str = "", is_active: bool = True, usage_cycle_days: int = 30,
-                 offered_to_all_groups: bool = True, groups=(), image=None) -> Product:
+def save_product(
+    *,
+    shop: Shop,
+    product: Product | None = None,
+    name: str,
+    description: str = "",
+    category: str = "",
+    is_active: bool = True,
+    usage_cycle_days: int = 30,
+    offered_to_all_groups: bool = True,
+    groups=(),
+    image=None,
+) -> Product:
     """Create or update a product; chosen groups must be the shop's, and at least one when not offered to all.
 
     `image` (an upload) is added after the existing ones; a refused image refuses the whole save.
@@ -66,8 +76,16 @@ def add_product_image(*, product: Product, upload, position: int = 0) -> Product
     return image
 
 
-def save_sku(*, product: Product, sku: Sku | None = None, spec: str, price: Decimal, stock: int | None = None,
-             per_member_limit: int | None = None, is_active: bool = True) -> Sku:
+def save_sku(
+    *,
+    product: Product,
+    sku: Sku | None = None,
+    spec: str,
+    price: Decimal,
+    stock: int | None = None,
+    per_member_limit: int | None = None,
+    is_active: bool = True,
+) -> Sku:
     """Create or update a SKU. Stock is set here only on creation; later changes go through adjust_stock."""
     errors = {}
     if not spec.strip():
@@ -122,8 +140,15 @@ def adjust_stock(*, sku: Sku, delta: int) -> Sku:
     return sku
 
 
-def save_pickup_point(*, shop: Shop, point: PickupPoint | None = None, name: str, address: str,
-                      opening_hours: str = "", is_active: bool = True) -> PickupPoint:
+def save_pickup_point(
+    *,
+    shop: Shop,
+    point: PickupPoint | None = None,
+    name: str,
+    address: str,
+    opening_hours: str = "",
+    is_active: bool = True,
+) -> PickupPoint:
     if not name.strip() or not address.strip():
         raise ValidationError(_("请填写自提点名称和地址。"))
     point = point or PickupPoint(shop=shop)

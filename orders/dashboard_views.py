@@ -129,8 +129,9 @@ def _save_product(request, product=None):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            saved = catalog.save_product(shop=request.shop, product=product, image=form.cleaned_data["image"],
-                                         **form.product_values())
+            saved = catalog.save_product(
+                shop=request.shop, product=product, image=form.cleaned_data["image"], **form.product_values()
+            )
         except ValidationError as error:
             _add_service_errors(form, error)
             if product is not None:

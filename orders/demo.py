@@ -40,18 +40,40 @@ from .services import (
 
 # name, category, usage cycle (days), description, colour, [(spec, price, stock, per-member limit)]
 CATALOG = (
-    ("有机小米粥米", "辅食", 30, "东北五常有机小米，宝宝第一口米粥。真空小包装，一次一包。", "#f4c95d",
-     [("500g", "29.90", 200, None), ("1kg×2", "99.00", 80, 3)]),
-    ("高铁米粉（原味）", "辅食", 20, "6 月龄以上宝宝适用，强化铁锌钙，冲调细腻不结块。", "#f7a072",
-     [("250g", "58.00", 150, None), ("250g×3", "159.00", 60, 2)]),
-    ("冻干草莓块", "零食", 15, "整颗草莓低温冻干，入口即化，无添加糖。", "#e76f51",
-     [("30g", "25.80", 300, None)]),
-    ("婴儿洗衣液", "日用", 45, "植物配方，低泡易漂，宝宝贴身衣物专用。", "#90be6d",
-     [("1L", "39.90", 120, None), ("1L×3 囤货装", "99.00", 40, None)]),
-    ("乳木果润肤霜", "护肤", 60, "秋冬换季干痒，一抹就润。宝妈和宝宝都能用。", "#c9ada7",
-     [("100ml", "69.00", 90, None)]),
-    ("即食燕窝（体验装）", "滋补", 7, "每日一瓶，7 天体验装。仅限体验官群。", "#b5838d",
-     [("7 瓶装", "199.00", 30, 1)]),
+    (
+        "有机小米粥米",
+        "辅食",
+        30,
+        "东北五常有机小米，宝宝第一口米粥。真空小包装，一次一包。",
+        "#f4c95d",
+        [("500g", "29.90", 200, None), ("1kg×2", "99.00", 80, 3)],
+    ),
+    (
+        "高铁米粉（原味）",
+        "辅食",
+        20,
+        "6 月龄以上宝宝适用，强化铁锌钙，冲调细腻不结块。",
+        "#f7a072",
+        [("250g", "58.00", 150, None), ("250g×3", "159.00", 60, 2)],
+    ),
+    ("冻干草莓块", "零食", 15, "整颗草莓低温冻干，入口即化，无添加糖。", "#e76f51", [("30g", "25.80", 300, None)]),
+    (
+        "婴儿洗衣液",
+        "日用",
+        45,
+        "植物配方，低泡易漂，宝宝贴身衣物专用。",
+        "#90be6d",
+        [("1L", "39.90", 120, None), ("1L×3 囤货装", "99.00", 40, None)],
+    ),
+    (
+        "乳木果润肤霜",
+        "护肤",
+        60,
+        "秋冬换季干痒，一抹就润。宝妈和宝宝都能用。",
+        "#c9ada7",
+        [("100ml", "69.00", 90, None)],
+    ),
+    ("即食燕窝（体验装）", "滋补", 7, "每日一瓶，7 天体验装。仅限体验官群。", "#b5838d", [("7 瓶装", "199.00", 30, 1)]),
 )
 
 PICKUP_POINTS = (
@@ -59,8 +81,12 @@ PICKUP_POINTS = (
     ("浦东 · 世纪公园自提柜", "上海市浦东新区锦绣路 1001 号南门", "24 小时"),
 )
 
-ADDRESSES = ("上海市闵行区七莘路 1839 弄 12 号 501", "上海市长宁区天山路 600 弄 3 号 1102",
-             "江苏省苏州市工业园区星湖街 328 号 8 栋", "浙江省杭州市西湖区文三路 90 号 6 幢 402")
+ADDRESSES = (
+    "上海市闵行区七莘路 1839 弄 12 号 501",
+    "上海市长宁区天山路 600 弄 3 号 1102",
+    "江苏省苏州市工业园区星湖街 328 号 8 栋",
+    "浙江省杭州市西湖区文三路 90 号 6 幢 402",
+)
 
 
 def _product_image(name: str, colour: str, font_path: str | None) -> SimpleUploadedFile:
@@ -68,7 +94,7 @@ def _product_image(name: str, colour: str, font_path: str | None) -> SimpleUploa
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((60, 60, 580, 580), radius=48, fill="#fffaf0")
     font = ImageFont.truetype(font_path, 56) if font_path else ImageFont.load_default()
-    lines = [name[i:i + 6] for i in range(0, len(name), 6)]
+    lines = [name[i : i + 6] for i in range(0, len(name), 6)]
     top = 320 - 40 * len(lines)
     for line in lines:
         width = draw.textlength(line, font=font)
@@ -93,11 +119,14 @@ class DemoOrders:
 
     def build(self, *, font_path: str | None, orders: int = 60) -> None:
         skus = self._catalog(font_path)
-        points = [save_pickup_point(shop=self.shop, name=name, address=address, opening_hours=hours)
-                  for name, address, hours in PICKUP_POINTS]
+        points = [
+            save_pickup_point(shop=self.shop, name=name, address=address, opening_hours=hours)
+            for name, address, hours in PICKUP_POINTS
+        ]
         buyers = list(
             Membership.objects.filter(group__shop=self.shop, status=MembershipStatus.ACTIVE, user__phone__isnull=False)
-            .select_related("user", "group").order_by("pk")
+            .select_related("user", "group")
+            .order_by("pk")
         )
         for membership in self.rng.sample(buyers, min(orders, len(buyers))):
             self._order(membership.user, membership.group, skus, points)
@@ -108,9 +137,15 @@ class DemoOrders:
         trial_group = Group.objects.filter(shop=self.shop, name__contains="体验群").first()
         for name, category, cycle, description, colour, specs in CATALOG:
             only_trial = name.startswith("即食燕窝") and trial_group is not None
-            product = save_product(shop=self.shop, name=name, category=category, usage_cycle_days=cycle,
-                                   description=description, offered_to_all_groups=not only_trial,
-                                   groups=[trial_group] if only_trial else [])
+            product = save_product(
+                shop=self.shop,
+                name=name,
+                category=category,
+                usage_cycle_days=cycle,
+                description=description,
+                offered_to_all_groups=not only_trial,
+                groups=[trial_group] if only_trial else [],
+            )
             add_product_image(product=product, upload=_product_image(name, colour, font_path))
             for spec, price, stock, limit in specs:
                 sku = save_sku(product=product, spec=spec, price=Decimal(price), stock=stock, per_member_limit=limit)
@@ -124,11 +159,15 @@ class DemoOrders:
         if self.rng.random() < 0.4:
             delivery = DeliveryRequest(method="pickup", pickup_point_id=self.rng.choice(points).pk)
         else:
-            delivery = DeliveryRequest(method="shipping", recipient_name=member.public_name[:30],
-                                       recipient_phone=member.phone.removeprefix("+86"),
-                                       address=self.rng.choice(ADDRESSES))
-        order = place_order(member=member, group=group, lines=lines, delivery=delivery,
-                            idempotency_key=uuid.uuid4().hex)
+            delivery = DeliveryRequest(
+                method="shipping",
+                recipient_name=member.public_name[:30],
+                recipient_phone=member.phone.removeprefix("+86"),
+                address=self.rng.choice(ADDRESSES),
+            )
+        order = place_order(
+            member=member, group=group, lines=lines, delivery=delivery, idempotency_key=uuid.uuid4().hex
+        )
         self.placed_at[order.pk] = self.start + (self.now - self.start) * self.rng.uniform(0.2, 0.97)
         fate = self.rng.random()
         if fate < 0.08:
@@ -165,8 +204,10 @@ class DemoOrders:
                 at += timedelta(hours=self.rng.uniform(0.05, 30))
             paid = next((s for s in steps if s.to_state == "paid"), None)
             Order.objects.filter(pk=order_id).update(
-                created_at=placed, pay_deadline=placed + timedelta(minutes=self.shop.settings.payment_timeout_minutes),
-                **({"paid_at": OrderTransition.objects.get(pk=paid.pk).at} if paid else {}))
+                created_at=placed,
+                pay_deadline=placed + timedelta(minutes=self.shop.settings.payment_timeout_minutes),
+                **({"paid_at": OrderTransition.objects.get(pk=paid.pk).at} if paid else {}),
+            )
 
 
 def seed_orders(*, shop: Shop, staff: User, rng: random.Random, start: datetime, font_path: str | None) -> None:

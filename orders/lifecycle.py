@@ -34,16 +34,18 @@ def transition_order(*, order: Order, to_state: str, by=None, reason: str = "", 
     from_state = order.state
     if to_state not in ALLOWED_TRANSITIONS[from_state]:
         raise TransitionRefused(
-            _("订单当前为「%(from)s」，不能变为「%(to)s」。") % {
-                "from": OrderState(from_state).label, "to": OrderState(to_state).label}
+            _("订单当前为「%(from)s」，不能变为「%(to)s」。")
+            % {"from": OrderState(from_state).label, "to": OrderState(to_state).label}
         )
     updated = Order.objects.filter(pk=order.pk, state=from_state).update(state=to_state, **fields)
     if updated != 1:
         order.refresh_from_db()
-        raise TransitionRefused(_("订单状态已变化（现在是「%(now)s」），请刷新后重试。") % {
-            "now": OrderState(order.state).label})
-    OrderTransition.objects.create(order=order, from_state=from_state, to_state=to_state, by=by,
-                                   reason=reason[:200], at=timezone.now())
+        raise TransitionRefused(
+            _("订单状态已变化（现在是「%(now)s」），请刷新后重试。") % {"now": OrderState(order.state).label}
+        )
+    OrderTransition.objects.create(
+        order=order, from_state=from_state, to_state=to_state, by=by, reason=reason[:200], at=timezone.now()
+    )
     order.state = to_state
     for name, value in fields.items():
         setattr(order, name, value)

@@ -27,6 +27,7 @@ def money_field(verbose_name, **kwargs):
 
 # --- Catalog -------------------------------------------------------------------------------------
 
+
 class Product(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
     name = models.CharField(_("商品名称"), max_length=80)
@@ -34,7 +35,9 @@ class Product(models.Model):
     category = models.CharField(_("类目"), max_length=30, blank=True)
     is_active = models.BooleanField(_("上架"), default=True)
     usage_cycle_days = models.PositiveIntegerField(
-        _("使用周期（天）"), default=30, validators=[MinValueValidator(1)],
+        _("使用周期（天）"),
+        default=30,
+        validators=[MinValueValidator(1)],
         help_text=_("一件商品大约能用多少天，用于复购提醒。"),
     )
     offered_to_all_groups = models.BooleanField(_("对本店所有群可见"), default=True)
@@ -70,8 +73,9 @@ class Sku(models.Model):
     spec = models.CharField(_("规格"), max_length=40)
     price = money_field(_("价格（元）"))
     stock = models.IntegerField(_("库存"), default=0)
-    per_member_limit = models.PositiveIntegerField(_("每人限购"), null=True, blank=True,
-                                                   validators=[MinValueValidator(1)])
+    per_member_limit = models.PositiveIntegerField(
+        _("每人限购"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
     is_active = models.BooleanField(_("可售"), default=True)
 
     class Meta:
@@ -79,10 +83,14 @@ class Sku(models.Model):
         verbose_name_plural = _("SKU")
         ordering = ["product", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(stock__gte=0), name="sku_stock_never_negative",
-                                   violation_error_message=_("库存不能为负数。")),
-            models.CheckConstraint(condition=Q(price__gt=0), name="sku_price_positive",
-                                   violation_error_message=_("价格必须大于 0。")),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0),
+                name="sku_stock_never_negative",
+                violation_error_message=_("库存不能为负数。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gt=0), name="sku_price_positive", violation_error_message=_("价格必须大于 0。")
+            ),
             models.UniqueConstraint(fields=["product", "spec"], name="sku_spec_unique_per_product"),
         ]
 
@@ -109,6 +117,7 @@ class PickupPoint(models.Model):
 
 # --- Orders --------------------------------------------------------------------------------------
 
+
 class OrderState(models.TextChoices):
     PENDING_PAYMENT = "pending_payment", _("待付款")
     PAID = "paid", _("已付款")
@@ -128,15 +137,19 @@ class Delivery(models.TextChoices):
 class Order(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="orders", verbose_name=_("下单群"))
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders",
-                               verbose_name=_("会员"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("会员")
+    )
     referrer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="referred_orders",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referred_orders",
         verbose_name=_("推荐人"),
     )
     number = models.CharField(_("订单号"), max_length=24, unique=True)
-    state = models.CharField(_("状态"), max_length=20, choices=OrderState.choices,
-                             default=OrderState.PENDING_PAYMENT)
+    state = models.CharField(_("状态"), max_length=20, choices=OrderState.choices, default=OrderState.PENDING_PAYMENT)
     # Where the order came from besides the group (a campaign, a reminder…): set by the plug-in that made it.
     source = models.CharField(_("来源"), max_length=40, blank=True)
     subtotal = money_field(_("商品金额"))
@@ -148,8 +161,9 @@ class Order(models.Model):
     recipient_name = models.CharField(_("收货人"), max_length=30, blank=True)
     recipient_phone = models.CharField(_("收货电话"), max_length=16, blank=True)
     address = models.CharField(_("收货地址"), max_length=200, blank=True)
-    pickup_point = models.ForeignKey(PickupPoint, on_delete=models.PROTECT, null=True, blank=True,
-                                     verbose_name=_("自提点"))
+    pickup_point = models.ForeignKey(
+        PickupPoint, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("自提点")
+    )
     note = models.CharField(_("备注"), max_length=200, blank=True)
     tracking_number = models.CharField(_("运单号"), max_length=40, blank=True)
     idempotency_key = models.CharField(_("幂等键"), max_length=64)
@@ -173,8 +187,10 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["member", "idempotency_key"], name="order_idempotency_per_member"),
             models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="order_total_adds_up"),
             models.CheckConstraint(condition=Q(total__gte=0) & Q(discount__gte=0), name="order_amounts_positive"),
-            models.CheckConstraint(condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("total")),
-                                   name="order_refunds_within_total"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("total")),
+                name="order_refunds_within_total",
+            ),
             models.CheckConstraint(
                 condition=Q(delivery="pickup", pickup_point__isnull=False) | Q(delivery="shipping") & ~Q(address=""),
                 name="order_has_a_delivery_target",
@@ -202,8 +218,9 @@ class OrderLine(models.Model):
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
-            models.CheckConstraint(condition=Q(line_total=F("unit_price") * F("quantity")),
-                                   name="order_line_total_adds_up"),
+            models.CheckConstraint(
+                condition=Q(line_total=F("unit_price") * F("quantity")), name="order_line_total_adds_up"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -214,8 +231,9 @@ class OrderTransition(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
     from_state = models.CharField(_("原状态"), max_length=20, choices=OrderState.choices, blank=True)
     to_state = models.CharField(_("新状态"), max_length=20, choices=OrderState.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                           verbose_name=_("操作人"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("操作人")
+    )
     reason = models.CharField(_("原因"), max_length=200, blank=True)
     at = models.DateTimeField(_("时间"), default=timezone.now)
 
@@ -229,6 +247,7 @@ class OrderTransition(models.Model):
 
 
 # --- Payments and refunds ------------------------------------------------------------------------
+
 
 class PaymentState(models.TextChoices):
     CREATED = "created", _("待支付")
@@ -298,14 +317,16 @@ class ProviderNotification(models.Model):
     class Meta:
         verbose_name = _("支付通知")
         verbose_name_plural = _("支付通知")
-        constraints = [models.UniqueConstraint(fields=["provider", "notification_id"],
-                                               name="provider_notification_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "notification_id"], name="provider_notification_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.notification_id}"
 
 
 # --- After-sales (售后) -------------------------------------------------------------------------
+
 
 class CaseState(models.TextChoices):
     OPEN = "open", _("处理中")
@@ -322,8 +343,14 @@ class AfterSalesCase(models.Model):
     reason = models.TextField(_("问题描述"))
     state = models.CharField(_("状态"), max_length=10, choices=CaseState.choices, default=CaseState.OPEN)
     resolution = models.TextField(_("处理结果"), blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", verbose_name=_("处理人"))
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("处理人"),
+    )
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
 
@@ -332,8 +359,9 @@ class AfterSalesCase(models.Model):
         verbose_name_plural = _("售后")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["shop", "state"]), models.Index(fields=["member", "state"])]
-        constraints = [models.UniqueConstraint(fields=["order"], condition=Q(state="open"),
-                                               name="one_open_case_per_order")]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=Q(state="open"), name="one_open_case_per_order")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_state_display()}"
@@ -348,6 +376,7 @@ class CasePhoto(models.Model):
 
 
 # --- The simulated provider's own books (what a real provider keeps on its side) -----------------
+
 
 class SimulatedCharge(models.Model):
     """A payment or refund as the simulated provider sees it."""
@@ -391,6 +420,7 @@ class SimulatedNotificationOutbox(models.Model):
 
 # --- Repeat purchase (复购) -------------------------------------------------------------------------
 
+
 class DueBasis(models.TextChoices):
     CYCLE = "cycle", _("使用周期 × 数量")
     MEDIAN = "median", _("个人复购间隔中位数")
@@ -407,10 +437,12 @@ class RepurchaseDue(models.Model):
     refunded purchase (orders.reminders). The reminder job reads only this table, by state and due date."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="repurchase_dues")
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="repurchase_dues",
-                               verbose_name=_("会员"))
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="repurchase_dues",
-                                verbose_name=_("商品"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="repurchase_dues", verbose_name=_("会员")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="repurchase_dues", verbose_name=_("商品")
+    )
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+", verbose_name=_("最近下单群"))
     # The purchase this due date counts from: one reminder per (member, product, cycle).
     cycle = models.PositiveBigIntegerField(_("周期（订单 ID）"))
@@ -445,17 +477,20 @@ class RepurchaseReminder(models.Model):
     whatever retries, re-runs or racing workers do."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="repurchase_reminders")
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                               related_name="repurchase_reminders", verbose_name=_("会员"))
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="repurchase_reminders",
-                                verbose_name=_("商品"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="repurchase_reminders", verbose_name=_("会员")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="repurchase_reminders", verbose_name=_("商品")
+    )
     cycle = models.PositiveBigIntegerField(_("周期（订单 ID）"))
     due_at = models.DateTimeField(_("预计复购日"))
     sent_at = models.DateTimeField(_("发送时间"), default=timezone.now)
     notification_id = models.PositiveBigIntegerField(_("通知 ID"), null=True, blank=True)
     # The first order of the product paid within the conversion window after the reminder.
-    converted_order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                                        verbose_name=_("复购订单"))
+    converted_order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("复购订单")
+    )
     converted_at = models.DateTimeField(_("复购时间"), null=True, blank=True)
 
     class Meta:

@@ -38,14 +38,19 @@ def provider_notify(request, provider: str):
 @login_required
 def simulated_cashier(request, reference: str):
     """The simulated provider's payment page (stands where WeChat Pay's cashier would)."""
-    payment = get_object_or_404(Payment.objects.select_related("order"), provider_ref=reference,
-                                order__member=request.user)
+    payment = get_object_or_404(
+        Payment.objects.select_related("order"), provider_ref=reference, order__member=request.user
+    )
     charge = SimulatedCharge.objects.filter(reference=reference, kind="payment").first()
     if charge is None:
         raise Http404
     if request.method == "POST":
         outcome = request.POST.get("outcome", "success")
-        settle(charge, succeeded=outcome != "fail", duplicate=request.POST.get("duplicate") == "1",
-               delay_seconds=60 if request.POST.get("late") == "1" else 0)
+        settle(
+            charge,
+            succeeded=outcome != "fail",
+            duplicate=request.POST.get("duplicate") == "1",
+            delay_seconds=60 if request.POST.get("late") == "1" else 0,
+        )
         return redirect("orders:member_order", pk=payment.order_id)
     return render(request, "orders/simulated_cashier.html", {"payment": payment, "charge": charge})

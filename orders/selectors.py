@@ -24,8 +24,7 @@ from .models import (
 
 
 def products_for_shop(shop: Shop) -> QuerySet[Product]:
-    return (Product.objects.filter(shop=shop)
-            .prefetch_related("skus", "images", "groups").order_by("-created_at", "-pk"))
+    return Product.objects.filter(shop=shop).prefetch_related("skus", "images", "groups").order_by("-created_at", "-pk")
 
 
 def product_for_shop(shop: Shop, pk: int) -> Product:
@@ -41,9 +40,11 @@ def products_for_group(group: Group) -> QuerySet[Product]:
     return (
         Product.objects.filter(shop_id=group.shop_id, is_active=True)
         .filter(Q(offered_to_all_groups=True) | Q(groups=group))
-        .prefetch_related(Prefetch("skus", queryset=Sku.objects.filter(is_active=True).order_by("price", "pk")),
-                          "images")
-        .distinct().order_by("-created_at", "-pk")
+        .prefetch_related(
+            Prefetch("skus", queryset=Sku.objects.filter(is_active=True).order_by("price", "pk")), "images"
+        )
+        .distinct()
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -56,9 +57,16 @@ def pickup_points_for_shop(shop: Shop, *, active_only: bool = False) -> QuerySet
     return qs.filter(is_active=True) if active_only else qs
 
 
-def orders_for_shop(shop: Shop, *, state: str | None = None, group_id: int | None = None,
-                    date_from: date | None = None, date_to: date | None = None, member: str | None = None,
-                    product_id: int | None = None) -> QuerySet[Order]:
+def orders_for_shop(
+    shop: Shop,
+    *,
+    state: str | None = None,
+    group_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    member: str | None = None,
+    product_id: int | None = None,
+) -> QuerySet[Order]:
     """The operator's order list and CSV export: a constant number of queries for any number of orders."""
     qs = (
         Order.objects.filter(shop=shop)
@@ -75,8 +83,11 @@ def orders_for_shop(shop: Shop, *, state: str | None = None, group_id: int | Non
     if date_to:
         qs = qs.filter(created_at__date__lte=date_to)
     if member:
-        qs = qs.filter(Q(member__display_name__icontains=member) | Q(member__phone__endswith=member)
-                       | Q(recipient_name__icontains=member))
+        qs = qs.filter(
+            Q(member__display_name__icontains=member)
+            | Q(member__phone__endswith=member)
+            | Q(recipient_name__icontains=member)
+        )
     if product_id:
         qs = qs.filter(lines__product_id=product_id).distinct()
     return qs
@@ -84,53 +95,72 @@ def orders_for_shop(shop: Shop, *, state: str | None = None, group_id: int | Non
 
 def order_for_shop(shop: Shop, pk: int) -> Order:
     return get_object_or_404(
-        Order.objects.select_related("member", "group", "referrer", "pickup_point")
-        .prefetch_related("lines", "transitions__by", "payments", "refunds", "after_sales_cases"),
-        shop=shop, pk=pk,
+        Order.objects.select_related("member", "group", "referrer", "pickup_point").prefetch_related(
+            "lines", "transitions__by", "payments", "refunds", "after_sales_cases"
+        ),
+        shop=shop,
+        pk=pk,
     )
 
 
 def orders_for_member(user: User) -> QuerySet[Order]:
-    """"My orders": only the member's own, across shops."""
-    return (Order.objects.filter(member=user).select_related("group", "shop")
-            .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
-            .order_by("-created_at", "-pk"))
+    """ "My orders": only the member's own, across shops."""
+    return (
+        Order.objects.filter(member=user)
+        .select_related("group", "shop")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
+        .order_by("-created_at", "-pk")
+    )
 
 
 def order_for_member(user: User, pk: int) -> Order:
     return get_object_or_404(
-        Order.objects.select_related("group", "shop", "pickup_point")
-        .prefetch_related("lines", "transitions", "payments", "refunds", "after_sales_cases__photos"),
-        member=user, pk=pk,
+        Order.objects.select_related("group", "shop", "pickup_point").prefetch_related(
+            "lines", "transitions", "payments", "refunds", "after_sales_cases__photos"
+        ),
+        member=user,
+        pk=pk,
     )
 
 
 def cases_for_shop(shop: Shop, *, state: str | None = None) -> QuerySet[AfterSalesCase]:
-    qs = (AfterSalesCase.objects.filter(shop=shop).select_related("order", "member", "resolved_by")
-          .prefetch_related("photos").order_by("-created_at", "-pk"))
+    qs = (
+        AfterSalesCase.objects.filter(shop=shop)
+        .select_related("order", "member", "resolved_by")
+        .prefetch_related("photos")
+        .order_by("-created_at", "-pk")
+    )
     return qs.filter(state=state) if state else qs
 
 
 def case_for_shop(shop: Shop, pk: int) -> AfterSalesCase:
-    return get_object_or_404(AfterSalesCase.objects.select_related("order", "member").prefetch_related("photos"),
-                             shop=shop, pk=pk)
+    return get_object_or_404(
+        AfterSalesCase.objects.select_related("order", "member").prefetch_related("photos"), shop=shop, pk=pk
+    )
 
 
 # --- Repeat purchase: the reminders dashboard and the one-tap re-order page -------------------------
 
+
 def repurchase_due_for_member(user: User, product_id: int) -> RepurchaseDue:
     """The member's own due date for a product (the re-order page); anyone else's is a 404."""
-    return get_object_or_404(RepurchaseDue.objects.select_related("product", "group", "group__shop"),
-                             member=user, product_id=product_id)
+    return get_object_or_404(
+        RepurchaseDue.objects.select_related("product", "group", "group__shop"), member=user, product_id=product_id
+    )
 
 
 def _count_per_product(qs: QuerySet) -> Coalesce:
-    return Coalesce(Subquery(qs.filter(product=OuterRef("pk")).order_by().values("product")
-                             .annotate(n=Count("pk")).values("n")[:1]), 0)
+    return Coalesce(
+        Subquery(
+            qs.filter(product=OuterRef("pk")).order_by().values("product").annotate(n=Count("pk")).values("n")[:1]
+        ),
+        0,
+    )
 
 
-def reminder_stats_for_shop(shop: Shop, *, since: datetime | None, now: datetime,
-                            due_within: timedelta = timedelta(days=7)) -> QuerySet[Product]:
+def reminder_stats_for_shop(
+    shop: Shop, *, since: datetime | None, now: datetime, due_within: timedelta = timedelta(days=7)
+) -> QuerySet[Product]:
     """Per product of the shop: reminders sent since `since` (None: ever), how many led to a re-order within
     the conversion window, and how many members are due within `due_within`. A constant number of queries."""
     sent = RepurchaseReminder.objects.filter(shop=shop)
@@ -139,9 +169,11 @@ def reminder_stats_for_shop(shop: Shop, *, since: datetime | None, now: datetime
     due_soon = RepurchaseDue.objects.filter(shop=shop, state=DueState.WAITING, due_at__lte=now + due_within)
     return (
         Product.objects.filter(shop=shop)
-        .annotate(reminders_sent=_count_per_product(sent),
-                  reorders=_count_per_product(sent.filter(converted_order__isnull=False)),
-                  due_soon=_count_per_product(due_soon))
+        .annotate(
+            reminders_sent=_count_per_product(sent),
+            reorders=_count_per_product(sent.filter(converted_order__isnull=False)),
+            due_soon=_count_per_product(due_soon),
+        )
         .order_by("-reminders_sent", "-due_soon", "name", "pk")
     )
 
@@ -152,10 +184,16 @@ def product_reminder_stats(shop: Shop, pk: int, *, since: datetime | None, now: 
 
 def dues_for_product(product: Product) -> QuerySet[RepurchaseDue]:
     """Members waiting for a reminder of this product, soonest due first."""
-    return (RepurchaseDue.objects.filter(product=product, state=DueState.WAITING)
-            .select_related("member", "group").order_by("due_at", "pk"))
+    return (
+        RepurchaseDue.objects.filter(product=product, state=DueState.WAITING)
+        .select_related("member", "group")
+        .order_by("due_at", "pk")
+    )
 
 
 def reminders_for_product(product: Product) -> QuerySet[RepurchaseReminder]:
-    return (RepurchaseReminder.objects.filter(product=product)
-            .select_related("member", "converted_order").order_by("-sent_at", "-pk"))
+    return (
+        RepurchaseReminder.objects.filter(product=product)
+        .select_related("member", "converted_order")
+        .order_by("-sent_at", "-pk")
+    )

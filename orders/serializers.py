@@ -41,6 +41,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 # --- Catalog: what members see --------------------------------------------------------------------
 
+
 class ProductImageSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
@@ -89,6 +90,7 @@ class PickupPointSerializer(serializers.ModelSerializer):
 
 # --- Orders: shared pieces ------------------------------------------------------------------------
 
+
 class OrderLineSerializer(serializers.ModelSerializer):
     """What was bought, as the member saw it when ordering (kept even if the catalog changes)."""
 
@@ -107,8 +109,11 @@ class OrderTransitionOptionSerializer(serializers.Serializer):
 
 
 def allowed_transitions(order: Order) -> list[dict]:
-    return [{"to_state": s, "label": str(OrderState(s).label)}
-            for s in OrderState.values if s in ALLOWED_TRANSITIONS[order.state]]
+    return [
+        {"to_state": s, "label": str(OrderState(s).label)}
+        for s in OrderState.values
+        if s in ALLOWED_TRANSITIONS[order.state]
+    ]
 
 
 class OrderMoneyMixin(serializers.Serializer):
@@ -155,6 +160,7 @@ class CaseSummarySerializer(serializers.ModelSerializer):
 
 # --- Orders: the member's own ---------------------------------------------------------------------
 
+
 class MyOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
     """A row of "my orders" (orders.selectors.orders_for_member)."""
 
@@ -165,8 +171,21 @@ class MyOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "id", "number", "state", "shop_name", "group", "lines", "subtotal", "discount", "total",
-            "refunded_amount", "currency", "delivery", "created_at", "pay_deadline", "paid_at",
+            "id",
+            "number",
+            "state",
+            "shop_name",
+            "group",
+            "lines",
+            "subtotal",
+            "discount",
+            "total",
+            "refunded_amount",
+            "currency",
+            "delivery",
+            "created_at",
+            "pay_deadline",
+            "paid_at",
         ]
         read_only_fields = fields
 
@@ -202,8 +221,17 @@ class MyOrderDetailSerializer(MyOrderListSerializer):
 
     class Meta(MyOrderListSerializer.Meta):
         fields = [
-            *MyOrderListSerializer.Meta.fields, "allowed_transitions", "recipient_name", "recipient_phone",
-            "address", "pickup_point", "note", "tracking_number", "transitions", "payments", "refunds",
+            *MyOrderListSerializer.Meta.fields,
+            "allowed_transitions",
+            "recipient_name",
+            "recipient_phone",
+            "address",
+            "pickup_point",
+            "note",
+            "tracking_number",
+            "transitions",
+            "payments",
+            "refunds",
             "after_sales_cases",
         ]
         read_only_fields = fields
@@ -228,14 +256,23 @@ class PlaceOrderSerializer(serializers.Serializer):
 
     lines = OrderLineInputSerializer(many=True, allow_empty=True, max_length=100)
     delivery = serializers.ChoiceField(choices=Delivery.choices, help_text="shipping 快递配送，pickup 到店自提。")
-    recipient_name = serializers.CharField(max_length=30, required=False, allow_blank=True, default="",
-                                           help_text="收货人；快递配送必填。")
-    recipient_phone = serializers.CharField(max_length=16, required=False, allow_blank=True, default="",
-                                            help_text="收货电话；快递配送必填。")
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                                    help_text="收货地址；快递配送必填。")
-    pickup_point = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True,
-                                            default=None, help_text="自提点 id；到店自提必填。")
+    recipient_name = serializers.CharField(
+        max_length=30, required=False, allow_blank=True, default="", help_text="收货人；快递配送必填。"
+    )
+    recipient_phone = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, default="", help_text="收货电话；快递配送必填。"
+    )
+    address = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="收货地址；快递配送必填。"
+    )
+    pickup_point = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="自提点 id；到店自提必填。",
+    )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -245,8 +282,9 @@ class PaymentStartSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                                   help_text="原因（取消时选填）。")
+    reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="原因（取消时选填）。"
+    )
 
 
 class RequiredReasonSerializer(serializers.Serializer):
@@ -256,7 +294,10 @@ class RequiredReasonSerializer(serializers.Serializer):
 class OpenCaseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="遇到的问题。")
     photos = serializers.ListField(
-        child=UploadField(), required=False, default=list, max_length=MAX_CASE_PHOTOS,
+        child=UploadField(),
+        required=False,
+        default=list,
+        max_length=MAX_CASE_PHOTOS,
         help_text=f"照片（JPG、PNG 或 WebP），最多 {MAX_CASE_PHOTOS} 张。",
     )
 
@@ -270,6 +311,7 @@ class OpenCaseSerializer(serializers.Serializer):
 
 
 # --- Catalog: the shop's --------------------------------------------------------------------------
+
 
 class ShopSkuSerializer(serializers.ModelSerializer):
     price = serializers.DecimalField(**MONEY, read_only=True)
@@ -290,8 +332,17 @@ class ShopProductSerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = [
-            "id", "name", "description", "category", "is_active", "usage_cycle_days", "offered_to_all_groups",
-            "groups", "images", "skus", "created_at",
+            "id",
+            "name",
+            "description",
+            "category",
+            "is_active",
+            "usage_cycle_days",
+            "offered_to_all_groups",
+            "groups",
+            "images",
+            "skus",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -310,24 +361,30 @@ class ProductWriteSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     category = serializers.CharField(max_length=30, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False, help_text="上架；默认 true。")
-    usage_cycle_days = serializers.IntegerField(required=False, max_value=36500,
-                                                help_text="一件商品大约能用多少天，用于复购提醒；默认 30。")
+    usage_cycle_days = serializers.IntegerField(
+        required=False, max_value=36500, help_text="一件商品大约能用多少天，用于复购提醒；默认 30。"
+    )
     offered_to_all_groups = serializers.BooleanField(required=False, help_text="对本店所有群可见；默认 true。")
-    groups = ShopGroupIdsField(many=True, required=False,
-                               help_text="只在这些群销售（本店群的 id）；offered_to_all_groups 为 false 时至少一个。")
+    groups = ShopGroupIdsField(
+        many=True,
+        required=False,
+        help_text="只在这些群销售（本店群的 id）；offered_to_all_groups 为 false 时至少一个。",
+    )
 
 
 class ProductImageUploadSerializer(serializers.Serializer):
     image = UploadField(help_text="JPG、PNG 或 WebP 图片，会自动生成缩略图。")
-    position = serializers.IntegerField(required=False, min_value=0, max_value=32767, default=None,
-                                        allow_null=True, help_text="顺序；默认排在最后。")
+    position = serializers.IntegerField(
+        required=False, min_value=0, max_value=32767, default=None, allow_null=True, help_text="顺序；默认排在最后。"
+    )
 
 
 class SkuWriteSerializer(serializers.Serializer):
     spec = serializers.CharField(max_length=40, help_text="规格，如 500g。")
     price = serializers.DecimalField(**MONEY, help_text="价格（元）。")
-    per_member_limit = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_ID,
-                                                help_text="每人限购；null 表示不限购。")
+    per_member_limit = serializers.IntegerField(
+        required=False, allow_null=True, max_value=MAX_ID, help_text="每人限购；null 表示不限购。"
+    )
     is_active = serializers.BooleanField(required=False, help_text="可售；默认 true。")
 
 
@@ -336,8 +393,7 @@ class SkuCreateSerializer(SkuWriteSerializer):
 
 
 class StockAdjustSerializer(serializers.Serializer):
-    delta = serializers.IntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK,
-                                     help_text="正数为补货，负数为减少。")
+    delta = serializers.IntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK, help_text="正数为补货，负数为减少。")
 
     def validate_delta(self, delta: int) -> int:
         if delta == 0:
@@ -361,6 +417,7 @@ class PickupPointWriteSerializer(serializers.Serializer):
 
 # --- Orders: the shop's ---------------------------------------------------------------------------
 
+
 class PickupPointRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)
@@ -379,9 +436,28 @@ class ShopOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "id", "number", "state", "group", "member", "referrer", "source", "lines", "subtotal", "discount",
-            "total", "refunded_amount", "currency", "delivery", "recipient_name", "recipient_phone", "address",
-            "pickup_point", "tracking_number", "created_at", "pay_deadline", "paid_at",
+            "id",
+            "number",
+            "state",
+            "group",
+            "member",
+            "referrer",
+            "source",
+            "lines",
+            "subtotal",
+            "discount",
+            "total",
+            "refunded_amount",
+            "currency",
+            "delivery",
+            "recipient_name",
+            "recipient_phone",
+            "address",
+            "pickup_point",
+            "tracking_number",
+            "created_at",
+            "pay_deadline",
+            "paid_at",
         ]
         read_only_fields = fields
 
@@ -417,8 +493,15 @@ class ShopOrderDetailSerializer(ShopOrderListSerializer):
     after_sales_cases = CaseSummarySerializer(many=True, read_only=True)
 
     class Meta(ShopOrderListSerializer.Meta):
-        fields = [*ShopOrderListSerializer.Meta.fields, "allowed_transitions", "note", "transitions", "payments",
-                  "refunds", "after_sales_cases"]
+        fields = [
+            *ShopOrderListSerializer.Meta.fields,
+            "allowed_transitions",
+            "note",
+            "transitions",
+            "payments",
+            "refunds",
+            "after_sales_cases",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(OrderTransitionOptionSerializer(many=True))
@@ -432,8 +515,9 @@ class OrderFilterSerializer(serializers.Serializer):
     date_from = serializers.DateField(required=False, help_text="下单日期不早于（含）。")
     date_to = serializers.DateField(required=False, help_text="下单日期不晚于（含）。")
     member = serializers.CharField(required=False, max_length=30, help_text="会员昵称、手机号尾号或收货人。")
-    product = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
-                                       help_text="只看含此商品（id）的订单。")
+    product = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="只看含此商品（id）的订单。"
+    )
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
@@ -446,8 +530,9 @@ class MyOrderFilterSerializer(serializers.Serializer):
 
 
 class ShipSerializer(serializers.Serializer):
-    tracking_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="",
-                                            help_text="运单号；快递订单必填，自提订单可不填。")
+    tracking_number = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="", help_text="运单号；快递订单必填，自提订单可不填。"
+    )
 
 
 class OrderRefSerializer(serializers.Serializer):
@@ -466,8 +551,18 @@ class ShopCaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AfterSalesCase
-        fields = ["id", "order", "member", "state", "reason", "photos", "resolution", "resolved_by", "created_at",
-                  "closed_at"]
+        fields = [
+            "id",
+            "order",
+            "member",
+            "state",
+            "reason",
+            "photos",
+            "resolution",
+            "resolved_by",
+            "created_at",
+            "closed_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(PersonSerializer)

@@ -75,13 +75,19 @@ class DeliveryRequest:
     pickup_point_id: int | None = None
 
 
-def _fingerprint(group_id: int, lines: list[LineRequest], delivery: DeliveryRequest, note: str,
-                 unit_price: Decimal | None = None) -> str:
+def _fingerprint(
+    group_id: int, lines: list[LineRequest], delivery: DeliveryRequest, note: str, unit_price: Decimal | None = None
+) -> str:
     request = {
         "group": group_id,
         "lines": sorted([[line.sku_id, line.quantity] for line in lines]),
-        "delivery": [delivery.method, delivery.recipient_name, delivery.recipient_phone, delivery.address,
-                     delivery.pickup_point_id],
+        "delivery": [
+            delivery.method,
+            delivery.recipient_name,
+            delivery.recipient_phone,
+            delivery.address,
+            delivery.pickup_point_id,
+        ],
         "note": note,
     }
     if unit_price is not None:  # only then, so the fingerprints of ordinary orders stay as they were
@@ -100,8 +106,17 @@ def _new_order_number() -> str:
     return timezone.localtime().strftime("%y%m%d%H%M") + secrets.token_hex(4).upper()
 
 
-def place_order(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest,
-                idempotency_key: str, note: str = "", source: str = "", unit_price: Decimal | None = None) -> Order:
+def place_order(
+    *,
+    member: User,
+    group: Group,
+    lines: list[LineRequest],
+    delivery: DeliveryRequest,
+    idempotency_key: str,
+    note: str = "",
+    source: str = "",
+    unit_price: Decimal | None = None,
+) -> Order:
     """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
 
     `source` marks who placed it (e.g. "campaign:12": plug-ins of orders.hooks dispatch on it) and
@@ -122,9 +137,17 @@ def place_order(*, member: User, group: Group, lines: list[LineRequest], deliver
     _validate_request(member=member, group=group, lines=lines, delivery=delivery)
     try:
         with transaction.atomic():
-            order = _reserve_and_create(member=member, group=group, lines=lines, delivery=delivery,
-                                        idempotency_key=idempotency_key, fingerprint=fingerprint, note=note,
-                                        source=source, unit_price=unit_price)
+            order = _reserve_and_create(
+                member=member,
+                group=group,
+                lines=lines,
+                delivery=delivery,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                note=note,
+                source=source,
+                unit_price=unit_price,
+            )
     except IntegrityError as exc:
         # Either a concurrent request with the same key won, or a constraint caught bad input.
         existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
@@ -156,8 +179,9 @@ def _validate_request(*, member: User, group: Group, lines: list[LineRequest], d
         raise ValidationError(errors)
 
 
-def _reserve_and_create(*, member, group, lines, delivery, idempotency_key, fingerprint, note, source,
-                        unit_price=None) -> Order:
+def _reserve_and_create(
+    *, member, group, lines, delivery, idempotency_key, fingerprint, note, source, unit_price=None
+) -> Order:
     wanted = {line.sku_id: line.quantity for line in lines}
     skus = _lock_skus(wanted.keys())
     if len(skus) != len(wanted):
@@ -173,33 +197,52 @@ def _reserve_and_create(*, member, group, lines, delivery, idempotency_key, fing
     discount = ZERO
     now = timezone.now()
     order = Order.objects.create(
-        shop_id=group.shop_id, group=group, member=member, referrer=_referrer_of(member, group.shop_id),
-        number=_new_order_number(), state=S.PENDING_PAYMENT, source=source,
-        subtotal=subtotal, discount=discount, total=subtotal - discount,
-        delivery=delivery.method, recipient_name=delivery.recipient_name.strip(),
-        recipient_phone=delivery.recipient_phone.strip(), address=delivery.address.strip(),
+        shop_id=group.shop_id,
+        group=group,
+        member=member,
+        referrer=_referrer_of(member, group.shop_id),
+        number=_new_order_number(),
+        state=S.PENDING_PAYMENT,
+        source=source,
+        subtotal=subtotal,
+        discount=discount,
+        total=subtotal - discount,
+        delivery=delivery.method,
+        recipient_name=delivery.recipient_name.strip(),
+        recipient_phone=delivery.recipient_phone.strip(),
+        address=delivery.address.strip(),
         pickup_point_id=delivery.pickup_point_id if delivery.method == Delivery.PICKUP else None,
-        note=note[:200], idempotency_key=idempotency_key, request_fingerprint=fingerprint,
-        created_at=now, pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
+        note=note[:200],
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        created_at=now,
+        pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
     )
-    OrderLine.objects.bulk_create([
-        OrderLine(order=order, sku=sku, product=sku.product, product_name=sku.product.name, spec=sku.spec,
-                  unit_price=price[sku.pk], quantity=wanted[sku.pk], line_total=price[sku.pk] * wanted[sku.pk])
-        for sku in skus
-    ])
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                sku=sku,
+                product=sku.product,
+                product_name=sku.product.name,
+                spec=sku.spec,
+                unit_price=price[sku.pk],
+                quantity=wanted[sku.pk],
+                line_total=price[sku.pk] * wanted[sku.pk],
+            )
+            for sku in skus
+        ]
+    )
     from .models import OrderTransition
 
-    OrderTransition.objects.create(order=order, from_state="", to_state=S.PENDING_PAYMENT, by=member,
-                                   reason=_("下单"))
+    OrderTransition.objects.create(order=order, from_state="", to_state=S.PENDING_PAYMENT, by=member, reason=_("下单"))
     hooks.run("after_create", order)
     return order
 
 
 def _lock_skus(ids) -> list[Sku]:
     """Lock the SKU rows in primary-key order (no deadlocks between orders sharing SKUs), briefly."""
-    return list(
-        Sku.objects.select_for_update(of=("self",)).select_related("product").filter(pk__in=ids).order_by("pk")
-    )
+    return list(Sku.objects.select_for_update(of=("self",)).select_related("product").filter(pk__in=ids).order_by("pk"))
 
 
 def _reserve_stock(sku: Sku, quantity: int) -> bool:
@@ -218,11 +261,16 @@ def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int)
         bought = (
             OrderLine.objects.filter(sku=sku, order__member=member)
             .exclude(order__state__in=[S.CANCELLED, S.REFUNDED])
-            .aggregate(n=Sum("quantity"))["n"] or 0
+            .aggregate(n=Sum("quantity"))["n"]
+            or 0
         )
         if bought + quantity > sku.per_member_limit:
-            raise ValidationError({"lines": _("「%(name)s」每人限购 %(limit)d 件，你已购买 %(bought)d 件。") % {
-                "name": sku, "limit": sku.per_member_limit, "bought": bought}})
+            raise ValidationError(
+                {
+                    "lines": _("「%(name)s」每人限购 %(limit)d 件，你已购买 %(bought)d 件。")
+                    % {"name": sku, "limit": sku.per_member_limit, "bought": bought}
+                }
+            )
 
 
 def _referrer_of(member: User, shop_id: int) -> User | None:
@@ -240,6 +288,7 @@ def _return_stock_once(order: Order) -> bool:
 
 
 # --- Member and operator actions ------------------------------------------------------------------
+
 
 def cancel_order(*, order: Order, by: User | None, reason: str = "") -> Order:
     """Pending payment → cancelled (member, operator or the timeout job); stock comes back once."""
@@ -271,8 +320,9 @@ def ship_order(*, order: Order, by: User, tracking_number: str = "") -> Order:
         if order.delivery == Delivery.SHIPPING and not tracking_number.strip():
             raise ValidationError({"tracking_number": _("快递订单发货需要填写运单号。")})
         hooks.run("before_ship", order)
-        transition_order(order=order, to_state=S.SHIPPED, by=by, reason=_("发货"),
-                         tracking_number=tracking_number.strip())
+        transition_order(
+            order=order, to_state=S.SHIPPED, by=by, reason=_("发货"), tracking_number=tracking_number.strip()
+        )
     return order
 
 
@@ -314,8 +364,12 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.state != S.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
-        refund = _create_refund(order=order, key=_full_refund_key(order), amount=order.total - order.refunded_amount,
-                                reason=reason or _("同意退款"))
+        refund = _create_refund(
+            order=order,
+            key=_full_refund_key(order),
+            amount=order.total - order.refunded_amount,
+            reason=reason or _("同意退款"),
+        )
     _start_refund_after_commit(refund)
     return refund
 
@@ -375,6 +429,7 @@ def send_refund_to_provider(refund_id: int) -> None:
 
 # --- Payments ---------------------------------------------------------------------------------------
 
+
 def notify_url(provider_name: str) -> str:
     return settings.SITE_URL + reverse("orders:provider_notify", args=[provider_name])
 
@@ -393,8 +448,13 @@ def start_payment(*, order: Order) -> tuple[Payment, str]:
             raise TransitionRefused(_("订单已超过付款时限。"))
         payment = order.payments.filter(state=PaymentState.CREATED, provider=provider.name).first()
         if payment is None:
-            payment = Payment.objects.create(order=order, provider=provider.name, provider_ref=provider.new_reference(),
-                                             amount=order.total, currency=order.currency)
+            payment = Payment.objects.create(
+                order=order,
+                provider=provider.name,
+                provider_ref=provider.new_reference(),
+                amount=order.total,
+                currency=order.currency,
+            )
     pay_url = provider.start_payment(payment=payment, notify_url=notify_url(provider.name))
     return payment, pay_url
 
@@ -408,8 +468,11 @@ def process_notification(notification: Notification) -> str:
         try:
             with transaction.atomic():
                 ProviderNotification.objects.create(
-                    provider=notification.provider, notification_id=notification.notification_id,
-                    kind=notification.kind, provider_ref=notification.provider_ref, payload=notification.raw,
+                    provider=notification.provider,
+                    notification_id=notification.notification_id,
+                    kind=notification.kind,
+                    provider_ref=notification.provider_ref,
+                    payload=notification.raw,
                 )
         except IntegrityError:
             return "duplicate"
@@ -429,8 +492,11 @@ def _verify_money(notification: Notification, amount: Decimal, currency: str) ->
 
 
 def _apply_payment(notification: Notification) -> str:
-    payment = (Payment.objects.select_for_update().filter(provider=notification.provider,
-                                                          provider_ref=notification.provider_ref).first())
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(provider=notification.provider, provider_ref=notification.provider_ref)
+        .first()
+    )
     if payment is None:
         raise ValidationError(f"unknown payment {notification.provider_ref}")
     _verify_money(notification, payment.amount, payment.currency)
@@ -444,14 +510,21 @@ def _apply_payment(notification: Notification) -> str:
     payment.state, payment.succeeded_at = PaymentState.SUCCEEDED, now
     payment.save(update_fields=["state", "succeeded_at"])
     order = Order.objects.select_for_update().get(pk=payment.order_id)
-    if order.state == S.PENDING_PAYMENT and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(
-            pk=payment.pk).exists():
+    if (
+        order.state == S.PENDING_PAYMENT
+        and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(pk=payment.pk).exists()
+    ):
         transition_order(order=order, to_state=S.PAID, by=None, reason=_("支付成功"), paid_at=now)
         hooks.run("after_paid", order)
         return "paid"
     # Paid too late (order cancelled) or paid twice: the money goes straight back.
-    refund = Refund.objects.create(order=order, payment=payment, key=f"late-payment:{payment.provider_ref}",
-                                   amount=payment.amount, reason=_("订单已取消或已付款，自动退回重复/逾期付款"))
+    refund = Refund.objects.create(
+        order=order,
+        payment=payment,
+        key=f"late-payment:{payment.provider_ref}",
+        amount=payment.amount,
+        reason=_("订单已取消或已付款，自动退回重复/逾期付款"),
+    )
     _start_refund_after_commit(refund)
     return "refunding-late-payment"
 
@@ -516,7 +589,9 @@ def close_case(*, case: AfterSalesCase, by: User, resolution: str, resolved: boo
     if not resolution.strip():
         raise ValidationError({"resolution": _("请填写处理结果。")})
     updated = AfterSalesCase.objects.filter(pk=case.pk, state=CaseState.OPEN).update(
-        state=CaseState.RESOLVED if resolved else CaseState.REJECTED, resolution=resolution, resolved_by=by,
+        state=CaseState.RESOLVED if resolved else CaseState.REJECTED,
+        resolution=resolution,
+        resolved_by=by,
         closed_at=timezone.now(),
     )
     if updated != 1:
@@ -536,7 +611,13 @@ def reconcile(order: Order) -> dict:
     paid = order.payments.filter(state=PaymentState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = order.refunds.filter(state=RefundState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
     kept = order.total - order.refunded_amount if order.state in PAID_STATES + (S.REFUNDED,) else ZERO
-    return {"lines": lines, "subtotal": order.subtotal, "discount": order.discount, "total": order.total,
-            "paid": paid, "refunded": refunded, "kept": kept,
-            "balanced": lines == order.subtotal and paid - refunded == kept}
-
+    return {
+        "lines": lines,
+        "subtotal": order.subtotal,
+        "discount": order.discount,
+        "total": order.total,
+        "paid": paid,
+        "refunded": refunded,
+        "kept": kept,
+        "balanced": lines == order.subtotal and paid - refunded == kept,
+    }

@@ -13,8 +13,9 @@ def cancel_overdue_orders() -> int | None:
     return run_counted("cancel-overdue-orders", services.cancel_overdue_orders)
 
 
-@shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,
-             retry_jitter=True, max_retries=8)
+@shared_task(
+    acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, retry_jitter=True, max_retries=8
+)
 def start_refund(refund_id: int) -> None:
     services.send_refund_to_provider(refund_id)
 
@@ -25,6 +26,7 @@ def deliver_simulated_notifications() -> int:
 
 
 # --- Repeat-purchase reminders (orders.reminders): a short periodic pick, then batches -------------
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch_repurchase_reminders() -> int | None:
@@ -37,14 +39,16 @@ def dispatch_repurchase_reminders() -> int | None:
     return result.items if result else None
 
 
-@shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,
-             retry_jitter=True, max_retries=5)
+@shared_task(
+    acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, retry_jitter=True, max_retries=5
+)
 def send_repurchase_reminders(due_ids: list[int]) -> int:
     """One batch (at most reminders.BATCH_SIZE members); sends each reminder once however often it runs."""
     from shequn.jobs import run_job
 
     from . import reminders
 
-    result = run_job("repurchase-reminders:batch", lambda r: reminders.send_reminder_batch(due_ids, result=r),
-                     lease=False)
+    result = run_job(
+        "repurchase-reminders:batch", lambda r: reminders.send_reminder_batch(due_ids, result=r), lease=False
+    )
     return result.items

@@ -39,10 +39,13 @@ class MyInviteesView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.invitees_of(self.request.user)
 
-    @extend_schema(summary="My invitees", description="Everyone the member brought to a shop, newest first, "
-                   "each with how many people they brought in turn (the second level of the referral tree). "
-                   "An invitee moved to another inviter by the shop's binding rule shows `moved_away`.",
-                   responses={200: MyInviteeSerializer(many=True), 403: DENIED})
+    @extend_schema(
+        summary="My invitees",
+        description="Everyone the member brought to a shop, newest first, "
+        "each with how many people they brought in turn (the second level of the referral tree). "
+        "An invitee moved to another inviter by the shop's binding rule shows `moved_away`.",
+        responses={200: MyInviteeSerializer(many=True), 403: DENIED},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -54,10 +57,13 @@ class MyRewardsView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.rewards_for_member(self.request.user)
 
-    @extend_schema(summary="My referral rewards", description="Rewards earned for qualified invitees: pending "
-                   "during the review period (until `due_at`), then granted; reversed if the qualifying order was "
-                   "refunded in time, withheld after a fraud review, capped above the shop's limit.",
-                   responses={200: MyRewardSerializer(many=True), 403: DENIED})
+    @extend_schema(
+        summary="My referral rewards",
+        description="Rewards earned for qualified invitees: pending "
+        "during the review period (until `due_at`), then granted; reversed if the qualifying order was "
+        "refunded in time, withheld after a fraud review, capped above the shop's limit.",
+        responses={200: MyRewardSerializer(many=True), 403: DENIED},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -70,8 +76,11 @@ class MyCommissionView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.commission_accounts_for_member(self.request.user)
 
-    @extend_schema(summary="My commission balances", description="One balance per shop, withdrawable.",
-                   responses={200: CommissionAccountSerializer(many=True), 403: DENIED})
+    @extend_schema(
+        summary="My commission balances",
+        description="One balance per shop, withdrawable.",
+        responses={200: CommissionAccountSerializer(many=True), 403: DENIED},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -98,38 +107,49 @@ class MyWithdrawalsView(generics.ListAPIView):
         serializer = WithdrawalCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        withdrawal = services.request_withdrawal(member=request.user, shop_id=data["shop"], amount=data["amount"],
-                                                 account_note=data["account_note"])
+        withdrawal = services.request_withdrawal(
+            member=request.user, shop_id=data["shop"], amount=data["amount"], account_note=data["account_note"]
+        )
         withdrawal = selectors.withdrawal_for_member(request.user, withdrawal.pk)
         return Response(WithdrawalSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
 
 
 # --- Operator side --------------------------------------------------------------------------------
 
+
 @extend_schema(tags=["shop"])
 class ShopRewardsView(ShopView):
     serializer_class = ShopRewardSerializer
 
-    @extend_schema(summary="The shop's referral rewards", parameters=[RewardFilterSerializer],
-                   responses={200: ShopRewardSerializer(many=True), 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="The shop's referral rewards",
+        parameters=[RewardFilterSerializer],
+        responses={200: ShopRewardSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
     def get(self, request):
         filters = RewardFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self.paginated(selectors.rewards_for_shop(self.shop, status=filters.validated_data.get("status")),
-                              ShopRewardSerializer)
+        return self.paginated(
+            selectors.rewards_for_shop(self.shop, status=filters.validated_data.get("status")), ShopRewardSerializer
+        )
 
 
 @extend_schema(tags=["shop"])
 class ShopWithdrawalsView(ShopView):
     serializer_class = ShopWithdrawalSerializer
 
-    @extend_schema(summary="The shop's withdrawal requests", parameters=[WithdrawalFilterSerializer],
-                   responses={200: ShopWithdrawalSerializer(many=True), 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="The shop's withdrawal requests",
+        parameters=[WithdrawalFilterSerializer],
+        responses={200: ShopWithdrawalSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
     def get(self, request):
         filters = WithdrawalFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self.paginated(selectors.withdrawals_for_shop(self.shop, status=filters.validated_data.get("status")),
-                              ShopWithdrawalSerializer)
+        return self.paginated(
+            selectors.withdrawals_for_shop(self.shop, status=filters.validated_data.get("status")),
+            ShopWithdrawalSerializer,
+        )
 
 
 @extend_schema(tags=["shop"])
@@ -140,9 +160,10 @@ class ShopWithdrawalActionView(ShopView):
         summary="Decide on a withdrawal",
         description="approve (requested → approved), reject (requested/approved → rejected, body: note; the money "
         "goes back to the balance), mark-paid (approved → paid, body: payout_reference of the transfer).",
-        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH),
-                    OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                     enum=list(WITHDRAWAL_ACTIONS))],
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH),
+            OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(WITHDRAWAL_ACTIONS)),
+        ],
         request=WithdrawalDecisionSerializer,
         responses={200: ShopWithdrawalSerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
     )
@@ -154,8 +175,9 @@ class ShopWithdrawalActionView(ShopView):
         actions = {
             "approve": lambda: services.approve_withdrawal(withdrawal=withdrawal, by=request.user, note=note),
             "reject": lambda: services.reject_withdrawal(withdrawal=withdrawal, by=request.user, note=note),
-            "mark-paid": lambda: services.mark_withdrawal_paid(withdrawal=withdrawal, by=request.user,
-                                                               payout_reference=reference),
+            "mark-paid": lambda: services.mark_withdrawal_paid(
+                withdrawal=withdrawal, by=request.user, payout_reference=reference
+            ),
         }
         actions[action]()
         withdrawal = selectors.withdrawals_for_shop(self.shop).get(pk=pk)
@@ -166,14 +188,14 @@ class ShopWithdrawalActionView(ShopView):
 class ShopViralView(ShopView):
     serializer_class = ViralRowSerializer
 
-    @extend_schema(summary="Viral coefficient per group, series or campaign",
-                   description="Invites sent (link opens) → joins → second-generation joins, from live events.",
-                   parameters=[ViralFilterSerializer],
-                   responses={200: ViralRowSerializer(many=True), 400: INVALID, 403: SHOP_DENIED})
+    @extend_schema(
+        summary="Viral coefficient per group, series or campaign",
+        description="Invites sent (link opens) → joins → second-generation joins, from live events.",
+        parameters=[ViralFilterSerializer],
+        responses={200: ViralRowSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
     def get(self, request):
         filters = ViralFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         rows = selectors.viral_table(self.shop, filters.validated_data["by"])
         return Response(ViralRowSerializer(rows, many=True).data)
-
-

@@ -13,7 +13,10 @@ urlpatterns = [
     # Operators
     path("shop/referral-rewards/", api.ShopRewardsView.as_view(), name="api-shop-referral-rewards"),
     path("shop/withdrawals/", api.ShopWithdrawalsView.as_view(), name="api-shop-withdrawals"),
-    re_path(r"^shop/withdrawals/(?P<pk>[0-9]+)/(?P<action>approve|reject|mark-paid)/$",
-            api.ShopWithdrawalActionView.as_view(), name="api-shop-withdrawal-action"),
+    re_path(
+        r"^shop/withdrawals/(?P<pk>[0-9]+)/(?P<action>approve|reject|mark-paid)/$",
+        api.ShopWithdrawalActionView.as_view(),
+        name="api-shop-withdrawal-action",
+    ),
     path("shop/referrals/viral/", api.ShopViralView.as_view(), name="api-shop-referral-viral"),
 ]

@@ -18,14 +18,20 @@ class BoardForm(forms.Form):
 
     metric = forms.ChoiceField(label=_("指标"), choices=Metric.choices, initial=Metric.QUALIFIED, required=False)
     scope = forms.ChoiceField(label=_("范围"), choices=Scope.choices, initial=Scope.SHOP, required=False)
-    group = forms.ModelChoiceField(label=_("群"), queryset=Group.objects.none(), required=False,
-                                   empty_label=_("选择群"))
-    series = forms.ModelChoiceField(label=_("群活码系列"), queryset=GroupSeries.objects.none(), required=False,
-                                    empty_label=_("选择系列"))
+    group = forms.ModelChoiceField(
+        label=_("群"), queryset=Group.objects.none(), required=False, empty_label=_("选择群")
+    )
+    series = forms.ModelChoiceField(
+        label=_("群活码系列"), queryset=GroupSeries.objects.none(), required=False, empty_label=_("选择系列")
+    )
     campaign = forms.IntegerField(label=_("活动编号"), min_value=1, max_value=2**62, required=False)
     period = forms.ChoiceField(label=_("周期"), choices=Period.choices, initial=Period.ALL, required=False)
-    day = forms.DateField(label=_("日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                          help_text=_("日榜、周榜、月榜：所在的那一天、那一周、那一月；留空为今天。"))
+    day = forms.DateField(
+        label=_("日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("日榜、周榜、月榜：所在的那一天、那一周、那一月；留空为今天。"),
+    )
     start = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -40,14 +46,22 @@ class BoardForm(forms.Form):
         if self.errors:
             return data
         scope = data.get("scope") or Scope.SHOP
-        scope_id = {Scope.GROUP: getattr(data.get("group"), "pk", None),
-                    Scope.SERIES: getattr(data.get("series"), "pk", None),
-                    Scope.CAMPAIGN: data.get("campaign")}.get(scope)
+        scope_id = {
+            Scope.GROUP: getattr(data.get("group"), "pk", None),
+            Scope.SERIES: getattr(data.get("series"), "pk", None),
+            Scope.CAMPAIGN: data.get("campaign"),
+        }.get(scope)
         try:
-            data["board"] = Board.of(shop_id=self.shop.pk, metric=data.get("metric") or Metric.QUALIFIED, scope=scope,
-                                     scope_id=scope_id, period=data.get("period") or Period.ALL,
-                                     day=data.get("day"), start=data.get("start"),
-                                     end=data.get("end"))
+            data["board"] = Board.of(
+                shop_id=self.shop.pk,
+                metric=data.get("metric") or Metric.QUALIFIED,
+                scope=scope,
+                scope_id=scope_id,
+                period=data.get("period") or Period.ALL,
+                day=data.get("day"),
+                start=data.get("start"),
+                end=data.get("end"),
+            )
         except BoardError as error:
             raise forms.ValidationError(str(error.args[0])) from error
         return data
@@ -63,8 +77,9 @@ class BoardForm(forms.Form):
 
 
 class PlatformShopForm(forms.Form):
-    shop = forms.ModelChoiceField(label=_("店铺"), queryset=Shop.objects.order_by("name", "pk"), required=False,
-                                  empty_label=None)
+    shop = forms.ModelChoiceField(
+        label=_("店铺"), queryset=Shop.objects.order_by("name", "pk"), required=False, empty_label=None
+    )
 
 
 class MemberBoardForm(forms.Form):
@@ -75,6 +90,11 @@ class MemberBoardForm(forms.Form):
 
     def board(self, *, shop_id: int, group_id: int | None) -> Board:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        return Board.of(shop_id=shop_id, metric=data.get("metric") or Metric.QUALIFIED,
-                        scope=Scope.GROUP if group_id else Scope.SHOP, scope_id=group_id,
-                        period=data.get("period") or Period.WEEK, day=timezone.localdate())
+        return Board.of(
+            shop_id=shop_id,
+            metric=data.get("metric") or Metric.QUALIFIED,
+            scope=Scope.GROUP if group_id else Scope.SHOP,
+            scope_id=group_id,
+            period=data.get("period") or Period.WEEK,
+            day=timezone.localdate(),
+        )

@@ -51,12 +51,14 @@ def staff_required(view):
 
 # --- Members -------------------------------------------------------------------------------------
 
+
 @require_GET
 @member_login_required
 def my_rank(request):
     """My place on the boards of a shop I am in (or of one of my groups): top 50 and my own row."""
-    memberships = [m for m in group_selectors.memberships_for_member(request.user)
-                   if m.status == MembershipStatus.ACTIVE]
+    memberships = [
+        m for m in group_selectors.memberships_for_member(request.user) if m.status == MembershipStatus.ACTIVE
+    ]
     shops = list({m.group.shop_id: m.group.shop for m in memberships}.values())
     if not shops:
         return render(request, "referrals/leaderboards/my_rank.html", {"shops": []})
@@ -66,14 +68,27 @@ def my_rank(request):
     form = MemberBoardForm(request.GET or None)
     board = form.board(shop_id=shop.pk, group_id=group.pk if group else None)
     mine, size = lb.rank_of(board, request.user.pk)
-    return render(request, "referrals/leaderboards/my_rank.html", {
-        "shops": shops, "shop": shop, "groups": groups, "group": group, "board": board, "rows": lb.top(board),
-        "mine": mine, "size": size, "metrics": Metric.choices, "title": lb.describe(board, getattr(group, "name", "")),
-        "periods": [(p, label) for p, label in Period.choices if p != Period.CUSTOM],
-    })
+    return render(
+        request,
+        "referrals/leaderboards/my_rank.html",
+        {
+            "shops": shops,
+            "shop": shop,
+            "groups": groups,
+            "group": group,
+            "board": board,
+            "rows": lb.top(board),
+            "mine": mine,
+            "size": size,
+            "metrics": Metric.choices,
+            "title": lb.describe(board, getattr(group, "name", "")),
+            "periods": [(p, label) for p, label in Period.choices if p != Period.CUSTOM],
+        },
+    )
 
 
 # --- Operators: their own shop ------------------------------------------------------------------------
+
 
 def _rows_with_links(rows, link):
     return [(row, link(row.user_id)) for row in rows]
@@ -91,13 +106,21 @@ def board_page(request):
     form = BoardForm(request.GET or None, shop=request.shop)
     board = form.board()
     rows = lb.top(board)
-    return render(request, "referrals/leaderboards/dashboard.html", {
-        "form": form, "board": board, "size": lb.size(board), "title": _title(form, board),
-        "rows": _rows_with_links(rows, lambda uid: reverse("dashboard:leaderboard_member", args=[uid])),
-        "export_url": reverse("dashboard:leaderboard_export") + "?" + form.query(),
-        "rebuild_url": reverse("dashboard:leaderboard_rebuild"),
-        "can_write": request.operator.can(OPERATOR), "query": form.query(),
-    })
+    return render(
+        request,
+        "referrals/leaderboards/dashboard.html",
+        {
+            "form": form,
+            "board": board,
+            "size": lb.size(board),
+            "title": _title(form, board),
+            "rows": _rows_with_links(rows, lambda uid: reverse("dashboard:leaderboard_member", args=[uid])),
+            "export_url": reverse("dashboard:leaderboard_export") + "?" + form.query(),
+            "rebuild_url": reverse("dashboard:leaderboard_rebuild"),
+            "can_write": request.operator.can(OPERATOR),
+            "query": form.query(),
+        },
+    )
 
 
 @operator_required(VIEWER)
@@ -122,6 +145,7 @@ def board_member(request, user_id: int):
 
 # --- Platform admins: every shop -------------------------------------------------------------------------
 
+
 def _platform_shop(data) -> Shop | None:
     form = PlatformShopForm(data or None)
     if form.is_bound and form.is_valid() and form.cleaned_data["shop"]:
@@ -138,13 +162,23 @@ def platform_boards(request):
     form = BoardForm(request.GET or None, shop=shop)
     board = form.board()
     query = form.query() or f"shop={shop.pk}"
-    return render(request, "referrals/leaderboards/platform.html", {
-        "shop": shop, "shop_form": PlatformShopForm(initial={"shop": shop}), "form": form, "board": board,
-        "size": lb.size(board), "title": f"{shop.name} · {_title(form, board)}",
-        "rows": _rows_with_links(lb.top(board), lambda uid: reverse("platform:member", args=[shop.pk, uid])),
-        "export_url": reverse("platform:leaderboard_export") + "?" + query,
-        "rebuild_url": reverse("platform:leaderboard_rebuild"), "can_write": True, "query": query,
-    })
+    return render(
+        request,
+        "referrals/leaderboards/platform.html",
+        {
+            "shop": shop,
+            "shop_form": PlatformShopForm(initial={"shop": shop}),
+            "form": form,
+            "board": board,
+            "size": lb.size(board),
+            "title": f"{shop.name} · {_title(form, board)}",
+            "rows": _rows_with_links(lb.top(board), lambda uid: reverse("platform:member", args=[shop.pk, uid])),
+            "export_url": reverse("platform:leaderboard_export") + "?" + query,
+            "rebuild_url": reverse("platform:leaderboard_rebuild"),
+            "can_write": True,
+            "query": query,
+        },
+    )
 
 
 @staff_required
@@ -169,11 +203,11 @@ def platform_rebuild(request):
 @require_GET
 def platform_member(request, shop_id: int, user_id: int):
     shop = get_object_or_404(Shop, pk=shop_id)
-    return _member_page(request, shop, user_id,
-                        back=reverse("platform:leaderboards") + f"?shop={shop.pk}")
+    return _member_page(request, shop, user_id, back=reverse("platform:leaderboards") + f"?shop={shop.pk}")
 
 
 # --- Shared ----------------------------------------------------------------------------------------
+
 
 def _rebuild(request, form: BoardForm, back: str):
     board = form.board()
@@ -198,10 +232,18 @@ def _member_page(request, shop: Shop, user_id: int, *, back: str):
         board = lb.Board.of(shop_id=shop.pk, metric=metric)
         mine, size = lb.rank_of(board, user_id)
         ranks.append((label, mine, size))
-    return render(request, "referrals/leaderboards/member.html", {
-        "shop": shop, "member": member, "events": events, "ranks": ranks, "back": back,
-        "tree": lb.referral_tree(shop_id=shop.pk, user_id=user_id),
-    })
+    return render(
+        request,
+        "referrals/leaderboards/member.html",
+        {
+            "shop": shop,
+            "member": member,
+            "events": events,
+            "ranks": ranks,
+            "back": back,
+            "tree": lb.referral_tree(shop_id=shop.pk, user_id=user_id),
+        },
+    )
 
 
 def _safe_cell(value) -> str:
@@ -218,6 +260,14 @@ def _csv_response(board, shop: Shop) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow([_("店铺"), _("排名"), _("成员编号"), _("成员"), _("数值"), _("达成时间")])
     for row in lb.top(board, EXPORT_LIMIT):
-        writer.writerow([_safe_cell(shop.name), row.rank, row.user_id, _safe_cell(row.name), row.value,
-                         timezone.localtime(row.reached_at).strftime("%Y-%m-%d %H:%M:%S")])
+        writer.writerow(
+            [
+                _safe_cell(shop.name),
+                row.rank,
+                row.user_id,
+                _safe_cell(row.name),
+                row.value,
+                timezone.localtime(row.reached_at).strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+        )
     return response

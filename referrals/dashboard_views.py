@@ -48,6 +48,7 @@ def _cleaned(form) -> dict:
 
 # --- Overview: funnel, viral coefficient, edges ----------------------------------------------------
 
+
 @operator_required(VIEWER)
 def overview(request):
     scope_form = ViralScopeForm(request.GET)
@@ -56,61 +57,86 @@ def overview(request):
     f = _cleaned(filter_form)
     qualified = {"yes": True, "no": False}.get(f.get("qualified") or "")
     edges = selectors.edges_for_shop(request.shop, q=f.get("q") or None, qualified=qualified)
-    return render(request, "referrals/dashboard/overview.html", {
-        "shop_viral": selectors.viral_stats(request.shop),
-        "viral_rows": selectors.viral_table(request.shop, by), "by": by,
-        "filter_form": filter_form, "page": Paginator(edges, PAGE_SIZE).get_page(request.GET.get("page")),
-    })
+    return render(
+        request,
+        "referrals/dashboard/overview.html",
+        {
+            "shop_viral": selectors.viral_stats(request.shop),
+            "viral_rows": selectors.viral_table(request.shop, by),
+            "by": by,
+            "filter_form": filter_form,
+            "page": Paginator(edges, PAGE_SIZE).get_page(request.GET.get("page")),
+        },
+    )
 
 
 @operator_required(VIEWER)
 def member_detail(request, user_id: int):
     member = selectors.member_for_shop(request.shop, user_id)
-    return render(request, "referrals/dashboard/member.html", {
-        "member": member,
-        "inviter_edges": selectors.edges_for_shop(request.shop).filter(invitee=member),
-        "tree": selectors.referral_tree(member, shop=request.shop, depth=2),
-        "events": selectors.events_of_member(request.shop, member)[:MEMBER_EVENTS_SHOWN],
-        "rewards": selectors.rewards_for_shop(request.shop, inviter_id=member.pk),
-        "account": member.commission_accounts.filter(shop=request.shop).first(),
-    })
+    return render(
+        request,
+        "referrals/dashboard/member.html",
+        {
+            "member": member,
+            "inviter_edges": selectors.edges_for_shop(request.shop).filter(invitee=member),
+            "tree": selectors.referral_tree(member, shop=request.shop, depth=2),
+            "events": selectors.events_of_member(request.shop, member)[:MEMBER_EVENTS_SHOWN],
+            "rewards": selectors.rewards_for_shop(request.shop, inviter_id=member.pk),
+            "account": member.commission_accounts.filter(shop=request.shop).first(),
+        },
+    )
 
 
 # --- Rewards ------------------------------------------------------------------------------------------
+
 
 @operator_required(VIEWER)
 def rewards(request):
     filter_form = RewardFilterForm(request.GET)
     status = _cleaned(filter_form).get("status") or None
     qs = selectors.rewards_for_shop(request.shop, status=status)
-    return render(request, "referrals/dashboard/rewards.html", {
-        "filter_form": filter_form, "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
-        "totals": selectors.reward_totals(selectors.rewards_for_shop(request.shop)),
-        "commission": selectors.commission_summary(request.shop),
-    })
+    return render(
+        request,
+        "referrals/dashboard/rewards.html",
+        {
+            "filter_form": filter_form,
+            "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
+            "totals": selectors.reward_totals(selectors.rewards_for_shop(request.shop)),
+            "commission": selectors.commission_summary(request.shop),
+        },
+    )
 
 
 # --- Withdrawals --------------------------------------------------------------------------------------
+
 
 @operator_required(VIEWER)
 def withdrawals(request):
     filter_form = WithdrawalFilterForm(request.GET)
     status = _cleaned(filter_form).get("status") or None
     qs = selectors.withdrawals_for_shop(request.shop, status=status)
-    return render(request, "referrals/dashboard/withdrawals.html", {
-        "filter_form": filter_form, "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
-        "can_write": request.operator.can(OPERATOR), "commission": selectors.commission_summary(request.shop),
-    })
+    return render(
+        request,
+        "referrals/dashboard/withdrawals.html",
+        {
+            "filter_form": filter_form,
+            "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
+            "can_write": request.operator.can(OPERATOR),
+            "commission": selectors.commission_summary(request.shop),
+        },
+    )
 
 
 WITHDRAWAL_ACTIONS = {
     "approve": lambda w, by, data: services.approve_withdrawal(withdrawal=w, by=by, note=data["note"]),
     "reject": lambda w, by, data: services.reject_withdrawal(withdrawal=w, by=by, note=data["note"]),
-    "mark_paid": lambda w, by, data: services.mark_withdrawal_paid(withdrawal=w, by=by,
-                                                                  payout_reference=data["payout_reference"]),
+    "mark_paid": lambda w, by, data: services.mark_withdrawal_paid(
+        withdrawal=w, by=by, payout_reference=data["payout_reference"]
+    ),
 }
 DONE = {
-    "approve": WithdrawalStatus.APPROVED.label, "reject": WithdrawalStatus.REJECTED.label,
+    "approve": WithdrawalStatus.APPROVED.label,
+    "reject": WithdrawalStatus.REJECTED.label,
     "mark_paid": WithdrawalStatus.PAID.label,
 }
 
@@ -132,21 +158,28 @@ def withdrawal_action(request, pk: int, action: str):
         else:
             messages.success(request, _("提现申请 #%(pk)d：%(done)s") % {"pk": withdrawal.pk, "done": DONE[action]})
     back = request.POST.get("status_filter")
-    return redirect(reverse("dashboard:referral_withdrawals") + (f"?status={back}" if back in WithdrawalStatus.values
-                                                                 else ""))
+    return redirect(
+        reverse("dashboard:referral_withdrawals") + (f"?status={back}" if back in WithdrawalStatus.values else "")
+    )
 
 
 # --- Rules (owner) ----------------------------------------------------------------------------------------
 
+
 def _render_settings(request, *, settings_form=None, rule_form=None, status=200):
     rules = services.referral_settings(request.shop.pk)
-    return render(request, "referrals/dashboard/settings.html", {
-        "settings_form": settings_form or ReferralSettingsForm(instance=rules),
-        "rule_form": rule_form or RewardRuleForm(),
-        "current": rules,
-        "rules": selectors.reward_rules_for_shop(request.shop),
-        "can_write": request.operator.can(OWNER),
-    }, status=status)
+    return render(
+        request,
+        "referrals/dashboard/settings.html",
+        {
+            "settings_form": settings_form or ReferralSettingsForm(instance=rules),
+            "rule_form": rule_form or RewardRuleForm(),
+            "current": rules,
+            "rules": selectors.reward_rules_for_shop(request.shop),
+            "can_write": request.operator.can(OWNER),
+        },
+        status=status,
+    )
 
 
 @operator_required(VIEWER)
@@ -174,10 +207,17 @@ def rule_create(request):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.save_reward_rule(shop=request.shop, data=services.RewardRuleInput(
-                kind=data["kind"], amount=data["amount"], commission_rate=data["commission_rate"],
-                label=data["label"], cap_count=data["cap_count"], cap_period=data["cap_period"],
-            ))
+            services.save_reward_rule(
+                shop=request.shop,
+                data=services.RewardRuleInput(
+                    kind=data["kind"],
+                    amount=data["amount"],
+                    commission_rate=data["commission_rate"],
+                    label=data["label"],
+                    cap_count=data["cap_count"],
+                    cap_period=data["cap_period"],
+                ),
+            )
         except ValidationError as error:
             _add_service_errors(form, error)
         else:

@@ -18,23 +18,35 @@ class ReferralSettingsForm(forms.ModelForm):
 
 class RewardRuleForm(forms.Form):
     kind = forms.ChoiceField(label=_("奖励类型"), choices=RewardKind.choices)
-    amount = forms.DecimalField(label=_("数额"), min_value=Decimal("0"), initial=Decimal("0"), **MONEY_LIMITS,
-                                help_text=_("积分数、优惠券面额或每位合格好友的固定佣金（元）"))
-    commission_rate = forms.DecimalField(label=_("佣金比例"), required=False, min_value=Decimal("0"),
-                                         max_value=Decimal("1"), max_digits=5, decimal_places=4,
-                                         help_text=_("仅佣金：按合格订单金额计，如 0.05 表示 5%"))
-    label = forms.CharField(label=_("名称"), max_length=60, required=False,
-                            help_text=_("优惠券或赠品的名称"))
-    cap_count = forms.IntegerField(label=_("每人上限"), required=False, min_value=1,
-                                   help_text=_("每位邀请人每个周期最多获得几次，不限请留空"))
+    amount = forms.DecimalField(
+        label=_("数额"),
+        min_value=Decimal("0"),
+        initial=Decimal("0"),
+        **MONEY_LIMITS,
+        help_text=_("积分数、优惠券面额或每位合格好友的固定佣金（元）"),
+    )
+    commission_rate = forms.DecimalField(
+        label=_("佣金比例"),
+        required=False,
+        min_value=Decimal("0"),
+        max_value=Decimal("1"),
+        max_digits=5,
+        decimal_places=4,
+        help_text=_("仅佣金：按合格订单金额计，如 0.05 表示 5%"),
+    )
+    label = forms.CharField(label=_("名称"), max_length=60, required=False, help_text=_("优惠券或赠品的名称"))
+    cap_count = forms.IntegerField(
+        label=_("每人上限"), required=False, min_value=1, help_text=_("每位邀请人每个周期最多获得几次，不限请留空")
+    )
     cap_period = forms.ChoiceField(label=_("上限周期"), choices=CapPeriod.choices, initial=CapPeriod.MONTH)
 
 
 class WithdrawalForm(forms.Form):
     shop = forms.TypedChoiceField(label=_("店铺"), coerce=int)
     amount = forms.DecimalField(label=_("提现金额（元）"), min_value=Decimal("0.01"), **MONEY_LIMITS)
-    account_note = forms.CharField(label=_("收款方式"), max_length=120,
-                                   help_text=_("如 微信号、支付宝账号，运营打款时使用"))
+    account_note = forms.CharField(
+        label=_("收款方式"), max_length=120, help_text=_("如 微信号、支付宝账号，运营打款时使用")
+    )
 
     def __init__(self, *args, accounts=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,16 +63,17 @@ class RewardFilterForm(forms.Form):
 
 
 class WithdrawalFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("状态"), required=False,
-                               choices=[("", _("全部"))] + WithdrawalStatus.choices)
+    status = forms.ChoiceField(label=_("状态"), required=False, choices=[("", _("全部"))] + WithdrawalStatus.choices)
 
 
 class EdgeFilterForm(forms.Form):
     q = forms.CharField(label=_("搜索"), required=False, max_length=40)
-    qualified = forms.ChoiceField(label=_("合格"), required=False,
-                                  choices=[("", _("全部")), ("yes", _("已合格")), ("no", _("未合格"))])
+    qualified = forms.ChoiceField(
+        label=_("合格"), required=False, choices=[("", _("全部")), ("yes", _("已合格")), ("no", _("未合格"))]
+    )
 
 
 class ViralScopeForm(forms.Form):
-    by = forms.ChoiceField(required=False, choices=[("group", _("按群")), ("series", _("按系列")),
-                                                    ("campaign", _("按活动"))])
+    by = forms.ChoiceField(
+        required=False, choices=[("group", _("按群")), ("series", _("按系列")), ("campaign", _("按活动"))]
+    )

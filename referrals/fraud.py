@@ -44,13 +44,19 @@ LOOKBACK = timedelta(days=2)  # how far back each run looks for new suspicious a
 RING_WINDOW = timedelta(days=90)  # how far back the credit graph reaches when closing a ring
 DORMANT_SPAN = timedelta(days=14)  # joins re-examined for dormancy once they are old enough
 ACTING_KINDS = (EventKind.JOINED, EventKind.CAMPAIGN_ACT)  # the invitee acted: their ip/device is on it
-CREDIT_KINDS = (EventKind.JOINED, EventKind.FIRST_ORDER, EventKind.REPEAT_ORDER, EventKind.QUALIFIED,
-                EventKind.CAMPAIGN_ACT)
+CREDIT_KINDS = (
+    EventKind.JOINED,
+    EventKind.FIRST_ORDER,
+    EventKind.REPEAT_ORDER,
+    EventKind.QUALIFIED,
+    EventKind.CAMPAIGN_ACT,
+)
 DOING_KINDS = (EventKind.FIRST_ORDER, EventKind.REPEAT_ORDER, EventKind.QUALIFIED, EventKind.CAMPAIGN_ACT)
 REASON_MAX = 200
 
 
 # --- Settings -------------------------------------------------------------------------------------
+
 
 def fraud_settings(shop_id: int) -> FraudSettings:
     """The shop's fraud thresholds, made with the defaults on first use."""
@@ -64,9 +70,17 @@ def fraud_settings(shop_id: int) -> FraudSettings:
         return FraudSettings.objects.get(shop_id=shop_id)
 
 
-SETTINGS_FIELDS = ("burst_limit_per_day", "young_account_minutes", "shared_window_minutes", "shared_device_limit",
-                   "shared_ip_limit", "dormant_after_days", "dormant_min_invitees", "decision_hours",
-                   "default_decision")
+SETTINGS_FIELDS = (
+    "burst_limit_per_day",
+    "young_account_minutes",
+    "shared_window_minutes",
+    "shared_device_limit",
+    "shared_ip_limit",
+    "dormant_after_days",
+    "dormant_min_invitees",
+    "decision_hours",
+    "default_decision",
+)
 
 
 def update_fraud_settings(*, shop: Shop, **fields) -> FraudSettings:
@@ -82,6 +96,7 @@ def update_fraud_settings(*, shop: Shop, **fields) -> FraudSettings:
 
 # --- Recording what the recording code refuses -------------------------------------------------------
 
+
 def request_fingerprint(request) -> tuple[str | None, str]:
     """(ip, device id) of a request, for the recording services' `ip=` and `device=`.
 
@@ -96,14 +111,30 @@ def request_fingerprint(request) -> tuple[str | None, str]:
     return ip, device
 
 
-def record_self_referral_attempt(*, shop_id: int, user: User, action: str, link=None, ip: str | None = None,
-                                 device: str = "", at: datetime | None = None) -> SelfReferralAttempt:
+def record_self_referral_attempt(
+    *,
+    shop_id: int,
+    user: User,
+    action: str,
+    link=None,
+    ip: str | None = None,
+    device: str = "",
+    at: datetime | None = None,
+) -> SelfReferralAttempt:
     """Keep a refused self-invite (opening or joining through one's own link, acting for oneself)."""
-    return SelfReferralAttempt.objects.create(shop_id=shop_id, user=user, action=action[:16], link=link,
-                                              ip_address=ip, device_id=(device or "")[:64], at=at or timezone.now())
+    return SelfReferralAttempt.objects.create(
+        shop_id=shop_id,
+        user=user,
+        action=action[:16],
+        link=link,
+        ip_address=ip,
+        device_id=(device or "")[:64],
+        at=at or timezone.now(),
+    )
 
 
 # --- Detection -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Finding:
@@ -122,9 +153,15 @@ def detect(*, shop_id: int | None = None, now: datetime | None = None) -> int:
     raised = 0
     for sid in shop_ids:
         rules = fraud_settings(sid)
-        findings = (_bursts(sid, rules, now) + _shared(sid, rules, now, "device_id")
-                    + _shared(sid, rules, now, "ip_address") + _dormant(sid, rules, now) + _rings(sid, now)
-                    + _young_accounts(sid, rules, now) + _self_referrals(sid, now))
+        findings = (
+            _bursts(sid, rules, now)
+            + _shared(sid, rules, now, "device_id")
+            + _shared(sid, rules, now, "ip_address")
+            + _dormant(sid, rules, now)
+            + _rings(sid, now)
+            + _young_accounts(sid, rules, now)
+            + _self_referrals(sid, now)
+        )
         for finding in findings:
             raised += _raise(sid, rules, finding, now)
     return raised
@@ -132,12 +169,17 @@ def detect(*, shop_id: int | None = None, now: datetime | None = None) -> int:
 
 def _active_shops(now: datetime) -> list[int]:
     dormant_from = now - timedelta(days=fraud_settings_max_dormant_days()) - DORMANT_SPAN
-    recent = set(ReferralEvent.objects.filter(recorded_at__gte=now - LOOKBACK).values_list("shop_id", flat=True)
-                 .distinct())
-    recent |= set(SelfReferralAttempt.objects.filter(at__gte=now - LOOKBACK).values_list("shop_id", flat=True)
-                  .distinct())
-    recent |= set(ReferralEvent.objects.filter(kind=EventKind.JOINED, occurred_at__gte=dormant_from)
-                  .values_list("shop_id", flat=True).distinct())
+    recent = set(
+        ReferralEvent.objects.filter(recorded_at__gte=now - LOOKBACK).values_list("shop_id", flat=True).distinct()
+    )
+    recent |= set(
+        SelfReferralAttempt.objects.filter(at__gte=now - LOOKBACK).values_list("shop_id", flat=True).distinct()
+    )
+    recent |= set(
+        ReferralEvent.objects.filter(kind=EventKind.JOINED, occurred_at__gte=dormant_from)
+        .values_list("shop_id", flat=True)
+        .distinct()
+    )
     return sorted(recent)
 
 
@@ -152,14 +194,20 @@ def _raise(shop_id: int, rules: FraudSettings, finding: Finding, now: datetime) 
     try:
         with transaction.atomic():
             flag = FraudFlag.objects.create(
-                shop_id=shop_id, kind=finding.kind, subject=finding.subject[:120], period=finding.period,
-                member_id=finding.member_id, evidence=finding.evidence, created_at=now,
+                shop_id=shop_id,
+                kind=finding.kind,
+                subject=finding.subject[:120],
+                period=finding.period,
+                member_id=finding.member_id,
+                evidence=finding.evidence,
+                created_at=now,
                 deadline=now + timedelta(hours=rules.decision_hours),
             )
             created = True
     except IntegrityError:
-        flag = FraudFlag.objects.get(shop_id=shop_id, kind=finding.kind, subject=finding.subject[:120],
-                                     period=finding.period)
+        flag = FraudFlag.objects.get(
+            shop_id=shop_id, kind=finding.kind, subject=finding.subject[:120], period=finding.period
+        )
     if flag.status == FlagStatus.OPEN and finding.event_ids:
         flag.events.add(*finding.event_ids)  # the through table's unique pair makes a re-add a no-op
         if not created and flag.evidence != finding.evidence:
@@ -178,16 +226,27 @@ def _day_start(moment: datetime) -> datetime:
 
 def _bursts(shop_id: int, rules: FraudSettings, now: datetime) -> list[Finding]:
     """More joins brought in one day than a person can add: the ones past the limit are suspect."""
-    rows = (_live(shop_id).filter(kind=EventKind.JOINED, occurred_at__gte=_day_start(now - LOOKBACK))
-            .order_by("inviter_id", "occurred_at", "pk").values_list("pk", "inviter_id", "occurred_at"))
+    rows = (
+        _live(shop_id)
+        .filter(kind=EventKind.JOINED, occurred_at__gte=_day_start(now - LOOKBACK))
+        .order_by("inviter_id", "occurred_at", "pk")
+        .values_list("pk", "inviter_id", "occurred_at")
+    )
     per_day: dict[tuple[int, date], list[int]] = defaultdict(list)
     for pk, inviter_id, occurred_at in rows:
         per_day[(inviter_id, timezone.localdate(occurred_at))].append(pk)
     limit = rules.burst_limit_per_day
     return [
-        Finding(FlagKind.BURST, f"user:{inviter_id}", day.isoformat(), inviter_id,
-                {"count": len(ids), "limit": limit, "day": day.isoformat()}, ids[limit:])
-        for (inviter_id, day), ids in per_day.items() if len(ids) > limit
+        Finding(
+            FlagKind.BURST,
+            f"user:{inviter_id}",
+            day.isoformat(),
+            inviter_id,
+            {"count": len(ids), "limit": limit, "day": day.isoformat()},
+            ids[limit:],
+        )
+        for (inviter_id, day), ids in per_day.items()
+        if len(ids) > limit
     ]
 
 
@@ -200,8 +259,11 @@ def _shared(shop_id: int, rules: FraudSettings, now: datetime, column: str) -> l
     else:
         kind, limit, label = FlagKind.SHARED_IP, rules.shared_ip_limit, "ip"
         qs = _live(shop_id).filter(ip_address__isnull=False)
-    rows = (qs.filter(kind__in=ACTING_KINDS, invitee__isnull=False, occurred_at__gte=now - LOOKBACK - window)
-            .order_by(column, "occurred_at", "pk").values_list("pk", column, "invitee_id", "inviter_id", "occurred_at"))
+    rows = (
+        qs.filter(kind__in=ACTING_KINDS, invitee__isnull=False, occurred_at__gte=now - LOOKBACK - window)
+        .order_by(column, "occurred_at", "pk")
+        .values_list("pk", column, "invitee_id", "inviter_id", "occurred_at")
+    )
     by_value: dict[str, list[tuple]] = defaultdict(list)
     for row in rows:
         by_value[row[1]].append(row)
@@ -219,12 +281,22 @@ def _shared(shop_id: int, rules: FraudSettings, now: datetime, column: str) -> l
             continue
         chosen = sorted(flagged.values(), key=lambda r: (r[4], r[0]))
         inviters = Counter(r[3] for r in chosen)
-        findings.append(Finding(
-            kind, f"{label}:{value}", timezone.localdate(chosen[0][4]).isoformat(), inviters.most_common(1)[0][0],
-            {"value": value, "invitees": len({r[2] for r in chosen}), "limit": limit,
-             "minutes": rules.shared_window_minutes, "inviters": len(inviters)},
-            [r[0] for r in chosen],
-        ))
+        findings.append(
+            Finding(
+                kind,
+                f"{label}:{value}",
+                timezone.localdate(chosen[0][4]).isoformat(),
+                inviters.most_common(1)[0][0],
+                {
+                    "value": value,
+                    "invitees": len({r[2] for r in chosen}),
+                    "limit": limit,
+                    "minutes": rules.shared_window_minutes,
+                    "inviters": len(inviters),
+                },
+                [r[0] for r in chosen],
+            )
+        )
     return findings
 
 
@@ -233,14 +305,19 @@ def _dormant(shop_id: int, rules: FraudSettings, now: datetime) -> list[Finding]
     from orders.models import Order
 
     cutoff = now - timedelta(days=rules.dormant_after_days)
-    joins = list(_live(shop_id).filter(kind=EventKind.JOINED, occurred_at__lt=cutoff,
-                                       occurred_at__gte=cutoff - DORMANT_SPAN)
-                 .values_list("pk", "inviter_id", "invitee_id", "occurred_at"))
+    joins = list(
+        _live(shop_id)
+        .filter(kind=EventKind.JOINED, occurred_at__lt=cutoff, occurred_at__gte=cutoff - DORMANT_SPAN)
+        .values_list("pk", "inviter_id", "invitee_id", "occurred_at")
+    )
     if not joins:
         return []
     invitees = {row[2] for row in joins}
-    active = set(ReferralEvent.objects.filter(shop_id=shop_id, invitee_id__in=invitees, kind__in=DOING_KINDS)
-                 .values_list("invitee_id", flat=True))
+    active = set(
+        ReferralEvent.objects.filter(shop_id=shop_id, invitee_id__in=invitees, kind__in=DOING_KINDS).values_list(
+            "invitee_id", flat=True
+        )
+    )
     active |= set(Order.objects.filter(shop_id=shop_id, member_id__in=invitees).values_list("member_id", flat=True))
     per_week: dict[tuple[int, str], list] = defaultdict(list)
     for row in joins:
@@ -250,27 +327,41 @@ def _dormant(shop_id: int, rules: FraudSettings, now: datetime) -> list[Finding]
     for (inviter_id, week), rows in per_week.items():
         dormant = [row for row in rows if row[2] not in active]
         if len(dormant) >= rules.dormant_min_invitees:
-            findings.append(Finding(
-                FlagKind.DORMANT, f"user:{inviter_id}", week, inviter_id,
-                {"count": len(dormant), "joined": len(rows), "days": rules.dormant_after_days, "week": week},
-                sorted(row[0] for row in dormant),
-            ))
+            findings.append(
+                Finding(
+                    FlagKind.DORMANT,
+                    f"user:{inviter_id}",
+                    week,
+                    inviter_id,
+                    {"count": len(dormant), "joined": len(rows), "days": rules.dormant_after_days, "week": week},
+                    sorted(row[0] for row in dormant),
+                )
+            )
     return findings
 
 
 def _rings(shop_id: int, now: datetime) -> list[Finding]:
     """Cycles of up to four people in the credit graph (A credited for B, B for A…), closed recently."""
-    recent = set(_live(shop_id).filter(kind__in=CREDIT_KINDS, invitee__isnull=False, recorded_at__gte=now - LOOKBACK)
-                 .values_list("inviter_id", "invitee_id").distinct())
+    recent = set(
+        _live(shop_id)
+        .filter(kind__in=CREDIT_KINDS, invitee__isnull=False, recorded_at__gte=now - LOOKBACK)
+        .values_list("inviter_id", "invitee_id")
+        .distinct()
+    )
     if not recent:
         return []
     since = now - RING_WINDOW
     out: dict[int, set[int]] = defaultdict(set)
     into: dict[int, set[int]] = defaultdict(set)
-    pairs = set(_live(shop_id).filter(kind__in=CREDIT_KINDS, invitee__isnull=False, occurred_at__gte=since)
-                .values_list("inviter_id", "invitee_id").distinct())
-    pairs |= set(ReferralEdge.objects.filter(shop_id=shop_id, created_at__gte=since)
-                 .values_list("inviter_id", "invitee_id"))
+    pairs = set(
+        _live(shop_id)
+        .filter(kind__in=CREDIT_KINDS, invitee__isnull=False, occurred_at__gte=since)
+        .values_list("inviter_id", "invitee_id")
+        .distinct()
+    )
+    pairs |= set(
+        ReferralEdge.objects.filter(shop_id=shop_id, created_at__gte=since).values_list("inviter_id", "invitee_id")
+    )
     for a, b in pairs:
         out[a].add(b)
         into[b].add(a)
@@ -293,10 +384,16 @@ def _rings(shop_id: int, now: datetime) -> list[Finding]:
             step_q |= Q(inviter_id=a, invitee_id=b)
         ids = sorted(_live(shop_id).filter(step_q, kind__in=CREDIT_KINDS).values_list("pk", flat=True))
         names = _names(cycle)
-        findings.append(Finding(
-            FlagKind.RING, "ring:" + "-".join(str(x) for x in sorted(cycle)), "", None,
-            {"cycle": list(cycle), "names": [names.get(x, "") for x in cycle]}, ids,
-        ))
+        findings.append(
+            Finding(
+                FlagKind.RING,
+                "ring:" + "-".join(str(x) for x in sorted(cycle)),
+                "",
+                None,
+                {"cycle": list(cycle), "names": [names.get(x, "") for x in cycle]},
+                ids,
+            )
+        )
     return findings
 
 
@@ -309,17 +406,33 @@ def _canonical(cycle: tuple[int, ...]) -> tuple[int, ...]:
 def _young_accounts(shop_id: int, rules: FraudSettings, now: datetime) -> list[Finding]:
     """Campaign acts by accounts younger than the limit, per beneficiary and day."""
     age = timedelta(minutes=rules.young_account_minutes)
-    rows = (_live(shop_id).filter(kind=EventKind.CAMPAIGN_ACT, occurred_at__gte=_day_start(now - LOOKBACK),
-                                  invitee__date_joined__gt=F("occurred_at") - age)
-            .order_by("occurred_at", "pk").values_list("pk", "inviter_id", "invitee_id", "occurred_at"))
+    rows = (
+        _live(shop_id)
+        .filter(
+            kind=EventKind.CAMPAIGN_ACT,
+            occurred_at__gte=_day_start(now - LOOKBACK),
+            invitee__date_joined__gt=F("occurred_at") - age,
+        )
+        .order_by("occurred_at", "pk")
+        .values_list("pk", "inviter_id", "invitee_id", "occurred_at")
+    )
     per_day: dict[tuple[int, date], list] = defaultdict(list)
     for row in rows:
         per_day[(row[1], timezone.localdate(row[3]))].append(row)
     return [
-        Finding(FlagKind.YOUNG_ACCOUNT, f"user:{inviter_id}", day.isoformat(), inviter_id,
-                {"count": len(items), "accounts": len({r[2] for r in items}), "minutes": rules.young_account_minutes,
-                 "day": day.isoformat()},
-                [r[0] for r in items])
+        Finding(
+            FlagKind.YOUNG_ACCOUNT,
+            f"user:{inviter_id}",
+            day.isoformat(),
+            inviter_id,
+            {
+                "count": len(items),
+                "accounts": len({r[2] for r in items}),
+                "minutes": rules.young_account_minutes,
+                "day": day.isoformat(),
+            },
+            [r[0] for r in items],
+        )
         for (inviter_id, day), items in per_day.items()
     ]
 
@@ -328,25 +441,45 @@ def _self_referrals(shop_id: int, now: datetime) -> list[Finding]:
     """Refused self-invites, and invitees acting from a device their own inviter used."""
     findings = []
     attempts: dict[tuple[int, date], list] = defaultdict(list)
-    for user_id, action, at in (SelfReferralAttempt.objects.filter(shop_id=shop_id, at__gte=_day_start(now - LOOKBACK))
-                                .order_by("at").values_list("user_id", "action", "at")):
+    for user_id, action, at in (
+        SelfReferralAttempt.objects.filter(shop_id=shop_id, at__gte=_day_start(now - LOOKBACK))
+        .order_by("at")
+        .values_list("user_id", "action", "at")
+    ):
         attempts[(user_id, timezone.localdate(at))].append(action)
     for (user_id, day), actions in attempts.items():
-        findings.append(Finding(FlagKind.SELF_REFERRAL, f"user:{user_id}", day.isoformat(), user_id,
-                                {"attempts": len(actions), "actions": sorted(set(actions)), "day": day.isoformat()}))
+        findings.append(
+            Finding(
+                FlagKind.SELF_REFERRAL,
+                f"user:{user_id}",
+                day.isoformat(),
+                user_id,
+                {"attempts": len(actions), "actions": sorted(set(actions)), "day": day.isoformat()},
+            )
+        )
 
-    recent = list(_live(shop_id).filter(kind__in=ACTING_KINDS, invitee__isnull=False, recorded_at__gte=now - LOOKBACK)
-                  .exclude(device_id="").values_list("pk", "inviter_id", "invitee_id", "device_id"))
+    recent = list(
+        _live(shop_id)
+        .filter(kind__in=ACTING_KINDS, invitee__isnull=False, recorded_at__gte=now - LOOKBACK)
+        .exclude(device_id="")
+        .values_list("pk", "inviter_id", "invitee_id", "device_id")
+    )
     if not recent:
         return findings
     inviters = {row[1] for row in recent}
     own_devices: dict[int, set[str]] = defaultdict(set)
-    for user_id, device in (SelfReferralAttempt.objects.filter(shop_id=shop_id, user_id__in=inviters)
-                            .exclude(device_id="").values_list("user_id", "device_id")):
+    for user_id, device in (
+        SelfReferralAttempt.objects.filter(shop_id=shop_id, user_id__in=inviters)
+        .exclude(device_id="")
+        .values_list("user_id", "device_id")
+    ):
         own_devices[user_id].add(device)
-    for user_id, device in (ReferralEvent.objects.filter(shop_id=shop_id, invitee_id__in=inviters,
-                                                         occurred_at__gte=now - RING_WINDOW)
-                            .exclude(device_id="").values_list("invitee_id", "device_id").distinct()):
+    for user_id, device in (
+        ReferralEvent.objects.filter(shop_id=shop_id, invitee_id__in=inviters, occurred_at__gte=now - RING_WINDOW)
+        .exclude(device_id="")
+        .values_list("invitee_id", "device_id")
+        .distinct()
+    ):
         own_devices[user_id].add(device)
     per_pair: dict[tuple[int, int], list] = defaultdict(list)
     for pk, inviter_id, invitee_id, device in recent:
@@ -354,56 +487,80 @@ def _self_referrals(shop_id: int, now: datetime) -> list[Finding]:
             per_pair[(inviter_id, invitee_id)].append((pk, device))
     names = _names({u for pair in per_pair for u in pair})
     for (inviter_id, invitee_id), rows in per_pair.items():
-        findings.append(Finding(
-            FlagKind.SELF_REFERRAL, f"pair:{inviter_id}-{invitee_id}", "", inviter_id,
-            {"invitee": invitee_id, "invitee_name": names.get(invitee_id, ""), "device": rows[0][1]},
-            sorted(pk for pk, _device in rows),
-        ))
+        findings.append(
+            Finding(
+                FlagKind.SELF_REFERRAL,
+                f"pair:{inviter_id}-{invitee_id}",
+                "",
+                inviter_id,
+                {"invitee": invitee_id, "invitee_name": names.get(invitee_id, ""), "device": rows[0][1]},
+                sorted(pk for pk, _device in rows),
+            )
+        )
     return findings
 
 
 def _names(user_ids) -> dict[int, str]:
-    return {u.pk: u.public_name for u in User.objects.filter(pk__in=list(user_ids))
-            .only("display_name", "phone", "email", "username")}
+    return {
+        u.pk: u.public_name
+        for u in User.objects.filter(pk__in=list(user_ids)).only("display_name", "phone", "email", "username")
+    }
 
 
 # --- Explaining ------------------------------------------------------------------------------------
+
 
 def explain(flag: FraudFlag) -> str:
     """The flag in plain words for the reviewer (computed, so it follows the reader's language)."""
     e = flag.evidence
     name = flag.member.public_name if flag.member_id and flag.member else _("（未知成员）")
     if flag.kind == FlagKind.BURST:
-        return _("%(name)s 在 %(day)s 一天内带来 %(count)d 人入群，超过店铺每日上限 %(limit)d 人"
-                 "（一个人一天最多能加约 20 位好友）。确认后作废超出上限的 %(excess)d 条入群记录。") % {
-            "name": name, "day": e["day"], "count": e["count"], "limit": e["limit"], "excess": e["count"] - e["limit"]}
+        return _(
+            "%(name)s 在 %(day)s 一天内带来 %(count)d 人入群，超过店铺每日上限 %(limit)d 人"
+            "（一个人一天最多能加约 20 位好友）。确认后作废超出上限的 %(excess)d 条入群记录。"
+        ) % {"name": name, "day": e["day"], "count": e["count"], "limit": e["limit"], "excess": e["count"] - e["limit"]}
     if flag.kind in (FlagKind.SHARED_DEVICE, FlagKind.SHARED_IP):
         what = _("同一台设备") if flag.kind == FlagKind.SHARED_DEVICE else _("同一个 IP 地址")
-        return _("%(what)s在 %(minutes)d 分钟内出现了 %(invitees)d 个不同的被邀请账号（上限 %(limit)d 个），"
-                 "涉及 %(inviters)d 位邀请人，很可能是一人操作多个账号。主要受益人：%(name)s。") % {
-            "what": what, "minutes": e["minutes"], "invitees": e["invitees"], "limit": e["limit"],
-            "inviters": e["inviters"], "name": name}
+        return _(
+            "%(what)s在 %(minutes)d 分钟内出现了 %(invitees)d 个不同的被邀请账号（上限 %(limit)d 个），"
+            "涉及 %(inviters)d 位邀请人，很可能是一人操作多个账号。主要受益人：%(name)s。"
+        ) % {
+            "what": what,
+            "minutes": e["minutes"],
+            "invitees": e["invitees"],
+            "limit": e["limit"],
+            "inviters": e["inviters"],
+            "name": name,
+        }
     if flag.kind == FlagKind.DORMANT:
-        return _("%(name)s 在 %(week)s 这一周带来的 %(joined)d 人中，有 %(count)d 人入群 %(days)d 天后"
-                 "仍没有任何下单或活动行为，可能是凑数的账号。") % {
-            "name": name, "week": e["week"], "joined": e["joined"], "count": e["count"], "days": e["days"]}
+        return _(
+            "%(name)s 在 %(week)s 这一周带来的 %(joined)d 人中，有 %(count)d 人入群 %(days)d 天后"
+            "仍没有任何下单或活动行为，可能是凑数的账号。"
+        ) % {"name": name, "week": e["week"], "joined": e["joined"], "count": e["count"], "days": e["days"]}
     if flag.kind == FlagKind.RING:
         chain = " → ".join(e["names"] + e["names"][:1])
         return _("%(chain)s：这些成员互相邀请或互相助力，形成了一个环，是互刷的典型特征。") % {"chain": chain}
     if flag.kind == FlagKind.YOUNG_ACCOUNT:
-        return _("%(day)s 有 %(count)d 次活动行为来自 %(accounts)d 个注册不满 %(minutes)d 分钟的新账号，"
-                 "受益人是 %(name)s，疑似临时注册的小号助力。") % {
-            "day": e["day"], "count": e["count"], "accounts": e["accounts"], "minutes": e["minutes"], "name": name}
+        return _(
+            "%(day)s 有 %(count)d 次活动行为来自 %(accounts)d 个注册不满 %(minutes)d 分钟的新账号，"
+            "受益人是 %(name)s，疑似临时注册的小号助力。"
+        ) % {"day": e["day"], "count": e["count"], "accounts": e["accounts"], "minutes": e["minutes"], "name": name}
     if flag.kind == FlagKind.SELF_REFERRAL and "attempts" in e:
         return _("%(name)s 在 %(day)s 尝试用自己的邀请链接邀请自己 %(attempts)d 次，系统已拒绝并记录。") % {
-            "name": name, "day": e["day"], "attempts": e["attempts"]}
+            "name": name,
+            "day": e["day"],
+            "attempts": e["attempts"],
+        }
     if flag.kind == FlagKind.SELF_REFERRAL:
         return _("被邀请人 %(invitee)s 使用的设备与邀请人 %(name)s 本人用过的设备相同，疑似同一人用小号邀请自己。") % {
-            "invitee": e.get("invitee_name", ""), "name": name}
+            "invitee": e.get("invitee_name", ""),
+            "name": name,
+        }
     return flag.get_kind_display()
 
 
 # --- Review ----------------------------------------------------------------------------------------
+
 
 def events_to_void(flag: FraudFlag) -> QuerySet[ReferralEvent]:
     """The flag's events, plus what a flagged join led to: the same invitee's later credit to the same inviter."""
@@ -435,8 +592,9 @@ def confirm_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = 
     reason = _clean_reason(reason)
     with transaction.atomic():
         locked = _locked_open(flag)
-        voided = services.void_events(events_to_void(locked), by=by,
-                                      reason=f"{locked.get_kind_display()}：{reason}"[:REASON_MAX])
+        voided = services.void_events(
+            events_to_void(locked), by=by, reason=f"{locked.get_kind_display()}：{reason}"[:REASON_MAX]
+        )
         return _decide(locked, FlagStatus.CONFIRMED, by=by, reason=reason, auto=auto, voided=len(voided))
 
 
@@ -466,8 +624,11 @@ def apply_deadlines(*, now: datetime | None = None, limit: int = 500) -> int:
     """Flags past their deadline follow their shop's default (hold = confirm, release = clear), each once."""
     now = now or timezone.now()
     done = 0
-    due = (FraudFlag.objects.filter(status=FlagStatus.OPEN, deadline__lte=now).select_related("shop__fraud_settings")
-           .order_by("deadline", "pk")[:limit])
+    due = (
+        FraudFlag.objects.filter(status=FlagStatus.OPEN, deadline__lte=now)
+        .select_related("shop__fraud_settings")
+        .order_by("deadline", "pk")[:limit]
+    )
     for flag in due:
         rules = fraud_settings(flag.shop_id)
         try:
@@ -482,6 +643,7 @@ def apply_deadlines(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 # --- Reads (the review queue) ----------------------------------------------------------------------------
+
 
 def _queue(qs: QuerySet[FraudFlag], *, status: str | None, kind: str | None) -> QuerySet[FraudFlag]:
     qs = qs.select_related("shop", "member", "decided_by").annotate(event_count=Count("events"))
@@ -500,8 +662,9 @@ def flag_for_shop(shop: Shop, pk: int) -> FraudFlag:
     return get_object_or_404(FraudFlag.objects.select_related("shop", "member", "decided_by"), shop=shop, pk=pk)
 
 
-def flags_for_platform(*, shop_id: int | None = None, status: str | None = FlagStatus.OPEN,
-                       kind: str | None = None) -> QuerySet[FraudFlag]:
+def flags_for_platform(
+    *, shop_id: int | None = None, status: str | None = FlagStatus.OPEN, kind: str | None = None
+) -> QuerySet[FraudFlag]:
     qs = FraudFlag.objects.all()
     if shop_id:
         qs = qs.filter(shop_id=shop_id)
@@ -517,6 +680,7 @@ def flag_events(flag: FraudFlag) -> QuerySet[ReferralEvent]:
 
 
 # --- Beat jobs ---------------------------------------------------------------------------------------
+
 
 @shared_task(name="referrals.fraud.detect_fraud", acks_late=True, ignore_result=True)
 def detect_fraud() -> int | None:

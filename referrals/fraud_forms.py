@@ -8,8 +8,9 @@ from .fraud_models import FlagKind, FlagStatus, FraudSettings
 
 
 class FlagFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("状态"), required=False,
-                               choices=[("", _("全部状态")), *FlagStatus.choices], initial=FlagStatus.OPEN)
+    status = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部状态")), *FlagStatus.choices], initial=FlagStatus.OPEN
+    )
     kind = forms.ChoiceField(label=_("类型"), required=False, choices=[("", _("全部类型")), *FlagKind.choices])
 
     def filters(self) -> dict:
@@ -21,15 +22,19 @@ class FlagFilterForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    action = forms.ChoiceField(label=_("处理"), choices=[("confirm", _("确认作弊（作废相关事件）")),
-                                                          ("clear", _("排除（属实，不作废）"))],
-                               widget=forms.RadioSelect,
-                               error_messages={"required": _("请选择确认或排除。"),
-                                               "invalid_choice": _("请选择确认或排除。")})
-    reason = forms.CharField(label=_("理由"), max_length=200, strip=True,
-                             widget=forms.Textarea(attrs={"rows": 2}),
-                             error_messages={"required": _("请写明处理理由。"),
-                                             "max_length": _("理由最多 200 个字。")})
+    action = forms.ChoiceField(
+        label=_("处理"),
+        choices=[("confirm", _("确认作弊（作废相关事件）")), ("clear", _("排除（属实，不作废）"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择确认或排除。"), "invalid_choice": _("请选择确认或排除。")},
+    )
+    reason = forms.CharField(
+        label=_("理由"),
+        max_length=200,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("请写明处理理由。"), "max_length": _("理由最多 200 个字。")},
+    )
 
 
 class FraudSettingsForm(forms.ModelForm):

@@ -24,38 +24,55 @@ class FraudSettings(models.Model):
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="fraud_settings")
     burst_limit_per_day = models.PositiveIntegerField(
-        _("每人每日邀请上限"), default=20, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        _("每人每日邀请上限"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
         help_text=_("一位成员一天内带来的入群人数超过此值即标记。"),
     )
     young_account_minutes = models.PositiveIntegerField(
-        _("新账号时限（分钟）"), default=30, validators=[MinValueValidator(1), MaxValueValidator(100000)],
+        _("新账号时限（分钟）"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(100000)],
         help_text=_("注册不满这些分钟的账号参与活动即标记。"),
     )
     shared_window_minutes = models.PositiveIntegerField(
-        _("同设备/同 IP 时间窗口（分钟）"), default=60, validators=[MinValueValidator(1), MaxValueValidator(10080)],
+        _("同设备/同 IP 时间窗口（分钟）"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(10080)],
     )
     shared_device_limit = models.PositiveIntegerField(
-        _("同设备账号数"), default=3, validators=[MinValueValidator(2), MaxValueValidator(1000)],
+        _("同设备账号数"),
+        default=3,
+        validators=[MinValueValidator(2), MaxValueValidator(1000)],
         help_text=_("时间窗口内同一设备出现这么多不同的被邀请人即标记。"),
     )
     shared_ip_limit = models.PositiveIntegerField(
-        _("同 IP 账号数"), default=10, validators=[MinValueValidator(2), MaxValueValidator(10000)],
+        _("同 IP 账号数"),
+        default=10,
+        validators=[MinValueValidator(2), MaxValueValidator(10000)],
         help_text=_("时间窗口内同一 IP 出现这么多不同的被邀请人即标记。"),
     )
     dormant_after_days = models.PositiveIntegerField(
-        _("沉默判定（天）"), default=7, validators=[MinValueValidator(1), MaxValueValidator(90)],
+        _("沉默判定（天）"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text=_("入群这么多天后仍没有任何下单或活动行为，算沉默被邀请人。"),
     )
     dormant_min_invitees = models.PositiveIntegerField(
-        _("沉默被邀请人数"), default=5, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        _("沉默被邀请人数"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
         help_text=_("一位成员一周内带来的沉默被邀请人达到此数即标记。"),
     )
     decision_hours = models.PositiveIntegerField(
-        _("审核期限（小时）"), default=72, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        _("审核期限（小时）"),
+        default=72,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text=_("标记在此期限内无人处理，将按默认处理方式自动处理。"),
     )
-    default_decision = models.CharField(_("逾期默认处理"), max_length=8, choices=DefaultDecision.choices,
-                                        default=DefaultDecision.HOLD)
+    default_decision = models.CharField(
+        _("逾期默认处理"), max_length=8, choices=DefaultDecision.choices, default=DefaultDecision.HOLD
+    )
 
     class Meta:
         verbose_name = _("风控设置")
@@ -93,17 +110,30 @@ class FraudFlag(models.Model):
     kind = models.CharField(_("类型"), max_length=16, choices=FlagKind.choices)
     subject = models.CharField(_("对象"), max_length=120)
     period = models.CharField(_("时段"), max_length=16, blank=True)
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="fraud_flags", verbose_name=_("涉及成员"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="fraud_flags",
+        verbose_name=_("涉及成员"),
+    )
     evidence = models.JSONField(_("证据"), default=dict)
-    events = models.ManyToManyField("referrals.ReferralEvent", blank=True, related_name="fraud_flags",
-                                    verbose_name=_("相关事件"))
+    events = models.ManyToManyField(
+        "referrals.ReferralEvent", blank=True, related_name="fraud_flags", verbose_name=_("相关事件")
+    )
     status = models.CharField(_("状态"), max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     created_at = models.DateTimeField(_("标记时间"), default=timezone.now)
     deadline = models.DateTimeField(_("审核期限"))
     decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+", verbose_name=_("处理人"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("处理人"),
+    )
     decision_reason = models.CharField(_("处理说明"), max_length=200, blank=True)
     auto_decided = models.BooleanField(_("逾期自动处理"), default=False)
     voided_count = models.PositiveIntegerField(_("作废事件数"), default=0)
@@ -132,10 +162,17 @@ class SelfReferralAttempt(models.Model):
     """Someone used their own invite link on themself (自我邀请尝试): refused, and kept for review."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="self_referral_attempts")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
-                             verbose_name=_("成员"))
-    link = models.ForeignKey("groups.InviteLink", on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="+", verbose_name=_("邀请链接"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("成员")
+    )
+    link = models.ForeignKey(
+        "groups.InviteLink",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("邀请链接"),
+    )
     action = models.CharField(_("行为"), max_length=16)  # "open", "join", "act"
     ip_address = models.GenericIPAddressField(_("IP"), null=True, blank=True)
     device_id = models.CharField(_("设备"), max_length=64, blank=True)

@@ -28,12 +28,21 @@ def _list(request, flags, *, platform: bool, filter_form: FlagFilterForm):
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
     for flag in page:
         flag.explanation = fraud.explain(flag)
-        flag.url = (reverse("platform:fraud_flag", args=[flag.pk]) if platform
-                    else reverse("dashboard:fraud_flag", args=[flag.pk]))
-    return render(request, "referrals/fraud/flag_list.html", {
-        "page": page, "filter_form": filter_form, "platform": platform,
-        "list_url": reverse("platform:fraud_flags" if platform else "dashboard:fraud_flags"),
-    })
+        flag.url = (
+            reverse("platform:fraud_flag", args=[flag.pk])
+            if platform
+            else reverse("dashboard:fraud_flag", args=[flag.pk])
+        )
+    return render(
+        request,
+        "referrals/fraud/flag_list.html",
+        {
+            "page": page,
+            "filter_form": filter_form,
+            "platform": platform,
+            "list_url": reverse("platform:fraud_flags" if platform else "dashboard:fraud_flags"),
+        },
+    )
 
 
 def _detail(request, flag, *, platform: bool, can_decide: bool, form: DecisionForm | None = None, status=200):
@@ -44,11 +53,22 @@ def _detail(request, flag, *, platform: bool, can_decide: bool, form: DecisionFo
     else:
         member_url = reverse("dashboard:leaderboard_member", args=[flag.member_id]) if flag.member_id else ""
         decide_url, list_url = reverse("dashboard:fraud_decide", args=[flag.pk]), reverse("dashboard:fraud_flags")
-    return render(request, "referrals/fraud/flag_detail.html", {
-        "flag": flag, "explanation": fraud.explain(flag), "events": events, "platform": platform,
-        "can_decide": can_decide and flag.status == FlagStatus.OPEN, "form": form or DecisionForm(),
-        "member_url": member_url, "decide_url": decide_url, "list_url": list_url,
-    }, status=status)
+    return render(
+        request,
+        "referrals/fraud/flag_detail.html",
+        {
+            "flag": flag,
+            "explanation": fraud.explain(flag),
+            "events": events,
+            "platform": platform,
+            "can_decide": can_decide and flag.status == FlagStatus.OPEN,
+            "form": form or DecisionForm(),
+            "member_url": member_url,
+            "decide_url": decide_url,
+            "list_url": list_url,
+        },
+        status=status,
+    )
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -63,14 +83,16 @@ def _decide(request, flag, *, platform: bool):
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            flag = fraud.decide(flag=flag, action=form.cleaned_data["action"], by=request.user,
-                                reason=form.cleaned_data["reason"])
+            flag = fraud.decide(
+                flag=flag, action=form.cleaned_data["action"], by=request.user, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
             if flag.status == FlagStatus.CONFIRMED:
-                messages.success(request, _("已确认，作废了 %(n)d 条事件，它们已离开所有榜单。")
-                                 % {"n": flag.voided_count})
+                messages.success(
+                    request, _("已确认，作废了 %(n)d 条事件，它们已离开所有榜单。") % {"n": flag.voided_count}
+                )
             else:
                 messages.success(request, _("已排除该标记。"))
             return redirect(reverse("platform:fraud_flag" if platform else "dashboard:fraud_flag", args=[flag.pk]))
@@ -79,12 +101,14 @@ def _decide(request, flag, *, platform: bool):
 
 # --- Operators -------------------------------------------------------------------------------------
 
+
 @operator_required(VIEWER)
 @require_GET
 def flag_list(request):
     filter_form = FlagFilterForm(request.GET or None)
-    return _list(request, fraud.flags_for_shop(request.shop, **filter_form.filters()), platform=False,
-                 filter_form=filter_form)
+    return _list(
+        request, fraud.flags_for_shop(request.shop, **filter_form.filters()), platform=False, filter_form=filter_form
+    )
 
 
 @operator_required(VIEWER)
@@ -117,11 +141,16 @@ def fraud_settings_page(request):
             else:
                 messages.success(request, _("风控设置已保存。"))
                 return redirect("dashboard:fraud_settings")
-    return render(request, "referrals/fraud/settings.html", {"form": form, "can_edit": can_edit},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "referrals/fraud/settings.html",
+        {"form": form, "can_edit": can_edit},
+        status=400 if form.errors else 200,
+    )
 
 
 # --- Platform admins -------------------------------------------------------------------------------
+
 
 @staff_required
 @require_GET

@@ -87,8 +87,13 @@ class Period:
     ALL = "all"
     CUSTOM = "custom"
     LIVE = (DAY, WEEK, MONTH, ALL)
-    choices = [(DAY, _("日榜")), (WEEK, _("周榜")), (MONTH, _("月榜")), (ALL, _("总榜（活动全程）")),
-               (CUSTOM, _("自定义时段"))]
+    choices = [
+        (DAY, _("日榜")),
+        (WEEK, _("周榜")),
+        (MONTH, _("月榜")),
+        (ALL, _("总榜（活动全程）")),
+        (CUSTOM, _("自定义时段")),
+    ]
 
 
 METRIC_KINDS = {
@@ -111,6 +116,7 @@ _BITMAP_BITS = 20
 
 # --- Boards -----------------------------------------------------------------------------------------
 
+
 class BoardError(ValueError):
     """A board that cannot exist (bad metric, scope, period or range); the message is for people."""
 
@@ -126,9 +132,18 @@ class Board:
     end: date | None = None  # last day, inclusive
 
     @classmethod
-    def of(cls, *, shop_id: int, metric: str = Metric.QUALIFIED, scope: str = Scope.SHOP,
-           scope_id: int | None = None, period: str = Period.ALL, day: date | None = None,
-           start: date | None = None, end: date | None = None) -> Board:
+    def of(
+        cls,
+        *,
+        shop_id: int,
+        metric: str = Metric.QUALIFIED,
+        scope: str = Scope.SHOP,
+        scope_id: int | None = None,
+        period: str = Period.ALL,
+        day: date | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> Board:
         """The board for these choices; day/week/month take the period containing `day` (default today)."""
         if metric not in METRIC_KINDS:
             raise BoardError(_("没有这种排行指标。"))
@@ -151,8 +166,9 @@ class Board:
                 raise BoardError(_("自定义时段最长 366 天。"))
         else:
             raise BoardError(_("没有这种排行周期。"))
-        return cls(shop_id=shop_id, metric=metric, scope=scope, scope_id=int(scope_id), period=period,
-                   start=start, end=end)
+        return cls(
+            shop_id=shop_id, metric=metric, scope=scope, scope_id=int(scope_id), period=period, start=start, end=end
+        )
 
     @classmethod
     def from_key(cls, key: str) -> Board:
@@ -161,16 +177,25 @@ class Board:
         def day(text):
             return None if text == "-" else datetime.strptime(text, "%Y%m%d").date()
 
-        return cls(shop_id=int(shop), metric=metric, scope=scope, scope_id=int(scope_id), period=period,
-                   start=day(start), end=day(end))
+        return cls(
+            shop_id=int(shop),
+            metric=metric,
+            scope=scope,
+            scope_id=int(scope_id),
+            period=period,
+            start=day(start),
+            end=day(end),
+        )
 
     @property
     def key(self) -> str:
         def day(d):
             return d.strftime("%Y%m%d") if d else "-"
 
-        return (f"{_prefix()}:{self.shop_id}:{self.metric}:{self.scope}:{self.scope_id}:{self.period}:"
-                f"{day(self.start)}:{day(self.end)}")
+        return (
+            f"{_prefix()}:{self.shop_id}:{self.metric}:{self.scope}:{self.scope_id}:{self.period}:"
+            f"{day(self.start)}:{day(self.end)}"
+        )
 
     @property
     def is_live(self) -> bool:
@@ -191,8 +216,9 @@ class Board:
 
     def events(self) -> QuerySet[ReferralEvent]:
         """The live events this board counts: the truth a rebuild reads."""
-        qs = ReferralEvent.objects.filter(shop_id=self.shop_id, kind__in=METRIC_KINDS[self.metric],
-                                          voided_at__isnull=True)
+        qs = ReferralEvent.objects.filter(
+            shop_id=self.shop_id, kind__in=METRIC_KINDS[self.metric], voided_at__isnull=True
+        )
         if self.metric == Metric.GMV:
             qs = qs.filter(amount__gt=0)
         if self.scope == Scope.GROUP:
@@ -236,9 +262,11 @@ def boards_of(event: ReferralEvent) -> list[Board]:
     day = timezone.localdate(event.occurred_at)
     periods = [(p, *period_bounds(p, day)) for p in (Period.DAY, Period.WEEK, Period.MONTH)]
     periods.append((Period.ALL, None, None))
-    return [Board(shop_id=event.shop_id, metric=metric, scope=scope, scope_id=scope_id, period=period,
-                  start=start, end=end)
-            for scope, scope_id in scopes for period, start, end in periods]
+    return [
+        Board(shop_id=event.shop_id, metric=metric, scope=scope, scope_id=scope_id, period=period, start=start, end=end)
+        for scope, scope_id in scopes
+        for period, start, end in periods
+    ]
 
 
 _KEY_CACHE: dict[tuple, list[str]] = {}
@@ -249,8 +277,15 @@ def board_keys(event: ReferralEvent) -> list[str]:
     metric = KIND_METRIC.get(event.kind)
     if metric is None or event.voided_at is not None or _value_of(event, metric) <= 0:
         return []
-    plan = (_prefix(), event.shop_id, metric, event.group_id, event.series_id, event.campaign_id,
-            timezone.localdate(event.occurred_at))
+    plan = (
+        _prefix(),
+        event.shop_id,
+        metric,
+        event.group_id,
+        event.series_id,
+        event.campaign_id,
+        timezone.localdate(event.occurred_at),
+    )
     keys = _KEY_CACHE.get(plan)
     if keys is None:
         if len(_KEY_CACHE) > 20000:
@@ -276,6 +311,7 @@ def reached_at(tie: str) -> datetime:
 
 
 # --- Redis plumbing ---------------------------------------------------------------------------------
+
 
 def _prefix() -> str:
     return f"{settings.CACHES['default'].get('KEY_PREFIX') or 'shequn'}:lb"
@@ -350,7 +386,9 @@ end
 """
 
 # KEYS: bitmap, names, registry, rebuilding, boards…  ARGV: bit, user, name, value, tie, event id
-_APPLY = _LUA_LIB + """
+_APPLY = (
+    _LUA_LIB
+    + """
 if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 1 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 local value = tonumber(ARGV[4])
@@ -362,11 +400,14 @@ for i = 5, #KEYS do
 end
 return 1
 """
+)
 
 # Many events of one shop in one call (replays, bulk loads). The keys travel in ARGV (single Redis, not a
 # cluster). ARGV: names, registry, rebuilding, then per event: bitmap, bit, user, name, value, tie, id,
 # board count, boards…  Returns how many events were new.
-_APPLY_MANY = _LUA_LIB + """
+_APPLY_MANY = (
+    _LUA_LIB
+    + """
 local names, registry, rebuilding_key = ARGV[1], ARGV[2], ARGV[3]
 local rebuilding = redis.call('SCARD', rebuilding_key) > 0
 local counted, i = 0, 4
@@ -385,10 +426,13 @@ while i <= #ARGV do
 end
 return counted
 """
+)
 
 # KEYS: bitmap, rebuilding, boards…  ARGV: bit, user, value, tie, event id.  Returns the boards whose tie
 # must be redone.
-_UNAPPLY = _LUA_LIB + """
+_UNAPPLY = (
+    _LUA_LIB
+    + """
 local entry = table.concat({'-', ARGV[5], ARGV[2], ARGV[3], ARGV[4]}, '|')
 for i = 3, #KEYS do note(KEYS[2], KEYS[i], entry) end
 if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 0 then return {} end
@@ -398,9 +442,12 @@ for i = 3, #KEYS do
 end
 return out
 """
+)
 
 # KEYS: board.  ARGV: user, old tie, new tie.  Moves the member to the new tie if it still has the old one.
-_RETIE = _LUA_LIB + """
+_RETIE = (
+    _LUA_LIB
+    + """
 local meta = KEYS[1] .. ':m'
 local cur = redis.call('HGET', meta, ARGV[1])
 if not cur or string.sub(cur, 1, TL) ~= ARGV[2] then return 0 end
@@ -411,10 +458,13 @@ redis.call('ZADD', KEYS[1], score, member)
 redis.call('HSET', meta, ARGV[1], member)
 return 1
 """
+)
 
 # KEYS: board, built copy, pending, rebuild token, registry, rebuilding.  ARGV: token, pending length seen, then
 # corrections (op, user, value, tie)…  Swaps the rebuilt copy in and applies what arrived meanwhile.
-_SWAP = _LUA_LIB + """
+_SWAP = (
+    _LUA_LIB
+    + """
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then return {-1} end
 if redis.call('LLEN', KEYS[3]) ~= tonumber(ARGV[2]) then return {0} end
 for _, suffix in ipairs({'', ':m'}) do
@@ -437,6 +487,7 @@ redis.call('SREM', KEYS[6], KEYS[1])
 redis.call('SADD', KEYS[5], KEYS[1])
 return out
 """
+)
 
 # KEYS: board, names.  ARGV: limit.  → user, score, name, tie for the top rows.
 _TOP = f"""
@@ -481,11 +532,18 @@ def _script(source: str):
 
 # --- Applying events ---------------------------------------------------------------------------------
 
+
 def _apply_args(event: ReferralEvent, boards: list[str], name: str) -> tuple[list[str], list]:
     bitmap, bit = _bit(event.pk)
     keys = [bitmap, _names_key(event.shop_id), _registry_key(event.shop_id), _rebuilding_key(event.shop_id), *boards]
-    args = [bit, event.inviter_id, name, _value_of(event, KIND_METRIC[event.kind]),
-            tie_of(event.occurred_at, event.pk), event.pk]
+    args = [
+        bit,
+        event.inviter_id,
+        name,
+        _value_of(event, KIND_METRIC[event.kind]),
+        tie_of(event.occurred_at, event.pk),
+        event.pk,
+    ]
     return keys, args
 
 
@@ -533,8 +591,17 @@ def apply_events(events, *, names: dict[int, str], batch: int = 200) -> int:
             args = [_names_key(shop_id), _registry_key(shop_id), _rebuilding_key(shop_id)]
         bitmap, bit = _bit(event.pk)
         value = _value_of(event, KIND_METRIC[event.kind])
-        args += [bitmap, bit, event.inviter_id, names.get(event.inviter_id, ""), value,
-                 tie_of(event.occurred_at, event.pk), event.pk, len(keys), *keys]
+        args += [
+            bitmap,
+            bit,
+            event.inviter_id,
+            names.get(event.inviter_id, ""),
+            value,
+            tie_of(event.occurred_at, event.pk),
+            event.pk,
+            len(keys),
+            *keys,
+        ]
         in_call += 1
     queue_call()
     if queued:
@@ -571,8 +638,13 @@ def _as_live(event: ReferralEvent) -> ReferralEvent:
 
 def _retie(board: Board, user_id: int, old_tie: str) -> None:
     """The member's latest counted event was taken away: their tie moves to the latest one left."""
-    latest = board.events().filter(inviter_id=user_id).order_by("-occurred_at", "-pk").values_list(
-        "occurred_at", "pk").first()
+    latest = (
+        board.events()
+        .filter(inviter_id=user_id)
+        .order_by("-occurred_at", "-pk")
+        .values_list("occurred_at", "pk")
+        .first()
+    )
     if latest is not None:
         _script(_RETIE)(keys=[board.key], args=[user_id, old_tie, tie_of(*latest)])
 
@@ -602,6 +674,7 @@ def _safely(fn, *args, **kwargs) -> None:
 
 
 # --- Reading -----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -638,8 +711,15 @@ def top(board: Board, limit: int = TOP) -> list[Entry]:
     entries = []
     for i in range(0, len(rows), 4):
         tie = _text(rows[i + 3])
-        entries.append(Entry(rank=i // 4 + 1, user_id=int(rows[i]), name=_text(rows[i + 2]),
-                             value=board.display_value(int(float(rows[i + 1]))), reached_at=reached_at(tie)))
+        entries.append(
+            Entry(
+                rank=i // 4 + 1,
+                user_id=int(rows[i]),
+                name=_text(rows[i + 2]),
+                value=board.display_value(int(float(rows[i + 1]))),
+                reached_at=reached_at(tie),
+            )
+        )
     return entries
 
 
@@ -656,8 +736,13 @@ def rank_of(board: Board, user_id: int) -> tuple[Entry | None, int]:
     row = _script(_RANK)(keys=[board.key, _names_key(board.shop_id)], args=[user_id])
     if not row:
         return None, size(board)
-    entry = Entry(rank=int(row[0]) + 1, user_id=user_id, name=_text(row[2]),
-                  value=board.display_value(int(float(row[1]))), reached_at=reached_at(_text(row[3])))
+    entry = Entry(
+        rank=int(row[0]) + 1,
+        user_id=user_id,
+        name=_text(row[2]),
+        value=board.display_value(int(float(row[1]))),
+        reached_at=reached_at(_text(row[3])),
+    )
     return entry, int(row[4])
 
 
@@ -669,8 +754,16 @@ def size(board: Board) -> int:
 
 def _entries(board: Board, ranked: list[Standing], start: int = 1) -> list[Entry]:
     names = public_names(board.shop_id, [s.user_id for s in ranked])
-    return [Entry(rank=start + i, user_id=s.user_id, name=names.get(s.user_id, ""),
-                  value=board.display_value(s.raw), reached_at=s.last_at) for i, s in enumerate(ranked)]
+    return [
+        Entry(
+            rank=start + i,
+            user_id=s.user_id,
+            name=names.get(s.user_id, ""),
+            value=board.display_value(s.raw),
+            reached_at=s.last_at,
+        )
+        for i, s in enumerate(ranked)
+    ]
 
 
 def standings(board: Board) -> list[Standing]:
@@ -687,8 +780,12 @@ def standings(board: Board) -> list[Standing]:
         .values_list("inviter_id", "total", "occurred_at", "pk")
     )
     ranked = [
-        Standing(user_id=user_id, raw=int((total * 100).to_integral_value()) if board.is_money else int(total),
-                 last_at=last_at, last_id=last_id)
+        Standing(
+            user_id=user_id,
+            raw=int((total * 100).to_integral_value()) if board.is_money else int(total),
+            last_at=last_at,
+            last_id=last_id,
+        )
         for user_id, total, last_at, last_id in rows
     ]
     ranked.sort(key=lambda s: (-s.raw, s.last_at, s.last_id))
@@ -700,13 +797,14 @@ def public_names(shop_id: int, user_ids: list[int]) -> dict[int, str]:
 
     names = {}
     for chunk_start in range(0, len(user_ids), 5000):
-        chunk = user_ids[chunk_start:chunk_start + 5000]
+        chunk = user_ids[chunk_start : chunk_start + 5000]
         for user in User.objects.filter(pk__in=chunk).only("display_name", "phone", "email", "username"):
             names[user.pk] = user.public_name
     return names
 
 
 # --- Rebuilding --------------------------------------------------------------------------------------
+
 
 class BoardBusy(RuntimeError):
     """Another rebuild of the same board is running."""
@@ -775,7 +873,7 @@ def _write_copy(client, board: Board, copy: str, ranked: list[Standing]) -> None
     names = public_names(board.shop_id, [s.user_id for s in ranked])
     pipe = client.pipeline(transaction=False)
     for chunk_start in range(0, len(ranked), 5000):
-        chunk = ranked[chunk_start:chunk_start + 5000]
+        chunk = ranked[chunk_start : chunk_start + 5000]
         members = {f"{s.tie}{s.user_id}": s.raw for s in chunk}
         pipe.zadd(copy, members)
         pipe.hset(copy + ":m", mapping={s.user_id: f"{s.tie}{s.user_id}" for s in chunk})
@@ -861,11 +959,21 @@ def _boards_from_events(shop_id: int, since: datetime | None = None) -> list[Boa
     events = ReferralEvent.objects.filter(shop_id=shop_id, voided_at__isnull=True, kind__in=list(KIND_METRIC))
     if since is not None:
         events = events.filter(recorded_at__gte=since)
-    rows = (events.values_list("kind", "group_id", "series_id", "campaign_id", "occurred_at").distinct()
-            .iterator(chunk_size=5000))
+    rows = (
+        events.values_list("kind", "group_id", "series_id", "campaign_id", "occurred_at")
+        .distinct()
+        .iterator(chunk_size=5000)
+    )
     for kind, group_id, series_id, campaign_id, occurred_at in rows:
-        probe = ReferralEvent(shop_id=shop_id, kind=kind, group_id=group_id, series_id=series_id,
-                              campaign_id=campaign_id, occurred_at=occurred_at, amount=Decimal("1"))
+        probe = ReferralEvent(
+            shop_id=shop_id,
+            kind=kind,
+            group_id=group_id,
+            series_id=series_id,
+            campaign_id=campaign_id,
+            occurred_at=occurred_at,
+            amount=Decimal("1"),
+        )
         found.update(boards_of(probe))
     return list(found)
 
@@ -888,10 +996,14 @@ def refresh_recent_boards() -> int:
 
 # --- Drill-down (platform admins, operators) -----------------------------------------------------------
 
+
 def member_events(*, shop_id: int, user_id: int) -> QuerySet[ReferralEvent]:
     """A member's events in a shop, as inviter (credited) or invitee (acted), newest first."""
-    return (ReferralEvent.objects.filter(Q(inviter_id=user_id) | Q(invitee_id=user_id), shop_id=shop_id)
-            .select_related("inviter", "invitee", "group", "voided_by").order_by("-occurred_at", "-pk"))
+    return (
+        ReferralEvent.objects.filter(Q(inviter_id=user_id) | Q(invitee_id=user_id), shop_id=shop_id)
+        .select_related("inviter", "invitee", "group", "voided_by")
+        .order_by("-occurred_at", "-pk")
+    )
 
 
 def referral_tree(*, shop_id: int, user_id: int, limit: int = 200) -> list[tuple[object, list]]:
@@ -901,11 +1013,17 @@ def referral_tree(*, shop_id: int, user_id: int, limit: int = 200) -> list[tuple
     """
     from .models import ReferralEdge
 
-    first = list(ReferralEdge.objects.filter(shop_id=shop_id, inviter_id=user_id)
-                 .select_related("invitee", "group").order_by("created_at", "pk")[:limit])
+    first = list(
+        ReferralEdge.objects.filter(shop_id=shop_id, inviter_id=user_id)
+        .select_related("invitee", "group")
+        .order_by("created_at", "pk")[:limit]
+    )
     children: dict[int, list] = {}
-    for edge in (ReferralEdge.objects.filter(shop_id=shop_id, inviter_id__in=[e.invitee_id for e in first])
-                 .select_related("invitee").order_by("created_at", "pk")):
+    for edge in (
+        ReferralEdge.objects.filter(shop_id=shop_id, inviter_id__in=[e.invitee_id for e in first])
+        .select_related("invitee")
+        .order_by("created_at", "pk")
+    ):
         children.setdefault(edge.inviter_id, []).append(edge)
     return [(edge, children.get(edge.invitee_id, [])) for edge in first]
 
@@ -914,8 +1032,10 @@ def knows_member(*, shop_id: int, user_id: int) -> bool:
     """True if the member has any referral record in the shop (drill-down pages are a 404 otherwise)."""
     from .models import ReferralEdge
 
-    return (ReferralEvent.objects.filter(Q(inviter_id=user_id) | Q(invitee_id=user_id), shop_id=shop_id).exists()
-            or ReferralEdge.objects.filter(Q(inviter_id=user_id) | Q(invitee_id=user_id), shop_id=shop_id).exists())
+    return (
+        ReferralEvent.objects.filter(Q(inviter_id=user_id) | Q(invitee_id=user_id), shop_id=shop_id).exists()
+        or ReferralEdge.objects.filter(Q(inviter_id=user_id) | Q(invitee_id=user_id), shop_id=shop_id).exists()
+    )
 
 
 def describe(board: Board, scope_name: str = "") -> str:
@@ -939,6 +1059,7 @@ def describe(board: Board, scope_name: str = "") -> str:
 
 
 # --- Beat job ------------------------------------------------------------------------------------------
+
 
 @shared_task(name="referrals.leaderboards.refresh_boards", acks_late=True, ignore_result=True)
 def refresh_boards() -> int | None:

@@ -22,15 +22,20 @@ def _page(request: HttpRequest, *, form: WithdrawalForm | None = None, status: i
     member = request.user
     accounts = list(selectors.commission_accounts_for_member(member))
     rewards = selectors.rewards_for_member(member)
-    return render(request, "referrals/member/my_referrals.html", {
-        "tree": selectors.referral_tree(member, depth=2),
-        "counts": selectors.invitee_counts(member),
-        "rewards": rewards[:REWARDS_SHOWN],
-        "reward_totals": selectors.reward_totals(rewards),
-        "accounts": accounts,
-        "withdrawals": selectors.withdrawals_for_member(member)[:WITHDRAWALS_SHOWN],
-        "form": form or WithdrawalForm(accounts=[a for a in accounts if a.balance > 0]),
-    }, status=status)
+    return render(
+        request,
+        "referrals/member/my_referrals.html",
+        {
+            "tree": selectors.referral_tree(member, depth=2),
+            "counts": selectors.invitee_counts(member),
+            "rewards": rewards[:REWARDS_SHOWN],
+            "reward_totals": selectors.reward_totals(rewards),
+            "accounts": accounts,
+            "withdrawals": selectors.withdrawals_for_member(member)[:WITHDRAWALS_SHOWN],
+            "form": form or WithdrawalForm(accounts=[a for a in accounts if a.balance > 0]),
+        },
+        status=status,
+    )
 
 
 @require_GET
@@ -48,8 +53,9 @@ def withdraw(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.request_withdrawal(member=request.user, shop_id=data["shop"], amount=data["amount"],
-                                        account_note=data["account_note"])
+            services.request_withdrawal(
+                member=request.user, shop_id=data["shop"], amount=data["amount"], account_note=data["account_note"]
+            )
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 for field, errors in error.error_dict.items():

@@ -27,6 +27,7 @@ def money_field(verbose_name, **kwargs):
 
 # --- Rules per shop --------------------------------------------------------------------------------
 
+
 class BindingRule(models.TextChoices):
     """Which inviter an invitee belongs to when several links reach them."""
 
@@ -46,19 +47,25 @@ class ReferralSettings(models.Model):
     """The referral rules of one shop (DOMAIN.md numbers are defaults here). Made on first use."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="referral_settings")
-    binding_rule = models.CharField(_("绑定规则"), max_length=20, choices=BindingRule.choices,
-                                    default=BindingRule.FIRST_BIND)
+    binding_rule = models.CharField(
+        _("绑定规则"), max_length=20, choices=BindingRule.choices, default=BindingRule.FIRST_BIND
+    )
     binding_window_days = models.PositiveIntegerField(
-        _("绑定窗口（天）"), default=7, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        _("绑定窗口（天）"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("「窗口期内最新链接优先」：绑定后这些天内，被邀请人通过他人链接入群会改绑给新邀请人。"),
     )
-    qualify_on = models.CharField(_("合格条件"), max_length=12, choices=QualifyOn.choices,
-                                  default=QualifyOn.PAID_ORDER)
+    qualify_on = models.CharField(_("合格条件"), max_length=12, choices=QualifyOn.choices, default=QualifyOn.PAID_ORDER)
     qualifying_min_amount = money_field(
-        _("合格订单最低金额（元）"), default=ZERO, validators=[MinValueValidator(ZERO)],
+        _("合格订单最低金额（元）"),
+        default=ZERO,
+        validators=[MinValueValidator(ZERO)],
     )
     review_days = models.PositiveIntegerField(
-        _("奖励审核期（天）"), default=7, validators=[MaxValueValidator(90)],
+        _("奖励审核期（天）"),
+        default=7,
+        validators=[MaxValueValidator(90)],
         help_text=_("合格后经过这些天才发放奖励，期间订单退款则奖励撤销。"),
     )
 
@@ -91,6 +98,7 @@ class CampaignReferralRule(models.Model):
 
 # --- Edges and events ------------------------------------------------------------------------------
 
+
 class ReferralEdge(models.Model):
     """Who brought whom to a shop (推荐关系). One CURRENT edge per (shop, invitee).
 
@@ -108,25 +116,43 @@ class ReferralEdge(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_edges", verbose_name=_("邀请人")
     )
     link = models.ForeignKey(
-        "groups.InviteLink", on_delete=models.SET_NULL, null=True, blank=True, related_name="referral_edges",
+        "groups.InviteLink",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referral_edges",
         verbose_name=_("邀请链接"),
     )
     group = models.ForeignKey(
-        "groups.Group", on_delete=models.SET_NULL, null=True, blank=True, related_name="referral_edges",
+        "groups.Group",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referral_edges",
         verbose_name=_("加入的群"),
     )
     channel = models.CharField(_("渠道"), max_length=20)
     campaign_id = models.PositiveBigIntegerField(_("活动"), null=True, blank=True)
-    binding_rule = models.CharField(_("绑定规则"), max_length=20, choices=BindingRule.choices,
-                                    default=BindingRule.FIRST_BIND)
+    binding_rule = models.CharField(
+        _("绑定规则"), max_length=20, choices=BindingRule.choices, default=BindingRule.FIRST_BIND
+    )
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     superseded_at = models.DateTimeField(_("改绑时间"), null=True, blank=True)
     superseded_by = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes", verbose_name=_("改绑为"),
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+        verbose_name=_("改绑为"),
     )
     qualified_at = models.DateTimeField(_("合格时间"), null=True, blank=True)
     qualifying_order = models.ForeignKey(
-        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="qualified_edges",
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="qualified_edges",
         verbose_name=_("合格订单"),
     )
 
@@ -139,8 +165,11 @@ class ReferralEdge(models.Model):
             models.Index(fields=["shop", "created_at"]),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["shop", "invitee"], condition=Q(superseded_at__isnull=True),
-                                    name="one_current_inviter_per_invitee_per_shop"),
+            models.UniqueConstraint(
+                fields=["shop", "invitee"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_current_inviter_per_invitee_per_shop",
+            ),
             models.CheckConstraint(condition=~Q(invitee=F("inviter")), name="no_self_referral"),
         ]
 
@@ -185,30 +214,76 @@ class ReferralEvent(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="referral_events")
     kind = models.CharField(_("类型"), max_length=16, choices=EventKind.choices)
     key = models.CharField(_("唯一键"), max_length=120, unique=True)
-    inviter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="referral_events_credited", verbose_name=_("邀请人"))
-    invitee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="referral_events_done", verbose_name=_("被邀请人"))
-    edge = models.ForeignKey(ReferralEdge, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="events", verbose_name=_("推荐关系"))
-    link = models.ForeignKey("groups.InviteLink", on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="referral_events", verbose_name=_("邀请链接"))
-    group = models.ForeignKey("groups.Group", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="referral_events", verbose_name=_("群"))
-    series = models.ForeignKey("groups.GroupSeries", on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="referral_events", verbose_name=_("系列"))
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="referral_events_credited",
+        verbose_name=_("邀请人"),
+    )
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="referral_events_done",
+        verbose_name=_("被邀请人"),
+    )
+    edge = models.ForeignKey(
+        ReferralEdge,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("推荐关系"),
+    )
+    link = models.ForeignKey(
+        "groups.InviteLink",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referral_events",
+        verbose_name=_("邀请链接"),
+    )
+    group = models.ForeignKey(
+        "groups.Group",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referral_events",
+        verbose_name=_("群"),
+    )
+    series = models.ForeignKey(
+        "groups.GroupSeries",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referral_events",
+        verbose_name=_("系列"),
+    )
     campaign_id = models.PositiveBigIntegerField(_("活动"), null=True, blank=True)
     channel = models.CharField(_("渠道"), max_length=20, blank=True)
-    order = models.ForeignKey("orders.Order", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="referral_events", verbose_name=_("订单"))
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referral_events",
+        verbose_name=_("订单"),
+    )
     amount = money_field(_("带来金额"), default=ZERO)
     ip_address = models.GenericIPAddressField(_("IP"), null=True, blank=True)
     device_id = models.CharField(_("设备"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("发生时间"), default=timezone.now)
     recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
     voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
-    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="+", verbose_name=_("作废人"))
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("作废人"),
+    )
     void_reason = models.CharField(_("作废原因"), max_length=200, blank=True)
 
     class Meta:
@@ -219,22 +294,30 @@ class ReferralEvent(models.Model):
             models.Index(fields=["shop", "kind", "occurred_at"], name="referral_event_board_idx"),
             models.Index(fields=["inviter", "kind"], name="referral_event_inviter_idx"),
             models.Index(fields=["shop", "invitee", "kind"], name="referral_event_invitee_idx"),
-            models.Index(fields=["campaign_id", "kind"], name="referral_event_campaign_idx",
-                         condition=Q(campaign_id__isnull=False)),
+            models.Index(
+                fields=["campaign_id", "kind"],
+                name="referral_event_campaign_idx",
+                condition=Q(campaign_id__isnull=False),
+            ),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(invitee__isnull=True) | ~Q(invitee=F("inviter")),
-                                   name="referral_event_no_self_referral"),
+            models.CheckConstraint(
+                condition=Q(invitee__isnull=True) | ~Q(invitee=F("inviter")), name="referral_event_no_self_referral"
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="referral_event_amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(kind="link_opened") | Q(invitee__isnull=False),
                 name="referral_event_invitee_known_after_open",
             ),
             # The first paid order of an invitee is one act, however many orders race to be it.
-            models.UniqueConstraint(fields=["shop", "invitee"], condition=Q(kind="first_order"),
-                                    name="one_first_order_event_per_invitee"),
-            models.UniqueConstraint(fields=["shop", "invitee"], condition=Q(kind="qualified", voided_at__isnull=True),
-                                    name="one_live_qualified_event_per_invitee"),
+            models.UniqueConstraint(
+                fields=["shop", "invitee"], condition=Q(kind="first_order"), name="one_first_order_event_per_invitee"
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "invitee"],
+                condition=Q(kind="qualified", voided_at__isnull=True),
+                name="one_live_qualified_event_per_invitee",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -246,6 +329,7 @@ class ReferralEvent(models.Model):
 
 
 # --- Rewards ---------------------------------------------------------------------------------------
+
 
 class RewardKind(models.TextChoices):
     POINTS = "points", _("积分")
@@ -272,7 +356,11 @@ class RewardRule(models.Model):
     kind = models.CharField(_("奖励类型"), max_length=12, choices=RewardKind.choices)
     amount = money_field(_("数额"), default=ZERO, validators=[MinValueValidator(ZERO)])
     commission_rate = models.DecimalField(
-        _("佣金比例"), max_digits=5, decimal_places=4, null=True, blank=True,
+        _("佣金比例"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("1"))],
         help_text=_("按合格订单金额的比例计佣，如 0.05 表示 5%。"),
     )
@@ -287,8 +375,9 @@ class RewardRule(models.Model):
         verbose_name_plural = _("奖励规则")
         ordering = ["kind", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["shop", "kind"], condition=Q(is_active=True),
-                                    name="one_active_reward_rule_per_kind"),
+            models.UniqueConstraint(
+                fields=["shop", "kind"], condition=Q(is_active=True), name="one_active_reward_rule_per_kind"
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="reward_rule_amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(commission_rate__isnull=True) | Q(commission_rate__gte=0, commission_rate__lte=1),
@@ -323,15 +412,29 @@ class Reward(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="referral_rewards")
     rule = models.ForeignKey(RewardRule, on_delete=models.PROTECT, related_name="rewards", verbose_name=_("规则"))
     kind = models.CharField(_("奖励类型"), max_length=12, choices=RewardKind.choices)
-    inviter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_rewards",
-                                verbose_name=_("获得人"))
-    invitee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
-                                verbose_name=_("被邀请人"))
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_rewards", verbose_name=_("获得人")
+    )
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("被邀请人")
+    )
     edge = models.ForeignKey(ReferralEdge, on_delete=models.CASCADE, related_name="rewards")
-    event = models.ForeignKey(ReferralEvent, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="rewards", verbose_name=_("合格事件"))
-    order = models.ForeignKey("orders.Order", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="referral_rewards", verbose_name=_("合格订单"))
+    event = models.ForeignKey(
+        ReferralEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rewards",
+        verbose_name=_("合格事件"),
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referral_rewards",
+        verbose_name=_("合格订单"),
+    )
     amount = money_field(_("数额"))
     label = models.CharField(_("名称"), max_length=60, blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=RewardStatus.choices, default=RewardStatus.PENDING)
@@ -351,9 +454,11 @@ class Reward(models.Model):
             models.Index(fields=["shop", "inviter", "created_at"], name="reward_inviter_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["shop", "invitee", "kind"],
-                                    condition=Q(status__in=["pending", "granted", "withheld"]),
-                                    name="one_reward_per_invitee_and_kind"),
+            models.UniqueConstraint(
+                fields=["shop", "invitee", "kind"],
+                condition=Q(status__in=["pending", "granted", "withheld"]),
+                name="one_reward_per_invitee_and_kind",
+            ),
             models.CheckConstraint(condition=~Q(invitee=F("inviter")), name="reward_no_self_referral"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="reward_amount_not_negative"),
         ]
@@ -383,12 +488,14 @@ class RewardQuota(models.Model):
 
 # --- Commission money ----------------------------------------------------------------------------
 
+
 class CommissionAccount(models.Model):
     """A member's commission balance in one shop (佣金账户); the ledger entries add up to it."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="commission_accounts")
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="commission_accounts",
-                               verbose_name=_("会员"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="commission_accounts", verbose_name=_("会员")
+    )
     balance = money_field(_("可提现余额"), default=ZERO)
 
     class Meta:
@@ -418,8 +525,9 @@ class CommissionEntry(models.Model):
     balance_after = money_field(_("余额"))
     key = models.CharField(max_length=80, unique=True)
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
-    withdrawal = models.ForeignKey("WithdrawalRequest", on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="ledger_entries")
+    withdrawal = models.ForeignKey(
+        "WithdrawalRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
 
     class Meta:
@@ -447,19 +555,33 @@ class WithdrawalRequest(models.Model):
     """
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="withdrawal_requests")
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="withdrawal_requests",
-                               verbose_name=_("会员"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="withdrawal_requests", verbose_name=_("会员")
+    )
     amount = money_field(_("金额"))
-    status = models.CharField(_("状态"), max_length=10, choices=WithdrawalStatus.choices,
-                              default=WithdrawalStatus.REQUESTED)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=WithdrawalStatus.choices, default=WithdrawalStatus.REQUESTED
+    )
     account_note = models.CharField(_("收款方式"), max_length=120, help_text=_("如 微信号、支付宝账号"))
     requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+", verbose_name=_("审核人"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审核人"),
+    )
     decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
     decision_note = models.CharField(_("审核说明"), max_length=200, blank=True)
-    paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", verbose_name=_("打款人"))
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("打款人"),
+    )
     paid_at = models.DateTimeField(_("打款时间"), null=True, blank=True)
     payout_reference = models.CharField(_("打款凭证号"), max_length=80, blank=True)
 
@@ -470,8 +592,11 @@ class WithdrawalRequest(models.Model):
         indexes = [models.Index(fields=["shop", "status", "requested_at"], name="withdrawal_queue_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="withdrawal_amount_positive"),
-            models.UniqueConstraint(fields=["shop", "member"], condition=Q(status__in=["requested", "approved"]),
-                                    name="one_open_withdrawal_per_member"),
+            models.UniqueConstraint(
+                fields=["shop", "member"],
+                condition=Q(status__in=["requested", "approved"]),
+                name="one_open_withdrawal_per_member",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -32,9 +32,16 @@ from .models import (
 # --- Events ------------------------------------------------------------------------------------------
 
 
-def live_events(*, shop: Shop | int | None = None, kinds=None, since: datetime | None = None,
-                until: datetime | None = None, campaign_id: int | None = None, group_id: int | None = None,
-                series_id: int | None = None) -> QuerySet[ReferralEvent]:
+def live_events(
+    *,
+    shop: Shop | int | None = None,
+    kinds=None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    campaign_id: int | None = None,
+    group_id: int | None = None,
+    series_id: int | None = None,
+) -> QuerySet[ReferralEvent]:
     """Events that count (not voided), oldest first (ties: by id), optionally narrowed. Iterate with
     `.iterator(chunk_size=…)` for a rebuild: the order is stable, so ranks built from it are too."""
     qs = ReferralEvent.objects.filter(voided_at__isnull=True)
@@ -57,20 +64,32 @@ def live_events(*, shop: Shop | int | None = None, kinds=None, since: datetime |
 
 def events_of_member(shop: Shop, member: User) -> QuerySet[ReferralEvent]:
     """Every event a member is part of in the shop (credited to them or done by them), voided ones too."""
-    return (ReferralEvent.objects.filter(shop=shop).filter(Q(inviter=member) | Q(invitee=member))
-            .select_related("inviter", "invitee", "group", "order", "voided_by").order_by("-occurred_at", "-pk"))
+    return (
+        ReferralEvent.objects.filter(shop=shop)
+        .filter(Q(inviter=member) | Q(invitee=member))
+        .select_related("inviter", "invitee", "group", "order", "voided_by")
+        .order_by("-occurred_at", "-pk")
+    )
 
 
 # --- Edges and trees ---------------------------------------------------------------------------------
 
-def edges_for_shop(shop: Shop, *, q: str | None = None, qualified: bool | None = None,
-                   current_only: bool = False) -> QuerySet[ReferralEdge]:
-    qs = (ReferralEdge.objects.filter(shop=shop)
-          .select_related("invitee", "inviter", "group", "link", "qualifying_order")
-          .order_by("-created_at", "-pk"))
+
+def edges_for_shop(
+    shop: Shop, *, q: str | None = None, qualified: bool | None = None, current_only: bool = False
+) -> QuerySet[ReferralEdge]:
+    qs = (
+        ReferralEdge.objects.filter(shop=shop)
+        .select_related("invitee", "inviter", "group", "link", "qualifying_order")
+        .order_by("-created_at", "-pk")
+    )
     if q:
-        qs = qs.filter(Q(invitee__display_name__icontains=q) | Q(inviter__display_name__icontains=q)
-                       | Q(invitee__phone__contains=q) | Q(inviter__phone__contains=q))
+        qs = qs.filter(
+            Q(invitee__display_name__icontains=q)
+            | Q(inviter__display_name__icontains=q)
+            | Q(invitee__phone__contains=q)
+            | Q(inviter__phone__contains=q)
+        )
     if qualified is not None:
         qs = qs.filter(qualified_at__isnull=not qualified)
     if current_only:
@@ -80,17 +99,23 @@ def edges_for_shop(shop: Shop, *, q: str | None = None, qualified: bool | None =
 
 def member_for_shop(shop: Shop, user_id: int) -> User:
     """A person the shop knows (a member of one of its groups, or in one of its referrals); else 404."""
-    user = User.objects.filter(pk=user_id).filter(
-        Q(memberships__group__shop=shop) | Q(referral_edges__shop=shop) | Q(referred_by_edges__shop=shop)
-    ).distinct().first()
+    user = (
+        User.objects.filter(pk=user_id)
+        .filter(Q(memberships__group__shop=shop) | Q(referral_edges__shop=shop) | Q(referred_by_edges__shop=shop))
+        .distinct()
+        .first()
+    )
     if user is None:
         raise Http404
     return user
 
 
 def current_edge(shop_id: int, invitee_id: int) -> ReferralEdge | None:
-    return (ReferralEdge.objects.filter(shop_id=shop_id, invitee_id=invitee_id, superseded_at__isnull=True)
-            .select_related("inviter").first())
+    return (
+        ReferralEdge.objects.filter(shop_id=shop_id, invitee_id=invitee_id, superseded_at__isnull=True)
+        .select_related("inviter")
+        .first()
+    )
 
 
 @dataclass
@@ -110,8 +135,10 @@ def referral_tree(member: User, *, shop: Shop | int | None = None, depth: int = 
     first = ReferralEdge.objects.filter(inviter=member)
     if shop_id is not None:
         first = first.filter(shop_id=shop_id)
-    roots = [TreeNode(edge) for edge in
-             first.select_related("invitee", "group", "shop", "qualifying_order").order_by("-created_at", "-pk")]
+    roots = [
+        TreeNode(edge)
+        for edge in first.select_related("invitee", "group", "shop", "qualifying_order").order_by("-created_at", "-pk")
+    ]
     level = [n for n in roots if n.edge.superseded_at is None]
     for _ in range(depth - 1):
         if not level:
@@ -120,8 +147,11 @@ def referral_tree(member: User, *, shop: Shop | int | None = None, depth: int = 
         wanted = Q(pk__in=[])
         for shop_key, person_ids in _group_ids(by_parent).items():
             wanted |= Q(shop_id=shop_key, inviter_id__in=person_ids)
-        children = (ReferralEdge.objects.filter(wanted, superseded_at__isnull=True)
-                    .select_related("invitee", "group", "shop", "qualifying_order").order_by("-created_at", "-pk"))
+        children = (
+            ReferralEdge.objects.filter(wanted, superseded_at__isnull=True)
+            .select_related("invitee", "group", "shop", "qualifying_order")
+            .order_by("-created_at", "-pk")
+        )
         level = []
         for edge in children:
             node = TreeNode(edge)
@@ -138,6 +168,7 @@ def _group_ids(by_parent: dict) -> dict[int, list[int]]:
 
 
 # --- Viral coefficient -------------------------------------------------------------------------------
+
 
 @dataclass
 class ViralRow:
@@ -166,12 +197,20 @@ def viral_table(shop: Shop, by: str = "group") -> list[ViralRow]:
     """The viral funnel per group, series or campaign of the shop, from live events: three queries."""
     column = SCOPES[by]
     events = live_events(shop=shop).order_by().filter(**{f"{column}__isnull": False})
-    brought = (ReferralEvent.objects.filter(shop=shop, kind=EventKind.JOINED, voided_at__isnull=True,
-                                            inviter_id=OuterRef("invitee_id"))
-               .order_by().values("inviter_id").annotate(n=Count("pk")).values("n"))
-    joins = (events.filter(kind=EventKind.JOINED).values(column)
-             .annotate(joins=Count("pk"),
-                       second=Sum(Coalesce(Subquery(brought, output_field=IntegerField()), Value(0)))))
+    brought = (
+        ReferralEvent.objects.filter(
+            shop=shop, kind=EventKind.JOINED, voided_at__isnull=True, inviter_id=OuterRef("invitee_id")
+        )
+        .order_by()
+        .values("inviter_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    joins = (
+        events.filter(kind=EventKind.JOINED)
+        .values(column)
+        .annotate(joins=Count("pk"), second=Sum(Coalesce(Subquery(brought, output_field=IntegerField()), Value(0))))
+    )
     opens = events.filter(kind=EventKind.LINK_OPENED).values(column).annotate(invites=Count("pk"))
     rows: dict[object, ViralRow] = {}
     for row in opens:
@@ -183,8 +222,9 @@ def viral_table(shop: Shop, by: str = "group") -> list[ViralRow]:
     return sorted(rows.values(), key=lambda r: (-r.joins, -r.invites, str(r.label)))
 
 
-def viral_stats(shop: Shop, *, group_id: int | None = None, series_id: int | None = None,
-                campaign_id: int | None = None) -> ViralRow:
+def viral_stats(
+    shop: Shop, *, group_id: int | None = None, series_id: int | None = None, campaign_id: int | None = None
+) -> ViralRow:
     """The viral funnel of one group, series or campaign (or the whole shop when none is given)."""
     if group_id is not None:
         by, key = "group", group_id
@@ -202,7 +242,10 @@ def _shop_viral(shop: Shop) -> ViralRow:
     events = live_events(shop=shop).order_by()
     joined = events.filter(kind=EventKind.JOINED)
     return ViralRow(
-        None, shop.name, invites=events.filter(kind=EventKind.LINK_OPENED).count(), joins=joined.count(),
+        None,
+        shop.name,
+        invites=events.filter(kind=EventKind.LINK_OPENED).count(),
+        joins=joined.count(),
         second_gen=joined.filter(inviter_id__in=joined.values("invitee_id")).count(),
     )
 
@@ -222,13 +265,17 @@ def _label(rows: dict, by: str, shop: Shop) -> None:
 
 # --- Rewards, commission, withdrawals -----------------------------------------------------------------
 
+
 def reward_rules_for_shop(shop: Shop) -> QuerySet[RewardRule]:
     return RewardRule.objects.filter(shop=shop).order_by("-is_active", "kind", "-created_at", "-pk")
 
 
 def rewards_for_shop(shop: Shop, *, status: str | None = None, inviter_id: int | None = None) -> QuerySet[Reward]:
-    qs = (Reward.objects.filter(shop=shop).select_related("inviter", "invitee", "order", "rule")
-          .order_by("-created_at", "-pk"))
+    qs = (
+        Reward.objects.filter(shop=shop)
+        .select_related("inviter", "invitee", "order", "rule")
+        .order_by("-created_at", "-pk")
+    )
     if status:
         qs = qs.filter(status=status)
     if inviter_id:
@@ -237,19 +284,23 @@ def rewards_for_shop(shop: Shop, *, status: str | None = None, inviter_id: int |
 
 
 def rewards_for_member(member: User) -> QuerySet[Reward]:
-    return (Reward.objects.filter(inviter=member).select_related("shop", "invitee", "order")
-            .order_by("-created_at", "-pk"))
+    return (
+        Reward.objects.filter(inviter=member).select_related("shop", "invitee", "order").order_by("-created_at", "-pk")
+    )
 
 
 def reward_totals(rewards: QuerySet[Reward]) -> dict:
     """Sums per (kind, status) of a reward list, e.g. {("points", "granted"): Decimal("30.00")}."""
-    return {(r["kind"], r["status"]): r["total"] for r in
-            rewards.order_by().values("kind", "status").annotate(total=Coalesce(Sum("amount"), ZERO))}
+    return {
+        (r["kind"], r["status"]): r["total"]
+        for r in rewards.order_by().values("kind", "status").annotate(total=Coalesce(Sum("amount"), ZERO))
+    }
 
 
 def points_balance(member: User, shop_id: int) -> Decimal:
-    return (Reward.objects.filter(inviter=member, shop_id=shop_id, kind="points", status=RewardStatus.GRANTED)
-            .aggregate(t=Coalesce(Sum("amount"), ZERO))["t"])
+    return Reward.objects.filter(inviter=member, shop_id=shop_id, kind="points", status=RewardStatus.GRANTED).aggregate(
+        t=Coalesce(Sum("amount"), ZERO)
+    )["t"]
 
 
 def commission_accounts_for_member(member: User) -> QuerySet[CommissionAccount]:
@@ -269,10 +320,17 @@ def withdrawal_for_member(member: User, pk: int) -> WithdrawalRequest:
 
 
 def withdrawals_for_shop(shop: Shop, *, status: str | None = None) -> QuerySet[WithdrawalRequest]:
-    qs = (WithdrawalRequest.objects.filter(shop=shop).select_related("member", "decided_by", "paid_by")
-          .annotate(balance=Coalesce(Subquery(
-              CommissionAccount.objects.filter(shop=shop, member=OuterRef("member")).values("balance")[:1]), ZERO))
-          .order_by("-requested_at", "-pk"))
+    qs = (
+        WithdrawalRequest.objects.filter(shop=shop)
+        .select_related("member", "decided_by", "paid_by")
+        .annotate(
+            balance=Coalesce(
+                Subquery(CommissionAccount.objects.filter(shop=shop, member=OuterRef("member")).values("balance")[:1]),
+                ZERO,
+            )
+        )
+        .order_by("-requested_at", "-pk")
+    )
     return qs.filter(status=status) if status else qs
 
 
@@ -283,24 +341,37 @@ def withdrawal_for_shop(shop: Shop, pk: int) -> WithdrawalRequest:
 def commission_summary(shop: Shop) -> dict:
     """Money the shop owes: balances not yet asked for, and withdrawals waiting to be paid."""
     owed = CommissionAccount.objects.filter(shop=shop).aggregate(t=Coalesce(Sum("balance"), ZERO))["t"]
-    waiting = (WithdrawalRequest.objects.filter(shop=shop, status__in=["requested", "approved"])
-               .aggregate(t=Coalesce(Sum("amount"), ZERO))["t"])
+    waiting = WithdrawalRequest.objects.filter(shop=shop, status__in=["requested", "approved"]).aggregate(
+        t=Coalesce(Sum("amount"), ZERO)
+    )["t"]
     return {"balances": owed, "withdrawals_open": waiting}
 
 
 def invitee_counts(member: User) -> dict[int, dict]:
     """Per shop: how many people the member brought (current edges) and how many of them qualified."""
-    rows = (ReferralEdge.objects.filter(inviter=member, superseded_at__isnull=True).order_by().values("shop_id")
-            .annotate(brought=Count("pk"), qualified=Count("pk", filter=Q(qualified_at__isnull=False))))
+    rows = (
+        ReferralEdge.objects.filter(inviter=member, superseded_at__isnull=True)
+        .order_by()
+        .values("shop_id")
+        .annotate(brought=Count("pk"), qualified=Count("pk", filter=Q(qualified_at__isnull=False)))
+    )
     return {r["shop_id"]: r for r in rows}
-
 
 
 def invitees_of(member: User) -> QuerySet[ReferralEdge]:
     """Everyone the member brought (moved-away ones too), each with how many people they brought in turn."""
-    second = (ReferralEdge.objects.filter(shop_id=OuterRef("shop_id"), inviter_id=OuterRef("invitee_id"),
-                                          superseded_at__isnull=True)
-              .order_by().values("inviter_id").annotate(n=Count("pk")).values("n"))
-    return (ReferralEdge.objects.filter(inviter=member).select_related("invitee", "shop", "group")
-            .annotate(brought=Coalesce(Subquery(second, output_field=IntegerField()), Value(0)))
-            .order_by("-created_at", "-pk"))
+    second = (
+        ReferralEdge.objects.filter(
+            shop_id=OuterRef("shop_id"), inviter_id=OuterRef("invitee_id"), superseded_at__isnull=True
+        )
+        .order_by()
+        .values("inviter_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        ReferralEdge.objects.filter(inviter=member)
+        .select_related("invitee", "shop", "group")
+        .annotate(brought=Coalesce(Subquery(second, output_field=IntegerField()), Value(0)))
+        .order_by("-created_at", "-pk")
+    )

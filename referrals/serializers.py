@@ -45,8 +45,19 @@ class MyRewardSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Reward
-        fields = ["id", "shop", "invitee", "kind", "amount", "label", "status", "created_at", "due_at", "granted_at",
-                  "reason"]
+        fields = [
+            "id",
+            "shop",
+            "invitee",
+            "kind",
+            "amount",
+            "label",
+            "status",
+            "created_at",
+            "due_at",
+            "granted_at",
+            "reason",
+        ]
 
 
 class CommissionAccountSerializer(serializers.ModelSerializer):
@@ -63,8 +74,18 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WithdrawalRequest
-        fields = ["id", "shop", "amount", "status", "account_note", "requested_at", "decided_at", "decision_note",
-                  "paid_at", "payout_reference"]
+        fields = [
+            "id",
+            "shop",
+            "amount",
+            "status",
+            "account_note",
+            "requested_at",
+            "decided_at",
+            "decision_note",
+            "paid_at",
+            "payout_reference",
+        ]
 
 
 class WithdrawalCreateSerializer(serializers.Serializer):
@@ -78,25 +99,52 @@ class ShopRewardSerializer(MyRewardSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True, allow_null=True, default=None)
 
     class Meta(MyRewardSerializer.Meta):
-        fields = ["id", "inviter", "invitee", "kind", "amount", "label", "status", "order_number", "created_at",
-                  "due_at", "granted_at", "closed_at", "reason"]
+        fields = [
+            "id",
+            "inviter",
+            "invitee",
+            "kind",
+            "amount",
+            "label",
+            "status",
+            "order_number",
+            "created_at",
+            "due_at",
+            "granted_at",
+            "closed_at",
+            "reason",
+        ]
 
 
 class ShopWithdrawalSerializer(WithdrawalSerializer):
     member = PersonSerializer(read_only=True)
-    balance = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True,
-                                       help_text="会员当前的可提现余额（不含本笔）。")
+    balance = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="会员当前的可提现余额（不含本笔）。"
+    )
 
     class Meta(WithdrawalSerializer.Meta):
-        fields = ["id", "member", "amount", "balance", "status", "account_note", "requested_at", "decided_at",
-                  "decision_note", "paid_at", "payout_reference"]
+        fields = [
+            "id",
+            "member",
+            "amount",
+            "balance",
+            "status",
+            "account_note",
+            "requested_at",
+            "decided_at",
+            "decision_note",
+            "paid_at",
+            "payout_reference",
+        ]
 
 
 class WithdrawalDecisionSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                                 help_text="审核说明；拒绝时必填。")
-    payout_reference = serializers.CharField(max_length=80, required=False, allow_blank=True, default="",
-                                             help_text="打款凭证号；mark-paid 时必填。")
+    note = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="审核说明；拒绝时必填。"
+    )
+    payout_reference = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, default="", help_text="打款凭证号；mark-paid 时必填。"
+    )
 
 
 class RewardFilterSerializer(serializers.Serializer):
@@ -117,5 +165,6 @@ class ViralRowSerializer(serializers.Serializer):
     invites = serializers.IntegerField(help_text="邀请触达：邀请链接被打开的次数。")
     joins = serializers.IntegerField(help_text="通过邀请入群的人数。")
     second_gen = serializers.IntegerField(help_text="这些人又邀请入群的人数。")
-    coefficient = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True,
-                                           help_text="裂变系数 K = second_gen / joins。")
+    coefficient = serializers.DecimalField(
+        max_digits=8, decimal_places=2, allow_null=True, help_text="裂变系数 K = second_gen / joins。"
+    )

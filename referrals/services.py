@@ -56,6 +56,7 @@ _ADVISORY_NAMESPACE = 0x5EF  # first key of pg_advisory_xact_lock(ns, shop_id): 
 
 # --- Settings ------------------------------------------------------------------------------------
 
+
 def referral_settings(shop_id: int) -> ReferralSettings:
     """The shop's referral rules, made with the defaults on first use."""
     found = ReferralSettings.objects.filter(shop_id=shop_id).first()
@@ -82,11 +83,13 @@ def update_referral_settings(*, shop: Shop, **fields) -> ReferralSettings:
     return current
 
 
-def set_campaign_binding_rule(*, shop: Shop, campaign_id: int, binding_rule: str,
-                              binding_window_days: int = 7) -> CampaignReferralRule:
+def set_campaign_binding_rule(
+    *, shop: Shop, campaign_id: int, binding_rule: str, binding_window_days: int = 7
+) -> CampaignReferralRule:
     """A campaign's binding rule, overriding the shop's for the joins it brings."""
     rule = CampaignReferralRule.objects.filter(shop=shop, campaign_id=campaign_id).first() or CampaignReferralRule(
-        shop=shop, campaign_id=campaign_id)
+        shop=shop, campaign_id=campaign_id
+    )
     rule.binding_rule, rule.binding_window_days = binding_rule, binding_window_days
     rule.full_clean(validate_constraints=False)
     rule.save()
@@ -104,6 +107,7 @@ def binding_rule_for(shop_id: int, campaign_id: int | None) -> tuple[str, int]:
 
 
 # --- Events ------------------------------------------------------------------------------------------
+
 
 def _is_unique_violation(exc: IntegrityError) -> bool:
     cause = exc.__cause__
@@ -127,8 +131,15 @@ def _insert_event(**fields) -> ReferralEvent | None:
     return event
 
 
-def record_link_opened(*, link, user: User | None = None, visitor_key: str = "", ip: str | None = None,
-                       device: str = "", occurred_at: datetime | None = None) -> ReferralEvent | None:
+def record_link_opened(
+    *,
+    link,
+    user: User | None = None,
+    visitor_key: str = "",
+    ip: str | None = None,
+    device: str = "",
+    occurred_at: datetime | None = None,
+) -> ReferralEvent | None:
     """A link was opened (no sign-in needed). Once per `visitor_key` per link and day when one is given
     (a session or device id); an opener who is the link's own inviter is not an invite and is not recorded.
     """
@@ -138,17 +149,34 @@ def record_link_opened(*, link, user: User | None = None, visitor_key: str = "",
     who = visitor_key or (f"u{user.pk}" if user is not None and user.is_authenticated else uuid.uuid4().hex)
     day = timezone.localdate(occurred_at).strftime("%Y%m%d")
     return _insert_event(
-        shop_id=link.shop_id, kind=EventKind.LINK_OPENED, key=f"open:{link.pk}:{who[:64]}:{day}",
-        inviter_id=link.inviter_id, invitee=user if user is not None and user.is_authenticated else None,
-        link=link, group_id=link.group_id, channel=link.channel, ip_address=ip,
-        series_id=link.series_id or (link.group.series_id if link.group_id else None), device_id=device[:64],
+        shop_id=link.shop_id,
+        kind=EventKind.LINK_OPENED,
+        key=f"open:{link.pk}:{who[:64]}:{day}",
+        inviter_id=link.inviter_id,
+        invitee=user if user is not None and user.is_authenticated else None,
+        link=link,
+        group_id=link.group_id,
+        channel=link.channel,
+        ip_address=ip,
+        series_id=link.series_id or (link.group.series_id if link.group_id else None),
+        device_id=device[:64],
         occurred_at=occurred_at,
     )
 
 
-def record_campaign_act(*, shop_id: int, campaign_id: int, inviter: User, invitee: User, key: str,
-                        amount: Decimal = ZERO, group=None, occurred_at: datetime | None = None,
-                        ip: str | None = None, device: str = "") -> ReferralEvent | None:
+def record_campaign_act(
+    *,
+    shop_id: int,
+    campaign_id: int,
+    inviter: User,
+    invitee: User,
+    key: str,
+    amount: Decimal = ZERO,
+    group=None,
+    occurred_at: datetime | None = None,
+    ip: str | None = None,
+    device: str = "",
+) -> ReferralEvent | None:
     """A campaign act (a help, a cut, a team join…) credited to `inviter`, once per campaign and `key`.
 
     Returns None for a duplicate or a self-act (nobody helps themself).
@@ -156,14 +184,23 @@ def record_campaign_act(*, shop_id: int, campaign_id: int, inviter: User, invite
     if inviter.pk == invitee.pk:
         return None
     return _insert_event(
-        shop_id=shop_id, kind=EventKind.CAMPAIGN_ACT, key=f"campaign:{campaign_id}:{key}"[:120],
-        inviter=inviter, invitee=invitee, group=group, series_id=getattr(group, "series_id", None),
-        campaign_id=campaign_id, amount=amount, ip_address=ip, device_id=device[:64],
+        shop_id=shop_id,
+        kind=EventKind.CAMPAIGN_ACT,
+        key=f"campaign:{campaign_id}:{key}"[:120],
+        inviter=inviter,
+        invitee=invitee,
+        group=group,
+        series_id=getattr(group, "series_id", None),
+        campaign_id=campaign_id,
+        amount=amount,
+        ip_address=ip,
+        device_id=device[:64],
         occurred_at=occurred_at or timezone.now(),
     )
 
 
 # --- Binding -----------------------------------------------------------------------------------------
+
 
 def _lock_shop_bindings(shop_id: int) -> None:
     """Serialise binding in one shop until commit: a loop check and its insert become one act."""
@@ -194,9 +231,19 @@ def would_loop(*, shop_id: int, inviter_id: int, invitee_id: int) -> bool:
         return cursor.fetchone() is not None
 
 
-def record_join(*, shop_id: int, invitee: User, inviter: User | None, link=None, group=None, channel: str,
-                new_to_shop: bool, campaign_id: int | None = None, ip: str | None = None,
-                device: str = "") -> ReferralEdge | None:
+def record_join(
+    *,
+    shop_id: int,
+    invitee: User,
+    inviter: User | None,
+    link=None,
+    group=None,
+    channel: str,
+    new_to_shop: bool,
+    campaign_id: int | None = None,
+    ip: str | None = None,
+    device: str = "",
+) -> ReferralEdge | None:
     """Bind `invitee` to `inviter` in the shop by the binding rule (the campaign's, else the shop's).
 
     A person is bound only by their first join in the shop (`new_to_shop`; re-joins and later groups
@@ -220,13 +267,20 @@ def record_join(*, shop_id: int, invitee: User, inviter: User | None, link=None,
     group_series_id = getattr(group, "series_id", None)
     with transaction.atomic():
         _lock_shop_bindings(shop_id)
-        current = (ReferralEdge.objects.select_for_update()
-                   .filter(shop_id=shop_id, invitee=invitee, superseded_at__isnull=True).first())
+        current = (
+            ReferralEdge.objects.select_for_update()
+            .filter(shop_id=shop_id, invitee=invitee, superseded_at__isnull=True)
+            .first()
+        )
         rule, window_days = binding_rule_for(shop_id, campaign_id)
         now = timezone.now()
         if current is not None:
-            if (rule != BindingRule.LATEST_WITHIN_WINDOW or current.inviter_id == inviter.pk
-                    or current.qualified_at is not None or current.created_at < now - timedelta(days=window_days)):
+            if (
+                rule != BindingRule.LATEST_WITHIN_WINDOW
+                or current.inviter_id == inviter.pk
+                or current.qualified_at is not None
+                or current.created_at < now - timedelta(days=window_days)
+            ):
                 return None
         elif not new_to_shop or (rule == BindingRule.SIGN_UP_ONLY and not _new_to_platform(invitee, shop_id)):
             return None
@@ -235,16 +289,34 @@ def record_join(*, shop_id: int, invitee: User, inviter: User | None, link=None,
         if current is not None:
             ReferralEdge.objects.filter(pk=current.pk).update(superseded_at=now)
         edge = ReferralEdge.objects.create(
-            shop_id=shop_id, invitee=invitee, inviter=inviter, link=link, group=group, channel=channel,
-            campaign_id=campaign_id, binding_rule=rule, created_at=now,
+            shop_id=shop_id,
+            invitee=invitee,
+            inviter=inviter,
+            link=link,
+            group=group,
+            channel=channel,
+            campaign_id=campaign_id,
+            binding_rule=rule,
+            created_at=now,
         )
         if current is not None:
             ReferralEdge.objects.filter(pk=current.pk).update(superseded_by=edge)
             return edge
         joined = _insert_event(
-            shop_id=shop_id, kind=EventKind.JOINED, key=f"joined:{shop_id}:{invitee.pk}", inviter=inviter,
-            invitee=invitee, edge=edge, link=link, group=group, series_id=group_series_id, campaign_id=campaign_id,
-            channel=channel, ip_address=ip, device_id=device[:64], occurred_at=now,
+            shop_id=shop_id,
+            kind=EventKind.JOINED,
+            key=f"joined:{shop_id}:{invitee.pk}",
+            inviter=inviter,
+            invitee=invitee,
+            edge=edge,
+            link=link,
+            group=group,
+            series_id=group_series_id,
+            campaign_id=campaign_id,
+            channel=channel,
+            ip_address=ip,
+            device_id=device[:64],
+            occurred_at=now,
         )
         if joined is not None and referral_settings(shop_id).qualify_on == QualifyOn.JOINED:
             _qualify(edge=edge, order=None, now=now)
@@ -254,18 +326,24 @@ def record_join(*, shop_id: int, invitee: User, inviter: User | None, link=None,
 def _new_to_platform(invitee: User, shop_id: int) -> bool:
     from groups.models import Membership
 
-    return not Membership.objects.filter(user=invitee, first_joined_at__isnull=False).exclude(
-        group__shop_id=shop_id).exists()
+    return (
+        not Membership.objects.filter(user=invitee, first_joined_at__isnull=False)
+        .exclude(group__shop_id=shop_id)
+        .exists()
+    )
 
 
-def record_join_edge(*, shop_id: int, invitee: User, inviter: User | None, link=None, group=None,
-                     channel: str) -> ReferralEdge | None:
+def record_join_edge(
+    *, shop_id: int, invitee: User, inviter: User | None, link=None, group=None, channel: str
+) -> ReferralEdge | None:
     """A newcomer's join (kept for callers that only know newcomers): `record_join` with new_to_shop."""
-    return record_join(shop_id=shop_id, invitee=invitee, inviter=inviter, link=link, group=group, channel=channel,
-                       new_to_shop=True)
+    return record_join(
+        shop_id=shop_id, invitee=invitee, inviter=inviter, link=link, group=group, channel=channel, new_to_shop=True
+    )
 
 
 # --- Orders: events, qualification, reversal -----------------------------------------------------
+
 
 def record_order_paid(order) -> ReferralEvent | None:
     """A paid order of an invitee: one first_order or repeat_order event credited to the current inviter
@@ -274,17 +352,30 @@ def record_order_paid(order) -> ReferralEvent | None:
     Runs inside the payment's transaction (orders.hooks after_paid). The current edge's row lock
     serialises every order of one invitee, so exactly one order is the first.
     """
-    edge = (ReferralEdge.objects.select_for_update()
-            .filter(shop_id=order.shop_id, invitee_id=order.member_id, superseded_at__isnull=True).first())
+    edge = (
+        ReferralEdge.objects.select_for_update()
+        .filter(shop_id=order.shop_id, invitee_id=order.member_id, superseded_at__isnull=True)
+        .first()
+    )
     if edge is None:
         return None
     now = timezone.now()
-    first = not ReferralEvent.objects.filter(shop_id=order.shop_id, invitee_id=order.member_id,
-                                             kind=EventKind.FIRST_ORDER).exists()
+    first = not ReferralEvent.objects.filter(
+        shop_id=order.shop_id, invitee_id=order.member_id, kind=EventKind.FIRST_ORDER
+    ).exists()
     fields = dict(
-        shop_id=order.shop_id, key=f"order:{order.pk}", inviter_id=edge.inviter_id, invitee_id=order.member_id,
-        edge=edge, group_id=order.group_id, series_id=order.group.series_id, campaign_id=edge.campaign_id,
-        channel=edge.channel, order=order, amount=order.total, occurred_at=order.paid_at or now,
+        shop_id=order.shop_id,
+        key=f"order:{order.pk}",
+        inviter_id=edge.inviter_id,
+        invitee_id=order.member_id,
+        edge=edge,
+        group_id=order.group_id,
+        series_id=order.group.series_id,
+        campaign_id=edge.campaign_id,
+        channel=edge.channel,
+        order=order,
+        amount=order.total,
+        occurred_at=order.paid_at or now,
     )
     event = _insert_event(kind=EventKind.FIRST_ORDER if first else EventKind.REPEAT_ORDER, **fields)
     if event is None and first:  # another order was the first after all: this one is a repeat (or a duplicate)
@@ -292,8 +383,11 @@ def record_order_paid(order) -> ReferralEvent | None:
     if event is None:
         return None
     rules = referral_settings(order.shop_id)
-    if (rules.qualify_on == QualifyOn.PAID_ORDER and edge.qualified_at is None
-            and order.total >= rules.qualifying_min_amount):
+    if (
+        rules.qualify_on == QualifyOn.PAID_ORDER
+        and edge.qualified_at is None
+        and order.total >= rules.qualifying_min_amount
+    ):
         _qualify(edge=edge, order=order, now=now)
     return event
 
@@ -301,7 +395,10 @@ def record_order_paid(order) -> ReferralEvent | None:
 def _join_voided(edge: ReferralEdge) -> bool:
     """An invitee whose join was voided (fraud review) never qualifies for that inviter."""
     return ReferralEvent.objects.filter(
-        shop_id=edge.shop_id, invitee_id=edge.invitee_id, inviter_id=edge.inviter_id, kind=EventKind.JOINED,
+        shop_id=edge.shop_id,
+        invitee_id=edge.invitee_id,
+        inviter_id=edge.inviter_id,
+        kind=EventKind.JOINED,
         voided_at__isnull=False,
     ).exists()
 
@@ -311,10 +408,19 @@ def _qualify(*, edge: ReferralEdge, order, now: datetime) -> ReferralEvent | Non
     if _join_voided(edge):
         return None
     event = _insert_event(
-        shop_id=edge.shop_id, kind=EventKind.QUALIFIED, key=f"qualified:{edge.pk}:{order.pk if order else 'join'}",
-        inviter_id=edge.inviter_id, invitee_id=edge.invitee_id, edge=edge, link_id=edge.link_id,
-        group_id=order.group_id if order else edge.group_id, campaign_id=edge.campaign_id, channel=edge.channel,
-        order=order, amount=order.total if order else ZERO, occurred_at=now,
+        shop_id=edge.shop_id,
+        kind=EventKind.QUALIFIED,
+        key=f"qualified:{edge.pk}:{order.pk if order else 'join'}",
+        inviter_id=edge.inviter_id,
+        invitee_id=edge.invitee_id,
+        edge=edge,
+        link_id=edge.link_id,
+        group_id=order.group_id if order else edge.group_id,
+        campaign_id=edge.campaign_id,
+        channel=edge.channel,
+        order=order,
+        amount=order.total if order else ZERO,
+        occurred_at=now,
     )
     if event is None:  # this invitee already counts as someone's qualified referral
         return None
@@ -350,9 +456,18 @@ def _create_rewards(*, edge: ReferralEdge, event: ReferralEvent, order, now: dat
         try:
             with transaction.atomic():
                 reward = Reward.objects.create(
-                    shop_id=edge.shop_id, rule=rule, kind=rule.kind, inviter_id=edge.inviter_id,
-                    invitee_id=edge.invitee_id, edge=edge, event=event, order=order,
-                    amount=reward_amount(rule, order), label=rule.label, period_start=start, created_at=now,
+                    shop_id=edge.shop_id,
+                    rule=rule,
+                    kind=rule.kind,
+                    inviter_id=edge.inviter_id,
+                    invitee_id=edge.invitee_id,
+                    edge=edge,
+                    event=event,
+                    order=order,
+                    amount=reward_amount(rule, order),
+                    label=rule.label,
+                    period_start=start,
+                    created_at=now,
                     due_at=now + timedelta(days=review_days),
                 )
         except IntegrityError as exc:
@@ -361,9 +476,11 @@ def _create_rewards(*, edge: ReferralEdge, event: ReferralEvent, order, now: dat
             raise
         if rule.cap_count is not None and not _take_quota(rule, edge.inviter_id, start):
             Reward.objects.filter(pk=reward.pk).update(
-                status=RewardStatus.CAPPED, closed_at=now,
-                reason=_("超出每人%(period)s上限 %(cap)d 个") % {"period": rule.get_cap_period_display(),
-                                                           "cap": rule.cap_count})
+                status=RewardStatus.CAPPED,
+                closed_at=now,
+                reason=_("超出每人%(period)s上限 %(cap)d 个")
+                % {"period": rule.get_cap_period_display(), "cap": rule.cap_count},
+            )
             reward.status = RewardStatus.CAPPED
         made.append(reward)
     return made
@@ -376,22 +493,31 @@ def _take_quota(rule: RewardRule, member_id: int, start: date) -> bool:
             RewardQuota.objects.get_or_create(rule=rule, member_id=member_id, period_start=start)
     except IntegrityError:
         pass  # a concurrent first reward of the period made the row
-    return RewardQuota.objects.filter(rule=rule, member_id=member_id, period_start=start,
-                                      used__lt=rule.cap_count).update(used=F("used") + 1) == 1
+    return (
+        RewardQuota.objects.filter(rule=rule, member_id=member_id, period_start=start, used__lt=rule.cap_count).update(
+            used=F("used") + 1
+        )
+        == 1
+    )
 
 
 def _release_quota(reward: Reward) -> None:
     if reward.rule.cap_count is not None:
-        RewardQuota.objects.filter(rule_id=reward.rule_id, member_id=reward.inviter_id,
-                                   period_start=reward.period_start, used__gt=0).update(used=F("used") - 1)
+        RewardQuota.objects.filter(
+            rule_id=reward.rule_id, member_id=reward.inviter_id, period_start=reward.period_start, used__gt=0
+        ).update(used=F("used") - 1)
 
 
 def _close_pending_rewards(rewards, *, status: str, reason: str, now: datetime) -> int:
     """pending → reversed/withheld, each by a conditional UPDATE; frees the cap unit it held."""
     closed = 0
     for reward in rewards.select_related("rule"):
-        if Reward.objects.filter(pk=reward.pk, status=RewardStatus.PENDING).update(
-                status=status, closed_at=now, reason=reason[:200]) == 1:
+        if (
+            Reward.objects.filter(pk=reward.pk, status=RewardStatus.PENDING).update(
+                status=status, closed_at=now, reason=reason[:200]
+            )
+            == 1
+        ):
             _release_quota(reward)
             closed += 1
     return closed
@@ -407,24 +533,37 @@ def record_order_refunded(order) -> None:
     now = timezone.now()
     events = ReferralEvent.objects.filter(order=order, voided_at__isnull=True)
     _void(events, by=None, reason=REFUND_VOID_REASON, reward_status=RewardStatus.REVERSED, now=now)
-    _close_pending_rewards(Reward.objects.filter(order=order, status=RewardStatus.PENDING),
-                           status=RewardStatus.REVERSED, reason=REFUND_VOID_REASON, now=now)
+    _close_pending_rewards(
+        Reward.objects.filter(order=order, status=RewardStatus.PENDING),
+        status=RewardStatus.REVERSED,
+        reason=REFUND_VOID_REASON,
+        now=now,
+    )
     for edge in ReferralEdge.objects.select_for_update().filter(qualifying_order=order):
         ReferralEdge.objects.filter(pk=edge.pk).update(qualified_at=None, qualifying_order=None)
         edge.qualified_at = edge.qualifying_order = None
         if edge.superseded_at is not None:
             continue
         minimum = referral_settings(edge.shop_id).qualifying_min_amount
-        other = (order.__class__.objects.filter(shop_id=edge.shop_id, member_id=edge.invitee_id,
-                                                state__in=PAID_STATES, total__gte=minimum,
-                                                referral_events__edge=edge,
-                                                referral_events__voided_at__isnull=True)
-                 .exclude(pk=order.pk).order_by("paid_at", "pk").first())
+        other = (
+            order.__class__.objects.filter(
+                shop_id=edge.shop_id,
+                member_id=edge.invitee_id,
+                state__in=PAID_STATES,
+                total__gte=minimum,
+                referral_events__edge=edge,
+                referral_events__voided_at__isnull=True,
+            )
+            .exclude(pk=order.pk)
+            .order_by("paid_at", "pk")
+            .first()
+        )
         if other is not None:
             _qualify(edge=edge, order=other, now=now)
 
 
 # --- Voiding (fraud review) --------------------------------------------------------------------------
+
 
 def void_events(events, by: User | None = None, reason: str = "") -> list[ReferralEvent]:
     """Void events (confirmed fraud): they leave every board for good, and any reward not yet granted
@@ -433,8 +572,13 @@ def void_events(events, by: User | None = None, reason: str = "") -> list[Referr
     """
     with transaction.atomic():
         ids = list(events.values_list("pk", flat=True)) if hasattr(events, "values_list") else [e.pk for e in events]
-        return _void(ReferralEvent.objects.filter(pk__in=ids), by=by, reason=reason or _("风控作废"),
-                     reward_status=RewardStatus.WITHHELD, now=timezone.now())
+        return _void(
+            ReferralEvent.objects.filter(pk__in=ids),
+            by=by,
+            reason=reason or _("风控作废"),
+            reward_status=RewardStatus.WITHHELD,
+            now=timezone.now(),
+        )
 
 
 def _void(events, *, by: User | None, reason: str, reward_status: str, now: datetime) -> list[ReferralEvent]:
@@ -443,7 +587,8 @@ def _void(events, *, by: User | None, reason: str, reward_status: str, now: date
         return []
     ids = [e.pk for e in voided]
     ReferralEvent.objects.filter(pk__in=ids, voided_at__isnull=True).update(
-        voided_at=now, voided_by=by, void_reason=reason[:200])
+        voided_at=now, voided_by=by, void_reason=reason[:200]
+    )
     for event in voided:
         event.voided_at, event.voided_by, event.void_reason = now, by, reason[:200]
     # Rewards tied to these events, and to a voided join or qualification of the same inviter → invitee.
@@ -459,6 +604,7 @@ def _void(events, *, by: User | None, reason: str, reward_status: str, now: date
 
 # --- Granting rewards and commission -------------------------------------------------------------
 
+
 def due_rewards(now: datetime | None = None):
     """Pending rewards whose review period is over, whose qualifying order is not in a refund, and that
     no open fraud flag holds (a flag on the reward's event, or on its inviter or invitee in the shop):
@@ -469,11 +615,12 @@ def due_rewards(now: datetime | None = None):
 
     now = now or timezone.now()
     open_flags = FraudFlag.objects.filter(shop_id=OuterRef("shop_id"), status=FlagStatus.OPEN)
-    return (Reward.objects.filter(status=RewardStatus.PENDING, due_at__lte=now)
-            .exclude(order__state__in=[OrderState.REFUND_REQUESTED, OrderState.REFUNDED, OrderState.CANCELLED])
-            .exclude(Exists(open_flags.filter(events=OuterRef("event_id"))))
-            .exclude(Exists(open_flags.filter(Q(member_id=OuterRef("inviter_id"))
-                                              | Q(member_id=OuterRef("invitee_id"))))))
+    return (
+        Reward.objects.filter(status=RewardStatus.PENDING, due_at__lte=now)
+        .exclude(order__state__in=[OrderState.REFUND_REQUESTED, OrderState.REFUNDED, OrderState.CANCELLED])
+        .exclude(Exists(open_flags.filter(events=OuterRef("event_id"))))
+        .exclude(Exists(open_flags.filter(Q(member_id=OuterRef("inviter_id")) | Q(member_id=OuterRef("invitee_id")))))
+    )
 
 
 def grant_due_rewards(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -485,13 +632,24 @@ def grant_due_rewards(*, now: datetime | None = None, limit: int = 500) -> int:
     granted = 0
     for reward_id in list(due_rewards(now).order_by("due_at", "pk").values_list("pk", flat=True)[:limit]):
         with transaction.atomic():
-            if Reward.objects.filter(pk=reward_id, status=RewardStatus.PENDING).update(
-                    status=RewardStatus.GRANTED, granted_at=now) != 1:
+            if (
+                Reward.objects.filter(pk=reward_id, status=RewardStatus.PENDING).update(
+                    status=RewardStatus.GRANTED, granted_at=now
+                )
+                != 1
+            ):
                 continue
             reward = Reward.objects.get(pk=reward_id)
             if reward.kind == RewardKind.COMMISSION and reward.amount > 0:
-                _post_entry(shop_id=reward.shop_id, member_id=reward.inviter_id, amount=reward.amount,
-                            kind=EntryKind.REWARD, key=f"reward:{reward.pk}", reward=reward, now=now)
+                _post_entry(
+                    shop_id=reward.shop_id,
+                    member_id=reward.inviter_id,
+                    amount=reward.amount,
+                    kind=EntryKind.REWARD,
+                    key=f"reward:{reward.pk}",
+                    reward=reward,
+                    now=now,
+                )
             granted += 1
     return granted
 
@@ -505,8 +663,17 @@ def _account(shop_id: int, member_id: int) -> CommissionAccount:
         return CommissionAccount.objects.get(shop_id=shop_id, member_id=member_id)
 
 
-def _post_entry(*, shop_id: int, member_id: int, amount: Decimal, kind: str, key: str, now: datetime,
-                reward: Reward | None = None, withdrawal: WithdrawalRequest | None = None) -> CommissionEntry | None:
+def _post_entry(
+    *,
+    shop_id: int,
+    member_id: int,
+    amount: Decimal,
+    kind: str,
+    key: str,
+    now: datetime,
+    reward: Reward | None = None,
+    withdrawal: WithdrawalRequest | None = None,
+) -> CommissionEntry | None:
     """Move money in (amount > 0) or out (< 0) of the balance, once per key; an overdraft raises.
 
     The entry's key is inserted first (a duplicate changes nothing), then one conditional UPDATE moves
@@ -515,14 +682,23 @@ def _post_entry(*, shop_id: int, member_id: int, amount: Decimal, kind: str, key
     account = _account(shop_id, member_id)
     try:
         with transaction.atomic():
-            entry = CommissionEntry.objects.create(account=account, kind=kind, amount=amount, balance_after=ZERO,
-                                                   key=key, reward=reward, withdrawal=withdrawal, created_at=now)
+            entry = CommissionEntry.objects.create(
+                account=account,
+                kind=kind,
+                amount=amount,
+                balance_after=ZERO,
+                key=key,
+                reward=reward,
+                withdrawal=withdrawal,
+                created_at=now,
+            )
     except IntegrityError as exc:
         if _is_unique_violation(exc):
             return None
         raise
     moved = CommissionAccount.objects.filter(pk=account.pk, balance__gte=-amount if amount < 0 else ZERO).update(
-        balance=F("balance") + amount)
+        balance=F("balance") + amount
+    )
     if moved != 1:
         raise ValidationError({"amount": _("可提现余额不足。")})
     entry.balance_after = CommissionAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
@@ -531,6 +707,7 @@ def _post_entry(*, shop_id: int, member_id: int, amount: Decimal, kind: str, key
 
 
 # --- Withdrawals -------------------------------------------------------------------------------------
+
 
 def _clean_money(value) -> Decimal | None:
     try:
@@ -561,12 +738,20 @@ def request_withdrawal(*, member: User, shop_id: int, amount, account_note: str)
     with transaction.atomic():
         try:
             with transaction.atomic():
-                withdrawal = WithdrawalRequest.objects.create(shop_id=shop_id, member=member, amount=cleaned,
-                                                              account_note=account_note, requested_at=now)
+                withdrawal = WithdrawalRequest.objects.create(
+                    shop_id=shop_id, member=member, amount=cleaned, account_note=account_note, requested_at=now
+                )
         except IntegrityError as exc:
             raise ValidationError(_("你已有一笔提现在处理中，请等待处理完成。")) from exc
-        _post_entry(shop_id=shop_id, member_id=member.pk, amount=-cleaned, kind=EntryKind.WITHDRAWAL,
-                    key=f"withdrawal:{withdrawal.pk}", withdrawal=withdrawal, now=now)
+        _post_entry(
+            shop_id=shop_id,
+            member_id=member.pk,
+            amount=-cleaned,
+            kind=EntryKind.WITHDRAWAL,
+            key=f"withdrawal:{withdrawal.pk}",
+            withdrawal=withdrawal,
+            now=now,
+        )
     return withdrawal
 
 
@@ -579,19 +764,20 @@ WITHDRAWAL_MOVES = {
 
 def _move_withdrawal(withdrawal: WithdrawalRequest, action: str, **fields) -> WithdrawalRequest:
     allowed, to_status = WITHDRAWAL_MOVES[action]
-    if WithdrawalRequest.objects.filter(pk=withdrawal.pk, status__in=allowed).update(status=to_status,
-                                                                                   **fields) != 1:
+    if WithdrawalRequest.objects.filter(pk=withdrawal.pk, status__in=allowed).update(status=to_status, **fields) != 1:
         withdrawal.refresh_from_db()
-        raise ValidationError(_("该提现申请当前为「%(status)s」，不能执行此操作。") % {
-            "status": withdrawal.get_status_display()})
+        raise ValidationError(
+            _("该提现申请当前为「%(status)s」，不能执行此操作。") % {"status": withdrawal.get_status_display()}
+        )
     withdrawal.refresh_from_db()
     return withdrawal
 
 
 def approve_withdrawal(*, withdrawal: WithdrawalRequest, by: User, note: str = "") -> WithdrawalRequest:
     """requested → approved (the operator will pay it outside the platform)."""
-    return _move_withdrawal(withdrawal, "approve", decided_by=by, decided_at=timezone.now(),
-                            decision_note=(note or "").strip()[:200])
+    return _move_withdrawal(
+        withdrawal, "approve", decided_by=by, decided_at=timezone.now(), decision_note=(note or "").strip()[:200]
+    )
 
 
 def reject_withdrawal(*, withdrawal: WithdrawalRequest, by: User, note: str) -> WithdrawalRequest:
@@ -602,9 +788,15 @@ def reject_withdrawal(*, withdrawal: WithdrawalRequest, by: User, note: str) -> 
     now = timezone.now()
     with transaction.atomic():
         withdrawal = _move_withdrawal(withdrawal, "reject", decided_by=by, decided_at=now, decision_note=note[:200])
-        _post_entry(shop_id=withdrawal.shop_id, member_id=withdrawal.member_id, amount=withdrawal.amount,
-                    kind=EntryKind.WITHDRAWAL_RETURNED, key=f"withdrawal-returned:{withdrawal.pk}",
-                    withdrawal=withdrawal, now=now)
+        _post_entry(
+            shop_id=withdrawal.shop_id,
+            member_id=withdrawal.member_id,
+            amount=withdrawal.amount,
+            kind=EntryKind.WITHDRAWAL_RETURNED,
+            key=f"withdrawal-returned:{withdrawal.pk}",
+            withdrawal=withdrawal,
+            now=now,
+        )
     return withdrawal
 
 
@@ -615,11 +807,13 @@ def mark_withdrawal_paid(*, withdrawal: WithdrawalRequest, by: User, payout_refe
         raise ValidationError({"payout_reference": _("请填写打款凭证号（如转账流水号）。")})
     if len(payout_reference) > 80:
         raise ValidationError({"payout_reference": _("打款凭证号最多 80 个字。")})
-    return _move_withdrawal(withdrawal, "mark_paid", paid_by=by, paid_at=timezone.now(),
-                            payout_reference=payout_reference)
+    return _move_withdrawal(
+        withdrawal, "mark_paid", paid_by=by, paid_at=timezone.now(), payout_reference=payout_reference
+    )
 
 
 # --- Reward rules ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RewardRuleInput:
@@ -655,8 +849,13 @@ def save_reward_rule(*, shop: Shop, data: RewardRuleInput) -> RewardRule:
     with transaction.atomic():
         RewardRule.objects.filter(shop=shop, kind=data.kind, is_active=True).update(is_active=False)
         return RewardRule.objects.create(
-            shop=shop, kind=data.kind, amount=data.amount, commission_rate=data.commission_rate,
-            label=data.label.strip()[:60], cap_count=data.cap_count, cap_period=data.cap_period,
+            shop=shop,
+            kind=data.kind,
+            amount=data.amount,
+            commission_rate=data.commission_rate,
+            label=data.label.strip()[:60],
+            cap_count=data.cap_count,
+            cap_period=data.cap_period,
         )
 
 

@@ -26,8 +26,9 @@ def _flatten(detail, field=None):
 
 def django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(exc, "error_dict"):
-        return exceptions.ValidationError({k: [str(m) for e in v for m in e.messages] for k, v in
-                                           exc.error_dict.items()})
+        return exceptions.ValidationError(
+            {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+        )
     return exceptions.ValidationError({"non_field_errors": exc.messages})
 
 
@@ -41,14 +42,18 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    response.data = {"errors": list(_flatten(response.data if isinstance(exc, exceptions.ValidationError)
-                                             else {"detail": exc.detail}))}
+    response.data = {
+        "errors": list(
+            _flatten(response.data if isinstance(exc, exceptions.ValidationError) else {"detail": exc.detail})
+        )
+    }
     for error in response.data["errors"]:
         if error["field"] == "detail":
             error["field"] = None
     return response
 
 
-def error_response(message: str, *, code: str, field: str | None = None,
-                   http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:
+def error_response(
+    message: str, *, code: str, field: str | None = None, http_status: int = status.HTTP_400_BAD_REQUEST
+) -> Response:
     return Response({"errors": [{"field": field, "code": code, "message": message}]}, status=http_status)

@@ -1,4 +1,5 @@
 """The Celery app. Broker and options come from Django settings (CELERY_*)."""
+
 import os
 
 from celery import Celery

@@ -15,8 +15,10 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 def validate_image(upload) -> None:
     """Refuse files over MAX_IMAGE_UPLOAD_BYTES and anything Pillow cannot read as a real image."""
     if upload.size > settings.MAX_IMAGE_UPLOAD_BYTES:
-        raise ValidationError(_("图片太大（%(size)s），请上传不超过 %(max)s 的图片。") % {
-            "size": filesizeformat(upload.size), "max": filesizeformat(settings.MAX_IMAGE_UPLOAD_BYTES)})
+        raise ValidationError(
+            _("图片太大（%(size)s），请上传不超过 %(max)s 的图片。")
+            % {"size": filesizeformat(upload.size), "max": filesizeformat(settings.MAX_IMAGE_UPLOAD_BYTES)}
+        )
     try:
         upload.seek(0)
         with Image.open(upload) as image:

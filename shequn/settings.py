@@ -148,7 +148,9 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "shequn.tasks.heartbeat", "schedule": timedelta(seconds=30)},
     "cancel-overdue-orders": {"task": "orders.tasks.cancel_overdue_orders", "schedule": timedelta(minutes=1)},
     "deliver-simulated-payment-notifications": {
-        "task": "orders.tasks.deliver_simulated_notifications", "schedule": timedelta(seconds=15)},
+        "task": "orders.tasks.deliver_simulated_notifications",
+        "schedule": timedelta(seconds=15),
+    },
     "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
     # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
     "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
@@ -160,8 +162,7 @@ CELERY_BEAT_SCHEDULE = {
     # Start/end campaigns on time, close expired teams/tasks and pay the refunds they owe.
     "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
     # Repeat-purchase reminders and the groups' lifecycle jobs (issue 5); each runs under a lease (shequn.jobs).
-    "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders",
-                             "schedule": timedelta(minutes=5)},
+    "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders", "schedule": timedelta(minutes=5)},
     "group-lifecycle": {"task": "groups.tasks.run_group_lifecycle", "schedule": timedelta(minutes=5)},
     "invite-link-expiry": {"task": "groups.tasks.expire_invite_links", "schedule": timedelta(minutes=5)},
     "series-open-next": {"task": "groups.tasks.open_next_series_groups", "schedule": timedelta(minutes=5)},

@@ -24,23 +24,31 @@ class ShopSettings(models.Model):
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="settings")
     group_hard_cap = models.PositiveIntegerField(
-        _("群人数上限"), default=350, validators=[MinValueValidator(2)],
+        _("群人数上限"),
+        default=350,
+        validators=[MinValueValidator(2)],
         help_text=_("任何群的容量都不能超过此值。"),
     )
     default_group_capacity = models.PositiveIntegerField(
         _("默认群容量"), default=200, validators=[MinValueValidator(2)]
     )
     default_rotation_threshold = models.PositiveIntegerField(
-        _("默认轮换阈值"), default=180, validators=[MinValueValidator(1)],
+        _("默认轮换阈值"),
+        default=180,
+        validators=[MinValueValidator(1)],
         help_text=_("群活码：新成员进入第一个低于此人数的群。"),
     )
 
     payment_timeout_minutes = models.PositiveIntegerField(
-        _("付款时限（分钟）"), default=30, validators=[MinValueValidator(1)],
+        _("付款时限（分钟）"),
+        default=30,
+        validators=[MinValueValidator(1)],
         help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。"),
     )
     bargain_pay_within_minutes = models.PositiveIntegerField(
-        _("砍价到底后付款期限（分钟）"), default=24 * 60, validators=[MinValueValidator(5)],
+        _("砍价到底后付款期限（分钟）"),
+        default=24 * 60,
+        validators=[MinValueValidator(5)],
         help_text=_("砍价砍到底价后须在此时间内下单付款，否则失效；单个活动可另设。"),
     )
 

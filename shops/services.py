@@ -19,9 +19,15 @@ def create_shop(*, name: str, slug: str, owner: User) -> Shop:
 
 
 @transaction.atomic
-def update_shop_settings(*, shop: Shop, group_hard_cap: int, default_group_capacity: int,
-                         default_rotation_threshold: int, payment_timeout_minutes: int | None = None,
-                         bargain_pay_within_minutes: int | None = None) -> ShopSettings:
+def update_shop_settings(
+    *,
+    shop: Shop,
+    group_hard_cap: int,
+    default_group_capacity: int,
+    default_rotation_threshold: int,
+    payment_timeout_minutes: int | None = None,
+    bargain_pay_within_minutes: int | None = None,
+) -> ShopSettings:
     """Refuses a hard cap below any existing group's capacity: no group may sit above the cap.
     The two time limits are left as they are when not given."""
     from groups.models import Group  # groups sits above shops; imported here to keep shops standalone
@@ -35,7 +41,9 @@ def update_shop_settings(*, shop: Shop, group_hard_cap: int, default_group_capac
     too_big = Group.objects.filter(shop=shop, capacity__gt=group_hard_cap).count()
     if too_big:
         errors["group_hard_cap"] = _("有 %(n)d 个群的容量高于 %(cap)d，请先调低这些群的容量。") % {
-            "n": too_big, "cap": group_hard_cap}
+            "n": too_big,
+            "cap": group_hard_cap,
+        }
     if payment_timeout_minutes is not None and not 1 <= payment_timeout_minutes <= 7 * 24 * 60:
         errors["payment_timeout_minutes"] = _("付款时限须在 1 分钟到 7 天之间。")
     if bargain_pay_within_minutes is not None and not 5 <= bargain_pay_within_minutes <= 30 * 24 * 60:

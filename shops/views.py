@@ -28,13 +28,16 @@ def _operator_of_shop(request, pk: int) -> Operator:
 @operator_required(OperatorRole.OWNER)
 def shop_settings(request):
     current = request.shop.settings
-    form = ShopSettingsForm(request.POST or None, initial={
-        "group_hard_cap": current.group_hard_cap,
-        "default_group_capacity": current.default_group_capacity,
-        "default_rotation_threshold": current.default_rotation_threshold,
-        "payment_timeout_minutes": current.payment_timeout_minutes,
-        "bargain_pay_within_minutes": current.bargain_pay_within_minutes,
-    })
+    form = ShopSettingsForm(
+        request.POST or None,
+        initial={
+            "group_hard_cap": current.group_hard_cap,
+            "default_group_capacity": current.default_group_capacity,
+            "default_rotation_threshold": current.default_rotation_threshold,
+            "payment_timeout_minutes": current.payment_timeout_minutes,
+            "bargain_pay_within_minutes": current.bargain_pay_within_minutes,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.update_shop_settings(shop=request.shop, **form.cleaned_data)
@@ -48,12 +51,17 @@ def shop_settings(request):
 
 def _render_operators(request, *, add_form: OperatorAddForm | None = None, status: int = 200):
     seats = Operator.objects.filter(shop=request.shop).select_related("user").order_by("created_at", "pk")
-    return render(request, "shops/operators.html", {
-        "seats": seats,
-        "add_form": add_form or OperatorAddForm(),
-        "roles": OperatorRole.choices,
-        "is_owner": request.operator.can(OperatorRole.OWNER),
-    }, status=status)
+    return render(
+        request,
+        "shops/operators.html",
+        {
+            "seats": seats,
+            "add_form": add_form or OperatorAddForm(),
+            "roles": OperatorRole.choices,
+            "is_owner": request.operator.can(OperatorRole.OWNER),
+        },
+        status=status,
+    )
 
 
 @operator_required(OperatorRole.VIEWER)
@@ -89,8 +97,11 @@ def operator_role(request, pk: int):
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
     else:
-        messages.success(request, _("已将 %(name)s 的角色改为「%(role)s」。") % {
-            "name": seat.user.public_name, "role": seat.get_role_display()})
+        messages.success(
+            request,
+            _("已将 %(name)s 的角色改为「%(role)s」。")
+            % {"name": seat.user.public_name, "role": seat.get_role_display()},
+        )
     return redirect("dashboard:operators")
 
 

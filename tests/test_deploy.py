@@ -50,6 +50,7 @@ def dockerfile() -> str:
 
 # --- docker-compose.yml ------------------------------------------------------------------------------
 
+
 def test_the_stack_has_its_services(compose):
     assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
     assert compose["services"]["postgres"]["image"] == "postgres:16"
@@ -115,6 +116,7 @@ def test_health_checks_point_at_what_really_runs(compose):
 
 # --- Dockerfile and build context -------------------------------------------------------------------
 
+
 def test_dockerfile_builds_a_non_root_image_with_the_cjk_font(dockerfile):
     assert dockerfile.startswith("#") and "FROM python:3.11-slim-bookworm\n" in dockerfile
     install = re.search(r"apt-get install[^\n]*", dockerfile).group(0)
@@ -129,14 +131,18 @@ def test_dockerfile_builds_a_non_root_image_with_the_cjk_font(dockerfile):
 
 
 def test_build_context_leaves_out_local_state_and_keeps_the_app():
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".git", ".venv", "var", ".env"} <= ignored
     for needed in ("docker", "manage.py", "shequn", "groups", "templates", "static", "requirements.txt", "locale"):
         assert needed not in ignored, needed
 
 
 # --- the health-check script, for real ---------------------------------------------------------------
+
 
 def get_status(url: str) -> int:
     try:
@@ -205,10 +211,20 @@ def test_healthcheck_script_usage():
 
 # --- Django's deployment checklist -------------------------------------------------------------------
 
+
 def test_deploy_checklist_under_production_settings(tmp_path):
     """`check --deploy` with DEBUG off and nothing else relaxed reports only the allowed warnings."""
-    relaxed = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE",
-               "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD"}
+    relaxed = {
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+    }
     relaxed.add("DJANGO_ALLOW_ASYNC_UNSAFE")  # set by the browser tests for Playwright, never in production
     env = {key: value for key, value in os.environ.items() if key not in relaxed}
     env.update(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="example.com", DATA_DIR=str(tmp_path))
@@ -216,7 +232,11 @@ def test_deploy_checklist_under_production_settings(tmp_path):
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     output = result.stdout + result.stderr
     assert "System check identified" in output, output  # the checks ran (settings loaded, no crash)

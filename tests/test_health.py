@@ -59,9 +59,25 @@ def test_real_worker_consumes_from_redis_and_healthz_sees_it(client, tmp_path):
     """End to end: the task goes through the Redis broker to a separate worker process."""
     queue = f"test-{os.getpid()}-{tmp_path.name}"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "shequn", "worker", "--pool=solo", "-Q", queue,
-         "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "warning"],
-        env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "shequn",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "warning",
+        ],
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         assert client.get("/healthz").status_code == 503

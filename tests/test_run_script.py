@@ -36,8 +36,9 @@ def test_scripts_run_serves_the_demo_on_the_embedded_default(tmp_path):
     env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), SHEQUN_VENV=sys.prefix)
     log = tmp_path / "run.log"
     with log.open("w") as out:
-        process = subprocess.Popen(["bash", "scripts/run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            ["bash", "scripts/run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 240
         status = None

@@ -33,9 +33,18 @@ def test_run_schedule_once_runs_every_job(capsys):
 def test_run_schedule_runs_every_job_in_a_fresh_process(tmp_path):
     """As scripts/run starts it: a new process that has imported nothing but the settings."""
     db = connection.settings_dict
-    env = {**os.environ, "DATA_DIR": str(tmp_path),
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    result = subprocess.run([sys.executable, "manage.py", "run_schedule", "--once"], cwd=Path(settings.BASE_DIR),
-                            env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_schedule", "--once"],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "failed" not in result.stderr, result.stderr

@@ -52,10 +52,16 @@ def snapshot(*, demo_only: bool = False) -> dict:
     models = (Shop, User, Operator, Tag, GroupSeries, Group, GroupTransition, InviteLink, Membership, ReferralEdge)
     if not demo_only:
         return {model.__name__: model.objects.count() for model in models}
-    shop_of = {Shop: "slug", User: "memberships__group__shop__slug", Membership: "group__shop__slug",
-               GroupTransition: "group__shop__slug"}
-    return {model.__name__: model.objects.filter(**{shop_of.get(model, "shop__slug"): "demo"}).distinct().count()
-            for model in models}
+    shop_of = {
+        Shop: "slug",
+        User: "memberships__group__shop__slug",
+        Membership: "group__shop__slug",
+        GroupTransition: "group__shop__slug",
+    }
+    return {
+        model.__name__: model.objects.filter(**{shop_of.get(model, "shop__slug"): "demo"}).distinct().count()
+        for model in models
+    }
 
 
 def chain_depth(edges: dict[int, int], invitee: int) -> int:
@@ -90,8 +96,15 @@ def test_demo_has_a_shop_staff_groups_in_every_state_and_hundreds_of_members(dem
     assert {"active", "pending", "rejected", "left", "removed", "banned"} <= statuses
     assert set(memberships.values_list("role", flat=True)) >= {"owner", "admin", "core", "member"}
     channels = set(memberships.values_list("channel", flat=True))
-    assert {Channel.MEMBER, Channel.POSTER, Channel.PARCEL_CARD, Channel.PARTNER_GROUP, Channel.OFFLINE,
-            Channel.SELF_MEDIA, Channel.SERIES_CODE} <= channels
+    assert {
+        Channel.MEMBER,
+        Channel.POSTER,
+        Channel.PARCEL_CARD,
+        Channel.PARTNER_GROUP,
+        Channel.OFFLINE,
+        Channel.SELF_MEDIA,
+        Channel.SERIES_CODE,
+    } <= channels
     assert memberships.filter(tags__isnull=False).distinct().count() > 200
     assert not User.objects.filter(memberships__group__shop=shop, display_name="").exists()
 
@@ -179,8 +192,13 @@ def test_the_shop_sells_and_every_order_adds_up(demo):
 
     orders = Order.objects.filter(shop=shop)
     assert orders.count() >= 40
-    assert {OrderState.PENDING_PAYMENT, OrderState.PAID, OrderState.SHIPPED, OrderState.COMPLETED,
-            OrderState.CANCELLED} <= set(orders.values_list("state", flat=True))
+    assert {
+        OrderState.PENDING_PAYMENT,
+        OrderState.PAID,
+        OrderState.SHIPPED,
+        OrderState.COMPLETED,
+        OrderState.CANCELLED,
+    } <= set(orders.values_list("state", flat=True))
     assert orders.filter(pickup_point__isnull=False).exists() and orders.filter(address__gt="").exists()
     for order in orders:
         assert reconcile(order)["balanced"], order.number
@@ -190,8 +208,9 @@ def test_the_shop_sells_and_every_order_adds_up(demo):
     # Stock: what the catalog started with, less what live orders hold; cancelled ones gave theirs back.
     started = {(name, spec): stock for name, *_rest, specs in CATALOG for spec, _price, stock, _limit in specs}
     for sku in Sku.objects.filter(product__shop=shop).select_related("product"):
-        held = sum(OrderLine.objects.filter(sku=sku, order__stock_returned_at__isnull=True)
-                   .values_list("quantity", flat=True))
+        held = sum(
+            OrderLine.objects.filter(sku=sku, order__stock_returned_at__isnull=True).values_list("quantity", flat=True)
+        )
         assert sku.stock == started[(sku.product.name, sku.spec)] - held, sku
 
     assert "件商品" in demo and "笔订单" in demo

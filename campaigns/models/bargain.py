@@ -42,8 +42,9 @@ class BargainTask(models.Model):
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="bargains")
-    starter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bargains",
-                                verbose_name=_("发起人"))
+    starter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bargains", verbose_name=_("发起人")
+    )
     group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="+", verbose_name=_("发起群"))
     state = models.CharField(_("状态"), max_length=14, choices=BargainState.choices, default=BargainState.OPEN)
     original_price = money_field(_("原价"))
@@ -59,8 +60,9 @@ class BargainTask(models.Model):
     floor_reached_at = models.DateTimeField(_("砍到底价时间"), null=True, blank=True)
     pay_deadline = models.DateTimeField(_("付款截止"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
-    order = models.OneToOneField("orders.Order", on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="bargain", verbose_name=_("订单"))
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="bargain", verbose_name=_("订单")
+    )
 
     class Meta:
         verbose_name = _("砍价")
@@ -72,19 +74,27 @@ class BargainTask(models.Model):
             models.Index(fields=["state", "pay_deadline"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(cuts_done__lte=F("cuts_planned")),
-                                   name="bargain_cuts_never_above_planned"),
-            models.CheckConstraint(condition=Q(current_price__gte=F("floor_price")),
-                                   name="bargain_price_never_below_floor",
-                                   violation_error_message=_("价格不能低于底价。")),
-            models.CheckConstraint(condition=Q(floor_price__gt=0) & Q(floor_price__lt=F("original_price")),
-                                   name="bargain_floor_below_original",
-                                   violation_error_message=_("底价必须大于 0 且低于原价。")),
-            models.CheckConstraint(condition=Q(current_price__lte=F("original_price")),
-                                   name="bargain_price_never_above_original"),
-            models.UniqueConstraint(fields=["campaign", "starter"],
-                                    condition=Q(state__in=["open", "floor_reached", "ordered"]),
-                                    name="bargain_one_live_per_member"),
+            models.CheckConstraint(
+                condition=Q(cuts_done__lte=F("cuts_planned")), name="bargain_cuts_never_above_planned"
+            ),
+            models.CheckConstraint(
+                condition=Q(current_price__gte=F("floor_price")),
+                name="bargain_price_never_below_floor",
+                violation_error_message=_("价格不能低于底价。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(floor_price__gt=0) & Q(floor_price__lt=F("original_price")),
+                name="bargain_floor_below_original",
+                violation_error_message=_("底价必须大于 0 且低于原价。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(current_price__lte=F("original_price")), name="bargain_price_never_above_original"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "starter"],
+                condition=Q(state__in=["open", "floor_reached", "ordered"]),
+                name="bargain_one_live_per_member",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -107,10 +117,12 @@ class BargainCut(models.Model):
 
     task = models.ForeignKey(BargainTask, on_delete=models.CASCADE, related_name="cuts")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
-    cutter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bargain_cuts",
-                               verbose_name=_("砍价人"))
-    starter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                verbose_name=_("发起人"))
+    cutter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bargain_cuts", verbose_name=_("砍价人")
+    )
+    starter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("发起人")
+    )
     number = models.PositiveSmallIntegerField(_("第几刀"))
     amount = money_field(_("砍掉金额"))
     price_after = money_field(_("砍后价格"))
@@ -123,13 +135,22 @@ class BargainCut(models.Model):
         verbose_name_plural = _("砍价记录")
         ordering = ["number", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["task", "cutter"], name="bargain_cut_once_per_friend",
-                                    violation_error_message=_("你已经帮 TA 砍过一刀了，每人只能砍一次。")),
+            models.UniqueConstraint(
+                fields=["task", "cutter"],
+                name="bargain_cut_once_per_friend",
+                violation_error_message=_("你已经帮 TA 砍过一刀了，每人只能砍一次。"),
+            ),
             models.UniqueConstraint(fields=["task", "number"], name="bargain_cut_number_unique"),
-            models.CheckConstraint(condition=~Q(cutter=F("starter")), name="bargain_cut_not_self",
-                                   violation_error_message=_("不能给自己砍价。")),
-            models.CheckConstraint(condition=Q(amount__gte="0.01"), name="bargain_cut_at_least_a_fen",
-                                   violation_error_message=_("每刀至少砍 ¥0.01。")),
+            models.CheckConstraint(
+                condition=~Q(cutter=F("starter")),
+                name="bargain_cut_not_self",
+                violation_error_message=_("不能给自己砍价。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte="0.01"),
+                name="bargain_cut_at_least_a_fen",
+                violation_error_message=_("每刀至少砍 ¥0.01。"),
+            ),
             models.CheckConstraint(condition=Q(number__gte=1), name="bargain_cut_number_positive"),
         ]
 

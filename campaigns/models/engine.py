@@ -11,8 +11,16 @@ from django.utils.translation import gettext_lazy as _
 
 from shops.models import Shop
 
-__all__ = ["ZERO", "CampaignType", "CampaignState", "Campaign", "CampaignTransition", "CampaignAct",
-           "CampaignOrder", "money_field"]
+__all__ = [
+    "ZERO",
+    "CampaignType",
+    "CampaignState",
+    "Campaign",
+    "CampaignTransition",
+    "CampaignAct",
+    "CampaignOrder",
+    "money_field",
+]
 
 ZERO = Decimal("0.00")
 
@@ -51,17 +59,27 @@ class Campaign(models.Model):
     ends_at = models.DateTimeField(_("结束时间"))
     all_groups = models.BooleanField(_("本店所有群"), default=True)
     groups = models.ManyToManyField("groups.Group", blank=True, related_name="campaigns", verbose_name=_("指定群"))
-    series = models.ManyToManyField("groups.GroupSeries", blank=True, related_name="campaigns",
-                                    verbose_name=_("指定群活码"))
-    product = models.ForeignKey("orders.Product", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="campaigns", verbose_name=_("商品"))
-    sku = models.ForeignKey("orders.Sku", on_delete=models.PROTECT, null=True, blank=True,
-                            related_name="campaigns", verbose_name=_("规格"))
-    stock_cap = models.PositiveIntegerField(_("活动库存上限"), null=True, blank=True,
-                                            help_text=_("通过本活动最多售出的件数；留空则只受商品库存限制。"))
+    series = models.ManyToManyField(
+        "groups.GroupSeries", blank=True, related_name="campaigns", verbose_name=_("指定群活码")
+    )
+    product = models.ForeignKey(
+        "orders.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("商品"),
+    )
+    sku = models.ForeignKey(
+        "orders.Sku", on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns", verbose_name=_("规格")
+    )
+    stock_cap = models.PositiveIntegerField(
+        _("活动库存上限"), null=True, blank=True, help_text=_("通过本活动最多售出的件数；留空则只受商品库存限制。")
+    )
     stock_used = models.PositiveIntegerField(_("已占用活动库存"), default=0, editable=False)
-    budget = money_field(_("活动预算（元）"), null=True, blank=True,
-                         help_text=_("优惠补贴（原价与活动价之差）的总额上限；留空则不限。"))
+    budget = money_field(
+        _("活动预算（元）"), null=True, blank=True, help_text=_("优惠补贴（原价与活动价之差）的总额上限；留空则不限。")
+    )
     budget_used = money_field(_("已用预算（元）"), default=ZERO, editable=False)
     per_member_limit = models.PositiveIntegerField(_("每人限参与次数"), null=True, blank=True)
     settings = models.JSONField(_("类型设置"), default=dict, blank=True)
@@ -71,8 +89,14 @@ class Campaign(models.Model):
     hook_text = models.TextField(_("诱饵与行动号召"), blank=True)
     proof_text = models.TextField(_("信任证明（证书、买家评价）"), blank=True)
     cta_text = models.CharField(_("行动按钮文字"), max_length=30, blank=True)
-    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+", verbose_name=_("创建人"))
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
+    )
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -87,10 +111,14 @@ class Campaign(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start"),
-            models.CheckConstraint(condition=Q(stock_cap__isnull=True) | Q(stock_used__lte=F("stock_cap")),
-                                   name="campaign_stock_never_above_cap"),
-            models.CheckConstraint(condition=Q(budget__isnull=True) | Q(budget_used__lte=F("budget")),
-                                   name="campaign_budget_never_above_cap"),
+            models.CheckConstraint(
+                condition=Q(stock_cap__isnull=True) | Q(stock_used__lte=F("stock_cap")),
+                name="campaign_stock_never_above_cap",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget_used__lte=F("budget")),
+                name="campaign_budget_never_above_cap",
+            ),
             models.CheckConstraint(condition=Q(budget_used__gte=0), name="campaign_budget_used_positive"),
         ]
 
@@ -118,8 +146,14 @@ class CampaignTransition(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="transitions")
     from_state = models.CharField(_("原状态"), max_length=10, choices=CampaignState.choices, blank=True)
     to_state = models.CharField(_("新状态"), max_length=10, choices=CampaignState.choices)
-    by = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                           related_name="+", verbose_name=_("操作人"))
+    by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
     reason = models.CharField(_("原因"), max_length=200, blank=True)
     at = models.DateTimeField(_("时间"), default=timezone.now)
 
@@ -141,15 +175,24 @@ class CampaignAct(models.Model):
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="acts")
-    actor = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_acts",
-                              verbose_name=_("参与人"))
-    inviter = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="campaign_acts_brought", verbose_name=_("邀请人"))
+    actor = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="campaign_acts",
+        verbose_name=_("参与人"),
+    )
+    inviter = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="campaign_acts_brought",
+        verbose_name=_("邀请人"),
+    )
     kind = models.CharField(_("行为"), max_length=20)
     key = models.CharField(_("唯一键"), max_length=120, unique=True)
     occurred_at = models.DateTimeField(_("时间"), default=timezone.now)
-    new_member = models.BooleanField(_("新成员"), default=False,
-                                     help_text=_("通过分享链接新来到本店的人。"))
+    new_member = models.BooleanField(_("新成员"), default=False, help_text=_("通过分享链接新来到本店的人。"))
     flagged = models.BooleanField(_("可疑"), default=False)
     flag_reasons = models.JSONField(_("可疑原因"), default=list, blank=True)
     ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
@@ -164,8 +207,9 @@ class CampaignAct(models.Model):
             models.Index(fields=["campaign", "actor"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(inviter__isnull=True) | ~Q(inviter=F("actor")),
-                                   name="campaign_act_not_self_invited"),
+            models.CheckConstraint(
+                condition=Q(inviter__isnull=True) | ~Q(inviter=F("actor")), name="campaign_act_not_self_invited"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -181,8 +225,9 @@ class CampaignOrder(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="campaign_orders")
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="campaign_order")
-    member = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                               related_name="campaign_orders")
+    member = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="campaign_orders"
+    )
     units = models.PositiveIntegerField(_("件数"))
     unit_price = money_field(_("活动单价"))
     subsidy = money_field(_("补贴"), default=ZERO)

@@ -30,22 +30,22 @@ class Team(models.Model):
     at `expires_at` and every paid order in it is refunded, each on its own."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="teams")
-    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="+",
-                              verbose_name=_("开团群"))
-    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_teams",
-                               verbose_name=_("团长"))
+    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="+", verbose_name=_("开团群"))
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_teams", verbose_name=_("团长")
+    )
     state = models.CharField(_("状态"), max_length=10, choices=TeamState.choices, default=TeamState.PENDING)
     size = models.PositiveSmallIntegerField(_("成团人数"))
-    min_size = models.PositiveSmallIntegerField(_("最低成团人数"),
-                                                help_text=_("阶梯拼团：第一档人数；普通拼团等于成团人数。"))
+    min_size = models.PositiveSmallIntegerField(
+        _("最低成团人数"), help_text=_("阶梯拼团：第一档人数；普通拼团等于成团人数。")
+    )
     seats_taken = models.PositiveSmallIntegerField(_("已付款人数"), default=0)
     time_limit_minutes = models.PositiveIntegerField(_("成团时限（分钟）"))
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     opened_at = models.DateTimeField(_("开团时间"), null=True, blank=True)
     expires_at = models.DateTimeField(_("截止时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
-    simulated = models.BooleanField(_("模拟成团"), default=False,
-                                    help_text=_("到期未满员，按活动设置自动补足成团。"))
+    simulated = models.BooleanField(_("模拟成团"), default=False, help_text=_("到期未满员，按活动设置自动补足成团。"))
     final_price = money_field(_("成团价"), null=True, blank=True)
 
     class Meta:
@@ -58,8 +58,9 @@ class Team(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(seats_taken__lte=F("size")), name="team_never_above_size"),
-            models.CheckConstraint(condition=Q(min_size__gte=2) & Q(min_size__lte=F("size")),
-                                   name="team_min_size_valid"),
+            models.CheckConstraint(
+                condition=Q(min_size__gte=2) & Q(min_size__lte=F("size")), name="team_min_size_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -103,10 +104,17 @@ class TeamSeat(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="seats")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="team_seats",
-                               verbose_name=_("成员"))
-    inviter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", verbose_name=_("邀请人"))
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="team_seats", verbose_name=_("成员")
+    )
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("邀请人"),
+    )
     role = models.CharField(_("角色"), max_length=8, choices=SeatRole.choices)
     state = models.CharField(_("状态"), max_length=10, choices=SeatState.choices, default=SeatState.PENDING)
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="team_seat")
@@ -130,11 +138,16 @@ class TeamSeat(models.Model):
         ordering = ["seat_number", "created_at", "pk"]
         indexes = [models.Index(fields=["state", "refund_started_at"])]
         constraints = [
-            models.UniqueConstraint(fields=["team", "member"],
-                                    condition=Q(state__in=["pending", "seated", "won"]),
-                                    name="team_member_once_per_team"),
-            models.UniqueConstraint(fields=["campaign", "member"], condition=Q(state__in=["pending", "seated"]),
-                                    name="team_member_one_open_team_per_campaign"),
+            models.UniqueConstraint(
+                fields=["team", "member"],
+                condition=Q(state__in=["pending", "seated", "won"]),
+                name="team_member_once_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "member"],
+                condition=Q(state__in=["pending", "seated"]),
+                name="team_member_one_open_team_per_campaign",
+            ),
         ]
 
     def __str__(self) -> str:

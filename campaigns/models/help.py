@@ -32,8 +32,9 @@ class HelpTask(models.Model):
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="help_tasks")
-    starter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="help_tasks",
-                                verbose_name=_("发起人"))
+    starter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="help_tasks", verbose_name=_("发起人")
+    )
     group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="+", verbose_name=_("发起群"))
     state = models.CharField(_("状态"), max_length=10, choices=HelpTaskState.choices, default=HelpTaskState.OPEN)
     helps_needed = models.PositiveSmallIntegerField(_("需要助力人数"))
@@ -45,8 +46,14 @@ class HelpTask(models.Model):
     reward_granted_at = models.DateTimeField(_("奖励发放时间"), null=True, blank=True)
     # The reward as it was when granted (the campaign's settings may not change later, but the record stays).
     reward = models.JSONField(_("奖励"), default=dict, blank=True)
-    order = models.OneToOneField("orders.Order", on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="help_task", verbose_name=_("奖励订单"))
+    order = models.OneToOneField(
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="help_task",
+        verbose_name=_("奖励订单"),
+    )
 
     class Meta:
         verbose_name = _("助力任务")
@@ -57,14 +64,19 @@ class HelpTask(models.Model):
             models.Index(fields=["state", "expires_at"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(help_count__lte=F("helps_needed")),
-                                   name="help_task_never_above_needed",
-                                   violation_error_message=_("助力人数不能超过需要的人数。")),
+            models.CheckConstraint(
+                condition=Q(help_count__lte=F("helps_needed")),
+                name="help_task_never_above_needed",
+                violation_error_message=_("助力人数不能超过需要的人数。"),
+            ),
             models.CheckConstraint(condition=Q(helps_needed__gte=1), name="help_task_needs_a_help"),
-            models.CheckConstraint(condition=Q(reward_granted_at__isnull=True) | Q(state="completed"),
-                                   name="help_task_reward_only_when_completed"),
-            models.UniqueConstraint(fields=["campaign", "starter"], condition=Q(state="open"),
-                                    name="help_task_one_open_per_member"),
+            models.CheckConstraint(
+                condition=Q(reward_granted_at__isnull=True) | Q(state="completed"),
+                name="help_task_reward_only_when_completed",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "starter"], condition=Q(state="open"), name="help_task_one_open_per_member"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -86,10 +98,12 @@ class Help(models.Model):
 
     task = models.ForeignKey(HelpTask, on_delete=models.CASCADE, related_name="helps")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
-    helper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="helps_given",
-                               verbose_name=_("助力人"))
-    starter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                verbose_name=_("发起人"))
+    helper = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="helps_given", verbose_name=_("助力人")
+    )
+    starter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("发起人")
+    )
     number = models.PositiveSmallIntegerField(_("第几位"))
     # Which of the helper's allowed helps in this campaign this one is (1…helps per helper).
     helper_slot = models.PositiveSmallIntegerField(_("本活动第几次助力"))
@@ -102,12 +116,16 @@ class Help(models.Model):
         verbose_name_plural = _("助力")
         ordering = ["number", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["task", "helper"], name="help_once_per_task",
-                                    violation_error_message=_("你已经为 TA 助力过了，每人只能助力一次。")),
+            models.UniqueConstraint(
+                fields=["task", "helper"],
+                name="help_once_per_task",
+                violation_error_message=_("你已经为 TA 助力过了，每人只能助力一次。"),
+            ),
             models.UniqueConstraint(fields=["task", "number"], name="help_number_unique"),
             models.UniqueConstraint(fields=["campaign", "helper", "helper_slot"], name="help_slot_per_helper"),
-            models.CheckConstraint(condition=~Q(helper=F("starter")), name="help_not_self",
-                                   violation_error_message=_("不能给自己助力。")),
+            models.CheckConstraint(
+                condition=~Q(helper=F("starter")), name="help_not_self", violation_error_message=_("不能给自己助力。")
+            ),
             models.CheckConstraint(condition=Q(number__gte=1) & Q(helper_slot__gte=1), name="help_numbers_positive"),
         ]
 

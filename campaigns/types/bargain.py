@@ -70,8 +70,7 @@ class BargainRefused(ValidationError):
 
     def __init__(self, reason: str, **params):
         self.reason = reason
-        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]),
-                         code=reason)
+        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]), code=reason)
 
     @property
     def message_text(self) -> str:
@@ -80,8 +79,10 @@ class BargainRefused(ValidationError):
 
 # --- Settings ----------------------------------------------------------------------------------------
 
-def _int(value, name: str, errors: dict, *, default: int | None, minimum: int, maximum: int,
-         message: str) -> int | None:
+
+def _int(
+    value, name: str, errors: dict, *, default: int | None, minimum: int, maximum: int, message: str
+) -> int | None:
     if value in (None, ""):
         if default is None:
             errors[name] = message
@@ -105,8 +106,12 @@ def _share(value, errors: dict) -> Decimal | None:
         share = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         share = None
-    if share is None or not share.is_finite() or not Decimal(0) <= share <= MAX_FIRST_SHARE \
-            or share != share.quantize(Decimal("0.01")):
+    if (
+        share is None
+        or not share.is_finite()
+        or not Decimal(0) <= share <= MAX_FIRST_SHARE
+        or share != share.quantize(Decimal("0.01"))
+    ):
         errors["first_cut_share"] = _("首刀比例须在 0–0.90 之间（如 0.50 表示首刀砍掉一半差价），最多两位小数。")
         return None
     return share
@@ -122,21 +127,50 @@ def clean_bargain_settings(*, campaign_fields: dict, settings: dict) -> dict:
 
     errors: dict[str, str] = {}
     sku = campaign_fields.get("sku")
-    original = parse_money(settings.get("original_price") or (sku.price if sku is not None else None),
-                           "original_price", errors, required=True)
+    original = parse_money(
+        settings.get("original_price") or (sku.price if sku is not None else None),
+        "original_price",
+        errors,
+        required=True,
+    )
     floor = parse_money(settings.get("floor_price"), "floor_price", errors, required=True)
-    min_cuts = _int(settings.get("min_cuts"), "min_cuts", errors, default=None, minimum=1, maximum=MAX_CUTS,
-                    message=_("砍到底价所需人数须在 1–%(max)d 之间。") % {"max": MAX_CUTS})
-    max_cuts = _int(settings.get("max_cuts"), "max_cuts", errors, default=min_cuts or 1, minimum=1,
-                    maximum=MAX_CUTS, message=_("最多人数须在 1–%(max)d 之间。") % {"max": MAX_CUTS})
-    time_limit = _int(settings.get("time_limit_minutes"), "time_limit_minutes", errors, default=24 * 60,
-                      minimum=MIN_TIME_LIMIT_MINUTES, maximum=MAX_TIME_LIMIT_MINUTES,
-                      message=_("砍价时限须在 5 分钟到 30 天之间。"))
+    min_cuts = _int(
+        settings.get("min_cuts"),
+        "min_cuts",
+        errors,
+        default=None,
+        minimum=1,
+        maximum=MAX_CUTS,
+        message=_("砍到底价所需人数须在 1–%(max)d 之间。") % {"max": MAX_CUTS},
+    )
+    max_cuts = _int(
+        settings.get("max_cuts"),
+        "max_cuts",
+        errors,
+        default=min_cuts or 1,
+        minimum=1,
+        maximum=MAX_CUTS,
+        message=_("最多人数须在 1–%(max)d 之间。") % {"max": MAX_CUTS},
+    )
+    time_limit = _int(
+        settings.get("time_limit_minutes"),
+        "time_limit_minutes",
+        errors,
+        default=24 * 60,
+        minimum=MIN_TIME_LIMIT_MINUTES,
+        maximum=MAX_TIME_LIMIT_MINUTES,
+        message=_("砍价时限须在 5 分钟到 30 天之间。"),
+    )
     shop = campaign_fields.get("shop")
-    pay_within = _int(settings.get("pay_within_minutes"), "pay_within_minutes", errors,
-                      default=shop.settings.bargain_pay_within_minutes if shop else DEFAULT_PAY_WITHIN_MINUTES,
-                      minimum=MIN_TIME_LIMIT_MINUTES,
-                      maximum=MAX_TIME_LIMIT_MINUTES, message=_("砍到底价后的付款期限须在 5 分钟到 30 天之间。"))
+    pay_within = _int(
+        settings.get("pay_within_minutes"),
+        "pay_within_minutes",
+        errors,
+        default=shop.settings.bargain_pay_within_minutes if shop else DEFAULT_PAY_WITHIN_MINUTES,
+        minimum=MIN_TIME_LIMIT_MINUTES,
+        maximum=MAX_TIME_LIMIT_MINUTES,
+        message=_("砍到底价后的付款期限须在 5 分钟到 30 天之间。"),
+    )
     share = _share(settings.get("first_cut_share"), errors)
 
     if sku is None:
@@ -152,8 +186,12 @@ def clean_bargain_settings(*, campaign_fields: dict, settings: dict) -> dict:
         if min_cuts > fen:
             errors["min_cuts"] = _("差价只有 %(fen)d 分，每刀至少 1 分，最多 %(fen)d 人。") % {"fen": fen}
     starts_at, ends_at = campaign_fields.get("starts_at"), campaign_fields.get("ends_at")
-    if time_limit and isinstance(starts_at, datetime) and isinstance(ends_at, datetime) \
-            and timedelta(minutes=time_limit) > ends_at - starts_at:
+    if (
+        time_limit
+        and isinstance(starts_at, datetime)
+        and isinstance(ends_at, datetime)
+        and timedelta(minutes=time_limit) > ends_at - starts_at
+    ):
         errors.setdefault("time_limit_minutes", _("砍价时限不能长于活动时长。"))
     if errors:
         raise ValidationError(errors)
@@ -186,11 +224,16 @@ class Rules:
 
 # --- Reads ---------------------------------------------------------------------------------------------
 
+
 def bargain_with_cuts(pk: int) -> BargainTask:
     """One bargain with what its page shows (campaign, starter, the cuts and their friends): constant queries."""
-    return (BargainTask.objects.select_related("campaign", "campaign__sku", "campaign__product", "starter", "group",
-                                               "order")
-            .prefetch_related("cuts__cutter").get(pk=pk))
+    return (
+        BargainTask.objects.select_related(
+            "campaign", "campaign__sku", "campaign__product", "starter", "group", "order"
+        )
+        .prefetch_related("cuts__cutter")
+        .get(pk=pk)
+    )
 
 
 def may_view(task: BargainTask, user, token_inviter) -> bool:
@@ -203,14 +246,17 @@ def may_view(task: BargainTask, user, token_inviter) -> bool:
 
 
 def live_bargain_of(campaign: Campaign, member) -> BargainTask | None:
-    return BargainTask.objects.filter(campaign=campaign, starter=member, state__in=(B.OPEN, B.FLOOR_REACHED,
-                                                                                   B.ORDERED)).first()
+    return BargainTask.objects.filter(
+        campaign=campaign, starter=member, state__in=(B.OPEN, B.FLOOR_REACHED, B.ORDERED)
+    ).first()
 
 
 # --- Starting ------------------------------------------------------------------------------------------
 
-def start_bargain(*, campaign: Campaign, member, group=None, now: datetime | None = None,
-                  seed: int | None = None) -> BargainTask:
+
+def start_bargain(
+    *, campaign: Campaign, member, group=None, now: datetime | None = None, seed: int | None = None
+) -> BargainTask:
     """Start a bargain for `member` (an active member of a group the campaign runs in), its cut sequence
     drawn and stored now. Starting again while one is live returns that one."""
     from ..services import campaign_runs_in, member_groups_for
@@ -228,19 +274,35 @@ def start_bargain(*, campaign: Campaign, member, group=None, now: datetime | Non
         group = groups[0] if groups else None
     if group is None:
         raise BargainRefused("not_member")
-    if campaign.per_member_limit is not None and \
-            BargainTask.objects.filter(campaign=campaign, starter=member).count() >= campaign.per_member_limit:
+    if (
+        campaign.per_member_limit is not None
+        and BargainTask.objects.filter(campaign=campaign, starter=member).count() >= campaign.per_member_limit
+    ):
         raise BargainRefused("task_limit", n=campaign.per_member_limit)
     rules = Rules(campaign)
     seed = new_seed() if seed is None else seed
-    plan = cut_sequence(total_fen=to_fen(rules.original_price) - to_fen(rules.floor_price), min_cuts=rules.min_cuts,
-                        max_cuts=rules.max_cuts, first_share=rules.first_cut_share, seed=seed)
+    plan = cut_sequence(
+        total_fen=to_fen(rules.original_price) - to_fen(rules.floor_price),
+        min_cuts=rules.min_cuts,
+        max_cuts=rules.max_cuts,
+        first_share=rules.first_cut_share,
+        seed=seed,
+    )
     try:
         with transaction.atomic():
             return BargainTask.objects.create(
-                campaign=campaign, starter=member, group=group, original_price=rules.original_price,
-                floor_price=rules.floor_price, current_price=rules.original_price, seed=seed, plan=plan,
-                cuts_planned=len(plan), started_at=now, expires_at=min(now + rules.time_limit, campaign.ends_at))
+                campaign=campaign,
+                starter=member,
+                group=group,
+                original_price=rules.original_price,
+                floor_price=rules.floor_price,
+                current_price=rules.original_price,
+                seed=seed,
+                plan=plan,
+                cuts_planned=len(plan),
+                started_at=now,
+                expires_at=min(now + rules.time_limit, campaign.ends_at),
+            )
     except IntegrityError:  # a double tap started it a moment ago
         existing = live_bargain_of(campaign, member)
         if existing is None:
@@ -249,6 +311,7 @@ def start_bargain(*, campaign: Campaign, member, group=None, now: datetime | Non
 
 
 # --- Cutting -------------------------------------------------------------------------------------------
+
 
 def cut_problem(task: BargainTask, user, *, now: datetime | None = None) -> str | None:
     """Why `user` cannot cut `task` now (a reason code of BargainRefused), or None. For pages; `cut`
@@ -302,8 +365,7 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     campaign = task.campaign
     if cutter.pk == task.starter_id:
         ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
-        referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=cutter, action="cut", ip=ip,
-                                             device=device)
+        referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=cutter, action="cut", ip=ip, device=device)
         raise BargainRefused("self")
     problem = cut_problem(task, cutter, now=now)
     if problem:
@@ -316,15 +378,33 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
                 raise BargainRefused(cut_problem(task, None, now=now) or "expired")
             number, price_after = taken
             amount = to_yuan(task.plan[number - 1])
-            act = record_act(campaign=campaign, actor=cutter, inviter=task.starter, kind="cut",
-                             key=f"cut:{task.pk}:{cutter.pk}", request=request, group=task.group, amount=amount,
-                             occurred_at=now)
-            made = BargainCut.objects.create(task=task, campaign=campaign, cutter=cutter, starter=task.starter,
-                                             number=number, amount=amount, price_after=price_after, act=act,
-                                             flagged=bool(act and act.flagged), created_at=now)
+            act = record_act(
+                campaign=campaign,
+                actor=cutter,
+                inviter=task.starter,
+                kind="cut",
+                key=f"cut:{task.pk}:{cutter.pk}",
+                request=request,
+                group=task.group,
+                amount=amount,
+                occurred_at=now,
+            )
+            made = BargainCut.objects.create(
+                task=task,
+                campaign=campaign,
+                cutter=cutter,
+                starter=task.starter,
+                number=number,
+                amount=amount,
+                price_after=price_after,
+                act=act,
+                flagged=bool(act and act.flagged),
+                created_at=now,
+            )
             if number == task.cuts_planned:
                 BargainTask.objects.filter(pk=task.pk, state=B.OPEN).update(
-                    state=B.FLOOR_REACHED, floor_reached_at=now, pay_deadline=now + Rules(campaign).pay_within)
+                    state=B.FLOOR_REACHED, floor_reached_at=now, pay_deadline=now + Rules(campaign).pay_within
+                )
     except IntegrityError as exc:
         if "bargain_cut_not_self" in str(exc):
             raise BargainRefused("self") from None
@@ -333,6 +413,7 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
 
 
 # --- Buying --------------------------------------------------------------------------------------------
+
 
 def buy_problem(task: BargainTask, *, now: datetime | None = None) -> str | None:
     """Why the starter cannot buy now (a reason code), or None."""
@@ -373,31 +454,53 @@ def buy(*, task: BargainTask, member, delivery, idempotency_key: str, now: datet
             task.refresh_from_db()
             raise BargainRefused(buy_problem(task, now=now) or "closed")
         price = BargainTask.objects.filter(pk=task.pk).values_list("current_price", flat=True).get()
-        order = place_campaign_order(member=member, campaign=campaign, group=task.group, sku=campaign.sku,
-                                     quantity=1, price=price, delivery=delivery, idempotency_key=idempotency_key,
-                                     allow_after_end=True)
+        order = place_campaign_order(
+            member=member,
+            campaign=campaign,
+            group=task.group,
+            sku=campaign.sku,
+            quantity=1,
+            price=price,
+            delivery=delivery,
+            idempotency_key=idempotency_key,
+            allow_after_end=True,
+        )
         BargainTask.objects.filter(pk=task.pk).update(order=order)
     return order
 
 
 # --- Expiry --------------------------------------------------------------------------------------------
 
+
 def close_due(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Expire open bargains past their time and lapse those at the floor past their payment deadline. One
     conditional UPDATE per bargain; safe to run twice or concurrently."""
     now = now or timezone.now()
-    expiring = list(BargainTask.objects.filter(state=B.OPEN, expires_at__lte=now).order_by("expires_at", "pk")
-                    .values_list("pk", flat=True)[:limit])
-    lapsing = list(BargainTask.objects.filter(state=B.FLOOR_REACHED, pay_deadline__lte=now)
-                   .order_by("pay_deadline", "pk").values_list("pk", flat=True)[:limit])
-    done = sum(BargainTask.objects.filter(pk=pk, state=B.OPEN, expires_at__lte=now).update(
-        state=B.EXPIRED, closed_at=now) for pk in expiring)
-    done += sum(BargainTask.objects.filter(pk=pk, state=B.FLOOR_REACHED, pay_deadline__lte=now).update(
-        state=B.LAPSED, closed_at=now) for pk in lapsing)
+    expiring = list(
+        BargainTask.objects.filter(state=B.OPEN, expires_at__lte=now)
+        .order_by("expires_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    lapsing = list(
+        BargainTask.objects.filter(state=B.FLOOR_REACHED, pay_deadline__lte=now)
+        .order_by("pay_deadline", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = sum(
+        BargainTask.objects.filter(pk=pk, state=B.OPEN, expires_at__lte=now).update(state=B.EXPIRED, closed_at=now)
+        for pk in expiring
+    )
+    done += sum(
+        BargainTask.objects.filter(pk=pk, state=B.FLOOR_REACHED, pay_deadline__lte=now).update(
+            state=B.LAPSED, closed_at=now
+        )
+        for pk in lapsing
+    )
     return done
 
 
 # --- The plug-in -----------------------------------------------------------------------------------------
+
 
 class BargainKind(CampaignKind):
     code = CampaignType.BARGAIN
@@ -419,15 +522,15 @@ class BargainKind(CampaignKind):
         now = timezone.now()
         BargainTask.objects.filter(campaign=campaign, state=B.OPEN).update(state=B.EXPIRED, closed_at=now)
         if campaign.state == CampaignState.CANCELLED:
-            BargainTask.objects.filter(campaign=campaign, state=B.FLOOR_REACHED).update(state=B.LAPSED,
-                                                                                          closed_at=now)
+            BargainTask.objects.filter(campaign=campaign, state=B.FLOOR_REACHED).update(state=B.LAPSED, closed_at=now)
 
     def expire_due(self, *, now) -> int:
         return close_due(now=now)
 
     def after_paid(self, order) -> None:
-        BargainTask.objects.filter(order_id=order.pk, state=B.ORDERED).update(state=B.PURCHASED,
-                                                                              closed_at=timezone.now())
+        BargainTask.objects.filter(order_id=order.pk, state=B.ORDERED).update(
+            state=B.PURCHASED, closed_at=timezone.now()
+        )
 
     def after_cancel(self, order) -> None:
         """An unpaid order cancelled: the bargain is back where it was, or lapses/expires if its time is over
@@ -448,14 +551,18 @@ class BargainKind(CampaignKind):
 def bargain_figures(campaign: Campaign) -> dict:
     """Live figures of one bargain campaign: a fixed number of queries."""
     tasks = BargainTask.objects.filter(campaign=campaign).aggregate(
-        started=Count("pk"), open=Count("pk", filter=Q(state=B.OPEN)),
+        started=Count("pk"),
+        open=Count("pk", filter=Q(state=B.OPEN)),
         floor=Count("pk", filter=Q(floor_reached_at__isnull=False)),
         purchased=Count("pk", filter=Q(state=B.PURCHASED)),
         lapsed=Count("pk", filter=Q(state__in=(B.EXPIRED, B.LAPSED))),
     )
     cuts = BargainCut.objects.filter(campaign=campaign).aggregate(
-        cuts=Count("pk"), cutters=Count("cutter", distinct=True), amount=Sum("amount"),
-        flagged=Count("pk", filter=Q(flagged=True)))
+        cuts=Count("pk"),
+        cutters=Count("cutter", distinct=True),
+        amount=Sum("amount"),
+        flagged=Count("pk", filter=Q(flagged=True)),
+    )
     brought = CampaignAct.objects.filter(campaign=campaign, kind="cut", new_member=True).count()
     return {
         _("发起砍价"): tasks["started"],

@@ -59,6 +59,7 @@ MAX_TIME_LIMIT_MINUTES = 7 * 24 * 60
 
 # --- Settings ----------------------------------------------------------------------------------------
 
+
 def _int(value, name: str, errors: dict, *, minimum: int, maximum: int, message: str) -> int | None:
     try:
         number = int(str(value).strip())
@@ -89,8 +90,14 @@ def clean_group_buy_settings(*, campaign_fields: dict, settings: dict) -> dict:
             last_size, last_price = 1, None
             for index, tier in enumerate(tiers_raw, start=1):
                 tier = tier if isinstance(tier, dict) else {}
-                size = _int(tier.get("size"), "tiers", errors, minimum=2, maximum=MAX_TEAM_SIZE,
-                            message=_("第 %(i)d 档人数必须是 2–%(max)d 的整数。") % {"i": index, "max": MAX_TEAM_SIZE})
+                size = _int(
+                    tier.get("size"),
+                    "tiers",
+                    errors,
+                    minimum=2,
+                    maximum=MAX_TEAM_SIZE,
+                    message=_("第 %(i)d 档人数必须是 2–%(max)d 的整数。") % {"i": index, "max": MAX_TEAM_SIZE},
+                )
                 price = parse_money(tier.get("price"), "tiers", errors, required=True)
                 if size is None or price is None:
                     errors["tiers"] = errors.get("tiers") or _("第 %(i)d 档填写不完整。") % {"i": index}
@@ -107,11 +114,23 @@ def clean_group_buy_settings(*, campaign_fields: dict, settings: dict) -> dict:
     if tiers and "tiers" not in errors:
         team_size, group_price = tiers[-1]["size"], Decimal(tiers[0]["price"])
     else:
-        team_size = _int(settings.get("team_size"), "team_size", errors, minimum=2, maximum=MAX_TEAM_SIZE,
-                         message=_("成团人数至少 2 人，最多 %(max)d 人。") % {"max": MAX_TEAM_SIZE})
+        team_size = _int(
+            settings.get("team_size"),
+            "team_size",
+            errors,
+            minimum=2,
+            maximum=MAX_TEAM_SIZE,
+            message=_("成团人数至少 2 人，最多 %(max)d 人。") % {"max": MAX_TEAM_SIZE},
+        )
         group_price = parse_money(settings.get("group_price"), "group_price", errors, required=True)
-    time_limit = _int(settings.get("time_limit_minutes", 24 * 60), "time_limit_minutes", errors, minimum=5,
-                      maximum=MAX_TIME_LIMIT_MINUTES, message=_("成团时限须在 5 分钟到 7 天之间。"))
+    time_limit = _int(
+        settings.get("time_limit_minutes", 24 * 60),
+        "time_limit_minutes",
+        errors,
+        minimum=5,
+        maximum=MAX_TIME_LIMIT_MINUTES,
+        message=_("成团时限须在 5 分钟到 7 天之间。"),
+    )
     leader_discount = parse_money(settings.get("leader_discount"), "leader_discount", errors)
 
     if group_price is not None and sku is not None and group_price >= sku.price:
@@ -121,8 +140,12 @@ def clean_group_buy_settings(*, campaign_fields: dict, settings: dict) -> dict:
     if leader_discount is not None and lowest is not None and leader_discount >= lowest:
         errors["leader_discount"] = _("团长优惠必须低于最低成团价 ¥%(price)s。") % {"price": lowest}
     starts_at, ends_at = campaign_fields.get("starts_at"), campaign_fields.get("ends_at")
-    if time_limit and isinstance(starts_at, datetime) and isinstance(ends_at, datetime) \
-            and timedelta(minutes=time_limit) > ends_at - starts_at:
+    if (
+        time_limit
+        and isinstance(starts_at, datetime)
+        and isinstance(ends_at, datetime)
+        and timedelta(minutes=time_limit) > ends_at - starts_at
+    ):
         errors.setdefault("time_limit_minutes", _("成团时限不能长于活动时长。"))
     if errors:
         raise ValidationError(errors)
@@ -169,6 +192,7 @@ class Rules:
 
 # --- Opening and joining -----------------------------------------------------------------------------
 
+
 def _seat_error(exc: IntegrityError) -> ValidationError:
     text = str(exc)
     if "team_member_once_per_team" in text:
@@ -178,14 +202,18 @@ def _seat_error(exc: IntegrityError) -> ValidationError:
     return ValidationError(_("参团失败，请重试。"))
 
 
-def open_team(*, campaign: Campaign, member, group, delivery, idempotency_key: str, quantity: int = 1,
-              inviter=None, request=None) -> TeamSeat:
+def open_team(
+    *, campaign: Campaign, member, group, delivery, idempotency_key: str, quantity: int = 1, inviter=None, request=None
+) -> TeamSeat:
     """Open a team: the leader's order at the group price (less the leader discount) and a pending team.
     The team opens when that order is paid. The same key returns the same seat."""
     from ..services import place_campaign_order, referral_adapter
 
-    existing = TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key,
-                                       campaign=campaign).select_related("team", "order").first()
+    existing = (
+        TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, campaign=campaign)
+        .select_related("team", "order")
+        .first()
+    )
     if existing is not None:
         return existing
     if campaign.type != CampaignType.GROUP_BUY:
@@ -195,15 +223,35 @@ def open_team(*, campaign: Campaign, member, group, delivery, idempotency_key: s
     try:
         with transaction.atomic():
             order = place_campaign_order(
-                member=member, campaign=campaign, group=group, sku=campaign.sku, quantity=quantity,
-                price=rules.price_for(SeatRole.LEADER), delivery=delivery, idempotency_key=idempotency_key)
-            team = Team.objects.create(campaign=campaign, group=group, leader=member, size=rules.team_size,
-                                       min_size=rules.min_size, time_limit_minutes=int(rules.time_limit.total_seconds()
-                                                                                       // 60))
+                member=member,
+                campaign=campaign,
+                group=group,
+                sku=campaign.sku,
+                quantity=quantity,
+                price=rules.price_for(SeatRole.LEADER),
+                delivery=delivery,
+                idempotency_key=idempotency_key,
+            )
+            team = Team.objects.create(
+                campaign=campaign,
+                group=group,
+                leader=member,
+                size=rules.team_size,
+                min_size=rules.min_size,
+                time_limit_minutes=int(rules.time_limit.total_seconds() // 60),
+            )
             return TeamSeat.objects.create(
-                team=team, campaign=campaign, member=member, inviter=inviter if inviter != member else None,
-                role=SeatRole.LEADER, order=order, unit_price=rules.price_for(SeatRole.LEADER), quantity=quantity,
-                ip=ip, device=device[:64])
+                team=team,
+                campaign=campaign,
+                member=member,
+                inviter=inviter if inviter != member else None,
+                role=SeatRole.LEADER,
+                order=order,
+                unit_price=rules.price_for(SeatRole.LEADER),
+                quantity=quantity,
+                ip=ip,
+                device=device[:64],
+            )
     except IntegrityError as exc:
         raise _seat_error(exc) from None
 
@@ -223,8 +271,10 @@ def join_problem(team: Team, member, *, now=None) -> str | None:
     if team.seats_taken >= team.size:
         return _("这个团已满员。")
     if member is not None and member.is_authenticated:
-        if team.leader_id == member.pk or team.seats.filter(member=member, state__in=(
-                SeatState.PENDING, SeatState.SEATED, SeatState.WON)).exists():
+        if (
+            team.leader_id == member.pk
+            or team.seats.filter(member=member, state__in=(SeatState.PENDING, SeatState.SEATED, SeatState.WON)).exists()
+        ):
             return _("你已在这个团里了。")
         rules = Rules(team.campaign)
         from ..services import is_new_to_shop
@@ -234,15 +284,19 @@ def join_problem(team: Team, member, *, now=None) -> str | None:
     return None
 
 
-def join_team(*, team: Team, member, group, delivery, idempotency_key: str, quantity: int = 1, inviter=None,
-              request=None) -> TeamSeat:
+def join_team(
+    *, team: Team, member, group, delivery, idempotency_key: str, quantity: int = 1, inviter=None, request=None
+) -> TeamSeat:
     """Join an open team: an order at the group price and a pending seat; the seat is decided when it is
     paid. Refuses a full, closed or expired team, the member's own team, a second open team in the
     campaign, and (new members only) someone who has bought in the shop before."""
     from ..services import place_campaign_order, referral_adapter
 
-    existing = TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key,
-                                       team=team).select_related("team", "order").first()
+    existing = (
+        TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, team=team)
+        .select_related("team", "order")
+        .first()
+    )
     if existing is not None:
         return existing
     team = Team.objects.select_related("campaign").get(pk=team.pk)
@@ -257,25 +311,42 @@ def join_team(*, team: Team, member, group, delivery, idempotency_key: str, quan
     try:
         with transaction.atomic():
             order = place_campaign_order(
-                member=member, campaign=campaign, group=group, sku=campaign.sku, quantity=quantity,
-                price=rules.price_for(SeatRole.JOINER), delivery=delivery, idempotency_key=idempotency_key,
-                allow_after_end=True)
+                member=member,
+                campaign=campaign,
+                group=group,
+                sku=campaign.sku,
+                quantity=quantity,
+                price=rules.price_for(SeatRole.JOINER),
+                delivery=delivery,
+                idempotency_key=idempotency_key,
+                allow_after_end=True,
+            )
             return TeamSeat.objects.create(
-                team=team, campaign=campaign, member=member, inviter=inviter or team.leader, role=SeatRole.JOINER,
-                order=order, unit_price=rules.price_for(SeatRole.JOINER), quantity=quantity, ip=ip,
-                device=device[:64])
+                team=team,
+                campaign=campaign,
+                member=member,
+                inviter=inviter or team.leader,
+                role=SeatRole.JOINER,
+                order=order,
+                unit_price=rules.price_for(SeatRole.JOINER),
+                quantity=quantity,
+                ip=ip,
+                device=device[:64],
+            )
     except IntegrityError as exc:
         raise _seat_error(exc) from None
 
 
 # --- The order hooks ---------------------------------------------------------------------------------
 
+
 def _take_seat(team_id: int, *, now) -> Team | None:
     """One conditional UPDATE decides the seat: only an open, unexpired team below its size gains a paid
     member, and the one that makes it full succeeds in the same statement. None: no seat."""
     filled = Q(seats_taken=F("size") - 1)
-    updated = Team.objects.filter(pk=team_id, state=TeamState.OPEN, expires_at__gt=now,
-                                  seats_taken__lt=F("size")).update(
+    updated = Team.objects.filter(
+        pk=team_id, state=TeamState.OPEN, expires_at__gt=now, seats_taken__lt=F("size")
+    ).update(
         seats_taken=F("seats_taken") + 1,
         state=Case(When(filled, then=Value(TeamState.SUCCEEDED)), default=F("state")),
         closed_at=Case(When(filled, then=Value(now)), default=F("closed_at")),
@@ -286,7 +357,8 @@ def _take_seat(team_id: int, *, now) -> Team | None:
 def _open(team_id: int, *, now, time_limit: timedelta) -> Team | None:
     """The leader paid: the pending team opens with its first seat and its clock starts."""
     updated = Team.objects.filter(pk=team_id, state=TeamState.PENDING).update(
-        state=TeamState.OPEN, seats_taken=1, opened_at=now, expires_at=now + time_limit)
+        state=TeamState.OPEN, seats_taken=1, opened_at=now, expires_at=now + time_limit
+    )
     return Team.objects.get(pk=team_id) if updated == 1 else None
 
 
@@ -308,8 +380,10 @@ def _refund_whole(order: Order, *, reason: str) -> None:
 
 
 def _stamp_refund(seat_id: int) -> bool:
-    return TeamSeat.objects.filter(pk=seat_id, refund_started_at__isnull=True).update(
-        refund_started_at=timezone.now()) == 1
+    return (
+        TeamSeat.objects.filter(pk=seat_id, refund_started_at__isnull=True).update(refund_started_at=timezone.now())
+        == 1
+    )
 
 
 class GroupBuy(CampaignKind):
@@ -349,19 +423,25 @@ class GroupBuy(CampaignKind):
             self._bounce(seat, order)
             return
         TeamSeat.objects.filter(pk=seat.pk, state=SeatState.PENDING).update(
-            state=SeatState.SEATED, paid_at=now, seat_number=won.seats_taken)
+            state=SeatState.SEATED, paid_at=now, seat_number=won.seats_taken
+        )
         self._record_act(seat, won, now)
         if won.state == TeamState.SUCCEEDED:
             self._succeed(won, now=now)
 
     def _bounce(self, seat: TeamSeat, order) -> None:
         """Paid into a full, closed or expired team (or a team whose campaign stopped): money back, once."""
-        if TeamSeat.objects.filter(pk=seat.pk, state=SeatState.PENDING).update(
-                state=SeatState.BOUNCED, paid_at=timezone.now()) != 1:
+        if (
+            TeamSeat.objects.filter(pk=seat.pk, state=SeatState.PENDING).update(
+                state=SeatState.BOUNCED, paid_at=timezone.now()
+            )
+            != 1
+        ):
             return
         if seat.role == SeatRole.LEADER:
             Team.objects.filter(pk=seat.team_id, state=TeamState.PENDING).update(
-                state=TeamState.VOID, closed_at=timezone.now())
+                state=TeamState.VOID, closed_at=timezone.now()
+            )
         if _stamp_refund(seat.pk):
             _refund_whole(order, reason=_("拼团已满员或已结束，自动退款"))
 
@@ -371,10 +451,20 @@ class GroupBuy(CampaignKind):
         opening = seat.role == SeatRole.LEADER
         leader = None if opening else team.leader
         try:
-            record_act(campaign=seat.campaign, actor=seat.member, inviter=None if opening else seat.inviter,
-                       kind="team_open" if opening else "team_join", key=f"team:{team.pk}:seat:{seat.pk}",
-                       starter=leader, ip=seat.ip, device=seat.device, group=team.group,
-                       amount=seat.unit_price * seat.quantity, occurred_at=now, order=seat.order)
+            record_act(
+                campaign=seat.campaign,
+                actor=seat.member,
+                inviter=None if opening else seat.inviter,
+                kind="team_open" if opening else "team_join",
+                key=f"team:{team.pk}:seat:{seat.pk}",
+                starter=leader,
+                ip=seat.ip,
+                device=seat.device,
+                group=team.group,
+                amount=seat.unit_price * seat.quantity,
+                occurred_at=now,
+                order=seat.order,
+            )
         except ValidationError:
             logger.warning("self act refused for seat %s", seat.pk)
 
@@ -408,7 +498,8 @@ class GroupBuy(CampaignKind):
         TeamSeat.objects.filter(pk=seat.pk, state=SeatState.PENDING).update(state=SeatState.CANCELLED)
         if seat.role == SeatRole.LEADER:
             Team.objects.filter(pk=seat.team_id, state=TeamState.PENDING).update(
-                state=TeamState.VOID, closed_at=timezone.now())
+                state=TeamState.VOID, closed_at=timezone.now()
+            )
 
     def before_ship(self, order) -> None:
         seat = TeamSeat.objects.select_related("team").filter(order_id=order.pk).first()
@@ -425,7 +516,8 @@ class GroupBuy(CampaignKind):
             return
         if TeamSeat.objects.filter(pk=seat.pk, state=SeatState.SEATED).update(state=SeatState.REFUNDED):
             Team.objects.filter(pk=seat.team_id, state=TeamState.OPEN, seats_taken__gt=0).update(
-                seats_taken=F("seats_taken") - 1)
+                seats_taken=F("seats_taken") - 1
+            )
 
     # -- the engine's calls --
 
@@ -444,7 +536,8 @@ class GroupBuy(CampaignKind):
         own transaction). Safe to run twice or concurrently: conditional UPDATEs and stamps decide."""
         closed = 0
         for team_id in Team.objects.filter(state=TeamState.OPEN, expires_at__lte=now).values_list("pk", flat=True)[
-                :500]:
+            :500
+        ]:
             with transaction.atomic():
                 closed += close_expired_team(team_id, now=now)
         refund_owed(now=now)
@@ -465,8 +558,12 @@ def close_expired_team(team_id: int, *, now) -> int:
     kind = registry.get(CampaignType.GROUP_BUY)
     if team.seats_taken >= team.min_size or (rules.simulate_fill and team.seats_taken >= 1):
         simulated = team.seats_taken < team.min_size
-        if Team.objects.filter(pk=team.pk, state=TeamState.OPEN, expires_at__lte=now).update(
-                state=TeamState.SUCCEEDED, closed_at=now, simulated=simulated) != 1:
+        if (
+            Team.objects.filter(pk=team.pk, state=TeamState.OPEN, expires_at__lte=now).update(
+                state=TeamState.SUCCEEDED, closed_at=now, simulated=simulated
+            )
+            != 1
+        ):
             return 0
         team.refresh_from_db()
         kind._succeed(team, now=now, simulated=simulated)
@@ -490,31 +587,46 @@ def refund_owed(*, now=None, limit: int = 500) -> int:
     of a succeeded tiered team. Each seat in its own transaction, stamped when its refund is created, so
     a failing refund never rolls back another and a rerun never pays twice."""
     done = 0
-    lost = list(TeamSeat.objects.filter(state=SeatState.LOST, refund_started_at__isnull=True)
-                .values_list("pk", flat=True)[:limit])
+    lost = list(
+        TeamSeat.objects.filter(state=SeatState.LOST, refund_started_at__isnull=True).values_list("pk", flat=True)[
+            :limit
+        ]
+    )
     for seat_id in lost:
         try:
             with transaction.atomic():
-                seat = TeamSeat.objects.select_for_update(skip_locked=True).filter(
-                    pk=seat_id, refund_started_at__isnull=True).first()
+                seat = (
+                    TeamSeat.objects.select_for_update(skip_locked=True)
+                    .filter(pk=seat_id, refund_started_at__isnull=True)
+                    .first()
+                )
                 if seat is None or not _stamp_refund(seat.pk):
                     continue
                 _refund_whole(Order(pk=seat.order_id), reason=_("拼团失败，自动退款"))
                 done += 1
         except (ValidationError, TransitionRefused):
             logger.exception("refund of failed team seat %s did not start", seat_id)
-    owed = list(TeamSeat.objects.filter(price_refund__gt=0, refund_started_at__isnull=True,
-                                        state__in=(SeatState.WON,)).values_list("pk", flat=True)[:limit])
+    owed = list(
+        TeamSeat.objects.filter(
+            price_refund__gt=0, refund_started_at__isnull=True, state__in=(SeatState.WON,)
+        ).values_list("pk", flat=True)[:limit]
+    )
     for seat_id in owed:
         try:
             with transaction.atomic():
-                seat = TeamSeat.objects.select_for_update(skip_locked=True).filter(
-                    pk=seat_id, refund_started_at__isnull=True).first()
+                seat = (
+                    TeamSeat.objects.select_for_update(skip_locked=True)
+                    .filter(pk=seat_id, refund_started_at__isnull=True)
+                    .first()
+                )
                 if seat is None or not _stamp_refund(seat.pk):
                     continue
-                order_services.refund_part(order=Order(pk=seat.order_id), amount=seat.price_refund,
-                                           key=f"team:{seat.team_id}:tier:{seat.pk}",
-                                           reason=_("阶梯拼团成团价差，自动退款"))
+                order_services.refund_part(
+                    order=Order(pk=seat.order_id),
+                    amount=seat.price_refund,
+                    key=f"team:{seat.team_id}:tier:{seat.pk}",
+                    reason=_("阶梯拼团成团价差，自动退款"),
+                )
                 done += 1
         except (ValidationError, TransitionRefused):
             logger.exception("tier refund of seat %s did not start", seat_id)
@@ -531,8 +643,9 @@ def cancel_unpaid_team_orders(team_id: int) -> int:
     """A closed team needs no more payments: its members' unpaid orders are cancelled (each on its own; a
     payment racing the cancel is refunded by orders or bounced by after_paid)."""
     cancelled = 0
-    for order_id in TeamSeat.objects.filter(team_id=team_id, state=SeatState.PENDING).values_list("order_id",
-                                                                                                 flat=True):
+    for order_id in TeamSeat.objects.filter(team_id=team_id, state=SeatState.PENDING).values_list(
+        "order_id", flat=True
+    ):
         try:
             order_services.cancel_order(order=Order(pk=order_id), by=None, reason=_("拼团已结束，未付款订单自动取消"))
             cancelled += 1
@@ -544,13 +657,16 @@ def cancel_unpaid_team_orders(team_id: int) -> int:
 def cancel_unpaid_in_closed_teams(*, limit: int = 200) -> int:
     """The job's safety net for the after-commit cancel (a lost task): unpaid orders of closed teams."""
     closed = (TeamState.SUCCEEDED, TeamState.FAILED, TeamState.VOID)
-    team_ids = set(TeamSeat.objects.filter(state=SeatState.PENDING, team__state__in=closed,
-                                           order__state=OrderState.PENDING_PAYMENT)
-                   .values_list("team_id", flat=True)[:limit])
+    team_ids = set(
+        TeamSeat.objects.filter(
+            state=SeatState.PENDING, team__state__in=closed, order__state=OrderState.PENDING_PAYMENT
+        ).values_list("team_id", flat=True)[:limit]
+    )
     return sum(cancel_unpaid_team_orders(team_id) for team_id in team_ids)
 
 
 # --- Figures -----------------------------------------------------------------------------------------
+
 
 def group_buy_figures(campaign: Campaign) -> dict:
     teams = Team.objects.filter(campaign=campaign).aggregate(
@@ -564,11 +680,15 @@ def group_buy_figures(campaign: Campaign) -> dict:
     new_members = CampaignAct.objects.filter(campaign=campaign, new_member=True).values("actor").distinct().count()
     flagged = CampaignAct.objects.filter(campaign=campaign, flagged=True).count()
     orders = Order.objects.filter(campaign_order__campaign=campaign)
-    money = orders.filter(paid_at__isnull=False).aggregate(gmv=Sum("total"), refunded=Sum("refunded_amount"),
-                                                           n=Count("pk"))
+    money = orders.filter(paid_at__isnull=False).aggregate(
+        gmv=Sum("total"), refunded=Sum("refunded_amount"), n=Count("pk")
+    )
     refunds = Refund.objects.filter(order__campaign_order__campaign=campaign).exclude(key__startswith="late-payment:")
-    refund_figures = refunds.aggregate(n=Count("pk"), pending=Sum("amount", filter=Q(state=RefundState.PENDING)),
-                                       done=Sum("amount", filter=Q(state=RefundState.SUCCEEDED)))
+    refund_figures = refunds.aggregate(
+        n=Count("pk"),
+        pending=Sum("amount", filter=Q(state=RefundState.PENDING)),
+        done=Sum("amount", filter=Q(state=RefundState.SUCCEEDED)),
+    )
     return {
         "teams_open": teams["open"],
         "teams_succeeded": teams["succeeded"],
@@ -583,7 +703,9 @@ def group_buy_figures(campaign: Campaign) -> dict:
         "refunded_amount": refund_figures["done"] or ZERO,
         "refunding_amount": refund_figures["pending"] or ZERO,
         "units_sold": CampaignOrder.objects.filter(campaign=campaign, released_at__isnull=True).aggregate(
-            n=Sum("units"))["n"] or 0,
+            n=Sum("units")
+        )["n"]
+        or 0,
     }
 
 
@@ -605,5 +727,4 @@ FIGURE_LABELS = {
 
 registry.register(GroupBuy())
 
-__all__ = ["GroupBuy", "LIVE_SEAT_STATES", "Rules", "close_expired_team", "join_team", "open_team",
-           "refund_owed"]
+__all__ = ["GroupBuy", "LIVE_SEAT_STATES", "Rules", "close_expired_team", "join_team", "open_team", "refund_owed"]

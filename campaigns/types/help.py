@@ -67,8 +67,7 @@ class HelpRefused(ValidationError):
 
     def __init__(self, reason: str, **params):
         self.reason = reason
-        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]),
-                         code=reason)
+        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]), code=reason)
 
     @property
     def message_text(self) -> str:
@@ -76,6 +75,7 @@ class HelpRefused(ValidationError):
 
 
 # --- Settings ----------------------------------------------------------------------------------------
+
 
 def _int(value, name: str, errors: dict, *, default: int, minimum: int, maximum: int, message: str) -> int | None:
     if value in (None, ""):
@@ -98,14 +98,33 @@ def clean_help_settings(*, campaign_fields: dict, settings: dict) -> dict:
     from ..services import parse_money
 
     errors: dict[str, str] = {}
-    helps_needed = _int(settings.get("helps_needed"), "helps_needed", errors, default=3, minimum=1,
-                        maximum=MAX_HELPS, message=_("需要助力人数须在 1–%(max)d 之间。") % {"max": MAX_HELPS})
-    time_limit = _int(settings.get("time_limit_minutes"), "time_limit_minutes", errors, default=24 * 60,
-                      minimum=MIN_TIME_LIMIT_MINUTES, maximum=MAX_TIME_LIMIT_MINUTES,
-                      message=_("助力时限须在 5 分钟到 30 天之间。"))
-    per_helper = _int(settings.get("helps_per_helper"), "helps_per_helper", errors, default=1, minimum=1,
-                      maximum=MAX_HELPS_PER_HELPER,
-                      message=_("每人可助力次数须在 1–%(max)d 之间。") % {"max": MAX_HELPS_PER_HELPER})
+    helps_needed = _int(
+        settings.get("helps_needed"),
+        "helps_needed",
+        errors,
+        default=3,
+        minimum=1,
+        maximum=MAX_HELPS,
+        message=_("需要助力人数须在 1–%(max)d 之间。") % {"max": MAX_HELPS},
+    )
+    time_limit = _int(
+        settings.get("time_limit_minutes"),
+        "time_limit_minutes",
+        errors,
+        default=24 * 60,
+        minimum=MIN_TIME_LIMIT_MINUTES,
+        maximum=MAX_TIME_LIMIT_MINUTES,
+        message=_("助力时限须在 5 分钟到 30 天之间。"),
+    )
+    per_helper = _int(
+        settings.get("helps_per_helper"),
+        "helps_per_helper",
+        errors,
+        default=1,
+        minimum=1,
+        maximum=MAX_HELPS_PER_HELPER,
+        message=_("每人可助力次数须在 1–%(max)d 之间。") % {"max": MAX_HELPS_PER_HELPER},
+    )
     reward_kind = settings.get("reward_kind") or RewardKind.PRICE
     reward_price, reward_label = None, str(settings.get("reward_label") or "").strip()
     sku = campaign_fields.get("sku")
@@ -122,8 +141,12 @@ def clean_help_settings(*, campaign_fields: dict, settings: dict) -> dict:
     if len(reward_label) > 60:
         errors["reward_label"] = _("赠品名称不能超过 60 个字。")
     starts_at, ends_at = campaign_fields.get("starts_at"), campaign_fields.get("ends_at")
-    if time_limit and isinstance(starts_at, datetime) and isinstance(ends_at, datetime) \
-            and timedelta(minutes=time_limit) > ends_at - starts_at:
+    if (
+        time_limit
+        and isinstance(starts_at, datetime)
+        and isinstance(ends_at, datetime)
+        and timedelta(minutes=time_limit) > ends_at - starts_at
+    ):
         errors.setdefault("time_limit_minutes", _("助力时限不能长于活动时长。"))
     if errors:
         raise ValidationError(errors)
@@ -152,17 +175,23 @@ class Rules:
         self.helps_per_helper: int = s.get("helps_per_helper", 1)
 
     def reward_snapshot(self) -> dict:
-        return {"kind": self.reward_kind, "price": str(self.reward_price) if self.reward_price else None,
-                "label": self.reward_label}
+        return {
+            "kind": self.reward_kind,
+            "price": str(self.reward_price) if self.reward_price else None,
+            "label": self.reward_label,
+        }
 
 
 # --- Reads ---------------------------------------------------------------------------------------------
 
+
 def task_with_helps(pk: int) -> HelpTask:
     """One task with what its page shows (campaign, starter, helpers): a constant number of queries."""
-    return (HelpTask.objects.select_related("campaign", "campaign__sku", "campaign__product", "starter", "group",
-                                            "order")
-            .prefetch_related("helps__helper").get(pk=pk))
+    return (
+        HelpTask.objects.select_related("campaign", "campaign__sku", "campaign__product", "starter", "group", "order")
+        .prefetch_related("helps__helper")
+        .get(pk=pk)
+    )
 
 
 def may_view(task: HelpTask, user, token_inviter) -> bool:
@@ -179,11 +208,11 @@ def open_task_of(campaign: Campaign, member) -> HelpTask | None:
 
 
 def tasks_of_member(member):
-    return (HelpTask.objects.filter(starter=member).select_related("campaign")
-            .order_by("-started_at", "-pk"))
+    return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
 
 
 # --- Starting a task -----------------------------------------------------------------------------------
+
 
 def start_task(*, campaign: Campaign, member, group=None, now: datetime | None = None) -> HelpTask:
     """Start a help task for `member` (an active member of a group the campaign runs in). Starting again
@@ -203,15 +232,23 @@ def start_task(*, campaign: Campaign, member, group=None, now: datetime | None =
         group = groups[0] if groups else None
     if group is None:
         raise HelpRefused("not_member")
-    if campaign.per_member_limit is not None and \
-            HelpTask.objects.filter(campaign=campaign, starter=member).count() >= campaign.per_member_limit:
+    if (
+        campaign.per_member_limit is not None
+        and HelpTask.objects.filter(campaign=campaign, starter=member).count() >= campaign.per_member_limit
+    ):
         raise HelpRefused("task_limit", n=campaign.per_member_limit)
     rules = Rules(campaign)
     try:
         with transaction.atomic():
             return HelpTask.objects.create(
-                campaign=campaign, starter=member, group=group, helps_needed=rules.helps_needed, started_at=now,
-                expires_at=min(now + rules.time_limit, campaign.ends_at), reward=rules.reward_snapshot())
+                campaign=campaign,
+                starter=member,
+                group=group,
+                helps_needed=rules.helps_needed,
+                started_at=now,
+                expires_at=min(now + rules.time_limit, campaign.ends_at),
+                reward=rules.reward_snapshot(),
+            )
     except IntegrityError:  # a double tap started it a moment ago
         existing = open_task_of(campaign, member)
         if existing is None:
@@ -220,6 +257,7 @@ def start_task(*, campaign: Campaign, member, group=None, now: datetime | None =
 
 
 # --- Helping -------------------------------------------------------------------------------------------
+
 
 def help_problem(task: HelpTask, user, *, now: datetime | None = None) -> str | None:
     """Why `user` cannot help `task` now (a reason code of HelpRefused), or None. For pages; `give_help`
@@ -256,8 +294,9 @@ def refusal(reason: str, task: HelpTask) -> HelpRefused:
 def _claim_place(task_id: int, *, now: datetime) -> int | None:
     """The help's place (1…K), or None: ONE conditional UPDATE decides, so K places are handed out once
     each however many friends tap at the same moment."""
-    claimed = HelpTask.objects.filter(pk=task_id, state=HelpTaskState.OPEN, expires_at__gt=now,
-                                      help_count__lt=F("helps_needed")).update(help_count=F("help_count") + 1)
+    claimed = HelpTask.objects.filter(
+        pk=task_id, state=HelpTaskState.OPEN, expires_at__gt=now, help_count__lt=F("helps_needed")
+    ).update(help_count=F("help_count") + 1)
     if claimed != 1:
         return None
     # The UPDATE holds the row until commit: the count read back is the one this help made.
@@ -275,8 +314,7 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
     campaign = task.campaign
     if helper.pk == task.starter_id:
         ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
-        referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=helper, action="help", ip=ip,
-                                             device=device)
+        referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=helper, action="help", ip=ip, device=device)
         raise HelpRefused("self")
     problem = help_problem(task, helper, now=now)
     if problem:
@@ -294,14 +332,32 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
                 place = _claim_place(task.pk, now=now)
                 if place is None:
                     task.refresh_from_db(fields=["state", "help_count", "expires_at"])
-                    raise HelpRefused("completed" if task.state == HelpTaskState.COMPLETED
-                                      or task.help_count >= task.helps_needed else "expired")
-                act = record_act(campaign=campaign, actor=helper, inviter=task.starter, kind="help",
-                                 key=f"help:{task.pk}:{helper.pk}", request=request, group=task.group,
-                                 occurred_at=now)
-                given = Help.objects.create(task=task, campaign=campaign, helper=helper, starter=task.starter,
-                                            number=place, helper_slot=slot, act=act,
-                                            flagged=bool(act and act.flagged), created_at=now)
+                    raise HelpRefused(
+                        "completed"
+                        if task.state == HelpTaskState.COMPLETED or task.help_count >= task.helps_needed
+                        else "expired"
+                    )
+                act = record_act(
+                    campaign=campaign,
+                    actor=helper,
+                    inviter=task.starter,
+                    kind="help",
+                    key=f"help:{task.pk}:{helper.pk}",
+                    request=request,
+                    group=task.group,
+                    occurred_at=now,
+                )
+                given = Help.objects.create(
+                    task=task,
+                    campaign=campaign,
+                    helper=helper,
+                    starter=task.starter,
+                    number=place,
+                    helper_slot=slot,
+                    act=act,
+                    flagged=bool(act and act.flagged),
+                    created_at=now,
+                )
                 if place == task.helps_needed:
                     _complete(task, now=now)
             return given
@@ -320,13 +376,16 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
 def _complete(task: HelpTask, *, now: datetime) -> bool:
     """The K-th help: the task completes and its reward is granted, once (conditional UPDATEs)."""
     done = HelpTask.objects.filter(pk=task.pk, state=HelpTaskState.OPEN).update(
-        state=HelpTaskState.COMPLETED, completed_at=now)
-    granted = HelpTask.objects.filter(pk=task.pk, state=HelpTaskState.COMPLETED,
-                                      reward_granted_at__isnull=True).update(reward_granted_at=now)
+        state=HelpTaskState.COMPLETED, completed_at=now
+    )
+    granted = HelpTask.objects.filter(pk=task.pk, state=HelpTaskState.COMPLETED, reward_granted_at__isnull=True).update(
+        reward_granted_at=now
+    )
     return done == 1 and granted == 1
 
 
 # --- The reward ------------------------------------------------------------------------------------------
+
 
 def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> Order:
     """The starter of a completed task buys the campaign's SKU at the reward price: one live order per
@@ -338,8 +397,11 @@ def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> O
     with transaction.atomic():
         # A short lock on the task row: two claims of one task place one order. Taken before the order's own
         # locks (SKU rows), the same order every claim takes them in.
-        task = HelpTask.objects.select_for_update(of=("self",)).select_related(
-            "campaign", "campaign__sku", "group").get(pk=task.pk)
+        task = (
+            HelpTask.objects.select_for_update(of=("self",))
+            .select_related("campaign", "campaign__sku", "group")
+            .get(pk=task.pk)
+        )
         if task.state != HelpTaskState.COMPLETED or task.reward_granted_at is None:
             raise HelpRefused("not_completed")
         if task.reward.get("kind") != RewardKind.PRICE:
@@ -351,30 +413,44 @@ def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> O
                     raise HelpRefused("claimed")
                 return order
         campaign = task.campaign
-        order = place_campaign_order(member=member, campaign=campaign, group=task.group, sku=campaign.sku,
-                                     quantity=1, price=Decimal(task.reward["price"]), delivery=delivery,
-                                     idempotency_key=idempotency_key, allow_after_end=True)
+        order = place_campaign_order(
+            member=member,
+            campaign=campaign,
+            group=task.group,
+            sku=campaign.sku,
+            quantity=1,
+            price=Decimal(task.reward["price"]),
+            delivery=delivery,
+            idempotency_key=idempotency_key,
+            allow_after_end=True,
+        )
         HelpTask.objects.filter(pk=task.pk).update(order=order)
     return order
 
 
 # --- Expiry --------------------------------------------------------------------------------------------
 
+
 def expire_task(task_id: int, *, now: datetime) -> int:
     """An unfinished task past its time: open → expired by one conditional UPDATE (0 if already closed)."""
     return HelpTask.objects.filter(pk=task_id, state=HelpTaskState.OPEN, expires_at__lte=now).update(
-        state=HelpTaskState.EXPIRED, expired_at=now)
+        state=HelpTaskState.EXPIRED, expired_at=now
+    )
 
 
 def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Expire the open tasks whose time is over. Each its own statement; safe to run twice or concurrently."""
     now = now or timezone.now()
-    ids = list(HelpTask.objects.filter(state=HelpTaskState.OPEN, expires_at__lte=now)
-               .order_by("expires_at", "pk").values_list("pk", flat=True)[:limit])
+    ids = list(
+        HelpTask.objects.filter(state=HelpTaskState.OPEN, expires_at__lte=now)
+        .order_by("expires_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(expire_task(pk, now=now) for pk in ids)
 
 
 # --- The plug-in -----------------------------------------------------------------------------------------
+
 
 class HelpKind(CampaignKind):
     code = CampaignType.HELP
@@ -393,7 +469,8 @@ class HelpKind(CampaignKind):
     def on_end(self, campaign) -> None:
         """An ended or cancelled campaign closes its open tasks (their time is capped at the end anyway)."""
         HelpTask.objects.filter(campaign=campaign, state=HelpTaskState.OPEN).update(
-            state=HelpTaskState.EXPIRED, expired_at=timezone.now())
+            state=HelpTaskState.EXPIRED, expired_at=timezone.now()
+        )
 
     def expire_due(self, *, now) -> int:
         return expire_due_tasks(now=now)
@@ -409,13 +486,15 @@ class HelpKind(CampaignKind):
 def help_figures(campaign: Campaign) -> dict:
     """Live figures of one help campaign: a fixed number of queries."""
     tasks = HelpTask.objects.filter(campaign=campaign).aggregate(
-        started=Count("pk"), open=Count("pk", filter=Q(state=HelpTaskState.OPEN)),
+        started=Count("pk"),
+        open=Count("pk", filter=Q(state=HelpTaskState.OPEN)),
         completed=Count("pk", filter=Q(state=HelpTaskState.COMPLETED)),
         expired=Count("pk", filter=Q(state=HelpTaskState.EXPIRED)),
         rewards=Count("pk", filter=Q(reward_granted_at__isnull=False)),
     )
     helps = Help.objects.filter(campaign=campaign).aggregate(
-        helps=Count("pk"), helpers=Count("helper", distinct=True), flagged=Count("pk", filter=Q(flagged=True)))
+        helps=Count("pk"), helpers=Count("helper", distinct=True), flagged=Count("pk", filter=Q(flagged=True))
+    )
     brought = CampaignAct.objects.filter(campaign=campaign, kind="help", new_member=True).count()
     return {
         _("发起助力"): tasks["started"],

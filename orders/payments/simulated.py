@@ -43,8 +43,12 @@ class SimulatedProvider(PaymentProvider):
     def start_payment(self, *, payment, notify_url: str) -> str:
         SimulatedCharge.objects.get_or_create(
             reference=payment.provider_ref,
-            defaults={"kind": "payment", "amount": payment.amount, "currency": payment.currency,
-                      "notify_url": notify_url},
+            defaults={
+                "kind": "payment",
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "notify_url": notify_url,
+            },
         )
         return reverse("orders:simulated_cashier", args=[payment.provider_ref])
 
@@ -53,13 +57,21 @@ class SimulatedProvider(PaymentProvider):
         try:
             with transaction.atomic():
                 charge = SimulatedCharge.objects.create(
-                    kind="refund", reference=refund.key, payment_reference=refund.payment.provider_ref,
-                    amount=refund.amount, currency=refund.payment.currency, notify_url=notify_url,
+                    kind="refund",
+                    reference=refund.key,
+                    payment_reference=refund.payment.provider_ref,
+                    amount=refund.amount,
+                    currency=refund.payment.currency,
+                    notify_url=notify_url,
                 )
         except IntegrityError:  # asked twice: refund once
             return SimulatedCharge.objects.get(reference=refund.key).reference
-        settle(charge, succeeded=behaviour.get("outcome", "success") == "success",
-               duplicate=behaviour.get("duplicate", False), delay_seconds=behaviour.get("delay_seconds", 0))
+        settle(
+            charge,
+            succeeded=behaviour.get("outcome", "success") == "success",
+            duplicate=behaviour.get("duplicate", False),
+            delay_seconds=behaviour.get("delay_seconds", 0),
+        )
         return charge.reference
 
     def parse_notification(self, *, body: bytes, headers: dict) -> Notification:
@@ -70,17 +82,28 @@ class SimulatedProvider(PaymentProvider):
         try:
             data = json.loads(text)
             return Notification(
-                provider=self.name, notification_id=str(data["id"]), kind=data["kind"],
-                provider_ref=str(data["reference"]), succeeded=data["status"] == "succeeded",
-                amount=Decimal(str(data["amount"])), currency=str(data["currency"]), raw=data,
+                provider=self.name,
+                notification_id=str(data["id"]),
+                kind=data["kind"],
+                provider_ref=str(data["reference"]),
+                succeeded=data["status"] == "succeeded",
+                amount=Decimal(str(data["amount"])),
+                currency=str(data["currency"]),
+                raw=data,
             )
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             raise InvalidNotification(f"malformed notification: {exc}") from exc
 
 
 @transaction.atomic
-def settle(charge: SimulatedCharge, *, succeeded: bool, duplicate: bool = False, delay_seconds: int = 0,
-           amount: Decimal | None = None) -> None:
+def settle(
+    charge: SimulatedCharge,
+    *,
+    succeeded: bool,
+    duplicate: bool = False,
+    delay_seconds: int = 0,
+    amount: Decimal | None = None,
+) -> None:
     """The provider decides a charge and queues its signed notification (twice, or late, on request).
 
     `amount` lets a test make the provider report a different amount than was asked for.
@@ -90,15 +113,22 @@ def settle(charge: SimulatedCharge, *, succeeded: bool, duplicate: bool = False,
         return  # already decided: a second click on the cashier changes nothing
     locked.state = "succeeded" if succeeded else "failed"
     locked.save(update_fields=["state"])
-    body = json.dumps({
-        "id": "N" + secrets.token_hex(8), "kind": locked.kind, "reference": locked.reference,
-        "status": locked.state, "amount": str(amount if amount is not None else locked.amount),
-        "currency": locked.currency, "at": timezone.now().isoformat(),
-    })
+    body = json.dumps(
+        {
+            "id": "N" + secrets.token_hex(8),
+            "kind": locked.kind,
+            "reference": locked.reference,
+            "status": locked.state,
+            "amount": str(amount if amount is not None else locked.amount),
+            "currency": locked.currency,
+            "at": timezone.now().isoformat(),
+        }
+    )
     due = timezone.now() + timedelta(seconds=delay_seconds)
     for _ in range(2 if duplicate else 1):
-        SimulatedNotificationOutbox.objects.create(notify_url=locked.notify_url, body=body, signature=sign(body),
-                                                   deliver_after=due)
+        SimulatedNotificationOutbox.objects.create(
+            notify_url=locked.notify_url, body=body, signature=sign(body), deliver_after=due
+        )
     from ..tasks import deliver_simulated_notifications
 
     transaction.on_commit(lambda: deliver_simulated_notifications.delay())
@@ -125,14 +155,15 @@ def deliver_due(*, post=None, now=None) -> int:
                 return sent
             row.attempts += 1
             try:
-                status = post(row.notify_url, row.body, {SIGNATURE_HEADER: row.signature,
-                                                         "Content-Type": "application/json"})
+                status = post(
+                    row.notify_url, row.body, {SIGNATURE_HEADER: row.signature, "Content-Type": "application/json"}
+                )
                 error = "" if 200 <= status < 300 else f"HTTP {status}"
             except Exception as exc:  # network failure: retry later
                 error = str(exc)[:300]
             if error:
                 row.last_error = error
-                row.deliver_after = now + timedelta(seconds=2 ** row.attempts)
+                row.deliver_after = now + timedelta(seconds=2**row.attempts)
             else:
                 row.delivered_at = timezone.now()
                 sent += 1

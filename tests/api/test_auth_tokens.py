@@ -27,8 +27,9 @@ def sign_in_by_sms(phone: str) -> str:
     requested = app.post(REQUEST_CODE, {"phone": phone}, format="json")
     assert requested.status_code == 401  # a login_by_code flow is now pending
     pending_token = requested.json()["meta"]["session_token"]
-    confirmed = app.post(CONFIRM_CODE, {"code": _code_from_sms()}, format="json",
-                         headers={"X-Session-Token": pending_token})
+    confirmed = app.post(
+        CONFIRM_CODE, {"code": _code_from_sms()}, format="json", headers={"X-Session-Token": pending_token}
+    )
     assert confirmed.status_code == 200, confirmed.json()
     assert confirmed.json()["meta"]["is_authenticated"] is True
     return confirmed.json()["meta"]["session_token"]
@@ -52,7 +53,8 @@ def test_a_token_client_can_join_without_a_csrf_token(group):
     token = sign_in_by_sms("13800138001")
 
     response = APIClient(enforce_csrf_checks=True).post(
-        reverse("api-link-join", args=[link.code]), {}, format="json", headers={"X-Session-Token": token})
+        reverse("api-link-join", args=[link.code]), {}, format="json", headers={"X-Session-Token": token}
+    )
 
     assert response.status_code == 201
     assert Membership.objects.filter(user=member, group=group).exists()

@@ -37,6 +37,7 @@ def link(group, inviter):
 
 # --- Landing --------------------------------------------------------------------------------------
 
+
 def test_landing_shows_the_group_to_anyone_and_counts_the_open(api, group, link):
     group.description, group.rules, group.entry_question = "宝妈交流", "禁止广告", ""
     group.save()
@@ -71,8 +72,9 @@ def test_landing_never_shows_the_inviters_phone_number(api, link, inviter):
 
 
 def test_landing_of_a_series_link(api, shop, operator):
-    series = services.create_series(shop=shop, name="护肤交流", by=operator, capacity=100, threshold=Threshold.PAID,
-                                    entry_price=Decimal("9.90"))
+    series = services.create_series(
+        shop=shop, name="护肤交流", by=operator, capacity=100, threshold=Threshold.PAID, entry_price=Decimal("9.90")
+    )
     code = series.invite_links.get().code
 
     body = api.get(link_url(code)).json()
@@ -84,11 +86,14 @@ def test_landing_of_a_series_link(api, shop, operator):
     assert body["entry_price"] == "9.90"
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    ({"revoked_at": timezone.now()}, "revoked"),
-    ({"expires_at": timezone.now() - timedelta(minutes=1)}, "expired"),
-    ({"max_uses": 1, "use_count": 1}, "exhausted"),
-])
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"revoked_at": timezone.now()}, "revoked"),
+        ({"expires_at": timezone.now() - timedelta(minutes=1)}, "expired"),
+        ({"max_uses": 1, "use_count": 1}, "exhausted"),
+    ],
+)
 def test_landing_tells_why_a_link_cannot_admit(api, link, change, problem):
     InviteLink.objects.filter(pk=link.pk).update(**change)
 
@@ -115,10 +120,12 @@ def test_landing_of_an_unknown_code_is_a_404_in_the_error_shape(api):
 
     assert response.status_code == 404
     assert errors_of(response) == [
-        {"field": None, "code": "invalid", "message": services.JoinRefused("invalid").message}]
+        {"field": None, "code": "invalid", "message": services.JoinRefused("invalid").message}
+    ]
 
 
 # --- Joining --------------------------------------------------------------------------------------
+
 
 def test_join_creates_an_active_membership_then_returns_it_again(member_api, member, group, link):
     response = member_api.post(join_url(link.code), {}, format="json")
@@ -194,7 +201,8 @@ def test_join_refused_when_the_link_is_used_up(member_api, link):
 
     assert response.status_code == 409
     assert errors_of(response) == [
-        {"field": None, "code": "exhausted", "message": services.JoinRefused("exhausted").message}]
+        {"field": None, "code": "exhausted", "message": services.JoinRefused("exhausted").message}
+    ]
 
 
 def test_join_refused_when_banned(member_api, member, group, link):
@@ -241,8 +249,9 @@ def test_join_a_submission_group_needs_an_answer(member_api, member, group, link
     response = _refusal(member_api, link.code, answer="   ")
 
     assert response.status_code == 400
-    assert errors_of(response) == [{"field": "answer", "code": "answer_required",
-                                    "message": services.JoinRefused("answer_required").message}]
+    assert errors_of(response) == [
+        {"field": "answer", "code": "answer_required", "message": services.JoinRefused("answer_required").message}
+    ]
     assert not Membership.objects.filter(user=member).exists()
     assert _refusal(member_api, link.code, answer="作品链接").status_code == 201
 
@@ -256,6 +265,7 @@ def test_join_needs_a_signed_in_member(api, link):
 
 
 # --- My groups and leaving ------------------------------------------------------------------------
+
 
 def test_my_memberships_lists_only_my_live_memberships(member_api, member, shop):
     mine = services.add_member(group=GroupFactory(shop=shop), user=member, by=None)
@@ -304,6 +314,7 @@ def test_leaving_someone_elses_membership_is_a_404(member_api, group):
 
 
 # --- My invite link -------------------------------------------------------------------------------
+
 
 def test_my_invite_link_is_made_once_and_points_at_the_member_pages(member_api, member, group):
     services.add_member(group=group, user=member, by=None)

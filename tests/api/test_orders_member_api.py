@@ -87,6 +87,7 @@ def queries(client, url) -> int:
 
 # --- A group's products ---------------------------------------------------------------------------
 
+
 def test_a_groups_products_are_listed_with_the_skus_that_can_be_bought(member_api, in_group, shop, other_shop):
     product = ProductFactory(shop=shop, name="有机米粉", usage_cycle_days=20)
     dear = SkuFactory(product=product, spec="1kg", price=Decimal("69.00"), stock=3)
@@ -146,8 +147,9 @@ def test_the_pickup_points_of_my_groups_shop(member_api, in_group, shop, other_s
     response = member_api.get(reverse("api-my-group-pickup-points", args=[in_group.pk]))
 
     assert response.status_code == 200
-    assert response.json()["results"] == [{"id": open_point.pk, "name": "望京店", "address": open_point.address,
-                                           "opening_hours": ""}]
+    assert response.json()["results"] == [
+        {"id": open_point.pk, "name": "望京店", "address": open_point.address, "opening_hours": ""}
+    ]
 
 
 def test_the_product_list_runs_in_a_constant_number_of_queries(member_api, in_group, shop):
@@ -167,6 +169,7 @@ def test_the_product_list_runs_in_a_constant_number_of_queries(member_api, in_gr
 
 # --- Placing an order -----------------------------------------------------------------------------
 
+
 def test_placing_an_order_reserves_stock_and_answers_201(member_api, member, in_group, sku):
     response = place(member_api, in_group, order_body(sku, 2, note="放门口"))
 
@@ -178,9 +181,18 @@ def test_placing_an_order_reserves_stock_and_answers_201(member_api, member, in_
     assert stock_of(sku) == 8
     assert body["state"] == "pending_payment"
     assert body["total"] == "79.80" and body["subtotal"] == "79.80" and body["discount"] == "0.00"
-    assert body["lines"] == [{"id": order.lines.get().pk, "sku_id": sku.pk, "product_id": sku.product_id,
-                              "product_name": "有机米粉", "spec": "500g", "unit_price": "39.90", "quantity": 2,
-                              "line_total": "79.80"}]
+    assert body["lines"] == [
+        {
+            "id": order.lines.get().pk,
+            "sku_id": sku.pk,
+            "product_id": sku.product_id,
+            "product_name": "有机米粉",
+            "spec": "500g",
+            "unit_price": "39.90",
+            "quantity": 2,
+            "line_total": "79.80",
+        }
+    ]
     assert (body["delivery"], body["address"], body["note"]) == ("shipping", ADDRESS["address"], "放门口")
     assert body["group"] == {"id": in_group.pk, "name": in_group.name}
     assert [t["to_state"] for t in body["allowed_transitions"]] == ["paid", "cancelled"]
@@ -190,8 +202,11 @@ def test_placing_an_order_reserves_stock_and_answers_201(member_api, member, in_
 def test_a_pickup_order_names_its_pickup_point(member_api, in_group, sku, shop):
     point = PickupPointFactory(shop=shop)
 
-    response = place(member_api, in_group, {"lines": [{"sku": sku.pk, "quantity": 1}], "delivery": "pickup",
-                                            "pickup_point": point.pk})
+    response = place(
+        member_api,
+        in_group,
+        {"lines": [{"sku": sku.pk, "quantity": 1}], "delivery": "pickup", "pickup_point": point.pk},
+    )
 
     assert response.status_code == 201
     assert response.json()["pickup_point"]["id"] == point.pk
@@ -214,8 +229,13 @@ def test_the_same_key_with_a_different_body_is_refused(member_api, in_group, sku
     response = place(member_api, in_group, order_body(sku, 3))
 
     assert response.status_code == 422
-    assert errors_of(response) == [{"field": "Idempotency-Key", "code": "idempotency_key_reused",
-                                    "message": "这个幂等键已用于另一笔不同的下单请求。"}]
+    assert errors_of(response) == [
+        {
+            "field": "Idempotency-Key",
+            "code": "idempotency_key_reused",
+            "message": "这个幂等键已用于另一笔不同的下单请求。",
+        }
+    ]
     assert list(Order.objects.values_list("pk", flat=True)) == [first.json()["id"]]
     assert stock_of(sku) == 8
 
@@ -247,28 +267,36 @@ INVALID_ORDERS = [
     ("no lines", lambda sku, point: order_body(sku) | {"lines": []}, "lines"),
     ("zero quantity", lambda sku, point: order_body(sku, 0), "lines"),
     ("more than in stock", lambda sku, point: order_body(sku, 11), "lines"),
-    ("the same sku twice", lambda sku, point: order_body(sku) | {"lines": [{"sku": sku.pk, "quantity": 1}] * 2},
-     "lines"),
+    (
+        "the same sku twice",
+        lambda sku, point: order_body(sku) | {"lines": [{"sku": sku.pk, "quantity": 1}] * 2},
+        "lines",
+    ),
     ("no such sku", lambda sku, point: order_body(sku) | {"lines": [{"sku": 999999, "quantity": 1}]}, "lines"),
     ("another shop's sku", lambda sku, point: order_body(SkuFactory()), "lines"),
     ("an inactive sku", lambda sku, point: order_body(SkuFactory(product=sku.product, is_active=False)), "lines"),
-    ("a sku id beyond any id", lambda sku, point: order_body(sku) | {"lines": [{"sku": 2**40, "quantity": 1}]},
-     "sku"),
-    ("a quantity that is no number", lambda sku, point: order_body(sku) | {"lines": [{"sku": sku.pk,
-                                                                                      "quantity": "两"}]},
-     "quantity"),
+    ("a sku id beyond any id", lambda sku, point: order_body(sku) | {"lines": [{"sku": 2**40, "quantity": 1}]}, "sku"),
+    (
+        "a quantity that is no number",
+        lambda sku, point: order_body(sku) | {"lines": [{"sku": sku.pk, "quantity": "两"}]},
+        "quantity",
+    ),
     ("shipping without an address", lambda sku, point: order_body(sku, address=""), "address"),
     ("shipping without a phone", lambda sku, point: order_body(sku, recipient_phone="  "), "address"),
     ("an address too long", lambda sku, point: order_body(sku, address="路" * 201), "address"),
     ("pickup without a point", lambda sku, point: order_body(sku, delivery="pickup"), "pickup_point"),
-    ("another shop's pickup point", lambda sku, point: order_body(sku, delivery="pickup", pickup_point=point.pk),
-     "pickup_point"),
+    (
+        "another shop's pickup point",
+        lambda sku, point: order_body(sku, delivery="pickup", pickup_point=point.pk),
+        "pickup_point",
+    ),
     ("no such delivery", lambda sku, point: order_body(sku, delivery="drone"), "delivery"),
 ]
 
 
-@pytest.mark.parametrize(("make_body", "field"), [(m, f) for _n, m, f in INVALID_ORDERS],
-                         ids=[n for n, _m, _f in INVALID_ORDERS])
+@pytest.mark.parametrize(
+    ("make_body", "field"), [(m, f) for _n, m, f in INVALID_ORDERS], ids=[n for n, _m, _f in INVALID_ORDERS]
+)
 def test_an_invalid_order_is_refused_on_its_field_and_takes_no_stock(member_api, in_group, sku, make_body, field):
     foreign_point = PickupPointFactory()
 
@@ -315,6 +343,7 @@ def test_ordering_in_a_group_i_am_not_in_is_not_found(member_api, group, sku):
 
 # --- My orders ------------------------------------------------------------------------------------
 
+
 def test_my_orders_are_mine_only_newest_first_and_filter_by_state(member_api, member, in_group, sku):
     older = order_for(member, in_group, sku)
     newer = order_for(member, in_group, sku)
@@ -339,9 +368,13 @@ def test_my_orders_list_runs_in_a_constant_number_of_queries(member_api, member,
 
     def add_orders(n):
         for _ in range(n):
-            services.place_order(member=member, group=in_group, idempotency_key=uuid.uuid4().hex,
-                                 lines=[services.LineRequest(s.pk, 1) for s in skus],
-                                 delivery=services.DeliveryRequest(method="shipping", **ADDRESS))
+            services.place_order(
+                member=member,
+                group=in_group,
+                idempotency_key=uuid.uuid4().hex,
+                lines=[services.LineRequest(s.pk, 1) for s in skus],
+                delivery=services.DeliveryRequest(method="shipping", **ADDRESS),
+            )
 
     url = reverse("api-my-orders")
     add_orders(1)
@@ -361,7 +394,9 @@ def test_my_order_in_detail(member_api, member, in_group, sku, transport):
 
     assert body["state"] == "paid"
     assert [(t["from_state"], t["to_state"]) for t in body["transitions"]] == [
-        ("", "pending_payment"), ("pending_payment", "paid")]
+        ("", "pending_payment"),
+        ("pending_payment", "paid"),
+    ]
     assert [(p["state"], p["amount"]) for p in body["payments"]] == [("succeeded", "39.90")]
     assert body["recipient_phone"] == ADDRESS["recipient_phone"]
     assert [t["to_state"] for t in body["allowed_transitions"]] == ["shipped", "refund_requested"]
@@ -407,8 +442,9 @@ def test_order_endpoints_need_sign_in(api, member, in_group, sku, method, name, 
     assert order.state == S.PENDING_PAYMENT
 
 
-@pytest.mark.parametrize("name", ["api-my-group-products", "api-my-group-pickup-points", "api-my-group-orders",
-                                  "api-my-orders"])
+@pytest.mark.parametrize(
+    "name", ["api-my-group-products", "api-my-group-pickup-points", "api-my-group-orders", "api-my-orders"]
+)
 def test_member_lists_and_ordering_need_sign_in(api, in_group, sku, name):
     url = reverse(name, args=[in_group.pk] if name != "api-my-orders" else [])
 
@@ -420,6 +456,7 @@ def test_member_lists_and_ordering_need_sign_in(api, in_group, sku, name):
 
 
 # --- Paying ---------------------------------------------------------------------------------------
+
 
 def test_pay_returns_the_cashier_url_and_reuses_the_open_payment(member_api, member, in_group, sku):
     order = order_for(member, in_group, sku, quantity=2)
@@ -437,8 +474,9 @@ def test_pay_returns_the_cashier_url_and_reuses_the_open_payment(member_api, mem
     assert again.json()["payment"]["id"] == payment.pk
 
 
-def test_the_order_is_paid_when_the_providers_notification_arrives(member_api, member, in_group, sku, transport,
-                                                                   client):
+def test_the_order_is_paid_when_the_providers_notification_arrives(
+    member_api, member, in_group, sku, transport, client
+):
     order = order_for(member, in_group, sku)
     pay_url = member_api.post(reverse("api-my-order-pay", args=[order.pk])).json()["pay_url"]
     client.force_login(member)
@@ -465,6 +503,7 @@ def test_an_order_that_is_not_pending_cannot_be_paid(member_api, member, in_grou
 
 
 # --- Cancel, refund, receipt ----------------------------------------------------------------------
+
 
 def test_cancel_an_unpaid_order_gives_the_stock_back_once(member_api, member, in_group, sku):
     order = order_for(member, in_group, sku, quantity=3)
@@ -512,8 +551,9 @@ def test_ask_for_a_refund_of_a_paid_order(member_api, member, in_group, sku, tra
 def test_an_unpaid_order_has_nothing_to_refund(member_api, member, in_group, sku):
     order = order_for(member, in_group, sku)
 
-    response = member_api.post(reverse("api-my-order-request-refund", args=[order.pk]), {"reason": "不要了"},
-                               format="json")
+    response = member_api.post(
+        reverse("api-my-order-request-refund", args=[order.pk]), {"reason": "不要了"}, format="json"
+    )
 
     assert response.status_code == 409
     order.refresh_from_db()
@@ -536,9 +576,13 @@ def test_confirm_receipt_of_a_shipped_order(member_api, member, in_group, sku, t
 
 # --- After-sales ----------------------------------------------------------------------------------
 
+
 def after_sales(client, order, reason="收到时已经破损", photos=()):
-    return client.post(reverse("api-my-order-after-sales", args=[order.pk]),
-                       {"reason": reason, "photos": list(photos)}, format="multipart")
+    return client.post(
+        reverse("api-my-order-after-sales", args=[order.pk]),
+        {"reason": reason, "photos": list(photos)},
+        format="multipart",
+    )
 
 
 def test_open_an_after_sales_case_with_photos(member_api, member, in_group, sku, transport):
@@ -568,11 +612,15 @@ def test_a_case_without_photos(member_api, member, in_group, sku, transport):
     assert response.json()["photos"] == []
 
 
-@pytest.mark.parametrize(("photos", "reason"), [
-    (lambda: [SimpleUploadedFile("x.png", b"not an image", content_type="image/png")], "收到时已经破损"),
-    (lambda: [image_upload(f"{i}.png") for i in range(10)], "收到时已经破损"),
-    (lambda: [], ""),
-], ids=["not-an-image", "ten-photos", "no-reason"])
+@pytest.mark.parametrize(
+    ("photos", "reason"),
+    [
+        (lambda: [SimpleUploadedFile("x.png", b"not an image", content_type="image/png")], "收到时已经破损"),
+        (lambda: [image_upload(f"{i}.png") for i in range(10)], "收到时已经破损"),
+        (lambda: [], ""),
+    ],
+    ids=["not-an-image", "ten-photos", "no-reason"],
+)
 def test_an_invalid_case_is_refused_on_its_field(member_api, member, in_group, sku, transport, photos, reason):
     order = order_for(member, in_group, sku)
     pay(order, transport)

@@ -89,6 +89,7 @@ def queries(client, url, params=None) -> int:
 
 # --- Products -------------------------------------------------------------------------------------
 
+
 def test_list_the_shops_products_with_skus_and_groups(operator_api, shop, other_shop, product, sku, group):
     hidden = SkuFactory(product=product, spec="试用装", is_active=False)
     chosen = ProductFactory(shop=shop, name="本群专供", offered_to_all_groups=False)
@@ -101,14 +102,23 @@ def test_list_the_shops_products_with_skus_and_groups(operator_api, shop, other_
     assert [p["name"] for p in body["results"]] == ["本群专供", "有机米粉"]
     assert body["results"][0]["groups"] == [{"id": group.pk, "name": group.name}]
     assert [(s["id"], s["stock"], s["is_active"]) for s in body["results"][1]["skus"]] == [
-        (sku.pk, 10, True), (hidden.pk, 100, False)]
+        (sku.pk, 10, True),
+        (hidden.pk, 100, False),
+    ]
 
 
 def test_create_a_product_for_chosen_groups(operator_api, shop, group):
-    response = operator_api.post(reverse("api-shop-products"), {
-        "name": "有机米粉", "category": "辅食", "usage_cycle_days": 20, "offered_to_all_groups": False,
-        "groups": [group.pk],
-    }, format="json")
+    response = operator_api.post(
+        reverse("api-shop-products"),
+        {
+            "name": "有机米粉",
+            "category": "辅食",
+            "usage_cycle_days": 20,
+            "offered_to_all_groups": False,
+            "groups": [group.pk],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     product = Product.objects.get(pk=response.json()["id"])
@@ -118,14 +128,18 @@ def test_create_a_product_for_chosen_groups(operator_api, shop, group):
     assert response.json()["skus"] == []
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "name"),
-    ({"name": "  "}, "name"),
-    ({"name": "米粉", "usage_cycle_days": 0}, "usage_cycle_days"),
-    ({"name": "米粉", "offered_to_all_groups": False}, "groups"),
-    ({"name": "米粉", "offered_to_all_groups": False, "groups": ["foreign"]}, "groups"),
-    ({"name": "米" * 81}, "name"),
-], ids=["no-name", "blank-name", "zero-cycle", "no-groups", "foreign-group", "name-too-long"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": "  "}, "name"),
+        ({"name": "米粉", "usage_cycle_days": 0}, "usage_cycle_days"),
+        ({"name": "米粉", "offered_to_all_groups": False}, "groups"),
+        ({"name": "米粉", "offered_to_all_groups": False, "groups": ["foreign"]}, "groups"),
+        ({"name": "米" * 81}, "name"),
+    ],
+    ids=["no-name", "blank-name", "zero-cycle", "no-groups", "foreign-group", "name-too-long"],
+)
 def test_an_invalid_product_is_refused_on_its_field(operator_api, other_shop, body, field):
     if body.get("groups") == ["foreign"]:
         body = {**body, "groups": [GroupFactory(shop=other_shop).pk]}
@@ -157,8 +171,9 @@ def test_patch_a_product_changes_only_what_is_sent(operator_api, shop, product, 
 
 
 def test_add_an_image_to_a_product(operator_api, product):
-    response = operator_api.post(reverse("api-shop-product-images", args=[product.pk]), {"image": png()},
-                                 format="multipart")
+    response = operator_api.post(
+        reverse("api-shop-product-images", args=[product.pk]), {"image": png()}, format="multipart"
+    )
 
     assert response.status_code == 201
     image = ProductImage.objects.get(product=product)
@@ -169,8 +184,9 @@ def test_add_an_image_to_a_product(operator_api, product):
 def test_a_file_that_is_not_an_image_is_refused_on_the_image_field(operator_api, product):
     bad = SimpleUploadedFile("evil.png", b"<?php echo 1; ?>", content_type="image/png")
 
-    response = operator_api.post(reverse("api-shop-product-images", args=[product.pk]), {"image": bad},
-                                 format="multipart")
+    response = operator_api.post(
+        reverse("api-shop-product-images", args=[product.pk]), {"image": bad}, format="multipart"
+    )
 
     assert response.status_code == 400
     assert errors_of(response)[0]["field"] == "image"
@@ -179,26 +195,39 @@ def test_a_file_that_is_not_an_image_is_refused_on_the_image_field(operator_api,
 
 # --- SKUs and stock -------------------------------------------------------------------------------
 
+
 def test_add_a_sku(operator_api, product):
-    response = operator_api.post(reverse("api-shop-product-skus", args=[product.pk]),
-                                 {"spec": "1kg", "price": "69.00", "stock": 5, "per_member_limit": 2}, format="json")
+    response = operator_api.post(
+        reverse("api-shop-product-skus", args=[product.pk]),
+        {"spec": "1kg", "price": "69.00", "stock": 5, "per_member_limit": 2},
+        format="json",
+    )
 
     assert response.status_code == 201
     sku = Sku.objects.get(pk=response.json()["id"])
-    assert (sku.product, sku.spec, sku.price, sku.stock, sku.per_member_limit) == (product, "1kg", Decimal("69.00"),
-                                                                                   5, 2)
+    assert (sku.product, sku.spec, sku.price, sku.stock, sku.per_member_limit) == (
+        product,
+        "1kg",
+        Decimal("69.00"),
+        5,
+        2,
+    )
     assert response.json()["price"] == "69.00"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"spec": "500g", "price": "10.00", "stock": 1}, "spec"),  # the product has a 500g already
-    ({"spec": "1kg", "price": "0", "stock": 1}, "price"),
-    ({"spec": "1kg", "price": "abc", "stock": 1}, "price"),
-    ({"spec": "1kg", "price": "9.999", "stock": 1}, "price"),
-    ({"spec": "1kg", "price": "10.00", "stock": -1}, "stock"),
-    ({"spec": "1kg", "price": "10.00"}, "stock"),
-    ({"spec": "1kg", "price": "10.00", "stock": 1, "per_member_limit": 0}, "per_member_limit"),
-], ids=["duplicate-spec", "zero-price", "no-number", "three-decimals", "negative-stock", "no-stock", "zero-limit"])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"spec": "500g", "price": "10.00", "stock": 1}, "spec"),  # the product has a 500g already
+        ({"spec": "1kg", "price": "0", "stock": 1}, "price"),
+        ({"spec": "1kg", "price": "abc", "stock": 1}, "price"),
+        ({"spec": "1kg", "price": "9.999", "stock": 1}, "price"),
+        ({"spec": "1kg", "price": "10.00", "stock": -1}, "stock"),
+        ({"spec": "1kg", "price": "10.00"}, "stock"),
+        ({"spec": "1kg", "price": "10.00", "stock": 1, "per_member_limit": 0}, "per_member_limit"),
+    ],
+    ids=["duplicate-spec", "zero-price", "no-number", "three-decimals", "negative-stock", "no-stock", "zero-limit"],
+)
 def test_an_invalid_sku_is_refused_on_its_field(operator_api, product, sku, body, field):
     response = operator_api.post(reverse("api-shop-product-skus", args=[product.pk]), body, format="json")
 
@@ -208,8 +237,9 @@ def test_an_invalid_sku_is_refused_on_its_field(operator_api, product, sku, body
 
 
 def test_patch_a_sku_never_sets_stock(operator_api, sku):
-    response = operator_api.patch(reverse("api-shop-sku", args=[sku.pk]), {"price": "35.00", "stock": 999},
-                                  format="json")
+    response = operator_api.patch(
+        reverse("api-shop-sku", args=[sku.pk]), {"price": "35.00", "stock": 999}, format="json"
+    )
 
     assert response.status_code == 200
     sku.refresh_from_db()
@@ -233,15 +263,17 @@ def test_adjust_stock_up_and_down_but_never_below_zero(operator_api, sku):
 
 # --- Pickup points --------------------------------------------------------------------------------
 
+
 def test_add_list_and_change_pickup_points(operator_api, shop, other_shop):
     PickupPointFactory(shop=other_shop)
-    created = operator_api.post(reverse("api-shop-pickup-points"),
-                                {"name": "望京店", "address": "望京街 1 号", "opening_hours": "9:00–21:00"},
-                                format="json")
+    created = operator_api.post(
+        reverse("api-shop-pickup-points"),
+        {"name": "望京店", "address": "望京街 1 号", "opening_hours": "9:00–21:00"},
+        format="json",
+    )
     point = PickupPoint.objects.get(pk=created.json()["id"])
 
-    changed = operator_api.patch(reverse("api-shop-pickup-point", args=[point.pk]), {"is_active": False},
-                                 format="json")
+    changed = operator_api.patch(reverse("api-shop-pickup-point", args=[point.pk]), {"is_active": False}, format="json")
     listed = operator_api.get(reverse("api-shop-pickup-points")).json()
 
     assert created.status_code == 201 and point.shop == shop
@@ -260,6 +292,7 @@ def test_a_pickup_point_needs_a_name_and_address(operator_api):
 
 
 # --- The order list -------------------------------------------------------------------------------
+
 
 def test_the_order_list_and_its_filters(operator_api, shop, group, sku, transport, other_shop):
     other_group = GroupFactory(shop=shop)
@@ -297,10 +330,15 @@ def test_the_order_list_and_its_filters(operator_api, shop, group, sku, transpor
     assert row["total"] == "39.90" and row["lines"][0]["product_name"] == "有机米粉"
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"state": "lost"}, "state"), ({"date_from": "yesterday"}, "date_from"),
-    ({"date_from": "2025-03-02", "date_to": "2025-03-01"}, "date_to"), ({"group": "x"}, "group"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"state": "lost"}, "state"),
+        ({"date_from": "yesterday"}, "date_from"),
+        ({"date_from": "2025-03-02", "date_to": "2025-03-01"}, "date_to"),
+        ({"group": "x"}, "group"),
+    ],
+)
 def test_bad_filters_are_refused_on_their_field(operator_api, params, field):
     response = operator_api.get(reverse("api-shop-orders"), params)
 
@@ -316,8 +354,13 @@ def test_the_order_list_runs_in_a_constant_number_of_queries(operator_api, shop,
         for _ in range(n):
             member = buyer_in(group)
             ReferralEdge.objects.create(shop=shop, inviter=referrer, invitee=member)
-            order = services.place_order(member=member, group=group, idempotency_key="k", delivery=SHIPPING,
-                                         lines=[services.LineRequest(s.pk, 1) for s in skus])
+            order = services.place_order(
+                member=member,
+                group=group,
+                idempotency_key="k",
+                delivery=SHIPPING,
+                lines=[services.LineRequest(s.pk, 1) for s in skus],
+            )
             pay(order, transport)
 
     url = reverse("api-shop-orders")
@@ -335,13 +378,16 @@ def test_an_order_in_detail_with_its_history(operator_api, paid_order, buyer):
 
     assert body["number"] == paid_order.number
     assert [(t["from_state"], t["to_state"], t["by"]) for t in body["transitions"]] == [
-        ("", "pending_payment", {"id": buyer.pk, "public_name": "王芳"}), ("pending_payment", "paid", None)]
+        ("", "pending_payment", {"id": buyer.pk, "public_name": "王芳"}),
+        ("pending_payment", "paid", None),
+    ]
     assert [p["state"] for p in body["payments"]] == ["succeeded"]
     assert [t["to_state"] for t in body["allowed_transitions"]] == ["shipped", "refund_requested"]
     assert body["recipient_phone"] == SHIPPING.recipient_phone
 
 
 # --- Shipping, cancelling, refunds ----------------------------------------------------------------
+
 
 def test_ship_a_paid_order_with_its_tracking_number(operator_api, operator, paid_order):
     url = reverse("api-shop-order-ship", args=[paid_order.pk])
@@ -362,8 +408,9 @@ def test_ship_a_paid_order_with_its_tracking_number(operator_api, operator, paid
 def test_an_unpaid_order_cannot_be_shipped(operator_api, buyer, group, sku):
     order = order_for(buyer, group, sku)
 
-    response = operator_api.post(reverse("api-shop-order-ship", args=[order.pk]), {"tracking_number": "SF1"},
-                                 format="json")
+    response = operator_api.post(
+        reverse("api-shop-order-ship", args=[order.pk]), {"tracking_number": "SF1"}, format="json"
+    )
 
     assert response.status_code == 409
     order.refresh_from_db()
@@ -374,8 +421,9 @@ def test_cancel_an_unpaid_order_but_not_a_paid_one(operator_api, operator, buyer
     pending = order_for(buyer, group, sku, quantity=2)
     assert stock_of(sku) == 7
 
-    cancelled = operator_api.post(reverse("api-shop-order-cancel", args=[pending.pk]), {"reason": "缺货"},
-                                  format="json")
+    cancelled = operator_api.post(
+        reverse("api-shop-order-cancel", args=[pending.pk]), {"reason": "缺货"}, format="json"
+    )
     refused = operator_api.post(reverse("api-shop-order-cancel", args=[paid_order.pk]), {}, format="json")
 
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
@@ -444,6 +492,7 @@ def test_approving_a_refund_nobody_asked_for_is_refused(operator_api, paid_order
 
 # --- After-sales ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def case(paid_order, buyer):
     return services.open_case(order=paid_order, member=buyer, reason="收到时破损", photos=[png()])
@@ -495,10 +544,13 @@ def test_the_after_sales_queue_runs_in_a_constant_number_of_queries(operator_api
     assert few == many
 
 
-@pytest.mark.parametrize(("name", "make"), [
-    ("api-shop-products", lambda shop: SkuFactory.create_batch(2, product=ProductFactory(shop=shop))),
-    ("api-shop-pickup-points", lambda shop: PickupPointFactory(shop=shop)),
-])
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("api-shop-products", lambda shop: SkuFactory.create_batch(2, product=ProductFactory(shop=shop))),
+        ("api-shop-pickup-points", lambda shop: PickupPointFactory(shop=shop)),
+    ],
+)
 def test_catalog_lists_run_in_a_constant_number_of_queries(operator_api, shop, group, name, make):
     url = reverse(name)
     make(shop)
@@ -513,6 +565,7 @@ def test_catalog_lists_run_in_a_constant_number_of_queries(operator_api, shop, g
 
 # --- Who may do what ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def shop_b_objects(other_shop, other_operator, transport):
     """Shop B's catalog, a paid order with a refund request and an open case: shop A must never reach them."""
@@ -524,8 +577,14 @@ def shop_b_objects(other_shop, other_operator, transport):
     pending = order_for(member, group, sku)
     services.request_refund(order=order, by=member, reason="不想要了")
     case = services.open_case(order=order, member=member, reason="破损")
-    return {"product": sku.product, "sku": sku, "point": PickupPointFactory(shop=other_shop), "order": order,
-            "pending": pending, "case": case}
+    return {
+        "product": sku.product,
+        "sku": sku,
+        "point": PickupPointFactory(shop=other_shop),
+        "order": order,
+        "pending": pending,
+        "case": case,
+    }
 
 
 # (method, URL name, which of shop B's objects goes in the URL, body)
@@ -553,8 +612,7 @@ ENDPOINT_IDS = [f"{m}-{n}" for m, n, _t, _b in SHOP_OBJECT_ENDPOINTS]
 
 def assert_untouched(objects):
     """Nothing a refused call could have changed did change."""
-    product, sku, point = (type(o).objects.get(pk=o.pk) for o in (objects["product"], objects["sku"],
-                                                                   objects["point"]))
+    product, sku, point = (type(o).objects.get(pk=o.pk) for o in (objects["product"], objects["sku"], objects["point"]))
     assert product.name != "抢来的商品" and not product.skus.exclude(pk=sku.pk).exists()
     assert not ProductImage.objects.exists()
     assert (sku.price, sku.stock) == (Decimal("39.90"), 8)
@@ -569,16 +627,16 @@ def assert_untouched(objects):
 def test_another_shops_objects_are_not_found(operator_api, shop_b_objects, method, name, target, body):
     url = reverse(name, args=[shop_b_objects[target].pk])
 
-    response = getattr(operator_api, method)(url, body if body is not None else {"image": png()},
-                                             format="json" if body is not None else "multipart")
+    response = getattr(operator_api, method)(
+        url, body if body is not None else {"image": png()}, format="json" if body is not None else "multipart"
+    )
 
     assert response.status_code == 404
     assert errors_of(response)[0]["code"] == "not_found"
     assert_untouched(shop_b_objects)
 
 
-@pytest.mark.parametrize("name", ["api-shop-products", "api-shop-pickup-points", "api-shop-orders",
-                                  "api-shop-cases"])
+@pytest.mark.parametrize("name", ["api-shop-products", "api-shop-pickup-points", "api-shop-orders", "api-shop-cases"])
 def test_lists_never_show_another_shops_objects(operator_api, shop_b_objects, name):
     assert operator_api.get(reverse(name)).json()["count"] == 0
 
@@ -599,8 +657,14 @@ def shop_a_objects(shop, group, sku, transport):
     pending = order_for(member, group, sku)
     services.request_refund(order=order, by=member, reason="不想要了")
     case = services.open_case(order=order, member=member, reason="破损")
-    return {"product": sku.product, "sku": sku, "point": PickupPointFactory(shop=shop), "order": order,
-            "pending": pending, "case": case}
+    return {
+        "product": sku.product,
+        "sku": sku,
+        "point": PickupPointFactory(shop=shop),
+        "order": order,
+        "pending": pending,
+        "case": case,
+    }
 
 
 WRITES = [(m, n, t, b) for m, n, t, b in SHOP_OBJECT_ENDPOINTS if m != "get"] + [
@@ -613,8 +677,9 @@ WRITES = [(m, n, t, b) for m, n, t, b in SHOP_OBJECT_ENDPOINTS if m != "get"] + 
 def test_a_viewer_may_not_write(viewer_api, shop_a_objects, method, name, target, body):
     url = reverse(name, args=[shop_a_objects[target].pk] if target else [])
 
-    response = getattr(viewer_api, method)(url, body if body is not None else {"image": png()},
-                                           format="json" if body is not None else "multipart")
+    response = getattr(viewer_api, method)(
+        url, body if body is not None else {"image": png()}, format="json" if body is not None else "multipart"
+    )
 
     assert response.status_code == 403
     assert errors_of(response)[0]["code"] == "permission_denied"
@@ -623,7 +688,9 @@ def test_a_viewer_may_not_write(viewer_api, shop_a_objects, method, name, target
 
 
 READS = [(n, t) for m, n, t, _b in SHOP_OBJECT_ENDPOINTS if m == "get"] + [
-    ("api-shop-products", None), ("api-shop-pickup-points", None), ("api-shop-orders", None),
+    ("api-shop-products", None),
+    ("api-shop-pickup-points", None),
+    ("api-shop-orders", None),
     ("api-shop-cases", None),
 ]
 
@@ -652,8 +719,9 @@ def test_shop_endpoints_need_sign_in_and_a_seat(api, member_api, shop_a_objects,
 def test_shop_writes_need_sign_in(api, shop_a_objects, method, name, target, body):
     url = reverse(name, args=[shop_a_objects[target].pk] if target else [])
 
-    response = getattr(api, method)(url, body if body is not None else {"image": png()},
-                                    format="json" if body is not None else "multipart")
+    response = getattr(api, method)(
+        url, body if body is not None else {"image": png()}, format="json" if body is not None else "multipart"
+    )
 
     assert response.status_code in (401, 403)
     assert errors_of(response)[0]["code"] == "not_authenticated"

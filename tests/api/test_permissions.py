@@ -20,9 +20,17 @@ OBJECT_ENDPOINTS = [
     ("get", "api-shop-group-members", "group", [], None),
     ("get", "api-shop-group-links", "group", [], None),
     ("post", "api-shop-group-links", "group", [], {"channel": "poster"}),
-    *[("post", "api-shop-member-action", "membership", [action], body) for action, body in [
-        ("approve", {}), ("reject", {}), ("remove", {}), ("ban", {}), ("unban", {}), ("set-role", {"role": "admin"}),
-    ]],
+    *[
+        ("post", "api-shop-member-action", "membership", [action], body)
+        for action, body in [
+            ("approve", {}),
+            ("reject", {}),
+            ("remove", {}),
+            ("ban", {}),
+            ("unban", {}),
+            ("set-role", {"role": "admin"}),
+        ]
+    ],
     ("post", "api-shop-link-revoke", "link", [], None),
     ("get", "api-shop-series-detail", "series", [], None),
 ]
@@ -32,8 +40,11 @@ def _call(client, method, name, obj, extra, body):
     return getattr(client, method)(reverse(name, args=[obj.pk, *extra]), body, format="json")
 
 
-@pytest.mark.parametrize(("method", "name", "target", "extra", "body"), OBJECT_ENDPOINTS,
-                         ids=[f"{m}-{n}-{'-'.join(e)}" for m, n, _t, e, _b in OBJECT_ENDPOINTS])
+@pytest.mark.parametrize(
+    ("method", "name", "target", "extra", "body"),
+    OBJECT_ENDPOINTS,
+    ids=[f"{m}-{n}-{'-'.join(e)}" for m, n, _t, e, _b in OBJECT_ENDPOINTS],
+)
 def test_another_shops_objects_are_not_found(operator_api, shop_b, method, name, target, extra, body):
     response = _call(operator_api, method, name, shop_b[target], extra, body)
 
@@ -94,16 +105,16 @@ def test_a_viewer_may_not_decide_on_members_or_revoke_links(viewer_api, group):
     assert membership.status == MembershipStatus.ACTIVE and link.revoked_at is None
 
 
-@pytest.mark.parametrize("name", ["api-shop-groups", "api-shop-group", "api-shop-group-members",
-                                  "api-shop-group-links", "api-shop-series"])
+@pytest.mark.parametrize(
+    "name", ["api-shop-groups", "api-shop-group", "api-shop-group-members", "api-shop-group-links", "api-shop-series"]
+)
 def test_a_viewer_may_read(viewer_api, group, name):
     args = [group.pk] if name not in ("api-shop-groups", "api-shop-series") else []
 
     assert viewer_api.get(reverse(name, args=args)).status_code == 200
 
 
-SHOP_READS = ["api-shop-groups", "api-shop-group", "api-shop-group-members", "api-shop-group-links",
-              "api-shop-series"]
+SHOP_READS = ["api-shop-groups", "api-shop-group", "api-shop-group-members", "api-shop-group-links", "api-shop-series"]
 
 
 @pytest.mark.parametrize("name", SHOP_READS)

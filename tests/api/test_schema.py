@@ -97,8 +97,13 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/bargains/{id}/cut/", "post"),
     ("/api/v1/me/bargains/{id}/buy/", "post"),
 }
-ORDER_PREFIXES = ("/api/v1/shop/products/", "/api/v1/shop/skus/", "/api/v1/shop/pickup-points/",
-                  "/api/v1/shop/orders/", "/api/v1/shop/after-sales/")
+ORDER_PREFIXES = (
+    "/api/v1/shop/products/",
+    "/api/v1/shop/skus/",
+    "/api/v1/shop/pickup-points/",
+    "/api/v1/shop/orders/",
+    "/api/v1/shop/after-sales/",
+)
 
 
 @pytest.fixture
@@ -115,17 +120,22 @@ def test_the_schema_is_valid_openapi(schema):
 def test_the_schema_lists_every_endpoint_with_the_error_shape(schema):
     operations = {(path, method) for path, item in schema["paths"].items() for method in item}
     assert operations >= EXPECTED_OPERATIONS
-    assert not {(path, method) for path, method in operations if path.startswith(("/api/v1/links/", "/api/v1/me/",
-                                                                                  "/api/v1/shop/groups/",
-                                                                                  *ORDER_PREFIXES))
-                and (path, method) not in EXPECTED_OPERATIONS}
+    assert not {
+        (path, method)
+        for path, method in operations
+        if path.startswith(("/api/v1/links/", "/api/v1/me/", "/api/v1/shop/groups/", *ORDER_PREFIXES))
+        and (path, method) not in EXPECTED_OPERATIONS
+    }
     for path, method in EXPECTED_OPERATIONS:
         responses = schema["paths"][path][method]["responses"]
         errors = [code for code in responses if code.startswith("4")]
         assert errors, (path, method)
         for code in errors:
-            assert responses[code]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"}, (path, method, code)
+            assert responses[code]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (
+                path,
+                method,
+                code,
+            )
 
 
 def test_join_refusals_are_documented(schema):
@@ -135,8 +145,11 @@ def test_join_refusals_are_documented(schema):
 
 def test_token_authentication_is_documented(schema):
     assert schema["components"]["securitySchemes"]["XSessionTokenAuth"] == {
-        "type": "apiKey", "in": "header", "name": "X-Session-Token",
-        "description": "X-Session-Token authentication"}
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Session-Token",
+        "description": "X-Session-Token authentication",
+    }
 
 
 def test_no_phone_field_appears_in_any_response_shape(schema):

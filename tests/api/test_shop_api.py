@@ -67,10 +67,18 @@ def test_list_filters_by_state_tag_and_series(operator_api, shop):
 def test_create_a_group(operator_api, shop, operator):
     tag = TagFactory(shop=shop)
 
-    response = operator_api.post(reverse("api-shop-groups"), {
-        "name": "摄影交流", "purpose": "brand", "capacity": 150, "threshold": "submission",
-        "entry_question": "发一张你的作品", "tags": [tag.pk],
-    }, format="json")
+    response = operator_api.post(
+        reverse("api-shop-groups"),
+        {
+            "name": "摄影交流",
+            "purpose": "brand",
+            "capacity": 150,
+            "threshold": "submission",
+            "entry_question": "发一张你的作品",
+            "tags": [tag.pk],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -78,8 +86,10 @@ def test_create_a_group(operator_api, shop, operator):
     assert group.shop == shop and group.name == "摄影交流" and group.capacity == 150
     assert group.state == GroupState.PREPARING
     assert body["tags"] == [{"id": tag.pk, "name": tag.name}]
-    assert body["allowed_transitions"] == [{"to_state": "recruiting", "label": "招募中"},
-                                           {"to_state": "archived", "label": "已归档"}]
+    assert body["allowed_transitions"] == [
+        {"to_state": "recruiting", "label": "招募中"},
+        {"to_state": "archived", "label": "已归档"},
+    ]
 
 
 def test_create_a_group_uses_the_shops_default_capacity(operator_api, shop):
@@ -133,8 +143,10 @@ def test_group_detail(operator_api, group, operator):
     assert body["id"] == group.pk
     assert body["member_count"] == 1
     assert body["owner"]["public_name"] == "群主甲"
-    assert body["allowed_transitions"] == [{"to_state": "cooling", "label": "冷却"},
-                                           {"to_state": "archived", "label": "已归档"}]
+    assert body["allowed_transitions"] == [
+        {"to_state": "cooling", "label": "冷却"},
+        {"to_state": "archived", "label": "已归档"},
+    ]
 
 
 def test_patch_changes_only_what_is_sent(operator_api, group, shop):
@@ -151,8 +163,9 @@ def test_patch_changes_only_what_is_sent(operator_api, group, shop):
     assert group.description == "原介绍"
     assert list(group.tags.all()) == [tag]
 
-    response = operator_api.patch(reverse("api-shop-group", args=[group.pk]),
-                                  {"name": "改名", "tags": []}, format="json")
+    response = operator_api.patch(
+        reverse("api-shop-group", args=[group.pk]), {"name": "改名", "tags": []}, format="json"
+    )
     assert response.status_code == 200
     group.refresh_from_db()
     assert group.name == "改名" and group.capacity == 120
@@ -179,8 +192,11 @@ def test_put_is_not_offered(operator_api, group):
 
 
 def test_transition_a_group(operator_api, group, operator):
-    response = operator_api.post(reverse("api-shop-group-transition", args=[group.pk]),
-                                 {"to_state": "cooling", "reason": "活动结束"}, format="json")
+    response = operator_api.post(
+        reverse("api-shop-group-transition", args=[group.pk]),
+        {"to_state": "cooling", "reason": "活动结束"},
+        format="json",
+    )
 
     assert response.status_code == 200
     assert response.json()["state"] == "cooling"
@@ -189,8 +205,9 @@ def test_transition_a_group(operator_api, group, operator):
 
 
 def test_a_move_the_lifecycle_forbids_is_refused(operator_api, group):
-    response = operator_api.post(reverse("api-shop-group-transition", args=[group.pk]),
-                                 {"to_state": "recruiting"}, format="json")
+    response = operator_api.post(
+        reverse("api-shop-group-transition", args=[group.pk]), {"to_state": "recruiting"}, format="json"
+    )
 
     assert response.status_code == 400
     assert errors_of(response)[0]["field"] is None
@@ -199,14 +216,16 @@ def test_a_move_the_lifecycle_forbids_is_refused(operator_api, group):
 
 
 def test_an_unknown_state_is_a_field_error(operator_api, group):
-    response = operator_api.post(reverse("api-shop-group-transition", args=[group.pk]),
-                                 {"to_state": "preparing"}, format="json")
+    response = operator_api.post(
+        reverse("api-shop-group-transition", args=[group.pk]), {"to_state": "preparing"}, format="json"
+    )
 
     assert response.status_code == 400
     assert errors_of(response)[0]["field"] == "to_state"
 
 
 # --- Members --------------------------------------------------------------------------------------
+
 
 def test_members_of_a_group_show_public_names_only(operator_api, group, shop):
     inviter = UserFactory(display_name="", phone="+8613900001111")
@@ -310,11 +329,19 @@ def test_an_unknown_member_action_is_a_404(operator_api, group):
 
 # --- Links ----------------------------------------------------------------------------------------
 
+
 def test_create_list_and_revoke_a_channel_link(operator_api, group, operator):
     expires = timezone.now() + timedelta(days=3)
-    response = operator_api.post(reverse("api-shop-group-links", args=[group.pk]), {
-        "channel": "parcel_card", "label": "6 月包裹卡", "expires_at": expires.isoformat(), "max_uses": 100,
-    }, format="json")
+    response = operator_api.post(
+        reverse("api-shop-group-links", args=[group.pk]),
+        {
+            "channel": "parcel_card",
+            "label": "6 月包裹卡",
+            "expires_at": expires.isoformat(),
+            "max_uses": 100,
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -335,8 +362,11 @@ def test_create_list_and_revoke_a_channel_link(operator_api, group, operator):
 
 
 def test_a_link_expiring_in_the_past_is_refused(operator_api, group):
-    response = operator_api.post(reverse("api-shop-group-links", args=[group.pk]), {
-        "expires_at": (timezone.now() - timedelta(hours=1)).isoformat()}, format="json")
+    response = operator_api.post(
+        reverse("api-shop-group-links", args=[group.pk]),
+        {"expires_at": (timezone.now() - timedelta(hours=1)).isoformat()},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert errors_of(response)[0]["field"] == "expires_at"
@@ -351,12 +381,21 @@ def test_max_uses_below_one_is_refused(operator_api, group):
 
 # --- Series ---------------------------------------------------------------------------------------
 
+
 def test_create_list_and_read_a_series(operator_api, shop):
     tag = TagFactory(shop=shop)
-    response = operator_api.post(reverse("api-shop-series"), {
-        "name": "护肤交流", "capacity": 200, "rotation_threshold": 150, "tags": [tag.pk],
-        "threshold": "paid", "entry_price": "1.00",
-    }, format="json")
+    response = operator_api.post(
+        reverse("api-shop-series"),
+        {
+            "name": "护肤交流",
+            "capacity": 200,
+            "rotation_threshold": 150,
+            "tags": [tag.pk],
+            "threshold": "paid",
+            "entry_price": "1.00",
+        },
+        format="json",
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -376,14 +415,16 @@ def test_create_list_and_read_a_series(operator_api, shop):
 
 
 def test_series_rotation_above_capacity_is_refused(operator_api):
-    response = operator_api.post(reverse("api-shop-series"), {
-        "name": "系列", "capacity": 100, "rotation_threshold": 150}, format="json")
+    response = operator_api.post(
+        reverse("api-shop-series"), {"name": "系列", "capacity": 100, "rotation_threshold": 150}, format="json"
+    )
 
     assert response.status_code == 400
     assert errors_of(response)[0]["field"] == "rotation_threshold"
 
 
 # --- Query counts ---------------------------------------------------------------------------------
+
 
 def _queries(client, url) -> int:
     with CaptureQueriesContext(connection) as ctx:

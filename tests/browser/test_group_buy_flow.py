@@ -29,8 +29,14 @@ ADDRESS = "上海市徐汇区漕溪北路 88 号 2 号楼 502"
 
 
 def _second_phone(browser):
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 390, "height": 844},
-                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     context.set_default_timeout(15_000)
     return context
 
@@ -49,8 +55,9 @@ def _checkout_and_pay(page, shot, step: str) -> None:
     assert deliver_due() == 1  # the provider's signed notification reaches the live server over HTTP
 
 
-def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(browser, phone, live_site, shot,
-                                                                       sign_in_by_phone):
+def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(
+    browser, phone, live_site, shot, sign_in_by_phone
+):
     shop = ShopFactory(name="小满母婴生活馆")
     owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
     group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
@@ -58,14 +65,22 @@ def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(browser, p
     add_member(group=group, user=leader, by=owner)
     friend = UserFactory(phone="+8613700008888", display_name="王芳")
     join_via_link(user=friend, code=personal_link(user=leader, group=group).code)
-    sku = SkuFactory(product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g",
-                     price=Decimal("39.90"), stock=20)
+    sku = SkuFactory(
+        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("39.90"), stock=20
+    )
     now = timezone.now()
     campaign = services.create_campaign(
-        shop=shop, by=owner, type="group_buy", name="两人成团 米粉半价", starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=3), sku=sku, hook_title="两人成团，米粉半价",
+        shop=shop,
+        by=owner,
+        type="group_buy",
+        name="两人成团 米粉半价",
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=3),
+        sku=sku,
+        hook_title="两人成团，米粉半价",
         hook_text="拉上一位宝妈，一起省一半。",
-        proof_text="有机认证证书编号 OFCC-2026-0815；“宝宝很爱吃”——上周 312 位宝妈的评价", cta_text="我要开团",
+        proof_text="有机认证证书编号 OFCC-2026-0815；“宝宝很爱吃”——上周 312 位宝妈的评价",
+        cta_text="我要开团",
         settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
     )
     services.schedule_campaign(campaign=campaign, by=owner)
@@ -116,11 +131,11 @@ def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(browser, p
     seats = {seat.member: seat for seat in team.seats.select_related("order")}
     assert {seats[leader].state, seats[friend].state} == {SeatState.WON}
     assert seats[friend].inviter == leader
-    assert all(seat.order.state == OrderState.PAID and seat.order.total == Decimal("19.90")
-               for seat in seats.values())
+    assert all(seat.order.state == OrderState.PAID and seat.order.total == Decimal("19.90") for seat in seats.values())
     assert CampaignAct.objects.filter(campaign=campaign, actor=friend, inviter=leader, kind="team_join").exists()
-    assert ReferralEvent.objects.filter(kind=EventKind.CAMPAIGN_ACT, campaign_id=campaign.pk, inviter=leader,
-                                        invitee=friend).exists()
+    assert ReferralEvent.objects.filter(
+        kind=EventKind.CAMPAIGN_ACT, campaign_id=campaign.pk, inviter=leader, invitee=friend
+    ).exists()
     phone.reload()
     expect(phone.get_by_test_id("team-status")).to_contain_text("拼团成功")
     shot(phone, "9-leader-sees-success")

@@ -9,7 +9,5 @@ pytestmark = pytest.mark.browser
 def test_the_phone_pages_load_their_style_sheet(phone, live_site):
     response = phone.goto(f"{live_site}/accounts/login/code/")
     assert response.status == 200
-    css = phone.evaluate(
-        "() => [...document.styleSheets].filter(s => s.href).map(s => [s.href, s.cssRules.length])"
-    )
+    css = phone.evaluate("() => [...document.styleSheets].filter(s => s.href).map(s => [s.href, s.cssRules.length])")
     assert css and all(rules > 0 for _href, rules in css), css

@@ -12,8 +12,14 @@ from tests.factories import GroupFactory, SkuFactory, UserFactory
 from tests.orders.conftest import make_buyer
 
 HELP_SETTINGS = {"helps_needed": 3, "time_limit_minutes": 120, "reward_kind": "price", "reward_price": "0.01"}
-BARGAIN_SETTINGS = {"original_price": "100.00", "floor_price": "10.00", "min_cuts": 5, "time_limit_minutes": 120,
-                    "first_cut_share": "0.50", "pay_within_minutes": 60}
+BARGAIN_SETTINGS = {
+    "original_price": "100.00",
+    "floor_price": "10.00",
+    "min_cuts": 5,
+    "time_limit_minutes": 120,
+    "first_cut_share": "0.50",
+    "pay_within_minutes": 60,
+}
 
 
 def an_hour_old(**kw):
@@ -27,14 +33,26 @@ def friends(n):
 
 def help_campaign(shop, *, settings=None, **fields):
     sku = fields.pop("sku", None) or SkuFactory(product__shop=shop, price=Decimal("59.90"), stock=50)
-    return make_campaign(shop, sku, type=CampaignType.HELP, name=fields.pop("name", "三人助力 1 分钱领米粉"),
-                         settings={**HELP_SETTINGS, **(settings or {})}, **fields)
+    return make_campaign(
+        shop,
+        sku,
+        type=CampaignType.HELP,
+        name=fields.pop("name", "三人助力 1 分钱领米粉"),
+        settings={**HELP_SETTINGS, **(settings or {})},
+        **fields,
+    )
 
 
 def bargain_campaign(shop, *, settings=None, **fields):
     sku = fields.pop("sku", None) or SkuFactory(product__shop=shop, price=Decimal("100.00"), stock=50)
-    return make_campaign(shop, sku, type=CampaignType.BARGAIN, name=fields.pop("name", "砍到 10 元 有机米粉"),
-                         settings={**BARGAIN_SETTINGS, **(settings or {})}, **fields)
+    return make_campaign(
+        shop,
+        sku,
+        type=CampaignType.BARGAIN,
+        name=fields.pop("name", "砍到 10 元 有机米粉"),
+        settings={**BARGAIN_SETTINGS, **(settings or {})},
+        **fields,
+    )
 
 
 def starter_in(shop):

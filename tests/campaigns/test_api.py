@@ -13,8 +13,12 @@ from .conftest import make_campaign, pay
 
 pytestmark = pytest.mark.django_db
 
-BODY = {"delivery": "shipping", "recipient_name": "王芳", "recipient_phone": "13800138000",
-        "address": "上海市徐汇区漕溪北路 1 号"}
+BODY = {
+    "delivery": "shipping",
+    "recipient_name": "王芳",
+    "recipient_phone": "13800138000",
+    "address": "上海市徐汇区漕溪北路 1 号",
+}
 
 
 def api_for(user) -> APIClient:
@@ -24,8 +28,12 @@ def api_for(user) -> APIClient:
 
 
 def _open(client, campaign, group, key="open-1"):
-    return client.post(f"/api/v1/me/campaigns/{campaign.pk}/teams/", {**BODY, "group": group.pk}, format="json",
-                       headers={"Idempotency-Key": key})
+    return client.post(
+        f"/api/v1/me/campaigns/{campaign.pk}/teams/",
+        {**BODY, "group": group.pk},
+        format="json",
+        headers={"Idempotency-Key": key},
+    )
 
 
 def test_a_member_reads_the_campaign_and_its_rules(campaign, people):
@@ -45,16 +53,18 @@ def test_opening_a_team_is_idempotent(campaign, people, gb_group):
 
 
 def test_a_friend_joins_with_the_share_token_and_the_team_succeeds(shop, gb_sku, people, gb_group, transport):
-    campaign = make_campaign(shop, gb_sku, settings={"team_size": 2, "group_price": "29.90",
-                                                     "time_limit_minutes": 60})
+    campaign = make_campaign(shop, gb_sku, settings={"team_size": 2, "group_price": "29.90", "time_limit_minutes": 60})
     opened = _open(api_for(people[0]), campaign, gb_group).json()
     pay(Order.objects.get(pk=opened["order"]), transport)
     seat = TeamSeat.objects.get(pk=opened["id"])
     token = services.share_link(campaign, people[0], seat.team).split("by=")[1]
 
-    joined = api_for(people[1]).post(f"/api/v1/me/campaigns/{campaign.pk}/teams/{seat.team_id}/join/",
-                                     {**BODY, "group": gb_group.pk, "by": token}, format="json",
-                                     headers={"Idempotency-Key": "join-1"})
+    joined = api_for(people[1]).post(
+        f"/api/v1/me/campaigns/{campaign.pk}/teams/{seat.team_id}/join/",
+        {**BODY, "group": gb_group.pk, "by": token},
+        format="json",
+        headers={"Idempotency-Key": "join-1"},
+    )
     assert joined.status_code == 201
     assert TeamSeat.objects.get(pk=joined.json()["id"]).inviter == people[0]
     pay(Order.objects.get(pk=joined.json()["order"]), transport)
@@ -70,11 +80,13 @@ def test_refusals_come_in_the_house_error_shape(campaign, people, gb_group):
     second = _open(client, campaign, gb_group, key="open-2")
     assert second.status_code == 400
     assert second.json()["errors"][0]["message"] == "你在本活动已有一个进行中的团，请等它结束后再参加。"
-    missing_key = client.post(f"/api/v1/me/campaigns/{campaign.pk}/teams/", {**BODY, "group": gb_group.pk},
-                              format="json")
+    missing_key = client.post(
+        f"/api/v1/me/campaigns/{campaign.pk}/teams/", {**BODY, "group": gb_group.pk}, format="json"
+    )
     assert missing_key.status_code == 400 and missing_key.json()["errors"][0]["field"] == "Idempotency-Key"
-    bad = client.post(f"/api/v1/me/campaigns/{campaign.pk}/teams/", {"group": "x"}, format="json",
-                      headers={"Idempotency-Key": "k"})
+    bad = client.post(
+        f"/api/v1/me/campaigns/{campaign.pk}/teams/", {"group": "x"}, format="json", headers={"Idempotency-Key": "k"}
+    )
     assert bad.status_code == 400 and {e["field"] for e in bad.json()["errors"]} >= {"group", "delivery"}
 
 

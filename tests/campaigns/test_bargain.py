@@ -42,19 +42,26 @@ def _cut_all(task, n=None):
 
 # --- Settings ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "field", "message"), [
-    ({"floor_price": "100.00"}, "floor_price", "底价必须低于原价 ¥100.00。"),
-    ({"floor_price": "120.00"}, "floor_price", "底价必须低于原价 ¥100.00。"),
-    ({"floor_price": "0"}, "floor_price", "金额必须大于 0，最多两位小数。"),
-    ({"original_price": "120.00"}, "original_price", "原价不能高于商品价格 ¥100.00。"),
-    ({"floor_price": "99.97", "min_cuts": 5}, "min_cuts", "差价只有 3 分，每刀至少 1 分，最多 3 人。"),
-    ({"min_cuts": 0}, "min_cuts", "砍到底价所需人数须在 1–1000 之间。"),
-    ({"min_cuts": 5, "max_cuts": 3}, "max_cuts", "最多人数不能少于最少人数。"),
-    ({"first_cut_share": "0.95"}, "first_cut_share",
-     "首刀比例须在 0–0.90 之间（如 0.50 表示首刀砍掉一半差价），最多两位小数。"),
-    ({"time_limit_minutes": 0}, "time_limit_minutes", "砍价时限须在 5 分钟到 30 天之间。"),
-    ({"pay_within_minutes": "明天"}, "pay_within_minutes", "砍到底价后的付款期限须在 5 分钟到 30 天之间。"),
-])
+
+@pytest.mark.parametrize(
+    ("given", "field", "message"),
+    [
+        ({"floor_price": "100.00"}, "floor_price", "底价必须低于原价 ¥100.00。"),
+        ({"floor_price": "120.00"}, "floor_price", "底价必须低于原价 ¥100.00。"),
+        ({"floor_price": "0"}, "floor_price", "金额必须大于 0，最多两位小数。"),
+        ({"original_price": "120.00"}, "original_price", "原价不能高于商品价格 ¥100.00。"),
+        ({"floor_price": "99.97", "min_cuts": 5}, "min_cuts", "差价只有 3 分，每刀至少 1 分，最多 3 人。"),
+        ({"min_cuts": 0}, "min_cuts", "砍到底价所需人数须在 1–1000 之间。"),
+        ({"min_cuts": 5, "max_cuts": 3}, "max_cuts", "最多人数不能少于最少人数。"),
+        (
+            {"first_cut_share": "0.95"},
+            "first_cut_share",
+            "首刀比例须在 0–0.90 之间（如 0.50 表示首刀砍掉一半差价），最多两位小数。",
+        ),
+        ({"time_limit_minutes": 0}, "time_limit_minutes", "砍价时限须在 5 分钟到 30 天之间。"),
+        ({"pay_within_minutes": "明天"}, "pay_within_minutes", "砍到底价后的付款期限须在 5 分钟到 30 天之间。"),
+    ],
+)
 def test_inconsistent_settings_are_refused_with_a_message(shop, given, field, message):
     with pytest.raises(ValidationError) as refused:
         bargain_campaign(shop, settings=given, run=False)
@@ -64,18 +71,29 @@ def test_inconsistent_settings_are_refused_with_a_message(shop, given, field, me
 def test_settings_default_the_original_price_to_the_skus_and_a_range_of_cuts(shop):
     campaign = bargain_campaign(shop, settings={"original_price": "", "min_cuts": 3, "max_cuts": "8"}, run=False)
     assert campaign.settings == {
-        "original_price": "100.00", "floor_price": "10.00", "min_cuts": 3, "max_cuts": 8, "time_limit_minutes": 120,
-        "pay_within_minutes": 60, "may_buy_before_floor": False, "first_cut_share": "0.50"}
+        "original_price": "100.00",
+        "floor_price": "10.00",
+        "min_cuts": 3,
+        "max_cuts": 8,
+        "time_limit_minutes": 120,
+        "pay_within_minutes": 60,
+        "may_buy_before_floor": False,
+        "first_cut_share": "0.50",
+    }
 
 
 # --- Starting: the sequence is fixed and stored -------------------------------------------------------------
+
 
 def test_a_bargain_stores_its_whole_cut_sequence_and_seed_at_start(running):
     campaign, starter, group = running
     task = bargaining.start_bargain(campaign=campaign, member=starter, seed=42)
     assert task.plan == cut_sequence(total_fen=9000, min_cuts=5, first_share=Decimal("0.50"), seed=42)
-    assert (task.original_price, task.floor_price, task.current_price) == (Decimal("100"), Decimal("10"),
-                                                                           Decimal("100"))
+    assert (task.original_price, task.floor_price, task.current_price) == (
+        Decimal("100"),
+        Decimal("10"),
+        Decimal("100"),
+    )
     assert (task.cuts_planned, task.cuts_done, task.state, task.group) == (5, 0, B.OPEN, group)
     assert task.plan[0] == 4500 and sum(task.plan) == 9000
     assert bargaining.start_bargain(campaign=campaign, member=starter) == task  # one live bargain
@@ -88,6 +106,7 @@ def test_only_members_of_the_campaigns_groups_start_a_bargain(running):
 
 
 # --- Cutting ---------------------------------------------------------------------------------------------
+
 
 def test_the_ith_friend_gets_the_ith_planned_cut_down_to_the_floor(running):
     campaign, starter, _ = running
@@ -121,8 +140,15 @@ def test_the_database_refuses_a_self_cut_and_a_price_below_the_floor(running):
     campaign, starter, _ = running
     task = bargaining.start_bargain(campaign=campaign, member=starter)
     with pytest.raises(IntegrityError, match="bargain_cut_not_self"), transaction.atomic():
-        BargainCut.objects.create(task=task, campaign=campaign, cutter=starter, starter=starter, number=1,
-                                  amount=Decimal("1.00"), price_after=Decimal("99.00"))
+        BargainCut.objects.create(
+            task=task,
+            campaign=campaign,
+            cutter=starter,
+            starter=starter,
+            number=1,
+            amount=Decimal("1.00"),
+            price_after=Decimal("99.00"),
+        )
     with pytest.raises(IntegrityError, match="bargain_price_never_below_floor"), transaction.atomic():
         BargainTask.objects.filter(pk=task.pk).update(current_price=Decimal("9.99"))
 
@@ -165,6 +191,7 @@ def test_each_cut_is_a_referral_act_credited_to_the_starter_with_its_amount(runn
 
 
 # --- Buying ----------------------------------------------------------------------------------------------
+
 
 def test_the_member_buys_at_the_floor_through_the_order_pipeline(running, transport):
     campaign, starter, _ = running
@@ -269,8 +296,13 @@ def test_figures_count_bargains_cuts_and_purchases(running, transport):
 def test_the_payment_deadline_after_the_floor_defaults_to_the_shops_setting(shop):
     from shops.services import update_shop_settings
 
-    update_shop_settings(shop=shop, group_hard_cap=350, default_group_capacity=200, default_rotation_threshold=180,
-                         bargain_pay_within_minutes=90)
+    update_shop_settings(
+        shop=shop,
+        group_hard_cap=350,
+        default_group_capacity=200,
+        default_rotation_threshold=180,
+        bargain_pay_within_minutes=90,
+    )
     shop.settings.refresh_from_db()
     campaign = bargain_campaign(shop, settings={"pay_within_minutes": None})
     assert campaign.settings["pay_within_minutes"] == 90

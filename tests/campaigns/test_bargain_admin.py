@@ -21,8 +21,10 @@ def task(shop):
 
 def test_a_cut_added_in_the_admin_is_the_next_planned_cut(admin_client, task):
     friend = friends(1)[0]
-    assert admin_client.post(reverse("admin:campaigns_bargaincut_add"),
-                             {"task": task.pk, "cutter": friend.pk}).status_code == 302
+    assert (
+        admin_client.post(reverse("admin:campaigns_bargaincut_add"), {"task": task.pk, "cutter": friend.pk}).status_code
+        == 302
+    )
     made = BargainCut.objects.get()
     assert (made.number, made.amount) == (1, to_yuan(task.plan[0]))
     task.refresh_from_db()
@@ -31,12 +33,16 @@ def test_a_cut_added_in_the_admin_is_the_next_planned_cut(admin_client, task):
 
 def test_the_admin_refuses_a_self_cut_and_a_second_cut_in_words(admin_client, task):
     url = reverse("admin:campaigns_bargaincut_add")
-    assert "不能给自己砍价，请把链接分享给好友。" in admin_client.post(
-        url, {"task": task.pk, "cutter": task.starter.pk}).content.decode()
+    assert (
+        "不能给自己砍价，请把链接分享给好友。"
+        in admin_client.post(url, {"task": task.pk, "cutter": task.starter.pk}).content.decode()
+    )
     friend = friends(1)[0]
     bargaining.cut(task=task, cutter=friend)
-    assert "你已经帮 TA 砍过一刀了，每人只能砍一次。" in admin_client.post(
-        url, {"task": task.pk, "cutter": friend.pk}).content.decode()
+    assert (
+        "你已经帮 TA 砍过一刀了，每人只能砍一次。"
+        in admin_client.post(url, {"task": task.pk, "cutter": friend.pk}).content.decode()
+    )
     assert BargainCut.objects.count() == 1
 
 

@@ -84,20 +84,24 @@ def test_the_first_cut_leaves_a_fen_for_every_later_friend():
 
 
 def test_a_range_of_cuts_is_drawn_by_the_seed_and_capped_by_the_fen_available():
-    counts = {len(cut_sequence(total_fen=500, min_cuts=3, max_cuts=8, first_share=Decimal("0.3"), seed=s))
-              for s in range(60)}
+    counts = {
+        len(cut_sequence(total_fen=500, min_cuts=3, max_cuts=8, first_share=Decimal("0.3"), seed=s)) for s in range(60)
+    }
     assert counts <= set(range(3, 9)) and len(counts) > 1
     assert len(cut_sequence(total_fen=5, min_cuts=3, max_cuts=50, first_share=Decimal("0.3"), seed=3)) <= 5
 
 
-@pytest.mark.parametrize(("total", "min_cuts", "max_cuts", "share"), [
-    (0, 1, 1, "0.5"),  # floor not below the price
-    (5, 6, 6, "0.5"),  # more cuts than fen
-    (100, 0, 3, "0.5"),
-    (100, 4, 3, "0.5"),
-    (100, 3, 3, "1"),
-    (100, 3, 3, "-0.1"),
-])
+@pytest.mark.parametrize(
+    ("total", "min_cuts", "max_cuts", "share"),
+    [
+        (0, 1, 1, "0.5"),  # floor not below the price
+        (5, 6, 6, "0.5"),  # more cuts than fen
+        (100, 0, 3, "0.5"),
+        (100, 4, 3, "0.5"),
+        (100, 3, 3, "1"),
+        (100, 3, 3, "-0.1"),
+    ],
+)
 def test_impossible_settings_are_refused(total, min_cuts, max_cuts, share):
     with pytest.raises(ValueError):
         cut_sequence(total_fen=total, min_cuts=min_cuts, max_cuts=max_cuts, first_share=Decimal(share), seed=1)

@@ -17,8 +17,12 @@ from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-ADDRESS = {"delivery": "shipping", "recipient_name": "王芳", "recipient_phone": "13800138000",
-           "address": "上海市徐汇区漕溪北路 1 号"}
+ADDRESS = {
+    "delivery": "shipping",
+    "recipient_name": "王芳",
+    "recipient_phone": "13800138000",
+    "address": "上海市徐汇区漕溪北路 1 号",
+}
 
 
 @pytest.fixture
@@ -118,8 +122,10 @@ def test_cuts_after_the_floor_and_after_expiry_are_refused_in_words(client, task
     late = friends(1)[0]
     client.force_login(late)
     client.get(_share_path(task))
-    assert "已经砍到底价了，不需要再砍了。" in client.post(
-        reverse("campaigns:bargain_cut", args=[task.pk])).content.decode()
+    assert (
+        "已经砍到底价了，不需要再砍了。"
+        in client.post(reverse("campaigns:bargain_cut", args=[task.pk])).content.decode()
+    )
 
     starter, _ = starter_in(shop)
     other = bargaining.start_bargain(campaign=task.campaign, member=starter)

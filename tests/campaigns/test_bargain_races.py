@@ -88,16 +88,25 @@ def test_a_cut_racing_the_purchase_is_either_in_the_price_or_refused():
     last = friends(1)[0]
     from tests.orders.conftest import SHIPPING
 
-    results = race(2, lambda i: bargaining.cut(task=task, cutter=last) if i == 0 else
-                   bargaining.buy(task=task, member=starter, delivery=SHIPPING, idempotency_key="k"))
+    results = race(
+        2,
+        lambda i: (
+            bargaining.cut(task=task, cutter=last)
+            if i == 0
+            else bargaining.buy(task=task, member=starter, delivery=SHIPPING, idempotency_key="k")
+        ),
+    )
 
     task.refresh_from_db()
     cut_won = isinstance(results[0], BargainCut)
     assert cut_won or results[0].reason == "closed", results
     assert task.state == BargainState.ORDERED
     # The order's price is the price when it was taken: the last cut either landed before it or not at all.
-    assert task.order.total == task.current_price == (Decimal("10.00") if cut_won else
-                                                      Decimal("100.00") - to_yuan(task.plan[0]))
+    assert (
+        task.order.total
+        == task.current_price
+        == (Decimal("10.00") if cut_won else Decimal("100.00") - to_yuan(task.plan[0]))
+    )
 
 
 def test_the_expiry_job_run_concurrently_closes_each_bargain_once():

@@ -18,10 +18,19 @@ pytestmark = pytest.mark.django_db
 def _form(sku, **overrides):
     now = timezone.localtime()
     data = {
-        "type": "group_buy", "name": "周末三人团", "starts_at": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
-        "ends_at": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"), "all_groups": "on", "sku": sku.pk,
-        "hook_title": "三人成团", "hook_text": "", "proof_text": "", "cta_text": "",
-        "s-team_size": "3", "s-group_price": "29.90", "s-time_limit_minutes": "1440",
+        "type": "group_buy",
+        "name": "周末三人团",
+        "starts_at": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+        "all_groups": "on",
+        "sku": sku.pk,
+        "hook_title": "三人成团",
+        "hook_text": "",
+        "proof_text": "",
+        "cta_text": "",
+        "s-team_size": "3",
+        "s-group_price": "29.90",
+        "s-time_limit_minutes": "1440",
     }
     data.update(overrides)
     return data
@@ -41,14 +50,17 @@ def test_an_operator_creates_a_group_buy_draft(operator_client, shop, gb_sku):
     assert campaign.settings["team_size"] == 3 and campaign.settings["simulate_fill"] is False
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"s-team_size": "1"}, "成团人数至少 2 人"),
-    ({"s-group_price": "99"}, "拼团价必须低于商品原价"),
-    ({"ends_at": "2020-01-01T00:00"}, "结束时间必须晚于开始时间"),
-    ({"starts_at": "not a date"}, "请输入正确的时间"),
-    ({"s-tiers": "3 39\n5 45"}, "价格必须低于上一档"),
-    ({"name": ""}, "请填写活动名称"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"s-team_size": "1"}, "成团人数至少 2 人"),
+        ({"s-group_price": "99"}, "拼团价必须低于商品原价"),
+        ({"ends_at": "2020-01-01T00:00"}, "结束时间必须晚于开始时间"),
+        ({"starts_at": "not a date"}, "请输入正确的时间"),
+        ({"s-tiers": "3 39\n5 45"}, "价格必须低于上一档"),
+        ({"name": ""}, "请填写活动名称"),
+    ],
+)
 def test_inconsistent_input_is_shown_next_to_the_field(operator_client, gb_sku, overrides, message):
     response = operator_client.post(reverse("dashboard:campaign_create"), _form(gb_sku, **overrides))
     assert response.status_code == 400
@@ -88,9 +100,11 @@ def test_editing_a_draft_changes_its_rules(operator_client, gb_sku):
 
 
 def test_the_detail_page_shows_live_figures_and_says_when_teams_were_simulated(
-        operator_client, shop, gb_sku, people, gb_group, transport):
-    campaign = make_campaign(shop, gb_sku, settings={"team_size": 2, "group_price": "29.90",
-                                                     "time_limit_minutes": 60, "simulate_fill": True})
+    operator_client, shop, gb_sku, people, gb_group, transport
+):
+    campaign = make_campaign(
+        shop, gb_sku, settings={"team_size": 2, "group_price": "29.90", "time_limit_minutes": 60, "simulate_fill": True}
+    )
     seat = open_team(campaign, people[0], gb_group)
     pay(seat.order, transport)
     pay(join(seat.team, people[1], gb_group).order, transport)
@@ -187,21 +201,38 @@ def test_a_running_campaign_edits_its_texts_but_never_its_rules(operator_client,
 
 def _help_form(sku, **overrides):
     data = {key: value for key, value in _form(sku).items() if not key.startswith("s-")}
-    data.update({
-        "type": "help", "name": "五人助力", "s-helps_needed": "5", "s-time_limit_minutes": "120",
-        "s-reward_kind": "price", "s-reward_price": "19.90", "s-reward_label": "", "s-helps_per_helper": "2",
-        "s-new_users_only": "on",
-    })
+    data.update(
+        {
+            "type": "help",
+            "name": "五人助力",
+            "s-helps_needed": "5",
+            "s-time_limit_minutes": "120",
+            "s-reward_kind": "price",
+            "s-reward_price": "19.90",
+            "s-reward_label": "",
+            "s-helps_per_helper": "2",
+            "s-new_users_only": "on",
+        }
+    )
     data.update(overrides)
     return data
 
 
 def _bargain_form(sku, **overrides):
     data = {key: value for key, value in _form(sku).items() if not key.startswith("s-")}
-    data.update({
-        "type": "bargain", "name": "砍到九块九", "s-original_price": "", "s-floor_price": "9.90", "s-min_cuts": "5",
-        "s-max_cuts": "8", "s-time_limit_minutes": "600", "s-first_cut_share": "0.40", "s-pay_within_minutes": "60",
-    })
+    data.update(
+        {
+            "type": "bargain",
+            "name": "砍到九块九",
+            "s-original_price": "",
+            "s-floor_price": "9.90",
+            "s-min_cuts": "5",
+            "s-max_cuts": "8",
+            "s-time_limit_minutes": "600",
+            "s-first_cut_share": "0.40",
+            "s-pay_within_minutes": "60",
+        }
+    )
     data.update(overrides)
     return data
 
@@ -216,9 +247,15 @@ def test_an_operator_creates_a_help_campaign_through_the_form(operator_client, s
     response = operator_client.post(reverse("dashboard:campaign_create"), _help_form(gb_sku))
     campaign = Campaign.objects.get()
     assert response.status_code == 302 and campaign.shop == shop and campaign.type == "help"
-    assert campaign.settings == {"helps_needed": 5, "time_limit_minutes": 120, "reward_kind": "price",
-                                 "reward_price": "19.90", "reward_label": "", "new_users_only": True,
-                                 "helps_per_helper": 2}
+    assert campaign.settings == {
+        "helps_needed": 5,
+        "time_limit_minutes": 120,
+        "reward_kind": "price",
+        "reward_price": "19.90",
+        "reward_label": "",
+        "new_users_only": True,
+        "helps_per_helper": 2,
+    }
 
 
 def test_a_help_campaign_left_at_the_forms_defaults_gets_the_types_defaults(operator_client, gb_sku):
@@ -234,22 +271,33 @@ def test_an_operator_creates_a_bargain_campaign_through_the_form(operator_client
     response = operator_client.post(reverse("dashboard:campaign_create"), _bargain_form(gb_sku))
     campaign = Campaign.objects.get()
     assert response.status_code == 302 and campaign.shop == shop and campaign.type == "bargain"
-    assert campaign.settings == {"original_price": "59.90", "floor_price": "9.90", "min_cuts": 5, "max_cuts": 8,
-                                 "time_limit_minutes": 600, "pay_within_minutes": 60,
-                                 "may_buy_before_floor": False, "first_cut_share": "0.40"}
+    assert campaign.settings == {
+        "original_price": "59.90",
+        "floor_price": "9.90",
+        "min_cuts": 5,
+        "max_cuts": 8,
+        "time_limit_minutes": 600,
+        "pay_within_minutes": 60,
+        "may_buy_before_floor": False,
+        "first_cut_share": "0.40",
+    }
 
 
-@pytest.mark.parametrize("form, overrides, message", [
-    (_help_form, {"s-helps_needed": "0"}, "需要助力人数须在 1–100 之间。"),
-    (_help_form, {"s-reward_kind": "cash"}, "请选择奖励方式：助力价购买或赠品。"),
-    (_help_form, {"s-reward_price": "60"}, "助力价必须低于商品原价 ¥59.90。"),
-    (_bargain_form, {"s-floor_price": "60"}, "底价必须低于原价 ¥59.90。"),
-    (_bargain_form, {"s-original_price": "30", "s-floor_price": "35"}, "底价必须低于原价 ¥30"),
-    (_bargain_form, {"s-max_cuts": "3"}, "最多人数不能少于最少人数。"),
-    (_bargain_form, {"s-first_cut_share": "0.95"}, "首刀比例须在 0–0.90 之间"),
-])
-def test_inconsistent_help_or_bargain_settings_are_shown_and_nothing_is_created(operator_client, gb_sku, form,
-                                                                                 overrides, message):
+@pytest.mark.parametrize(
+    "form, overrides, message",
+    [
+        (_help_form, {"s-helps_needed": "0"}, "需要助力人数须在 1–100 之间。"),
+        (_help_form, {"s-reward_kind": "cash"}, "请选择奖励方式：助力价购买或赠品。"),
+        (_help_form, {"s-reward_price": "60"}, "助力价必须低于商品原价 ¥59.90。"),
+        (_bargain_form, {"s-floor_price": "60"}, "底价必须低于原价 ¥59.90。"),
+        (_bargain_form, {"s-original_price": "30", "s-floor_price": "35"}, "底价必须低于原价 ¥30"),
+        (_bargain_form, {"s-max_cuts": "3"}, "最多人数不能少于最少人数。"),
+        (_bargain_form, {"s-first_cut_share": "0.95"}, "首刀比例须在 0–0.90 之间"),
+    ],
+)
+def test_inconsistent_help_or_bargain_settings_are_shown_and_nothing_is_created(
+    operator_client, gb_sku, form, overrides, message
+):
     response = operator_client.post(reverse("dashboard:campaign_create"), form(gb_sku, **overrides))
     assert response.status_code == 400
     assert message in response.content.decode()

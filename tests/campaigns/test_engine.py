@@ -29,25 +29,35 @@ def _errors(call) -> dict:
 
 def _create(shop, sku, **overrides):
     now = timezone.now()
-    fields = {"name": "拼团", "starts_at": now + timedelta(hours=1), "ends_at": now + timedelta(days=2), "sku": sku,
-              "settings": GROUP_BUY_SETTINGS, **overrides}
+    fields = {
+        "name": "拼团",
+        "starts_at": now + timedelta(hours=1),
+        "ends_at": now + timedelta(days=2),
+        "sku": sku,
+        "settings": GROUP_BUY_SETTINGS,
+        **overrides,
+    }
     return services.create_campaign(shop=shop, by=None, type="group_buy", **fields)
 
 
 # --- Validation ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad, field, message", [
-    ({"team_size": 1}, "team_size", "至少 2 人"),
-    ({"team_size": "abc"}, "team_size", "至少 2 人"),
-    ({"group_price": "59.90"}, "group_price", "低于商品原价"),
-    ({"group_price": "-1"}, "group_price", "大于 0"),
-    ({"group_price": "1.234"}, "group_price", "最多两位小数"),
-    ({"time_limit_minutes": 1}, "time_limit_minutes", "5 分钟到 7 天"),
-    ({"leader_discount": "29.90"}, "leader_discount", "低于最低成团价"),
-    ({"tiers": [{"size": 3, "price": "39"}]}, "tiers", "至少需要两档"),
-    ({"tiers": [{"size": 3, "price": "39"}, {"size": 2, "price": "35"}]}, "tiers", "逐档增加"),
-    ({"tiers": [{"size": 3, "price": "35"}, {"size": 5, "price": "39"}]}, "tiers", "价格必须低于上一档"),
-])
+
+@pytest.mark.parametrize(
+    "bad, field, message",
+    [
+        ({"team_size": 1}, "team_size", "至少 2 人"),
+        ({"team_size": "abc"}, "team_size", "至少 2 人"),
+        ({"group_price": "59.90"}, "group_price", "低于商品原价"),
+        ({"group_price": "-1"}, "group_price", "大于 0"),
+        ({"group_price": "1.234"}, "group_price", "最多两位小数"),
+        ({"time_limit_minutes": 1}, "time_limit_minutes", "5 分钟到 7 天"),
+        ({"leader_discount": "29.90"}, "leader_discount", "低于最低成团价"),
+        ({"tiers": [{"size": 3, "price": "39"}]}, "tiers", "至少需要两档"),
+        ({"tiers": [{"size": 3, "price": "39"}, {"size": 2, "price": "35"}]}, "tiers", "逐档增加"),
+        ({"tiers": [{"size": 3, "price": "35"}, {"size": 5, "price": "39"}]}, "tiers", "价格必须低于上一档"),
+    ],
+)
 def test_inconsistent_group_buy_settings_are_refused_with_a_message(shop, gb_sku, bad, field, message):
     errors = _errors(lambda: _create(shop, gb_sku, settings={**GROUP_BUY_SETTINGS, **bad}))
     assert message in " ".join(errors[field])
@@ -77,8 +87,14 @@ def test_every_problem_is_reported_at_once(shop, gb_sku):
 
 def test_an_unknown_type_is_refused(shop):
     with pytest.raises(ValidationError):
-        services.create_campaign(shop=shop, by=None, type="lottery", name="x", starts_at=timezone.now(),
-                                 ends_at=timezone.now() + timedelta(days=1))
+        services.create_campaign(
+            shop=shop,
+            by=None,
+            type="lottery",
+            name="x",
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + timedelta(days=1),
+        )
 
 
 def test_every_type_in_the_registry_has_a_code_and_a_label():
@@ -88,6 +104,7 @@ def test_every_type_in_the_registry_has_a_code_and_a_label():
 
 
 # --- State machine and jobs ---------------------------------------------------------------------------
+
 
 def test_a_scheduled_campaign_starts_and_ends_on_time_and_the_jobs_are_idempotent(shop, gb_sku):
     campaign = _create(shop, gb_sku)
@@ -146,6 +163,7 @@ def test_run_due_jobs_twice_changes_nothing_the_second_time(shop, gb_sku):
 
 # --- Acts ----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def running(shop, gb_sku):
     return make_campaign(shop, gb_sku)
@@ -175,16 +193,25 @@ def test_nobody_acts_through_their_own_link(running, gb_group):
 
 def test_a_young_account_and_the_starters_device_are_flagged_not_blocked(running, gb_group):
     starter = _old(make_buyer(gb_group))
-    services.record_act(campaign=running, actor=starter, inviter=None, kind="help_start", key="s", ip="10.0.0.1",
-                        device="dev-1")
+    services.record_act(
+        campaign=running, actor=starter, inviter=None, kind="help_start", key="s", ip="10.0.0.1", device="dev-1"
+    )
     friend = make_buyer(gb_group)  # signed up a moment ago
-    act = services.record_act(campaign=running, actor=friend, inviter=starter, kind="help", key="h", ip="10.0.0.1",
-                              device="dev-1")
+    act = services.record_act(
+        campaign=running, actor=friend, inviter=starter, kind="help", key="h", ip="10.0.0.1", device="dev-1"
+    )
     assert act.flagged
     assert set(act.flag_reasons) == {"young_account", "same_ip_as_starter", "same_device_as_starter"}
 
-    clean = services.record_act(campaign=running, actor=_old(make_buyer(gb_group)), inviter=starter, kind="help",
-                                key="h2", ip="10.0.0.2", device="dev-2")
+    clean = services.record_act(
+        campaign=running,
+        actor=_old(make_buyer(gb_group)),
+        inviter=starter,
+        kind="help",
+        key="h2",
+        ip="10.0.0.2",
+        device="dev-2",
+    )
     assert not clean.flagged and clean.flag_reasons == []
 
 
@@ -192,8 +219,9 @@ def test_a_brand_new_member_brought_by_a_share_link_gets_a_referral_edge(running
     inviter = _old(make_buyer(gb_group))
     newcomer = UserFactory()
     add_member(group=gb_group, user=newcomer, by=None)  # joined without an inviter, after the campaign started
-    act = services.record_act(campaign=running, actor=newcomer, inviter=inviter, kind="team_join", key="j",
-                              group=gb_group)
+    act = services.record_act(
+        campaign=running, actor=newcomer, inviter=inviter, kind="team_join", key="j", group=gb_group
+    )
     assert act.new_member
     edge = ReferralEdge.objects.get(shop=running.shop, invitee=newcomer)
     assert edge.inviter == inviter and edge.campaign_id == running.pk
@@ -209,6 +237,7 @@ def test_an_existing_customer_gets_no_new_edge(running, gb_group):
 
 
 # --- Share links ---------------------------------------------------------------------------------------
+
 
 def test_a_share_link_names_its_member_and_cannot_be_forged(running, gb_group):
     member = make_buyer(gb_group)
@@ -229,8 +258,16 @@ def test_place_campaign_order_refuses_another_sku(running, gb_group, shop):
     member = make_buyer(gb_group)
     other = SkuFactory(product__shop=shop)
     with pytest.raises(ValidationError, match="指定的商品规格"):
-        services.place_campaign_order(member=member, campaign=running, group=gb_group, sku=other, quantity=1,
-                                      price=Decimal("10"), delivery=SHIPPING, idempotency_key="x")
+        services.place_campaign_order(
+            member=member,
+            campaign=running,
+            group=gb_group,
+            sku=other,
+            quantity=1,
+            price=Decimal("10"),
+            delivery=SHIPPING,
+            idempotency_key="x",
+        )
 
 
 def test_users_are_not_needed_to_be_operators_for_acts(running):

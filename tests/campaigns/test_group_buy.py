@@ -33,6 +33,7 @@ def _later(minutes):
 
 # --- Opening ----------------------------------------------------------------------------------------
 
+
 def test_a_team_opens_when_the_leader_pays_the_group_price(campaign, people, gb_group, transport, gb_sku):
     seat = open_team(campaign, people[0], gb_group)
     assert seat.team.state == TeamState.PENDING and seat.order.total == Decimal("29.90")
@@ -49,8 +50,11 @@ def test_a_team_opens_when_the_leader_pays_the_group_price(campaign, people, gb_
 
 
 def test_the_leader_pays_less_when_the_campaign_says_so(shop, gb_sku, people, gb_group):
-    campaign = make_campaign(shop, gb_sku, settings={"team_size": 2, "group_price": "29.90",
-                                                     "leader_discount": "5.00", "time_limit_minutes": 60})
+    campaign = make_campaign(
+        shop,
+        gb_sku,
+        settings={"team_size": 2, "group_price": "29.90", "leader_discount": "5.00", "time_limit_minutes": 60},
+    )
     leader = open_team(campaign, people[0], gb_group)
     assert leader.order.total == Decimal("24.90")
     leader.team.state = TeamState.OPEN
@@ -82,6 +86,7 @@ def test_an_unpaid_leader_order_cancelled_voids_the_team(campaign, people, gb_gr
 
 
 # --- Joining and success ----------------------------------------------------------------------------
+
 
 def test_the_team_succeeds_the_moment_its_last_member_pays(campaign, people, gb_group, transport):
     team, leader = _team_of_three(campaign, people, gb_group, transport)
@@ -165,8 +170,14 @@ def test_the_unique_index_stands_behind_the_service(campaign, people, gb_group, 
 
     team, leader = _team_of_three(campaign, people, gb_group, transport)
     with pytest.raises(IntegrityError), transaction.atomic():
-        TeamSeat.objects.create(team=team, campaign=campaign, member=people[0], role="joiner",
-                                order=open_team(campaign, people[3], gb_group).order, unit_price=1)
+        TeamSeat.objects.create(
+            team=team,
+            campaign=campaign,
+            member=people[0],
+            role="joiner",
+            order=open_team(campaign, people[3], gb_group).order,
+            unit_price=1,
+        )
 
 
 def test_after_success_a_member_may_open_a_new_team(campaign, people, gb_group, transport):
@@ -180,9 +191,16 @@ def test_new_members_only_refuses_someone_who_bought_before(shop, gb_sku, people
     campaign = make_campaign(shop, gb_sku, settings={**_settings(), "new_members_only": True})
     team, _ = _team_of_three(campaign, people, gb_group, transport)
     old_customer = people[1]
-    pay(order_services.place_order(member=old_customer, group=gb_group,
-                                   lines=[order_services.LineRequest(gb_sku.pk, 1)], delivery=SHIPPING,
-                                   idempotency_key="before"), transport)
+    pay(
+        order_services.place_order(
+            member=old_customer,
+            group=gb_group,
+            lines=[order_services.LineRequest(gb_sku.pk, 1)],
+            delivery=SHIPPING,
+            idempotency_key="before",
+        ),
+        transport,
+    )
     with pytest.raises(ValidationError, match="仅限新人"):
         join(team, old_customer, gb_group)
     assert join(team, people[2], gb_group).state == SeatState.PENDING
@@ -193,6 +211,7 @@ def _settings(**overrides):
 
 
 # --- Payments that find no seat -------------------------------------------------------------------
+
 
 def test_a_payment_into_a_full_team_is_refunded_exactly_once(campaign, people, gb_group, transport):
     team, _ = _team_of_three(campaign, people, gb_group, transport)
@@ -272,8 +291,9 @@ def test_a_payment_into_a_failed_team_is_refunded_once(campaign, people, gb_grou
     assert seat.order.state == OrderState.CANCELLED and seat.state == SeatState.CANCELLED
 
 
-def test_a_payment_into_a_failed_team_before_its_order_is_cancelled_bounces_once(campaign, people, gb_group,
-                                                                                 transport, monkeypatch):
+def test_a_payment_into_a_failed_team_before_its_order_is_cancelled_bounces_once(
+    campaign, people, gb_group, transport, monkeypatch
+):
     team, _ = _team_of_three(campaign, people, gb_group, transport)
     seat = join(team, people[1], gb_group)
     monkeypatch.setattr(group_buy, "cancel_unpaid_in_closed_teams", lambda **kw: 0)  # the cancel has not run yet
@@ -290,6 +310,7 @@ def test_a_payment_into_a_failed_team_before_its_order_is_cancelled_bounces_once
 
 
 # --- Expiry -------------------------------------------------------------------------------------------
+
 
 def test_an_unfilled_team_fails_at_expiry_and_every_paid_order_is_refunded(campaign, people, gb_group, transport):
     team, leader = _team_of_three(campaign, people, gb_group, transport)
@@ -380,6 +401,7 @@ def test_an_ended_campaign_lets_open_teams_finish(campaign, people, gb_group, tr
 
 # --- A refund inside a succeeded team -----------------------------------------------------------------
 
+
 def test_a_refund_inside_a_succeeded_team_keeps_the_team_consistent(campaign, people, gb_group, transport, owner):
     team, leader = _team_of_three(campaign, people, gb_group, transport)
     joiners = [join(team, person, gb_group) for person in people[1:3]]
@@ -415,6 +437,7 @@ def test_a_refund_in_an_open_team_gives_the_seat_back(campaign, people, gb_group
 
 
 # --- Campaign limits -------------------------------------------------------------------------------------
+
 
 def test_the_stock_cap_limits_what_the_campaign_sells(shop, gb_sku, people, gb_group):
     campaign = make_campaign(shop, gb_sku, stock_cap=2)

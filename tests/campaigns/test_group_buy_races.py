@@ -22,9 +22,16 @@ RACERS = 6
 
 
 def _paid(payment: Payment) -> Notification:
-    return Notification(provider=payment.provider, notification_id=uuid.uuid4().hex, kind="payment",
-                        provider_ref=payment.provider_ref, succeeded=True, amount=payment.amount,
-                        currency=payment.currency, raw={})
+    return Notification(
+        provider=payment.provider,
+        notification_id=uuid.uuid4().hex,
+        kind="payment",
+        provider_ref=payment.provider_ref,
+        succeeded=True,
+        amount=payment.amount,
+        currency=payment.currency,
+        raw={},
+    )
 
 
 @pytest.fixture
@@ -67,8 +74,9 @@ def test_control_check_then_act_seats_more_than_the_team_holds(scene, monkeypatc
         if seen.state != TeamState.OPEN or seen.seats_taken >= seen.size:
             return None
         full = seen.seats_taken + 1 == seen.size
-        Team.objects.filter(pk=team_id).update(seats_taken=seen.seats_taken + 1,
-                                               state=TeamState.SUCCEEDED if full else seen.state)
+        Team.objects.filter(pk=team_id).update(
+            seats_taken=seen.seats_taken + 1, state=TeamState.SUCCEEDED if full else seen.state
+        )
         return Team.objects.get(pk=team_id)
 
     monkeypatch.setattr(group_buy, "_take_seat", check_then_act)
@@ -81,8 +89,11 @@ def test_control_check_then_act_seats_more_than_the_team_holds(scene, monkeypatc
 def test_the_expiry_job_run_concurrently_refunds_each_order_once():
     shop = ShopFactory()
     group = GroupFactory(shop=shop)
-    campaign = make_campaign(shop, SkuFactory(product__shop=shop, stock=50), settings={
-        "team_size": 5, "group_price": "29.90", "time_limit_minutes": 60})
+    campaign = make_campaign(
+        shop,
+        SkuFactory(product__shop=shop, stock=50),
+        settings={"team_size": 5, "group_price": "29.90", "time_limit_minutes": 60},
+    )
     orders = []
     for _ in range(3):
         leader = open_team(campaign, make_buyer(group), group)

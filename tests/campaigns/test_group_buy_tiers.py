@@ -15,8 +15,10 @@ from .conftest import deliver, join, make_buyer, make_campaign, open_team, pay, 
 
 pytestmark = pytest.mark.django_db
 
-TIERS = {"tiers": [{"size": 2, "price": "39.00"}, {"size": 3, "price": "35.00"}, {"size": 4, "price": "33.00"}],
-         "time_limit_minutes": 60}
+TIERS = {
+    "tiers": [{"size": 2, "price": "39.00"}, {"size": 3, "price": "35.00"}, {"size": 4, "price": "33.00"}],
+    "time_limit_minutes": 60,
+}
 
 
 @pytest.fixture
@@ -70,8 +72,9 @@ def test_the_largest_tier_closes_the_team_at_once(tiered, gb_group, transport):
 
 
 def test_below_the_first_tier_the_team_fails(shop, gb_sku, gb_group, transport):
-    campaign = make_campaign(shop, gb_sku, settings={**TIERS, "tiers": [
-        {"size": 3, "price": "39.00"}, {"size": 5, "price": "35.00"}]})
+    campaign = make_campaign(
+        shop, gb_sku, settings={**TIERS, "tiers": [{"size": 3, "price": "39.00"}, {"size": 5, "price": "35.00"}]}
+    )
     team, seats = _team(campaign, gb_group, transport, 2)
     _expire()
     team.refresh_from_db()

@@ -35,16 +35,20 @@ def _refused(reason):
 
 # --- Settings ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "field", "message"), [
-    ({"helps_needed": 0}, "helps_needed", "需要助力人数须在 1–100 之间。"),
-    ({"helps_needed": "三"}, "helps_needed", "需要助力人数须在 1–100 之间。"),
-    ({"reward_price": "59.90"}, "reward_price", "助力价必须低于商品原价 ¥59.90。"),
-    ({"reward_price": ""}, "reward_price", "请填写金额。"),
-    ({"reward_kind": "cash"}, "reward_kind", "请选择奖励方式：助力价购买或赠品。"),
-    ({"time_limit_minutes": 2}, "time_limit_minutes", "助力时限须在 5 分钟到 30 天之间。"),
-    ({"time_limit_minutes": 5 * 24 * 60}, "time_limit_minutes", "助力时限不能长于活动时长。"),
-    ({"helps_per_helper": 0}, "helps_per_helper", "每人可助力次数须在 1–50 之间。"),
-])
+
+@pytest.mark.parametrize(
+    ("given", "field", "message"),
+    [
+        ({"helps_needed": 0}, "helps_needed", "需要助力人数须在 1–100 之间。"),
+        ({"helps_needed": "三"}, "helps_needed", "需要助力人数须在 1–100 之间。"),
+        ({"reward_price": "59.90"}, "reward_price", "助力价必须低于商品原价 ¥59.90。"),
+        ({"reward_price": ""}, "reward_price", "请填写金额。"),
+        ({"reward_kind": "cash"}, "reward_kind", "请选择奖励方式：助力价购买或赠品。"),
+        ({"time_limit_minutes": 2}, "time_limit_minutes", "助力时限须在 5 分钟到 30 天之间。"),
+        ({"time_limit_minutes": 5 * 24 * 60}, "time_limit_minutes", "助力时限不能长于活动时长。"),
+        ({"helps_per_helper": 0}, "helps_per_helper", "每人可助力次数须在 1–50 之间。"),
+    ],
+)
 def test_inconsistent_settings_are_refused_with_a_message(shop, given, field, message):
     with pytest.raises(ValidationError) as refused:
         help_campaign(shop, settings=given, run=False)
@@ -53,19 +57,33 @@ def test_inconsistent_settings_are_refused_with_a_message(shop, given, field, me
 
 def test_a_price_reward_needs_the_campaigns_sku(shop):
     with pytest.raises(ValidationError) as refused:
-        services.create_campaign(shop=shop, by=None, type=CampaignType.HELP, name="助力", settings=HELP_SETTINGS,
-                                 starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1))
+        services.create_campaign(
+            shop=shop,
+            by=None,
+            type=CampaignType.HELP,
+            name="助力",
+            settings=HELP_SETTINGS,
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + timedelta(days=1),
+        )
     assert refused.value.message_dict["sku"] == ["「助力价购买」需要选择活动商品规格。"]
 
 
 def test_settings_are_cleaned_with_defaults(shop):
     campaign = help_campaign(shop, settings={"helps_needed": "5", "new_users_only": "on"}, run=False)
-    assert campaign.settings == {"helps_needed": 5, "time_limit_minutes": 120, "reward_kind": "price",
-                                 "reward_price": "0.01", "reward_label": "", "new_users_only": True,
-                                 "helps_per_helper": 1}
+    assert campaign.settings == {
+        "helps_needed": 5,
+        "time_limit_minutes": 120,
+        "reward_kind": "price",
+        "reward_price": "0.01",
+        "reward_label": "",
+        "new_users_only": True,
+        "helps_per_helper": 1,
+    }
 
 
 # --- Starting --------------------------------------------------------------------------------------------
+
 
 def test_a_member_starts_one_task_and_starting_again_returns_it(running):
     campaign, starter, group = running
@@ -107,6 +125,7 @@ def test_the_per_member_limit_caps_the_tasks_a_member_starts(shop):
 
 
 # --- Helping ---------------------------------------------------------------------------------------------
+
 
 def test_the_kth_help_completes_the_task_and_grants_the_reward_once(running):
     campaign, starter, _ = running
@@ -217,6 +236,7 @@ def test_a_help_from_a_brand_new_account_is_recorded_with_a_flag(running):
 
 # --- Expiry ----------------------------------------------------------------------------------------------
 
+
 def test_unfinished_tasks_expire_once_whatever_the_job_does(shop):
     campaign = help_campaign(shop)
     open_one = helping.start_task(campaign=campaign, member=starter_in(shop)[0])
@@ -243,6 +263,7 @@ def test_cancelling_the_campaign_closes_its_open_tasks(running, owner):
 
 
 # --- The reward ------------------------------------------------------------------------------------------
+
 
 def _completed(campaign, starter):
     task = helping.start_task(campaign=campaign, member=starter)
@@ -288,8 +309,9 @@ def test_no_reward_before_the_task_completes_nor_for_someone_else(running):
 
 
 def test_a_free_item_reward_is_granted_without_an_order(shop):
-    campaign = help_campaign(shop, settings={"reward_kind": "free_item", "reward_price": None,
-                                             "reward_label": "签名绘本一册"})
+    campaign = help_campaign(
+        shop, settings={"reward_kind": "free_item", "reward_price": None, "reward_label": "签名绘本一册"}
+    )
     starter, _ = starter_in(shop)
     task = _completed(campaign, starter)
     assert task.reward == {"kind": "free_item", "price": None, "label": "签名绘本一册"}

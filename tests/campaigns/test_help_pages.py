@@ -84,9 +84,16 @@ def test_the_kth_friend_completes_the_task_and_the_starter_buys_the_reward(clien
     claim_url = reverse("campaigns:help_claim", args=[task.pk])
     form = client.get(claim_url)
     assert form.status_code == 200
-    response = client.post(claim_url, {
-        "idempotency_key": form.context["idempotency_key"], "delivery": "shipping", "recipient_name": "王芳",
-        "recipient_phone": "13800138000", "address": "上海市徐汇区漕溪北路 1 号"})
+    response = client.post(
+        claim_url,
+        {
+            "idempotency_key": form.context["idempotency_key"],
+            "delivery": "shipping",
+            "recipient_name": "王芳",
+            "recipient_phone": "13800138000",
+            "address": "上海市徐汇区漕溪北路 1 号",
+        },
+    )
     order = Order.objects.get(member=task.starter)
     assert response.status_code == 302 and response["Location"] == reverse("orders:member_order", args=[order.pk])
     assert str(order.total) == "0.01"

@@ -91,8 +91,14 @@ def test_the_last_help_and_the_expiry_never_both_win():
 
     from datetime import timedelta
 
-    results = race(2, lambda i: helping.give_help(task=task, helper=friend, now=now - timedelta(seconds=1))
-                   if i == 0 else helping.expire_task(task.pk, now=now))
+    results = race(
+        2,
+        lambda i: (
+            helping.give_help(task=task, helper=friend, now=now - timedelta(seconds=1))
+            if i == 0
+            else helping.expire_task(task.pk, now=now)
+        ),
+    )
 
     task.refresh_from_db()
     helped = isinstance(results[0], Help)

@@ -17,8 +17,12 @@ from .conftest import make_buyer, make_campaign, open_team, pay
 
 pytestmark = pytest.mark.django_db
 
-DELIVERY = {"delivery": "shipping", "recipient_name": "王芳", "recipient_phone": "13800138000",
-            "address": "上海市徐汇区漕溪北路 1 号"}
+DELIVERY = {
+    "delivery": "shipping",
+    "recipient_name": "王芳",
+    "recipient_phone": "13800138000",
+    "address": "上海市徐汇区漕溪北路 1 号",
+}
 
 
 def _landing(campaign):
@@ -47,8 +51,9 @@ def test_a_member_opens_a_team_from_the_page_and_sees_it(client, campaign, peopl
     key = page.context["idempotency_key"]
 
     group_id = people[0].memberships.get().group_id
-    response = client.post(reverse("campaigns:open_team", args=[campaign.pk]),
-                           {**DELIVERY, "idempotency_key": key, "group": group_id})
+    response = client.post(
+        reverse("campaigns:open_team", args=[campaign.pk]), {**DELIVERY, "idempotency_key": key, "group": group_id}
+    )
     team = Team.objects.get()
     assert response.status_code == 302 and response.url == team.get_absolute_url()
     again = client.post(reverse("campaigns:open_team", args=[campaign.pk]), {**DELIVERY, "idempotency_key": key})
@@ -71,8 +76,9 @@ def test_checkout_shows_the_form_errors(client, campaign, people):
     assert not Team.objects.exists()
 
 
-def test_a_friend_joins_from_the_share_link_and_is_credited_to_the_sharer(client, campaign, people, gb_group,
-                                                                            transport):
+def test_a_friend_joins_from_the_share_link_and_is_credited_to_the_sharer(
+    client, campaign, people, gb_group, transport
+):
     seat = open_team(campaign, people[0], gb_group)
     pay(seat.order, transport)
     team = Team.objects.get()
@@ -116,8 +122,7 @@ def test_someone_outside_the_groups_is_sent_to_join_first(client, campaign, peop
 
 
 def test_a_full_team_offers_no_join(client, shop, gb_sku, gb_group, transport):
-    campaign = make_campaign(shop, gb_sku, settings={"team_size": 2, "group_price": "29.90",
-                                                     "time_limit_minutes": 60})
+    campaign = make_campaign(shop, gb_sku, settings={"team_size": 2, "group_price": "29.90", "time_limit_minutes": 60})
     members = [make_buyer(gb_group) for _ in range(3)]
     seat = open_team(campaign, members[0], gb_group)
     pay(seat.order, transport)
@@ -196,8 +201,9 @@ def test_prices_show_in_yuan(campaign):
     assert Decimal(campaign.settings["group_price"]) == Decimal("29.90")
 
 
-def test_a_new_visitor_from_the_share_link_can_open_the_page_without_signing_in(client, campaign, people,
-                                                                               gb_group, transport):
+def test_a_new_visitor_from_the_share_link_can_open_the_page_without_signing_in(
+    client, campaign, people, gb_group, transport
+):
     seat = open_team(campaign, people[0], gb_group)
     pay(seat.order, transport)
     response = client.get(services.share_path(campaign, people[0], seat.team))

@@ -14,8 +14,12 @@ from tests.campaigns.social_support import bargain_campaign, friends, help_campa
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-ADDRESS = {"delivery": "shipping", "recipient_name": "王芳", "recipient_phone": "13800138000",
-           "address": "上海市徐汇区漕溪北路 1 号"}
+ADDRESS = {
+    "delivery": "shipping",
+    "recipient_name": "王芳",
+    "recipient_phone": "13800138000",
+    "address": "上海市徐汇区漕溪北路 1 号",
+}
 
 
 def api_as(user):
@@ -33,6 +37,7 @@ def _error(response):
 
 
 # --- 助力 ----------------------------------------------------------------------------------------------
+
 
 def test_start_read_help_and_claim_through_the_api(shop):
     campaign = help_campaign(shop)
@@ -93,12 +98,14 @@ def test_the_reward_is_claimed_by_the_starter_only(shop):
     task = helping.start_task(campaign=help_campaign(shop), member=starter_in(shop)[0])
     friend = friends(1)[0]
     helping.give_help(task=task, helper=friend)
-    refused = api_as(friend).post(reverse("api-help-task-claim", args=[task.pk]), ADDRESS, format="json",
-                                  headers={"Idempotency-Key": "k"})
+    refused = api_as(friend).post(
+        reverse("api-help-task-claim", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k"}
+    )
     assert refused.status_code == 409 and _error(refused)["code"] == "not_starter"
 
 
 # --- 砍价 ----------------------------------------------------------------------------------------------
+
 
 def test_start_cut_and_buy_through_the_api(shop):
     campaign = bargain_campaign(shop)
@@ -118,11 +125,13 @@ def test_start_cut_and_buy_through_the_api(shop):
     assert body["state"] == "floor_reached" and body["current_price"] == "10.00"
     assert [c["amount"] for c in body["cuts"]] == [str(to_yuan(fen)) for fen in task.plan]
 
-    order = me.post(reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json",
-                    headers={"Idempotency-Key": "k1"})
+    order = me.post(
+        reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k1"}
+    )
     assert order.status_code == 201 and order.json()["total"] == "10.00"
-    again = me.post(reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json",
-                    headers={"Idempotency-Key": "k1"})
+    again = me.post(
+        reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k1"}
+    )
     assert again.json()["id"] == order.json()["id"]
 
 
@@ -136,8 +145,9 @@ def test_cut_refusals_are_409s_with_the_reason(shop):
     assert api_as(friend).post(f"{url}?by={_token(task)}").status_code == 201
     twice = api_as(friend).post(url)
     assert twice.status_code == 409 and _error(twice)["code"] == "duplicate"
-    early = api_as(task.starter).post(reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json",
-                                      headers={"Idempotency-Key": "k"})
+    early = api_as(task.starter).post(
+        reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k"}
+    )
     assert early.status_code == 409 and _error(early)["code"] == "not_floor"
     assert BargainCut.objects.count() == 1
 
@@ -147,7 +157,11 @@ def test_a_bargain_is_a_404_to_strangers(shop):
     stranger = api_as(UserFactory())
     assert stranger.get(reverse("api-bargain", args=[task.pk])).status_code == 404
     assert stranger.post(reverse("api-bargain-cut", args=[task.pk])).status_code == 404
-    assert stranger.post(reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json",
-                         headers={"Idempotency-Key": "k"}).status_code == 404
+    assert (
+        stranger.post(
+            reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k"}
+        ).status_code
+        == 404
+    )
     help_campaign_pk = help_campaign(shop).pk
     assert stranger.post(reverse("api-my-bargains", args=[help_campaign_pk])).status_code == 404

@@ -57,8 +57,13 @@ def foreign(other_shop):
     group = GroupFactory(shop=other_shop, name="别家的群")
     membership = services.add_member(group=group, user=UserFactory(), by=other_owner)
     link = services.create_link(shop=other_shop, inviter=other_owner, group=group)
-    series = services.create_series(shop=other_shop, name="别家系列", capacity=10, rotation_threshold=8,
-                                    by=other_owner)
+    series = services.create_series(shop=other_shop, name="别家系列", capacity=10, rotation_threshold=8, by=other_owner)
     seat = other_owner.operator_seats.get()
-    return {"group": group, "membership": membership, "link": link, "series": series, "seat": seat,
-            "tag": TagFactory(shop=other_shop)}
+    return {
+        "group": group,
+        "membership": membership,
+        "link": link,
+        "series": series,
+        "seat": seat,
+        "tag": TagFactory(shop=other_shop),
+    }

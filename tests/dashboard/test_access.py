@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 
 # --- Reading ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["groups", "series_list", "operators"])
 def test_list_pages_render_for_a_viewer(viewer_client, name):
     response = viewer_client.get(reverse(f"dashboard:{name}"))
@@ -54,30 +55,43 @@ def test_a_user_without_a_seat_gets_the_no_shop_page(client, member):
 
 # --- Writing ----------------------------------------------------------------------------------------
 
+
 def _write_requests(group, applicant, series, link):
     return [
         (reverse("dashboard:group_create"), {"name": "新群", "capacity": 100, "purpose": "sales", "threshold": "open"}),
-        (reverse("dashboard:group_edit", args=[group.pk]),
-         {"name": "改名", "capacity": 100, "purpose": "sales", "threshold": "open"}),
+        (
+            reverse("dashboard:group_edit", args=[group.pk]),
+            {"name": "改名", "capacity": 100, "purpose": "sales", "threshold": "open"},
+        ),
         (reverse("dashboard:group_transition", args=[group.pk]), {"to_state": GroupState.COOLING}),
         (reverse("dashboard:member_action", args=[applicant.pk, "approve"]), {}),
         (reverse("dashboard:link_create", args=[group.pk]), {"channel": "poster"}),
         (reverse("dashboard:series_link_create", args=[series.pk]), {"channel": "poster"}),
         (reverse("dashboard:link_revoke", args=[link.pk]), {}),
         (reverse("dashboard:my_link", args=[group.pk]), {}),
-        (reverse("dashboard:series_create"), {"name": "新系列", "capacity": 100, "purpose": "sales",
-                                              "threshold": "open"}),
+        (
+            reverse("dashboard:series_create"),
+            {"name": "新系列", "capacity": 100, "purpose": "sales", "threshold": "open"},
+        ),
     ]
 
 
 def test_every_write_refuses_a_viewer_and_changes_nothing(viewer_client, group, applicant, series):
     link = InviteLink.objects.filter(group=applicant.group).get()
-    before = (Group.objects.count(), GroupSeries.objects.count(), InviteLink.objects.count(),
-              GroupTransition.objects.count())
+    before = (
+        Group.objects.count(),
+        GroupSeries.objects.count(),
+        InviteLink.objects.count(),
+        GroupTransition.objects.count(),
+    )
     for url, data in _write_requests(group, applicant, series, link):
         assert viewer_client.post(url, data).status_code == 403, url
-    assert (Group.objects.count(), GroupSeries.objects.count(), InviteLink.objects.count(),
-            GroupTransition.objects.count()) == before
+    assert (
+        Group.objects.count(),
+        GroupSeries.objects.count(),
+        InviteLink.objects.count(),
+        GroupTransition.objects.count(),
+    ) == before
     group.refresh_from_db()
     applicant.refresh_from_db()
     link.refresh_from_db()
@@ -95,13 +109,16 @@ def test_write_urls_do_not_take_get(operator_client, group):
     assert operator_client.get(reverse("dashboard:group_transition", args=[group.pk])).status_code == 405
 
 
-@pytest.mark.parametrize("url_name,args,data", [
-    ("shop_settings", [], None),
-    ("shop_settings", [], {"group_hard_cap": 300, "default_group_capacity": 100, "default_rotation_threshold": 90}),
-    ("operator_add", [], {"email": "new@shop.test", "role": OperatorRole.OPERATOR}),
-    ("operator_role", ["seat"], {"role": OperatorRole.OWNER}),
-    ("operator_remove", ["seat"], {}),
-])
+@pytest.mark.parametrize(
+    "url_name,args,data",
+    [
+        ("shop_settings", [], None),
+        ("shop_settings", [], {"group_hard_cap": 300, "default_group_capacity": 100, "default_rotation_threshold": 90}),
+        ("operator_add", [], {"email": "new@shop.test", "role": OperatorRole.OPERATOR}),
+        ("operator_role", ["seat"], {"role": OperatorRole.OWNER}),
+        ("operator_remove", ["seat"], {}),
+    ],
+)
 def test_owner_pages_refuse_an_operator(operator_client, operator, shop, url_name, args, data):
     seat = Operator.objects.get(user=operator, shop=shop)
     url = reverse(f"dashboard:{url_name}", args=[seat.pk for _ in args])
@@ -173,4 +190,3 @@ def test_another_shops_tag_cannot_be_set_on_a_member(operator_client, applicant,
     assert response.status_code == 200
     assert list(applicant.tags.all()) == []
     assert any(m.level_tag == "error" for m in response.context["messages"])
-

@@ -27,19 +27,31 @@ def _png(size=(64, 48), noise=False) -> bytes:
 
 
 def _group_data(**overrides):
-    data = {"name": "宝妈好物群", "purpose": "sales", "kind": "产品", "description": "介绍", "rules": "不发广告",
-            "capacity": 200, "threshold": "open", "entry_price": "", "entry_question": "", "new_tags": ""}
+    data = {
+        "name": "宝妈好物群",
+        "purpose": "sales",
+        "kind": "产品",
+        "description": "介绍",
+        "rules": "不发广告",
+        "capacity": 200,
+        "threshold": "open",
+        "entry_price": "",
+        "entry_question": "",
+        "new_tags": "",
+    }
     data.update(overrides)
     return data
 
 
 # --- List -------------------------------------------------------------------------------------------
 
+
 def _make_groups(shop, n, tags, series):
     for i in range(n):
         owner = UserFactory()
-        group = services.create_group(shop=shop, name=f"群{i}", by=None, tags=tags, owner=owner,
-                                      series=series if i % 2 else None, capacity=50)
+        group = services.create_group(
+            shop=shop, name=f"群{i}", by=None, tags=tags, owner=owner, series=series if i % 2 else None, capacity=50
+        )
         services.add_member(group=group, user=UserFactory(), by=None)
 
 
@@ -105,9 +117,11 @@ def test_group_list_paginates_by_50(viewer_client, shop):
 
 # --- Create and edit ----------------------------------------------------------------------------------
 
+
 def test_operator_creates_a_group_with_tags(operator_client, shop, tag):
-    response = operator_client.post(reverse("dashboard:group_create"),
-                                    _group_data(tags=[tag.pk], new_tags="复购客户，大客户, 宝妈"))
+    response = operator_client.post(
+        reverse("dashboard:group_create"), _group_data(tags=[tag.pk], new_tags="复购客户，大客户, 宝妈")
+    )
     group = Group.objects.get(shop=shop, name="宝妈好物群")
     assert response.status_code == 302
     assert response["Location"] == reverse("dashboard:group_detail", args=[group.pk])
@@ -198,6 +212,7 @@ def test_edit_keeps_the_cover_when_none_is_uploaded(operator_client, shop):
 
 # --- Lifecycle ----------------------------------------------------------------------------------------
 
+
 def test_detail_offers_exactly_the_allowed_moves(operator_client, shop):
     group = GroupFactory(shop=shop, state=GroupState.ACTIVE)
     html = operator_client.get(reverse("dashboard:group_detail", args=[group.pk])).content.decode()
@@ -209,20 +224,28 @@ def test_detail_offers_exactly_the_allowed_moves(operator_client, shop):
 
 def test_an_allowed_move_is_applied_and_recorded(operator_client, operator, shop):
     group = GroupFactory(shop=shop, state=GroupState.PREPARING)
-    response = operator_client.post(reverse("dashboard:group_transition", args=[group.pk]),
-                                    {"to_state": "recruiting", "reason": "种子用户到位"}, follow=True)
+    response = operator_client.post(
+        reverse("dashboard:group_transition", args=[group.pk]),
+        {"to_state": "recruiting", "reason": "种子用户到位"},
+        follow=True,
+    )
     group.refresh_from_db()
     assert group.state == GroupState.RECRUITING
     transition = GroupTransition.objects.get(group=group)
     assert (transition.from_state, transition.to_state, transition.by, transition.reason) == (
-        GroupState.PREPARING, GroupState.RECRUITING, operator, "种子用户到位")
+        GroupState.PREPARING,
+        GroupState.RECRUITING,
+        operator,
+        "种子用户到位",
+    )
     assert "种子用户到位" in response.content.decode()  # shown in the history
 
 
 def test_a_disallowed_move_shows_an_error_and_records_nothing(operator_client, shop):
     group = GroupFactory(shop=shop, state=GroupState.ACTIVE)
-    response = operator_client.post(reverse("dashboard:group_transition", args=[group.pk]),
-                                    {"to_state": "preparing"}, follow=True)
+    response = operator_client.post(
+        reverse("dashboard:group_transition", args=[group.pk]), {"to_state": "preparing"}, follow=True
+    )
     group.refresh_from_db()
     assert group.state == GroupState.ACTIVE
     assert not GroupTransition.objects.filter(group=group).exists()
@@ -240,7 +263,8 @@ def test_an_archived_group_offers_no_moves(operator_client, shop):
 
 def test_every_problem_shows_at_once(operator_client, shop):
     fake = SimpleUploadedFile("cover.png", b"not a picture", content_type="image/png")
-    response = operator_client.post(reverse("dashboard:group_create"),
-                                     _group_data(cover=fake, capacity=400, threshold="paid"))
+    response = operator_client.post(
+        reverse("dashboard:group_create"), _group_data(cover=fake, capacity=400, threshold="paid")
+    )
     errors = response.context["form"].errors
     assert set(errors) == {"cover", "capacity", "entry_price"}

@@ -22,14 +22,20 @@ def _decode(content: bytes) -> list[str]:
 
 @pytest.fixture
 def link(group, operator):
-    return services.create_link(shop=group.shop, inviter=operator, group=group,
-                                options=services.LinkOptions(channel=Channel.POSTER, label="6月海报"))
+    return services.create_link(
+        shop=group.shop,
+        inviter=operator,
+        group=group,
+        options=services.LinkOptions(channel=Channel.POSTER, label="6月海报"),
+    )
 
 
 def test_operator_creates_a_channel_link(operator_client, operator, group):
     expires = (timezone.localtime() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
-    response = operator_client.post(reverse("dashboard:link_create", args=[group.pk]), {
-        "channel": Channel.PARCEL_CARD, "label": "包裹卡", "expires_at": expires, "max_uses": 100})
+    response = operator_client.post(
+        reverse("dashboard:link_create", args=[group.pk]),
+        {"channel": Channel.PARCEL_CARD, "label": "包裹卡", "expires_at": expires, "max_uses": 100},
+    )
     assert response.status_code == 302
     link = InviteLink.objects.get(group=group)
     assert (link.channel, link.label, link.max_uses, link.inviter) == (Channel.PARCEL_CARD, "包裹卡", 100, operator)
@@ -38,16 +44,16 @@ def test_operator_creates_a_channel_link(operator_client, operator, group):
 
 def test_a_link_expiring_in_the_past_is_refused_on_the_form(operator_client, group):
     past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
-    response = operator_client.post(reverse("dashboard:link_create", args=[group.pk]),
-                                    {"channel": Channel.POSTER, "expires_at": past})
+    response = operator_client.post(
+        reverse("dashboard:link_create", args=[group.pk]), {"channel": Channel.POSTER, "expires_at": past}
+    )
     assert response.status_code == 200
     assert response.context["link_form"].errors["expires_at"] == ["过期时间必须在未来。"]
     assert not InviteLink.objects.filter(group=group).exists()
 
 
 def test_the_series_code_channel_cannot_be_picked(operator_client, group):
-    response = operator_client.post(reverse("dashboard:link_create", args=[group.pk]),
-                                    {"channel": Channel.SERIES_CODE})
+    response = operator_client.post(reverse("dashboard:link_create", args=[group.pk]), {"channel": Channel.SERIES_CODE})
     assert response.context["link_form"].errors["channel"]
     assert not InviteLink.objects.filter(group=group).exists()
 
@@ -119,8 +125,9 @@ def test_series_link_create_and_public_code(operator_client, series):
     assert public.channel == Channel.SERIES_CODE
     qr = operator_client.get(reverse("dashboard:link_qr_png", args=[public.pk]))
     assert _decode(qr.content) == [public.public_url]
-    operator_client.post(reverse("dashboard:series_link_create", args=[series.pk]),
-                         {"channel": Channel.OFFLINE, "label": "门店"})
+    operator_client.post(
+        reverse("dashboard:series_link_create", args=[series.pk]), {"channel": Channel.OFFLINE, "label": "门店"}
+    )
     assert InviteLink.objects.filter(series=series, channel=Channel.OFFLINE, label="门店").exists()
 
 

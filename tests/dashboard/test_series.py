@@ -13,17 +13,28 @@ pytestmark = pytest.mark.django_db
 
 
 def _series_data(**overrides):
-    data = {"name": "护肤交流", "rotation_threshold": 150, "purpose": "sales", "kind": "", "description": "",
-            "rules": "", "capacity": 200, "threshold": "open", "entry_price": "", "entry_question": "",
-            "new_tags": ""}
+    data = {
+        "name": "护肤交流",
+        "rotation_threshold": 150,
+        "purpose": "sales",
+        "kind": "",
+        "description": "",
+        "rules": "",
+        "capacity": 200,
+        "threshold": "open",
+        "entry_price": "",
+        "entry_question": "",
+        "new_tags": "",
+    }
     data.update(overrides)
     return data
 
 
 def _make_series(shop, owner, n, tags):
     for i in range(n):
-        series = services.create_series(shop=shop, name=f"系列{i}", capacity=10, rotation_threshold=2, by=owner,
-                                        tags=tags)
+        series = services.create_series(
+            shop=shop, name=f"系列{i}", capacity=10, rotation_threshold=2, by=owner, tags=tags
+        )
         services.open_next_group_in_series(series=series, by=owner)
 
 
@@ -60,8 +71,9 @@ def test_operator_creates_a_series(operator_client, operator, shop):
 
 
 def test_rotation_above_capacity_is_refused_on_the_field(operator_client, shop):
-    response = operator_client.post(reverse("dashboard:series_create"),
-                                    _series_data(rotation_threshold=300, capacity=200))
+    response = operator_client.post(
+        reverse("dashboard:series_create"), _series_data(rotation_threshold=300, capacity=200)
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["rotation_threshold"] == ["轮换阈值不能超过群容量。"]
     assert not GroupSeries.objects.exists()

@@ -20,13 +20,23 @@ def _errors(response):
 def test_owner_updates_the_settings(owner_client, shop):
     url = reverse("dashboard:shop_settings")
     assert owner_client.get(url).context["form"]["group_hard_cap"].value() == 350
-    response = owner_client.post(url, {"group_hard_cap": 300, "default_group_capacity": 150,
-                                       "default_rotation_threshold": 140, "payment_timeout_minutes": 45,
-                                       "bargain_pay_within_minutes": 120})
+    response = owner_client.post(
+        url,
+        {
+            "group_hard_cap": 300,
+            "default_group_capacity": 150,
+            "default_rotation_threshold": 140,
+            "payment_timeout_minutes": 45,
+            "bargain_pay_within_minutes": 120,
+        },
+    )
     assert response.status_code == 302
     shop.settings.refresh_from_db()
-    assert (shop.settings.group_hard_cap, shop.settings.default_group_capacity,
-            shop.settings.default_rotation_threshold) == (300, 150, 140)
+    assert (
+        shop.settings.group_hard_cap,
+        shop.settings.default_group_capacity,
+        shop.settings.default_rotation_threshold,
+    ) == (300, 150, 140)
 
 
 def test_the_shop_sets_its_payment_timeouts_and_orders_follow_them(owner_client, shop):
@@ -34,16 +44,24 @@ def test_the_shop_sets_its_payment_timeouts_and_orders_follow_them(owner_client,
     from tests.factories import SkuFactory
     from tests.orders.conftest import SHIPPING, make_buyer
 
-    owner_client.post(reverse("dashboard:shop_settings"), {
-        "group_hard_cap": 350, "default_group_capacity": 200, "default_rotation_threshold": 180,
-        "payment_timeout_minutes": 45, "bargain_pay_within_minutes": 120})
+    owner_client.post(
+        reverse("dashboard:shop_settings"),
+        {
+            "group_hard_cap": 350,
+            "default_group_capacity": 200,
+            "default_rotation_threshold": 180,
+            "payment_timeout_minutes": 45,
+            "bargain_pay_within_minutes": 120,
+        },
+    )
     shop.settings.refresh_from_db()
     assert (shop.settings.payment_timeout_minutes, shop.settings.bargain_pay_within_minutes) == (45, 120)
 
     group = GroupFactory(shop=shop)
     sku = SkuFactory(product__shop=shop)
-    order = place_order(member=make_buyer(group), group=group, lines=[LineRequest(sku.pk, 1)], delivery=SHIPPING,
-                        idempotency_key="k-45")
+    order = place_order(
+        member=make_buyer(group), group=group, lines=[LineRequest(sku.pk, 1)], delivery=SHIPPING, idempotency_key="k-45"
+    )
     assert order.pay_deadline - order.created_at == timedelta(minutes=45)
 
 
@@ -51,8 +69,14 @@ def test_payment_timeouts_out_of_range_are_refused(owner_client, shop):
     from shops.services import update_shop_settings
 
     with pytest.raises(ValidationError) as refused:
-        update_shop_settings(shop=shop, group_hard_cap=350, default_group_capacity=200, default_rotation_threshold=180,
-                             payment_timeout_minutes=0, bargain_pay_within_minutes=2)
+        update_shop_settings(
+            shop=shop,
+            group_hard_cap=350,
+            default_group_capacity=200,
+            default_rotation_threshold=180,
+            payment_timeout_minutes=0,
+            bargain_pay_within_minutes=2,
+        )
     assert set(refused.value.message_dict) == {"payment_timeout_minutes", "bargain_pay_within_minutes"}
     shop.settings.refresh_from_db()
     assert shop.settings.payment_timeout_minutes == 30
@@ -60,9 +84,16 @@ def test_payment_timeouts_out_of_range_are_refused(owner_client, shop):
 
 def test_settings_errors_are_shown_on_their_fields(owner_client, shop):
     GroupFactory(shop=shop, capacity=250)
-    response = owner_client.post(reverse("dashboard:shop_settings"), {
-        "group_hard_cap": 200, "default_group_capacity": 250, "default_rotation_threshold": 100,
-        "payment_timeout_minutes": 30, "bargain_pay_within_minutes": 1440})
+    response = owner_client.post(
+        reverse("dashboard:shop_settings"),
+        {
+            "group_hard_cap": 200,
+            "default_group_capacity": 250,
+            "default_rotation_threshold": 100,
+            "payment_timeout_minutes": 30,
+            "bargain_pay_within_minutes": 1440,
+        },
+    )
     form = response.context["form"]
     assert form.errors["default_group_capacity"] == ["默认群容量不能超过群人数上限。"]
     assert "有 1 个群的容量高于 200" in form.errors["group_hard_cap"][0]
@@ -71,16 +102,18 @@ def test_settings_errors_are_shown_on_their_fields(owner_client, shop):
 
 
 def test_owner_adds_an_operator(owner_client, shop):
-    response = owner_client.post(reverse("dashboard:operator_add"),
-                                 {"email": "New.Op@Shop.test", "role": OperatorRole.VIEWER})
+    response = owner_client.post(
+        reverse("dashboard:operator_add"), {"email": "New.Op@Shop.test", "role": OperatorRole.VIEWER}
+    )
     assert response.status_code == 302
     seat = Operator.objects.get(shop=shop, user__email="new.op@shop.test")
     assert seat.role == OperatorRole.VIEWER
 
 
 def test_adding_a_colleague_twice_shows_the_error_on_the_email(owner_client, operator):
-    response = owner_client.post(reverse("dashboard:operator_add"),
-                                 {"email": operator.email, "role": OperatorRole.VIEWER})
+    response = owner_client.post(
+        reverse("dashboard:operator_add"), {"email": operator.email, "role": OperatorRole.VIEWER}
+    )
     assert response.status_code == 200
     assert response.context["add_form"].errors["email"] == ["此用户已是本店运营人员。"]
 
@@ -96,8 +129,9 @@ def test_owner_changes_a_role_and_removes_a_seat(owner_client, shop, operator):
 
 def test_the_last_owner_stays_an_owner(owner_client, shop, owner):
     seat = Operator.objects.get(shop=shop, user=owner)
-    response = owner_client.post(reverse("dashboard:operator_role", args=[seat.pk]),
-                                 {"role": OperatorRole.OPERATOR}, follow=True)
+    response = owner_client.post(
+        reverse("dashboard:operator_role", args=[seat.pk]), {"role": OperatorRole.OPERATOR}, follow=True
+    )
     assert _errors(response) == ["店铺至少需要一位店主。"]
     response = owner_client.post(reverse("dashboard:operator_remove", args=[seat.pk]), follow=True)
     assert _errors(response) == ["店铺至少需要一位店主。"]

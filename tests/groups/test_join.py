@@ -38,7 +38,12 @@ def test_open_group_join_takes_a_seat_and_counts_the_link(group, member):
     link = InviteLinkFactory(group=group, channel=Channel.POSTER)
     m = join_via_link(user=member, code=link.code)
     assert (m.status, m.role, m.channel, m.inviter, m.invite_link) == (
-        ST.ACTIVE, MemberRole.MEMBER, Channel.POSTER, link.inviter, link)
+        ST.ACTIVE,
+        MemberRole.MEMBER,
+        Channel.POSTER,
+        link.inviter,
+        link,
+    )
     assert m.joined_at and m.first_joined_at == m.joined_at
     group.refresh_from_db()
     link.refresh_from_db()

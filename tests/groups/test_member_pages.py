@@ -71,6 +71,7 @@ def refreshed(link: InviteLink) -> InviteLink:
 
 # --- Landing page -----------------------------------------------------------------------------------
 
+
 def test_landing_shows_the_group_the_inviter_and_a_sign_in_call_to_act(client, group, link):
     group.refresh_from_db()  # a stale instance would save the member count back to 0
     group.description, group.rules = "每天分享好物", "禁止发广告"
@@ -130,10 +131,17 @@ def _preparing(link):
     Group.objects.filter(pk=link.group_id).update(state=GroupState.PREPARING)
 
 
-@pytest.mark.parametrize(("spoil", "reason"), [
-    (_revoked, "revoked"), (_expired, "expired"), (_exhausted, "exhausted"), (_full, "full"),
-    (_archived, "archived"), (_preparing, "not_open"),
-])
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (_revoked, "revoked"),
+        (_expired, "expired"),
+        (_exhausted, "exhausted"),
+        (_full, "full"),
+        (_archived, "archived"),
+        (_preparing, "not_open"),
+    ],
+)
 def test_a_link_with_a_problem_says_which_and_offers_no_join(member_client, link, spoil, reason):
     spoil(link)
 
@@ -185,8 +193,7 @@ def test_landing_tells_a_member_they_are_already_in(member_client, member, group
     assert join_url(link) not in html
 
 
-def test_being_in_another_group_of_the_shop_does_not_count_as_being_in_this_one(member_client, member, shop,
-                                                                               link):
+def test_being_in_another_group_of_the_shop_does_not_count_as_being_in_this_one(member_client, member, shop, link):
     services.add_member(group=GroupFactory(shop=shop), user=member, by=None)
 
     html = page(member_client.get(landing_url(link)))
@@ -196,6 +203,7 @@ def test_being_in_another_group_of_the_shop_does_not_count_as_being_in_this_one(
 
 
 # --- Joining ------------------------------------------------------------------------------------------
+
 
 def test_joining_an_open_group_makes_an_active_member_and_goes_to_the_group(member_client, member, group, link):
     response = member_client.post(join_url(link))
@@ -211,13 +219,11 @@ def test_joining_signed_out_goes_to_the_phone_sign_in_and_back(client, group, li
     response = client.post(join_url(link))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("account_request_login_code") + "?" + urlencode(
-        {"next": landing_url(link)})
+    assert response["Location"] == reverse("account_request_login_code") + "?" + urlencode({"next": landing_url(link)})
     assert not Membership.objects.filter(group=group).exclude(user=link.inviter).exists()
 
 
-def test_joining_an_approval_group_shows_the_pending_page_and_keeps_the_answer(member_client, member, shop,
-                                                                                inviter):
+def test_joining_an_approval_group_shows_the_pending_page_and_keeps_the_answer(member_client, member, shop, inviter):
     group = GroupFactory(shop=shop, threshold=Threshold.APPROVAL, entry_question="你家宝宝多大？")
     link = InviteLinkFactory(group=group, inviter=inviter)
 
@@ -305,6 +311,7 @@ def test_joining_a_series_lands_in_its_current_group(member_client, member, shop
 
 
 # --- My groups, group page, leaving -------------------------------------------------------------------
+
 
 def test_my_groups_lists_only_my_active_and_pending_memberships(member_client, member, shop, other_shop):
     mine = GroupFactory(shop=shop, name="我的群甲")
@@ -395,6 +402,7 @@ def test_the_owner_cannot_leave_and_is_told_why(member_client, member, group):
 
 
 # --- My invite link, QR code, poster ------------------------------------------------------------------
+
 
 def test_my_invite_page_shows_my_personal_link_and_what_it_brought(member_client, member, group):
     services.add_member(group=group, user=member, by=None)
@@ -498,6 +506,7 @@ def test_qr_needs_sign_in(client, link):
 
 
 # --- Signing in ---------------------------------------------------------------------------------------
+
 
 def test_the_phone_code_sign_in_brings_a_new_visitor_back_to_the_link(client, group, link):
     landing = landing_url(link)

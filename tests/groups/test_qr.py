@@ -34,9 +34,7 @@ def _cover() -> Image.Image:
     img = Image.new("RGB", (1200, 800))
     draw = ImageDraw.Draw(img)
     for y in range(0, 800, 8):
-        draw.rectangle(
-            (0, y, 1200, y + 8), fill=(200 - y // 5, 90 + y // 8, 60 + y // 6)
-        )
+        draw.rectangle((0, y, 1200, y + 8), fill=(200 - y // 5, 90 + y // 8, 60 + y // 6))
     draw.ellipse((450, 150, 750, 450), fill=(250, 210, 70))
     return img
 
@@ -73,9 +71,7 @@ def test_poster_accepts_cover_path(tmp_path):
     _cover().convert("RGBA").save(path)
     png = qr.poster_png(group_name="水果团", inviter_name="Li", url=URL, cover=path)
     assert _decode(png) == [URL]
-    png = qr.poster_png(
-        group_name="水果团", inviter_name="Li", url=URL, cover=str(path)
-    )
+    png = qr.poster_png(group_name="水果团", inviter_name="Li", url=URL, cover=str(path))
     assert _decode(png) == [URL]
 
 
@@ -146,9 +142,7 @@ def test_find_cjk_font_honours_env_var(monkeypatch):
 
 
 def test_find_cjk_font_raises_when_nothing_available(monkeypatch):
-    monkeypatch.setattr(
-        qr, "CJK_FONT_CANDIDATES", ("/nonexistent/a.ttc", "/nonexistent/b.ttf")
-    )
+    monkeypatch.setattr(qr, "CJK_FONT_CANDIDATES", ("/nonexistent/a.ttc", "/nonexistent/b.ttf"))
     with pytest.raises(qr.MissingCJKFont) as excinfo:
         qr.find_cjk_font("/nonexistent.ttf")
     message = str(excinfo.value)
@@ -174,30 +168,20 @@ def test_poster_text_uses_cjk_font(monkeypatch):
 
     monkeypatch.setattr(qr, "find_cjk_font", spy)
     font_path = DEJAVU if os.path.isfile(DEJAVU) else None
-    qr.poster_png(
-        group_name=LONG_NAME, inviter_name="王阿姨", url=URL, font_path=font_path
-    )
+    qr.poster_png(group_name=LONG_NAME, inviter_name="王阿姨", url=URL, font_path=font_path)
     assert used and qr.font_covers_cjk(used[0])
 
 
 def test_expiry_text_uses_shanghai_time_for_aware_datetimes():
-    assert (
-        qr.expiry_text(datetime(2025, 6, 1, 16, 30, tzinfo=UTC))
-        == "有效期至 2025-06-02 00:30"
-    )
+    assert qr.expiry_text(datetime(2025, 6, 1, 16, 30, tzinfo=UTC)) == "有效期至 2025-06-02 00:30"
     assert qr.expiry_text(datetime(2025, 6, 1, 16, 30)) == "有效期至 2025-06-01 16:30"
 
 
 def test_wrap_text_lines_fit_and_keep_all_text():
     font = qr._font(qr.find_cjk_font(), 56)
-    lines = qr.wrap_text(
-        "阳光花园小区生鲜团购 Fresh Market 每日新鲜直达，第三群", font, 400
-    )
+    lines = qr.wrap_text("阳光花园小区生鲜团购 Fresh Market 每日新鲜直达，第三群", font, 400)
     assert all(font.getlength(line) <= 400 for line in lines)
-    assert (
-        "".join(lines).replace(" ", "")
-        == "阳光花园小区生鲜团购FreshMarket每日新鲜直达，第三群"
-    )
+    assert "".join(lines).replace(" ", "") == "阳光花园小区生鲜团购FreshMarket每日新鲜直达，第三群"
     assert not any(line.startswith("，") for line in lines)
 
 

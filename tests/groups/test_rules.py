@@ -65,8 +65,15 @@ def test_capacity_cannot_drop_below_current_members(shop, operator):
     for _ in range(3):
         join_via_link(user=UserFactory(), code=InviteLinkFactory(group=group).code)
     with pytest.raises(ValidationError, match="已有 3 人"):
-        update_group(group=group, name=group.name, tags=[], capacity=2, threshold=Threshold.OPEN,
-                     entry_price=None, entry_question="")
+        update_group(
+            group=group,
+            name=group.name,
+            tags=[],
+            capacity=2,
+            threshold=Threshold.OPEN,
+            entry_price=None,
+            entry_question="",
+        )
 
 
 def test_database_refuses_more_members_than_capacity(group):
@@ -74,12 +81,15 @@ def test_database_refuses_more_members_than_capacity(group):
         Group.objects.filter(pk=group.pk).update(active_member_count=group.capacity + 1)
 
 
-@pytest.mark.parametrize("fields,bad_field", [
-    ({"threshold": Threshold.PAID, "entry_price": None}, "entry_price"),
-    ({"threshold": Threshold.PAID, "entry_price": Decimal("0")}, "entry_price"),
-    ({"threshold": Threshold.SUBMISSION, "entry_question": ""}, "entry_question"),
-    ({"capacity": 1}, "capacity"),
-])
+@pytest.mark.parametrize(
+    "fields,bad_field",
+    [
+        ({"threshold": Threshold.PAID, "entry_price": None}, "entry_price"),
+        ({"threshold": Threshold.PAID, "entry_price": Decimal("0")}, "entry_price"),
+        ({"threshold": Threshold.SUBMISSION, "entry_question": ""}, "entry_question"),
+        ({"capacity": 1}, "capacity"),
+    ],
+)
 def test_inconsistent_group_settings_are_refused(fields, bad_field, shop, operator):
     with pytest.raises(ValidationError) as info:
         create_group(shop=shop, name="x", by=operator, **fields)

@@ -56,10 +56,24 @@ def test_opening_a_message_of_the_shop_is_activity_in_the_members_groups_once(gr
     add_member(group=group, user=user, by=None)
     elsewhere = GroupFactory()  # another shop's group: not touched by this shop's message
     add_member(group=elsewhere, user=user, by=None)
-    first = notify(shop=group.shop, user=user, category=Category.TRANSACTIONAL, kind="order_paid", key="t:1",
-                   title="付款成功", body="")
-    second = notify(shop=group.shop, user=user, category=Category.TRANSACTIONAL, kind="order_paid", key="t:2",
-                    title="付款成功", body="")
+    first = notify(
+        shop=group.shop,
+        user=user,
+        category=Category.TRANSACTIONAL,
+        kind="order_paid",
+        key="t:1",
+        title="付款成功",
+        body="",
+    )
+    second = notify(
+        shop=group.shop,
+        user=user,
+        category=Category.TRANSACTIONAL,
+        kind="order_paid",
+        key="t:2",
+        title="付款成功",
+        body="",
+    )
     deliver_due()
     MemberActivity.objects.all().delete()
 
@@ -69,7 +83,9 @@ def test_opening_a_message_of_the_shop_is_activity_in_the_members_groups_once(gr
 
     opened = MemberActivity.objects.filter(kind=ActivityKind.MESSAGE_OPENED)
     assert sorted(opened.values_list("group_id", "ref")) == [
-        (group.pk, f"notification:{first.pk}"), (group.pk, f"notification:{second.pk}")]
+        (group.pk, f"notification:{first.pk}"),
+        (group.pk, f"notification:{second.pk}"),
+    ]
     assert Membership.objects.get(group=group, user=user).last_active_at is not None
 
 
@@ -92,5 +108,6 @@ def test_taking_part_in_a_campaign_is_activity_in_the_group(group):
 def _campaign(group):
     from campaigns.models import Campaign
 
-    return Campaign.objects.create(shop=group.shop, type="help", name="助力领好礼",
-                                   starts_at=group.created_at, ends_at=group.created_at + 30 * DAY)
+    return Campaign.objects.create(
+        shop=group.shop, type="help", name="助力领好礼", starts_at=group.created_at, ends_at=group.created_at + 30 * DAY
+    )

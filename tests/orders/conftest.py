@@ -9,8 +9,9 @@ from orders.payments.simulated import deliver_due, settle
 from orders.services import DeliveryRequest, LineRequest, place_order, start_payment
 from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory
 
-SHIPPING = DeliveryRequest(method="shipping", recipient_name="王芳", recipient_phone="13800138000",
-                           address="上海市徐汇区漕溪北路 1 号")
+SHIPPING = DeliveryRequest(
+    method="shipping", recipient_name="王芳", recipient_phone="13800138000", address="上海市徐汇区漕溪北路 1 号"
+)
 
 
 @pytest.fixture
@@ -36,8 +37,13 @@ def buyer(buyer_group):
 
 
 def order_for(buyer, group, sku, quantity=1, key=None, delivery=SHIPPING):
-    return place_order(member=buyer, group=group, lines=[LineRequest(sku.pk, quantity)], delivery=delivery,
-                       idempotency_key=key or uuid.uuid4().hex)
+    return place_order(
+        member=buyer,
+        group=group,
+        lines=[LineRequest(sku.pk, quantity)],
+        delivery=delivery,
+        idempotency_key=key or uuid.uuid4().hex,
+    )
 
 
 class DjangoClientTransport:
@@ -49,8 +55,13 @@ class DjangoClientTransport:
 
     def __call__(self, url, body, headers):
         path = url.split("://", 1)[-1].split("/", 1)[-1]
-        response = self.client.generic("POST", "/" + path, body.encode(), content_type="application/json",
-                                       headers={k: v for k, v in headers.items() if k != "Content-Type"})
+        response = self.client.generic(
+            "POST",
+            "/" + path,
+            body.encode(),
+            content_type="application/json",
+            headers={k: v for k, v in headers.items() if k != "Content-Type"},
+        )
         self.statuses.append(response.status_code)
         return response.status_code
 

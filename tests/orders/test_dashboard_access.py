@@ -52,8 +52,17 @@ WRITE_DATA = {
     "case_close": {"resolution": "已处理", "resolved": "yes"},
 }
 # Pages that answer GET; a viewer may read these.
-VIEWER_PAGES = {"orders", "orders_export", "order_detail", "products", "pickup_points", "cases", "case_detail",
-                "reminders", "reminder_product"}
+VIEWER_PAGES = {
+    "orders",
+    "orders_export",
+    "order_detail",
+    "products",
+    "pickup_points",
+    "cases",
+    "case_detail",
+    "reminders",
+    "reminder_product",
+}
 OPERATOR_PAGES = {"product_create", "product_edit", "pickup_point_edit"}
 
 PATTERNS = {p.name: p for p in dashboard_patterns()}

@@ -42,7 +42,11 @@ def test_order_records_group_prices_and_the_referrer(buyer_group, sku):
     assert order.subtotal == order.total == Decimal("119.70")
     line = order.lines.get()
     assert (line.product_name, line.unit_price, line.quantity, line.line_total) == (
-        sku.product.name, Decimal("39.90"), 3, Decimal("119.70"))
+        sku.product.name,
+        Decimal("39.90"),
+        3,
+        Decimal("119.70"),
+    )
     sku.refresh_from_db()
     assert sku.stock == 97
     assert order.pay_deadline - order.created_at == timedelta(minutes=30)
@@ -96,8 +100,9 @@ def test_per_member_limit(buyer_group, buyer, shop):
 
 def test_pickup_needs_a_pickup_point_of_this_shop(buyer_group, buyer, sku, shop):
     with pytest.raises(ValidationError) as info:
-        order_for(buyer, buyer_group, sku, delivery=DeliveryRequest(method="pickup",
-                                                                   pickup_point_id=PickupPointFactory().pk))
+        order_for(
+            buyer, buyer_group, sku, delivery=DeliveryRequest(method="pickup", pickup_point_id=PickupPointFactory().pk)
+        )
     assert "pickup_point" in info.value.message_dict
     point = PickupPointFactory(shop=shop)
     order = order_for(buyer, buyer_group, sku, delivery=DeliveryRequest(method="pickup", pickup_point_id=point.pk))
@@ -260,8 +265,7 @@ def test_orders_of_an_archived_membership_are_refused(shop, sku):
 
     leave(membership=Membership.objects.get(user=buyer))
     with pytest.raises(ValidationError):
-        place_order(member=buyer, group=group, lines=[LineRequest(sku.pk, 1)], delivery=SHIPPING,
-                    idempotency_key="x")
+        place_order(member=buyer, group=group, lines=[LineRequest(sku.pk, 1)], delivery=SHIPPING, idempotency_key="x")
 
 
 def test_catalog_limits_are_form_errors_not_database_errors(shop, sku):

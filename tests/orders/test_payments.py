@@ -20,13 +20,20 @@ S = OrderState
 
 def _post(client, body: str, signature: str | None):
     headers = {SIGNATURE_HEADER: signature} if signature is not None else {}
-    return client.generic("POST", "/pay/notify/simulated/", body.encode(), content_type="application/json",
-                          headers=headers)
+    return client.generic(
+        "POST", "/pay/notify/simulated/", body.encode(), content_type="application/json", headers=headers
+    )
 
 
 def _notification(payment, **overrides):
-    data = {"id": "N-test-1", "kind": "payment", "reference": payment.provider_ref, "status": "succeeded",
-            "amount": str(payment.amount), "currency": "CNY"}
+    data = {
+        "id": "N-test-1",
+        "kind": "payment",
+        "reference": payment.provider_ref,
+        "status": "succeeded",
+        "amount": str(payment.amount),
+        "currency": "CNY",
+    }
     data.update(overrides)
     return json.dumps(data)
 
@@ -163,5 +170,8 @@ def test_every_order_reconciles_to_the_fen(shop, buyer, buyer_group, operator, t
     total_paid = sum(p.amount for p in Payment.objects.filter(state=PaymentState.SUCCEEDED))
     total_refunded = sum(r.amount for r in Refund.objects.filter(state=RefundState.SUCCEEDED))
     kept = sum(reconcile(o)["kept"] for o in Order.objects.all())
-    assert total_paid - total_refunded == kept == Decimal("0.01") * 0 + (
-        Decimal("9.90") * 2 - Decimal("0.01") + Decimal("19.99") * 3 + Decimal("33.33") * 4)
+    assert (
+        total_paid - total_refunded
+        == kept
+        == Decimal("0.01") * 0 + (Decimal("9.90") * 2 - Decimal("0.01") + Decimal("19.99") * 3 + Decimal("33.33") * 4)
+    )

@@ -98,5 +98,7 @@ def test_control_idempotency_without_the_unique_key(scene, lookups_done_first):
     finally:
         Order.objects.all().delete()
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE orders_order ADD CONSTRAINT order_idempotency_per_member "
-                           "UNIQUE (member_id, idempotency_key)")
+            cursor.execute(
+                "ALTER TABLE orders_order ADD CONSTRAINT order_idempotency_per_member "
+                "UNIQUE (member_id, idempotency_key)"
+            )

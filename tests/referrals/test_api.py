@@ -51,6 +51,7 @@ def foreign(other_shop):
 
 # --- Members ----------------------------------------------------------------------------------------------
 
+
 def test_signing_in_is_required():
     for url in ("/api/v1/me/referrals/", "/api/v1/me/withdrawals/", "/api/v1/shop/withdrawals/"):
         response = APIClient().get(url)
@@ -68,30 +69,38 @@ def test_my_invitees_with_whom_they_brought(earner, foreign):
 def test_my_rewards_and_balances(earner, shop):
     rewards = api_for(earner).get("/api/v1/me/referral-rewards/").json()["results"]
     assert sorted((r["kind"], r["amount"], r["status"]) for r in rewards) == [
-        ("commission", "6.60", "granted"), ("commission", "6.60", "granted"),
-        ("points", "50.00", "granted"), ("points", "50.00", "granted")]
+        ("commission", "6.60", "granted"),
+        ("commission", "6.60", "granted"),
+        ("points", "50.00", "granted"),
+        ("points", "50.00", "granted"),
+    ]
     balances = api_for(earner).get("/api/v1/me/commission/").json()
     assert balances == [{"shop": {"id": shop.pk, "name": shop.name}, "balance": "13.20"}]
 
 
 def test_member_asks_to_withdraw(earner, shop):
     client = api_for(earner)
-    response = client.post("/api/v1/me/withdrawals/", {"shop": shop.pk, "amount": "13.20", "account_note": "wx"},
-                           format="json")
+    response = client.post(
+        "/api/v1/me/withdrawals/", {"shop": shop.pk, "amount": "13.20", "account_note": "wx"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     assert (response.json()["status"], response.json()["amount"]) == ("requested", "13.20")
-    again = client.post("/api/v1/me/withdrawals/", {"shop": shop.pk, "amount": "1", "account_note": "wx"},
-                        format="json")
+    again = client.post(
+        "/api/v1/me/withdrawals/", {"shop": shop.pk, "amount": "1", "account_note": "wx"}, format="json"
+    )
     assert again.status_code == 400 and "处理中" in errors(again)[0]["message"]
     assert [w["id"] for w in client.get("/api/v1/me/withdrawals/").json()["results"]] == [response.json()["id"]]
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"amount": "abc", "account_note": "wx"}, "amount"),
-    ({"amount": "-1", "account_note": "wx"}, "amount"),
-    ({"amount": "500", "account_note": "wx"}, "amount"),
-    ({"amount": "1", "account_note": ""}, "account_note"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"amount": "abc", "account_note": "wx"}, "amount"),
+        ({"amount": "-1", "account_note": "wx"}, "amount"),
+        ({"amount": "500", "account_note": "wx"}, "amount"),
+        ({"amount": "1", "account_note": ""}, "account_note"),
+    ],
+)
 def test_bad_withdrawals_answer_400_with_the_field(earner, shop, data, field):
     response = api_for(earner).post("/api/v1/me/withdrawals/", {"shop": shop.pk, **data}, format="json")
     assert response.status_code == 400
@@ -105,6 +114,7 @@ def test_member_sees_only_their_own_withdrawals(earner, foreign):
 
 # --- Operators -------------------------------------------------------------------------------------------------
 
+
 def test_operator_lists_the_shops_rewards_and_withdrawals(operator, shop, earner, foreign):
     services.request_withdrawal(member=earner, shop_id=shop.pk, amount="5", account_note="wx")
     client = api_for(operator)
@@ -112,7 +122,8 @@ def test_operator_lists_the_shops_rewards_and_withdrawals(operator, shop, earner
     assert rewards["count"] == 8 and {r["inviter"]["public_name"] for r in rewards["results"]} >= {"带货王"}
     withdrawals = client.get("/api/v1/shop/withdrawals/").json()["results"]
     assert [(w["member"]["public_name"], w["amount"], w["balance"]) for w in withdrawals] == [
-        ("带货王", "5.00", "8.20")]
+        ("带货王", "5.00", "8.20")
+    ]
     bad = client.get("/api/v1/shop/withdrawals/", {"status": "nope"})
     assert bad.status_code == 400 and errors(bad)[0]["field"] == "status"
 
@@ -123,8 +134,9 @@ def test_operator_decides_a_withdrawal(operator, shop, earner):
     assert client.post(f"/api/v1/shop/withdrawals/{w.pk}/approve/").json()["status"] == "approved"
     refused = client.post(f"/api/v1/shop/withdrawals/{w.pk}/mark-paid/", {}, format="json")
     assert refused.status_code == 400 and errors(refused)[0]["field"] == "payout_reference"
-    paid = client.post(f"/api/v1/shop/withdrawals/{w.pk}/mark-paid/", {"payout_reference": "支付宝 2026112300"},
-                       format="json").json()
+    paid = client.post(
+        f"/api/v1/shop/withdrawals/{w.pk}/mark-paid/", {"payout_reference": "支付宝 2026112300"}, format="json"
+    ).json()
     assert (paid["status"], paid["payout_reference"]) == ("paid", "支付宝 2026112300")
 
 
@@ -160,12 +172,14 @@ def test_a_member_without_a_seat_cannot_use_the_shop_api(earner):
 def test_viral_coefficient_per_group(operator, shop, ref_group, earner, other_shop):
     OperatorFactory(shop=other_shop, role=OperatorRole.OWNER)
     rows = api_for(operator).get("/api/v1/shop/referrals/viral/", {"by": "group"}).json()
-    assert rows == [{"id": ref_group.pk, "name": ref_group.name, "invites": 0, "joins": 4, "second_gen": 2,
-                     "coefficient": "0.50"}]
+    assert rows == [
+        {"id": ref_group.pk, "name": ref_group.name, "invites": 0, "joins": 4, "second_gen": 2, "coefficient": "0.50"}
+    ]
     assert api_for(operator).get("/api/v1/shop/referrals/viral/", {"by": "planet"}).status_code == 400
 
 
 # --- Constant queries -------------------------------------------------------------------------------------------
+
 
 def _count(client, url) -> int:
     with CaptureQueriesContext(connection) as captured:

@@ -29,6 +29,7 @@ def _edges(shop, invitee):
 
 # --- Opens and joins are events, each once -------------------------------------------------------
 
+
 def test_link_open_is_recorded_without_sign_in(link):
     record_link_open(link)
     event = ReferralEvent.objects.get(kind=EventKind.LINK_OPENED)
@@ -62,7 +63,11 @@ def test_join_binds_the_invitee_and_records_the_join_once(shop, link, ref_group)
     assert (edge.inviter, edge.link, edge.group, edge.channel) == (link.inviter, link, ref_group, Channel.MEMBER)
     event = ReferralEvent.objects.get(kind=EventKind.JOINED)
     assert (event.key, event.inviter, event.invitee, event.edge) == (
-        f"joined:{shop.pk}:{invitee.pk}", link.inviter, invitee, edge)
+        f"joined:{shop.pk}:{invitee.pk}",
+        link.inviter,
+        invitee,
+        edge,
+    )
     join_via_link(user=invitee, code=link.code)  # a second click
     assert ReferralEvent.objects.filter(kind=EventKind.JOINED).count() == 1
 
@@ -86,6 +91,7 @@ def test_series_join_records_the_series(shop, operator):
 
 
 # --- Binding rules ---------------------------------------------------------------------------------
+
 
 def test_first_bind_wins_by_default(shop, link):
     invitee = joins(link)
@@ -129,7 +135,8 @@ def test_latest_link_within_window_moves_the_invitee_and_keeps_the_original_on_r
     assert current_edge(shop.pk, invitee.pk) == new
     # The original inviter keeps the join they earned; the join is not counted a second time.
     assert list(ReferralEvent.objects.filter(kind=EventKind.JOINED).values_list("inviter", flat=True)) == [
-        link.inviter.pk]
+        link.inviter.pk
+    ]
 
 
 def test_latest_link_after_the_window_changes_nothing(shop, link):
@@ -152,10 +159,13 @@ def test_campaign_rule_overrides_the_shop_rule(shop, link):
     services.set_campaign_binding_rule(shop=shop, campaign_id=42, binding_rule=BindingRule.LATEST_WITHIN_WINDOW)
     invitee = joins(link)
     other = UserFactory()
-    assert services.record_join(shop_id=shop.pk, invitee=invitee, inviter=other, channel="poster",
-                                new_to_shop=False) is None  # the shop's rule: first bind wins
-    moved = services.record_join(shop_id=shop.pk, invitee=invitee, inviter=other, channel="poster",
-                                 new_to_shop=False, campaign_id=42)
+    assert (
+        services.record_join(shop_id=shop.pk, invitee=invitee, inviter=other, channel="poster", new_to_shop=False)
+        is None
+    )  # the shop's rule: first bind wins
+    moved = services.record_join(
+        shop_id=shop.pk, invitee=invitee, inviter=other, channel="poster", new_to_shop=False, campaign_id=42
+    )
     assert moved is not None and moved.campaign_id == 42 and current_edge(shop.pk, invitee.pk).inviter == other
 
 
@@ -167,10 +177,12 @@ def test_one_current_edge_per_invitee_is_enforced_by_the_database(shop, link):
 
 # --- Loops and self-referral -------------------------------------------------------------------------
 
+
 def test_a_loop_up_the_whole_chain_is_refused(shop):
     a, b, c = UserFactory(), UserFactory(), UserFactory()
     bind = lambda inviter, invitee: services.record_join(  # noqa: E731
-        shop_id=shop.pk, invitee=invitee, inviter=inviter, channel="member", new_to_shop=True)
+        shop_id=shop.pk, invitee=invitee, inviter=inviter, channel="member", new_to_shop=True
+    )
     assert bind(a, b) and bind(b, c)
     assert bind(c, a) is None  # A → B → C → A
     assert not ReferralEdge.objects.filter(invitee=a).exists()
@@ -214,11 +226,14 @@ def test_the_database_refuses_self_referral_edges_and_events(shop):
 
 # --- Campaign acts ------------------------------------------------------------------------------------
 
+
 def test_campaign_act_counts_once_per_key(shop, inviter):
     friend = UserFactory()
-    first = services.record_campaign_act(shop_id=shop.pk, campaign_id=7, inviter=inviter, invitee=friend,
-                                         key=f"help:{friend.pk}")
-    again = services.record_campaign_act(shop_id=shop.pk, campaign_id=7, inviter=inviter, invitee=friend,
-                                         key=f"help:{friend.pk}")
+    first = services.record_campaign_act(
+        shop_id=shop.pk, campaign_id=7, inviter=inviter, invitee=friend, key=f"help:{friend.pk}"
+    )
+    again = services.record_campaign_act(
+        shop_id=shop.pk, campaign_id=7, inviter=inviter, invitee=friend, key=f"help:{friend.pk}"
+    )
     assert first is not None and again is None
     assert list(live_events(shop=shop, kinds=EventKind.CAMPAIGN_ACT, campaign_id=7)) == [first]

@@ -66,11 +66,16 @@ def foreign(other_shop):
     invitee = joins(InviteLinkFactory(group=group, inviter=stranger), UserFactory(display_name="别家好友"))
     services.grant_due_rewards()
     w = services.request_withdrawal(member=stranger, shop_id=other_shop.pk, amount="1.00", account_note="wx")
-    return {"inviter": stranger, "invitee": invitee, "withdrawal": w, "rule": RewardRule.objects.filter(
-        shop=other_shop).first()}
+    return {
+        "inviter": stranger,
+        "invitee": invitee,
+        "withdrawal": w,
+        "rule": RewardRule.objects.filter(shop=other_shop).first(),
+    }
 
 
 # --- Reading -------------------------------------------------------------------------------------------------
+
 
 def test_overview_lists_the_shops_edges_and_viral_coefficient(operator_client, shop, ref_group, earner, foreign):
     friend = earner.referral_edges.first().invitee
@@ -107,6 +112,7 @@ def test_rewards_page_filters_by_status(operator_client, earner, foreign):
 
 # --- Withdrawals -----------------------------------------------------------------------------------------------
 
+
 def _act(client, w, action, **data):
     return client.post(reverse("dashboard:referral_withdrawal_action", args=[w.pk, action]), data)
 
@@ -118,7 +124,10 @@ def test_operator_approves_and_records_the_payout(operator_client, withdrawal, o
     _act(operator_client, withdrawal, "mark_paid", payout_reference="微信转账 001")
     withdrawal.refresh_from_db()
     assert (withdrawal.status, withdrawal.payout_reference, withdrawal.paid_by) == (
-        WithdrawalStatus.PAID, "微信转账 001", operator)
+        WithdrawalStatus.PAID,
+        "微信转账 001",
+        operator,
+    )
 
 
 def test_marking_paid_without_a_reference_is_refused_in_words(operator_client, withdrawal):
@@ -160,19 +169,37 @@ SETTINGS = reverse("dashboard:referral_settings")
 
 
 def test_owner_changes_the_binding_rule(owner_client, shop):
-    response = owner_client.post(SETTINGS, {"binding_rule": BindingRule.LATEST_WITHIN_WINDOW, "binding_window_days": 3,
-                                            "qualify_on": "paid_order", "qualifying_min_amount": "20",
-                                            "review_days": 10})
+    response = owner_client.post(
+        SETTINGS,
+        {
+            "binding_rule": BindingRule.LATEST_WITHIN_WINDOW,
+            "binding_window_days": 3,
+            "qualify_on": "paid_order",
+            "qualifying_min_amount": "20",
+            "review_days": 10,
+        },
+    )
     assert response.status_code == 302
     rules = ReferralSettings.objects.get(shop=shop)
     assert (rules.binding_rule, rules.binding_window_days, rules.qualifying_min_amount, rules.review_days) == (
-        BindingRule.LATEST_WITHIN_WINDOW, 3, Decimal("20"), 10)
+        BindingRule.LATEST_WITHIN_WINDOW,
+        3,
+        Decimal("20"),
+        10,
+    )
 
 
 def test_bad_settings_are_refused_in_words(owner_client, shop):
-    response = owner_client.post(SETTINGS, {"binding_rule": "whatever", "binding_window_days": 0,
-                                            "qualify_on": "paid_order", "qualifying_min_amount": "-1",
-                                            "review_days": "x"})
+    response = owner_client.post(
+        SETTINGS,
+        {
+            "binding_rule": "whatever",
+            "binding_window_days": 0,
+            "qualify_on": "paid_order",
+            "qualifying_min_amount": "-1",
+            "review_days": "x",
+        },
+    )
     assert response.status_code == 400
     assert "binding_rule" in response.context["settings_form"].errors
     assert not ReferralSettings.objects.filter(shop=shop, binding_rule="whatever").exists()
@@ -181,8 +208,9 @@ def test_bad_settings_are_refused_in_words(owner_client, shop):
 def test_operators_and_viewers_cannot_change_rules(operator_client, viewer_client, shop):
     for client in (operator_client, viewer_client):
         assert client.post(SETTINGS, {"binding_rule": BindingRule.SIGN_UP_ONLY}).status_code == 403
-        assert client.post(reverse("dashboard:referral_rule_create"), {"kind": "points", "amount": "1"}
-                           ).status_code == 403
+        assert (
+            client.post(reverse("dashboard:referral_rule_create"), {"kind": "points", "amount": "1"}).status_code == 403
+        )
         page = client.get(SETTINGS).content.decode()
         assert 'action="' + reverse("dashboard:referral_rule_create") not in page
         assert "首次绑定优先" in page  # the rules are shown in words
@@ -190,20 +218,29 @@ def test_operators_and_viewers_cannot_change_rules(operator_client, viewer_clien
 
 
 def test_owner_adds_and_stops_a_reward_rule(owner_client, shop):
-    response = owner_client.post(reverse("dashboard:referral_rule_create"), {
-        "kind": RewardKind.COUPON, "amount": "10", "label": "满50减10", "cap_count": "5", "cap_period": "week"})
+    response = owner_client.post(
+        reverse("dashboard:referral_rule_create"),
+        {"kind": RewardKind.COUPON, "amount": "10", "label": "满50减10", "cap_count": "5", "cap_period": "week"},
+    )
     assert response.status_code == 302
     rule = RewardRule.objects.get(shop=shop)
     assert (rule.kind, rule.label, rule.cap_count, rule.cap_period, rule.is_active) == (
-        RewardKind.COUPON, "满50减10", 5, "week", True)
+        RewardKind.COUPON,
+        "满50减10",
+        5,
+        "week",
+        True,
+    )
     owner_client.post(reverse("dashboard:referral_rule_deactivate", args=[rule.pk]))
     rule.refresh_from_db()
     assert not rule.is_active
 
 
 def test_a_bad_reward_rule_is_refused_in_words(owner_client, shop):
-    response = owner_client.post(reverse("dashboard:referral_rule_create"), {
-        "kind": RewardKind.COUPON, "amount": "10", "label": "", "cap_period": "week"})
+    response = owner_client.post(
+        reverse("dashboard:referral_rule_create"),
+        {"kind": RewardKind.COUPON, "amount": "10", "label": "", "cap_period": "week"},
+    )
     assert response.status_code == 400
     assert "请填写优惠券或赠品的名称" in response.content.decode()
     assert not RewardRule.objects.exists()
@@ -230,18 +267,22 @@ def test_operator_of_another_shop_sees_nothing_of_this_one(other_shop, earner):
 
 # --- Constant queries -------------------------------------------------------------------------------------------
 
+
 def _count(client, url, params=None) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url, params or {}).status_code == 200
     return len(captured)
 
 
-@pytest.mark.parametrize("url_name, params", [
-    ("dashboard:referrals", {}),
-    ("dashboard:referrals", {"by": "series"}),
-    ("dashboard:referral_rewards", {}),
-    ("dashboard:referral_withdrawals", {}),
-])
+@pytest.mark.parametrize(
+    "url_name, params",
+    [
+        ("dashboard:referrals", {}),
+        ("dashboard:referrals", {"by": "series"}),
+        ("dashboard:referral_rewards", {}),
+        ("dashboard:referral_withdrawals", {}),
+    ],
+)
 def test_list_pages_run_in_a_constant_number_of_queries(operator_client, shop, ref_group, url_name, params):
     generous(shop)
     url = reverse(url_name)

@@ -41,11 +41,13 @@ def flags(shop, kind=None):
 
 
 def joins(shop, inviter, n, *, start, step=timedelta(minutes=5), **kwargs):
-    return [record(shop=shop, inviter=inviter, invitee=person(), kind=J, at=start + i * step, **kwargs)
-            for i in range(n)]
+    return [
+        record(shop=shop, inviter=inviter, invitee=person(), kind=J, at=start + i * step, **kwargs) for i in range(n)
+    ]
 
 
 # --- Each flag ---------------------------------------------------------------------------------------
+
 
 def test_more_joins_in_a_day_than_a_person_can_add_is_a_burst(shop):
     alice = person(display_name="阿丽")
@@ -125,9 +127,18 @@ def test_invitees_who_never_did_anything_after_joining(shop):
 def test_an_order_is_doing_something(shop):
     alice = person()
     lurkers = joins(shop, alice, 5, start=at(3, 10))
-    Order.objects.create(shop=shop, group=GroupFactory(shop=shop), member=lurkers[0].invitee, number="T1",
-                         delivery="pickup", pickup_point=PickupPointFactory(shop=shop), idempotency_key="k",
-                         pay_deadline=at(4), subtotal=Decimal("9.90"), total=Decimal("9.90"))
+    Order.objects.create(
+        shop=shop,
+        group=GroupFactory(shop=shop),
+        member=lurkers[0].invitee,
+        number="T1",
+        delivery="pickup",
+        pickup_point=PickupPointFactory(shop=shop),
+        idempotency_key="k",
+        pay_deadline=at(4),
+        subtotal=Decimal("9.90"),
+        total=Decimal("9.90"),
+    )
 
     assert fraud.detect(shop_id=shop.pk, now=at(12)) == 0
 
@@ -194,8 +205,9 @@ def test_refused_self_invites_are_flagged(shop):
 def test_an_invitee_on_the_inviters_own_device_is_a_disguised_self_referral(shop):
     alice = person()
     fraud.record_self_referral_attempt(shop_id=shop.pk, user=alice, action="open", device="alice-phone", at=at(5, 9))
-    alt = record(shop=shop, inviter=alice, invitee=person(display_name="小号"), kind=J, at=at(5, 10),
-                 device="alice-phone")
+    alt = record(
+        shop=shop, inviter=alice, invitee=person(display_name="小号"), kind=J, at=at(5, 10), device="alice-phone"
+    )
     record(shop=shop, inviter=alice, invitee=person(), kind=J, at=at(5, 10), device="friend-phone")
 
     fraud.detect(shop_id=shop.pk, now=at(5, 23))
@@ -216,23 +228,32 @@ def test_nothing_suspicious_raises_nothing(shop):
 
 # --- Review ----------------------------------------------------------------------------------------
 
+
 def _burst_flag(shop, inviter, n=22):
     events = joins(shop, inviter, n, start=at(5, 8))
     fraud.detect(shop_id=shop.pk, now=at(5, 23))
     return FraudFlag.objects.get(shop=shop, kind=FlagKind.BURST), events
 
 
-def test_confirming_voids_the_events_they_leave_every_board_and_pending_rewards_are_withheld(shop, operator,
-                                                                                                committed):
+def test_confirming_voids_the_events_they_leave_every_board_and_pending_rewards_are_withheld(shop, operator, committed):
     alice = person()
     with committed():
         flag, events = _burst_flag(shop, alice)
         fake = events[-1]
         later = record(shop=shop, inviter=alice, invitee=fake.invitee, kind=EventKind.QUALIFIED, at=at(6))
     rule = RewardRule.objects.create(shop=shop, kind=RewardKind.POINTS, amount=Decimal("10"))
-    reward = Reward.objects.create(shop=shop, rule=rule, kind=rule.kind, inviter=alice, invitee=fake.invitee,
-                                   edge=_edge(shop, alice, fake.invitee), event=later, amount=Decimal("10"),
-                                   period_start=at(6).date(), due_at=at(13))
+    reward = Reward.objects.create(
+        shop=shop,
+        rule=rule,
+        kind=rule.kind,
+        inviter=alice,
+        invitee=fake.invitee,
+        edge=_edge(shop, alice, fake.invitee),
+        event=later,
+        amount=Decimal("10"),
+        period_start=at(6).date(),
+        due_at=at(13),
+    )
     joins_board = Board.of(shop_id=shop.pk, metric=Metric.JOINS)
     assert lb.rank_of(joins_board, alice.pk)[0].value == 22
 

@@ -20,8 +20,9 @@ QUEUE = reverse("dashboard:fraud_flags")
 def _burst(shop, name="阿丽", n=22):
     inviter = UserFactory(display_name=name, date_joined=at(1))
     for i in range(n):
-        record(shop=shop, inviter=inviter, invitee=UserFactory(date_joined=at(1)), kind=EventKind.JOINED,
-               at=at(5, 8, i))
+        record(
+            shop=shop, inviter=inviter, invitee=UserFactory(date_joined=at(1)), kind=EventKind.JOINED, at=at(5, 8, i)
+        )
     fraud.detect(shop_id=shop.pk, now=at(5, 23))
     return FraudFlag.objects.get(shop=shop, member=inviter)
 
@@ -52,16 +53,18 @@ def test_the_queue_explains_each_flag_in_words(operator_client, flag, foreign_fl
 
 def test_another_shops_flag_is_a_404(operator_client, foreign_flag):
     assert operator_client.get(reverse("dashboard:fraud_flag", args=[foreign_flag.pk])).status_code == 404
-    response = operator_client.post(reverse("dashboard:fraud_decide", args=[foreign_flag.pk]),
-                                    {"action": "confirm", "reason": "x"})
+    response = operator_client.post(
+        reverse("dashboard:fraud_decide", args=[foreign_flag.pk]), {"action": "confirm", "reason": "x"}
+    )
     assert response.status_code == 404
     foreign_flag.refresh_from_db()
     assert foreign_flag.status == FlagStatus.OPEN
 
 
 def test_operators_confirm_with_a_reason(operator_client, operator, flag):
-    response = operator_client.post(reverse("dashboard:fraud_decide", args=[flag.pk]),
-                                    {"action": "confirm", "reason": "核实为刷量"}, follow=True)
+    response = operator_client.post(
+        reverse("dashboard:fraud_decide", args=[flag.pk]), {"action": "confirm", "reason": "核实为刷量"}, follow=True
+    )
     assert "已确认，作废了 2 条事件" in response.content.decode()
     flag.refresh_from_db()
     assert (flag.status, flag.decided_by, flag.decision_reason) == (FlagStatus.CONFIRMED, operator, "核实为刷量")
@@ -99,8 +102,9 @@ def test_viewers_read_but_cannot_decide(client, viewer, flag):
 def test_platform_admins_review_every_shops_flags(staff_client, flag, foreign_flag):
     body = staff_client.get(reverse("platform:fraud_flags")).content.decode()
     assert "阿丽" in body and "别家成员" in body
-    response = staff_client.post(reverse("platform:fraud_decide", args=[foreign_flag.pk]),
-                                 {"action": "clear", "reason": "店铺已核实"})
+    response = staff_client.post(
+        reverse("platform:fraud_decide", args=[foreign_flag.pk]), {"action": "clear", "reason": "店铺已核实"}
+    )
     assert response.status_code == 302
     foreign_flag.refresh_from_db()
     assert foreign_flag.status == FlagStatus.CLEARED and foreign_flag.decided_by.is_staff
@@ -121,9 +125,17 @@ def test_the_queue_runs_the_same_queries_for_one_flag_or_many(operator_client, s
 
 def test_owners_set_the_thresholds_others_only_read_them(client, shop, owner, operator):
     url = reverse("dashboard:fraud_settings")
-    values = {"burst_limit_per_day": 15, "young_account_minutes": 10, "shared_window_minutes": 30,
-              "shared_device_limit": 3, "shared_ip_limit": 8, "dormant_after_days": 7, "dormant_min_invitees": 4,
-              "decision_hours": 48, "default_decision": "release"}
+    values = {
+        "burst_limit_per_day": 15,
+        "young_account_minutes": 10,
+        "shared_window_minutes": 30,
+        "shared_device_limit": 3,
+        "shared_ip_limit": 8,
+        "dormant_after_days": 7,
+        "dormant_min_invitees": 4,
+        "decision_hours": 48,
+        "default_decision": "release",
+    }
     client.force_login(operator)
     assert client.post(url, values).status_code == 403
     client.force_login(owner)

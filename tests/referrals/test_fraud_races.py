@@ -16,8 +16,9 @@ pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 def _burst(shop, n=25):
     inviter = UserFactory(date_joined=at(1))
     for i in range(n):
-        record(shop=shop, inviter=inviter, invitee=UserFactory(date_joined=at(1)), kind=EventKind.JOINED,
-               at=at(5, 8, i))
+        record(
+            shop=shop, inviter=inviter, invitee=UserFactory(date_joined=at(1)), kind=EventKind.JOINED, at=at(5, 8, i)
+        )
 
 
 def test_detection_jobs_running_at_once_raise_each_flag_once():

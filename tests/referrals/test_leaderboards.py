@@ -43,8 +43,12 @@ def test_an_event_counts_once_on_every_board_it_belongs_to(shop, committed):
     with committed():
         record(shop=shop, inviter=alice, invitee=bob, group=group, campaign_id=7, at=at(5))
 
-    for scope, scope_id in [(Scope.SHOP, None), (Scope.GROUP, group.pk), (Scope.SERIES, series.pk),
-                            (Scope.CAMPAIGN, 7)]:
+    for scope, scope_id in [
+        (Scope.SHOP, None),
+        (Scope.GROUP, group.pk),
+        (Scope.SERIES, series.pk),
+        (Scope.CAMPAIGN, 7),
+    ]:
         for period in (Period.DAY, Period.WEEK, Period.MONTH, Period.ALL):
             b = board(shop, scope=scope, scope_id=scope_id, period=period, day=date(2025, 3, 5))
             assert ranking(b) == [(alice.pk, 1)], (scope, period)
@@ -158,19 +162,27 @@ def test_rebuild_from_random_events_gives_identical_ranks(shop, committed):
     kinds = [EventKind.CAMPAIGN_ACT, EventKind.JOINED, EventKind.REPEAT_ORDER, EventKind.LINK_OPENED]
     with committed():
         events = [
-            record(shop=shop, inviter=rng.choice(inviters), invitee=rng.choice(invitees), kind=rng.choice(kinds),
-                   at=at(rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 3)),
-                   amount=f"{rng.randint(0, 30000) / 100:.2f}", group=rng.choice(groups + [None]),
-                   campaign_id=rng.choice([None, 1, 2]))
+            record(
+                shop=shop,
+                inviter=rng.choice(inviters),
+                invitee=rng.choice(invitees),
+                kind=rng.choice(kinds),
+                at=at(rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 3)),
+                amount=f"{rng.randint(0, 30000) / 100:.2f}",
+                group=rng.choice(groups + [None]),
+                campaign_id=rng.choice([None, 1, 2]),
+            )
             for _ in range(400)
         ]
     with committed():
         void_events(rng.sample(events, 40), reason="测试")
 
-    boards = [board(shop, metric, scope=scope, scope_id=scope_id, period=period, day=date(2025, 3, d))
-              for metric in (Metric.CAMPAIGN_ACTS, Metric.JOINS, Metric.GMV)
-              for scope, scope_id in [(Scope.SHOP, None), (Scope.GROUP, groups[0].pk), (Scope.CAMPAIGN, 2)]
-              for period, d in [(Period.ALL, 1), (Period.WEEK, 10), (Period.DAY, 14), (Period.MONTH, 3)]]
+    boards = [
+        board(shop, metric, scope=scope, scope_id=scope_id, period=period, day=date(2025, 3, d))
+        for metric in (Metric.CAMPAIGN_ACTS, Metric.JOINS, Metric.GMV)
+        for scope, scope_id in [(Scope.SHOP, None), (Scope.GROUP, groups[0].pk), (Scope.CAMPAIGN, 2)]
+        for period, d in [(Period.ALL, 1), (Period.WEEK, 10), (Period.DAY, 14), (Period.MONTH, 3)]
+    ]
     live = {b: lb.top(b, 1000) for b in boards}
     assert any(len(rows) > 10 for rows in live.values())
     for b in boards:
@@ -193,8 +205,11 @@ def test_voided_events_leave_every_board_and_a_rebuild_never_brings_them_back(sh
         void_events([fake], by=operator, reason="刷单")
 
     # alice is back to 1, reached on the 1st: before bob, on every board of the event.
-    for b in [board(shop), board(shop, scope=Scope.GROUP, scope_id=group.pk),
-              board(shop, period=Period.DAY, day=date(2025, 3, 3))]:
+    for b in [
+        board(shop),
+        board(shop, scope=Scope.GROUP, scope_id=group.pk),
+        board(shop, period=Period.DAY, day=date(2025, 3, 3)),
+    ]:
         expected = [(alice.pk, 1), (bob.pk, 1)] if b.period == Period.ALL else []
         assert ranking(b) == expected, b
         lb.rebuild(b)
@@ -258,14 +273,17 @@ def test_boards_of_one_shop_never_show_another_shops_events(shop, committed):
     assert ranking(board(other)) == [(alice.pk, 1)]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"metric": "likes"},
-    {"scope": Scope.GROUP},
-    {"period": "year"},
-    {"period": Period.CUSTOM, "start": date(2025, 3, 2)},
-    {"period": Period.CUSTOM, "start": date(2025, 3, 2), "end": date(2025, 3, 1)},
-    {"period": Period.CUSTOM, "start": date(2024, 1, 1), "end": date(2025, 3, 1)},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"metric": "likes"},
+        {"scope": Scope.GROUP},
+        {"period": "year"},
+        {"period": Period.CUSTOM, "start": date(2025, 3, 2)},
+        {"period": Period.CUSTOM, "start": date(2025, 3, 2), "end": date(2025, 3, 1)},
+        {"period": Period.CUSTOM, "start": date(2024, 1, 1), "end": date(2025, 3, 1)},
+    ],
+)
 def test_impossible_boards_are_refused_in_words(kwargs):
     with pytest.raises(lb.BoardError) as refused:
         Board.of(shop_id=1, **kwargs)
@@ -279,7 +297,6 @@ def test_periods_follow_shop_time():
     lo, hi = b.window()
     assert (hi - lo) == timedelta(days=1) and str(lo.utcoffset()) == "8:00:00"
     assert Board.from_key(b.key) == b
-
 
 
 def test_boards_lost_with_redis_come_back_from_the_events(shop, committed):

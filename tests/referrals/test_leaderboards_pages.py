@@ -44,6 +44,7 @@ def staff_client(client):
 
 # --- Operators ------------------------------------------------------------------------------------
 
+
 def test_operators_see_their_shops_board_only(operator_client, two_shops):
     alice, secret = two_shops
     response = operator_client.get(BOARD, {"metric": "joins"})
@@ -105,6 +106,7 @@ def test_the_board_page_runs_the_same_queries_for_one_row_or_fifty(operator_clie
 
 # --- Platform admins ---------------------------------------------------------------------------------
 
+
 def test_platform_admins_see_every_shops_board_and_drill_down(staff_client, two_shops, other_shop):
     alice, secret = two_shops
     response = staff_client.get(reverse("platform:leaderboards"), {"shop": other_shop.pk, "metric": "joins"})
@@ -121,8 +123,11 @@ def test_platform_admins_see_every_shops_board_and_drill_down(staff_client, two_
 def test_platform_pages_are_for_platform_admins_only(client, operator, two_shops):
     assert client.get(reverse("platform:leaderboards")).status_code == 302  # to sign-in
     client.force_login(operator)
-    for url in (reverse("platform:leaderboards"), reverse("platform:leaderboard_export"),
-                reverse("platform:fraud_flags")):
+    for url in (
+        reverse("platform:leaderboards"),
+        reverse("platform:leaderboard_export"),
+        reverse("platform:fraud_flags"),
+    ):
         assert client.get(url).status_code == 403, url
 
 
@@ -131,6 +136,7 @@ def test_a_member_the_shop_never_saw_is_a_404_for_platform_admins_too(staff_clie
 
 
 # --- Members -----------------------------------------------------------------------------------------
+
 
 def _member_in(group):
     user = UserFactory(display_name="我自己")
@@ -160,8 +166,10 @@ def test_members_only_see_boards_of_their_own_shops_and_groups(client, shop, oth
     me = _member_in(group)
     client.force_login(me)
 
-    response = client.get(reverse("boards:my_rank"), {"shop": other_shop.pk, "period": "all", "metric": "joins",
-                                                      "group": GroupFactory(shop=other_shop).pk})
+    response = client.get(
+        reverse("boards:my_rank"),
+        {"shop": other_shop.pk, "period": "all", "metric": "joins", "group": GroupFactory(shop=other_shop).pk},
+    )
 
     body = response.content.decode()
     assert "秘密冠军" not in body and "阿丽" in body

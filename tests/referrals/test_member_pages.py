@@ -91,13 +91,16 @@ def test_withdrawing_takes_the_money_and_shows_the_request(me, ref_group, shop):
     assert "待审核" in client.get(URL).content.decode()
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"amount": "abc", "account_note": "wx"}, "输入一个数字"),
-    ({"amount": "0", "account_note": "wx"}, "0.01"),
-    ({"amount": "1.234", "account_note": "wx"}, "小数不超过 2 位"),
-    ({"amount": "99.00", "account_note": "wx"}, "可提现余额不足"),
-    ({"amount": "1", "account_note": ""}, "必填项"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"amount": "abc", "account_note": "wx"}, "输入一个数字"),
+        ({"amount": "0", "account_note": "wx"}, "0.01"),
+        ({"amount": "1.234", "account_note": "wx"}, "小数不超过 2 位"),
+        ({"amount": "99.00", "account_note": "wx"}, "可提现余额不足"),
+        ({"amount": "1", "account_note": ""}, "必填项"),
+    ],
+)
 def test_bad_withdrawals_are_refused_in_words(me, ref_group, shop, data, message):
     bring(me, ref_group)
     response = signed_in(me).post(WITHDRAW, {"shop": shop.pk, **data})

@@ -80,8 +80,11 @@ def test_orders_paid_at_once_have_exactly_one_first_order(setup):
     results = race(RACERS, lambda i: _on_paid(orders[i]))
 
     assert not [r for r in results if isinstance(r, Exception)], results
-    kinds = list(ReferralEvent.objects.filter(order__isnull=False).exclude(kind=EventKind.QUALIFIED)
-                 .values_list("kind", flat=True))
+    kinds = list(
+        ReferralEvent.objects.filter(order__isnull=False)
+        .exclude(kind=EventKind.QUALIFIED)
+        .values_list("kind", flat=True)
+    )
     assert sorted(kinds) == sorted([EventKind.FIRST_ORDER] + [EventKind.REPEAT_ORDER] * (RACERS - 1))
 
 
@@ -104,10 +107,15 @@ def test_joins_racing_for_one_invitee_make_one_edge_and_one_join(setup):
 
 # --- Caps --------------------------------------------------------------------------------------------------
 
+
 def _qualify_many_at_once(setup, cap):
     shop, group, link, sku = setup
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("10"), label="券",
-                                                     cap_count=cap, cap_period=CapPeriod.MONTH))
+    save_reward_rule(
+        shop=shop,
+        data=RewardRuleInput(
+            kind=RewardKind.COUPON, amount=Decimal("10"), label="券", cap_count=cap, cap_period=CapPeriod.MONTH
+        ),
+    )
     orders = [_paid_without_hooks(order_for(joins(link), group, sku)) for _ in range(RACERS)]
     results = race(RACERS, lambda i: _on_paid(orders[i]))
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -134,11 +142,16 @@ def test_control_cap_breaks_without_the_guard(setup, monkeypatch):
 
 # --- Loops -------------------------------------------------------------------------------------------------
 
+
 def _bind_both_ways(shop):
     a, b = UserFactory(), UserFactory()
     pairs = [(a, b), (b, a)]
-    results = race(2, lambda i: services.record_join(shop_id=shop.pk, inviter=pairs[i][0], invitee=pairs[i][1],
-                                                     channel="member", new_to_shop=True))
+    results = race(
+        2,
+        lambda i: services.record_join(
+            shop_id=shop.pk, inviter=pairs[i][0], invitee=pairs[i][1], channel="member", new_to_shop=True
+        ),
+    )
     assert not [r for r in results if isinstance(r, Exception)], results
     return ReferralEdge.objects.filter(shop=shop).count()
 
@@ -163,6 +176,7 @@ def test_control_loop_check_races_without_the_shop_lock(setup, monkeypatch):
 
 # --- Money -------------------------------------------------------------------------------------------------
 
+
 def test_granting_at_once_credits_each_commission_once(setup):
     shop, group, link, sku = setup
     save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("3.33")))
@@ -183,8 +197,10 @@ def test_withdrawals_racing_never_overdraw(setup):
     _on_paid(_paid_without_hooks(order_for(joins(link), group, sku)))
     services.grant_due_rewards(now=timezone.now() + timedelta(days=8))
 
-    race(RACERS, lambda i: services.request_withdrawal(member=link.inviter, shop_id=shop.pk, amount="10.00",
-                                                       account_note="wx"))
+    race(
+        RACERS,
+        lambda i: services.request_withdrawal(member=link.inviter, shop_id=shop.pk, amount="10.00", account_note="wx"),
+    )
 
     assert WithdrawalRequest.objects.count() == 1
     assert CommissionAccount.objects.get(member=link.inviter).balance == Decimal("0.00")

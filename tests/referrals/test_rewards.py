@@ -41,8 +41,10 @@ def points_rule(shop):
 
 @pytest.fixture
 def commission_rule(shop):
-    return save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("5.00"),
-                                                            commission_rate=Decimal("0.10")))
+    return save_reward_rule(
+        shop=shop,
+        data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("5.00"), commission_rate=Decimal("0.10")),
+    )
 
 
 def _events(kind):
@@ -51,8 +53,10 @@ def _events(kind):
 
 # --- Events of orders --------------------------------------------------------------------------------
 
-def test_first_and_repeat_orders_of_an_invitee_are_credited_to_the_inviter(shop, link, invitee, ref_group, sku,
-                                                                           transport):
+
+def test_first_and_repeat_orders_of_an_invitee_are_credited_to_the_inviter(
+    shop, link, invitee, ref_group, sku, transport
+):
     first = paid_order(invitee, ref_group, sku, transport)
     second = paid_order(invitee, ref_group, sku, transport, quantity=2)
     (f,), (r,) = _events(EventKind.FIRST_ORDER), _events(EventKind.REPEAT_ORDER)
@@ -78,6 +82,7 @@ def test_orders_of_someone_nobody_brought_are_not_referral_events(shop, ref_grou
 
 
 # --- Qualification -------------------------------------------------------------------------------------
+
 
 def test_joining_alone_does_not_qualify_by_default(shop, invitee):
     assert current_edge(shop.pk, invitee.pk).qualified_at is None
@@ -117,8 +122,9 @@ def test_a_refund_disqualifies(shop, invitee, ref_group, sku, transport, operato
     assert voided.voided_at is not None and voided.void_reason == services.REFUND_VOID_REASON
 
 
-def test_a_refund_moves_the_qualification_to_another_paid_order(shop, invitee, ref_group, sku, transport, operator,
-                                                                points_rule):
+def test_a_refund_moves_the_qualification_to_another_paid_order(
+    shop, invitee, ref_group, sku, transport, operator, points_rule
+):
     first = paid_order(invitee, ref_group, sku, transport)
     second = paid_order(invitee, ref_group, sku, transport)
     refund(first, operator, transport)
@@ -126,7 +132,8 @@ def test_a_refund_moves_the_qualification_to_another_paid_order(shop, invitee, r
     assert edge.qualified_at is not None and edge.qualifying_order == second
     assert live_events(shop=shop, kinds=EventKind.QUALIFIED).get().order == second
     assert sorted(Reward.objects.values_list("status", "order")) == sorted(
-        [(RewardStatus.REVERSED, first.pk), (RewardStatus.PENDING, second.pk)])
+        [(RewardStatus.REVERSED, first.pk), (RewardStatus.PENDING, second.pk)]
+    )
 
 
 def test_shop_may_count_the_join_alone(shop, link, points_rule):
@@ -140,12 +147,19 @@ def test_shop_may_count_the_join_alone(shop, link, points_rule):
 
 # --- Rewards ---------------------------------------------------------------------------------------------
 
-def test_rewards_wait_for_the_review_period_then_are_granted(shop, link, invitee, ref_group, sku, transport,
-                                                             points_rule):
+
+def test_rewards_wait_for_the_review_period_then_are_granted(
+    shop, link, invitee, ref_group, sku, transport, points_rule
+):
     order = paid_order(invitee, ref_group, sku, transport)
     reward = Reward.objects.get()
     assert (reward.inviter, reward.invitee, reward.kind, reward.amount, reward.status) == (
-        link.inviter, invitee, RewardKind.POINTS, Decimal("100.00"), RewardStatus.PENDING)
+        link.inviter,
+        invitee,
+        RewardKind.POINTS,
+        Decimal("100.00"),
+        RewardStatus.PENDING,
+    )
     assert reward.order == order
     assert timedelta(days=6, hours=23) < reward.due_at - timezone.now() <= timedelta(days=7)
     assert grant_due_rewards() == 0  # still in review
@@ -155,15 +169,21 @@ def test_rewards_wait_for_the_review_period_then_are_granted(shop, link, invitee
     assert grant_due_rewards(now=timezone.now() + LATER) == 0  # idempotent
 
 
-def test_an_open_fraud_flag_holds_the_reward_until_it_is_decided(shop, invitee, ref_group, sku, transport,
-                                                                  points_rule, operator):
+def test_an_open_fraud_flag_holds_the_reward_until_it_is_decided(
+    shop, invitee, ref_group, sku, transport, points_rule, operator
+):
     from referrals.fraud import clear_flag
     from referrals.fraud_models import FlagKind, FraudFlag
 
     paid_order(invitee, ref_group, sku, transport)
     reward = Reward.objects.get()
-    flag = FraudFlag.objects.create(shop=shop, kind=FlagKind.values[0], subject=f"user:{invitee.pk}",
-                                    member=invitee, deadline=timezone.now() + LATER * 2)
+    flag = FraudFlag.objects.create(
+        shop=shop,
+        kind=FlagKind.values[0],
+        subject=f"user:{invitee.pk}",
+        member=invitee,
+        deadline=timezone.now() + LATER * 2,
+    )
     assert grant_due_rewards(now=timezone.now() + LATER) == 0
     assert Reward.objects.get().status == RewardStatus.PENDING
 
@@ -179,8 +199,9 @@ def test_review_period_is_a_shop_setting(shop, invitee, ref_group, sku, transpor
     assert grant_due_rewards() == 1
 
 
-def test_refund_inside_the_review_period_reverses_the_reward(shop, invitee, ref_group, sku, transport, operator,
-                                                             points_rule):
+def test_refund_inside_the_review_period_reverses_the_reward(
+    shop, invitee, ref_group, sku, transport, operator, points_rule
+):
     order = paid_order(invitee, ref_group, sku, transport)
     refund(order, operator, transport)
     reward = Reward.objects.get()
@@ -195,8 +216,9 @@ def test_a_refund_still_being_decided_holds_the_reward(shop, invitee, ref_group,
     assert Reward.objects.get().status == RewardStatus.PENDING
 
 
-def test_refund_after_the_review_period_keeps_the_granted_reward(shop, invitee, ref_group, sku, transport, operator,
-                                                                 points_rule):
+def test_refund_after_the_review_period_keeps_the_granted_reward(
+    shop, invitee, ref_group, sku, transport, operator, points_rule
+):
     order = paid_order(invitee, ref_group, sku, transport)
     grant_due_rewards(now=timezone.now() + LATER)
     refund(order, operator, transport)
@@ -222,23 +244,36 @@ def test_each_reward_once_per_invitee_and_kind(shop, invitee, ref_group, sku, tr
     assert Reward.objects.count() == 1
     first = Reward.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Reward.objects.create(shop=shop, rule=first.rule, kind=first.kind, inviter=first.inviter, invitee=invitee,
-                              edge=first.edge, amount=1, period_start=first.period_start, due_at=first.due_at)
+        Reward.objects.create(
+            shop=shop,
+            rule=first.rule,
+            kind=first.kind,
+            inviter=first.inviter,
+            invitee=invitee,
+            edge=first.edge,
+            amount=1,
+            period_start=first.period_start,
+            due_at=first.due_at,
+        )
 
 
-def test_each_active_rule_gives_its_own_reward(shop, invitee, ref_group, sku, transport, points_rule,
-                                               commission_rule):
+def test_each_active_rule_gives_its_own_reward(shop, invitee, ref_group, sku, transport, points_rule, commission_rule):
     paid_order(invitee, ref_group, sku, transport)
     assert sorted(Reward.objects.values_list("kind", flat=True)) == [RewardKind.COMMISSION, RewardKind.POINTS]
 
 
 def test_rewards_are_capped_per_inviter_per_period(shop, link, ref_group, sku, transport, operator):
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("10"), label="10元券",
-                                                     cap_count=2, cap_period=CapPeriod.MONTH))
+    save_reward_rule(
+        shop=shop,
+        data=RewardRuleInput(
+            kind=RewardKind.COUPON, amount=Decimal("10"), label="10元券", cap_count=2, cap_period=CapPeriod.MONTH
+        ),
+    )
     buyers = [joins(link) for _ in range(3)]
     orders = [paid_order(b, ref_group, sku, transport) for b in buyers]
     assert sorted(Reward.objects.values_list("status", flat=True)) == sorted(
-        [RewardStatus.PENDING, RewardStatus.PENDING, RewardStatus.CAPPED])
+        [RewardStatus.PENDING, RewardStatus.PENDING, RewardStatus.CAPPED]
+    )
     # A reversed reward gives its place under the cap back.
     refund(orders[0], operator, transport)
     fourth = joins(link)
@@ -250,8 +285,10 @@ def test_rewards_are_capped_per_inviter_per_period(shop, link, ref_group, sku, t
 def test_cap_applies_to_each_inviter_separately(shop, ref_group, sku, transport):
     from tests.factories import InviteLinkFactory
 
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("1"), cap_count=1,
-                                                     cap_period=CapPeriod.DAY))
+    save_reward_rule(
+        shop=shop,
+        data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("1"), cap_count=1, cap_period=CapPeriod.DAY),
+    )
     for _ in range(2):
         paid_order(joins(InviteLinkFactory(group=ref_group)), ref_group, sku, transport)
     assert Reward.objects.filter(status=RewardStatus.PENDING).count() == 2
@@ -263,15 +300,21 @@ def test_a_new_rule_replaces_the_active_one_of_its_kind(shop, points_rule):
     assert not points_rule.is_active and newer.is_active
 
 
-@pytest.mark.parametrize("data, field", [
-    (RewardRuleInput(kind="cash", amount=Decimal("1")), "kind"),
-    (RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("-1")), "amount"),
-    (RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("0")), "amount"),
-    (RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("5")), "label"),
-    (RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("1"), commission_rate=Decimal("0.1")), "commission_rate"),
-    (RewardRuleInput(kind=RewardKind.COMMISSION, commission_rate=Decimal("1.5")), "commission_rate"),
-    (RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("1"), cap_count=0), "cap_count"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        (RewardRuleInput(kind="cash", amount=Decimal("1")), "kind"),
+        (RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("-1")), "amount"),
+        (RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("0")), "amount"),
+        (RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("5")), "label"),
+        (
+            RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("1"), commission_rate=Decimal("0.1")),
+            "commission_rate",
+        ),
+        (RewardRuleInput(kind=RewardKind.COMMISSION, commission_rate=Decimal("1.5")), "commission_rate"),
+        (RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("1"), cap_count=0), "cap_count"),
+    ],
+)
 def test_reward_rules_are_validated(shop, data, field):
     from django.core.exceptions import ValidationError
 

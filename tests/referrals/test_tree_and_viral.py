@@ -61,7 +61,12 @@ def test_viral_coefficient_per_group(shop, ref_group):
         joins(InviteLinkFactory(group=other_group, inviter=person))
     row = viral_stats(shop, group_id=ref_group.pk)
     assert (row.invites, row.joins, row.second_gen, row.coefficient, row.conversion) == (
-        3, 2, 3, Decimal("1.50"), Decimal("66.7"))
+        3,
+        2,
+        3,
+        Decimal("1.50"),
+        Decimal("66.7"),
+    )
     other = viral_stats(shop, group_id=other_group.pk)
     assert (other.joins, other.second_gen, other.coefficient) == (3, 0, Decimal("0.00"))
     whole = viral_stats(shop)

@@ -58,8 +58,10 @@ def recorder():
 
 # --- Voiding -------------------------------------------------------------------------------------------
 
-def test_voided_events_leave_the_live_events_and_withhold_pending_rewards(shop, link, ref_group, sku, transport,
-                                                                          operator, rules):
+
+def test_voided_events_leave_the_live_events_and_withhold_pending_rewards(
+    shop, link, ref_group, sku, transport, operator, rules
+):
     invitee = joins(link)
     paid_order(invitee, ref_group, sku, transport)
     events = ReferralEvent.objects.filter(invitee=invitee)
@@ -89,8 +91,9 @@ def test_granted_rewards_stay_granted_when_events_are_voided_later(shop, link, r
     assert set(Reward.objects.values_list("status", flat=True)) == {RewardStatus.GRANTED}
 
 
-def test_an_invitee_whose_join_was_voided_never_qualifies_for_that_inviter(shop, link, ref_group, sku, transport,
-                                                                           rules):
+def test_an_invitee_whose_join_was_voided_never_qualifies_for_that_inviter(
+    shop, link, ref_group, sku, transport, rules
+):
     invitee = joins(link)
     services.void_events(ReferralEvent.objects.filter(kind=EventKind.JOINED), by=None, reason="刷单")
     paid_order(invitee, ref_group, sku, transport)
@@ -109,6 +112,7 @@ def test_hooks_see_each_new_and_each_voided_event_once(shop, link, recorder):
 
 
 # --- Commission and withdrawals ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def earner(shop, link, ref_group, sku, transport, rules):

@@ -18,8 +18,7 @@ def test_create_shop_makes_settings_and_owner():
 def test_hard_cap_cannot_drop_below_an_existing_group(shop):
     GroupFactory(shop=shop, capacity=300)
     with pytest.raises(ValidationError) as info:
-        update_shop_settings(shop=shop, group_hard_cap=250, default_group_capacity=200,
-                             default_rotation_threshold=180)
+        update_shop_settings(shop=shop, group_hard_cap=250, default_group_capacity=200, default_rotation_threshold=180)
     assert "group_hard_cap" in info.value.message_dict
     shop.settings.refresh_from_db()
     assert shop.settings.group_hard_cap == 350
@@ -27,8 +26,7 @@ def test_hard_cap_cannot_drop_below_an_existing_group(shop):
 
 def test_defaults_within_hard_cap(shop):
     with pytest.raises(ValidationError) as info:
-        update_shop_settings(shop=shop, group_hard_cap=300, default_group_capacity=320,
-                             default_rotation_threshold=310)
+        update_shop_settings(shop=shop, group_hard_cap=300, default_group_capacity=320, default_rotation_threshold=310)
     assert set(info.value.message_dict) == {"default_group_capacity", "default_rotation_threshold"}
 
 

@@ -1,8 +1,8 @@
 """Rebuild leaderboards from the referral events in PostgreSQL (the truth).
 
-    manage.py rebuild_leaderboards            # every shop's current boards (day, week, month, all time)
-    manage.py rebuild_leaderboards --all      # every board the events imply: after Redis lost its data
-    manage.py rebuild_leaderboards --shop 3
+manage.py rebuild_leaderboards            # every shop's current boards (day, week, month, all time)
+manage.py rebuild_leaderboards --all      # every board the events imply: after Redis lost its data
+manage.py rebuild_leaderboards --shop 3
 """
 
 from django.core.management.base import BaseCommand

@@ -98,9 +98,54 @@ SURNAMES = (
     "姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 GIVEN_NAMES = (
-    "静", "敏", "丽", "婷", "雪", "芳", "娜", "燕", "霞", "玲", "慧", "颖", "洁", "琳", "倩", "萍", "晶", "云",
-    "桂英", "秀英", "晓燕", "丹丹", "佳怡", "欣怡", "梓涵", "雨桐", "思琪", "可欣", "婉清", "诗雨", "美玲", "春梅",
-    "伟", "强", "磊", "军", "洋", "勇", "杰", "涛", "明", "超", "浩然", "子轩", "宇航", "俊杰", "一鸣", "志强",
+    "静",
+    "敏",
+    "丽",
+    "婷",
+    "雪",
+    "芳",
+    "娜",
+    "燕",
+    "霞",
+    "玲",
+    "慧",
+    "颖",
+    "洁",
+    "琳",
+    "倩",
+    "萍",
+    "晶",
+    "云",
+    "桂英",
+    "秀英",
+    "晓燕",
+    "丹丹",
+    "佳怡",
+    "欣怡",
+    "梓涵",
+    "雨桐",
+    "思琪",
+    "可欣",
+    "婉清",
+    "诗雨",
+    "美玲",
+    "春梅",
+    "伟",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "浩然",
+    "子轩",
+    "宇航",
+    "俊杰",
+    "一鸣",
+    "志强",
 )
 KID_NAMES = ("豆豆", "乐乐", "果果", "糖糖", "朵朵", "小宝", "嘟嘟", "团团", "米粒", "安安", "可可", "多多")
 DISHES = (
@@ -161,80 +206,174 @@ def demo_plans() -> list[Plan]:
     """The demo's groups: every lifecycle state and every kind of threshold, in believable proportions."""
     return [
         Plan(
-            key="snack", name="9.9元零食尝鲜团", opens=42, closes=37.5, joins=48,
+            key="snack",
+            name="9.9元零食尝鲜团",
+            opens=42,
+            closes=37.5,
+            joins=48,
             group_settings=dict(
-                purpose=Purpose.SALES, kind="产品", capacity=200, threshold=Threshold.PAID,
-                entry_price=Decimal("9.90"), rules=RULES,
+                purpose=Purpose.SALES,
+                kind="产品",
+                capacity=200,
+                threshold=Threshold.PAID,
+                entry_price=Decimal("9.90"),
+                rules=RULES,
                 description="新客专享：9.9 元入群，3 款人气零食试吃装包邮到家，群内每晚 8 点限时拼团。",
             ),
-            tags=("新客",), member_tags=("新客",), reuse=0.0, referral=0.45,
-            sources=(Source(Channel.PARCEL_CARD, "包裹卡·老订单", 3), Source(Channel.POSTER, "朋友圈海报", 2),
-                     Source(Channel.SELF_MEDIA, "小红书笔记", 1)),
-            moves=((42, GroupState.RECRUITING), (40, GroupState.ACTIVE), (36, GroupState.COOLING),
-                   (33, GroupState.ARCHIVED)),
-            approve_rate=0.94, decide_within=(0.01, 0.2), reject_reason="超时未支付",
+            tags=("新客",),
+            member_tags=("新客",),
+            reuse=0.0,
+            referral=0.45,
+            sources=(
+                Source(Channel.PARCEL_CARD, "包裹卡·老订单", 3),
+                Source(Channel.POSTER, "朋友圈海报", 2),
+                Source(Channel.SELF_MEDIA, "小红书笔记", 1),
+            ),
+            moves=(
+                (42, GroupState.RECRUITING),
+                (40, GroupState.ACTIVE),
+                (36, GroupState.COOLING),
+                (33, GroupState.ARCHIVED),
+            ),
+            approve_rate=0.94,
+            decide_within=(0.01, 0.2),
+            reject_reason="超时未支付",
         ),
         Plan(
-            key="cooking", name="家常菜作品群", opens=30, closes=6, joins=50, owner="kol",
+            key="cooking",
+            name="家常菜作品群",
+            opens=30,
+            closes=6,
+            joins=50,
+            owner="kol",
             group_settings=dict(
-                purpose=Purpose.BRAND, kind="兴趣", capacity=150, threshold=Threshold.SUBMISSION,
-                entry_question="请上传你做的一道菜的照片描述", rules=RULES,
+                purpose=Purpose.BRAND,
+                kind="兴趣",
+                capacity=150,
+                threshold=Threshold.SUBMISSION,
+                entry_question="请上传你做的一道菜的照片描述",
+                rules=RULES,
                 description="晒出你的拿手家常菜，每周评选「本周好菜」，获奖群友送厨房好物一件。",
             ),
-            tags=("美食",), member_tags=("美食",), reuse=0.15, referral=0.5,
-            sources=(Source(Channel.SELF_MEDIA, "抖音短视频", 2), Source(Channel.PARTNER_GROUP, "合作群互换·烘焙群", 1),
-                     Source(Channel.POSTER, "门店海报", 1)),
+            tags=("美食",),
+            member_tags=("美食",),
+            reuse=0.15,
+            referral=0.5,
+            sources=(
+                Source(Channel.SELF_MEDIA, "抖音短视频", 2),
+                Source(Channel.PARTNER_GROUP, "合作群互换·烘焙群", 1),
+                Source(Channel.POSTER, "门店海报", 1),
+            ),
             moves=((30, GroupState.RECRUITING), (27, GroupState.ACTIVE), (4, GroupState.COOLING)),
-            answers=tuple(f"照片：{dish}" for dish in DISHES), approve_rate=0.86,
+            answers=tuple(f"照片：{dish}" for dish in DISHES),
+            approve_rate=0.86,
             reject_reason="描述太简单，请补充做法后再申请",
             moderation=((15, "remove", "发布广告，警告后仍未改正"),),
         ),
         Plan(
-            key="baby", name=SHOWCASE_SERIES, opens=28, closes=0.05, joins=128, rotation=45,
+            key="baby",
+            name=SHOWCASE_SERIES,
+            opens=28,
+            closes=0.05,
+            joins=128,
+            rotation=45,
             group_settings=dict(
-                purpose=Purpose.SALES, kind="兴趣", capacity=60, threshold=Threshold.OPEN, rules=RULES,
+                purpose=Purpose.SALES,
+                kind="兴趣",
+                capacity=60,
+                threshold=Threshold.OPEN,
+                rules=RULES,
                 description="6 个月到 3 岁宝宝的辅食做法、食材挑选和喂养经验交流，营养师每周二晚 8 点微课。",
             ),
-            tags=("宝妈", "辅食"), member_tags=("宝妈", "辅食"), reuse=0.1, referral=0.6,
-            sources=(Source(Channel.SERIES_CODE, "", 2), Source(Channel.POSTER, "社区海报", 2),
-                     Source(Channel.OFFLINE, "线下母婴店快闪 限 30 人", 2, max_uses=30),
-                     Source(Channel.PARTNER_GROUP, "合作群互换·早教群", 1)),
-            moderation=((21, "ban", "多次发布外部链接，两次警告无效"), (17, "remove", "发布微商广告，警告后仍未改正"),
-                        (9, "remove", "私加群友推销产品")),
+            tags=("宝妈", "辅食"),
+            member_tags=("宝妈", "辅食"),
+            reuse=0.1,
+            referral=0.6,
+            sources=(
+                Source(Channel.SERIES_CODE, "", 2),
+                Source(Channel.POSTER, "社区海报", 2),
+                Source(Channel.OFFLINE, "线下母婴店快闪 限 30 人", 2, max_uses=30),
+                Source(Channel.PARTNER_GROUP, "合作群互换·早教群", 1),
+            ),
+            moderation=(
+                (21, "ban", "多次发布外部链接，两次警告无效"),
+                (17, "remove", "发布微商广告，警告后仍未改正"),
+                (9, "remove", "私加群友推销产品"),
+            ),
         ),
         Plan(
-            key="vip", name="大客户专享群", opens=24, closes=0.3, joins=32, owner="owner",
+            key="vip",
+            name="大客户专享群",
+            opens=24,
+            closes=0.3,
+            joins=32,
+            owner="owner",
             group_settings=dict(
-                purpose=Purpose.SALES, kind="会员", capacity=100, threshold=Threshold.APPROVAL,
-                entry_question="请填写最近一笔订单号的后四位，方便核对会员等级", rules=RULES,
+                purpose=Purpose.SALES,
+                kind="会员",
+                capacity=100,
+                threshold=Threshold.APPROVAL,
+                entry_question="请填写最近一笔订单号的后四位，方便核对会员等级",
+                rules=RULES,
                 description="年消费满 3000 元的老客户专属：新品优先试用、一对一专属客服、每月 18 日会员日。",
             ),
-            tags=("大客户", "复购"), member_tags=("大客户",), reuse=0.8, referral=0.3,
-            sources=(Source(Channel.EXISTING_CUSTOMER, "老客户短信邀请", 3),
-                     Source(Channel.OPERATOR, "客服一对一邀请", 1)),
+            tags=("大客户", "复购"),
+            member_tags=("大客户",),
+            reuse=0.8,
+            referral=0.3,
+            sources=(
+                Source(Channel.EXISTING_CUSTOMER, "老客户短信邀请", 3),
+                Source(Channel.OPERATOR, "客服一对一邀请", 1),
+            ),
             moves=((24, GroupState.RECRUITING), (20, GroupState.ACTIVE)),
             answers=("订单尾号 {n}", "最近一单尾号是 {n}", "{n}，上个月买的面霜套装"),
-            approve_rate=0.88, decide_within=(0.1, 3.0), reject_reason="未查到对应订单，请联系客服核对",
+            approve_rate=0.88,
+            decide_within=(0.1, 3.0),
+            reject_reason="未查到对应订单，请联系客服核对",
         ),
         Plan(
-            key="skin", name="护肤打卡营", opens=14, closes=0.02, joins=75, rotation=100,
+            key="skin",
+            name="护肤打卡营",
+            opens=14,
+            closes=0.02,
+            joins=75,
+            rotation=100,
             group_settings=dict(
-                purpose=Purpose.SALES, kind="学习", capacity=120, threshold=Threshold.APPROVAL,
-                entry_question="你的肤质是？（干皮 / 油皮 / 混合 / 敏感）", rules=RULES,
+                purpose=Purpose.SALES,
+                kind="学习",
+                capacity=120,
+                threshold=Threshold.APPROVAL,
+                entry_question="你的肤质是？（干皮 / 油皮 / 混合 / 敏感）",
+                rules=RULES,
                 description="21 天护肤打卡：每天早晚打卡护肤步骤，坚持满 21 天送正装小样一份。",
             ),
-            tags=("护肤",), member_tags=("护肤",), reuse=0.25, referral=0.55,
-            sources=(Source(Channel.SERIES_CODE, "", 1), Source(Channel.SELF_MEDIA, "公众号推文", 2),
-                     Source(Channel.POSTER, "朋友圈海报", 1)),
+            tags=("护肤",),
+            member_tags=("护肤",),
+            reuse=0.25,
+            referral=0.55,
+            sources=(
+                Source(Channel.SERIES_CODE, "", 1),
+                Source(Channel.SELF_MEDIA, "公众号推文", 2),
+                Source(Channel.POSTER, "朋友圈海报", 1),
+            ),
             moves=((10, GroupState.ACTIVE),),
             answers=("干皮，冬天起皮", "油皮，T 区容易出油", "混合皮", "敏感肌，换季泛红", "混油皮，有闭口"),
-            approve_rate=0.9, decide_within=(0.05, 2.5), reject_reason="资料不完整，请补充后再申请",
+            approve_rate=0.9,
+            decide_within=(0.05, 2.5),
+            reject_reason="资料不完整，请补充后再申请",
         ),
         Plan(
-            key="preview", name="秋冬护肤新品体验群", opens=2, owner="owner",
+            key="preview",
+            name="秋冬护肤新品体验群",
+            opens=2,
+            owner="owner",
             group_settings=dict(
-                purpose=Purpose.BRAND, kind="产品", capacity=30, threshold=Threshold.APPROVAL,
-                entry_question="体验后愿意写一篇真实的使用反馈吗？", rules=RULES,
+                purpose=Purpose.BRAND,
+                kind="产品",
+                capacity=30,
+                threshold=Threshold.APPROVAL,
+                entry_question="体验后愿意写一篇真实的使用反馈吗？",
+                rules=RULES,
                 description="秋冬修护霜新品内测：首批 30 位体验官免费领取正装，分享真实使用感受。",
             ),
             tags=("护肤", "体验官"),
@@ -289,16 +428,20 @@ class DemoBuilder:
 
     def _shop_and_staff(self) -> None:
         owner = User.objects.filter(email__iexact=OWNER_EMAIL).first() or User.objects.create_user(
-            username=OWNER_EMAIL, email=OWNER_EMAIL, display_name="林晓")
+            username=OWNER_EMAIL, email=OWNER_EMAIL, display_name="林晓"
+        )
         self.shop = create_shop(name=DEMO_SHOP_NAME, slug=DEMO_SLUG, owner=owner)
         self.owner = owner
-        self.operator = add_operator(shop=self.shop, email=OPERATOR_EMAIL, role=OperatorRole.OPERATOR,
-                                     display_name="周小舟").user
-        self.viewer = add_operator(shop=self.shop, email=VIEWER_EMAIL, role=OperatorRole.VIEWER,
-                                   display_name="何静（财务）").user
+        self.operator = add_operator(
+            shop=self.shop, email=OPERATOR_EMAIL, role=OperatorRole.OPERATOR, display_name="周小舟"
+        ).user
+        self.viewer = add_operator(
+            shop=self.shop, email=VIEWER_EMAIL, role=OperatorRole.VIEWER, display_name="何静（财务）"
+        ).user
         # One hash for the three demo logins: hashing is the slow part of creating them.
         User.objects.filter(pk__in=[owner.pk, self.operator.pk, self.viewer.pk]).update(
-            password=make_password(DEMO_PASSWORD))
+            password=make_password(DEMO_PASSWORD)
+        )
         for user in (owner, self.operator, self.viewer):
             self.user_born[user.pk] = self.start
 
@@ -323,8 +466,14 @@ class DemoBuilder:
         owner = {"owner": self.owner, "operator": self.operator}.get(plan.owner)
         tags = [self.tags[name] for name in plan.tags]
         if plan.rotation:
-            series = create_series(shop=self.shop, name=plan.name, rotation_threshold=plan.rotation, tags=tags,
-                                   by=self.operator, **plan.group_settings)
+            series = create_series(
+                shop=self.shop,
+                name=plan.name,
+                rotation_threshold=plan.rotation,
+                tags=tags,
+                by=self.operator,
+                **plan.group_settings,
+            )
             plan.target = series
             self.series_born[series.pk] = self.clock
             public_code = InviteLink.objects.get(series=series, channel=Channel.SERIES_CODE, is_personal=False)
@@ -335,8 +484,9 @@ class DemoBuilder:
             if plan.owner == "kol":
                 owner = self._new_person(name="美食达人陈姐")
                 self._became_customer(owner)
-            group = create_group(shop=self.shop, name=plan.name, by=self.operator, tags=tags, owner=owner,
-                                 **plan.group_settings)
+            group = create_group(
+                shop=self.shop, name=plan.name, by=self.operator, tags=tags, owner=owner, **plan.group_settings
+            )
             plan.target = group
             self._group_born(plan, group)
             self._stamp_direct(Membership.objects.get(group=group, user=owner))
@@ -344,8 +494,12 @@ class DemoBuilder:
             if source.channel == Channel.SERIES_CODE:
                 continue
             target = {"series": plan.target} if plan.rotation else {"group": plan.target}
-            link = create_link(shop=self.shop, inviter=self.operator, **target, options=LinkOptions(
-                channel=source.channel, label=source.label, max_uses=source.max_uses))
+            link = create_link(
+                shop=self.shop,
+                inviter=self.operator,
+                **target,
+                options=LinkOptions(channel=source.channel, label=source.label, max_uses=source.max_uses),
+            )
             self.link_born[link.pk] = self.clock
             plan.links.append((link, source))
 
@@ -472,8 +626,7 @@ class DemoBuilder:
             self._stamp_direct(add_member(group=group, user=membership.user, by=self.owner, role=MemberRole.CORE))
 
     def _stamp_direct(self, membership: Membership) -> None:
-        self.member_times[membership.pk] = dict.fromkeys(("requested_at", "joined_at", "first_joined_at"),
-                                                         self.clock)
+        self.member_times[membership.pk] = dict.fromkeys(("requested_at", "joined_at", "first_joined_at"), self.clock)
 
     # --- people ---------------------------------------------------------------------------------
 
@@ -514,15 +667,17 @@ class DemoBuilder:
                 rest.sort(key=lambda m: -self.invites_made[m.user_id])
                 core = [m for m in rest[:3] if self.invites_made[m.user_id]]
                 lively = [m for m in rest[3:] if self.rng.random() < 0.15]
-                for role, chosen in ((MemberRole.ADMIN, admins), (MemberRole.CORE, core),
-                                     (MemberRole.ACTIVE, lively)):
+                for role, chosen in ((MemberRole.ADMIN, admins), (MemberRole.CORE, core), (MemberRole.ACTIVE, lively)):
                     for membership in chosen:
                         set_role(membership=membership, role=role)
 
     def _tag_members(self) -> None:
         plan_of_group = {gid: plan for plan in self.plans.values() for gid in plan.groups}
-        memberships = list(Membership.objects.filter(group__shop=self.shop, status__in=[ST.ACTIVE, ST.PENDING])
-                           .select_related("group").order_by("pk"))
+        memberships = list(
+            Membership.objects.filter(group__shop=self.shop, status__in=[ST.ACTIVE, ST.PENDING])
+            .select_related("group")
+            .order_by("pk")
+        )
         groups_of = Counter(m.user_id for m in memberships)
         vip_group = next(iter(self.plans["vip"].groups))
         vips = {m.user_id for m in memberships if m.group_id == vip_group and m.status == ST.ACTIVE}
@@ -553,8 +708,8 @@ class DemoBuilder:
                 m.last_active_at = m.left_at or m.requested_at
             first_join[(m.group_id, m.user_id)] = m.first_joined_at
         Membership.objects.bulk_update(
-            memberships, ["requested_at", "joined_at", "first_joined_at", "left_at", "last_active_at"],
-            batch_size=200)
+            memberships, ["requested_at", "joined_at", "first_joined_at", "left_at", "last_active_at"], batch_size=200
+        )
 
         edges = list(ReferralEdge.objects.filter(shop=shop))
         for edge in edges:
@@ -589,6 +744,7 @@ class DemoBuilder:
 
 # --- the command ----------------------------------------------------------------------------------
 
+
 def delete_demo() -> int:
     """Delete the demo shop and the people who exist only for it; returns how many people went.
 
@@ -601,9 +757,11 @@ def delete_demo() -> int:
         people = set(Membership.objects.filter(group__shop=shop).values_list("user_id", flat=True))
         people |= set(Operator.objects.filter(shop=shop).values_list("user_id", flat=True))
         elsewhere = set(
-            Membership.objects.filter(user_id__in=people).exclude(group__shop=shop).values_list("user_id", flat=True))
+            Membership.objects.filter(user_id__in=people).exclude(group__shop=shop).values_list("user_id", flat=True)
+        )
         elsewhere |= set(
-            Operator.objects.filter(user_id__in=people).exclude(shop=shop).values_list("user_id", flat=True))
+            Operator.objects.filter(user_id__in=people).exclude(shop=shop).values_list("user_id", flat=True)
+        )
         delete_orders(shop)
         Group.objects.filter(shop=shop).delete()  # before the shop: a group PROTECTs its series
         shop.delete()
@@ -630,8 +788,9 @@ class Command(BaseCommand):
     help = "Create the demo shop 好物社 (demo) with groups, series, members and invite chains."
 
     def add_arguments(self, parser):
-        parser.add_argument("--reset", action="store_true",
-                            help="Delete the demo shop and its people, then build it again.")
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo shop and its people, then build it again."
+        )
         parser.add_argument("--seed", type=int, default=2026, help="Random seed (the same seed, the same demo).")
 
     def handle(self, *args, reset: bool = False, seed: int = 2026, **options):
@@ -646,8 +805,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 builder = DemoBuilder(seed=seed)
                 shop = builder.build()
-                seed_orders(shop=shop, staff=builder.operator, rng=builder.rng, start=builder.start,
-                            font_path=_cjk_font_or_none())
+                seed_orders(
+                    shop=shop,
+                    staff=builder.operator,
+                    rng=builder.rng,
+                    start=builder.start,
+                    font_path=_cjk_font_or_none(),
+                )
             seconds = (timezone.now() - started).total_seconds()
             self.stdout.write(self.style.SUCCESS(_("演示店铺已创建，用时 %(s).1f 秒。") % {"s": seconds}))
         self._print_summary(shop)
@@ -655,35 +819,57 @@ class Command(BaseCommand):
     def _print_summary(self, shop: Shop) -> None:
         memberships = Membership.objects.filter(group__shop=shop)
         counts = memberships.aggregate(
-            people=Count("user", distinct=True), active=Count("pk", filter=Q(status=ST.ACTIVE)),
-            pending=Count("pk", filter=Q(status=ST.PENDING)))
-        link = (InviteLink.objects.filter(shop=shop, series__name=SHOWCASE_SERIES, channel=Channel.SERIES_CODE,
-                                          is_personal=False, revoked_at__isnull=True).order_by("pk").first()
-                or InviteLink.objects.filter(shop=shop, revoked_at__isnull=True).order_by("pk").first())
+            people=Count("user", distinct=True),
+            active=Count("pk", filter=Q(status=ST.ACTIVE)),
+            pending=Count("pk", filter=Q(status=ST.PENDING)),
+        )
+        link = (
+            InviteLink.objects.filter(
+                shop=shop,
+                series__name=SHOWCASE_SERIES,
+                channel=Channel.SERIES_CODE,
+                is_personal=False,
+                revoked_at__isnull=True,
+            )
+            .order_by("pk")
+            .first()
+            or InviteLink.objects.filter(shop=shop, revoked_at__isnull=True).order_by("pk").first()
+        )
         # A member worth signing in as: in the showcase series now, and the one who brought the most friends.
-        star = (User.objects.filter(phone__isnull=False, memberships__status=ST.ACTIVE,
-                                    memberships__group__series__name=SHOWCASE_SERIES,
-                                    memberships__group__shop=shop)
-                .annotate(n=Count("referral_edges", filter=Q(referral_edges__shop=shop), distinct=True))
-                .order_by("-n", "pk").first())
+        star = (
+            User.objects.filter(
+                phone__isnull=False,
+                memberships__status=ST.ACTIVE,
+                memberships__group__series__name=SHOWCASE_SERIES,
+                memberships__group__shop=shop,
+            )
+            .annotate(n=Count("referral_edges", filter=Q(referral_edges__shop=shop), distinct=True))
+            .order_by("-n", "pk")
+            .first()
+        )
         lines = [
             "",
-            f"  {shop.name}: " + _("%(groups)d 个群，%(people)d 位成员（在群 %(active)d，待审核 %(pending)d）") % {
-                "groups": shop.groups.count(), **counts},
-            "  " + _("%(products)d 件商品，%(orders)d 笔订单") % {
-                "products": shop.products.count(), "orders": shop.orders.count()},
+            f"  {shop.name}: "
+            + _("%(groups)d 个群，%(people)d 位成员（在群 %(active)d，待审核 %(pending)d）")
+            % {"groups": shop.groups.count(), **counts},
+            "  "
+            + _("%(products)d 件商品，%(orders)d 笔订单")
+            % {"products": shop.products.count(), "orders": shop.orders.count()},
             "",
             "  " + _("运营后台登录") + f": {settings.SITE_URL}{reverse('account_login')}",
             "    " + _("邮箱") + f": {OWNER_EMAIL}    " + _("密码") + f": {DEMO_PASSWORD}",
             "    " + _("（运营 %(op)s、只读 %(viewer)s 密码相同）") % {"op": OPERATOR_EMAIL, "viewer": VIEWER_EMAIL},
         ]
         if link is not None:
-            lines += ["", "  " + _("成员入群链接（群活码「%(name)s」）") % {"name": link.target_name}
-                      + f": {invite_url(link)}"]
+            lines += [
+                "",
+                "  " + _("成员入群链接（群活码「%(name)s」）") % {"name": link.target_name} + f": {invite_url(link)}",
+            ]
         if star is not None:
             lines += [
-                "    " + _("演示成员手机号: %(phone)s（%(name)s，已在群里；验证码打印在服务器日志里）") % {
-                    "phone": star.phone, "name": star.public_name},
+                "    "
+                + _("演示成员手机号: %(phone)s（%(name)s，已在群里；验证码打印在服务器日志里）")
+                % {"phone": star.phone, "name": star.public_name},
                 "    " + _("用任何其他手机号打开上面的链接，可体验新成员入群。"),
             ]
         self.stdout.write("\n".join(lines) + "\n")
