@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,6 +9,10 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from groups.jobs import register_health_figures
+
+        from .checks import check_simulated_payments
+
+        checks.register(check_simulated_payments)
 
         from . import hooks
         from .health import order_figures

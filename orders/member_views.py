@@ -9,6 +9,7 @@ else is a 404.
 import uuid
 from functools import wraps
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.identity import wechat_openid
 from groups import selectors as group_selectors
 from groups.member_views import member_login_required
 from groups.models import MembershipStatus
@@ -27,6 +29,7 @@ from . import selectors, services
 from .lifecycle import ALLOWED_TRANSITIONS
 from .member_forms import CancelForm, CaseForm, CheckoutForm, RefundForm, parse_lines
 from .models import CaseState, Delivery, Order, OrderState, PaymentState, Sku
+from .payments.methods import available_methods, client_kind
 from .services import IdempotencyConflict
 
 S = OrderState
@@ -256,14 +259,26 @@ def checkout(request: HttpRequest, group) -> HttpResponse:
 @require_POST
 @member_login_required
 def pay(request: HttpRequest, pk: int) -> HttpResponse:
-    """Start (or resume) the order's payment and send the member to the provider's cashier."""
+    """Start (or resume) the order's payment with the method the member chose, and send them to pay."""
     order = selectors.order_for_member(request.user, pk)
     try:
-        _payment, pay_url = services.start_payment(order=order)
+        _payment, pay_url = services.start_payment(
+            order=order, method=request.POST.get("method", ""), **paying_client(request)
+        )
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
         return redirect("orders:member_order", pk=order.pk)
     return redirect(pay_url)
+
+
+def paying_client(request: HttpRequest) -> dict:
+    """Where the member pays from: the kind of browser, their WeChat openid, their address (WeChat Pay
+    H5 wants the payer's IP)."""
+    return {
+        "client": client_kind(request.META.get("HTTP_USER_AGENT", "")),
+        "openid": wechat_openid(request.user),
+        "client_ip": get_account_adapter().get_client_ip(request),
+    }
 
 
 # --- My orders ------------------------------------------------------------------------------------
@@ -326,6 +341,13 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "refunds": list(order.refunds.all()),
             "cases": cases,
             "can_pay": payable,
+            "methods": available_methods(
+                shop=order.shop,
+                client=client_kind(request.META.get("HTTP_USER_AGENT", "")),
+                openid=wechat_openid(request.user),
+            )
+            if payable
+            else [],
             "can_cancel": _allows(order, S.CANCELLED),
             "can_complete": _allows(order, S.COMPLETED),
             "can_refund": _allows(order, S.REFUND_REQUESTED),

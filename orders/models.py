@@ -132,6 +132,8 @@ class OrderState(models.TextChoices):
 class Delivery(models.TextChoices):
     SHIPPING = "shipping", _("快递配送")
     PICKUP = "pickup", _("到店自提")
+    # A paid group entry (入群费, orders.entry): money for a seat, nothing to ship or collect.
+    NONE = "none", _("无需配送")
 
 
 class Order(models.Model):
@@ -192,7 +194,9 @@ class Order(models.Model):
                 name="order_refunds_within_total",
             ),
             models.CheckConstraint(
-                condition=Q(delivery="pickup", pickup_point__isnull=False) | Q(delivery="shipping") & ~Q(address=""),
+                condition=Q(delivery="pickup", pickup_point__isnull=False)
+                | Q(delivery="shipping") & ~Q(address="")
+                | Q(delivery="none", pickup_point__isnull=True, address=""),
                 name="order_has_a_delivery_target",
             ),
         ]
@@ -259,6 +263,16 @@ class Payment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(_("支付渠道"), max_length=20)
     provider_ref = models.CharField(_("渠道流水号"), max_length=64, unique=True)
+    # The shop's merchant account the money goes to (none for the simulated provider).
+    account = models.ForeignKey(
+        "PaymentAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    # How the member pays at the provider: jsapi / h5 / native (WeChat Pay), wap / page (Alipay), simulated.
+    channel = models.CharField(_("支付方式"), max_length=12, blank=True)
+    # The provider's own number for the payment (WeChat transaction_id, Alipay trade_no), once paid.
+    provider_txn_id = models.CharField(_("渠道交易号"), max_length=64, blank=True)
+    # What our pay page needs (a QR code's content, the WeChat JS bridge's signed parameters).
+    client_params = models.JSONField(default=dict, blank=True)
     amount = money_field(_("金额"))
     currency = models.CharField(_("币种"), max_length=3, default="CNY")
     state = models.CharField(_("状态"), max_length=10, choices=PaymentState.choices, default=PaymentState.CREATED)
@@ -504,3 +518,108 @@ class RepurchaseReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}×{self.product_id} #{self.cycle}"
+
+
+# --- Shops' merchant accounts and the daily reconciliation (real providers) ----------------------
+
+
+class PaymentAccount(models.Model):
+    """A shop's merchant account with one provider (WeChat Pay or Alipay), set up by the shop's owner.
+
+    `config` holds what may be shown (app id, merchant number, the provider's public key…);
+    `sealed_secrets` holds the private key and API key sealed (shequn.sealed), never shown back.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="payment_accounts")
+    provider = models.CharField(_("支付渠道"), max_length=20)
+    is_enabled = models.BooleanField(_("启用"), default=False)
+    config = models.JSONField(default=dict, blank=True)
+    sealed_secrets = models.TextField(blank=True, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("商户收款账户")
+        verbose_name_plural = _("商户收款账户")
+        ordering = ["shop", "provider"]
+        constraints = [models.UniqueConstraint(fields=["shop", "provider"], name="payment_account_once_per_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id}:{self.provider}"
+
+
+class PaymentAccountChange(models.Model):
+    """Who changed a merchant account, when, and which fields (never their values)."""
+
+    account = models.ForeignKey(PaymentAccount, on_delete=models.CASCADE, related_name="changes")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("操作人")
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    fields = models.JSONField(_("修改项"), default=list)
+    enabled = models.BooleanField(_("启用"))
+
+    class Meta:
+        verbose_name = _("收款账户修改记录")
+        verbose_name_plural = _("收款账户修改记录")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class ReconciliationState(models.TextChoices):
+    BALANCED = "balanced", _("已平")
+    DIFFERENCES = "differences", _("有差异")
+    FAILED = "failed", _("对账失败")
+
+
+class ReconciliationRun(models.Model):
+    """One day of one merchant account compared with the provider's statement, to the fen."""
+
+    account = models.ForeignKey(PaymentAccount, on_delete=models.CASCADE, related_name="reconciliations")
+    day = models.DateField(_("账单日"))
+    state = models.CharField(_("结果"), max_length=12, choices=ReconciliationState.choices)
+    provider_paid = money_field(_("渠道收款"), default=ZERO)
+    provider_refunded = money_field(_("渠道退款"), default=ZERO)
+    ledger_paid = money_field(_("本系统收款"), default=ZERO)
+    ledger_refunded = money_field(_("本系统退款"), default=ZERO)
+    error = models.CharField(_("错误"), max_length=300, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("操作人")
+    )
+    ran_at = models.DateTimeField(_("对账时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("对账")
+        verbose_name_plural = _("对账")
+        ordering = ["-day", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="reconciliation_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.day}"
+
+
+class DifferenceKind(models.TextChoices):
+    MISSING_IN_LEDGER = "missing_in_ledger", _("渠道有、本系统无")
+    MISSING_AT_PROVIDER = "missing_at_provider", _("本系统有、渠道无")
+    AMOUNT_MISMATCH = "amount_mismatch", _("金额不一致")
+
+
+class ReconciliationDifference(models.Model):
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="differences")
+    kind = models.CharField(_("差异"), max_length=20, choices=DifferenceKind.choices)
+    entry = models.CharField(_("类型"), max_length=10)  # payment | refund
+    reference = models.CharField(_("单号"), max_length=80)
+    provider_amount = money_field(_("渠道金额"), null=True, blank=True)
+    ledger_amount = money_field(_("本系统金额"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("对账差异")
+        verbose_name_plural = _("对账差异")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"

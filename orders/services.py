@@ -12,6 +12,7 @@ Guarantees:
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,8 +50,9 @@ from .models import (
     RefundState,
     Sku,
 )
-from .payments import Notification, default_provider, get_provider
+from .payments import Notification, ProviderError, get_provider
 
+logger = logging.getLogger("shequn.payments")
 S = OrderState
 CENT = Decimal("0.01")
 MAX_QUANTITY = 999  # per order line
@@ -418,45 +420,92 @@ def _start_refund_after_commit(refund: Refund) -> None:
 
 
 def send_refund_to_provider(refund_id: int) -> None:
-    """Called by the worker: hands the refund to the provider (outside any order lock)."""
-    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    """Called by the worker: hands the refund to the provider (outside any order lock).
+
+    Providers that decide a refund at once (Alipay) are asked for the outcome right away; the others
+    notify, and the recovery job asks those that stay silent (orders.reconciliation).
+    """
+    refund = Refund.objects.select_related("payment__account").get(pk=refund_id)
     if refund.provider_ref:
         return
-    provider = get_provider(refund.payment.provider)
-    ref = provider.start_refund(refund=refund, notify_url=notify_url(provider.name))
-    Refund.objects.filter(pk=refund.pk, provider_ref="").update(provider_ref=ref)
+    account = refund.payment.account
+    provider = get_provider(refund.payment.provider, account=account)
+    ref = provider.start_refund(refund=refund, notify_url=notify_url(provider.name, account))
+    Refund.objects.filter(pk=refund.pk, provider_ref="").update(provider_ref=ref or refund.key)
+    if account is not None:
+        outcome = provider.query_refund(refund=refund)
+        if outcome is not None:
+            process_notification(outcome)
 
 
 # --- Payments ---------------------------------------------------------------------------------------
 
 
-def notify_url(provider_name: str) -> str:
-    return settings.SITE_URL + reverse("orders:provider_notify", args=[provider_name])
+def notify_url(provider_name: str, account=None) -> str:
+    """Where the provider posts its notifications: the public SITE_URL (never the worker's own address),
+    with the merchant account whose keys verify them."""
+    if account is None:
+        return settings.SITE_URL + reverse("orders:provider_notify", args=[provider_name])
+    return settings.SITE_URL + reverse("orders:account_notify", args=[provider_name, account.pk])
 
 
-def start_payment(*, order: Order) -> tuple[Payment, str]:
+def start_payment(
+    *, order: Order, method: str = "", client: str = "", openid: str = "", client_ip: str = ""
+) -> tuple[Payment, str]:
     """Create a payment for an unpaid order and return where the member goes to pay.
 
-    Re-uses the open payment of the order, so a member pressing "pay" twice is not charged twice.
+    `method` ("wechatpay:jsapi", "alipay:wap"…) is one of the shop's methods for the member's client
+    (orders.payments.methods); empty: the first one. Re-uses the order's open payment of the same
+    method, so a member pressing "pay" twice is not charged twice. The provider is called after commit.
     """
-    provider = default_provider()
+    chosen = _choose_method(order=order, method=method, client=client, openid=openid)
+    provider = get_provider(chosen.provider, account=chosen.account)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.state != S.PENDING_PAYMENT:
             raise TransitionRefused(_("订单当前为「%(state)s」，无需付款。") % {"state": order.get_state_display()})
         if order.pay_deadline <= timezone.now():
             raise TransitionRefused(_("订单已超过付款时限。"))
-        payment = order.payments.filter(state=PaymentState.CREATED, provider=provider.name).first()
+        payment = order.payments.filter(
+            state=PaymentState.CREATED, provider=provider.name, channel__in=[chosen.channel, ""]
+        ).first()
         if payment is None:
             payment = Payment.objects.create(
                 order=order,
                 provider=provider.name,
                 provider_ref=provider.new_reference(),
+                account=chosen.account,
+                channel=chosen.channel,
                 amount=order.total,
                 currency=order.currency,
+                client_params={"openid": openid, "client_ip": client_ip} if chosen.account else {},
             )
-    pay_url = provider.start_payment(payment=payment, notify_url=notify_url(provider.name))
-    return payment, pay_url
+        elif payment.client_params.get("url"):
+            return payment, payment.client_params["url"]  # already registered with the provider
+    try:
+        started = provider.start_payment(payment=payment, notify_url=notify_url(provider.name, chosen.account))
+    except ProviderError as exc:
+        logger.warning("payment %s could not start: %s", payment.provider_ref, exc)
+        raise ValidationError(_("支付渠道暂时无法下单，请稍后再试或换一种支付方式。")) from exc
+    if isinstance(started, str):
+        return payment, started
+    payment.client_params = {**payment.client_params, **started.client_params, "url": started.url}
+    Payment.objects.filter(pk=payment.pk).update(client_params=payment.client_params)
+    return payment, started.url
+
+
+def _choose_method(*, order: Order, method: str, client: str, openid: str):
+    from .payments.methods import DESKTOP, available_methods
+
+    methods = available_methods(shop=order.shop, client=client or DESKTOP, openid=openid)
+    for candidate in methods:
+        if not method or candidate.key == method:
+            return candidate
+    if method and not methods:
+        raise ValidationError(_("本店暂未开通在线支付。"))
+    if method:
+        raise ValidationError(_("这种支付方式在当前环境不可用，请换一种。"))
+    raise ValidationError(_("本店暂未开通在线支付。"))
 
 
 def process_notification(notification: Notification) -> str:
@@ -508,7 +557,8 @@ def _apply_payment(notification: Notification) -> str:
         return "payment-failed"
     now = timezone.now()
     payment.state, payment.succeeded_at = PaymentState.SUCCEEDED, now
-    payment.save(update_fields=["state", "succeeded_at"])
+    payment.provider_txn_id = notification.provider_txn_id or payment.provider_txn_id
+    payment.save(update_fields=["state", "succeeded_at", "provider_txn_id"])
     order = Order.objects.select_for_update().get(pk=payment.order_id)
     if (
         order.state == S.PENDING_PAYMENT

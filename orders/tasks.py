@@ -21,6 +21,29 @@ def start_refund(refund_id: int) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def recover_payments() -> int | None:
+    """Ask WeChat Pay / Alipay about payments and refunds whose notification never came."""
+    from shequn.jobs import run_counted
+
+    from . import reconciliation
+
+    return run_counted(
+        "payment-recovery",
+        lambda: {"payments": reconciliation.recover_payments(), "refunds": reconciliation.recover_refunds()},
+    )
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def reconcile_payments() -> int | None:
+    """The latest provider statements against the ledger, for every enabled merchant account."""
+    from shequn.jobs import run_counted
+
+    from . import reconciliation
+
+    return run_counted("payment-reconciliation", reconciliation.reconcile_latest)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def deliver_simulated_notifications() -> int:
     return simulated.deliver_due()
 

@@ -47,6 +47,8 @@ JOB_LABELS = {
     "detect-referral-fraud": _("风控：检测可疑推荐"),
     "apply-fraud-flag-deadlines": _("风控：逾期未审核的标记按店铺默认处理"),
     "refresh-leaderboards": _("排行榜：从数据库重建当前榜单"),
+    "payment-recovery": _("支付：查询迟迟没有通知的支付和退款"),
+    "payment-reconciliation": _("支付：昨日账单与本系统对账"),
 }
 # The outbox pumps (deliver-notifications, deliver-simulated-payment-notifications) are not run under a
 # lease: they are kicked after every commit as well as by beat, and claim their rows with SKIP LOCKED, so

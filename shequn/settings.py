@@ -151,6 +151,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.deliver_simulated_notifications",
         "schedule": timedelta(seconds=15),
     },
+    # WeChat Pay / Alipay: ask about payments and refunds whose notification never came; reconcile the
+    # latest published daily statement (WeChat Pay publishes yesterday's at 10:00; a re-run replaces).
+    "payment-recovery": {"task": "orders.tasks.recover_payments", "schedule": timedelta(minutes=2)},
+    "payment-reconciliation": {"task": "orders.tasks.reconcile_payments", "schedule": timedelta(hours=6)},
     "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
     # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
     "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
@@ -256,10 +260,26 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shequn@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Payments -------------------------------------------------------------------------------
-# name -> class implementing orders.payments.base.PaymentProvider (see README "Payments").
-PAYMENT_PROVIDERS = {"simulated": "orders.payments.simulated.SimulatedProvider"}
-DEFAULT_PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "simulated")
+# name -> class implementing orders.payments.base.PaymentProvider (see README "Payments"). Shops choose
+# theirs and enter their merchant credentials in the dashboard; a shop without one uses
+# PAYMENT_PROVIDER when it needs no account (the simulated provider: development and demos only).
+PAYMENT_PROVIDERS = {
+    "wechatpay": "orders.payments.wechatpay.WechatPayProvider",
+    "alipay": "orders.payments.alipay.AlipayProvider",
+    "simulated": "orders.payments.simulated.SimulatedProvider",
+}
+DEFAULT_PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "simulated" if DEBUG else "")
+# With DEBUG off the simulated cashier (anyone marks their own order paid) must be allowed explicitly;
+# orders.checks refuses to start otherwise (orders.E001).
+ALLOW_SIMULATED_PAYMENTS = env_bool("ALLOW_SIMULATED_PAYMENTS", False)
 SIMULATED_PAY_SECRET = os.environ.get("SIMULATED_PAY_SECRET", "")
+# The providers' API addresses: their production gateways unless configured (a sandbox, a local fake).
+WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
+ALIPAY_GATEWAY = os.environ.get("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do")
+# Seconds a provider call may take before it counts as failed (and is retried or reported).
+PAYMENT_HTTP_TIMEOUT = float(os.environ.get("PAYMENT_HTTP_TIMEOUT", "10"))
+# Fernet keys sealing merchant secrets at rest (shequn.sealed); empty: derived from SECRET_KEY.
+CREDENTIALS_KEYS = env_list("CREDENTIALS_KEYS")
 # How the simulated provider answers refunds (tests change it): outcome success|fail, duplicate, delay_seconds.
 SIMULATED_REFUND_BEHAVIOUR = {"outcome": "success", "duplicate": False, "delay_seconds": 0}
 

@@ -19,6 +19,10 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
+    # The suite runs with DEBUG off; most order tests pay on the simulated provider (tests of the
+    # production default and of orders.E001 set these back).
+    settings.DEFAULT_PAYMENT_PROVIDER = "simulated"
+    settings.ALLOW_SIMULATED_PAYMENTS = True
     # Operators are made with passwords; the production hasher would cost most of each test's set-up.
     # (Hashes made outside a test, e.g. by a module-scoped seed, still verify with the real hasher.)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ..models import SimulatedCharge, SimulatedNotificationOutbox
 from .base import InvalidNotification, Notification, PaymentProvider
@@ -36,6 +37,9 @@ def sign(body: str) -> str:
 
 class SimulatedProvider(PaymentProvider):
     name = "simulated"
+    label = gettext_lazy("模拟支付")
+    channels = ("simulated",)
+    needs_account = False  # development and demo only: see orders.checks
 
     def new_reference(self) -> str:
         return "SIM" + secrets.token_hex(10).upper()
