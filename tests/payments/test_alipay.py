@@ -30,7 +30,9 @@ def _post(client, url: str, body: bytes):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_member_pays_on_the_alipay_cashier_and_the_order_is_paid_once(site, alipay_account, alipay_fake, order, client):
+def test_a_member_pays_on_the_alipay_cashier_and_the_order_is_paid_once(
+    site, alipay_account, alipay_fake, order, client
+):
     client.force_login(order.member)
     detail = client.get(f"/m/orders/{order.pk}/", headers=PHONE)
     assert [m.key for m in detail.context["methods"]] == ["alipay:wap"]
@@ -46,7 +48,9 @@ def test_a_member_pays_on_the_alipay_cashier_and_the_order_is_paid_once(site, al
     page = browser.get(cashier_url, timeout=5)
     assert "¥79.80" in page.text
     payment = order.payments.get()
-    paid = browser.post(f"{alipay_fake.url}/cashier/pay", data={"out_trade_no": payment.provider_ref}, allow_redirects=False)
+    paid = browser.post(
+        f"{alipay_fake.url}/cashier/pay", data={"out_trade_no": payment.provider_ref}, allow_redirects=False
+    )
     assert paid.headers["Location"].startswith(f"{site}/m/orders/{order.pk}/?")
     assert alipay_fake.sent_notifications[-1][2] == 200
 

@@ -1,0 +1,87 @@
+"""Production never takes "payments" on the simulated cashier unless a demo says so explicitly."""
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from orders.models import SimulatedCharge
+from orders.payments.simulated import SIGNATURE_HEADER, sign
+from orders.services import start_payment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _check_deploy(tmp_path, **extra) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PAYMENT_PROVIDER", "ALLOW_SIMULATED_PAYMENTS", "DEBUG")}
+    env.update(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="example.com", DATA_DIR=str(tmp_path))
+    env.update(extra)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_with_the_simulated_provider_and_no_allow_flag(tmp_path):
+    code, output = _check_deploy(tmp_path, PAYMENT_PROVIDER="simulated")
+    assert code != 0 and "orders.E001" in output, output
+    code, output = _check_deploy(tmp_path, PAYMENT_PROVIDER="simulated", ALLOW_SIMULATED_PAYMENTS="1")
+    assert "orders.E001" not in output, output
+    code, output = _check_deploy(tmp_path)  # production's default: no simulated provider at all
+    assert "orders.E001" not in output and not re.search(r"\(\S+\.E\d{3}\)", output), output
+
+
+@pytest.fixture
+def production(settings):
+    settings.DEBUG = False
+    settings.ALLOW_SIMULATED_PAYMENTS = False
+    return settings
+
+
+@pytest.mark.django_db
+def test_without_the_flag_the_simulated_cashier_cannot_be_used(production, order, client):
+    production.DEFAULT_PAYMENT_PROVIDER = "simulated"  # misconfigured, and the check was ignored
+    with pytest.raises(ValidationError, match="本店暂未开通在线支付"):
+        start_payment(order=order)
+
+    # Even a simulated charge made earlier (say, before the flag was removed) cannot be settled or notified.
+    production.ALLOW_SIMULATED_PAYMENTS = True
+    payment, url = start_payment(order=order)
+    production.ALLOW_SIMULATED_PAYMENTS = False
+    client.force_login(order.member)
+    assert client.post(url, {"outcome": "success"}).status_code == 404
+    body = json.dumps(
+        {"id": "N1", "kind": "payment", "reference": payment.provider_ref, "status": "succeeded",
+         "amount": str(payment.amount), "currency": "CNY"}
+    )  # fmt: skip
+    response = client.generic(
+        "POST",
+        "/pay/notify/simulated/",
+        body.encode(),
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: sign(body)},
+    )
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.state == "pending_payment" and SimulatedCharge.objects.get().state == "created"
+
+
+@pytest.mark.django_db
+def test_a_shop_without_a_merchant_account_says_so(production, order, client):
+    production.DEFAULT_PAYMENT_PROVIDER = ""
+    client.force_login(order.member)
+    page = client.get(f"/m/orders/{order.pk}/").content.decode()
+    assert "本店暂未开通在线支付" in page
+    response = client.post(f"/m/orders/{order.pk}/pay/", follow=True)
+    assert "本店暂未开通在线支付" in response.content.decode()
