@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from referrals.fraud import request_fingerprint
 
-from . import qr, selectors, services
+from . import entry, qr, selectors, services
 from .models import InviteLink, Membership, MembershipStatus, Threshold
 from .services import JoinRefused
 
@@ -126,6 +126,12 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
         return redirect(_member_login_url(reverse("member:landing", args=[code])))
     answer = request.POST.get("answer", "")[:ANSWER_MAX_LENGTH]
     try:
+        link = services.find_link(code)
+    except JoinRefused:
+        link = None  # join_via_link answers it
+    if link is not None and link.target.threshold == Threshold.PAID:
+        return _pay_to_join(request, link)
+    try:
         membership = services.join_via_link(
             user=request.user, code=code, answer=answer, client=services.Client(*request_fingerprint(request))
         )
@@ -147,6 +153,21 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
             "lang_next": reverse("member:my_groups"),
         },
     )
+
+
+def _pay_to_join(request: HttpRequest, link: InviteLink) -> HttpResponse:
+    """Paid entry: the entry fee is charged through the shop's payment providers (groups.entry); the
+    member is in once the payment lands, or refunded if the group filled meanwhile."""
+    try:
+        group, link = services.paid_entry_target(user=request.user, code=link.code)
+        return redirect(entry.checkout_url(user=request.user, group=group, link=link))
+    except JoinRefused as refused:
+        if refused.reason == "already_in":
+            return redirect("member:landing", code=link.code)
+        context = _landing_context(request, link, refusal=refused.message)
+    except ValidationError as error:
+        context = _landing_context(request, link, refusal="；".join(error.messages))
+    return render(request, "groups/member/landing.html", context)
 
 
 # --- My groups ----------------------------------------------------------------------------------

@@ -54,6 +54,9 @@ class JoinRefused(Exception):
         "archived": gettext_lazy("这个群已归档，不再接受新成员。"),
         "banned": gettext_lazy("你已被移出并禁止再次加入这个群。"),
         "answer_required": gettext_lazy("请先填写入群申请内容。"),
+        "payment_required": gettext_lazy("这个群需要先支付入群费，请在入群页面付款。"),
+        "payment_unavailable": gettext_lazy("这个群暂时无法在线支付入群费，请联系群运营。"),
+        "already_in": gettext_lazy("你已经在这个群里了。"),
     }
 
     def __init__(self, reason: str):
@@ -147,6 +150,8 @@ def join_via_link(*, user: User, code: str, answer: str = "", client: Client = N
     answer = (answer or "").strip()
     if target.threshold == Threshold.SUBMISSION and not answer:
         raise JoinRefused("answer_required")
+    if target.threshold == Threshold.PAID and _current_membership(user, link) is None:
+        raise JoinRefused("payment_required")  # the seat comes with the payment: admit_paid_member
     existing = _current_membership(user, link)
     if existing is not None:
         return existing
@@ -345,6 +350,72 @@ def _is_new_to_shop(membership: Membership) -> bool:
         .exclude(pk=membership.pk)
         .exists()
     )
+
+
+# --- Paid entry (入群门槛: 付费) ---------------------------------------------------------------------
+
+
+def paid_entry_target(*, user: User, code: str) -> tuple[Group, InviteLink]:
+    """The group a member would pay to enter through this link (a series' current group), after the
+    same checks as a join. Checks only: the seat is decided when the payment lands (admit_paid_member)."""
+    link = find_link(code)
+    problem = link_problem(link)
+    if problem:
+        raise JoinRefused(problem)
+    if link.target.threshold != Threshold.PAID:
+        raise JoinRefused("invalid")
+    if _current_membership(user, link) is not None:
+        raise JoinRefused("already_in")
+    group = link.group if link.group_id else _series_group_with_room(link.series)
+    problem = group_problem(group) or ("full" if group.active_member_count >= group.capacity else None)
+    if problem:
+        raise JoinRefused(problem)
+    return group, link
+
+
+def admit_paid_member(*, user: User, group_id: int, link_id: int | None) -> Membership:
+    """The member's entry fee landed: take a use of the link and a seat, and make them an active member.
+
+    Runs inside the caller's transaction (the one applying the payment). Never above capacity nor the
+    link's uses (conditional UPDATEs); a series seats them in its current group with room. Raises
+    JoinRefused (full, archived, not_open, banned, already_in, exhausted…) and writes nothing when the
+    seat cannot be given: the caller refunds the fee.
+    """
+    link = (
+        InviteLink.objects.select_related("group", "series", "inviter").filter(pk=link_id).first() if link_id else None
+    )
+    if link_id and link is None:
+        raise JoinRefused("invalid")
+    with transaction.atomic():
+        if link is not None:
+            if _current_membership(user, link) is not None:
+                raise JoinRefused("already_in")
+            if not _consume_link_use(link.pk):
+                link.refresh_from_db()
+                raise JoinRefused(link_problem(link) or "exhausted")
+        if link is not None and link.series_id:
+            group = _series_group_with_room(link.series)
+        else:
+            group = Group.objects.get(pk=group_id)
+        try:
+            row = _lock_membership_row(group, user)
+        except _AlreadyIn:
+            raise JoinRefused("already_in") from None
+        if not _take_seat(group.pk):
+            group.refresh_from_db()
+            raise JoinRefused(group_problem(group) or "full")
+        try:
+            return _write_membership(
+                row=row,
+                group=group,
+                user=user,
+                link=link,
+                status=ST.ACTIVE,
+                answer="",
+                channel=None if link else Channel.DIRECT,
+            )
+        except _AlreadyIn:
+            raise JoinRefused("already_in") from None
 
 
 # --- Operator decisions and member actions ------------------------------------------------------

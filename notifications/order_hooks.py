@@ -19,6 +19,13 @@ def _order_url(order) -> str:
 
 class OrderNotifications:
     def after_paid(self, order) -> None:
+        if order.delivery == DeliveryMethod.NONE:  # a paid group entry: nothing to ship
+            body = _("订单 %(number)s 已付款 ¥%(total)s。") % {"number": order.number, "total": order.total}
+        else:
+            body = _("订单 %(number)s 已付款 ¥%(total)s，商家会尽快为你发货。") % {
+                "number": order.number,
+                "total": order.total,
+            }
         notify(
             shop=order.shop_id,
             user=order.member_id,
@@ -26,8 +33,7 @@ class OrderNotifications:
             kind="order_paid",
             key=f"order:{order.pk}:paid",
             title=_("付款成功"),
-            body=_("订单 %(number)s 已付款 ¥%(total)s，商家会尽快为你发货。")
-            % {"number": order.number, "total": order.total},
+            body=body,
             url=_order_url(order),
         )
 

@@ -20,4 +20,11 @@ class OrdersConfig(AppConfig):
 
         # Repeat-purchase due dates, reminder conversions and the member's "order" activity.
         hooks.register(RepurchasePlugin())
+        # Paid group entry: the fee is an order; its payment becomes a seat or a refund.
+        from groups import entry as group_entry
+
+        from .entry import EntryOrders, PaidEntryCheckout
+
+        hooks.register(EntryOrders())
+        group_entry.register(PaidEntryCheckout())
         register_health_figures(order_figures)

@@ -112,6 +112,14 @@ def _deliver_in_process(url: str, body: str, headers: dict) -> int:
     return 200
 
 
+def pay_in_process(order: Order) -> None:
+    """The member pays on the simulated cashier and its notification is applied, all in this process."""
+    payment, _cashier_url = start_payment(order=order)
+    settle(SimulatedCharge.objects.get(reference=payment.provider_ref), succeeded=True)
+    deliver_due(post=_deliver_in_process)
+    order.refresh_from_db()
+
+
 class DemoOrders:
     def __init__(self, *, shop: Shop, staff: User, rng: random.Random, start: datetime, now: datetime):
         self.shop, self.staff, self.rng, self.start, self.now = shop, staff, rng, start, now
@@ -189,10 +197,7 @@ class DemoOrders:
             open_case(order=order, member=member, reason="收到的米粉罐子有凹陷，想换一罐。")
 
     def _pay(self, order: Order) -> None:
-        payment, _cashier_url = start_payment(order=order)
-        settle(SimulatedCharge.objects.get(reference=payment.provider_ref), succeeded=True)
-        deliver_due(post=_deliver_in_process)
-        order.refresh_from_db()
+        pay_in_process(order)
 
     def _write_back_times(self) -> None:
         """Spread the history over the story: each order's steps follow its placing time."""

@@ -658,6 +658,8 @@ def do_not_market(*, member: User, shop_id: int) -> bool:
 def reconcile(order: Order) -> dict:
     """The order's money, summed from its parts; every figure must agree to the fen."""
     lines = order.lines.aggregate(s=Sum("line_total"))["s"] or ZERO
+    if order.delivery == Delivery.NONE:  # a paid group entry (orders.entry): the fee is its one line
+        lines = order.subtotal
     paid = order.payments.filter(state=PaymentState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = order.refunds.filter(state=RefundState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
     kept = order.total - order.refunded_amount if order.state in PAID_STATES + (S.REFUNDED,) else ZERO

@@ -14,15 +14,15 @@ def pytest_configure(config):
         raise pytest.UsageError("The test suite needs PostgreSQL: run it with scripts/test (or set DATABASE_URL).")
     if not settings.REDIS_URL:
         raise pytest.UsageError("The test suite needs Redis: run it with scripts/test (or set REDIS_URL).")
+    # The suite runs with DEBUG off; shops without a merchant account pay on the simulated provider, as in
+    # development (tests of the production default and of orders.E001 set these back).
+    settings.DEFAULT_PAYMENT_PROVIDER = "simulated"
+    settings.ALLOW_SIMULATED_PAYMENTS = True
 
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
-    # The suite runs with DEBUG off; most order tests pay on the simulated provider (tests of the
-    # production default and of orders.E001 set these back).
-    settings.DEFAULT_PAYMENT_PROVIDER = "simulated"
-    settings.ALLOW_SIMULATED_PAYMENTS = True
     # Operators are made with passwords; the production hasher would cost most of each test's set-up.
     # (Hashes made outside a test, e.g. by a module-scoped seed, still verify with the real hasher.)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]

@@ -180,10 +180,13 @@ def test_submission_group_requires_an_answer(member):
     assert join_via_link(user=member, code=link.code, answer="红烧肉，照片见附件").status == ST.PENDING
 
 
-def test_paid_group_waits_for_the_operator_to_confirm_payment(member):
+def test_paid_group_is_entered_by_paying_not_by_joining(member):
+    """The seat comes with the entry fee's payment (orders.entry, tests/payments/test_paid_entry.py)."""
     group = GroupFactory(threshold=Threshold.PAID, entry_price=Decimal("9.90"))
-    m = join_via_link(user=member, code=InviteLinkFactory(group=group).code)
-    assert m.status == ST.PENDING
+    link = InviteLinkFactory(group=group)
+    refused("payment_required", user=member, code=link.code)
+    link.refresh_from_db()
+    assert link.use_count == 0
 
 
 def test_self_invite_creates_no_edge(group, member):

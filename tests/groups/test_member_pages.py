@@ -96,7 +96,7 @@ def test_landing_explains_paid_entry_honestly(client, shop, inviter):
     html = page(client.get(landing_url(link)))
 
     assert "¥29.90" in html
-    assert "不会在线扣款" in html
+    assert "支付成功后立即入群" in html and "原路退回" in html
 
 
 def test_unknown_code_is_a_friendly_404(client, db):

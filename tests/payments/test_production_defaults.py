@@ -74,7 +74,10 @@ def test_without_the_flag_the_simulated_cashier_cannot_be_used(production, order
     )
     assert response.status_code == 400
     order.refresh_from_db()
-    assert order.state == "pending_payment" and SimulatedCharge.objects.get().state == "created"
+    assert (
+        order.state == "pending_payment"
+        and SimulatedCharge.objects.get(reference=payment.provider_ref).state == "created"
+    )
 
 
 @pytest.mark.django_db

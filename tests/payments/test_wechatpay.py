@@ -66,7 +66,7 @@ def test_a_member_pays_by_native_qr_code_and_the_order_is_paid_once(
     assert wechatpay_fake.post(url, body, headers) == 204
     assert wechatpay_fake.notify_payment(payment.provider_ref) == 204
     assert OrderTransition.objects.filter(order=order, to_state=S.PAID).count() == 1
-    assert ProviderNotification.objects.filter(provider="wechatpay").count() == 2
+    assert ProviderNotification.objects.filter(provider_ref=payment.provider_ref).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -171,7 +171,8 @@ def paid_at_wechat(wechat_account, wechatpay_fake, order):
 
 def _unpaid(order) -> bool:
     order.refresh_from_db()
-    return order.state == S.PENDING_PAYMENT and not ProviderNotification.objects.exists()
+    refs = order.payments.values_list("provider_ref", flat=True)
+    return order.state == S.PENDING_PAYMENT and not ProviderNotification.objects.filter(provider_ref__in=refs).exists()
 
 
 @pytest.mark.django_db

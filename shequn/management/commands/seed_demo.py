@@ -59,6 +59,7 @@ from groups.services import (
     create_series,
     join_via_link,
     leave,
+    paid_entry_target,
     personal_link,
     record_link_open,
     record_link_sign_in,
@@ -529,7 +530,10 @@ class DemoBuilder:
         link = self._pick_link(plan)
         self._funnel(link)
         answer = self.rng.choice(plan.answers).format(n=self.rng.randint(1000, 9999)) if plan.answers else ""
-        membership = join_via_link(user=person, code=link.code, answer=answer)
+        if link.target.threshold == Threshold.PAID:
+            membership = self._pay_entry(person, link)
+        else:
+            membership = join_via_link(user=person, code=link.code, answer=answer)
         self.link_uses[link.pk] += 1
         plan.ever.add(person.pk)
         if membership.group_id not in plan.groups:  # the join rolled the series over into a new group
@@ -540,6 +544,29 @@ class DemoBuilder:
         else:
             wait = self.rng.uniform(*plan.decide_within)
             self._at(self.clock + timedelta(days=wait), self._decide, plan, membership)
+
+    def _pay_entry(self, person: User, link: InviteLink) -> Membership:
+        """A paid group: the member pays the entry fee (on the demo's simulated cashier) and is in."""
+        from orders.demo import pay_in_process
+        from orders.entry import place_entry_order
+        from orders.models import Order, OrderTransition, Payment
+
+        group, link = paid_entry_target(user=person, code=link.code)
+        order = place_entry_order(member=person, group=group, link=link)
+        pay_in_process(order)
+        Order.objects.filter(pk=order.pk).update(
+            created_at=self.clock, paid_at=self.clock, pay_deadline=self.clock + timedelta(minutes=30)
+        )
+        OrderTransition.objects.filter(order=order).update(at=self.clock)
+        Payment.objects.filter(order=order).update(created_at=self.clock, succeeded_at=self.clock)
+        return Membership.objects.select_related("group").get(
+            user=person, status=ST.ACTIVE, group__in=[group.pk, *self._series_groups(link)]
+        )
+
+    def _series_groups(self, link: InviteLink) -> list[int]:
+        return (
+            list(Group.objects.filter(series_id=link.series_id).values_list("pk", flat=True)) if link.series_id else []
+        )
 
     def _pick_person(self, plan: Plan) -> User:
         if self.rng.random() < plan.reuse:
