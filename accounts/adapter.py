@@ -1,12 +1,14 @@
 """allauth adapter: where members' mobile numbers are stored and how codes reach them."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from .models import User
 from .phones import MainlandPhoneField, normalize_mainland_phone
-from .sms import send_sms
+from .sms import VERIFICATION_CODE, SmsError, send_sms
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -22,7 +24,27 @@ class AccountAdapter(DefaultAccountAdapter):
         return normalize_mainland_phone(phone)
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
-        send_sms(phone, _("您的验证码是 %(code)s，10 分钟内有效。请勿告诉他人。") % {"code": code})
+        """Through the SMS provider's verification-code template; within the per-number and per-address
+        limits (a form checks them first, accounts.forms): over a limit the code is not sent, and logged."""
+        try:
+            send_sms(
+                phone,
+                _("您的验证码是 %(code)s，10 分钟内有效。请勿告诉他人。") % {"code": code},
+                kind=VERIFICATION_CODE,
+                params={"code": code},
+                ip=self._client_ip(),
+            )
+        except SmsError:
+            pass  # recorded by send_sms (SmsRecord) for operators; the member may ask for a new code
+
+    def _client_ip(self) -> str | None:
+        request = getattr(self, "request", None) or context.request
+        if request is None:
+            return None
+        try:
+            return self.get_client_ip(request)
+        except PermissionDenied:
+            return None
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
         user.phone = phone

@@ -1,7 +1,12 @@
+from allauth.account.adapter import get_adapter
 from allauth.account.forms import RequestLoginCodeForm
+from allauth.core import context
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from .models import User
+from .sms import VERIFICATION_CODE, SmsRateLimited, check_limits
 
 
 class PhoneCodeLoginForm(RequestLoginCodeForm):
@@ -22,6 +27,11 @@ class PhoneCodeLoginForm(RequestLoginCodeForm):
 
     def clean_phone(self) -> str:
         phone = super().clean_phone()
+        if phone:
+            try:
+                check_limits(phone=phone, kind=VERIFICATION_CODE, ip=_client_ip(context.request))
+            except SmsRateLimited:
+                raise ValidationError(_("验证码发送太频繁，请稍后再试。"), code="sms_rate_limited") from None
         if phone and self._user is None:
             self._user = _member_for_phone(phone)
         return phone
@@ -36,3 +46,12 @@ def _member_for_phone(phone: str) -> User:
             return user
     except IntegrityError:  # another request created it first
         return User.objects.get(phone=phone)
+
+
+def _client_ip(request) -> str | None:
+    if request is None:
+        return None
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        return None

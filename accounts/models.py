@@ -51,3 +51,31 @@ class User(AbstractUser):
 def public_name_of(user: User) -> str:
     """allauth's ACCOUNT_USER_DISPLAY: the same name everyone else sees, never a full phone number."""
     return user.public_name
+
+
+class SmsRecord(models.Model):
+    """One SMS we asked a provider to send (sign-in codes and notifications): what, through which backend
+    and signature, and what came of it, so failed deliveries are visible (accounts.sms.send_sms)."""
+
+    SENT, FAILED, LIMITED = "sent", "failed", "limited"
+    STATUSES = [(SENT, _("已提交")), (FAILED, _("发送失败")), (LIMITED, _("超出频率限制"))]
+
+    phone = models.CharField(_("手机号"), max_length=16)
+    kind = models.CharField(_("类型"), max_length=40)
+    backend = models.CharField(_("渠道"), max_length=40)
+    sign_name = models.CharField(_("签名"), max_length=40, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=STATUSES, default=FAILED)
+    provider_id = models.CharField(_("渠道流水号"), max_length=64, blank=True)
+    error_code = models.CharField(_("错误码"), max_length=60, blank=True)
+    error = models.CharField(_("错误"), max_length=300, blank=True)
+    ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("短信记录")
+        verbose_name_plural = _("短信记录")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["status", "at"]), models.Index(fields=["phone", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {mask_phone(self.phone)} ({self.status})"

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.utils.module_loading import import_string
 
-from accounts.sms import send_sms
+from accounts.sms import SmsError, send_sms
 
 from .models import Category, Channel
 
@@ -74,6 +74,7 @@ class OutgoingMessage:
     title: str
     body: str
     url: str  # absolute, or empty
+    shop_id: int | None = None
 
 
 class ChannelBackend:
@@ -118,8 +119,27 @@ class SmsBackend(ChannelBackend):
         return bool(user.phone)
 
     def send(self, message: OutgoingMessage) -> None:
-        text = f"【{message.shop_name}】{message.title}：{message.body}"
-        send_sms(message.user.phone, text + (f" {message.url}" if message.url else ""))
+        """The provider's template for this kind (or the generic notification one) under the shop's SMS
+        signature; a refusal that retrying cannot fix (bad number, template) fails the delivery now."""
+        from shops.models import ShopSettings
+
+        sign_name = (
+            ShopSettings.objects.filter(shop_id=message.shop_id).values_list("sms_sign_name", flat=True).first() or ""
+        )
+        text = f"{message.title}：{message.body}" + (f" {message.url}" if message.url else "")
+        try:
+            send_sms(
+                message.user.phone,
+                text,
+                kind=message.kind,
+                params={"shop": message.shop_name, "title": message.title, "body": message.body, "url": message.url},
+                sign_name=sign_name,
+                key=message.key,
+            )
+        except SmsError as exc:
+            if exc.permanent:
+                raise PermanentError(str(exc)) from exc
+            raise TransientError(str(exc)) from exc
 
 
 class WechatBackend(ChannelBackend):

@@ -401,6 +401,7 @@ def _message(delivery: Delivery) -> OutgoingMessage:
         title=n.title,
         body=n.body,
         url=_absolute(n.url),
+        shop_id=n.shop_id,
     )
 
 

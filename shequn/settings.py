@@ -5,6 +5,7 @@ tasks in-process and the cache is local memory. Production sets both, plus SECRE
 DEBUG=0 and ALLOWED_HOSTS.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -234,9 +235,27 @@ HEADLESS_SERVE_SPECIFICATION = True
 HEADLESS_CLIENTS = ("app", "browser")
 SOCIALACCOUNT_ONLY = False
 
-# SMS: a dotted path to a class implementing accounts.sms.SmsBackend.
+# SMS: a dotted path to a class implementing accounts.sms.SmsBackend (README "SMS"): the log,
+# accounts.sms.AliyunSmsBackend or accounts.sms.TencentSmsBackend.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "accounts.sms.LogSmsBackend")
 SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "社群")
+# kind -> template id, or {"id": …, "params": [variable names in the template's order]}; "notification"
+# serves every notification kind without its own (variables shop, title, body).
+SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES", "{}"))
+# Per kind ("*" for the others): "count/seconds" windows per number and per client address.
+SMS_LIMITS = {
+    "verification_code": {"number": ["1/60", "5/3600", "10/86400"], "ip": ["10/3600", "50/86400"]},
+    "*": {"number": ["20/86400"]},
+}
+SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "10"))
+ALIYUN_ACCESS_KEY_ID = os.environ.get("ALIYUN_ACCESS_KEY_ID", "")
+ALIYUN_ACCESS_KEY_SECRET = os.environ.get("ALIYUN_ACCESS_KEY_SECRET", "")
+ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com")
+TENCENTCLOUD_SECRET_ID = os.environ.get("TENCENTCLOUD_SECRET_ID", "")
+TENCENTCLOUD_SECRET_KEY = os.environ.get("TENCENTCLOUD_SECRET_KEY", "")
+TENCENT_SMS_SDK_APP_ID = os.environ.get("TENCENT_SMS_SDK_APP_ID", "")
+TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
+TENCENT_SMS_ENDPOINT = os.environ.get("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
 
 # Member notifications (notifications/channels.py documents the backends): WeChat template/subscribe
 # messages go through this class; the default writes them to the log.

@@ -17,6 +17,12 @@ class ShopSettingsForm(forms.Form):
     payment_timeout_minutes = forms.IntegerField(
         label=_("付款时限（分钟）"), min_value=1, help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。")
     )
+    sms_sign_name = forms.CharField(
+        label=_("短信签名"),
+        max_length=20,
+        required=False,
+        help_text=_("在短信服务商处审核通过的签名，例如“好物社”；留空则用平台签名。"),
+    )
     bargain_pay_within_minutes = forms.IntegerField(
         label=_("砍价到底后付款期限（分钟）"),
         min_value=5,

@@ -45,6 +45,12 @@ class ShopSettings(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。"),
     )
+    sms_sign_name = models.CharField(
+        _("短信签名"),
+        max_length=20,
+        blank=True,
+        help_text=_("在短信服务商处审核通过的签名，例如“好物社”；留空则用平台签名。"),
+    )
     bargain_pay_within_minutes = models.PositiveIntegerField(
         _("砍价到底后付款期限（分钟）"),
         default=24 * 60,

@@ -27,9 +27,10 @@ def update_shop_settings(
     default_rotation_threshold: int,
     payment_timeout_minutes: int | None = None,
     bargain_pay_within_minutes: int | None = None,
+    sms_sign_name: str | None = None,
 ) -> ShopSettings:
     """Refuses a hard cap below any existing group's capacity: no group may sit above the cap.
-    The two time limits are left as they are when not given."""
+    The two time limits and the SMS signature are left as they are when not given."""
     from groups.models import Group  # groups sits above shops; imported here to keep shops standalone
 
     settings_row = ShopSettings.objects.select_for_update().get(shop=shop)
@@ -48,8 +49,12 @@ def update_shop_settings(
         errors["payment_timeout_minutes"] = _("付款时限须在 1 分钟到 7 天之间。")
     if bargain_pay_within_minutes is not None and not 5 <= bargain_pay_within_minutes <= 30 * 24 * 60:
         errors["bargain_pay_within_minutes"] = _("砍价付款期限须在 5 分钟到 30 天之间。")
+    if sms_sign_name and not 2 <= len(sms_sign_name.strip()) <= 20:
+        errors["sms_sign_name"] = _("短信签名为 2–20 个字。")
     if errors:
         raise ValidationError(errors)
+    if sms_sign_name is not None:
+        settings_row.sms_sign_name = sms_sign_name.strip()
     if payment_timeout_minutes is not None:
         settings_row.payment_timeout_minutes = payment_timeout_minutes
     if bargain_pay_within_minutes is not None:

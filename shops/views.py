@@ -36,6 +36,7 @@ def shop_settings(request):
             "default_rotation_threshold": current.default_rotation_threshold,
             "payment_timeout_minutes": current.payment_timeout_minutes,
             "bargain_pay_within_minutes": current.bargain_pay_within_minutes,
+            "sms_sign_name": current.sms_sign_name,
         },
     )
     if request.method == "POST" and form.is_valid():
