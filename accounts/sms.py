@@ -321,7 +321,7 @@ def send_sms(
     )
     try:
         _count(kind, phone, ip)
-        record.provider_id = sender.send(message)[:64]
+        record.provider_id = (sender.send(message) or "")[:64]
         record.status = SmsRecord.SENT
         return record.provider_id
     except SmsError as exc:

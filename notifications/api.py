@@ -4,11 +4,13 @@ A member reads only their own inbox (anyone else's message is a 404) and sets pr
 shops they belong to or hear from.
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
 from groups.api import DENIED, INVALID, NOT_FOUND
+from shequn.api import error_response
 
 from . import selectors, services
 from .models import NotificationSettings, Preference
@@ -18,6 +20,8 @@ from .serializers import (
     MarkedSerializer,
     PreferenceSerializer,
     UnreadCountSerializer,
+    WechatGrantsSerializer,
+    WechatSubscriptionsSerializer,
 )
 
 
@@ -154,3 +158,26 @@ class MyShopPreferencesView(generics.GenericAPIView):
         choices.update(serializer.validated_data)
         services.update_preferences(user=request.user, shop=shop, **choices)
         return self._render(shop)
+
+
+@extend_schema(tags=["member"])
+class MyWechatSubscriptionsView(generics.GenericAPIView):
+    serializer_class = WechatSubscriptionsSerializer
+
+    @extend_schema(
+        summary="Record the WeChat subscribe messages I accepted (mini-program)",
+        description="After wx.requestSubscribeMessage, the mini-program sends wx.login()'s code and the accepted "
+        "template ids: each acceptance lets the shop send one such message to the member in WeChat.",
+        request=WechatSubscriptionsSerializer,
+        responses={200: WechatGrantsSerializer, 400: INVALID, 403: DENIED, 502: INVALID},
+    )
+    def post(self, request):
+        from .wechat import WechatApiError, record_subscriptions
+
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            remaining = record_subscriptions(user=request.user, **serializer.validated_data)
+        except WechatApiError:
+            return error_response(_("微信暂时无法确认你的身份，请稍后重试。"), code="wechat_error", http_status=502)
+        return Response(WechatGrantsSerializer({"remaining": remaining}).data)

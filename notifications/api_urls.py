@@ -11,6 +11,7 @@ urlpatterns = [
     path("me/notifications/<int:pk>/", api.MyNotificationView.as_view(), name="api-my-notification"),
     path("me/notifications/<int:pk>/read/", api.MyNotificationReadView.as_view(), name="api-my-notification-read"),
     path("me/notification-preferences/", api.MyPreferencesView.as_view(), name="api-my-preferences"),
+    path("me/wechat-subscriptions/", api.MyWechatSubscriptionsView.as_view(), name="api-my-wechat-subscriptions"),
     path(
         "me/notification-preferences/<int:shop_id>/",
         api.MyShopPreferencesView.as_view(),

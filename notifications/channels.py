@@ -14,11 +14,12 @@ A channel backend is a class with:
 settings.NOTIFICATION_BACKENDS maps a channel to the dotted path of its backend, and
 settings.NOTIFICATION_ROUTES maps a category to the channels it uses (defaults below).
 
-WeChat (official-account template messages, mini-program subscribe messages) plugs in by subclassing
-WechatBackend: `can_reach` looks up the member's openid (e.g. allauth's weixin SocialAccount, or the
-mini-program login) and, for subscribe messages, whether the member has a subscription left for the
-template; `send` maps `message.kind` to a template id and its fields and calls the WeChat API with the
-access token of the account. No fake of WeChat ships: the default backend writes to the log.
+WeChat (official-account template messages, mini-program subscribe messages) is
+notifications.wechat.WechatMessageBackend: `can_reach` looks up the member's openid (allauth's weixin
+SocialAccount, or the mini-program login), `send` maps `message.kind` to a template and calls WeChat
+with the account's access token. When WeChat reaches a member, SMS is its fallback rather than sent
+beside it (the shop chooses SMS or the inbox: NotificationSettings.wechat_fallback). The default
+backend writes to the log.
 """
 
 import logging
@@ -29,6 +30,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.utils.module_loading import import_string
 
+from accounts.identity import wechat_openid
 from accounts.sms import SmsError, send_sms
 
 from .models import Category, Channel
@@ -149,10 +151,11 @@ class WechatBackend(ChannelBackend):
 
 
 class LogWechatBackend(WechatBackend):
-    """Development default: writes what would be sent to the log."""
+    """Development default: writes what would be sent to the log, for members WeChat could reach (they
+    signed in with WeChat); the others get the SMS at once, as with the real backend."""
 
     def can_reach(self, user) -> bool:
-        return True
+        return bool(wechat_openid(user))
 
     def send(self, message: OutgoingMessage) -> None:
         logger.info(

@@ -68,6 +68,7 @@ def notification_settings(request):
             "weekly_cap": current.weekly_cap,
             "quiet_start": current.quiet_start,
             "quiet_end": current.quiet_end,
+            "wechat_fallback": current.wechat_fallback,
         },
     )
     if request.method == "POST" and form.is_valid():

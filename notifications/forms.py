@@ -5,7 +5,7 @@ from datetime import time
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Category, NotificationState
+from .models import Category, NotificationState, WechatFallback
 
 QUIET_DEFAULT, QUIET_CUSTOM, QUIET_OFF = "default", "custom", "off"
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -77,6 +77,12 @@ class NotificationSettingsForm(forms.Form):
         label=_("免打扰结束"),
         widget=TIME_WIDGET,
         help_text=_("这段时间内不发推广和提醒，到点后再发；交易通知不受影响。会员可自行调整。"),
+    )
+    wechat_fallback = forms.ChoiceField(
+        label=_("微信消息发送失败时"),
+        choices=WechatFallback.choices,
+        required=False,
+        help_text=_("会员能收到微信消息时先发微信；微信发送失败后，按此设置补发短信或只留在站内信。"),
     )
 
 

@@ -181,6 +181,11 @@ class Preference(models.Model):
         return bool(getattr(self, category))
 
 
+class WechatFallback(models.TextChoices):
+    SMS = "sms", _("改发短信（仅交易通知）")
+    INBOX = "inbox", _("只留在站内信")
+
+
 class NotificationSettings(models.Model):
     """A shop's rules for commercial messages (DOMAIN.md, "Don't spam"); defaults when there is no row."""
 
@@ -201,6 +206,13 @@ class NotificationSettings(models.Model):
     quiet_end = models.TimeField(
         _("免打扰结束"), default=time(9, 0), help_text=_("这段时间内不发推广和提醒，到点后再发；交易通知不受影响。")
     )
+    wechat_fallback = models.CharField(
+        _("微信消息发送失败时"),
+        max_length=8,
+        choices=WechatFallback.choices,
+        default=WechatFallback.SMS,
+        help_text=_("会员能收到微信消息时先发微信；微信发送失败后，按此设置补发短信或只留在站内信。"),
+    )
 
     class Meta:
         verbose_name = _("消息设置")
@@ -215,3 +227,41 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.shop)
+
+
+# --- WeChat mini-program subscribe messages (notifications.wechat) -------------------------------
+
+
+class MiniProgramRecipient(models.Model):
+    """A member's openid in the shop's mini-program (from wx.login's code), for subscribe messages."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mini_program")
+    openid = models.CharField(max_length=64, unique=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("小程序用户")
+        verbose_name_plural = _("小程序用户")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.openid}"
+
+
+class SubscriptionGrant(models.Model):
+    """How many subscribe messages of a template the member accepted and we have not used yet (WeChat
+    allows one message per acceptance)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscription_grants")
+    template_id = models.CharField(max_length=64)
+    remaining = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("订阅消息授权")
+        verbose_name_plural = _("订阅消息授权")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "template_id"], name="subscription_grant_once_per_template"),
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="subscription_grant_never_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.template_id}×{self.remaining}"

@@ -58,3 +58,16 @@ class PreferenceSerializer(serializers.Serializer):
         if ("quiet_start" in data) != ("quiet_end" in data):
             raise serializers.ValidationError({"quiet_end": _("请同时填写免打扰的开始和结束时间，或都留空。")})
         return data
+
+
+class WechatSubscriptionsSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=128, help_text="wx.login()'s code, exchanged for the member's openid")
+    accepted = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        max_length=20,
+        help_text="Template ids the member accepted in wx.requestSubscribeMessage",
+    )
+
+
+class WechatGrantsSerializer(serializers.Serializer):
+    remaining = serializers.DictField(child=serializers.IntegerField(), help_text="Template id → messages left")

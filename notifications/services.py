@@ -45,6 +45,7 @@ from .models import (
     NotificationSettings,
     NotificationState,
     Preference,
+    WechatFallback,
 )
 
 logger = logging.getLogger("shequn.notifications")
@@ -204,8 +205,15 @@ def update_preferences(
 
 
 def update_settings(
-    *, shop, daily_cap: int, weekly_cap: int, quiet_start: time, quiet_end: time
+    *,
+    shop,
+    daily_cap: int,
+    weekly_cap: int,
+    quiet_start: time,
+    quiet_end: time,
+    wechat_fallback: str = "",
 ) -> NotificationSettings:
+    """Save the shop's rules; an empty `wechat_fallback` keeps the current choice."""
     errors = {}
     if not 1 <= daily_cap <= 10:
         errors["daily_cap"] = _("每日上限应在 1–10 之间。")
@@ -213,11 +221,20 @@ def update_settings(
         errors["weekly_cap"] = _("每周上限应在 1–30 之间。")
     elif weekly_cap < daily_cap:
         errors["weekly_cap"] = _("每周上限不能小于每日上限。")
+    wechat_fallback = wechat_fallback or settings_for(shop).wechat_fallback
+    if wechat_fallback not in WechatFallback.values:
+        errors["wechat_fallback"] = _("请选择微信消息失败后的处理方式。")
     if errors:
         raise ValidationError(errors)
     shop_settings, _created = NotificationSettings.objects.update_or_create(
         shop_id=getattr(shop, "pk", shop),
-        defaults={"daily_cap": daily_cap, "weekly_cap": weekly_cap, "quiet_start": quiet_start, "quiet_end": quiet_end},
+        defaults={
+            "daily_cap": daily_cap,
+            "weekly_cap": weekly_cap,
+            "quiet_start": quiet_start,
+            "quiet_end": quiet_end,
+            "wechat_fallback": wechat_fallback,
+        },
     )
     return shop_settings
 
@@ -331,11 +348,33 @@ def _release(notification: Notification, now: datetime) -> str:
             created_at=now,
         )
     ]
-    for channel in channels_for(notification.category):
+    route = channels_for(notification.category)
+    wechat_first = Channel.WECHAT in route and backend_for(Channel.WECHAT).can_reach(notification.user)
+    for channel in route:
+        if channel == Channel.SMS and wechat_first:
+            continue  # SMS is WeChat's fallback (_fall_back), not sent beside it
         if backend_for(channel).can_reach(notification.user):
             rows.append(Delivery(notification=notification, channel=channel, deliver_after=now, created_at=now))
     Delivery.objects.bulk_create(rows)
     return "released"
+
+
+def _fall_back(delivery: Delivery) -> None:
+    """A WeChat message failed for good: send it by SMS instead when the shop says so and SMS is one of
+    this category's channels (no commercial SMS without consent); otherwise it stays in the inbox."""
+    notification = delivery.notification
+    if delivery.channel != Channel.WECHAT or Channel.SMS not in channels_for(notification.category):
+        return
+    if settings_for(notification.shop_id).wechat_fallback != WechatFallback.SMS:
+        return
+    if not backend_for(Channel.SMS).can_reach(notification.user):
+        return
+    now = timezone.now()
+    Delivery.objects.bulk_create(  # (notification, channel) is unique: a second fall-back adds nothing
+        [Delivery(notification=notification, channel=Channel.SMS, deliver_after=now, created_at=now)],
+        ignore_conflicts=True,
+    )
+    transaction.on_commit(_kick, robust=True)  # a worker sends it now, not at the next periodic pass
 
 
 def release_due(*, now: datetime | None = None, limit: int = 500, report: RunReport | None = None) -> RunReport:
@@ -421,11 +460,13 @@ def _send_one(delivery: Delivery, report: RunReport) -> None:
         backend_for(delivery.channel).send(_message(delivery))
     except PermanentError as exc:
         _finish(delivery, state=DS.FAILED, last_error=str(exc)[:300])
+        _fall_back(delivery)
         report.failed += 1
     except Exception as exc:  # any provider failure is retried or ends FAILED; it never stops the batch
         error = f"{type(exc).__name__}: {exc}"[:300]
         if delivery.attempts >= max_attempts():
             _finish(delivery, state=DS.FAILED, last_error=error)
+            _fall_back(delivery)
             report.failed += 1
         else:
             _finish(

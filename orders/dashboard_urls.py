@@ -36,13 +36,3 @@ urlpatterns += [
     path("reminders/", reminder_views.reminders, name="reminders"),
     path("reminders/<int:pk>/", reminder_views.reminder_product, name="reminder_product"),
 ]
-
-# Payment accounts (WeChat Pay, Alipay) and reconciliation (orders/payment_dashboard_views.py).
-from . import payment_dashboard_views  # noqa: E402
-
-urlpatterns += [
-    path("payments/", payment_dashboard_views.payment_settings, name="payment_settings"),
-    path("payments/reconcile/", payment_dashboard_views.reconcile_now, name="reconcile_now"),
-    path("payments/reconciliation/<int:pk>/", payment_dashboard_views.reconciliation, name="reconciliation"),
-    path("payments/<str:provider>/", payment_dashboard_views.payment_account_edit, name="payment_account_edit"),
-]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("groups.dashboard_urls")),
     path("shop/", include("shops.urls")),
     path("orders/", include("orders.dashboard_urls")),
+    path("payments/", include("orders.payment_dashboard_urls")),
     path("campaigns/", include("campaigns.dashboard_urls")),
     path("jobs/", job_views.job_list, name="jobs"),
     path("referrals/", include("referrals.dashboard_urls")),

@@ -63,16 +63,21 @@ INSTALLED_APPS = [
     "notifications",
     "campaigns",
 ]
+# The official account (公众号) members sign in through inside WeChat; its openids also address WeChat
+# Pay JSAPI payments and template messages.
+WEIXIN_APP_ID = os.environ.get("WEIXIN_APP_ID", "")
+WEIXIN_APP_SECRET = os.environ.get("WEIXIN_APP_SECRET", "")
 WEIXIN_LOGIN_ENABLED = env_bool("WEIXIN_LOGIN_ENABLED", False)
 if WEIXIN_LOGIN_ENABLED:
-    INSTALLED_APPS.append("allauth.socialaccount.providers.weixin")
+    # allauth's weixin provider, for WeChat's own browser (accounts/weixin): silent snsapi_base first.
+    INSTALLED_APPS.append("accounts.weixin")
     SOCIALACCOUNT_PROVIDERS = {
         "weixin": {
-            "APP": {
-                "client_id": os.environ.get("WEIXIN_APP_ID", ""),
-                "secret": os.environ.get("WEIXIN_APP_SECRET", ""),
-            },
-            "SCOPE": ["snsapi_login"],
+            "APP": {"client_id": WEIXIN_APP_ID, "secret": WEIXIN_APP_SECRET},
+            "SCOPE": ["snsapi_base"],
+            "AUTHORIZE_URL": os.environ.get(
+                "WEIXIN_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"
+            ),
         }
     }
 
@@ -258,10 +263,20 @@ TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
 TENCENT_SMS_ENDPOINT = os.environ.get("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
 
 # Member notifications (notifications/channels.py documents the backends): WeChat template/subscribe
-# messages go through this class; the default writes them to the log.
+# messages go through this class; the default writes them to the log, notifications.wechat.
+# WechatMessageBackend sends them (README "WeChat").
 NOTIFICATION_BACKENDS = {
     "wechat": os.environ.get("WECHAT_MESSAGE_BACKEND", "notifications.channels.LogWechatBackend"),
 }
+WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+WECHAT_HTTP_TIMEOUT = float(os.environ.get("WECHAT_HTTP_TIMEOUT", "10"))
+# kind -> {"id": template id, "fields": {template field: title|body|shop|url or a fixed text}};
+# "notification" serves the kinds without their own.
+WECHAT_TEMPLATES = json.loads(os.environ.get("WECHAT_TEMPLATES", "{}"))
+WECHAT_SUBSCRIBE_TEMPLATES = json.loads(os.environ.get("WECHAT_SUBSCRIBE_TEMPLATES", "{}"))
+WECHAT_MINIPROGRAM_APP_ID = os.environ.get("WECHAT_MINIPROGRAM_APP_ID", "")
+WECHAT_MINIPROGRAM_SECRET = os.environ.get("WECHAT_MINIPROGRAM_SECRET", "")
+WECHAT_MINIPROGRAM_STATE = os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal")
 
 # E-mail
 EMAIL_BACKEND = os.environ.get(

@@ -12,7 +12,7 @@ from tests.fakes.keys import keypair, private_pem, public_pem
 from .conftest import APIV3_KEY, APPID, MCHID, SERIAL
 
 pytestmark = pytest.mark.django_db
-URL = "/dashboard/orders/payments/"
+URL = "/dashboard/payments/"
 MERCHANT_KEY = private_pem(keypair(f"wechatpay-merchant-{MCHID}")).strip()
 
 
@@ -91,7 +91,7 @@ def test_only_the_owner_changes_accounts_and_staff_of_other_shops_see_nothing(
     for staff in (operator, viewer):
         client.force_login(staff)
         assert client.get(URL).status_code == 200
-        assert client.get(f"/dashboard/orders/payments/reconciliation/{run.pk}/").status_code == 200
+        assert client.get(f"/dashboard/payments/reconciliation/{run.pk}/").status_code == 200
         assert client.get(f"{URL}wechatpay/").status_code == 403
         assert client.post(f"{URL}wechatpay/", _form(merchant_id="1")).status_code == 403
     client.force_login(viewer)
@@ -101,7 +101,7 @@ def test_only_the_owner_changes_accounts_and_staff_of_other_shops_see_nothing(
 
     stranger = OperatorFactory(shop=other_shop, role="owner").user
     client.force_login(stranger)
-    assert client.get(f"/dashboard/orders/payments/reconciliation/{run.pk}/").status_code == 404
+    assert client.get(f"/dashboard/payments/reconciliation/{run.pk}/").status_code == 404
     assert client.post(f"{URL}reconcile/", {"account": account.pk, "day": "2024-05-01"}).status_code == 404
     assert MCHID not in client.get(URL).content.decode()
 
