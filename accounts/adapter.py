@@ -2,10 +2,12 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from .identity import WEIXIN
 from .models import User
 from .phones import MainlandPhoneField, normalize_mainland_phone
 from .sms import VERIFICATION_CODE, SmsError, send_sms
@@ -66,8 +68,43 @@ class AccountAdapter(DefaultAccountAdapter):
         return User.objects.filter(phone=phone).order_by("pk").first()
 
 
+# The openid a member chose "continue as a new member" for, on the first WeChat sign-in page.
+NEW_MEMBER_CONFIRMED = "shequn_weixin_new_member"
+
+
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """WeChat sign-in (accounts/weixin): silent for a known member; a new one shares their nickname and
+    avatar once, then chooses between a new account and binding the WeChat to their phone account
+    (accounts.views.weixin_first_sign_in)."""
+
     def is_open_for_signup(self, request, sociallogin) -> bool:
         """A member's first WeChat sign-in (when WEIXIN_LOGIN_ENABLED) creates their account, as the
         SMS code does; the e-mail/password sign-up stays closed."""
         return True
+
+    def pre_social_login(self, request, sociallogin) -> None:
+        if sociallogin.account.provider != WEIXIN or sociallogin.is_existing:
+            return
+        if "nickname" not in sociallogin.account.extra_data:
+            # Seen silently (snsapi_base) and new here: ask WeChat once for the nickname and avatar.
+            provider = sociallogin.account.get_provider()
+            next_url = sociallogin.state.get("next")
+            raise ImmediateHttpResponse(
+                provider.redirect(request, "login", next_url=next_url, scope=["snsapi_userinfo"])
+            )
+
+    def is_auto_signup_allowed(self, request, sociallogin) -> bool:
+        """A new WeChat member first sees who WeChat says they are and chooses: a new account, or bind
+        the WeChat to the phone account they already have."""
+        if sociallogin.account.provider == WEIXIN:
+            return request.session.get(NEW_MEMBER_CONFIRMED) == sociallogin.account.uid
+        return super().is_auto_signup_allowed(request, sociallogin)
+
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        if sociallogin.account.provider == WEIXIN:
+            extra = sociallogin.account.extra_data
+            user.display_name = (extra.get("nickname") or "")[:40]
+            user.avatar_url = (extra.get("headimgurl") or "")[:500]
+            user.username = f"wx_{sociallogin.account.uid}"[:150]
+        return user

@@ -25,6 +25,9 @@ class User(AbstractUser):
     phone_verified = models.BooleanField(_("手机号已验证"), default=False)
     display_name = models.CharField(_("昵称"), max_length=40, blank=True)
     email = models.EmailField(_("邮箱"), blank=True)
+    # The member's own picture, else the one WeChat shared at sign-in (an address at WeChat).
+    avatar = models.ImageField(_("头像"), upload_to="avatars/%Y/%m/", blank=True)
+    avatar_url = models.URLField(_("微信头像"), max_length=500, blank=True)
 
     objects = UserManager()
 
@@ -37,6 +40,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.public_name
+
+    @property
+    def avatar_src(self) -> str:
+        """What to show as the member's picture: their upload, else their WeChat avatar, else nothing."""
+        if self.avatar:
+            return self.avatar.url
+        return self.avatar_url
 
     @property
     def public_name(self) -> str:

@@ -64,22 +64,19 @@ INSTALLED_APPS = [
     "campaigns",
 ]
 # The official account (公众号) members sign in through inside WeChat; its openids also address WeChat
-# Pay JSAPI payments and template messages.
+# Pay JSAPI payments and template messages. WeChat sign-in (allauth's weixin provider, adapted for WeChat's
+# own browser in accounts/weixin) is offered when WEIXIN_LOGIN_ENABLED.
 WEIXIN_APP_ID = os.environ.get("WEIXIN_APP_ID", "")
 WEIXIN_APP_SECRET = os.environ.get("WEIXIN_APP_SECRET", "")
 WEIXIN_LOGIN_ENABLED = env_bool("WEIXIN_LOGIN_ENABLED", False)
-if WEIXIN_LOGIN_ENABLED:
-    # allauth's weixin provider, for WeChat's own browser (accounts/weixin): silent snsapi_base first.
-    INSTALLED_APPS.append("accounts.weixin")
-    SOCIALACCOUNT_PROVIDERS = {
-        "weixin": {
-            "APP": {"client_id": WEIXIN_APP_ID, "secret": WEIXIN_APP_SECRET},
-            "SCOPE": ["snsapi_base"],
-            "AUTHORIZE_URL": os.environ.get(
-                "WEIXIN_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"
-            ),
-        }
+INSTALLED_APPS.append("accounts.weixin")
+SOCIALACCOUNT_PROVIDERS = {
+    "weixin": {
+        "APP": {"client_id": WEIXIN_APP_ID, "secret": WEIXIN_APP_SECRET},
+        "SCOPE": ["snsapi_base"],  # silent; a new member is asked once for snsapi_userinfo (accounts.adapter)
+        "AUTHORIZE_URL": os.environ.get("WEIXIN_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"),
     }
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -110,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "shops.context_processors.current_shop",
                 "notifications.context_processors.inbox",
+                "accounts.context_processors.wechat",
             ],
         },
     },

@@ -5,6 +5,7 @@ from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as account_views
 from accounts.admin_login import ratelimited_admin_login
 from accounts.headless import PhoneCodeLoginView
 
@@ -18,7 +19,11 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # A first WeChat sign-in chooses: a new member, or bind to a phone account (in front of allauth's page).
+    path("accounts/3rdparty/signup/", account_views.weixin_first_sign_in, name="weixin_first_sign_in"),
+    path("accounts/weixin/bind/", account_views.weixin_bind, name="weixin_bind"),
     path("accounts/", include("allauth.urls")),
+    path("m/me/", account_views.profile, name="profile"),
     *[
         path(f"_allauth/{client}/v1/auth/code/request", PhoneCodeLoginView.as_api_view(client=client))
         for client in settings.HEADLESS_CLIENTS

@@ -80,6 +80,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/notification-preferences/", "get"),
     ("/api/v1/me/notification-preferences/{shop_id}/", "get"),
     ("/api/v1/me/notification-preferences/{shop_id}/", "patch"),
+    ("/api/v1/me/wechat-subscriptions/", "post"),
     # 拼 拼团 (campaigns/api_urls.py)
     ("/api/v1/me/campaigns/{id}/", "get"),
     ("/api/v1/me/campaigns/{id}/teams/", "get"),
