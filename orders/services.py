@@ -442,10 +442,12 @@ def send_refund_to_provider(refund_id: int) -> None:
 
 
 def notify_url(provider_name: str, account=None) -> str:
-    """Where the provider posts its notifications: the public SITE_URL (never the worker's own address),
-    with the merchant account whose keys verify them."""
+    """Where the provider posts its notifications: the public SITE_URL, with the merchant account whose
+    keys verify them. The simulated provider posts from our own worker: to INTERNAL_CALLBACK_URL when set
+    (docker-compose: the web service), so the worker never posts a callback to itself."""
     if account is None:
-        return settings.SITE_URL + reverse("orders:provider_notify", args=[provider_name])
+        base = (settings.INTERNAL_CALLBACK_URL or settings.SITE_URL) if provider_name == "simulated" else settings.SITE_URL
+        return base + reverse("orders:provider_notify", args=[provider_name])
     return settings.SITE_URL + reverse("orders:account_notify", args=[provider_name, account.pk])
 
 

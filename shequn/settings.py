@@ -244,7 +244,7 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "accounts.sms.LogSmsBackend")
 SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "社群")
 # kind -> template id, or {"id": …, "params": [variable names in the template's order]}; "notification"
 # serves every notification kind without its own (variables shop, title, body).
-SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES", "{}"))
+SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES") or "{}")
 # Per kind ("*" for the others): "count/seconds" windows per number and per client address.
 SMS_LIMITS = {
     "verification_code": {"number": ["1/60", "5/3600", "10/86400"], "ip": ["10/3600", "50/86400"]},
@@ -270,8 +270,8 @@ WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
 WECHAT_HTTP_TIMEOUT = float(os.environ.get("WECHAT_HTTP_TIMEOUT", "10"))
 # kind -> {"id": template id, "fields": {template field: title|body|shop|url or a fixed text}};
 # "notification" serves the kinds without their own.
-WECHAT_TEMPLATES = json.loads(os.environ.get("WECHAT_TEMPLATES", "{}"))
-WECHAT_SUBSCRIBE_TEMPLATES = json.loads(os.environ.get("WECHAT_SUBSCRIBE_TEMPLATES", "{}"))
+WECHAT_TEMPLATES = json.loads(os.environ.get("WECHAT_TEMPLATES") or "{}")
+WECHAT_SUBSCRIBE_TEMPLATES = json.loads(os.environ.get("WECHAT_SUBSCRIBE_TEMPLATES") or "{}")
 WECHAT_MINIPROGRAM_APP_ID = os.environ.get("WECHAT_MINIPROGRAM_APP_ID", "")
 WECHAT_MINIPROGRAM_SECRET = os.environ.get("WECHAT_MINIPROGRAM_SECRET", "")
 WECHAT_MINIPROGRAM_STATE = os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal")
@@ -305,6 +305,9 @@ DEFAULT_PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "simulated" if DEB
 # orders.checks refuses to start otherwise (orders.E001).
 ALLOW_SIMULATED_PAYMENTS = env_bool("ALLOW_SIMULATED_PAYMENTS", False)
 SIMULATED_PAY_SECRET = os.environ.get("SIMULATED_PAY_SECRET", "")
+# Where the simulated provider (it runs in our worker) posts its callbacks; empty: SITE_URL. docker-compose
+# sets the web service, so a worker never posts to its own localhost. Real providers use SITE_URL.
+INTERNAL_CALLBACK_URL = os.environ.get("INTERNAL_CALLBACK_URL", "").rstrip("/")
 # The providers' API addresses: their production gateways unless configured (a sandbox, a local fake).
 WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
 ALIPAY_GATEWAY = os.environ.get("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do")
@@ -379,7 +382,8 @@ POSTER_FONT_PATH = os.environ.get("POSTER_FONT_PATH", "")
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# /healthz, and the simulated provider's callbacks from our own worker over the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^pay/notify/simulated/$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))

@@ -88,3 +88,22 @@ def test_a_shop_without_a_merchant_account_says_so(production, order, client):
     assert "本店暂未开通在线支付" in page
     response = client.post(f"/m/orders/{order.pk}/pay/", follow=True)
     assert "本店暂未开通在线支付" in response.content.decode()
+
+
+def test_compose_posts_callbacks_to_the_public_site_and_never_from_the_worker_to_itself():
+    import yaml
+
+    env = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["x-env"]
+    assert env["SITE_URL"].startswith("${SITE_URL")  # providers post to the public address
+    assert env["INTERNAL_CALLBACK_URL"] == "http://web:8000"  # the worker's own callbacks go to web
+    assert env["ALLOWED_HOSTS"].endswith(",web")
+    assert env["PAYMENT_PROVIDER"] == "${PAYMENT_PROVIDER:-}" and env["ALLOW_SIMULATED_PAYMENTS"].endswith(":-0}")
+
+
+def test_only_the_simulated_provider_uses_the_internal_callback_address(settings):
+    from orders.models import PaymentAccount
+    from orders.services import notify_url
+
+    settings.SITE_URL, settings.INTERNAL_CALLBACK_URL = "https://shop.example.com", "http://web:8000"
+    assert notify_url("simulated") == "http://web:8000/pay/notify/simulated/"
+    assert notify_url("wechatpay", PaymentAccount(pk=7)) == "https://shop.example.com/pay/notify/wechatpay/7/"
