@@ -446,7 +446,9 @@ def notify_url(provider_name: str, account=None) -> str:
     keys verify them. The simulated provider posts from our own worker: to INTERNAL_CALLBACK_URL when set
     (docker-compose: the web service), so the worker never posts a callback to itself."""
     if account is None:
-        base = (settings.INTERNAL_CALLBACK_URL or settings.SITE_URL) if provider_name == "simulated" else settings.SITE_URL
+        base = (
+            (settings.INTERNAL_CALLBACK_URL or settings.SITE_URL) if provider_name == "simulated" else settings.SITE_URL
+        )
         return base + reverse("orders:provider_notify", args=[provider_name])
     return settings.SITE_URL + reverse("orders:account_notify", args=[provider_name, account.pk])
 

@@ -3,6 +3,7 @@ Native, notifications verified, decrypted and applied once; tampered, replayed, 
 wrong-amount ones refused; refunds; timeouts; the platform-certificate mode."""
 
 import logging
+import re
 import time
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -396,4 +397,87 @@ def test_the_bill_parser_reads_the_documented_layout():
         "WXA",
         Decimal("10"),
         "4200001",
+    )
+
+
+# --- WeChat Pay's documented signing example -----------------------------------------------------------
+
+# The test private key published in WeChat Pay's signing guide (签名生成 / 调起支付签名: "测试的一对公私钥").
+DOC_TEST_KEY = """-----BEGIN RSA PRIVATE KEY-----
+MIIEogIBAAKCAQEAptpm+qvIDCh/9wjU26SQCK26ogYkBhDrYxnAaw2JbbBsp1oD
+bHKk+1r381NeBUG2HEFAuU+Fr72u5ot3yKdzoF/FajAzQNKnm569/D3upKoi8mYB
+aST15Uig8j8qoUW1U217LL0jEHlSnHV3lcaDTXqDpTRR4Bfz9IqOgJgFZ8/oTfEo
+mSrjrLYef81Eyxr7ZIMQXEKKEK7V4UXKS0+/fDsiG/cXidhzt8UbTL9vqXqxM2+I
+DImyO+FAc/tkBG55LmzxPto1Nq0WbnZzRM/wTzrd0I/8NlevxtFbphg4evlHjFNI
+7+GrqR87ViEwuAJJ9Je5QQjct5YJfFRWiZ5CMQIDAQABAoIBAGBi/GhEgezcHIg1
+ltlHaFlLGuxsRbUnYwM9phVxnXk7GJlYe2/TjpERjPkIqOC6hBwwadZjJORP3FCc
+Mtc8PKRhjuZ377O7vU0915x2nnyLOGL1IE2AJ3iLi0ZFzTea0FPgg+5lWHM00s9F
+YI6qPcGtS41M+xtMWwZiYE3TBBRibHiY8ugGyaNAhiMKehyW05uApjlIF55wwCGx
+BkyESJpGRR/6853iHke6Ge+xVcMa9QmQdoH0QqL/8kT28PL568mJJr0Ow/83t4+d
+Pe70YPzKAxgUnaDsHJqO+b8qH69AEs8rTI5h2Mon6pH+bJT66KUoiXhn+Kf+4LSs
+henRP10CgYEA1QJSfuFOWVRjrg3N/rAIc/Ak84BTZavbyrkqBSuoTs9i/nMI/hOz
+VxpDntg7Bx2Tctl6sZO3GioTxKdc/YYaTKci1TKBbeginpsqEQVgwkMCy8HpvUmR
+fyAMqLwZC4h9+j+NiZtuoFJDTCgv+WYbasX+kWYEUM21bnSYuO7yEQsCgYEAyIdP
+r9uzqPgzN34Tmx+CNTa16VjhBh+zkBtXRLDLhWBeIYxoYNJARD98Pb1XZdvpkZZW
+Sk7MfaKo2/DomzyyyB/MbHWwAdFi3yb4y7uMJfyC1MzdUSNN3Vp579hJxHkJ+nN4
+Ys76yfcEeVOLnvUT1Z0KKCdIWRdT1Lgi+X1itzMCgYBJUXlPzwGG4fNFj97d0X23
+Wmt9nSgXkOYgi0eZbAOMzPmIF9R6kBFk49dur4Lx2g5Ms+r1gKC/0sfnIqxxX11i
+EQ1+UNoYGJUB/uql3TIG68XkmKR50P7RwRhaZBRC0gJ6xrFTMjsL2ATuC88niyvY
+vrn3FiRaI9RVZrDCxwxvLQKBgEXW4okEAqGBuAzGqztmkOnJoTehDdYdKmOxMgap
+cGiGdKJIjX3THDDoz3ONQyglnEZpTqpYoV3MTfU0BT8zt6x9bqwDnQY1D7NalmIW
+cqw0Mri8lQQSQKcsQLWo5aA466G/n5kCL1Qx5OwAjesRvhOyuvvbGpZ0ymyWqQ+t
+fLkDAoGATcul1L8y5D/wNVP1GXbXMZfBsFP3bbqy8c+Ashm6g8OLm2mGNntd5Z6h
+1KkID7Yksh+dZ6t7XaPBtGACXX5Eryr537JVvdX8hAVCp5HVtaN/9VBVP8Ka2e4s
+VS/xeNgOMQ7uzhRPBJ8HiTmdI1nHhDnYQpGiBgQn0Z5RAkSvFMk=
+-----END RSA PRIVATE KEY-----"""
+# The documented JSAPI order request of the same guide: its five-line sign string.
+DOC_BODY = (
+    '{"appid":"wxd678efh567hg6787","mchid":"1900007291","description":"Image形象店-深圳腾大-QQ公仔",'
+    '"out_trade_no":"1217752501201407033233368018","notify_url":"https://www.weixin.qq.com/wxpay/pay.php",'
+    '"amount":{"total":100,"currency":"CNY"},"payer":{"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}}'
+)
+DOC_SIGN_STRING = "POST\n/v3/pay/transactions/jsapi\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n" + DOC_BODY + "\n"
+
+
+def test_the_sdk_signs_the_documented_example_as_the_fake_verifies_it(monkeypatch):
+    """WeChat Pay's guide gives the request, timestamp, nonce and test key, and the sign string they make
+    (its signature value is not printed): the SDK signs that very string, and the fake's check of the
+    Authorization header rebuilds it from the request and accepts the signature."""
+    import wechatpayv3.utils as sdk_utils
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from tests.fakes.base import Request
+
+    key = load_pem_private_key(DOC_TEST_KEY.encode(), password=None)
+    monkeypatch.setattr(sdk_utils.time, "time", lambda: 1554208460)
+    authorization = sdk_utils.build_authorization(
+        "/v3/pay/transactions/jsapi", "POST", "1900007291", "TESTSERIAL", key, data=DOC_BODY,
+        nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",
+    )  # fmt: skip
+    signature = re.search(r'signature="([^"]+)"', authorization).group(1)
+    assert verify_sha256(key.public_key(), DOC_SIGN_STRING, signature)
+    assert sdk_utils.rsa_sign(key, DOC_SIGN_STRING) == signature  # deterministic: PKCS#1 v1.5
+
+    fake = FakeWechatPay()
+    fake.add_merchant(
+        mchid="1900007291", appid="wxd678efh567hg6787", serial_no="TESTSERIAL", apiv3_key="0" * 32,
+        public_key_pem=public_pem_of(key),
+    )  # fmt: skip
+    request = Request("POST", "/v3/pay/transactions/jsapi", {"Authorization": authorization}, DOC_BODY.encode())
+    monkeypatch.setattr(time, "time", lambda: 1554208460)  # the fake's freshness check, at the example's time
+    assert fake.verify_request(request) == fake.merchants["1900007291"]
+    tampered = Request(
+        "POST", "/v3/pay/transactions/jsapi", {"Authorization": authorization}, DOC_BODY.replace("100", "1").encode()
+    )
+    assert fake.verify_request(tampered).status == 401
+    fake._server.server_close()
+
+
+def public_pem_of(key) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
     )
