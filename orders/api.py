@@ -22,6 +22,7 @@ from shequn.api import error_response
 
 from . import catalog, selectors, services
 from .lifecycle import TransitionRefused
+from .payments.methods import paying_client
 from .serializers import (
     CaseFilterSerializer,
     CloseCaseSerializer,
@@ -234,8 +235,11 @@ class MyOrderPayView(MemberView):
     @extend_schema(
         summary="Pay for an order",
         description="Starts (or resumes) the payment of a pending order and returns the cashier URL to open. "
-        "The order becomes paid only when the payment provider's signed notification arrives.",
+        "The order becomes paid only when the payment provider's signed notification arrives. `method` "
+        "(wechatpay:jsapi, wechatpay:h5, wechatpay:native, alipay:wap, alipay:page) picks one of the shop's "
+        "ways of paying that fit the client (its User-Agent); without it, the first one.",
         request=None,
+        parameters=[OpenApiParameter("method", str, required=False, description="How to pay, e.g. alipay:wap")],
         responses={
             200: PaymentStartSerializer,
             403: DENIED,
@@ -245,7 +249,8 @@ class MyOrderPayView(MemberView):
     )
     def post(self, request, pk: int):
         order = selectors.order_for_member(request.user, pk)
-        payment, pay_url = services.start_payment(order=order)
+        method = str(request.query_params.get("method", ""))[:40]
+        payment, pay_url = services.start_payment(order=order, method=method, **paying_client(request))
         return Response(self.get_serializer({"pay_url": request.build_absolute_uri(pay_url), "payment": payment}).data)
 
 

@@ -9,7 +9,6 @@ else is a 404.
 import uuid
 from functools import wraps
 
-from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -29,7 +28,7 @@ from . import selectors, services
 from .lifecycle import ALLOWED_TRANSITIONS
 from .member_forms import CancelForm, CaseForm, CheckoutForm, RefundForm, parse_lines
 from .models import CaseState, Delivery, Order, OrderState, PaymentState, Sku
-from .payments.methods import available_methods, client_kind
+from .payments.methods import available_methods, client_kind, paying_client
 from .services import IdempotencyConflict
 
 S = OrderState
@@ -269,16 +268,6 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "；".join(error.messages))
         return redirect("orders:member_order", pk=order.pk)
     return redirect(pay_url)
-
-
-def paying_client(request: HttpRequest) -> dict:
-    """Where the member pays from: the kind of browser, their WeChat openid, their address (WeChat Pay
-    H5 wants the payer's IP)."""
-    return {
-        "client": client_kind(request.META.get("HTTP_USER_AGENT", "")),
-        "openid": wechat_openid(request.user),
-        "client_ip": get_account_adapter().get_client_ip(request),
-    }
 
 
 # --- My orders ------------------------------------------------------------------------------------

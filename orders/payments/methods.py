@@ -71,3 +71,17 @@ def available_methods(*, shop, client: str, openid: str = "") -> list[PaymentMet
                     PaymentMethod(provider=fallback, channel=cls.channels[0], label=str(cls.label), account=None)
                 )
     return methods
+
+
+def paying_client(request) -> dict:
+    """Where the member pays from: the kind of browser, their WeChat openid, their address (WeChat Pay
+    H5 wants the payer's IP). Keyword arguments for orders.services.start_payment."""
+    from allauth.account.adapter import get_adapter
+
+    from accounts.identity import wechat_openid
+
+    return {
+        "client": client_kind(request.META.get("HTTP_USER_AGENT", "")),
+        "openid": wechat_openid(request.user),
+        "client_ip": get_adapter(request).get_client_ip(request),
+    }

@@ -214,3 +214,13 @@ def test_requests_signed_with_another_key_are_refused_by_the_gateway(alipay_acco
     with pytest.raises(ProviderError) as refused:
         get_provider("alipay", account=alipay_account).query_payment(payment=pay_with(order, "alipay:page")[0])
     assert refused.value.code == "isv.invalid-signature"
+
+
+@pytest.mark.django_db
+def test_api_clients_pay_with_the_method_they_choose(alipay_account, alipay_fake, order, client):
+    client.force_login(order.member)
+    response = client.post(f"/api/v1/me/orders/{order.pk}/pay/?method=alipay:wap", headers=PHONE)
+    assert response.status_code == 200, response.content
+    assert response.json()["pay_url"].startswith(alipay_fake.gateway + "?")
+    refused = client.post(f"/api/v1/me/orders/{order.pk}/pay/?method=wechatpay:jsapi", headers=PHONE)
+    assert refused.status_code == 400  # not a way this shop or this client can pay
