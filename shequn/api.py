@@ -16,6 +16,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 def _flatten(detail, field=None):
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # an item of a list field: "accepted.1"
+                key = f"{field}.{key}"
             yield from _flatten(value, None if key in ("non_field_errors", "__all__") else key)
     elif isinstance(detail, list):
         for item in detail:
