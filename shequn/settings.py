@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "campaigns",
+    "analytics",
 ]
 # The official account (公众号) members sign in through inside WeChat; its openids also address WeChat
 # Pay JSAPI payments and template messages. WeChat sign-in (allauth's weixin provider, adapted for WeChat's
@@ -176,6 +177,8 @@ CELERY_BEAT_SCHEDULE = {
     "series-open-next": {"task": "groups.tasks.open_next_series_groups", "schedule": timedelta(minutes=5)},
     "lurker-follow-ups": {"task": "groups.tasks.follow_up_lurkers", "schedule": timedelta(hours=1)},
     "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
+    # Analytics fact tables: rebuild the days whose sources changed since the last run (analytics.facts).
+    "analytics-facts": {"task": "analytics.tasks.refresh_facts", "schedule": timedelta(minutes=10)},
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
