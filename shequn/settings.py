@@ -159,6 +159,8 @@ CELERY_BEAT_SCHEDULE = {
     # latest published daily statement (WeChat Pay publishes yesterday's at 10:00; a re-run replaces).
     "payment-recovery": {"task": "orders.tasks.recover_payments", "schedule": timedelta(minutes=2)},
     "payment-reconciliation": {"task": "orders.tasks.reconcile_payments", "schedule": timedelta(hours=6)},
+    # Each order's paid − refunded against its own payments and refunds (listed on the payments page).
+    "order-ledger-check": {"task": "orders.tasks.check_order_ledgers", "schedule": timedelta(hours=1)},
     "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
     # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
     "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
