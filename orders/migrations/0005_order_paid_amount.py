@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('groups', '0002_automation_activity_lurkers_health'),
-        ('orders', '0003_merchant_accounts_reconciliation_entry_orders'),
+        ('orders', '0004_simulated_callback_lease'),
         ('shops', '0004_shopsettings_sms_sign_name'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
