@@ -415,10 +415,16 @@ class SimulatedCharge(models.Model):
 class SimulatedNotificationOutbox(models.Model):
     """Signed notifications the simulated provider still has to (re)send to a callback URL."""
 
+    # The charge notified: a payment's provider_ref or a refund's key (the order page lists its callbacks).
+    reference = models.CharField(max_length=80, blank=True, db_index=True)
     notify_url = models.URLField(max_length=300)
     body = models.TextField()
     signature = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
     deliver_after = models.DateTimeField(default=timezone.now)
+    # A pump that claimed the row owns it until then; after that (it died mid-send) another may resend.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)

@@ -108,7 +108,18 @@ def _new_order_number() -> str:
     return timezone.localtime().strftime("%y%m%d%H%M") + secrets.token_hex(4).upper()
 
 
-def place_order(
+def place_order(**request) -> Order:
+    """Place an order (see place_or_find_order) and return it, whether this call or an earlier one placed it."""
+    return place_or_find_order(**request).order
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool  # True for exactly one of any number of calls with the same key, however concurrent
+
+
+def place_or_find_order(
     *,
     member: User,
     group: Group,
@@ -118,12 +129,13 @@ def place_order(
     note: str = "",
     source: str = "",
     unit_price: Decimal | None = None,
-) -> Order:
+) -> Placed:
     """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
 
     `source` marks who placed it (e.g. "campaign:12": plug-ins of orders.hooks dispatch on it) and
     `unit_price` overrides the SKU price of a one-line order (a campaign price, decided by the caller);
-    orders know nothing else of campaigns.
+    orders know nothing else of campaigns. `created` is decided by the unique (member, key) constraint:
+    only the call whose insert committed says it placed the order.
     """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 64:
@@ -135,7 +147,7 @@ def place_order(
     fingerprint = _fingerprint(group.pk, lines, delivery, note, unit_price)
     existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
     if existing:
-        return _same_or_conflict(existing, fingerprint)
+        return Placed(_same_or_conflict(existing, fingerprint), created=False)
     _validate_request(member=member, group=group, lines=lines, delivery=delivery)
     try:
         with transaction.atomic():
@@ -154,9 +166,11 @@ def place_order(
         # Either a concurrent request with the same key won, or a constraint caught bad input.
         existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
         if existing:
-            return _same_or_conflict(existing, fingerprint)
-        raise ValidationError(_("下单失败：%(error)s") % {"error": exc}) from exc
-    return order
+            return Placed(_same_or_conflict(existing, fingerprint), created=False)
+        # The database's message names tables and rows; the member gets a plain one.
+        logger.warning("order refused by a constraint: %s", exc)
+        raise ValidationError(_("下单失败，请检查订单内容后重试。")) from exc
+    return Placed(order, created=True)
 
 
 def _validate_request(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest) -> None:
