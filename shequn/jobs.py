@@ -3,8 +3,8 @@
     result = run_job("group-lifecycle", lambda result: lifecycle_pass(result=result))
 
 - Only one beat runs, but a slow run, a redelivered task or a second beat must not run a job twice at
-  once: `run_job` first takes the job's lease (one conditional UPDATE on an expired lease row; works on
-  PostgreSQL and on the embedded SQLite). Whoever does not get it returns None and does nothing.
+  once: `run_job` first takes the job's lease (one conditional UPDATE on an expired lease row).
+  Whoever does not get it returns None and does nothing.
 - A worker killed mid-run leaves its lease to expire (the ttl) and its JobRun "running"; the next run
   that takes the lease marks that row "interrupted". The work itself is safe to redo: every job writes
   its results under a unique key (a reminder per cycle, a snapshot per week…), so a re-run adds nothing.

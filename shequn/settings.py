@@ -1,8 +1,8 @@
 """Shequn settings: every value comes from the environment (see README, "Configuration").
 
-With no DATABASE_URL the product runs on a local SQLite file; with no REDIS_URL Celery runs
-tasks in-process and the cache is local memory. Production sets both, plus SECRET_KEY,
-DEBUG=0 and ALLOWED_HOSTS.
+The database is always PostgreSQL, named by DATABASE_URL (scripts/run and scripts/test start an
+embedded one when it is not set); with no REDIS_URL Celery runs tasks in-process and the cache is
+local memory. Production sets both, plus SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
 import json
@@ -117,11 +117,14 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {"default": dj_database_url.parse(f"sqlite:///{DATA_DIR / 'shequn.sqlite3'}")}
+if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    # One engine everywhere: locks, constraints and SQL behave in development as in production.
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name a PostgreSQL database (postgres://user:password@host:port/name); "
+        + (f"it names {DATABASE_URL.split(':', 1)[0]!r}. " if DATABASE_URL else "it is not set. ")
+        + "scripts/run and scripts/test start an embedded PostgreSQL when it is not set."
+    )
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery ----------------------------------------------------------------
