@@ -5,7 +5,6 @@ People appear by `public_name`, never by their account phone number. The phone a
 order's delivery (`recipient_phone`) is shown to that member and to the shop that ships it.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -13,7 +12,6 @@ from rest_framework import serializers
 
 from groups.models import Group
 from groups.serializers import PersonSerializer, RefSerializer, absolute, person
-from shequn.images import validate_image
 
 from .catalog import MAX_STOCK
 from .lifecycle import ALLOWED_TRANSITIONS
@@ -257,7 +255,7 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 @extend_schema_field(OpenApiTypes.BINARY)
 class UploadField(serializers.FileField):
-    """An uploaded file (multipart); shequn.images.validate_image decides whether it is an image we take."""
+    """An uploaded file (multipart); the service stores it through shequn.images, which decides what an image is."""
 
 
 class PlaceOrderSerializer(serializers.Serializer):
@@ -309,14 +307,6 @@ class OpenCaseSerializer(serializers.Serializer):
         max_length=MAX_CASE_PHOTOS,
         help_text=f"照片（JPG、PNG 或 WebP），最多 {MAX_CASE_PHOTOS} 张。",
     )
-
-    def validate_photos(self, photos):
-        for photo in photos:
-            try:
-                validate_image(photo)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(exc.messages, code="invalid_image") from None
-        return photos
 
 
 # --- Catalog: the shop's --------------------------------------------------------------------------

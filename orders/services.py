@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
 from referrals.models import ReferralEdge
-from shequn.images import validate_image
+from shequn import images
 
 from . import hooks
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
@@ -635,7 +635,7 @@ MAX_CASE_PHOTOS = 6
 
 
 def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSalesCase:
-    """Open an after-sales case; photos must be real images (shequn.images), at most MAX_CASE_PHOTOS."""
+    """Open an after-sales case; photos are stored through shequn.images (real images only), at most MAX_CASE_PHOTOS."""
     if order.member_id != member.pk:
         raise ValidationError(_("只能为自己的订单申请售后。"))
     if order.state in (S.PENDING_PAYMENT, S.CANCELLED):
@@ -645,11 +645,10 @@ def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSal
     photos = list(photos)
     if len(photos) > MAX_CASE_PHOTOS:
         raise ValidationError({"photos": _("最多上传 %(n)d 张照片。") % {"n": MAX_CASE_PHOTOS}})
-    for photo in photos:
-        try:
-            validate_image(photo)
-        except ValidationError as error:
-            raise ValidationError({"photos": error.messages}) from None
+    try:
+        photos = [images.clean_image(photo, bounds=images.PHOTO) for photo in photos]
+    except ValidationError as error:
+        raise ValidationError({"photos": error.messages}) from None
     try:
         with transaction.atomic():
             case = AfterSalesCase.objects.create(order=order, shop_id=order.shop_id, member=member, reason=reason)

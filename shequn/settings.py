@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from PIL import Image
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -380,8 +381,12 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Uploaded images (group covers) are refused above this size.
+# Uploaded images (shequn.images) are refused above this size, and above this many pixels (checked on the
+# header, before decoding: a small file can declare a huge picture). Pillow's own bomb guard gets the same
+# limit, so no other Image.open (posters) decodes more either.
 MAX_IMAGE_UPLOAD_BYTES = int(os.environ.get("MAX_IMAGE_UPLOAD_BYTES", str(5 * 1024 * 1024)))
+MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(40_000_000)))
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 POSTER_FONT_PATH = os.environ.get("POSTER_FONT_PATH", "")
 
 # --- Security (production) ------------------------------------------------------------------
