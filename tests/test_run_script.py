@@ -1,5 +1,5 @@
-"""The README's first command: scripts/run, on the embedded default (SQLite, tasks in-process), serves the
-product with the demo shop and prints an operator login and a member invite link."""
+"""The README's first command: scripts/run, on the embedded default (a private PostgreSQL, tasks
+in-process), serves the product with the demo shop and prints an operator login and a member invite link."""
 
 import os
 import re
@@ -52,7 +52,7 @@ def test_scripts_run_serves_the_demo_on_the_embedded_default(tmp_path):
             time.sleep(1)
         output = log.read_text()
         assert status == 200, output[-3000:]
-        assert '"vendor": "sqlite"' in body and '"in-process"' in body
+        assert '"vendor": "postgresql"' in body and '"in-process"' in body
 
         assert "owner@demo.shequn" in output and "shequn-demo-2026" in output
         invite = re.search(rf"http://localhost:{port}/m/j/[\w-]+/", output)
