@@ -157,7 +157,13 @@ class Order(models.Model):
     subtotal = money_field(_("商品金额"))
     discount = money_field(_("优惠"), default=ZERO)
     total = money_field(_("应付金额"))
-    refunded_amount = money_field(_("已退金额"), default=ZERO)
+    # The order's money as the ledger has it, kept equal to its Payment and Refund rows at every moment:
+    # each is updated under the order's row lock in the transaction that makes a payment or refund
+    # succeed (orders.services), and checked against the ledger by orders.reconciliation.
+    paid_amount = money_field(_("已付金额"), default=ZERO, help_text=_("成功支付之和（含重复或逾期付款）。"))
+    refunded_amount = money_field(
+        _("已退金额"), default=ZERO, help_text=_("实际退回给会员的金额：成功退款之和（含退回的重复或逾期付款）。")
+    )
     currency = models.CharField(_("币种"), max_length=3, default="CNY")
     delivery = models.CharField(_("配送方式"), max_length=10, choices=Delivery.choices)
     recipient_name = models.CharField(_("收货人"), max_length=30, blank=True)
@@ -190,8 +196,8 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="order_total_adds_up"),
             models.CheckConstraint(condition=Q(total__gte=0) & Q(discount__gte=0), name="order_amounts_positive"),
             models.CheckConstraint(
-                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("total")),
-                name="order_refunds_within_total",
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("paid_amount")),
+                name="order_refunds_within_paid",
             ),
             models.CheckConstraint(
                 condition=Q(delivery="pickup", pickup_point__isnull=False)
