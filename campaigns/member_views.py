@@ -18,7 +18,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from groups import qr
+from groups import posters, qr
 from groups.member_views import member_login_required
 from groups.models import Membership, MembershipStatus
 from groups.services import personal_link
@@ -362,7 +362,7 @@ def share_poster(request: HttpRequest, pk: int) -> HttpResponse:
     title = campaign.hook_title or campaign.name
     if isinstance(target, Team):
         title = _("%(title)s · 还差 %(n)d 人成团") % {"title": title, "n": target.seats_left}
-    png = qr.poster_png(
+    png = posters.poster_png(
         group_name=title,
         inviter_name=request.user.public_name,
         url=services.share_link(campaign, request.user, target),

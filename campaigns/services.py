@@ -538,12 +538,11 @@ def _arrived_during(actor: User, campaign: Campaign, *, except_order_id: int | N
 
 
 def _lock_member_in_campaign(campaign_id: int, member_id: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [_ADVISORY_NAMESPACE, (campaign_id * 1_000_003 + member_id) % 2_147_483_647],
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [_ADVISORY_NAMESPACE, (campaign_id * 1_000_003 + member_id) % 2_147_483_647],
+        )
 
 
 def place_campaign_order(

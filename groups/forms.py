@@ -3,11 +3,10 @@
 import re
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from shequn import images
 from shops.models import Shop
 
 from .models import Channel, GroupSeries, GroupState, MemberRole, MembershipStatus, Purpose, Tag, Threshold
@@ -130,7 +129,9 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
 class GroupForm(GroupSettingsForm):
     name = forms.CharField(label=_("群名称"), max_length=60)
     # A plain file input: leaving it empty keeps the current cover (no "clear" box to misread).
-    cover = forms.ImageField(
+    # A plain file field: shequn.images decides what an image is (clean_cover), here so that its error
+    # shows with the others.
+    cover = forms.FileField(
         label=_("封面"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/*"}),
@@ -153,14 +154,9 @@ class GroupForm(GroupSettingsForm):
     ]
 
     def clean_cover(self):
-        # forms.ImageField has already opened the file with Pillow and refused anything that is not an image.
+        """The cover as it will be stored: checked, stripped, renamed, no larger than pages and posters need."""
         cover = self.cleaned_data.get("cover")
-        if cover and getattr(cover, "size", 0) > settings.MAX_IMAGE_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("图片太大（%(size)s），请上传不超过 %(max)s 的图片。")
-                % {"size": filesizeformat(cover.size), "max": filesizeformat(settings.MAX_IMAGE_UPLOAD_BYTES)}
-            )
-        return cover
+        return images.clean_image(cover, bounds=images.COVER) if cover else cover
 
 
 class SeriesForm(GroupSettingsForm):

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import intents
 from referrals.fraud import request_fingerprint
 
-from . import entry, qr, selectors, services
+from . import entry, posters, qr, selectors, services
 from .models import InviteLink, Membership, MembershipStatus, Threshold
 from .services import JoinRefused
 
@@ -325,13 +325,4 @@ def _poster(link: InviteLink) -> bytes:
         "url": link.public_url,
         "expires_at": link.expires_at,
     }
-    cover = link.group.cover if link.group_id else None
-    if cover:
-        try:
-            with cover.open("rb") as cover_file:
-                return qr.poster_png(cover=cover_file, **text)
-        except OSError:  # a missing or unreadable cover must not cost the member their poster
-            logger.warning(
-                "Group %s cover %s unreadable; poster drawn without it", link.group_id, cover.name, exc_info=True
-            )
-    return qr.poster_png(**text)
+    return posters.poster_png(cover=link.group.cover if link.group_id else None, **text)

@@ -243,13 +243,18 @@ def _join_series(
     raise JoinRefused("full")  # five lost races in a row: the caller may simply retry
 
 
-def _series_group_with_room(series: GroupSeries) -> Group:
-    """The first group of the series below its rotation threshold; opens the next one when none is."""
+def _series_group_with_room(series: GroupSeries, *, for_user_id: int | None = None) -> Group:
+    """The first group of the series below its rotation threshold; opens the next one when none is.
+
+    `for_user_id`: skip groups where that person already has a row (an application moving there).
+    """
 
     def candidate():
+        groups = Group.objects.filter(series=series, state__in=JOINABLE_STATES)
+        if for_user_id is not None:
+            groups = groups.exclude(memberships__user_id=for_user_id)
         return (
-            Group.objects.filter(series=series, state__in=JOINABLE_STATES)
-            .filter(active_member_count__lt=Least(F("capacity"), series.rotation_threshold))
+            groups.filter(active_member_count__lt=Least(F("capacity"), series.rotation_threshold))
             .order_by("number_in_series")
             .first()
         )
@@ -457,14 +462,37 @@ def approve(*, membership: Membership, by: User) -> Membership:
     m = _locked(membership)
     if m.status != ST.PENDING:
         raise ValidationError(_("该申请已处理。"))
-    if not _take_seat(m.group_id):
+    seated = _seat_series_applicant(m) if m.group.series_id else _take_seat(m.group_id)
+    if not seated:
         raise ValidationError(_("群已满或不在开放状态，无法通过。"))
     first_time = m.first_joined_at is None
     m.status, m.joined_at, m.decided_by = ST.ACTIVE, timezone.now(), by
     m.first_joined_at = m.first_joined_at or m.joined_at
-    m.save(update_fields=["status", "joined_at", "first_joined_at", "decided_by"])
+    m.save(update_fields=["group", "status", "joined_at", "first_joined_at", "decided_by"])
     _on_activated(m, first_time_in_group=first_time)
     return m
+
+
+def _seat_series_applicant(m: Membership) -> bool:
+    """A seat for an approved application to a series (群活码), in the series' current group.
+
+    The rule: a pending application holds no seat, so the rotation (which counts seats) sends every
+    applicant to the same current group while they wait. Approval therefore seats the member in the
+    group they applied to only while it is below the rotation threshold; otherwise it moves the
+    application to the series' current group with room (the first below the threshold, opening the next
+    one when all are at it), a group where the person has no row yet. So no approval fills a group past
+    the threshold, and every applicant can be approved. Sets `m.group`; the caller saves it. Each seat
+    is one conditional UPDATE, so concurrent approvals never overfill a group.
+    """
+    series = m.group.series
+    if _take_seat(m.group_id, below=series.rotation_threshold):
+        return True
+    for _attempt in range(5):
+        group = _series_group_with_room(series, for_user_id=m.user_id)
+        if _take_seat(group.pk, below=series.rotation_threshold):
+            m.group = group
+            return True
+    return False  # five lost races in a row: the operator may simply approve again
 
 
 @transaction.atomic
@@ -594,6 +622,7 @@ def create_group(
     cover=None,
     **settings_fields,
 ) -> Group:
+    """A new group of the shop; `cover` is an image as shequn.images.clean_image stores it (GroupForm)."""
     settings_fields.setdefault("capacity", shop.settings.default_group_capacity)
     validate_group_settings(
         shop=shop, **{k: settings_fields.get(k) for k in ("capacity", "threshold", "entry_price", "entry_question")}

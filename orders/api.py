@@ -9,7 +9,6 @@ state machine refuses is a 409 with code invalid_transition.
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -168,9 +167,8 @@ class MyGroupOrdersView(MemberView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        started = timezone.now()
         try:
-            order = services.place_order(
+            placed = services.place_or_find_order(
                 member=request.user,
                 group=group,
                 idempotency_key=key,
@@ -191,9 +189,7 @@ class MyGroupOrdersView(MemberView):
                 field=IDEMPOTENCY_HEADER,
                 http_status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
-        # The service stamps created_at when it places the order and returns an earlier order as it was.
-        placed_now = order.created_at >= started
-        return self.my_order(order.pk, status.HTTP_201_CREATED if placed_now else status.HTTP_200_OK)
+        return self.my_order(placed.order.pk, status.HTTP_201_CREATED if placed.created else status.HTTP_200_OK)
 
 
 @extend_schema(tags=["member"])

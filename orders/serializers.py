@@ -5,7 +5,6 @@ People appear by `public_name`, never by their account phone number. The phone a
 order's delivery (`recipient_phone`) is shown to that member and to the shop that ships it.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -13,7 +12,6 @@ from rest_framework import serializers
 
 from groups.models import Group
 from groups.serializers import PersonSerializer, RefSerializer, absolute, person
-from shequn.images import validate_image
 
 from .catalog import MAX_STOCK
 from .lifecycle import ALLOWED_TRANSITIONS
@@ -120,7 +118,15 @@ class OrderMoneyMixin(serializers.Serializer):
     subtotal = serializers.DecimalField(**MONEY, read_only=True, help_text="商品金额（元）。")
     discount = serializers.DecimalField(**MONEY, read_only=True, help_text="优惠（元）。")
     total = serializers.DecimalField(**MONEY, read_only=True, help_text="应付金额（元）= subtotal − discount。")
-    refunded_amount = serializers.DecimalField(**MONEY, read_only=True, help_text="已退金额（元）。")
+    paid_amount = serializers.DecimalField(
+        **MONEY, read_only=True, help_text="已付金额（元）：成功支付之和，含重复或逾期付款。"
+    )
+    refunded_amount = serializers.DecimalField(
+        **MONEY,
+        read_only=True,
+        help_text="已退回的金额（元）：状态为 succeeded 的退款之和，含退回的重复或逾期付款；"
+        "paid_amount − refunded_amount 是商家实际收下的钱。",
+    )
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -180,6 +186,7 @@ class MyOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
             "subtotal",
             "discount",
             "total",
+            "paid_amount",
             "refunded_amount",
             "currency",
             "delivery",
@@ -248,7 +255,7 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 @extend_schema_field(OpenApiTypes.BINARY)
 class UploadField(serializers.FileField):
-    """An uploaded file (multipart); shequn.images.validate_image decides whether it is an image we take."""
+    """An uploaded file (multipart); the service stores it through shequn.images, which decides what an image is."""
 
 
 class PlaceOrderSerializer(serializers.Serializer):
@@ -300,14 +307,6 @@ class OpenCaseSerializer(serializers.Serializer):
         max_length=MAX_CASE_PHOTOS,
         help_text=f"照片（JPG、PNG 或 WebP），最多 {MAX_CASE_PHOTOS} 张。",
     )
-
-    def validate_photos(self, photos):
-        for photo in photos:
-            try:
-                validate_image(photo)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(exc.messages, code="invalid_image") from None
-        return photos
 
 
 # --- Catalog: the shop's --------------------------------------------------------------------------
@@ -447,6 +446,7 @@ class ShopOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
             "subtotal",
             "discount",
             "total",
+            "paid_amount",
             "refunded_amount",
             "currency",
             "delivery",

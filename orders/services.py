@@ -7,6 +7,9 @@ Guarantees:
 - an idempotency key returns the same order for the same request and refuses a different one;
 - a provider notification is processed exactly once, after its signature, amount and currency
   are verified; a payment that arrives for a cancelled order is refunded automatically;
+- an order's paid_amount and refunded_amount are the sums of its succeeded payments and refunds at
+  every moment: each moves under the order's row lock in the transaction where a payment or refund
+  succeeds, and never otherwise (orders.reconciliation.order_ledger_mismatches checks it);
 - no row lock is held while talking to a payment provider: provider calls run after commit.
 """
 
@@ -29,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
 from referrals.models import ReferralEdge
-from shequn.images import validate_image
+from shequn import images
 
 from . import hooks
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
@@ -108,7 +111,18 @@ def _new_order_number() -> str:
     return timezone.localtime().strftime("%y%m%d%H%M") + secrets.token_hex(4).upper()
 
 
-def place_order(
+def place_order(**request) -> Order:
+    """Place an order (see place_or_find_order) and return it, whether this call or an earlier one placed it."""
+    return place_or_find_order(**request).order
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool  # True for exactly one of any number of calls with the same key, however concurrent
+
+
+def place_or_find_order(
     *,
     member: User,
     group: Group,
@@ -118,12 +132,13 @@ def place_order(
     note: str = "",
     source: str = "",
     unit_price: Decimal | None = None,
-) -> Order:
+) -> Placed:
     """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
 
     `source` marks who placed it (e.g. "campaign:12": plug-ins of orders.hooks dispatch on it) and
     `unit_price` overrides the SKU price of a one-line order (a campaign price, decided by the caller);
-    orders know nothing else of campaigns.
+    orders know nothing else of campaigns. `created` is decided by the unique (member, key) constraint:
+    only the call whose insert committed says it placed the order.
     """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 64:
@@ -135,7 +150,7 @@ def place_order(
     fingerprint = _fingerprint(group.pk, lines, delivery, note, unit_price)
     existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
     if existing:
-        return _same_or_conflict(existing, fingerprint)
+        return Placed(_same_or_conflict(existing, fingerprint), created=False)
     _validate_request(member=member, group=group, lines=lines, delivery=delivery)
     try:
         with transaction.atomic():
@@ -154,9 +169,11 @@ def place_order(
         # Either a concurrent request with the same key won, or a constraint caught bad input.
         existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
         if existing:
-            return _same_or_conflict(existing, fingerprint)
-        raise ValidationError(_("下单失败：%(error)s") % {"error": exc}) from exc
-    return order
+            return Placed(_same_or_conflict(existing, fingerprint), created=False)
+        # The database's message names tables and rows; the member gets a plain one.
+        logger.warning("order refused by a constraint: %s", exc)
+        raise ValidationError(_("下单失败，请检查订单内容后重试。")) from exc
+    return Placed(order, created=True)
 
 
 def _validate_request(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest) -> None:
@@ -367,10 +384,7 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
         if order.state != S.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
         refund = _create_refund(
-            order=order,
-            key=_full_refund_key(order),
-            amount=order.total - order.refunded_amount,
-            reason=reason or _("同意退款"),
+            order=order, key=_full_refund_key(order), amount=refundable(order), reason=reason or _("同意退款")
         )
     _start_refund_after_commit(refund)
     return refund
@@ -398,13 +412,18 @@ def refund_part(*, order: Order, amount: Decimal, key: str, reason: str) -> Refu
     return refund
 
 
+def refundable(order: Order) -> Decimal:
+    """The member's money the shop still holds for this order and no refund is on its way for."""
+    pending = order.refunds.filter(state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
+    return order.paid_amount - order.refunded_amount - pending
+
+
 def _create_refund(*, order: Order, key: str, amount: Decimal, reason: str) -> Refund:
     existing = Refund.objects.filter(key=key).first()
     if existing:
         return existing
     amount = Decimal(amount).quantize(CENT)
-    pending = Refund.objects.filter(order=order, state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
-    if amount <= 0 or amount > order.total - order.refunded_amount - pending:
+    if amount <= 0 or amount > refundable(order):
         raise ValidationError({"amount": _("退款金额超出可退金额。")})
     payment = order.payments.filter(state=PaymentState.SUCCEEDED).order_by("pk").first()
     if payment is None:
@@ -564,6 +583,8 @@ def _apply_payment(notification: Notification) -> str:
     payment.provider_txn_id = notification.provider_txn_id or payment.provider_txn_id
     payment.save(update_fields=["state", "succeeded_at", "provider_txn_id"])
     order = Order.objects.select_for_update().get(pk=payment.order_id)
+    Order.objects.filter(pk=order.pk).update(paid_amount=F("paid_amount") + payment.amount)
+    order.paid_amount += payment.amount
     if (
         order.state == S.PENDING_PAYMENT
         and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(pk=payment.pk).exists()
@@ -597,15 +618,15 @@ def _apply_refund(notification: Notification) -> str:
     refund.state, refund.succeeded_at = RefundState.SUCCEEDED, timezone.now()
     refund.save(update_fields=["state", "succeeded_at"])
     order = Order.objects.select_for_update().get(pk=refund.order_id)
-    if refund.key.startswith("late-payment:"):
-        return "late-payment-refunded"  # that money was never the order's
+    # Every refund counts, a returned duplicate or late payment too: refunded_amount is money returned.
     Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
-    order.refresh_from_db()
-    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.total:
+    order.refunded_amount += refund.amount
+    # A refund request ends when all the member paid is back (a duplicate payment's refund included).
+    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
         transition_order(order=order, to_state=S.REFUNDED, by=None, reason=_("退款成功"))
         _return_stock_once(order)
         hooks.run("after_refund", order)
-    return "refunded"
+    return "late-payment-refunded" if refund.key.startswith("late-payment:") else "refunded"
 
 
 # --- After-sales -----------------------------------------------------------------------------------
@@ -614,7 +635,7 @@ MAX_CASE_PHOTOS = 6
 
 
 def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSalesCase:
-    """Open an after-sales case; photos must be real images (shequn.images), at most MAX_CASE_PHOTOS."""
+    """Open an after-sales case; photos are stored through shequn.images (real images only), at most MAX_CASE_PHOTOS."""
     if order.member_id != member.pk:
         raise ValidationError(_("只能为自己的订单申请售后。"))
     if order.state in (S.PENDING_PAYMENT, S.CANCELLED):
@@ -624,11 +645,10 @@ def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSal
     photos = list(photos)
     if len(photos) > MAX_CASE_PHOTOS:
         raise ValidationError({"photos": _("最多上传 %(n)d 张照片。") % {"n": MAX_CASE_PHOTOS}})
-    for photo in photos:
-        try:
-            validate_image(photo)
-        except ValidationError as error:
-            raise ValidationError({"photos": error.messages}) from None
+    try:
+        photos = [images.clean_image(photo, bounds=images.PHOTO) for photo in photos]
+    except ValidationError as error:
+        raise ValidationError({"photos": error.messages}) from None
     try:
         with transaction.atomic():
             case = AfterSalesCase.objects.create(order=order, shop_id=order.shop_id, member=member, reason=reason)
@@ -666,7 +686,7 @@ def reconcile(order: Order) -> dict:
         lines = order.subtotal
     paid = order.payments.filter(state=PaymentState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = order.refunds.filter(state=RefundState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
-    kept = order.total - order.refunded_amount if order.state in PAID_STATES + (S.REFUNDED,) else ZERO
+    kept = order.paid_amount - order.refunded_amount
     return {
         "lines": lines,
         "subtotal": order.subtotal,
@@ -675,5 +695,5 @@ def reconcile(order: Order) -> dict:
         "paid": paid,
         "refunded": refunded,
         "kept": kept,
-        "balanced": lines == order.subtotal and paid - refunded == kept,
+        "balanced": lines == order.subtotal and (paid, refunded) == (order.paid_amount, order.refunded_amount),
     }

@@ -28,7 +28,7 @@ changes nothing) and then updates every board the event belongs to. `events_void
 contributions back (and marks never-applied ones so a late apply is a no-op); voided events are
 excluded from every rebuild. Top 50 and "my rank" are one Lua call each: no SQL.
 
-Embedded mode (no REDIS_URL, `scripts/run` on SQLite): nothing is kept live; reads compute the board
+Embedded mode (no REDIS_URL, `scripts/run`'s default): nothing is kept live; reads compute the board
 from the events in SQL with the same ranking rule (fine for a demo-sized shop). Custom ranges are not
 kept live either: the first read materialises them from SQL into Redis for CUSTOM_TTL seconds.
 
@@ -838,7 +838,7 @@ def rebuild(board: Board, *, wait: float = 30) -> int:
     try:
         outermost = not connection.in_atomic_block
         with transaction.atomic():
-            if outermost and connection.vendor == "postgresql":  # one snapshot for the copy and the checks
+            if outermost:  # one snapshot for the copy and the checks
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             ranked = standings(board)
@@ -959,8 +959,10 @@ def _boards_from_events(shop_id: int, since: datetime | None = None) -> list[Boa
     events = ReferralEvent.objects.filter(shop_id=shop_id, voided_at__isnull=True, kind__in=list(KIND_METRIC))
     if since is not None:
         events = events.filter(recorded_at__gte=since)
+    # order_by(): without it the model's ordering joins the DISTINCT and every event is its own row.
     rows = (
-        events.values_list("kind", "group_id", "series_id", "campaign_id", "occurred_at")
+        events.order_by()
+        .values_list("kind", "group_id", "series_id", "campaign_id", "occurred_at")
         .distinct()
         .iterator(chunk_size=5000)
     )
@@ -978,15 +980,21 @@ def _boards_from_events(shop_id: int, since: datetime | None = None) -> list[Boa
     return list(found)
 
 
-def shops_with_recent_events(since: datetime) -> list[int]:
-    return list(ReferralEvent.objects.filter(recorded_at__gte=since).values_list("shop_id", flat=True).distinct())
+def shops_with_events(since: datetime | None = None) -> list[int]:
+    """Each shop with events (recorded `since`, when given) once.
+
+    order_by() matters: the model's ordering (occurred_at, pk) would join the DISTINCT and return one
+    row per event, so a shop with 1,000 events would be rebuilt 1,000 times.
+    """
+    events = ReferralEvent.objects.all() if since is None else ReferralEvent.objects.filter(recorded_at__gte=since)
+    return list(events.order_by("shop_id").values_list("shop_id", flat=True).distinct())
 
 
 def refresh_recent_boards() -> int:
     """Beat job: rebuild the current boards of every shop that recorded events in the last day."""
     count = 0
     since = timezone.now() - timedelta(days=1)
-    for shop_id in shops_with_recent_events(since):
+    for shop_id in shops_with_events(since):
         try:
             count += rebuild_shop(shop_id, since=since)
         except BoardBusy:

@@ -326,6 +326,10 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
             raise HelpRefused("duplicate")
         slot = Help.objects.filter(campaign=campaign, helper=helper).count() + 1
         if slot > rules.helps_per_helper:
+            # The help counted may be this friend's other tap on this task, committed since the check
+            # above: that is a duplicate, not a spent allowance.
+            if Help.objects.filter(task=task, helper=helper).exists():
+                raise HelpRefused("duplicate")
             raise HelpRefused("helper_limit", n=rules.helps_per_helper)
         try:
             with transaction.atomic():

@@ -1,6 +1,9 @@
 """The K-th help under real concurrent transactions: exactly K helps, places 1…K once each, the task
 completes and its reward is granted once; the control shows the race without the conditional UPDATE."""
 
+import itertools
+import threading
+
 import pytest
 from django.db import IntegrityError
 
@@ -62,16 +65,64 @@ def test_control_the_race_is_real_without_the_guard(monkeypatch):
     assert task.state == HelpTaskState.OPEN and task.help_count == 1
 
 
-def test_one_friend_tapping_twice_at_once_helps_once():
+def _holding_after_the_check(monkeypatch, hold):
+    """Make give_help's check (help_problem) call `hold(problem)` after it ran: the test decides when each
+    tap goes on to write, instead of the scheduler."""
+    real_check = helping.help_problem
+
+    def check_then_hold(task, user, **kwargs):
+        problem = real_check(task, user, **kwargs)
+        hold(problem)
+        return problem
+
+    monkeypatch.setattr(helping, "help_problem", check_then_hold)
+
+
+def test_one_friend_tapping_twice_at_once_helps_once(monkeypatch):
     task = _task(k=5)
     friend = friends(1)[0]
+    taps = 6
+    gate = Gate(taps)
+    passed = []
+    # Every tap passes the check before any of them writes, so all six are provably concurrent and the
+    # guards behind the check (the task's row, the unique indexes) are what decide.
+    _holding_after_the_check(monkeypatch, lambda problem: (passed.append(problem), gate.wait()))
 
-    results = race(6, lambda i: helping.give_help(task=task, helper=friend))
+    results = race(taps, lambda i: helping.give_help(task=task, helper=friend))
 
+    assert passed == [None] * taps  # control: the check let every tap through
     assert sum(isinstance(r, Help) for r in results) == 1, results
-    assert all(r.reason == "duplicate" for r in results if isinstance(r, HelpRefused))
+    assert all(r.reason == "duplicate" for r in results if isinstance(r, HelpRefused)), results
     task.refresh_from_db()
     assert task.help_count == 1 == Help.objects.filter(task=task).count()
+
+
+def test_a_tap_that_counts_after_the_other_one_committed_is_a_duplicate_not_over_the_allowance(monkeypatch):
+    task = _task(k=5)
+    friend = friends(1)[0]
+    second_checked, first_committed = threading.Event(), threading.Event()
+    calls = itertools.count()
+
+    def hold(problem):
+        if next(calls) == 0:  # the second tap: checked, then waits until the first one has committed
+            second_checked.set()
+            assert first_committed.wait(30)
+
+    _holding_after_the_check(monkeypatch, hold)
+
+    def tap(i):
+        if i == 1:
+            return helping.give_help(task=task, helper=friend)
+        assert second_checked.wait(30)
+        try:
+            return helping.give_help(task=task, helper=friend)
+        finally:
+            first_committed.set()
+
+    first, second = race(2, tap)
+
+    assert isinstance(first, Help), first
+    assert isinstance(second, HelpRefused) and second.reason == "duplicate", second
 
 
 def test_the_expiry_job_run_concurrently_expires_each_task_once():

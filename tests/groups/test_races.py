@@ -162,3 +162,49 @@ def test_series_group_count_matches_seats_after_leaves_and_joins():
     assert group.active_member_count == _active(group) == 6
     assert Group.objects.filter(pk=group.pk, active_member_count=F("capacity")).count() == 0
     assert GroupSeries.objects.count() == 0
+
+
+def _series_with_applications(n, *, rotation=3):
+    """A 群活码 whose groups need approval, and n people who applied through its public code."""
+    shop = ShopFactory()
+    series = create_series(
+        shop=shop, name="护肤打卡", capacity=10, rotation_threshold=rotation, threshold="approval", by=UserFactory()
+    )
+    link = create_link(shop=shop, inviter=UserFactory(), series=series)
+    applications = [join_via_link(user=user, code=link.code) for user in _joiners(n)]
+    return series, applications
+
+
+def test_approving_a_series_applications_at_once_fills_each_group_to_the_threshold_only():
+    series, applications = _series_with_applications(RACERS, rotation=3)
+    # Applications hold no seat: the rotation sent every applicant to the first group.
+    assert {(a.status, a.group.number_in_series) for a in applications} == {("pending", 1)}
+    approver = UserFactory()
+
+    results = race(RACERS, lambda i: services.approve(membership=applications[i], by=approver))
+
+    assert all(isinstance(r, Membership) for r in results), results
+    groups = list(Group.objects.filter(series=series).order_by("number_in_series"))
+    assert [g.number_in_series for g in groups] == [1, 2, 3, 4]  # moved on to the current group, none skipped
+    assert [g.active_member_count for g in groups] == [3, 3, 3, 3] == [_active(g) for g in groups]
+    assert Membership.objects.filter(group__series=series, status=MembershipStatus.PENDING).count() == 0
+
+
+def test_control_approvals_overfill_a_group_without_the_guard(monkeypatch):
+    series, applications = _series_with_applications(6, rotation=3)
+    gate = Gate(6)
+
+    def naive_take_seat(group_id, *, below=None):
+        group = Group.objects.get(pk=group_id)
+        gate.wait()  # every approver reads the count before anyone writes
+        if group.active_member_count < min(group.capacity, below or group.capacity):
+            Group.objects.filter(pk=group_id).update(active_member_count=F("active_member_count") + 1)
+            return True
+        return False
+
+    monkeypatch.setattr(services, "_take_seat", naive_take_seat)
+    results = race(6, lambda i: services.approve(membership=applications[i], by=UserFactory()))
+
+    assert all(isinstance(r, Membership) for r in results), results
+    first = Group.objects.get(series=series, number_in_series=1)
+    assert _active(first) == 6 > series.rotation_threshold

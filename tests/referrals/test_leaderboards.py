@@ -6,11 +6,14 @@ every board for good; top 50 and "my rank" never touch SQL.
 """
 
 import random
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from referrals import leaderboards as lb
 from referrals.leaderboards import Board, Metric, Period, Scope
@@ -337,3 +340,36 @@ def test_a_long_board_reads_whole(shop, committed):
             record(shop=shop, inviter=member, invitee=x)
     rows = lb.top(board(shop), 10000)
     assert len(rows) == 1200 and {r.name for r in rows} == {m.public_name for m in members}
+
+
+def test_a_repair_rebuilds_each_shop_once_however_many_events_it_has(shop, other_shop, committed, monkeypatch):
+    members = UserFactory.create_batch(20)
+    x = UserFactory()
+    now = timezone.now()
+    ReferralEvent.objects.bulk_create(
+        ReferralEvent(
+            shop=shop,
+            kind=EventKind.CAMPAIGN_ACT,
+            key=f"bulk:{i}",
+            inviter=members[i % 20],
+            invitee=x,
+            occurred_at=now,
+        )
+        for i in range(1000)
+    )
+    with committed():
+        record(shop=other_shop, inviter=members[0], invitee=x)
+    rebuilt = Counter()
+    real = lb.rebuild_shop
+    monkeypatch.setattr(lb, "rebuild_shop", lambda shop_id, **kw: rebuilt.update([shop_id]) or real(shop_id, **kw))
+
+    out = StringIO()
+    call_command("rebuild_leaderboards", stdout=out)
+    assert rebuilt == {shop.pk: 1, other_shop.pk: 1}
+    assert out.getvalue().count(" boards rebuilt\n") == 3  # one line per shop and the total
+
+    rebuilt.clear()
+    boards = lb.refresh_boards()
+    assert rebuilt == {shop.pk: 1, other_shop.pk: 1}
+    assert boards == 2 * 4  # per shop: the shop-wide day, week, month and all-time boards
+    assert lb.top(board(shop))[0].value == 50  # the repair counted the 1,000 events the hooks never saw

@@ -8,7 +8,6 @@ manage.py rebuild_leaderboards --shop 3
 from django.core.management.base import BaseCommand
 
 from referrals import leaderboards as lb
-from referrals.models import ReferralEvent
 
 
 class Command(BaseCommand):
@@ -22,7 +21,7 @@ class Command(BaseCommand):
         if not lb.live_enabled():
             self.stdout.write("no REDIS_URL: boards are computed from SQL on every read; nothing to rebuild")
             return
-        shops = [shop] if shop else list(ReferralEvent.objects.values_list("shop_id", flat=True).distinct())
+        shops = [shop] if shop else lb.shops_with_events()
         total = 0
         for shop_id in shops:
             count = lb.rebuild_shop(shop_id, everything=all)
