@@ -311,6 +311,10 @@ class Refund(models.Model):
     amount = money_field(_("金额"))
     state = models.CharField(_("状态"), max_length=10, choices=RefundState.choices, default=RefundState.PENDING)
     reason = models.CharField(_("原因"), max_length=200, blank=True)
+    # Handing the refund to its provider (services.send_refund_to_provider): tries, the last one, its error.
+    send_attempts = models.PositiveSmallIntegerField(_("提交渠道次数"), default=0)
+    last_send_at = models.DateTimeField(_("最近提交"), null=True, blank=True)
+    send_error = models.CharField(_("提交渠道错误"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     succeeded_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
@@ -442,6 +446,30 @@ class SimulatedNotificationOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} → {self.notify_url}"
+
+    @property
+    def status(self) -> str:
+        """Where the callback stands now (a CallbackStatus value)."""
+        from .payments.simulated import MAX_ATTEMPTS
+
+        if self.delivered_at:
+            return CallbackStatus.DELIVERED
+        if self.lease_until and self.lease_until > timezone.now():
+            return CallbackStatus.SENDING
+        if self.attempts >= MAX_ATTEMPTS:
+            return CallbackStatus.GAVE_UP
+        return CallbackStatus.RETRYING if self.last_error else CallbackStatus.WAITING
+
+    def get_status_display(self) -> str:
+        return CallbackStatus(self.status).label
+
+
+class CallbackStatus(models.TextChoices):
+    WAITING = "waiting", _("待发送")
+    SENDING = "sending", _("发送中")
+    RETRYING = "retrying", _("失败，等待重试")
+    GAVE_UP = "gave_up", _("多次失败，已放弃")
+    DELIVERED = "delivered", _("已送达")
 
 
 # --- Repeat purchase (复购) -------------------------------------------------------------------------

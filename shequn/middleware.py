@@ -1,32 +1,51 @@
-"""Refuse a request carrying a NUL character in its path, query or form fields before any view runs.
+"""A clean 503 when the database cannot be reached, instead of an error page with a traceback.
 
-No address, parameter or form field of the product can contain one, and PostgreSQL refuses NUL in a
-string (a query that met one would be a 500): a path parameter such as an invite code (/m/j/%00…/)
-is checked here, before it can reach the database. Uploaded files are not form fields and are not read.
+Only an unreachable database is answered here: an OperationalError/InterfaceError raised while the
+connection is not open, or no longer usable. Anything else (a lock timeout on a live connection, a bug)
+goes on to Django's ordinary error handling. The page is rendered without the request's context (no
+session, no user: they need the database), names the part that failed and nothing of its address.
 """
 
-from django.http import HttpResponseBadRequest, JsonResponse
+import logging
+
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+logger = logging.getLogger("shequn.health")
+
+RETRY_AFTER_SECONDS = 30
+JSON_PREFIXES = ("/api/", "/_allauth/", "/healthz")
 
 
-def _carries_nul(request) -> bool:
-    if "\x00" in request.path:
+def database_unreachable() -> bool:
+    if connection.connection is None:
+        return True  # the connect itself failed
+    try:
+        return not connection.is_usable()
+    except Exception:
         return True
-    sources = [request.GET]
-    if request.method == "POST" and request.content_type in FORM_TYPES:
-        sources.append(request.POST)
-    return any("\x00" in key or any("\x00" in v for v in values) for s in sources for key, values in s.lists())
 
 
-def refuse_nul_characters(get_response):
-    def middleware(request):
-        if _carries_nul(request):
-            message = _("请求中含有不允许的字符。")
-            if request.path.startswith("/api/"):
-                return JsonResponse({"errors": [{"field": None, "code": "invalid", "message": message}]}, status=400)
-            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
-        return get_response(request)
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
 
-    return middleware
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError) or not database_unreachable():
+            return None
+        logger.error("database unreachable while serving %s", request.path, exc_info=exception)
+        connection.close()  # the next request connects afresh
+        message = _("服务暂时不可用：数据库无法连接，请稍后再试。")
+        if request.path.startswith(JSON_PREFIXES):
+            response = JsonResponse(
+                {"status": "unavailable", "ok": False, "detail": message, "database": {"ok": False}}, status=503
+            )
+        else:
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

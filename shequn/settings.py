@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "campaigns",
+    "analytics",
 ]
 # The official account (公众号) members sign in through inside WeChat; its openids also address WeChat
 # Pay JSAPI payments and template messages. WeChat sign-in (allauth's weixin provider, adapted for WeChat's
@@ -82,7 +83,8 @@ SOCIALACCOUNT_PROVIDERS = {
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "shequn.middleware.refuse_nul_characters",
+    "shequn.middleware.DatabaseUnavailableMiddleware",
+    "shequn.input_guard.refuse_nul_characters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +112,7 @@ TEMPLATES = [
                 "shops.context_processors.current_shop",
                 "notifications.context_processors.inbox",
                 "accounts.context_processors.wechat",
+                "accounts.context_processors.sign_in_for",
             ],
         },
     },
@@ -183,9 +186,13 @@ CELERY_BEAT_SCHEDULE = {
     "series-open-next": {"task": "groups.tasks.open_next_series_groups", "schedule": timedelta(minutes=5)},
     "lurker-follow-ups": {"task": "groups.tasks.follow_up_lurkers", "schedule": timedelta(hours=1)},
     "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
+    # Analytics fact tables: rebuild the days whose sources changed since the last run (analytics.facts).
+    "analytics-facts": {"task": "analytics.tasks.refresh_facts", "schedule": timedelta(minutes=10)},
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
+# /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
+OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
