@@ -443,6 +443,30 @@ class SimulatedNotificationOutbox(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} → {self.notify_url}"
 
+    @property
+    def status(self) -> str:
+        """Where the callback stands now (a CallbackStatus value)."""
+        from .payments.simulated import MAX_ATTEMPTS
+
+        if self.delivered_at:
+            return CallbackStatus.DELIVERED
+        if self.lease_until and self.lease_until > timezone.now():
+            return CallbackStatus.SENDING
+        if self.attempts >= MAX_ATTEMPTS:
+            return CallbackStatus.GAVE_UP
+        return CallbackStatus.RETRYING if self.last_error else CallbackStatus.WAITING
+
+    def get_status_display(self) -> str:
+        return CallbackStatus(self.status).label
+
+
+class CallbackStatus(models.TextChoices):
+    WAITING = "waiting", _("待发送")
+    SENDING = "sending", _("发送中")
+    RETRYING = "retrying", _("失败，等待重试")
+    GAVE_UP = "gave_up", _("多次失败，已放弃")
+    DELIVERED = "delivered", _("已送达")
+
 
 # --- Repeat purchase (复购) -------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ SOCIALACCOUNT_PROVIDERS = {
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shequn.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,6 +189,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
+# /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
+OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
