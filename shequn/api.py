@@ -97,3 +97,18 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
             low, high = ranges[parameter["name"]]
             parameter["schema"] = {"type": "integer", "minimum": low, "maximum": high}
         return parameters
+
+
+def document_refused_requests(result, generator, request, public):
+    """drf-spectacular hook: every operation may answer 400 in the error shape, as every request may be
+    refused before its view (a NUL character: shequn.input_guard) or by a bounded query parameter."""
+    for item in result["paths"].values():
+        for operation in item.values():
+            operation["responses"].setdefault(
+                "400",
+                {
+                    "description": "Invalid input: one entry per field in errors[].",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            )
+    return result

@@ -350,6 +350,7 @@ SPECTACULAR_SETTINGS = {
     "Sign-in flows are allauth headless: see /_allauth/openapi.html.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "shequn.api.document_refused_requests"],
     # Groups, orders, payments, refunds and after-sales cases each have a `state`: one named enum per model.
     "ENUM_NAME_OVERRIDES": {
         "GroupStateEnum": "groups.models.GroupState",
