@@ -191,6 +191,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
+# A periodic job's lease (shequn.jobs): renewed every third of it while the job runs, so a killed worker's
+# job is taken up again within this time, however long the job itself takes.
+JOB_LEASE_TTL = timedelta(seconds=int(os.environ.get("JOB_LEASE_SECONDS", "60")))
 # /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
 OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
 
