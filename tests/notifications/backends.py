@@ -20,3 +20,15 @@ class RefusingWechatBackend(LogWechatBackend):
 
     def send(self, message) -> None:
         raise PermanentError("no openid for this member")
+
+
+class RecordingWechatBackend(LogWechatBackend):
+    """Reaches every member (as if all had signed in with WeChat) and keeps what it was asked to send."""
+
+    outbox: list = []
+
+    def can_reach(self, user) -> bool:
+        return True
+
+    def send(self, message) -> None:
+        RecordingWechatBackend.outbox.append(message)
