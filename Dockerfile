@@ -20,9 +20,10 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# The settings refuse to load with DEBUG off and no SECRET_KEY; this one exists only during the build.
+# The settings refuse to load with DEBUG off and no SECRET_KEY, or with no DATABASE_URL; these exist only
+# during the build (nothing here connects to a database).
 # Static files go to $DATA_DIR/static, inside the image (do not mount a volume over /app/var).
-RUN export DEBUG=0 SECRET_KEY=build-only-not-a-secret \
+RUN export DEBUG=0 SECRET_KEY=build-only-not-a-secret DATABASE_URL=postgres://build-only@localhost/none \
  && if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then python manage.py compilemessages -v 0; fi \
  && python manage.py collectstatic --noinput -v 0
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from shequn.images import validate_image
+from shequn import images
 
 from .adapter import NEW_MEMBER_CONFIRMED
 from .identity import WEIXIN, wechat_openid
@@ -99,16 +99,17 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=gettext_lazy("群里、海报和分享页上别人看到的名字；留空则显示打码的手机号。"),
     )
-    avatar = forms.ImageField(label=gettext_lazy("头像"), required=False)
+    avatar = forms.FileField(
+        label=gettext_lazy("头像"), required=False, widget=forms.FileInput(attrs={"accept": "image/*"})
+    )
 
     def clean_display_name(self) -> str:
         return " ".join(self.cleaned_data["display_name"].split())
 
     def clean_avatar(self):
         avatar = self.cleaned_data.get("avatar")
-        if avatar:
-            validate_image(avatar)
-        return avatar
+        # Stored as shequn.images makes it (checked, stripped, renamed, avatar-sized), never as uploaded.
+        return images.clean_image(avatar, bounds=images.AVATAR) if avatar else avatar
 
 
 @login_required

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from shops.models import OperatorRole
 from shops.tenancy import operator_required
 
-from . import qr, selectors, services
+from . import posters, qr, selectors, services
 from .forms import (
     GroupFilterForm,
     GroupForm,
@@ -374,11 +374,7 @@ def link_poster(request, pk: int):
         "expires_at": link.expires_at,
     }
     try:
-        if link.group_id and link.group.cover:
-            with link.group.cover.open("rb") as cover:
-                png = qr.poster_png(cover=cover, **render_args)
-        else:
-            png = qr.poster_png(**render_args)
+        png = posters.poster_png(cover=link.group.cover if link.group_id else None, **render_args)
     except qr.MissingCJKFont:
         messages.error(request, _("服务器缺少中文字体，暂时无法生成海报，请联系管理员安装。"))
         return redirect(_link_page(link))

@@ -3,11 +3,11 @@
 import re
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from shequn import images
+from shequn.bounds import MAX_GROUP_SIZE, MAX_LINK_USES
 from shops.models import Shop
 
 from .models import Channel, GroupSeries, GroupState, MemberRole, MembershipStatus, Purpose, Tag, Threshold
@@ -73,7 +73,7 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
     kind = forms.CharField(label=_("类型"), max_length=30, required=False, help_text=_("如 兴趣、产品、学习、品牌"))
     description = forms.CharField(label=_("介绍"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     rules = forms.CharField(label=_("群规"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    capacity = forms.IntegerField(label=_("容量"), min_value=2)
+    capacity = forms.IntegerField(label=_("容量"), min_value=2, max_value=MAX_GROUP_SIZE)
     tags = _tags_field()
     new_tags = _new_tags_field()
     threshold = forms.ChoiceField(label=_("入群门槛"), choices=Threshold.choices, initial=Threshold.OPEN)
@@ -130,7 +130,9 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
 class GroupForm(GroupSettingsForm):
     name = forms.CharField(label=_("群名称"), max_length=60)
     # A plain file input: leaving it empty keeps the current cover (no "clear" box to misread).
-    cover = forms.ImageField(
+    # A plain file field: shequn.images decides what an image is (clean_cover), here so that its error
+    # shows with the others.
+    cover = forms.FileField(
         label=_("封面"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/*"}),
@@ -153,14 +155,9 @@ class GroupForm(GroupSettingsForm):
     ]
 
     def clean_cover(self):
-        # forms.ImageField has already opened the file with Pillow and refused anything that is not an image.
+        """The cover as it will be stored: checked, stripped, renamed, no larger than pages and posters need."""
         cover = self.cleaned_data.get("cover")
-        if cover and getattr(cover, "size", 0) > settings.MAX_IMAGE_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("图片太大（%(size)s），请上传不超过 %(max)s 的图片。")
-                % {"size": filesizeformat(cover.size), "max": filesizeformat(settings.MAX_IMAGE_UPLOAD_BYTES)}
-            )
-        return cover
+        return images.clean_image(cover, bounds=images.COVER) if cover else cover
 
 
 class SeriesForm(GroupSettingsForm):
@@ -168,6 +165,7 @@ class SeriesForm(GroupSettingsForm):
     rotation_threshold = forms.IntegerField(
         label=_("轮换阈值"),
         min_value=1,
+        max_value=MAX_GROUP_SIZE,
         required=False,
         help_text=_("新成员进入第一个人数低于此值的群；全部达到时自动开新群。留空则用本店默认值。"),
     )
@@ -244,7 +242,9 @@ class LinkForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("留空则长期有效。"),
     )
-    max_uses = forms.IntegerField(label=_("最多使用次数"), min_value=1, required=False, help_text=_("留空则不限。"))
+    max_uses = forms.IntegerField(
+        label=_("最多使用次数"), min_value=1, max_value=MAX_LINK_USES, required=False, help_text=_("留空则不限。")
+    )
 
 
 class MemberActionForm(forms.Form):

@@ -320,6 +320,10 @@ def _load_cover(cover: Image.Image | str | pathlib.Path) -> Image.Image:
         img = cover
     else:
         img = Image.open(cover)
+        # Covers are downscaled at upload (shequn.images); one stored before that is refused, not decoded,
+        # when its header declares more pixels than an upload may have.
+        if img.width * img.height > Image.MAX_IMAGE_PIXELS:
+            raise Image.DecompressionBombError(f"cover of {img.width}x{img.height} pixels")
         # JPEG only: decode at reduced scale, big phone photos are ~12 MP.
         img.draft("RGB", (POSTER_SIZE[0] * 2, COVER_HEIGHT * 2))
     img = ImageOps.exif_transpose(img)

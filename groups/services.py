@@ -623,6 +623,7 @@ def create_group(
     cover=None,
     **settings_fields,
 ) -> Group:
+    """A new group of the shop; `cover` is an image as shequn.images.clean_image stores it (GroupForm)."""
     settings_fields.setdefault("capacity", shop.settings.default_group_capacity)
     validate_group_settings(
         shop=shop, **{k: settings_fields.get(k) for k in ("capacity", "threshold", "entry_price", "entry_question")}

@@ -120,6 +120,7 @@ class Delivery(models.Model):
     deliver_after = models.DateTimeField(_("下次尝试"), default=timezone.now)
     # A worker that claimed the delivery owns it until then; after that (it crashed) another may retry.
     lease_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(_("最近错误"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     sent_at = models.DateTimeField(_("送达时间"), null=True, blank=True)

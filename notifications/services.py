@@ -424,7 +424,7 @@ def _claim_deliveries(now: datetime, limit: int) -> list[Delivery]:
             .values_list("pk", flat=True)[:limit]
         )
         Delivery.objects.filter(pk__in=ids).update(
-            state=DS.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
+            state=DS.SENDING, lease_until=now + LEASE, last_attempt_at=now, attempts=F("attempts") + 1
         )
     return list(
         Delivery.objects.filter(pk__in=ids).select_related("notification__user", "notification__shop").order_by("pk")

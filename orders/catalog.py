@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from groups.models import Group
-from shequn.images import make_thumbnail, validate_image
+from shequn import images
 from shops.models import Shop
 
 from .models import PickupPoint, Product, ProductImage, Sku
@@ -67,11 +67,12 @@ def save_product(
 
 
 def add_product_image(*, product: Product, upload, position: int = 0) -> ProductImage:
-    validate_image(upload)
-    thumb = make_thumbnail(upload)
+    """Store a product photo through shequn.images (decoded, stripped, downscaled, renamed) and its thumbnail."""
+    photo = images.clean_image(upload, bounds=images.PHOTO)
     image = ProductImage(product=product, position=position)
-    image.image.save(upload.name, upload, save=False)
-    image.thumbnail.save(f"thumb_{product.pk}.jpg", thumb, save=False)
+    image.image.save(photo.name, photo, save=False)
+    thumb = images.clean_image(photo, bounds=images.THUMBNAIL)
+    image.thumbnail.save(thumb.name, thumb, save=False)
     image.save()
     return image
 

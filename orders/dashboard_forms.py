@@ -40,7 +40,7 @@ class ProductForm(forms.Form):
     groups = forms.ModelMultipleChoiceField(
         label=_("指定群"), queryset=Group.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
-    # A plain file field: shequn.images.validate_image (called by the catalog service) decides what
+    # A plain file field: shequn.images.clean_image (called by the catalog service) decides what
     # an image is and how large it may be, with its own message.
     image = forms.FileField(
         label=_("添加图片"),

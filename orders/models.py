@@ -157,7 +157,13 @@ class Order(models.Model):
     subtotal = money_field(_("商品金额"))
     discount = money_field(_("优惠"), default=ZERO)
     total = money_field(_("应付金额"))
-    refunded_amount = money_field(_("已退金额"), default=ZERO)
+    # The order's money as the ledger has it, kept equal to its Payment and Refund rows at every moment:
+    # each is updated under the order's row lock in the transaction that makes a payment or refund
+    # succeed (orders.services), and checked against the ledger by orders.reconciliation.
+    paid_amount = money_field(_("已付金额"), default=ZERO, help_text=_("成功支付之和（含重复或逾期付款）。"))
+    refunded_amount = money_field(
+        _("已退金额"), default=ZERO, help_text=_("实际退回给会员的金额：成功退款之和（含退回的重复或逾期付款）。")
+    )
     currency = models.CharField(_("币种"), max_length=3, default="CNY")
     delivery = models.CharField(_("配送方式"), max_length=10, choices=Delivery.choices)
     recipient_name = models.CharField(_("收货人"), max_length=30, blank=True)
@@ -190,8 +196,8 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="order_total_adds_up"),
             models.CheckConstraint(condition=Q(total__gte=0) & Q(discount__gte=0), name="order_amounts_positive"),
             models.CheckConstraint(
-                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("total")),
-                name="order_refunds_within_total",
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("paid_amount")),
+                name="order_refunds_within_paid",
             ),
             models.CheckConstraint(
                 condition=Q(delivery="pickup", pickup_point__isnull=False)
@@ -305,6 +311,10 @@ class Refund(models.Model):
     amount = money_field(_("金额"))
     state = models.CharField(_("状态"), max_length=10, choices=RefundState.choices, default=RefundState.PENDING)
     reason = models.CharField(_("原因"), max_length=200, blank=True)
+    # Handing the refund to its provider (services.send_refund_to_provider): tries, the last one, its error.
+    send_attempts = models.PositiveSmallIntegerField(_("提交渠道次数"), default=0)
+    last_send_at = models.DateTimeField(_("最近提交"), null=True, blank=True)
+    send_error = models.CharField(_("提交渠道错误"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     succeeded_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
@@ -415,10 +425,16 @@ class SimulatedCharge(models.Model):
 class SimulatedNotificationOutbox(models.Model):
     """Signed notifications the simulated provider still has to (re)send to a callback URL."""
 
+    # The charge notified: a payment's provider_ref or a refund's key (the order page lists its callbacks).
+    reference = models.CharField(max_length=80, blank=True, db_index=True)
     notify_url = models.URLField(max_length=300)
     body = models.TextField()
     signature = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
     deliver_after = models.DateTimeField(default=timezone.now)
+    # A pump that claimed the row owns it until then; after that (it died mid-send) another may resend.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
@@ -430,6 +446,30 @@ class SimulatedNotificationOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} → {self.notify_url}"
+
+    @property
+    def status(self) -> str:
+        """Where the callback stands now (a CallbackStatus value)."""
+        from .payments.simulated import MAX_ATTEMPTS
+
+        if self.delivered_at:
+            return CallbackStatus.DELIVERED
+        if self.lease_until and self.lease_until > timezone.now():
+            return CallbackStatus.SENDING
+        if self.attempts >= MAX_ATTEMPTS:
+            return CallbackStatus.GAVE_UP
+        return CallbackStatus.RETRYING if self.last_error else CallbackStatus.WAITING
+
+    def get_status_display(self) -> str:
+        return CallbackStatus(self.status).label
+
+
+class CallbackStatus(models.TextChoices):
+    WAITING = "waiting", _("待发送")
+    SENDING = "sending", _("发送中")
+    RETRYING = "retrying", _("失败，等待重试")
+    GAVE_UP = "gave_up", _("多次失败，已放弃")
+    DELIVERED = "delivered", _("已送达")
 
 
 # --- Repeat purchase (复购) -------------------------------------------------------------------------

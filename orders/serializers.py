@@ -11,9 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.phones import normalize_mainland_phone
 from groups.models import Group
 from groups.serializers import PersonSerializer, RefSerializer, absolute, person
-from shequn.images import validate_image
 
 from .catalog import MAX_STOCK
 from .lifecycle import ALLOWED_TRANSITIONS
@@ -32,6 +32,7 @@ from .models import (
     Refund,
     Sku,
 )
+from .services import MAX_QUANTITY
 
 MAX_ID = 2**31 - 1  # ids beyond this cannot exist; refusing them here keeps them out of SQL
 # A sane bound on one stock figure or change; it keeps a typo (or a hostile number) from overflowing the column.
@@ -120,7 +121,15 @@ class OrderMoneyMixin(serializers.Serializer):
     subtotal = serializers.DecimalField(**MONEY, read_only=True, help_text="商品金额（元）。")
     discount = serializers.DecimalField(**MONEY, read_only=True, help_text="优惠（元）。")
     total = serializers.DecimalField(**MONEY, read_only=True, help_text="应付金额（元）= subtotal − discount。")
-    refunded_amount = serializers.DecimalField(**MONEY, read_only=True, help_text="已退金额（元）。")
+    paid_amount = serializers.DecimalField(
+        **MONEY, read_only=True, help_text="已付金额（元）：成功支付之和，含重复或逾期付款。"
+    )
+    refunded_amount = serializers.DecimalField(
+        **MONEY,
+        read_only=True,
+        help_text="已退回的金额（元）：状态为 succeeded 的退款之和，含退回的重复或逾期付款；"
+        "paid_amount − refunded_amount 是商家实际收下的钱。",
+    )
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -180,6 +189,7 @@ class MyOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
             "subtotal",
             "discount",
             "total",
+            "paid_amount",
             "refunded_amount",
             "currency",
             "delivery",
@@ -243,12 +253,12 @@ class MyOrderDetailSerializer(MyOrderListSerializer):
 
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="SKU 的 id。")
-    quantity = serializers.IntegerField(help_text="数量，1–999。")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="数量，1–999。")
 
 
 @extend_schema_field(OpenApiTypes.BINARY)
 class UploadField(serializers.FileField):
-    """An uploaded file (multipart); shequn.images.validate_image decides whether it is an image we take."""
+    """An uploaded file (multipart); the service stores it through shequn.images, which decides what an image is."""
 
 
 class PlaceOrderSerializer(serializers.Serializer):
@@ -275,6 +285,16 @@ class PlaceOrderSerializer(serializers.Serializer):
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
+    def validate_recipient_phone(self, value: str) -> str:
+        """A mainland mobile number, stored as its 11 digits (as the member checkout form does)."""
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            return normalize_mainland_phone(value).removeprefix("+86")
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
 
 class PaymentStartSerializer(serializers.Serializer):
     pay_url = serializers.URLField(help_text="会员去付款的地址（收银台）。")
@@ -300,14 +320,6 @@ class OpenCaseSerializer(serializers.Serializer):
         max_length=MAX_CASE_PHOTOS,
         help_text=f"照片（JPG、PNG 或 WebP），最多 {MAX_CASE_PHOTOS} 张。",
     )
-
-    def validate_photos(self, photos):
-        for photo in photos:
-            try:
-                validate_image(photo)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(exc.messages, code="invalid_image") from None
-        return photos
 
 
 # --- Catalog: the shop's --------------------------------------------------------------------------
@@ -447,6 +459,7 @@ class ShopOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
             "subtotal",
             "discount",
             "total",
+            "paid_amount",
             "refunded_amount",
             "currency",
             "delivery",

@@ -7,6 +7,9 @@ Guarantees:
 - an idempotency key returns the same order for the same request and refuses a different one;
 - a provider notification is processed exactly once, after its signature, amount and currency
   are verified; a payment that arrives for a cancelled order is refunded automatically;
+- an order's paid_amount and refunded_amount are the sums of its succeeded payments and refunds at
+  every moment: each moves under the order's row lock in the transaction where a payment or refund
+  succeeds, and never otherwise (orders.reconciliation.order_ledger_mismatches checks it);
 - no row lock is held while talking to a payment provider: provider calls run after commit.
 """
 
@@ -29,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
 from referrals.models import ReferralEdge
-from shequn.images import validate_image
+from shequn import images
 
 from . import hooks
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
@@ -199,8 +202,8 @@ def _reserve_and_create(
     *, member, group, lines, delivery, idempotency_key, fingerprint, note, source, unit_price=None
 ) -> Order:
     wanted = {line.sku_id: line.quantity for line in lines}
-    skus = _lock_skus(wanted.keys())
-    if len(skus) != len(wanted):
+    skus = _lock_skus(wanted.keys(), shop_id=group.shop_id)
+    if len(skus) != len(wanted):  # another shop's SKU is "not found" too: its name is not this member's to see
         raise ValidationError({"lines": _("商品不存在或已下架。")})
     for sku in skus:
         _check_sku_orderable(sku=sku, group=group, member=member, quantity=wanted[sku.pk])
@@ -256,9 +259,14 @@ def _reserve_and_create(
     return order
 
 
-def _lock_skus(ids) -> list[Sku]:
-    """Lock the SKU rows in primary-key order (no deadlocks between orders sharing SKUs), briefly."""
-    return list(Sku.objects.select_for_update(of=("self",)).select_related("product").filter(pk__in=ids).order_by("pk"))
+def _lock_skus(ids, *, shop_id: int) -> list[Sku]:
+    """Lock the shop's SKU rows in primary-key order (no deadlocks between orders sharing SKUs), briefly."""
+    return list(
+        Sku.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(pk__in=ids, product__shop_id=shop_id)
+        .order_by("pk")
+    )
 
 
 def _reserve_stock(sku: Sku, quantity: int) -> bool:
@@ -381,10 +389,7 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
         if order.state != S.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
         refund = _create_refund(
-            order=order,
-            key=_full_refund_key(order),
-            amount=order.total - order.refunded_amount,
-            reason=reason or _("同意退款"),
+            order=order, key=_full_refund_key(order), amount=refundable(order), reason=reason or _("同意退款")
         )
     _start_refund_after_commit(refund)
     return refund
@@ -412,13 +417,18 @@ def refund_part(*, order: Order, amount: Decimal, key: str, reason: str) -> Refu
     return refund
 
 
+def refundable(order: Order) -> Decimal:
+    """The member's money the shop still holds for this order and no refund is on its way for."""
+    pending = order.refunds.filter(state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
+    return order.paid_amount - order.refunded_amount - pending
+
+
 def _create_refund(*, order: Order, key: str, amount: Decimal, reason: str) -> Refund:
     existing = Refund.objects.filter(key=key).first()
     if existing:
         return existing
     amount = Decimal(amount).quantize(CENT)
-    pending = Refund.objects.filter(order=order, state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
-    if amount <= 0 or amount > order.total - order.refunded_amount - pending:
+    if amount <= 0 or amount > refundable(order):
         raise ValidationError({"amount": _("退款金额超出可退金额。")})
     payment = order.payments.filter(state=PaymentState.SUCCEEDED).order_by("pk").first()
     if payment is None:
@@ -444,8 +454,15 @@ def send_refund_to_provider(refund_id: int) -> None:
         return
     account = refund.payment.account
     provider = get_provider(refund.payment.provider, account=account)
-    ref = provider.start_refund(refund=refund, notify_url=notify_url(provider.name, account))
-    Refund.objects.filter(pk=refund.pk, provider_ref="").update(provider_ref=ref or refund.key)
+    # Each try and its failure are recorded on their own (autocommit), so the jobs and order pages show
+    # a refund its provider keeps refusing; the caller retries (the task, then the recovery job).
+    Refund.objects.filter(pk=refund.pk).update(send_attempts=F("send_attempts") + 1, last_send_at=timezone.now())
+    try:
+        ref = provider.start_refund(refund=refund, notify_url=notify_url(provider.name, account))
+    except Exception as exc:
+        Refund.objects.filter(pk=refund.pk).update(send_error=f"{type(exc).__name__}: {exc}"[:300])
+        raise
+    Refund.objects.filter(pk=refund.pk, provider_ref="").update(provider_ref=ref or refund.key, send_error="")
     if account is not None:
         outcome = provider.query_refund(refund=refund)
         if outcome is not None:
@@ -578,6 +595,8 @@ def _apply_payment(notification: Notification) -> str:
     payment.provider_txn_id = notification.provider_txn_id or payment.provider_txn_id
     payment.save(update_fields=["state", "succeeded_at", "provider_txn_id"])
     order = Order.objects.select_for_update().get(pk=payment.order_id)
+    Order.objects.filter(pk=order.pk).update(paid_amount=F("paid_amount") + payment.amount)
+    order.paid_amount += payment.amount
     if (
         order.state == S.PENDING_PAYMENT
         and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(pk=payment.pk).exists()
@@ -611,15 +630,15 @@ def _apply_refund(notification: Notification) -> str:
     refund.state, refund.succeeded_at = RefundState.SUCCEEDED, timezone.now()
     refund.save(update_fields=["state", "succeeded_at"])
     order = Order.objects.select_for_update().get(pk=refund.order_id)
-    if refund.key.startswith("late-payment:"):
-        return "late-payment-refunded"  # that money was never the order's
+    # Every refund counts, a returned duplicate or late payment too: refunded_amount is money returned.
     Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
-    order.refresh_from_db()
-    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.total:
+    order.refunded_amount += refund.amount
+    # A refund request ends when all the member paid is back (a duplicate payment's refund included).
+    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
         transition_order(order=order, to_state=S.REFUNDED, by=None, reason=_("退款成功"))
         _return_stock_once(order)
         hooks.run("after_refund", order)
-    return "refunded"
+    return "late-payment-refunded" if refund.key.startswith("late-payment:") else "refunded"
 
 
 # --- After-sales -----------------------------------------------------------------------------------
@@ -628,7 +647,7 @@ MAX_CASE_PHOTOS = 6
 
 
 def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSalesCase:
-    """Open an after-sales case; photos must be real images (shequn.images), at most MAX_CASE_PHOTOS."""
+    """Open an after-sales case; photos are stored through shequn.images (real images only), at most MAX_CASE_PHOTOS."""
     if order.member_id != member.pk:
         raise ValidationError(_("只能为自己的订单申请售后。"))
     if order.state in (S.PENDING_PAYMENT, S.CANCELLED):
@@ -638,11 +657,10 @@ def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSal
     photos = list(photos)
     if len(photos) > MAX_CASE_PHOTOS:
         raise ValidationError({"photos": _("最多上传 %(n)d 张照片。") % {"n": MAX_CASE_PHOTOS}})
-    for photo in photos:
-        try:
-            validate_image(photo)
-        except ValidationError as error:
-            raise ValidationError({"photos": error.messages}) from None
+    try:
+        photos = [images.clean_image(photo, bounds=images.PHOTO) for photo in photos]
+    except ValidationError as error:
+        raise ValidationError({"photos": error.messages}) from None
     try:
         with transaction.atomic():
             case = AfterSalesCase.objects.create(order=order, shop_id=order.shop_id, member=member, reason=reason)
@@ -680,7 +698,7 @@ def reconcile(order: Order) -> dict:
         lines = order.subtotal
     paid = order.payments.filter(state=PaymentState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = order.refunds.filter(state=RefundState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
-    kept = order.total - order.refunded_amount if order.state in PAID_STATES + (S.REFUNDED,) else ZERO
+    kept = order.paid_amount - order.refunded_amount
     return {
         "lines": lines,
         "subtotal": order.subtotal,
@@ -689,5 +707,5 @@ def reconcile(order: Order) -> dict:
         "paid": paid,
         "refunded": refunded,
         "kept": kept,
-        "balanced": lines == order.subtotal and paid - refunded == kept,
+        "balanced": lines == order.subtotal and (paid, refunded) == (order.paid_amount, order.refunded_amount),
     }

@@ -28,7 +28,7 @@ changes nothing) and then updates every board the event belongs to. `events_void
 contributions back (and marks never-applied ones so a late apply is a no-op); voided events are
 excluded from every rebuild. Top 50 and "my rank" are one Lua call each: no SQL.
 
-Embedded mode (no REDIS_URL, `scripts/run` on SQLite): nothing is kept live; reads compute the board
+Embedded mode (no REDIS_URL, `scripts/run`'s default): nothing is kept live; reads compute the board
 from the events in SQL with the same ranking rule (fine for a demo-sized shop). Custom ranges are not
 kept live either: the first read materialises them from SQL into Redis for CUSTOM_TTL seconds.
 
@@ -838,7 +838,7 @@ def rebuild(board: Board, *, wait: float = 30) -> int:
     try:
         outermost = not connection.in_atomic_block
         with transaction.atomic():
-            if outermost and connection.vendor == "postgresql":  # one snapshot for the copy and the checks
+            if outermost:  # one snapshot for the copy and the checks
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             ranked = standings(board)

@@ -231,9 +231,8 @@ def record_campaign_act(
 
 def _lock_shop_bindings(shop_id: int) -> None:
     """Serialise binding in one shop until commit: a loop check and its insert become one act."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, shop_id])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, shop_id])
 
 
 def would_loop(*, shop_id: int, inviter_id: int, invitee_id: int) -> bool:

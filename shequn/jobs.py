@@ -3,8 +3,8 @@
     result = run_job("group-lifecycle", lambda result: lifecycle_pass(result=result))
 
 - Only one beat runs, but a slow run, a redelivered task or a second beat must not run a job twice at
-  once: `run_job` first takes the job's lease (one conditional UPDATE on an expired lease row; works on
-  PostgreSQL and on the embedded SQLite). Whoever does not get it returns None and does nothing.
+  once: `run_job` first takes the job's lease (one conditional UPDATE on an expired lease row).
+  Whoever does not get it returns None and does nothing.
 - A worker killed mid-run leaves its lease to expire (the ttl) and its JobRun "running"; the next run
   that takes the lease marks that row "interrupted". The work itself is safe to redo: every job writes
   its results under a unique key (a reminder per cycle, a snapshot per week…), so a re-run adds nothing.
@@ -49,6 +49,8 @@ JOB_LABELS = {
     "refresh-leaderboards": _("排行榜：从数据库重建当前榜单"),
     "payment-recovery": _("支付：查询迟迟没有通知的支付和退款"),
     "payment-reconciliation": _("支付：昨日账单与本系统对账"),
+    "order-ledger-check": _("支付：每笔订单的已付/已退金额与支付流水核对"),
+    "analytics-facts": _("数据分析：按变动重算每日事实表"),
 }
 # The outbox pumps (deliver-notifications, deliver-simulated-payment-notifications) are not run under a
 # lease: they are kicked after every commit as well as by beat, and claim their rows with SKIP LOCKED, so

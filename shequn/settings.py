@@ -1,8 +1,8 @@
 """Shequn settings: every value comes from the environment (see README, "Configuration").
 
-With no DATABASE_URL the product runs on a local SQLite file; with no REDIS_URL Celery runs
-tasks in-process and the cache is local memory. Production sets both, plus SECRET_KEY,
-DEBUG=0 and ALLOWED_HOSTS.
+The database is always PostgreSQL, named by DATABASE_URL (scripts/run and scripts/test start an
+embedded one when it is not set); with no REDIS_URL Celery runs tasks in-process and the cache is
+local memory. Production sets both, plus SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
 import json
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from PIL import Image
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "campaigns",
+    "analytics",
 ]
 # The official account (公众号) members sign in through inside WeChat; its openids also address WeChat
 # Pay JSAPI payments and template messages. WeChat sign-in (allauth's weixin provider, adapted for WeChat's
@@ -81,6 +83,8 @@ SOCIALACCOUNT_PROVIDERS = {
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shequn.middleware.DatabaseUnavailableMiddleware",
+    "shequn.input_guard.refuse_nul_characters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -108,6 +112,7 @@ TEMPLATES = [
                 "shops.context_processors.current_shop",
                 "notifications.context_processors.inbox",
                 "accounts.context_processors.wechat",
+                "accounts.context_processors.sign_in_for",
             ],
         },
     },
@@ -116,11 +121,14 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {"default": dj_database_url.parse(f"sqlite:///{DATA_DIR / 'shequn.sqlite3'}")}
+if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    # One engine everywhere: locks, constraints and SQL behave in development as in production.
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name a PostgreSQL database (postgres://user:password@host:port/name); "
+        + (f"it names {DATABASE_URL.split(':', 1)[0]!r}. " if DATABASE_URL else "it is not set. ")
+        + "scripts/run and scripts/test start an embedded PostgreSQL when it is not set."
+    )
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery ----------------------------------------------------------------
@@ -159,6 +167,8 @@ CELERY_BEAT_SCHEDULE = {
     # latest published daily statement (WeChat Pay publishes yesterday's at 10:00; a re-run replaces).
     "payment-recovery": {"task": "orders.tasks.recover_payments", "schedule": timedelta(minutes=2)},
     "payment-reconciliation": {"task": "orders.tasks.reconcile_payments", "schedule": timedelta(hours=6)},
+    # Each order's paid − refunded against its own payments and refunds (listed on the payments page).
+    "order-ledger-check": {"task": "orders.tasks.check_order_ledgers", "schedule": timedelta(hours=1)},
     "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
     # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
     "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
@@ -176,9 +186,13 @@ CELERY_BEAT_SCHEDULE = {
     "series-open-next": {"task": "groups.tasks.open_next_series_groups", "schedule": timedelta(minutes=5)},
     "lurker-follow-ups": {"task": "groups.tasks.follow_up_lurkers", "schedule": timedelta(hours=1)},
     "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
+    # Analytics fact tables: rebuild the days whose sources changed since the last run (analytics.facts).
+    "analytics-facts": {"task": "analytics.tasks.refresh_facts", "schedule": timedelta(minutes=10)},
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
+# /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
+OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -327,7 +341,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "shequn.api.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "shequn.api.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -375,8 +389,12 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Uploaded images (group covers) are refused above this size.
+# Uploaded images (shequn.images) are refused above this size, and above this many pixels (checked on the
+# header, before decoding: a small file can declare a huge picture). Pillow's own bomb guard gets the same
+# limit, so no other Image.open (posters) decodes more either.
 MAX_IMAGE_UPLOAD_BYTES = int(os.environ.get("MAX_IMAGE_UPLOAD_BYTES", str(5 * 1024 * 1024)))
+MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(40_000_000)))
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 POSTER_FONT_PATH = os.environ.get("POSTER_FONT_PATH", "")
 
 # --- Security (production) ------------------------------------------------------------------

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
@@ -41,5 +40,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
 ]
-# Uploaded covers. Fine for one or a few web processes; a CDN or object store can front it later.
-urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+# Uploaded images, as images only (views.media). Fine for one or a few web processes; a web server, CDN or
+# object store can front it later with the same headers (README).
+urlpatterns += [re_path(r"^media/(?P<path>.*)$", views.media, name="media")]

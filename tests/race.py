@@ -36,3 +36,33 @@ class Gate:
 
     def wait(self) -> None:
         self._barrier.wait()
+
+
+def lock_elsewhere(model, pk: int) -> str:
+    """From another connection, lock the row without waiting and write to it: "free", or "locked: …".
+
+    Tells whether the calling thread holds the row (or an open transaction that wrote it) right now.
+    """
+    from django.db import OperationalError, transaction
+    from django.db.models import F
+
+    outcome = ["probe hung"]
+
+    def run():
+        try:
+            with transaction.atomic():
+                model.objects.select_for_update(nowait=True).get(pk=pk)
+                name = model._meta.pk.attname
+                model.objects.filter(pk=pk).update(**{name: F(name)})
+            outcome[0] = "free"
+        except OperationalError as exc:
+            outcome[0] = f"locked: {exc}"
+        except Exception as exc:  # the probe's own failure is the test's answer, not a thread's traceback
+            outcome[0] = f"probe failed: {exc!r}"
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    return outcome[0]

@@ -9,7 +9,8 @@ import pytest
 from celery import current_app
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+
+from tests.database import url_of_test_database
 
 
 def test_every_beat_entry_is_a_registered_task():
@@ -32,11 +33,10 @@ def test_run_schedule_once_runs_every_job(capsys):
 @pytest.mark.django_db(transaction=True)
 def test_run_schedule_runs_every_job_in_a_fresh_process(tmp_path):
     """As scripts/run starts it: a new process that has imported nothing but the settings."""
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": url_of_test_database(),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "run_schedule", "--once"],

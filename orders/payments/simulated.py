@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -131,50 +132,81 @@ def settle(
     due = timezone.now() + timedelta(seconds=delay_seconds)
     for _ in range(2 if duplicate else 1):
         SimulatedNotificationOutbox.objects.create(
-            notify_url=locked.notify_url, body=body, signature=sign(body), deliver_after=due
+            reference=locked.reference, notify_url=locked.notify_url, body=body, signature=sign(body), deliver_after=due
         )
     from ..tasks import deliver_simulated_notifications
 
     transaction.on_commit(lambda: deliver_simulated_notifications.delay())
 
 
-def deliver_due(*, post=None, now=None) -> int:
+# A pump owns the rows it claimed for LEASE; it claims CLAIM_CHUNK at a time, so the lease outlasts their
+# posts (each times out after POST_TIMEOUT seconds).
+CLAIM_CHUNK = 10
+POST_TIMEOUT = 10
+LEASE = timedelta(minutes=5)
+
+
+def deliver_due(*, post=None, now=None, limit: int = 500) -> int:
     """Send every due notification once; a failed send is retried later with exponential backoff.
 
-    Rows are claimed with SKIP LOCKED so two workers never send the same row at the same time.
+    Never posts inside a transaction: rows are claimed (SKIP LOCKED, so two pumps never take the same
+    row) and leased in one short transaction, posted after it commits, and each outcome is recorded in
+    its own short transaction. A pump that dies mid-post leaves its rows to the next one once the lease
+    runs out (the callback may then arrive twice: the receiver applies each notification id once).
     `post(url, body, headers)` returns an HTTP status; by default it is a real HTTP POST.
     """
     post = post or _http_post
-    now = now or timezone.now()
-    sent = 0
-    while True:
-        with transaction.atomic():
-            row = (
-                SimulatedNotificationOutbox.objects.select_for_update(skip_locked=True)
-                .filter(delivered_at__isnull=True, deliver_after__lte=now, attempts__lt=MAX_ATTEMPTS)
-                .order_by("deliver_after", "pk")
-                .first()
-            )
-            if row is None:
-                return sent
-            row.attempts += 1
+    sent = taken = 0
+    while taken < limit:
+        at = now or timezone.now()
+        chunk = min(CLAIM_CHUNK, limit - taken)
+        claimed = _claim(at, chunk)
+        for row in claimed:
             try:
                 status = post(
                     row.notify_url, row.body, {SIGNATURE_HEADER: row.signature, "Content-Type": "application/json"}
                 )
                 error = "" if 200 <= status < 300 else f"HTTP {status}"
             except Exception as exc:  # network failure: retry later
-                error = str(exc)[:300]
-            if error:
-                row.last_error = error
-                row.deliver_after = now + timedelta(seconds=2**row.attempts)
-            else:
-                row.delivered_at = timezone.now()
-                sent += 1
-            row.save()
+                error = f"{type(exc).__name__}: {exc}"[:300]
+            sent += _record(row, error=error, now=at)
+        taken += len(claimed)
+        if len(claimed) < chunk:
+            break
+    return sent
+
+
+def _claim(now, limit: int) -> list[SimulatedNotificationOutbox]:
+    """Take up to `limit` due rows: unclaimed ones whose time has come and ones whose pump died (lease
+    expired), counting the attempt now so a row that kills its pump every time still gives up."""
+    with transaction.atomic():
+        rows = list(
+            SimulatedNotificationOutbox.objects.select_for_update(skip_locked=True)
+            .filter(delivered_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+            .filter(Q(lease_until__isnull=True, deliver_after__lte=now) | Q(lease_until__lte=now))
+            .order_by("deliver_after", "pk")[:limit]
+        )
+        for row in rows:
+            row.attempts += 1
+            row.lease_until = now + LEASE
+            row.last_attempt_at = now
+        SimulatedNotificationOutbox.objects.bulk_update(rows, ["attempts", "lease_until", "last_attempt_at"])
+    return rows
+
+
+def _record(row: SimulatedNotificationOutbox, *, error: str, now) -> int:
+    """The outcome of one post, only if the claim is still ours (a pump whose lease ran out must not
+    overwrite its successor's). Returns 1 if delivered."""
+    fields = {"lease_until": None}
+    if error:
+        fields.update(last_error=error, deliver_after=now + timedelta(seconds=2**row.attempts))
+    else:
+        fields.update(delivered_at=timezone.now())
+    mine = SimulatedNotificationOutbox.objects.filter(pk=row.pk, attempts=row.attempts, delivered_at__isnull=True)
+    return 1 if mine.update(**fields) and not error else 0
 
 
 def _http_post(url: str, body: str, headers: dict) -> int:
     import requests
 
-    return requests.post(url, data=body.encode(), headers=headers, timeout=10).status_code
+    return requests.post(url, data=body.encode(), headers=headers, timeout=POST_TIMEOUT).status_code

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -18,6 +17,7 @@ from orders.models import Order, RepurchaseReminder
 from orders.reminders import dispatch_due_reminders, refresh_due
 from orders.tasks import send_repurchase_reminders
 from shequn.models import JobRun
+from tests.database import url_of_test_database
 from tests.factories import GroupFactory, ShopFactory, SkuFactory
 from tests.orders.conftest import DjangoClientTransport, make_buyer, order_for, pay
 
@@ -38,8 +38,7 @@ def wait_for(predicate, *, seconds: float) -> bool:
 def worker(tmp_path):
     """A worker process on a queue of its own, using this test's database."""
     queue = f"test-reminders-{os.getpid()}-{tmp_path.name}"
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = {**os.environ, "DATABASE_URL": url_of_test_database()}
     process = subprocess.Popen(
         [
             sys.executable,

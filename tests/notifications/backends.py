@@ -32,3 +32,27 @@ class RecordingWechatBackend(LogWechatBackend):
 
     def send(self, message) -> None:
         RecordingWechatBackend.outbox.append(message)
+
+
+class ProbingSmsBackend(SmsBackend):
+    """Looks at the worker while each SMS is being sent: is it inside a transaction, and can another
+    connection lock the delivery and its notification right now (tests.race.lock_elsewhere)?"""
+
+    seen: list[dict] = []
+
+    def send(self, message) -> str:
+        from django.db import connection
+
+        from notifications.models import Delivery, Notification
+        from tests.race import lock_elsewhere
+
+        notification_id = int(message.key.split(":")[0].removeprefix("n"))
+        delivery = Delivery.objects.get(notification_id=notification_id, channel="sms")
+        ProbingSmsBackend.seen.append(
+            {
+                "in_transaction": connection.in_atomic_block,
+                "delivery": lock_elsewhere(Delivery, delivery.pk),
+                "notification": lock_elsewhere(Notification, notification_id),
+            }
+        )
+        return "probe-1"

@@ -7,10 +7,11 @@ import sys
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from notifications.models import Category, Channel, DeliveryState, Notification, NotificationState
 from shequn.celery import app
+from tests.database import url_of_test_database
 
 from .conftest import write
 
@@ -37,8 +38,7 @@ def _delivered(key: str) -> bool:
 
 
 def test_a_real_worker_delivers_a_committed_notification(shop, customer, tmp_path):
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = {**os.environ, "DATABASE_URL": url_of_test_database()}
     # The kick goes to the default queue: drop what earlier tests of this run left there for nobody.
     app.control.purge()
     log = tmp_path / "worker.log"

@@ -55,7 +55,7 @@ def test_create_a_product_with_an_image(op, shop):
         True,
     )
     image = ProductImage.objects.get(product=product)
-    assert image.image.name.endswith(".png") and image.thumbnail.name.endswith(".jpg")
+    assert image.image.name.endswith(".png") and image.thumbnail.name.endswith(".png")  # the detected format
     assert image.image.storage.exists(image.image.name) and image.thumbnail.storage.exists(image.thumbnail.name)
     page = op.get(response["Location"])
     assert "已保存商品「有机米粉」" in page.content.decode()
