@@ -320,7 +320,7 @@ def send_sms(
     from .models import SmsRecord, User
 
     if User.objects.filter(phone=phone, is_demo=True).exists():
-        logger.warning("SMS to demo account %s (not sent): %s", phone, text)
+        logger.warning("SMS to %s: %s (a demo account: not sent)", phone, text)
         return ""
 
     message = SmsMessage(phone=phone, text=text, kind=kind, params=params or {}, sign_name=sign_name, key=key)
