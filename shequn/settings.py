@@ -252,8 +252,15 @@ SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES") or "{}")
 # Per kind ("*" for the others): "count/seconds" windows per number and per client address.
 SMS_LIMITS = {
     "verification_code": {"number": ["1/60", "5/3600", "10/86400"], "ip": ["10/3600", "50/86400"]},
-    "*": {"number": ["20/86400"]},
+    "*": {"number": ["20/86400"], "shop": [f"{int(os.environ.get('SMS_PER_SHOP_PER_DAY', '5000'))}/86400"]},
 }
+# Members' sign-in by SMS code (accounts.signin, README "SMS"): wrong codes per number a day (the cap on
+# guessing), wrong codes per address and per device an hour, code requests per device an hour, and the
+# back-off between codes to one number (first wait, longest wait, in seconds).
+SIGNIN_WRONG_CODES_PER_DAY = int(os.environ.get("SIGNIN_WRONG_CODES_PER_DAY", "10"))
+SIGNIN_WRONG_CODES_PER_HOUR = 30
+SIGNIN_CODES_PER_DEVICE_PER_HOUR = 10
+SIGNIN_CODE_BACKOFF = (60, 3600)
 SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "10"))
 ALIYUN_ACCESS_KEY_ID = os.environ.get("ALIYUN_ACCESS_KEY_ID", "")
 ALIYUN_ACCESS_KEY_SECRET = os.environ.get("ALIYUN_ACCESS_KEY_SECRET", "")
@@ -389,6 +396,10 @@ POSTER_FONT_PATH = os.environ.get("POSTER_FONT_PATH", "")
 
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address behind the TLS proxy (accounts.client: rate limits, sign-in limits, fraud flags):
+# how many proxies in front of web append to X-Forwarded-For, or the one header a proxy sets instead.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER") or None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # /healthz, and the simulated provider's callbacks from our own worker over the internal network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^pay/notify/simulated/$"]
