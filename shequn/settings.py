@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "allauth.headless",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc from our static files, at a pinned version
     "shequn",
     "accounts",
     "shops",
@@ -81,6 +82,7 @@ SOCIALACCOUNT_PROVIDERS = {
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "shequn.csp.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -239,6 +241,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 HEADLESS_ONLY = False
 HEADLESS_SERVE_SPECIFICATION = True
+# allauth's own page loads Redoc from a CDN; ours loads the sidecar's copy (templates/headless/spec).
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = "headless/spec/redoc.html"
 HEADLESS_CLIENTS = ("app", "browser")
 SOCIALACCOUNT_ONLY = False
 
@@ -347,6 +351,10 @@ SPECTACULAR_SETTINGS = {
     "Sign-in flows are allauth headless: see /_allauth/openapi.html.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ from our own static files (drf-spectacular-sidecar, pinned), not a CDN at @latest.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Groups, orders, payments, refunds and after-sales cases each have a `state`: one named enum per model.
     "ENUM_NAME_OVERRIDES": {
         "GroupStateEnum": "groups.models.GroupState",
