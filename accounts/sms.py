@@ -291,8 +291,9 @@ def _count(kind: str, phone: str, ip: str | None, shop_id: int | None) -> None:
         try:
             value = cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=seconds + 1)
-            value = 1
+            value = 1 if cache.add(key, 1, timeout=seconds + 1) else None
+        if value is None:  # the cache (Redis) is down: nothing counts, so nothing is sent
+            raise SmsRateLimited("the SMS limits cannot be counted (cache unavailable)", code="cache_unavailable")
         over = over or value > limit
     if over:
         raise SmsRateLimited("too many messages", code="rate_limited")

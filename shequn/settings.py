@@ -137,8 +137,13 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shequn"),
+            # Redis down must not take down the pages that do not need it: a failed read is a miss and a
+            # failed write is lost (sessions fall back to the database), logged; sign-in's limits fail
+            # closed instead (accounts.signin), and SMS limits refuse to send (accounts.sms).
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 2},
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
