@@ -1,7 +1,7 @@
 """Reads for notifications. Members read through `for_member` functions (their own inbox only),
 operators through functions that take the shop. A miss is a 404."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from groups.models import Membership, MembershipStatus
@@ -71,3 +71,45 @@ def failed_count_for_shop(shop: Shop) -> int:
 
 def delivery_for_shop(shop: Shop, pk: int) -> Delivery:
     return get_object_or_404(Delivery.objects.select_related("notification"), notification__shop=shop, pk=pk)
+
+
+# --- The outbox, for the jobs page and /healthz (shequn.outboxes) ----------------------------------
+
+
+def outbox_figures(*, shop_id: int | None, now):
+    """Notifications due for release and deliveries still to send: 3 queries. A delivery counts as given
+    up when it failed for good (after its retries, or refused at once) within the last 24 hours."""
+    from shequn.outboxes import FAILURE_WINDOW, OutboxFigures
+
+    DS = DeliveryState
+    notifications = Notification.objects.filter(state=NS.PENDING).order_by()
+    deliveries = Delivery.objects.order_by()
+    if shop_id is not None:
+        notifications = notifications.filter(shop_id=shop_id)
+        deliveries = deliveries.filter(notification__shop_id=shop_id)
+    to_release = notifications.aggregate(
+        pending=Count("pk"),
+        due=Count("pk", filter=Q(deliver_after__lte=now)),
+        oldest=Min("deliver_after", filter=Q(deliver_after__lte=now)),
+    )
+    open_ = Q(state__in=[DS.QUEUED, DS.SENDING])
+    due = Q(state=DS.QUEUED, deliver_after__lte=now) | Q(state=DS.SENDING, lease_until__lte=now)
+    to_send = deliveries.aggregate(
+        pending=Count("pk", filter=open_),
+        due=Count("pk", filter=due),
+        oldest=Min("deliver_after", filter=due),
+        retrying=Count("pk", filter=open_ & ~Q(last_error="")),
+        failed_24h=Count("pk", filter=Q(state=DS.FAILED, last_attempt_at__gte=now - FAILURE_WINDOW)),
+    )
+    failing = deliveries.exclude(state=DS.SENT).exclude(last_error="")
+    last = failing.order_by(F("last_attempt_at").desc(nulls_last=True), "-pk").first()
+    oldest = [at for at in (to_release["oldest"], to_send["oldest"]) if at is not None]
+    return OutboxFigures(
+        pending=to_release["pending"] + to_send["pending"],
+        due=to_release["due"] + to_send["due"],
+        oldest_due_at=min(oldest) if oldest else None,
+        retrying=to_send["retrying"],
+        failed_24h=to_send["failed_24h"],
+        last_error=last.last_error if last else "",
+        last_error_at=last.last_attempt_at if last else None,
+    )

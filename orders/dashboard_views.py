@@ -425,6 +425,7 @@ def _render_order_detail(request, order: Order, **forms):
         "transitions": order.transitions.all(),
         "payments": order.payments.all(),
         "refunds": order.refunds.all(),
+        "callbacks": selectors.callbacks_for_order(order),
         "cases": order.after_sales_cases.all(),
         "can_write": _can_write(request),
         "can_ship": offered["ship"],

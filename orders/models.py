@@ -157,7 +157,13 @@ class Order(models.Model):
     subtotal = money_field(_("商品金额"))
     discount = money_field(_("优惠"), default=ZERO)
     total = money_field(_("应付金额"))
-    refunded_amount = money_field(_("已退金额"), default=ZERO)
+    # The order's money as the ledger has it, kept equal to its Payment and Refund rows at every moment:
+    # each is updated under the order's row lock in the transaction that makes a payment or refund
+    # succeed (orders.services), and checked against the ledger by orders.reconciliation.
+    paid_amount = money_field(_("已付金额"), default=ZERO, help_text=_("成功支付之和（含重复或逾期付款）。"))
+    refunded_amount = money_field(
+        _("已退金额"), default=ZERO, help_text=_("实际退回给会员的金额：成功退款之和（含退回的重复或逾期付款）。")
+    )
     currency = models.CharField(_("币种"), max_length=3, default="CNY")
     delivery = models.CharField(_("配送方式"), max_length=10, choices=Delivery.choices)
     recipient_name = models.CharField(_("收货人"), max_length=30, blank=True)
@@ -190,8 +196,8 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="order_total_adds_up"),
             models.CheckConstraint(condition=Q(total__gte=0) & Q(discount__gte=0), name="order_amounts_positive"),
             models.CheckConstraint(
-                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("total")),
-                name="order_refunds_within_total",
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("paid_amount")),
+                name="order_refunds_within_paid",
             ),
             models.CheckConstraint(
                 condition=Q(delivery="pickup", pickup_point__isnull=False)
@@ -436,6 +442,30 @@ class SimulatedNotificationOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} → {self.notify_url}"
+
+    @property
+    def status(self) -> str:
+        """Where the callback stands now (a CallbackStatus value)."""
+        from .payments.simulated import MAX_ATTEMPTS
+
+        if self.delivered_at:
+            return CallbackStatus.DELIVERED
+        if self.lease_until and self.lease_until > timezone.now():
+            return CallbackStatus.SENDING
+        if self.attempts >= MAX_ATTEMPTS:
+            return CallbackStatus.GAVE_UP
+        return CallbackStatus.RETRYING if self.last_error else CallbackStatus.WAITING
+
+    def get_status_display(self) -> str:
+        return CallbackStatus(self.status).label
+
+
+class CallbackStatus(models.TextChoices):
+    WAITING = "waiting", _("待发送")
+    SENDING = "sending", _("发送中")
+    RETRYING = "retrying", _("失败，等待重试")
+    GAVE_UP = "gave_up", _("多次失败，已放弃")
+    DELIVERED = "delivered", _("已送达")
 
 
 # --- Repeat purchase (复购) -------------------------------------------------------------------------

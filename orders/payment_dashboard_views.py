@@ -22,7 +22,7 @@ from shops.tenancy import operator_required
 from .models import PaymentAccount, ReconciliationRun
 from .payment_accounts import REAL_PROVIDERS, fields_of, save_payment_account, secret_state
 from .payments import provider_class
-from .reconciliation import reconcile_day
+from .reconciliation import order_ledger_mismatches, reconcile_day
 
 RUNS_SHOWN = 30
 
@@ -146,4 +146,18 @@ def reconciliation(request, pk: int):
         request,
         "orders/dashboard/reconciliation.html",
         {"run": run, "label": provider_class(run.account.provider).label, "differences": list(run.differences.all())},
+    )
+
+
+LEDGER_ROWS_SHOWN = 200
+
+
+@operator_required(OperatorRole.VIEWER)
+def ledger_check(request):
+    """The shop's orders whose paid − refunded is not what their payments and refunds say (one query)."""
+    rows = list(order_ledger_mismatches(shop_id=request.shop.pk)[: LEDGER_ROWS_SHOWN + 1])
+    return render(
+        request,
+        "orders/dashboard/ledger_check.html",
+        {"orders": rows[:LEDGER_ROWS_SHOWN], "more": len(rows) > LEDGER_ROWS_SHOWN},
     )

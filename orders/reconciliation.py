@@ -16,12 +16,15 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import (
     ZERO,
     DifferenceKind,
+    Order,
     Payment,
     PaymentAccount,
     PaymentState,
@@ -243,3 +246,44 @@ def reconcile_latest(*, now: datetime | None = None) -> int:
         reconcile_day(account=account, day=day)
         done += 1
     return done
+
+
+# --- Each order's own figures against its ledger rows ---------------------------------------------
+
+
+def _succeeded_sum(model):
+    rows = model.objects.filter(order=OuterRef("pk"), state="succeeded").order_by().values("order")
+    money = DecimalField(max_digits=12, decimal_places=2)
+    summed = Subquery(rows.annotate(s=Sum("amount")).values("s"), output_field=money)
+    return Coalesce(summed, Value(ZERO))
+
+
+def order_ledger_mismatches(*, shop_id: int | None = None):
+    """Orders whose paid − refunded is not what their succeeded payments and refunds say (one query).
+
+    orders.services keeps paid_amount and refunded_amount equal to those sums; any order listed here is
+    a defect to investigate, with `ledger_paid` and `ledger_refunded` annotated beside the order's figures.
+    """
+    orders = Order.objects.all() if shop_id is None else Order.objects.filter(shop_id=shop_id)
+    return (
+        orders.annotate(ledger_paid=_succeeded_sum(Payment), ledger_refunded=_succeeded_sum(Refund))
+        .filter(~Q(paid_amount=F("ledger_paid")) | ~Q(refunded_amount=F("ledger_refunded")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def check_order_ledgers(result) -> None:
+    """The periodic check (job "order-ledger-check"): each mismatch is a failure of the run, counted for its
+    shop, so the jobs page shows it; the shop's payments page lists the orders (no order is named here,
+    the run's errors are seen by every shop)."""
+    for order in order_ledger_mismatches().only("pk", "shop_id", "paid_amount", "refunded_amount"):
+        logger.error(
+            "order %s: paid %s refunded %s, ledger says paid %s refunded %s",
+            order.pk,
+            order.paid_amount,
+            order.refunded_amount,
+            order.ledger_paid,
+            order.ledger_refunded,
+        )
+        result.count(order.shop_id)
+        result.fail(str(_("有订单的已付/已退金额与支付流水不一致，见「收款与对账」。")))

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -15,10 +15,14 @@ from .models import (
     DueState,
     Order,
     OrderLine,
+    Payment,
     PickupPoint,
     Product,
+    Refund,
+    RefundState,
     RepurchaseDue,
     RepurchaseReminder,
+    SimulatedNotificationOutbox,
     Sku,
 )
 
@@ -197,3 +201,61 @@ def reminders_for_product(product: Product) -> QuerySet[RepurchaseReminder]:
         .select_related("member", "converted_order")
         .order_by("-sent_at", "-pk")
     )
+
+
+# --- Outboxes: the simulated provider's callbacks and refunds waiting to reach a provider ----------
+
+
+def _callbacks_of_shop(shop_id: int | None) -> QuerySet[SimulatedNotificationOutbox]:
+    rows = SimulatedNotificationOutbox.objects.order_by()
+    if shop_id is None:
+        return rows
+    return rows.filter(
+        Q(reference__in=Payment.objects.filter(order__shop_id=shop_id).values("provider_ref"))
+        | Q(reference__in=Refund.objects.filter(order__shop_id=shop_id).values("key"))
+    )
+
+
+def callback_outbox_figures(*, shop_id: int | None, now: datetime):
+    """The simulated provider's callbacks still to deliver (shequn.outboxes): 2 queries."""
+    from shequn.outboxes import FAILURE_WINDOW, OutboxFigures
+
+    from .payments.simulated import MAX_ATTEMPTS
+
+    rows = _callbacks_of_shop(shop_id)
+    undelivered = Q(delivered_at__isnull=True)
+    in_hands = Q(lease_until__gt=now)
+    live = undelivered & (Q(attempts__lt=MAX_ATTEMPTS) | in_hands)
+    due = live & ~in_hands & Q(deliver_after__lte=now)
+    given_up = undelivered & Q(attempts__gte=MAX_ATTEMPTS) & ~in_hands
+    figures = rows.aggregate(
+        pending=Count("pk", filter=live),
+        due=Count("pk", filter=due),
+        oldest_due_at=Min("deliver_after", filter=due),
+        retrying=Count("pk", filter=live & ~Q(last_error="")),
+        failed_24h=Count("pk", filter=given_up & Q(last_attempt_at__gte=now - FAILURE_WINDOW)),
+    )
+    failing = rows.filter(undelivered & ~Q(last_error=""))
+    last = failing.order_by(F("last_attempt_at").desc(nulls_last=True), "-pk").first()
+    return OutboxFigures(
+        **figures, last_error=last.last_error if last else "", last_error_at=last.last_attempt_at if last else None
+    )
+
+
+def refund_outbox_figures(*, shop_id: int | None, now: datetime):
+    """Refunds approved but not yet accepted by their provider (shequn.outboxes): 1 query. The task that
+    hands them over retries on its own and records no error; a refund stuck here shows as an old backlog."""
+    from shequn.outboxes import OutboxFigures
+
+    rows = Refund.objects.filter(state=RefundState.PENDING, provider_ref="").order_by()
+    if shop_id is not None:
+        rows = rows.filter(order__shop_id=shop_id)
+    figures = rows.aggregate(due=Count("pk"), oldest_due_at=Min("created_at"))
+    return OutboxFigures(pending=figures["due"], **figures, last_error=None)
+
+
+def callbacks_for_order(order: Order) -> list[SimulatedNotificationOutbox]:
+    """The provider's callbacks about this order's payments and refunds (the caller scoped the order): 1
+    query, with the order's payments and refunds prefetched."""
+    references = [p.provider_ref for p in order.payments.all()] + [r.key for r in order.refunds.all()]
+    return list(SimulatedNotificationOutbox.objects.filter(reference__in=references).order_by("created_at", "pk"))

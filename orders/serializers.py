@@ -118,7 +118,15 @@ class OrderMoneyMixin(serializers.Serializer):
     subtotal = serializers.DecimalField(**MONEY, read_only=True, help_text="商品金额（元）。")
     discount = serializers.DecimalField(**MONEY, read_only=True, help_text="优惠（元）。")
     total = serializers.DecimalField(**MONEY, read_only=True, help_text="应付金额（元）= subtotal − discount。")
-    refunded_amount = serializers.DecimalField(**MONEY, read_only=True, help_text="已退金额（元）。")
+    paid_amount = serializers.DecimalField(
+        **MONEY, read_only=True, help_text="已付金额（元）：成功支付之和，含重复或逾期付款。"
+    )
+    refunded_amount = serializers.DecimalField(
+        **MONEY,
+        read_only=True,
+        help_text="已退回的金额（元）：状态为 succeeded 的退款之和，含退回的重复或逾期付款；"
+        "paid_amount − refunded_amount 是商家实际收下的钱。",
+    )
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -178,6 +186,7 @@ class MyOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
             "subtotal",
             "discount",
             "total",
+            "paid_amount",
             "refunded_amount",
             "currency",
             "delivery",
@@ -437,6 +446,7 @@ class ShopOrderListSerializer(OrderMoneyMixin, serializers.ModelSerializer):
             "subtotal",
             "discount",
             "total",
+            "paid_amount",
             "refunded_amount",
             "currency",
             "delivery",

@@ -7,6 +7,9 @@ Guarantees:
 - an idempotency key returns the same order for the same request and refuses a different one;
 - a provider notification is processed exactly once, after its signature, amount and currency
   are verified; a payment that arrives for a cancelled order is refunded automatically;
+- an order's paid_amount and refunded_amount are the sums of its succeeded payments and refunds at
+  every moment: each moves under the order's row lock in the transaction where a payment or refund
+  succeeds, and never otherwise (orders.reconciliation.order_ledger_mismatches checks it);
 - no row lock is held while talking to a payment provider: provider calls run after commit.
 """
 
@@ -381,10 +384,7 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
         if order.state != S.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
         refund = _create_refund(
-            order=order,
-            key=_full_refund_key(order),
-            amount=order.total - order.refunded_amount,
-            reason=reason or _("同意退款"),
+            order=order, key=_full_refund_key(order), amount=refundable(order), reason=reason or _("同意退款")
         )
     _start_refund_after_commit(refund)
     return refund
@@ -412,13 +412,18 @@ def refund_part(*, order: Order, amount: Decimal, key: str, reason: str) -> Refu
     return refund
 
 
+def refundable(order: Order) -> Decimal:
+    """The member's money the shop still holds for this order and no refund is on its way for."""
+    pending = order.refunds.filter(state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
+    return order.paid_amount - order.refunded_amount - pending
+
+
 def _create_refund(*, order: Order, key: str, amount: Decimal, reason: str) -> Refund:
     existing = Refund.objects.filter(key=key).first()
     if existing:
         return existing
     amount = Decimal(amount).quantize(CENT)
-    pending = Refund.objects.filter(order=order, state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
-    if amount <= 0 or amount > order.total - order.refunded_amount - pending:
+    if amount <= 0 or amount > refundable(order):
         raise ValidationError({"amount": _("退款金额超出可退金额。")})
     payment = order.payments.filter(state=PaymentState.SUCCEEDED).order_by("pk").first()
     if payment is None:
@@ -578,6 +583,8 @@ def _apply_payment(notification: Notification) -> str:
     payment.provider_txn_id = notification.provider_txn_id or payment.provider_txn_id
     payment.save(update_fields=["state", "succeeded_at", "provider_txn_id"])
     order = Order.objects.select_for_update().get(pk=payment.order_id)
+    Order.objects.filter(pk=order.pk).update(paid_amount=F("paid_amount") + payment.amount)
+    order.paid_amount += payment.amount
     if (
         order.state == S.PENDING_PAYMENT
         and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(pk=payment.pk).exists()
@@ -611,15 +618,15 @@ def _apply_refund(notification: Notification) -> str:
     refund.state, refund.succeeded_at = RefundState.SUCCEEDED, timezone.now()
     refund.save(update_fields=["state", "succeeded_at"])
     order = Order.objects.select_for_update().get(pk=refund.order_id)
-    if refund.key.startswith("late-payment:"):
-        return "late-payment-refunded"  # that money was never the order's
+    # Every refund counts, a returned duplicate or late payment too: refunded_amount is money returned.
     Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
-    order.refresh_from_db()
-    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.total:
+    order.refunded_amount += refund.amount
+    # A refund request ends when all the member paid is back (a duplicate payment's refund included).
+    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
         transition_order(order=order, to_state=S.REFUNDED, by=None, reason=_("退款成功"))
         _return_stock_once(order)
         hooks.run("after_refund", order)
-    return "refunded"
+    return "late-payment-refunded" if refund.key.startswith("late-payment:") else "refunded"
 
 
 # --- After-sales -----------------------------------------------------------------------------------
@@ -679,7 +686,7 @@ def reconcile(order: Order) -> dict:
         lines = order.subtotal
     paid = order.payments.filter(state=PaymentState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = order.refunds.filter(state=RefundState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or ZERO
-    kept = order.total - order.refunded_amount if order.state in PAID_STATES + (S.REFUNDED,) else ZERO
+    kept = order.paid_amount - order.refunded_amount
     return {
         "lines": lines,
         "subtotal": order.subtotal,
@@ -688,5 +695,5 @@ def reconcile(order: Order) -> dict:
         "paid": paid,
         "refunded": refunded,
         "kept": kept,
-        "balanced": lines == order.subtotal and paid - refunded == kept,
+        "balanced": lines == order.subtotal and (paid, refunded) == (order.paid_amount, order.refunded_amount),
     }

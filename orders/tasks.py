@@ -44,6 +44,17 @@ def reconcile_payments() -> int | None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def check_order_ledgers() -> int | None:
+    """Every order's paid and refunded figures against its succeeded payments and refunds."""
+    from shequn.jobs import run_job
+
+    from . import reconciliation
+
+    result = run_job("order-ledger-check", reconciliation.check_order_ledgers)
+    return result.items if result else None
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def deliver_simulated_notifications() -> int:
     return simulated.deliver_due()
 

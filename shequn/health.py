@@ -1,5 +1,14 @@
-"""GET /healthz: is the database up, is Redis up, did a Celery worker answer recently."""
+"""GET /healthz: is the database up, is Redis up, did a Celery worker answer recently, are the outboxes
+delivering.
 
+- 503 "unavailable" when the database or Redis cannot be reached, or no worker answered lately: the
+  failing part is named, never its address or the driver's message (the page is public).
+- 200 "degraded" when everything answers but an outbox is failing (a receiver answering errors, a
+  provider down) or has rows waiting longer than OUTBOX_BACKLOG_MAX_AGE; `reasons` says which and why.
+- 200 "ok" otherwise. `ok` is true only then.
+"""
+
+import logging
 import time
 
 from django.conf import settings
@@ -8,7 +17,10 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from . import outboxes
 from .celery import HEARTBEAT_CACHE_KEY
+
+logger = logging.getLogger("shequn.health")
 
 
 def _check_database() -> dict:
@@ -16,8 +28,9 @@ def _check_database() -> dict:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return {"ok": True, "vendor": connection.vendor}
-    except Exception as exc:  # any failure is the answer
-        return {"ok": False, "error": str(exc)[:200]}
+    except Exception:  # any failure is the answer; its text (host, port) goes to the log only
+        logger.warning("health: database unreachable", exc_info=True)
+        return {"ok": False, "error": "unreachable"}
 
 
 def _check_redis() -> dict:
@@ -28,17 +41,21 @@ def _check_redis() -> dict:
 
         redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
         return {"ok": True}
-    except Exception as exc:
-        return {"ok": False, "error": str(exc)[:200]}
+    except Exception:
+        logger.warning("health: redis unreachable", exc_info=True)
+        return {"ok": False, "error": "unreachable"}
 
 
-def _check_worker() -> dict:
+def _check_worker(redis_ok: bool) -> dict:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"ok": True, "mode": "in-process"}
+    if not redis_ok:
+        return {"ok": False, "error": "unknown: redis unreachable"}
     try:
         last = cache.get(HEARTBEAT_CACHE_KEY)
-    except Exception as exc:
-        return {"ok": False, "error": str(exc)[:200]}
+    except Exception:
+        logger.warning("health: heartbeat unreadable", exc_info=True)
+        return {"ok": False, "error": "heartbeat unreadable"}
     if last is None:
         return {"ok": False, "error": "no worker heartbeat seen"}
     age = time.time() - float(last)
@@ -46,8 +63,32 @@ def _check_worker() -> dict:
     return {"ok": age <= max_age, "last_heartbeat_seconds_ago": round(age, 1)}
 
 
+def _check_outboxes() -> tuple[dict, list[str]]:
+    report, reasons = {}, []
+    for outbox in outboxes.outboxes(shop_id=None):
+        figures = outbox.figures
+        report[outbox.name] = {
+            "due": figures.due,
+            "oldest_due_seconds": outbox.oldest_due_seconds,
+            "retrying": figures.retrying,
+            "failed_24h": figures.failed_24h,
+        }
+        reasons += outbox.problems
+    return report, reasons
+
+
 @never_cache
 def healthz(request):
-    checks = {"database": _check_database(), "redis": _check_redis(), "worker": _check_worker()}
-    healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"ok": healthy, **checks}, status=200 if healthy else 503)
+    checks = {"database": _check_database(), "redis": _check_redis()}
+    checks["worker"] = _check_worker(checks["redis"]["ok"])
+    down = [name for name, check in checks.items() if not check["ok"]]
+    reasons = [f"{name}: {checks[name]['error']}" for name in down if "error" in checks[name]]
+    reasons += [f"{name}: heartbeat too old" for name in down if "error" not in checks[name]]
+    if checks["database"]["ok"]:
+        checks["outboxes"], problems = _check_outboxes()
+        reasons += problems
+    status = "unavailable" if down else "degraded" if reasons else "ok"
+    return JsonResponse(
+        {"status": status, "ok": status == "ok", "reasons": reasons, **checks},
+        status=503 if down else 200,
+    )

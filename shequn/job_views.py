@@ -1,7 +1,10 @@
-"""The operators' jobs page: each periodic job's last run, duration, items processed and failures.
+"""The operators' jobs page: each periodic job's last run, duration, items processed and failures, and
+each outbox's backlog and failures.
 
 Runs serve every shop at once: an operator sees the counts of their own shop (`JobRun.shop_items`) and the
 job's health (status, duration, failures); error texts, which may name anything, only platform staff see.
+Outbox figures are the shop's own rows (with their last error, which is about the shop's own messages and
+payments); platform staff see every shop's.
 """
 
 from django.core.paginator import Paginator
@@ -11,7 +14,7 @@ from django.views.decorators.http import require_GET
 from shops.models import OperatorRole
 from shops.tenancy import operator_required
 
-from . import jobs
+from . import jobs, outboxes
 
 PAGE_SIZE = 50
 
@@ -20,6 +23,7 @@ PAGE_SIZE = 50
 @require_GET
 def job_list(request):
     shop_key = str(request.shop.pk)
+    platform_wide = request.user.is_staff
     page = Paginator(jobs.recent_runs(), PAGE_SIZE).get_page(request.GET.get("page"))
     for run in page:
         run.label = jobs.JOB_LABELS.get(run.job, run.job)
@@ -29,6 +33,8 @@ def job_list(request):
         "shequn/dashboard/jobs.html",
         {
             "jobs": jobs.job_overview(shop_id=request.shop.pk),
+            "outboxes": outboxes.outboxes(shop_id=None if platform_wide else request.shop.pk),
+            "platform_wide": platform_wide,
             "page": page,
             "show_errors": request.user.is_staff,
         },

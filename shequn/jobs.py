@@ -49,6 +49,8 @@ JOB_LABELS = {
     "refresh-leaderboards": _("排行榜：从数据库重建当前榜单"),
     "payment-recovery": _("支付：查询迟迟没有通知的支付和退款"),
     "payment-reconciliation": _("支付：昨日账单与本系统对账"),
+    "order-ledger-check": _("支付：每笔订单的已付/已退金额与支付流水核对"),
+    "analytics-facts": _("数据分析：按变动重算每日事实表"),
 }
 # The outbox pumps (deliver-notifications, deliver-simulated-payment-notifications) are not run under a
 # lease: they are kicked after every commit as well as by beat, and claim their rows with SKIP LOCKED, so

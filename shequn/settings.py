@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "campaigns",
+    "analytics",
 ]
 # The official account (公众号) members sign in through inside WeChat; its openids also address WeChat
 # Pay JSAPI payments and template messages. WeChat sign-in (allauth's weixin provider, adapted for WeChat's
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "shequn.csp.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shequn.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -170,6 +172,8 @@ CELERY_BEAT_SCHEDULE = {
     # latest published daily statement (WeChat Pay publishes yesterday's at 10:00; a re-run replaces).
     "payment-recovery": {"task": "orders.tasks.recover_payments", "schedule": timedelta(minutes=2)},
     "payment-reconciliation": {"task": "orders.tasks.reconcile_payments", "schedule": timedelta(hours=6)},
+    # Each order's paid − refunded against its own payments and refunds (listed on the payments page).
+    "order-ledger-check": {"task": "orders.tasks.check_order_ledgers", "schedule": timedelta(hours=1)},
     "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
     # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
     "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
@@ -187,9 +191,13 @@ CELERY_BEAT_SCHEDULE = {
     "series-open-next": {"task": "groups.tasks.open_next_series_groups", "schedule": timedelta(minutes=5)},
     "lurker-follow-ups": {"task": "groups.tasks.follow_up_lurkers", "schedule": timedelta(hours=1)},
     "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
+    # Analytics fact tables: rebuild the days whose sources changed since the last run (analytics.facts).
+    "analytics-facts": {"task": "analytics.tasks.refresh_facts", "schedule": timedelta(minutes=10)},
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
+# /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
+OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

@@ -372,9 +372,8 @@ def _refund_whole(order: Order, *, reason: str) -> None:
     elif order.state == OrderState.REFUND_REQUESTED:
         if not order.refunds.filter(state=RefundState.PENDING).exists():
             order_services.approve_refund(order=order, by=None, reason=reason)
-    elif order.state in PAID_STATES and order.total > order.refunded_amount:
-        pending = order.refunds.filter(state=RefundState.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
-        left = order.total - order.refunded_amount - pending
+    elif order.state in PAID_STATES:
+        left = order_services.refundable(order)
         if left > 0:
             order_services.refund_part(order=order, amount=left, key=f"team-refund:{order.pk}", reason=reason)
 

@@ -1,0 +1,137 @@
+"""Fact tables the analytics pages read (and nothing else): built from the source tables by analytics.facts.
+
+Every row is derived: a day of a shop is always rewritten whole (delete, then insert the aggregate), so a
+rebuild of any date range gives the same rows as the incremental job, and a re-run changes nothing.
+Money is integer fen. Days and weeks are Asia/Shanghai calendar days; a week starts on Monday.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def counter(verbose_name):
+    return models.BigIntegerField(verbose_name, default=0)
+
+
+class DailyFact(models.Model):
+    """One shop's day per group × channel × campaign (每日事实表). Empty dimensions are NULL / "".
+
+    - opens, signed-in opens, invitee first orders, qualified referrals: live (not voided) referral events;
+    - joins: memberships whose first join fell on the day (channel = the membership's);
+    - paid orders (first / second / all): orders paid that day, numbered per member in the shop by payment;
+      revenue = their totals; the campaign is the order's campaign;
+    - refunds: succeeded refunds that day (tier refunds = group-buy tier price differences);
+    - invites: referral edges made that day; reward cost: pending or granted money rewards made that day;
+    - active members: distinct members with any activity but a received message that day, per group;
+    - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders.
+    """
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("日期"))
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    channel = models.CharField(_("渠道"), max_length=20, blank=True)
+    campaign_id = models.PositiveBigIntegerField(_("活动"), null=True, blank=True)
+    link_opens = counter(_("打开链接"))
+    signed_in_opens = counter(_("登录后打开"))
+    joins = counter(_("入群"))
+    first_orders = counter(_("首单"))
+    second_orders = counter(_("第二单"))
+    paid_orders = counter(_("付款订单"))
+    revenue_fen = counter(_("成交额（分）"))
+    refunds_fen = counter(_("退款（分）"))
+    refund_count = counter(_("退款笔数"))
+    tier_refunds_fen = counter(_("阶梯价差退款（分）"))
+    subsidy_fen = counter(_("活动补贴（分）"))
+    reward_cost_fen = counter(_("奖励成本（分）"))
+    invites = counter(_("邀请"))
+    qualified_referrals = counter(_("合格推荐"))
+    invitee_first_orders = counter(_("被邀请人首单"))
+    active_members = counter(_("活跃成员"))
+    check_ins = counter(_("打卡"))
+    campaign_acts = counter(_("活动参与"))
+    new_members = counter(_("活动新成员"))
+
+    class Meta:
+        verbose_name = _("每日事实")
+        verbose_name_plural = _("每日事实")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "day", "group", "channel", "campaign_id"],
+                name="daily_fact_once_per_cell",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            models.Index(fields=["shop", "campaign_id", "day"], name="daily_fact_campaign_idx"),
+            models.Index(fields=["shop", "group", "day"], name="daily_fact_group_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {self.day} g{self.group_id} {self.channel} c{self.campaign_id}"
+
+
+class OrderProductFact(models.Model):
+    """A paid order's lines of one product (复购事实): who, where, when, the how-many-th order it is of the
+    member (in the shop) and of the member for this product, the previous such purchase and the latest
+    repeat-purchase reminder sent between the two (reminder attribution)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("orders.Product", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("日期"))
+    paid_at = models.DateTimeField(_("付款时间"))
+    member_order_n = models.PositiveIntegerField(_("会员第几单"))
+    product_order_n = models.PositiveIntegerField(_("该商品第几单"))
+    previous_paid_at = models.DateTimeField(_("上次购买"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("期间的复购提醒"), null=True, blank=True)
+    revenue_fen = counter(_("金额（分）"))
+
+    class Meta:
+        verbose_name = _("订单商品事实")
+        verbose_name_plural = _("订单商品事实")
+        constraints = [models.UniqueConstraint(fields=["order", "product"], name="order_product_fact_once")]
+        indexes = [models.Index(fields=["shop", "day"], name="order_product_fact_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}×{self.product_id}"
+
+
+class MemberWeekFact(models.Model):
+    """A member's week in a group (留存事实): did they first join it, pay an order in it, do anything in it."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(_("周（周一）"))
+    joined = models.BooleanField(_("首次入群"), default=False)
+    ordered = models.BooleanField(_("付款下单"), default=False)
+    active = models.BooleanField(_("有互动"), default=False)
+
+    class Meta:
+        verbose_name = _("会员周事实")
+        verbose_name_plural = _("会员周事实")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "member", "week"], name="member_week_fact_once"),
+        ]
+        indexes = [models.Index(fields=["shop", "week"], name="member_week_fact_week_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}@{self.group_id} {self.week}"
+
+
+class FactWatermark(models.Model):
+    """How far the incremental job has read the source tables' change times (one row per job)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    changes_until = models.DateTimeField(_("已处理到"))
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("事实表水位")
+        verbose_name_plural = _("事实表水位")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.changes_until:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,315 @@
+"""Random shops for the analytics tests, written straight into the source tables (the facts only read them),
+and the direct computation from those tables that the facts must equal."""
+
+import random
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignAct, CampaignOrder, CampaignType
+from groups.models import ActivityKind, Channel, MemberActivity, Membership, MembershipStatus
+from orders.models import Order, OrderLine, OrderState, Payment, Refund, RefundState, RepurchaseReminder
+from referrals.models import EventKind, ReferralEdge, ReferralEvent, Reward, RewardKind, RewardRule, RewardStatus
+from tests.factories import GroupFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+
+CHANNELS = [Channel.MEMBER, Channel.POSTER, Channel.PARCEL_CARD, Channel.SERIES_CODE]
+ACTIVITY = [ActivityKind.JOIN, ActivityKind.ORDER, ActivityKind.CHECK_IN, ActivityKind.MESSAGE_RECEIVED]
+
+
+@dataclass
+class ShopData:
+    shop: object
+    rng: random.Random
+    start: datetime
+    groups: list = field(default_factory=list)
+    members: list = field(default_factory=list)
+    skus: list = field(default_factory=list)
+    campaigns: list = field(default_factory=list)
+    membership_of: dict = field(default_factory=dict)  # member pk -> list of group pks
+
+
+def _at(data: ShopData, day_offset: float) -> datetime:
+    return data.start + timedelta(days=day_offset)
+
+
+def make_shop(
+    rng: random.Random, *, members: int = 12, orders: int = 30, days: int = 40, start: datetime | None = None
+) -> ShopData:
+    start = start or timezone.now() - timedelta(days=days + 1)
+    data = ShopData(shop=ShopFactory(), rng=rng, start=start)
+    shop = data.shop
+    data.groups = [GroupFactory(shop=shop) for _ in range(rng.randint(1, 3))]
+    data.skus = [SkuFactory(product=ProductFactory(shop=shop, usage_cycle_days=rng.choice([7, 30]))) for _ in range(2)]
+    data.campaigns = [
+        Campaign.objects.create(
+            shop=shop,
+            type=CampaignType.GROUP_BUY,
+            name=f"拼团{i}",
+            starts_at=start,
+            ends_at=start + timedelta(days=days),
+        )
+        for i in range(rng.randint(0, 2))
+    ]
+    data.members = [UserFactory() for _ in range(members)]
+    for person in data.members:
+        for group in rng.sample(data.groups, rng.randint(1, len(data.groups))):
+            join(data, person, group, _at(data, rng.uniform(0, days)))
+    rule = RewardRule.objects.create(shop=shop, kind=RewardKind.COMMISSION, amount=Decimal("5.00"))
+    for invitee in data.members[1:]:
+        if rng.random() < 0.5:
+            inviter = rng.choice([m for m in data.members if m != invitee])
+            edge = ReferralEdge.objects.create(
+                shop=shop,
+                invitee=invitee,
+                inviter=inviter,
+                group=rng.choice(data.groups),
+                channel=rng.choice(CHANNELS),
+                campaign_id=rng.choice([None, *[c.pk for c in data.campaigns]]),
+                created_at=_at(data, rng.uniform(0, days)),
+            )
+            for kind in rng.sample([EventKind.LINK_OPENED, EventKind.FIRST_ORDER, EventKind.QUALIFIED], 2):
+                event(data, kind, inviter, invitee, edge, _at(data, rng.uniform(0, days)))
+            if rng.random() < 0.5:
+                Reward.objects.create(
+                    shop=shop,
+                    rule=rule,
+                    kind=rule.kind,
+                    inviter=inviter,
+                    invitee=invitee,
+                    edge=edge,
+                    amount=Decimal(rng.randint(1, 900)) / 100,
+                    status=rng.choice([RewardStatus.PENDING, RewardStatus.GRANTED, RewardStatus.REVERSED]),
+                    period_start=start.date(),
+                    created_at=_at(data, rng.uniform(0, days)),
+                    due_at=_at(data, days),
+                )
+    for _ in range(rng.randint(0, 6)):  # anonymous opens of some link
+        inviter = rng.choice(data.members)
+        event(data, EventKind.LINK_OPENED, inviter, None, None, _at(data, rng.uniform(0, days)))
+    for _ in range(orders):
+        order(data, rng.choice(data.members), _at(data, rng.uniform(0, days)))
+    for person in data.members:
+        for _ in range(rng.randint(0, 4)):
+            group_pk = rng.choice(data.membership_of[person.pk])
+            MemberActivity.objects.create(
+                group_id=group_pk, user=person, kind=rng.choice(ACTIVITY), at=_at(data, rng.uniform(0, days))
+            )
+        for campaign in data.campaigns:
+            if rng.random() < 0.3:
+                CampaignAct.objects.create(
+                    campaign=campaign,
+                    actor=person,
+                    kind="join",
+                    key=uuid.uuid4().hex,
+                    new_member=rng.random() < 0.5,
+                    occurred_at=_at(data, rng.uniform(0, days)),
+                )
+        if rng.random() < 0.3:
+            RepurchaseReminder.objects.create(
+                shop=shop,
+                member=person,
+                product=rng.choice(data.skus).product,
+                cycle=rng.randint(1, 10**9),
+                due_at=_at(data, days),
+                sent_at=_at(data, rng.uniform(0, days)),
+            )
+    return data
+
+
+def join(data: ShopData, person, group, at: datetime) -> Membership:
+    data.membership_of.setdefault(person.pk, []).append(group.pk)
+    return Membership.objects.create(
+        group=group,
+        user=person,
+        status=MembershipStatus.ACTIVE,
+        channel=data.rng.choice(CHANNELS),
+        requested_at=at,
+        joined_at=at,
+        first_joined_at=at,
+    )
+
+
+def event(data: ShopData, kind, inviter, invitee, edge, at: datetime) -> ReferralEvent:
+    return ReferralEvent.objects.create(
+        shop=data.shop,
+        kind=kind,
+        key=uuid.uuid4().hex,
+        inviter=inviter,
+        invitee=invitee,
+        edge=edge,
+        group=edge.group if edge else data.rng.choice(data.groups),
+        campaign_id=edge.campaign_id if edge else None,
+        channel=edge.channel if edge else data.rng.choice(CHANNELS),
+        occurred_at=at,
+        voided_at=at if data.rng.random() < 0.15 else None,
+    )
+
+
+def order(data: ShopData, person, created: datetime, *, paid: bool | None = None) -> Order:
+    rng = data.rng
+    paid = rng.random() < 0.85 if paid is None else paid
+    lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(data.skus, rng.randint(1, len(data.skus)))]
+    subtotal = sum((sku.price * quantity for sku, quantity in lines), Decimal("0.00"))
+    discount = Decimal(rng.randint(0, 500)) / 100
+    placed = Order.objects.create(
+        shop=data.shop,
+        group_id=rng.choice(data.membership_of[person.pk]),
+        member=person,
+        number=uuid.uuid4().hex[:20],
+        state=OrderState.PAID if paid else OrderState.CANCELLED,
+        subtotal=subtotal,
+        discount=discount,
+        total=subtotal - discount,
+        delivery="none",
+        idempotency_key=uuid.uuid4().hex,
+        request_fingerprint="x",
+        pay_deadline=created + timedelta(minutes=30),
+        created_at=created,
+        paid_at=created + timedelta(minutes=rng.randint(1, 20)) if paid else None,
+    )
+    for sku, quantity in lines:
+        OrderLine.objects.create(
+            order=placed,
+            sku=sku,
+            product=sku.product,
+            product_name=sku.product.name,
+            spec=sku.spec,
+            unit_price=sku.price,
+            quantity=quantity,
+            line_total=sku.price * quantity,
+        )
+    if data.campaigns and rng.random() < 0.4:
+        CampaignOrder.objects.create(
+            campaign=rng.choice(data.campaigns),
+            order=placed,
+            member=person,
+            units=1,
+            unit_price=Decimal("9.90"),
+            subsidy=Decimal(rng.randint(0, 1000)) / 100,
+            released_at=created if rng.random() < 0.2 else None,
+        )
+    if paid and rng.random() < 0.25:
+        refund(data, placed, min(placed.paid_at + timedelta(days=rng.uniform(0, 3)), timezone.now()))
+    return placed
+
+
+def refund(data: ShopData, placed: Order, at: datetime) -> Refund:
+    payment = Payment.objects.create(
+        order=placed, provider="simulated", provider_ref=uuid.uuid4().hex, amount=placed.total or Decimal("1.00")
+    )
+    tier = data.rng.random() < 0.5
+    return Refund.objects.create(
+        order=placed,
+        payment=payment,
+        key=f"team:1:tier:{uuid.uuid4().hex[:8]}" if tier else f"order:{uuid.uuid4().hex}",
+        amount=max(min(placed.total, Decimal(data.rng.randint(1, 3000)) / 100), Decimal("0.01")),
+        state=data.rng.choice([RefundState.SUCCEEDED, RefundState.SUCCEEDED, RefundState.PENDING]),
+        created_at=at,
+        succeeded_at=at,
+    )
+
+
+# --- The direct computation ---------------------------------------------------------------------------------
+
+
+def local_day(at: datetime):
+    return timezone.localtime(at).date()
+
+
+def fen(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+def direct_daily(shop) -> dict:
+    """{(day, group, channel, campaign): Counter of measures} straight from the source tables."""
+    cells: dict = defaultdict(Counter)
+    channel_of = {(m.group_id, m.user_id): m.channel for m in Membership.objects.filter(group__shop=shop).order_by()}
+    campaign_order = {co.order_id: co for co in CampaignOrder.objects.filter(order__shop=shop)}
+    for e in ReferralEvent.objects.filter(shop=shop, voided_at__isnull=True):
+        cell = cells[(local_day(e.occurred_at), e.group_id, e.channel, e.campaign_id)]
+        if e.kind == EventKind.LINK_OPENED:
+            cell["link_opens"] += 1
+            cell["signed_in_opens"] += e.invitee_id is not None
+        elif e.kind == EventKind.QUALIFIED:
+            cell["qualified_referrals"] += 1
+        elif e.kind == EventKind.FIRST_ORDER:
+            cell["invitee_first_orders"] += 1
+    for m in Membership.objects.filter(group__shop=shop, first_joined_at__isnull=False):
+        cells[(local_day(m.first_joined_at), m.group_id, m.channel, None)]["joins"] += 1
+    seen: Counter = Counter()
+    for o in Order.objects.filter(shop=shop, paid_at__isnull=False).order_by("paid_at", "pk"):
+        seen[o.member_id] += 1
+        co = campaign_order.get(o.pk)
+        cell = cells[
+            (local_day(o.paid_at), o.group_id, channel_of.get((o.group_id, o.member_id), ""), co and co.campaign_id)
+        ]
+        cell["paid_orders"] += 1
+        cell["first_orders"] += seen[o.member_id] == 1
+        cell["second_orders"] += seen[o.member_id] == 2
+        cell["revenue_fen"] += fen(o.total)
+        cell["subsidy_fen"] += fen(co.subsidy) if co and co.released_at is None else 0
+    for f in Refund.objects.filter(order__shop=shop, state=RefundState.SUCCEEDED).select_related("order"):
+        o = f.order
+        co = campaign_order.get(o.pk)
+        cell = cells[
+            (
+                local_day(f.succeeded_at),
+                o.group_id,
+                channel_of.get((o.group_id, o.member_id), ""),
+                co and co.campaign_id,
+            )
+        ]
+        cell["refunds_fen"] += fen(f.amount)
+        cell["refund_count"] += 1
+        cell["tier_refunds_fen"] += fen(f.amount) if ":tier:" in f.key else 0
+    for e in ReferralEdge.objects.filter(shop=shop):
+        cells[(local_day(e.created_at), e.group_id, e.channel, e.campaign_id)]["invites"] += 1
+    for w in Reward.objects.filter(shop=shop, status__in=["pending", "granted"]).select_related("edge"):
+        if w.kind != RewardKind.POINTS:
+            cells[(local_day(w.created_at), w.edge.group_id, w.edge.channel, w.edge.campaign_id)][
+                "reward_cost_fen"
+            ] += fen(w.amount)
+    active = defaultdict(set)
+    for a in MemberActivity.objects.filter(group__shop=shop).exclude(kind=ActivityKind.MESSAGE_RECEIVED):
+        key = (local_day(a.at), a.group_id, channel_of.get((a.group_id, a.user_id), ""), None)
+        active[key].add(a.user_id)
+        cells[key]["check_ins"] += a.kind == ActivityKind.CHECK_IN
+    for key, people in active.items():
+        cells[key]["active_members"] += len(people)
+    new_people = defaultdict(set)
+    for a in CampaignAct.objects.filter(campaign__shop=shop):
+        key = (local_day(a.occurred_at), None, "", a.campaign_id)
+        cells[key]["campaign_acts"] += 1
+        if a.new_member:
+            new_people[key].add(a.actor_id)
+    for key, people in new_people.items():
+        cells[key]["new_members"] += len(people)
+    return {key: +counts for key, counts in cells.items() if +counts}
+
+
+def fact_cells(shop) -> dict:
+    from analytics.facts import MEASURES
+    from analytics.models import DailyFact
+
+    cells = {}
+    for row in DailyFact.objects.filter(shop=shop).values():
+        key = (row["day"], row["group_id"], row["channel"], row["campaign_id"])
+        counts = +Counter({m: row[m] for m in MEASURES})
+        if counts:
+            cells[key] = counts
+    return cells
+
+
+def snapshot(shop) -> tuple:
+    """Every fact row of the shop, without ids, sorted: what two builds must agree on."""
+    from analytics.models import DailyFact, MemberWeekFact, OrderProductFact
+
+    def rows(model):
+        found = model.objects.filter(shop=shop).values()
+        return sorted((tuple(sorted((k, v) for k, v in row.items() if k != "id")) for row in found), key=repr)
+
+    return rows(DailyFact), rows(OrderProductFact), rows(MemberWeekFact)

@@ -1,0 +1,127 @@
+"""The fact tables equal a direct computation from the source tables, however they were built: from scratch,
+incrementally by the job after later changes, for a date range, or run twice."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics import facts
+from analytics.models import DailyFact, FactWatermark
+from analytics.tasks import refresh_facts
+from groups.models import ActivityKind, MemberActivity
+from orders.models import Refund, RepurchaseReminder
+from referrals.models import EventKind, ReferralEvent
+from shequn.models import JobRun
+from tests.analytics import shopdata
+
+pytestmark = pytest.mark.django_db
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), members=st.integers(1, 10), orders=st.integers(0, 25), days=st.integers(1, 30))
+def test_daily_facts_equal_a_direct_computation(seed, members, orders, days):
+    data = shopdata.make_shop(random.Random(seed), members=members, orders=orders, days=days)
+    facts.rebuild_shop(shop_id=data.shop.pk)
+    assert shopdata.fact_cells(data.shop) == shopdata.direct_daily(data.shop)
+
+
+def _later_changes(data, now):
+    """What happens after the first build, stamped now: new orders (before and after older payments of the
+    same member are renumbered), a refund of an old order, a voided old event, a late join, activity."""
+    rng = data.rng
+    person = data.members[0]
+    shopdata.order(data, person, now - timedelta(minutes=30), paid=True)
+    old = data.shop.orders.filter(paid_at__isnull=False).order_by("paid_at").first()
+    shopdata.refund(data, old, now - timedelta(minutes=5))
+    Refund.objects.filter(order=old).update(state="succeeded", succeeded_at=now - timedelta(minutes=5))
+    oldest_live = ReferralEvent.objects.filter(shop=data.shop, voided_at__isnull=True).order_by("occurred_at")[:1]
+    ReferralEvent.objects.filter(pk__in=oldest_live.values("pk")).update(voided_at=now - timedelta(minutes=1))
+    newcomer = shopdata.UserFactory()
+    shopdata.join(data, newcomer, data.groups[0], now - timedelta(minutes=2))
+    shopdata.event(data, EventKind.LINK_OPENED, person, newcomer, None, now - timedelta(minutes=3))
+    MemberActivity.objects.create(group=data.groups[0], user=newcomer, kind=ActivityKind.CHECK_IN, at=now)
+    RepurchaseReminder.objects.create(
+        shop=data.shop,
+        member=person,
+        product=data.skus[0].product,
+        cycle=rng.randint(1, 10**9),
+        due_at=now,
+        sent_at=now - timedelta(minutes=40),
+    )
+
+
+def test_the_job_builds_incrementally_what_a_rebuild_from_scratch_builds():
+    data = shopdata.make_shop(random.Random(7), members=10, orders=30, days=20)
+    first = timezone.now()
+    facts.refresh(result=facts.JobResult(), now=first)
+    assert FactWatermark.objects.get(name=facts.JOB_NAME).changes_until == first
+    before = shopdata.snapshot(data.shop)
+    assert before[0], "the first run builds the whole history"
+
+    later = first + timedelta(hours=1)
+    _later_changes(data, later - timedelta(minutes=1))
+    facts.refresh(result=facts.JobResult(), now=later)
+    incremental = shopdata.snapshot(data.shop)
+    assert incremental != before
+
+    DailyFact.objects.all().delete()
+    facts.rebuild_shop(shop_id=data.shop.pk)
+    assert shopdata.snapshot(data.shop) == incremental
+    assert shopdata.fact_cells(data.shop) == shopdata.direct_daily(data.shop)
+
+
+def test_the_job_rebuilds_only_the_days_that_changed():
+    data = shopdata.make_shop(random.Random(3), members=6, orders=12, days=10)
+    now = timezone.now() + facts.OVERLAP * 2  # the first run comes well after the shop was written
+    facts.refresh(result=facts.JobResult(), now=now)
+    DailyFact.objects.filter(shop=data.shop).update(joins=999)  # a marker: days left alone keep it
+
+    newcomer = shopdata.UserFactory()
+    shopdata.join(data, newcomer, data.groups[0], now + timedelta(minutes=1))
+    facts.refresh(result=facts.JobResult(), now=now + timedelta(minutes=10))
+
+    today = timezone.localdate(now + timedelta(minutes=1))
+    rebuilt = DailyFact.objects.filter(shop=data.shop).exclude(joins=999).values_list("day", flat=True)
+    assert set(rebuilt) == {today}
+    assert DailyFact.objects.filter(shop=data.shop, joins=999).exists()
+
+
+def test_a_second_run_with_nothing_new_changes_nothing():
+    data = shopdata.make_shop(random.Random(11), members=8, orders=20, days=15)
+    now = timezone.now()
+    facts.refresh(result=facts.JobResult(), now=now)
+    before = shopdata.snapshot(data.shop)
+    again = facts.JobResult()
+    facts.refresh(result=again, now=now + timedelta(minutes=10))
+    assert shopdata.snapshot(data.shop) == before
+    facts.rebuild_shop(shop_id=data.shop.pk)
+    assert shopdata.snapshot(data.shop) == before
+
+
+def test_a_date_range_rebuild_rewrites_only_that_range():
+    data = shopdata.make_shop(random.Random(5), members=8, orders=30, days=20)
+    facts.rebuild_shop(shop_id=data.shop.pk)
+    expected = shopdata.snapshot(data.shop)
+    days = sorted(set(DailyFact.objects.filter(shop=data.shop).values_list("day", flat=True)))
+    inside, outside = days[len(days) // 2], days[0]
+    DailyFact.objects.filter(shop=data.shop).update(joins=999)
+
+    call_command("build_analytics", "--shop", str(data.shop.pk), "--from", str(inside), "--to", str(inside))
+    assert not DailyFact.objects.filter(shop=data.shop, day=inside, joins=999).exists()
+    assert DailyFact.objects.filter(shop=data.shop, day=outside, joins=999).exists()
+
+    call_command("build_analytics", "--shop", str(data.shop.pk))
+    assert shopdata.snapshot(data.shop) == expected
+
+
+def test_the_periodic_task_runs_under_its_lease_and_is_recorded():
+    data = shopdata.make_shop(random.Random(1), members=3, orders=4, days=3)
+    items = refresh_facts.apply().get()
+    assert items == DailyFact.objects.filter(shop=data.shop).count() > 0
+    run = JobRun.objects.get(job=facts.JOB_NAME)
+    assert run.status == "succeeded" and run.shop_items == {str(data.shop.pk): items}
