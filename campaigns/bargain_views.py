@@ -17,14 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import intents
 from groups import qr
 from groups.member_views import member_login_required
 from orders.member_forms import CheckoutForm
 
 from . import selectors, services
-from .member_views import _login_url, remember_inviter
+from .member_views import remember_inviter
 from .models import BargainState, BargainTask, CampaignType
 from .types import bargain as bargaining
 from .types.bargain import BargainRefused
@@ -72,18 +73,21 @@ def _bargain_context(request: HttpRequest, task: BargainTask, inviter, *, refusa
         "share_url": services.share_link(task.campaign, task.starter, task)
         if (is_starter or my_cut) and task.state == BargainState.OPEN
         else "",
-        "login_url": _login_url(request.get_full_path()),
         "lang_next": task.get_absolute_url(),
     }
 
 
-@require_POST
-@member_login_required
+@require_http_methods(["GET", "POST"])
 def start(request: HttpRequest, pk: int) -> HttpResponse:
-    """发起砍价 from the landing page; a member with a live bargain is taken to it."""
+    """发起砍价 from the landing page (signed out: they sign in and it starts on the way back, see
+    accounts.intents); a member with a live bargain is taken to it."""
     campaign = selectors.public_campaign(pk)
     if campaign.type != CampaignType.BARGAIN:
         raise Http404
+    label = _("发起砍价「%(name)s」") % {"name": campaign.name}
+    back = reverse("campaigns:landing", args=[campaign.pk])
+    if (gated := intents.gate(request, action="bargain_start", target=campaign.pk, label=label, back=back)) is not None:
+        return gated
     try:
         task = bargaining.start_bargain(campaign=campaign, member=request.user)
     except BargainRefused as refused:
@@ -100,12 +104,14 @@ def bargain_page(request: HttpRequest, task_pk: int) -> HttpResponse:
     return render(request, "campaigns/bargain/bargain.html", _bargain_context(request, task, inviter))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def cut(request: HttpRequest, task_pk: int) -> HttpResponse:
-    """A friend taps 帮TA砍一刀 (signed-out friends are sent to sign in and come back to the page)."""
-    if not request.user.is_authenticated:
-        return redirect(_login_url(reverse("campaigns:bargain", args=[task_pk])))
+    """A friend taps 帮TA砍一刀 (signed out: they sign in and the cut is made on the way back)."""
     task, inviter = _visible_bargain(request, task_pk)
+    label = _("帮 %(name)s 砍一刀") % {"name": task.starter.public_name}
+    back = task.get_absolute_url()
+    if (gated := intents.gate(request, action="cut", target=task.pk, label=label, back=back)) is not None:
+        return gated
     try:
         made = bargaining.cut(task=task, cutter=request.user, request=request)
     except BargainRefused as refused:

@@ -16,14 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import intents
 from groups import qr
 from groups.member_views import member_login_required
 from orders.member_forms import CheckoutForm
 
 from . import selectors, services
-from .member_views import _login_url, remember_inviter
+from .member_views import remember_inviter
 from .models import CampaignType, HelpTask, HelpTaskState
 from .types import help as helping
 from .types.help import HelpRefused
@@ -65,18 +66,21 @@ def _task_context(request: HttpRequest, task: HelpTask, inviter, *, refusal: str
         "refusal": refusal,
         "seconds_left": max(int((task.expires_at - now).total_seconds()), 0),
         "share_url": share_url,
-        "login_url": _login_url(request.get_full_path()),
         "lang_next": task.get_absolute_url(),
     }
 
 
-@require_POST
-@member_login_required
+@require_http_methods(["GET", "POST"])
 def start(request: HttpRequest, pk: int) -> HttpResponse:
-    """发起助力 from the landing page; a member with an open task is taken to it."""
+    """发起助力 from the landing page (POST; signed out, the tap is finished by the GET after sign-in, see
+    accounts.intents); a member with an open task is taken to it."""
     campaign = selectors.public_campaign(pk)
     if campaign.type != CampaignType.HELP:
         raise Http404
+    label = _("发起助力「%(name)s」") % {"name": campaign.name}
+    back = reverse("campaigns:landing", args=[campaign.pk])
+    if (gated := intents.gate(request, action="help_start", target=campaign.pk, label=label, back=back)) is not None:
+        return gated
     try:
         task = helping.start_task(campaign=campaign, member=request.user)
     except HelpRefused as refused:
@@ -92,12 +96,14 @@ def task_page(request: HttpRequest, task_pk: int) -> HttpResponse:
     return render(request, "campaigns/help/task.html", _task_context(request, task, inviter))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def give(request: HttpRequest, task_pk: int) -> HttpResponse:
-    """A friend taps 帮TA助力 (signed-out friends are sent to sign in and come back to the page)."""
-    if not request.user.is_authenticated:
-        return redirect(_login_url(reverse("campaigns:help_task", args=[task_pk])))
+    """A friend taps 帮TA助力 (signed out: they sign in and the help is given on the way back)."""
     task, inviter = _visible_task(request, task_pk)
+    label = _("帮 %(name)s 助力") % {"name": task.starter.public_name}
+    back = task.get_absolute_url()
+    if (gated := intents.gate(request, action="help", target=task.pk, label=label, back=back)) is not None:
+        return gated
     try:
         given = helping.give_help(task=task, helper=request.user, request=request)
     except HelpRefused as refused:

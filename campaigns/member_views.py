@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import intents
 from groups import posters, qr
 from groups.member_views import member_login_required
 from groups.models import Membership, MembershipStatus
 from groups.services import personal_link
 from orders.lifecycle import ALLOWED_TRANSITIONS
-from orders.models import Delivery, OrderState
+from orders.models import Delivery, OrderState, PaymentState
 
 from . import registry, selectors, services
 from .forms import TeamCheckoutForm
@@ -32,6 +33,7 @@ from .types import group_buy
 logger = logging.getLogger(__name__)
 SESSION_INVITERS_KEY = "campaign_inviters"
 SESSION_INVITERS_MAX = 30
+MINE_LISTED = 30
 
 
 # --- Who shared the link --------------------------------------------------------------------------------
@@ -132,6 +134,12 @@ def _team_context(request: HttpRequest, campaign: Campaign, team: Team) -> dict:
     my_seat = selectors.seat_of_member(team, user)
     in_team = my_seat is not None and my_seat.state in (SeatState.PENDING, SeatState.SEATED, SeatState.WON)
     rules = group_buy.Rules(campaign)
+    can_pay = bool(
+        my_seat
+        and my_seat.state == SeatState.PENDING
+        and my_seat.order.state == OrderState.PENDING_PAYMENT
+        and my_seat.order.pay_deadline > timezone.now()
+    )
     shown = [seat for seat in team.shown_seats if seat.state != SeatState.REFUNDED]
     now = timezone.now()
     return {
@@ -142,12 +150,9 @@ def _team_context(request: HttpRequest, campaign: Campaign, team: Team) -> dict:
         "empty_seats": range(max(team.size - len(shown), 0)) if team.state == TeamState.OPEN else range(0),
         "my_seat": my_seat,
         "in_team": in_team,
-        "can_pay": bool(
-            my_seat
-            and my_seat.state == SeatState.PENDING
-            and my_seat.order.state == OrderState.PENDING_PAYMENT
-            and my_seat.order.pay_deadline > now
-        ),
+        "can_pay": can_pay,
+        # Back from the cashier, the payment's result may still be on its way (the provider's notification).
+        "awaiting_result": can_pay and my_seat.order.payments.filter(state=PaymentState.CREATED).exists(),
         "can_cancel": bool(
             my_seat
             and my_seat.state == SeatState.PENDING
@@ -159,7 +164,6 @@ def _team_context(request: HttpRequest, campaign: Campaign, team: Team) -> dict:
         "poster_url": f"{reverse('campaigns:share_poster', args=[campaign.pk])}?team={team.pk}",
         "seconds_left": max(int((team.expires_at - now).total_seconds()), 0) if team.expires_at else None,
         "joiner_price": rules.price_for(SeatRole.JOINER),
-        "login_url": _login_url(request.get_full_path()),
         "lang_next": team.get_absolute_url(),
     }
 
@@ -253,11 +257,16 @@ def _last_delivery(user) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-@member_login_required
 def open_team(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.public_campaign(pk)
     if campaign.type != CampaignType.GROUP_BUY:
         raise Http404
+    if not request.user.is_authenticated:
+        label = _("在「%(name)s」开团") % {"name": campaign.name}
+        return intents.sign_in_first(
+            request, action="open_team", target=campaign.pk, label=label, next_url=request.path
+        )
+    intents.take(request, "open_team", campaign.pk)
     if campaign.state != CampaignState.RUNNING:
         messages.error(request, _("活动未在进行中。"))
         return redirect("campaigns:landing", pk=campaign.pk)
@@ -269,12 +278,15 @@ def open_team(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@member_login_required
 def join_team(request: HttpRequest, pk: int, team_pk: int) -> HttpResponse:
     campaign = selectors.public_campaign(pk)
     if campaign.type != CampaignType.GROUP_BUY:
         raise Http404
     team = selectors.team_of_campaign(campaign, team_pk)
+    if not request.user.is_authenticated:
+        label = _("参加 %(name)s 的团") % {"name": team.leader.public_name}
+        return intents.sign_in_first(request, action="join_team", target=team.pk, label=label, next_url=request.path)
+    intents.take(request, "join_team", team.pk)
     problem = group_buy.join_problem(team, request.user)
     if problem:
         messages.error(request, problem)
@@ -285,9 +297,19 @@ def join_team(request: HttpRequest, pk: int, team_pk: int) -> HttpResponse:
 @require_GET
 @member_login_required
 def my_teams(request: HttpRequest) -> HttpResponse:
-    """我的拼团: the member's seats, newest first (a constant number of queries)."""
-    seats = list(selectors.seats_for_member(request.user)[:50])
-    return render(request, "campaigns/group_buy/my_teams.html", {"seats": seats})
+    """活动 (the member's tab): running campaigns they may join, then their own teams, bargains and help
+    tasks, newest first (a constant number of queries)."""
+    user = request.user
+    return render(
+        request,
+        "campaigns/group_buy/my_teams.html",
+        {
+            "running": list(selectors.running_campaigns_for_member(user)[:MINE_LISTED]),
+            "seats": list(selectors.seats_for_member(user)[:MINE_LISTED]),
+            "bargains": list(selectors.bargains_for_member(user)[:MINE_LISTED]),
+            "help_tasks": list(selectors.help_tasks_for_member(user)[:MINE_LISTED]),
+        },
+    )
 
 
 # --- Share QR and poster -----------------------------------------------------------------------------

@@ -51,6 +51,15 @@ class CampaignOrders:
         _dispatch("after_cancel", order)
 
     @staticmethod
+    def page_after_payment(order) -> str | None:
+        from .models import TeamSeat
+
+        if campaign_id_of(order) is None:
+            return None
+        seat = TeamSeat.objects.select_related("team").filter(order_id=order.pk).first()
+        return seat.team.get_absolute_url() if seat is not None else None
+
+    @staticmethod
     def before_ship(order) -> None:
         _dispatch("before_ship", order)
 

@@ -6,9 +6,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
+from groups.models import Group, MembershipStatus
 from shops.models import Shop
 
-from .models import Campaign, CampaignState, SeatState, Team, TeamSeat, TeamState
+from .models import BargainTask, Campaign, CampaignState, HelpTask, SeatState, Team, TeamSeat, TeamState
 
 PUBLIC_STATES = (CampaignState.SCHEDULED, CampaignState.RUNNING, CampaignState.ENDED, CampaignState.CANCELLED)
 SHOWN_SEAT_STATES = (SeatState.SEATED, SeatState.WON, SeatState.LOST, SeatState.REFUNDED)
@@ -102,3 +103,24 @@ def seats_for_member(member: User) -> QuerySet[TeamSeat]:
         .select_related("team", "campaign", "order")
         .order_by("-created_at", "-pk")
     )
+
+
+def running_campaigns_for_member(member: User) -> QuerySet[Campaign]:
+    """Running campaigns the member may take part in: of a shop where they are in a group, open to all of
+    its groups or naming one of theirs (or its series). Soonest to end first."""
+    mine = Group.objects.filter(memberships__user=member, memberships__status=MembershipStatus.ACTIVE)
+    return (
+        Campaign.objects.filter(state=CampaignState.RUNNING, shop__in=mine.values("shop_id"))
+        .filter(Q(all_groups=True) | Q(groups__in=mine) | Q(series__in=mine.values("series_id")))
+        .select_related("sku")
+        .distinct()
+        .order_by("ends_at", "pk")
+    )
+
+
+def bargains_for_member(member: User) -> QuerySet[BargainTask]:
+    return BargainTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
+
+
+def help_tasks_for_member(member: User) -> QuerySet[HelpTask]:
+    return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")

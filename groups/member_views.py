@@ -6,7 +6,6 @@ ever sees their own memberships, groups and links; anything else is a 404.
 
 import logging
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -16,8 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import intents
 from referrals.fraud import request_fingerprint
 
 from . import entry, posters, qr, selectors, services
@@ -30,10 +30,6 @@ logger = logging.getLogger(__name__)
 SESSION_VISITS_KEY = "shequn_link_visits"
 SESSION_VISITS_MAX = 50
 ANSWER_MAX_LENGTH = 2000
-
-
-def _member_login_url(next_url: str) -> str:
-    return f"{reverse('account_request_login_code')}?{urlencode({'next': next_url})}"
 
 
 def member_login_required(view):
@@ -100,7 +96,6 @@ def _landing_context(request: HttpRequest, link: InviteLink, *, refusal: str = "
         "asks_answer": target.threshold in (Threshold.APPROVAL, Threshold.SUBMISSION),
         "answer_required": target.threshold == Threshold.SUBMISSION,
         "answer_max_length": ANSWER_MAX_LENGTH,
-        "login_url": _member_login_url(link.get_absolute_url()),
         "lang_next": link.get_absolute_url(),
     }
 
@@ -120,15 +115,47 @@ def landing(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "groups/member/landing.html", _landing_context(request, link))
 
 
-@require_POST
+def _join_label(link: InviteLink) -> str:
+    target = link.target
+    if target.threshold == Threshold.PAID:
+        return _("支付入群费并加入「%(name)s」") % {"name": target.name}
+    if target.threshold in (Threshold.APPROVAL, Threshold.SUBMISSION):
+        return _("申请加入「%(name)s」") % {"name": target.name}
+    return _("加入「%(name)s」") % {"name": target.name}
+
+
+@require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, code: str) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect(_member_login_url(reverse("member:landing", args=[code])))
+    """立即加入 (POST). Signed out, the tap (with any answer) is remembered and the member signs in, then
+    comes back here by GET, which finishes the join once (accounts.intents); any other GET goes back to
+    the landing page."""
     answer = request.POST.get("answer", "")[:ANSWER_MAX_LENGTH]
+    if not request.user.is_authenticated:
+        if request.method != "POST":
+            return redirect("member:landing", code=code)
+        try:
+            label = _join_label(services.find_link(code))
+        except JoinRefused:
+            return redirect("member:landing", code=code)
+        return intents.sign_in_first(
+            request,
+            action="join",
+            target=code,
+            label=label,
+            next_url=reverse("member:join", args=[code]),
+            answer=answer,
+        )
+    if request.method == "GET":
+        intent = intents.take(request, "join", code)
+        if intent is None:
+            return redirect("member:landing", code=code)
+        answer = intent.get("answer", "")
     try:
         link = services.find_link(code)
     except JoinRefused:
         link = None  # join_via_link answers it
+    if link is not None and request.method == "GET":
+        _count_visit(request, link)  # back from signing in: the link's sign-in is counted here
     if link is not None and link.target.threshold == Threshold.PAID:
         return _pay_to_join(request, link)
     try:

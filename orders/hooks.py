@@ -3,6 +3,8 @@ code never imports campaigns. A plug-in is any object with some of these methods
 order, called inside the transaction that makes the change; raising ValidationError refuses it.
 
     after_create, after_paid, after_cancel, before_ship, after_refund
+
+and one read, page_after_payment (below), for where the member goes once they have paid.
 """
 
 HOOK_NAMES = ("after_create", "after_paid", "after_cancel", "before_ship", "after_refund")
@@ -21,3 +23,15 @@ def run(name: str, order) -> None:
         method = getattr(plugin, name, None)
         if method is not None:
             method(order)
+
+
+def page_after_payment(order) -> str | None:
+    """Where a member who has just paid for `order` goes on: the first plug-in page that answers for it
+    (a 拼团 seat: the team page, where the member invites friends), else None (the order page). A read,
+    outside the order's transactions; plug-ins answer with a method of the same name."""
+    for plugin in _plugins:
+        method = getattr(plugin, "page_after_payment", None)
+        url = method(order) if method is not None else None
+        if url:
+            return url
+    return None

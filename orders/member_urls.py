@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/", views.my_orders, name="my_orders"),
     path("orders/<int:pk>/", views.order_detail, name="member_order"),
     path("orders/<int:pk>/pay/", views.pay, name="pay"),
+    path("orders/<int:pk>/paid/", views.after_payment, name="after_payment"),
     path("orders/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("orders/<int:pk>/receive/", views.complete, name="complete"),
     path("orders/<int:pk>/refund/", views.refund, name="refund"),

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
@@ -24,7 +25,7 @@ from groups import selectors as group_selectors
 from groups.member_views import member_login_required
 from groups.models import MembershipStatus
 
-from . import selectors, services
+from . import hooks, selectors, services
 from .lifecycle import ALLOWED_TRANSITIONS
 from .member_forms import CancelForm, CaseForm, CheckoutForm, RefundForm, parse_lines
 from .models import CaseState, Delivery, Order, OrderState, PaymentState, Sku
@@ -268,6 +269,15 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "；".join(error.messages))
         return redirect("orders:member_order", pk=order.pk)
     return redirect(pay_url)
+
+
+@require_GET
+@member_login_required
+def after_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where the payment providers send the member back: the page that goes on from this order (a team
+    page for a 拼团 seat, see orders.hooks.page_after_payment), else the order itself."""
+    order = selectors.order_for_member(request.user, pk)
+    return redirect(hooks.page_after_payment(order) or reverse("orders:member_order", args=[order.pk]))
 
 
 # --- My orders ------------------------------------------------------------------------------------

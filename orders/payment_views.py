@@ -120,5 +120,5 @@ def simulated_cashier(request, reference: str):
             duplicate=request.POST.get("duplicate") == "1",
             delay_seconds=60 if request.POST.get("late") == "1" else 0,
         )
-        return redirect("orders:member_order", pk=payment.order_id)
+        return redirect("orders:after_payment", pk=payment.order_id)
     return render(request, "orders/simulated_cashier.html", {"payment": payment, "charge": charge})

@@ -113,6 +113,7 @@ TEMPLATES = [
                 "shops.context_processors.current_shop",
                 "notifications.context_processors.inbox",
                 "accounts.context_processors.wechat",
+                "accounts.context_processors.sign_in_for",
             ],
         },
     },

@@ -137,7 +137,7 @@ class AlipayProvider(PaymentProvider):
     def start_payment(self, *, payment, notify_url: str) -> PaymentStart:
         order = payment.order
         client = self._client()
-        back = settings.SITE_URL + reverse("orders:member_order", args=[order.pk])
+        back = settings.SITE_URL + reverse("orders:after_payment", args=[order.pk])
         common = {
             "subject": f"{order.shop.name} {order.number}"[:256],
             "out_trade_no": payment.provider_ref,

@@ -219,7 +219,7 @@ class WechatPayProvider(PaymentProvider):
         if channel == "native":
             return PaymentStart(url=pay_page, client_params={"code_url": data["code_url"]})
         # H5: WeChat sends the member back to redirect_url after paying (the result still comes by notification).
-        back = settings.SITE_URL + reverse("orders:member_order", args=[order.pk])
+        back = settings.SITE_URL + reverse("orders:after_payment", args=[order.pk])
         return PaymentStart(url=f"{data['h5_url']}&redirect_url={quote(back, safe='')}", client_params={})
 
     def close_payment(self, *, payment) -> None:

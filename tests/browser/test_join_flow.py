@@ -56,15 +56,10 @@ def test_member_joins_through_a_friends_link_and_the_operator_sees_who_invited_t
     expect(phone.get_by_text("无需审核，点击下方按钮即可入群。")).to_be_visible()
     shot(phone, "1-landing-signed-out")
 
-    # Sign in with a new mainland number and the code texted to it; back on the landing page.
-    phone.get_by_role("link", name="登录并加入").click()
+    # One tap, the number and the code texted to it: signing in finishes the join (no second tap).
+    phone.get_by_role("button", name="登录并加入").click()
+    expect(phone.get_by_test_id("sign-in-for")).to_contain_text("加入「小满宝妈辅食交流 3 群」")
     sign_in_by_phone(phone, "13812345678", step="2-sign-in")
-    phone.wait_for_url(f"**{link.get_absolute_url()}")
-    join = phone.get_by_role("button", name="立即加入")
-    expect(join).to_be_visible()
-    shot(phone, "3-landing-signed-in")
-
-    join.click()
     expect(phone.get_by_text("欢迎加入「小满宝妈辅食交流 3 群」！")).to_be_visible()
     expect(phone.get_by_role("heading", name="小满宝妈辅食交流 3 群")).to_be_visible()
     expect(phone.locator(".facts")).to_contain_text("在群")
@@ -118,12 +113,10 @@ def test_member_answers_the_question_waits_and_is_approved_by_the_operator(
     expect(phone.get_by_text("这个群需要审核")).to_be_visible()
     shot(phone, "1-landing-signed-out")
 
-    phone.get_by_role("link", name="登录并申请入群").click()
-    sign_in_by_phone(phone, "15900001111", step="2-sign-in")
-    phone.wait_for_url(f"**{link.get_absolute_url()}")
     phone.get_by_label("申请说明").fill("宝宝 8 个月，平时在门店买米粉。")
-    shot(phone, "3-answer")
-    phone.get_by_role("button", name="提交入群申请").click()
+    shot(phone, "2-answer")
+    phone.get_by_role("button", name="登录并申请入群").click()
+    sign_in_by_phone(phone, "15900001111", step="3-sign-in")
     expect(phone.get_by_role("heading", name="申请已提交")).to_be_visible()
     expect(phone.get_by_text("正在等待群运营审核")).to_be_visible()
     shot(phone, "4-pending")

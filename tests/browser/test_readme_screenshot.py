@@ -86,7 +86,7 @@ def test_readme_screenshot_shows_the_dashboard_and_an_invite_page(browser, live_
         expect(member.get_by_role("heading", name=group.name)).to_be_visible()
         expect(member.locator(".inviter")).to_contain_text(f"{inviter.public_name} 邀请你加入")
         expect(member.locator(".chips")).to_contain_text(f"{group.active_member_count} / {group.capacity} 人")
-        expect(member.get_by_role("link", name="登录并加入")).to_be_visible()
+        expect(member.get_by_role("button", name="登录并加入")).to_be_visible()
         shot(member, "invite-page")
         phone_png = member.screenshot()
     finally:

@@ -64,7 +64,7 @@ def test_in_wechat_a_member_signs_in_with_one_tap_and_sees_their_nickname(browse
     first = _in_wechat(browser)
     page = first.new_page()
     page.goto(link.public_url)
-    page.get_by_role("link", name="登录并加入").click()
+    page.get_by_role("button", name="登录并加入").click()
     one_tap = page.get_by_role("button", name="微信一键登录")
     expect(one_tap).to_be_visible()
     shot(page, "1-sign-in-in-wechat")
@@ -78,11 +78,9 @@ def test_in_wechat_a_member_signs_in_with_one_tap_and_sees_their_nickname(browse
     shot(page, "3-first-sign-in")
     page.get_by_role("button", name="我是新成员，直接进入").click()
 
-    # Back on the invite page, signed in, greeted by the WeChat nickname.
-    page.wait_for_url(f"**{link.get_absolute_url()}")
-    expect(page.locator(".footer-account")).to_contain_text("小林")
-    page.get_by_role("button", name="立即加入").click()
+    # Signed in, the join the member tapped is finished: the group page, greeted by the WeChat nickname.
     expect(page.get_by_text("欢迎加入「小满宝妈辅食交流群」！")).to_be_visible()
+    expect(page.locator(".footer-account")).to_contain_text("小林")
     shot(page, "4-joined-as-xiaolin")
     member = User.objects.get(username=f"wx_{wechat.browser_user.openid}")
     assert member.display_name == "小林" and member.avatar_url == wechat.browser_user.headimgurl

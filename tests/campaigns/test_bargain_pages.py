@@ -155,9 +155,36 @@ def test_a_friend_who_cut_sees_the_page_but_cannot_buy(client, task):
     assert client.get(reverse("campaigns:bargain_qr", args=[task.pk])).status_code == 200
 
 
-def test_signed_out_cut_goes_to_sign_in(client, task):
-    response = client.post(reverse("campaigns:bargain_cut", args=[task.pk]))
+def test_a_signed_out_tap_signs_in_first_and_the_cut_is_made_on_the_way_back(client, task):
+    cut = reverse("campaigns:bargain_cut", args=[task.pk])
+    client.get(_share_path(task))
+    response = client.post(cut)
     assert response.status_code == 302 and reverse("account_request_login_code") in response["Location"]
+    sign_in_page = client.get(response["Location"]).content.decode()
+    assert f"登录后继续：<strong>帮 {task.starter.public_name} 砍一刀</strong>" in sign_in_page
+
+    friend = friends(1)[0]
+    client.force_login(friend)
+    back = client.get(cut)
+
+    assert back["Location"] == task.get_absolute_url()
+    assert BargainCut.objects.filter(task=task, cutter=friend).count() == 1
+    assert client.get(cut)["Location"] == task.get_absolute_url()
+    assert BargainCut.objects.filter(task=task).count() == 1
+
+
+def test_a_signed_out_start_signs_in_first_and_starts_on_the_way_back(client, shop):
+    campaign = bargain_campaign(shop)
+    starter, _ = starter_in(shop)
+    start = reverse("campaigns:bargain_start", args=[campaign.pk])
+    assert client.get(start)["Location"] == reverse("campaigns:landing", args=[campaign.pk])  # a GET never starts
+
+    client.post(start)
+    client.force_login(starter)
+    back = client.get(start)
+
+    task = BargainTask.objects.get(campaign=campaign, starter=starter)
+    assert back["Location"] == task.get_absolute_url()
 
 
 def test_the_bargain_page_runs_in_a_constant_number_of_queries(client, shop):

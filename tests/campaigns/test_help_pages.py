@@ -174,9 +174,32 @@ def test_only_the_starter_claims_and_sees_the_qr(client, task):
     assert "助力还未完成，集齐好友助力后才能领取奖励。" in response.content.decode()
 
 
-def test_signed_out_help_goes_to_sign_in(client, task):
-    response = client.post(reverse("campaigns:help_give", args=[task.pk]))
+def test_a_signed_out_tap_signs_in_first_and_the_help_is_given_on_the_way_back(client, task):
+    give = reverse("campaigns:help_give", args=[task.pk])
+    client.get(_share_path(task))
+    response = client.post(give)
     assert response.status_code == 302 and reverse("account_request_login_code") in response["Location"]
+    sign_in_page = client.get(response["Location"]).content.decode()
+    assert f"登录后继续：<strong>帮 {task.starter.public_name} 助力</strong>" in sign_in_page
+    assert not Help.objects.filter(task=task).exists()
+
+    friend = friends(1)[0]
+    client.force_login(friend)
+    back = client.get(give)
+
+    assert back["Location"] == task.get_absolute_url()
+    assert Help.objects.filter(task=task, helper=friend).count() == 1
+    # Once: the same address again (a reload, a stray GET) helps nobody twice and writes nothing.
+    assert client.get(give)["Location"] == task.get_absolute_url()
+    assert Help.objects.filter(task=task).count() == 1
+
+
+def test_a_signed_in_get_of_the_help_address_writes_nothing(client, task):
+    friend = friends(1)[0]
+    client.force_login(friend)
+    client.get(_share_path(task))
+    assert client.get(reverse("campaigns:help_give", args=[task.pk]))["Location"] == task.get_absolute_url()
+    assert not Help.objects.filter(task=task).exists()
 
 
 def test_the_task_page_runs_in_a_constant_number_of_queries(client, shop, django_assert_max_num_queries):

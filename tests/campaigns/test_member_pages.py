@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from campaigns import services
 from campaigns.models import CampaignAct, SeatState, Team, TeamState
+from orders.payments.simulated import deliver_due
 from referrals.models import EventKind, ReferralEvent
 from tests.factories import GroupFactory, UserFactory
 
@@ -38,6 +39,19 @@ def test_the_landing_page_has_the_hook_the_proof_and_the_call_again(client, camp
     assert "¥29.90" in html and "¥59.90" in html
 
 
+def test_opening_a_team_signed_out_signs_in_then_shows_the_checkout(client, campaign, people):
+    open_url = reverse("campaigns:open_team", args=[campaign.pk])
+    assert f'href="{open_url}"' in client.get(_landing(campaign)).content.decode()
+
+    response = client.get(open_url)
+
+    assert response.status_code == 302 and reverse("account_request_login_code") in response.url
+    assert f"登录后继续：<strong>在「{campaign.name}」开团</strong>" in client.get(response.url).content.decode()
+    client.force_login(people[0])
+    checkout = client.get(open_url)
+    assert checkout.status_code == 200 and checkout.context["campaign"] == campaign
+
+
 def test_a_draft_campaign_has_no_public_page(client, shop, gb_sku):
     draft = make_campaign(shop, gb_sku, run=False)
     assert client.get(_landing(draft)).status_code == 404
@@ -60,8 +74,13 @@ def test_a_member_opens_a_team_from_the_page_and_sees_it(client, campaign, peopl
     assert again.status_code == 302 and Team.objects.count() == 1  # a double submit is one team
 
     team_page = client.get(team.get_absolute_url())
-    assert "去付款" in team_page.content.decode()
-    pay(team.seats.get().order, transport)
+    assert "去付款" in team_page.content.decode() and 'data-testid="awaiting-result"' not in team_page.content.decode()
+    order = team.seats.get().order
+    cashier = client.post(reverse("orders:pay", args=[order.pk])).url
+    back = client.post(cashier, {"outcome": "success"})
+    assert client.get(back.url).url == team.get_absolute_url()  # the leader lands where they invite friends
+    assert 'data-testid="awaiting-result"' in client.get(team.get_absolute_url()).content.decode()
+    assert deliver_due(post=transport) == 1
     team_page = client.get(team.get_absolute_url())
     html = team_page.content.decode()
     assert "还差 <strong>2</strong> 人成团" in html and "邀请好友参团" in html

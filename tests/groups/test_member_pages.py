@@ -84,9 +84,8 @@ def test_landing_shows_the_group_the_inviter_and_a_sign_in_call_to_act(client, g
     assert group.name in html and "每天分享好物" in html and "禁止发广告" in html
     assert "小美" in html
     assert f"1 / {group.capacity}" in html  # the inviter is the one member so far
-    login = reverse("account_request_login_code") + "?" + urlencode({"next": landing_url(link)})
-    assert f'href="{login}"' in html.replace("&amp;", "&")
-    assert join_url(link) not in html  # a visitor signs in first
+    assert f'action="{join_url(link)}"' in html and "登录并加入" in html  # the tap signs in, then joins
+    assert "立即加入" not in html
 
 
 def test_landing_explains_paid_entry_honestly(client, shop, inviter):
@@ -215,12 +214,58 @@ def test_joining_an_open_group_makes_an_active_member_and_goes_to_the_group(memb
     assert refreshed(link).join_count == 1
 
 
-def test_joining_signed_out_goes_to_the_phone_sign_in_and_back(client, group, link):
+def test_joining_signed_out_goes_to_the_phone_sign_in_which_says_what_it_will_finish(client, group, link):
     response = client.post(join_url(link))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("account_request_login_code") + "?" + urlencode({"next": landing_url(link)})
+    assert response["Location"] == reverse("account_request_login_code") + "?" + urlencode({"next": join_url(link)})
     assert not Membership.objects.filter(group=group).exclude(user=link.inviter).exists()
+    assert f"登录后继续：<strong>加入「{group.name}」</strong>" in page(client.get(response["Location"]))
+
+
+def _sign_in_by_code(client, phone: str, next_url: str):
+    sent = client.post(reverse("account_request_login_code"), {"phone": phone, "next": next_url})
+    code = re.search(r"\b(\d{6})\b", LocmemSmsBackend.outbox[-1].text).group(1)
+    return client.post(sent["Location"], {"code": code, "next": next_url})
+
+
+def test_signing_in_after_tapping_join_finishes_the_join(client, group, link):
+    client.get(landing_url(link))
+    tapped = client.post(join_url(link))
+
+    done = _sign_in_by_code(client, "13800138000", join_url(link))
+    assert done["Location"] == join_url(link)
+    joined = client.get(done["Location"])
+
+    member = User.objects.get(phone="+8613800138000")
+    assert tapped.status_code == 302 and joined.status_code == 302
+    assert joined["Location"] == reverse("member:group", args=[group.pk])
+    assert Membership.objects.get(group=group, user=member).status == ST.ACTIVE
+    assert f"欢迎加入「{group.name}」" in page(client.get(joined["Location"]))
+    link = refreshed(link)
+    assert (link.open_count, link.sign_in_count, link.join_count) == (1, 1, 1)
+    # Done once: opening the join address again only shows the landing page.
+    assert client.get(join_url(link))["Location"] == landing_url(link)
+
+
+def test_signing_in_after_applying_keeps_the_answer(client, shop, inviter):
+    vetted = GroupFactory(shop=shop, threshold=Threshold.SUBMISSION)
+    link = InviteLinkFactory(group=vetted, inviter=inviter)
+    assert 'name="answer"' in page(client.get(landing_url(link)))  # asked before signing in
+
+    client.post(join_url(link), {"answer": "我做川菜"})
+    _sign_in_by_code(client, "13800138001", join_url(link))
+    client.get(join_url(link))
+
+    membership = Membership.objects.get(group=vetted, user__phone="+8613800138001")
+    assert membership.status == ST.PENDING and membership.answer == "我做川菜"
+
+
+def test_a_join_address_opened_by_get_without_a_tap_joins_nothing(member_client, member, group, link):
+    response = member_client.get(join_url(link))
+
+    assert response["Location"] == landing_url(link)
+    assert not Membership.objects.filter(group=group, user=member).exists()
 
 
 def test_joining_an_approval_group_shows_the_pending_page_and_keeps_the_answer(member_client, member, shop, inviter):

@@ -147,7 +147,8 @@ def test_a_member_browses_confirms_places_and_pays_through_the_simulated_cashier
     assert "¥79.80" in html(cashier) and order.number in html(cashier)
 
     paid = buyer_client.post(cashier_url, {"outcome": "success"})
-    assert paid.status_code == 302 and paid.url == order_url(order)
+    assert paid.status_code == 302 and paid.url == reverse("orders:after_payment", args=[order.pk])
+    assert buyer_client.get(paid.url).url == order_url(order)  # a plain order: back to the order
     order.refresh_from_db()
     assert order.state == S.PENDING_PAYMENT  # money state changes only with the provider's notification
     assert "结果可能需要几秒钟确认" in html(buyer_client.get(order_url(order)))

@@ -51,7 +51,7 @@ def test_a_member_pays_on_the_alipay_cashier_and_the_order_is_paid_once(
     paid = browser.post(
         f"{alipay_fake.url}/cashier/pay", data={"out_trade_no": payment.provider_ref}, allow_redirects=False
     )
-    assert paid.headers["Location"].startswith(f"{site}/m/orders/{order.pk}/?")
+    assert paid.headers["Location"].startswith(f"{site}/m/orders/{order.pk}/paid/?")
     assert alipay_fake.sent_notifications[-1][2] == 200
 
     order.refresh_from_db()

@@ -148,7 +148,7 @@ def test_in_a_phone_browser_h5_sends_the_member_to_wechat_and_back_to_the_order(
     )
     location = response["Location"]
     assert location.startswith(f"{wechatpay_fake.url}/cashier/h5?prepay_id=")
-    assert parse_qs(urlsplit(location).query)["redirect_url"] == [f"http://testserver/m/orders/{order.pk}/"]
+    assert parse_qs(urlsplit(location).query)["redirect_url"] == [f"http://testserver/m/orders/{order.pk}/paid/"]
     assert wechatpay_fake.requests[-1].json()["scene_info"]["payer_client_ip"] == "198.51.100.20"
 
 
