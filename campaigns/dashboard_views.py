@@ -251,6 +251,29 @@ def campaign_validate(request):
     return JsonResponse({"errors": errors})
 
 
+def _settings_shown(kind, settings: dict) -> list[tuple[str, str]]:
+    """The type's settings as its dashboard form labels them (not their keys): yes/no for switches, the
+    choice's words for a choice, 不限/— for what is left empty."""
+    form_class = kind.settings_form
+    if form_class is None:
+        return []
+    shown = []
+    for name, field in form_class().fields.items():
+        if name == "tiers":
+            continue  # shown as a line of its own
+        value = settings.get(name)
+        if isinstance(field, forms.BooleanField):
+            text = _("是") if value else _("否")
+        elif isinstance(field, forms.ChoiceField):
+            text = str(dict(field.choices).get(value, value or "—"))
+        elif value in (None, ""):
+            text = "—"
+        else:
+            text = f"¥{value}" if "（元）" in str(field.label) else str(value)
+        shown.append((str(field.label), text))
+    return shown
+
+
 def _detail_context(request, campaign) -> dict:
     kind = registry.get(campaign.type)
     figures = kind.figures(campaign)
@@ -282,6 +305,7 @@ def campaign_detail(request, pk: int):
             "groups": list(campaign.groups.all()),
             "series": list(campaign.series.all()),
             "landing_url": campaign.get_absolute_url(),
+            "settings_shown": _settings_shown(context["kind"], campaign.settings or {}),
             "teams": Paginator(selectors.teams_of_campaign(campaign, state=team_state or None), PAGE_SIZE).get_page(
                 request.GET.get("page")
             )
@@ -321,9 +345,11 @@ def campaign_action(request, pk: int, action: str):
         raise Http404
     call, done = calls[action]
     try:
-        call()
+        moved = call()
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
     else:
+        if action == "schedule" and moved.state == CampaignState.RUNNING:
+            done = _("活动已上线，现在就在进行中。")  # its start had already come
         messages.success(request, done)
     return redirect("dashboard:campaign_detail", pk=campaign.pk)

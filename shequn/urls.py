@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/v1/", include("shequn.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
 ]
 # Uploaded images, as images only (views.media). Fine for one or a few web processes; a web server, CDN or
