@@ -319,6 +319,10 @@ class Refund(models.Model):
     amount = money_field(_("金额"))
     state = models.CharField(_("状态"), max_length=10, choices=RefundState.choices, default=RefundState.PENDING)
     reason = models.CharField(_("原因"), max_length=200, blank=True)
+    # Handing the refund to its provider (services.send_refund_to_provider): tries, the last one, its error.
+    send_attempts = models.PositiveSmallIntegerField(_("提交渠道次数"), default=0)
+    last_send_at = models.DateTimeField(_("最近提交"), null=True, blank=True)
+    send_error = models.CharField(_("提交渠道错误"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     succeeded_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 

@@ -8,6 +8,8 @@ Guarantees:
 - `reconcile_day` compares the provider's statement of one day with the payments and refunds of that
   merchant account, by reference and to the fen; it stores one run per account and day (a re-run
   replaces it) with every difference listed, and records who ran it.
+- `resend_unsent_refunds` hands over again refunds no provider has accepted (their task gave up or was
+  lost) — at most once per RECOVER_AFTER each; providers take a refund once per refund number.
 - No lock is held while the provider is called.
 """
 
@@ -96,6 +98,29 @@ def recover_refunds(*, now: datetime | None = None, limit: int = 200) -> int:
             logger.info("refund %s recovered by query: %s", refund.key, process_notification(outcome))
             decided += 1
     return decided
+
+
+def resend_unsent_refunds(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Refunds approved but not accepted by any provider yet, last tried over RECOVER_AFTER ago: try again
+    (each try and its error are recorded on the refund). Returns how many were accepted now."""
+    from .services import send_refund_to_provider
+
+    now = now or timezone.now()
+    due = (
+        Refund.objects.filter(state=RefundState.PENDING, provider_ref="", created_at__lte=now - RECOVER_AFTER)
+        .filter(Q(last_send_at__isnull=True) | Q(last_send_at__lte=now - RECOVER_AFTER))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    accepted = 0
+    for refund_id in list(due):
+        try:
+            send_refund_to_provider(refund_id)
+        except Exception as exc:  # recorded on the refund; one provider's outage must not stop the others
+            logger.warning("refund %s still not accepted by its provider: %s", refund_id, exc)
+            continue
+        accepted += 1
+    return accepted
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -243,15 +243,23 @@ def callback_outbox_figures(*, shop_id: int | None, now: datetime):
 
 
 def refund_outbox_figures(*, shop_id: int | None, now: datetime):
-    """Refunds approved but not yet accepted by their provider (shequn.outboxes): 1 query. The task that
-    hands them over retries on its own and records no error; a refund stuck here shows as an old backlog."""
+    """Refunds approved but not yet accepted by their provider (shequn.outboxes): 2 queries. The recovery
+    job hands them over again for as long as it takes, so none is ever given up."""
     from shequn.outboxes import OutboxFigures
 
     rows = Refund.objects.filter(state=RefundState.PENDING, provider_ref="").order_by()
     if shop_id is not None:
         rows = rows.filter(order__shop_id=shop_id)
-    figures = rows.aggregate(due=Count("pk"), oldest_due_at=Min("created_at"))
-    return OutboxFigures(pending=figures["due"], **figures, last_error=None)
+    figures = rows.aggregate(
+        pending=Count("pk"), oldest_due_at=Min("created_at"), retrying=Count("pk", filter=~Q(send_error=""))
+    )
+    last = rows.exclude(send_error="").order_by(F("last_send_at").desc(nulls_last=True), "-pk").first()
+    return OutboxFigures(
+        due=figures["pending"],
+        **figures,
+        last_error=last.send_error if last else "",
+        last_error_at=last.last_send_at if last else None,
+    )
 
 
 def callbacks_for_order(order: Order) -> list[SimulatedNotificationOutbox]:

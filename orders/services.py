@@ -449,8 +449,15 @@ def send_refund_to_provider(refund_id: int) -> None:
         return
     account = refund.payment.account
     provider = get_provider(refund.payment.provider, account=account)
-    ref = provider.start_refund(refund=refund, notify_url=notify_url(provider.name, account))
-    Refund.objects.filter(pk=refund.pk, provider_ref="").update(provider_ref=ref or refund.key)
+    # Each try and its failure are recorded on their own (autocommit), so the jobs and order pages show
+    # a refund its provider keeps refusing; the caller retries (the task, then the recovery job).
+    Refund.objects.filter(pk=refund.pk).update(send_attempts=F("send_attempts") + 1, last_send_at=timezone.now())
+    try:
+        ref = provider.start_refund(refund=refund, notify_url=notify_url(provider.name, account))
+    except Exception as exc:
+        Refund.objects.filter(pk=refund.pk).update(send_error=f"{type(exc).__name__}: {exc}"[:300])
+        raise
+    Refund.objects.filter(pk=refund.pk, provider_ref="").update(provider_ref=ref or refund.key, send_error="")
     if account is not None:
         outcome = provider.query_refund(refund=refund)
         if outcome is not None:

@@ -22,14 +22,19 @@ def start_refund(refund_id: int) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def recover_payments() -> int | None:
-    """Ask WeChat Pay / Alipay about payments and refunds whose notification never came."""
+    """Ask WeChat Pay / Alipay about payments and refunds whose notification never came; hand over again
+    refunds no provider accepted."""
     from shequn.jobs import run_counted
 
     from . import reconciliation
 
     return run_counted(
         "payment-recovery",
-        lambda: {"payments": reconciliation.recover_payments(), "refunds": reconciliation.recover_refunds()},
+        lambda: {
+            "payments": reconciliation.recover_payments(),
+            "refunds": reconciliation.recover_refunds(),
+            "unsent refunds": reconciliation.resend_unsent_refunds(),
+        },
     )
 
 

@@ -9,7 +9,7 @@ OutboxFigures (registered below by dotted path, so this module imports no app at
   became due, so a pump that stopped shows as a growing age (rows held back on purpose, such as
   messages waiting for the end of quiet hours, are not due yet and do not count);
 - retrying: failed at least once and will be tried again; failed_24h: given up in the last 24 hours;
-- last_error: the most recent error of a row not delivered (None where the pump records none).
+- last_error: the most recent error of a row not delivered.
 
 An operator sees the figures of their own shop's rows; platform staff see every shop's (shop_id None).
 """
@@ -39,7 +39,7 @@ class OutboxFigures:
     oldest_due_at: datetime | None = None
     retrying: int = 0
     failed_24h: int = 0
-    last_error: str | None = ""
+    last_error: str = ""
     last_error_at: datetime | None = None
 
     @property
