@@ -170,7 +170,10 @@ _PARTS = [
         "a.campaign_id",
         {
             "campaign_acts": "COUNT(*)",
-            "new_members": "COUNT(DISTINCT a.actor_id) FILTER (WHERE a.new_member)",
+            # A new member counts once per campaign: on the day of their first act as a new member.
+            "new_members": """COUNT(DISTINCT a.actor_id) FILTER (WHERE a.new_member AND NOT EXISTS (
+                SELECT 1 FROM campaigns_campaignact b WHERE b.campaign_id = a.campaign_id
+                AND b.actor_id = a.actor_id AND b.new_member AND (b.occurred_at, b.id) < (a.occurred_at, a.id)))""",
         },
     ),
 ]
@@ -278,6 +281,12 @@ SELECT DISTINCT shop_id, day FROM (
     UNION ALL
     SELECT c.shop_id, {_day("a.occurred_at")} FROM campaigns_campaignact a
     JOIN campaigns_campaign c ON c.id = a.campaign_id WHERE {_window("a.occurred_at")}
+    UNION ALL
+    SELECT c.shop_id, {_day("later.occurred_at")} FROM campaigns_campaignact a
+    JOIN campaigns_campaign c ON c.id = a.campaign_id
+    JOIN campaigns_campaignact later ON later.campaign_id = a.campaign_id AND later.actor_id = a.actor_id
+        AND later.new_member AND later.occurred_at > a.occurred_at
+    WHERE {_window("a.occurred_at")} AND a.new_member
     UNION ALL
     SELECT o.shop_id, {_day("o.paid_at")} FROM campaigns_campaignorder co JOIN orders_order o ON o.id = co.order_id
     WHERE o.paid_at IS NOT NULL AND ({_window("co.created_at")} OR {_window("co.released_at")})

@@ -15,4 +15,5 @@ urlpatterns = [
     path("leaderboards/", include("referrals.board_urls")),
     path("fraud/", include("referrals.fraud_urls")),
     path("notifications/", include("notifications.dashboard_urls")),
+    path("analytics/", include("analytics.dashboard_urls")),
 ]

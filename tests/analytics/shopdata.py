@@ -99,7 +99,7 @@ def make_shop(
                 group_id=group_pk, user=person, kind=rng.choice(ACTIVITY), at=_at(data, rng.uniform(0, days))
             )
         for campaign in data.campaigns:
-            if rng.random() < 0.3:
+            for _ in range(rng.choice([0, 0, 1, 2])):
                 CampaignAct.objects.create(
                     campaign=campaign,
                     actor=person,
@@ -280,14 +280,13 @@ def direct_daily(shop) -> dict:
         cells[key]["check_ins"] += a.kind == ActivityKind.CHECK_IN
     for key, people in active.items():
         cells[key]["active_members"] += len(people)
-    new_people = defaultdict(set)
-    for a in CampaignAct.objects.filter(campaign__shop=shop):
+    counted = set()
+    for a in CampaignAct.objects.filter(campaign__shop=shop).order_by("occurred_at", "pk"):
         key = (local_day(a.occurred_at), None, "", a.campaign_id)
         cells[key]["campaign_acts"] += 1
-        if a.new_member:
-            new_people[key].add(a.actor_id)
-    for key, people in new_people.items():
-        cells[key]["new_members"] += len(people)
+        if a.new_member and (a.campaign_id, a.actor_id) not in counted:
+            counted.add((a.campaign_id, a.actor_id))
+            cells[key]["new_members"] += 1
     return {key: +counts for key, counts in cells.items() if +counts}
 
 
