@@ -1,0 +1,786 @@
+"""Every URL pattern × every kind of person: who is let in, who is sent to sign in, who is refused, and
+to whom shop A's objects do not exist.
+
+The table below has one row per URL pattern (its name, or its route when it has none), grouped by the
+policy the pattern follows; a pattern the resolver knows and the table does not fails
+`test_every_url_pattern_has_a_row`, so a new page or API cannot ship without saying who may use it.
+Each row names the method and the objects of shop A that fill the URL; every person requests it, each
+request in a savepoint rolled back afterwards, so a write by one never changes what the next one sees.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from PIL import Image
+
+from campaigns.types import bargain
+from campaigns.types import help as helping
+from groups import services as group_services
+from notifications.models import Delivery, Notification
+from orders.models import PaymentAccount, ReconciliationRun
+from orders.services import open_case
+from referrals.fraud_models import FraudFlag
+from referrals.models import RewardRule, WithdrawalRequest
+from shops.models import OperatorRole
+from tests.campaigns.conftest import make_campaign, open_team
+from tests.campaigns.social_support import bargain_campaign, help_campaign
+from tests.factories import (
+    GroupFactory,
+    InviteLinkFactory,
+    OperatorFactory,
+    PickupPointFactory,
+    ShopFactory,
+    SkuFactory,
+    UserFactory,
+)
+from tests.orders.conftest import DjangoClientTransport, order_for, pay
+
+ROLES = ("anonymous", "member", "viewer", "operator", "owner", "other_owner", "admin")
+
+# Outcomes. ALLOWED: let in (2xx; a redirect that is not to a sign-in page; or, for an empty write, the
+# form's or the API's refusal of the input: 400/409/422). LOGIN: sent to sign in (a redirect to a sign-in
+# page; 401/403 from the API). DENIED: 403. HIDDEN: 404, the object does not exist for this person.
+ALLOWED, LOGIN, DENIED, HIDDEN = "allowed", "login", "denied", "hidden"
+# Django's admin for staff: past the sign-in, each model's admin then decides (append-only records refuse
+# add and delete even to superusers; an id no object has is "not found").
+ADMITTED = "admitted"
+
+
+def outcome_of(response, path: str) -> str:
+    status = response.status_code
+    location = response.get("Location", "")
+    if status in (301, 302, 303, 307, 308) and ("/accounts/login/" in location or "/admin/login/" in location):
+        return LOGIN
+    if status == 401:
+        return LOGIN
+    if status == 403:
+        return DENIED
+    if status == 404:
+        return HIDDEN
+    if status < 400 or status in (400, 409, 422):
+        return ALLOWED
+    return f"status {status}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    anonymous: str
+    member: str
+    viewer: str
+    operator: str
+    owner: str
+    other_owner: str
+    admin: str
+
+    def expected(self, role: str) -> str:
+        return getattr(self, role)
+
+
+# Column order: anonymous, member, viewer, operator, owner, other shop's owner, platform admin.
+# The API answers an anonymous caller 403 (not_authenticated): DENIED there means "sign in first".
+PUBLIC = Policy(ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED)
+SIGNED_IN = Policy(LOGIN, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED)
+MEMBERS_OWN = Policy(LOGIN, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)
+API_SIGNED_IN = Policy(DENIED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED)
+API_MEMBERS_OWN = Policy(DENIED, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)
+SHOP_LIST = Policy(LOGIN, DENIED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED)
+SHOP_OBJECT = Policy(LOGIN, DENIED, ALLOWED, ALLOWED, ALLOWED, HIDDEN, DENIED)
+SHOP_WRITE = Policy(LOGIN, DENIED, DENIED, ALLOWED, ALLOWED, ALLOWED, DENIED)
+SHOP_OBJECT_WRITE = Policy(LOGIN, DENIED, DENIED, ALLOWED, ALLOWED, HIDDEN, DENIED)
+OWNER_WRITE = Policy(LOGIN, DENIED, DENIED, DENIED, ALLOWED, ALLOWED, DENIED)
+API_SHOP_LIST = Policy(DENIED, DENIED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, DENIED)
+API_SHOP_OBJECT = Policy(DENIED, DENIED, ALLOWED, ALLOWED, ALLOWED, HIDDEN, DENIED)
+API_SHOP_WRITE = Policy(DENIED, DENIED, DENIED, ALLOWED, ALLOWED, ALLOWED, DENIED)
+API_SHOP_OBJECT_WRITE = Policy(DENIED, DENIED, DENIED, ALLOWED, ALLOWED, HIDDEN, DENIED)
+PLATFORM = Policy(LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, ALLOWED)
+ADMIN_SITE = Policy(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, ADMITTED)
+OWNER_OBJECT_WRITE = Policy(LOGIN, DENIED, DENIED, DENIED, ALLOWED, HIDDEN, DENIED)
+SHOP_MEMBERS = Policy(LOGIN, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)  # members of one of the shop's groups
+API_SHOP_MEMBERS = Policy(DENIED, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)
+STARTER_ONLY = Policy(HIDDEN, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)  # a help or bargain task's own page
+SWITCHED_OFF = Policy(HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)  # WeChat sign-in, off unless configured
+NOBODY_YET = Policy(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)  # a step of a sign-in flow begun elsewhere
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str = "get"
+    args: tuple = ()  # keys of the world's objects (their pk; a link's code) or literal strings
+    query: str = ""
+    data: tuple = ()  # a POST's fields: (name, key of the world's objects or a literal)
+
+
+def get(*args, query=""):
+    return Row("get", args, query)
+
+
+def post(*args, **data):
+    return Row("post", args, data=tuple(data.items()))
+
+
+def patch(*args):
+    return Row("patch", args)
+
+
+MATRIX: list[tuple[Policy, dict[str, Row]]] = [
+    (
+        PUBLIC,
+        {
+            "home": get(),
+            "robots.txt": get(),
+            "favicon": get(),
+            "media": get("matrix.png"),
+            "set_language": post(),
+            "api-schema": get(),
+            "api-docs": get(),
+            "member:landing": get("link_code"),
+            "campaigns:landing": get("campaign"),
+            "campaigns:team": get("campaign", "team"),
+            "api-link": get("link_code"),
+            "orders:provider_notify": post("simulated"),
+            "orders:account_notify": post("wechatpay", "payment_account"),
+        },
+    ),
+    (
+        SIGNED_IN,
+        {
+            "profile": get(),
+            "member:my_groups": get(),
+            "member:join": post("link_code"),
+            "member:referrals": get(),
+            "member:referral_withdraw": post(),
+            "orders:my_orders": get(),
+            "campaigns:my_teams": get(),
+            "boards:my_rank": get(),
+            "notifications:inbox": get(),
+            "notifications:read_all": post(),
+            "notifications:preferences": get(),
+        },
+    ),
+    (
+        MEMBERS_OWN,
+        {
+            "member:group": get("group"),
+            "member:leave": post("group"),
+            "member:my_invite": get("group"),
+            "orders:group_shop": get("group"),
+            "orders:product": get("group", "product"),
+            "orders:checkout": get("group", query="?sku={sku}&qty=1"),
+            "orders:member_order": get("pending"),
+            "orders:after_payment": get("paid"),
+            "orders:pay": post("pending"),
+            "orders:cancel": get("pending"),
+            "orders:complete": post("paid"),
+            "orders:refund": get("paid"),
+            "orders:open_case": get("paid"),
+            "orders:reorder": get("product"),
+            "notifications:detail": get("notification"),
+            "campaigns:help_claim": post("help_task"),
+            "campaigns:bargain_buy": post("bargain"),
+        },
+    ),
+    (
+        API_SIGNED_IN,
+        {
+            "api-link-join": post("link_code"),
+            "api-my-memberships": get(),
+            "api-my-orders": get(),
+            "api-my-teams": get(),
+            "api-my-referrals": get(),
+            "api-my-referral-rewards": get(),
+            "api-my-commission": get(),
+            "api-my-withdrawals": get(),
+            "api-my-notifications": get(),
+            "api-my-notifications-unread": get(),
+            "api-my-notifications-read-all": post(),
+            "api-my-preferences": get(),
+        },
+    ),
+    (
+        API_MEMBERS_OWN,
+        {
+            "api-membership-leave": post("membership"),
+            "api-my-invite-link": post("group"),
+            "api-my-group-products": get("group"),
+            "api-my-group-product": get("group", "product"),
+            "api-my-group-pickup-points": get("group"),
+            "api-my-group-orders": post("group"),
+            "api-my-order": get("pending"),
+            "api-my-order-pay": post("pending"),
+            "api-my-order-cancel": post("pending"),
+            "api-my-order-request-refund": post("paid"),
+            "api-my-order-confirm-receipt": post("paid"),
+            "api-my-order-after-sales": post("paid"),
+            "api-my-notification": get("notification"),
+            "api-my-notification-read": post("notification"),
+            "api-help-task": get("help_task"),
+            "api-help-task-help": post("help_task"),
+            "api-help-task-claim": post("help_task"),
+            "api-bargain": get("bargain"),
+            "api-bargain-cut": post("bargain"),
+            "api-bargain-buy": post("bargain"),
+        },
+    ),
+    (
+        SHOP_LIST,
+        {
+            "dashboard:groups": get(),
+            "dashboard:series_list": get(),
+            "dashboard:orders": get(),
+            "dashboard:orders_export": get(),
+            "dashboard:products": get(),
+            "dashboard:pickup_points": get(),
+            "dashboard:cases": get(),
+            "dashboard:reminders": get(),
+            "dashboard:campaigns": get(),
+            "dashboard:jobs": get(),
+            "dashboard:analytics_funnel": get(),
+            "dashboard:analytics_repeat": get(),
+            "dashboard:analytics_cohorts": get(),
+            "dashboard:analytics_campaigns": get(),
+            "dashboard:analytics_groups": get(),
+            "dashboard:referrals": get(),
+            "dashboard:referral_rewards": get(),
+            "dashboard:referral_withdrawals": get(),
+            "dashboard:referral_settings": get(),
+            "dashboard:leaderboards": get(),
+            "dashboard:leaderboard_export": get(),
+            "dashboard:fraud_flags": get(),
+            "dashboard:fraud_settings": get(),
+            "dashboard:notifications": get(),
+            "dashboard:operators": get(),
+        },
+    ),
+    (
+        SHOP_OBJECT,
+        {
+            "dashboard:group_detail": get("group"),
+            "dashboard:group_lurkers": get("group"),
+            "dashboard:group_health": get("group"),
+            "dashboard:link_qr_png": get("link"),
+            "dashboard:link_qr_svg": get("link"),
+            "dashboard:link_poster": get("link"),
+            "dashboard:series_detail": get("series"),
+            "dashboard:order_detail": get("paid"),
+            "dashboard:case_detail": get("case"),
+            "dashboard:reminder_product": get("product"),
+            "dashboard:campaign_detail": get("campaign"),
+            "dashboard:campaign_figures": get("campaign"),
+            "dashboard:campaign_qr": get("campaign"),
+            "dashboard:campaign_poster": get("campaign"),
+            "dashboard:analytics_campaign": get("campaign"),
+            "dashboard:referral_member": get("member"),
+            "dashboard:fraud_flag": get("fraud_flag"),
+        },
+    ),
+    (
+        SHOP_WRITE,
+        {
+            "dashboard:group_create": get(),
+            "dashboard:series_create": get(),
+            "dashboard:product_create": get(),
+            "dashboard:campaign_create": get(),
+            "dashboard:leaderboard_rebuild": post(),
+        },
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:group_edit": get("group"),
+            "dashboard:group_transition": post("group"),
+            "dashboard:group_owner": post("group"),
+            "dashboard:group_planned_start": post("group"),
+            "dashboard:link_create": post("group"),
+            "dashboard:my_link": post("group"),
+            "dashboard:member_action": post("membership", "approve"),
+            "dashboard:link_revoke": post("link"),
+            "dashboard:series_link_create": post("series"),
+            "dashboard:order_ship": post("paid"),
+            "dashboard:order_cancel": post("pending"),
+            "dashboard:order_refund": post("paid"),
+            "dashboard:order_refund_approve": post("paid"),
+            "dashboard:order_refund_reject": post("paid"),
+            "dashboard:product_edit": get("product"),
+            "dashboard:sku_stock": post("sku"),
+            "dashboard:pickup_point_edit": get("point"),
+            "dashboard:case_close": post("case"),
+            "dashboard:campaign_edit": get("campaign"),
+            "dashboard:referral_withdrawal_action": post("withdrawal", "approve"),
+            "dashboard:fraud_decide": post("fraud_flag"),
+            "dashboard:delivery_retry": post("delivery"),
+        },
+    ),
+    (
+        OWNER_WRITE,
+        {
+            "dashboard:operator_add": post(),
+            "dashboard:payment_account_edit": get("wechatpay"),
+        },
+    ),
+    (
+        API_SHOP_LIST,
+        {
+            "api-shop-groups": get(),
+            "api-shop-series": get(),
+            "api-shop-products": get(),
+            "api-shop-pickup-points": get(),
+            "api-shop-orders": get(),
+            "api-shop-cases": get(),
+            "api-shop-referral-rewards": get(),
+            "api-shop-withdrawals": get(),
+            "api-shop-referral-viral": get(),
+            "api-analytics-funnel": get(),
+            "api-analytics-repeat": get(),
+            "api-analytics-cohorts": get(),
+            "api-analytics-campaigns": get(),
+            "api-analytics-groups": get(),
+        },
+    ),
+    (
+        API_SHOP_OBJECT,
+        {
+            "api-shop-group": get("group"),
+            "api-shop-group-members": get("group"),
+            "api-shop-group-links": get("group"),
+            "api-shop-series-detail": get("series"),
+            "api-shop-product": get("product"),
+            "api-shop-sku": get("sku"),
+            "api-shop-pickup-point": get("point"),
+            "api-shop-order": get("paid"),
+            "api-shop-case": get("case"),
+            "api-analytics-campaign": get("campaign"),
+        },
+    ),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-group-transition": post("group"),
+            "api-shop-member-action": post("membership", "approve"),
+            "api-shop-link-revoke": post("link"),
+            "api-shop-product-images": post("product"),
+            "api-shop-product-skus": post("product"),
+            "api-shop-sku-stock": post("sku"),
+            "api-shop-order-ship": post("paid"),
+            "api-shop-order-cancel": post("pending"),
+            "api-shop-order-refund": post("paid"),
+            "api-shop-order-approve-refund": post("paid"),
+            "api-shop-order-reject-refund": post("paid"),
+            "api-shop-case-close": post("case"),
+            "api-shop-withdrawal-action": post("withdrawal", "approve"),
+        },
+    ),
+    # Sign-in: allauth's pages (a signed-in person is sent on) and the rest of the sign-in flows.
+    (
+        PUBLIC,
+        {
+            "account_login": get(),
+            "account_signup": get(),
+            "account_request_login_code": get(),
+            "account_reset_password": get(),
+            "account_reset_password_done": get(),
+            "account_reset_password_from_key": get("0", "bad-key"),
+            "account_reset_password_from_key_done": get(),
+            "account_confirm_email": get("bad-key"),
+            "account_email_verification_sent": get(),
+            "account_inactive": get(),
+            "account_logout": get(),
+            "socialaccount_login_cancelled": get(),
+            "accounts/social/login/cancelled/": get(),
+            "accounts/social/login/error/": get(),
+            "accounts/social/signup/": get(),
+            "accounts/social/connections/": get(),
+            "_allauth/app/v1/auth/code/request": post(),
+            "_allauth/browser/v1/auth/code/request": post(),
+            "headless:openapi_yaml": get(),
+            "headless:openapi_json": get(),
+            "headless:openapi_html": get(),
+        },
+    ),
+    (
+        SIGNED_IN,
+        {
+            "account_email": get(),
+            "account_change_password": get(),
+            "account_set_password": get(),
+            "account_reauthenticate": get(),
+            "account_change_phone": get(),
+            "socialaccount_connections": get(),
+        },
+    ),
+    (
+        NOBODY_YET,
+        {
+            "weixin_first_sign_in": get(),
+            "socialaccount_signup": get(),
+        },
+    ),
+    # allauth's headless API, for apps (X-Session-Token) and the browser (the session cookie).
+    (
+        SIGNED_IN,
+        {
+            "headless:browser:account:current_session": get(),
+            "headless:browser:account:reauthenticate": post(),
+            "headless:browser:account:change_password": post(),
+            "headless:browser:account:manage_email": get(),
+            "headless:browser:account:manage_phone": get(),
+            "headless:browser:socialaccount:manage_providers": get(),
+        },
+    ),
+    # The app client authenticates by X-Session-Token only: a browser session does not count.
+    (
+        NOBODY_YET,
+        {
+            "headless:app:account:current_session": get(),
+            "headless:app:account:reauthenticate": post(),
+            "headless:app:account:change_password": post(),
+            "headless:app:account:manage_email": get(),
+            "headless:app:account:manage_phone": get(),
+            "headless:app:socialaccount:manage_providers": get(),
+            "headless:browser:socialaccount:redirect_to_provider": post(),
+            "headless:app:socialaccount:redirect_to_provider": post(),
+        },
+    ),
+    (
+        PUBLIC,
+        {
+            f"headless:{client}:{name}": row
+            for client in ("browser", "app")
+            for name, row in {
+                "config": get(),
+                "account:confirm_login_code": post(),
+                "account:request_password_reset": post(),
+                "account:reset_password": post(),
+                "account:login": post(),
+                "account:signup": post(),
+                "account:verify_email": post(),
+                "account:resend_email_verification_code": post(),
+                "account:verify_phone": post(),
+                "account:resend_phone_verification_code": post(),
+                "account:request_login_code": post(),
+                "account:resend_login_code": post(),
+                "socialaccount:provider_signup": post(),
+                "socialaccount:provider_token": post(),
+            }.items()
+        }
+        | {"headless:app:tokens:refresh": post()},
+    ),
+    # Found this way and safe: pages of the member's own shop or task, owner-only settings, and writes whose
+    # empty form the view refuses as "not found" (no account, no such action) rather than as invalid.
+    (
+        SHOP_MEMBERS,
+        {
+            "notifications:shop_preferences": get("shop"),
+            "campaigns:share_qr": get("campaign"),
+            "campaigns:share_poster": get("campaign"),
+            "orders:simulated_cashier": get("payment_ref"),
+        },
+    ),
+    (API_SHOP_MEMBERS, {"api-my-shop-preferences": get("shop")}),
+    (
+        STARTER_ONLY,
+        {
+            "campaigns:help_task": get("help_task"),
+            "campaigns:bargain": get("bargain"),
+        },
+    ),
+    (
+        Policy(HIDDEN, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED),
+        {},
+    ),
+    # Anyone signed in may try; the campaign's rules refuse a person outside its groups with a message.
+    (
+        SIGNED_IN,
+        {
+            "campaigns:open_team": post("campaign"),
+            "campaigns:join_team": post("campaign", "team"),
+            "campaigns:help_start": post("help_campaign"),
+            "campaigns:bargain_start": post("bargain_campaign"),
+            "weixin_bind": get(),
+            "account_confirm_login_code": get(),
+            "account_verify_phone": get(),
+        },
+    ),
+    (
+        API_SIGNED_IN,
+        {
+            "api-my-campaign": get("campaign"),
+            "api-my-campaign-teams": get("campaign"),
+            "api-my-campaign-team": get("campaign", "team"),
+            "api-my-campaign-team-join": post("campaign", "team"),
+            "api-my-help-tasks": post("help_campaign"),
+            "api-my-bargains": post("bargain_campaign"),
+        },
+    ),
+    (Policy(DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"api-my-wechat-subscriptions": post()}),
+    (SWITCHED_OFF, {"weixin_login": get(), "weixin_callback": get()}),
+    (NOBODY_YET, {"socialaccount_login_error": get()}),
+    (
+        SHOP_LIST,
+        {
+            "dashboard:payment_settings": get(),
+            "dashboard:ledger_check": get(),
+        },
+    ),
+    (
+        SHOP_OBJECT,
+        {
+            "dashboard:reconciliation": get("reconciliation"),
+        },
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:sku_create": post("product"),
+            "dashboard:sku_edit": post("sku"),
+            "dashboard:campaign_action": post("campaign", "cancel"),
+        },
+    ),
+    (
+        OWNER_WRITE,
+        {
+            "dashboard:automation_settings": get(),
+            "dashboard:shop_settings": get(),
+            "dashboard:notification_settings": get(),
+            "dashboard:referral_rule_create": post(),
+        },
+    ),
+    (
+        OWNER_OBJECT_WRITE,
+        {
+            "dashboard:operator_role": post("viewer_seat"),
+            "dashboard:operator_remove": post("viewer_seat"),
+            "dashboard:referral_rule_deactivate": post("rule"),
+        },
+    ),
+    # Without a worker heartbeat (none runs here) /healthz answers 503 to everyone, naming no internals.
+    (Policy(*["status 503"] * 7), {"healthz": get()}),
+    (
+        Policy(LOGIN, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {
+            "campaigns:help_qr": get("help_task"),
+            "campaigns:bargain_qr": get("bargain"),
+        },
+    ),
+    (STARTER_ONLY, {"campaigns:help_give": post("help_task"), "campaigns:bargain_cut": post("bargain")}),
+    # A link's QR code and poster are its inviter's (here shop A's owner).
+    (
+        Policy(LOGIN, HIDDEN, HIDDEN, HIDDEN, ALLOWED, HIDDEN, HIDDEN),
+        {
+            "member:invite_qr": get("link_code"),
+            "member:invite_qr_svg": get("link_code"),
+            "member:invite_poster": get("link_code"),
+        },
+    ),
+    # WeChat Pay's page for a payment made elsewhere (here the simulated provider) does not exist.
+    (Policy(LOGIN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"orders:provider_pay": get("payment_ref")}),
+    (SHOP_OBJECT, {"dashboard:switch_shop": post(shop="shop")}),
+    (SHOP_WRITE, {"dashboard:campaign_validate": post(type="group_buy")}),
+    # The owner's reconciliation of an account not in the shop: not found (viewers are refused first).
+    (Policy(LOGIN, DENIED, DENIED, HIDDEN, HIDDEN, HIDDEN, DENIED), {"dashboard:reconcile_now": post(account="0")}),
+    # A member with no leaderboard entry: not found for the shop's staff and the platform alike.
+    (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENIED), {"dashboard:leaderboard_member": get("member")}),
+    (Policy(LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, HIDDEN), {"platform:member": get("shop", "member")}),
+    (
+        PLATFORM,
+        {
+            "platform:leaderboards": get(),
+            "platform:leaderboard_export": get(),
+            "platform:leaderboard_rebuild": post(),
+            "platform:fraud_flags": get(),
+            "platform:fraud_flag": get("fraud_flag"),
+            "platform:fraud_decide": post("fraud_flag"),
+        },
+    ),
+]
+
+
+def _all_patterns(patterns=None, prefix="", namespace=""):
+    """(key, route) of every URL pattern: the key is its namespaced name, or its route when unnamed."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _all_patterns(pattern.url_patterns, route, inner)
+        else:
+            assert isinstance(pattern, URLPattern)
+            yield (namespace + pattern.name if pattern.name else route), route
+
+
+@pytest.fixture
+def world(db, settings):
+    """Shop A with one of everything, its staff in each role, a member who bought, and shop B's owner."""
+    shop = ShopFactory()
+    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
+    operator = OperatorFactory(shop=shop, role=OperatorRole.OPERATOR).user
+    viewer_seat = OperatorFactory(shop=shop, role=OperatorRole.VIEWER)
+    other_owner = OperatorFactory(shop=ShopFactory(), role=OperatorRole.OWNER).user
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    member = UserFactory()
+
+    group = GroupFactory(shop=shop)
+    link = InviteLinkFactory(group=group, inviter=owner)
+    membership = group_services.join_via_link(user=member, code=link.code)
+    series = group_services.create_series(shop=shop, name="护肤交流", by=owner)
+    sku = SkuFactory(product__shop=shop, stock=50)
+    pending = order_for(member, group, sku)
+    paid = order_for(member, group, sku)
+    payment = pay(paid, DjangoClientTransport(Client()))
+    campaign = make_campaign(shop, sku, owner=owner)
+    help_run = help_campaign(shop)
+    bargain_run = bargain_campaign(shop)
+    notification = Notification.objects.create(
+        shop=shop,
+        user=member,
+        category="transactional",
+        kind="test",
+        key=uuid.uuid4().hex,
+        title="到货了",
+        state="sent",
+        sent_at=timezone.now(),
+    )
+    account = PaymentAccount.objects.create(shop=shop, provider="wechatpay")
+    Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (4, 4)).save(Path(settings.MEDIA_ROOT) / "matrix.png")
+    return {
+        "users": {
+            "anonymous": None,
+            "member": member,
+            "viewer": viewer_seat.user,
+            "operator": operator,
+            "owner": owner,
+            "other_owner": other_owner,
+            "admin": admin,
+        },
+        "shop": shop,
+        "member": member,
+        "owner": owner,
+        "viewer_seat": viewer_seat,
+        "group": group,
+        "link": link,
+        "link_code": link.code,
+        "membership": membership,
+        "series": series,
+        "product": sku.product,
+        "sku": sku,
+        "point": PickupPointFactory(shop=shop),
+        "pending": pending,
+        "paid": paid,
+        "payment_ref": payment.provider_ref,
+        "case": open_case(order=paid, member=member, reason="包装破损"),
+        "campaign": campaign,
+        "team": open_team(campaign, member, group),
+        "help_campaign": help_run,
+        "help_task": helping.start_task(campaign=help_run, member=member),
+        "bargain_campaign": bargain_run,
+        "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
+        "notification": notification,
+        "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
+        "payment_account": account,
+        "reconciliation": ReconciliationRun.objects.create(account=account, day=timezone.localdate(), state="balanced"),
+        "withdrawal": WithdrawalRequest.objects.create(shop=shop, member=member, amount=1, account_note="微信"),
+        "rule": RewardRule.objects.create(shop=shop, kind="points", amount=1),
+        "fraud_flag": FraudFlag.objects.create(
+            shop=shop,
+            kind="shared_ip",
+            subject="ip:10.0.0.1",
+            member=member,
+            evidence={"minutes": 10, "invitees": 5, "limit": 3, "inviters": 1},
+            deadline=timezone.now() + timedelta(days=1),
+        ),
+    }
+
+
+def url_of(key: str, route: str, row: Row, world: dict) -> str:
+    args = [getattr(world.get(arg, arg), "pk", world.get(arg, arg)) for arg in row.args]
+    if key != route:
+        url = reverse(key, args=args)
+    else:  # an unnamed pattern: its route, with the arguments in order
+        url = "/" + route.lstrip("^").rstrip("$")
+        for arg in args:
+            start = url.index("(?P") if "(?P" in url else url.index("<")
+            close = ")" if url[start] == "(" else ">"
+            url = url[:start] + str(arg) + url[url.index(close, start) + 1 :]
+    return url + row.query.format(**{k: getattr(v, "pk", v) for k, v in world.items() if k != "users"})
+
+
+def client_for(user) -> Client:
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def clients(world):
+    """One client per person, signed in once, for reading; each write gets a fresh one (it may sign out)."""
+    return {role: client_for(user) for role, user in world["users"].items()}
+
+
+def request_as(role: str, clients: dict, world: dict, row: Row, url: str):
+    client = clients[role] if row.method == "get" else client_for(world["users"][role])
+    data = {name: getattr(world.get(value, value), "pk", world.get(value, value)) for name, value in row.data}
+    options = {}
+    if row.method != "get" and url.startswith(("/api/", "/_allauth/", "/pay/notify/")):
+        options = {"data": data or {}, "content_type": "application/json"}
+    elif row.method != "get":
+        options = {"data": data}
+    with transaction.atomic():
+        response = getattr(client, row.method)(url, **options)
+        transaction.set_rollback(True)
+    return response
+
+
+# Django's admin is one policy, staff only, whatever models it registers; its sign-in page is public.
+ADMIN_PUBLIC = {"admin:login": get(), "admin:logout": post()}
+
+
+def _rows() -> dict[str, tuple[Policy, Row]]:
+    return {key: (policy, row) for policy, table in MATRIX for key, row in table.items()}
+
+
+def _policy_and_row(key: str, route: str) -> tuple[Policy, Row] | None:
+    if key in ADMIN_PUBLIC:
+        return PUBLIC, ADMIN_PUBLIC[key]
+    if route.startswith("admin/"):  # arguments: an id no object has (the staff see "not found" redirects)
+        arguments = route.count("(?P") or route.count("<")
+        return ADMIN_SITE, get(*(["orders"] if key == "admin:app_list" else ["0"] * arguments))
+    return _rows().get(key)
+
+
+def test_every_url_pattern_has_a_row():
+    rows = _rows()
+    missing = [key for key, route in _all_patterns() if _policy_and_row(key, route) is None]
+    stale = set(rows) - {key for key, _route in _all_patterns()}
+
+    assert not missing, f"URL patterns without a row in the permission matrix: {missing}"
+    assert not stale, f"Rows for URL patterns that no longer exist: {sorted(stale)}"
+    assert len(rows) == sum(len(table) for _policy, table in MATRIX)  # no pattern is listed twice
+
+
+def test_each_person_gets_what_the_matrix_says(world, clients):
+    wrong = []
+    for key, route in _all_patterns():
+        if (entry := _policy_and_row(key, route)) is None:
+            continue  # test_every_url_pattern_has_a_row names it
+        policy, row = entry
+        try:
+            url = url_of(key, route, row, world)
+        except Exception as exc:  # noqa: BLE001 - a row whose URL cannot be built is a wrong row
+            wrong.append(f"{key}: no URL from {row.args}: {exc}")
+            continue
+        got = [outcome_of(request_as(role, clients, world, row, url), url) for role in ROLES]
+        want = [policy.expected(role) for role in ROLES]
+        got = [w if w == ADMITTED and g in (ALLOWED, DENIED, HIDDEN) else g for g, w in zip(got, want, strict=True)]
+        if got != want:
+            wrong.append(
+                f"{row.method.upper()} {url} ({key}): "
+                + ", ".join(f"{role} {g} (expected {w})" for role, g, w in zip(ROLES, got, want, strict=True) if g != w)
+            )
+    assert not wrong, "\n".join(wrong)
