@@ -1,13 +1,14 @@
 """manage.py seed_demo: a believable demo, written through the services, so every count in it is exact."""
 
 import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count, Q
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import User
 from groups.models import (
@@ -214,3 +215,20 @@ def test_the_shop_sells_and_every_order_adds_up(demo):
         assert sku.stock == started[(sku.product.name, sku.spec)] - held, sku
 
     assert "件商品" in demo and "笔订单" in demo
+
+
+def test_the_demo_gives_the_analytics_pages_their_figures(demo):
+    from analytics import reports, selectors
+
+    shop = Shop.objects.get(slug="demo")
+    start, end = timezone.localdate() - timedelta(days=120), timezone.localdate()
+    f = {"start": start, "end": end, "compare_start": start, "compare_end": end, "group": None, "campaign": None}
+    funnel = {row["key"]: row["count"] for row in reports.funnel(shop.pk, f).table("funnel").rows}
+    assert funnel["link_opens"] > funnel["joins"] > funnel["first_orders"] > funnel["second_orders"] > 0
+    assert selectors.repeat_by(shop.pk, start, end, "shop")[0]["repeaters"] > 0
+    cohorts = selectors.cohorts(shop.pk, start, end, group_id=None, basis="join", measure="activity", weeks=4)
+    assert cohorts and all(c["size"] > 0 for c in cohorts)
+    ranking = reports.group_ranking(
+        shop.pk, {"start": start, "end": end, "sort": "revenue"}, selectors.groups_of(shop.pk)
+    )
+    assert ranking.table("ranking").rows[0]["revenue_fen"] > 0
