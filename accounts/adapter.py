@@ -1,5 +1,7 @@
 """allauth adapter: where members' mobile numbers are stored and how codes reach them."""
 
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
@@ -7,10 +9,14 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from . import signin
+from .client import client_ip
 from .identity import WEIXIN
 from .models import User
 from .phones import MainlandPhoneField, normalize_mainland_phone
 from .sms import VERIFICATION_CODE, SmsError, send_sms
+
+logger = logging.getLogger("shequn.sms")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -26,27 +32,30 @@ class AccountAdapter(DefaultAccountAdapter):
         return normalize_mainland_phone(phone)
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
-        """Through the SMS provider's verification-code template; within the per-number and per-address
-        limits (a form checks them first, accounts.forms): over a limit the code is not sent, and logged."""
+        """Through the SMS provider's verification-code template; within the sign-in limits (accounts.signin:
+        back-off per number, per device) and the SMS limits (per number and per address). A form checks
+        them first (accounts.forms); over a limit here (a resend, a race) the code is not sent, and logged."""
+        request = getattr(self, "request", None) or context.request
         try:
+            signin.take_code_request(phone=phone, request=request)
             send_sms(
                 phone,
                 _("您的验证码是 %(code)s，10 分钟内有效。请勿告诉他人。") % {"code": code},
                 kind=VERIFICATION_CODE,
                 params={"code": code},
-                ip=self._client_ip(),
+                ip=client_ip(request) if request is not None else None,
             )
+        except signin.SignInLimited as refused:
+            logger.warning("Sign-in code to %s not sent: %s", phone[:-4] + "****", refused)
         except SmsError:
             pass  # recorded by send_sms (SmsRecord) for operators; the member may ask for a new code
 
-    def _client_ip(self) -> str | None:
-        request = getattr(self, "request", None) or context.request
-        if request is None:
-            return None
-        try:
-            return self.get_client_ip(request)
-        except PermissionDenied:
-            return None
+    def get_client_ip(self, request) -> str:
+        """The client's address through the trusted proxies (accounts.client), for allauth's rate limits."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
         user.phone = phone

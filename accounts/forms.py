@@ -1,24 +1,20 @@
-from allauth.account.adapter import get_adapter
 from allauth.account.forms import RequestLoginCodeForm
 from allauth.core import context
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from .models import User
+from . import signin
+from .client import client_ip
 from .sms import VERIFICATION_CODE, SmsRateLimited, check_limits
 
 
 class PhoneCodeLoginForm(RequestLoginCodeForm):
-    """One step for members: a known number gets a login code, a new number an account first.
-
-    The account stays unverified until the code is confirmed (allauth then marks the phone
-    verified and signs the member in); requests are rate-limited per number and per IP.
+    """One step for members: any valid mainland number gets a login code (accounts.signin makes the
+    account when the code is confirmed, never before), within the sign-in limits (accounts.signin) and
+    the SMS limits (accounts.sms), checked here so that a refusal is a message on the form.
     Members sign in by phone only (operators use e-mail and password on the login page), so the
     phone is required and the e-mail field allauth adds is dropped.
     """
-
-    _user: User | None = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -26,32 +22,17 @@ class PhoneCodeLoginForm(RequestLoginCodeForm):
         self.fields["phone"].required = True
 
     def clean_phone(self) -> str:
-        phone = super().clean_phone()
+        # Ours first: with Redis down allauth's own rate limit would refuse with a misleading message.
+        phone = self.cleaned_data["phone"]
         if phone:
+            request = context.request
             try:
-                check_limits(phone=phone, kind=VERIFICATION_CODE, ip=_client_ip(context.request))
+                if not signin.available():
+                    raise signin.SignInLimited(_("登录暂时不可用，请稍后再试。"))
+                check_limits(phone=phone, kind=VERIFICATION_CODE, ip=client_ip(request) if request else None)
+                signin.check_code_request(phone=phone, request=request)
+            except signin.SignInLimited as refused:
+                raise ValidationError(str(refused), code="sign_in_limited") from None
             except SmsRateLimited:
                 raise ValidationError(_("验证码发送太频繁，请稍后再试。"), code="sms_rate_limited") from None
-        if phone and self._user is None:
-            self._user = _member_for_phone(phone)
-        return phone
-
-
-def _member_for_phone(phone: str) -> User:
-    try:
-        with transaction.atomic():
-            user = User(phone=phone, phone_verified=False, username=phone)
-            user.set_unusable_password()
-            user.save()
-            return user
-    except IntegrityError:  # another request created it first
-        return User.objects.get(phone=phone)
-
-
-def _client_ip(request) -> str | None:
-    if request is None:
-        return None
-    try:
-        return get_adapter(request).get_client_ip(request)
-    except PermissionDenied:
-        return None
+        return super().clean_phone()

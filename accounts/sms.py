@@ -7,9 +7,10 @@
 - Backends: Aliyun (Dysms, `alibabacloud-dysmsapi20170525`) and Tencent Cloud SMS
   (`tencentcloud-sdk-python-sms`), each reaching the endpoint of its settings; the log and in-memory
   ones for development and tests. A backend raises SmsError (`permanent` when retrying cannot help).
-- Limits: `send_sms` counts every send per number and, for sign-in codes, per client address, in
-  windows of settings.SMS_LIMITS (in the cache, i.e. Redis); over a limit it raises SmsRateLimited and
-  sends nothing. `check_limits` lets a form refuse before a code is made.
+- Limits: `send_sms` counts every send per number, for sign-in codes per client address and for
+  notifications per shop (SMS_PER_SHOP_PER_DAY), in windows of settings.SMS_LIMITS (in the cache, i.e.
+  Redis); over a limit it raises SmsRateLimited and sends nothing. `check_limits` lets a form refuse before
+  a code is made. (Sign-in's own limits across attempts are accounts.signin's.)
 - Every attempt is recorded (SmsRecord): provider, template, signature, outcome and the provider's
   error code, so failed deliveries are visible (Django admin; shops also see their notification
   deliveries fail in the dashboard).
@@ -258,16 +259,16 @@ def _config_error(code) -> bool:
 
 
 def _windows(kind: str, scope: str) -> list[tuple[int, int]]:
-    """(count, seconds) limits for this kind of message and scope ("number" or "ip")."""
+    """(count, seconds) limits for this kind of message and scope ("number", "ip" or "shop")."""
     limits = settings.SMS_LIMITS.get(kind) or settings.SMS_LIMITS.get("*", {})
     return [tuple(int(part) for part in rule.split("/")) for rule in limits.get(scope, [])]
 
 
-def _counters(kind: str, phone: str, ip: str | None) -> list[tuple[str, int, int]]:
+def _counters(kind: str, phone: str, ip: str | None, shop_id: int | None = None) -> list[tuple[str, int, int]]:
     now = int(time.time())
     bucket = "code" if kind == VERIFICATION_CODE else "other"
     keys = []
-    for scope, who in (("number", phone), ("ip", ip)):
+    for scope, who in (("number", phone), ("ip", ip), ("shop", shop_id)):
         if not who:
             continue
         for count, seconds in _windows(kind, scope):
@@ -282,16 +283,17 @@ def check_limits(*, phone: str, kind: str, ip: str | None = None) -> None:
             raise SmsRateLimited("too many messages", code="rate_limited")
 
 
-def _count(kind: str, phone: str, ip: str | None) -> None:
+def _count(kind: str, phone: str, ip: str | None, shop_id: int | None) -> None:
     """Count this send in every window; over any limit, refuse it. Redis INCR decides under concurrency."""
     over = False
-    for key, limit, seconds in _counters(kind, phone, ip):
+    for key, limit, seconds in _counters(kind, phone, ip, shop_id):
         cache.add(key, 0, timeout=seconds + 1)
         try:
             value = cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=seconds + 1)
-            value = 1
+            value = 1 if cache.add(key, 1, timeout=seconds + 1) else None
+        if value is None:  # the cache (Redis) is down: nothing counts, so nothing is sent
+            raise SmsRateLimited("the SMS limits cannot be counted (cache unavailable)", code="cache_unavailable")
         over = over or value > limit
     if over:
         raise SmsRateLimited("too many messages", code="rate_limited")
@@ -310,8 +312,10 @@ def send_sms(
     sign_name: str = "",
     key: str = "",
     ip: str | None = None,
+    shop_id: int | None = None,
 ) -> str:
-    """Send one SMS within the limits and record the attempt. Returns the provider's message id."""
+    """Send one SMS within the limits (per number, per client address, per shop: what a shop's messages
+    may cost a day) and record the attempt. Returns the provider's message id."""
     from .models import SmsRecord
 
     message = SmsMessage(phone=phone, text=text, kind=kind, params=params or {}, sign_name=sign_name, key=key)
@@ -320,7 +324,7 @@ def send_sms(
         phone=phone, kind=kind[:40], backend=sender.name or type(sender).__name__, sign_name=message.signature, ip=ip
     )
     try:
-        _count(kind, phone, ip)
+        _count(kind, phone, ip, shop_id)
         record.provider_id = (sender.send(message) or "")[:64]
         record.status = SmsRecord.SENT
         return record.provider_id

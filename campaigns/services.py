@@ -79,16 +79,26 @@ TEXT_LIMITS = {"name": 60, "hook_title": 60, "cta_text": 30, "hook_text": 2000, 
 # --- Validation --------------------------------------------------------------------------------------
 
 
-def _positive_int(value, field: str, errors: dict, *, minimum: int = 1) -> int | None:
+MAX_CAMPAIGN_NUMBER = 10_000_000  # stock caps, limits, counts and minutes: far above any real campaign
+
+
+def _positive_int(
+    value, field: str, errors: dict, *, minimum: int = 1, maximum: int = MAX_CAMPAIGN_NUMBER
+) -> int | None:
     if value in (None, ""):
         return None
     try:
-        number = int(value)
+        number = int(str(value).strip()) if len(str(value)) <= 20 else None
     except (TypeError, ValueError):
+        number = None
+    if number is None:
         errors[field] = _("请输入整数。")
         return None
     if number < minimum:
         errors[field] = _("不能小于 %(n)d。") % {"n": minimum}
+        return None
+    if number > maximum:
+        errors[field] = _("不能大于 %(n)d。") % {"n": maximum}
         return None
     return number
 
@@ -104,11 +114,11 @@ def parse_money(value, field: str, errors: dict, *, required: bool = False) -> D
     except (InvalidOperation, ValueError):
         errors[field] = _("请输入金额，例如 39.90。")
         return None
+    if amount.is_finite() and amount >= Decimal("100000000"):  # before quantize, which 1e30 would overflow
+        errors[field] = _("金额过大。")
+        return None
     if not amount.is_finite() or amount != amount.quantize(CENT) or amount <= 0:
         errors[field] = _("金额必须大于 0，最多两位小数。")
-        return None
-    if amount >= Decimal("100000000"):
-        errors[field] = _("金额过大。")
         return None
     return amount
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from shequn import images
+from shequn.bounds import MAX_GROUP_SIZE, MAX_LINK_USES
 from shops.models import Shop
 
 from .models import Channel, GroupSeries, GroupState, MemberRole, MembershipStatus, Purpose, Tag, Threshold
@@ -72,7 +73,7 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
     kind = forms.CharField(label=_("类型"), max_length=30, required=False, help_text=_("如 兴趣、产品、学习、品牌"))
     description = forms.CharField(label=_("介绍"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     rules = forms.CharField(label=_("群规"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    capacity = forms.IntegerField(label=_("容量"), min_value=2)
+    capacity = forms.IntegerField(label=_("容量"), min_value=2, max_value=MAX_GROUP_SIZE)
     tags = _tags_field()
     new_tags = _new_tags_field()
     threshold = forms.ChoiceField(label=_("入群门槛"), choices=Threshold.choices, initial=Threshold.OPEN)
@@ -164,6 +165,7 @@ class SeriesForm(GroupSettingsForm):
     rotation_threshold = forms.IntegerField(
         label=_("轮换阈值"),
         min_value=1,
+        max_value=MAX_GROUP_SIZE,
         required=False,
         help_text=_("新成员进入第一个人数低于此值的群；全部达到时自动开新群。留空则用本店默认值。"),
     )
@@ -240,7 +242,9 @@ class LinkForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("留空则长期有效。"),
     )
-    max_uses = forms.IntegerField(label=_("最多使用次数"), min_value=1, required=False, help_text=_("留空则不限。"))
+    max_uses = forms.IntegerField(
+        label=_("最多使用次数"), min_value=1, max_value=MAX_LINK_USES, required=False, help_text=_("留空则不限。")
+    )
 
 
 class MemberActionForm(forms.Form):

@@ -10,12 +10,13 @@ Invariants the database holds for us (services rely on them, never on check-then
 import secrets
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shequn.bounds import MAX_GROUP_SIZE, MAX_LINK_USES
 from shops.models import Shop
 
 
@@ -62,7 +63,9 @@ class GroupSettingsFields(models.Model):
     kind = models.CharField(_("类型"), max_length=30, blank=True, help_text=_("如 兴趣、产品、学习、品牌"))
     description = models.TextField(_("介绍"), blank=True)
     rules = models.TextField(_("群规"), blank=True)
-    capacity = models.PositiveIntegerField(_("容量"), validators=[MinValueValidator(2)])
+    capacity = models.PositiveIntegerField(
+        _("容量"), validators=[MinValueValidator(2), MaxValueValidator(MAX_GROUP_SIZE)]
+    )
     threshold = models.CharField(_("入群门槛"), max_length=12, choices=Threshold.choices, default=Threshold.OPEN)
     entry_price = models.DecimalField(_("入群费（元）"), max_digits=10, decimal_places=2, null=True, blank=True)
     entry_question = models.CharField(_("审核问题/提交要求"), max_length=200, blank=True)
@@ -78,7 +81,7 @@ class GroupSeries(GroupSettingsFields):
     name = models.CharField(_("名称"), max_length=60)
     rotation_threshold = models.PositiveIntegerField(
         _("轮换阈值"),
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_GROUP_SIZE)],
         help_text=_("新成员进入第一个人数低于此值的群；全部达到时自动开新群。"),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="series", verbose_name=_("标签"))
@@ -93,6 +96,10 @@ class GroupSeries(GroupSettingsFields):
                 condition=Q(rotation_threshold__lte=F("capacity")),
                 name="series_rotation_within_capacity",
                 violation_error_message=_("轮换阈值不能超过群容量。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=2, capacity__lte=MAX_GROUP_SIZE, rotation_threshold__gte=1),
+                name="series_sizes_in_range",
             ),
             models.CheckConstraint(
                 condition=~Q(threshold="paid") | Q(entry_price__gt=0),
@@ -139,6 +146,9 @@ class Group(GroupSettingsFields):
                 condition=Q(active_member_count__lte=F("capacity")),
                 name="group_members_within_capacity",
                 violation_error_message=_("群已满。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=2, capacity__lte=MAX_GROUP_SIZE), name="group_capacity_in_range"
             ),
             models.UniqueConstraint(
                 fields=["series", "number_in_series"],
@@ -218,7 +228,12 @@ class InviteLink(models.Model):
     # The one link each person uses to share a group or series ("my invite link").
     is_personal = models.BooleanField(_("个人链接"), default=False)
     expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
-    max_uses = models.PositiveIntegerField(_("最多使用次数"), null=True, blank=True, validators=[MinValueValidator(1)])
+    max_uses = models.PositiveIntegerField(
+        _("最多使用次数"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_LINK_USES)],
+    )
     use_count = models.PositiveIntegerField(_("已使用"), default=0, editable=False)
     revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     open_count = models.PositiveIntegerField(_("打开次数"), default=0, editable=False)
@@ -240,6 +255,10 @@ class InviteLink(models.Model):
                 condition=Q(max_uses__isnull=True) | Q(use_count__lte=F("max_uses")),
                 name="invite_link_uses_within_max",
                 violation_error_message=_("邀请链接已用完。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(max_uses__gte=1, max_uses__lte=MAX_LINK_USES),
+                name="invite_link_max_uses_in_range",
             ),
             models.UniqueConstraint(
                 fields=["inviter", "group"],

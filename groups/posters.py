@@ -34,7 +34,10 @@ def poster_png(
     png = cache.get(key)
     if png is not None:
         return png
-    if cache.add(f"{key}:rendering", 1, timeout=RENDER_SECONDS):
+    claimed = cache.add(f"{key}:rendering", 1, timeout=RENDER_SECONDS)
+    if claimed is None:  # the cache (Redis) is down: draw it here, uncached
+        return _render(text, cover)
+    if claimed:
         try:
             png = _render(text, cover)
             cache.set(key, png, timeout=CACHE_SECONDS)

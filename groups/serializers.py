@@ -9,6 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from shequn.bounds import MAX_GROUP_SIZE, MAX_ID, MAX_LINK_USES
+
 from .lifecycle import ALLOWED_TRANSITIONS, allowed_next_states
 from .models import (
     Channel,
@@ -299,7 +301,10 @@ class GroupSettingsSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     rules = serializers.CharField(required=False, allow_blank=True)
     capacity = serializers.IntegerField(
-        required=False, min_value=0, help_text="群容量；不填时用本店默认容量，且不能超过本店的群人数上限。"
+        required=False,
+        min_value=0,
+        max_value=MAX_GROUP_SIZE,
+        help_text="群容量；不填时用本店默认容量，且不能超过本店的群人数上限。",
     )
     threshold = serializers.ChoiceField(choices=Threshold.choices, required=False)
     entry_price = serializers.DecimalField(
@@ -320,8 +325,8 @@ class GroupTransitionSerializer(serializers.Serializer):
 
 class GroupFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=GroupState.choices, required=False, help_text="只看此状态的群。")
-    tag = serializers.IntegerField(required=False, min_value=1, help_text="只看带此标签（id）的群。")
-    series = serializers.IntegerField(required=False, min_value=1, help_text="只看此系列（id）的群。")
+    tag = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="只看带此标签（id）的群。")
+    series = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="只看此系列（id）的群。")
     q = serializers.CharField(required=False, max_length=60, help_text="按群名称搜索。")
 
 
@@ -438,7 +443,9 @@ class LinkCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.OPERATOR)
     label = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    max_uses = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    max_uses = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_LINK_USES
+    )
 
 
 # --- Operator side: series ------------------------------------------------------------------------
@@ -496,7 +503,10 @@ class SeriesDetailSerializer(SeriesSerializer):
 class SeriesCreateSerializer(GroupSettingsSerializer):
     name = serializers.CharField(max_length=60)
     rotation_threshold = serializers.IntegerField(
-        required=False, min_value=1, help_text="新成员进入第一个人数低于此值的群；不填时用本店默认值。"
+        required=False,
+        min_value=1,
+        max_value=MAX_GROUP_SIZE,
+        help_text="新成员进入第一个人数低于此值的群；不填时用本店默认值。",
     )
     first_group_state = serializers.ChoiceField(
         choices=[(s, GroupState(s).label) for s in (GroupState.PREPARING, GroupState.RECRUITING, GroupState.ACTIVE)],

@@ -137,6 +137,7 @@ class SmsBackend(ChannelBackend):
                 params={"shop": message.shop_name, "title": message.title, "body": message.body, "url": message.url},
                 sign_name=sign_name,
                 key=message.key,
+                shop_id=message.shop_id,
             )
         except SmsError as exc:
             if exc.permanent:

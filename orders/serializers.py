@@ -5,11 +5,13 @@ People appear by `public_name`, never by their account phone number. The phone a
 order's delivery (`recipient_phone`) is shown to that member and to the shop that ships it.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.phones import normalize_mainland_phone
 from groups.models import Group
 from groups.serializers import PersonSerializer, RefSerializer, absolute, person
 
@@ -30,6 +32,7 @@ from .models import (
     Refund,
     Sku,
 )
+from .services import MAX_QUANTITY
 
 MAX_ID = 2**31 - 1  # ids beyond this cannot exist; refusing them here keeps them out of SQL
 # A sane bound on one stock figure or change; it keeps a typo (or a hostile number) from overflowing the column.
@@ -250,7 +253,7 @@ class MyOrderDetailSerializer(MyOrderListSerializer):
 
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="SKU 的 id。")
-    quantity = serializers.IntegerField(help_text="数量，1–999。")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="数量，1–999。")
 
 
 @extend_schema_field(OpenApiTypes.BINARY)
@@ -281,6 +284,16 @@ class PlaceOrderSerializer(serializers.Serializer):
         help_text="自提点 id；到店自提必填。",
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate_recipient_phone(self, value: str) -> str:
+        """A mainland mobile number, stored as its 11 digits (as the member checkout form does)."""
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            return normalize_mainland_phone(value).removeprefix("+86")
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class PaymentStartSerializer(serializers.Serializer):

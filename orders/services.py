@@ -202,8 +202,8 @@ def _reserve_and_create(
     *, member, group, lines, delivery, idempotency_key, fingerprint, note, source, unit_price=None
 ) -> Order:
     wanted = {line.sku_id: line.quantity for line in lines}
-    skus = _lock_skus(wanted.keys())
-    if len(skus) != len(wanted):
+    skus = _lock_skus(wanted.keys(), shop_id=group.shop_id)
+    if len(skus) != len(wanted):  # another shop's SKU is "not found" too: its name is not this member's to see
         raise ValidationError({"lines": _("商品不存在或已下架。")})
     for sku in skus:
         _check_sku_orderable(sku=sku, group=group, member=member, quantity=wanted[sku.pk])
@@ -259,9 +259,14 @@ def _reserve_and_create(
     return order
 
 
-def _lock_skus(ids) -> list[Sku]:
-    """Lock the SKU rows in primary-key order (no deadlocks between orders sharing SKUs), briefly."""
-    return list(Sku.objects.select_for_update(of=("self",)).select_related("product").filter(pk__in=ids).order_by("pk"))
+def _lock_skus(ids, *, shop_id: int) -> list[Sku]:
+    """Lock the shop's SKU rows in primary-key order (no deadlocks between orders sharing SKUs), briefly."""
+    return list(
+        Sku.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(pk__in=ids, product__shop_id=shop_id)
+        .order_by("pk")
+    )
 
 
 def _reserve_stock(sku: Sku, quantity: int) -> bool:

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Group, GroupSeries
+from shequn.bounds import MAX_ID
 from shops.models import Shop
 
 from .leaderboards import Board, BoardError, Metric, Period, Scope
@@ -24,7 +25,7 @@ class BoardForm(forms.Form):
     series = forms.ModelChoiceField(
         label=_("群活码系列"), queryset=GroupSeries.objects.none(), required=False, empty_label=_("选择系列")
     )
-    campaign = forms.IntegerField(label=_("活动编号"), min_value=1, max_value=2**62, required=False)
+    campaign = forms.IntegerField(label=_("活动编号"), min_value=1, max_value=MAX_ID, required=False)
     period = forms.ChoiceField(label=_("周期"), choices=Period.choices, initial=Period.ALL, required=False)
     day = forms.DateField(
         label=_("日期"),

@@ -5,6 +5,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shequn.bounds import MAX_REWARD_CAP
+
 from .models import CapPeriod, ReferralSettings, RewardKind, RewardStatus, WithdrawalStatus
 
 MONEY_LIMITS = {"max_digits": 12, "decimal_places": 2}
@@ -36,7 +38,11 @@ class RewardRuleForm(forms.Form):
     )
     label = forms.CharField(label=_("名称"), max_length=60, required=False, help_text=_("优惠券或赠品的名称"))
     cap_count = forms.IntegerField(
-        label=_("每人上限"), required=False, min_value=1, help_text=_("每位邀请人每个周期最多获得几次，不限请留空")
+        label=_("每人上限"),
+        required=False,
+        min_value=1,
+        max_value=MAX_REWARD_CAP,
+        help_text=_("每位邀请人每个周期最多获得几次，不限请留空"),
     )
     cap_period = forms.ChoiceField(label=_("上限周期"), choices=CapPeriod.choices, initial=CapPeriod.MONTH)
 

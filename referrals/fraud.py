@@ -20,7 +20,6 @@ Both record who, when and why. A flag nobody decides before its deadline follows
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +32,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.client import client_ip, device_id
 from accounts.models import User
 from shops.models import Shop
 
@@ -98,17 +98,9 @@ def update_fraud_settings(*, shop: Shop, **fields) -> FraudSettings:
 
 
 def request_fingerprint(request) -> tuple[str | None, str]:
-    """(ip, device id) of a request, for the recording services' `ip=` and `device=`.
-
-    The device id is the app's own device cookie when it sends one, else a hash of the browser's
-    user agent and languages: coarse, but the same phone browser gives the same value.
-    """
-    ip = request.META.get("REMOTE_ADDR") or None
-    device = request.COOKIES.get("sq_device", "")[:64]
-    if not device:
-        raw = f"{request.META.get('HTTP_USER_AGENT', '')}|{request.META.get('HTTP_ACCEPT_LANGUAGE', '')}"
-        device = "ua:" + hashlib.sha256(raw.encode()).hexdigest()[:40] if raw != "|" else ""
-    return ip, device
+    """(ip, device id) of a request, for the recording services' `ip=` and `device=` (accounts.client:
+    the client's address through the trusted proxies, and the device cookie or a browser hash)."""
+    return client_ip(request), device_id(request)
 
 
 def record_self_referral_attempt(

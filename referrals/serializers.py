@@ -8,6 +8,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from groups.serializers import PersonSerializer, RefSerializer
+from shequn.bounds import MAX_ID
 
 from .models import (
     CommissionAccount,
@@ -89,7 +90,7 @@ class WithdrawalSerializer(serializers.ModelSerializer):
 
 
 class WithdrawalCreateSerializer(serializers.Serializer):
-    shop = serializers.IntegerField(help_text="要提现的店铺 id（见 /me/commission/）。")
+    shop = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="要提现的店铺 id（见 /me/commission/）。")
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
     account_note = serializers.CharField(max_length=120, help_text="收款方式，如 微信号、支付宝账号。")
 

@@ -8,7 +8,9 @@
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -57,3 +59,39 @@ def error_response(
     message: str, *, code: str, field: str | None = None, http_status: int = status.HTTP_400_BAD_REQUEST
 ) -> Response:
     return Response({"errors": [{"field": field, "code": code, "message": message}]}, status=http_status)
+
+
+class BoundedLimitOffsetPagination(LimitOffsetPagination):
+    """?limit=&offset= with a range each: a value outside it is a 400 on that parameter, never a query.
+
+    (DRF's own class turns an offset past the database's integer range into a 500, and has no page-size
+    maximum.)
+    """
+
+    default_limit = 50
+    max_limit = 200
+    max_offset = 10**9  # far beyond any list here, well inside PostgreSQL's bigint
+
+    def _bounded(self, request, name: str, low: int, high: int, default: int) -> int:
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 12 and low <= int(raw) <= high):
+            raise exceptions.ValidationError(
+                {name: [_("%(name)s 必须是 %(low)d–%(high)d 之间的整数。") % {"name": name, "low": low, "high": high}]}
+            )
+        return int(raw)
+
+    def get_limit(self, request):
+        return self._bounded(request, self.limit_query_param, 1, self.max_limit, self.default_limit)
+
+    def get_offset(self, request):
+        return self._bounded(request, self.offset_query_param, 0, self.max_offset, 0)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        ranges = {self.limit_query_param: (1, self.max_limit), self.offset_query_param: (0, self.max_offset)}
+        for parameter in parameters:
+            low, high = ranges[parameter["name"]]
+            parameter["schema"] = {"type": "integer", "minimum": low, "maximum": high}
+        return parameters

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "allauth.headless",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc from our static files, at a pinned version
     "shequn",
     "accounts",
     "shops",
@@ -82,8 +83,10 @@ SOCIALACCOUNT_PROVIDERS = {
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "shequn.csp.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "shequn.middleware.DatabaseUnavailableMiddleware",
+    "shequn.input_guard.refuse_nul_characters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,8 +141,13 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shequn"),
+            # Redis down must not take down the pages that do not need it: a failed read is a miss and a
+            # failed write is lost (sessions fall back to the database), logged; sign-in's limits fail
+            # closed instead (accounts.signin), and SMS limits refuse to send (accounts.sms).
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 2},
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
@@ -248,6 +256,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 HEADLESS_ONLY = False
 HEADLESS_SERVE_SPECIFICATION = True
+# allauth's own page loads Redoc from a CDN; ours loads the sidecar's copy (templates/headless/spec).
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = "headless/spec/redoc.html"
 HEADLESS_CLIENTS = ("app", "browser")
 SOCIALACCOUNT_ONLY = False
 
@@ -261,8 +271,15 @@ SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES") or "{}")
 # Per kind ("*" for the others): "count/seconds" windows per number and per client address.
 SMS_LIMITS = {
     "verification_code": {"number": ["1/60", "5/3600", "10/86400"], "ip": ["10/3600", "50/86400"]},
-    "*": {"number": ["20/86400"]},
+    "*": {"number": ["20/86400"], "shop": [f"{int(os.environ.get('SMS_PER_SHOP_PER_DAY', '5000'))}/86400"]},
 }
+# Members' sign-in by SMS code (accounts.signin, README "SMS"): wrong codes per number a day (the cap on
+# guessing), wrong codes per address and per device an hour, code requests per device an hour, and the
+# back-off between codes to one number (first wait, longest wait, in seconds).
+SIGNIN_WRONG_CODES_PER_DAY = int(os.environ.get("SIGNIN_WRONG_CODES_PER_DAY", "10"))
+SIGNIN_WRONG_CODES_PER_HOUR = 30
+SIGNIN_CODES_PER_DEVICE_PER_HOUR = 10
+SIGNIN_CODE_BACKOFF = (60, 3600)
 SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "10"))
 ALIYUN_ACCESS_KEY_ID = os.environ.get("ALIYUN_ACCESS_KEY_ID", "")
 ALIYUN_ACCESS_KEY_SECRET = os.environ.get("ALIYUN_ACCESS_KEY_SECRET", "")
@@ -340,7 +357,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "shequn.api.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "shequn.api.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -349,6 +366,10 @@ SPECTACULAR_SETTINGS = {
     "Sign-in flows are allauth headless: see /_allauth/openapi.html.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ from our own static files (drf-spectacular-sidecar, pinned), not a CDN at @latest.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Groups, orders, payments, refunds and after-sales cases each have a `state`: one named enum per model.
     "ENUM_NAME_OVERRIDES": {
         "GroupStateEnum": "groups.models.GroupState",
@@ -398,6 +419,10 @@ POSTER_FONT_PATH = os.environ.get("POSTER_FONT_PATH", "")
 
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address behind the TLS proxy (accounts.client: rate limits, sign-in limits, fraud flags):
+# how many proxies in front of web append to X-Forwarded-For, or the one header a proxy sets instead.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER") or None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # /healthz, and the simulated provider's callbacks from our own worker over the internal network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^pay/notify/simulated/$"]

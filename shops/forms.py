@@ -3,19 +3,29 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shequn.bounds import MAX_GROUP_SIZE, MAX_ID, MAX_MINUTES
+
 from .models import OperatorRole
 
 
 class ShopSettingsForm(forms.Form):
-    group_hard_cap = forms.IntegerField(label=_("群人数上限"), min_value=2, help_text=_("任何群的容量都不能超过此值。"))
+    group_hard_cap = forms.IntegerField(
+        label=_("群人数上限"), min_value=2, max_value=MAX_GROUP_SIZE, help_text=_("任何群的容量都不能超过此值。")
+    )
     default_group_capacity = forms.IntegerField(
-        label=_("默认群容量"), min_value=2, help_text=_("新建群时默认填入的容量。")
+        label=_("默认群容量"), min_value=2, max_value=MAX_GROUP_SIZE, help_text=_("新建群时默认填入的容量。")
     )
     default_rotation_threshold = forms.IntegerField(
-        label=_("默认轮换阈值"), min_value=1, help_text=_("群活码：新成员进入第一个低于此人数的群。")
+        label=_("默认轮换阈值"),
+        min_value=1,
+        max_value=MAX_GROUP_SIZE,
+        help_text=_("群活码：新成员进入第一个低于此人数的群。"),
     )
     payment_timeout_minutes = forms.IntegerField(
-        label=_("付款时限（分钟）"), min_value=1, help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。")
+        label=_("付款时限（分钟）"),
+        min_value=1,
+        max_value=MAX_MINUTES,
+        help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。"),
     )
     sms_sign_name = forms.CharField(
         label=_("短信签名"),
@@ -26,6 +36,7 @@ class ShopSettingsForm(forms.Form):
     bargain_pay_within_minutes = forms.IntegerField(
         label=_("砍价到底后付款期限（分钟）"),
         min_value=5,
+        max_value=MAX_MINUTES,
         help_text=_("砍价砍到底价后须在此时间内下单付款，否则失效；单个活动可另设。"),
     )
 
@@ -41,4 +52,4 @@ class OperatorRoleForm(forms.Form):
 
 
 class SwitchShopForm(forms.Form):
-    shop = forms.IntegerField(min_value=1)
+    shop = forms.IntegerField(min_value=1, max_value=MAX_ID)

@@ -1,7 +1,9 @@
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from shequn.bounds import MAX_GROUP_SIZE, MAX_MINUTES
 
 
 class Shop(models.Model):
@@ -26,23 +28,23 @@ class ShopSettings(models.Model):
     group_hard_cap = models.PositiveIntegerField(
         _("群人数上限"),
         default=350,
-        validators=[MinValueValidator(2)],
+        validators=[MinValueValidator(2), MaxValueValidator(MAX_GROUP_SIZE)],
         help_text=_("任何群的容量都不能超过此值。"),
     )
     default_group_capacity = models.PositiveIntegerField(
-        _("默认群容量"), default=200, validators=[MinValueValidator(2)]
+        _("默认群容量"), default=200, validators=[MinValueValidator(2), MaxValueValidator(MAX_GROUP_SIZE)]
     )
     default_rotation_threshold = models.PositiveIntegerField(
         _("默认轮换阈值"),
         default=180,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_GROUP_SIZE)],
         help_text=_("群活码：新成员进入第一个低于此人数的群。"),
     )
 
     payment_timeout_minutes = models.PositiveIntegerField(
         _("付款时限（分钟）"),
         default=30,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_MINUTES)],
         help_text=_("下单后未在此时间内付款的订单自动取消，库存退回。"),
     )
     sms_sign_name = models.CharField(
@@ -54,7 +56,7 @@ class ShopSettings(models.Model):
     bargain_pay_within_minutes = models.PositiveIntegerField(
         _("砍价到底后付款期限（分钟）"),
         default=24 * 60,
-        validators=[MinValueValidator(5)],
+        validators=[MinValueValidator(5), MaxValueValidator(MAX_MINUTES)],
         help_text=_("砍价砍到底价后须在此时间内下单付款，否则失效；单个活动可另设。"),
     )
 
@@ -71,6 +73,19 @@ class ShopSettings(models.Model):
                 condition=models.Q(default_rotation_threshold__lte=models.F("group_hard_cap")),
                 name="shop_default_rotation_within_hard_cap",
                 violation_error_message=_("默认轮换阈值不能超过群人数上限。"),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    group_hard_cap__gte=2,
+                    group_hard_cap__lte=MAX_GROUP_SIZE,
+                    default_group_capacity__gte=2,
+                    default_rotation_threshold__gte=1,
+                    payment_timeout_minutes__gte=1,
+                    payment_timeout_minutes__lte=MAX_MINUTES,
+                    bargain_pay_within_minutes__gte=5,
+                    bargain_pay_within_minutes__lte=MAX_MINUTES,
+                ),
+                name="shop_settings_in_range",
             ),
         ]
 

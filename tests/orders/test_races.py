@@ -35,7 +35,7 @@ def test_control_oversell_without_the_guard(scene, monkeypatch):
     group, buyers, sku = scene
     gate = Gate(RACERS)
 
-    def read_without_lock(ids):
+    def read_without_lock(ids, *, shop_id):
         return list(Sku.objects.select_related("product").filter(pk__in=ids).order_by("pk"))
 
     def check_then_act(sku_row, quantity):

@@ -1,0 +1,11 @@
+"""Ranges shared by forms, serializers and models: every number a person or a program sends has one.
+
+A value outside its range is a field error naming the range, never a query the database refuses
+(tests/test_input_bounds.py sweeps every form and API input with boundary values).
+"""
+
+MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints (DEFAULT_AUTO_FIELD)
+MAX_GROUP_SIZE = 10_000  # capacity, hard cap and rotation threshold (a WeChat group holds 500)
+MAX_LINK_USES = 1_000_000
+MAX_MINUTES = 30 * 24 * 60  # payment and bargain time limits: thirty days
+MAX_REWARD_CAP = 10_000  # rewards per inviter and period

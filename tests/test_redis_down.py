@@ -1,0 +1,104 @@
+"""Redis down (issue 16): pages that do not need it keep answering; sign-in, whose limits live there, is
+refused with a message rather than let through uncounted. Against a throwaway redis-server this test
+starts and stops (the suite's own Redis stays up)."""
+
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from accounts.sms import LocmemSmsBackend
+from groups import services
+from tests.factories import InviteLinkFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_server(tmp_path, settings):
+    """A redis-server of our own as the cache (the production options, another address); stop() kills it."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+
+    def stop():
+        process.terminate()
+        process.wait(timeout=10)
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis.from_url(url).ping()
+
+    yield stop
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def member_in_group(group, member):
+    services.add_member(group=group, user=member, by=None)
+    return member
+
+
+def test_signed_in_pages_keep_answering_with_redis_down(redis_server, operator, member_in_group, group):
+    member, op = Client(), Client()
+    member.force_login(member_in_group)
+    op.force_login(operator)
+    pages = [
+        (member, reverse("member:group", args=[group.pk])),
+        (member, reverse("member:my_groups")),
+        (op, reverse("dashboard:groups")),
+        (op, reverse("dashboard:group_detail", args=[group.pk])),
+    ]
+    assert cache.add("probe", 1) is True  # the control: the cache is this Redis, and it answers
+    assert [client.get(url).status_code for client, url in pages] == [200] * 4
+
+    redis_server()
+
+    assert cache.add("probe", 1) is None  # down: errors are ignored, not raised
+    assert [client.get(url).status_code for client, url in pages] == [200] * 4
+
+
+def test_a_poster_is_drawn_uncached_at_once_with_redis_down(redis_server, group, member_in_group):
+    link = services.personal_link(user=member_in_group, group=group)
+    client = Client()
+    client.force_login(member_in_group)
+    redis_server()
+    started = time.monotonic()
+    response = client.get(reverse("member:invite_poster", args=[link.code]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert time.monotonic() - started < 10  # not waiting out another renderer's claim
+
+
+def test_sign_in_by_code_fails_closed_with_redis_down(redis_server, group):
+    redis_server()
+    response = Client().post(reverse("account_request_login_code"), {"phone": "13800138000"})
+    assert response.status_code == 200
+    assert "登录暂时不可用，请稍后再试。" in response.content.decode()
+    assert LocmemSmsBackend.outbox == []
+
+
+def test_an_invite_landing_page_answers_with_redis_down(redis_server, group):
+    link = InviteLinkFactory(group=group)
+    redis_server()
+    assert Client().get(reverse("member:landing", args=[link.code])).status_code == 200
