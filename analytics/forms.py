@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CampaignType
 from groups.models import Channel
+from shequn.bounds import MAX_ID
 
 MAX_DAYS = 366
 
@@ -51,7 +52,7 @@ class RangeForm(forms.Form):
 
 
 class GroupFilterMixin(forms.Form):
-    group = forms.IntegerField(label=_("群"), required=False, min_value=1)
+    group = forms.IntegerField(label=_("群"), required=False, min_value=1, max_value=MAX_ID)
 
     def clean_group(self):
         return self.group_or_404(self.cleaned_data.get("group"))
@@ -59,7 +60,7 @@ class GroupFilterMixin(forms.Form):
 
 class FunnelForm(GroupFilterMixin, RangeForm):
     channel = forms.ChoiceField(label=_("渠道"), required=False, choices=[("", _("全部渠道")), *Channel.choices])
-    campaign = forms.IntegerField(label=_("活动"), required=False, min_value=1)
+    campaign = forms.IntegerField(label=_("活动"), required=False, min_value=1, max_value=MAX_ID)
     compare_start = forms.DateField(label=_("对比开始"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     compare_end = forms.DateField(label=_("对比结束"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
