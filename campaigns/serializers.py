@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.models import Delivery
+from orders.serializers import RecipientPhoneField
 
 from . import services
 from .models import Campaign, Team, TeamSeat
@@ -150,7 +151,7 @@ class TeamOrderSerializer(serializers.Serializer):
     group = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="下单群 id（你所在的活动群）。")
     delivery = serializers.ChoiceField(choices=Delivery.choices)
     recipient_name = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-    recipient_phone = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    recipient_phone = RecipientPhoneField()
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     pickup_point = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None

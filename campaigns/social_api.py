@@ -18,7 +18,7 @@ from groups.api import DENIED, NOT_FOUND, _error
 from groups.serializers import person
 from orders.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY
 from orders.models import Delivery
-from orders.serializers import MyOrderDetailSerializer
+from orders.serializers import MyOrderDetailSerializer, RecipientPhoneField
 from orders.services import DeliveryRequest
 from shequn.api import error_response
 
@@ -111,7 +111,7 @@ class BargainSerializer(serializers.Serializer):
 class DeliverySerializer(serializers.Serializer):
     delivery = serializers.ChoiceField(choices=Delivery.choices, help_text="shipping 快递配送，pickup 到店自提。")
     recipient_name = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-    recipient_phone = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    recipient_phone = RecipientPhoneField()
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     pickup_point = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, required=False, allow_null=True, default=None

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from referrals.services import record_join, record_link_opened
+from referrals.services import credited_inviter, record_join, record_link_opened
 from shops.models import Shop
 
 from .activity import record_activity
@@ -293,7 +293,8 @@ def _write_membership(
         "role": MemberRole.MEMBER,
         "channel": channel or (link.channel if link else Channel.DIRECT),
         "invite_link": link,
-        "inviter": link.inviter if link else None,
+        # A link the shop's staff made (series code, poster…) credits its channel, not the operator.
+        "inviter": credited_inviter(shop_id=group.shop_id, inviter=link.inviter) if link else None,
         "answer": answer,
         "requested_at": now,
         "joined_at": now if status == ST.ACTIVE else None,

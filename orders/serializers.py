@@ -261,6 +261,23 @@ class UploadField(serializers.FileField):
     """An uploaded file (multipart); the service stores it through shequn.images, which decides what an image is."""
 
 
+class RecipientPhoneField(serializers.CharField):
+    """A mainland mobile number, kept as its 11 digits as the member checkout form does; blank allowed."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(max_length=20, required=False, allow_blank=True, default="")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        value = super().to_internal_value(data).strip()
+        if not value:
+            return ""
+        try:
+            return normalize_mainland_phone(value).removeprefix("+86")
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
 class PlaceOrderSerializer(serializers.Serializer):
     """An order from a group. Field names match the errors orders.services.place_order gives."""
 
@@ -269,9 +286,7 @@ class PlaceOrderSerializer(serializers.Serializer):
     recipient_name = serializers.CharField(
         max_length=30, required=False, allow_blank=True, default="", help_text="收货人；快递配送必填。"
     )
-    recipient_phone = serializers.CharField(
-        max_length=16, required=False, allow_blank=True, default="", help_text="收货电话；快递配送必填。"
-    )
+    recipient_phone = RecipientPhoneField(help_text="收货手机号；快递配送必填。")
     address = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default="", help_text="收货地址；快递配送必填。"
     )
@@ -284,16 +299,6 @@ class PlaceOrderSerializer(serializers.Serializer):
         help_text="自提点 id；到店自提必填。",
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-
-    def validate_recipient_phone(self, value: str) -> str:
-        """A mainland mobile number, stored as its 11 digits (as the member checkout form does)."""
-        value = value.strip()
-        if not value:
-            return ""
-        try:
-            return normalize_mainland_phone(value).removeprefix("+86")
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
 
 
 class PaymentStartSerializer(serializers.Serializer):

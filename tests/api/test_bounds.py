@@ -71,7 +71,7 @@ def test_an_order_with_a_recipient_phone_that_is_no_phone_is_refused(member_api,
     assert response.status_code == 400 and _fields(response) == {"recipient_phone"}
     good = member_api.post(
         reverse("api-my-group-orders", args=[group.pk]),
-        {**body, "recipient_phone": "+86 13800138000"},
+        {**body, "recipient_phone": "+86 138 0013 8000"},
         format="json",
         HTTP_IDEMPOTENCY_KEY="k2",
     )

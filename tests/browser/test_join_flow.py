@@ -151,5 +151,6 @@ def test_member_answers_the_question_waits_and_is_approved_by_the_operator(
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.ACTIVE
     assert membership.decided_by == operator
-    edge = ReferralEdge.objects.get(shop=shop, invitee=applicant)
-    assert (edge.inviter, edge.link, edge.channel) == (operator, link, Channel.POSTER)
+    # The operator's poster brought them: the join is the poster channel's, not a referral by the operator.
+    assert (membership.invite_link, membership.channel, membership.inviter) == (link, Channel.POSTER, None)
+    assert not ReferralEdge.objects.filter(invitee=applicant).exists()
