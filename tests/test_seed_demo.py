@@ -324,7 +324,9 @@ def test_the_demo_gives_the_analytics_pages_their_figures(demo):
     start, end = timezone.localdate() - timedelta(days=120), timezone.localdate()
     f = {"start": start, "end": end, "compare_start": start, "compare_end": end, "group": None, "campaign": None}
     funnel = {row["key"]: row["count"] for row in reports.funnel(shop.pk, f).table("funnel").rows}
-    assert funnel["link_opens"] > funnel["joins"] > funnel["first_orders"] > funnel["second_orders"] > 0
+    assert funnel["link_opens"] > 0 and funnel["joins"] > funnel["first_orders"] > funnel["second_orders"] > 0
+    roi = reports.campaign_roi(shop.pk, {"start": start, "end": end, "type": ""}).table("roi").rows
+    assert any(row["paid_orders"] and row["cost_fen"] for row in roi)
     assert selectors.repeat_by(shop.pk, start, end, "shop")[0]["repeaters"] > 0
     cohorts = selectors.cohorts(shop.pk, start, end, group_id=None, basis="join", measure="activity", weeks=4)
     assert cohorts and all(c["size"] > 0 for c in cohorts)
