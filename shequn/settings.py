@@ -201,7 +201,10 @@ WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEA
 # /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
 OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions in PostgreSQL alone (one primary-key read a request), not cached in Redis: with Redis down a cached
+# copy could not be deleted, so a session signed out during the outage would sign its holder in again when
+# Redis came back with its data (docker-compose keeps an append-only file). tests/test_redis_down.py.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
