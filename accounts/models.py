@@ -28,6 +28,9 @@ class User(AbstractUser):
     # The member's own picture, else the one WeChat shared at sign-in (an address at WeChat).
     avatar = models.ImageField(_("头像"), upload_to="avatars/%Y/%m/", blank=True)
     avatar_url = models.URLField(_("微信头像"), max_length=500, blank=True)
+    # A person made up by `manage.py seed_demo`: their numbers may belong to real people, so nothing is
+    # ever sent to them outside the site (accounts.sms.send_sms, notifications' release to channels).
+    is_demo = models.BooleanField(_("演示账号"), default=False)
 
     objects = UserManager()
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from referrals.services import record_join, record_link_opened
+from referrals.services import credited_inviter, record_join, record_link_opened
 from shops.models import Shop
 
 from .activity import record_activity
@@ -293,7 +293,8 @@ def _write_membership(
         "role": MemberRole.MEMBER,
         "channel": channel or (link.channel if link else Channel.DIRECT),
         "invite_link": link,
-        "inviter": link.inviter if link else None,
+        # A link the shop's staff made (series code, poster…) credits its channel, not the operator.
+        "inviter": credited_inviter(shop_id=group.shop_id, inviter=link.inviter) if link else None,
         "answer": answer,
         "requested_at": now,
         "joined_at": now if status == ST.ACTIVE else None,
@@ -716,6 +717,11 @@ class LinkOptions:
     label: str = ""
     expires_at: object = None
     max_uses: int | None = None
+
+
+# Operators' channel links wait until a group opens (a link to a preparing group only says 群未开放). The
+# demo and the series' own code may point at a group being prepared; the dashboard refuses it.
+PREPARING_LINK_MESSAGE = gettext_lazy("这个群还在筹备中：先把状态改为「招募中」，再生成邀请链接。")
 
 
 def create_link(

@@ -349,14 +349,20 @@ def _release(notification: Notification, now: datetime) -> str:
         )
     ]
     route = channels_for(notification.category)
-    wechat_first = Channel.WECHAT in route and backend_for(Channel.WECHAT).can_reach(notification.user)
+    wechat_first = Channel.WECHAT in route and _reaches(Channel.WECHAT, notification.user)
     for channel in route:
         if channel == Channel.SMS and wechat_first:
             continue  # SMS is WeChat's fallback (_fall_back), not sent beside it
-        if backend_for(channel).can_reach(notification.user):
+        if _reaches(channel, notification.user):
             rows.append(Delivery(notification=notification, channel=channel, deliver_after=now, created_at=now))
     Delivery.objects.bulk_create(rows)
     return "released"
+
+
+def _reaches(channel: str, user) -> bool:
+    """A channel outside the site reaches a member it has an address for, never a demo account (their
+    made-up phone numbers may be real people's): demo members read their messages in the inbox only."""
+    return not user.is_demo and backend_for(channel).can_reach(user)
 
 
 def _fall_back(delivery: Delivery) -> None:
@@ -367,7 +373,7 @@ def _fall_back(delivery: Delivery) -> None:
         return
     if settings_for(notification.shop_id).wechat_fallback != WechatFallback.SMS:
         return
-    if not backend_for(Channel.SMS).can_reach(notification.user):
+    if not _reaches(Channel.SMS, notification.user):
         return
     now = timezone.now()
     Delivery.objects.bulk_create(  # (notification, channel) is unique: a second fall-back adds nothing

@@ -137,7 +137,7 @@ class DemoOrders:
             .order_by("pk")
         )
         for membership in self.rng.sample(buyers, min(orders, len(buyers))):
-            self._order(membership.user, membership.group, skus, points)
+            self._order(membership.user, membership.group, skus, points, since=membership.joined_at)
         self._write_back_times()
 
     def _catalog(self, font_path):
@@ -161,7 +161,7 @@ class DemoOrders:
                     skus.append(sku)
         return skus
 
-    def _order(self, member: User, group: Group, skus, points) -> None:
+    def _order(self, member: User, group: Group, skus, points, *, since: datetime) -> None:
         picked = self.rng.sample(skus, self.rng.choice((1, 1, 1, 2)))
         lines = [LineRequest(sku.pk, 1 if sku.per_member_limit else self.rng.choice((1, 1, 2))) for sku in picked]
         if self.rng.random() < 0.4:
@@ -176,7 +176,8 @@ class DemoOrders:
         order = place_order(
             member=member, group=group, lines=lines, delivery=delivery, idempotency_key=uuid.uuid4().hex
         )
-        self.placed_at[order.pk] = self.start + (self.now - self.start) * self.rng.uniform(0.2, 0.97)
+        since = max(self.start, since)  # a member orders in a group after joining it
+        self.placed_at[order.pk] = since + (self.now - since) * self.rng.uniform(0.2, 0.97)
         fate = self.rng.random()
         if fate < 0.08:
             self.placed_at[order.pk] = self.now - timedelta(minutes=self.rng.randint(2, 20))  # still to pay

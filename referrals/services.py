@@ -8,7 +8,9 @@ Guarantees, each decided by the database:
 - nobody refers themself (CHECK constraints on edges, events and rewards, and checks here first);
 - a reward once per (shop, invitee, kind) (partial unique index), never above an inviter's cap (one
   conditional UPDATE on the period's quota row), granted once (a conditional UPDATE on its status);
-- a commission balance never goes negative (CHECK), and every movement is one ledger entry per key.
+- a commission balance never goes negative (CHECK), and every movement is one ledger entry per key;
+- the shop's staff (owner, operators, viewers) are never credited: no edge binds an invitee to them and
+  no event counts for them, so they never rank on member boards nor earn rewards (`is_shop_staff`).
 """
 
 import uuid
@@ -23,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from shops.models import Shop
+from shops.models import Operator, Shop
 
 from . import hooks
 from .models import (
@@ -106,6 +108,27 @@ def binding_rule_for(shop_id: int, campaign_id: int | None) -> tuple[str, int]:
     return rules.binding_rule, rules.binding_window_days
 
 
+# --- Who can be credited ----------------------------------------------------------------------------
+
+
+def is_shop_staff(shop_id: int, user_id: int | None) -> bool:
+    """True for the shop's owner, operators and viewers.
+
+    They are never credited with a join or an act: a series code (群活码) or a channel link (poster,
+    parcel card…) an operator made brings people for the shop, so such a join is the channel's (the
+    membership's channel and the link's counters), not a referral by the operator. Staff therefore
+    never appear on member leaderboards and never earn referral rewards.
+    """
+    return user_id is not None and Operator.objects.filter(shop_id=shop_id, user_id=user_id).exists()
+
+
+def credited_inviter(*, shop_id: int, inviter: User | None) -> User | None:
+    """The person a join through `inviter`'s link is credited to: `inviter`, unless they are staff."""
+    if inviter is None or is_shop_staff(shop_id, inviter.pk):
+        return None
+    return inviter
+
+
 # --- Events ------------------------------------------------------------------------------------------
 
 
@@ -119,7 +142,11 @@ def _insert_event(**fields) -> ReferralEvent | None:
     """Insert-first: the new event, or None when its key (or a one-per-invitee rule) already holds one.
 
     Runs the `event_recorded` hooks for a new event only. A CHECK violation (self-referral) raises.
+    An event that would credit the shop's staff is not recorded (None): staff are never credited.
     """
+    inviter_id = fields["inviter"].pk if "inviter" in fields else fields["inviter_id"]
+    if is_shop_staff(fields["shop_id"], inviter_id):
+        return None
     try:
         with transaction.atomic():  # savepoint: a duplicate must not break the caller's transaction
             event = ReferralEvent.objects.create(**fields)
@@ -254,9 +281,10 @@ def record_join(
       younger than the window and not yet qualified; the old edge stays on record (superseded) with
       what it earned.
     A bind that would close a loop up the chain, or a self-invite, is refused (None). A new binding
-    records the `joined` event (once per shop and invitee). Returns the edge made, or None.
+    records the `joined` event (once per shop and invitee). Returns the edge made, or None. The shop's
+    staff are never bound as inviters (`is_shop_staff`): the join belongs to its channel.
     """
-    if inviter is None:
+    if inviter is None or is_shop_staff(shop_id, inviter.pk):
         return None
     if inviter.pk == invitee.pk:
         from .fraud import record_self_referral_attempt  # the fraud review counts refused self-invites

@@ -42,7 +42,8 @@ def clean_image(upload, *, bounds: tuple[int, int] = PHOTO) -> ContentFile:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(upload) as image:
-                kind = image.format
+                # Phones save multi-picture JPEGs (MPO); the first picture is the photo, stored as a JPEG.
+                kind = "JPEG" if image.format == "MPO" else image.format
                 if kind not in EXTENSIONS:
                     raise ValidationError(_("不支持的图片格式 %(kind)s。") % {"kind": kind})
                 # Checked on the header, before any pixel is decoded (Pillow's own guard stops twice this in open).

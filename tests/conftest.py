@@ -49,7 +49,7 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Rate limits and sessions live in the Redis cache; each test starts with it empty."""
+    """Rate limits live in the Redis cache; each test starts with it empty."""
     from django.core.cache import cache
 
     cache.clear()

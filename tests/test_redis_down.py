@@ -25,21 +25,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_redis(port: int, directory, *persistence: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--dir", str(directory), *persistence],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            redis.Redis(port=port).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return process
+
+
 @pytest.fixture
 def redis_server(tmp_path, settings):
     """A redis-server of our own as the cache (the production options, another address); stop() kills it."""
     port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
+    process = start_redis(port, tmp_path, "--appendonly", "no")
     url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
 
     def stop():
@@ -102,3 +107,30 @@ def test_an_invite_landing_page_answers_with_redis_down(redis_server, group):
     link = InviteLinkFactory(group=group)
     redis_server()
     assert Client().get(reverse("member:landing", args=[link.code])).status_code == 200
+
+
+def test_a_sign_out_while_redis_is_down_holds_when_it_is_back(tmp_path, settings, member_in_group, group):
+    """Redis as docker-compose runs it (append-only file): what it held before the outage is back after.
+    Sessions live in PostgreSQL alone, so none of them can come back from there (a cached copy of a
+    session signed out during the outage would sign its holder in again)."""
+    port = free_port()
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    server = start_redis(port, tmp_path, "--appendonly", "yes", "--appendfsync", "always")
+    try:
+        client = Client()
+        client.force_login(member_in_group)
+        page = reverse("member:group", args=[group.pk])
+        assert client.get(page).status_code == 200
+        server.terminate()
+        server.wait(timeout=10)
+
+        signed_in = client.cookies[settings.SESSION_COOKIE_NAME].value
+        assert client.post(reverse("account_logout")).status_code == 302
+        server = start_redis(port, tmp_path, "--appendonly", "yes", "--appendfsync", "always")
+        assert cache.add("probe", 1) is True  # back
+
+        client.cookies[settings.SESSION_COOKIE_NAME] = signed_in  # a copy of the cookie someone kept
+        assert client.get(page).status_code == 302  # to the sign-in page: the session stays ended
+    finally:
+        server.kill()
+        server.wait()

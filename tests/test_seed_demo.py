@@ -1,15 +1,19 @@
 """manage.py seed_demo: a believable demo, written through the services, so every count in it is exact."""
 
 import re
+from datetime import timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db.models import Count, Q
-from django.utils import translation
+from django.db.models import Count, F, Q
+from django.test import override_settings
+from django.utils import timezone, translation
 
-from accounts.models import User
+from accounts.models import SmsRecord, User
+from accounts.sms import VERIFICATION_CODE, LocmemSmsBackend, send_sms
 from groups.models import (
     Channel,
     Group,
@@ -22,23 +26,48 @@ from groups.models import (
     Threshold,
 )
 from groups.services import add_member, join_via_link
-from referrals.models import ReferralEdge
+from referrals import leaderboards as lb
+from referrals.fraud_models import FlagStatus, FraudFlag
+from referrals.models import ReferralEdge, ReferralEvent, Reward, RewardRule
 from shequn.management.commands.seed_demo import delete_demo
 from shops.models import Operator, OperatorRole, Shop
 from tests.factories import GroupFactory, ShopFactory, UserFactory
+from tests.notifications.backends import RecordingWechatBackend
 
 pytestmark = pytest.mark.django_db
 
 
+RECORDING = dict(
+    SMS_BACKEND="accounts.sms.LocmemSmsBackend",
+    NOTIFICATION_BACKENDS={"wechat": "tests.notifications.backends.RecordingWechatBackend"},
+)
+
+
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
+def seeded(django_db_setup, django_db_blocker):
     """Seeded once for the module (a seed takes seconds) and committed; each test still runs in its own
-    transaction, so what a test changes is rolled back. The demo is deleted after the last test."""
-    with django_db_blocker.unblock(), translation.override(settings.LANGUAGE_CODE):
+    transaction, so what a test changes is rolled back. The demo is deleted after the last test.
+
+    SMS and WeChat go to recording backends (WeChat's reaches everyone), and after the seed the
+    notification pumps run over everything it left due, as the first worker would."""
+    from notifications.services import release_due, send_due
+
+    LocmemSmsBackend.outbox.clear()
+    RecordingWechatBackend.outbox.clear()
+    with django_db_blocker.unblock(), translation.override(settings.LANGUAGE_CODE), override_settings(**RECORDING):
         output = seed()
-    yield output
+        later = timezone.now() + timedelta(days=1)  # past any quiet hours
+        release_due(now=later)
+        send_due(now=later)
+        sent = SimpleNamespace(sms=list(LocmemSmsBackend.outbox), wechat=list(RecordingWechatBackend.outbox))
+    yield SimpleNamespace(output=output, sent=sent)
     with django_db_blocker.unblock():
         delete_demo()
+
+
+@pytest.fixture(scope="module")
+def demo(seeded):
+    return seeded.output
 
 
 def seed(*args) -> str:
@@ -214,3 +243,94 @@ def test_the_shop_sells_and_every_order_adds_up(demo):
         assert sku.stock == started[(sku.product.name, sku.spec)] - held, sku
 
     assert "件商品" in demo and "笔订单" in demo
+
+
+# --- Nothing leaves the site; the referral records tell the story as it happened -------------------
+
+
+def test_seeding_sends_nothing_and_demo_members_are_never_reached(seeded, settings):
+    assert seeded.sent.sms == [] and seeded.sent.wechat == []
+    shop = Shop.objects.get(slug="demo")
+    people = User.objects.filter(Q(memberships__group__shop=shop) | Q(operator_seats__shop=shop)).distinct()
+    assert people.count() > 250 and not people.filter(is_demo=False).exists()
+    assert not SmsRecord.objects.filter(phone__in=people.values("phone")).exists()
+
+    # Signing in as the demo member: the code goes to the log, never to the SMS provider.
+    star = re.search(r"\+86138\d{8}", seeded.output).group(0)
+    assert send_sms(star, "验证码 123456", kind=VERIFICATION_CODE) == ""
+    assert LocmemSmsBackend.outbox == []
+    real = UserFactory()
+    send_sms(real.phone, "验证码 654321", kind=VERIFICATION_CODE)  # the same call reaches a real member
+    assert [m.phone for m in LocmemSmsBackend.outbox] == [real.phone]
+
+
+def test_referral_events_carry_the_moments_of_their_acts(demo):
+    shop = Shop.objects.get(slug="demo")
+    events = ReferralEvent.objects.filter(shop=shop)
+    for event in events.filter(kind="joined").select_related("edge"):
+        assert event.occurred_at == event.edge.created_at
+    for event in events.filter(order__isnull=False).select_related("order"):
+        assert event.occurred_at == event.order.paid_at
+    for reward in Reward.objects.filter(shop=shop).select_related("event"):
+        assert reward.created_at == reward.event.occurred_at < reward.due_at
+    opened = events.filter(kind="link_opened").values_list("occurred_at", flat=True)
+    assert min(opened) < timezone.now() - timedelta(days=30) and max(opened) > timezone.now() - timedelta(days=7)
+
+
+def top(shop, metric):
+    """A board of the demo from its events (each test starts with the Redis cache, boards included, empty)."""
+    board = lb.Board.of(shop_id=shop.pk, metric=metric)
+    lb.rebuild(board)
+    return lb.top(board, 10000)
+
+
+def test_every_dashboard_page_has_something_real(demo):
+    from campaigns.models import BargainTask, Campaign, HelpTask, Team
+
+    shop = Shop.objects.get(slug="demo")
+    running = dict(Campaign.objects.filter(shop=shop, state="running").values_list("type", "pk"))
+    assert set(running) == {"group_buy", "help", "bargain"}
+    assert set(Team.objects.filter(campaign_id=running["group_buy"]).values_list("state", flat=True)) == {
+        "open",
+        "succeeded",
+    }
+    assert HelpTask.objects.filter(campaign_id=running["help"], state="completed").exists()
+    assert BargainTask.objects.filter(campaign_id=running["bargain"], current_price__lt=F("original_price")).exists()
+    assert RewardRule.objects.filter(shop=shop, is_active=True).count() == 2
+    assert Reward.objects.filter(shop=shop).exists()
+    flag = FraudFlag.objects.get(shop=shop, kind="shared_device", status=FlagStatus.OPEN)
+    assert flag.events.count() >= 3
+    assert top(shop, lb.Metric.CAMPAIGN_ACTS) and top(shop, lb.Metric.JOINS) and top(shop, lb.Metric.QUALIFIED)
+
+
+def test_joins_through_the_shops_codes_are_the_channels_and_staff_earn_nothing(demo):
+    shop = Shop.objects.get(slug="demo")
+    staff = set(Operator.objects.filter(shop=shop).values_list("user_id", flat=True))
+    channel_joins = Membership.objects.filter(group__shop=shop, invite_link__is_personal=False)
+    assert channel_joins.filter(channel=Channel.SERIES_CODE).exists()
+    assert not channel_joins.filter(inviter__isnull=False).exists()
+    assert not ReferralEdge.objects.filter(shop=shop, inviter__in=staff).exists()
+    assert not ReferralEvent.objects.filter(shop=shop, inviter__in=staff).exists()
+    assert not Reward.objects.filter(shop=shop, inviter__in=staff).exists()
+    for metric in (lb.Metric.JOINS, lb.Metric.QUALIFIED, lb.Metric.GMV, lb.Metric.CAMPAIGN_ACTS):
+        board = top(shop, metric)
+        assert board and not {entry.user_id for entry in board} & staff
+
+
+def test_the_demo_gives_the_analytics_pages_their_figures(demo):
+    from analytics import reports, selectors
+
+    shop = Shop.objects.get(slug="demo")
+    start, end = timezone.localdate() - timedelta(days=120), timezone.localdate()
+    f = {"start": start, "end": end, "compare_start": start, "compare_end": end, "group": None, "campaign": None}
+    funnel = {row["key"]: row["count"] for row in reports.funnel(shop.pk, f).table("funnel").rows}
+    assert funnel["link_opens"] > 0 and funnel["joins"] > funnel["first_orders"] > funnel["second_orders"] > 0
+    roi = reports.campaign_roi(shop.pk, {"start": start, "end": end, "type": ""}).table("roi").rows
+    assert any(row["paid_orders"] and row["cost_fen"] for row in roi)
+    assert selectors.repeat_by(shop.pk, start, end, "shop")[0]["repeaters"] > 0
+    cohorts = selectors.cohorts(shop.pk, start, end, group_id=None, basis="join", measure="activity", weeks=4)
+    assert cohorts and all(c["size"] > 0 for c in cohorts)
+    ranking = reports.group_ranking(
+        shop.pk, {"start": start, "end": end, "sort": "revenue"}, selectors.groups_of(shop.pk)
+    )
+    assert ranking.table("ranking").rows[0]["revenue_fen"] > 0

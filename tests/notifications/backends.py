@@ -22,6 +22,18 @@ class RefusingWechatBackend(LogWechatBackend):
         raise PermanentError("no openid for this member")
 
 
+class RecordingWechatBackend(LogWechatBackend):
+    """Reaches every member (as if all had signed in with WeChat) and keeps what it was asked to send."""
+
+    outbox: list = []
+
+    def can_reach(self, user) -> bool:
+        return True
+
+    def send(self, message) -> None:
+        RecordingWechatBackend.outbox.append(message)
+
+
 class ProbingSmsBackend(SmsBackend):
     """Looks at the worker while each SMS is being sent: is it inside a transaction, and can another
     connection lock the delivery and its notification right now (tests.race.lock_elsewhere)?"""

@@ -104,10 +104,10 @@ def test_the_inbox_runs_in_a_constant_number_of_queries(customer_client, custome
     one = count()
     for _ in range(8):
         received(ShopFactory(), customer)
-    # the user, the page's count, the page of messages with their shops, the unread badge
-    with django_assert_num_queries(4):
+    # the session, the user, the page's count, the page of messages with their shops, the unread badge
+    with django_assert_num_queries(5):
         customer_client.get(INBOX)
-    assert one == 4
+    assert one == 5
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client):

@@ -428,12 +428,12 @@ def test_my_orders_runs_in_a_constant_number_of_queries(
         order_for(buyer, buyer_group, more, quantity=2)
     order_for(buyer, buyer_group, sku)
 
-    # the user (sessions live in Redis), count, page of orders with group and shop, their lines, the inbox badge
-    with django_assert_num_queries(5):
+    # the session, the user, count, page of orders with group and shop, their lines, the inbox badge
+    with django_assert_num_queries(6):
         page = buyer_client.get(url)
-    assert one == 5
+    assert one == 6
     assert page.content.decode().count('class="order-card"') == 8
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         buyer_client.get(url, {"state": "pending_payment"})
 
 
@@ -448,11 +448,10 @@ def test_the_group_shop_runs_in_a_constant_number_of_queries(
         SkuFactory(product=product, price=Decimal("12.50"))
         ProductImage.objects.create(product=product, image=f"products/p{n}.jpg", thumbnail=f"products/thumbs/p{n}.jpg")
 
-    # the user (sessions live in Redis), membership with group and shop, products, their SKUs, their images,
-    # the inbox badge
-    with django_assert_num_queries(6):
+    # the session, the user, membership with group and shop, products, their SKUs, their images, the inbox badge
+    with django_assert_num_queries(7):
         page = buyer_client.get(url)
-    assert one == 6
+    assert one == 7
     assert "products/thumbs/p0.jpg" in html(page) and "¥12.50" in html(page)
 
 

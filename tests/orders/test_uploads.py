@@ -105,6 +105,15 @@ def test_metadata_is_stripped_and_the_photo_downscaled_once():
     assert not cleaned.getexif() and "icc_profile" not in cleaned.info
 
 
+def test_a_phones_multi_picture_jpeg_is_stored_as_a_jpeg():
+    out = BytesIO()
+    frames = [Image.new("RGB", (800, 600), colour) for colour in ("orange", "navy")]
+    frames[0].save(out, format="MPO", save_all=True, append_images=frames[1:])
+    assert Image.open(BytesIO(out.getvalue())).format == "MPO"  # the control: Pillow calls it MPO
+    cleaned = images.clean_image(SimpleUploadedFile("IMG_2001.JPG", out.getvalue(), content_type="image/jpeg"))
+    assert cleaned.name.endswith(".jpg") and Image.open(cleaned).format == "JPEG"
+
+
 def test_a_decompression_bomb_is_refused_on_its_header():
     with pytest.raises(ValidationError) as refused:
         images.clean_image(bomb())

@@ -72,20 +72,22 @@ def test_join_binds_the_invitee_and_records_the_join_once(shop, link, ref_group)
     assert ReferralEvent.objects.filter(kind=EventKind.JOINED).count() == 1
 
 
-def test_channel_comes_with_the_link_that_carried_it(shop, ref_group, operator):
-    poster = InviteLinkFactory(group=ref_group, inviter=operator, channel=Channel.PARCEL_CARD)
+def test_channel_comes_with_the_link_that_carried_it(shop, ref_group):
+    partner = UserFactory()  # a member with a channel link of their own (a partner), not the shop's staff
+    poster = InviteLinkFactory(group=ref_group, inviter=partner, channel=Channel.PARCEL_CARD)
     invitee = joins(poster)
     assert current_edge(shop.pk, invitee.pk).channel == Channel.PARCEL_CARD
     assert ReferralEvent.objects.get(kind=EventKind.JOINED).channel == Channel.PARCEL_CARD
 
 
 def test_series_join_records_the_series(shop, operator):
-    from groups.services import create_series
+    from groups.services import add_member, create_series, personal_link
 
     series = create_series(shop=shop, name="辅食交流", by=operator)
-    code = series.invite_links.get().code
+    member = UserFactory()
+    add_member(group=series.groups.get(), user=member, by=operator)
     invitee = UserFactory()
-    join_via_link(user=invitee, code=code)
+    join_via_link(user=invitee, code=personal_link(user=member, series=series).code)
     event = ReferralEvent.objects.get(kind=EventKind.JOINED)
     assert event.series == series and event.group.series == series
 

@@ -77,9 +77,9 @@ def test_viral_coefficient_per_series(shop, operator):
     series = create_series(shop=shop, name="辅食交流", by=operator)
     code = series.invite_links.get().code
     first = UserFactory()
-    join_via_link(user=first, code=code)  # brought by the operator's series code
-    personal = InviteLinkFactory(group=series.groups.get(), inviter=first)
-    joins(personal)
+    join_via_link(user=first, code=code)  # the operator's series code: the channel's join, not a referral
+    second = joins(InviteLinkFactory(group=series.groups.get(), inviter=first))
+    joins(InviteLinkFactory(group=series.groups.get(), inviter=second))
     (row,) = viral_table(shop, "series")
     assert (row.key, row.label, row.joins, row.second_gen) == (series.pk, "辅食交流", 2, 1)
 

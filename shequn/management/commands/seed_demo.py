@@ -7,6 +7,14 @@ later joiners come through earlier members' personal links (invite chains) and a
 into its next group when one fills. The services stamp "now"; only those timestamps are moved back
 at the end, so the dashboard shows joins spread over time rather than all made a second ago.
 
+Nothing leaves the site: every person made here is a demo account (`User.is_demo`), whom SMS and the
+notification channels never reach (their made-up numbers may be real people's). Referral events,
+edges and rewards carry the moments of the acts they describe. The shop's staff made the series codes
+and channel links, so joins through those are the channels' (referrals never credit staff); members'
+own links make the invite chains. On top: reward rules, running 拼/帮/砍 campaigns (campaigns.demo) and
+what the fraud review finds (a member signing friends up on her own phone), so every dashboard page
+has something real.
+
 Idempotent: when the demo shop exists it prints the login and stops; --reset deletes it (and the
 people who exist only for it) and builds it again. Deterministic for a given --seed.
 
@@ -33,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns.demo import delete_campaigns, seed_campaigns
 from groups.lifecycle import transition_group
 from groups.models import (
     Channel,
@@ -50,6 +59,7 @@ from groups.models import (
 )
 from groups.qr import MissingCJKFont, find_cjk_font
 from groups.services import (
+    Client,
     LinkOptions,
     add_member,
     approve,
@@ -69,7 +79,10 @@ from groups.services import (
     set_role,
 )
 from orders.demo import delete_orders, seed_orders
-from referrals.models import ReferralEdge
+from referrals import fraud
+from referrals import leaderboards as lb
+from referrals.models import CommissionAccount, ReferralEdge, ReferralEvent, Reward, RewardKind
+from referrals.services import RewardRuleInput, period_start, referral_settings, save_reward_rule
 from shops.models import Operator, OperatorRole, Shop
 from shops.services import add_operator, create_shop
 
@@ -409,19 +422,24 @@ class DemoBuilder:
         self.link_born: dict[int, datetime] = {}
         self.user_born: dict[int, datetime] = {}
         self.moved_at: dict[tuple[int, str], datetime] = {}
+        self.event_marks: list[tuple[int, datetime]] = []  # (last referral event id, when) after each act
 
     # --- the story ----------------------------------------------------------------------------
 
     def build(self) -> Shop:
         self._shop_and_staff()
+        self._reward_rules()
         self.tags = {name: Tag.objects.create(shop=self.shop, name=name) for name in TAG_NAMES}
         self._phones = self._free_phones(600)
         for plan in self.plans.values():
             self._schedule(plan)
+        self._at(0.4, self._shared_phone, self.plans["baby"])
+        self.event_marks.append((self._last_event_id(), self.start))
         while self.events:
             at, _seq, action, args = heapq.heappop(self.events)
             self.clock = at
             action(*args)
+            self.event_marks.append((self._last_event_id(), at))
         self._give_roles()
         self._tag_members()
         self._write_back_times()
@@ -439,12 +457,47 @@ class DemoBuilder:
         self.viewer = add_operator(
             shop=self.shop, email=VIEWER_EMAIL, role=OperatorRole.VIEWER, display_name="何静（财务）"
         ).user
-        # One hash for the three demo logins: hashing is the slow part of creating them.
+        # One hash for the three demo logins: hashing is the slow part of creating them. Their addresses
+        # are made up too: nothing is ever sent to them.
         User.objects.filter(pk__in=[owner.pk, self.operator.pk, self.viewer.pk]).update(
-            password=make_password(DEMO_PASSWORD)
+            password=make_password(DEMO_PASSWORD), is_demo=True
         )
         for user in (owner, self.operator, self.viewer):
             self.user_born[user.pk] = self.start
+
+    def _reward_rules(self) -> None:
+        """What inviters earn for a referral that qualifies (a paid order): points and a commission."""
+        save_reward_rule(shop=self.shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100")))
+        save_reward_rule(
+            shop=self.shop,
+            data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("2.00"), commission_rate=Decimal("0.05")),
+        )
+
+    def _last_event_id(self) -> int:
+        return ReferralEvent.objects.filter(shop=self.shop).order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    def _shared_phone(self, plan: Plan) -> None:
+        """What the fraud review should catch: within the hour, four "friends" join through one member's
+        link from her own phone (one device, one address in the documentation range 203.0.113.0/24)."""
+        if not plan.active:
+            return
+        inviter = self.rng.choice(plan.active).user
+        link = self._personal_link(plan, inviter)
+        phone = Client(ip="203.0.113.58", device=f"demo-device-{inviter.pk}")
+        for minutes in (0, 9, 23, 41):
+            self.clock += timedelta(minutes=minutes)
+            person = self._new_person(mum=True)
+            record_link_open(link, user=person, client=phone)
+            record_link_sign_in(link)
+            membership = join_via_link(user=person, code=link.code, client=phone)
+            self.invites_made[inviter.pk] += 1
+            self.link_uses[link.pk] += 1
+            plan.ever.add(person.pk)
+            if membership.group_id not in plan.groups:
+                self._series_group_opened(plan, membership.group)
+            self.member_times[membership.pk] = {"requested_at": self.clock}
+            self._activated(plan, membership)
+            self.event_marks.append((self._last_event_id(), self.clock))
 
     def _schedule(self, plan: Plan) -> None:
         self._at(plan.opens, self._open, plan)
@@ -663,7 +716,9 @@ class DemoBuilder:
         return [phone for phone in candidates if phone not in taken]
 
     def _new_person(self, *, name: str = "", mum: bool = False) -> User:
-        user = User.objects.create_member(phone=self._phones.pop(), display_name=name or self._nickname(mum))
+        user = User.objects.create_member(
+            phone=self._phones.pop(), display_name=name or self._nickname(mum), is_demo=True
+        )
         self.people_made.append(user)
         self.user_born[user.pk] = self.clock
         return user
@@ -742,6 +797,12 @@ class DemoBuilder:
         for edge in edges:
             edge.created_at = first_join[(edge.group_id, edge.invitee_id)]
         ReferralEdge.objects.bulk_update(edges, ["created_at"], batch_size=200)
+        # Each referral event (a link opened, a join) happened at the moment of the act that recorded it.
+        done = 0
+        for last, at in self.event_marks:
+            if last > done:
+                ReferralEvent.objects.filter(shop=shop, pk__gt=done, pk__lte=last).update(occurred_at=at)
+                done = last
 
         transitions = list(GroupTransition.objects.filter(group__shop=shop))
         for move in transitions:  # a series' own "open the next group" moves happen when the group is born
@@ -769,6 +830,28 @@ class DemoBuilder:
         Operator.objects.filter(shop=shop).update(created_at=self.start)
 
 
+def date_order_referrals(shop: Shop) -> None:
+    """Order events, qualifications and rewards happened when their order was paid (orders.demo moved
+    paid_at back over the story); a reward falls due a review period after its qualification."""
+    events = list(ReferralEvent.objects.filter(shop=shop, order__isnull=False).select_related("order"))
+    for event in events:
+        event.occurred_at = event.order.paid_at or event.order.created_at
+    ReferralEvent.objects.bulk_update(events, ["occurred_at"], batch_size=200)
+    edges = list(
+        ReferralEdge.objects.filter(shop=shop, qualifying_order__isnull=False).select_related("qualifying_order")
+    )
+    for edge in edges:
+        edge.qualified_at = edge.qualifying_order.paid_at
+    ReferralEdge.objects.bulk_update(edges, ["qualified_at"], batch_size=200)
+    review = timedelta(days=referral_settings(shop.pk).review_days)
+    rewards = list(Reward.objects.filter(shop=shop, event__isnull=False).select_related("event", "rule"))
+    for reward in rewards:
+        reward.created_at = reward.event.occurred_at
+        reward.due_at = reward.created_at + review
+        reward.period_start = period_start(reward.rule.cap_period, reward.created_at)
+    Reward.objects.bulk_update(rewards, ["created_at", "due_at", "period_start"], batch_size=200)
+
+
 # --- the command ----------------------------------------------------------------------------------
 
 
@@ -789,7 +872,10 @@ def delete_demo() -> int:
         elsewhere |= set(
             Operator.objects.filter(user_id__in=people).exclude(shop=shop).values_list("user_id", flat=True)
         )
+        delete_campaigns(shop)  # campaign orders protect their campaigns, and seats their orders
         delete_orders(shop)
+        CommissionAccount.objects.filter(shop=shop).delete()  # its ledger entries protect the rewards they paid
+        Reward.objects.filter(shop=shop).delete()  # rewards protect their rules
         Group.objects.filter(shop=shop).delete()  # before the shop: a group PROTECTs its series
         shop.delete()
         User.objects.filter(pk__in=people - elsewhere).delete()
@@ -839,6 +925,12 @@ class Command(BaseCommand):
                     start=builder.start,
                     font_path=_cjk_font_or_none(),
                 )
+                seed_campaigns(shop=shop, staff=builder.operator, rng=builder.rng, now=timezone.now())
+                date_order_referrals(shop)
+                fraud.detect(shop_id=shop.pk)
+            if lb.live_enabled():  # the live boards were fed the acts' recording times: redo them from the events
+                lb.rebuild_shop(shop.pk, everything=True)
+            build_analytics(shop)
             seconds = (timezone.now() - started).total_seconds()
             self.stdout.write(self.style.SUCCESS(_("演示店铺已创建，用时 %(s).1f 秒。") % {"s": seconds}))
         self._print_summary(shop)
@@ -900,3 +992,10 @@ class Command(BaseCommand):
                 "    " + _("用任何其他手机号打开上面的链接，可体验新成员入群。"),
             ]
         self.stdout.write("\n".join(lines) + "\n")
+
+
+def build_analytics(shop: Shop) -> None:
+    """The analytics pages read fact tables; the demo's back-dated history is built into them at once."""
+    from analytics.facts import rebuild_shop
+
+    rebuild_shop(shop_id=shop.pk)

@@ -1,0 +1,182 @@
+"""The demo shop's running campaigns, written through the campaign services (seed_demo calls it).
+
+One of each kind built so far, all running: a 拼团 (group buy) with a team that filled and one still
+looking for its last member, a 助力 (help) with tasks at every stage, and a 砍价 (bargain) with friends
+cutting. Help and bargain acts happen at their own moments over the last two days (the services take
+`now`); group buy teams form when their orders are paid on the simulated cashier, so they are today's.
+The acts credit the starters (referral events), so the campaign boards have names on them.
+"""
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from accounts.models import User
+from groups.models import Membership, MembershipStatus
+from orders.models import PickupPoint, Sku
+from orders.services import DeliveryRequest
+from shops.models import Shop
+
+from . import services
+from .models import CampaignType
+from .types import bargain, group_buy
+from .types import help as helping
+
+
+@dataclass
+class DemoCampaigns:
+    shop: Shop
+    staff: User
+    rng: random.Random
+    now: datetime
+
+    def build(self) -> None:
+        members = list(
+            Membership.objects.filter(
+                group__shop=self.shop, status=MembershipStatus.ACTIVE, user__is_demo=True, user__phone__isnull=False
+            )
+            .exclude(user__operator_seats__shop=self.shop)
+            .select_related("user", "group")
+            .order_by("pk")
+        )
+        # Friends who tap share links: people who were around well before the campaigns started.
+        old_enough = [m.user for m in members if m.user.date_joined < self.now - timedelta(days=4)]
+        self.friends = list({u.pk: u for u in old_enough}.values())
+        self.rng.shuffle(self.friends)
+        starters = list({m.user_id: m for m in members}.values())
+        self.rng.shuffle(starters)
+        skus = list(
+            Sku.objects.filter(product__shop=self.shop, product__offered_to_all_groups=True, stock__gte=20).order_by(
+                "price", "pk"
+            )
+        )
+        self.point = PickupPoint.objects.filter(shop=self.shop).order_by("pk").first()
+        self._group_buy(skus[-1], starters[:5])
+        self._help(skus[0], starters[5:10])
+        self._bargain(skus[len(skus) // 2], starters[10:13])
+
+    # --- the campaigns ------------------------------------------------------------------------------
+
+    def _campaign(self, *, type: str, name: str, sku: Sku, settings: dict, texts: tuple[str, str, str, str]):
+        hook_title, hook_text, proof_text, cta_text = texts
+        campaign = services.create_campaign(
+            shop=self.shop,
+            by=self.staff,
+            type=type,
+            name=name,
+            starts_at=self.now - timedelta(days=3),
+            ends_at=self.now + timedelta(days=11),
+            all_groups=True,
+            sku=sku,
+            settings=settings,
+            hook_title=hook_title,
+            hook_text=hook_text,
+            proof_text=proof_text,
+            cta_text=cta_text,
+        )
+        return services.schedule_campaign(campaign=campaign, by=self.staff)
+
+    def _group_buy(self, sku: Sku, people: list[Membership]) -> None:
+        """Three-person teams at a group price: one filled (3/3), one still open (2/3)."""
+        from orders.demo import pay_in_process
+
+        price = (sku.price * Decimal("0.7")).quantize(Decimal("0.1"))
+        campaign = self._campaign(
+            type=CampaignType.GROUP_BUY,
+            name=f"三人团 {sku.product.name}",
+            sku=sku,
+            settings={"team_size": 3, "group_price": str(price), "time_limit_minutes": 24 * 60},
+            texts=("三人成团，立享七折", "拉上两位群友一起买，更划算", "群友复购率 60%", "立即开团"),
+        )
+        for team_people in (people[:3], people[3:5]):
+            leader, *joiners = team_people
+            seat = group_buy.open_team(
+                campaign=campaign,
+                member=leader.user,
+                group=leader.group,
+                delivery=self._delivery(),
+                idempotency_key=uuid.uuid4().hex,
+            )
+            pay_in_process(seat.order)
+            for joiner in joiners:
+                seat.team.refresh_from_db()
+                joined = group_buy.join_team(
+                    team=seat.team,
+                    member=joiner.user,
+                    group=joiner.group,
+                    delivery=self._delivery(),
+                    idempotency_key=uuid.uuid4().hex,
+                    inviter=leader.user,
+                )
+                pay_in_process(joined.order)
+
+    def _help(self, sku: Sku, starters: list[Membership]) -> None:
+        """Tasks started over the last two days: one completed, the others part-way."""
+        campaign = self._campaign(
+            type=CampaignType.HELP,
+            name=f"三人助力 1 分钱领{sku.product.name}",
+            sku=sku,
+            settings={
+                "helps_needed": 3,
+                "time_limit_minutes": 3 * 24 * 60,
+                "reward_kind": "price",
+                "reward_price": "0.01",
+            },
+            texts=("三位好友助力，1 分钱带走", "分享给好友，每人点一下就好", "已有上百位宝妈领到", "发起助力"),
+        )
+        for index, starter in enumerate(starters):
+            started = self.now - timedelta(days=self.rng.uniform(0.3, 2))
+            task = helping.start_task(campaign=campaign, member=starter.user, group=starter.group, now=started)
+            at = started
+            for friend in self._friends_for(starter.user, 3 if index == 0 else self.rng.randint(0, 2)):
+                at += (self.now - at) * self.rng.uniform(0.05, 0.4)
+                helping.give_help(task=task, helper=friend, now=at)
+
+    def _bargain(self, sku: Sku, starters: list[Membership]) -> None:
+        """Bargains started over the last two days, friends cutting the price down."""
+        campaign = self._campaign(
+            type=CampaignType.BARGAIN,
+            name=f"砍到底价 {sku.product.name}",
+            sku=sku,
+            settings={
+                "original_price": str(sku.price),
+                "floor_price": str((sku.price * Decimal("0.5")).quantize(Decimal("0.01"))),
+                "min_cuts": 5,
+                "time_limit_minutes": 3 * 24 * 60,
+                "first_cut_share": "0.40",
+                "pay_within_minutes": 24 * 60,
+            },
+            texts=("好友帮砍，最低半价", "每位好友砍一刀，砍到底价再买", "砍价记录公开可查", "发起砍价"),
+        )
+        for starter in starters:
+            started = self.now - timedelta(days=self.rng.uniform(0.3, 2))
+            task = bargain.start_bargain(campaign=campaign, member=starter.user, group=starter.group, now=started)
+            at = started
+            for friend in self._friends_for(starter.user, self.rng.randint(2, 4)):
+                at += (self.now - at) * self.rng.uniform(0.05, 0.4)
+                bargain.cut(task=task, cutter=friend, now=at)
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _friends_for(self, starter: User, n: int) -> list[User]:
+        chosen = [u for u in self.friends if u.pk != starter.pk][:n]
+        self.friends = [u for u in self.friends if u not in chosen] + chosen  # spread the taps around
+        return chosen
+
+    def _delivery(self) -> DeliveryRequest:
+        return DeliveryRequest(method="pickup", pickup_point_id=self.point.pk)
+
+
+def seed_campaigns(*, shop: Shop, staff: User, rng: random.Random, now: datetime) -> None:
+    DemoCampaigns(shop=shop, staff=staff, rng=rng, now=now).build()
+
+
+def delete_campaigns(shop: Shop) -> None:
+    """Campaign orders protect their campaign (and seats their orders): the demo reset removes them first."""
+    from .models import Campaign, CampaignOrder
+
+    campaigns = Campaign.objects.filter(shop=shop)
+    CampaignOrder.objects.filter(campaign__in=campaigns).delete()
+    campaigns.delete()
