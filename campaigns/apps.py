@@ -16,3 +16,9 @@ class CampaignsConfig(AppConfig):
 
         registry.autodiscover()
         order_hooks.register(CampaignOrders)
+
+        from referrals.board_forms import register_campaign_choices
+
+        from .selectors import campaign_choices
+
+        register_campaign_choices(campaign_choices)

@@ -11,5 +11,7 @@ urlpatterns = [
     path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
     path("<int:pk>/figures/", views.campaign_figures, name="campaign_figures"),
+    path("<int:pk>/qr.png", views.campaign_qr, name="campaign_qr"),
+    path("<int:pk>/poster.png", views.campaign_poster, name="campaign_poster"),
     path("<int:pk>/<str:action>/", views.campaign_action, name="campaign_action"),
 ]

@@ -9,19 +9,22 @@ import json
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from groups import posters, qr
 from shops.models import OperatorRole
 from shops.tenancy import operator_required
 
+from . import posters as campaign_posters
 from . import registry, selectors, services
 from .forms import CampaignForm
 from .lifecycle import ALLOWED_TRANSITIONS, EDITABLE_STATES
@@ -251,6 +254,29 @@ def campaign_validate(request):
     return JsonResponse({"errors": errors})
 
 
+def _settings_shown(kind, settings: dict) -> list[tuple[str, str]]:
+    """The type's settings as its dashboard form labels them (not their keys): yes/no for switches, the
+    choice's words for a choice, 不限/— for what is left empty."""
+    form_class = kind.settings_form
+    if form_class is None:
+        return []
+    shown = []
+    for name, field in form_class().fields.items():
+        if name == "tiers":
+            continue  # shown as a line of its own
+        value = settings.get(name)
+        if isinstance(field, forms.BooleanField):
+            text = _("是") if value else _("否")
+        elif isinstance(field, forms.ChoiceField):
+            text = str(dict(field.choices).get(value, value or "—"))
+        elif value in (None, ""):
+            text = "—"
+        else:
+            text = f"¥{value}" if "（元）" in str(field.label) else str(value)
+        shown.append((str(field.label), text))
+    return shown
+
+
 def _detail_context(request, campaign) -> dict:
     kind = registry.get(campaign.type)
     figures = kind.figures(campaign)
@@ -282,6 +308,8 @@ def campaign_detail(request, pk: int):
             "groups": list(campaign.groups.all()),
             "series": list(campaign.series.all()),
             "landing_url": campaign.get_absolute_url(),
+            "public_url": _public_url(campaign),
+            "settings_shown": _settings_shown(context["kind"], campaign.settings or {}),
             "teams": Paginator(selectors.teams_of_campaign(campaign, state=team_state or None), PAGE_SIZE).get_page(
                 request.GET.get("page")
             )
@@ -321,9 +349,45 @@ def campaign_action(request, pk: int, action: str):
         raise Http404
     call, done = calls[action]
     try:
-        call()
+        moved = call()
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
     else:
+        if action == "schedule" and moved.state == CampaignState.RUNNING:
+            done = _("活动已上线，现在就在进行中。")  # its start had already come
         messages.success(request, done)
     return redirect("dashboard:campaign_detail", pk=campaign.pk)
+
+
+# --- Share: the campaign's own link, QR code and poster ------------------------------------------------
+
+
+def _public_url(campaign) -> str:
+    """The landing page's address without anyone's share token: the operator's posters credit nobody."""
+    return settings.SITE_URL + campaign.get_absolute_url()
+
+
+@require_GET
+@operator_required(VIEWER)
+def campaign_qr(request, pk: int):
+    campaign = selectors.campaign_for_shop(request.shop, pk)
+    response = HttpResponse(qr.qr_png(_public_url(campaign)), content_type="image/png")
+    response["Content-Disposition"] = f'inline; filename="campaign-{campaign.pk}-qr.png"'
+    return response
+
+
+@require_GET
+@operator_required(VIEWER)
+def campaign_poster(request, pk: int):
+    """下载海报: the campaign's poster (product, prices, mechanic) under the shop's name, to post anywhere."""
+    campaign = selectors.campaign_for_shop(request.shop, pk)
+    png = posters.poster_png(
+        inviter_name=request.shop.name,
+        url=_public_url(campaign),
+        expires_at=campaign.ends_at,
+        cover=campaign_posters.product_picture(campaign),
+        **campaign_posters.poster_words(campaign),
+    )
+    response = HttpResponse(png, content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-poster.png"'
+    return response

@@ -25,6 +25,7 @@ from groups.services import personal_link
 from orders.lifecycle import ALLOWED_TRANSITIONS
 from orders.models import Delivery, OrderState, PaymentState
 
+from . import posters as campaign_posters
 from . import registry, selectors, services
 from .forms import TeamCheckoutForm
 from .models import Campaign, CampaignState, CampaignType, SeatRole, SeatState, Team, TeamState
@@ -356,16 +357,15 @@ def share_qr(request: HttpRequest, pk: int) -> HttpResponse:
 @member_login_required
 @cache_control(private=True, max_age=300)
 def share_poster(request: HttpRequest, pk: int) -> HttpResponse:
-    """The member's share poster: the campaign's hook and their own QR code (groups.qr)."""
+    """The member's share poster: the product, the prices and the mechanic (campaigns.posters) and their
+    own QR code (groups.qr)."""
     campaign = selectors.public_campaign(pk)
     target = _share_target(request, campaign)
-    title = campaign.hook_title or campaign.name
-    if isinstance(target, Team):
-        title = _("%(title)s · 还差 %(n)d 人成团") % {"title": title, "n": target.seats_left}
     png = posters.poster_png(
-        group_name=title,
         inviter_name=request.user.public_name,
         url=services.share_link(campaign, request.user, target),
         expires_at=getattr(target, "expires_at", None) or campaign.ends_at,
+        cover=campaign_posters.product_picture(campaign),
+        **campaign_posters.poster_words(campaign, target),
     )
     return _inline(png, "image/png", f"campaign-poster-{campaign.pk}.png")

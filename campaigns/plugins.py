@@ -51,6 +51,20 @@ class CampaignOrders:
         _dispatch("after_cancel", order)
 
     @staticmethod
+    def source_label(order) -> str | None:
+        from django.utils.translation import gettext as _
+
+        from .models import Campaign
+
+        campaign_id = campaign_id_of(order)
+        if campaign_id is None:
+            return None
+        found = Campaign.objects.filter(pk=campaign_id).only("name", "type").first()
+        if found is None:
+            return _("活动（已删除）")
+        return _("%(type)s活动「%(name)s」") % {"type": found.get_type_display(), "name": found.name}
+
+    @staticmethod
     def page_after_payment(order) -> str | None:
         from .models import TeamSeat
 

@@ -124,3 +124,12 @@ def bargains_for_member(member: User) -> QuerySet[BargainTask]:
 
 def help_tasks_for_member(member: User) -> QuerySet[HelpTask]:
     return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
+
+
+def campaign_choices(shop_id: int) -> list[tuple[int, str]]:
+    """The shop's campaigns past their draft, newest first, for pickers (a leaderboard's campaign)."""
+    return list(
+        Campaign.objects.filter(shop_id=shop_id, state__in=PUBLIC_STATES)
+        .order_by("-starts_at", "-pk")
+        .values_list("pk", "name")[:200]
+    )

@@ -448,6 +448,12 @@ def young_account_minutes(shop_id: int) -> int:
     return referral_adapter.young_account_minutes(shop_id)
 
 
+# How much each signal about an act weighs; an act is flagged for review from FLAG_WEIGHT on. A young
+# account counts only together with another signal (a friend who signed up to help is the point).
+SIGNAL_WEIGHTS = {"young_account": 1, "same_ip_as_starter": 2, "same_device_as_starter": 2}
+FLAG_WEIGHT = 2
+
+
 def record_act(
     *,
     campaign: Campaign,
@@ -467,9 +473,11 @@ def record_act(
     """Record one act of `actor` in the campaign, exactly once per `key` (None for a duplicate).
 
     Refuses a self-act (`inviter` is the actor: ValidationError) — and records the attempt for fraud
-    review. Flags, without blocking: an account younger than the shop's limit, the same IP or device as
-    the starter (`starter`, default the inviter). Credits the inviter with a referral event; a brand-new
-    member who came by the share link also gets a referral edge (the shop's binding rule decides).
+    review. Notes its signals (an account younger than the shop's limit, the same IP or device as the
+    starter: `starter`, default the inviter) and flags it, without blocking, when they weigh enough
+    (SIGNAL_WEIGHTS): a brand-new friend is what a help campaign is for, so youth alone never flags.
+    Credits the inviter with a referral event; a brand-new member who came by the share link also gets a
+    referral edge (the shop's binding rule decides).
     `order`: the order this act paid for, if any (it does not make its buyer an old customer).
     """
     if request is not None and ip is None and not device:
@@ -500,7 +508,7 @@ def record_act(
                 key=key[:120],
                 occurred_at=now,
                 new_member=new_member,
-                flagged=bool(reasons),
+                flagged=sum(SIGNAL_WEIGHTS[reason] for reason in reasons) >= FLAG_WEIGHT,
                 flag_reasons=reasons,
                 ip=ip,
                 device=device,

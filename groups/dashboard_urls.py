@@ -11,6 +11,7 @@ urlpatterns = [
     path("groups/<int:pk>/edit/", views.group_edit, name="group_edit"),
     path("groups/<int:pk>/transition/", views.group_transition, name="group_transition"),
     path("groups/<int:pk>/links/new/", views.link_create, name="link_create"),
+    path("groups/<int:pk>/owner/", views.group_owner, name="group_owner"),
     path("groups/<int:pk>/my-link/", views.my_link, name="my_link"),
     path("members/<int:pk>/<str:action>/", views.member_action, name="member_action"),
     path("links/<int:pk>/revoke/", views.link_revoke, name="link_revoke"),

@@ -32,6 +32,7 @@ from .forms import (
 from .lifecycle import allowed_next_states, transition_group
 from .models import Channel, GroupState, MemberRole, MembershipStatus, Tag
 
+OWNER_CANDIDATES = 200  # the owner picker lists the first active members (a new group has a few)
 PAGE_SIZE = 50
 VIEWER, OPERATOR = OperatorRole.VIEWER, OperatorRole.OPERATOR
 
@@ -214,6 +215,12 @@ def _render_group_detail(request, group, *, link_form: LinkForm | None = None, s
             "pending": pending,
             "links": links,
             "link_form": link_form or LinkForm(),
+            "preparing_link_message": services.PREPARING_LINK_MESSAGE,
+            "owner_candidates": list(
+                selectors.members_of_group(group, status=MembershipStatus.ACTIVE)[:OWNER_CANDIDATES]
+            )
+            if group.owner_id is None
+            else [],
             "transitions": group.transitions.select_related("by")[:30],
             "shop_tags": list(selectors.tags_for_shop(request.shop)),
             "roles": MemberRole.choices,
@@ -307,9 +314,36 @@ def member_action(request, pk: int, action: str):
 
 @operator_required(OPERATOR)
 @require_POST
+def group_owner(request, pk: int):
+    """群主 picked in place on a group that has none: one of its active members becomes the owner."""
+    group = selectors.group_for_shop(request.shop, pk)
+    back = reverse("dashboard:group_detail", args=[group.pk])
+    raw = request.POST.get("membership", "")
+    membership = (
+        selectors.members_of_group(group, status=MembershipStatus.ACTIVE).filter(pk=raw).first()
+        if raw.isdigit()
+        else None
+    )
+    if membership is None:
+        messages.error(request, _("请从在群成员中选择群主。"))
+        return redirect(back)
+    try:
+        services.set_role(membership=membership, role=MemberRole.OWNER)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("已设 %(name)s 为群主。") % {"name": membership.user.public_name})
+    return redirect(back)
+
+
+@operator_required(OPERATOR)
+@require_POST
 def link_create(request, pk: int):
     group = selectors.group_for_shop(request.shop, pk)
     form = LinkForm(request.POST)
+    if group.state == GroupState.PREPARING:
+        messages.error(request, services.PREPARING_LINK_MESSAGE)
+        return redirect(reverse("dashboard:group_detail", args=[group.pk]) + "#links")
     if form.is_valid():
         try:
             services.create_link(shop=request.shop, inviter=request.user, group=group, options=_link_options(form))

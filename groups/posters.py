@@ -25,12 +25,20 @@ RENDER_SECONDS = 20  # longer than any render takes; a renderer that died frees 
 
 
 def poster_png(
-    *, group_name: str, inviter_name: str, url: str, expires_at: datetime | None = None, cover: FieldFile | None = None
+    *,
+    group_name: str,
+    inviter_name: str,
+    url: str,
+    expires_at: datetime | None = None,
+    cover: FieldFile | None = None,
+    **words: str,
 ) -> bytes:
-    """The poster PNG (groups.qr.poster_png) from the cache, rendered by one request at a time per inputs."""
+    """The poster PNG (groups.qr.poster_png) from the cache, rendered by one request at a time per inputs.
+    `words`: a campaign's own wording (invite_words, call, offer), passed on to groups.qr.poster_png."""
     inputs = [group_name, inviter_name, url, expires_at.isoformat() if expires_at else "", cover.name if cover else ""]
+    inputs += [f"{name}={words[name]}" for name in sorted(words)]
     key = "poster:" + hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
-    text = {"group_name": group_name, "inviter_name": inviter_name, "url": url, "expires_at": expires_at}
+    text = {"group_name": group_name, "inviter_name": inviter_name, "url": url, "expires_at": expires_at, **words}
     png = cache.get(key)
     if png is not None:
         return png

@@ -49,6 +49,7 @@ COVER_COLOUR = (46, 125, 91)  # muted green, used when no cover is supplied
 TITLE_COLOUR = (33, 33, 33)
 TEXT_COLOUR = (96, 96, 96)
 MUTED_COLOUR = (150, 150, 150)
+OFFER_COLOUR = (192, 57, 43)  # a campaign's price line, in the member pages' price red
 
 # Characters that must not start a line (Chinese line-breaking rules).
 _NO_LINE_START = set("，。、；：？！）》」』】〕…—,.;:?!)]}%")
@@ -297,6 +298,17 @@ def _fit_title(text: str, path: str, max_width: int) -> tuple[ImageFont.FreeType
     return font, lines
 
 
+def _fit_title_within(text: str, path: str, max_width: int, room: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest title size whose lines (at most two) fit `room` px high, else one ellipsized line."""
+    for size in (56, 50, 44, 40, 36):
+        font = _font(path, size)
+        lines = wrap_text(text, font, max_width)
+        if len(lines) <= 2 and len(lines) * _line_height(font, 1.32) <= room:
+            return font, lines
+    font = _font(path, 36)
+    return font, [_ellipsize(text, font, max_width) if font.getlength(text) > max_width else text]
+
+
 def _line_height(font: ImageFont.FreeTypeFont, spacing: float = 1.3) -> int:
     """Line advance for ``font`` in px."""
     return round(font.size * spacing)
@@ -388,8 +400,15 @@ def poster_png(
     cover: Image.Image | str | pathlib.Path | None = None,
     expires_at: datetime | None = None,
     font_path: str | None = None,
+    invite_words: str = "邀请你加入",
+    call: str = "长按识别二维码加入",
+    offer: str = "",
 ) -> bytes:
     """Render a 750x1334 share poster PNG whose QR code decodes to ``url``.
+
+    A group's poster invites (``invite_words`` after the sharer's name, ``call`` above the QR); a
+    campaign's sells: its own words, and ``offer`` (prices and the mechanic: ¥45 原价 ¥58 · 3 人团) in
+    the accent colour under the sharer's line.
 
     Text uses ``find_cjk_font(font_path)``, so Chinese never renders as boxes
     (raises ``MissingCJKFont`` instead). The QR is at least QR_MIN_PX wide and
@@ -422,7 +441,7 @@ def poster_png(
         _draw_centered(draw, y_bottom, expiry_text(expires_at), small, MUTED_COLOUR)
         y_bottom -= 12
     y_bottom -= _line_height(small, 1.0)
-    _draw_centered(draw, y_bottom, "长按识别二维码加入", small, TEXT_COLOUR)
+    _draw_centered(draw, y_bottom, call, small, TEXT_COLOUR)
     # The quiet zone is white like the card, so it doubles as the spacing.
     tile, quiet = _qr_tile(url)
     qr_top = y_bottom - tile.height
@@ -430,9 +449,19 @@ def poster_png(
 
     # Top-down: title, then the inviter line. Short titles leave spare room;
     # give a third of it to the top so the text does not hug the card edge.
-    title_font, lines = _fit_title(_clean_text(group_name, path, 56) or "社群", path, text_width)
+    title = _clean_text(group_name, path, 56) or "社群"
     inviter_font = _font(path, 30)
-    text_height = len(lines) * _line_height(title_font, 1.32) + 8 + _line_height(inviter_font, 1.0)
+    offer_font = _font(path, 34)
+    offer = _clean_text(offer, path, 34)
+    if offer and offer_font.getlength(offer) > text_width:
+        offer = _ellipsize(offer, offer_font, text_width)
+    offer_height = 12 + _line_height(offer_font, 1.0) if offer else 0
+    if offer:  # the offer line takes room from the title, never from the QR code
+        room = qr_top + quiet - card[1] - 3 * CARD_PADDING - 8 - _line_height(inviter_font, 1.0) - offer_height
+        title_font, lines = _fit_title_within(title, path, text_width, room)
+    else:
+        title_font, lines = _fit_title(title, path, text_width)
+    text_height = len(lines) * _line_height(title_font, 1.32) + 8 + _line_height(inviter_font, 1.0) + offer_height
     spare = qr_top + quiet - (card[1] + CARD_PADDING + text_height) - 2 * CARD_PADDING
     y = card[1] + CARD_PADDING + max(0, spare) // 3
     for line in lines:
@@ -449,16 +478,20 @@ def poster_png(
     y += 8
 
     inviter = _clean_text(inviter_name, path, 30) or "好友"
-    invite_line = f"{inviter} 邀请你加入"
+    invite_line = f"{inviter} {invite_words}"
     if inviter_font.getlength(invite_line) > text_width:
         inviter = _ellipsize(
             inviter,
             inviter_font,
-            text_width - int(inviter_font.getlength(" 邀请你加入")),
+            text_width - int(inviter_font.getlength(f" {invite_words}")),
         )
-        invite_line = f"{inviter} 邀请你加入"
+        invite_line = f"{inviter} {invite_words}"
     _draw_centered(draw, y, invite_line, inviter_font, TEXT_COLOUR)
     y += _line_height(inviter_font, 1.0)
+    if offer:
+        y += 12
+        _draw_centered(draw, y, offer, offer_font, OFFER_COLOUR, stroke_width=1, stroke_fill=OFFER_COLOUR)
+        y += _line_height(offer_font, 1.0)
 
     # Thin divider halfway between the text and the visible QR symbol.
     divider_y = (y + qr_top + quiet) // 2

@@ -719,6 +719,11 @@ class LinkOptions:
     max_uses: int | None = None
 
 
+# Operators' channel links wait until a group opens (a link to a preparing group only says 群未开放). The
+# demo and the series' own code may point at a group being prepared; the dashboard refuses it.
+PREPARING_LINK_MESSAGE = gettext_lazy("这个群还在筹备中：先把状态改为「招募中」，再生成邀请链接。")
+
+
 def create_link(
     *,
     shop: Shop,

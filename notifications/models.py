@@ -47,6 +47,17 @@ class HoldReason(models.TextChoices):
     AFTER_SALES = "after_sales", _("会员有未完结的售后")
 
 
+# What each kind of message is, in words (the kinds are written where the messages are: order hooks,
+# groups.jobs, orders.reminders). A kind missing here shows its category only, never its code.
+KIND_LABELS = {
+    "order_paid": _("付款成功通知"),
+    "order_shipped": _("发货通知"),
+    "order_refunded": _("退款通知"),
+    "repurchase": _("复购提醒"),
+    "lurker_follow_up": _("沉默成员关怀"),
+}
+
+
 class Notification(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(
@@ -90,6 +101,10 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.user}"
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, ""))
 
     @property
     def is_commercial(self) -> bool:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from shops.models import OperatorRole
 from shops.tenancy import operator_required
 
-from . import catalog, selectors, services
+from . import catalog, entry, hooks, selectors, services
 from .dashboard_forms import (
     CaseFilterForm,
     CloseCaseForm,
@@ -37,6 +37,7 @@ from .dashboard_forms import (
 )
 from .lifecycle import ALLOWED_TRANSITIONS
 from .models import CaseState, Delivery, Order, OrderState, RefundState
+from .reorder_views import SOURCE as REMINDER_SOURCE
 
 PAGE_SIZE = 50
 # Orders fetched (and their lines prefetched) per round trip while streaming the CSV export.
@@ -417,10 +418,22 @@ def _offered_actions(order: Order) -> dict[str, bool]:
     }
 
 
+def _source_label(order: Order) -> str:
+    """The order's `source` in words: a campaign's (orders.hooks), paid group entry, a reminder's reorder."""
+    if not order.source:
+        return ""
+    if order.source.startswith(entry.SOURCE_PREFIX):
+        return _("付费入群")
+    if order.source == REMINDER_SOURCE:
+        return _("复购提醒")
+    return hooks.source_label(order) or _("其他")
+
+
 def _render_order_detail(request, order: Order, **forms):
     offered = _offered_actions(order)
     context = {
         "order": order,
+        "source_label": _source_label(order),
         "lines": sorted(order.lines.all(), key=lambda line: line.pk),
         "transitions": order.transitions.all(),
         "payments": order.payments.all(),

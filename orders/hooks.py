@@ -25,6 +25,17 @@ def run(name: str, order) -> None:
             method(order)
 
 
+def source_label(order) -> str | None:
+    """Where an order came from, in words for operators, when a plug-in placed it (a campaign: 拼团活动
+    「…」); None for the order core's own sources. A read; plug-ins answer with a method of the same name."""
+    for plugin in _plugins:
+        method = getattr(plugin, "source_label", None)
+        label = method(order) if method is not None else None
+        if label:
+            return label
+    return None
+
+
 def page_after_payment(order) -> str | None:
     """Where a member who has just paid for `order` goes on: the first plug-in page that answers for it
     (a 拼团 seat: the team page, where the member invites friends), else None (the order page). A read,

@@ -265,6 +265,10 @@ class PaymentState(models.TextChoices):
     FAILED = "failed", _("支付失败")
 
 
+# The payment providers in words (orders.payments has the providers themselves).
+PROVIDER_LABELS = {"wechatpay": _("微信支付"), "alipay": _("支付宝"), "simulated": _("模拟支付")}
+
+
 class Payment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(_("支付渠道"), max_length=20)
@@ -293,6 +297,10 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return self.provider_ref
+
+    @property
+    def provider_label(self) -> str:
+        return str(PROVIDER_LABELS.get(self.provider, self.provider))
 
 
 class RefundState(models.TextChoices):

@@ -5,10 +5,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Group, GroupSeries
-from shequn.bounds import MAX_ID
 from shops.models import Shop
 
 from .leaderboards import Board, BoardError, Metric, Period, Scope
+
+# The campaigns app plugs in its shop's campaigns as (id, name) pairs (campaigns.apps): referrals knows
+# nothing of campaigns, and the board's campaign is picked from a list, not typed as a number.
+_campaign_choices = None
+
+
+def register_campaign_choices(provider) -> None:
+    global _campaign_choices
+    _campaign_choices = provider
+
 
 MEMBER_PERIODS = [(p, label) for p, label in Period.choices if p != Period.CUSTOM]
 
@@ -25,7 +34,7 @@ class BoardForm(forms.Form):
     series = forms.ModelChoiceField(
         label=_("群活码系列"), queryset=GroupSeries.objects.none(), required=False, empty_label=_("选择系列")
     )
-    campaign = forms.IntegerField(label=_("活动编号"), min_value=1, max_value=MAX_ID, required=False)
+    campaign = forms.TypedChoiceField(label=_("活动"), coerce=int, required=False, empty_value=None)
     period = forms.ChoiceField(label=_("周期"), choices=Period.choices, initial=Period.ALL, required=False)
     day = forms.DateField(
         label=_("日期"),
@@ -41,6 +50,8 @@ class BoardForm(forms.Form):
         self.shop = shop
         self.fields["group"].queryset = Group.objects.filter(shop=shop).order_by("name", "pk")
         self.fields["series"].queryset = GroupSeries.objects.filter(shop=shop).order_by("name", "pk")
+        campaigns = list(_campaign_choices(shop.pk)) if _campaign_choices is not None else []
+        self.fields["campaign"].choices = [("", _("选择活动")), *campaigns]
 
     def clean(self):
         data = super().clean()

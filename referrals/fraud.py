@@ -396,7 +396,9 @@ def _canonical(cycle: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _young_accounts(shop_id: int, rules: FraudSettings, now: datetime) -> list[Finding]:
-    """Campaign acts by accounts younger than the limit, per beneficiary and day."""
+    """Campaign acts by accounts younger than the limit, per beneficiary and day, when youth is not the
+    only signal: two or more of those new accounts acted from one device or one IP. A brand-new friend
+    helping is what a help campaign is for; a handful of fresh accounts on one phone is not."""
     age = timedelta(minutes=rules.young_account_minutes)
     rows = (
         _live(shop_id)
@@ -406,11 +408,12 @@ def _young_accounts(shop_id: int, rules: FraudSettings, now: datetime) -> list[F
             invitee__date_joined__gt=F("occurred_at") - age,
         )
         .order_by("occurred_at", "pk")
-        .values_list("pk", "inviter_id", "invitee_id", "occurred_at")
+        .values_list("pk", "inviter_id", "invitee_id", "occurred_at", "ip_address", "device_id")
     )
     per_day: dict[tuple[int, date], list] = defaultdict(list)
     for row in rows:
         per_day[(row[1], timezone.localdate(row[3]))].append(row)
+    per_day = {key: shared for key, items in per_day.items() if (shared := _sharing_a_device_or_ip(items))}
     return [
         Finding(
             FlagKind.YOUNG_ACCOUNT,
@@ -427,6 +430,19 @@ def _young_accounts(shop_id: int, rules: FraudSettings, now: datetime) -> list[F
         )
         for (inviter_id, day), items in per_day.items()
     ]
+
+
+def _sharing_a_device_or_ip(rows: list) -> list:
+    """The rows whose device or IP at least two different accounts acted from (rows: pk, inviter,
+    invitee, at, ip, device)."""
+    accounts: dict[tuple[str, str], set] = defaultdict(set)
+    for row in rows:
+        if row[4]:
+            accounts[("ip", row[4])].add(row[2])
+        if row[5]:
+            accounts[("device", row[5])].add(row[2])
+    shared = {key for key, who in accounts.items() if len(who) > 1}
+    return [row for row in rows if ("ip", row[4]) in shared or ("device", row[5]) in shared]
 
 
 def _self_referrals(shop_id: int, now: datetime) -> list[Finding]:
@@ -534,8 +550,8 @@ def explain(flag: FraudFlag) -> str:
         return _("%(chain)s：这些成员互相邀请或互相助力，形成了一个环，是互刷的典型特征。") % {"chain": chain}
     if flag.kind == FlagKind.YOUNG_ACCOUNT:
         return _(
-            "%(day)s 有 %(count)d 次活动行为来自 %(accounts)d 个注册不满 %(minutes)d 分钟的新账号，"
-            "受益人是 %(name)s，疑似临时注册的小号助力。"
+            "%(day)s 有 %(count)d 次活动行为来自 %(accounts)d 个注册不满 %(minutes)d 分钟、"
+            "且共用设备或 IP 的新账号，受益人是 %(name)s，疑似临时注册的小号助力。"
         ) % {"day": e["day"], "count": e["count"], "accounts": e["accounts"], "minutes": e["minutes"], "name": name}
     if flag.kind == FlagKind.SELF_REFERRAL and "attempts" in e:
         return _("%(name)s 在 %(day)s 尝试用自己的邀请链接邀请自己 %(attempts)d 次，系统已拒绝并记录。") % {

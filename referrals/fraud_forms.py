@@ -41,3 +41,8 @@ class FraudSettingsForm(forms.ModelForm):
     class Meta:
         model = FraudSettings
         fields = SETTINGS_FIELDS
+        help_texts = {
+            "young_account_minutes": _(
+                "注册不满这些分钟的账号只是一个信号：几个这样的新账号共用同一设备或 IP 为同一人参与活动时才标记。"
+            ),
+        }

@@ -327,6 +327,12 @@ class ReferralEvent(models.Model):
     def is_voided(self) -> bool:
         return self.voided_at is not None
 
+    @property
+    def channel_label(self) -> str:
+        from groups.models import Channel
+
+        return Channel(self.channel).label if self.channel in Channel.values else self.channel
+
 
 # --- Rewards ---------------------------------------------------------------------------------------
 

@@ -1,11 +1,19 @@
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static as static_url
 from django.views import static
+from django.views.decorators.cache import cache_control
 
 from shops.tenancy import current_seat
 
 from . import images
+
+
+@cache_control(max_age=86400)
+def favicon(request):
+    """/favicon.ico, which browsers ask for on every site whatever the page links: the brand mark."""
+    return redirect(static_url("favicon.svg"))
 
 
 def home(request):

@@ -9,8 +9,8 @@ Rules and where each is decided:
   WHERE state = 'open' AND cuts_done < cuts_planned AND expires_at > now`. Simultaneous cuts never skip
   or repeat a cut nor pass the floor (CHECKs on both counters behind it);
 - a friend cuts a bargain once (unique), never their own (refused here, a CHECK behind it); every cut is
-  an act of the engine (`services.record_act`): a referral event crediting the starter, flagged when the
-  account is brand new or shares the starter's IP or device;
+  an act of the engine (`services.record_act`): a referral event crediting the starter, flagged when its
+  signals weigh enough (the starter's IP or device; a brand-new account only together with another);
 - the last cut reaches the floor and starts the payment deadline (`pay_within_minutes`, default 24 h);
   past it the bargain lapses. Unfinished bargains expire at their time limit (the engine's job);
 - the member buys at the current price (only at the floor unless the campaign allows buying earlier)

@@ -98,9 +98,12 @@ def clean_group_buy_settings(*, campaign_fields: dict, settings: dict) -> dict:
                     maximum=MAX_TEAM_SIZE,
                     message=_("第 %(i)d 档人数必须是 2–%(max)d 的整数。") % {"i": index, "max": MAX_TEAM_SIZE},
                 )
-                price = parse_money(tier.get("price"), "tiers", errors, required=True)
-                if size is None or price is None:
-                    errors["tiers"] = errors.get("tiers") or _("第 %(i)d 档填写不完整。") % {"i": index}
+                if size is None:
+                    break  # _int named the tier
+                price_errors: dict[str, str] = {}
+                price = parse_money(tier.get("price"), "price", price_errors, required=True)
+                if price is None:
+                    errors["tiers"] = _("第 %(i)d 档价格：%(error)s") % {"i": index, "error": price_errors["price"]}
                     break
                 if size <= last_size:
                     errors["tiers"] = _("各档人数必须逐档增加。")
@@ -701,9 +704,10 @@ def group_buy_figures(campaign: Campaign) -> dict:
         "refunds": refund_figures["n"] or 0,
         "refunded_amount": refund_figures["done"] or ZERO,
         "refunding_amount": refund_figures["pending"] or ZERO,
-        "units_sold": CampaignOrder.objects.filter(campaign=campaign, released_at__isnull=True).aggregate(
-            n=Sum("units")
-        )["n"]
+        # Sold means paid: an order still awaiting payment holds stock but has not sold it.
+        "units_sold": CampaignOrder.objects.filter(
+            campaign=campaign, released_at__isnull=True, order__paid_at__isnull=False
+        ).aggregate(n=Sum("units"))["n"]
         or 0,
     }
 

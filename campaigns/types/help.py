@@ -11,7 +11,8 @@ Rules and where each is decided:
   at most `helps_per_helper` times per campaign (a unique slot per helper); "new users only" admits
   only people who never paid an order in the shop;
 - every help is an act of the engine (`services.record_act`): a referral event crediting the starter,
-  flagged when the account is brand new or shares the starter's IP or device (never silently blocked);
+  flagged when its signals weigh enough (the starter's IP or device; a brand-new account only together
+  with another), never blocked;
 - an unfinished task expires (the engine's job calls `expire_due`: one conditional UPDATE per task, so
   running it twice or concurrently changes nothing twice);
 - the reward: a special price (the member buys the campaign's SKU at it through the normal order

@@ -58,6 +58,9 @@ def test_an_operator_creates_a_group_buy_draft(operator_client, shop, gb_sku):
         ({"ends_at": "2020-01-01T00:00"}, "结束时间必须晚于开始时间"),
         ({"starts_at": "not a date"}, "请输入正确的时间"),
         ({"s-tiers": "3 39\n5 45"}, "价格必须低于上一档"),
+        ({"s-tiers": "3 39\nabc"}, "第 2 档人数必须是"),
+        ({"s-tiers": "3 39\n5 abc"}, "第 2 档价格：请输入金额"),
+        ({"name": "长" * 61}, "最多 60 个字，现在是 61 个，请删减。"),
         ({"name": ""}, "请填写活动名称"),
     ],
 )
@@ -87,6 +90,41 @@ def test_schedule_then_cancel(operator_client, shop, gb_sku):
     assert campaign.state == CampaignState.CANCELLED
     response = operator_client.post(reverse("dashboard:campaign_action", args=[campaign.pk, "schedule"]), follow=True)
     assert "不能变为" in response.content.decode()
+
+
+def test_scheduling_a_campaign_whose_start_has_come_says_it_is_live(operator_client, gb_sku):
+    started = timezone.localtime() - timedelta(minutes=5)
+    operator_client.post(
+        reverse("dashboard:campaign_create"), _form(gb_sku, starts_at=started.strftime("%Y-%m-%dT%H:%M"))
+    )
+    campaign = Campaign.objects.get()
+
+    response = operator_client.post(reverse("dashboard:campaign_action", args=[campaign.pk, "schedule"]), follow=True)
+
+    html = response.content.decode()
+    assert "活动已上线，现在就在进行中。" in html and "活动已排期" not in html
+
+
+def test_rules_are_shown_in_words_and_empty_limits_as_unlimited(operator_client, shop):
+    from tests.campaigns.social_support import bargain_campaign
+
+    campaign = bargain_campaign(shop)
+
+    html = operator_client.get(reverse("dashboard:campaign_detail", args=[campaign.pk])).content.decode()
+
+    assert "底价（元）" in html and "¥10.00" in html and "允许未砍到底价时按当前价购买" in html
+    for key in ("original_price", "floor_price", "may_buy_before_floor", "min_cuts"):
+        assert f"<dt>{key}</dt>" not in html
+    assert "已用 0 · 不限" in html and "已用 ¥0.00 · 不限" in html
+
+
+def test_units_sold_counts_only_paid_orders(campaign, people, transport):
+    from campaigns.types.group_buy import group_buy_figures
+
+    team = open_team(campaign, people[0], people[0].memberships.get().group).team
+    assert group_buy_figures(campaign)["units_sold"] == 0  # ordered, not paid
+    pay(team.seats.get().order, transport)
+    assert group_buy_figures(campaign)["units_sold"] == 1
 
 
 def test_editing_a_draft_changes_its_rules(operator_client, gb_sku):
@@ -302,3 +340,20 @@ def test_inconsistent_help_or_bargain_settings_are_shown_and_nothing_is_created(
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Campaign.objects.exists()
+
+
+def test_a_campaign_orders_source_and_payment_are_named_not_coded(operator_client, campaign, people, transport):
+    team = open_team(campaign, people[0], people[0].memberships.get().group).team
+    order = team.seats.get().order
+    pay(order, transport)
+
+    html = operator_client.get(reverse("dashboard:order_detail", args=[order.pk])).content.decode()
+
+    assert f"拼团活动「{campaign.name}」" in html and f"campaign:{campaign.pk}" not in html
+    assert "模拟支付 · " in html and "simulated ·" not in html
+
+
+def test_the_leaderboard_campaign_is_picked_from_a_list(operator_client, campaign):
+    html = operator_client.get(reverse("dashboard:leaderboards")).content.decode()
+    assert f'<option value="{campaign.pk}">{campaign.name}</option>' in html
+    assert "活动编号" not in html

@@ -119,7 +119,8 @@ def _exhausted(link):
 
 
 def _full(link):
-    Group.objects.filter(pk=link.group_id).update(capacity=1)  # the inviter fills it
+    # The smallest group there is (2), full: the inviter and one more seat taken.
+    Group.objects.filter(pk=link.group_id).update(capacity=2, active_member_count=2)
 
 
 def _archived(link):

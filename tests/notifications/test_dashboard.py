@@ -58,6 +58,16 @@ def test_the_list_shows_states_reasons_and_failures(shop, customer, operator, fa
     assert reverse("dashboard:delivery_retry", args=[failed_sms.pk]) in page
 
 
+def test_kinds_are_named_not_coded(shop, customer, operator):
+    write(shop, customer, Category.TRANSACTIONAL, kind="order_paid", title="付款成功")
+    write(shop, customer, kind="lurker_follow_up", title="好久不见")
+
+    page = html(client_for(operator).get(LIST))
+
+    assert "付款成功通知" in page and "沉默成员关怀" in page
+    assert "order_paid" not in page and "lurker_follow_up" not in page
+
+
 def test_filters(shop, customer, operator, failed_sms):
     write(shop, customer, title="本周新品")
     services.deliver_due(now=noon())

@@ -411,7 +411,7 @@ def test_order_page_shows_lines_delivery_payments_and_the_transition_history(op,
         "上海市徐汇区漕溪北路 1 号",
         "SF1234567",
         "支付成功",
-        "simulated",
+        "模拟支付",
     ]:
         assert text in html, text
     history = [

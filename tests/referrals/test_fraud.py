@@ -175,19 +175,31 @@ def test_a_plain_chain_is_no_ring(shop):
     assert fraud.detect(shop_id=shop.pk, now=at(6)) == 0
 
 
-def test_campaign_acts_by_accounts_minutes_old(shop):
+def test_new_accounts_sharing_a_phone_are_flagged(shop):
     alice = person(display_name="阿丽")
-    fresh = UserFactory(date_joined=at(5, 12, 0))
-    old = UserFactory(date_joined=at(1))
-    act = record(shop=shop, inviter=alice, invitee=fresh, at=at(5, 12, 10))
-    record(shop=shop, inviter=alice, invitee=old, at=at(5, 12, 10))
-    record(shop=shop, inviter=alice, invitee=UserFactory(date_joined=at(5, 11)), at=at(5, 12, 10))  # 70 min: fine
+    one = record(shop=shop, inviter=alice, invitee=UserFactory(date_joined=at(5, 12)), at=at(5, 12, 10), device="d1")
+    two = record(shop=shop, inviter=alice, invitee=UserFactory(date_joined=at(5, 12)), at=at(5, 12, 15), device="d1")
+    record(shop=shop, inviter=alice, invitee=UserFactory(date_joined=at(5, 12)), at=at(5, 12, 20), device="d2")
+    record(shop=shop, inviter=alice, invitee=UserFactory(date_joined=at(1)), at=at(5, 12, 10), device="d1")  # old
+    seventy_minutes = UserFactory(date_joined=at(5, 11))
+    record(shop=shop, inviter=alice, invitee=seventy_minutes, at=at(5, 12, 10), device="d1")
 
     fraud.detect(shop_id=shop.pk, now=at(5, 23))
 
     [flag] = flags(shop, FlagKind.YOUNG_ACCOUNT)
-    assert flag.member == alice and list(flag.events.all()) == [act]
-    assert "不满 30 分钟" in fraud.explain(flag)
+    assert flag.member == alice and set(flag.events.all()) == {one, two}
+    assert "不满 30 分钟" in fraud.explain(flag) and "共用设备或 IP" in fraud.explain(flag)
+
+
+def test_a_new_account_on_its_own_device_is_only_a_signal_not_a_flag(shop):
+    """A brand-new friend helping is what a help campaign is for: youth alone raises nothing."""
+    alice = person(display_name="阿丽")
+    for n in range(3):
+        record(shop=shop, inviter=alice, invitee=UserFactory(date_joined=at(5, 12)), at=at(5, 12, 10), device=f"d{n}")
+
+    fraud.detect(shop_id=shop.pk, now=at(5, 23))
+
+    assert not flags(shop, FlagKind.YOUNG_ACCOUNT)
 
 
 def test_refused_self_invites_are_flagged(shop):
