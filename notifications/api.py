@@ -4,6 +4,7 @@ A member reads only their own inbox (anyone else's message is a 404) and sets pr
 shops they belong to or hear from.
 """
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
@@ -169,15 +170,19 @@ class MyWechatSubscriptionsView(generics.GenericAPIView):
         description="After wx.requestSubscribeMessage, the mini-program sends wx.login()'s code and the accepted "
         "template ids: each acceptance lets the shop send one such message to the member in WeChat.",
         request=WechatSubscriptionsSerializer,
-        responses={200: WechatGrantsSerializer, 400: INVALID, 403: DENIED, 502: INVALID},
+        responses={200: WechatGrantsSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND, 502: INVALID},
     )
     def post(self, request):
-        from .wechat import WechatApiError, record_subscriptions
+        from .wechat import INVALID_LOGIN_CODE, WechatApiError, record_subscriptions
 
+        if not settings.WECHAT_MINIPROGRAM_APP_ID:
+            return error_response(_("本站没有开通小程序订阅消息。"), code="not_enabled", http_status=404)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             remaining = record_subscriptions(user=request.user, **serializer.validated_data)
-        except WechatApiError:
+        except WechatApiError as exc:
+            if exc.errcode in INVALID_LOGIN_CODE:  # the client's code, not WeChat, is at fault
+                return error_response(_("登录凭证无效或已使用，请重新获取。"), code="invalid", field="code")
             return error_response(_("微信暂时无法确认你的身份，请稍后重试。"), code="wechat_error", http_status=502)
         return Response(WechatGrantsSerializer({"remaining": remaining}).data)

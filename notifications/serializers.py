@@ -1,6 +1,7 @@
 """JSON shapes of the member's inbox and message preferences. Rules live in notifications.services."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from groups.serializers import RefSerializer
@@ -38,6 +39,14 @@ class MarkedSerializer(serializers.Serializer):
     marked = serializers.IntegerField(read_only=True, help_text="How many messages this call marked read.")
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "example": "22:00"})
+class ClockTimeField(serializers.TimeField):
+    """A time of day answered as HH:MM. The schema gives the pattern: OpenAPI's format "time" means HH:MM:SS."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class PreferenceSerializer(serializers.Serializer):
     """The member's choices for one shop. Transactional messages (payment, shipping, refund) always go out.
 
@@ -49,10 +58,10 @@ class PreferenceSerializer(serializers.Serializer):
     marketing = serializers.BooleanField(required=False, help_text="Receive promotions.")
     reminder = serializers.BooleanField(required=False, help_text="Receive repeat-purchase reminders.")
     campaign = serializers.BooleanField(required=False, help_text="Receive campaign news.")
-    quiet_start = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
-    quiet_end = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
-    shop_quiet_start = serializers.TimeField(read_only=True, format="%H:%M")
-    shop_quiet_end = serializers.TimeField(read_only=True, format="%H:%M")
+    quiet_start = ClockTimeField(required=False, allow_null=True)
+    quiet_end = ClockTimeField(required=False, allow_null=True)
+    shop_quiet_start = ClockTimeField(read_only=True)
+    shop_quiet_end = ClockTimeField(read_only=True)
 
     def validate(self, data):
         if ("quiet_start" in data) != ("quiet_end" in data):

@@ -45,6 +45,10 @@ class WechatApiError(Exception):
         self.errcode = errcode
 
 
+# jscode2session's answers for a wx.login code that is wrong or already used: the caller's fault.
+INVALID_LOGIN_CODE = frozenset({40029, 40163})
+
+
 def _api(path: str) -> str:
     return settings.WECHAT_API_BASE.rstrip("/") + path
 

@@ -187,6 +187,7 @@ class ShopWithdrawalActionView(ShopView):
 @extend_schema(tags=["shop"])
 class ShopViralView(ShopView):
     serializer_class = ViralRowSerializer
+    pagination_class = None  # one row per group, series or campaign: answered whole
 
     @extend_schema(
         summary="Viral coefficient per group, series or campaign",

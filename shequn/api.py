@@ -18,6 +18,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 def _flatten(detail, field=None):
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # an item of a list field: "accepted.1"
+                key = f"{field}.{key}"
             yield from _flatten(value, None if key in ("non_field_errors", "__all__") else key)
     elif isinstance(detail, list):
         for item in detail:
@@ -95,3 +97,18 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
             low, high = ranges[parameter["name"]]
             parameter["schema"] = {"type": "integer", "minimum": low, "maximum": high}
         return parameters
+
+
+def document_refused_requests(result, generator, request, public):
+    """drf-spectacular hook: every operation may answer 400 in the error shape, as every request may be
+    refused before its view (a NUL character: shequn.input_guard) or by a bounded query parameter."""
+    for item in result["paths"].values():
+        for operation in item.values():
+            operation["responses"].setdefault(
+                "400",
+                {
+                    "description": "Invalid input: one entry per field in errors[].",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            )
+    return result

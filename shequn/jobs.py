@@ -5,14 +5,17 @@
 - Only one beat runs, but a slow run, a redelivered task or a second beat must not run a job twice at
   once: `run_job` first takes the job's lease (one conditional UPDATE on an expired lease row).
   Whoever does not get it returns None and does nothing.
-- A worker killed mid-run leaves its lease to expire (the ttl) and its JobRun "running"; the next run
-  that takes the lease marks that row "interrupted". The work itself is safe to redo: every job writes
-  its results under a unique key (a reminder per cycle, a snapshot per week…), so a re-run adds nothing.
+- The lease is short (`JOB_LEASE_TTL`, a minute) and a heartbeat thread renews it every third of that
+  while the work runs, so a long run keeps it and a worker killed mid-run stops renewing: its lease
+  lapses within one ttl and the next scheduled run takes the job up, marking the dead run's JobRun
+  "interrupted". The work itself is safe to redo: every job writes its results under a unique key (a
+  reminder per cycle, a snapshot per week…), so a re-run adds nothing.
 - Batches fanned out by a job (many at once, by design) record their run without a lease
   (`lease=False`); their rows are claimed with row locks and unique keys instead.
 """
 
 import logging
+import threading
 import time
 import traceback
 import uuid
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +33,6 @@ from .models import JobLease, JobRun, JobRunStatus
 
 logger = logging.getLogger("shequn.jobs")
 
-DEFAULT_LEASE = timedelta(minutes=10)
 RUN_HISTORY = timedelta(days=14)  # JobRun rows older than this are pruned by the job's next run
 
 # What the operators' jobs page calls each job (keys are the JobRun.job names; beat entries use the same).
@@ -80,12 +83,13 @@ class JobResult:
 # --- The lease ------------------------------------------------------------------------------------
 
 
-def acquire_lease(name: str, ttl: timedelta = DEFAULT_LEASE) -> str | None:
+def acquire_lease(name: str, ttl: timedelta | None = None) -> str | None:
     """Take the job's lease if nobody holds a live one; returns the holder token, or None.
 
     The UPDATE's row count decides: two callers at once both see the expired row, but PostgreSQL makes
     the second re-check `expires_at <= now` after the first commits, and it no longer matches.
     """
+    ttl = ttl or settings.JOB_LEASE_TTL
     now = timezone.now()
     token = uuid.uuid4().hex
     JobLease.objects.bulk_create([JobLease(name=name, holder="", expires_at=now)], ignore_conflicts=True)
@@ -97,21 +101,52 @@ def release_lease(name: str, token: str) -> None:
     JobLease.objects.filter(name=name, holder=token).update(holder="", expires_at=timezone.now())
 
 
+def renew_lease(name: str, token: str, ttl: timedelta) -> bool:
+    """Extend a lease we hold by `ttl` from now; False if it is no longer ours (it lapsed and was taken)."""
+    return JobLease.objects.filter(name=name, holder=token).update(expires_at=timezone.now() + ttl) == 1
+
+
+class _LeaseHeartbeat(threading.Thread):
+    """Renews a held lease every third of its ttl until stopped, on a connection of its own."""
+
+    def __init__(self, name: str, token: str, ttl: timedelta):
+        super().__init__(name=f"lease-heartbeat-{name}", daemon=True)
+        self.job, self.token, self.ttl = name, token, ttl
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.ttl.total_seconds() / 3):
+                if not renew_lease(self.job, self.token, self.ttl):
+                    logger.warning(
+                        "job %s lost its lease (stalled longer than %s); another run may start", self.job, self.ttl
+                    )
+                    return
+        except Exception:
+            logger.exception("job %s: renewing its lease failed; it lapses within %s", self.job, self.ttl)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+
 # --- Running a job --------------------------------------------------------------------------------
 
 
 def run_job(
-    name: str, work: Callable[[JobResult], object], *, lease: bool = True, ttl: timedelta = DEFAULT_LEASE
+    name: str, work: Callable[[JobResult], object], *, lease: bool = True, ttl: timedelta | None = None
 ) -> JobResult | None:
     """Run `work(result)` as one recorded run of `name`; None if another run holds the lease.
 
     The run's row is written outside the work's transaction, so the jobs page sees a run while it is
     live and still sees it (as failed, with the error) when the work raises; the error is re-raised.
     """
+    ttl = ttl or settings.JOB_LEASE_TTL
     token = acquire_lease(name, ttl) if lease else None
     if lease and token is None:
         logger.info("job %s is already running elsewhere; skipped", name)
         return None
+    heartbeat = _LeaseHeartbeat(name, token, ttl) if token else None
+    if heartbeat:
+        heartbeat.start()
     try:
         if lease:
             JobRun.objects.filter(job=name, status=JobRunStatus.RUNNING).update(
@@ -131,6 +166,8 @@ def run_job(
         return result
     finally:
         if token is not None:
+            # Not joined: a renewal in flight finds the lease released and changes nothing.
+            heartbeat.stopped.set()
             release_lease(name, token)
 
 

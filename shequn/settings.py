@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "shequn.csp.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "shequn.middleware.DatabaseUnavailableMiddleware",
+    "shequn.middleware.ServiceUnavailableMiddleware",
     "shequn.input_guard.refuse_nul_characters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -198,6 +198,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # /healthz calls the worker "recently alive" if its heartbeat is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "120")))
+# A periodic job's lease (shequn.jobs): renewed every third of it while the job runs, so a killed worker's
+# job is taken up again within this time, however long the job itself takes.
+JOB_LEASE_TTL = timedelta(seconds=int(os.environ.get("JOB_LEASE_SECONDS", "60")))
 # /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
 OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
 
@@ -369,6 +372,7 @@ SPECTACULAR_SETTINGS = {
     "Sign-in flows are allauth headless: see /_allauth/openapi.html.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "shequn.api.document_refused_requests"],
     # /api/docs/ from our own static files (drf-spectacular-sidecar, pinned), not a CDN at @latest.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -232,7 +232,27 @@ def test_a_bad_login_code_is_refused(customer, fake, client):
     response = client.post(
         "/api/v1/me/wechat-subscriptions/", {"code": "forged", "accepted": []}, content_type="application/json"
     )
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "code"
+
+
+@pytest.mark.django_db
+def test_wechat_out_of_reach_is_a_bad_gateway(customer, fake, client, settings):
+    settings.WECHAT_API_BASE = "http://127.0.0.1:9"  # nothing listens
+    client.force_login(customer)
+    response = client.post(
+        "/api/v1/me/wechat-subscriptions/", {"code": "c", "accepted": []}, content_type="application/json"
+    )
     assert response.status_code == 502 and response.json()["errors"][0]["code"] == "wechat_error"
+
+
+@pytest.mark.django_db
+def test_without_a_mini_program_subscriptions_are_not_offered(customer, client, settings):
+    settings.WECHAT_MINIPROGRAM_APP_ID = ""
+    client.force_login(customer)
+    response = client.post(
+        "/api/v1/me/wechat-subscriptions/", {"code": "c", "accepted": []}, content_type="application/json"
+    )
+    assert response.status_code == 404 and response.json()["errors"][0]["code"] == "not_enabled"
 
 
 @pytest.mark.django_db
@@ -241,3 +261,15 @@ def test_without_any_wechat_identity_the_channel_does_not_reach_and_sms_goes_at_
     services.deliver_due()
     assert _deliveries(notification) == {Channel.INBOX: DS.SENT, Channel.SMS: DS.SENT, Channel.EMAIL: DS.SENT}
     assert Delivery.objects.filter(channel=Channel.WECHAT).count() == 0
+
+
+@pytest.mark.django_db
+def test_an_invalid_item_of_a_list_is_named_by_its_position(customer, fake, client):
+    client.force_login(customer)
+    response = client.post(
+        "/api/v1/me/wechat-subscriptions/",
+        {"code": "c", "accepted": ["SUB-1", "x" * 65]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("accepted.1", "max_length")]
