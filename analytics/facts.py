@@ -307,6 +307,7 @@ SELECT LEAST(
     (SELECT MIN(a.at) FROM groups_memberactivity a JOIN groups_group g ON g.id = a.group_id WHERE g.shop_id = %(shop)s),
     (SELECT MIN(occurred_at) FROM referrals_referralevent WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_referraledge WHERE shop_id = %(shop)s),
+    (SELECT MIN(created_at) FROM referrals_reward WHERE shop_id = %(shop)s),
     (SELECT MIN(a.occurred_at) FROM campaigns_campaignact a JOIN campaigns_campaign c ON c.id = a.campaign_id
      WHERE c.shop_id = %(shop)s)
 )

@@ -231,7 +231,8 @@ def campaign_edit(request, pk: int):
 def campaign_validate(request):
     """Live validation of the editor: the same rules as saving, nothing saved. JSON {"errors": {field: [..]}}."""
     pk = request.POST.get("campaign")
-    campaign = selectors.campaign_for_shop(request.shop, int(pk)) if pk and pk.isdigit() else None
+    known = pk and pk.isascii() and pk.isdigit() and len(pk) <= 18  # "²" is a digit to isdigit(), not to int()
+    campaign = selectors.campaign_for_shop(request.shop, int(pk)) if known else None
     kind = _kind_or_404(campaign.type if campaign else request.POST.get("type", ""))
     form, settings_form = _forms(request, shop=request.shop, kind=kind, campaign=campaign)
     form.is_valid()

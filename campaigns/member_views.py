@@ -321,7 +321,7 @@ def _share_target(request: HttpRequest, campaign: Campaign):
     the campaign's groups get a share link (a 404 for anyone else)."""
     team_pk = request.GET.get("team")
     if team_pk:
-        if not str(team_pk).isdigit():
+        if not (team_pk.isascii() and team_pk.isdigit() and len(team_pk) <= 18):
             raise Http404
         team = selectors.team_of_campaign(campaign, int(team_pk))
         if not team.seats.filter(

@@ -124,7 +124,9 @@ def payment_account_edit(request, provider: str):
 @operator_required(OperatorRole.OPERATOR)
 @require_POST
 def reconcile_now(request):
-    account = get_object_or_404(PaymentAccount, shop=request.shop, pk=request.POST.get("account") or 0)
+    raw = request.POST.get("account", "")
+    account_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
+    account = get_object_or_404(PaymentAccount, shop=request.shop, pk=account_id)
     try:
         day = date.fromisoformat(request.POST.get("day", ""))
     except ValueError:

@@ -440,7 +440,8 @@ def _start_refund_after_commit(refund: Refund) -> None:
     from .tasks import start_refund
 
     if refund.state == RefundState.PENDING and not refund.provider_ref:
-        transaction.on_commit(lambda: start_refund.delay(refund.pk))
+        # Robust: with the broker (Redis) down the kick is lost, not the request; resend_unsent_refunds sends it.
+        transaction.on_commit(lambda: start_refund.delay(refund.pk), robust=True)
 
 
 def send_refund_to_provider(refund_id: int) -> None:

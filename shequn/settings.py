@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "shequn.csp.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "shequn.middleware.DatabaseUnavailableMiddleware",
+    "shequn.middleware.ServiceUnavailableMiddleware",
     "shequn.input_guard.refuse_nul_characters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

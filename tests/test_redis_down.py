@@ -134,3 +134,29 @@ def test_a_sign_out_while_redis_is_down_holds_when_it_is_back(tmp_path, settings
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_page_that_needs_redis_says_so_with_a_503(redis_server, operator):
+    """The leaderboards are read from Redis alone: without it they answer a 503 page, not an error page."""
+    client = Client()
+    client.force_login(operator)
+    assert client.get(reverse("dashboard:leaderboards")).status_code == 200  # the control
+    redis_server()
+
+    response = client.get(reverse("dashboard:leaderboards"))
+
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert "服务暂时不可用：缓存服务（Redis）无法连接，请稍后再试。" in response.content.decode()
+
+
+def test_an_operators_sign_in_is_refused_not_let_through_with_redis_down(redis_server, operator):
+    """allauth's login limits cannot be counted without Redis either: a 429 page, not a 500, no session."""
+    operator.set_password("correct horse battery")
+    operator.save()
+    redis_server()
+    client = Client()
+
+    response = client.post(reverse("account_login"), {"login": operator.email, "password": "correct horse battery"})
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session

@@ -315,3 +315,22 @@ def test_joins_through_the_shops_codes_are_the_channels_and_staff_earn_nothing(d
     for metric in (lb.Metric.JOINS, lb.Metric.QUALIFIED, lb.Metric.GMV, lb.Metric.CAMPAIGN_ACTS):
         board = top(shop, metric)
         assert board and not {entry.user_id for entry in board} & staff
+
+
+def test_the_demo_gives_the_analytics_pages_their_figures(demo):
+    from analytics import reports, selectors
+
+    shop = Shop.objects.get(slug="demo")
+    start, end = timezone.localdate() - timedelta(days=120), timezone.localdate()
+    f = {"start": start, "end": end, "compare_start": start, "compare_end": end, "group": None, "campaign": None}
+    funnel = {row["key"]: row["count"] for row in reports.funnel(shop.pk, f).table("funnel").rows}
+    assert funnel["link_opens"] > 0 and funnel["joins"] > funnel["first_orders"] > funnel["second_orders"] > 0
+    roi = reports.campaign_roi(shop.pk, {"start": start, "end": end, "type": ""}).table("roi").rows
+    assert any(row["paid_orders"] and row["cost_fen"] for row in roi)
+    assert selectors.repeat_by(shop.pk, start, end, "shop")[0]["repeaters"] > 0
+    cohorts = selectors.cohorts(shop.pk, start, end, group_id=None, basis="join", measure="activity", weeks=4)
+    assert cohorts and all(c["size"] > 0 for c in cohorts)
+    ranking = reports.group_ranking(
+        shop.pk, {"start": start, "end": end, "sort": "revenue"}, selectors.groups_of(shop.pk)
+    )
+    assert ranking.table("ranking").rows[0]["revenue_fen"] > 0

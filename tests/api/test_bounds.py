@@ -103,8 +103,11 @@ def test_a_nul_character_is_refused_before_any_view(client, member, path):
 
 def test_a_nul_in_a_form_field_is_refused_before_the_view(client, shop):
     client.force_login(OperatorFactory(shop=shop, role="owner").user)
-    response = client.post(reverse("dashboard:shop_settings"), {"group_hard_cap": "350", "sms_sign_name": "a\x00b"})
+    body = "group_hard_cap=350&sms_sign_name=a%00b"
+    response = client.post(reverse("dashboard:shop_settings"), body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
+    multipart = client.post(reverse("dashboard:shop_settings"), {**SETTINGS, "sms_sign_name": "a\x00b"})
+    assert multipart.status_code == 200 and "sms_sign_name" in multipart.context["form"].errors  # the form's own check
 
 
 SETTINGS = {

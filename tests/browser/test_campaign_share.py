@@ -40,14 +40,19 @@ def test_the_operator_copies_the_link_and_downloads_the_poster(request, screen, 
     expect(page.locator(".facts")).to_contain_text("不限")
     link = page.locator("#campaign-url")
     expect(link).to_have_value(f"{live_site}{campaign.get_absolute_url()}")
+    expect(page.get_by_alt_text("活动二维码")).to_be_visible()
+    shot(page, f"{screen}-campaign-share")
+    if screen == "phone":
+        # The dashboard has no phone layout (a desktop page, zoomed out): read the poster's address only.
+        href = page.get_by_role("link", name="下载海报").get_attribute("href")
+        poster = page.request.get(f"{live_site}{href}")
+        assert poster.body()[:4] == b"\x89PNG"
+        return
+
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.get_by_role("button", name="复制链接").click()
     expect(page.get_by_role("button", name="已复制")).to_be_visible()
-    expect(page.get_by_alt_text("活动二维码")).to_be_visible()
-    shot(page, f"{screen}-campaign-share")
-
     with page.expect_download() as download:
         page.get_by_role("link", name="下载海报").click()
-    path = download.value.path()
-    with open(path, "rb") as poster:
+    with open(download.value.path(), "rb") as poster:
         assert poster.read(4) == b"\x89PNG"
