@@ -37,6 +37,13 @@ def _render(request, *, title, form, build, slug, extra=None):
         return csv_response(table, f"{slug}-{table.key}-{form.cleaned_data['start']:%Y%m%d}")
     query = request.GET.copy()
     query.pop("export", None)
+    if report is not None:
+        # Show the dates actually used (the defaults fill empty fields) in the filter's inputs.
+        shown = query.copy()
+        for name in ("start", "end", "compare_start", "compare_end"):
+            if form.cleaned_data.get(name) and not shown.get(name):
+                shown[name] = form.cleaned_data[name].isoformat()
+        form.data = shown
     return render(
         request,
         "analytics/report.html",

@@ -72,6 +72,13 @@ def test_a_viewer_reads_every_page_as_tables(viewer_of, name):
     assert viewer_of.post(reverse(f"dashboard:{name}")).status_code == 405
 
 
+def test_the_filters_show_the_dates_the_figures_are_for(viewer_of):
+    body = viewer_of.get(reverse("dashboard:analytics_funnel")).content.decode()
+    today = shopdata.timezone.localdate()
+    assert f'name="end" value="{today}"' in body
+    assert f'name="start" value="{today - shopdata.timedelta(days=29)}"' in body
+
+
 def test_the_funnel_page_shows_the_facts_of_the_range(viewer_of, data):
     start = data.start.date()
     url = reverse("dashboard:analytics_funnel") + f"?start={start}&end={start + shopdata.timedelta(days=25)}"
