@@ -165,8 +165,7 @@ def test_an_operators_sign_in_is_refused_not_let_through_with_redis_down(redis_s
 
 def test_sign_in_is_refused_in_seconds_when_redis_stops_answering(tmp_path, settings):
     """A Redis that accepts connections but never answers (hung, or the network drops its replies) must
-    cost seconds, not hold the request until the worker is killed (settings: SOCKET_CONNECT_TIMEOUT bounds the
-    reads too, about 2 s a cache call)."""
+    cost seconds, not hold the request until the worker is killed (settings: the cache's socket timeouts)."""
     port = free_port()
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
     server = start_redis(port, tmp_path, "--appendonly", "no")
@@ -176,7 +175,7 @@ def test_sign_in_is_refused_in_seconds_when_redis_stops_answering(tmp_path, sett
         started = time.monotonic()
         response = Client().post(reverse("account_request_login_code"), {"phone": "13800138000"})
         assert "登录暂时不可用，请稍后再试。" in response.content.decode()
-        assert time.monotonic() - started < 15
+        assert time.monotonic() - started < 20
     finally:
         server.send_signal(signal.SIGCONT)
         server.kill()
