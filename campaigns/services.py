@@ -30,6 +30,7 @@ from groups.activity import record_activity
 from groups.models import ActivityKind, Group, Membership, MembershipStatus
 from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
+from shequn.bounds import MAX_CAMPAIGN_NUMBER
 from shops.models import Shop
 
 from . import referral_adapter, registry
@@ -77,9 +78,6 @@ TEXT_LIMITS = {"name": 60, "hook_title": 60, "cta_text": 30, "hook_text": 2000, 
 
 
 # --- Validation --------------------------------------------------------------------------------------
-
-
-MAX_CAMPAIGN_NUMBER = 10_000_000  # stock caps, limits, counts and minutes: far above any real campaign
 
 
 def _positive_int(

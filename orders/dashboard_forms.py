@@ -4,16 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Group
+from shequn.bounds import MAX_PER_MEMBER_LIMIT, MAX_USAGE_CYCLE_DAYS
 from shops.models import Shop
 
 from .catalog import MAX_STOCK
 from .models import CaseState, OrderState, Product
 from .selectors import products_for_shop
-
-# Upper bounds keep typed numbers inside the database's integer columns, so a slip of the keyboard is
-# a form error, not a server error.
-MAX_USAGE_CYCLE_DAYS = 3650
-MAX_PER_MEMBER_LIMIT = 100_000
 
 
 def _shop_groups(shop: Shop):

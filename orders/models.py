@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Group
+from shequn.bounds import MAX_PER_MEMBER_LIMIT, MAX_USAGE_CYCLE_DAYS
 from shops.models import Shop
 
 ZERO = Decimal("0.00")
@@ -48,6 +49,12 @@ class Product(models.Model):
         verbose_name = _("商品")
         verbose_name_plural = _("商品")
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(usage_cycle_days__gte=1, usage_cycle_days__lte=MAX_USAGE_CYCLE_DAYS),
+                name="product_usage_cycle_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -90,6 +97,11 @@ class Sku(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(price__gt=0), name="sku_price_positive", violation_error_message=_("价格必须大于 0。")
+            ),
+            models.CheckConstraint(
+                condition=Q(per_member_limit__isnull=True)
+                | Q(per_member_limit__gte=1, per_member_limit__lte=MAX_PER_MEMBER_LIMIT),
+                name="sku_per_member_limit_in_range",
             ),
             models.UniqueConstraint(fields=["product", "spec"], name="sku_spec_unique_per_product"),
         ]

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shequn.bounds import MAX_REWARD_CAP
 from shops.models import Shop
 
 ZERO = Decimal("0.00")
@@ -388,6 +389,10 @@ class RewardRule(models.Model):
             models.CheckConstraint(
                 condition=Q(commission_rate__isnull=True) | Q(commission_rate__gte=0, commission_rate__lte=1),
                 name="reward_rule_rate_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(cap_count__isnull=True) | Q(cap_count__gte=1, cap_count__lte=MAX_REWARD_CAP),
+                name="reward_rule_cap_in_range",
             ),
         ]
 

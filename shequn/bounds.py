@@ -9,3 +9,6 @@ MAX_GROUP_SIZE = 10_000  # capacity, hard cap and rotation threshold (a WeChat g
 MAX_LINK_USES = 1_000_000
 MAX_MINUTES = 30 * 24 * 60  # payment and bargain time limits: thirty days
 MAX_REWARD_CAP = 10_000  # rewards per inviter and period
+MAX_USAGE_CYCLE_DAYS = 3650  # a product's usage cycle: ten years
+MAX_PER_MEMBER_LIMIT = 100_000  # units one member may buy of a SKU
+MAX_CAMPAIGN_NUMBER = 10_000_000  # a campaign's stock cap and per-member limit: far above any real campaign

@@ -142,9 +142,10 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shequn"),
             # Redis down must not take down the pages that do not need it: a failed read is a miss and a
-            # failed write is lost (sessions fall back to the database), logged; sign-in's limits fail
+            # failed write is lost, logged (sessions are not here: SESSION_ENGINE); sign-in's limits fail
             # closed instead (accounts.signin), and SMS limits refuse to send (accounts.sms).
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 2},
+            # A Redis that hangs costs each call its timeouts, not the request (stated, not redis-py's default).
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 5},
         }
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True

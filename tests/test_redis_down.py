@@ -2,6 +2,7 @@
 refused with a message rather than let through uncounted. Against a throwaway redis-server this test
 starts and stops (the suite's own Redis stays up)."""
 
+import signal
 import socket
 import subprocess
 import time
@@ -160,3 +161,22 @@ def test_an_operators_sign_in_is_refused_not_let_through_with_redis_down(redis_s
 
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_is_refused_in_seconds_when_redis_stops_answering(tmp_path, settings):
+    """A Redis that accepts connections but never answers (hung, or the network drops its replies) must
+    cost seconds, not hold the request until the worker is killed (settings: the cache's socket timeouts)."""
+    port = free_port()
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    server = start_redis(port, tmp_path, "--appendonly", "no")
+    assert cache.add("probe", 1) is True  # connected while it answered
+    server.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        response = Client().post(reverse("account_request_login_code"), {"phone": "13800138000"})
+        assert "登录暂时不可用，请稍后再试。" in response.content.decode()
+        assert time.monotonic() - started < 20
+    finally:
+        server.send_signal(signal.SIGCONT)
+        server.kill()
+        server.wait()

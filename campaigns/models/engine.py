@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shequn.bounds import MAX_CAMPAIGN_NUMBER
 from shops.models import Shop
 
 __all__ = [
@@ -120,6 +121,15 @@ class Campaign(models.Model):
                 name="campaign_budget_never_above_cap",
             ),
             models.CheckConstraint(condition=Q(budget_used__gte=0), name="campaign_budget_used_positive"),
+            models.CheckConstraint(
+                condition=Q(stock_cap__isnull=True) | Q(stock_cap__gte=1, stock_cap__lte=MAX_CAMPAIGN_NUMBER),
+                name="campaign_stock_cap_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(per_member_limit__isnull=True)
+                | Q(per_member_limit__gte=1, per_member_limit__lte=MAX_CAMPAIGN_NUMBER),
+                name="campaign_per_member_limit_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
