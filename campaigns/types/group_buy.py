@@ -485,7 +485,7 @@ class GroupBuy(CampaignKind):
                 owed = self._difference(rules, seat, final)
                 if owed > 0:
                     TeamSeat.objects.filter(pk=seat.pk).update(price_refund=owed)
-        transaction.on_commit(lambda: _cancel_unpaid_seats_later(team.pk))
+        transaction.on_commit(lambda: _cancel_unpaid_seats_later(team.pk), robust=True)
 
     @staticmethod
     def _difference(rules: Rules, seat: TeamSeat, final: Decimal) -> Decimal:
@@ -580,7 +580,7 @@ def _fail(team_id: int, *, now, only_expired: bool) -> int:
     if qs.update(state=TeamState.FAILED, closed_at=now) != 1:
         return 0
     TeamSeat.objects.filter(team_id=team_id, state=SeatState.SEATED).update(state=SeatState.LOST)
-    transaction.on_commit(lambda: _cancel_unpaid_seats_later(team_id))
+    transaction.on_commit(lambda: _cancel_unpaid_seats_later(team_id), robust=True)
     return 1
 
 
@@ -636,6 +636,8 @@ def refund_owed(*, now=None, limit: int = 500) -> int:
 
 
 def _cancel_unpaid_seats_later(team_id: int) -> None:
+    """Queued after commit with robust=True: with the broker down the kick is lost, not the request; the
+    unpaid orders then end with the payment timeout (cancel-overdue-orders)."""
     from ..tasks import cancel_unpaid_team_orders
 
     cancel_unpaid_team_orders.delay(team_id)

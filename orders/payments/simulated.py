@@ -136,7 +136,9 @@ def settle(
         )
     from ..tasks import deliver_simulated_notifications
 
-    transaction.on_commit(lambda: deliver_simulated_notifications.delay())
+    # Robust: with the broker (Redis) down the kick is lost, not the cashier's answer; the periodic pump
+    # (deliver-simulated-notifications) posts the queued rows.
+    transaction.on_commit(lambda: deliver_simulated_notifications.delay(), robust=True)
 
 
 # A pump owns the rows it claimed for LEASE; it claims CLAIM_CHUNK at a time, so the lease outlasts their
