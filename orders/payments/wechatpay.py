@@ -113,7 +113,12 @@ class WechatPayProvider(PaymentProvider):
             secret = {name: resolve(value) for name, value in unseal(self.account.sealed_secrets).items()}
         except SealError as exc:
             raise ProviderError(f"merchant secrets unavailable: {exc}") from exc
-        return {**self.account.config, **secret}
+        credentials = {**self.account.config, **secret}
+        # An account saved before it was complete is refused here, as a provider error the caller shows.
+        missing = [f.name for f in self.credential_fields if f.required and not credentials.get(f.name)]
+        if missing:
+            raise ProviderError(f"merchant account incomplete: {', '.join(missing)}")
+        return credentials
 
     def _client(self, pay_type=WeChatPayType.NATIVE) -> WeChatPay:
         c = self._credentials()

@@ -1,5 +1,6 @@
 """The daily statement of each provider against the ledger, to the fen, with every difference listed."""
 
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -7,7 +8,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from orders.models import DifferenceKind, ReconciliationRun, ReconciliationState
+from orders.models import DifferenceKind, PaymentAccount, ReconciliationRun, ReconciliationState
 from orders.payments.base import refund_number
 from orders.reconciliation import reconcile_day, reconcile_latest
 from orders.services import refund_part
@@ -99,6 +100,18 @@ def test_a_statement_that_cannot_be_fetched_is_a_failed_run(wechat_account, wech
     wechatpay_fake.fail_next(Response.json({"code": "SYSTEM_ERROR", "message": "系统繁忙"}, 500))
     run = reconcile_day(account=wechat_account, day=timezone.localdate(), by=owner)
     assert run.state == ReconciliationState.FAILED and "SYSTEM_ERROR" in run.error and run.by == owner
+
+
+def test_an_incomplete_merchant_account_is_a_failed_run_not_an_error_page(client, shop, owner):
+    account = PaymentAccount.objects.create(shop=shop, provider="wechatpay")  # saved before its keys
+    client.force_login(owner)
+    yesterday = timezone.localdate() - timedelta(days=1)
+
+    response = client.post("/dashboard/payments/reconcile/", {"account": account.pk, "day": yesterday.isoformat()})
+
+    run = ReconciliationRun.objects.get(account=account, day=yesterday)
+    assert response.status_code == 302 and run.state == ReconciliationState.FAILED
+    assert "merchant account incomplete" in run.error and "cert_serial_no" in run.error
 
 
 def test_the_job_reconciles_the_latest_published_day_of_enabled_accounts(wechat_account, wechatpay_fake):
