@@ -21,37 +21,15 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _support import drop_database, make_database, timed  # noqa: E402
+
 DAYS = 90
 GROUPS = 20
 PAGES = ["analytics_funnel", "analytics_repeat", "analytics_cohorts", "analytics_campaigns", "analytics_groups"]
-
-
-def make_database(url: str) -> tuple[str, str]:
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = f"shequn_bench_analytics_{os.getpid()}"
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return name, urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def drop_database(url: str, name: str) -> None:
-    import psycopg2
-
-    admin = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def parse_args():
@@ -60,12 +38,6 @@ def parse_args():
     parser.add_argument("--members", type=int, default=200_000, help="members (default 200,000)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     return parser.parse_args()
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - start
 
 
 def _copy_rows(cursor, model, template_pk: int, overrides: dict[str, str], source: str, where: str = "true") -> None:
@@ -319,7 +291,7 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("bench needs DATABASE_URL (PostgreSQL): run it with scripts/bench analytics")
-    name, url = make_database(base_url)
+    name, url = make_database(base_url, "analytics")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequn.settings")
     import django

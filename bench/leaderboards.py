@@ -26,10 +26,11 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _support import drop_database, make_database, timed  # noqa: E402
 
 KINDS = [("campaign_act", 40), ("joined", 25), ("repeat_order", 20), ("qualified", 10), ("first_order", 5)]
 
@@ -68,32 +69,6 @@ def parse_args():
     return parser.parse_args()
 
 
-# --- Throwaway database and key prefix --------------------------------------------------------------
-
-
-def make_database(url: str) -> tuple[str, str]:
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = f"shequn_bench_{os.getpid()}"
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return name, urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def drop_database(url: str, name: str) -> None:
-    import psycopg2
-
-    admin = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
 # --- Reporting ------------------------------------------------------------------------------------
 
 ROWS: list[tuple] = []
@@ -109,12 +84,6 @@ def report(what: str, ours: tuple[int, float], base: tuple[int, float], unit: st
     ratio = (ours[0] / ours[1]) / (base[0] / base[1])
     ROWS.append((what, rate(*ours), rate(*base), f"{ratio:.2f}×", unit))
     print(f"  {what:<52} ours {rate(*ours):>14}   baseline {rate(*base):>14}   ratio {ratio:5.2f}×  {unit}", flush=True)
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - start
 
 
 # --- The run ---------------------------------------------------------------------------------------
@@ -422,7 +391,7 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres") or not os.environ.get("REDIS_URL"):
         raise SystemExit("bench needs DATABASE_URL (PostgreSQL) and REDIS_URL: run it with scripts/bench")
-    name, url = make_database(base_url)
+    name, url = make_database(base_url, "leaderboards")
     os.environ["DATABASE_URL"] = url
     os.environ["CACHE_KEY_PREFIX"] = f"shequnbench{os.getpid()}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequn.settings")

@@ -21,34 +21,11 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def make_database(url: str) -> tuple[str, str]:
-    """A throwaway database on the server of `url`; returns its name and URL."""
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = f"shequn_bench_reminders_{os.getpid()}"
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return name, urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def drop_database(url: str, name: str) -> None:
-    import psycopg2
-
-    admin = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+from _support import drop_database, make_database, timed  # noqa: E402
 
 
 def parse_args():
@@ -58,12 +35,6 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=4, help="batches run at once (default 4)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     return parser.parse_args()
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - start
 
 
 def seed(n: int):
@@ -258,7 +229,7 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("bench needs DATABASE_URL (PostgreSQL): run it with scripts/bench reminders")
-    name, url = make_database(base_url)
+    name, url = make_database(base_url, "reminders")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequn.settings")
     import django
