@@ -10,6 +10,7 @@ database can store — never an exception that becomes a 500.
 import importlib
 import pkgutil
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import pytest
 from django import forms
@@ -23,7 +24,8 @@ from rest_framework import serializers
 BOUNDARY = ["0", "-1", str(2**31), str(2**63), "1e30", "\x00", "😀", "x" * 10240]
 pytestmark = pytest.mark.django_db
 PG_BIGINT = (-(2**63), 2**63 - 1)
-PROJECT_APPS = [a for a in apps.get_app_configs() if settings.BASE_DIR in __import__("pathlib").Path(a.path).parents]
+# The project's own apps are the top-level packages of the checkout (a virtualenv inside it is not).
+PROJECT_APPS = [a for a in apps.get_app_configs() if Path(a.path).parent == settings.BASE_DIR]
 
 
 def _import_project_modules() -> None:
