@@ -675,7 +675,7 @@ def world(db, settings):
         "payment_ref": payment.provider_ref,
         "case": open_case(order=paid, member=member, reason="包装破损"),
         "campaign": campaign,
-        "team": open_team(campaign, member, group),
+        "team": open_team(campaign, member, group).team,  # open_team returns the leader's seat
         "help_campaign": help_run,
         "help_task": helping.start_task(campaign=help_run, member=member),
         "bargain_campaign": bargain_run,
