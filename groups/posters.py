@@ -47,8 +47,11 @@ def poster_png(
         return _render(text, cover)
     if claimed:
         try:
-            png = _render(text, cover)
-            cache.set(key, png, timeout=CACHE_SECONDS)
+            # Another request may have drawn it and freed the key between our first look and the claim.
+            png = cache.get(key)
+            if png is None:
+                png = _render(text, cover)
+                cache.set(key, png, timeout=CACHE_SECONDS)
         finally:
             cache.delete(f"{key}:rendering")
         return png
