@@ -13,9 +13,7 @@ class ReferralsConfig(AppConfig):
 
         hooks.register(OrderReferrals)
 
-        # Leaderboards and fraud review follow the referral events (referrals.hooks); fraud's beat jobs live
-        # in referrals.fraud, imported here so every worker registers them.
-        from . import fraud  # noqa: F401
+        # Leaderboards follow the referral events (referrals.hooks).
         from . import hooks as referral_hooks
         from .leaderboards.writes import LeaderboardPlugin
 

@@ -28,6 +28,8 @@ from accounts.models import User
 from shops.models import Operator, Shop
 
 from . import hooks
+from .fraud.recording import record_self_referral_attempt
+from .fraud_models import FlagStatus, FraudFlag
 from .models import (
     ZERO,
     BindingRule,
@@ -287,8 +289,7 @@ def record_join(
     if inviter is None or is_shop_staff(shop_id, inviter.pk):
         return None
     if inviter.pk == invitee.pk:
-        from .fraud import record_self_referral_attempt  # the fraud review counts refused self-invites
-
+        # the fraud review counts refused self-invites
         record_self_referral_attempt(shop_id=shop_id, user=invitee, action="join", link=link, ip=ip, device=device)
         return None
     group_series_id = getattr(group, "series_id", None)
@@ -637,8 +638,6 @@ def due_rewards(now: datetime | None = None):
     no open fraud flag holds (a flag on the reward's event, or on its inviter or invitee in the shop):
     they wait for the review's decision."""
     from orders.models import OrderState
-
-    from .fraud_models import FlagStatus, FraudFlag
 
     now = now or timezone.now()
     open_flags = FraudFlag.objects.filter(shop_id=OuterRef("shop_id"), status=FlagStatus.OPEN)

@@ -179,8 +179,8 @@ CELERY_BEAT_SCHEDULE = {
     "order-ledger-check": {"task": "orders.tasks.check_order_ledgers", "schedule": timedelta(hours=1)},
     "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
     # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
-    "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
-    "apply-fraud-flag-deadlines": {"task": "referrals.fraud.apply_flag_deadlines", "schedule": timedelta(minutes=5)},
+    "detect-referral-fraud": {"task": "referrals.tasks.detect_fraud", "schedule": timedelta(minutes=10)},
+    "apply-fraud-flag-deadlines": {"task": "referrals.tasks.apply_flag_deadlines", "schedule": timedelta(minutes=5)},
     # Leaderboards: rebuild current boards from PostgreSQL (repairs a live update a crash lost).
     "refresh-leaderboards": {"task": "referrals.tasks.refresh_boards", "schedule": timedelta(hours=6)},
     # The outbox's safety net: delivers what an after-commit kick missed, quiet-hours holds and retries.

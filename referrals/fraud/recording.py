@@ -1,0 +1,40 @@
+"""Keeping what the recording code refuses (self-invites), for detection to read later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from accounts.client import client_ip, device_id
+from accounts.models import User
+
+from ..fraud_models import SelfReferralAttempt
+
+
+def request_fingerprint(request) -> tuple[str | None, str]:
+    """(ip, device id) of a request, for the recording services' `ip=` and `device=` (accounts.client:
+    the client's address through the trusted proxies, and the device cookie or a browser hash)."""
+    return client_ip(request), device_id(request)
+
+
+def record_self_referral_attempt(
+    *,
+    shop_id: int,
+    user: User,
+    action: str,
+    link=None,
+    ip: str | None = None,
+    device: str = "",
+    at: datetime | None = None,
+) -> SelfReferralAttempt:
+    """Keep a refused self-invite (opening or joining through one's own link, acting for oneself)."""
+    return SelfReferralAttempt.objects.create(
+        shop_id=shop_id,
+        user=user,
+        action=action[:16],
+        link=link,
+        ip_address=ip,
+        device_id=(device or "")[:64],
+        at=at or timezone.now(),
+    )
