@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shequn import locks
 from shops.models import Operator, Shop
 
 from . import hooks
@@ -55,7 +56,6 @@ from .models import (
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("10000000000")  # the money columns hold 12 digits, two after the point
 REFUND_VOID_REASON = "订单已退款"  # stored, not shown translated: a record of why, like OrderTransition.reason
-_ADVISORY_NAMESPACE = 0x5EF  # first key of pg_advisory_xact_lock(ns, shop_id): "referral binding"
 
 
 # --- Settings ------------------------------------------------------------------------------------
@@ -233,8 +233,7 @@ def record_campaign_act(
 
 def _lock_shop_bindings(shop_id: int) -> None:
     """Serialise binding in one shop until commit: a loop check and its insert become one act."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, shop_id])
+    locks.lock(locks.Namespace.REFERRAL_BINDING, shop_id)
 
 
 def would_loop(*, shop_id: int, inviter_id: int, invitee_id: int) -> bool:
