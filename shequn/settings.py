@@ -187,7 +187,7 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-notifications": {"task": "notifications.tasks.deliver_notifications", "schedule": timedelta(seconds=30)},
     # Start/end campaigns on time, close expired teams/tasks and pay the refunds they owe.
     "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
-    # Repeat-purchase reminders and the groups' lifecycle jobs (issue 5); each runs under a lease (shequn.jobs).
+    # Repeat-purchase reminders and the groups' lifecycle jobs; each runs under a lease (shequn.jobs).
     "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders", "schedule": timedelta(minutes=5)},
     "group-lifecycle": {"task": "groups.tasks.run_group_lifecycle", "schedule": timedelta(minutes=5)},
     "invite-link-expiry": {"task": "groups.tasks.expire_invite_links", "schedule": timedelta(minutes=5)},

@@ -9,7 +9,8 @@ a rerun inserts nothing twice and only adds newly found events to a flag that is
 - ring: A brought (or was helped by) B and B brought A, or a cycle of up to four people;
 - shared_device / shared_ip: many different invitees acting from one device or IP within a short window;
 - dormant: an inviter's invitees who did nothing (no order, no campaign act) for days after joining;
-- burst: more joins brought by one member in one day than the shop's limit (default 20, DOMAIN.md);
+- burst: more joins brought by one member in one day than the shop's limit (default 20: about as many
+  friends as a personal account can add in a day);
 - young_account: campaign acts by accounts younger than the shop's limit in minutes.
 
 Review (`review`): `confirm_flag` voids the flag's events through `services.void_events` (they leave every board,
