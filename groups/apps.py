@@ -13,8 +13,9 @@ class GroupsConfig(AppConfig):
         # A missing CJK font is reported at start-up, never drawn as boxes on posters.
         checks.register(check_poster_font)
 
-        from notifications.services import on_first_read
+        from shequn import hooks
 
         from .activity import record_message_opened
 
-        on_first_read(record_message_opened)
+        # Opening a message of the shop is activity in the member's groups of that shop.
+        hooks.notification_first_read.connect(record_message_opened, priority=hooks.RECORD)

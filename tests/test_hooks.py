@@ -96,3 +96,16 @@ def test_after_commit_receivers_run_once_committed_and_never_after_a_rollback(ca
         raise RuntimeError("rolled back")
     assert ran == [("first", "kept"), ("last", "kept")]
 
+
+def test_the_order_hooks_run_recorders_then_deciders_then_messages():
+    """The app order of INSTALLED_APPS decides nothing: notifications sits before campaigns there, but its
+    messages run after the campaign kinds have decided what a payment leads to."""
+    paid = [receiver for _priority, receiver in hooks.order_paid.receivers]
+    names = [f"{r.__module__}.{r.__qualname__}" for r in paid]
+    assert names == [
+        "referrals.plugins.OrderReferrals.after_paid",
+        "orders.reminders.RepurchasePlugin.after_paid",
+        "orders.entry.EntryOrders.after_paid",
+        "campaigns.plugins.CampaignOrders.after_paid",
+        "notifications.order_hooks.OrderNotifications.after_paid",
+    ]
