@@ -16,6 +16,7 @@ class OrdersConfig(AppConfig):
 
         from .entry import EntryOrders, PaidEntryCheckout
         from .health import order_figures
+        from .messages import ORDER_NOTIFICATIONS
         from .reminders import RepurchasePlugin
         from .services import do_not_market
 
@@ -31,5 +32,9 @@ class OrdersConfig(AppConfig):
         hooks.paid_entry_checkout.connect(PaidEntryCheckout().checkout, priority=hooks.DECIDE)
         # Orders' figures in the groups' weekly health snapshot.
         hooks.group_health_figures.connect(order_figures, priority=hooks.RECORD)
+        # The member's order messages tell the outcome, so they run after every receiver that decides it.
+        hooks.order_paid.connect(ORDER_NOTIFICATIONS.after_paid, priority=hooks.TELL)
+        hooks.order_shipping.connect(ORDER_NOTIFICATIONS.before_ship, priority=hooks.TELL)
+        hooks.order_refunded.connect(ORDER_NOTIFICATIONS.after_refund, priority=hooks.TELL)
         # No marketing to a member with an open after-sales case (notifications asks when releasing).
         hooks.marketing_held.connect(do_not_market, priority=hooks.DECIDE)

@@ -107,5 +107,5 @@ def test_the_order_hooks_run_recorders_then_deciders_then_messages():
         "orders.reminders.RepurchasePlugin.after_paid",
         "orders.entry.EntryOrders.after_paid",
         "campaigns.plugins.CampaignOrders.after_paid",
-        "notifications.order_hooks.OrderNotifications.after_paid",
+        "orders.messages.OrderNotifications.after_paid",
     ]

@@ -1,4 +1,5 @@
-"""Transactional notifications for orders, answering the order hooks of shequn.hooks (connected in apps.py).
+"""The member's messages about their orders (paid, shipped, refunded): receivers of the order hooks of
+shequn.hooks, connected in OrdersConfig.ready; orders writes them through notifications, the layer below.
 
 Each runs inside the transaction that changes the order, so the notification commits with the change or
 not at all, and the outbox sends it only after commit; its key makes it once per order and event. They are
@@ -10,11 +11,11 @@ a shipment.
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from orders.models import Delivery as DeliveryMethod
-from orders.models import Order, OrderState
+from notifications.models import Category
+from notifications.services import notify
 
-from .models import Category
-from .services import notify
+from .models import Delivery as DeliveryMethod
+from .models import Order, OrderState
 
 
 def _order_url(order) -> str:
