@@ -22,7 +22,7 @@ class ReferralsConfig(AppConfig):
         # Leaderboards follow the referral events (on commit); fraud's beat jobs live in referrals.fraud,
         # imported here so every worker registers them.
         from . import fraud  # noqa: F401
-        from .leaderboards import LeaderboardPlugin
+        from .leaderboards.writes import LeaderboardPlugin
 
         hooks.referral_event_recorded.connect(LeaderboardPlugin.event_recorded, priority=hooks.RECORD)
         hooks.referral_events_voided.connect(LeaderboardPlugin.events_voided, priority=hooks.RECORD)

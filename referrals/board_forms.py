@@ -8,7 +8,7 @@ from groups.models import Group, GroupSeries
 from shequn import hooks
 from shops.models import Shop
 
-from .leaderboards import Board, BoardError, Metric, Period, Scope
+from .leaderboards.boards import Board, BoardError, Metric, Period, Scope
 
 MEMBER_PERIODS = [(p, label) for p, label in Period.choices if p != Period.CUSTOM]
 
