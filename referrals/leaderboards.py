@@ -753,7 +753,7 @@ def size(board: Board) -> int:
 
 
 def _entries(board: Board, ranked: list[Standing], start: int = 1) -> list[Entry]:
-    names = public_names(board.shop_id, [s.user_id for s in ranked])
+    names = public_names([s.user_id for s in ranked])
     return [
         Entry(
             rank=start + i,
@@ -792,7 +792,7 @@ def standings(board: Board) -> list[Standing]:
     return ranked
 
 
-def public_names(shop_id: int, user_ids: list[int]) -> dict[int, str]:
+def public_names(user_ids: list[int]) -> dict[int, str]:
     from accounts.models import User
 
     names = {}
@@ -870,7 +870,7 @@ def rebuild(board: Board, *, wait: float = 30) -> int:
 
 def _write_copy(client, board: Board, copy: str, ranked: list[Standing]) -> None:
     client.delete(copy, copy + ":m")
-    names = public_names(board.shop_id, [s.user_id for s in ranked])
+    names = public_names([s.user_id for s in ranked])
     pipe = client.pipeline(transaction=False)
     for chunk_start in range(0, len(ranked), 5000):
         chunk = ranked[chunk_start : chunk_start + 5000]
