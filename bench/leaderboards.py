@@ -380,7 +380,7 @@ def bench_rebuild(world: World, client) -> None:
     from referrals.models import ReferralEvent
 
     shop = world.shop
-    base_prefix = f"{lb._prefix()}:baseline"
+    base_prefix = f"{lb.keys.prefix()}:baseline"  # the baseline's own keys
     boards = [lb.Board.of(shop_id=shop.pk, metric=m) for m, _label in lb.Metric.choices]
     live = {b: (lb.top(b, 1000), lb.size(b)) for b in boards}
     _none, rebuild_seconds = timed(lambda: [lb.rebuild(b) for b in boards])
