@@ -376,7 +376,7 @@ def _full_refund_key(order: Order) -> str:
     return f"order:{order.pk}:full"
 
 
-def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:
+def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:  # noqa: ARG001 (the actor is not recorded yet)
     """Refund what is left of a refund-requested order; it becomes 'refunded' when the provider confirms."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
