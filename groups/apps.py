@@ -16,6 +16,11 @@ class GroupsConfig(AppConfig):
         from shequn import hooks
 
         from .activity import record_message_opened
+        from .selectors import hard_cap_refusal, member_shop_ties
 
         # Opening a message of the shop is activity in the member's groups of that shop.
         hooks.notification_first_read.connect(record_message_opened, priority=hooks.RECORD)
+        # No group may sit above its shop's hard cap.
+        hooks.hard_cap_refusal.connect(hard_cap_refusal, priority=hooks.DECIDE)
+        # A member's shops, for their message preferences: those of the groups they are (or ask to be) in.
+        hooks.member_shop_ties.connect(member_shop_ties, priority=hooks.RECORD)

@@ -145,6 +145,14 @@ order_page_after_payment: Hook[[Model], str | None] = Hook("order_page_after_pay
 member invites friends), or None for the order page. Asked outside the order's transactions; first answer."""
 
 
+# --- Shops (announced by shops) -------------------------------------------------------------------------
+
+hard_cap_refusal: Hook[[Model, int], str | None] = Hook("hard_cap_refusal", when=When.READ)
+"""(shop, new group_hard_cap) → why the shop's hard cap on group size cannot go that low, in words for the
+operator (groups: some groups are bigger), or None. Asked inside the settings transaction, with the
+settings row locked; the first answer refuses the change."""
+
+
 # --- Groups (announced by groups) -----------------------------------------------------------------------
 
 
@@ -192,6 +200,11 @@ campaign_choices: Hook[[int], list[tuple[int, str]]] = Hook("campaign_choices", 
 listed."""
 
 # --- Notifications (announced by notifications) ----------------------------------------------------------
+
+member_shop_ties: Hook[[Any], Any] = Hook("member_shop_ties", when=When.READ)
+"""(user) → a condition on shops.Shop (an Exists over OuterRef("pk"), or a Q) true for the shops the member
+belongs to (groups: they are in, or ask to be in, one of its groups). Every answer is OR-ed with the shops
+that wrote to the member: the shops whose messages they may set preferences for."""
 
 notification_first_read: Hook[[Model], None] = Hook("notification_first_read", when=When.INSIDE)
 """A member read a notification for the first time (inside the transaction that stamps read_at). Must not
