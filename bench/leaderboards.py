@@ -256,7 +256,7 @@ def run(args) -> None:
     updates = sum(len(lb.boards_of(e)) for e in events)
     applied, apply_seconds = timed(lb.apply_events, events, names=names, batch=1000)
     assert applied == n, (applied, n)
-    base_prefix = f"{lb._prefix()}:baseline"  # the baseline's own keys: "<board key>:base"
+    base_prefix = f"{lb.keys.prefix()}:baseline"  # the baseline's own keys: "<board key>:base"
     key_cache: dict = {}
 
     base_n = min(n, args.baseline_events)
