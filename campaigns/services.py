@@ -264,7 +264,7 @@ def create_campaign(*, shop: Shop, by: User | None, type: str, settings: dict | 
     return campaign
 
 
-def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | None = None, **fields) -> Campaign:
+def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | None = None, **fields) -> Campaign:  # noqa: ARG001 (the actor is not recorded yet)
     """Change a campaign. Drafts and scheduled campaigns: everything; a running one: its name, landing
     texts, end, caps and limits only (its rules are what people joined under); an ended or cancelled
     one: nothing."""

@@ -439,7 +439,7 @@ class GroupBuy(CampaignKind):
         )
         self._record_act(seat, won, now)
         if won.state == TeamState.SUCCEEDED:
-            self._succeed(won, now=now)
+            self._succeed(won)
 
     def _bounce(self, seat: TeamSeat, order) -> None:
         """Paid into a full, closed or expired team (or a team whose campaign stopped): money back, once."""
@@ -480,7 +480,7 @@ class GroupBuy(CampaignKind):
         except ValidationError:
             logger.warning("self act refused for seat %s", seat.pk)
 
-    def _succeed(self, team: Team, *, now, simulated: bool = False) -> None:
+    def _succeed(self, team: Team) -> None:
         """The team closed as succeeded: its seated members won; tiered teams owe each the difference to
         the reached tier (paid by the job, each under its own key); unpaid joiners' orders are cancelled
         after commit (never inside this transaction: no second order lock under the team's)."""
@@ -552,7 +552,7 @@ class GroupBuy(CampaignKind):
         ]:
             with transaction.atomic():
                 closed += close_expired_team(team_id, now=now)
-        refund_owed(now=now)
+        refund_owed()
         cancel_unpaid_in_closed_teams()
         return closed
 
@@ -578,7 +578,7 @@ def close_expired_team(team_id: int, *, now) -> int:
         ):
             return 0
         team.refresh_from_db()
-        kind._succeed(team, now=now, simulated=simulated)
+        kind._succeed(team)
         return 1
     return _fail(team.pk, now=now, only_expired=True)
 
@@ -594,7 +594,7 @@ def _fail(team_id: int, *, now, only_expired: bool) -> int:
     return 1
 
 
-def refund_owed(*, now=None, limit: int = 500) -> int:
+def refund_owed(*, limit: int = 500) -> int:
     """Pay what teams owe: the whole order of each seat of a failed team, the tier difference of each seat
     of a succeeded tiered team. Each seat in its own transaction, stamped when its refund is created, so
     a failing refund never rolls back another and a rerun never pays twice."""

@@ -74,7 +74,7 @@ def size(board: Board) -> int:
 
 
 def _entries(board: Board, ranked: list[Standing], start: int = 1) -> list[Entry]:
-    names = public_names(board.shop_id, [s.user_id for s in ranked])
+    names = public_names([s.user_id for s in ranked])
     return [
         Entry(
             rank=start + i,

@@ -86,7 +86,7 @@ def rebuild(board: Board, *, wait: float = 30) -> int:
 
 def write_copy(client, board: Board, copy: str, ranked: list[Standing]) -> None:
     client.delete(copy, copy + ":m")
-    names = public_names(board.shop_id, [s.user_id for s in ranked])
+    names = public_names([s.user_id for s in ranked])
     pipe = client.pipeline(transaction=False)
     for chunk_start in range(0, len(ranked), 5000):
         chunk = ranked[chunk_start : chunk_start + 5000]

@@ -49,7 +49,7 @@ def standings(board: Board) -> list[Standing]:
     return ranked
 
 
-def public_names(shop_id: int, user_ids: list[int]) -> dict[int, str]:
+def public_names(user_ids: list[int]) -> dict[int, str]:
     from accounts.models import User
 
     names = {}
