@@ -19,11 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
 from groups import posters, qr
-from groups.member_views import member_login_required
 from groups.models import Membership, MembershipStatus
 from groups.services import personal_link
 from orders.lifecycle import ALLOWED_TRANSITIONS
 from orders.models import Delivery, OrderState, PaymentState
+from shequn.decorators import member_login_required
 
 from . import posters as campaign_posters
 from . import registry, selectors, services

@@ -109,3 +109,27 @@ def test_the_order_hooks_run_recorders_then_deciders_then_messages():
         "campaigns.plugins.CampaignOrders.after_paid",
         "orders.messages.OrderNotifications.after_paid",
     ]
+
+
+def test_every_hook_is_named_after_itself_and_documented_where_it_is_defined():
+    """The contract of a hook is the string right under its definition: when it runs, whether a receiver
+    may refuse, what it answers."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(hooks))
+    body = tree.body
+    defined = {}
+    for statement, following in zip(body, body[1:] + [None], strict=True):
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.value, ast.Call):
+            if getattr(statement.value.func, "id", None) == "Hook":
+                documented = (
+                    isinstance(following, ast.Expr)
+                    and isinstance(following.value, ast.Constant)
+                    and len(following.value.value) > 40
+                )
+                defined[statement.target.id] = documented
+    every_hook = {name for name, value in vars(hooks).items() if isinstance(value, Hook)}
+    assert set(defined) == every_hook and len(every_hook) >= 15
+    assert [name for name, documented in defined.items() if not documented] == []
+    assert all(getattr(hooks, name).name == name for name in every_hook)

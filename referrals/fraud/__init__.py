@@ -27,7 +27,7 @@ it imports nothing of the review, so `referrals.services` can call it without an
 from .detection import detect
 from .explaining import explain
 from .queue import flag_events, flag_for_platform, flag_for_shop, flags_for_platform, flags_for_shop
-from .recording import record_self_referral_attempt, request_fingerprint
+from .recording import record_self_referral_attempt
 from .review import apply_deadlines, clear_flag, confirm_flag, decide
 from .thresholds import SETTINGS_FIELDS, fraud_settings, update_fraud_settings
 
@@ -46,6 +46,5 @@ __all__ = [
     "flags_for_shop",
     "fraud_settings",
     "record_self_referral_attempt",
-    "request_fingerprint",
     "update_fraud_settings",
 ]

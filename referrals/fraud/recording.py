@@ -6,16 +6,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from accounts.client import client_ip, device_id
 from accounts.models import User
 
 from ..fraud_models import SelfReferralAttempt
-
-
-def request_fingerprint(request) -> tuple[str | None, str]:
-    """(ip, device id) of a request, for the recording services' `ip=` and `device=` (accounts.client:
-    the client's address through the trusted proxies, and the device cookie or a browser hash)."""
-    return client_ip(request), device_id(request)
 
 
 def record_self_referral_attempt(
