@@ -18,7 +18,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from . import outboxes
-from .celery import HEARTBEAT_CACHE_KEY
+from .tasks import HEARTBEAT_CACHE_KEY
 
 logger = logging.getLogger("shequn.health")
 

@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from shequn.celery import HEARTBEAT_CACHE_KEY, app, heartbeat
+from shequn.celery import app
+from shequn.tasks import HEARTBEAT_CACHE_KEY, heartbeat
 
 pytestmark = pytest.mark.django_db
 

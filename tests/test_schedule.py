@@ -23,7 +23,7 @@ def test_every_beat_entry_is_a_registered_task():
 def test_run_schedule_once_runs_every_job(capsys):
     from django.core.cache import cache
 
-    from shequn.celery import HEARTBEAT_CACHE_KEY
+    from shequn.tasks import HEARTBEAT_CACHE_KEY
 
     call_command("run_schedule", "--once")
     assert cache.get(HEARTBEAT_CACHE_KEY) is not None

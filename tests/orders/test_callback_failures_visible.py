@@ -94,7 +94,7 @@ def test_a_receiver_answering_500_shows_on_the_jobs_page_the_order_and_healthz(
 
 
 def test_healthz_is_degraded_not_down_when_only_an_outbox_fails(client, receiver, buyer, buyer_group, sku):
-    from shequn.celery import heartbeat
+    from shequn.tasks import heartbeat
 
     heartbeat.apply()  # a worker is alive
     assert client.get("/healthz").json()["status"] == "ok"
