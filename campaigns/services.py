@@ -39,7 +39,6 @@ from .lifecycle import EDITABLE_STATES, CampaignTransitionRefused, transition_ca
 from .models import ZERO, Campaign, CampaignAct, CampaignOrder, CampaignState
 
 logger = logging.getLogger(__name__)
-S = CampaignState
 CENT = Decimal("0.01")
 SHARE_SALT = "campaigns.share"
 
@@ -275,7 +274,7 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.state in EDITABLE_STATES:
             allowed = ENGINE_FIELDS
-        elif campaign.state == S.RUNNING:
+        elif campaign.state == CampaignState.RUNNING:
             allowed = LIVE_EDITABLE_FIELDS
             frozen = sorted(
                 name
@@ -293,7 +292,7 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         cleaned, cleaned_settings = validate_campaign(
             shop=campaign.shop, type=campaign.type, fields=fields, settings=settings, campaign=campaign
         )
-        if campaign.state == S.RUNNING and "ends_at" in fields and cleaned["ends_at"] <= timezone.now():
+        if campaign.state == CampaignState.RUNNING and "ends_at" in fields and cleaned["ends_at"] <= timezone.now():
             raise ValidationError({"ends_at": _("结束时间必须在未来。")})
         _apply(campaign, cleaned, [name for name in ENGINE_FIELDS if name in fields])
         if campaign.state in EDITABLE_STATES:
@@ -326,9 +325,11 @@ def schedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
         now = timezone.now()
         if campaign.ends_at <= now:
             raise ValidationError({"ends_at": _("结束时间已过，请先修改结束时间。")})
-        transition_campaign(campaign=campaign, to_state=S.SCHEDULED, by=by, reason=_("排期"))
+        transition_campaign(campaign=campaign, to_state=CampaignState.SCHEDULED, by=by, reason=_("排期"))
         if campaign.starts_at <= now:
-            transition_campaign(campaign=campaign, to_state=S.RUNNING, by=by, reason=_("开始时间已到，立即开始"))
+            transition_campaign(
+                campaign=campaign, to_state=CampaignState.RUNNING, by=by, reason=_("开始时间已到，立即开始")
+            )
     return campaign
 
 
@@ -336,7 +337,7 @@ def unschedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
     """Scheduled → draft, to change it again before it starts."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        transition_campaign(campaign=campaign, to_state=S.DRAFT, by=by, reason=_("撤回排期"))
+        transition_campaign(campaign=campaign, to_state=CampaignState.DRAFT, by=by, reason=_("撤回排期"))
     return campaign
 
 
@@ -345,7 +346,7 @@ def cancel_campaign(*, campaign: Campaign, by: User | None, reason: str = "") ->
     are refunded)."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        transition_campaign(campaign=campaign, to_state=S.CANCELLED, by=by, reason=reason or _("取消活动"))
+        transition_campaign(campaign=campaign, to_state=CampaignState.CANCELLED, by=by, reason=reason or _("取消活动"))
     return campaign
 
 
@@ -353,22 +354,22 @@ def start_due(*, now: datetime | None = None, limit: int = 200) -> int:
     """Start the scheduled campaigns whose start has come. Each in its own transaction; safe to run twice."""
     now = now or timezone.now()
     ids = list(
-        Campaign.objects.filter(state=S.SCHEDULED, starts_at__lte=now)
+        Campaign.objects.filter(state=CampaignState.SCHEDULED, starts_at__lte=now)
         .order_by("starts_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(_move(pk, S.SCHEDULED, S.RUNNING, _("到开始时间，自动开始")) for pk in ids)
+    return sum(_move(pk, CampaignState.SCHEDULED, CampaignState.RUNNING, _("到开始时间，自动开始")) for pk in ids)
 
 
 def end_due(*, now: datetime | None = None, limit: int = 200) -> int:
     """End the running campaigns whose end has come. Each in its own transaction; safe to run twice."""
     now = now or timezone.now()
     ids = list(
-        Campaign.objects.filter(state=S.RUNNING, ends_at__lte=now)
+        Campaign.objects.filter(state=CampaignState.RUNNING, ends_at__lte=now)
         .order_by("ends_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(_move(pk, S.RUNNING, S.ENDED, _("到结束时间，自动结束")) for pk in ids)
+    return sum(_move(pk, CampaignState.RUNNING, CampaignState.ENDED, _("到结束时间，自动结束")) for pk in ids)
 
 
 def _move(pk: int, from_state: str, to_state: str, reason: str) -> int:
@@ -612,7 +613,7 @@ def place_campaign_order(
     existing = Order.objects.filter(member=member, idempotency_key=(idempotency_key or "").strip()).first()
     if existing is not None and CampaignOrder.objects.filter(order=existing, campaign=campaign).exists():
         return existing  # a retry: the same order, nothing taken twice
-    if campaign.state != S.RUNNING and not (allow_after_end and campaign.state == S.ENDED):
+    if campaign.state != CampaignState.RUNNING and not (allow_after_end and campaign.state == CampaignState.ENDED):
         raise ValidationError(_("活动未在进行中。"))
     if not campaign_runs_in(campaign, group):
         raise ValidationError({"group": _("活动不在这个群进行。")})

@@ -43,7 +43,6 @@ from .models import (
     MembershipStatus,
 )
 
-S = GroupState
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIOD_EPOCH = date(2000, 1, 1)
 CHUNK = 500
@@ -77,8 +76,8 @@ def start_planned_groups(*, now: datetime | None = None, result: JobResult | Non
     """Recruiting → active once the planned start has come."""
     now, result = now or timezone.now(), _result(result)
     moved = 0
-    for group in Group.objects.filter(state=S.RECRUITING, planned_start_at__lte=now).order_by("pk")[:CHUNK]:
-        moved += _move(group, S.ACTIVE, _("到达计划开营时间，自动开营"), result, now)
+    for group in Group.objects.filter(state=GroupState.RECRUITING, planned_start_at__lte=now).order_by("pk")[:CHUNK]:
+        moved += _move(group, GroupState.ACTIVE, _("到达计划开营时间，自动开营"), result, now)
     return moved
 
 
@@ -115,12 +114,16 @@ def cool_and_archive(*, now: datetime | None = None, result: JobResult | None = 
     archived. Returns the number of moves. Cooling groups are judged first, so a group moves once per run."""
     now, result = now or timezone.now(), _result(result)
     moved = 0
-    shop_ids = Group.objects.filter(state__in=[S.ACTIVE, S.COOLING]).values_list("shop_id", flat=True).distinct()
+    shop_ids = (
+        Group.objects.filter(state__in=[GroupState.ACTIVE, GroupState.COOLING])
+        .values_list("shop_id", flat=True)
+        .distinct()
+    )
     for shop_id, conf in _settings_by_shop(shop_ids).items():
         window = now - timedelta(days=conf.quiet_days)
         cooling = (
-            Group.objects.filter(shop_id=shop_id, state=S.COOLING)
-            .annotate(cooling_since=Coalesce(_entered(S.COOLING), F("created_at")))
+            Group.objects.filter(shop_id=shop_id, state=GroupState.COOLING)
+            .annotate(cooling_since=Coalesce(_entered(GroupState.COOLING), F("created_at")))
             .annotate(recent_active=_active_members_since(OuterRef("cooling_since"), now))
             .order_by("pk")
         )
@@ -128,19 +131,19 @@ def cool_and_archive(*, now: datetime | None = None, result: JobResult | None = 
             if not is_quiet(
                 active_members=group.recent_active, members=group.active_member_count, percent=conf.quiet_active_percent
             ):
-                moved += _move(group, S.ACTIVE, _("成员互动恢复，自动恢复活跃"), result, now)
+                moved += _move(group, GroupState.ACTIVE, _("成员互动恢复，自动恢复活跃"), result, now)
             elif group.cooling_since <= now - timedelta(days=conf.archive_after_days):
                 moved += _move(
                     group,
-                    S.ARCHIVED,
+                    GroupState.ARCHIVED,
                     _("冷却 %(n)d 天仍未恢复活跃，自动归档") % {"n": conf.archive_after_days},
                     result,
                     now,
                 )
         active = (
-            Group.objects.filter(shop_id=shop_id, state=S.ACTIVE)
+            Group.objects.filter(shop_id=shop_id, state=GroupState.ACTIVE)
             .annotate(
-                active_since=Coalesce(_entered(S.ACTIVE), F("created_at")),
+                active_since=Coalesce(_entered(GroupState.ACTIVE), F("created_at")),
                 recent_active=_active_members_since(window, now),
             )
             .filter(active_since__lte=window)
@@ -151,7 +154,11 @@ def cool_and_archive(*, now: datetime | None = None, result: JobResult | None = 
                 active_members=group.recent_active, members=group.active_member_count, percent=conf.quiet_active_percent
             ):
                 moved += _move(
-                    group, S.COOLING, _("连续 %(n)d 天活跃度低，自动转为冷却") % {"n": conf.quiet_days}, result, now
+                    group,
+                    GroupState.COOLING,
+                    _("连续 %(n)d 天活跃度低，自动转为冷却") % {"n": conf.quiet_days},
+                    result,
+                    now,
                 )
     return moved
 
@@ -163,7 +170,7 @@ def run_lifecycle(*, now: datetime | None = None, result: JobResult | None = Non
 
 def plan_start(*, group: Group, at: datetime | None) -> Group:
     """Set (or clear) when a recruiting group starts by itself."""
-    if at is not None and group.state not in (S.PREPARING, S.RECRUITING):
+    if at is not None and group.state not in (GroupState.PREPARING, GroupState.RECRUITING):
         raise ValidationError({"planned_start_at": _("只有筹备中或招募中的群可以设置计划开营时间。")})
     Group.objects.filter(pk=group.pk).update(planned_start_at=at)
     group.planned_start_at = at
@@ -369,8 +376,8 @@ def take_health_snapshots(
     week = week or last_complete_week(now)
     groups = (
         Group.objects.filter(created_at__lt=week.end)
-        .annotate(archived_at=_entered(S.ARCHIVED))
-        .exclude(state=S.ARCHIVED, archived_at__lt=week.start)
+        .annotate(archived_at=_entered(GroupState.ARCHIVED))
+        .exclude(state=GroupState.ARCHIVED, archived_at__lt=week.start)
         .exclude(health_snapshots__week_start=week.start_date)
         .order_by("pk")
         .values("pk", "shop_id", "state", "active_member_count")

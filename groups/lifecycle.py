@@ -7,16 +7,15 @@ from django.utils.translation import gettext as _
 
 from .models import Group, GroupState, GroupTransition
 
-S = GroupState
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.PREPARING: frozenset({S.RECRUITING, S.ARCHIVED}),
-    S.RECRUITING: frozenset({S.ACTIVE, S.ARCHIVED}),
-    S.ACTIVE: frozenset({S.COOLING, S.ARCHIVED}),
-    S.COOLING: frozenset({S.ACTIVE, S.ARCHIVED}),
-    S.ARCHIVED: frozenset(),
+    GroupState.PREPARING: frozenset({GroupState.RECRUITING, GroupState.ARCHIVED}),
+    GroupState.RECRUITING: frozenset({GroupState.ACTIVE, GroupState.ARCHIVED}),
+    GroupState.ACTIVE: frozenset({GroupState.COOLING, GroupState.ARCHIVED}),
+    GroupState.COOLING: frozenset({GroupState.ACTIVE, GroupState.ARCHIVED}),
+    GroupState.ARCHIVED: frozenset(),
 }
 # States in which people may join through a link (preparing groups are still gathering seed users).
-JOINABLE_STATES = (S.RECRUITING, S.ACTIVE, S.COOLING)
+JOINABLE_STATES = (GroupState.RECRUITING, GroupState.ACTIVE, GroupState.COOLING)
 
 
 def allowed_next_states(state: str) -> list[str]:

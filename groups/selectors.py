@@ -12,8 +12,6 @@ from shops.models import Shop
 
 from .models import Group, GroupSeries, InviteLink, Membership, MembershipStatus, Tag
 
-ST = MembershipStatus
-
 
 def groups_for_shop(
     shop: Shop,
@@ -32,7 +30,7 @@ def groups_for_shop(
         .annotate(
             joins_7d=Count("memberships", filter=Q(memberships__joined_at__gte=since), distinct=True),
             leaves_7d=Count("memberships", filter=Q(memberships__left_at__gte=since), distinct=True),
-            pending_count=Count("memberships", filter=Q(memberships__status=ST.PENDING), distinct=True),
+            pending_count=Count("memberships", filter=Q(memberships__status=MembershipStatus.PENDING), distinct=True),
         )
         .order_by("-created_at", "-pk")
     )
@@ -100,7 +98,7 @@ def tags_for_shop(shop: Shop) -> QuerySet[Tag]:
 def memberships_for_member(user: User) -> QuerySet[Membership]:
     """ "My groups": the member's current and pending groups, across every shop."""
     return (
-        Membership.objects.filter(user=user, status__in=[ST.ACTIVE, ST.PENDING])
+        Membership.objects.filter(user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING])
         .select_related("group", "group__shop")
         .order_by("-joined_at", "-requested_at", "-pk")
     )
@@ -116,7 +114,7 @@ def group_for_member(user: User, pk: int) -> Group:
         Group.objects.select_related("shop"),
         pk=pk,
         memberships__user=user,
-        memberships__status__in=[ST.ACTIVE, ST.PENDING],
+        memberships__status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING],
     )
 
 

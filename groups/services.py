@@ -36,9 +36,6 @@ from .models import (
     Threshold,
 )
 
-ST = MembershipStatus
-
-
 # --- Why a join is refused ----------------------------------------------------------------------
 
 
@@ -172,10 +169,12 @@ def join_via_link(*, user: User, code: str, answer: str = "", client: Client = N
 
 def _current_membership(user: User, link: InviteLink) -> Membership | None:
     """The user's live membership in the link's target (so a second click changes nothing)."""
-    qs = Membership.objects.filter(user=user, status__in=[ST.ACTIVE, ST.PENDING, ST.BANNED])
+    qs = Membership.objects.filter(
+        user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING, MembershipStatus.BANNED]
+    )
     qs = qs.filter(group=link.group_id) if link.group_id else qs.filter(group__series=link.series_id)
     membership = qs.select_related("group").order_by("-status").first()  # pending/banned before active
-    if membership and membership.status == ST.BANNED:
+    if membership and membership.status == MembershipStatus.BANNED:
         raise JoinRefused("banned")
     return membership
 
@@ -219,11 +218,11 @@ def _join_group(
         if not _take_seat(group.pk):
             group.refresh_from_db()
             raise JoinRefused(group_problem(group) or "full")
-        status = ST.ACTIVE
+        status = MembershipStatus.ACTIVE
     else:
         if group.state not in JOINABLE_STATES:
             raise JoinRefused("archived" if group.state == GroupState.ARCHIVED else "not_open")
-        status = ST.PENDING
+        status = MembershipStatus.PENDING
     return _write_membership(
         row=row, group=group, user=user, link=link, status=status, answer=answer, channel=channel, client=client
     )
@@ -241,7 +240,7 @@ def _join_series(
         row = _lock_membership_row(group, user)
         if _take_seat(group.pk, below=series.rotation_threshold):
             return _write_membership(
-                row=row, group=group, user=user, link=link, status=ST.ACTIVE, answer=answer, client=client
+                row=row, group=group, user=user, link=link, status=MembershipStatus.ACTIVE, answer=answer, client=client
             )
     raise JoinRefused("full")  # five lost races in a row: the caller may simply retry
 
@@ -271,9 +270,9 @@ def _series_group_with_room(series: GroupSeries, *, for_user_id: int | None = No
 
 def _lock_membership_row(group: Group, user: User) -> Membership | None:
     row = Membership.objects.select_for_update().filter(group=group, user=user).first()
-    if row is not None and row.status in (ST.ACTIVE, ST.PENDING):
+    if row is not None and row.status in (MembershipStatus.ACTIVE, MembershipStatus.PENDING):
         raise _AlreadyIn(row)
-    if row is not None and row.status == ST.BANNED:
+    if row is not None and row.status == MembershipStatus.BANNED:
         raise JoinRefused("banned")
     return row
 
@@ -300,8 +299,8 @@ def _write_membership(
         "inviter": link.inviter if link and not is_shop_staff(group.shop_id, link.inviter_id) else None,
         "answer": answer,
         "requested_at": now,
-        "joined_at": now if status == ST.ACTIVE else None,
-        "first_joined_at": first_joined_at or (now if status == ST.ACTIVE else None),
+        "joined_at": now if status == MembershipStatus.ACTIVE else None,
+        "first_joined_at": first_joined_at or (now if status == MembershipStatus.ACTIVE else None),
         "left_at": None,
         "last_active_at": now,
         "decided_by": None,
@@ -318,7 +317,7 @@ def _write_membership(
             setattr(row, name, value)
         row.save()
         membership = row
-    if status == ST.ACTIVE:
+    if status == MembershipStatus.ACTIVE:
         _on_activated(membership, first_time_in_group=first_joined_at is None, client=client)
     return membership
 
@@ -409,7 +408,7 @@ def admit_paid_member(*, user: User, group_id: int, link_id: int | None) -> Memb
                 group=group,
                 user=user,
                 link=link,
-                status=ST.ACTIVE,
+                status=MembershipStatus.ACTIVE,
                 answer="",
                 channel=None if link else Channel.DIRECT,
             )
@@ -431,9 +430,9 @@ def _locked(membership: Membership) -> Membership:
 def add_member(*, group: Group, user: User, by: User | None, role: str = MemberRole.MEMBER) -> Membership:
     """An operator adds someone directly (e.g. seed users while a group is preparing)."""
     row = Membership.objects.select_for_update().filter(group=group, user=user).first()
-    if row is not None and row.status == ST.ACTIVE:
+    if row is not None and row.status == MembershipStatus.ACTIVE:
         raise ValidationError(_("此用户已在群中。"))
-    if row is not None and row.status == ST.BANNED:
+    if row is not None and row.status == MembershipStatus.BANNED:
         raise ValidationError(_("此用户已被封禁，请先解除封禁。"))
     seat_qs = Group.objects.filter(pk=group.pk, active_member_count__lt=F("capacity")).exclude(
         state=GroupState.ARCHIVED
@@ -441,7 +440,7 @@ def add_member(*, group: Group, user: User, by: User | None, role: str = MemberR
     if seat_qs.update(active_member_count=F("active_member_count") + 1) != 1:
         raise ValidationError(_("群已满或已归档。"))
     membership = _write_membership(
-        row=row, group=group, user=user, link=None, status=ST.ACTIVE, answer="", channel=Channel.DIRECT
+        row=row, group=group, user=user, link=None, status=MembershipStatus.ACTIVE, answer="", channel=Channel.DIRECT
     )
     membership.decided_by = by
     membership.save(update_fields=["decided_by"])
@@ -454,13 +453,13 @@ def add_member(*, group: Group, user: User, by: User | None, role: str = MemberR
 def approve(*, membership: Membership, by: User) -> Membership:
     """Pending → active, taking a seat; refused with a clear message when the group is full."""
     m = _locked(membership)
-    if m.status != ST.PENDING:
+    if m.status != MembershipStatus.PENDING:
         raise ValidationError(_("该申请已处理。"))
     seated = _seat_series_applicant(m) if m.group.series_id else _take_seat(m.group_id)
     if not seated:
         raise ValidationError(_("群已满或不在开放状态，无法通过。"))
     first_time = m.first_joined_at is None
-    m.status, m.joined_at, m.decided_by = ST.ACTIVE, timezone.now(), by
+    m.status, m.joined_at, m.decided_by = MembershipStatus.ACTIVE, timezone.now(), by
     m.first_joined_at = m.first_joined_at or m.joined_at
     m.save(update_fields=["group", "status", "joined_at", "first_joined_at", "decided_by"])
     _on_activated(m, first_time_in_group=first_time)
@@ -493,9 +492,9 @@ def _seat_series_applicant(m: Membership) -> bool:
 def reject(*, membership: Membership, by: User, reason: str = "") -> Membership:
     """Pending → rejected; the link use it took is given back (the person was not admitted)."""
     m = _locked(membership)
-    if m.status != ST.PENDING:
+    if m.status != MembershipStatus.PENDING:
         raise ValidationError(_("该申请已处理。"))
-    m.status, m.decided_by, m.note = ST.REJECTED, by, reason[:200]
+    m.status, m.decided_by, m.note = MembershipStatus.REJECTED, by, reason[:200]
     m.save(update_fields=["status", "decided_by", "note"])
     if m.invite_link_id:
         InviteLink.objects.filter(pk=m.invite_link_id, use_count__gt=0).update(use_count=F("use_count") - 1)
@@ -504,9 +503,9 @@ def reject(*, membership: Membership, by: User, reason: str = "") -> Membership:
 
 def _end_membership(*, membership: Membership, status: str, by: User | None, reason: str = "") -> Membership:
     m = _locked(membership)
-    if m.role == MemberRole.OWNER and m.status == ST.ACTIVE:
+    if m.role == MemberRole.OWNER and m.status == MembershipStatus.ACTIVE:
         raise ValidationError(_("群主不能退出或被移出，请先转让群主。"))
-    was_active = m.status == ST.ACTIVE
+    was_active = m.status == MembershipStatus.ACTIVE
     m.status, m.left_at, m.decided_by, m.note = status, timezone.now(), by, reason[:200]
     m.role = MemberRole.MEMBER
     m.save(update_fields=["status", "left_at", "decided_by", "note", "role"])
@@ -517,32 +516,32 @@ def _end_membership(*, membership: Membership, status: str, by: User | None, rea
 
 @transaction.atomic
 def leave(*, membership: Membership) -> Membership:
-    if membership.status not in (ST.ACTIVE, ST.PENDING):
+    if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.PENDING):
         raise ValidationError(_("你已不在这个群。"))
-    return _end_membership(membership=membership, status=ST.LEFT, by=membership.user)
+    return _end_membership(membership=membership, status=MembershipStatus.LEFT, by=membership.user)
 
 
 @transaction.atomic
 def remove(*, membership: Membership, by: User, reason: str = "") -> Membership:
-    if membership.status not in (ST.ACTIVE, ST.PENDING):
+    if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.PENDING):
         raise ValidationError(_("该成员已不在群中。"))
-    return _end_membership(membership=membership, status=ST.REMOVED, by=by, reason=reason)
+    return _end_membership(membership=membership, status=MembershipStatus.REMOVED, by=by, reason=reason)
 
 
 @transaction.atomic
 def ban(*, membership: Membership, by: User, reason: str = "") -> Membership:
     """Out of the group and unable to come back through any link until unbanned."""
-    if membership.status == ST.BANNED:
+    if membership.status == MembershipStatus.BANNED:
         raise ValidationError(_("该成员已被封禁。"))
-    return _end_membership(membership=membership, status=ST.BANNED, by=by, reason=reason)
+    return _end_membership(membership=membership, status=MembershipStatus.BANNED, by=by, reason=reason)
 
 
 @transaction.atomic
 def unban(*, membership: Membership, by: User) -> Membership:
     m = _locked(membership)
-    if m.status != ST.BANNED:
+    if m.status != MembershipStatus.BANNED:
         raise ValidationError(_("该成员未被封禁。"))
-    m.status, m.decided_by = ST.REMOVED, by
+    m.status, m.decided_by = MembershipStatus.REMOVED, by
     m.save(update_fields=["status", "decided_by"])
     return m
 
@@ -551,10 +550,10 @@ def unban(*, membership: Membership, by: User) -> Membership:
 def set_role(*, membership: Membership, role: str) -> Membership:
     """Change an active member's role. A new owner replaces the old one, who becomes an admin."""
     m = _locked(membership)
-    if m.status != ST.ACTIVE:
+    if m.status != MembershipStatus.ACTIVE:
         raise ValidationError(_("只能为在群成员设置角色。"))
     if role == MemberRole.OWNER and m.role != MemberRole.OWNER:
-        Membership.objects.filter(group_id=m.group_id, role=MemberRole.OWNER, status=ST.ACTIVE).update(
+        Membership.objects.filter(group_id=m.group_id, role=MemberRole.OWNER, status=MembershipStatus.ACTIVE).update(
             role=MemberRole.ADMIN
         )
         Group.objects.filter(pk=m.group_id).update(owner=m.user)
@@ -755,7 +754,7 @@ def personal_link(
     """
     target = group or series
     if not as_operator:
-        in_target = Membership.objects.filter(user=user, status=ST.ACTIVE)
+        in_target = Membership.objects.filter(user=user, status=MembershipStatus.ACTIVE)
         in_target = in_target.filter(group=group) if group else in_target.filter(group__series=series)
         if not in_target.exists():
             raise ValidationError(_("加入后才能邀请好友。"))

@@ -10,15 +10,16 @@ from shops.models import Shop
 
 from .models import Delivery, DeliveryState, Notification, NotificationState
 
-NS = NotificationState
-
-
 # --- Members ---------------------------------------------------------------------------------------
 
 
 def inbox_for_member(user, *, unread_only: bool = False) -> QuerySet[Notification]:
     """What the member has received (sent notifications), newest first, across shops."""
-    qs = Notification.objects.filter(user=user, state=NS.SENT).select_related("shop").order_by("-sent_at", "-pk")
+    qs = (
+        Notification.objects.filter(user=user, state=NotificationState.SENT)
+        .select_related("shop")
+        .order_by("-sent_at", "-pk")
+    )
     return qs.filter(read_at__isnull=True) if unread_only else qs
 
 
@@ -27,7 +28,7 @@ def notification_for_member(user, pk: int) -> Notification:
 
 
 def unread_count_for_member(user) -> int:
-    return Notification.objects.filter(user=user, state=NS.SENT, read_at__isnull=True).count()
+    return Notification.objects.filter(user=user, state=NotificationState.SENT, read_at__isnull=True).count()
 
 
 def shops_for_member(user) -> QuerySet[Shop]:
@@ -88,8 +89,7 @@ def outbox_figures(*, shop_id: int | None, now):
     up when it failed for good (after its retries, or refused at once) within the last 24 hours."""
     from shequn.outboxes import FAILURE_WINDOW, OutboxFigures
 
-    DS = DeliveryState
-    notifications = Notification.objects.filter(state=NS.PENDING).order_by()
+    notifications = Notification.objects.filter(state=NotificationState.PENDING).order_by()
     deliveries = Delivery.objects.order_by()
     if shop_id is not None:
         notifications = notifications.filter(shop_id=shop_id)
@@ -99,16 +99,16 @@ def outbox_figures(*, shop_id: int | None, now):
         due=Count("pk", filter=Q(deliver_after__lte=now)),
         oldest=Min("deliver_after", filter=Q(deliver_after__lte=now)),
     )
-    open_ = Q(state__in=[DS.QUEUED, DS.SENDING])
-    due = Q(state=DS.QUEUED, deliver_after__lte=now) | Q(state=DS.SENDING, lease_until__lte=now)
+    open_ = Q(state__in=[DeliveryState.QUEUED, DeliveryState.SENDING])
+    due = Q(state=DeliveryState.QUEUED, deliver_after__lte=now) | Q(state=DeliveryState.SENDING, lease_until__lte=now)
     to_send = deliveries.aggregate(
         pending=Count("pk", filter=open_),
         due=Count("pk", filter=due),
         oldest=Min("deliver_after", filter=due),
         retrying=Count("pk", filter=open_ & ~Q(last_error="")),
-        failed_24h=Count("pk", filter=Q(state=DS.FAILED, last_attempt_at__gte=now - FAILURE_WINDOW)),
+        failed_24h=Count("pk", filter=Q(state=DeliveryState.FAILED, last_attempt_at__gte=now - FAILURE_WINDOW)),
     )
-    failing = deliveries.exclude(state=DS.SENT).exclude(last_error="")
+    failing = deliveries.exclude(state=DeliveryState.SENT).exclude(last_error="")
     last = failing.order_by(F("last_attempt_at").desc(nulls_last=True), "-pk").first()
     oldest = [at for at in (to_release["oldest"], to_send["oldest"]) if at is not None]
     return OutboxFigures(

@@ -45,7 +45,6 @@ PAGE_SIZE = 50
 EXPORT_CHUNK = 500
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 VIEWER, OPERATOR = OperatorRole.VIEWER, OperatorRole.OPERATOR
-S = OrderState
 
 
 # --- Helpers --------------------------------------------------------------------------------------
@@ -412,10 +411,10 @@ def _offered_actions(order: Order) -> dict[str, bool]:
     """
     allowed = ALLOWED_TRANSITIONS[order.state]
     return {
-        "ship": S.SHIPPED in allowed,
-        "cancel": S.CANCELLED in allowed,
-        "refund": S.REFUND_REQUESTED in allowed,
-        "reject": S.REFUND_REJECTED in allowed and not _refund_pending(order),
+        "ship": OrderState.SHIPPED in allowed,
+        "cancel": OrderState.CANCELLED in allowed,
+        "refund": OrderState.REFUND_REQUESTED in allowed,
+        "reject": OrderState.REFUND_REJECTED in allowed and not _refund_pending(order),
     }
 
 
@@ -447,7 +446,7 @@ def _render_order_detail(request, order: Order, **forms):
         "can_cancel": offered["cancel"],
         "can_refund": offered["refund"],
         "can_decide_refund": offered["reject"],
-        "refund_pending": order.state == S.REFUND_REQUESTED and _refund_pending(order),
+        "refund_pending": order.state == OrderState.REFUND_REQUESTED and _refund_pending(order),
         "ship_form": forms.get("ship_form") or ShipForm(auto_id="ship_%s"),
         "cancel_form": forms.get("cancel_form") or _reason_form("cancel"),
         "refund_form": forms.get("refund_form") or _reason_form("refund"),

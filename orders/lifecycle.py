@@ -6,19 +6,24 @@ from django.utils.translation import gettext as _
 
 from .models import Order, OrderState, OrderTransition
 
-S = OrderState
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.SHIPPED, S.REFUND_REQUESTED}),
-    S.SHIPPED: frozenset({S.COMPLETED, S.REFUND_REQUESTED}),
-    S.COMPLETED: frozenset({S.REFUND_REQUESTED}),
-    S.REFUND_REQUESTED: frozenset({S.REFUNDED, S.REFUND_REJECTED}),
-    S.REFUND_REJECTED: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.REFUNDED: frozenset(),
+    OrderState.PENDING_PAYMENT: frozenset({OrderState.PAID, OrderState.CANCELLED}),
+    OrderState.PAID: frozenset({OrderState.SHIPPED, OrderState.REFUND_REQUESTED}),
+    OrderState.SHIPPED: frozenset({OrderState.COMPLETED, OrderState.REFUND_REQUESTED}),
+    OrderState.COMPLETED: frozenset({OrderState.REFUND_REQUESTED}),
+    OrderState.REFUND_REQUESTED: frozenset({OrderState.REFUNDED, OrderState.REFUND_REJECTED}),
+    OrderState.REFUND_REJECTED: frozenset(),
+    OrderState.CANCELLED: frozenset(),
+    OrderState.REFUNDED: frozenset(),
 }
 # States in which the member has paid and not been refunded: the money is the shop's.
-PAID_STATES = (S.PAID, S.SHIPPED, S.COMPLETED, S.REFUND_REQUESTED, S.REFUND_REJECTED)
+PAID_STATES = (
+    OrderState.PAID,
+    OrderState.SHIPPED,
+    OrderState.COMPLETED,
+    OrderState.REFUND_REQUESTED,
+    OrderState.REFUND_REJECTED,
+)
 
 
 class TransitionRefused(ValidationError):

@@ -33,32 +33,31 @@ from .models import CaseState, Delivery, Order, OrderState, PaymentState, Sku
 from .payments.methods import available_methods, client_kind, paying_client
 from .services import IdempotencyConflict
 
-S = OrderState
 ORDERS_PER_PAGE = 20
 
 # "My orders" tabs: (value of ?state=, label, the order states it shows). The first is everything.
 TABS = [
     ("", gettext_lazy("全部"), ()),
-    ("pending_payment", gettext_lazy("待付款"), (S.PENDING_PAYMENT,)),
-    ("paid", gettext_lazy("待发货"), (S.PAID,)),
-    ("shipped", gettext_lazy("待收货"), (S.SHIPPED,)),
-    ("completed", gettext_lazy("已完成"), (S.COMPLETED,)),
-    ("refund", gettext_lazy("退款"), (S.REFUND_REQUESTED, S.REFUNDED, S.REFUND_REJECTED)),
+    ("pending_payment", gettext_lazy("待付款"), (OrderState.PENDING_PAYMENT,)),
+    ("paid", gettext_lazy("待发货"), (OrderState.PAID,)),
+    ("shipped", gettext_lazy("待收货"), (OrderState.SHIPPED,)),
+    ("completed", gettext_lazy("已完成"), (OrderState.COMPLETED,)),
+    ("refund", gettext_lazy("退款"), (OrderState.REFUND_REQUESTED, OrderState.REFUNDED, OrderState.REFUND_REJECTED)),
 ]
 
 # An order's history as the member reads it (the operator's dashboard shows the raw states).
 HISTORY_WORDS = {
-    S.PENDING_PAYMENT: gettext_lazy("订单已提交"),
-    S.PAID: gettext_lazy("付款成功"),
-    S.SHIPPED: gettext_lazy("商家已发货"),
-    S.COMPLETED: gettext_lazy("已确认收货"),
-    S.CANCELLED: gettext_lazy("订单已取消"),
-    S.REFUND_REQUESTED: gettext_lazy("你申请了退款"),
-    S.REFUNDED: gettext_lazy("退款已原路退回"),
-    S.REFUND_REJECTED: gettext_lazy("商家未同意退款"),
+    OrderState.PENDING_PAYMENT: gettext_lazy("订单已提交"),
+    OrderState.PAID: gettext_lazy("付款成功"),
+    OrderState.SHIPPED: gettext_lazy("商家已发货"),
+    OrderState.COMPLETED: gettext_lazy("已确认收货"),
+    OrderState.CANCELLED: gettext_lazy("订单已取消"),
+    OrderState.REFUND_REQUESTED: gettext_lazy("你申请了退款"),
+    OrderState.REFUNDED: gettext_lazy("退款已原路退回"),
+    OrderState.REFUND_REJECTED: gettext_lazy("商家未同意退款"),
 }
 # Moves whose recorded reason means something to the member (why it was cancelled, why refused…).
-HISTORY_REASON_SHOWN = {S.CANCELLED, S.REFUND_REQUESTED, S.REFUND_REJECTED}
+HISTORY_REASON_SHOWN = {OrderState.CANCELLED, OrderState.REFUND_REQUESTED, OrderState.REFUND_REJECTED}
 
 
 def _new_idempotency_key() -> str:
@@ -329,7 +328,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     payments = list(order.payments.all())  # newest first
     cases = list(order.after_sales_cases.all())
     has_open_case = any(case.state == CaseState.OPEN for case in cases)
-    payable = order.state == S.PENDING_PAYMENT and order.pay_deadline > timezone.now()
+    payable = order.state == OrderState.PENDING_PAYMENT and order.pay_deadline > timezone.now()
     return render(
         request,
         "orders/member/order_detail.html",
@@ -348,10 +347,11 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
             if payable
             else [],
-            "can_cancel": _allows(order, S.CANCELLED),
-            "can_complete": _allows(order, S.COMPLETED),
-            "can_refund": _allows(order, S.REFUND_REQUESTED),
-            "can_open_case": order.state not in (S.PENDING_PAYMENT, S.CANCELLED) and not has_open_case,
+            "can_cancel": _allows(order, OrderState.CANCELLED),
+            "can_complete": _allows(order, OrderState.COMPLETED),
+            "can_refund": _allows(order, OrderState.REFUND_REQUESTED),
+            "can_open_case": order.state not in (OrderState.PENDING_PAYMENT, OrderState.CANCELLED)
+            and not has_open_case,
         },
     )
 
@@ -413,7 +413,7 @@ def refund(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "orders/member/refund.html",
-        {"order": order, "form": form, "allowed": _allows(order, S.REFUND_REQUESTED)},
+        {"order": order, "form": form, "allowed": _allows(order, OrderState.REFUND_REQUESTED)},
     )
 
 

@@ -54,7 +54,6 @@ from .models import (
 from .payments import Notification, ProviderError, get_provider
 
 logger = logging.getLogger("shequn.payments")
-S = OrderState
 CENT = Decimal("0.01")
 MAX_QUANTITY = 999  # per order line
 
@@ -218,7 +217,7 @@ def _reserve_and_create(
         group=group,
         member=member,
         number=_new_order_number(),
-        state=S.PENDING_PAYMENT,
+        state=OrderState.PENDING_PAYMENT,
         source=source,
         subtotal=subtotal,
         discount=discount,
@@ -253,7 +252,9 @@ def _reserve_and_create(
     )
     from .models import OrderTransition
 
-    OrderTransition.objects.create(order=order, from_state="", to_state=S.PENDING_PAYMENT, by=member, reason=_("下单"))
+    OrderTransition.objects.create(
+        order=order, from_state="", to_state=OrderState.PENDING_PAYMENT, by=member, reason=_("下单")
+    )
     hooks.order_created.run(order)
     return order
 
@@ -283,7 +284,7 @@ def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int)
         # The SKU row is locked, so two orders of the same member cannot both pass this count.
         bought = (
             OrderLine.objects.filter(sku=sku, order__member=member)
-            .exclude(order__state__in=[S.CANCELLED, S.REFUNDED])
+            .exclude(order__state__in=[OrderState.CANCELLED, OrderState.REFUNDED])
             .aggregate(n=Sum("quantity"))["n"]
             or 0
         )
@@ -312,7 +313,7 @@ def cancel_order(*, order: Order, by: User | None, reason: str = "") -> Order:
     """Pending payment → cancelled (member, operator or the timeout job); stock comes back once."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        transition_order(order=order, to_state=S.CANCELLED, by=by, reason=reason or _("取消订单"))
+        transition_order(order=order, to_state=OrderState.CANCELLED, by=by, reason=reason or _("取消订单"))
         _return_stock_once(order)
         hooks.order_cancelled.run(order)
     return order
@@ -322,7 +323,11 @@ def cancel_overdue_orders(*, now=None, limit: int = 500) -> int:
     """Cancel orders whose payment deadline passed. Each order in its own transaction; safe to run twice."""
     now = now or timezone.now()
     cancelled = 0
-    ids = list(Order.objects.filter(state=S.PENDING_PAYMENT, pay_deadline__lt=now).values_list("pk", flat=True)[:limit])
+    ids = list(
+        Order.objects.filter(state=OrderState.PENDING_PAYMENT, pay_deadline__lt=now).values_list("pk", flat=True)[
+            :limit
+        ]
+    )
     for pk in ids:
         try:
             cancel_order(order=Order(pk=pk), by=None, reason=_("超时未付款，自动取消"))
@@ -339,7 +344,7 @@ def ship_order(*, order: Order, by: User, tracking_number: str = "") -> Order:
             raise ValidationError({"tracking_number": _("快递订单发货需要填写运单号。")})
         hooks.order_shipping.run(order)
         transition_order(
-            order=order, to_state=S.SHIPPED, by=by, reason=_("发货"), tracking_number=tracking_number.strip()
+            order=order, to_state=OrderState.SHIPPED, by=by, reason=_("发货"), tracking_number=tracking_number.strip()
         )
     return order
 
@@ -347,7 +352,7 @@ def ship_order(*, order: Order, by: User, tracking_number: str = "") -> Order:
 def complete_order(*, order: Order, by: User | None) -> Order:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        transition_order(order=order, to_state=S.COMPLETED, by=by, reason=_("确认收货"))
+        transition_order(order=order, to_state=OrderState.COMPLETED, by=by, reason=_("确认收货"))
     return order
 
 
@@ -356,7 +361,7 @@ def request_refund(*, order: Order, by: User, reason: str) -> Order:
         raise ValidationError({"reason": _("请填写退款原因。")})
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        transition_order(order=order, to_state=S.REFUND_REQUESTED, by=by, reason=reason)
+        transition_order(order=order, to_state=OrderState.REFUND_REQUESTED, by=by, reason=reason)
     return order
 
 
@@ -368,7 +373,7 @@ def reject_refund(*, order: Order, by: User, reason: str) -> Order:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.refunds.filter(key=_full_refund_key(order), state=RefundState.PENDING).exists():
             raise TransitionRefused(_("退款已同意并在处理中，不能再拒绝。"))
-        transition_order(order=order, to_state=S.REFUND_REJECTED, by=by, reason=reason)
+        transition_order(order=order, to_state=OrderState.REFUND_REJECTED, by=by, reason=reason)
     return order
 
 
@@ -380,7 +385,7 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
     """Refund what is left of a refund-requested order; it becomes 'refunded' when the provider confirms."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.state != S.REFUND_REQUESTED:
+        if order.state != OrderState.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
         refund = _create_refund(
             order=order, key=_full_refund_key(order), amount=refundable(order), reason=reason or _("同意退款")
@@ -492,7 +497,7 @@ def start_payment(
     provider = get_provider(chosen.provider, account=chosen.account)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.state != S.PENDING_PAYMENT:
+        if order.state != OrderState.PENDING_PAYMENT:
             raise TransitionRefused(_("订单当前为「%(state)s」，无需付款。") % {"state": order.get_state_display()})
         if order.pay_deadline <= timezone.now():
             raise TransitionRefused(_("订单已超过付款时限。"))
@@ -593,10 +598,10 @@ def _apply_payment(notification: Notification) -> str:
     Order.objects.filter(pk=order.pk).update(paid_amount=F("paid_amount") + payment.amount)
     order.paid_amount += payment.amount
     if (
-        order.state == S.PENDING_PAYMENT
+        order.state == OrderState.PENDING_PAYMENT
         and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(pk=payment.pk).exists()
     ):
-        transition_order(order=order, to_state=S.PAID, by=None, reason=_("支付成功"), paid_at=now)
+        transition_order(order=order, to_state=OrderState.PAID, by=None, reason=_("支付成功"), paid_at=now)
         hooks.order_paid.run(order)
         return "paid"
     # Paid too late (order cancelled) or paid twice: the money goes straight back.
@@ -629,8 +634,8 @@ def _apply_refund(notification: Notification) -> str:
     Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
     order.refunded_amount += refund.amount
     # A refund request ends when all the member paid is back (a duplicate payment's refund included).
-    if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
-        transition_order(order=order, to_state=S.REFUNDED, by=None, reason=_("退款成功"))
+    if order.state == OrderState.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
+        transition_order(order=order, to_state=OrderState.REFUNDED, by=None, reason=_("退款成功"))
         _return_stock_once(order)
         hooks.order_refunded.run(order)
     return "late-payment-refunded" if refund.key.startswith("late-payment:") else "refunded"
@@ -645,7 +650,7 @@ def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSal
     """Open an after-sales case; photos are stored through shequn.images (real images only), at most MAX_CASE_PHOTOS."""
     if order.member_id != member.pk:
         raise ValidationError(_("只能为自己的订单申请售后。"))
-    if order.state in (S.PENDING_PAYMENT, S.CANCELLED):
+    if order.state in (OrderState.PENDING_PAYMENT, OrderState.CANCELLED):
         raise ValidationError(_("未付款的订单无需售后，可直接取消。"))
     if not reason.strip():
         raise ValidationError({"reason": _("请描述遇到的问题。")})

@@ -38,7 +38,6 @@ from tests.factories import (
 
 from .conftest import errors_of
 
-S = OrderState
 ADDRESS = {"recipient_name": "王芳", "recipient_phone": "13800138000", "address": "上海市徐汇区漕溪北路 1 号"}
 
 
@@ -176,7 +175,7 @@ def test_placing_an_order_reserves_stock_and_answers_201(member_api, member, in_
     assert response.status_code == 201
     body = response.json()
     order = Order.objects.get(pk=body["id"])
-    assert (order.member, order.group, order.state) == (member, in_group, S.PENDING_PAYMENT)
+    assert (order.member, order.group, order.state) == (member, in_group, OrderState.PENDING_PAYMENT)
     assert order.total == Decimal("79.80") and order.idempotency_key == "key-1"
     assert stock_of(sku) == 8
     assert body["state"] == "pending_payment"
@@ -425,7 +424,7 @@ def test_another_members_order_is_not_found(member_api, in_group, sku, transport
         response = getattr(member_api, method)(reverse(name, args=[order.pk]), body, format="json")
         assert response.status_code == 404
         assert errors_of(response)[0]["code"] == "not_found"
-    assert {o.state for o in Order.objects.all()} == {S.PENDING_PAYMENT, S.PAID}
+    assert {o.state for o in Order.objects.all()} == {OrderState.PENDING_PAYMENT, OrderState.PAID}
     assert Payment.objects.count() == 1
     assert not AfterSalesCase.objects.exists()
 
@@ -439,7 +438,7 @@ def test_order_endpoints_need_sign_in(api, member, in_group, sku, method, name, 
     assert response.status_code in (401, 403)
     assert errors_of(response)[0]["code"] == "not_authenticated"
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
 
 
 @pytest.mark.parametrize(
@@ -517,7 +516,7 @@ def test_cancel_an_unpaid_order_gives_the_stock_back_once(member_api, member, in
     assert again.status_code == 409
     assert errors_of(again)[0]["code"] == "invalid_transition"
     assert stock_of(sku) == 10
-    move = OrderTransition.objects.get(order=order, to_state=S.CANCELLED)
+    move = OrderTransition.objects.get(order=order, to_state=OrderState.CANCELLED)
     assert (move.by, move.reason) == (member, "拍错了")
 
 
@@ -529,7 +528,7 @@ def test_a_paid_order_cannot_be_cancelled(member_api, member, in_group, sku, tra
 
     assert response.status_code == 409
     order.refresh_from_db()
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
     assert stock_of(sku) == 9
 
 
@@ -545,7 +544,7 @@ def test_ask_for_a_refund_of_a_paid_order(member_api, member, in_group, sku, tra
     assert errors_of(missing)[0]["field"] == "reason"
     assert response.status_code == 200
     assert response.json()["state"] == "refund_requested"
-    assert OrderTransition.objects.get(order=order, to_state=S.REFUND_REQUESTED).reason == "尺码不合适"
+    assert OrderTransition.objects.get(order=order, to_state=OrderState.REFUND_REQUESTED).reason == "尺码不合适"
 
 
 def test_an_unpaid_order_has_nothing_to_refund(member_api, member, in_group, sku):
@@ -557,7 +556,7 @@ def test_an_unpaid_order_has_nothing_to_refund(member_api, member, in_group, sku
 
     assert response.status_code == 409
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
 
 
 def test_confirm_receipt_of_a_shipped_order(member_api, member, in_group, sku, transport, operator):

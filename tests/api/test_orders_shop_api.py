@@ -33,8 +33,6 @@ from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, Sk
 
 from .conftest import errors_of
 
-S = OrderState
-
 
 @pytest.fixture
 def transport(client):
@@ -66,7 +64,7 @@ def buyer(group):
 def paid_order(buyer, group, sku, transport):
     order = order_for(buyer, group, sku)
     pay(order, transport)
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
     return order
 
 
@@ -400,7 +398,7 @@ def test_ship_a_paid_order_with_its_tracking_number(operator_api, operator, paid
     assert errors_of(missing)[0]["field"] == "tracking_number"
     assert shipped.status_code == 200
     assert (shipped.json()["state"], shipped.json()["tracking_number"]) == ("shipped", "SF1234567")
-    assert OrderTransition.objects.get(order=paid_order, to_state=S.SHIPPED).by == operator
+    assert OrderTransition.objects.get(order=paid_order, to_state=OrderState.SHIPPED).by == operator
     assert again.status_code == 409
     assert errors_of(again)[0]["code"] == "invalid_transition"
 
@@ -414,7 +412,7 @@ def test_an_unpaid_order_cannot_be_shipped(operator_api, buyer, group, sku):
 
     assert response.status_code == 409
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
 
 
 def test_cancel_an_unpaid_order_but_not_a_paid_one(operator_api, operator, buyer, group, sku, paid_order):
@@ -430,7 +428,7 @@ def test_cancel_an_unpaid_order_but_not_a_paid_one(operator_api, operator, buyer
     assert stock_of(sku) == 9
     assert refused.status_code == 409
     paid_order.refresh_from_db()
-    assert paid_order.state == S.PAID
+    assert paid_order.state == OrderState.PAID
 
 
 def test_refund_a_paid_order_and_the_stock_comes_back_once_confirmed(operator_api, paid_order, sku, transport):
@@ -447,7 +445,7 @@ def test_refund_a_paid_order_and_the_stock_comes_back_once_confirmed(operator_ap
     assert [(r["amount"], r["state"]) for r in body["refunds"]] == [("39.90", "pending")]
     deliver(transport)
     paid_order.refresh_from_db()
-    assert (paid_order.state, paid_order.refunded_amount) == (S.REFUNDED, Decimal("39.90"))
+    assert (paid_order.state, paid_order.refunded_amount) == (OrderState.REFUNDED, Decimal("39.90"))
     assert stock_of(sku) == 10
 
 
@@ -462,7 +460,7 @@ def test_approve_a_members_refund_request_once(operator_api, paid_order, buyer, 
     assert Refund.objects.filter(order=paid_order).count() == 1
     deliver(transport)
     paid_order.refresh_from_db()
-    assert paid_order.state == S.REFUNDED
+    assert paid_order.state == OrderState.REFUNDED
     assert operator_api.post(url, {}, format="json").status_code == 409
 
 
@@ -477,7 +475,7 @@ def test_reject_a_refund_request(operator_api, operator, paid_order, buyer):
     assert not_requested.status_code == 409
     assert missing.status_code == 400 and errors_of(missing)[0]["field"] == "reason"
     assert response.status_code == 200 and response.json()["state"] == "refund_rejected"
-    move = OrderTransition.objects.get(order=paid_order, to_state=S.REFUND_REJECTED)
+    move = OrderTransition.objects.get(order=paid_order, to_state=OrderState.REFUND_REJECTED)
     assert (move.by, move.reason) == (operator, "商品已拆封使用")
     assert not Refund.objects.exists()
 
@@ -617,8 +615,8 @@ def assert_untouched(objects):
     assert not ProductImage.objects.exists()
     assert (sku.price, sku.stock) == (Decimal("39.90"), 8)
     assert point.name != "抢来的自提点"
-    assert Order.objects.get(pk=objects["order"].pk).state == S.REFUND_REQUESTED
-    assert Order.objects.get(pk=objects["pending"].pk).state == S.PENDING_PAYMENT
+    assert Order.objects.get(pk=objects["order"].pk).state == OrderState.REFUND_REQUESTED
+    assert Order.objects.get(pk=objects["pending"].pk).state == OrderState.PENDING_PAYMENT
     assert not Refund.objects.exists()
     assert AfterSalesCase.objects.get(pk=objects["case"].pk).state == CaseState.OPEN
 

@@ -10,7 +10,6 @@ from groups.models import MemberRole, Membership, MembershipStatus
 from tests.factories import GroupFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-ST = MembershipStatus
 
 
 def _act(client, membership, action, follow=True, **data):
@@ -30,7 +29,7 @@ def test_pending_section_shows_the_answer(viewer_client, applicant):
 def test_approve_takes_a_seat(operator_client, operator, applicant):
     response = _act(operator_client, applicant, "approve")
     applicant.refresh_from_db()
-    assert applicant.status == ST.ACTIVE and applicant.decided_by == operator
+    assert applicant.status == MembershipStatus.ACTIVE and applicant.decided_by == operator
     assert applicant.group.__class__.objects.get(pk=applicant.group_id).active_member_count == 1
     assert response.redirect_chain[-1][0] == reverse("dashboard:group_detail", args=[applicant.group_id])
     assert not _errors(response)
@@ -50,14 +49,14 @@ def test_approve_into_a_full_group_is_refused(operator_client, applicant):
         services.add_member(group=group, user=UserFactory(), by=None)
     response = _act(operator_client, applicant, "approve")
     applicant.refresh_from_db()
-    assert applicant.status == ST.PENDING
+    assert applicant.status == MembershipStatus.PENDING
     assert _errors(response) == ["群已满或不在开放状态，无法通过。"]
 
 
 def test_reject_keeps_the_reason(operator_client, applicant):
     _act(operator_client, applicant, "reject", reason="回答不完整")
     applicant.refresh_from_db()
-    assert (applicant.status, applicant.note) == (ST.REJECTED, "回答不完整")
+    assert (applicant.status, applicant.note) == (MembershipStatus.REJECTED, "回答不完整")
 
 
 def test_ban_then_unban(operator_client, group):
@@ -65,14 +64,14 @@ def test_ban_then_unban(operator_client, group):
     _act(operator_client, membership, "ban", reason="发广告")
     membership.refresh_from_db()
     group.refresh_from_db()
-    assert membership.status == ST.BANNED and group.active_member_count == 0
+    assert membership.status == MembershipStatus.BANNED and group.active_member_count == 0
     link = services.create_link(shop=group.shop, inviter=UserFactory(), group=group)
     with pytest.raises(services.JoinRefused) as refused:
         services.join_via_link(user=membership.user, code=link.code)
     assert refused.value.reason == "banned"
     _act(operator_client, membership, "unban")
     membership.refresh_from_db()
-    assert membership.status == ST.REMOVED
+    assert membership.status == MembershipStatus.REMOVED
 
 
 def test_remove_and_the_owner_cannot_be_removed(operator_client, group):
@@ -80,10 +79,10 @@ def test_remove_and_the_owner_cannot_be_removed(operator_client, group):
     member = services.add_member(group=group, user=UserFactory(), by=None)
     _act(operator_client, member, "remove")
     member.refresh_from_db()
-    assert member.status == ST.REMOVED
+    assert member.status == MembershipStatus.REMOVED
     response = _act(operator_client, owner, "remove")
     owner.refresh_from_db()
-    assert owner.status == ST.ACTIVE
+    assert owner.status == MembershipStatus.ACTIVE
     assert _errors(response) == ["群主不能退出或被移出，请先转让群主。"]
 
 

@@ -23,7 +23,6 @@ from referrals.models import ReferralEdge
 from tests.factories import GroupFactory, InviteLinkFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-ST = MembershipStatus
 
 
 def refused(reason, **kwargs):
@@ -38,7 +37,7 @@ def test_open_group_join_takes_a_seat_and_counts_the_link(group, member):
     link = InviteLinkFactory(group=group, channel=Channel.POSTER)
     m = join_via_link(user=member, code=link.code)
     assert (m.status, m.role, m.channel, m.inviter, m.invite_link) == (
-        ST.ACTIVE,
+        MembershipStatus.ACTIVE,
         MemberRole.MEMBER,
         Channel.POSTER,
         link.inviter,
@@ -114,14 +113,14 @@ def test_banned_user_cannot_rejoin_through_any_link(group, member, operator):
     group.refresh_from_db()
     assert group.active_member_count == 0
     unban(membership=m, by=operator)
-    assert join_via_link(user=member, code=InviteLinkFactory(group=group).code).status == ST.ACTIVE
+    assert join_via_link(user=member, code=InviteLinkFactory(group=group).code).status == MembershipStatus.ACTIVE
 
 
 def test_removed_or_left_member_may_rejoin_without_a_second_referral_edge(group, member, operator):
     m = join_via_link(user=member, code=InviteLinkFactory(group=group).code)
     leave(membership=m)
     again = join_via_link(user=member, code=InviteLinkFactory(group=group).code)
-    assert again.pk == m.pk and again.status == ST.ACTIVE
+    assert again.pk == m.pk and again.status == MembershipStatus.ACTIVE
     assert again.first_joined_at == m.first_joined_at
     remove(membership=again, by=operator)
     join_via_link(user=member, code=InviteLinkFactory(group=group).code)
@@ -134,7 +133,7 @@ def test_approval_group_holds_request_pending_without_a_seat(member, operator):
     group = GroupFactory(threshold=Threshold.APPROVAL, capacity=2)
     link = InviteLinkFactory(group=group)
     m = join_via_link(user=member, code=link.code, answer="我是老客户")
-    assert m.status == ST.PENDING and m.answer == "我是老客户" and m.joined_at is None
+    assert m.status == MembershipStatus.PENDING and m.answer == "我是老客户" and m.joined_at is None
     group.refresh_from_db()
     assert group.active_member_count == 0
     assert not ReferralEdge.objects.exists()  # the edge comes with admission, not with the request
@@ -142,7 +141,7 @@ def test_approval_group_holds_request_pending_without_a_seat(member, operator):
     approve(membership=m, by=operator)
     m.refresh_from_db()
     group.refresh_from_db()
-    assert m.status == ST.ACTIVE and m.decided_by == operator and group.active_member_count == 1
+    assert m.status == MembershipStatus.ACTIVE and m.decided_by == operator and group.active_member_count == 1
     assert ReferralEdge.objects.get(invitee=member).inviter == link.inviter
 
 
@@ -155,7 +154,7 @@ def test_approval_refused_when_group_filled_meanwhile(operator):
     with pytest.raises(Exception, match="群已满"):
         approve(membership=pending[2], by=operator)
     pending[2].refresh_from_db()
-    assert pending[2].status == ST.PENDING
+    assert pending[2].status == MembershipStatus.PENDING
 
 
 def test_reject_gives_the_link_use_back(member, operator):
@@ -166,7 +165,7 @@ def test_reject_gives_the_link_use_back(member, operator):
     link.refresh_from_db()
     assert link.use_count == 0
     m.refresh_from_db()
-    assert m.status == ST.REJECTED and m.note == "资料不全"
+    assert m.status == MembershipStatus.REJECTED and m.note == "资料不全"
     with pytest.raises(Exception, match="已处理"):
         approve(membership=m, by=operator)
 
@@ -177,7 +176,7 @@ def test_submission_group_requires_an_answer(member):
     refused("answer_required", user=member, code=link.code, answer="   ")
     link.refresh_from_db()
     assert link.use_count == 0
-    assert join_via_link(user=member, code=link.code, answer="红烧肉，照片见附件").status == ST.PENDING
+    assert join_via_link(user=member, code=link.code, answer="红烧肉，照片见附件").status == MembershipStatus.PENDING
 
 
 def test_paid_group_is_entered_by_paying_not_by_joining(member):

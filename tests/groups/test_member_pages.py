@@ -22,8 +22,6 @@ from groups.models import Group, GroupState, InviteLink, MemberRole, Membership,
 from groups.services import JoinRefused
 from tests.factories import GroupFactory, GroupSeriesFactory, InviteLinkFactory, UserFactory
 
-ST = MembershipStatus
-
 
 def landing_url(link_or_code) -> str:
     code = getattr(link_or_code, "code", link_or_code)
@@ -211,7 +209,7 @@ def test_joining_an_open_group_makes_an_active_member_and_goes_to_the_group(memb
     assert response.status_code == 302
     assert response["Location"] == reverse("member:group", args=[group.pk])
     membership = Membership.objects.get(group=group, user=member)
-    assert membership.status == ST.ACTIVE and membership.invite_link == link
+    assert membership.status == MembershipStatus.ACTIVE and membership.invite_link == link
     assert refreshed(link).join_count == 1
 
 
@@ -241,7 +239,7 @@ def test_signing_in_after_tapping_join_finishes_the_join(client, group, link):
     member = User.objects.get(phone="+8613800138000")
     assert tapped.status_code == 302 and joined.status_code == 302
     assert joined["Location"] == reverse("member:group", args=[group.pk])
-    assert Membership.objects.get(group=group, user=member).status == ST.ACTIVE
+    assert Membership.objects.get(group=group, user=member).status == MembershipStatus.ACTIVE
     assert f"欢迎加入「{group.name}」" in page(client.get(joined["Location"]))
     link = refreshed(link)
     assert (link.open_count, link.sign_in_count, link.join_count) == (1, 1, 1)
@@ -259,7 +257,7 @@ def test_signing_in_after_applying_keeps_the_answer(client, shop, inviter):
     client.get(join_url(link))
 
     membership = Membership.objects.get(group=vetted, user__phone="+8613800138001")
-    assert membership.status == ST.PENDING and membership.answer == "我做川菜"
+    assert membership.status == MembershipStatus.PENDING and membership.answer == "我做川菜"
 
 
 def test_a_join_address_opened_by_get_without_a_tap_joins_nothing(member_client, member, group, link):
@@ -278,7 +276,7 @@ def test_joining_an_approval_group_shows_the_pending_page_and_keeps_the_answer(m
     assert response.status_code == 200
     assert "申请已提交" in page(response)
     membership = Membership.objects.get(group=group, user=member)
-    assert (membership.status, membership.answer) == (ST.PENDING, "两岁半")
+    assert (membership.status, membership.answer) == (MembershipStatus.PENDING, "两岁半")
     group.refresh_from_db()
     assert group.active_member_count == 0
 
@@ -314,7 +312,7 @@ def test_a_banned_member_is_refused_with_a_message(member_client, member, group,
     assert response.status_code == 200
     assert said("banned") in page(response)
     membership.refresh_from_db()
-    assert membership.status == ST.BANNED
+    assert membership.status == MembershipStatus.BANNED
 
 
 def test_a_full_group_refuses_the_join_with_a_message(member_client, member, group, link):
@@ -427,12 +425,12 @@ def test_leaving_asks_first_then_leaves(member_client, member, group):
     url = reverse("member:leave", args=[group.pk])
 
     assert "确定退出" in page(member_client.get(url))
-    assert Membership.objects.get(group=group, user=member).status == ST.ACTIVE
+    assert Membership.objects.get(group=group, user=member).status == MembershipStatus.ACTIVE
 
     response = member_client.post(url, follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("member:my_groups")
-    assert Membership.objects.get(group=group, user=member).status == ST.LEFT
+    assert Membership.objects.get(group=group, user=member).status == MembershipStatus.LEFT
     group.refresh_from_db()
     assert group.active_member_count == 0
 
@@ -444,7 +442,7 @@ def test_the_owner_cannot_leave_and_is_told_why(member_client, member, group):
 
     assert response.redirect_chain[-1][0] == reverse("member:group", args=[group.pk])
     assert "群主不能退出" in page(response)
-    assert Membership.objects.get(group=group, user=member).status == ST.ACTIVE
+    assert Membership.objects.get(group=group, user=member).status == MembershipStatus.ACTIVE
 
 
 # --- My invite link, QR code, poster ------------------------------------------------------------------

@@ -20,11 +20,10 @@ from groups.services import (
 from tests.factories import GroupFactory, InviteLinkFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-S = GroupState
 
 
-@pytest.mark.parametrize("source", list(S))
-@pytest.mark.parametrize("target", list(S))
+@pytest.mark.parametrize("source", list(GroupState))
+@pytest.mark.parametrize("target", list(GroupState))
 def test_every_transition_is_allowed_or_refused_by_the_table(source, target, operator):
     group = GroupFactory(state=source)
     if target in ALLOWED_TRANSITIONS[source]:
@@ -42,8 +41,8 @@ def test_every_transition_is_allowed_or_refused_by_the_table(source, target, ope
 
 
 def test_lifecycle_walks_forward_and_archived_is_final():
-    assert allowed_next_states(S.PREPARING) == [S.RECRUITING, S.ARCHIVED]
-    assert allowed_next_states(S.ARCHIVED) == []
+    assert allowed_next_states(GroupState.PREPARING) == [GroupState.RECRUITING, GroupState.ARCHIVED]
+    assert allowed_next_states(GroupState.ARCHIVED) == []
 
 
 def test_capacity_never_above_the_shop_hard_cap(shop, operator):
@@ -103,9 +102,9 @@ def test_series_sends_joiners_to_the_first_group_below_threshold_and_opens_the_n
     placed = [join_via_link(user=UserFactory(), code=code).group for _ in range(5)]
     assert [g.number_in_series for g in placed] == [1, 1, 2, 2, 3]
     third = Group.objects.get(series=series, number_in_series=3)
-    assert third.name == "辅食交流 3群" and third.state == S.RECRUITING and third.capacity == 5
+    assert third.name == "辅食交流 3群" and third.state == GroupState.RECRUITING and third.capacity == 5
     assert list(third.tags.all()) == [tag]
-    assert GroupTransition.objects.filter(group=third, to_state=S.RECRUITING).exists()
+    assert GroupTransition.objects.filter(group=third, to_state=GroupState.RECRUITING).exists()
 
 
 def test_series_refills_a_group_that_dropped_below_threshold(shop, operator):

@@ -12,7 +12,6 @@ from tests.builders.notifications import noon, write
 from tests.race import Gate, race
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
-NS = NotificationState
 
 
 def both_claimed_before_either_decides(monkeypatch, *, lock: bool):
@@ -58,8 +57,11 @@ def test_two_workers_one_member_cap_one_exactly_one_is_sent(shop, customer, monk
 
     results = two_workers_deliver_two_marketing_messages(shop, customer)
 
-    assert sorted(Notification.objects.values_list("state", flat=True)) == [NS.CAPPED, NS.SENT]
-    assert Notification.objects.get(state=NS.CAPPED).reason == HoldReason.CAPPED  # visibly, not silently
+    assert sorted(Notification.objects.values_list("state", flat=True)) == [
+        NotificationState.CAPPED,
+        NotificationState.SENT,
+    ]
+    assert Notification.objects.get(state=NotificationState.CAPPED).reason == HoldReason.CAPPED  # visibly, not silently
     assert sorted((r.released, r.capped) for r in results) == [(0, 1), (1, 0)]  # each worker took one
 
 
@@ -69,4 +71,7 @@ def test_control_without_the_member_lock_both_are_sent(shop, customer, monkeypat
 
     two_workers_deliver_two_marketing_messages(shop, customer)
 
-    assert list(Notification.objects.values_list("state", flat=True)) == [NS.SENT, NS.SENT]  # over the cap
+    assert list(Notification.objects.values_list("state", flat=True)) == [
+        NotificationState.SENT,
+        NotificationState.SENT,
+    ]  # over the cap

@@ -14,7 +14,6 @@ from tests.builders.notifications import write
 from .backends import DownSmsBackend
 
 pytestmark = pytest.mark.django_db
-DS = DeliveryState
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def test_a_transient_failure_is_retried_later_and_the_other_channels_go_out(shop
     report = services.deliver_due()
 
     sms = sms_delivery()
-    assert sms.state == DS.QUEUED and sms.attempts == 1 and "provider busy" in sms.last_error
+    assert sms.state == DeliveryState.QUEUED and sms.attempts == 1 and "provider busy" in sms.last_error
     assert before + timedelta(seconds=30) <= sms.deliver_after <= timezone.now() + timedelta(seconds=60)
     assert report.retrying == 1 and report.sent == 1  # e-mail did not wait for SMS
     assert services.deliver_due().retrying == 0 and DownSmsBackend.calls == 1  # not before its time
@@ -59,7 +58,7 @@ def test_after_the_last_attempt_the_delivery_is_failed(shop, customer, sms_down,
         at = sms_delivery().deliver_after
 
     sms = sms_delivery()
-    assert sms.state == DS.FAILED and sms.attempts == 3 and "provider busy" in sms.last_error
+    assert sms.state == DeliveryState.FAILED and sms.attempts == 3 and "provider busy" in sms.last_error
     assert DownSmsBackend.calls == 3
     assert services.deliver_due(now=at + timedelta(days=1)).failed == 0 and DownSmsBackend.calls == 3  # stays failed
 
@@ -71,7 +70,7 @@ def test_a_provider_that_recovers_delivers_on_the_retry(shop, customer, sms_down
 
     services.deliver_due(now=sms_delivery().deliver_after)
 
-    assert sms_delivery().state == DS.SENT and sms_delivery().attempts == 2
+    assert sms_delivery().state == DeliveryState.SENT and sms_delivery().attempts == 2
     assert len(LocmemSmsBackend.outbox) == 1
 
 
@@ -82,4 +81,4 @@ def test_a_permanent_refusal_fails_at_once(shop, customer, settings):
     services.deliver_due()
 
     wechat = Delivery.objects.get(channel=Channel.WECHAT)
-    assert wechat.state == DS.FAILED and wechat.attempts == 1 and "no openid" in wechat.last_error
+    assert wechat.state == DeliveryState.FAILED and wechat.attempts == 1 and "no openid" in wechat.last_error

@@ -15,8 +15,6 @@ from tests.factories import ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-NS = NotificationState
-
 
 def deliver(at):
     return services.deliver_due(now=at)
@@ -54,13 +52,13 @@ def test_marketing_in_quiet_hours_waits_until_the_window_ends(shop, customer):
     report = deliver(at_local(22))
 
     notification.refresh_from_db()
-    assert report.held == 1 and notification.state == NS.PENDING
+    assert report.held == 1 and notification.state == NotificationState.PENDING
     assert notification.reason == HoldReason.QUIET_HOURS and notification.deliver_after == at_local(9, days=2)
     assert not notification.deliveries.exists()
     assert deliver(at_local(8, 59, days=2)).released == 0  # still quiet
 
     assert deliver(at_local(9, days=2)).released == 1
-    assert state_of(notification) == NS.SENT
+    assert state_of(notification) == NotificationState.SENT
 
 
 def test_reminders_wait_too_but_transactional_messages_never_do(shop, customer):
@@ -69,7 +67,7 @@ def test_reminders_wait_too_but_transactional_messages_never_do(shop, customer):
 
     deliver(at_local(23))
 
-    assert state_of(reminder) == NS.PENDING and state_of(paid) == NS.SENT
+    assert state_of(reminder) == NotificationState.PENDING and state_of(paid) == NotificationState.SENT
     assert len(LocmemSmsBackend.outbox) == 1
 
 
@@ -85,7 +83,7 @@ def test_a_member_sets_their_own_quiet_hours_or_none(shop, customer):
     )
     lunch = write(shop, customer)
     deliver(noon())
-    assert state_of(lunch) == NS.PENDING
+    assert state_of(lunch) == NotificationState.PENDING
 
     services.update_preferences(
         user=customer,
@@ -98,7 +96,7 @@ def test_a_member_sets_their_own_quiet_hours_or_none(shop, customer):
     )
     night = write(shop, customer)
     deliver(at_local(23))
-    assert state_of(night) == NS.SENT
+    assert state_of(night) == NotificationState.SENT
 
 
 def test_the_shop_sets_the_default_quiet_hours(shop, customer):
@@ -108,7 +106,7 @@ def test_the_shop_sets_the_default_quiet_hours(shop, customer):
     deliver(noon())
 
     notification.refresh_from_db()
-    assert notification.state == NS.PENDING and notification.deliver_after == at_local(13)
+    assert notification.state == NotificationState.PENDING and notification.deliver_after == at_local(13)
 
 
 # --- Frequency cap ---------------------------------------------------------------------------------
@@ -119,7 +117,7 @@ def test_one_commercial_message_a_day_the_next_is_dropped_as_capped(shop, custom
 
     report = deliver(noon())
 
-    assert (state_of(first), state_of(second)) == (NS.SENT, NS.CAPPED)
+    assert (state_of(first), state_of(second)) == (NotificationState.SENT, NotificationState.CAPPED)
     second.refresh_from_db()
     assert second.reason == HoldReason.CAPPED and not second.deliveries.exists()
     assert report.released == 1 and report.capped == 1
@@ -132,10 +130,16 @@ def test_the_next_day_another_may_go_but_never_more_than_three_a_week(shop, cust
         deliver(at_local(12, days=day))
         sent.append(state_of(notification))
 
-    assert sent == [NS.SENT, NS.SENT, NS.SENT, NS.CAPPED, NS.CAPPED]
+    assert sent == [
+        NotificationState.SENT,
+        NotificationState.SENT,
+        NotificationState.SENT,
+        NotificationState.CAPPED,
+        NotificationState.CAPPED,
+    ]
     notification = write(shop, customer, Category.CAMPAIGN)
     deliver(at_local(12, days=8))  # the first left the 7-day window
-    assert state_of(notification) == NS.SENT
+    assert state_of(notification) == NotificationState.SENT
 
 
 def test_the_cap_is_per_shop_and_transactional_messages_do_not_count(shop, customer):
@@ -146,8 +150,8 @@ def test_the_cap_is_per_shop_and_transactional_messages_do_not_count(shop, custo
 
     deliver(noon())
 
-    assert (state_of(ours), state_of(theirs)) == (NS.SENT, NS.SENT)
-    assert Notification.objects.filter(category=Category.TRANSACTIONAL, state=NS.SENT).count() == 3
+    assert (state_of(ours), state_of(theirs)) == (NotificationState.SENT, NotificationState.SENT)
+    assert Notification.objects.filter(category=Category.TRANSACTIONAL, state=NotificationState.SENT).count() == 3
 
 
 def test_transactional_messages_are_never_capped(shop, customer):
@@ -157,7 +161,7 @@ def test_transactional_messages_are_never_capped(shop, customer):
 
     deliver(noon())
 
-    assert [state_of(n) for n in paid] == [NS.SENT] * 5
+    assert [state_of(n) for n in paid] == [NotificationState.SENT] * 5
 
 
 def test_the_shop_configures_the_cap(shop, customer):
@@ -166,7 +170,11 @@ def test_the_shop_configures_the_cap(shop, customer):
 
     deliver(noon())
 
-    assert [state_of(n) for n in notifications] == [NS.SENT, NS.SENT, NS.CAPPED]
+    assert [state_of(n) for n in notifications] == [
+        NotificationState.SENT,
+        NotificationState.SENT,
+        NotificationState.CAPPED,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -194,8 +202,8 @@ def test_a_member_who_opted_out_of_a_category_does_not_get_it(shop, customer):
     deliver(noon())
 
     promo.refresh_from_db()
-    assert promo.state == NS.SUPPRESSED and promo.reason == HoldReason.OPTED_OUT
-    assert state_of(reminder) == NS.SENT  # another category, still wanted
+    assert promo.state == NotificationState.SUPPRESSED and promo.reason == HoldReason.OPTED_OUT
+    assert state_of(reminder) == NotificationState.SENT  # another category, still wanted
 
 
 def test_opting_out_after_the_message_was_written_still_stops_it(shop, customer):
@@ -206,7 +214,7 @@ def test_opting_out_after_the_message_was_written_still_stops_it(shop, customer)
 
     deliver(noon())
 
-    assert state_of(promo) == NS.SUPPRESSED
+    assert state_of(promo) == NotificationState.SUPPRESSED
 
 
 def test_transactional_messages_cannot_be_opted_out(shop, customer):
@@ -217,7 +225,7 @@ def test_transactional_messages_cannot_be_opted_out(shop, customer):
 
     deliver(noon())
 
-    assert state_of(paid) == NS.SENT
+    assert state_of(paid) == NotificationState.SENT
 
 
 def test_no_commercial_message_during_an_open_after_sales_case(shop, group, customer, client):
@@ -231,14 +239,14 @@ def test_no_commercial_message_during_an_open_after_sales_case(shop, group, cust
     deliver(noon())
 
     promo.refresh_from_db()
-    assert promo.state == NS.SUPPRESSED and promo.reason == HoldReason.AFTER_SALES
-    assert state_of(reminder) == NS.SUPPRESSED
-    assert Notification.objects.get(kind="order_paid").state == NS.SENT  # transactional still goes
+    assert promo.state == NotificationState.SUPPRESSED and promo.reason == HoldReason.AFTER_SALES
+    assert state_of(reminder) == NotificationState.SUPPRESSED
+    assert Notification.objects.get(kind="order_paid").state == NotificationState.SENT  # transactional still goes
 
     close_case(case=case, by=UserFactory(), resolution="已补发")
     later = write(shop, customer)
     deliver(noon())
-    assert state_of(later) == NS.SENT
+    assert state_of(later) == NotificationState.SENT
 
 
 # --- may_market and preferences_for, for the callers (reminders, campaigns) -------------------------

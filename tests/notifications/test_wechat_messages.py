@@ -16,7 +16,6 @@ from tests.builders.notifications import write
 from tests.fakes.wechat import FakeWechat
 from tests.race import Gate, race
 
-DS = DeliveryState
 OFFICIAL = ("wx-official-app", "official-secret")
 MINI = ("wx-mini-program", "mini-secret")
 OPENID = "oFollower-0001"
@@ -67,7 +66,11 @@ def test_a_follower_gets_a_template_message_and_no_sms_beside_it(shop, follower,
     assert message["data"]["thing1"] == {"value": "付款成功"}
     assert len(message["data"]["thing2"]["value"]) == 20  # a "thing" field holds 20 characters
     assert message["url"] == "http://testserver/m/orders/"
-    assert _deliveries(notification) == {Channel.INBOX: DS.SENT, Channel.WECHAT: DS.SENT, Channel.EMAIL: DS.SENT}
+    assert _deliveries(notification) == {
+        Channel.INBOX: DeliveryState.SENT,
+        Channel.WECHAT: DeliveryState.SENT,
+        Channel.EMAIL: DeliveryState.SENT,
+    }
     assert LocmemSmsBackend.outbox == []  # SMS is WeChat's fallback, not sent beside it
 
 
@@ -155,8 +158,8 @@ def test_a_member_who_unfollowed_gets_the_message_by_sms_instead(shop, follower,
     services.deliver_due()
     services.deliver_due()  # the worker the fall-back kicked
     wechat_delivery = notification.deliveries.get(channel=Channel.WECHAT)
-    assert wechat_delivery.state == DS.FAILED and "43004" in wechat_delivery.last_error
-    assert notification.deliveries.get(channel=Channel.SMS).state == DS.SENT
+    assert wechat_delivery.state == DeliveryState.FAILED and "43004" in wechat_delivery.last_error
+    assert notification.deliveries.get(channel=Channel.SMS).state == DeliveryState.SENT
     assert [m.phone for m in LocmemSmsBackend.outbox] == [follower.phone]
 
 
@@ -166,7 +169,11 @@ def test_with_the_inbox_fallback_no_sms_goes_out(shop, follower, fake):
     fake.apps[OFFICIAL[0]].followers.clear()
     notification = write(shop, follower, Category.TRANSACTIONAL)
     services.deliver_due()
-    assert _deliveries(notification) == {Channel.INBOX: DS.SENT, Channel.WECHAT: DS.FAILED, Channel.EMAIL: DS.SENT}
+    assert _deliveries(notification) == {
+        Channel.INBOX: DeliveryState.SENT,
+        Channel.WECHAT: DeliveryState.FAILED,
+        Channel.EMAIL: DeliveryState.SENT,
+    }
     assert LocmemSmsBackend.outbox == []
 
 
@@ -178,7 +185,7 @@ def test_commercial_messages_never_fall_back_to_sms(shop, follower, fake, settin
     settings.WECHAT_TEMPLATES = {"notification": {"id": "TPL-GENERIC", "fields": {"thing1": "title"}}}
     notification = write(shop, follower, Category.MARKETING)
     services.deliver_due(now=noon())
-    assert _deliveries(notification) == {Channel.INBOX: DS.SENT, Channel.WECHAT: DS.FAILED}
+    assert _deliveries(notification) == {Channel.INBOX: DeliveryState.SENT, Channel.WECHAT: DeliveryState.FAILED}
     assert LocmemSmsBackend.outbox == []
 
 
@@ -192,7 +199,9 @@ def test_wechat_unreachable_is_retried_not_failed(shop, follower, fake):
     notification = write(shop, follower, Category.TRANSACTIONAL)
     services.deliver_due()
     delivery = notification.deliveries.get(channel=Channel.WECHAT)
-    assert delivery.state == DS.QUEUED and "system error" in delivery.last_error  # retried later, with backoff
+    assert (
+        delivery.state == DeliveryState.QUEUED and "system error" in delivery.last_error
+    )  # retried later, with backoff
     assert not notification.deliveries.filter(channel=Channel.SMS).exists()
 
 
@@ -218,10 +227,10 @@ def test_subscribe_messages_use_one_acceptance_each(shop, customer, fake, client
     [message] = fake.messages
     assert message["kind"] == "subscribe" and message["touser"] == "oMiniProgram-0001"
     assert message["page"] == "pages/orders/index" and message["miniprogram_state"] == "formal"
-    assert first.deliveries.get(channel=Channel.WECHAT).state == DS.SENT
+    assert first.deliveries.get(channel=Channel.WECHAT).state == DeliveryState.SENT
     # No acceptance left: the second message fails on WeChat and goes out by SMS.
-    assert second.deliveries.get(channel=Channel.WECHAT).state == DS.FAILED
-    assert second.deliveries.get(channel=Channel.SMS).state == DS.SENT
+    assert second.deliveries.get(channel=Channel.WECHAT).state == DeliveryState.FAILED
+    assert second.deliveries.get(channel=Channel.SMS).state == DeliveryState.SENT
     assert SubscriptionGrant.objects.get(user=customer).remaining == 0
 
 
@@ -258,7 +267,11 @@ def test_without_a_mini_program_subscriptions_are_not_offered(customer, client, 
 def test_without_any_wechat_identity_the_channel_does_not_reach_and_sms_goes_at_once(shop, customer, fake):
     notification = write(shop, customer, Category.TRANSACTIONAL)
     services.deliver_due()
-    assert _deliveries(notification) == {Channel.INBOX: DS.SENT, Channel.SMS: DS.SENT, Channel.EMAIL: DS.SENT}
+    assert _deliveries(notification) == {
+        Channel.INBOX: DeliveryState.SENT,
+        Channel.SMS: DeliveryState.SENT,
+        Channel.EMAIL: DeliveryState.SENT,
+    }
     assert Delivery.objects.filter(channel=Channel.WECHAT).count() == 0
 
 

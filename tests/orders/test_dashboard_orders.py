@@ -21,7 +21,6 @@ from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, Sk
 from .dashboard_support import client_for, messages_of, snapshot
 
 pytestmark = pytest.mark.django_db
-S = OrderState
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -34,7 +33,7 @@ def op(operator):
 def paid(buyer, buyer_group, sku, transport):
     order = order_for(buyer, buyer_group, sku, quantity=2)
     pay(order, transport)
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
     return order
 
 
@@ -64,9 +63,9 @@ def test_the_list_shows_this_shops_orders_newest_first(op, shop, buyer, buyer_gr
 
 def test_filter_by_state(op, buyer, buyer_group, sku, paid):
     pending = order_for(buyer, buyer_group, sku)
-    assert _numbers(op.get(reverse("dashboard:orders"), {"state": S.PAID})) == [paid.number]
-    assert _numbers(op.get(reverse("dashboard:orders"), {"state": S.PENDING_PAYMENT})) == [pending.number]
-    assert _numbers(op.get(reverse("dashboard:orders"), {"state": S.REFUNDED})) == []
+    assert _numbers(op.get(reverse("dashboard:orders"), {"state": OrderState.PAID})) == [paid.number]
+    assert _numbers(op.get(reverse("dashboard:orders"), {"state": OrderState.PENDING_PAYMENT})) == [pending.number]
+    assert _numbers(op.get(reverse("dashboard:orders"), {"state": OrderState.REFUNDED})) == []
 
 
 def test_filter_by_group(op, shop, buyer, buyer_group, sku):
@@ -137,7 +136,7 @@ def test_filters_combine(op, shop, buyer, buyer_group, sku, paid):
     order_for(make_buyer(other), other, sku)
     response = op.get(
         reverse("dashboard:orders"),
-        {"state": S.PAID, "group": buyer_group.pk, "product": sku.product_id, "member": buyer.display_name},
+        {"state": OrderState.PAID, "group": buyer_group.pk, "product": sku.product_id, "member": buyer.display_name},
     )
     assert _numbers(response) == [paid.number]
 
@@ -166,15 +165,15 @@ def test_pagination_keeps_the_filters(op, monkeypatch, buyer, buyer_group, sku):
     monkeypatch.setattr(dashboard_views, "PAGE_SIZE", 2)
     orders = [order_for(buyer, buyer_group, sku) for _ in range(5)]
     url = reverse("dashboard:orders")
-    first = op.get(url, {"state": S.PENDING_PAYMENT})
+    first = op.get(url, {"state": OrderState.PENDING_PAYMENT})
     assert _numbers(first) == [orders[4].number, orders[3].number]
     assert "?state=pending_payment&amp;page=2" in first.content.decode()
-    assert _numbers(op.get(url, {"state": S.PENDING_PAYMENT, "page": 3})) == [orders[0].number]
+    assert _numbers(op.get(url, {"state": OrderState.PENDING_PAYMENT, "page": 3})) == [orders[0].number]
     assert first.context["page"].paginator.num_pages == 3
 
 
 def test_the_export_link_carries_the_filters(op, buyer_group):
-    response = op.get(reverse("dashboard:orders"), {"state": S.PAID, "group": buyer_group.pk, "page": 2})
+    response = op.get(reverse("dashboard:orders"), {"state": OrderState.PAID, "group": buyer_group.pk, "page": 2})
     assert response.context["export_url"] == (
         reverse("dashboard:orders_export") + f"?state=paid&group={buyer_group.pk}"
     )
@@ -314,9 +313,9 @@ def test_export_rows_hold_the_orders_figures(op, shop, buyer_group, transport):
 
 def test_export_follows_the_list_filters(op, buyer, buyer_group, sku, paid):
     pending = order_for(buyer, buyer_group, sku)
-    _r, rows = _export(op, {"state": S.PENDING_PAYMENT})
+    _r, rows = _export(op, {"state": OrderState.PENDING_PAYMENT})
     assert [row[0] for row in rows[1:]] == [pending.number]
-    _r, rows = _export(op, {"state": S.PAID})
+    _r, rows = _export(op, {"state": OrderState.PAID})
     assert [row[0] for row in rows[1:]] == [paid.number]
 
 
@@ -418,7 +417,11 @@ def test_order_page_shows_lines_delivery_payments_and_the_transition_history(op,
         (t.from_state, t.to_state)
         for t in op.get(reverse("dashboard:order_detail", args=[paid.pk])).context["transitions"]
     ]
-    assert history == [("", S.PENDING_PAYMENT), (S.PENDING_PAYMENT, S.PAID), (S.PAID, S.SHIPPED)]
+    assert history == [
+        ("", OrderState.PENDING_PAYMENT),
+        (OrderState.PENDING_PAYMENT, OrderState.PAID),
+        (OrderState.PAID, OrderState.SHIPPED),
+    ]
     assert "待付款 → 已付款" in html and "已付款 → 已发货" in html
     assert operator.public_name in html and "发货" in html and "系统" in html  # who: the operator, the provider
 
@@ -434,14 +437,14 @@ def test_viewer_sees_the_order_but_no_action_forms(viewer, paid):
 @pytest.mark.parametrize(
     "state,offered",
     [
-        (S.PENDING_PAYMENT, {"order_cancel"}),
-        (S.PAID, {"order_ship", "order_refund"}),
-        (S.SHIPPED, {"order_refund"}),
-        (S.COMPLETED, {"order_refund"}),
-        (S.REFUND_REQUESTED, {"order_refund_approve", "order_refund_reject"}),
-        (S.REFUND_REJECTED, set()),
-        (S.REFUNDED, set()),
-        (S.CANCELLED, set()),
+        (OrderState.PENDING_PAYMENT, {"order_cancel"}),
+        (OrderState.PAID, {"order_ship", "order_refund"}),
+        (OrderState.SHIPPED, {"order_refund"}),
+        (OrderState.COMPLETED, {"order_refund"}),
+        (OrderState.REFUND_REQUESTED, {"order_refund_approve", "order_refund_reject"}),
+        (OrderState.REFUND_REJECTED, set()),
+        (OrderState.REFUNDED, set()),
+        (OrderState.CANCELLED, set()),
     ],
 )
 def test_the_page_offers_the_actions_the_state_allows(op, buyer, buyer_group, sku, state, offered):
@@ -467,7 +470,7 @@ def test_ship_a_paid_order(op, operator, paid):
     response = _act(op, "order_ship", paid, {"tracking_number": " SF1234567 "})
     assert ("success", "订单已发货。") in messages_of(response)
     paid.refresh_from_db()
-    assert (paid.state, paid.tracking_number) == (S.SHIPPED, "SF1234567")
+    assert (paid.state, paid.tracking_number) == (OrderState.SHIPPED, "SF1234567")
     assert paid.transitions.last().by == operator
 
 
@@ -487,7 +490,7 @@ def test_a_pickup_order_ships_without_a_tracking_number(op, shop, buyer, buyer_g
     assert "已备货，待自提" in html
     _act(op, "order_ship", order)
     order.refresh_from_db()
-    assert order.state == S.SHIPPED
+    assert order.state == OrderState.SHIPPED
 
 
 @pytest.mark.parametrize("data", [{"tracking_number": "SF1"}, {"tracking_number": ""}])
@@ -507,14 +510,14 @@ def test_shipping_twice_is_refused_the_second_time(op, paid):
     response = _act(op, "order_ship", paid, {"tracking_number": "SF2"})
     assert _errors(response) == ["订单当前为「已发货」，不能变为「已发货」。"]
     paid.refresh_from_db()
-    assert paid.tracking_number == "SF1" and paid.transitions.filter(to_state=S.SHIPPED).count() == 1
+    assert paid.tracking_number == "SF1" and paid.transitions.filter(to_state=OrderState.SHIPPED).count() == 1
 
 
 def test_a_tracking_number_too_long_is_a_form_error(op, paid):
     response = _act(op, "order_ship", paid, {"tracking_number": "9" * 41})
     assert response.status_code == 200 and "40" in response.content.decode()
     paid.refresh_from_db()
-    assert paid.state == S.PAID
+    assert paid.state == OrderState.PAID
 
 
 def test_cancel_an_unpaid_order_returns_its_stock(op, operator, buyer, buyer_group, sku):
@@ -523,7 +526,7 @@ def test_cancel_an_unpaid_order_returns_its_stock(op, operator, buyer, buyer_gro
     assert ("success", "订单已取消，库存已退回。") in messages_of(response)
     order.refresh_from_db()
     sku.refresh_from_db()
-    assert (order.state, sku.stock) == (S.CANCELLED, 100)
+    assert (order.state, sku.stock) == (OrderState.CANCELLED, 100)
     last = order.transitions.last()
     assert (last.by, last.reason) == (operator, "会员电话要求取消")
 
@@ -542,12 +545,12 @@ def test_refund_a_paid_order_and_the_provider_confirms(op, operator, sku, paid, 
     assert ("success", "已发起退款，支付渠道确认后订单变为「已退款」。") in messages_of(response)
     paid.refresh_from_db()
     refund = Refund.objects.get(order=paid)
-    assert (paid.state, refund.state, refund.amount) == (S.REFUND_REQUESTED, RefundState.PENDING, paid.total)
+    assert (paid.state, refund.state, refund.amount) == (OrderState.REFUND_REQUESTED, RefundState.PENDING, paid.total)
     assert "退款处理中" in response.content.decode()
     deliver(transport)
     paid.refresh_from_db()
     sku.refresh_from_db()
-    assert (paid.state, paid.refunded_amount, sku.stock) == (S.REFUNDED, Decimal("79.80"), 100)
+    assert (paid.state, paid.refunded_amount, sku.stock) == (OrderState.REFUNDED, Decimal("79.80"), 100)
 
 
 def test_refund_needs_a_reason_shown_on_the_form(op, paid):
@@ -573,7 +576,7 @@ def test_a_refund_that_cannot_be_paid_out_leaves_the_order_as_it_was(op, paid, t
     assert _errors(response) == ["退款金额超出可退金额。"]
     assert snapshot() == before
     paid.refresh_from_db()
-    assert paid.state == S.PAID and not paid.transitions.filter(to_state=S.REFUND_REQUESTED).exists()
+    assert paid.state == OrderState.PAID and not paid.transitions.filter(to_state=OrderState.REFUND_REQUESTED).exists()
 
 
 def test_approve_a_members_refund_request(op, operator, buyer, sku, paid, transport):
@@ -587,7 +590,7 @@ def test_approve_a_members_refund_request(op, operator, buyer, sku, paid, transp
     deliver(transport)
     paid.refresh_from_db()
     sku.refresh_from_db()
-    assert (paid.state, sku.stock) == (S.REFUNDED, 100)
+    assert (paid.state, sku.stock) == (OrderState.REFUNDED, 100)
 
 
 def test_approving_without_a_request_is_refused(op, paid):
@@ -612,7 +615,7 @@ def test_reject_a_refund_request_with_a_reason(op, operator, buyer, paid):
     response = _act(op, "order_refund_reject", paid, {"reason": "已拆封，不支持退款"})
     assert ("success", "已拒绝退款申请。") in messages_of(response)
     paid.refresh_from_db()
-    assert paid.state == S.REFUND_REJECTED
+    assert paid.state == OrderState.REFUND_REJECTED
     last = paid.transitions.last()
     assert (last.by, last.reason) == (operator, "已拆封，不支持退款")
     assert not Refund.objects.exists()
@@ -640,4 +643,4 @@ def test_action_urls_take_post_only(op, paid):
     for name in ["order_ship", "order_cancel", "order_refund", "order_refund_approve", "order_refund_reject"]:
         assert op.get(reverse(f"dashboard:{name}", args=[paid.pk])).status_code == 405, name
     paid.refresh_from_db()
-    assert paid.state == S.PAID and OrderTransition.objects.filter(order=paid).count() == 2
+    assert paid.state == OrderState.PAID and OrderTransition.objects.filter(order=paid).count() == 2

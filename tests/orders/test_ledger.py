@@ -28,7 +28,6 @@ from tests.builders.orders import make_buyer, order_for
 from tests.factories import GroupFactory, OperatorFactory, SkuFactory
 
 pytestmark = pytest.mark.django_db
-S = OrderState
 _ids = itertools.count()
 
 
@@ -49,7 +48,7 @@ def _notify(kind: str, ref: str, amount: Decimal, *, succeeded: bool, notificati
 
 def _open_payment(order: Order) -> None:
     """The member opens the cashier (again: a second tab or another way to pay is a second payment)."""
-    if order.state == S.PENDING_PAYMENT:
+    if order.state == OrderState.PENDING_PAYMENT:
         Payment.objects.create(order=order, provider="simulated", provider_ref=uuid.uuid4().hex, amount=order.total)
 
 
@@ -128,7 +127,7 @@ def test_refunded_amount_is_the_sum_of_succeeded_refunds_after_every_step(scene,
         paid, refunded = _ledger(order)
         assert (order.paid_amount, order.refunded_amount) == (paid, refunded), (step, order.state)
         assert Decimal(0) <= services.refundable(order) <= order.paid_amount - order.refunded_amount
-        if order.state == S.REFUNDED:
+        if order.state == OrderState.REFUNDED:
             assert order.refunded_amount == order.paid_amount
     assert not order_ledger_mismatches(shop_id=order.shop_id).filter(pk=order.pk).exists()
 
@@ -145,7 +144,7 @@ def test_a_duplicate_payment_returned_counts_as_refunded(scene):
     _notify("refund", late.key, late.amount, succeeded=True)
     order.refresh_from_db()
 
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
     assert (order.paid_amount, order.refunded_amount) == (order.total * 2, order.total)
     assert services.refundable(order) == order.total  # what the shop keeps: the order's price, once
 

@@ -30,7 +30,6 @@ from tests.builders.orders import make_buyer, order_for, pay
 from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, SkuFactory
 
 pytestmark = pytest.mark.django_db
-S = OrderState
 KEY_FIELD = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
 
@@ -92,7 +91,7 @@ def png(name="photo.png") -> SimpleUploadedFile:
 def paid_order(buyer, buyer_group, sku, transport):
     order = order_for(buyer, buyer_group, sku, quantity=2)
     pay(order, transport)
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
     return order
 
 
@@ -124,7 +123,7 @@ def test_a_member_browses_confirms_places_and_pays_through_the_simulated_cashier
     order = Order.objects.get(member=buyer)
     assert placed.status_code == 302 and placed.url == order_url(order)
     assert (order.state, order.group, order.total, order.idempotency_key) == (
-        S.PENDING_PAYMENT,
+        OrderState.PENDING_PAYMENT,
         buyer_group,
         Decimal("79.80"),
         key,
@@ -149,13 +148,13 @@ def test_a_member_browses_confirms_places_and_pays_through_the_simulated_cashier
     assert paid.status_code == 302 and paid.url == reverse("orders:after_payment", args=[order.pk])
     assert buyer_client.get(paid.url).url == order_url(order)  # a plain order: back to the order
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT  # money state changes only with the provider's notification
+    assert order.state == OrderState.PENDING_PAYMENT  # money state changes only with the provider's notification
     assert "结果可能需要几秒钟确认" in html(buyer_client.get(order_url(order)))
 
     assert deliver_due(post=transport) == 1
     order.refresh_from_db()
     payment.refresh_from_db()
-    assert order.state == S.PAID and payment.state == PaymentState.SUCCEEDED
+    assert order.state == OrderState.PAID and payment.state == PaymentState.SUCCEEDED
     page = html(buyer_client.get(order_url(order)))
     assert "付款成功" in page and "支付成功" in page and "去付款" not in page
 
@@ -388,7 +387,7 @@ def test_a_member_never_sees_or_touches_another_members_order(client, buyer_grou
     assert mine.number in listing and theirs.number not in listing
 
     theirs.refresh_from_db()
-    assert theirs.state == S.PAID and not AfterSalesCase.objects.exists()
+    assert theirs.state == OrderState.PAID and not AfterSalesCase.objects.exists()
 
 
 # --- My orders ------------------------------------------------------------------------------------------
@@ -476,7 +475,7 @@ def test_a_failed_payment_leaves_the_order_payable(buyer_client, buyer, buyer_gr
     deliver_due(post=transport)
 
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT and order.payments.get().state == PaymentState.FAILED
+    assert order.state == OrderState.PENDING_PAYMENT and order.payments.get().state == PaymentState.FAILED
     page = html(buyer_client.get(order_url(order)))
     assert "支付失败" in page and "去付款" in page
     retry = buyer_client.post(reverse("orders:pay", args=[order.pk]))
@@ -517,7 +516,7 @@ def test_a_member_cancels_an_unpaid_order_and_the_stock_comes_back(buyer_client,
     assert response.url == order_url(order)
     order.refresh_from_db()
     sku.refresh_from_db()
-    assert order.state == S.CANCELLED and sku.stock == 100
+    assert order.state == OrderState.CANCELLED and sku.stock == 100
     page = html(buyer_client.get(order_url(order)))
     assert "订单已取消" in page and "重复下单" in page and "去付款" not in page
 
@@ -526,7 +525,7 @@ def test_a_paid_order_cannot_be_cancelled_by_the_member(buyer_client, paid_order
     response = buyer_client.post(reverse("orders:cancel", args=[paid_order.pk]), follow=True)
 
     paid_order.refresh_from_db()
-    assert paid_order.state == S.PAID and "不能变为" in html(response)
+    assert paid_order.state == OrderState.PAID and "不能变为" in html(response)
 
 
 def test_a_member_confirms_receipt_of_a_shipped_order(buyer_client, paid_order, operator):
@@ -537,7 +536,7 @@ def test_a_member_confirms_receipt_of_a_shipped_order(buyer_client, paid_order, 
     buyer_client.post(reverse("orders:complete", args=[paid_order.pk]))
 
     paid_order.refresh_from_db()
-    assert paid_order.state == S.COMPLETED
+    assert paid_order.state == OrderState.COMPLETED
 
 
 def test_a_member_asks_for_a_refund_with_a_reason(buyer_client, paid_order):
@@ -547,13 +546,13 @@ def test_a_member_asks_for_a_refund_with_a_reason(buyer_client, paid_order):
     empty = buyer_client.post(url, {"reason": "   "})
     assert empty.status_code == 200 and "请填写退款原因。" in html(empty)
     paid_order.refresh_from_db()
-    assert paid_order.state == S.PAID
+    assert paid_order.state == OrderState.PAID
 
     response = buyer_client.post(url, {"reason": "买多了"})
 
     assert response.url == order_url(paid_order)
     paid_order.refresh_from_db()
-    assert paid_order.state == S.REFUND_REQUESTED
+    assert paid_order.state == OrderState.REFUND_REQUESTED
     page = html(buyer_client.get(order_url(paid_order)))
     assert "你申请了退款" in page and "买多了" in page and "申请退款" not in page.split("订单进度")[1]
 
@@ -566,7 +565,7 @@ def test_an_unpaid_order_cannot_be_refunded(buyer_client, buyer, buyer_group, sk
     response = buyer_client.post(url, {"reason": "不想要了"})
 
     order.refresh_from_db()
-    assert response.status_code == 200 and "不能变为" in html(response) and order.state == S.PENDING_PAYMENT
+    assert response.status_code == 200 and "不能变为" in html(response) and order.state == OrderState.PENDING_PAYMENT
 
 
 def test_a_member_opens_an_after_sales_case_with_photos(buyer_client, buyer, paid_order):

@@ -30,14 +30,13 @@ from tests.builders.orders import SHIPPING, deliver, make_buyer, order_for, pay
 from tests.factories import GroupFactory, PickupPointFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-S = OrderState
 
 
 def test_order_records_group_prices_and_the_referrer(buyer_group, sku):
     inviter = UserFactory()
     buyer = make_buyer(buyer_group, inviter=inviter)
     order = order_for(buyer, buyer_group, sku, quantity=3)
-    assert (order.state, order.group, order.referrer) == (S.PENDING_PAYMENT, buyer_group, inviter)
+    assert (order.state, order.group, order.referrer) == (OrderState.PENDING_PAYMENT, buyer_group, inviter)
     assert order.subtotal == order.total == Decimal("119.70")
     line = order.lines.get()
     assert (line.product_name, line.unit_price, line.quantity, line.line_total) == (
@@ -49,7 +48,7 @@ def test_order_records_group_prices_and_the_referrer(buyer_group, sku):
     sku.refresh_from_db()
     assert sku.stock == 97
     assert order.pay_deadline - order.created_at == timedelta(minutes=30)
-    assert OrderTransition.objects.get(order=order).to_state == S.PENDING_PAYMENT
+    assert OrderTransition.objects.get(order=order).to_state == OrderState.PENDING_PAYMENT
 
 
 def test_only_members_of_the_group_may_order(buyer_group, sku):
@@ -128,8 +127,8 @@ def test_the_key_belongs_to_the_member(buyer_group, sku):
     assert order_for(a, buyer_group, sku, key="same").pk != order_for(b, buyer_group, sku, key="same").pk
 
 
-@pytest.mark.parametrize("source", list(S))
-@pytest.mark.parametrize("target", list(S))
+@pytest.mark.parametrize("source", list(OrderState))
+@pytest.mark.parametrize("target", list(OrderState))
 def test_the_transition_table_is_enforced(source, target, buyer_group, buyer, sku):
     order = order_for(buyer, buyer_group, sku)
     Order.objects.filter(pk=order.pk).update(state=source)
@@ -149,7 +148,7 @@ def test_stale_order_object_cannot_move_twice(buyer_group, buyer, sku):
     stale = Order.objects.get(pk=order.pk)
     cancel_order(order=order, by=buyer)
     with pytest.raises(TransitionRefused):
-        transition_order(order=stale, to_state=S.PAID)
+        transition_order(order=stale, to_state=OrderState.PAID)
 
 
 def test_cancel_returns_stock_exactly_once(buyer_group, buyer, sku):
@@ -171,7 +170,7 @@ def test_overdue_orders_are_cancelled_by_the_job_twice_safely(buyer_group, buyer
     assert cancel_overdue_orders(now=later) == 1
     assert cancel_overdue_orders(now=later) == 0
     order.refresh_from_db()
-    assert order.state == S.CANCELLED
+    assert order.state == OrderState.CANCELLED
     assert order.transitions.last().by is None and "超时" in order.transitions.last().reason
     sku.refresh_from_db()
     assert sku.stock == 99
@@ -180,14 +179,19 @@ def test_overdue_orders_are_cancelled_by_the_job_twice_safely(buyer_group, buyer
 def test_full_happy_path_to_completion(buyer_group, buyer, sku, operator, transport):
     order = order_for(buyer, buyer_group, sku)
     pay(order, transport)
-    assert order.state == S.PAID and order.paid_at
+    assert order.state == OrderState.PAID and order.paid_at
     with pytest.raises(ValidationError):
         ship_order(order=order, by=operator)  # shipping needs a tracking number
     ship_order(order=order, by=operator, tracking_number="SF123456")
     complete_order(order=order, by=buyer)
     order.refresh_from_db()
-    assert order.state == S.COMPLETED and order.tracking_number == "SF123456"
-    assert [t.to_state for t in order.transitions.all()] == [S.PENDING_PAYMENT, S.PAID, S.SHIPPED, S.COMPLETED]
+    assert order.state == OrderState.COMPLETED and order.tracking_number == "SF123456"
+    assert [t.to_state for t in order.transitions.all()] == [
+        OrderState.PENDING_PAYMENT,
+        OrderState.PAID,
+        OrderState.SHIPPED,
+        OrderState.COMPLETED,
+    ]
 
 
 def test_refund_flow_returns_stock_once(buyer_group, buyer, sku, operator, transport):
@@ -198,7 +202,7 @@ def test_refund_flow_returns_stock_once(buyer_group, buyer, sku, operator, trans
     approve_refund(order=order, by=operator)  # pressed twice: same refund row
     deliver(transport)
     order.refresh_from_db()
-    assert order.state == S.REFUNDED and order.refunded_amount == order.total
+    assert order.state == OrderState.REFUNDED and order.refunded_amount == order.total
     assert order.refunds.count() == 1
     sku.refresh_from_db()
     assert sku.stock == 100
@@ -212,7 +216,7 @@ def test_refund_rejected(buyer_group, buyer, sku, operator, transport):
         reject_refund(order=order, by=operator, reason="")
     reject_refund(order=order, by=operator, reason="已超过七天")
     order.refresh_from_db()
-    assert order.state == S.REFUND_REJECTED
+    assert order.state == OrderState.REFUND_REJECTED
     with pytest.raises(TransitionRefused):
         approve_refund(order=order, by=operator)
 
@@ -228,7 +232,7 @@ def test_an_approved_refund_on_its_way_cannot_be_rejected(buyer_group, buyer, sk
 
     deliver(transport)
     order.refresh_from_db()
-    assert order.state == S.REFUNDED and order.refunded_amount == order.total
+    assert order.state == OrderState.REFUNDED and order.refunded_amount == order.total
 
 
 def test_unpaid_order_cannot_be_refunded_or_shipped(buyer_group, buyer, sku, operator):

@@ -14,7 +14,6 @@ from orders.services import approve_refund, cancel_order, reconcile, refund_part
 from tests.builders.orders import deliver, order_for, pay
 
 pytestmark = pytest.mark.django_db
-S = OrderState
 
 
 def _post(client, body: str, signature: str | None):
@@ -52,7 +51,7 @@ def test_bad_signature_is_refused_and_changes_nothing(client, unpaid):
     assert _post(client, body, None).status_code == 400
     assert _post(client, body.replace("N-test-1", "N-other"), sign(body)).status_code == 400  # body altered
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT and not ProviderNotification.objects.exists()
+    assert order.state == OrderState.PENDING_PAYMENT and not ProviderNotification.objects.exists()
 
 
 @pytest.mark.parametrize("override", [{"amount": "0.01"}, {"currency": "USD"}, {"reference": "SIMNOPE"}])
@@ -62,7 +61,7 @@ def test_wrong_amount_currency_or_reference_is_refused(client, unpaid, override)
     assert _post(client, body, sign(body)).status_code == 400
     order.refresh_from_db()
     payment.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT and payment.state == PaymentState.CREATED
+    assert order.state == OrderState.PENDING_PAYMENT and payment.state == PaymentState.CREATED
 
 
 def test_valid_notification_pays_once_even_when_sent_twice(client, unpaid):
@@ -71,23 +70,23 @@ def test_valid_notification_pays_once_even_when_sent_twice(client, unpaid):
     assert _post(client, body, sign(body)).status_code == 200
     assert _post(client, body, sign(body)).status_code == 200  # provider retry: acknowledged, ignored
     order.refresh_from_db()
-    assert order.state == S.PAID
-    assert order.transitions.filter(to_state=S.PAID).count() == 1
+    assert order.state == OrderState.PAID
+    assert order.transitions.filter(to_state=OrderState.PAID).count() == 1
     assert ProviderNotification.objects.count() == 1
 
 
 def test_provider_notifying_twice_through_the_outbox(unpaid, transport):
     order, _ = unpaid
     pay(order, transport, duplicate=True)
-    assert order.state == S.PAID and transport.statuses == [200, 200]
-    assert order.transitions.filter(to_state=S.PAID).count() == 1
+    assert order.state == OrderState.PAID and transport.statuses == [200, 200]
+    assert order.transitions.filter(to_state=OrderState.PAID).count() == 1
 
 
 def test_failed_payment_leaves_the_order_payable(unpaid, transport):
     order, payment = unpaid
     pay(order, transport, succeeded=False)
     payment.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT and payment.state == PaymentState.FAILED
+    assert order.state == OrderState.PENDING_PAYMENT and payment.state == PaymentState.FAILED
     again, _ = start_payment(order=order)
     assert again.pk != payment.pk
 
@@ -100,12 +99,12 @@ def test_paying_twice_reuses_the_open_payment(unpaid):
 def test_late_payment_for_a_cancelled_order_is_refunded(buyer, buyer_group, sku, transport):
     order = order_for(buyer, buyer_group, sku)
     pay(order, transport, delay_seconds=120)  # the member paid, the notification is late
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
     cancel_order(order=order, by=None, reason="超时未付款，自动取消")
     deliver(transport, now=timezone.now() + timedelta(minutes=3))  # the late payment notification
     deliver(transport)  # the refund notification
     order.refresh_from_db()
-    assert order.state == S.CANCELLED
+    assert order.state == OrderState.CANCELLED
     refund = Refund.objects.get(order=order)
     assert refund.key.startswith("late-payment:") and refund.state == RefundState.SUCCEEDED
     assert refund.amount == order.total
@@ -120,7 +119,7 @@ def test_refund_notification_failures_and_duplicates(settings, buyer, buyer_grou
     approve_refund(order=order, by=operator)
     deliver(transport)
     order.refresh_from_db()
-    assert order.state == S.REFUNDED and order.refunded_amount == order.total
+    assert order.state == OrderState.REFUNDED and order.refunded_amount == order.total
     assert Refund.objects.get(order=order).state == RefundState.SUCCEEDED
 
 
@@ -132,7 +131,7 @@ def test_failed_refund_is_visible_and_order_stays_requested(settings, buyer, buy
     approve_refund(order=order, by=operator)
     deliver(transport)
     order.refresh_from_db()
-    assert order.state == S.REFUND_REQUESTED and order.refunded_amount == 0
+    assert order.state == OrderState.REFUND_REQUESTED and order.refunded_amount == 0
     assert Refund.objects.get(order=order).state == RefundState.FAILED
 
 
@@ -143,7 +142,7 @@ def test_partial_refund_keeps_state_and_never_exceeds_total(buyer, buyer_group, 
     refund_part(order=order, amount=Decimal("4.00"), key="tier:1", reason="阶梯差价")  # same key: once
     deliver(transport)
     order.refresh_from_db()
-    assert order.state == S.PAID and order.refunded_amount == Decimal("4.00")
+    assert order.state == OrderState.PAID and order.refunded_amount == Decimal("4.00")
     with pytest.raises(ValidationError):
         refund_part(order=order, amount=Decimal("75.81"), key="too-much", reason="x")
     assert reconcile(order)["balanced"]

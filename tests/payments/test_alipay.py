@@ -20,7 +20,6 @@ from orders.services import refund_order, refund_part
 from tests.builders.payments import ALIPAY_APP_ID, pay_with, send_refunds
 from tests.fakes.keys import keypair
 
-S = OrderState
 PHONE = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"}
 
 
@@ -55,13 +54,13 @@ def test_a_member_pays_on_the_alipay_cashier_and_the_order_is_paid_once(
 
     order.refresh_from_db()
     payment.refresh_from_db()
-    assert order.state == S.PAID and payment.state == PaymentState.SUCCEEDED
+    assert order.state == OrderState.PAID and payment.state == PaymentState.SUCCEEDED
     assert payment.provider_txn_id == alipay_fake.trades[payment.provider_ref].trade_no
 
     # Alipay resends until it reads "success"; the same notify_id is applied once.
     url, body, _status = alipay_fake.sent_notifications[-1]
     assert alipay_fake.post(url, body) == (200, "success")
-    assert OrderTransition.objects.filter(order=order, to_state=S.PAID).count() == 1
+    assert OrderTransition.objects.filter(order=order, to_state=OrderState.PAID).count() == 1
     assert ProviderNotification.objects.filter(provider_ref=payment.provider_ref).count() == 1
 
 
@@ -84,7 +83,10 @@ def paid_at_alipay(alipay_account, alipay_fake, order):
 def _unpaid(order) -> bool:
     order.refresh_from_db()
     refs = order.payments.values_list("provider_ref", flat=True)
-    return order.state == S.PENDING_PAYMENT and not ProviderNotification.objects.filter(provider_ref__in=refs).exists()
+    return (
+        order.state == OrderState.PENDING_PAYMENT
+        and not ProviderNotification.objects.filter(provider_ref__in=refs).exists()
+    )
 
 
 @pytest.mark.django_db
@@ -104,7 +106,7 @@ def test_a_wrong_amount_is_refused_and_logged(client, paid_at_alipay, alipay_fak
         assert _post(client, url, body).content == b"fail"
     assert "amount/currency mismatch" in caplog.text
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
 
 
 @pytest.mark.django_db
@@ -136,11 +138,11 @@ def test_a_replayed_notification_changes_nothing_the_second_time(client, paid_at
     refund_order(order=Order.objects.get(pk=order.pk), by=owner, reason="不要了")
     send_refunds()
     order.refresh_from_db()
-    assert order.state == S.REFUNDED
+    assert order.state == OrderState.REFUNDED
     # The old, genuine "TRADE_SUCCESS" notification sent again: the order does not come back to life.
     assert _post(client, url, body).content == b"success"
     order.refresh_from_db()
-    assert order.state == S.REFUNDED and order.payments.get().state == PaymentState.SUCCEEDED
+    assert order.state == OrderState.REFUNDED and order.payments.get().state == PaymentState.SUCCEEDED
 
 
 @pytest.mark.django_db
@@ -160,7 +162,7 @@ def test_refunds_are_paid_out_once_and_confirmed_by_query(client, paid_at_alipay
     provider.start_refund(refund=first, notify_url="http://x/")
     assert sum(amount for amount, _at in trade.refunds.values()) == Decimal("15.50")
     order.refresh_from_db()
-    assert order.state == S.PAID and order.refunded_amount == Decimal("15.50")
+    assert order.state == OrderState.PAID and order.refunded_amount == Decimal("15.50")
 
 
 @pytest.mark.django_db
@@ -178,7 +180,7 @@ def test_more_than_was_paid_is_refused_by_alipay_with_its_code(client, paid_at_a
 def test_a_payment_whose_notification_never_comes_is_recovered_by_query(paid_at_alipay, order):
     assert recover_payments(now=timezone.now() + timedelta(minutes=3)) == 1
     order.refresh_from_db()
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
 
 
 @pytest.mark.django_db
@@ -186,7 +188,7 @@ def test_a_trade_alipay_never_saw_stays_open(alipay_account, order):
     pay_with(order, "alipay:wap", client="mobile")  # the member never opened the cashier
     assert recover_payments(now=timezone.now() + timedelta(minutes=3)) == 0
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
 
 
 @pytest.mark.django_db

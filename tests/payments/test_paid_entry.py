@@ -17,7 +17,6 @@ from tests.builders.payments import pay_with, send_refunds
 from tests.factories import GroupFactory, GroupSeriesFactory, InviteLinkFactory, UserFactory
 from tests.race import Gate, race
 
-S = OrderState
 ACTIVE = MembershipStatus.ACTIVE
 
 
@@ -59,13 +58,13 @@ def test_a_member_pays_the_entry_fee_with_wechat_pay_and_is_in(
 ):
     member = UserFactory()
     order = _tap_join(client, member, link)
-    assert (order.total, order.delivery, order.state) == (Decimal("9.90"), Delivery.NONE, S.PENDING_PAYMENT)
+    assert (order.total, order.delivery, order.state) == (Decimal("9.90"), Delivery.NONE, OrderState.PENDING_PAYMENT)
     assert not Membership.objects.filter(user=member).exists()  # no seat before the money lands
     again = _tap_join(client, member, link)
     assert again.pk == order.pk  # a second tap finds the open entry order
 
     _wechat_pays(client, wechatpay_fake, order)
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
     membership = Membership.objects.get(user=member, group=paid_group)
     assert membership.status == ACTIVE and membership.invite_link == link and membership.inviter == link.inviter
     paid_group.refresh_from_db()
@@ -87,7 +86,7 @@ def test_paying_into_a_group_that_filled_meanwhile_is_refunded(
     Group.objects.filter(pk=paid_group.pk).update(active_member_count=paid_group.capacity)  # filled meanwhile
 
     payment = _wechat_pays(client, wechatpay_fake, order)
-    assert order.state == S.REFUND_REQUESTED
+    assert order.state == OrderState.REFUND_REQUESTED
     assert not Membership.objects.filter(user=late).exists()
     refund = Refund.objects.get(order=order)
     assert refund.amount == Decimal("9.90") and "群已满员" in refund.reason
@@ -102,7 +101,9 @@ def test_paying_into_a_group_that_filled_meanwhile_is_refunded(
     order.refresh_from_db()
     refund.refresh_from_db()
     assert (
-        refund.state == RefundState.SUCCEEDED and order.state == S.REFUNDED and payment.amount == order.refunded_amount
+        refund.state == RefundState.SUCCEEDED
+        and order.state == OrderState.REFUNDED
+        and payment.amount == order.refunded_amount
     )
 
 
@@ -113,7 +114,7 @@ def test_a_group_closed_meanwhile_refunds_and_a_second_payment_refunds_too(clien
     Group.objects.filter(pk=paid_group.pk).update(state=GroupState.ARCHIVED)
     process_notification(_paid(start_payment(order=order)[0]))
     order.refresh_from_db()
-    assert order.state == S.REFUND_REQUESTED and "已归档" in Refund.objects.get(order=order).reason
+    assert order.state == OrderState.REFUND_REQUESTED and "已归档" in Refund.objects.get(order=order).reason
 
 
 @pytest.mark.django_db
@@ -133,7 +134,7 @@ def test_a_member_already_in_is_refunded_for_a_second_fee(client, paid_group, li
     process_notification(_paid(start_payment(order=second)[0]))
     first.refresh_from_db()
     second.refresh_from_db()
-    assert first.state == S.PAID and second.state == S.REFUND_REQUESTED
+    assert first.state == OrderState.PAID and second.state == OrderState.REFUND_REQUESTED
     assert Membership.objects.filter(user=member, status=ACTIVE).count() == 1
 
 
@@ -220,7 +221,7 @@ def test_racing_entry_fees_for_the_last_seat_admit_exactly_one(last_seat):
     group.refresh_from_db()
     assert group.active_member_count == group.capacity
     assert Membership.objects.filter(group=group, status=ACTIVE).count() == 1
-    assert Order.objects.filter(group=group, state=S.PAID).count() == 1
+    assert Order.objects.filter(group=group, state=OrderState.PAID).count() == 1
     assert Refund.objects.filter(order__group=group).count() == RACERS - 1  # each once
 
 

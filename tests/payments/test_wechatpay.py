@@ -21,8 +21,6 @@ from tests.builders.payments import APPID, MCHID, pay_with, send_refunds, setup_
 from tests.fakes.keys import keypair, public_pem, verify_sha256
 from tests.fakes.wechatpay import FakeWechatPay
 
-S = OrderState
-
 
 def _post(client, url: str, body: bytes, headers: dict):
     path = urlsplit(url).path
@@ -58,14 +56,14 @@ def test_a_member_pays_by_native_qr_code_and_the_order_is_paid_once(
     assert wechatpay_fake.notify_payment(payment.provider_ref) == 204
     order.refresh_from_db()
     payment.refresh_from_db()
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
     assert payment.state == PaymentState.SUCCEEDED and payment.provider_txn_id == trade.transaction_id
 
     # WeChat Pay resends the same notification (same id) until it sees 2xx, and a second one may cross it.
     url, body, headers = wechatpay_fake.sent_notifications[0][:3]
     assert wechatpay_fake.post(url, body, headers) == 204
     assert wechatpay_fake.notify_payment(payment.provider_ref) == 204
-    assert OrderTransition.objects.filter(order=order, to_state=S.PAID).count() == 1
+    assert OrderTransition.objects.filter(order=order, to_state=OrderState.PAID).count() == 1
     assert ProviderNotification.objects.filter(provider_ref=payment.provider_ref).count() == 2
 
 
@@ -95,7 +93,7 @@ def test_a_refund_is_paid_out_once_and_confirmed_by_its_notification(
     refund.refresh_from_db()
     assert (
         refund.state == RefundState.SUCCEEDED
-        and order.state == S.REFUNDED
+        and order.state == OrderState.REFUNDED
         and order.refunded_amount == Decimal("79.80")
     )
 
@@ -172,7 +170,10 @@ def paid_at_wechat(wechat_account, wechatpay_fake, order):
 def _unpaid(order) -> bool:
     order.refresh_from_db()
     refs = order.payments.values_list("provider_ref", flat=True)
-    return order.state == S.PENDING_PAYMENT and not ProviderNotification.objects.filter(provider_ref__in=refs).exists()
+    return (
+        order.state == OrderState.PENDING_PAYMENT
+        and not ProviderNotification.objects.filter(provider_ref__in=refs).exists()
+    )
 
 
 @pytest.mark.django_db
@@ -224,11 +225,11 @@ def test_a_wrong_amount_is_refused_and_logged_and_the_right_one_then_accepted(
         assert _post(client, url, body, headers).status_code == 400
     assert "amount/currency mismatch" in caplog.text
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
 
     assert _post(client, *wechatpay_fake.payment_notification(paid_at_wechat.provider_ref)).status_code == 204
     order.refresh_from_db()
-    assert order.state == S.PAID
+    assert order.state == OrderState.PAID
 
 
 @pytest.mark.django_db
@@ -268,7 +269,7 @@ def test_a_refund_notification_that_overtakes_the_refund_answer_settles_it_once(
         refund.state == RefundState.SUCCEEDED
         and refund.provider_ref == wechatpay_fake.refunds[refund_number(refund)].refund_id
     )
-    assert order.state == S.REFUNDED and order.refunded_amount == order.total
+    assert order.state == OrderState.REFUNDED and order.refunded_amount == order.total
 
 
 @pytest.mark.django_db
@@ -283,7 +284,7 @@ def test_a_payment_whose_notification_never_comes_is_recovered_by_query(paid_at_
     assert recover_payments(now=timezone.now() + timedelta(minutes=3)) == 1
     order.refresh_from_db()
     paid_at_wechat.refresh_from_db()
-    assert order.state == S.PAID and paid_at_wechat.provider_txn_id
+    assert order.state == OrderState.PAID and paid_at_wechat.provider_txn_id
     # The notification arriving after all changes nothing.
     assert wechatpay_fake.calls(f"/v3/pay/transactions/out-trade-no/{paid_at_wechat.provider_ref}")
 
@@ -299,7 +300,7 @@ def test_an_unpaid_payment_stays_open_when_queried(wechat_account, wechatpay_fak
     pay_with(order, "wechatpay:native")
     assert recover_payments(now=timezone.now() + timedelta(minutes=3)) == 0
     order.refresh_from_db()
-    assert order.state == S.PENDING_PAYMENT
+    assert order.state == OrderState.PENDING_PAYMENT
 
 
 # --- Failures at WeChat Pay ------------------------------------------------------------------------------
@@ -374,7 +375,7 @@ def test_with_platform_certificates_they_are_downloaded_decrypted_and_used(
         fake.payer_pays(payment.provider_ref)
         assert _post(client, *fake.payment_notification(payment.provider_ref)).status_code == 204
         order.refresh_from_db()
-        assert order.state == S.PAID
+        assert order.state == OrderState.PAID
     finally:
         fake.stop()
 

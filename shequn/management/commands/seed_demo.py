@@ -86,8 +86,6 @@ from referrals.services import RewardRuleInput, period_start, referral_settings,
 from shops.models import Operator, OperatorRole, Shop
 from shops.services import add_operator, create_shop
 
-ST = MembershipStatus
-
 DEMO_SLUG = "demo"
 DEMO_SHOP_NAME = "好物社 (demo)"
 DEMO_PASSWORD = "shequn-demo-2026"
@@ -592,7 +590,7 @@ class DemoBuilder:
         if membership.group_id not in plan.groups:  # the join rolled the series over into a new group
             self._series_group_opened(plan, membership.group)
         self.member_times[membership.pk] = {"requested_at": self.clock}
-        if membership.status == ST.ACTIVE:
+        if membership.status == MembershipStatus.ACTIVE:
             self._activated(plan, membership)
         else:
             wait = self.rng.uniform(*plan.decide_within)
@@ -613,7 +611,7 @@ class DemoBuilder:
         OrderTransition.objects.filter(order=order).update(at=self.clock)
         Payment.objects.filter(order=order).update(created_at=self.clock, succeeded_at=self.clock)
         return Membership.objects.select_related("group").get(
-            user=person, status=ST.ACTIVE, group__in=[group.pk, *self._series_groups(link)]
+            user=person, status=MembershipStatus.ACTIVE, group__in=[group.pk, *self._series_groups(link)]
         )
 
     def _series_groups(self, link: InviteLink) -> list[int]:
@@ -756,13 +754,15 @@ class DemoBuilder:
     def _tag_members(self) -> None:
         plan_of_group = {gid: plan for plan in self.plans.values() for gid in plan.groups}
         memberships = list(
-            Membership.objects.filter(group__shop=self.shop, status__in=[ST.ACTIVE, ST.PENDING])
+            Membership.objects.filter(
+                group__shop=self.shop, status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING]
+            )
             .select_related("group")
             .order_by("pk")
         )
         groups_of = Counter(m.user_id for m in memberships)
         vip_group = next(iter(self.plans["vip"].groups))
-        vips = {m.user_id for m in memberships if m.group_id == vip_group and m.status == ST.ACTIVE}
+        vips = {m.user_id for m in memberships if m.group_id == vip_group and m.status == MembershipStatus.ACTIVE}
         recent = self.now - timedelta(days=14)
         for membership in memberships:
             plan = plan_of_group[membership.group_id]
@@ -784,7 +784,7 @@ class DemoBuilder:
         for m in memberships:
             for name, value in self.member_times[m.pk].items():
                 setattr(m, name, value)
-            if m.status == ST.ACTIVE:  # seen at some point since joining, mostly lately
+            if m.status == MembershipStatus.ACTIVE:  # seen at some point since joining, mostly lately
                 m.last_active_at = m.joined_at + (self.now - m.joined_at) * (1 - rng.random() ** 3)
             else:
                 m.last_active_at = m.left_at or m.requested_at
@@ -939,8 +939,8 @@ class Command(BaseCommand):
         memberships = Membership.objects.filter(group__shop=shop)
         counts = memberships.aggregate(
             people=Count("user", distinct=True),
-            active=Count("pk", filter=Q(status=ST.ACTIVE)),
-            pending=Count("pk", filter=Q(status=ST.PENDING)),
+            active=Count("pk", filter=Q(status=MembershipStatus.ACTIVE)),
+            pending=Count("pk", filter=Q(status=MembershipStatus.PENDING)),
         )
         link = (
             InviteLink.objects.filter(
@@ -958,7 +958,7 @@ class Command(BaseCommand):
         star = (
             User.objects.filter(
                 phone__isnull=False,
-                memberships__status=ST.ACTIVE,
+                memberships__status=MembershipStatus.ACTIVE,
                 memberships__group__series__name=SHOWCASE_SERIES,
                 memberships__group__shop=shop,
             )
