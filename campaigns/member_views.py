@@ -18,9 +18,11 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
+from accounts.models import User
 from groups import posters, qr
 from groups.models import Membership, MembershipStatus
 from groups.services import personal_link
+from orders import selectors as order_selectors
 from orders.lifecycle import ALLOWED_TRANSITIONS
 from orders.models import Delivery, OrderState, PaymentState
 from shequn.decorators import member_login_required
@@ -55,7 +57,6 @@ def remember_inviter(request: HttpRequest, campaign: Campaign):
     inviter_id = stored.get(str(campaign.pk))
     if inviter_id is None:
         return None
-    from accounts.models import User
 
     return User.objects.filter(pk=inviter_id, is_active=True).first()
 
@@ -239,8 +240,6 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
 
 def _last_delivery(user) -> dict:
     """Last time's shipping details (as the order checkout does), else the member's name and phone."""
-    from orders import selectors as order_selectors
-
     last = (
         order_selectors.orders_for_member(user)
         .prefetch_related(None)

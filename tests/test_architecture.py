@@ -2,7 +2,8 @@
 
 scripts/test runs `lint-imports` before pytest; these tests show that the contract it checks fails when a
 lower layer imports a higher one (on a copy of the code with one import added), that every module is in a
-layer, and that no two layers import each other.
+layer, that no two layers import each other, and that no modules import each other round a cycle (imports
+inside functions included: an import put off into a function that closes a cycle is still a cycle).
 """
 
 import configparser
@@ -102,3 +103,38 @@ def test_no_two_layers_import_each_other(graph):
                 imports.add(edge)
     both_ways = sorted((contract[a][0], contract[b][0]) for a, b in imports if a < b and (b, a) in imports)
     assert both_ways == []
+
+
+def test_no_import_cycle_between_modules(graph):
+    """Tarjan's strongly connected components of the module import graph: each must be one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert cycles == []
