@@ -280,7 +280,7 @@ def _settings_shown(kind, settings: dict) -> list[tuple[str, str]]:
     return shown
 
 
-def _detail_context(request, campaign) -> dict:
+def _detail_context(campaign) -> dict:
     kind = registry.get(campaign.type)
     return {"campaign": campaign, "kind": kind, **kind.dashboard_figures(campaign)}
 
@@ -298,7 +298,7 @@ def _type_template(campaign, name: str, default: str | None = None) -> str | Non
 @operator_required(VIEWER)
 def campaign_detail(request, pk: int):
     campaign = selectors.campaign_for_shop(request.shop, pk)
-    context = _detail_context(request, campaign)
+    context = _detail_context(campaign)
     allowed = ALLOWED_TRANSITIONS[campaign.state]
     context.update(
         {
@@ -326,7 +326,7 @@ def campaign_detail(request, pk: int):
 def campaign_figures(request, pk: int):
     """The live figures alone, for the detail page to refresh in place."""
     campaign = selectors.campaign_for_shop(request.shop, pk)
-    return render(request, "campaigns/dashboard/_figures.html", _detail_context(request, campaign))
+    return render(request, "campaigns/dashboard/_figures.html", _detail_context(campaign))
 
 
 @require_POST

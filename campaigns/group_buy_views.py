@@ -78,7 +78,7 @@ def team_page(request: HttpRequest, pk: int, team_pk: int) -> HttpResponse:
         groups = services.member_groups_for(campaign, request.user)
         context["my_groups"] = groups
         if not groups:
-            context.update(_entry(request, campaign, inviter))
+            context.update(_entry(campaign, inviter))
     return render(request, "campaigns/group_buy/team.html", context)
 
 

@@ -61,7 +61,7 @@ def _login_url(next_url: str) -> str:
     return f"{reverse('account_request_login_code')}?{urlencode({'next': next_url})}"
 
 
-def _entry(request: HttpRequest, campaign: Campaign, inviter) -> dict:
+def _entry(campaign: Campaign, inviter) -> dict:
     """For someone not yet in any of the campaign's groups: where to join first (the inviter's own link to
     a campaign group when they have one, so the join is credited to them too)."""
     group = None
@@ -103,7 +103,7 @@ def landing(request: HttpRequest, pk: int) -> HttpResponse:
         groups = services.member_groups_for(campaign, user)
         context.update({"my_groups": groups, "share_url": services.share_link(campaign, user) if groups else ""})
         if not groups:
-            context.update(_entry(request, campaign, inviter))
+            context.update(_entry(campaign, inviter))
     context.update(kind.landing_context(campaign, user))
     return render(request, "campaigns/landing.html", context)
 

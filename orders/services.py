@@ -31,10 +31,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
-from referrals.models import ReferralEdge
-from shequn import images
+from shequn import hooks, images
 
-from . import hooks
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
 from .models import (
     ZERO,
@@ -135,7 +133,7 @@ def place_or_find_order(
 ) -> Placed:
     """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
 
-    `source` marks who placed it (e.g. "campaign:12": plug-ins of orders.hooks dispatch on it) and
+    `source` marks who placed it (e.g. "campaign:12": receivers of the shequn.hooks order hooks dispatch on it) and
     `unit_price` overrides the SKU price of a one-line order (a campaign price, decided by the caller);
     orders know nothing else of campaigns. `created` is decided by the unique (member, key) constraint:
     only the call whose insert committed says it placed the order.
@@ -215,11 +213,10 @@ def _reserve_and_create(
         subtotal += price[sku.pk] * wanted[sku.pk]
     discount = ZERO
     now = timezone.now()
-    order = Order.objects.create(
+    order = Order(
         shop_id=group.shop_id,
         group=group,
         member=member,
-        referrer=_referrer_of(member, group.shop_id),
         number=_new_order_number(),
         state=S.PENDING_PAYMENT,
         source=source,
@@ -237,6 +234,8 @@ def _reserve_and_create(
         created_at=now,
         pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
     )
+    hooks.order_placing.run(order)  # referrals fills in the referrer
+    order.save(force_insert=True)
     OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -255,7 +254,7 @@ def _reserve_and_create(
     from .models import OrderTransition
 
     OrderTransition.objects.create(order=order, from_state="", to_state=S.PENDING_PAYMENT, by=member, reason=_("下单"))
-    hooks.run("after_create", order)
+    hooks.order_created.run(order)
     return order
 
 
@@ -297,11 +296,6 @@ def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int)
             )
 
 
-def _referrer_of(member: User, shop_id: int) -> User | None:
-    edge = ReferralEdge.objects.filter(shop_id=shop_id, invitee=member).select_related("inviter").first()
-    return edge.inviter if edge else None
-
-
 def _return_stock_once(order: Order) -> bool:
     """Give the order's reserved stock back; the stamp makes a second call a no-op."""
     if Order.objects.filter(pk=order.pk, stock_returned_at__isnull=True).update(stock_returned_at=timezone.now()) != 1:
@@ -320,7 +314,7 @@ def cancel_order(*, order: Order, by: User | None, reason: str = "") -> Order:
         order = Order.objects.select_for_update().get(pk=order.pk)
         transition_order(order=order, to_state=S.CANCELLED, by=by, reason=reason or _("取消订单"))
         _return_stock_once(order)
-        hooks.run("after_cancel", order)
+        hooks.order_cancelled.run(order)
     return order
 
 
@@ -343,7 +337,7 @@ def ship_order(*, order: Order, by: User, tracking_number: str = "") -> Order:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.delivery == Delivery.SHIPPING and not tracking_number.strip():
             raise ValidationError({"tracking_number": _("快递订单发货需要填写运单号。")})
-        hooks.run("before_ship", order)
+        hooks.order_shipping.run(order)
         transition_order(
             order=order, to_state=S.SHIPPED, by=by, reason=_("发货"), tracking_number=tracking_number.strip()
         )
@@ -382,7 +376,7 @@ def _full_refund_key(order: Order) -> str:
     return f"order:{order.pk}:full"
 
 
-def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:
+def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:  # noqa: ARG001 (the actor is not recorded yet)
     """Refund what is left of a refund-requested order; it becomes 'refunded' when the provider confirms."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
@@ -603,7 +597,7 @@ def _apply_payment(notification: Notification) -> str:
         and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(pk=payment.pk).exists()
     ):
         transition_order(order=order, to_state=S.PAID, by=None, reason=_("支付成功"), paid_at=now)
-        hooks.run("after_paid", order)
+        hooks.order_paid.run(order)
         return "paid"
     # Paid too late (order cancelled) or paid twice: the money goes straight back.
     refund = Refund.objects.create(
@@ -638,7 +632,7 @@ def _apply_refund(notification: Notification) -> str:
     if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
         transition_order(order=order, to_state=S.REFUNDED, by=None, reason=_("退款成功"))
         _return_stock_once(order)
-        hooks.run("after_refund", order)
+        hooks.order_refunded.run(order)
     return "late-payment-refunded" if refund.key.startswith("late-payment:") else "refunded"
 
 
