@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
-from groups.api import DENIED, NOT_FOUND
 from orders.api import TransitionRefusedIsAConflict
+from shequn.api import DENIED, NOT_FOUND
 
 from . import selectors
 from .serializers import CampaignSerializer

@@ -10,10 +10,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from groups.api import DENIED, INVALID, NOT_FOUND
 from orders.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY, TransitionRefusedIsAConflict
 from orders.services import DeliveryRequest
-from shequn.api import error_response
+from shequn.api import DENIED, INVALID, NOT_FOUND, error_response
 
 from . import selectors, services
 from .models import CampaignType, TeamSeat

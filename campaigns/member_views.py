@@ -15,9 +15,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from groups import posters, qr
-from groups.member_views import member_login_required
 from groups.models import Membership, MembershipStatus
 from groups.services import personal_link
+from shequn.decorators import member_login_required
 
 from . import posters as campaign_posters
 from . import registry, selectors, services

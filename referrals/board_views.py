@@ -22,8 +22,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from groups import selectors as group_selectors
-from groups.member_views import member_login_required
 from groups.models import MembershipStatus
+from shequn.decorators import member_login_required
 from shops.models import OperatorRole, Shop
 from shops.tenancy import operator_required
 

@@ -32,7 +32,6 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.client import client_ip, device_id
 from accounts.models import User
 from shops.models import Shop
 
@@ -95,12 +94,6 @@ def update_fraud_settings(*, shop: Shop, **fields) -> FraudSettings:
 
 
 # --- Recording what the recording code refuses -------------------------------------------------------
-
-
-def request_fingerprint(request) -> tuple[str | None, str]:
-    """(ip, device id) of a request, for the recording services' `ip=` and `device=` (accounts.client:
-    the client's address through the trusted proxies, and the device cookie or a browser hash)."""
-    return client_ip(request), device_id(request)
 
 
 def record_self_referral_attempt(

@@ -427,7 +427,7 @@ POSTER_FONT_PATH = os.environ.get("POSTER_FONT_PATH", "")
 
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The client's address behind the TLS proxy (accounts.client: rate limits, sign-in limits, fraud flags):
+# The client's address behind the TLS proxy (shequn.client: rate limits, sign-in limits, fraud flags):
 # how many proxies in front of web append to X-Forwarded-For, or the one header a proxy sets instead.
 ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER") or None

@@ -9,10 +9,9 @@ from accounts.sms import LocmemSmsBackend
 from notifications import services
 from notifications.models import Category, HoldReason, Notification, NotificationSettings, NotificationState
 from orders.services import close_case, open_case
+from tests.builders.notifications import at_local, noon, write
+from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.factories import ShopFactory, UserFactory
-from tests.orders.conftest import DjangoClientTransport, order_for, pay
-
-from .conftest import at_local, noon, write
 
 pytestmark = pytest.mark.django_db
 
