@@ -208,10 +208,6 @@ def open_task_of(campaign: Campaign, member) -> HelpTask | None:
     return HelpTask.objects.filter(campaign=campaign, starter=member, state=HelpTaskState.OPEN).first()
 
 
-def tasks_of_member(member):
-    return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
-
-
 # --- Starting a task -----------------------------------------------------------------------------------
 
 

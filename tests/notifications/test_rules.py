@@ -1,4 +1,4 @@
-"""Don't spam (DOMAIN.md): opt-outs per category, quiet hours, a frequency cap per member and shop,
+"""Don't spam: opt-outs per category, quiet hours, a frequency cap per member and shop,
 no marketing during an open after-sales case. Transactional messages are never held back."""
 
 from datetime import time, timedelta

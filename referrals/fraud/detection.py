@@ -1,22 +1,4 @@
-"""Fraud review of referrals (风控审核): detection raises flags, people confirm or clear them.
-
-Detection (`detect`, the beat job `referrals.fraud.detect_fraud`) reads the live events of the last
-days and raises one flag per (shop, kind, subject, period) — the unique key makes the job idempotent:
-a rerun inserts nothing twice and only adds newly found events to a flag that is still open. Kinds:
-
-- self_referral: someone used their own invite link (refused by the recording code, recorded here by
-  `record_self_referral_attempt`), or an invitee acted from a device the inviter themself used;
-- ring: A brought (or was helped by) B and B brought A, or a cycle of up to four people;
-- shared_device / shared_ip: many different invitees acting from one device or IP within a short window;
-- dormant: an inviter's invitees who did nothing (no order, no campaign act) for days after joining;
-- burst: more joins brought by one member in one day than the shop's limit (default 20, DOMAIN.md);
-- young_account: campaign acts by accounts younger than the shop's limit in minutes.
-
-Review: `confirm_flag` voids the flag's events through `services.void_events` (they leave every board,
-a rebuild never brings them back, and rewards not yet granted are withheld); `clear_flag` dismisses it.
-Both record who, when and why. A flag nobody decides before its deadline follows the shop's default
-(`apply_deadlines`, beat job `referrals.fraud.apply_flag_deadlines`), recorded as automatic.
-"""
+"""Detection: each detector reads recent live events and returns findings; `detect` raises them as flags."""
 
 from __future__ import annotations
 
@@ -24,20 +6,15 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from celery import shared_task
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Q, QuerySet
-from django.shortcuts import get_object_or_404
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import User
-from shops.models import Shop
 
-from . import services
-from .fraud_models import DefaultDecision, FlagKind, FlagStatus, FraudFlag, FraudSettings, SelfReferralAttempt
-from .models import EventKind, ReferralEdge, ReferralEvent
+from ..fraud_models import FlagKind, FlagStatus, FraudFlag, FraudSettings, SelfReferralAttempt
+from ..models import EventKind, ReferralEdge, ReferralEvent
+from .thresholds import fraud_settings
 
 LOOKBACK = timedelta(days=2)  # how far back each run looks for new suspicious acts
 RING_WINDOW = timedelta(days=90)  # how far back the credit graph reaches when closing a ring
@@ -51,74 +28,6 @@ CREDIT_KINDS = (
     EventKind.CAMPAIGN_ACT,
 )
 DOING_KINDS = (EventKind.FIRST_ORDER, EventKind.REPEAT_ORDER, EventKind.QUALIFIED, EventKind.CAMPAIGN_ACT)
-REASON_MAX = 200
-
-
-# --- Settings -------------------------------------------------------------------------------------
-
-
-def fraud_settings(shop_id: int) -> FraudSettings:
-    """The shop's fraud thresholds, made with the defaults on first use."""
-    found = FraudSettings.objects.filter(shop_id=shop_id).first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            return FraudSettings.objects.create(shop_id=shop_id)
-    except IntegrityError:  # made by a concurrent request a moment ago
-        return FraudSettings.objects.get(shop_id=shop_id)
-
-
-SETTINGS_FIELDS = (
-    "burst_limit_per_day",
-    "young_account_minutes",
-    "shared_window_minutes",
-    "shared_device_limit",
-    "shared_ip_limit",
-    "dormant_after_days",
-    "dormant_min_invitees",
-    "decision_hours",
-    "default_decision",
-)
-
-
-def update_fraud_settings(*, shop: Shop, **fields) -> FraudSettings:
-    """Change the shop's thresholds (validated by the model's field validators)."""
-    current = fraud_settings(shop.pk)
-    for name in SETTINGS_FIELDS:
-        if name in fields:
-            setattr(current, name, fields[name])
-    current.full_clean()
-    current.save()
-    return current
-
-
-# --- Recording what the recording code refuses -------------------------------------------------------
-
-
-def record_self_referral_attempt(
-    *,
-    shop_id: int,
-    user: User,
-    action: str,
-    link=None,
-    ip: str | None = None,
-    device: str = "",
-    at: datetime | None = None,
-) -> SelfReferralAttempt:
-    """Keep a refused self-invite (opening or joining through one's own link, acting for oneself)."""
-    return SelfReferralAttempt.objects.create(
-        shop_id=shop_id,
-        user=user,
-        action=action[:16],
-        link=link,
-        ip_address=ip,
-        device_id=(device or "")[:64],
-        at=at or timezone.now(),
-    )
-
-
-# --- Detection -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -506,192 +415,3 @@ def _names(user_ids) -> dict[int, str]:
         u.pk: u.public_name
         for u in User.objects.filter(pk__in=list(user_ids)).only("display_name", "phone", "email", "username")
     }
-
-
-# --- Explaining ------------------------------------------------------------------------------------
-
-
-def explain(flag: FraudFlag) -> str:
-    """The flag in plain words for the reviewer (computed, so it follows the reader's language)."""
-    e = flag.evidence
-    name = flag.member.public_name if flag.member_id and flag.member else _("（未知成员）")
-    if flag.kind == FlagKind.BURST:
-        return _(
-            "%(name)s 在 %(day)s 一天内带来 %(count)d 人入群，超过店铺每日上限 %(limit)d 人"
-            "（一个人一天最多能加约 20 位好友）。确认后作废超出上限的 %(excess)d 条入群记录。"
-        ) % {"name": name, "day": e["day"], "count": e["count"], "limit": e["limit"], "excess": e["count"] - e["limit"]}
-    if flag.kind in (FlagKind.SHARED_DEVICE, FlagKind.SHARED_IP):
-        what = _("同一台设备") if flag.kind == FlagKind.SHARED_DEVICE else _("同一个 IP 地址")
-        return _(
-            "%(what)s在 %(minutes)d 分钟内出现了 %(invitees)d 个不同的被邀请账号（上限 %(limit)d 个），"
-            "涉及 %(inviters)d 位邀请人，很可能是一人操作多个账号。主要受益人：%(name)s。"
-        ) % {
-            "what": what,
-            "minutes": e["minutes"],
-            "invitees": e["invitees"],
-            "limit": e["limit"],
-            "inviters": e["inviters"],
-            "name": name,
-        }
-    if flag.kind == FlagKind.DORMANT:
-        return _(
-            "%(name)s 在 %(week)s 这一周带来的 %(joined)d 人中，有 %(count)d 人入群 %(days)d 天后"
-            "仍没有任何下单或活动行为，可能是凑数的账号。"
-        ) % {"name": name, "week": e["week"], "joined": e["joined"], "count": e["count"], "days": e["days"]}
-    if flag.kind == FlagKind.RING:
-        chain = " → ".join(e["names"] + e["names"][:1])
-        return _("%(chain)s：这些成员互相邀请或互相助力，形成了一个环，是互刷的典型特征。") % {"chain": chain}
-    if flag.kind == FlagKind.YOUNG_ACCOUNT:
-        return _(
-            "%(day)s 有 %(count)d 次活动行为来自 %(accounts)d 个注册不满 %(minutes)d 分钟、"
-            "且共用设备或 IP 的新账号，受益人是 %(name)s，疑似临时注册的小号助力。"
-        ) % {"day": e["day"], "count": e["count"], "accounts": e["accounts"], "minutes": e["minutes"], "name": name}
-    if flag.kind == FlagKind.SELF_REFERRAL and "attempts" in e:
-        return _("%(name)s 在 %(day)s 尝试用自己的邀请链接邀请自己 %(attempts)d 次，系统已拒绝并记录。") % {
-            "name": name,
-            "day": e["day"],
-            "attempts": e["attempts"],
-        }
-    if flag.kind == FlagKind.SELF_REFERRAL:
-        return _("被邀请人 %(invitee)s 使用的设备与邀请人 %(name)s 本人用过的设备相同，疑似同一人用小号邀请自己。") % {
-            "invitee": e.get("invitee_name", ""),
-            "name": name,
-        }
-    return flag.get_kind_display()
-
-
-# --- Review ----------------------------------------------------------------------------------------
-
-
-def events_to_void(flag: FraudFlag) -> QuerySet[ReferralEvent]:
-    """The flag's events, plus what a flagged join led to: the same invitee's later credit to the same inviter."""
-    flagged = list(flag.events.values_list("pk", "kind", "inviter_id", "invitee_id"))
-    wanted = Q(pk__in=[row[0] for row in flagged])
-    for _pk, kind, inviter_id, invitee_id in flagged:
-        if kind == EventKind.JOINED and invitee_id:
-            wanted |= Q(inviter_id=inviter_id, invitee_id=invitee_id, kind__in=CREDIT_KINDS)
-    return ReferralEvent.objects.filter(wanted, shop_id=flag.shop_id, voided_at__isnull=True)
-
-
-def _clean_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("请写明处理理由。")})
-    return reason[:REASON_MAX]
-
-
-def _locked_open(flag: FraudFlag) -> FraudFlag:
-    locked = FraudFlag.objects.select_for_update(of=("self",)).select_related("member").get(pk=flag.pk)
-    if locked.status != FlagStatus.OPEN:
-        raise ValidationError(_("该标记已经处理过了（%(status)s）。") % {"status": locked.get_status_display()})
-    return locked
-
-
-def confirm_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = False) -> FraudFlag:
-    """Confirm: void the flag's events (they leave every board; rewards not yet granted are withheld)
-    and record who and why. Once: a second decision on the same flag is refused."""
-    reason = _clean_reason(reason)
-    with transaction.atomic():
-        locked = _locked_open(flag)
-        voided = services.void_events(
-            events_to_void(locked), by=by, reason=f"{locked.get_kind_display()}：{reason}"[:REASON_MAX]
-        )
-        return _decide(locked, FlagStatus.CONFIRMED, by=by, reason=reason, auto=auto, voided=len(voided))
-
-
-def clear_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = False) -> FraudFlag:
-    """Clear: the flag is dismissed, its events stay counted; who and why are recorded."""
-    reason = _clean_reason(reason)
-    with transaction.atomic():
-        return _decide(_locked_open(flag), FlagStatus.CLEARED, by=by, reason=reason, auto=auto, voided=0)
-
-
-def _decide(flag: FraudFlag, status: str, *, by, reason: str, auto: bool, voided: int) -> FraudFlag:
-    flag.status, flag.decided_at, flag.decided_by = status, timezone.now(), by
-    flag.decision_reason, flag.auto_decided, flag.voided_count = reason, auto, voided
-    flag.save(update_fields=["status", "decided_at", "decided_by", "decision_reason", "auto_decided", "voided_count"])
-    return flag
-
-
-def decide(*, flag: FraudFlag, action: str, by: User, reason: str) -> FraudFlag:
-    if action == "confirm":
-        return confirm_flag(flag=flag, by=by, reason=reason)
-    if action == "clear":
-        return clear_flag(flag=flag, by=by, reason=reason)
-    raise ValidationError(_("请选择确认或排除。"))
-
-
-def apply_deadlines(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Flags past their deadline follow their shop's default (hold = confirm, release = clear), each once."""
-    now = now or timezone.now()
-    done = 0
-    due = (
-        FraudFlag.objects.filter(status=FlagStatus.OPEN, deadline__lte=now)
-        .select_related("shop__fraud_settings")
-        .order_by("deadline", "pk")[:limit]
-    )
-    for flag in due:
-        rules = fraud_settings(flag.shop_id)
-        try:
-            if rules.default_decision == DefaultDecision.HOLD:
-                confirm_flag(flag=flag, by=None, reason=_("审核期限已过，按店铺默认处理：扣留"), auto=True)
-            else:
-                clear_flag(flag=flag, by=None, reason=_("审核期限已过，按店铺默认处理：放行"), auto=True)
-        except ValidationError:
-            continue  # someone decided it a moment ago
-        done += 1
-    return done
-
-
-# --- Reads (the review queue) ----------------------------------------------------------------------------
-
-
-def _queue(qs: QuerySet[FraudFlag], *, status: str | None, kind: str | None) -> QuerySet[FraudFlag]:
-    qs = qs.select_related("shop", "member", "decided_by").annotate(event_count=Count("events"))
-    if status:
-        qs = qs.filter(status=status)
-    if kind:
-        qs = qs.filter(kind=kind)
-    return qs.order_by("-status", "deadline", "pk") if not status else qs.order_by("deadline", "pk")
-
-
-def flags_for_shop(shop: Shop, *, status: str | None = FlagStatus.OPEN, kind: str | None = None) -> QuerySet[FraudFlag]:
-    return _queue(FraudFlag.objects.filter(shop=shop), status=status, kind=kind)
-
-
-def flag_for_shop(shop: Shop, pk: int) -> FraudFlag:
-    return get_object_or_404(FraudFlag.objects.select_related("shop", "member", "decided_by"), shop=shop, pk=pk)
-
-
-def flags_for_platform(
-    *, shop_id: int | None = None, status: str | None = FlagStatus.OPEN, kind: str | None = None
-) -> QuerySet[FraudFlag]:
-    qs = FraudFlag.objects.all()
-    if shop_id:
-        qs = qs.filter(shop_id=shop_id)
-    return _queue(qs, status=status, kind=kind)
-
-
-def flag_for_platform(pk: int) -> FraudFlag:
-    return get_object_or_404(FraudFlag.objects.select_related("shop", "member", "decided_by"), pk=pk)
-
-
-def flag_events(flag: FraudFlag) -> QuerySet[ReferralEvent]:
-    return flag.events.select_related("inviter", "invitee", "group").order_by("occurred_at", "pk")
-
-
-# --- Beat jobs ---------------------------------------------------------------------------------------
-
-
-@shared_task(name="referrals.fraud.detect_fraud", acks_late=True, ignore_result=True)
-def detect_fraud() -> int | None:
-    from shequn.jobs import run_counted
-
-    return run_counted("detect-referral-fraud", detect)
-
-
-@shared_task(name="referrals.fraud.apply_flag_deadlines", acks_late=True, ignore_result=True)
-def apply_flag_deadlines() -> int | None:
-    from shequn.jobs import run_counted
-
-    return run_counted("apply-fraud-flag-deadlines", apply_deadlines)
