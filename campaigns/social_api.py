@@ -1,4 +1,5 @@
-"""The JSON API of 帮 助力 and 砍 砍价 for member clients, mounted at /api/v1/ (campaigns/social_api_urls.py).
+"""The JSON API of 帮 助力 and 砍 砍价 for member clients, mounted at /api/v1/ (campaigns/help_api_urls.py and
+campaigns/bargain_api_urls.py).
 
 Thin views: parse, call campaigns.types.help / campaigns.types.bargain, render. A task or bargain is
 visible to its starter and to the friends who acted on it, and to a member who brings the starter's share
