@@ -1,4 +1,5 @@
-"""The JSON API of 帮 助力 and 砍 砍价 for member clients, mounted at /api/v1/ (campaigns/social_api_urls.py).
+"""The JSON API of 帮 助力 and 砍 砍价 for member clients, mounted at /api/v1/ (campaigns/help_api_urls.py and
+campaigns/bargain_api_urls.py).
 
 Thin views: parse, call campaigns.types.help / campaigns.types.bargain, render. A task or bargain is
 visible to its starter and to the friends who acted on it, and to a member who brings the starter's share
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 
 from orders.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY
 from orders.models import Delivery
+from orders.selectors import order_for_member
 from orders.serializers import MyOrderDetailSerializer, RecipientPhoneField
 from orders.services import DeliveryRequest
 from shequn.api import DENIED, NOT_FOUND, error_doc, error_response
@@ -325,7 +327,6 @@ class HelpTaskClaimView(SocialView):
             )
         except HelpRefused as exc:
             return _refused(exc)
-        from orders.selectors import order_for_member
 
         return Response(
             MyOrderDetailSerializer(
@@ -431,7 +432,6 @@ class BargainBuyView(SocialView):
             )
         except BargainRefused as exc:
             return _refused(exc)
-        from orders.selectors import order_for_member
 
         return Response(
             MyOrderDetailSerializer(

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.models import Order
+from shequn.client import request_fingerprint
 
 from .. import registry
 from ..bargain_algorithm import MAX_CUTS, cut_sequence, new_seed, to_fen, to_yuan
@@ -364,7 +365,7 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     task = BargainTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
     campaign = task.campaign
     if cutter.pk == task.starter_id:
-        ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+        ip, device = request_fingerprint(request) if request is not None else (None, "")
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=cutter, action="cut", ip=ip, device=device)
         raise BargainRefused("self")
     problem = cut_problem(task, cutter, now=now)
@@ -505,6 +506,9 @@ def close_due(*, now: datetime | None = None, limit: int = 1000) -> int:
 class BargainKind(CampaignKind):
     code = CampaignType.BARGAIN
     label = gettext_lazy("砍价")
+    urls = "campaigns.bargain_urls"
+    api_urls = "campaigns.bargain_api_urls"
+    admin = "campaigns.social_admin"
     sells = True
 
     @property
@@ -546,6 +550,17 @@ class BargainKind(CampaignKind):
 
     def figures(self, campaign) -> dict:
         return bargain_figures(campaign)
+
+    def poster_offer(self, campaign, target) -> str:
+        """最低砍到 ¥x; on a bargain's poster, its price now and the cuts it still lacks."""
+        from ..posters import with_original_price
+
+        words = _("最低砍到 ¥%(price)s") % {"price": campaign.settings.get("floor_price")}
+        if isinstance(target, BargainTask):
+            left = max(target.cuts_planned - target.cuts_done, 0)
+            words = _("现价 ¥%(price)s · 还差 %(n)d 刀") % {"price": target.current_price, "n": left}
+        was = campaign.settings.get("original_price") or (campaign.sku.price if campaign.sku_id else None)
+        return with_original_price(words, was)
 
 
 def bargain_figures(campaign: Campaign) -> dict:

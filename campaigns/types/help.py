@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.models import Order, OrderState
+from shequn.client import request_fingerprint
 
 from .. import registry
 from ..models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
@@ -310,7 +311,7 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
     task = HelpTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
     campaign = task.campaign
     if helper.pk == task.starter_id:
-        ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+        ip, device = request_fingerprint(request) if request is not None else (None, "")
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=helper, action="help", ip=ip, device=device)
         raise HelpRefused("self")
     problem = help_problem(task, helper, now=now)
@@ -479,6 +480,9 @@ def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
 class HelpKind(CampaignKind):
     code = CampaignType.HELP
     label = gettext_lazy("助力")
+    urls = "campaigns.help_urls"
+    api_urls = "campaigns.help_api_urls"
+    admin = "campaigns.social_admin"
     sells = False
 
     @property
@@ -505,6 +509,20 @@ class HelpKind(CampaignKind):
 
     def figures(self, campaign) -> dict:
         return help_figures(campaign)
+
+    def poster_offer(self, campaign, target) -> str:
+        """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks."""
+        from ..posters import with_original_price
+
+        rules = Rules(campaign)
+        needed = rules.helps_needed
+        if isinstance(target, HelpTask):
+            needed = max(target.helps_needed - target.help_count, 0)
+        if rules.reward_price is not None:
+            words = _("%(n)d 位好友助力 · ¥%(price)s 得") % {"n": needed, "price": rules.reward_price}
+        else:
+            words = _("%(n)d 位好友助力 · 免费得") % {"n": needed}
+        return with_original_price(words, campaign.sku.price if campaign.sku_id else None)
 
 
 def help_figures(campaign: Campaign) -> dict:
