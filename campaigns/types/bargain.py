@@ -46,7 +46,6 @@ from ..models import (
 )
 from .base import CampaignKind
 
-B = BargainState
 MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
 DEFAULT_PAY_WITHIN_MINUTES = 24 * 60
 MAX_FIRST_SHARE = Decimal("0.90")
@@ -248,7 +247,9 @@ def may_view(task: BargainTask, user, token_inviter) -> bool:
 
 def live_bargain_of(campaign: Campaign, member) -> BargainTask | None:
     return BargainTask.objects.filter(
-        campaign=campaign, starter=member, state__in=(B.OPEN, B.FLOOR_REACHED, B.ORDERED)
+        campaign=campaign,
+        starter=member,
+        state__in=(BargainState.OPEN, BargainState.FLOOR_REACHED, BargainState.ORDERED),
     ).first()
 
 
@@ -318,11 +319,11 @@ def cut_problem(task: BargainTask, user, *, now: datetime | None = None) -> str 
     """Why `user` cannot cut `task` now (a reason code of BargainRefused), or None. For pages; `cut`
     decides again under the guards."""
     now = now or timezone.now()
-    if task.state == B.FLOOR_REACHED or task.cuts_done >= task.cuts_planned:
+    if task.state == BargainState.FLOOR_REACHED or task.cuts_done >= task.cuts_planned:
         return "floor"
-    if task.state in (B.ORDERED, B.PURCHASED):
+    if task.state in (BargainState.ORDERED, BargainState.PURCHASED):
         return "closed"
-    if task.state in (B.EXPIRED, B.LAPSED) or task.expires_at <= now:
+    if task.state in (BargainState.EXPIRED, BargainState.LAPSED) or task.expires_at <= now:
         return "expired"
     if task.campaign.state != CampaignState.RUNNING:
         return "not_running"
@@ -349,7 +350,7 @@ def _take_next_cut(task_id: int, *, now: datetime) -> tuple[int, Decimal] | None
              WHERE id = %s AND state = %s AND cuts_done < cuts_planned AND expires_at > %s
          RETURNING cuts_done, current_price
             """,
-            [task_id, B.OPEN, now],
+            [task_id, BargainState.OPEN, now],
         )
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
@@ -403,8 +404,10 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
                 created_at=now,
             )
             if number == task.cuts_planned:
-                BargainTask.objects.filter(pk=task.pk, state=B.OPEN).update(
-                    state=B.FLOOR_REACHED, floor_reached_at=now, pay_deadline=now + Rules(campaign).pay_within
+                BargainTask.objects.filter(pk=task.pk, state=BargainState.OPEN).update(
+                    state=BargainState.FLOOR_REACHED,
+                    floor_reached_at=now,
+                    pay_deadline=now + Rules(campaign).pay_within,
                 )
     except IntegrityError as exc:
         if "bargain_cut_not_self" in str(exc):
@@ -419,13 +422,13 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
 def buy_problem(task: BargainTask, *, now: datetime | None = None) -> str | None:
     """Why the starter cannot buy now (a reason code), or None."""
     now = now or timezone.now()
-    if task.state == B.ORDERED or task.state == B.PURCHASED:
+    if task.state == BargainState.ORDERED or task.state == BargainState.PURCHASED:
         return "closed"
-    if task.state == B.LAPSED or (task.state == B.FLOOR_REACHED and task.pay_deadline <= now):
+    if task.state == BargainState.LAPSED or (task.state == BargainState.FLOOR_REACHED and task.pay_deadline <= now):
         return "lapsed"
-    if task.state == B.EXPIRED or (task.state == B.OPEN and task.expires_at <= now):
+    if task.state == BargainState.EXPIRED or (task.state == BargainState.OPEN and task.expires_at <= now):
         return "expired"
-    if task.state == B.OPEN and not Rules(task.campaign).may_buy_before_floor:
+    if task.state == BargainState.OPEN and not Rules(task.campaign).may_buy_before_floor:
         return "not_floor"
     return None
 
@@ -447,11 +450,11 @@ def buy(*, task: BargainTask, member, delivery, idempotency_key: str, now: datet
         raise BargainRefused(problem)
     campaign = task.campaign
     may_buy_early = Rules(campaign).may_buy_before_floor
-    buyable = Q(state=B.FLOOR_REACHED, pay_deadline__gt=now)
+    buyable = Q(state=BargainState.FLOOR_REACHED, pay_deadline__gt=now)
     if may_buy_early:
-        buyable |= Q(state=B.OPEN, expires_at__gt=now)
+        buyable |= Q(state=BargainState.OPEN, expires_at__gt=now)
     with transaction.atomic():
-        if BargainTask.objects.filter(buyable, pk=task.pk).update(state=B.ORDERED) != 1:
+        if BargainTask.objects.filter(buyable, pk=task.pk).update(state=BargainState.ORDERED) != 1:
             task.refresh_from_db()
             raise BargainRefused(buy_problem(task, now=now) or "closed")
         price = BargainTask.objects.filter(pk=task.pk).values_list("current_price", flat=True).get()
@@ -478,22 +481,24 @@ def close_due(*, now: datetime | None = None, limit: int = 1000) -> int:
     conditional UPDATE per bargain; safe to run twice or concurrently."""
     now = now or timezone.now()
     expiring = list(
-        BargainTask.objects.filter(state=B.OPEN, expires_at__lte=now)
+        BargainTask.objects.filter(state=BargainState.OPEN, expires_at__lte=now)
         .order_by("expires_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
     lapsing = list(
-        BargainTask.objects.filter(state=B.FLOOR_REACHED, pay_deadline__lte=now)
+        BargainTask.objects.filter(state=BargainState.FLOOR_REACHED, pay_deadline__lte=now)
         .order_by("pay_deadline", "pk")
         .values_list("pk", flat=True)[:limit]
     )
     done = sum(
-        BargainTask.objects.filter(pk=pk, state=B.OPEN, expires_at__lte=now).update(state=B.EXPIRED, closed_at=now)
+        BargainTask.objects.filter(pk=pk, state=BargainState.OPEN, expires_at__lte=now).update(
+            state=BargainState.EXPIRED, closed_at=now
+        )
         for pk in expiring
     )
     done += sum(
-        BargainTask.objects.filter(pk=pk, state=B.FLOOR_REACHED, pay_deadline__lte=now).update(
-            state=B.LAPSED, closed_at=now
+        BargainTask.objects.filter(pk=pk, state=BargainState.FLOOR_REACHED, pay_deadline__lte=now).update(
+            state=BargainState.LAPSED, closed_at=now
         )
         for pk in lapsing
     )
@@ -524,16 +529,20 @@ class BargainKind(CampaignKind):
         """An ended or cancelled campaign stops the cutting (open bargains expire); one at its floor may still
         be bought until its payment deadline, unless the campaign was cancelled."""
         now = timezone.now()
-        BargainTask.objects.filter(campaign=campaign, state=B.OPEN).update(state=B.EXPIRED, closed_at=now)
+        BargainTask.objects.filter(campaign=campaign, state=BargainState.OPEN).update(
+            state=BargainState.EXPIRED, closed_at=now
+        )
         if campaign.state == CampaignState.CANCELLED:
-            BargainTask.objects.filter(campaign=campaign, state=B.FLOOR_REACHED).update(state=B.LAPSED, closed_at=now)
+            BargainTask.objects.filter(campaign=campaign, state=BargainState.FLOOR_REACHED).update(
+                state=BargainState.LAPSED, closed_at=now
+            )
 
     def expire_due(self, *, now) -> int:
         return close_due(now=now)
 
     def after_paid(self, order) -> None:
-        BargainTask.objects.filter(order_id=order.pk, state=B.ORDERED).update(
-            state=B.PURCHASED, closed_at=timezone.now()
+        BargainTask.objects.filter(order_id=order.pk, state=BargainState.ORDERED).update(
+            state=BargainState.PURCHASED, closed_at=timezone.now()
         )
 
     def after_cancel(self, order) -> None:
@@ -541,12 +550,12 @@ class BargainKind(CampaignKind):
         (the member may buy again before the deadline)."""
         now = timezone.now()
         # Each statement matches only bargains still "ordered" with this order: the first that applies wins.
-        ordered = BargainTask.objects.filter(order_id=order.pk, state=B.ORDERED)
+        ordered = BargainTask.objects.filter(order_id=order.pk, state=BargainState.ORDERED)
         at_floor = Q(cuts_done__gte=F("cuts_planned"))
-        ordered.filter(at_floor, pay_deadline__gt=now).update(state=B.FLOOR_REACHED, order=None)
-        ordered.filter(at_floor).update(state=B.LAPSED, closed_at=now)
-        ordered.filter(expires_at__gt=now).update(state=B.OPEN, order=None)
-        ordered.update(state=B.EXPIRED, closed_at=now)
+        ordered.filter(at_floor, pay_deadline__gt=now).update(state=BargainState.FLOOR_REACHED, order=None)
+        ordered.filter(at_floor).update(state=BargainState.LAPSED, closed_at=now)
+        ordered.filter(expires_at__gt=now).update(state=BargainState.OPEN, order=None)
+        ordered.update(state=BargainState.EXPIRED, closed_at=now)
 
     def figures(self, campaign) -> dict:
         return bargain_figures(campaign)
@@ -567,10 +576,10 @@ def bargain_figures(campaign: Campaign) -> dict:
     """Live figures of one bargain campaign: a fixed number of queries."""
     tasks = BargainTask.objects.filter(campaign=campaign).aggregate(
         started=Count("pk"),
-        open=Count("pk", filter=Q(state=B.OPEN)),
+        open=Count("pk", filter=Q(state=BargainState.OPEN)),
         floor=Count("pk", filter=Q(floor_reached_at__isnull=False)),
-        purchased=Count("pk", filter=Q(state=B.PURCHASED)),
-        lapsed=Count("pk", filter=Q(state__in=(B.EXPIRED, B.LAPSED))),
+        purchased=Count("pk", filter=Q(state=BargainState.PURCHASED)),
+        lapsed=Count("pk", filter=Q(state__in=(BargainState.EXPIRED, BargainState.LAPSED))),
     )
     cuts = BargainCut.objects.filter(campaign=campaign).aggregate(
         cuts=Count("pk"),

@@ -23,7 +23,6 @@ from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-B = BargainState
 
 
 @pytest.fixture
@@ -94,7 +93,7 @@ def test_a_bargain_stores_its_whole_cut_sequence_and_seed_at_start(running):
         Decimal("10"),
         Decimal("100"),
     )
-    assert (task.cuts_planned, task.cuts_done, task.state, task.group) == (5, 0, B.OPEN, group)
+    assert (task.cuts_planned, task.cuts_done, task.state, task.group) == (5, 0, BargainState.OPEN, group)
     assert task.plan[0] == 4500 and sum(task.plan) == 9000
     assert bargaining.start_bargain(campaign=campaign, member=starter) == task  # one live bargain
 
@@ -120,7 +119,9 @@ def test_the_ith_friend_gets_the_ith_planned_cut_down_to_the_floor(running):
         assert made.price_after == price
     task.refresh_from_db()
     assert task.current_price == Decimal("10.00") == cuts[-1].price_after
-    assert task.state == B.FLOOR_REACHED and task.pay_deadline == task.floor_reached_at + timedelta(minutes=60)
+    assert task.state == BargainState.FLOOR_REACHED and task.pay_deadline == task.floor_reached_at + timedelta(
+        minutes=60
+    )
     with _refused("floor"):
         bargaining.cut(task=task, cutter=friends(1)[0])
     task.refresh_from_db()
@@ -202,12 +203,12 @@ def test_the_member_buys_at_the_floor_through_the_order_pipeline(running, transp
     assert order.total == Decimal("10.00") and order.source == f"campaign:{campaign.pk}"
     assert bargaining.buy(task=task, member=starter, delivery=SHIPPING, idempotency_key=key) == order
     task.refresh_from_db()
-    assert (task.state, task.order) == (B.ORDERED, order)
+    assert (task.state, task.order) == (BargainState.ORDERED, order)
     with _refused("closed"):
         bargaining.buy(task=task, member=starter, delivery=SHIPPING, idempotency_key=uuid.uuid4().hex)
     pay(order, transport)
     task.refresh_from_db()
-    assert order.state == OrderState.PAID and task.state == B.PURCHASED
+    assert order.state == OrderState.PAID and task.state == BargainState.PURCHASED
 
 
 def test_no_purchase_before_the_floor_unless_the_campaign_allows_it(shop):
@@ -246,7 +247,7 @@ def test_past_the_payment_deadline_the_bargain_lapses(running):
     assert services.run_due_jobs(now=task.pay_deadline)[CampaignType.BARGAIN] == 1
     assert bargaining.close_due(now=task.pay_deadline) == 0  # twice: nothing more
     task.refresh_from_db()
-    assert task.state == B.LAPSED
+    assert task.state == BargainState.LAPSED
 
 
 def test_unfinished_bargains_expire_once(running):
@@ -257,7 +258,7 @@ def test_unfinished_bargains_expire_once(running):
     assert bargaining.close_due(now=task.expires_at) == 1
     assert bargaining.close_due(now=task.expires_at) == 0
     task.refresh_from_db()
-    assert task.state == B.EXPIRED and task.current_price < Decimal("100.00")
+    assert task.state == BargainState.EXPIRED and task.current_price < Decimal("100.00")
 
 
 def test_a_cancelled_unpaid_order_gives_the_bargain_back(running):
@@ -267,7 +268,7 @@ def test_a_cancelled_unpaid_order_gives_the_bargain_back(running):
     order = bargaining.buy(task=task, member=starter, delivery=SHIPPING, idempotency_key="k")
     cancel_order(order=order, by=starter)
     task.refresh_from_db()
-    assert (task.state, task.order) == (B.FLOOR_REACHED, None)
+    assert (task.state, task.order) == (BargainState.FLOOR_REACHED, None)
     again = bargaining.buy(task=task, member=starter, delivery=SHIPPING, idempotency_key="k2")
     assert again.total == Decimal("10.00")
 
@@ -280,7 +281,7 @@ def test_a_cancelled_order_after_the_deadline_lets_the_bargain_lapse(running):
     BargainTask.objects.filter(pk=task.pk).update(pay_deadline=task.started_at)
     cancel_order(order=order, by=None)
     task.refresh_from_db()
-    assert task.state == B.LAPSED
+    assert task.state == BargainState.LAPSED
 
 
 def test_figures_count_bargains_cuts_and_purchases(running, transport):
