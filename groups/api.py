@@ -20,7 +20,6 @@ from shops.models import OperatorRole
 from shops.tenancy import current_seat
 
 from . import selectors, services
-from .lifecycle import transition_group
 from .serializers import (
     MEMBER_ACTIONS,
     ErrorSerializer,
@@ -311,6 +310,7 @@ class ShopGroupView(ShopView):
         settings_fields = {key: changes.get(key, getattr(group, key)) for key in GROUP_FIELDS}
         services.update_group(
             group=group,
+            by=request.user,
             name=changes.get("name", group.name),
             tags=changes["tags"] if "tags" in changes else list(group.tags.all()),
             **settings_fields,
@@ -332,7 +332,7 @@ class ShopGroupTransitionView(ShopView):
         group = selectors.group_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        transition_group(
+        services.move_group(
             group=group,
             to_state=serializer.validated_data["to_state"],
             by=request.user,
@@ -385,7 +385,7 @@ class ShopMemberActionView(ShopView):
             "remove": lambda: services.remove(membership=membership, by=by, reason=reason),
             "ban": lambda: services.ban(membership=membership, by=by, reason=reason),
             "unban": lambda: services.unban(membership=membership, by=by),
-            "set-role": lambda: services.set_role(membership=membership, role=role),
+            "set-role": lambda: services.set_role(membership=membership, by=by, role=role),
         }
         actions[action]()
         membership = selectors.members_of_group(membership.group).get(pk=membership.pk)
@@ -417,7 +417,11 @@ class ShopGroupLinksView(ShopView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         link = services.create_link(
-            shop=self.shop, inviter=request.user, group=group, options=LinkOptions(**serializer.validated_data)
+            shop=self.shop,
+            by=request.user,
+            inviter=request.user,
+            group=group,
+            options=LinkOptions(**serializer.validated_data),
         )
         return Response(
             ShopLinkSerializer(link, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
@@ -435,7 +439,7 @@ class ShopLinkRevokeView(ShopView):
         responses={200: ShopLinkSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
     )
     def post(self, request, pk: int):
-        link = services.revoke_link(link=selectors.link_for_shop(self.shop, pk))
+        link = services.revoke_link(link=selectors.link_for_shop(self.shop, pk), by=request.user)
         return Response(self.get_serializer(link).data)
 
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from accounts.client import client_ip, device_id
 from accounts.models import User
+from shops import audit
 from shops.models import Shop
 
 from . import services
@@ -83,14 +84,25 @@ SETTINGS_FIELDS = (
 )
 
 
-def update_fraud_settings(*, shop: Shop, **fields) -> FraudSettings:
+@transaction.atomic
+def update_fraud_settings(*, shop: Shop, by: User, **fields) -> FraudSettings:
     """Change the shop's thresholds (validated by the model's field validators)."""
     current = fraud_settings(shop.pk)
+    before = audit.snapshot(current, SETTINGS_FIELDS)
     for name in SETTINGS_FIELDS:
         if name in fields:
             setattr(current, name, fields[name])
     current.full_clean()
     current.save()
+    audit.record(
+        shop=shop,
+        by=by,
+        action="fraud.settings.update",
+        target=current,
+        before=before,
+        after=audit.snapshot(current, SETTINGS_FIELDS),
+        label=shop.name,
+    )
     return current
 
 
@@ -614,9 +626,20 @@ def clear_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = Fa
 
 
 def _decide(flag: FraudFlag, status: str, *, by, reason: str, auto: bool, voided: int) -> FraudFlag:
+    was = flag.status
     flag.status, flag.decided_at, flag.decided_by = status, timezone.now(), by
     flag.decision_reason, flag.auto_decided, flag.voided_count = reason, auto, voided
     flag.save(update_fields=["status", "decided_at", "decided_by", "decision_reason", "auto_decided", "voided_count"])
+    if by is not None:  # a reviewer's decision; the deadline job's (by=None) is the flag's own auto_decided record
+        audit.record(
+            shop=flag.shop_id,
+            by=by,
+            action="fraud.flag.confirm" if status == FlagStatus.CONFIRMED else "fraud.flag.clear",
+            target=flag,
+            before={"status": was},
+            after={"status": status, "reason": reason, "voided": voided},
+            label=f"{flag.get_kind_display()} {flag.subject}"[:200],
+        )
     return flag
 
 

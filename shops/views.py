@@ -41,7 +41,7 @@ def shop_settings(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_shop_settings(shop=request.shop, **form.cleaned_data)
+            services.update_shop_settings(shop=request.shop, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -76,7 +76,7 @@ def operator_add(request):
     form = OperatorAddForm(request.POST)
     if form.is_valid():
         try:
-            seat = services.add_operator(shop=request.shop, **form.cleaned_data)
+            seat = services.add_operator(shop=request.shop, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -94,7 +94,7 @@ def operator_role(request, pk: int):
         messages.error(request, _("请选择有效的角色。"))
         return redirect("dashboard:operators")
     try:
-        seat = services.change_operator_role(operator=seat, role=form.cleaned_data["role"])
+        seat = services.change_operator_role(operator=seat, by=request.user, role=form.cleaned_data["role"])
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
     else:
@@ -111,7 +111,7 @@ def operator_role(request, pk: int):
 def operator_remove(request, pk: int):
     seat = _operator_of_shop(request, pk)
     try:
-        services.remove_operator(operator=seat)
+        services.remove_operator(operator=seat, by=request.user)
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
         return redirect("dashboard:operators")

@@ -24,7 +24,7 @@ from referrals.models import (
     WithdrawalRequest,
 )
 from referrals.services import RewardRuleInput, save_reward_rule
-from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, SkuFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, SkuFactory, UserFactory, shop_owner
 from tests.orders.conftest import order_for
 from tests.race import Gate, race
 
@@ -60,7 +60,7 @@ def setup():
 
 def test_a_duplicated_paid_hook_counts_the_order_once(setup):
     shop, group, link, sku = setup
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("10")))
+    save_reward_rule(shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("10")))
     invitee = joins(link)
     order = _paid_without_hooks(order_for(invitee, group, sku))
 
@@ -112,6 +112,7 @@ def _qualify_many_at_once(setup, cap):
     shop, group, link, sku = setup
     save_reward_rule(
         shop=shop,
+        by=shop_owner(shop),
         data=RewardRuleInput(
             kind=RewardKind.COUPON, amount=Decimal("10"), label="券", cap_count=cap, cap_period=CapPeriod.MONTH
         ),
@@ -179,7 +180,9 @@ def test_control_loop_check_races_without_the_shop_lock(setup, monkeypatch):
 
 def test_granting_at_once_credits_each_commission_once(setup):
     shop, group, link, sku = setup
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("3.33")))
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("3.33"))
+    )
     for _ in range(3):
         _on_paid(_paid_without_hooks(order_for(joins(link), group, sku)))
     later = timezone.now() + timedelta(days=8)
@@ -193,7 +196,9 @@ def test_granting_at_once_credits_each_commission_once(setup):
 
 def test_withdrawals_racing_never_overdraw(setup):
     shop, group, link, sku = setup
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("10.00")))
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("10.00"))
+    )
     _on_paid(_paid_without_hooks(order_for(joins(link), group, sku)))
     services.grant_due_rewards(now=timezone.now() + timedelta(days=8))
 
