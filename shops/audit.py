@@ -9,6 +9,7 @@ Rules:
   code is never renamed, only added.
 """
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -16,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
@@ -145,3 +147,36 @@ def record(
         before=old,
         after=new,
     )
+
+
+# --- Showing entries ------------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return str(_("是"))
+    if value is False:
+        return str(_("否"))
+    if isinstance(value, list):
+        return "、".join(_shown(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def change_rows(entry: AuditEntry) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each field the entry names, the field by its verbose name when the
+    target's model has such a field."""
+    model = entry.target_type.model_class()
+    rows = []
+    for key in dict.fromkeys([*entry.before, *entry.after]):
+        try:
+            label = str(model._meta.get_field(key).verbose_name) if model else key
+        except FieldDoesNotExist:
+            label = key
+        before = _shown(entry.before.get(key)) if key in entry.before else ""
+        after = _shown(entry.after.get(key)) if key in entry.after else ""
+        rows.append((label, before, after))
+    return rows

@@ -1,14 +1,16 @@
-"""Dashboard pages for the shop itself: settings (owner), staff (owner writes), shop switcher."""
+"""Dashboard pages for the shop itself: settings (owner), staff (owner writes), the audit log (owner),
+shop switcher."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from . import services
-from .forms import OperatorAddForm, OperatorRoleForm, ShopSettingsForm, SwitchShopForm
+from . import audit, selectors, services
+from .forms import AuditFilterForm, OperatorAddForm, OperatorRoleForm, ShopSettingsForm, SwitchShopForm
 from .models import Operator, OperatorRole
 from .tenancy import SESSION_SHOP_KEY, operator_required, seats_for
 
@@ -134,3 +136,33 @@ def switch_shop(request):
     request.session[SESSION_SHOP_KEY] = seat.shop_id
     messages.success(request, _("已切换到店铺「%(name)s」。") % {"name": seat.shop.name})
     return redirect("dashboard:groups")
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@operator_required(OperatorRole.OWNER)
+@require_GET
+def audit_log(request):
+    """Who changed what in the shop, newest first; owners only (it names every operator's acts)."""
+    form = AuditFilterForm(
+        request.GET or None, people=selectors.audit_people(request.shop), types=selectors.audit_types(request.shop)
+    )
+    filters = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "person": int(data["person"]) if data["person"] else None,
+            "type": int(data["type"]) if data["type"] else None,
+            "since": data["since"],
+            "until": data["until"],
+        }
+    page = Paginator(selectors.audit_entries(request.shop, **filters), AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for entry in page:
+        entry.action_label = audit.ACTIONS.get(entry.action, entry.action)
+        model = entry.target_type.model_class()
+        entry.type_label = model._meta.verbose_name if model else entry.target_type.model
+        entry.rows = audit.change_rows(entry)
+    return render(request, "shops/audit_log.html", {"form": form, "page": page})
