@@ -134,7 +134,7 @@ class PhoneLoginCodeProcess(login_by_code.LoginCodeVerificationProcess):
         self.state["code"] = code
         return code
 
-    def send_by_phone(self, phone: str, skip_enumeration_mails: bool = False) -> None:
+    def send_by_phone(self, phone: str, skip_enumeration_mails: bool = False) -> None:  # noqa: ARG002 (allauth's)
         """A code to every valid number: known or not, the member cannot tell (and no account is made)."""
         get_adapter().send_verification_code_sms(user=self.user, phone=phone, code=self.generate_code())
         self.add_sent_message({"recipient": phone, "phone": phone})

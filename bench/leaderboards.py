@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -89,18 +90,23 @@ def report(what: str, ours: tuple[int, float], base: tuple[int, float], unit: st
 # --- The run ---------------------------------------------------------------------------------------
 
 
-def run(args) -> None:
-    from django.core.management import call_command
-    from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
+@dataclass
+class World:
+    """The benchmark's shop, its groups and its people; `shared_pool` are the invitees who may appear in
+    many events (the others each stand in one first order or qualification)."""
 
-    from accounts.models import User
-    from groups.models import Group, GroupSeries
+    shop: object
+    groups: list
+    inviters: list[int]
+    shared_pool: list[int]
+    unique_pool: list[int]
+    names: dict[int, str]
+
+
+def run(args) -> None:
+    from django.db import connection
+
     from referrals import leaderboards as lb
-    from referrals import services
-    from referrals.models import ReferralEvent
-    from shops.models import Shop, ShopSettings
 
     n = args.events
     n_inviters = args.inviters or max(50, n // 50)
@@ -111,6 +117,29 @@ def run(args) -> None:
         f"{os.cpu_count()} CPUs; {n:,} events, {n_inviters:,} inviters",
         flush=True,
     )
+    world = make_world(n, n_inviters)
+    events = make_events(world, n, rng)
+
+    # --- (a) rows: the bulk load of the million, then the recording service one event at a time ---
+    print("\n(a) recording", flush=True)
+    bench_copy(events)
+    bench_service(world, min(args.sample, n))
+    bench_board_updates(world, events, client, min(n, args.baseline_events))
+    # --- (b) reads -------------------------------------------------------------------------------
+    print("\n(b) reads", flush=True)
+    bench_reads(world, client, args.reads, rng)
+    # --- (c) rebuild -----------------------------------------------------------------------------
+    print("\n(c) full rebuild of the shop's all-time boards from PostgreSQL", flush=True)
+    bench_rebuild(world, client)
+
+
+def make_world(n: int, n_inviters: int) -> World:
+    """Migrate, then make the shop, 4 series, 20 groups and the members."""
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from groups.models import Group, GroupSeries
+    from shops.models import Shop, ShopSettings
 
     print("· migrating the benchmark database", flush=True)
     call_command("migrate", verbosity=0)
@@ -137,24 +166,35 @@ def run(args) -> None:
     )
     user_ids = list(User.objects.order_by("pk").values_list("pk", flat=True))
     inviters, invitees = user_ids[:n_inviters], user_ids[n_inviters:]
-    names = dict(User.objects.filter(pk__in=inviters).values_list("pk", "display_name"))
+    return World(
+        shop=shop,
+        groups=groups,
+        inviters=inviters,
+        shared_pool=invitees[unique_needed:],
+        unique_pool=invitees,
+        names=dict(User.objects.filter(pk__in=inviters).values_list("pk", "display_name")),
+    )
+
+
+def make_events(world: World, n: int, rng: random.Random) -> list[Ev]:
+    """N events of the KINDS mix, inviters Zipf-like, over the last 90 days (not stored yet)."""
+    from django.utils import timezone
 
     print(f"· generating {n:,} events", flush=True)
     now = timezone.now()
     kinds = rng.choices([k for k, _ in KINDS], weights=[w for _, w in KINDS], k=n)
     cumulative, total = [], 0.0
-    for i in range(n_inviters):
+    for i in range(len(world.inviters)):
         total += 1 / (i + 1) ** 0.8
         cumulative.append(total)
-    who = rng.choices(inviters, cum_weights=cumulative, k=n)
-    unique_pool = iter(invitees)
-    shared_pool = invitees[unique_needed:]
+    who = rng.choices(world.inviters, cum_weights=cumulative, k=n)
+    unique_pool = iter(world.unique_pool)
     events = []
     for i in range(n):
         e = Ev()
-        e.pk, e.shop_id, e.kind, e.inviter_id = i + 1, shop.pk, kinds[i], who[i]
-        e.invitee_id = next(unique_pool) if e.kind in ("qualified", "first_order") else rng.choice(shared_pool)
-        group = groups[rng.randrange(20)] if rng.random() < 0.8 else None
+        e.pk, e.shop_id, e.kind, e.inviter_id = i + 1, world.shop.pk, kinds[i], who[i]
+        e.invitee_id = next(unique_pool) if e.kind in ("qualified", "first_order") else rng.choice(world.shared_pool)
+        group = world.groups[rng.randrange(20)] if rng.random() < 0.8 else None
         e.group_id, e.series_id = (group.pk, group.series_id) if group else (None, None)
         e.campaign_id = rng.randint(1, 5) if e.kind == "campaign_act" and rng.random() < 0.6 else None
         e.amount = (
@@ -165,36 +205,44 @@ def run(args) -> None:
         e.occurred_at = now - timedelta(seconds=rng.randint(0, 90 * 86400))
         e.voided_at = None
         events.append(e)
+    return events
 
-    # --- (a) rows: the bulk load of the million, then the recording service one event at a time ---
-    print("\n(a) recording", flush=True)
+
+def _csv_chunks(events: list[Ev], fields: list):
+    """The events as CSV for COPY, 50,000 rows a chunk."""
+    for start in range(0, len(events), 50000):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for e in events[start : start + 50000]:
+            values = {
+                "id": e.pk,
+                "shop_id": e.shop_id,
+                "kind": e.kind,
+                "key": f"bench:{e.pk}",
+                "inviter_id": e.inviter_id,
+                "invitee_id": e.invitee_id,
+                "group_id": e.group_id,
+                "series_id": e.series_id,
+                "campaign_id": e.campaign_id,
+                "amount": e.amount,
+                "occurred_at": e.occurred_at.isoformat(),
+                "recorded_at": e.occurred_at.isoformat(),
+            }
+            writer.writerow([_csv_value(f, values) for f in fields])
+        buffer.seek(0)
+        yield buffer
+
+
+def bench_copy(events: list[Ev]) -> None:
+    """The bulk COPY that loads the event rows (no baseline: it is the load itself)."""
+    from django.db import connection
+
+    from referrals.models import ReferralEvent
+
+    n = len(events)
     fields = [f for f in ReferralEvent._meta.concrete_fields]
     columns = [f.column for f in fields]
-
-    def csv_chunks():
-        for start in range(0, n, 50000):
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            for e in events[start : start + 50000]:
-                values = {
-                    "id": e.pk,
-                    "shop_id": e.shop_id,
-                    "kind": e.kind,
-                    "key": f"bench:{e.pk}",
-                    "inviter_id": e.inviter_id,
-                    "invitee_id": e.invitee_id,
-                    "group_id": e.group_id,
-                    "series_id": e.series_id,
-                    "campaign_id": e.campaign_id,
-                    "amount": e.amount,
-                    "occurred_at": e.occurred_at.isoformat(),
-                    "recorded_at": e.occurred_at.isoformat(),
-                }
-                writer.writerow([_csv_value(f, values) for f in fields])
-            buffer.seek(0)
-            yield buffer
-
-    chunks = list(csv_chunks())  # made before the clock starts: COPY itself is measured
+    chunks = list(_csv_chunks(events, fields))  # made before the clock starts: COPY itself is measured
 
     def copy_rows():
         with connection.cursor() as cursor:
@@ -214,9 +262,18 @@ def run(args) -> None:
         flush=True,
     )
 
-    # The service path: each event its own transaction, insert-first under its key, board update after commit.
-    sample = min(args.sample, n)
-    people = list(User.objects.filter(pk__in=inviters[:200] + shared_pool[:200]))
+
+def bench_service(world: World, sample: int) -> None:
+    """The service path: each event its own transaction, insert-first under its key, board update after
+    commit; vs plain INSERTs."""
+    from django.db import connection, transaction
+
+    from accounts.models import User
+    from referrals import services
+    from referrals.models import ReferralEvent
+
+    shop, groups = world.shop, world.groups
+    people = list(User.objects.filter(pk__in=world.inviters[:200] + world.shared_pool[:200]))
     givers, takers = people[: len(people) // 2], people[len(people) // 2 :]
 
     def record_through_service():
@@ -252,14 +309,17 @@ def run(args) -> None:
         "events",
     )
 
-    # The live boards for the million: every board each event belongs to, exactly once.
-    updates = sum(len(lb.boards_of(e)) for e in events)
-    applied, apply_seconds = timed(lb.apply_events, events, names=names, batch=1000)
-    assert applied == n, (applied, n)
-    base_prefix = f"{lb._prefix()}:baseline"  # the baseline's own keys: "<board key>:base"
-    key_cache: dict = {}
 
-    base_n = min(n, args.baseline_events)
+def bench_board_updates(world: World, events: list[Ev], client, base_n: int) -> None:
+    """The live boards for the million: every board each event belongs to, exactly once; vs raw ZINCRBY
+    pipelines for the first `base_n` events."""
+    from referrals import leaderboards as lb
+
+    n = len(events)
+    updates = sum(len(lb.boards_of(e)) for e in events)
+    applied, apply_seconds = timed(lb.apply_events, events, names=world.names, batch=1000)
+    assert applied == n, (applied, n)
+    key_cache: dict = {}
 
     def baseline_writes():
         pipe = client.pipeline(transaction=False)
@@ -267,7 +327,7 @@ def run(args) -> None:
             plan = (e.kind, e.group_id, e.series_id, e.campaign_id, e.occurred_at.date())
             keys = key_cache.get(plan)
             if keys is None:
-                keys = key_cache[plan] = [b.key + ":base" for b in lb.boards_of(e)]
+                keys = key_cache[plan] = [b.key + ":base" for b in lb.boards_of(e)]  # the baseline's own keys
             value = int(e.amount * 100) if e.kind in ("first_order", "repeat_order") else 1
             for key in keys:
                 pipe.zincrby(key, value, e.inviter_id)
@@ -283,17 +343,23 @@ def run(args) -> None:
         f"  {'':<52} ours {apply_seconds:.1f} s for all {n:,} events ({updates:,} sorted-set writes); "
         f"baseline {base_seconds:.1f} s for the first {base_n:,}"
     )
-    again, _seconds = timed(lb.apply_events, events[:10000], names=names)
+    again, _seconds = timed(lb.apply_events, events[:10000], names=world.names)
     print(f"  replaying 10,000 applied events counted {again} of them again (exactly once)")
 
-    # --- (b) reads -------------------------------------------------------------------------------
-    print("\n(b) reads", flush=True)
-    board = lb.Board.of(shop_id=shop.pk, metric=lb.Metric.CAMPAIGN_ACTS)
+
+def bench_reads(world: World, client, reads: int, rng: random.Random) -> None:
+    """Top 50 and "my rank" on the campaign-acts board, with the SQL query count (none expected); vs the
+    raw commands, and redis-benchmark's ceiling."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from referrals import leaderboards as lb
+
+    board = lb.Board.of(shop_id=world.shop.pk, metric=lb.Metric.CAMPAIGN_ACTS)
     base_key = board.key + ":base"
     size = lb.size(board)
-    probe = rng.sample(inviters[: min(len(inviters), size)], min(1000, size))
+    probe = rng.sample(world.inviters[: min(len(world.inviters), size)], min(1000, size))
     print(f"  board: {lb.describe(board)}, {size:,} members", flush=True)
-    reads = args.reads
     with CaptureQueriesContext(connection) as queries:
         _none, top_seconds = timed(lambda: [lb.top(board) for _ in range(reads)])
         _none, rank_seconds = timed(lambda: [lb.rank_of(board, probe[i % len(probe)]) for i in range(reads)])
@@ -304,8 +370,17 @@ def run(args) -> None:
     print(f"  SQL queries during {2 * reads:,} board reads: {len(queries)}")
     redis_benchmark(client, base_key, probe[0], reads)
 
-    # --- (c) rebuild -----------------------------------------------------------------------------
-    print("\n(c) full rebuild of the shop's all-time boards from PostgreSQL", flush=True)
+
+def bench_rebuild(world: World, client) -> None:
+    """A full rebuild of the shop's all-time boards, checked to give the live ranks exactly; vs a raw
+    GROUP BY plus a ZADD pipeline."""
+    from django.db import connection
+
+    from referrals import leaderboards as lb
+    from referrals.models import ReferralEvent
+
+    shop = world.shop
+    base_prefix = f"{lb.keys.prefix()}:baseline"  # the baseline's own keys
     boards = [lb.Board.of(shop_id=shop.pk, metric=m) for m, _label in lb.Metric.choices]
     live = {b: (lb.top(b, 1000), lb.size(b)) for b in boards}
     _none, rebuild_seconds = timed(lambda: [lb.rebuild(b) for b in boards])

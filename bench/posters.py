@@ -58,7 +58,7 @@ class StoredCover:
     def __bool__(self) -> bool:
         return True
 
-    def open(self, mode="rb"):
+    def open(self, mode="rb"):  # noqa: ARG002 (the file API's signature; the bytes are only read)
         return BytesIO(self.data)
 
 

@@ -278,7 +278,7 @@ def _settings_shown(kind, settings: dict) -> list[tuple[str, str]]:
     return shown
 
 
-def _detail_context(request, campaign) -> dict:
+def _detail_context(campaign) -> dict:
     kind = registry.get(campaign.type)
     figures = kind.figures(campaign)
     labels = kind.figure_labels or {}
@@ -294,7 +294,7 @@ def _detail_context(request, campaign) -> dict:
 @operator_required(VIEWER)
 def campaign_detail(request, pk: int):
     campaign = selectors.campaign_for_shop(request.shop, pk)
-    context = _detail_context(request, campaign)
+    context = _detail_context(campaign)
     allowed = ALLOWED_TRANSITIONS[campaign.state]
     team_state = request.GET.get("team_state", "")
     team_state = team_state if team_state in TeamState.values else ""
@@ -328,7 +328,7 @@ def campaign_detail(request, pk: int):
 def campaign_figures(request, pk: int):
     """The live figures alone, for the detail page to refresh in place."""
     campaign = selectors.campaign_for_shop(request.shop, pk)
-    return render(request, "campaigns/dashboard/_figures.html", _detail_context(request, campaign))
+    return render(request, "campaigns/dashboard/_figures.html", _detail_context(campaign))
 
 
 @require_POST

@@ -69,7 +69,7 @@ def _login_url(next_url: str) -> str:
     return f"{reverse('account_request_login_code')}?{urlencode({'next': next_url})}"
 
 
-def _entry(request: HttpRequest, campaign: Campaign, inviter) -> dict:
+def _entry(campaign: Campaign, inviter) -> dict:
     """For someone not yet in any of the campaign's groups: where to join first (the inviter's own link to
     a campaign group when they have one, so the join is credited to them too)."""
     group = None
@@ -111,7 +111,7 @@ def landing(request: HttpRequest, pk: int) -> HttpResponse:
         groups = services.member_groups_for(campaign, user)
         context.update({"my_groups": groups, "share_url": services.share_link(campaign, user) if groups else ""})
         if not groups:
-            context.update(_entry(request, campaign, inviter))
+            context.update(_entry(campaign, inviter))
     if campaign.type == CampaignType.GROUP_BUY:
         context.update(_group_buy_landing(campaign, user))
     return render(request, "campaigns/landing.html", context)
@@ -183,7 +183,7 @@ def team_page(request: HttpRequest, pk: int, team_pk: int) -> HttpResponse:
         groups = services.member_groups_for(campaign, request.user)
         context["my_groups"] = groups
         if not groups:
-            context.update(_entry(request, campaign, inviter))
+            context.update(_entry(campaign, inviter))
     return render(request, "campaigns/group_buy/team.html", context)
 
 

@@ -132,16 +132,30 @@ def validate_campaign(
         kind = registry.get(type)
     except registry.UnknownCampaignType as exc:
         raise ValidationError({"type": exc.args[0]}) from None
-    current = (
-        {name: getattr(campaign, name) for name in ENGINE_FIELDS if name not in ("groups", "series")}
-        if campaign
-        else {}
-    )
-    if campaign:
-        current["groups"], current["series"] = list(campaign.groups.all()), list(campaign.series.all())
-    data = {**current, **fields}
+    data = {**_current_fields(campaign), **fields}
     cleaned: dict = {}
+    _clean_texts(data, cleaned, errors)
+    _clean_period(data, cleaned, errors)
+    _clean_audience(data, cleaned, errors, shop=shop)
+    _clean_product(data, cleaned, errors, shop=shop, sells=kind.sells)
+    _clean_limits(data, cleaned, errors, campaign=campaign)
+    cleaned_settings = _clean_type_settings(kind, cleaned, errors, shop=shop, settings=settings, campaign=campaign)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned, cleaned_settings
 
+
+def _current_fields(campaign: Campaign | None) -> dict:
+    """What an edit starts from: the campaign's engine fields as stored (nothing for a new campaign)."""
+    if campaign is None:
+        return {}
+    current = {name: getattr(campaign, name) for name in ENGINE_FIELDS if name not in ("groups", "series")}
+    current["groups"], current["series"] = list(campaign.groups.all()), list(campaign.series.all())
+    return current
+
+
+def _clean_texts(data: dict, cleaned: dict, errors: dict) -> None:
+    """Texts are stripped and within their limits; the name is required."""
     for name, limit in TEXT_LIMITS.items():
         text = (data.get(name) or "").strip()
         if len(text) > limit:
@@ -150,6 +164,9 @@ def validate_campaign(
     if not cleaned["name"]:
         errors["name"] = _("请填写活动名称。")
 
+
+def _clean_period(data: dict, cleaned: dict, errors: dict) -> None:
+    """Both the start and the end are required, and the end comes after the start."""
     starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
     if not isinstance(starts_at, datetime):
         errors["starts_at"] = _("请填写开始时间。")
@@ -159,6 +176,9 @@ def validate_campaign(
         errors["ends_at"] = _("结束时间必须晚于开始时间。")
     cleaned["starts_at"], cleaned["ends_at"] = starts_at, ends_at
 
+
+def _clean_audience(data: dict, cleaned: dict, errors: dict, *, shop: Shop) -> None:
+    """The groups and group-link series are the shop's own; a campaign not for all groups names some."""
     cleaned["all_groups"] = bool(data.get("all_groups", True))
     groups = list(data.get("groups") or [])
     series = list(data.get("series") or [])
@@ -170,6 +190,10 @@ def validate_campaign(
         errors["groups"] = _("请选择活动在哪些群进行，或勾选「本店所有群」。")
     cleaned["groups"], cleaned["series"] = groups, series
 
+
+def _clean_product(data: dict, cleaned: dict, errors: dict, *, shop: Shop, sells: bool) -> None:
+    """The product is the shop's, the SKU is the product's (it implies the product when alone), and a
+    type that sells needs a SKU."""
     product, sku = data.get("product"), data.get("sku")
     if sku is not None and product is None:
         product = sku.product
@@ -177,10 +201,14 @@ def validate_campaign(
         errors["product"] = _("只能选择本店的商品。")
     elif sku is not None and sku.product_id != product.pk:
         errors["sku"] = _("规格不属于所选商品。")
-    elif kind.sells and sku is None:
+    elif sells and sku is None:
         errors["sku"] = _("这种活动需要选择商品规格。")
     cleaned["product"], cleaned["sku"] = product, sku
 
+
+def _clean_limits(data: dict, cleaned: dict, errors: dict, *, campaign: Campaign | None) -> None:
+    """Caps, limits and budget are positive; an edit cannot lower the stock cap or the budget below what
+    is already used. The reward is a mapping."""
     cleaned["stock_cap"] = _positive_int(data.get("stock_cap"), "stock_cap", errors)
     cleaned["per_member_limit"] = _positive_int(data.get("per_member_limit"), "per_member_limit", errors)
     cleaned["budget"] = parse_money(data.get("budget"), "budget", errors)
@@ -195,21 +223,22 @@ def validate_campaign(
         reward = {}
     cleaned["reward"] = reward
 
-    cleaned_settings: dict = {}
+
+def _clean_type_settings(
+    kind, cleaned: dict, errors: dict, *, shop: Shop, settings: dict | None, campaign: Campaign | None
+) -> dict:
+    """The type cleans its own settings (given ones, else the campaign's stored ones) against the cleaned
+    engine fields; its messages join the engine's, an engine message for the same field winning."""
     raw_settings = settings if settings is not None else (campaign.settings if campaign else {})
     try:
-        cleaned_settings = kind.validate_settings(
-            campaign_fields={**cleaned, "shop": shop}, settings=dict(raw_settings or {})
-        )
+        return kind.validate_settings(campaign_fields={**cleaned, "shop": shop}, settings=dict(raw_settings or {}))
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for name, messages in exc.message_dict.items():
                 errors.setdefault(name, " ".join(messages))
         else:
             errors.setdefault("settings", " ".join(exc.messages))
-    if errors:
-        raise ValidationError(errors)
-    return cleaned, cleaned_settings
+        return {}
 
 
 def _apply(campaign: Campaign, cleaned: dict, names) -> None:

@@ -230,7 +230,7 @@ def expire_links(*, now: datetime | None = None, result: JobResult | None = None
     return expired.update(revoked_at=F("expires_at"))
 
 
-def open_next_series_groups(*, now: datetime | None = None, result: JobResult | None = None) -> int:
+def open_next_series_groups(*, result: JobResult | None = None) -> int:
     """For each series whose open groups have all reached the rotation threshold, open the next group now
     (joins would open it on demand; this keeps the public code's next group ready in advance)."""
     from .services import open_next_group_in_series

@@ -124,19 +124,9 @@ def save_sku(
     errors = {}
     if not spec.strip():
         errors["spec"] = _("请填写规格。")
-    try:
-        price = Decimal(price).quantize(CENT)
-    except (ArithmeticError, TypeError, ValueError):
-        errors["price"] = _("价格格式不正确。")
-    else:
-        if price <= 0:
-            errors["price"] = _("价格必须大于 0。")
-        elif price > MAX_PRICE:
-            errors["price"] = _("价格不能超过 %(max)s 元。") % {"max": MAX_PRICE}
-    if sku is None and (stock is None or stock < 0):
-        errors["stock"] = _("库存不能为负数。")
-    elif sku is None and stock > MAX_STOCK:
-        errors["stock"] = _("库存最多 %(max)d 件。") % {"max": MAX_STOCK}
+    price = _clean_price(price, errors)
+    if sku is None:
+        _check_initial_stock(stock, errors)
     if per_member_limit is not None and per_member_limit < 1:
         errors["per_member_limit"] = _("限购数量至少为 1。")
     if errors:
@@ -166,6 +156,28 @@ def save_sku(
         label=f"{product.name} {sku.spec}",
     )
     return sku
+
+
+def _clean_price(price, errors: dict) -> Decimal:
+    """The price in whole fen, above 0 and at most MAX_PRICE (the given value when unreadable)."""
+    try:
+        price = Decimal(price).quantize(CENT)
+    except (ArithmeticError, TypeError, ValueError):
+        errors["price"] = _("价格格式不正确。")
+        return price
+    if price <= 0:
+        errors["price"] = _("价格必须大于 0。")
+    elif price > MAX_PRICE:
+        errors["price"] = _("价格不能超过 %(max)s 元。") % {"max": MAX_PRICE}
+    return price
+
+
+def _check_initial_stock(stock: int | None, errors: dict) -> None:
+    """A new SKU starts with 0…MAX_STOCK pieces."""
+    if stock is None or stock < 0:
+        errors["stock"] = _("库存不能为负数。")
+    elif stock > MAX_STOCK:
+        errors["stock"] = _("库存最多 %(max)d 件。") % {"max": MAX_STOCK}
 
 
 @transaction.atomic

@@ -105,7 +105,7 @@ def _product_image(name: str, colour: str, font_path: str | None) -> SimpleUploa
     return SimpleUploadedFile(f"{uuid.uuid4().hex[:8]}.png", buffer.getvalue(), content_type="image/png")
 
 
-def _deliver_in_process(url: str, body: str, headers: dict) -> int:
+def _deliver_in_process(_url: str, body: str, headers: dict) -> int:
     """What the provider's HTTP POST to /pay/notify/simulated/ would do, without the HTTP."""
     notification = get_provider("simulated").parse_notification(body=body.encode(), headers=headers)
     process_notification(notification)

@@ -56,21 +56,9 @@ def save_payment_account(
         old_secrets = unseal(account.sealed_secrets) if account else {}
     except SealError:
         old_secrets = {}  # unreadable after a key rotation: the owner enters them again
-    config, secrets, errors = {}, dict(old_secrets), {}
-    for field in fields:
-        value = (values.get(field.name) or "").strip()
-        if field.secret:
-            if value:
-                if value.startswith("env:") and not _ENV_NAME.match(value):
-                    errors[field.name] = _("环境变量引用的格式是 env:变量名（大写字母、数字和下划线）。")
-                secrets[field.name] = value
-        else:
-            config[field.name] = value
+    config, secrets, errors = _read_values(fields, values, old_secrets)
     if enabled:
-        for field in fields:
-            present = secrets.get(field.name) if field.secret else config.get(field.name)
-            if field.required and not present:
-                errors.setdefault(field.name, _("启用前请填写此项。"))
+        _require_fields(fields, config, secrets, errors)
     if not errors and enabled:
         errors.update(_check_keys(provider, config, secrets))
     if errors:
@@ -105,6 +93,29 @@ def save_payment_account(
         label=f"{shop.name} {provider}",
     )
     return account
+
+
+def _read_values(fields, values: dict[str, str], old_secrets: dict) -> tuple[dict, dict, dict]:
+    """The submitted config and secrets (an empty secret keeps the stored one; an env: reference must
+    name a variable), and the errors found."""
+    config, secrets, errors = {}, dict(old_secrets), {}
+    for field in fields:
+        value = (values.get(field.name) or "").strip()
+        if not field.secret:
+            config[field.name] = value
+        elif value:
+            if value.startswith("env:") and not _ENV_NAME.match(value):
+                errors[field.name] = _("环境变量引用的格式是 env:变量名（大写字母、数字和下划线）。")
+            secrets[field.name] = value
+    return config, secrets, errors
+
+
+def _require_fields(fields, config: dict, secrets: dict, errors: dict) -> None:
+    """An enabled account has every required field filled."""
+    for field in fields:
+        present = secrets.get(field.name) if field.secret else config.get(field.name)
+        if field.required and not present:
+            errors.setdefault(field.name, _("启用前请填写此项。"))
 
 
 def _check_keys(provider: str, config: dict, secrets: dict) -> dict[str, str]:

@@ -242,7 +242,7 @@ def callback_outbox_figures(*, shop_id: int | None, now: datetime):
     )
 
 
-def refund_outbox_figures(*, shop_id: int | None, now: datetime):
+def refund_outbox_figures(*, shop_id: int | None, now: datetime):  # noqa: ARG001 (every outbox's signature)
     """Refunds approved but not yet accepted by their provider (shequn.outboxes): 2 queries. The recovery
     job hands them over again for as long as it takes, so none is ever given up."""
     from shequn.outboxes import OutboxFigures

@@ -17,6 +17,6 @@ class ReferralsConfig(AppConfig):
         # in referrals.fraud, imported here so every worker registers them.
         from . import fraud  # noqa: F401
         from . import hooks as referral_hooks
-        from .leaderboards import LeaderboardPlugin
+        from .leaderboards.writes import LeaderboardPlugin
 
         referral_hooks.register(LeaderboardPlugin)

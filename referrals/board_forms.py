@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from groups.models import Group, GroupSeries
 from shops.models import Shop
 
-from .leaderboards import Board, BoardError, Metric, Period, Scope
+from .leaderboards.boards import Board, BoardError, Metric, Period, Scope
 
 # The campaigns app plugs in its shop's campaigns as (id, name) pairs (campaigns.apps): referrals knows
 # nothing of campaigns, and the board's campaign is picked from a list, not typed as a number.

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import leaderboards, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -11,3 +11,11 @@ def grant_due_rewards() -> int:
     from shequn.jobs import run_counted
 
     return run_counted("grant-due-referral-rewards", services.grant_due_rewards)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_boards() -> int | None:
+    """Rebuild the current boards of shops with recent events: repairs any live update a crash lost."""
+    from shequn.jobs import run_counted
+
+    return run_counted("refresh-leaderboards", leaderboards.rebuilding.refresh_recent_boards)

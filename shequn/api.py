@@ -99,7 +99,7 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         return parameters
 
 
-def document_refused_requests(result, generator, request, public):
+def document_refused_requests(result, **_context):
     """drf-spectacular hook: every operation may answer 400 in the error shape, as every request may be
     refused before its view (a NUL character: shequn.input_guard) or by a bounded query parameter."""
     for item in result["paths"].values():

@@ -182,7 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
     "apply-fraud-flag-deadlines": {"task": "referrals.fraud.apply_flag_deadlines", "schedule": timedelta(minutes=5)},
     # Leaderboards: rebuild current boards from PostgreSQL (repairs a live update a crash lost).
-    "refresh-leaderboards": {"task": "referrals.leaderboards.refresh_boards", "schedule": timedelta(hours=6)},
+    "refresh-leaderboards": {"task": "referrals.tasks.refresh_boards", "schedule": timedelta(hours=6)},
     # The outbox's safety net: delivers what an after-commit kick missed, quiet-hours holds and retries.
     "deliver-notifications": {"task": "notifications.tasks.deliver_notifications", "schedule": timedelta(seconds=30)},
     # Start/end campaigns on time, close expired teams/tasks and pay the refunds they owe.

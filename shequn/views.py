@@ -11,7 +11,7 @@ from . import images
 
 
 @cache_control(max_age=86400)
-def favicon(request):
+def favicon(request):  # noqa: ARG001 (a view's signature)
     """/favicon.ico, which browsers ask for on every site whatever the page links: the brand mark."""
     return redirect(static_url("favicon.svg"))
 

@@ -21,7 +21,7 @@ class WechatBrowserOAuth2Adapter(WeixinOAuth2Adapter):
     def profile_url(self):
         return settings.WECHAT_API_BASE.rstrip("/") + "/sns/userinfo"
 
-    def complete_login(self, request, app, token, **kwargs):
+    def complete_login(self, request, app, token, **kwargs):  # noqa: ARG002 (allauth's signature)
         """snsapi_base gives the openid only; snsapi_userinfo may read the nickname and avatar."""
         response = kwargs.get("response") or {}
         openid = response.get("openid")

@@ -72,6 +72,47 @@ def _int(value, name: str, errors: dict, *, minimum: int, maximum: int, message:
     return number
 
 
+def _clean_tiers(tiers_raw, errors: dict) -> list[dict]:
+    """The tiers of a tiered group buy, cleaned: at least two, each a size of 2…MAX_TEAM_SIZE and a
+    price, sizes rising and prices falling. The first bad tier stops the cleaning with one message
+    under "tiers" (the tiers cleaned before it are still returned)."""
+    from ..services import parse_money
+
+    tiers: list[dict] = []
+    if not tiers_raw:
+        return tiers
+    if not isinstance(tiers_raw, list) or len(tiers_raw) < 2:
+        errors["tiers"] = _("阶梯拼团至少需要两档。")
+        return tiers
+    last_size, last_price = 1, None
+    for index, tier in enumerate(tiers_raw, start=1):
+        tier = tier if isinstance(tier, dict) else {}
+        size = _int(
+            tier.get("size"),
+            "tiers",
+            errors,
+            minimum=2,
+            maximum=MAX_TEAM_SIZE,
+            message=_("第 %(i)d 档人数必须是 2–%(max)d 的整数。") % {"i": index, "max": MAX_TEAM_SIZE},
+        )
+        if size is None:
+            break  # _int named the tier
+        price_errors: dict[str, str] = {}
+        price = parse_money(tier.get("price"), "price", price_errors, required=True)
+        if price is None:
+            errors["tiers"] = _("第 %(i)d 档价格：%(error)s") % {"i": index, "error": price_errors["price"]}
+            break
+        if size <= last_size:
+            errors["tiers"] = _("各档人数必须逐档增加。")
+            break
+        if last_price is not None and price >= last_price:
+            errors["tiers"] = _("人数越多价格应越低：第 %(i)d 档价格必须低于上一档。") % {"i": index}
+            break
+        tiers.append({"size": size, "price": str(price)})
+        last_size, last_price = size, price
+    return tiers
+
+
 def clean_group_buy_settings(*, campaign_fields: dict, settings: dict) -> dict:
     """team_size (≥ 2), time_limit_minutes, group_price (below the SKU price), leader_discount (optional,
     below the lowest price), new_members_only, simulate_fill (模拟成团, default off), tiers (optional:
@@ -81,38 +122,7 @@ def clean_group_buy_settings(*, campaign_fields: dict, settings: dict) -> dict:
 
     errors: dict[str, str] = {}
     sku = campaign_fields.get("sku")
-    tiers_raw = settings.get("tiers") or []
-    tiers: list[dict] = []
-    if tiers_raw:
-        if not isinstance(tiers_raw, list) or len(tiers_raw) < 2:
-            errors["tiers"] = _("阶梯拼团至少需要两档。")
-        else:
-            last_size, last_price = 1, None
-            for index, tier in enumerate(tiers_raw, start=1):
-                tier = tier if isinstance(tier, dict) else {}
-                size = _int(
-                    tier.get("size"),
-                    "tiers",
-                    errors,
-                    minimum=2,
-                    maximum=MAX_TEAM_SIZE,
-                    message=_("第 %(i)d 档人数必须是 2–%(max)d 的整数。") % {"i": index, "max": MAX_TEAM_SIZE},
-                )
-                if size is None:
-                    break  # _int named the tier
-                price_errors: dict[str, str] = {}
-                price = parse_money(tier.get("price"), "price", price_errors, required=True)
-                if price is None:
-                    errors["tiers"] = _("第 %(i)d 档价格：%(error)s") % {"i": index, "error": price_errors["price"]}
-                    break
-                if size <= last_size:
-                    errors["tiers"] = _("各档人数必须逐档增加。")
-                    break
-                if last_price is not None and price >= last_price:
-                    errors["tiers"] = _("人数越多价格应越低：第 %(i)d 档价格必须低于上一档。") % {"i": index}
-                    break
-                tiers.append({"size": size, "price": str(price)})
-                last_size, last_price = size, price
+    tiers = _clean_tiers(settings.get("tiers") or [], errors)
 
     if tiers and "tiers" not in errors:
         team_size, group_price = tiers[-1]["size"], Decimal(tiers[0]["price"])
@@ -429,7 +439,7 @@ class GroupBuy(CampaignKind):
         )
         self._record_act(seat, won, now)
         if won.state == TeamState.SUCCEEDED:
-            self._succeed(won, now=now)
+            self._succeed(won)
 
     def _bounce(self, seat: TeamSeat, order) -> None:
         """Paid into a full, closed or expired team (or a team whose campaign stopped): money back, once."""
@@ -470,7 +480,7 @@ class GroupBuy(CampaignKind):
         except ValidationError:
             logger.warning("self act refused for seat %s", seat.pk)
 
-    def _succeed(self, team: Team, *, now, simulated: bool = False) -> None:
+    def _succeed(self, team: Team) -> None:
         """The team closed as succeeded: its seated members won; tiered teams owe each the difference to
         the reached tier (paid by the job, each under its own key); unpaid joiners' orders are cancelled
         after commit (never inside this transaction: no second order lock under the team's)."""
@@ -542,7 +552,7 @@ class GroupBuy(CampaignKind):
         ]:
             with transaction.atomic():
                 closed += close_expired_team(team_id, now=now)
-        refund_owed(now=now)
+        refund_owed()
         cancel_unpaid_in_closed_teams()
         return closed
 
@@ -568,7 +578,7 @@ def close_expired_team(team_id: int, *, now) -> int:
         ):
             return 0
         team.refresh_from_db()
-        kind._succeed(team, now=now, simulated=simulated)
+        kind._succeed(team)
         return 1
     return _fail(team.pk, now=now, only_expired=True)
 
@@ -584,7 +594,7 @@ def _fail(team_id: int, *, now, only_expired: bool) -> int:
     return 1
 
 
-def refund_owed(*, now=None, limit: int = 500) -> int:
+def refund_owed(*, limit: int = 500) -> int:
     """Pay what teams owe: the whole order of each seat of a failed team, the tier difference of each seat
     of a succeeded tiered team. Each seat in its own transaction, stamped when its refund is created, so
     a failing refund never rolls back another and a rerun never pays twice."""

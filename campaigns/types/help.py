@@ -308,7 +308,7 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
     """`helper` helps `task`: exactly one place per help, the K-th completes the task and grants its reward
     once. Refuses (HelpRefused) a self-help, a second help of the same task, helps beyond the campaign's
     per-helper allowance, old customers when only new users may help, a completed or expired task."""
-    from ..services import record_act, referral_adapter
+    from ..services import referral_adapter
 
     now = now or timezone.now()
     task = HelpTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
@@ -322,60 +322,83 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
         raise refusal(problem, task)
     rules = Rules(campaign)
     for attempt in (1, 2):
-        if attempt == 2 and Help.objects.filter(task=task, helper=helper).exists():
-            # The slot was taken by this same friend's other tap on this task: that is a duplicate.
-            raise HelpRefused("duplicate")
-        slot = Help.objects.filter(campaign=campaign, helper=helper).count() + 1
-        if slot > rules.helps_per_helper:
-            # The help counted may be this friend's other tap on this task, committed since the check
-            # above: that is a duplicate, not a spent allowance.
-            if Help.objects.filter(task=task, helper=helper).exists():
-                raise HelpRefused("duplicate")
-            raise HelpRefused("helper_limit", n=rules.helps_per_helper)
+        slot = _helper_slot(task, helper, rules, retry=attempt == 2)
         try:
-            with transaction.atomic():
-                place = _claim_place(task.pk, now=now)
-                if place is None:
-                    task.refresh_from_db(fields=["state", "help_count", "expires_at"])
-                    raise HelpRefused(
-                        "completed"
-                        if task.state == HelpTaskState.COMPLETED or task.help_count >= task.helps_needed
-                        else "expired"
-                    )
-                act = record_act(
-                    campaign=campaign,
-                    actor=helper,
-                    inviter=task.starter,
-                    kind="help",
-                    key=f"help:{task.pk}:{helper.pk}",
-                    request=request,
-                    group=task.group,
-                    occurred_at=now,
-                )
-                given = Help.objects.create(
-                    task=task,
-                    campaign=campaign,
-                    helper=helper,
-                    starter=task.starter,
-                    number=place,
-                    helper_slot=slot,
-                    act=act,
-                    flagged=bool(act and act.flagged),
-                    created_at=now,
-                )
-                if place == task.helps_needed:
-                    _complete(task, now=now)
-            return given
+            return _record_help(task, helper, slot=slot, request=request, now=now)
         except IntegrityError as exc:
             text = str(exc)
             if "help_slot_per_helper" in text and attempt == 1:
                 continue  # the helper's help of another task took this slot a moment ago: count again
-            if "help_slot_per_helper" in text:
-                raise HelpRefused("helper_limit", n=rules.helps_per_helper) from None
-            if "help_not_self" in text:
-                raise HelpRefused("self") from None
-            raise HelpRefused("duplicate") from None
+            raise _conflict_refusal(text, rules) from None
     raise AssertionError("unreachable")
+
+
+def _helper_slot(task: HelpTask, helper, rules: Rules, *, retry: bool) -> int:
+    """The helper's next help number in the campaign (1…helps_per_helper), or HelpRefused when the
+    allowance is spent. On the retry after a lost slot, a help of this same task means a duplicate."""
+    if retry and Help.objects.filter(task=task, helper=helper).exists():
+        # The slot was taken by this same friend's other tap on this task: that is a duplicate.
+        raise HelpRefused("duplicate")
+    slot = Help.objects.filter(campaign=task.campaign, helper=helper).count() + 1
+    if slot > rules.helps_per_helper:
+        # The help counted may be this friend's other tap on this task, committed since the check
+        # above: that is a duplicate, not a spent allowance.
+        if Help.objects.filter(task=task, helper=helper).exists():
+            raise HelpRefused("duplicate")
+        raise HelpRefused("helper_limit", n=rules.helps_per_helper)
+    return slot
+
+
+def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -> Help:
+    """Claim a place and write the help (and its referral act) in one transaction; the K-th place
+    completes the task. HelpRefused when no place is left; IntegrityError when a constraint catches a
+    concurrent help (the caller names it)."""
+    from ..services import record_act
+
+    campaign = task.campaign
+    with transaction.atomic():
+        place = _claim_place(task.pk, now=now)
+        if place is None:
+            task.refresh_from_db(fields=["state", "help_count", "expires_at"])
+            raise HelpRefused(
+                "completed"
+                if task.state == HelpTaskState.COMPLETED or task.help_count >= task.helps_needed
+                else "expired"
+            )
+        act = record_act(
+            campaign=campaign,
+            actor=helper,
+            inviter=task.starter,
+            kind="help",
+            key=f"help:{task.pk}:{helper.pk}",
+            request=request,
+            group=task.group,
+            occurred_at=now,
+        )
+        given = Help.objects.create(
+            task=task,
+            campaign=campaign,
+            helper=helper,
+            starter=task.starter,
+            number=place,
+            helper_slot=slot,
+            act=act,
+            flagged=bool(act and act.flagged),
+            created_at=now,
+        )
+        if place == task.helps_needed:
+            _complete(task, now=now)
+    return given
+
+
+def _conflict_refusal(text: str, rules: Rules) -> HelpRefused:
+    """The refusal a constraint violation stands for: the per-helper slot (allowance spent), no
+    self-help, else one help per friend and task."""
+    if "help_slot_per_helper" in text:
+        return HelpRefused("helper_limit", n=rules.helps_per_helper)
+    if "help_not_self" in text:
+        return HelpRefused("self")
+    return HelpRefused("duplicate")
 
 
 def _complete(task: HelpTask, *, now: datetime) -> bool:

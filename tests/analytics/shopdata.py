@@ -58,66 +58,79 @@ def make_shop(
     for person in data.members:
         for group in rng.sample(data.groups, rng.randint(1, len(data.groups))):
             join(data, person, group, _at(data, rng.uniform(0, days)))
-    rule = RewardRule.objects.create(shop=shop, kind=RewardKind.COMMISSION, amount=Decimal("5.00"))
-    for invitee in data.members[1:]:
-        if rng.random() < 0.5:
-            inviter = rng.choice([m for m in data.members if m != invitee])
-            edge = ReferralEdge.objects.create(
-                shop=shop,
-                invitee=invitee,
-                inviter=inviter,
-                group=rng.choice(data.groups),
-                channel=rng.choice(CHANNELS),
-                campaign_id=rng.choice([None, *[c.pk for c in data.campaigns]]),
-                created_at=_at(data, rng.uniform(0, days)),
-            )
-            for kind in rng.sample([EventKind.LINK_OPENED, EventKind.FIRST_ORDER, EventKind.QUALIFIED], 2):
-                event(data, kind, inviter, invitee, edge, _at(data, rng.uniform(0, days)))
-            if rng.random() < 0.5:
-                Reward.objects.create(
-                    shop=shop,
-                    rule=rule,
-                    kind=rule.kind,
-                    inviter=inviter,
-                    invitee=invitee,
-                    edge=edge,
-                    amount=Decimal(rng.randint(1, 900)) / 100,
-                    status=rng.choice([RewardStatus.PENDING, RewardStatus.GRANTED, RewardStatus.REVERSED]),
-                    period_start=start.date(),
-                    created_at=_at(data, rng.uniform(0, days)),
-                    due_at=_at(data, days),
-                )
+    add_referrals(data, days)
     for _ in range(rng.randint(0, 6)):  # anonymous opens of some link
         inviter = rng.choice(data.members)
         event(data, EventKind.LINK_OPENED, inviter, None, None, _at(data, rng.uniform(0, days)))
     for _ in range(orders):
         order(data, rng.choice(data.members), _at(data, rng.uniform(0, days)))
     for person in data.members:
-        for _ in range(rng.randint(0, 4)):
-            group_pk = rng.choice(data.membership_of[person.pk])
-            MemberActivity.objects.create(
-                group_id=group_pk, user=person, kind=rng.choice(ACTIVITY), at=_at(data, rng.uniform(0, days))
-            )
-        for campaign in data.campaigns:
-            for _ in range(rng.choice([0, 0, 1, 2])):
-                CampaignAct.objects.create(
-                    campaign=campaign,
-                    actor=person,
-                    kind="join",
-                    key=uuid.uuid4().hex,
-                    new_member=rng.random() < 0.5,
-                    occurred_at=_at(data, rng.uniform(0, days)),
-                )
-        if rng.random() < 0.3:
-            RepurchaseReminder.objects.create(
-                shop=shop,
-                member=person,
-                product=rng.choice(data.skus).product,
-                cycle=rng.randint(1, 10**9),
-                due_at=_at(data, days),
-                sent_at=_at(data, rng.uniform(0, days)),
-            )
+        add_activity(data, person, days)
     return data
+
+
+def add_referrals(data: ShopData, days: int) -> None:
+    """About half the members (never the first) were invited: an edge, two of its events, sometimes a reward."""
+    rng, shop = data.rng, data.shop
+    rule = RewardRule.objects.create(shop=shop, kind=RewardKind.COMMISSION, amount=Decimal("5.00"))
+    for invitee in data.members[1:]:
+        if rng.random() >= 0.5:
+            continue
+        inviter = rng.choice([m for m in data.members if m != invitee])
+        edge = ReferralEdge.objects.create(
+            shop=shop,
+            invitee=invitee,
+            inviter=inviter,
+            group=rng.choice(data.groups),
+            channel=rng.choice(CHANNELS),
+            campaign_id=rng.choice([None, *[c.pk for c in data.campaigns]]),
+            created_at=_at(data, rng.uniform(0, days)),
+        )
+        for kind in rng.sample([EventKind.LINK_OPENED, EventKind.FIRST_ORDER, EventKind.QUALIFIED], 2):
+            event(data, kind, inviter, invitee, edge, _at(data, rng.uniform(0, days)))
+        if rng.random() < 0.5:
+            Reward.objects.create(
+                shop=shop,
+                rule=rule,
+                kind=rule.kind,
+                inviter=inviter,
+                invitee=invitee,
+                edge=edge,
+                amount=Decimal(rng.randint(1, 900)) / 100,
+                status=rng.choice([RewardStatus.PENDING, RewardStatus.GRANTED, RewardStatus.REVERSED]),
+                period_start=data.start.date(),
+                created_at=_at(data, rng.uniform(0, days)),
+                due_at=_at(data, days),
+            )
+
+
+def add_activity(data: ShopData, person, days: int) -> None:
+    """A member's activity in their groups, campaign acts, and sometimes a repurchase reminder sent."""
+    rng = data.rng
+    for _ in range(rng.randint(0, 4)):
+        group_pk = rng.choice(data.membership_of[person.pk])
+        MemberActivity.objects.create(
+            group_id=group_pk, user=person, kind=rng.choice(ACTIVITY), at=_at(data, rng.uniform(0, days))
+        )
+    for campaign in data.campaigns:
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            CampaignAct.objects.create(
+                campaign=campaign,
+                actor=person,
+                kind="join",
+                key=uuid.uuid4().hex,
+                new_member=rng.random() < 0.5,
+                occurred_at=_at(data, rng.uniform(0, days)),
+            )
+    if rng.random() < 0.3:
+        RepurchaseReminder.objects.create(
+            shop=data.shop,
+            member=person,
+            product=rng.choice(data.skus).product,
+            cycle=rng.randint(1, 10**9),
+            due_at=_at(data, days),
+            sent_at=_at(data, rng.uniform(0, days)),
+        )
 
 
 def join(data: ShopData, person, group, at: datetime) -> Membership:
@@ -229,6 +242,25 @@ def direct_daily(shop) -> dict:
     cells: dict = defaultdict(Counter)
     channel_of = {(m.group_id, m.user_id): m.channel for m in Membership.objects.filter(group__shop=shop).order_by()}
     campaign_order = {co.order_id: co for co in CampaignOrder.objects.filter(order__shop=shop)}
+    _count_events(shop, cells)
+    for m in Membership.objects.filter(group__shop=shop, first_joined_at__isnull=False):
+        cells[(local_day(m.first_joined_at), m.group_id, m.channel, None)]["joins"] += 1
+    _count_orders(shop, cells, channel_of, campaign_order)
+    _count_refunds(shop, cells, channel_of, campaign_order)
+    for e in ReferralEdge.objects.filter(shop=shop):
+        cells[(local_day(e.created_at), e.group_id, e.channel, e.campaign_id)]["invites"] += 1
+    for w in Reward.objects.filter(shop=shop, status__in=["pending", "granted"]).select_related("edge"):
+        if w.kind != RewardKind.POINTS:
+            cells[(local_day(w.created_at), w.edge.group_id, w.edge.channel, w.edge.campaign_id)][
+                "reward_cost_fen"
+            ] += fen(w.amount)
+    _count_activity(shop, cells, channel_of)
+    _count_campaign_acts(shop, cells)
+    return {key: +counts for key, counts in cells.items() if +counts}
+
+
+def _count_events(shop, cells: dict) -> None:
+    """Link opens (signed in or not), qualified referrals and invitees' first orders: unvoided events."""
     for e in ReferralEvent.objects.filter(shop=shop, voided_at__isnull=True):
         cell = cells[(local_day(e.occurred_at), e.group_id, e.channel, e.campaign_id)]
         if e.kind == EventKind.LINK_OPENED:
@@ -238,8 +270,10 @@ def direct_daily(shop) -> dict:
             cell["qualified_referrals"] += 1
         elif e.kind == EventKind.FIRST_ORDER:
             cell["invitee_first_orders"] += 1
-    for m in Membership.objects.filter(group__shop=shop, first_joined_at__isnull=False):
-        cells[(local_day(m.first_joined_at), m.group_id, m.channel, None)]["joins"] += 1
+
+
+def _count_orders(shop, cells: dict, channel_of: dict, campaign_order: dict) -> None:
+    """Paid orders on their payment day: first and second of each member, revenue, unreleased subsidy."""
     seen: Counter = Counter()
     for o in Order.objects.filter(shop=shop, paid_at__isnull=False).order_by("paid_at", "pk"):
         seen[o.member_id] += 1
@@ -252,6 +286,10 @@ def direct_daily(shop) -> dict:
         cell["second_orders"] += seen[o.member_id] == 2
         cell["revenue_fen"] += fen(o.total)
         cell["subsidy_fen"] += fen(co.subsidy) if co and co.released_at is None else 0
+
+
+def _count_refunds(shop, cells: dict, channel_of: dict, campaign_order: dict) -> None:
+    """Succeeded refunds on their day, the group-buy tier refunds apart."""
     for f in Refund.objects.filter(order__shop=shop, state=RefundState.SUCCEEDED).select_related("order"):
         o = f.order
         co = campaign_order.get(o.pk)
@@ -266,13 +304,10 @@ def direct_daily(shop) -> dict:
         cell["refunds_fen"] += fen(f.amount)
         cell["refund_count"] += 1
         cell["tier_refunds_fen"] += fen(f.amount) if ":tier:" in f.key else 0
-    for e in ReferralEdge.objects.filter(shop=shop):
-        cells[(local_day(e.created_at), e.group_id, e.channel, e.campaign_id)]["invites"] += 1
-    for w in Reward.objects.filter(shop=shop, status__in=["pending", "granted"]).select_related("edge"):
-        if w.kind != RewardKind.POINTS:
-            cells[(local_day(w.created_at), w.edge.group_id, w.edge.channel, w.edge.campaign_id)][
-                "reward_cost_fen"
-            ] += fen(w.amount)
+
+
+def _count_activity(shop, cells: dict, channel_of: dict) -> None:
+    """Active members (any activity but a message received) and check-ins per day and group."""
     active = defaultdict(set)
     for a in MemberActivity.objects.filter(group__shop=shop).exclude(kind=ActivityKind.MESSAGE_RECEIVED):
         key = (local_day(a.at), a.group_id, channel_of.get((a.group_id, a.user_id), ""), None)
@@ -280,6 +315,10 @@ def direct_daily(shop) -> dict:
         cells[key]["check_ins"] += a.kind == ActivityKind.CHECK_IN
     for key, people in active.items():
         cells[key]["active_members"] += len(people)
+
+
+def _count_campaign_acts(shop, cells: dict) -> None:
+    """Campaign acts, and new members counted once per campaign at their first act."""
     counted = set()
     for a in CampaignAct.objects.filter(campaign__shop=shop).order_by("occurred_at", "pk"):
         key = (local_day(a.occurred_at), None, "", a.campaign_id)
@@ -287,7 +326,6 @@ def direct_daily(shop) -> dict:
         if a.new_member and (a.campaign_id, a.actor_id) not in counted:
             counted.add((a.campaign_id, a.actor_id))
             cells[key]["new_members"] += 1
-    return {key: +counts for key, counts in cells.items() if +counts}
 
 
 def fact_cells(shop) -> dict:

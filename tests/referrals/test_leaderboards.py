@@ -16,9 +16,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from referrals import leaderboards as lb
-from referrals.leaderboards import Board, Metric, Period, Scope
+from referrals.leaderboards import Board, Metric, Period, Scope, rebuilding
 from referrals.models import EventKind, ReferralEvent
 from referrals.services import record_campaign_act, void_events
+from referrals.tasks import refresh_boards
 from tests.factories import GroupFactory, GroupSeriesFactory, ShopFactory, UserFactory
 from tests.referrals.board_support import at, record
 
@@ -308,7 +309,7 @@ def test_boards_lost_with_redis_come_back_from_the_events(shop, committed):
     with committed():
         for day, who in [(1, alice), (2, bob), (9, bob), (20, alice), (20, alice)]:
             record(shop=shop, inviter=who, invitee=x, at=at(day), group=group, campaign_id=3)
-    boards = [b for b in lb._boards_from_events(shop.pk)]
+    boards = [b for b in rebuilding.boards_from_events(shop.pk)]
     before = {b: lb.top(b) for b in boards}
     assert len(boards) == 4 * (4 + 3 + 1 + 1) and all(before.values())  # scopes × (days, weeks, month, all)
 
@@ -326,7 +327,7 @@ def test_the_periodic_refresh_repairs_an_update_a_crash_lost(shop, committed):
     record(shop=shop, inviter=alice, invitee=x, at=at(2))  # committed, but its after-commit update never ran
     assert ranking(board(shop)) == [(alice.pk, 1)]
 
-    assert lb.refresh_boards() >= 1
+    assert refresh_boards() >= 1
 
     assert ranking(board(shop)) == [(alice.pk, 2)]
     assert ranking(board(shop, period=Period.DAY, day=date(2025, 3, 2))) == [(alice.pk, 1)]
@@ -360,8 +361,10 @@ def test_a_repair_rebuilds_each_shop_once_however_many_events_it_has(shop, other
     with committed():
         record(shop=other_shop, inviter=members[0], invitee=x)
     rebuilt = Counter()
-    real = lb.rebuild_shop
-    monkeypatch.setattr(lb, "rebuild_shop", lambda shop_id, **kw: rebuilt.update([shop_id]) or real(shop_id, **kw))
+    real = rebuilding.rebuild_shop
+    monkeypatch.setattr(
+        rebuilding, "rebuild_shop", lambda shop_id, **kw: rebuilt.update([shop_id]) or real(shop_id, **kw)
+    )
 
     out = StringIO()
     call_command("rebuild_leaderboards", stdout=out)
@@ -369,7 +372,7 @@ def test_a_repair_rebuilds_each_shop_once_however_many_events_it_has(shop, other
     assert out.getvalue().count(" boards rebuilt\n") == 3  # one line per shop and the total
 
     rebuilt.clear()
-    boards = lb.refresh_boards()
+    boards = refresh_boards()
     assert rebuilt == {shop.pk: 1, other_shop.pk: 1}
     assert boards == 2 * 4  # per shop: the shop-wide day, week, month and all-time boards
     assert lb.top(board(shop))[0].value == 50  # the repair counted the 1,000 events the hooks never saw

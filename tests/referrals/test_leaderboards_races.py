@@ -6,7 +6,7 @@ import pytest
 from django.db import connections, transaction
 
 from referrals import leaderboards as lb
-from referrals.leaderboards import Board, Metric
+from referrals.leaderboards import Board, Metric, keys, rebuilding
 from referrals.models import ReferralEvent
 from referrals.services import record_campaign_act, void_events
 from tests.factories import ShopFactory, UserFactory
@@ -51,7 +51,7 @@ def test_an_event_applied_by_many_workers_at_once_counts_once():
     alice, x = UserFactory(), UserFactory()
     with transaction.atomic():
         event = record(shop=shop, inviter=alice, invitee=x, at=at(1))
-    lb.redis_client().delete(*lb._bit(event.pk)[:1], board.key, board.key + ":m")  # as if never applied
+    lb.redis_client().delete(*keys.applied_bit(event.pk)[:1], board.key, board.key + ":m")  # as if never applied
 
     results = race(RACERS, lambda i: lb.apply_event(event, name="A"))
 
@@ -61,7 +61,7 @@ def test_an_event_applied_by_many_workers_at_once_counts_once():
 
 def _rebuild_while(board, monkeypatch, during):
     """Run a rebuild that pauses after reading its snapshot; `during()` commits meanwhile."""
-    real_standings = lb.standings
+    real_standings = rebuilding.standings
     snapshot_read, resume = threading.Event(), threading.Event()
 
     def slow_standings(b):
@@ -70,7 +70,7 @@ def _rebuild_while(board, monkeypatch, during):
         assert resume.wait(20)
         return rows
 
-    monkeypatch.setattr(lb, "standings", slow_standings)
+    monkeypatch.setattr(rebuilding, "standings", slow_standings)
     failure = []
 
     def run():
@@ -87,7 +87,7 @@ def _rebuild_while(board, monkeypatch, during):
     during()
     resume.set()
     thread.join(30)
-    monkeypatch.setattr(lb, "standings", real_standings)
+    monkeypatch.setattr(rebuilding, "standings", real_standings)
     assert not failure, failure
 
 
@@ -116,7 +116,7 @@ def test_events_recorded_and_voided_during_a_rebuild_are_neither_lost_nor_revive
 
 
 def test_control_a_rebuild_that_ignores_what_arrived_meanwhile_loses_it(monkeypatch):
-    monkeypatch.setattr(lb, "_corrections", lambda noted: [])
+    monkeypatch.setattr(rebuilding, "_corrections", lambda noted: [])
 
     board = _seed_then_race_a_rebuild(monkeypatch)
 

@@ -8,6 +8,7 @@ manage.py rebuild_leaderboards --shop 3
 from django.core.management.base import BaseCommand
 
 from referrals import leaderboards as lb
+from referrals.leaderboards import rebuilding
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         shops = [shop] if shop else lb.shops_with_events()
         total = 0
         for shop_id in shops:
-            count = lb.rebuild_shop(shop_id, everything=all)
+            count = rebuilding.rebuild_shop(shop_id, everything=all)
             total += count
             self.stdout.write(f"shop {shop_id}: {count} boards rebuilt")
         self.stdout.write(self.style.SUCCESS(f"{total} boards rebuilt"))
