@@ -596,7 +596,7 @@ def unban(*, membership: Membership, by: User) -> Membership:
 @transaction.atomic
 def set_role(*, membership: Membership, by: User, role: str) -> Membership:
     """Change an active member's role. A new owner replaces the old one, who becomes an admin."""
-    was = Membership.objects.filter(pk=membership.pk).values_list("role", flat=True).first()
+    was = _locked(membership).role  # under the row lock _set_role takes again
     m = _set_role(membership=membership, role=role)
     _record_member(m, by=by, action="group.member.role", before={"role": was}, after={"role": m.role})
     return m
