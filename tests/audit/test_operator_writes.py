@@ -1,6 +1,7 @@
 """Every operator write has an author: each service in OPERATOR_WRITES requires `by` (keyword-only, no
 default) and records exactly one audit entry, with that actor, its action and the changed fields before
-and after, in the change's own transaction: when the entry cannot be written the change is not made.
+and after, in the change's own transaction: when the entry cannot be written the change is not made,
+and when the change rolls back its entry goes too.
 
 A case below sets a service up in a fresh shop and says what the entry must hold; `done` reads the
 database to tell whether the change was made.
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -892,4 +893,21 @@ def test_without_its_entry_the_change_is_not_made(name, shop, actor, monkeypatch
     with pytest.raises(IntegrityError):
         scenario.call()
     assert not scenario.done(), f"{name} made its change without its audit entry"
+    assert not AuditEntry.objects.filter(pk__gt=last).exists()
+
+
+class Refused(Exception):
+    """What a caller raises after the service returned, inside the same transaction."""
+
+
+@pytest.mark.parametrize("name", OPERATOR_WRITES)
+def test_when_the_change_rolls_back_so_does_its_entry(name, shop, actor):
+    """The entry is no side channel (another connection, an after-commit task): it goes with the change."""
+    scenario = CASES[name](shop, actor)
+    last = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with pytest.raises(Refused), transaction.atomic():
+        scenario.call()
+        assert AuditEntry.objects.filter(pk__gt=last).count() == 1
+        raise Refused
+    assert not scenario.done()
     assert not AuditEntry.objects.filter(pk__gt=last).exists()
