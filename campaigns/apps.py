@@ -7,18 +7,22 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("营销活动")
 
     def ready(self):
-        # One orders plug-in for every campaign type: it dispatches each hook to the kind that owns the
-        # order's campaign (orders.hooks never learns about campaigns).
-        from orders import hooks as order_hooks
+        # One receiver per order hook for every campaign type: it dispatches each to the kind that owns the
+        # order's campaign (orders never learn about campaigns). A kind decides what a payment leads to.
+        from shequn import hooks
 
         from . import registry
         from .plugins import CampaignOrders
 
         registry.autodiscover()
-        order_hooks.register(CampaignOrders)
-
-        from referrals.board_forms import register_campaign_choices
+        hooks.order_created.connect(CampaignOrders.after_create, priority=hooks.DECIDE + 10)
+        hooks.order_paid.connect(CampaignOrders.after_paid, priority=hooks.DECIDE + 10)
+        hooks.order_cancelled.connect(CampaignOrders.after_cancel, priority=hooks.DECIDE + 10)
+        hooks.order_shipping.connect(CampaignOrders.before_ship, priority=hooks.DECIDE + 10)
+        hooks.order_refunded.connect(CampaignOrders.after_refund, priority=hooks.DECIDE + 10)
+        hooks.order_source_label.connect(CampaignOrders.source_label, priority=hooks.DECIDE + 10)
+        hooks.order_page_after_payment.connect(CampaignOrders.page_after_payment, priority=hooks.DECIDE + 10)
 
         from .selectors import campaign_choices
 
-        register_campaign_choices(campaign_choices)
+        hooks.campaign_choices.connect(campaign_choices, priority=hooks.DECIDE + 10)

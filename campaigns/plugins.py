@@ -1,4 +1,4 @@
-"""The engine's one plug-in of the order lifecycle (orders.hooks).
+"""The engine's one receiver of each order hook (shequn.hooks, connected in apps.py).
 
 Orders placed through a campaign carry `source="campaign:<id>"`. Each hook finds that campaign, lets the
 engine give back what a cancelled or refunded order took from the campaign's stock cap and budget, and

@@ -15,7 +15,7 @@ from .models import ActivityKind, MemberActivity, Membership, MembershipStatus
 
 def record_message_opened(notification) -> None:
     """A member opened a message of the shop: activity in each of their groups of that shop
-    (notifications.services.on_first_read, registered in GroupsConfig.ready)."""
+    (the notification_first_read hook, connected in GroupsConfig.ready)."""
     group_ids = Membership.objects.filter(
         user_id=notification.user_id, group__shop_id=notification.shop_id, status=MembershipStatus.ACTIVE
     ).values_list("group_id", flat=True)

@@ -13,8 +13,14 @@ class GroupsConfig(AppConfig):
         # A missing CJK font is reported at start-up, never drawn as boxes on posters.
         checks.register(check_poster_font)
 
-        from notifications.services import on_first_read
+        from shequn import hooks
 
         from .activity import record_message_opened
+        from .selectors import hard_cap_refusal, member_shop_ties
 
-        on_first_read(record_message_opened)
+        # Opening a message of the shop is activity in the member's groups of that shop.
+        hooks.notification_first_read.connect(record_message_opened, priority=hooks.RECORD)
+        # No group may sit above its shop's hard cap.
+        hooks.hard_cap_refusal.connect(hard_cap_refusal, priority=hooks.DECIDE)
+        # A member's shops, for their message preferences: those of the groups they are (or ask to be) in.
+        hooks.member_shop_ties.connect(member_shop_ties, priority=hooks.RECORD)

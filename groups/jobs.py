@@ -9,7 +9,7 @@ Every function takes `now` (tests freeze time by passing it) and is safe to run 
 - a snapshot is unique per (group, week); a second run finds it and adds nothing.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shequn import hooks
 from shequn.jobs import JobResult
 from shops import audit
 
@@ -346,19 +347,9 @@ def last_complete_week(now: datetime) -> Week:
     return week_of(timezone.localtime(now, SHANGHAI).date() - timedelta(days=7))
 
 
-# Other apps add figures to the snapshot without groups importing them (orders registers its order
-# figures in its AppConfig.ready): fn(group_ids, start, end) -> {group_id: {"orders", "gmv", "repeat_buyers"}}.
-_figure_providers: list[Callable[[list[int], datetime, datetime], dict[int, dict]]] = []
-
-
-def register_health_figures(provider: Callable[[list[int], datetime, datetime], dict[int, dict]]) -> None:
-    if provider not in _figure_providers:
-        _figure_providers.append(provider)
-
-
 def health_figures(group_ids: list[int], start: datetime, end: datetime) -> dict[int, dict]:
     """Each group's week in a constant number of queries: joins, leaves, active members, and the figures
-    of the registered providers (orders, GMV, repeat buyers)."""
+    the apps above add through the group_health_figures hook (orders: orders, GMV, repeat buyers)."""
     figures = {
         gid: {"joins": 0, "leaves": 0, "active_members": 0, "orders": 0, "gmv": Decimal("0.00"), "repeat_buyers": 0}
         for gid in group_ids
@@ -377,8 +368,8 @@ def health_figures(group_ids: list[int], start: datetime, end: datetime) -> dict
     )
     for row in active:
         figures[row["group_id"]]["active_members"] = row["n"]
-    for provider in _figure_providers:
-        for gid, extra in provider(group_ids, start, end).items():
+    for more in hooks.group_health_figures.answers(group_ids, start, end):
+        for gid, extra in more.items():
             figures[gid].update(extra)
     return figures
 

@@ -183,8 +183,8 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _pay_to_join(request: HttpRequest, link: InviteLink) -> HttpResponse:
-    """Paid entry: the entry fee is charged through the shop's payment providers (groups.entry); the
-    member is in once the payment lands, or refunded if the group filled meanwhile."""
+    """Paid entry: the entry fee is charged through the shop's payment providers (groups.entry, answered
+    by orders); the member is in once the payment lands, or refunded if the group filled meanwhile."""
     try:
         group, link = services.paid_entry_target(user=request.user, code=link.code)
         return redirect(entry.checkout_url(user=request.user, group=group, link=link))

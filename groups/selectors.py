@@ -2,9 +2,10 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from shops.models import Shop
@@ -138,3 +139,22 @@ def health_history(group: Group) -> QuerySet:
     from .models import GroupHealthSnapshot
 
     return GroupHealthSnapshot.objects.filter(group=group).order_by("-week_start")
+
+
+def hard_cap_refusal(shop: Shop, hard_cap: int) -> str | None:
+    """No group may sit above the shop's hard cap: a cap below some group's capacity is refused until those
+    groups are made smaller (the hard_cap_refusal hook, connected in GroupsConfig.ready)."""
+    too_big = Group.objects.filter(shop=shop, capacity__gt=hard_cap).count()
+    if not too_big:
+        return None
+    return _("有 %(n)d 个群的容量高于 %(cap)d，请先调低这些群的容量。") % {"n": too_big, "cap": hard_cap}
+
+
+def member_shop_ties(user) -> Exists:
+    """The shops a member belongs to, as a condition on a shop (OuterRef("pk")): they are, or ask to be, in
+    one of its groups (the member_shop_ties hook: notifications lists these shops' message preferences)."""
+    return Exists(
+        Membership.objects.filter(
+            group__shop=OuterRef("pk"), user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING]
+        )
+    )

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from referrals.services import credited_inviter, record_join, record_link_opened
+from shequn import hooks
 from shops import audit
 from shops.models import Shop
+from shops.staff import is_shop_staff
 
 from .activity import record_activity
 from .lifecycle import JOINABLE_STATES, transition_group
@@ -121,7 +122,9 @@ def record_link_open(
     link: InviteLink, *, user: User | None = None, visitor_key: str = "", client: Client = NO_CLIENT
 ) -> None:
     InviteLink.objects.filter(pk=link.pk).update(open_count=F("open_count") + 1)
-    record_link_opened(link=link, user=user, visitor_key=visitor_key, ip=client.ip, device=client.device)
+    hooks.link_opened.run(
+        hooks.LinkOpened(link=link, user=user, visitor_key=visitor_key, ip=client.ip, device=client.device)
+    )
 
 
 def record_link_sign_in(link: InviteLink) -> None:
@@ -295,7 +298,7 @@ def _write_membership(
         "channel": channel or (link.channel if link else Channel.DIRECT),
         "invite_link": link,
         # A link the shop's staff made (series code, poster…) credits its channel, not the operator.
-        "inviter": credited_inviter(shop_id=group.shop_id, inviter=link.inviter) if link else None,
+        "inviter": link.inviter if link and not is_shop_staff(group.shop_id, link.inviter_id) else None,
         "answer": answer,
         "requested_at": now,
         "joined_at": now if status == ST.ACTIVE else None,
@@ -322,7 +325,7 @@ def _write_membership(
 
 
 def _on_activated(membership: Membership, *, first_time_in_group: bool, client: Client = NO_CLIENT) -> None:
-    """A person is now in the group: count the join on the link and record who brought them."""
+    """A person is now in the group: count the join on the link and announce it (member_joined)."""
     record_activity(
         group_id=membership.group_id,
         user_id=membership.user_id,
@@ -333,22 +336,12 @@ def _on_activated(membership: Membership, *, first_time_in_group: bool, client: 
     link = membership.invite_link
     if link is not None:
         InviteLink.objects.filter(pk=link.pk).update(join_count=F("join_count") + 1)
-    if membership.inviter_id and first_time_in_group:
-        # The shop's binding rule (referrals) decides whether this join binds or moves the invitee.
-        record_join(
-            shop_id=membership.group.shop_id,
-            invitee=membership.user,
-            inviter=membership.inviter,
-            link=link,
-            group=membership.group,
-            channel=membership.channel,
-            new_to_shop=_is_new_to_shop(membership),
-            ip=client.ip,
-            device=client.device,
-        )
+    # Referrals binds the invitee to whoever brought them, by the shop's binding rule.
+    joined = hooks.MemberJoined(membership, first_time_in_group=first_time_in_group, ip=client.ip, device=client.device)
+    hooks.member_joined.run(joined)
 
 
-def _is_new_to_shop(membership: Membership) -> bool:
+def first_join_in_shop(membership: Membership) -> bool:
     """A person never before in any of the shop's groups (re-joins are not sign-ups)."""
     return not (
         Membership.objects.filter(

@@ -4,7 +4,7 @@ operators through functions that take the shop. A miss is a 404."""
 from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from groups.models import Membership, MembershipStatus
+from shequn import hooks
 from shops.models import Shop
 
 from .models import Delivery, DeliveryState, Notification, NotificationState
@@ -30,13 +30,14 @@ def unread_count_for_member(user) -> int:
 
 
 def shops_for_member(user) -> QuerySet[Shop]:
-    """Shops whose messages the member may set preferences for: where they are (or ask to be) in a
-    group, or that have written to them."""
-    in_a_group = Membership.objects.filter(
-        group__shop=OuterRef("pk"), user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING]
-    )
+    """Shops whose messages the member may set preferences for: the shops they belong to (the
+    member_shop_ties hook: groups answers with the shops where they are, or ask to be, in a group), and
+    those that have written to them."""
     wrote = Notification.objects.filter(shop=OuterRef("pk"), user=user)
-    return Shop.objects.filter(Q(Exists(in_a_group)) | Q(Exists(wrote))).order_by("name", "pk")
+    belongs = Q()
+    for tie in hooks.member_shop_ties.answers(user):
+        belongs |= Q(tie)
+    return Shop.objects.filter(belongs | Q(Exists(wrote))).order_by("name", "pk")
 
 
 def shop_for_member(user, pk: int) -> Shop:

@@ -20,7 +20,6 @@ Guarantees:
 import logging
 import random
 import time as monotonic_time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -31,7 +30,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.services import do_not_market
+from shequn import hooks
 from shops import audit
 
 from .channels import OutgoingMessage, PermanentError, backend_for, channels_for
@@ -180,7 +179,7 @@ def may_market(user, shop, at: datetime | None = None, *, category: str = Catego
     user_id, shop_id = getattr(user, "pk", user), getattr(shop, "pk", shop)
     if not preferences_for(user_id, shop_id).receives(category):
         return False
-    if do_not_market(member=user_id, shop_id=shop_id):
+    if _marketing_held(user_id, shop_id):
         return False
     return not is_capped(user_id, shop_id, at, settings_for(shop_id))
 
@@ -259,20 +258,14 @@ def update_settings(
 # --- Reading ---------------------------------------------------------------------------------------
 
 
-# Apps above this one (groups records "message opened" as member activity) listen for first reads here,
-# registered from their AppConfig.ready, so notifications imports none of them.
-_read_listeners: list[Callable[[Notification], None]] = []
-
-
-def on_first_read(listener: Callable[[Notification], None]) -> None:
-    if listener not in _read_listeners:
-        _read_listeners.append(listener)
-
-
 def _opened(notifications) -> None:
     for notification in notifications:
-        for listener in _read_listeners:
-            listener(notification)
+        hooks.notification_first_read.run(notification)
+
+
+def _marketing_held(user_id: int, shop_id: int) -> bool:
+    """An app above may hold commercial messages to the member (orders: an open after-sales case)."""
+    return any(hooks.marketing_held.answers(member=user_id, shop_id=shop_id))
 
 
 def mark_read(*, notification: Notification, at: datetime | None = None) -> Notification:
@@ -331,7 +324,7 @@ def _decide(notification: Notification, now: datetime) -> str:
     preference = _lock_member(notification.user_id, notification.shop_id)
     if not preference.receives(notification.category):
         return _drop(notification, NS.SUPPRESSED, HoldReason.OPTED_OUT)
-    if do_not_market(member=notification.user_id, shop_id=notification.shop_id):
+    if _marketing_held(notification.user_id, notification.shop_id):
         return _drop(notification, NS.SUPPRESSED, HoldReason.AFTER_SALES)
     shop_settings = settings_for(notification.shop_id)
     until = quiet_until(now, *quiet_hours(preference, shop_settings))

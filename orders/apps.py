@@ -8,23 +8,33 @@ class OrdersConfig(AppConfig):
     verbose_name = _("订单")
 
     def ready(self) -> None:
-        from groups.jobs import register_health_figures
-
         from .checks import check_simulated_payments
 
         checks.register(check_simulated_payments)
 
-        from . import hooks
-        from .health import order_figures
-        from .reminders import RepurchasePlugin
-
-        # Repeat-purchase due dates, reminder conversions and the member's "order" activity.
-        hooks.register(RepurchasePlugin())
-        # Paid group entry: the fee is an order; its payment becomes a seat or a refund.
-        from groups import entry as group_entry
+        from shequn import hooks
 
         from .entry import EntryOrders, PaidEntryCheckout
+        from .health import order_figures
+        from .messages import ORDER_NOTIFICATIONS
+        from .reminders import RepurchasePlugin
+        from .services import do_not_market
 
-        hooks.register(EntryOrders())
-        group_entry.register(PaidEntryCheckout())
-        register_health_figures(order_figures)
+        # Repeat-purchase due dates, reminder conversions and the member's "order" activity: records of the
+        # payment, kept before any plug-in decides what the payment leads to.
+        repurchase = RepurchasePlugin()
+        hooks.order_paid.connect(repurchase.after_paid, priority=hooks.RECORD + 10)
+        hooks.order_refunded.connect(repurchase.after_refund, priority=hooks.RECORD + 10)
+        # Paid group entry: the fee is an order; its payment becomes a seat or a refund.
+        entry_orders = EntryOrders()
+        hooks.order_paid.connect(entry_orders.after_paid, priority=hooks.DECIDE)
+        hooks.order_shipping.connect(entry_orders.before_ship, priority=hooks.DECIDE)
+        hooks.paid_entry_checkout.connect(PaidEntryCheckout().checkout, priority=hooks.DECIDE)
+        # Orders' figures in the groups' weekly health snapshot.
+        hooks.group_health_figures.connect(order_figures, priority=hooks.RECORD)
+        # The member's order messages tell the outcome, so they run after every receiver that decides it.
+        hooks.order_paid.connect(ORDER_NOTIFICATIONS.after_paid, priority=hooks.TELL)
+        hooks.order_shipping.connect(ORDER_NOTIFICATIONS.before_ship, priority=hooks.TELL)
+        hooks.order_refunded.connect(ORDER_NOTIFICATIONS.after_refund, priority=hooks.TELL)
+        # No marketing to a member with an open after-sales case (notifications asks when releasing).
+        hooks.marketing_held.connect(do_not_market, priority=hooks.DECIDE)

@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from shequn import hooks
 from shops.models import OperatorRole
 from shops.tenancy import operator_required
 
-from . import catalog, entry, hooks, selectors, services
+from . import catalog, entry, selectors, services
 from .dashboard_forms import (
     CaseFilterForm,
     CloseCaseForm,
@@ -425,14 +426,15 @@ def _offered_actions(order: Order) -> dict[str, bool]:
 
 
 def _source_label(order: Order) -> str:
-    """The order's `source` in words: a campaign's (orders.hooks), paid group entry, a reminder's reorder."""
+    """The order's `source` in words: a campaign's (the order_source_label hook), paid group entry, a
+    reminder's reorder."""
     if not order.source:
         return ""
     if order.source.startswith(entry.SOURCE_PREFIX):
         return _("付费入群")
     if order.source == REMINDER_SOURCE:
         return _("复购提醒")
-    return hooks.source_label(order) or _("其他")
+    return hooks.order_source_label.first(order) or _("其他")
 
 
 def _render_order_detail(request, order: Order, **forms):

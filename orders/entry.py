@@ -1,11 +1,11 @@
 """Paid group entry (入群费): an entry order, paid through the shop's providers like any other order.
 
-- `PaidEntryCheckout` is the handler of groups.entry: it places (or finds) the member's open entry order
-  for the group and sends them to pay it.
-- `EntryOrders` is the orders.hooks plug-in: when the entry order is paid, in the same transaction, it
-  asks groups to admit the member (groups.services.admit_paid_member); if the group filled or closed
-  meanwhile, the link ran out, or the member was already in, the fee is refunded at once (the refund is
-  sent to the provider after commit).
+- `PaidEntryCheckout` answers the paid_entry_checkout hook (shequn.hooks): it places (or finds) the
+  member's open entry order for the group and sends them to pay it.
+- `EntryOrders` answers the order hooks (shequn.hooks): when the entry order is paid, in the same
+  transaction, it asks groups to admit the member (groups.services.admit_paid_member); if the group filled
+  or closed meanwhile, the link ran out, or the member was already in, the fee is refunded at once (the
+  refund is sent to the provider after commit).
 
 Guarantees: one open entry order per member and group however often they tap (the idempotency key is
 unique per member); never more members than seats (groups decides the seat by a conditional UPDATE);
@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from groups.models import Group, InviteLink
 from groups.services import JoinRefused, admit_paid_member
+from shequn import hooks
 
-from . import hooks
 from .models import Delivery, Order, OrderState, OrderTransition
-from .services import _new_order_number, _referrer_of, approve_refund, request_refund
+from .services import _new_order_number, approve_refund, request_refund
 
 SOURCE_PREFIX = "entry:"
 
@@ -57,11 +57,10 @@ def place_entry_order(*, member: User, group: Group, link: InviteLink | None) ->
     key = f"entry:{group.pk}:{attempt}"
     try:
         with transaction.atomic():
-            order = Order.objects.create(
+            order = Order(
                 shop_id=group.shop_id,
                 group=group,
                 member=member,
-                referrer=_referrer_of(member, group.shop_id),
                 number=_new_order_number(),
                 state=OrderState.PENDING_PAYMENT,
                 source=entry_source(group, link),
@@ -73,17 +72,19 @@ def place_entry_order(*, member: User, group: Group, link: InviteLink | None) ->
                 created_at=now,
                 pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
             )
+            hooks.order_placing.run(order)  # referrals fills in the referrer
+            order.save(force_insert=True)
             OrderTransition.objects.create(
                 order=order, from_state="", to_state=OrderState.PENDING_PAYMENT, by=member, reason=_("入群费")
             )
-            hooks.run("after_create", order)
+            hooks.order_created.run(order)
     except IntegrityError:
         return Order.objects.get(member=member, idempotency_key=key)
     return order
 
 
 class PaidEntryCheckout:
-    """groups.entry's handler: the entry fee is an order the member pays on the order page."""
+    """The paid_entry_checkout hook's answer: the entry fee is an order the member pays on the order page."""
 
     def checkout(self, *, user, group, link) -> str:
         order = place_entry_order(member=user, group=group, link=link)
@@ -91,7 +92,7 @@ class PaidEntryCheckout:
 
 
 class EntryOrders:
-    """orders.hooks plug-in: a paid entry order becomes a seat, or a refund; it is never shipped."""
+    """Receivers of the order hooks for entry orders: a paid one becomes a seat, or a refund; none is shipped."""
 
     def before_ship(self, order: Order) -> None:
         if parse_source(order.source) is not None:

@@ -24,8 +24,9 @@ from accounts.identity import wechat_openid
 from groups import selectors as group_selectors
 from groups.member_views import member_login_required
 from groups.models import MembershipStatus
+from shequn import hooks
 
-from . import hooks, selectors, services
+from . import selectors, services
 from .lifecycle import ALLOWED_TRANSITIONS
 from .member_forms import CancelForm, CaseForm, CheckoutForm, RefundForm, parse_lines
 from .models import CaseState, Delivery, Order, OrderState, PaymentState, Sku
@@ -275,9 +276,9 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
 @member_login_required
 def after_payment(request: HttpRequest, pk: int) -> HttpResponse:
     """Where the payment providers send the member back: the page that goes on from this order (a team
-    page for a 拼团 seat, see orders.hooks.page_after_payment), else the order itself."""
+    page for a 拼团 seat, see shequn.hooks.order_page_after_payment), else the order itself."""
     order = selectors.order_for_member(request.user, pk)
-    return redirect(hooks.page_after_payment(order) or reverse("orders:member_order", args=[order.pk]))
+    return redirect(hooks.order_page_after_payment.first(order) or reverse("orders:member_order", args=[order.pk]))
 
 
 # --- My orders ------------------------------------------------------------------------------------

@@ -200,7 +200,7 @@ def _new_row(member_id: int, product: Product, due: Due) -> RepurchaseDue:
 
 
 class RepurchasePlugin:
-    """The orders.hooks plug-in: keeps due dates current, counts conversions, records the order activity."""
+    """Receivers of the order hooks: keep due dates current, count conversions, record the order activity."""
 
     def after_paid(self, order: Order) -> None:
         paid_at = order.paid_at or timezone.now()

@@ -31,11 +31,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
-from referrals.models import ReferralEdge
-from shequn import images
+from shequn import hooks, images
 from shops import audit
 
-from . import hooks
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
 from .models import (
     ZERO,
@@ -136,7 +134,7 @@ def place_or_find_order(
 ) -> Placed:
     """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
 
-    `source` marks who placed it (e.g. "campaign:12": plug-ins of orders.hooks dispatch on it) and
+    `source` marks who placed it (e.g. "campaign:12": receivers of the shequn.hooks order hooks dispatch on it) and
     `unit_price` overrides the SKU price of a one-line order (a campaign price, decided by the caller);
     orders know nothing else of campaigns. `created` is decided by the unique (member, key) constraint:
     only the call whose insert committed says it placed the order.
@@ -216,11 +214,10 @@ def _reserve_and_create(
         subtotal += price[sku.pk] * wanted[sku.pk]
     discount = ZERO
     now = timezone.now()
-    order = Order.objects.create(
+    order = Order(
         shop_id=group.shop_id,
         group=group,
         member=member,
-        referrer=_referrer_of(member, group.shop_id),
         number=_new_order_number(),
         state=S.PENDING_PAYMENT,
         source=source,
@@ -238,6 +235,8 @@ def _reserve_and_create(
         created_at=now,
         pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
     )
+    hooks.order_placing.run(order)  # referrals fills in the referrer
+    order.save(force_insert=True)
     OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -256,7 +255,7 @@ def _reserve_and_create(
     from .models import OrderTransition
 
     OrderTransition.objects.create(order=order, from_state="", to_state=S.PENDING_PAYMENT, by=member, reason=_("下单"))
-    hooks.run("after_create", order)
+    hooks.order_created.run(order)
     return order
 
 
@@ -298,11 +297,6 @@ def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int)
             )
 
 
-def _referrer_of(member: User, shop_id: int) -> User | None:
-    edge = ReferralEdge.objects.filter(shop_id=shop_id, invitee=member).select_related("inviter").first()
-    return edge.inviter if edge else None
-
-
 def _return_stock_once(order: Order) -> bool:
     """Give the order's reserved stock back; the stamp makes a second call a no-op."""
     if Order.objects.filter(pk=order.pk, stock_returned_at__isnull=True).update(stock_returned_at=timezone.now()) != 1:
@@ -337,7 +331,7 @@ def cancel_order(*, order: Order, by: User | None, reason: str = "") -> Order:
         was = order.state
         transition_order(order=order, to_state=S.CANCELLED, by=by, reason=reason or _("取消订单"))
         _return_stock_once(order)
-        hooks.run("after_cancel", order)
+        hooks.order_cancelled.run(order)
         _record_move(order, by=by, action="order.cancel", was=was, reason=reason)
     return order
 
@@ -361,7 +355,7 @@ def ship_order(*, order: Order, by: User, tracking_number: str = "") -> Order:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.delivery == Delivery.SHIPPING and not tracking_number.strip():
             raise ValidationError({"tracking_number": _("快递订单发货需要填写运单号。")})
-        hooks.run("before_ship", order)
+        hooks.order_shipping.run(order)
         was = order.state
         transition_order(
             order=order, to_state=S.SHIPPED, by=by, reason=_("发货"), tracking_number=tracking_number.strip()
@@ -632,7 +626,7 @@ def _apply_payment(notification: Notification) -> str:
         and not order.payments.filter(state=PaymentState.SUCCEEDED).exclude(pk=payment.pk).exists()
     ):
         transition_order(order=order, to_state=S.PAID, by=None, reason=_("支付成功"), paid_at=now)
-        hooks.run("after_paid", order)
+        hooks.order_paid.run(order)
         return "paid"
     # Paid too late (order cancelled) or paid twice: the money goes straight back.
     refund = Refund.objects.create(
@@ -667,7 +661,7 @@ def _apply_refund(notification: Notification) -> str:
     if order.state == S.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
         transition_order(order=order, to_state=S.REFUNDED, by=None, reason=_("退款成功"))
         _return_stock_once(order)
-        hooks.run("after_refund", order)
+        hooks.order_refunded.run(order)
     return "late-payment-refunded" if refund.key.startswith("late-payment:") else "refunded"
 
 

@@ -7,16 +7,22 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("推荐关系")
 
     def ready(self):
-        from orders import hooks
+        from shequn import hooks
 
-        from .plugins import OrderReferrals
+        from . import plugins
 
-        hooks.register(OrderReferrals)
+        # Referral events of a payment or refund are records of it: kept before any plug-in decides what the
+        # payment leads to (the edge's row lock is taken first, as it always was).
+        hooks.order_placing.connect(plugins.OrderReferrals.fill_referrer, priority=hooks.RECORD)
+        hooks.order_paid.connect(plugins.OrderReferrals.after_paid, priority=hooks.RECORD)
+        hooks.order_refunded.connect(plugins.OrderReferrals.after_refund, priority=hooks.RECORD)
+        hooks.link_opened.connect(plugins.link_opened, priority=hooks.RECORD)
+        hooks.member_joined.connect(plugins.member_joined, priority=hooks.RECORD)
 
-        # Leaderboards and fraud review follow the referral events (referrals.hooks); fraud's beat jobs live
-        # in referrals.fraud, imported here so every worker registers them.
+        # Leaderboards follow the referral events (on commit); fraud's beat jobs live in referrals.fraud,
+        # imported here so every worker registers them.
         from . import fraud  # noqa: F401
-        from . import hooks as referral_hooks
         from .leaderboards.writes import LeaderboardPlugin
 
-        referral_hooks.register(LeaderboardPlugin)
+        hooks.referral_event_recorded.connect(LeaderboardPlugin.event_recorded, priority=hooks.RECORD)
+        hooks.referral_events_voided.connect(LeaderboardPlugin.events_voided, priority=hooks.RECORD)

@@ -5,19 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from groups.models import Group, GroupSeries
+from shequn import hooks
 from shops.models import Shop
 
 from .leaderboards.boards import Board, BoardError, Metric, Period, Scope
-
-# The campaigns app plugs in its shop's campaigns as (id, name) pairs (campaigns.apps): referrals knows
-# nothing of campaigns, and the board's campaign is picked from a list, not typed as a number.
-_campaign_choices = None
-
-
-def register_campaign_choices(provider) -> None:
-    global _campaign_choices
-    _campaign_choices = provider
-
 
 MEMBER_PERIODS = [(p, label) for p, label in Period.choices if p != Period.CUSTOM]
 
@@ -50,7 +41,9 @@ class BoardForm(forms.Form):
         self.shop = shop
         self.fields["group"].queryset = Group.objects.filter(shop=shop).order_by("name", "pk")
         self.fields["series"].queryset = GroupSeries.objects.filter(shop=shop).order_by("name", "pk")
-        campaigns = list(_campaign_choices(shop.pk)) if _campaign_choices is not None else []
+        # The campaigns app answers with the shop's campaigns (the campaign_choices hook): referrals knows
+        # nothing of campaigns, and the board's campaign is picked from a list, not typed as a number.
+        campaigns = [choice for answer in hooks.campaign_choices.answers(shop.pk) for choice in answer]
         self.fields["campaign"].choices = [("", _("选择活动")), *campaigns]
 
     def clean(self):

@@ -25,10 +25,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shequn import hooks
 from shops import audit
-from shops.models import Operator, Shop
+from shops.models import Shop
+from shops.staff import is_shop_staff
 
-from . import hooks
 from .models import (
     ZERO,
     BindingRule,
@@ -131,27 +132,6 @@ def binding_rule_for(shop_id: int, campaign_id: int | None) -> tuple[str, int]:
     return rules.binding_rule, rules.binding_window_days
 
 
-# --- Who can be credited ----------------------------------------------------------------------------
-
-
-def is_shop_staff(shop_id: int, user_id: int | None) -> bool:
-    """True for the shop's owner, operators and viewers.
-
-    They are never credited with a join or an act: a series code (群活码) or a channel link (poster,
-    parcel card…) an operator made brings people for the shop, so such a join is the channel's (the
-    membership's channel and the link's counters), not a referral by the operator. Staff therefore
-    never appear on member leaderboards and never earn referral rewards.
-    """
-    return user_id is not None and Operator.objects.filter(shop_id=shop_id, user_id=user_id).exists()
-
-
-def credited_inviter(*, shop_id: int, inviter: User | None) -> User | None:
-    """The person a join through `inviter`'s link is credited to: `inviter`, unless they are staff."""
-    if inviter is None or is_shop_staff(shop_id, inviter.pk):
-        return None
-    return inviter
-
-
 # --- Events ------------------------------------------------------------------------------------------
 
 
@@ -164,7 +144,7 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 def _insert_event(**fields) -> ReferralEvent | None:
     """Insert-first: the new event, or None when its key (or a one-per-invitee rule) already holds one.
 
-    Runs the `event_recorded` hooks for a new event only. A CHECK violation (self-referral) raises.
+    Announces `referral_event_recorded` (shequn.hooks) for a new event only. A CHECK violation (self-referral) raises.
     An event that would credit the shop's staff is not recorded (None): staff are never credited.
     """
     inviter_id = fields["inviter"].pk if "inviter" in fields else fields["inviter_id"]
@@ -177,7 +157,7 @@ def _insert_event(**fields) -> ReferralEvent | None:
         if _is_unique_violation(exc):
             return None
         raise
-    hooks.run("event_recorded", event)
+    hooks.referral_event_recorded.run(event)
     return event
 
 
@@ -399,7 +379,7 @@ def record_order_paid(order) -> ReferralEvent | None:
     """A paid order of an invitee: one first_order or repeat_order event credited to the current inviter
     (once per order), and the referral qualifies on it when the shop counts paid orders.
 
-    Runs inside the payment's transaction (orders.hooks after_paid). The current edge's row lock
+    Runs inside the payment's transaction (the order_paid hook). The current edge's row lock
     serialises every order of one invitee, so exactly one order is the first.
     """
     edge = (
@@ -648,7 +628,7 @@ def _void(events, *, by: User | None, reason: str, reward_status: str, now: date
             pairs |= Q(shop_id=event.shop_id, inviter_id=event.inviter_id, invitee_id=event.invitee_id)
     rewards = Reward.objects.filter(Q(event_id__in=ids) | pairs, status=RewardStatus.PENDING)
     _close_pending_rewards(rewards, status=reward_status, reason=reason, now=now)
-    hooks.run("events_voided", voided)
+    hooks.referral_events_voided.run(voided)
     return voided
 
 

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shequn import hooks
 
 from . import audit
 from .models import Operator, OperatorRole, Shop, ShopSettings
@@ -42,8 +43,6 @@ def update_shop_settings(
 ) -> ShopSettings:
     """Refuses a hard cap below any existing group's capacity: no group may sit above the cap.
     The two time limits and the SMS signature are left as they are when not given."""
-    from groups.models import Group  # groups sits above shops; imported here to keep shops standalone
-
     settings_row = ShopSettings.objects.select_for_update().get(shop=shop)
     before = audit.snapshot(settings_row, SETTINGS_FIELDS)
     errors = {}
@@ -51,12 +50,9 @@ def update_shop_settings(
         errors["default_group_capacity"] = _("默认群容量不能超过群人数上限。")
     if default_rotation_threshold > group_hard_cap:
         errors["default_rotation_threshold"] = _("默认轮换阈值不能超过群人数上限。")
-    too_big = Group.objects.filter(shop=shop, capacity__gt=group_hard_cap).count()
-    if too_big:
-        errors["group_hard_cap"] = _("有 %(n)d 个群的容量高于 %(cap)d，请先调低这些群的容量。") % {
-            "n": too_big,
-            "cap": group_hard_cap,
-        }
+    refusal = hooks.hard_cap_refusal.first(shop, group_hard_cap)  # groups: no group may sit above the cap
+    if refusal:
+        errors["group_hard_cap"] = refusal
     if payment_timeout_minutes is not None and not 1 <= payment_timeout_minutes <= 7 * 24 * 60:
         errors["payment_timeout_minutes"] = _("付款时限须在 1 分钟到 7 天之间。")
     if bargain_pay_within_minutes is not None and not 5 <= bargain_pay_within_minutes <= 30 * 24 * 60:

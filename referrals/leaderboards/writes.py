@@ -131,7 +131,7 @@ def retie(board: Board, user_id: int, old_tie: str) -> None:
 
 
 class LeaderboardPlugin:
-    """The referrals.hooks plug-in: boards follow the events, after the transaction commits."""
+    """Receivers of the referral event hooks (shequn.hooks): boards follow the events, after the transaction commits."""
 
     @staticmethod
     def event_recorded(event: ReferralEvent) -> None:

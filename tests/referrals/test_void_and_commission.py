@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from referrals import hooks, services
+from referrals import services
 from referrals.models import (
     CommissionAccount,
     CommissionEntry,
@@ -22,6 +22,7 @@ from referrals.models import (
 )
 from referrals.selectors import live_events
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
+from shequn import hooks
 from tests.factories import UserFactory, shop_owner
 
 from .conftest import joins, paid_order
@@ -55,9 +56,11 @@ class Recorder:
 @pytest.fixture
 def recorder():
     plugin = Recorder()
-    hooks.register(plugin)
+    hooks.referral_event_recorded.connect(plugin.event_recorded, priority=hooks.TELL)
+    hooks.referral_events_voided.connect(plugin.events_voided, priority=hooks.TELL)
     yield plugin
-    hooks._plugins.remove(plugin)
+    hooks.referral_event_recorded.disconnect(plugin.event_recorded)
+    hooks.referral_events_voided.disconnect(plugin.events_voided)
 
 
 # --- Voiding -------------------------------------------------------------------------------------------

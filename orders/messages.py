@@ -1,16 +1,21 @@
-"""Transactional notifications for orders, plugged into orders.hooks (registered in apps.py).
+"""The member's messages about their orders (paid, shipped, refunded): receivers of the order hooks of
+shequn.hooks, connected in OrdersConfig.ready; orders writes them through notifications, the layer below.
 
-Each hook runs inside the transaction that changes the order, so the notification commits with the
-change or not at all; its key makes it once per order and event.
+Each runs inside the transaction that changes the order, so the notification commits with the change or
+not at all, and the outbox sends it only after commit; its key makes it once per order and event. They are
+connected at hooks.TELL, after every receiver that decides what the change leads to, so a message tells
+the outcome: a payment a plug-in bounced and refunded (a full 拼团 team, a full group) is never promised
+a shipment.
 """
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from orders.models import Delivery as DeliveryMethod
+from notifications.models import Category
+from notifications.services import notify
 
-from .models import Category
-from .services import notify
+from .models import Delivery as DeliveryMethod
+from .models import Order, OrderState
 
 
 def _order_url(order) -> str:
@@ -19,7 +24,12 @@ def _order_url(order) -> str:
 
 class OrderNotifications:
     def after_paid(self, order) -> None:
-        if order.delivery == DeliveryMethod.NONE:  # a paid group entry: nothing to ship
+        # Nothing to ship for an entry fee, nor for a payment a decider refunded (the order passed in is the
+        # payment's copy: the refund moved the row, so it is read again).
+        if (
+            order.delivery == DeliveryMethod.NONE
+            or not Order.objects.filter(pk=order.pk, state=OrderState.PAID).exists()
+        ):
             body = _("订单 %(number)s 已付款 ¥%(total)s。") % {"number": order.number, "total": order.total}
         else:
             body = _("订单 %(number)s 已付款 ¥%(total)s，商家会尽快为你发货。") % {

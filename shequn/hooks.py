@@ -1,0 +1,224 @@
+"""Every extension point of Shequn: named, typed hooks, each with its contract written where it is defined.
+
+A lower app announces a hook (`orders` announces `order_paid`); an app above it connects a receiver from its
+`AppConfig.ready`, so the lower app never imports the higher one. Nothing else plugs one app into another.
+
+Each hook says:
+- when its receivers run: INSIDE the announcing transaction (their writes commit or roll back with the
+  change, under the announcer's row locks), AFTER_COMMIT (each receiver runs once the outermost transaction
+  has committed and never after a rollback; its error is logged, never raised: the change is already
+  committed), or as a READ (a question asked outside any promise about transactions);
+- whether a receiver may refuse: where `refusable`, raising ValidationError refuses the change and rolls the
+  transaction back; elsewhere a receiver must not raise (the change has happened: the money is taken);
+- what receivers return: nothing (INSIDE and AFTER_COMMIT hooks ignore it), or, for a READ, an answer:
+  `first()` is the first answer that is not empty, `answers()` yields them all.
+
+Receivers run by priority, lowest first; two receivers of one hook never share a priority, so the order is
+always the one written down, never INSTALLED_APPS order. The named priorities below say what runs when.
+(After pretix's documented plug-in signals and Saleor's plug-in manager: a contract per hook, explicit order.)
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import Model
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Priorities, lowest first. Bookkeeping of the change runs before anything that decides what it leads to,
+# and messages to members run last, so that what they tell is what was decided.
+RECORD = 100  # keep records of the change itself: referral events, repurchase due dates, member activity
+DECIDE = 500  # decide what the change leads to: a group-buy seat or a bounce, a paid-entry seat or a refund
+TELL = 900  # tell members about the outcome: after every decider
+
+
+class When(StrEnum):
+    INSIDE = "inside"
+    AFTER_COMMIT = "after_commit"
+    READ = "read"
+
+
+class Hook(Generic[P, R]):
+    """One extension point. `connect` receivers (from AppConfig.ready); the announcer calls `run`, or, for a
+    READ, `first` / `answers`."""
+
+    def __init__(self, name: str, *, when: When, refusable: bool = False) -> None:
+        self.name, self.when, self.refusable = name, when, refusable
+        self._receivers: list[tuple[int, Callable[P, R]]] = []
+
+    def __repr__(self) -> str:
+        return f"<Hook {self.name}: {self.when}{', refusable' if self.refusable else ''}>"
+
+    @property
+    def receivers(self) -> list[tuple[int, Callable[P, R]]]:
+        """(priority, receiver) pairs in the order they run."""
+        return list(self._receivers)
+
+    def connect(self, receiver: Callable[P, R], *, priority: int) -> Callable[P, R]:
+        """Add a receiver at its priority. Connecting the same receiver again at the same priority changes
+        nothing; a priority another receiver holds is refused: the order must be written down, not implied."""
+        for taken, other in self._receivers:
+            if other == receiver and taken == priority:
+                return receiver
+            if other == receiver or taken == priority:
+                raise ImproperlyConfigured(
+                    f"hook {self.name}: {receiver!r} at {priority} clashes with {other!r} at {taken}"
+                )
+        self._receivers.append((priority, receiver))
+        self._receivers.sort(key=lambda pair: pair[0])
+        return receiver
+
+    def disconnect(self, receiver: Callable[P, R]) -> None:
+        self._receivers = [pair for pair in self._receivers if pair[1] != receiver]
+
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Call every receiver in priority order: now (INSIDE), or each on commit (AFTER_COMMIT)."""
+        if self.when == When.READ:
+            raise TypeError(f"hook {self.name} is a read: ask it with first() or answers()")
+        for _priority, receiver in list(self._receivers):
+            if self.when == When.AFTER_COMMIT:
+                transaction.on_commit(self._deferred(receiver, args, kwargs), robust=True)
+            else:
+                receiver(*args, **kwargs)
+
+    def _deferred(self, receiver: Callable[P, R], args, kwargs) -> Callable[[], None]:
+        def call() -> None:
+            receiver(*args, **kwargs)
+
+        # Django's log of a failed on-commit callback names it by its qualname: the hook and the receiver.
+        call.__qualname__ = f"{self.name}: {getattr(receiver, '__qualname__', repr(receiver))}"
+        return call
+
+    def answers(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
+        """Each receiver's answer in priority order, asked lazily (stop early and the rest are not asked)."""
+        if self.when != When.READ:
+            raise TypeError(f"hook {self.name} runs receivers: announce it with run()")
+        for _priority, receiver in list(self._receivers):
+            yield receiver(*args, **kwargs)
+
+    def first(self, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        """The first answer that is not empty (None, "", {}), else None."""
+        return next((answer for answer in self.answers(*args, **kwargs) if answer), None)
+
+
+# --- Orders (announced by orders; models named in words, since this module sits below every app) ----------
+#
+# The INSIDE order hooks run in the transaction that changes the order, with the order's row locked; a
+# receiver takes no lock that the order's other callers take before the order's (e.g. a group-buy team row
+# is locked after its orders, never before). Campaigns dispatch each one to the kind that placed the order.
+
+order_placing: Hook[[Model], None] = Hook("order_placing", when=When.INSIDE, refusable=True)
+"""An orders.Order about to be inserted (not saved yet, no pk): receivers may fill its fields (referrals
+sets `referrer`, the member's inviter in the shop). ValidationError refuses the order."""
+
+order_created: Hook[[Model], None] = Hook("order_created", when=When.INSIDE, refusable=True)
+"""An order was just placed (its lines and first transition written). ValidationError refuses it."""
+
+order_paid: Hook[[Model], None] = Hook("order_paid", when=When.INSIDE)
+"""An order moved to paid. Must not raise: the money is taken. A DECIDE receiver that cannot give what was
+paid for (a full team, a full group) refunds instead; the order passed in is not refreshed, so a later
+receiver that depends on the outcome reads the order's state again. Messages about the payment are TELL
+receivers: written to the outbox after every decider, sent by it only after commit."""
+
+order_cancelled: Hook[[Model], None] = Hook("order_cancelled", when=When.INSIDE)
+"""An unpaid order was cancelled and its stock given back. Must not raise (the member or the timeout
+decided): receivers give back what the order held (a campaign's stock cap, a pending seat)."""
+
+order_shipping: Hook[[Model], None] = Hook("order_shipping", when=When.INSIDE, refusable=True)
+"""An operator is about to ship the order (its move to shipped follows in the same transaction).
+ValidationError refuses the shipment: nothing is written (a group-buy team not yet succeeded, an entry fee)."""
+
+order_refunded: Hook[[Model], None] = Hook("order_refunded", when=When.INSIDE)
+"""An order was refunded in full and its stock given back. Must not raise: the money is returned."""
+
+order_source_label: Hook[[Model], str | None] = Hook("order_source_label", when=When.READ)
+"""Where an order came from, in words for operators, when a plug-in placed it (a campaign: 拼团活动「…」);
+None for the order core's own sources. The first answer is used."""
+
+order_page_after_payment: Hook[[Model], str | None] = Hook("order_page_after_payment", when=When.READ)
+"""Where a member who has just paid for the order goes on: a URL (a 拼团 seat: the team page, where the
+member invites friends), or None for the order page. Asked outside the order's transactions; first answer."""
+
+
+# --- Shops (announced by shops) -------------------------------------------------------------------------
+
+hard_cap_refusal: Hook[[Model, int], str | None] = Hook("hard_cap_refusal", when=When.READ)
+"""(shop, new group_hard_cap) → why the shop's hard cap on group size cannot go that low, in words for the
+operator (groups: some groups are bigger), or None. Asked inside the settings transaction, with the
+settings row locked; the first answer refuses the change."""
+
+
+# --- Groups (announced by groups) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkOpened:
+    link: Model  # groups.InviteLink, its open already counted
+    user: Any  # accounts.User, or an anonymous visitor, or None
+    visitor_key: str  # a session or device id ("" when unknown)
+    ip: str | None
+    device: str
+
+
+link_opened: Hook[[LinkOpened], None] = Hook("link_opened", when=When.INSIDE)
+"""An invite link was opened, announced where the open is counted (in the caller's transaction if it has
+one; the member pages count opens in autocommit). Must not raise: an open is never refused."""
+
+
+@dataclass(frozen=True)
+class MemberJoined:
+    membership: Model  # groups.Membership, active now (its group, user, inviter, link and channel set)
+    first_time_in_group: bool  # False for a re-join after leaving
+    ip: str | None
+    device: str
+
+
+member_joined: Hook[[MemberJoined], None] = Hook("member_joined", when=When.INSIDE)
+"""A person became an active member, inside the join's transaction (locks taken in groups' order: link,
+membership, group, series; a receiver locks only rows below those). Must not raise: the seat is decided."""
+
+paid_entry_checkout: Hook[..., str | None] = Hook("paid_entry_checkout", when=When.READ)
+"""Keyword arguments `user`, `group`, `link` (a groups.InviteLink or None): start (or resume) the member's
+entry fee payment for a paid-entry group and answer the URL where they pay (orders: the entry order's page).
+Asked outside any transaction; may raise ValidationError (the member is told why). First answer; with no
+answer paid entry is unavailable."""
+
+group_health_figures: Hook[[list[int], Any, Any], dict[int, dict]] = Hook("group_health_figures", when=When.READ)
+"""More figures for the groups' weekly health snapshot: (group_ids, start, end) → {group_id: {figure: value}}
+for the week [start, end), in a constant number of queries. Every answer is merged."""
+
+
+# --- Referrals (announced by referrals) ------------------------------------------------------------------
+
+campaign_choices: Hook[[int], list[tuple[int, str]]] = Hook("campaign_choices", when=When.READ)
+"""The shop's campaigns a leaderboard can be scoped to: (shop_id) → [(campaign_id, name)]. Every answer is
+listed."""
+
+# --- Notifications (announced by notifications) ----------------------------------------------------------
+
+member_shop_ties: Hook[[Any], Any] = Hook("member_shop_ties", when=When.READ)
+"""(user) → a condition on shops.Shop (an Exists over OuterRef("pk"), or a Q) true for the shops the member
+belongs to (groups: they are in, or ask to be in, one of its groups). Every answer is OR-ed with the shops
+that wrote to the member: the shops whose messages they may set preferences for."""
+
+notification_first_read: Hook[[Model], None] = Hook("notification_first_read", when=When.INSIDE)
+"""A member read a notification for the first time (inside the transaction that stamps read_at). Must not
+raise: reading is never refused."""
+
+marketing_held: Hook[..., bool] = Hook("marketing_held", when=When.READ)
+"""Keyword arguments `member` (a user or a user id) and `shop_id`: True when no commercial message may go to
+the member now (an open after-sales case). Asked when a message is released; any True answer holds it."""
+
+
+referral_event_recorded: Hook[[Model], None] = Hook("referral_event_recorded", when=When.INSIDE)
+"""One new referrals.ReferralEvent (never announced for a duplicate), inside the recording transaction.
+Must not raise; a receiver that writes outside PostgreSQL (Redis boards) does so on commit."""
+
+referral_events_voided: Hook[[list], None] = Hook("referral_events_voided", when=When.INSIDE)
+"""The referral events a void just stamped (never one voided before), inside the voiding transaction.
+Must not raise; writes outside PostgreSQL on commit."""
