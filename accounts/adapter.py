@@ -9,8 +9,9 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from shequn.client import client_ip
+
 from . import signin
-from .client import client_ip
 from .identity import WEIXIN
 from .models import User
 from .phones import MainlandPhoneField, normalize_mainland_phone
@@ -51,7 +52,7 @@ class AccountAdapter(DefaultAccountAdapter):
             pass  # recorded by send_sms (SmsRecord) for operators; the member may ask for a new code
 
     def get_client_ip(self, request) -> str:
-        """The client's address through the trusted proxies (accounts.client), for allauth's rate limits."""
+        """The client's address through the trusted proxies (shequn.client), for allauth's rate limits."""
         ip = client_ip(request)
         if not ip:
             raise PermissionDenied("Unable to determine client IP address")

@@ -3,8 +3,9 @@ from allauth.core import context
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from shequn.client import client_ip
+
 from . import signin
-from .client import client_ip
 from .sms import VERIFICATION_CODE, SmsRateLimited, check_limits
 
 

@@ -26,7 +26,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from .client import client_ip, device_id
+from shequn.client import client_ip, device_id
+
 from .models import User
 
 DAY, HOUR = 24 * 3600, 3600

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.models import Campaign
-from groups.api import DENIED, INVALID, NOT_FOUND, IsShopOperator
+from shequn.api import DENIED, INVALID, NOT_FOUND
+from shequn.shop_api import IsShopOperator
 
 from . import forms, reports, selectors
 from .tables import as_json

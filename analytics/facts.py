@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from shequn import locks
 from shequn.jobs import JobResult
 
 from .models import DailyFact, FactWatermark, MemberWeekFact, OrderProductFact
@@ -33,7 +34,7 @@ from .models import DailyFact, FactWatermark, MemberWeekFact, OrderProductFact
 JOB_NAME = "analytics-facts"
 OVERLAP = timedelta(minutes=15)
 BATCH_DAYS = 31  # days rewritten per transaction in a long rebuild
-_LOCK_SPACE = 17017  # pg_advisory_xact_lock(space, shop): the analytics builders' key space
+FACTS_LOCK_TIMEOUT = 600  # seconds another builder of the shop may wait: one batch of a long rebuild
 
 TZ = settings.TIME_ZONE
 
@@ -342,7 +343,8 @@ def rebuild_days(*, shop_id: int, days: Iterable[date]) -> int:
         "week_hi": _start_of(weeks[-1] + timedelta(days=7)),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_SPACE, shop_id])
+        # one builder per shop at a time; a long rebuild may hold it for a whole batch of days
+        locks.lock(locks.Namespace.ANALYTICS_FACTS, shop_id, timeout=FACTS_LOCK_TIMEOUT)
         DailyFact.objects.filter(shop_id=shop_id, day__in=days).delete()
         OrderProductFact.objects.filter(shop_id=shop_id, day__in=days).delete()
         MemberWeekFact.objects.filter(shop_id=shop_id, week__in=weeks).delete()

@@ -3,11 +3,11 @@ dashboard), and acts, seats and teams are written by the services alone, so the 
 around their rules (no self-help, no duplicate act, no seat above a team's size)."""
 
 import importlib
-import importlib.util
 
 from django.contrib import admin
 
-from .models import Campaign, CampaignAct, CampaignOrder, CampaignTransition, Team, TeamSeat
+from . import registry
+from .models import Campaign, CampaignAct, CampaignOrder, CampaignTransition
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -47,20 +47,6 @@ class CampaignAdmin(ReadOnlyAdmin):
     inlines = [TransitionInline]
 
 
-class SeatInline(ReadOnlyInline):
-    model = TeamSeat
-    fields = ("member", "role", "state", "order", "unit_price", "paid_at", "price_refund", "refund_started_at")
-    readonly_fields = fields
-
-
-@admin.register(Team)
-class TeamAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "campaign", "leader", "state", "seats_taken", "size", "simulated", "expires_at")
-    list_filter = ("state", "simulated")
-    list_select_related = ("campaign", "leader")
-    inlines = [SeatInline]
-
-
 @admin.register(CampaignAct)
 class CampaignActAdmin(ReadOnlyAdmin):
     list_display = ("campaign", "kind", "actor", "inviter", "occurred_at", "new_member", "flagged")
@@ -74,8 +60,9 @@ class CampaignOrderAdmin(ReadOnlyAdmin):
     list_select_related = ("campaign", "order", "member")
 
 
-# Each type's own admin (e.g. campaigns/social_admin.py for 帮 and 砍) registers itself when imported; Django
-# only imports campaigns.admin, so it is imported from here when it exists.
-for _module in ("social_admin", "help_admin", "bargain_admin"):
-    if importlib.util.find_spec(f"campaigns.{_module}") is not None:
-        importlib.import_module(f"campaigns.{_module}")
+# Each type's own admin (its kind's `admin` module, e.g. campaigns/social_admin.py for 帮 and 砍) registers
+# itself when imported; Django only imports campaigns.admin, so the registry's are imported from here. The
+# admin app is readied before this one, so the types are discovered first (importing them twice is a no-op).
+registry.autodiscover()
+for _module in registry.modules("admin"):
+    importlib.import_module(_module)

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
 from groups import qr
-from groups.member_views import member_login_required
 from orders.member_forms import CheckoutForm
+from shequn.decorators import member_login_required
 
 from . import selectors, services
 from .member_views import remember_inviter

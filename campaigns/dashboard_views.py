@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,7 +30,7 @@ from . import posters as campaign_posters
 from . import registry, selectors, services
 from .forms import CampaignForm
 from .lifecycle import ALLOWED_TRANSITIONS, EDITABLE_STATES
-from .models import CampaignState, CampaignType, TeamState
+from .models import CampaignState, CampaignType
 
 VIEWER, OPERATOR = OperatorRole.VIEWER, OperatorRole.OPERATOR
 PAGE_SIZE = 50
@@ -280,14 +282,16 @@ def _settings_shown(kind, settings: dict) -> list[tuple[str, str]]:
 
 def _detail_context(campaign) -> dict:
     kind = registry.get(campaign.type)
-    figures = kind.figures(campaign)
-    labels = kind.figure_labels or {}
-    return {
-        "campaign": campaign,
-        "kind": kind,
-        "figures": [(labels.get(key, key), value) for key, value in figures.items()],
-        "simulated_teams": figures.get("teams_simulated", 0),
-    }
+    return {"campaign": campaign, "kind": kind, **kind.dashboard_figures(campaign)}
+
+
+def _type_template(campaign, name: str, default: str | None = None) -> str | None:
+    """The type's own `campaigns/<type>/<name>` if it has one, else `default`."""
+    candidates = [f"campaigns/{campaign.type}/{name}", *([default] if default else [])]
+    try:
+        return select_template(candidates).template.name
+    except TemplateDoesNotExist:
+        return None
 
 
 @require_GET
@@ -296,8 +300,6 @@ def campaign_detail(request, pk: int):
     campaign = selectors.campaign_for_shop(request.shop, pk)
     context = _detail_context(campaign)
     allowed = ALLOWED_TRANSITIONS[campaign.state]
-    team_state = request.GET.get("team_state", "")
-    team_state = team_state if team_state in TeamState.values else ""
     context.update(
         {
             "can_write": request.operator.can(OPERATOR),
@@ -311,13 +313,9 @@ def campaign_detail(request, pk: int):
             "landing_url": campaign.get_absolute_url(),
             "public_url": _public_url(campaign),
             "settings_shown": _settings_shown(context["kind"], campaign.settings or {}),
-            "teams": Paginator(selectors.teams_of_campaign(campaign, state=team_state or None), PAGE_SIZE).get_page(
-                request.GET.get("page")
-            )
-            if campaign.type == CampaignType.GROUP_BUY
-            else None,
-            "team_state": team_state,
-            "team_states": TeamState.choices,
+            "rules_template": _type_template(campaign, "dashboard_rules.html", "campaigns/dashboard/_rules.html"),
+            "type_template": _type_template(campaign, "dashboard_detail.html"),
+            **context["kind"].dashboard_context(campaign, request),
         }
     )
     return render(request, "campaigns/dashboard/campaign_detail.html", context)

@@ -7,7 +7,7 @@ from groups.models import Group, GroupSeries
 from orders.member_forms import CheckoutForm
 from orders.models import Sku
 
-from .models import CampaignType
+from . import registry
 
 
 class TeamCheckoutForm(CheckoutForm):
@@ -35,7 +35,8 @@ DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%
 class CampaignForm(forms.Form):
     """The engine's fields. Only shape is checked here; the rules live in services.validate_campaign."""
 
-    type = forms.ChoiceField(label=_("活动类型"), choices=CampaignType.choices)
+    # The registered types (campaigns.registry), read when the form is made: a type's package adds its own.
+    type = forms.ChoiceField(label=_("活动类型"), choices=lambda: [(kind.code, kind.label) for kind in registry.all()])
     name = forms.CharField(label=_("活动名称"), max_length=60, required=False)
     starts_at = forms.DateTimeField(
         label=_("开始时间"),

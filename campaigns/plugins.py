@@ -20,18 +20,21 @@ def campaign_id_of(order) -> int | None:
         return None
 
 
-def _dispatch(name: str, order) -> None:
+def _kind_of(order):
+    """The kind of the order's campaign, or None for an order placed outside any campaign."""
     from .models import Campaign
 
     campaign_id = campaign_id_of(order)
     if campaign_id is None:
-        return
+        return None
     campaign_type = Campaign.objects.filter(pk=campaign_id).values_list("type", flat=True).first()
-    if campaign_type is None:
-        return
-    method = getattr(registry.get(campaign_type), name, None)
-    if method is not None:
-        method(order)
+    return None if campaign_type is None else registry.get(campaign_type)
+
+
+def _dispatch(name: str, order):
+    """Call the kind's order-hook method `name` (declared on CampaignKind); its answer, or None."""
+    kind = _kind_of(order)
+    return None if kind is None else getattr(kind, name)(order)
 
 
 class CampaignOrders:
@@ -66,12 +69,7 @@ class CampaignOrders:
 
     @staticmethod
     def page_after_payment(order) -> str | None:
-        from .models import TeamSeat
-
-        if campaign_id_of(order) is None:
-            return None
-        seat = TeamSeat.objects.select_related("team").filter(order_id=order.pk).first()
-        return seat.team.get_absolute_url() if seat is not None else None
+        return _dispatch("page_after_payment", order)
 
     @staticmethod
     def before_ship(order) -> None:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from referrals import fraud
 from referrals import services as referrals
+from shequn import client
 
 CHANNEL = "campaign"
 
@@ -42,7 +43,7 @@ def record_join_edge(*, campaign, inviter, invitee, group, ip, device: str):
 
 
 def request_fingerprint(request) -> tuple[str | None, str]:
-    return fraud.request_fingerprint(request)
+    return client.request_fingerprint(request)
 
 
 def young_account_minutes(shop_id: int) -> int:

@@ -1,5 +1,7 @@
 """The campaign types the engine knows. Each type module in `campaigns/types/` registers its kind at
-import; `autodiscover()` (AppConfig.ready) imports them all, so adding a type touches no other file."""
+import; `autodiscover()` (AppConfig.ready) imports them all, so adding a type touches no other file.
+The engine reads everything type-specific through the kinds registered here: their URL modules
+(`modules`), admin, settings, figures and what they add to the engine's pages and API."""
 
 import importlib
 import pkgutil
@@ -22,6 +24,11 @@ def register(kind):
     return kind
 
 
+def unregister(code: str) -> None:
+    """Forget a type (a type package installed for a while, as the tests' throwaway type is)."""
+    _kinds.pop(code, None)
+
+
 def get(code: str):
     try:
         return _kinds[code]
@@ -39,3 +46,9 @@ def autodiscover() -> None:
     for module in pkgutil.iter_modules(types.__path__):
         if module.name != "base":
             importlib.import_module(f"{types.__name__}.{module.name}")
+
+
+def modules(part: str) -> list[str]:
+    """The dotted paths of every registered type's `part` module ("urls", "api_urls", "admin") it has."""
+    found = (kind.module(part) for kind in _kinds.values())
+    return list(dict.fromkeys(dotted for dotted in found if dotted is not None))

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings as django_settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +30,7 @@ from groups.activity import record_activity
 from groups.models import ActivityKind, Group, Membership, MembershipStatus
 from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
+from shequn import locks
 from shequn.bounds import MAX_CAMPAIGN_NUMBER
 from shops import audit
 from shops.models import Shop
@@ -41,7 +42,6 @@ from .models import ZERO, Campaign, CampaignAct, CampaignOrder, CampaignState
 logger = logging.getLogger(__name__)
 S = CampaignState
 CENT = Decimal("0.01")
-_ADVISORY_NAMESPACE = 0xCA4  # first key of pg_advisory_xact_lock(ns, campaign_id ^ member): per-member limit
 SHARE_SALT = "campaigns.share"
 
 ENGINE_FIELDS = (
@@ -614,11 +614,8 @@ def _arrived_during(actor: User, campaign: Campaign, *, except_order_id: int | N
 
 
 def _lock_member_in_campaign(campaign_id: int, member_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [_ADVISORY_NAMESPACE, (campaign_id * 1_000_003 + member_id) % 2_147_483_647],
-        )
+    """Serialise one member's orders in one campaign until commit: the limit check and the order are one act."""
+    locks.lock(locks.Namespace.CAMPAIGN_MEMBER, locks.pair_key(campaign_id, member_id))
 
 
 def place_campaign_order(

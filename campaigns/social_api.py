@@ -1,4 +1,5 @@
-"""The JSON API of 帮 助力 and 砍 砍价 for member clients, mounted at /api/v1/ (campaigns/social_api_urls.py).
+"""The JSON API of 帮 助力 and 砍 砍价 for member clients, mounted at /api/v1/ (campaigns/help_api_urls.py and
+campaigns/bargain_api_urls.py).
 
 Thin views: parse, call campaigns.types.help / campaigns.types.bargain, render. A task or bargain is
 visible to its starter and to the friends who acted on it, and to a member who brings the starter's share
@@ -14,13 +15,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from groups.api import DENIED, NOT_FOUND, _error
-from groups.serializers import person
 from orders.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY
 from orders.models import Delivery
 from orders.serializers import MyOrderDetailSerializer, RecipientPhoneField
 from orders.services import DeliveryRequest
-from shequn.api import error_response
+from shequn.api import DENIED, NOT_FOUND, error_doc, error_response
+from shequn.serializers import person
 
 from . import selectors, services
 from .models import BargainTask, CampaignType, HelpTask
@@ -37,7 +37,7 @@ SHARE_TOKEN = OpenApiParameter(
     description="The share token from the starter's share link (its `?by=`): lets a friend who has not acted "
     "yet see the task and act on it.",
 )
-REFUSED = _error(
+REFUSED = error_doc(
     "The act is refused: `code` is the reason (self, duplicate, completed, expired, floor, closed, "
     "not_new, helper_limit, not_running, not_member…) and the message says it in words."
 )
@@ -307,7 +307,7 @@ class HelpTaskClaimView(SocialView):
         request=DeliverySerializer,
         responses={
             201: MyOrderDetailSerializer,
-            400: _error("Invalid delivery or Idempotency-Key."),
+            400: error_doc("Invalid delivery or Idempotency-Key."),
             403: DENIED,
             404: NOT_FOUND,
             409: REFUSED,
@@ -413,7 +413,7 @@ class BargainBuyView(SocialView):
         request=DeliverySerializer,
         responses={
             201: MyOrderDetailSerializer,
-            400: _error("Invalid delivery or Idempotency-Key."),
+            400: error_doc("Invalid delivery or Idempotency-Key."),
             403: DENIED,
             404: NOT_FOUND,
             409: REFUSED,

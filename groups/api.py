@@ -1,28 +1,24 @@
 """The JSON API of groups: member clients (H5, mini-program) under /me/ and /links/, operators under /shop/.
 
 Views are thin: parse with a serializer, call groups.services (or read through groups.selectors), render.
-Operator reads and writes are scoped to the operator's current shop, so another shop's object is a 404;
-a member's reads are scoped to the member, so someone else's membership is a 404 too.
+Operator reads and writes are scoped to the operator's current shop (shequn.shop_api), so another shop's
+object is a 404; a member's reads are scoped to the member, so someone else's membership is a 404 too.
 """
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from referrals.fraud import request_fingerprint
-from shequn.api import error_response
-from shops.models import OperatorRole
-from shops.tenancy import current_seat
+from shequn.api import DENIED, INVALID, NOT_FOUND, SHOP_DENIED, error_doc, error_response
+from shequn.client import request_fingerprint
+from shequn.shop_api import ShopView
 
 from . import selectors, services
 from .serializers import (
     MEMBER_ACTIONS,
-    ErrorSerializer,
     GroupDetailSerializer,
     GroupFilterSerializer,
     GroupListSerializer,
@@ -42,43 +38,6 @@ from .serializers import (
     ShopMemberSerializer,
 )
 from .services import GROUP_FIELDS, JoinRefused, LinkOptions
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-DENIED = _error("Not signed in (code not_authenticated), or not allowed.")
-NOT_FOUND = _error("No such object here (another member's or another shop's objects are not found either).")
-INVALID = _error("Invalid input: one entry per field in errors[].")
-SHOP_DENIED = _error("Not signed in, no seat on any shop (code no_shop_seat), or the seat's role may not write.")
-
-
-# --- Permissions ----------------------------------------------------------------------------------
-
-
-class IsShopOperator(permissions.BasePermission):
-    """A seat on a shop: any seat may read, `required_role` (operator by default) may write.
-
-    Like shops.tenancy.operator_required, it sets request.shop and request.operator; views scope every
-    lookup to request.shop. Subclass with `required_role = OperatorRole.OWNER` for owner-only writes.
-    """
-
-    read_role = OperatorRole.VIEWER
-    required_role = OperatorRole.OPERATOR
-
-    def has_permission(self, request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False  # DRF answers not_authenticated
-        seat = current_seat(request)
-        if seat is None:
-            raise PermissionDenied(_("您不是任何店铺的运营人员。"), code="no_shop_seat")
-        role = self.read_role if request.method in permissions.SAFE_METHODS else self.required_role
-        if not seat.can(role):
-            raise PermissionDenied(_("您的角色无权执行此操作。"))
-        request.shop, request.operator = seat.shop, seat
-        return True
-
 
 # --- Member side ----------------------------------------------------------------------------------
 
@@ -105,7 +64,7 @@ class LinkLandingView(generics.GenericAPIView):
         summary="Landing info of an invite link",
         description="What a joiner sees before joining. Open to anyone; each call counts as one open of the "
         "link. `problem` tells why the link cannot admit anyone right now (null when it can).",
-        responses={200: LinkLandingSerializer, 404: _error("No link with this code (code invalid).")},
+        responses={200: LinkLandingSerializer, 404: error_doc("No link with this code (code invalid).")},
     )
     def get(self, request, code: str):
         try:
@@ -131,10 +90,10 @@ class LinkJoinView(generics.GenericAPIView):
         responses={
             201: MyMembershipSerializer,
             200: MyMembershipSerializer,
-            400: _error("answer_required, or invalid input."),
+            400: error_doc("answer_required, or invalid input."),
             403: DENIED,
-            404: _error("No link with this code (code invalid)."),
-            409: _error("The join is refused: full, exhausted, banned, archived, not_open, expired or revoked."),
+            404: error_doc("No link with this code (code invalid)."),
+            409: error_doc("The join is refused: full, exhausted, banned, archived, not_open, expired or revoked."),
         },
     )
     def post(self, request, code: str):
@@ -183,7 +142,7 @@ class MembershipLeaveView(generics.GenericAPIView):
         request=None,
         responses={
             200: MyMembershipSerializer,
-            400: _error("Not in this group any more."),
+            400: error_doc("Not in this group any more."),
             403: DENIED,
             404: NOT_FOUND,
         },
@@ -205,7 +164,7 @@ class MyInviteLinkView(generics.GenericAPIView):
         request=None,
         responses={
             200: MyInviteLinkSerializer,
-            400: _error("A pending member cannot invite yet."),
+            400: error_doc("A pending member cannot invite yet."),
             403: DENIED,
             404: NOT_FOUND,
         },
@@ -219,23 +178,8 @@ class MyInviteLinkView(generics.GenericAPIView):
 # --- Operator side --------------------------------------------------------------------------------
 
 
-class ShopView(generics.GenericAPIView):
-    permission_classes = [IsShopOperator]
-
-    @property
-    def shop(self):
-        return self.request.shop
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if hasattr(self.request, "shop"):
-            context["shop"] = self.request.shop
-        return context
-
-    def paginated(self, queryset, serializer_class) -> Response:
-        page = self.paginate_queryset(queryset)
-        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
+class GroupShopView(ShopView):
+    """An operator view that answers with a group or a series of the operator's shop."""
 
     def group_detail(self, pk: int) -> Response:
         group = selectors.group_for_shop(self.shop, pk)
@@ -249,7 +193,7 @@ class ShopView(generics.GenericAPIView):
 
 
 @extend_schema(tags=["shop"])
-class ShopGroupsView(ShopView):
+class ShopGroupsView(GroupShopView):
     serializer_class = GroupWriteSerializer
 
     @extend_schema(
@@ -286,7 +230,7 @@ class ShopGroupsView(ShopView):
 
 
 @extend_schema(tags=["shop"])
-class ShopGroupView(ShopView):
+class ShopGroupView(GroupShopView):
     serializer_class = GroupWriteSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -319,7 +263,7 @@ class ShopGroupView(ShopView):
 
 
 @extend_schema(tags=["shop"])
-class ShopGroupTransitionView(ShopView):
+class ShopGroupTransitionView(GroupShopView):
     serializer_class = GroupTransitionSerializer
 
     @extend_schema(
@@ -444,7 +388,7 @@ class ShopLinkRevokeView(ShopView):
 
 
 @extend_schema(tags=["shop"])
-class ShopSeriesListView(ShopView):
+class ShopSeriesListView(GroupShopView):
     serializer_class = SeriesCreateSerializer
 
     @extend_schema(
@@ -472,7 +416,7 @@ class ShopSeriesListView(ShopView):
 
 
 @extend_schema(tags=["shop"])
-class ShopSeriesDetailView(ShopView):
+class ShopSeriesDetailView(GroupShopView):
     serializer_class = SeriesDetailSerializer
 
     @extend_schema(

@@ -5,10 +5,8 @@ ever sees their own memberships, groups and links; anything else is a 404.
 """
 
 import logging
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,7 +16,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from referrals.fraud import request_fingerprint
+from shequn.client import request_fingerprint
+from shequn.decorators import member_login_required
 
 from . import entry, posters, qr, selectors, services
 from .models import InviteLink, Membership, MembershipStatus, Threshold
@@ -30,18 +29,6 @@ logger = logging.getLogger(__name__)
 SESSION_VISITS_KEY = "shequn_link_visits"
 SESSION_VISITS_MAX = 50
 ANSWER_MAX_LENGTH = 2000
-
-
-def member_login_required(view):
-    """Like login_required, but members sign in with their phone (operators' LOGIN_URL is e-mail)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), login_url=reverse("account_request_login_code"))
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 # --- Invite landing and joining -------------------------------------------------------------------

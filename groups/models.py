@@ -192,7 +192,7 @@ class GroupTransition(models.Model):
 
 
 class Channel(models.TextChoices):
-    """Where a joiner came from (DOMAIN.md, Traffic sources)."""
+    """Where a joiner came from: every join records its source channel (and the inviting member, if any)."""
 
     MEMBER = "member", _("成员邀请")
     OPERATOR = "operator", _("运营邀请")
@@ -372,7 +372,7 @@ class Membership(models.Model):
 
 
 class AutomationSettings(models.Model):
-    """A shop's settings for the periodic jobs (DOMAIN.md numbers as defaults, operators change them).
+    """A shop's settings for the periodic jobs (the field defaults until an operator changes them).
 
     A shop without a row uses the defaults (`settings_for`); the row is made when an owner saves.
     """

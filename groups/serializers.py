@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from shequn.bounds import MAX_GROUP_SIZE, MAX_ID, MAX_LINK_USES
+from shequn.serializers import PersonSerializer, RefSerializer, absolute, person
 
 from .lifecycle import ALLOWED_TRANSITIONS, allowed_next_states
 from .models import (
@@ -28,40 +29,6 @@ from .models import (
 from .services import JoinRefused, link_problem
 
 # --- Shared pieces --------------------------------------------------------------------------------
-
-
-class ErrorItemSerializer(serializers.Serializer):
-    field = serializers.CharField(allow_null=True, help_text="出错的输入字段；与单个字段无关时为 null。")
-    code = serializers.CharField(help_text="机器可读的错误代码，如 invalid、full、not_found。")
-    message = serializers.CharField(help_text="给用户看的说明（按请求语言）。")
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the whole API (shequn.api)."""
-
-    errors = ErrorItemSerializer(many=True)
-
-
-class RefSerializer(serializers.Serializer):
-    """A reference to a named object: {id, name}."""
-
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(read_only=True)
-
-
-class PersonSerializer(serializers.Serializer):
-    """Another person as others may see them: an id and the public name, never the phone number."""
-
-    id = serializers.IntegerField(read_only=True)
-    public_name = serializers.CharField(read_only=True)
-
-
-def person(user) -> dict | None:
-    return None if user is None else {"id": user.pk, "public_name": user.public_name}
-
-
-def absolute(request, url: str) -> str:
-    return request.build_absolute_uri(url) if request is not None else settings.SITE_URL + url
 
 
 def cover_url(request, target) -> str | None:

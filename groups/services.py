@@ -108,7 +108,7 @@ def find_link(code: str) -> InviteLink:
 
 @dataclass(frozen=True)
 class Client:
-    """Where a request came from (referrals.fraud.request_fingerprint): kept on referral events so the
+    """Where a request came from (shequn.client.request_fingerprint): kept on referral events so the
     fraud review can see many invitees arriving from one device or address."""
 
     ip: str | None = None

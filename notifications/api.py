@@ -10,8 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
-from groups.api import DENIED, INVALID, NOT_FOUND
-from shequn.api import error_response
+from shequn.api import DENIED, INVALID, NOT_FOUND, error_response
 
 from . import selectors, services
 from .models import NotificationSettings, Preference

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("消息通知")
+
+    def ready(self) -> None:
+        from shequn import hooks
+
+        from .selectors import outboxes
+
+        # The outbox of messages, on the jobs page and /healthz, after orders' outboxes.
+        hooks.outboxes.connect(outboxes, priority=hooks.RECORD + 10)

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups.member_views import member_login_required
+from shequn.decorators import member_login_required
 
 from . import selectors, services
 from .forms import PreferenceForm

@@ -203,7 +203,8 @@ class WechatFallback(models.TextChoices):
 
 
 class NotificationSettings(models.Model):
-    """A shop's rules for commercial messages (DOMAIN.md, "Don't spam"); defaults when there is no row."""
+    """A shop's rules for commercial messages: opt-outs, quiet hours and a frequency cap, so marketing never
+    arrives every day; the defaults apply when there is no row."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="notification_settings")
     daily_cap = models.PositiveSmallIntegerField(

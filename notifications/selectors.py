@@ -3,6 +3,7 @@ operators through functions that take the shop. A miss is a 404."""
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from shequn import hooks
 from shops.models import Shop
@@ -75,6 +76,11 @@ def delivery_for_shop(shop: Shop, pk: int) -> Delivery:
 
 
 # --- The outbox, for the jobs page and /healthz (shequn.outboxes) ----------------------------------
+
+
+def outboxes(*, shop_id: int | None, now) -> list:
+    """The notification outbox, for the jobs page and /healthz (the outboxes hook, connected in apps.py)."""
+    return [("notifications", _("消息通知：站内信、短信、微信、邮件"), outbox_figures(shop_id=shop_id, now=now))]
 
 
 def outbox_figures(*, shop_id: int | None, now):

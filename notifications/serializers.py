@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from groups.serializers import RefSerializer
+from shequn.serializers import RefSerializer
 
 from .models import Category, Notification
 

@@ -16,8 +16,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 
 from groups import selectors as group_selectors
-from groups.api import DENIED, INVALID, NOT_FOUND, SHOP_DENIED, ShopView, _error
-from shequn.api import error_response
+from shequn.api import DENIED, INVALID, NOT_FOUND, SHOP_DENIED, error_doc, error_response
+from shequn.shop_api import ShopView
 
 from . import catalog, selectors, services
 from .lifecycle import TransitionRefused
@@ -54,7 +54,7 @@ from .serializers import (
 from .services import DeliveryRequest, IdempotencyConflict, LineRequest
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-CONFLICT = _error("The order's state does not allow this now (code invalid_transition); the message says why.")
+CONFLICT = error_doc("The order's state does not allow this now (code invalid_transition); the message says why.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     OpenApiTypes.STR,
@@ -148,13 +148,13 @@ class MyGroupOrdersView(MemberView):
         responses={
             201: MyOrderDetailSerializer,
             200: MyOrderDetailSerializer,
-            400: _error(
+            400: error_doc(
                 "Invalid order (field lines, delivery, address, pickup_point…), not an active member "
                 "of the group, or the Idempotency-Key header missing (code required) or too long."
             ),
             403: DENIED,
             404: NOT_FOUND,
-            422: _error("This Idempotency-Key was used for a different order (code idempotency_key_reused)."),
+            422: error_doc("This Idempotency-Key was used for a different order (code idempotency_key_reused)."),
         },
     )
     def post(self, request, pk: int):
@@ -240,7 +240,7 @@ class MyOrderPayView(MemberView):
             200: PaymentStartSerializer,
             403: DENIED,
             404: NOT_FOUND,
-            409: _error("Not pending payment, or past its payment deadline (code invalid_transition)."),
+            409: error_doc("Not pending payment, or past its payment deadline (code invalid_transition)."),
         },
     )
     def post(self, request, pk: int):
@@ -312,7 +312,7 @@ class MyOrderAfterSalesView(MemberView):
         request={"multipart/form-data": OpenCaseSerializer},
         responses={
             201: MyCaseSerializer,
-            400: _error("Invalid input or photo, the order is unpaid, or a case is already open."),
+            400: error_doc("Invalid input or photo, the order is unpaid, or a case is already open."),
             403: DENIED,
             404: NOT_FOUND,
         },

@@ -18,6 +18,7 @@ class OrdersConfig(AppConfig):
         from .health import order_figures
         from .messages import ORDER_NOTIFICATIONS
         from .reminders import RepurchasePlugin
+        from .selectors import outboxes
         from .services import do_not_market
 
         # Repeat-purchase due dates, reminder conversions and the member's "order" activity: records of the
@@ -36,5 +37,7 @@ class OrdersConfig(AppConfig):
         hooks.order_paid.connect(ORDER_NOTIFICATIONS.after_paid, priority=hooks.TELL)
         hooks.order_shipping.connect(ORDER_NOTIFICATIONS.before_ship, priority=hooks.TELL)
         hooks.order_refunded.connect(ORDER_NOTIFICATIONS.after_refund, priority=hooks.TELL)
+        # Payment callbacks and refunds to providers, on the jobs page and /healthz, before notifications'.
+        hooks.outboxes.connect(outboxes, priority=hooks.RECORD)
         # No marketing to a member with an open after-sales case (notifications asks when releasing).
         hooks.marketing_held.connect(do_not_market, priority=hooks.DECIDE)

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.identity import wechat_openid
 from groups import selectors as group_selectors
-from groups.member_views import member_login_required
 from groups.models import MembershipStatus
 from shequn import hooks
+from shequn.decorators import member_login_required
 
 from . import selectors, services
 from .lifecycle import ALLOWED_TRANSITIONS

@@ -379,7 +379,7 @@ class CaseState(models.TextChoices):
 
 
 class AfterSalesCase(models.Model):
-    """A member's problem with an order. While open, the member is not marketed to (DOMAIN.md)."""
+    """A member's problem with an order. While a case is open, the member gets no marketing from the shop."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="after_sales_cases")
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="after_sales_cases")

@@ -1,6 +1,6 @@
 """Repeat-purchase reminders (复购提醒): due dates per member and product, and the reminders sent for them.
 
-Rules (DOMAIN.md, "Orders and repeat purchase"; issue 5):
+Rules (a friendly reminder near the end of the product's usage cycle, never a blast):
 - A member's next purchase of a product is due at the last purchase + the product's usage cycle × the
   quantity bought. With two or more purchases, the member's own median interval between purchases is used
   instead (people are not average). Orders paid less than a day apart count as one purchase (two orders

@@ -15,8 +15,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from groups.member_views import member_login_required
 from groups.models import Membership, MembershipStatus
+from shequn.decorators import member_login_required
 
 from . import selectors, services
 from .models import Delivery, Order, Sku

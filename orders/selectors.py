@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Group
@@ -214,6 +215,14 @@ def _callbacks_of_shop(shop_id: int | None) -> QuerySet[SimulatedNotificationOut
         Q(reference__in=Payment.objects.filter(order__shop_id=shop_id).values("provider_ref"))
         | Q(reference__in=Refund.objects.filter(order__shop_id=shop_id).values("key"))
     )
+
+
+def outboxes(*, shop_id: int | None, now: datetime) -> list:
+    """Orders' outboxes for the jobs page and /healthz (the outboxes hook, connected in OrdersConfig.ready)."""
+    return [
+        ("payment-callbacks", _("模拟支付：支付/退款回调通知"), callback_outbox_figures(shop_id=shop_id, now=now)),
+        ("refunds-to-providers", _("退款：提交给支付渠道"), refund_outbox_figures(shop_id=shop_id, now=now)),
+    ]
 
 
 def callback_outbox_figures(*, shop_id: int | None, now: datetime):

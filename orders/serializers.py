@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from accounts.phones import normalize_mainland_phone
 from groups.models import Group
-from groups.serializers import PersonSerializer, RefSerializer, absolute, person
+from shequn.serializers import PersonSerializer, RefSerializer, absolute, person
 
 from .catalog import MAX_STOCK
 from .lifecycle import ALLOWED_TRANSITIONS

@@ -721,7 +721,7 @@ def close_case(*, case: AfterSalesCase, by: User, resolution: str, resolved: boo
 
 
 def do_not_market(*, member: User, shop_id: int) -> bool:
-    """DOMAIN.md: no marketing to a member with an unresolved after-sales problem."""
+    """True while the member has an open after-sales case in the shop: no marketing reaches them till it closes."""
     return AfterSalesCase.objects.filter(member=member, shop_id=shop_id, state=CaseState.OPEN).exists()
 
 

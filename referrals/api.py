@@ -10,7 +10,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from groups.api import DENIED, INVALID, NOT_FOUND, SHOP_DENIED, ShopView
+from shequn.api import DENIED, INVALID, NOT_FOUND, SHOP_DENIED
+from shequn.shop_api import ShopView
 
 from . import selectors, services
 from .serializers import (

@@ -19,9 +19,7 @@ class ReferralsConfig(AppConfig):
         hooks.link_opened.connect(plugins.link_opened, priority=hooks.RECORD)
         hooks.member_joined.connect(plugins.member_joined, priority=hooks.RECORD)
 
-        # Leaderboards follow the referral events (on commit); fraud's beat jobs live in referrals.fraud,
-        # imported here so every worker registers them.
-        from . import fraud  # noqa: F401
+        # Leaderboards follow the referral events (on commit).
         from .leaderboards.writes import LeaderboardPlugin
 
         hooks.referral_event_recorded.connect(LeaderboardPlugin.event_recorded, priority=hooks.RECORD)

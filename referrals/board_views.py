@@ -22,17 +22,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from groups import selectors as group_selectors
-from groups.member_views import member_login_required
 from groups.models import MembershipStatus
+from shequn.decorators import member_login_required
 from shops.models import OperatorRole, Shop
 from shops.tenancy import operator_required
 
 from . import leaderboards as lb
+from . import selectors
 from .board_forms import BoardForm, MemberBoardForm, PlatformShopForm
 from .leaderboards import Metric, Period
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10000
+TREE_LIMIT = 200  # direct invitees shown on a drill-down page, newest first
 VIEWER, OPERATOR = OperatorRole.VIEWER, OperatorRole.OPERATOR
 
 
@@ -241,7 +243,7 @@ def _member_page(request, shop: Shop, user_id: int, *, back: str):
             "events": events,
             "ranks": ranks,
             "back": back,
-            "tree": lb.referral_tree(shop_id=shop.pk, user_id=user_id),
+            "tree": selectors.referral_tree(member, shop=shop, depth=2, limit=TREE_LIMIT),
         },
     )
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .fraud import SETTINGS_FIELDS
+from .fraud.thresholds import SETTINGS_FIELDS
 from .fraud_models import FlagKind, FlagStatus, FraudSettings
 
 

@@ -20,7 +20,8 @@ class DefaultDecision(models.TextChoices):
 
 
 class FraudSettings(models.Model):
-    """A shop's fraud thresholds (DOMAIN.md: about 20 friends a day is what a person can add)."""
+    """A shop's fraud thresholds. The default daily limit is 20 because a personal WeChat account can add
+    about 20 friends a day: more joins brought by one member in a day than that are not one person inviting."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="fraud_settings")
     burst_limit_per_day = models.PositiveIntegerField(

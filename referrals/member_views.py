@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from groups.member_views import member_login_required
+from shequn.decorators import member_login_required
 
 from . import selectors, services
 from .forms import WithdrawalForm

@@ -45,7 +45,7 @@ class QualifyOn(models.TextChoices):
 
 
 class ReferralSettings(models.Model):
-    """The referral rules of one shop (DOMAIN.md numbers are defaults here). Made on first use."""
+    """The referral rules of one shop; the field defaults are the rules a shop starts with. Made on first use."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="referral_settings")
     binding_rule = models.CharField(

@@ -19,13 +19,11 @@ from shops.models import Shop
 from .models import (
     ZERO,
     CommissionAccount,
-    CommissionEntry,
     EventKind,
     ReferralEdge,
     ReferralEvent,
     Reward,
     RewardRule,
-    RewardStatus,
     WithdrawalRequest,
 )
 
@@ -128,17 +126,18 @@ class TreeNode:
         return self.edge.invitee
 
 
-def referral_tree(member: User, *, shop: Shop | int | None = None, depth: int = 2) -> list[TreeNode]:
-    """Who `member` brought (their edges, moved-away ones too, marked superseded) and, `depth` levels
-    down, whom those brought (current edges). One query per level, whatever the number of people."""
+def referral_tree(
+    member: User, *, shop: Shop | int | None = None, depth: int = 2, limit: int | None = None
+) -> list[TreeNode]:
+    """Who `member` brought (their edges, moved-away ones too, marked superseded; the newest `limit` of
+    them when given) and, `depth` levels down, whom those brought (current edges). One query per level,
+    whatever the number of people."""
     shop_id = shop.pk if isinstance(shop, Shop) else shop
     first = ReferralEdge.objects.filter(inviter=member)
     if shop_id is not None:
         first = first.filter(shop_id=shop_id)
-    roots = [
-        TreeNode(edge)
-        for edge in first.select_related("invitee", "group", "shop", "qualifying_order").order_by("-created_at", "-pk")
-    ]
+    first = first.select_related("invitee", "group", "shop", "qualifying_order").order_by("-created_at", "-pk")
+    roots = [TreeNode(edge) for edge in (first[:limit] if limit is not None else first)]
     level = [n for n in roots if n.edge.superseded_at is None]
     for _ in range(depth - 1):
         if not level:
@@ -297,18 +296,8 @@ def reward_totals(rewards: QuerySet[Reward]) -> dict:
     }
 
 
-def points_balance(member: User, shop_id: int) -> Decimal:
-    return Reward.objects.filter(inviter=member, shop_id=shop_id, kind="points", status=RewardStatus.GRANTED).aggregate(
-        t=Coalesce(Sum("amount"), ZERO)
-    )["t"]
-
-
 def commission_accounts_for_member(member: User) -> QuerySet[CommissionAccount]:
     return CommissionAccount.objects.filter(member=member).select_related("shop").order_by("shop__name", "pk")
-
-
-def commission_entries(account: CommissionAccount) -> QuerySet[CommissionEntry]:
-    return account.entries.select_related("reward__invitee", "withdrawal").order_by("-created_at", "-pk")
 
 
 def withdrawals_for_member(member: User) -> QuerySet[WithdrawalRequest]:

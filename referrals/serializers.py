@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from groups.serializers import PersonSerializer, RefSerializer
 from shequn.bounds import MAX_ID
+from shequn.serializers import PersonSerializer, RefSerializer
 
 from .models import (
     CommissionAccount,

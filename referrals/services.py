@@ -25,11 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from shequn import hooks
+from shequn import hooks, locks
 from shops import audit
 from shops.models import Shop
 from shops.staff import is_shop_staff
 
+from .fraud.recording import record_self_referral_attempt
+from .fraud_models import FlagStatus, FraudFlag
 from .models import (
     ZERO,
     BindingRule,
@@ -55,7 +57,6 @@ from .models import (
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("10000000000")  # the money columns hold 12 digits, two after the point
 REFUND_VOID_REASON = "订单已退款"  # stored, not shown translated: a record of why, like OrderTransition.reason
-_ADVISORY_NAMESPACE = 0x5EF  # first key of pg_advisory_xact_lock(ns, shop_id): "referral binding"
 
 
 # --- Settings ------------------------------------------------------------------------------------
@@ -234,8 +235,7 @@ def record_campaign_act(
 
 def _lock_shop_bindings(shop_id: int) -> None:
     """Serialise binding in one shop until commit: a loop check and its insert become one act."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, shop_id])
+    locks.lock(locks.Namespace.REFERRAL_BINDING, shop_id)
 
 
 def would_loop(*, shop_id: int, inviter_id: int, invitee_id: int) -> bool:
@@ -290,8 +290,7 @@ def record_join(
     if inviter is None or is_shop_staff(shop_id, inviter.pk):
         return None
     if inviter.pk == invitee.pk:
-        from .fraud import record_self_referral_attempt  # the fraud review counts refused self-invites
-
+        # the fraud review counts refused self-invites
         record_self_referral_attempt(shop_id=shop_id, user=invitee, action="join", link=link, ip=ip, device=device)
         return None
     group_series_id = getattr(group, "series_id", None)
@@ -640,8 +639,6 @@ def due_rewards(now: datetime | None = None):
     no open fraud flag holds (a flag on the reward's event, or on its inviter or invitee in the shop):
     they wait for the review's decision."""
     from orders.models import OrderState
-
-    from .fraud_models import FlagStatus, FraudFlag
 
     now = now or timezone.now()
     open_flags = FraudFlag.objects.filter(shop_id=OuterRef("shop_id"), status=FlagStatus.OPEN)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import leaderboards, services
+from . import fraud, leaderboards, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -19,3 +19,19 @@ def refresh_boards() -> int | None:
     from shequn.jobs import run_counted
 
     return run_counted("refresh-leaderboards", leaderboards.rebuilding.refresh_recent_boards)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def detect_fraud() -> int | None:
+    """Raise fraud flags over recent activity (each once per subject and period)."""
+    from shequn.jobs import run_counted
+
+    return run_counted("detect-referral-fraud", fraud.detect)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def apply_flag_deadlines() -> int | None:
+    """Undecided fraud flags past their deadline follow their shop's default decision."""
+    from shequn.jobs import run_counted
+
+    return run_counted("apply-fraud-flag-deadlines", fraud.apply_deadlines)

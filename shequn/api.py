@@ -9,10 +9,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .serializers import ErrorSerializer
 
 
 def _flatten(detail, field=None):
@@ -61,6 +64,18 @@ def error_response(
     message: str, *, code: str, field: str | None = None, http_status: int = status.HTTP_400_BAD_REQUEST
 ) -> Response:
     return Response({"errors": [{"field": field, "code": code, "message": message}]}, status=http_status)
+
+
+def error_doc(description: str) -> OpenApiResponse:
+    """An error response in the schema: the one error shape, with what this status means here."""
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+# The error responses most operations share, for their @extend_schema(responses=…).
+DENIED = error_doc("Not signed in (code not_authenticated), or not allowed.")
+NOT_FOUND = error_doc("No such object here (another member's or another shop's objects are not found either).")
+INVALID = error_doc("Invalid input: one entry per field in errors[].")
+SHOP_DENIED = error_doc("Not signed in, no seat on any shop (code no_shop_seat), or the seat's role may not write.")
 
 
 class BoundedLimitOffsetPagination(LimitOffsetPagination):

@@ -6,6 +6,5 @@ urlpatterns = [
     path("", include("campaigns.api_urls")),
     path("", include("referrals.api_urls")),
     path("", include("notifications.api_urls")),
-    path("", include("campaigns.social_api_urls")),
     path("", include("analytics.api_urls")),
 ]

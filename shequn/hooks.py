@@ -145,6 +145,14 @@ order_page_after_payment: Hook[[Model], str | None] = Hook("order_page_after_pay
 member invites friends), or None for the order page. Asked outside the order's transactions; first answer."""
 
 
+# --- The site (announced by shequn) ---------------------------------------------------------------------
+
+outboxes: Hook[..., list] = Hook("outboxes", when=When.READ)
+"""Keyword arguments `shop_id` (None: every shop) and `now`: the app's outboxes as a list of (name, label,
+shequn.outboxes.OutboxFigures), in a constant number of queries, for the jobs page and /healthz. Every
+answer is listed, in priority order."""
+
+
 # --- Shops (announced by shops) -------------------------------------------------------------------------
 
 hard_cap_refusal: Hook[[Model, int], str | None] = Hook("hard_cap_refusal", when=When.READ)

@@ -1,8 +1,8 @@
 """What every outbox pump has left to do and how it is failing: for the jobs page and /healthz.
 
 An outbox is a table of things to send to another process (a payment callback, an SMS, a refund to a
-provider), written with the event and sent later by a pump. Each app reports its own outboxes as
-OutboxFigures (registered below by dotted path, so this module imports no app at load time):
+provider), written with the event and sent later by a pump. Each app reports its own outboxes, by name
+and label, as OutboxFigures, answering the outboxes hook (shequn.hooks), so this module imports no app:
 
 - pending: waiting to go out (due now or later), not given up;
 - due: due now and not in a live pump's hands — the backlog; `oldest_due_at` is when its oldest row
@@ -19,17 +19,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy as _
+
+from . import hooks
 
 FAILURE_WINDOW = timedelta(hours=24)
-
-# name → (label, "app.module.function(*, shop_id, now) -> OutboxFigures")
-OUTBOXES = {
-    "payment-callbacks": (_("模拟支付：支付/退款回调通知"), "orders.selectors.callback_outbox_figures"),
-    "refunds-to-providers": (_("退款：提交给支付渠道"), "orders.selectors.refund_outbox_figures"),
-    "notifications": (_("消息通知：站内信、短信、微信、邮件"), "notifications.selectors.outbox_figures"),
-}
 
 
 @dataclass
@@ -85,6 +78,7 @@ def outboxes(*, shop_id: int | None, now: datetime | None = None) -> list[Outbox
     """Every outbox's figures, for one shop (or every shop with None): a constant number of queries."""
     now = now or timezone.now()
     return [
-        Outbox(name=name, label=label, figures=import_string(path)(shop_id=shop_id, now=now), now=now)
-        for name, (label, path) in OUTBOXES.items()
+        Outbox(name=name, label=label, figures=figures, now=now)
+        for answer in hooks.outboxes.answers(shop_id=shop_id, now=now)
+        for name, label, figures in answer
     ]

@@ -179,15 +179,15 @@ CELERY_BEAT_SCHEDULE = {
     "order-ledger-check": {"task": "orders.tasks.check_order_ledgers", "schedule": timedelta(hours=1)},
     "grant-due-referral-rewards": {"task": "referrals.tasks.grant_due_rewards", "schedule": timedelta(minutes=10)},
     # Fraud review: raise flags from recent referral events; apply the shop's default to overdue flags.
-    "detect-referral-fraud": {"task": "referrals.fraud.detect_fraud", "schedule": timedelta(minutes=10)},
-    "apply-fraud-flag-deadlines": {"task": "referrals.fraud.apply_flag_deadlines", "schedule": timedelta(minutes=5)},
+    "detect-referral-fraud": {"task": "referrals.tasks.detect_fraud", "schedule": timedelta(minutes=10)},
+    "apply-fraud-flag-deadlines": {"task": "referrals.tasks.apply_flag_deadlines", "schedule": timedelta(minutes=5)},
     # Leaderboards: rebuild current boards from PostgreSQL (repairs a live update a crash lost).
     "refresh-leaderboards": {"task": "referrals.tasks.refresh_boards", "schedule": timedelta(hours=6)},
     # The outbox's safety net: delivers what an after-commit kick missed, quiet-hours holds and retries.
     "deliver-notifications": {"task": "notifications.tasks.deliver_notifications", "schedule": timedelta(seconds=30)},
     # Start/end campaigns on time, close expired teams/tasks and pay the refunds they owe.
     "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
-    # Repeat-purchase reminders and the groups' lifecycle jobs (issue 5); each runs under a lease (shequn.jobs).
+    # Repeat-purchase reminders and the groups' lifecycle jobs; each runs under a lease (shequn.jobs).
     "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders", "schedule": timedelta(minutes=5)},
     "group-lifecycle": {"task": "groups.tasks.run_group_lifecycle", "schedule": timedelta(minutes=5)},
     "invite-link-expiry": {"task": "groups.tasks.expire_invite_links", "schedule": timedelta(minutes=5)},
@@ -427,7 +427,7 @@ POSTER_FONT_PATH = os.environ.get("POSTER_FONT_PATH", "")
 
 # --- Security (production) ------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The client's address behind the TLS proxy (accounts.client: rate limits, sign-in limits, fraud flags):
+# The client's address behind the TLS proxy (shequn.client: rate limits, sign-in limits, fraud flags):
 # how many proxies in front of web append to X-Forwarded-For, or the one header a proxy sets instead.
 ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = os.environ.get("TRUSTED_CLIENT_IP_HEADER") or None

@@ -23,7 +23,7 @@ class Shop(models.Model):
 
 
 class ShopSettings(models.Model):
-    """The operator-tunable limits and defaults of one shop (DOMAIN.md numbers are defaults here)."""
+    """The operator-tunable limits and defaults of one shop; the field defaults are what a new shop starts with."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, primary_key=True, related_name="settings")
     group_hard_cap = models.PositiveIntegerField(

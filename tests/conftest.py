@@ -17,6 +17,45 @@ def pytest_configure(config):
     settings.ALLOW_SIMULATED_PAYMENTS = True
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every test that drives a browser must say so (`browser`: scripts/test --fast leaves it out), or the
+    run stops here. Tests that commit real transactions are `slow` by rule: their teardown flushes every
+    table (3–6 s each), and races and workers wait on each other besides."""
+    unmarked = [item.nodeid for item in items if _drives_a_browser(item) and not item.get_closest_marker("browser")]
+    if unmarked:
+        raise pytest.UsageError(
+            "Playwright tests must be marked @pytest.mark.browser (or pytestmark = pytest.mark.browser): "
+            + ", ".join(unmarked)
+        )
+    for item in items:
+        if _commits_transactions(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _drives_a_browser(item) -> bool:
+    """It asks for the Playwright browser or a page (tests/browser/conftest.py), or its module uses
+    Playwright directly."""
+    if {"browser", "page"} & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    used = vars(module).values() if module is not None else ()
+    return any(
+        str(getattr(value, "__module__", None) or getattr(value, "__name__", "")).startswith("playwright")
+        for value in used
+    )
+
+
+def _commits_transactions(item) -> bool:
+    db = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(
+        (db and db.kwargs.get("transaction"))
+        or {"transactional_db", "live_server", "django_db_serialized_rollback"} & fixtures
+        or item.get_closest_marker("race")
+        or item.get_closest_marker("celery")
+    )
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"

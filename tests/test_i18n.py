@@ -30,6 +30,7 @@ from groups import services as group_services
 from orders.models import AfterSalesCase
 from orders.services import DeliveryRequest, LineRequest, open_case, place_order
 from shops.models import OperatorRole
+from tests.builders.orders import DjangoClientTransport, pay
 from tests.factories import (
     GroupFactory,
     InviteLinkFactory,
@@ -39,7 +40,6 @@ from tests.factories import (
     SkuFactory,
     UserFactory,
 )
-from tests.orders.conftest import DjangoClientTransport, pay
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
 PO_FILE = LOCALE_DIR / "django.po"

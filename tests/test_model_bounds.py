@@ -13,7 +13,7 @@ from campaigns.models import CampaignType
 from orders.models import Product, Sku
 from referrals.models import RewardKind, RewardRule
 from shequn.bounds import MAX_CAMPAIGN_NUMBER, MAX_PER_MEMBER_LIMIT, MAX_REWARD_CAP, MAX_USAGE_CYCLE_DAYS
-from tests.campaigns.conftest import make_campaign
+from tests.builders.campaigns import make_campaign
 from tests.factories import SkuFactory
 
 pytestmark = pytest.mark.django_db

@@ -29,7 +29,8 @@ from orders.services import open_case
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
-from tests.campaigns.conftest import make_campaign, open_team
+from tests.builders.campaigns import make_campaign, open_team
+from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -40,7 +41,6 @@ from tests.factories import (
     SkuFactory,
     UserFactory,
 )
-from tests.orders.conftest import DjangoClientTransport, order_for, pay
 
 ROLES = ("anonymous", "member", "viewer", "operator", "owner", "other_owner", "admin")
 

@@ -505,6 +505,9 @@ def close_due(*, now: datetime | None = None, limit: int = 1000) -> int:
 class BargainKind(CampaignKind):
     code = CampaignType.BARGAIN
     label = gettext_lazy("砍价")
+    urls = "campaigns.bargain_urls"
+    api_urls = "campaigns.bargain_api_urls"
+    admin = "campaigns.social_admin"
     sells = True
 
     @property
@@ -546,6 +549,17 @@ class BargainKind(CampaignKind):
 
     def figures(self, campaign) -> dict:
         return bargain_figures(campaign)
+
+    def poster_offer(self, campaign, target) -> str:
+        """最低砍到 ¥x; on a bargain's poster, its price now and the cuts it still lacks."""
+        from ..posters import with_original_price
+
+        words = _("最低砍到 ¥%(price)s") % {"price": campaign.settings.get("floor_price")}
+        if isinstance(target, BargainTask):
+            left = max(target.cuts_planned - target.cuts_done, 0)
+            words = _("现价 ¥%(price)s · 还差 %(n)d 刀") % {"price": target.current_price, "n": left}
+        was = campaign.settings.get("original_price") or (campaign.sku.price if campaign.sku_id else None)
+        return with_original_price(words, was)
 
 
 def bargain_figures(campaign: Campaign) -> dict:

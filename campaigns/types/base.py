@@ -1,7 +1,9 @@
-"""The one small interface a campaign type implements to plug its rules into the engine.
+"""The one interface a campaign type implements to plug its rules, pages and API into the engine.
 
-A type subclasses `CampaignKind`, sets `code` (a `CampaignType` value) and `label`, overrides what it
-needs and registers an instance: `registry.register(MyKind())` at the bottom of its module.
+A type subclasses `CampaignKind`, sets `code` and `label`, overrides what it needs and registers an
+instance: `registry.register(MyKind())` where its kind is defined. Everything else the engine learns from
+the kind: its settings form and validation, its figures, what its landing page, API and dashboard page
+add, and its own URL and admin modules. The engine never names a type.
 
 Order hooks: an order placed through `services.place_campaign_order` carries `source="campaign:<id>"`;
 the engine's one orders plug-in (campaigns.plugins) finds the campaign and calls the same-named method of
@@ -9,6 +11,9 @@ its kind, inside the order's transaction (after_create, after_paid, after_cancel
 after_refund). Raising ValidationError in before_ship refuses the shipment; after_paid must never raise
 (the money is taken): refund instead.
 """
+
+import importlib.util
+import sys
 
 from django.core.exceptions import ValidationError  # noqa: F401 - re-exported for the types
 
@@ -23,12 +28,23 @@ class CampaignKind:
     settings_form = None
     # Labels of the keys `figures` returns, in display order: {key: gettext_lazy("…")}.
     figure_labels: dict = {}
+    # Dotted paths of the type's own modules, each optional: `urls` (its member pages, included at /m/c/
+    # in the "campaigns" namespace), `api_urls` (its member API, at /api/v1/) and `admin` (its platform
+    # admin, imported with campaigns.admin). Left as None, each is looked up by that name in the package
+    # the kind is defined in, so a type package with a `urls.py` needs to say nothing.
+    urls: str | None = None
+    api_urls: str | None = None
+    admin: str | None = None
+
+    # -- settings --
 
     def validate_settings(self, *, campaign_fields: dict, settings: dict) -> dict:
         """Return the cleaned settings (JSON-safe: Decimals as strings) or raise ValidationError with a
         Chinese message per field (keys are the settings' names). `campaign_fields` are the engine's
         cleaned fields (starts_at, ends_at, sku, product, stock_cap, budget, per_member_limit…)."""
         return dict(settings or {})
+
+    # -- the engine's lifecycle --
 
     def on_start(self, campaign) -> None:
         """The campaign just became running (inside the transaction that moved it)."""
@@ -41,9 +57,82 @@ class CampaignKind:
         periodic job: must be idempotent and safe to run concurrently (each item in its own transaction)."""
         return 0
 
-    def figures(self, campaign) -> dict:
-        """Live figures of one campaign for the dashboard: {label: value} in display order."""
+    # -- order hooks: inside the order's transaction, for orders of this type's campaigns --
+
+    def after_create(self, order) -> None:
+        """The campaign's order was just placed."""
+
+    def after_paid(self, order) -> None:
+        """The order's payment landed. Must never raise (the money is taken): refund instead."""
+
+    def after_cancel(self, order) -> None:
+        """The order was cancelled (the engine has already given back its stock cap and budget)."""
+
+    def before_ship(self, order) -> None:
+        """The order is about to ship: raise ValidationError (the message shown to the operator) to refuse."""
+
+    def after_refund(self, order) -> None:
+        """The order was refunded (the engine has already given back its stock cap and budget)."""
+
+    def page_after_payment(self, order) -> str | None:
+        """Where the member goes once the order is paid (a path), or None for the order's own page."""
+        return None
+
+    # -- what the type adds to the engine's pages and API --
+
+    def landing_context(self, campaign, user) -> dict:
+        """Extra context of the campaign's landing page for `user` (maybe anonymous), read by the type's
+        `campaigns/<code>/landing_cta.html`."""
         return {}
+
+    def api_fields(self) -> dict:
+        """The type's fields of the campaign API, {name: serializer instance}, for every campaign (null on
+        other types' campaigns); `api_extras` fills them for a campaign of this type."""
+        return {}
+
+    def api_extras(self, campaign) -> dict:
+        """{name: data} for each of `api_fields`, of one campaign of this type (data as the field's
+        serializer takes it)."""
+        return {}
+
+    def figures(self, campaign) -> dict:
+        """Live figures of one campaign for the dashboard: {key: value} in display order."""
+        return {}
+
+    def dashboard_figures(self, campaign) -> dict:
+        """The context of the dashboard's live-figures box: `figures` as [(label, value)] from `figures`
+        and `figure_labels`, plus whatever the type's note under them needs."""
+        return {"figures": self.labelled(self.figures(campaign))}
+
+    def labelled(self, figures: dict) -> list[tuple]:
+        """Figures as [(label, value)] in their order, each key labelled by `figure_labels`."""
+        labels = self.figure_labels or {}
+        return [(labels.get(key, key), value) for key, value in figures.items()]
+
+    def dashboard_context(self, campaign, request) -> dict:
+        """Extra context of the campaign's dashboard page, read by the type's
+        `campaigns/<code>/dashboard_detail.html` (shown under the rules when it exists)."""
+        return {}
+
+    def poster_offer(self, campaign, target) -> str:
+        """The offer line of a share poster (price and mechanic); `target` is the member's own object the
+        poster shares (a team, a task…) or None. Empty: no offer line."""
+        return ""
+
+    # -- the type's own modules --
+
+    def module(self, part: str) -> str | None:
+        """The dotted path of the type's `part` module ("urls", "api_urls", "admin"), or None if it has none."""
+        declared = getattr(self, part, None)
+        if declared:
+            return declared
+        defined_in = type(self).__module__
+        module = sys.modules.get(defined_in)
+        package = defined_in if hasattr(module, "__path__") else defined_in.rpartition(".")[0]
+        if package in ("campaigns", "campaigns.types"):
+            return None  # the engine's own modules are not the type's
+        dotted = f"{package}.{part}"
+        return dotted if importlib.util.find_spec(dotted) is not None else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.code}>"

@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 MAX_TEAM_SIZE = 100
 MAX_TIME_LIMIT_MINUTES = 7 * 24 * 60
+DASHBOARD_PAGE_SIZE = 50
 
 
 # --- Settings ----------------------------------------------------------------------------------------
@@ -402,6 +403,9 @@ class GroupBuy(CampaignKind):
     code = CampaignType.GROUP_BUY
     label = gettext_lazy("拼团")
     sells = True
+    urls = "campaigns.group_buy_urls"
+    api_urls = "campaigns.group_buy_api_urls"
+    admin = "campaigns.group_buy_admin"
 
     @property
     def settings_form(self):
@@ -556,8 +560,77 @@ class GroupBuy(CampaignKind):
         cancel_unpaid_in_closed_teams()
         return closed
 
+    def page_after_payment(self, order) -> str | None:
+        """The member's team: where the payment's outcome (seated, or bounced and refunded) is shown."""
+        seat = TeamSeat.objects.select_related("team").filter(order_id=order.pk).first()
+        return seat.team.get_absolute_url() if seat is not None else None
+
+    # -- what 拼团 adds to the engine's pages and API --
+
+    def landing_context(self, campaign, user) -> dict:
+        """The rules and prices, the open teams to join and the member's own live seat, if any."""
+        from .. import selectors
+
+        rules = Rules(campaign)
+        return {
+            "rules": rules,
+            "leader_price": rules.price_for(SeatRole.LEADER),
+            "joinable_teams": selectors.joinable_teams(campaign, exclude_member=user),
+            "my_live_seat": selectors.live_seat_in_campaign(campaign, user),
+        }
+
+    def api_fields(self) -> dict:
+        from ..serializers import GroupBuyRulesSerializer
+
+        return {"group_buy": GroupBuyRulesSerializer(allow_null=True)}
+
+    def api_extras(self, campaign) -> dict:
+        rules = Rules(campaign)
+        return {
+            "group_buy": {
+                "team_size": rules.team_size,
+                "group_price": rules.group_price,
+                "leader_price": rules.price_for(SeatRole.LEADER),
+                "time_limit_minutes": campaign.settings["time_limit_minutes"],
+                "new_members_only": rules.new_members_only,
+                "simulate_fill": rules.simulate_fill,
+                "tiers": campaign.settings.get("tiers") or [],
+            }
+        }
+
     def figures(self, campaign) -> dict:
         return group_buy_figures(campaign)
+
+    def dashboard_figures(self, campaign) -> dict:
+        """The figures, and how many succeeded teams were 模拟成团 (said under them)."""
+        figures = self.figures(campaign)
+        return {"figures": self.labelled(figures), "simulated_teams": figures.get("teams_simulated", 0)}
+
+    def dashboard_context(self, campaign, request) -> dict:
+        """The campaign's teams, a page at a time, filtered by state (?team_state=)."""
+        from django.core.paginator import Paginator
+
+        from .. import selectors
+
+        team_state = request.GET.get("team_state", "")
+        team_state = team_state if team_state in TeamState.values else ""
+        teams = selectors.teams_of_campaign(campaign, state=team_state or None)
+        return {
+            "teams": Paginator(teams, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page")),
+            "team_state": team_state,
+            "team_states": TeamState.choices,
+        }
+
+    def poster_offer(self, campaign, target) -> str:
+        """拼团价 ¥x · n 人团 (the largest tier's size), and on a team's poster the seats it still lacks."""
+        from ..posters import with_original_price
+
+        rules = Rules(campaign)
+        size = rules.tiers[-1][0] if rules.tiers else rules.team_size
+        words = _("拼团价 ¥%(price)s · %(n)d 人团") % {"price": rules.group_price, "n": size}
+        if isinstance(target, Team):
+            words += " · " + _("还差 %(n)d 人") % {"n": target.seats_left}
+        return with_original_price(words, campaign.sku.price if campaign.sku_id else None)
 
 
 def close_expired_team(team_id: int, *, now) -> int:

@@ -208,10 +208,6 @@ def open_task_of(campaign: Campaign, member) -> HelpTask | None:
     return HelpTask.objects.filter(campaign=campaign, starter=member, state=HelpTaskState.OPEN).first()
 
 
-def tasks_of_member(member):
-    return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
-
-
 # --- Starting a task -----------------------------------------------------------------------------------
 
 
@@ -483,6 +479,9 @@ def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
 class HelpKind(CampaignKind):
     code = CampaignType.HELP
     label = gettext_lazy("助力")
+    urls = "campaigns.help_urls"
+    api_urls = "campaigns.help_api_urls"
+    admin = "campaigns.social_admin"
     sells = False
 
     @property
@@ -509,6 +508,20 @@ class HelpKind(CampaignKind):
 
     def figures(self, campaign) -> dict:
         return help_figures(campaign)
+
+    def poster_offer(self, campaign, target) -> str:
+        """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks."""
+        from ..posters import with_original_price
+
+        rules = Rules(campaign)
+        needed = rules.helps_needed
+        if isinstance(target, HelpTask):
+            needed = max(target.helps_needed - target.help_count, 0)
+        if rules.reward_price is not None:
+            words = _("%(n)d 位好友助力 · ¥%(price)s 得") % {"n": needed, "price": rules.reward_price}
+        else:
+            words = _("%(n)d 位好友助力 · 免费得") % {"n": needed}
+        return with_original_price(words, campaign.sku.price if campaign.sku_id else None)
 
 
 def help_figures(campaign: Campaign) -> dict:

@@ -38,7 +38,7 @@ day's events; `manage.py rebuild_leaderboards --all` rebuilds everything, e.g. a
 The package by concern: `boards` (what a board is: metric, scope, period, key, tie rule), `keys` (the
 other Redis key names), `store` (the client and the Lua scripts in `lua/`), `writes` (applying and
 taking back events), `truth` (a board computed in SQL), `reads` (top rows, my rank), `rebuilding`
-(rebuilds and repairs), `drilldown` (a member's events and tree). Other apps use the names below.
+(rebuilds and repairs), `drilldown` (a member's events). Other apps use the names below.
 """
 
 from .boards import (
@@ -54,7 +54,7 @@ from .boards import (
     describe,
     period_bounds,
 )
-from .drilldown import knows_member, member_events, referral_tree
+from .drilldown import knows_member, member_events
 from .reads import Entry, rank_of, size, top
 from .rebuilding import BoardBusy, rebuild, rebuild_shop, shops_with_events
 from .store import live_enabled, redis_client
@@ -85,7 +85,6 @@ __all__ = [
     "rebuild",
     "rebuild_shop",
     "redis_client",
-    "referral_tree",
     "shops_with_events",
     "size",
     "standings",

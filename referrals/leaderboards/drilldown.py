@@ -1,4 +1,4 @@
-"""Drill-down pages (platform admins, operators): a member's events and whom they brought."""
+"""Drill-down pages (platform admins, operators): a member's events (their tree is selectors.referral_tree)."""
 
 from __future__ import annotations
 
@@ -14,26 +14,6 @@ def member_events(*, shop_id: int, user_id: int) -> QuerySet[ReferralEvent]:
         .select_related("inviter", "invitee", "group", "voided_by")
         .order_by("-occurred_at", "-pk")
     )
-
-
-def referral_tree(*, shop_id: int, user_id: int, limit: int = 200) -> list[tuple[object, list]]:
-    """Whom the member brought to the shop, and whom each of those brought: [(edge, [child edges])].
-
-    Superseded edges are kept (a moved invitee stays on the original inviter's record). Two queries.
-    """
-    first = list(
-        ReferralEdge.objects.filter(shop_id=shop_id, inviter_id=user_id)
-        .select_related("invitee", "group")
-        .order_by("created_at", "pk")[:limit]
-    )
-    children: dict[int, list] = {}
-    for edge in (
-        ReferralEdge.objects.filter(shop_id=shop_id, inviter_id__in=[e.invitee_id for e in first])
-        .select_related("invitee")
-        .order_by("created_at", "pk")
-    ):
-        children.setdefault(edge.inviter_id, []).append(edge)
-    return [(edge, children.get(edge.invitee_id, [])) for edge in first]
 
 
 def knows_member(*, shop_id: int, user_id: int) -> bool:

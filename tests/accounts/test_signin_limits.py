@@ -14,10 +14,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts import signin
-from accounts.client import client_ip
 from accounts.models import User
 from accounts.sms import LocmemSmsBackend, SmsRateLimited, send_sms
-from referrals.fraud import request_fingerprint
+from shequn.client import client_ip, request_fingerprint
 from tests.factories import OperatorFactory, UserFactory
 from tests.race import race
 
@@ -280,3 +279,14 @@ def test_behind_the_proxy_one_persons_failures_do_not_block_another(settings, sh
     other = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
     other.post(url, {"login": "b@shop.test", "password": "op-password-123"})
     assert signed_in(other) is not blocked
+
+
+def test_a_requests_fingerprint_is_its_ip_and_device(rf):
+    request = rf.get("/", REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT="iPhone Safari", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    ip, device = request_fingerprint(request)
+    assert ip == "198.51.100.4" and device.startswith("ua:")
+
+    same_phone = rf.get("/", REMOTE_ADDR="198.51.100.9", HTTP_USER_AGENT="iPhone Safari", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert request_fingerprint(same_phone)[1] == device
+    request.COOKIES["sq_device"] = "app-install-123"
+    assert request_fingerprint(request)[1] == "app-install-123"

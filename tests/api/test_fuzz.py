@@ -22,8 +22,8 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.pytest.lazy import get_all_tests
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from tests.builders.orders import make_buyer, order_for
 from tests.factories import GroupFactory, OperatorFactory, SkuFactory
-from tests.orders.conftest import make_buyer, order_for
 
 CHECKS = (not_a_server_error, response_schema_conformance, status_code_conformance)
 # A fixed seed, no example database: the same cases every run (a red CI run reproduces locally).

@@ -26,6 +26,7 @@ from orders.models import (
     Sku,
 )
 from orders.payments.simulated import deliver_due
+from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.factories import (
     GroupFactory,
     InviteLinkFactory,
@@ -34,7 +35,6 @@ from tests.factories import (
     SkuFactory,
     UserFactory,
 )
-from tests.orders.conftest import DjangoClientTransport, order_for, pay
 
 from .conftest import errors_of
 

@@ -28,8 +28,8 @@ from orders.models import (
     Sku,
 )
 from referrals.models import ReferralEdge
+from tests.builders.orders import SHIPPING, DjangoClientTransport, deliver, order_for, pay
 from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, SkuFactory, UserFactory
-from tests.orders.conftest import SHIPPING, DjangoClientTransport, deliver, order_for, pay
 
 from .conftest import errors_of
 

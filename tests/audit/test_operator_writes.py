@@ -70,7 +70,8 @@ from referrals.models import (
 from shops import services as shop_services
 from shops.audit import ACTIONS
 from shops.models import AuditEntry, Operator, OperatorRole
-from tests.campaigns.conftest import make_campaign
+from tests.builders.campaigns import make_campaign
+from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.factories import (
     GroupFactory,
     InviteLinkFactory,
@@ -81,7 +82,6 @@ from tests.factories import (
     TagFactory,
     UserFactory,
 )
-from tests.orders.conftest import DjangoClientTransport, make_buyer, order_for, pay
 from tests.orders.dashboard_support import png
 
 from .operator_writes import OPERATOR_WRITES

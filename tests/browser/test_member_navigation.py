@@ -14,8 +14,8 @@ from campaigns.types import group_buy
 from groups.models import GroupState, Threshold
 from groups.services import add_member
 from shops.models import OperatorRole
+from tests.builders.orders import SHIPPING
 from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
-from tests.orders.conftest import SHIPPING
 
 pytestmark = pytest.mark.browser
 TABS = ["群", "活动", "订单", "我的"]

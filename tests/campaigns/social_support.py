@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from campaigns.models import CampaignType
-from tests.campaigns.conftest import make_campaign
+from tests.builders.campaigns import make_campaign
+from tests.builders.orders import make_buyer
 from tests.factories import GroupFactory, SkuFactory, UserFactory
-from tests.orders.conftest import make_buyer
 
 HELP_SETTINGS = {"helps_needed": 3, "time_limit_minutes": 120, "reward_kind": "price", "reward_price": "0.01"}
 BARGAIN_SETTINGS = {

@@ -7,9 +7,9 @@ from rest_framework.test import APIClient
 from campaigns import services
 from campaigns.models import SeatState, Team, TeamSeat
 from orders.models import Order
+from tests.builders.campaigns import make_campaign
+from tests.builders.orders import pay
 from tests.factories import UserFactory
-
-from .conftest import make_campaign, pay
 
 pytestmark = pytest.mark.django_db
 

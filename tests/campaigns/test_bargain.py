@@ -18,9 +18,9 @@ from campaigns.types.bargain import BargainRefused
 from orders.models import OrderState
 from orders.services import cancel_order
 from referrals.models import EventKind, ReferralEvent
+from tests.builders.orders import SHIPPING, pay
 from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 from tests.factories import UserFactory
-from tests.orders.conftest import SHIPPING, pay
 
 pytestmark = pytest.mark.django_db
 B = BargainState

@@ -86,7 +86,7 @@ def test_a_cut_racing_the_purchase_is_either_in_the_price_or_refused():
     task = bargaining.start_bargain(campaign=campaign, member=starter)
     bargaining.cut(task=task, cutter=friends(1)[0])
     last = friends(1)[0]
-    from tests.orders.conftest import SHIPPING
+    from tests.builders.orders import SHIPPING
 
     results = race(
         2,

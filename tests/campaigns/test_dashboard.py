@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignState, TeamState
+from tests.builders.campaigns import join, make_campaign, open_team
+from tests.builders.orders import pay
 from tests.factories import SkuFactory
-
-from .conftest import join, make_campaign, open_team, pay
 
 pytestmark = pytest.mark.django_db
 

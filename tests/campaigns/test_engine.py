@@ -14,9 +14,9 @@ from campaigns.models import CampaignAct, CampaignState, CampaignTransition
 from groups.models import Membership
 from groups.services import add_member
 from referrals.models import EventKind, ReferralEdge, ReferralEvent
+from tests.builders.campaigns import GROUP_BUY_SETTINGS, make_campaign
+from tests.builders.orders import make_buyer
 from tests.factories import GroupFactory, ShopFactory, SkuFactory, UserFactory
-
-from .conftest import GROUP_BUY_SETTINGS, make_buyer, make_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +253,7 @@ def test_a_share_link_names_its_member_and_cannot_be_forged(running, gb_group):
 
 
 def test_place_campaign_order_refuses_another_sku(running, gb_group, shop):
-    from .conftest import SHIPPING
+    from tests.builders.orders import SHIPPING
 
     member = make_buyer(gb_group)
     other = SkuFactory(product__shop=shop)

@@ -14,8 +14,8 @@ from campaigns.types import group_buy
 from orders import services as order_services
 from orders.models import Order, OrderState, Refund
 from referrals.models import EventKind, ReferralEvent
-
-from .conftest import SHIPPING, deliver, join, make_buyer, make_campaign, open_team, pay, refresh
+from tests.builders.campaigns import join, make_campaign, open_team, refresh
+from tests.builders.orders import SHIPPING, deliver, make_buyer, pay
 
 pytestmark = pytest.mark.django_db
 

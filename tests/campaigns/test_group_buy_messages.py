@@ -7,8 +7,8 @@ import pytest
 from campaigns.models import SeatState, Team, TeamState
 from notifications.models import Notification
 from orders.models import OrderState
-
-from .conftest import deliver, join, open_team, pay, refresh
+from tests.builders.campaigns import join, open_team, refresh
+from tests.builders.orders import deliver, pay
 
 pytestmark = pytest.mark.django_db
 

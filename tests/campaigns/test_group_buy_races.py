@@ -12,10 +12,10 @@ from campaigns.types import group_buy
 from orders.models import Payment, Refund
 from orders.payments import Notification
 from orders.services import process_notification, start_payment
+from tests.builders.campaigns import join, make_campaign, open_team
+from tests.builders.orders import make_buyer
 from tests.factories import GroupFactory, ShopFactory, SkuFactory
 from tests.race import Gate, race
-
-from .conftest import join, make_buyer, make_campaign, open_team
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 RACERS = 6

@@ -10,8 +10,8 @@ from django.utils import timezone
 from campaigns.models import SeatState, Team, TeamState
 from campaigns.types import group_buy
 from orders.models import OrderState, Refund
-
-from .conftest import deliver, join, make_buyer, make_campaign, open_team, pay, refresh
+from tests.builders.campaigns import join, make_campaign, open_team, refresh
+from tests.builders.orders import deliver, make_buyer, pay
 
 pytestmark = pytest.mark.django_db
 

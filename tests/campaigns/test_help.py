@@ -16,9 +16,9 @@ from campaigns.types import help as helping
 from campaigns.types.help import HelpRefused
 from orders.models import OrderState
 from referrals.models import EventKind, ReferralEvent
+from tests.builders.orders import SHIPPING, make_buyer, order_for, pay
 from tests.campaigns.social_support import HELP_SETTINGS, friends, help_campaign, starter_in
 from tests.factories import SkuFactory, UserFactory
-from tests.orders.conftest import SHIPPING, make_buyer, order_for, pay
 
 pytestmark = pytest.mark.django_db
 

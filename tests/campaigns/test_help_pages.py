@@ -10,9 +10,9 @@ from campaigns import services
 from campaigns.models import Help, HelpTask
 from campaigns.types import help as helping
 from orders.models import Order
+from tests.builders.orders import make_buyer, order_for, pay
 from tests.campaigns.social_support import friends, help_campaign, starter_in
 from tests.factories import SkuFactory, UserFactory
-from tests.orders.conftest import make_buyer, order_for, pay
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from campaigns import services
 from campaigns.models import CampaignAct, SeatState, Team, TeamState
 from orders.payments.simulated import deliver_due
 from referrals.models import EventKind, ReferralEvent
+from tests.builders.campaigns import make_campaign, open_team
+from tests.builders.orders import make_buyer, pay
 from tests.factories import GroupFactory, UserFactory
-
-from .conftest import make_buyer, make_campaign, open_team, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,7 @@ def test_a_full_team_offers_no_join(client, shop, gb_sku, gb_group, transport):
     members = [make_buyer(gb_group) for _ in range(3)]
     seat = open_team(campaign, members[0], gb_group)
     pay(seat.order, transport)
-    from .conftest import join
+    from tests.builders.campaigns import join
 
     pay(join(Team.objects.get(), members[1], gb_group).order, transport)
     client.force_login(members[2])
@@ -209,7 +209,7 @@ def test_the_landing_and_team_pages_query_counts_do_not_grow(client, campaign, p
     landing_one, team_one = _queries(client, _landing(campaign)), _queries(client, seat.team.get_absolute_url())
     for person in people[1:4]:
         pay(open_team(campaign, person, gb_group).order, transport)
-    from .conftest import join
+    from tests.builders.campaigns import join
 
     pay(join(seat.team, make_buyer(gb_group), gb_group).order, transport)
     assert _queries(client, _landing(campaign)) == landing_one

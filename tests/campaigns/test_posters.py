@@ -12,9 +12,8 @@ from PIL import Image
 
 from campaigns import posters
 from campaigns.types import bargain as bargaining
+from tests.builders.campaigns import open_team
 from tests.campaigns.social_support import bargain_campaign, help_campaign, starter_in
-
-from .conftest import open_team
 
 pytestmark = pytest.mark.django_db
 

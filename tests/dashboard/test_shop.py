@@ -41,8 +41,8 @@ def test_owner_updates_the_settings(owner_client, shop):
 
 def test_the_shop_sets_its_payment_timeouts_and_orders_follow_them(owner_client, shop):
     from orders.services import LineRequest, place_order
+    from tests.builders.orders import SHIPPING, make_buyer
     from tests.factories import SkuFactory
-    from tests.orders.conftest import SHIPPING, make_buyer
 
     owner_client.post(
         reverse("dashboard:shop_settings"),

@@ -4,8 +4,7 @@ import pytest
 
 from groups.activity import record_activity
 from groups.models import ActivityKind, MemberActivity, Membership
-
-from .conftest import DAY, with_members
+from tests.builders.groups import DAY, with_members
 
 pytestmark = pytest.mark.django_db
 

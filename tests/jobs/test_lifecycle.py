@@ -8,9 +8,8 @@ from groups.activity import record_activity
 from groups.jobs import cool_and_archive, run_lifecycle, start_planned_groups
 from groups.lifecycle import transition_group
 from groups.models import ActivityKind, AutomationSettings, GroupState, GroupTransition
+from tests.builders.groups import DAY, with_members
 from tests.factories import GroupFactory
-
-from .conftest import DAY, with_members
 
 pytestmark = pytest.mark.django_db
 S = GroupState

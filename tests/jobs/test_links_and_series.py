@@ -5,9 +5,8 @@ import pytest
 from groups.jobs import expire_links, open_next_series_groups
 from groups.models import Group, GroupState, GroupTransition
 from groups.services import JoinRefused, add_member, create_series, join_via_link, link_problem
+from tests.builders.groups import DAY
 from tests.factories import InviteLinkFactory, UserFactory
-
-from .conftest import DAY
 
 pytestmark = pytest.mark.django_db
 

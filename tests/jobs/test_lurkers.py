@@ -9,10 +9,9 @@ from groups.jobs import follow_up_lurkers, lurkers
 from groups.models import ActivityKind, AutomationSettings, LurkerFollowUp, MemberRole, Membership
 from groups.services import leave, set_role
 from notifications.models import Notification
+from tests.builders.groups import DAY, with_members
 from tests.factories import shop_owner
 from tests.race import race
-
-from .conftest import DAY, with_members
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,8 @@ from groups.models import AutomationSettings, GroupHealthSnapshot, GroupState, M
 from shequn.jobs import run_job
 from shequn.models import JobRun
 from shops.models import OperatorRole
+from tests.builders.groups import DAY, with_members
 from tests.factories import GroupFactory, OperatorFactory
-
-from .conftest import DAY, with_members
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,10 @@ from groups.lifecycle import transition_group
 from groups.models import ActivityKind, GroupHealthSnapshot, GroupState, MemberActivity, Membership
 from groups.services import leave
 from orders.models import Order
+from tests.builders.groups import DAY, with_members
+from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.factories import GroupFactory, SkuFactory
-from tests.orders.conftest import DjangoClientTransport, make_buyer, order_for, pay
 from tests.race import race
-
-from .conftest import DAY, with_members
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -17,9 +17,9 @@ from orders.models import Order, RepurchaseReminder
 from orders.reminders import dispatch_due_reminders, refresh_due
 from orders.tasks import send_repurchase_reminders
 from shequn.models import JobRun
+from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.database import url_of_test_database
 from tests.factories import GroupFactory, ShopFactory, SkuFactory
-from tests.orders.conftest import DjangoClientTransport, make_buyer, order_for, pay
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 MEMBERS = 5

@@ -8,9 +8,8 @@ from rest_framework.test import APIClient
 from notifications import services
 from notifications.models import Category, Preference
 from tests.api.conftest import errors_of
+from tests.builders.notifications import noon, write
 from tests.factories import UserFactory
-
-from .conftest import noon, write
 
 pytestmark = pytest.mark.django_db
 

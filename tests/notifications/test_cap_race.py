@@ -8,9 +8,8 @@ import pytest
 
 from notifications import services
 from notifications.models import HoldReason, Notification, NotificationState, Preference
+from tests.builders.notifications import noon, write
 from tests.race import Gate, race
-
-from .conftest import noon, write
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 NS = NotificationState

@@ -13,9 +13,8 @@ from django.urls import reverse
 from notifications import services
 from notifications.models import Category, Channel, Delivery, DeliveryState, NotificationSettings
 from shops.models import OperatorRole
+from tests.builders.notifications import noon, write
 from tests.factories import OperatorFactory, UserFactory
-
-from .conftest import noon, write
 
 pytestmark = pytest.mark.django_db
 

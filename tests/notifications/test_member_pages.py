@@ -10,9 +10,8 @@ from django.urls import reverse
 
 from notifications import services
 from notifications.models import Category, NotificationState, Preference
+from tests.builders.notifications import noon, write
 from tests.factories import ShopFactory, UserFactory
-
-from .conftest import noon, write
 
 pytestmark = pytest.mark.django_db
 

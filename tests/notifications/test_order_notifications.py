@@ -9,7 +9,7 @@ from notifications import services
 from notifications.models import Category, Notification, NotificationState
 from orders.models import OrderState
 from orders.services import approve_refund, request_refund, ship_order
-from tests.orders.conftest import deliver, order_for, pay
+from tests.builders.orders import deliver, order_for, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_a_refused_shipment_notifies_nobody(group, customer, sku, operator, tran
 
 
 def test_order_notifications_reach_the_inbox_at_night(group, customer, sku, transport):
-    from .conftest import at_local
+    from tests.builders.notifications import at_local
 
     order = order_for(customer, group, sku)
     pay(order, transport)

@@ -9,9 +9,8 @@ from accounts.sms import LocmemSmsBackend
 from notifications import services
 from notifications.models import Category, Channel, Delivery, DeliveryState, Notification, NotificationState
 from notifications.tasks import deliver_notifications
+from tests.builders.notifications import write
 from tests.race import race
-
-from .conftest import write
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from notifications import services
 from notifications.models import Category, Delivery, Notification
 from notifications.tasks import deliver_notifications
 from shops.models import OperatorRole
+from tests.builders.notifications import write
 from tests.factories import OperatorFactory
 
 from .backends import DownSmsBackend
-from .conftest import write
 
 pytestmark = pytest.mark.django_db
 

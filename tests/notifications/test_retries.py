@@ -9,9 +9,9 @@ from django.utils import timezone
 from accounts.sms import LocmemSmsBackend
 from notifications import services
 from notifications.models import Category, Channel, Delivery, DeliveryState
+from tests.builders.notifications import write
 
 from .backends import DownSmsBackend
-from .conftest import write
 
 pytestmark = pytest.mark.django_db
 DS = DeliveryState

@@ -1,4 +1,4 @@
-"""Don't spam (DOMAIN.md): opt-outs per category, quiet hours, a frequency cap per member and shop,
+"""Don't spam: opt-outs per category, quiet hours, a frequency cap per member and shop,
 no marketing during an open after-sales case. Transactional messages are never held back."""
 
 from datetime import time, timedelta
@@ -9,10 +9,9 @@ from accounts.sms import LocmemSmsBackend
 from notifications import services
 from notifications.models import Category, HoldReason, Notification, NotificationSettings, NotificationState
 from orders.services import close_case, open_case
+from tests.builders.notifications import at_local, noon, write
+from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.factories import ShopFactory, UserFactory, shop_owner
-from tests.orders.conftest import DjangoClientTransport, order_for, pay
-
-from .conftest import at_local, noon, write
 
 pytestmark = pytest.mark.django_db
 

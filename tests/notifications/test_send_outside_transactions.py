@@ -10,9 +10,9 @@ from django.db import transaction
 
 from notifications import services
 from notifications.models import Category
+from tests.builders.notifications import write
 
 from .backends import ProbingSmsBackend
-from .conftest import write
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.race]
 

@@ -12,10 +12,9 @@ from django.db import connections
 from accounts.sms import LocmemSmsBackend
 from notifications import services, wechat
 from notifications.models import Category, Channel, Delivery, DeliveryState, NotificationSettings, SubscriptionGrant
+from tests.builders.notifications import write
 from tests.fakes.wechat import FakeWechat
 from tests.race import Gate, race
-
-from .conftest import write
 
 DS = DeliveryState
 OFFICIAL = ("wx-official-app", "official-secret")
@@ -173,7 +172,7 @@ def test_with_the_inbox_fallback_no_sms_goes_out(shop, follower, fake):
 
 @pytest.mark.django_db
 def test_commercial_messages_never_fall_back_to_sms(shop, follower, fake, settings):
-    from .conftest import noon
+    from tests.builders.notifications import noon
 
     fake.apps[OFFICIAL[0]].followers.clear()
     settings.WECHAT_TEMPLATES = {"notification": {"id": "TPL-GENERIC", "fields": {"thing1": "title"}}}

@@ -11,9 +11,8 @@ from django.db import transaction
 
 from notifications.models import Category, Channel, DeliveryState, Notification, NotificationState
 from shequn.celery import app
+from tests.builders.notifications import write
 from tests.database import url_of_test_database
-
-from .conftest import write
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 

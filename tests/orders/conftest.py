@@ -1,17 +1,10 @@
-"""Order fixtures: a member in a group of a shop with a product on sale, and a way to pay."""
-
-import uuid
+"""Order fixtures: a member in a group of a shop with a product on sale, and a way to pay
+(the builders are in tests/builders/orders.py)."""
 
 import pytest
 
-from groups.services import join_via_link
-from orders.payments.simulated import deliver_due, settle
-from orders.services import DeliveryRequest, LineRequest, place_order, start_payment
-from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory
-
-SHIPPING = DeliveryRequest(
-    method="shipping", recipient_name="王芳", recipient_phone="13800138000", address="上海市徐汇区漕溪北路 1 号"
-)
+from tests.builders.orders import DjangoClientTransport, make_buyer
+from tests.factories import GroupFactory, SkuFactory
 
 
 @pytest.fixture
@@ -24,70 +17,11 @@ def sku(shop):
     return SkuFactory(product__shop=shop)
 
 
-def make_buyer(group, inviter=None):
-    user = UserFactory()
-    link = InviteLinkFactory(group=group, **({"inviter": inviter} if inviter else {}))
-    join_via_link(user=user, code=link.code)
-    return user
-
-
 @pytest.fixture
 def buyer(buyer_group):
     return make_buyer(buyer_group)
 
 
-def order_for(buyer, group, sku, quantity=1, key=None, delivery=SHIPPING):
-    return place_order(
-        member=buyer,
-        group=group,
-        lines=[LineRequest(sku.pk, quantity)],
-        delivery=delivery,
-        idempotency_key=key or uuid.uuid4().hex,
-    )
-
-
-class DjangoClientTransport:
-    """Delivers the simulated provider's HTTP notifications through Django's test client."""
-
-    def __init__(self, client):
-        self.client = client
-        self.statuses = []
-
-    def __call__(self, url, body, headers):
-        path = url.split("://", 1)[-1].split("/", 1)[-1]
-        response = self.client.generic(
-            "POST",
-            "/" + path,
-            body.encode(),
-            content_type="application/json",
-            headers={k: v for k, v in headers.items() if k != "Content-Type"},
-        )
-        self.statuses.append(response.status_code)
-        return response.status_code
-
-
 @pytest.fixture
 def transport(client):
     return DjangoClientTransport(client)
-
-
-def pay(order, transport, *, succeeded=True, duplicate=False, delay_seconds=0, amount=None):
-    """Member pays through the simulated cashier; the provider's notification is then delivered."""
-    from orders.models import SimulatedCharge
-
-    payment, _ = start_payment(order=order)
-    charge = SimulatedCharge.objects.get(reference=payment.provider_ref)
-    settle(charge, succeeded=succeeded, duplicate=duplicate, delay_seconds=delay_seconds, amount=amount)
-    deliver_due(post=transport)
-    order.refresh_from_db()
-    return payment
-
-
-def deliver(transport, *, now=None):
-    """Deliver whatever the simulated provider has queued (refund notifications, late ones)."""
-    from orders.models import Refund
-    from orders.services import send_refund_to_provider
-
-    for refund in Refund.objects.filter(provider_ref=""):
-        send_refund_to_provider(refund.pk)
-    return deliver_due(post=transport, now=now)

@@ -7,9 +7,8 @@ from orders.models import OrderState, RefundState, SimulatedCharge, SimulatedNot
 from orders.payments.simulated import settle
 from orders.services import refund_order, start_payment
 from shequn.celery import app
+from tests.builders.orders import order_for, pay
 from tests.test_redis_down import free_port
-
-from .conftest import order_for, pay
 
 pytestmark = pytest.mark.django_db
 

@@ -18,10 +18,9 @@ from orders.payments.simulated import settle
 from orders.services import start_payment
 from orders.tasks import deliver_simulated_notifications
 from shops.models import OperatorRole
+from tests.builders.orders import order_for
 from tests.factories import OperatorFactory
 from tests.fakes.base import FakeServer, Response
-
-from .conftest import order_for
 
 pytestmark = pytest.mark.django_db
 

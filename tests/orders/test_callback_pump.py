@@ -15,9 +15,8 @@ from django.utils import timezone
 from orders.models import SimulatedCharge, SimulatedNotificationOutbox
 from orders.payments.simulated import LEASE, MAX_ATTEMPTS, deliver_due, settle
 from orders.services import start_payment
+from tests.builders.orders import order_for
 from tests.race import lock_elsewhere, race
-
-from .conftest import order_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.race]
 

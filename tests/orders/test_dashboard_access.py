@@ -11,9 +11,9 @@ from django.urls import reverse
 from orders.services import open_case, request_refund
 from shops.models import OperatorRole
 from shops.tenancy import SESSION_SHOP_KEY
+from tests.builders.orders import order_for, pay
 from tests.factories import OperatorFactory, PickupPointFactory, ProductFactory, SkuFactory
 
-from .conftest import order_for, pay
 from .dashboard_support import client_for, dashboard_patterns, snapshot, takes_pk, url_of
 
 pytestmark = pytest.mark.django_db

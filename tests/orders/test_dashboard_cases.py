@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from orders.models import AfterSalesCase, CaseState
 from orders.services import do_not_market, open_case
+from tests.builders.orders import make_buyer, order_for, pay
 from tests.factories import GroupFactory, SkuFactory
 
-from .conftest import make_buyer, order_for, pay
 from .dashboard_support import client_for, messages_of, png, snapshot
 
 pytestmark = pytest.mark.django_db

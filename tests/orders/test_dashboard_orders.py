@@ -15,9 +15,9 @@ from django.urls import reverse
 from orders import dashboard_views
 from orders.models import Order, OrderState, OrderTransition, Refund, RefundState, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order, refund_part, request_refund
+from tests.builders.orders import SHIPPING, deliver, make_buyer, order_for, pay
 from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, SkuFactory, UserFactory
 
-from .conftest import SHIPPING, deliver, make_buyer, order_for, pay
 from .dashboard_support import client_for, messages_of, snapshot
 
 pytestmark = pytest.mark.django_db

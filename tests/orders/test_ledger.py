@@ -24,9 +24,8 @@ from orders.payments import Notification
 from orders.reconciliation import order_ledger_mismatches
 from orders.tasks import check_order_ledgers
 from shequn.models import JobRun
+from tests.builders.orders import make_buyer, order_for
 from tests.factories import GroupFactory, OperatorFactory, SkuFactory
-
-from .conftest import make_buyer, order_for
 
 pytestmark = pytest.mark.django_db
 S = OrderState

@@ -26,9 +26,8 @@ from orders.models import (
 )
 from orders.payments.simulated import deliver_due
 from orders.services import MAX_CASE_PHOTOS, ship_order
+from tests.builders.orders import make_buyer, order_for, pay
 from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, SkuFactory
-
-from .conftest import make_buyer, order_for, pay
 
 pytestmark = pytest.mark.django_db
 S = OrderState

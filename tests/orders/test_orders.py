@@ -26,9 +26,8 @@ from orders.services import (
     request_refund,
     ship_order,
 )
+from tests.builders.orders import SHIPPING, deliver, make_buyer, order_for, pay
 from tests.factories import GroupFactory, PickupPointFactory, SkuFactory, UserFactory
-
-from .conftest import SHIPPING, deliver, make_buyer, order_for, pay
 
 pytestmark = pytest.mark.django_db
 S = OrderState

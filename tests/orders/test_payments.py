@@ -11,8 +11,7 @@ from django.utils import timezone
 from orders.models import Order, OrderState, Payment, PaymentState, ProviderNotification, Refund, RefundState
 from orders.payments.simulated import SIGNATURE_HEADER, sign
 from orders.services import approve_refund, cancel_order, reconcile, refund_part, request_refund, start_payment
-
-from .conftest import deliver, order_for, pay
+from tests.builders.orders import deliver, order_for, pay
 
 pytestmark = pytest.mark.django_db
 S = OrderState

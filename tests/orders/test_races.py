@@ -5,10 +5,9 @@ import pytest
 from orders import services
 from orders.models import Order, Sku
 from orders.services import IdempotencyConflict
+from tests.builders.orders import make_buyer, order_for
 from tests.factories import GroupFactory, ShopFactory, SkuFactory
 from tests.race import Gate, race
-
-from .conftest import make_buyer, order_for
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 RACERS = 10

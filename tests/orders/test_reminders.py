@@ -16,9 +16,8 @@ from orders import reminders
 from orders.models import DueBasis, DueState, Order, OrderState, RepurchaseDue, RepurchaseReminder
 from orders.reminders import Purchase, compute_due, dispatch_due_reminders, refresh_due, send_reminder_batch
 from orders.services import approve_refund, cancel_order, open_case, request_refund
+from tests.builders.orders import deliver, make_buyer, order_for, pay
 from tests.factories import SkuFactory
-
-from .conftest import deliver, make_buyer, order_for, pay
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)

@@ -14,9 +14,9 @@ from orders.models import Delivery, Order, OrderState, RepurchaseReminder
 from orders.reminder_views import conversion_rate
 from orders.reminders import dispatch_due_reminders, refresh_due, send_reminder_batch
 from shops.models import OperatorRole
+from tests.builders.orders import make_buyer, order_for, pay
 from tests.factories import OperatorFactory, PickupPointFactory, SkuFactory
 
-from .conftest import make_buyer, order_for, pay
 from .dashboard_support import client_for
 
 pytestmark = pytest.mark.django_db

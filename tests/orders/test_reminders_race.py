@@ -10,10 +10,9 @@ from notifications.models import Notification
 from orders import reminders
 from orders.models import Order, RepurchaseDue, RepurchaseReminder
 from orders.reminders import refresh_due, send_reminder_batch
+from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.factories import GroupFactory, ShopFactory, SkuFactory
 from tests.race import Gate, race
-
-from .conftest import DjangoClientTransport, make_buyer, order_for, pay
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 MEMBERS = 6

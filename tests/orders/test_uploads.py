@@ -21,9 +21,8 @@ from accounts.models import User
 from groups.models import Group
 from orders.models import CasePhoto, OrderState, ProductImage
 from shequn import images
+from tests.builders.orders import order_for, pay
 from tests.factories import ProductFactory
-
-from .conftest import order_for, pay
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,8 @@ from orders.payments import ProviderError, get_provider
 from orders.payments.base import refund_number
 from orders.reconciliation import recover_payments
 from orders.services import refund_order, refund_part
+from tests.builders.payments import ALIPAY_APP_ID, pay_with, send_refunds
 from tests.fakes.keys import keypair
-
-from .conftest import ALIPAY_APP_ID, pay_with, send_refunds
 
 S = OrderState
 PHONE = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"}

@@ -10,9 +10,8 @@ from django.db import connections, transaction
 
 from orders.models import Order, Payment, Refund
 from orders.services import refund_order, send_refund_to_provider
+from tests.builders.payments import pay_with
 from tests.race import lock_elsewhere
-
-from .conftest import pay_with
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.race]
 

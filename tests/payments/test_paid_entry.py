@@ -13,10 +13,9 @@ from orders.models import Delivery, Order, OrderState, Refund, RefundState
 from orders.payments import Notification
 from orders.payments.base import refund_number
 from orders.services import process_notification, start_payment
+from tests.builders.payments import pay_with, send_refunds
 from tests.factories import GroupFactory, GroupSeriesFactory, InviteLinkFactory, UserFactory
 from tests.race import Gate, race
-
-from .conftest import pay_with, send_refunds
 
 S = OrderState
 ACTIVE = MembershipStatus.ACTIVE

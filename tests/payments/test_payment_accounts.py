@@ -7,9 +7,8 @@ from django.core.exceptions import ValidationError
 from orders.models import PaymentAccount, PaymentAccountChange, ReconciliationRun, ReconciliationState
 from orders.payment_accounts import save_payment_account
 from shequn.sealed import unseal
+from tests.builders.payments import APIV3_KEY, APPID, MCHID, SERIAL
 from tests.fakes.keys import keypair, private_pem, public_pem
-
-from .conftest import APIV3_KEY, APPID, MCHID, SERIAL
 
 pytestmark = pytest.mark.django_db
 URL = "/dashboard/payments/"

@@ -12,9 +12,9 @@ from orders.models import DifferenceKind, PaymentAccount, ReconciliationRun, Rec
 from orders.payments.base import refund_number
 from orders.reconciliation import reconcile_day, reconcile_latest
 from orders.services import refund_part
+from tests.builders.orders import make_buyer, order_for
+from tests.builders.payments import pay_with, send_refunds
 from tests.fakes.base import Response
-
-from .conftest import make_buyer, order_for, pay_with, send_refunds
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,8 @@ from orders.models import Order, Refund, RefundState
 from orders.payments import ProviderUnavailable
 from orders.reconciliation import resend_unsent_refunds
 from orders.services import refund_order
+from tests.builders.payments import pay_with, send_refunds
 from tests.fakes.base import Response
-
-from .conftest import pay_with, send_refunds
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,10 +17,9 @@ from orders.models import Order, OrderState, OrderTransition, PaymentState, Prov
 from orders.payments import ProviderError, ProviderUnavailable, get_provider
 from orders.payments.base import refund_number
 from orders.services import refund_order
+from tests.builders.payments import APPID, MCHID, pay_with, send_refunds, setup_wechatpay
 from tests.fakes.keys import keypair, public_pem, verify_sha256
 from tests.fakes.wechatpay import FakeWechatPay
-
-from .conftest import APPID, MCHID, pay_with, send_refunds, setup_wechatpay
 
 S = OrderState
 

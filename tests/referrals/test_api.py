@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 from referrals import services
 from referrals.models import WithdrawalRequest, WithdrawalStatus
 from shops.models import OperatorRole
+from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, OperatorFactory, UserFactory
 
-from .conftest import joins
 from .test_member_pages import bring, generous
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,8 @@ from groups.services import join_via_link, record_link_open
 from referrals import services
 from referrals.models import BindingRule, EventKind, ReferralEdge, ReferralEvent, SelfReferralAttempt
 from referrals.selectors import current_edge, live_events
+from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, UserFactory, shop_owner
-
-from .conftest import joins
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,9 @@ from referrals.models import (
     WithdrawalStatus,
 )
 from shops.models import OperatorRole
+from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, OperatorFactory, UserFactory
 
-from .conftest import joins
 from .test_member_pages import bring, generous
 
 pytestmark = pytest.mark.django_db

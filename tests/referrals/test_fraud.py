@@ -371,14 +371,3 @@ def test_bad_thresholds_are_refused(shop):
         fraud.update_fraud_settings(shop=shop, by=shop_owner(shop), burst_limit_per_day=0)
     with pytest.raises(ValidationError):
         fraud.update_fraud_settings(shop=shop, by=shop_owner(shop), default_decision="maybe")
-
-
-def test_a_requests_fingerprint_is_its_ip_and_device(rf):
-    request = rf.get("/", REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT="iPhone Safari", HTTP_ACCEPT_LANGUAGE="zh-CN")
-    ip, device = fraud.request_fingerprint(request)
-    assert ip == "198.51.100.4" and device.startswith("ua:")
-
-    same_phone = rf.get("/", REMOTE_ADDR="198.51.100.9", HTTP_USER_AGENT="iPhone Safari", HTTP_ACCEPT_LANGUAGE="zh-CN")
-    assert fraud.request_fingerprint(same_phone)[1] == device
-    request.COOKIES["sq_device"] = "app-install-123"
-    assert fraud.request_fingerprint(request)[1] == "app-install-123"

@@ -12,9 +12,8 @@ from django.urls import reverse
 from referrals import services
 from referrals.models import CommissionAccount, QualifyOn, RewardKind, WithdrawalRequest
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
+from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, UserFactory, shop_owner
-
-from .conftest import joins
 
 pytestmark = pytest.mark.django_db
 

@@ -24,11 +24,10 @@ from referrals.models import (
     WithdrawalRequest,
 )
 from referrals.services import RewardRuleInput, save_reward_rule
+from tests.builders.orders import order_for
+from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, SkuFactory, UserFactory, shop_owner
-from tests.orders.conftest import order_for
 from tests.race import Gate, race
-
-from .conftest import joins
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 

@@ -25,9 +25,8 @@ from referrals.models import (
 )
 from referrals.selectors import current_edge, live_events
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
+from tests.builders.referrals import joins, paid_order, refund
 from tests.factories import UserFactory, shop_owner
-
-from .conftest import joins, paid_order, refund
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +100,7 @@ def test_a_paid_order_qualifies_the_referral(shop, link, invitee, ref_group, sku
 
 
 def test_an_unpaid_order_does_not_qualify(shop, invitee, ref_group, sku):
-    from tests.orders.conftest import order_for
+    from tests.builders.orders import order_for
 
     order_for(invitee, ref_group, sku)
     assert current_edge(shop.pk, invitee.pk).qualified_at is None

@@ -17,9 +17,8 @@ from referrals.leaderboards import Board, Metric
 from referrals.models import ReferralEdge, ReferralEvent, Reward, RewardKind
 from referrals.services import RewardRuleInput, record_campaign_act, save_reward_rule
 from shops.models import OperatorRole
+from tests.builders.referrals import joins, paid_order
 from tests.factories import OperatorFactory, UserFactory, shop_owner
-
-from .conftest import joins, paid_order
 
 pytestmark = pytest.mark.django_db
 

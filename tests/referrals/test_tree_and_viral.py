@@ -9,9 +9,8 @@ from groups.services import create_series, join_via_link, record_link_open
 from referrals import services
 from referrals.models import BindingRule, EventKind, ReferralEvent
 from referrals.selectors import live_events, referral_tree, viral_stats, viral_table
+from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, UserFactory, shop_owner
-
-from .conftest import joins
 
 pytestmark = pytest.mark.django_db
 

@@ -23,9 +23,8 @@ from referrals.models import (
 from referrals.selectors import live_events
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
 from shequn import hooks
+from tests.builders.referrals import joins, paid_order
 from tests.factories import UserFactory, shop_owner
-
-from .conftest import joins, paid_order
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Who is asking: the client address and device of a request, the one definition every limit and flag uses.
+"""Who is asking: the client address and device of a request, the one definition every limit and flag uses
+(sign-in limits, allauth's rate limits, fraud flags, referral events, order and campaign records).
 
 Behind the TLS proxy every connection comes from the proxy, so the client's address is read from
 X-Forwarded-For, counting ALLAUTH_TRUSTED_PROXY_COUNT proxies from the right (the entries they appended;
@@ -32,3 +33,8 @@ def device_id(request) -> str:
         raw = f"{request.META.get('HTTP_USER_AGENT', '')}|{request.META.get('HTTP_ACCEPT_LANGUAGE', '')}"
         device = "ua:" + hashlib.sha256(raw.encode()).hexdigest()[:40] if raw != "|" else ""
     return device
+
+
+def request_fingerprint(request) -> tuple[str | None, str]:
+    """(ip, device id) of a request: what the recording services take as `ip=` and `device=`."""
+    return client_ip(request), device_id(request)

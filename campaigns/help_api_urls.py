@@ -1,4 +1,4 @@
-"""The 帮 助力 and 砍 砍价 member API, mounted at /api/v1/ (shequn/api_urls.py)."""
+"""The 帮 助力 member API, included by campaigns/api_urls.py at /api/v1/."""
 
 from django.urls import path
 
@@ -9,8 +9,4 @@ urlpatterns = [
     path("me/help-tasks/<int:pk>/", api.HelpTaskView.as_view(), name="api-help-task"),
     path("me/help-tasks/<int:pk>/help/", api.HelpTaskHelpView.as_view(), name="api-help-task-help"),
     path("me/help-tasks/<int:pk>/claim/", api.HelpTaskClaimView.as_view(), name="api-help-task-claim"),
-    path("me/campaigns/<int:pk>/bargains/", api.MyBargainsView.as_view(), name="api-my-bargains"),
-    path("me/bargains/<int:pk>/", api.BargainView.as_view(), name="api-bargain"),
-    path("me/bargains/<int:pk>/cut/", api.BargainCutView.as_view(), name="api-bargain-cut"),
-    path("me/bargains/<int:pk>/buy/", api.BargainBuyView.as_view(), name="api-bargain-buy"),
 ]

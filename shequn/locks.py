@@ -1,0 +1,67 @@
+"""PostgreSQL advisory locks: the one way the code takes them.
+
+A lock here is `pg_advisory_xact_lock(namespace, key)`, two 32-bit integers:
+
+- the namespace names one kind of critical section and is listed in `Namespace` below, the single
+  registry of them: two kinds never share a number, and a number is never reused for another kind
+  (old and new code running side by side during a deploy must still exclude each other);
+- the key names the thing inside it (a shop id; a pair such as (campaign, member) folded into 32 bits
+  with `pair_key`, where two pairs may share a key: they then merely wait for each other).
+
+The rules `lock` enforces:
+- Transaction-scoped only. The lock is released when the transaction ends, so it must be taken inside
+  `transaction.atomic()`; outside one, autocommit would release it the moment it was taken and guard
+  nothing, so `lock` raises `NotInTransaction` instead.
+- A bounded wait. The wait is capped with `SET LOCAL lock_timeout` (`timeout` seconds); past it
+  PostgreSQL raises (lock_not_available, an `OperationalError`) and the transaction rolls back, rather
+  than a request hanging behind a stuck holder. The transaction's previous lock_timeout is restored
+  once the lock is held, so later row locks in the same transaction wait as they did before.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from django.db import connection
+
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+DEFAULT_TIMEOUT = 10.0  # seconds: far above any critical section's own length
+
+
+class Namespace(enum.IntEnum):
+    """Every advisory lock namespace in the code (the first key of the lock). Never renumber one."""
+
+    REFERRAL_BINDING = 0x5EF  # key: shop id. Binding in one shop: a loop check and its insert are one act.
+    CAMPAIGN_MEMBER = 0xCA4  # key: pair_key(campaign id, member id). The per-member purchase limit.
+    ANALYTICS_FACTS = 17017  # key: shop id. One builder at a time rewrites a shop's fact rows.
+
+
+class NotInTransaction(RuntimeError):
+    """An advisory lock was asked for outside a transaction, where it would guard nothing."""
+
+
+def pair_key(first: int, second: int) -> int:
+    """Two ids folded into one 32-bit key (distinct pairs may collide; they then only wait for each other)."""
+    return (first * 1_000_003 + second) % 2_147_483_647
+
+
+def lock(namespace: Namespace, key: int, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Take the transaction-scoped advisory lock (namespace, key), waiting at most `timeout` seconds.
+
+    Held until the surrounding transaction commits or rolls back. Raises `NotInTransaction` outside
+    `transaction.atomic()`, and `OperationalError` (lock_not_available) when the wait times out.
+    """
+    if not isinstance(namespace, Namespace):
+        raise ValueError(f"advisory lock namespace {namespace!r} is not listed in shequn.locks.Namespace")
+    if not INT4_MIN <= key <= INT4_MAX:
+        raise ValueError(f"advisory lock key {key} does not fit in 32 bits")
+    if timeout <= 0:
+        raise ValueError("an advisory lock needs a positive timeout")
+    if not connection.in_atomic_block:
+        raise NotInTransaction(f"advisory lock {namespace.name}:{key} taken outside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(timeout * 1000))}")  # milliseconds
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [int(namespace), key])
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])

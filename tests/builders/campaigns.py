@@ -1,0 +1,70 @@
+"""Campaigns as operators make them (created and scheduled through the services; a group buy on a SKU by
+default), and group-buy teams opened and joined as members do."""
+
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
+
+from campaigns import services
+from campaigns.models import CampaignType
+from campaigns.types import group_buy
+from tests.builders.orders import SHIPPING
+from tests.factories import UserFactory
+
+GROUP_BUY_SETTINGS = {"team_size": 3, "group_price": "29.90", "time_limit_minutes": 60}
+
+
+def make_campaign(shop, sku, *, owner=None, type=CampaignType.GROUP_BUY, run=True, settings=None, **fields):
+    now = timezone.now()
+    campaign = services.create_campaign(
+        shop=shop,
+        by=owner,
+        type=type,
+        name=fields.pop("name", "三人团 有机米粉"),
+        starts_at=fields.pop("starts_at", now - timedelta(minutes=1)),
+        ends_at=fields.pop("ends_at", now + timedelta(days=3)),
+        sku=sku,
+        settings=GROUP_BUY_SETTINGS if settings is None else settings,
+        hook_title="三人成团，立省一半",
+        hook_text="好米粉，和朋友一起买更便宜",
+        proof_text="有机认证证书；宝妈们都说好",
+        cta_text="立即开团",
+        **fields,
+    )
+    if run:
+        services.schedule_campaign(campaign=campaign, by=owner)
+        campaign.refresh_from_db()
+    return campaign
+
+
+def open_team(campaign, member, group, *, key=None, inviter=None):
+    return group_buy.open_team(
+        campaign=campaign,
+        member=member,
+        group=group,
+        delivery=SHIPPING,
+        idempotency_key=key or uuid.uuid4().hex,
+        inviter=inviter,
+    )
+
+
+def join(team, member, group, *, key=None, inviter=None):
+    return group_buy.join_team(
+        team=team,
+        member=member,
+        group=group,
+        delivery=SHIPPING,
+        idempotency_key=key or uuid.uuid4().hex,
+        inviter=inviter,
+    )
+
+
+def refresh(*objs):
+    for obj in objs:
+        obj.refresh_from_db()
+    return objs
+
+
+def new_user(**kw):
+    return UserFactory(**kw)

@@ -1,0 +1,161 @@
+"""shequn.locks against a real PostgreSQL: each racer or holder is a thread on its own connection."""
+
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+
+from shequn import locks
+from shequn.locks import Namespace, NotInTransaction
+from tests.race import race
+
+pytestmark = pytest.mark.django_db
+
+NS = Namespace.REFERRAL_BINDING
+KEY = 2_000_000_001  # no test data has an id this large: nothing else contends for it
+
+
+def _in_thread(fn):
+    """fn() on a fresh connection in another thread: its result, or the exception it raised."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(fn())
+        except Exception as exc:  # the outcome is the test's data
+            outcome.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert outcome, "thread hung"
+    return outcome[0]
+
+
+class Holder:
+    """Holds (namespace, key) in an open transaction on another connection until released."""
+
+    def __init__(self, namespace=NS, key=KEY):
+        self.held, self.release, self.failure = threading.Event(), threading.Event(), []
+        self.thread = threading.Thread(target=self._run, args=(namespace, key))
+
+    def _run(self, namespace, key):
+        try:
+            with transaction.atomic():
+                locks.lock(namespace, key)
+                self.held.set()
+                assert self.release.wait(30)
+        except Exception as exc:  # reported by the test
+            self.failure.append(exc)
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.held.wait(30), self.failure
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join(30)
+        assert not self.failure, self.failure
+
+
+def _try_lock(namespace=NS, key=KEY, timeout=0.3):
+    def attempt():
+        with transaction.atomic():
+            locks.lock(namespace, key, timeout=timeout)
+            return "locked"
+
+    return _in_thread(attempt)
+
+
+def test_outside_a_transaction_it_refuses_to_lock():
+    result = _in_thread(lambda: locks.lock(NS, KEY))  # a fresh connection in autocommit
+
+    assert isinstance(result, NotInTransaction), result
+
+
+def test_a_second_taker_waits_at_most_its_timeout_then_fails():
+    with Holder():
+        started = time.monotonic()
+        result = _try_lock(timeout=0.3)
+        waited = time.monotonic() - started
+
+    assert isinstance(result, OperationalError) and "lock timeout" in str(result), result
+    assert 0.3 <= waited < 10
+
+
+def test_the_lock_is_released_when_its_transaction_ends():
+    with Holder():
+        assert isinstance(_try_lock(), OperationalError)
+
+    assert _try_lock() == "locked"
+
+
+def test_other_keys_and_other_namespaces_do_not_wait():
+    with Holder():
+        assert _try_lock(key=KEY + 1) == "locked"
+        assert _try_lock(namespace=Namespace.ANALYTICS_FACTS) == "locked"
+
+
+def test_the_transactions_own_lock_timeout_is_back_once_the_lock_is_held():
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '7s'")
+        locks.lock(NS, KEY, timeout=2)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "7s"
+
+
+def test_keys_and_namespaces_outside_the_scheme_are_refused():
+    with transaction.atomic():
+        with pytest.raises(ValueError):
+            locks.lock(0x5EF, KEY)  # a bare number is not a listed namespace
+        with pytest.raises(ValueError):
+            locks.lock(NS, 2**31)
+        with pytest.raises(ValueError):
+            locks.lock(NS, KEY, timeout=0)
+
+
+def test_pair_keys_fit_in_32_bits_and_tell_pairs_apart():
+    keys = {locks.pair_key(campaign, member) for campaign in (1, 2, 10**9) for member in (1, 2, 10**9)}
+    assert len(keys) == 9
+    assert all(locks.INT4_MIN <= key <= locks.INT4_MAX for key in keys)
+
+
+def _racing_increments(*, locked: bool) -> dict:
+    """8 racers each read a shared value, pause, and write it back plus one, in their own transactions."""
+    state = {"value": 0, "inside": 0, "overlap": False}
+    guard = threading.Lock()
+
+    def act(_i):
+        with transaction.atomic():
+            if locked:
+                locks.lock(NS, KEY, timeout=20)
+            with guard:
+                state["inside"] += 1
+                state["overlap"] |= state["inside"] > 1
+            seen = state["value"]
+            time.sleep(0.05)
+            state["value"] = seen + 1
+            with guard:
+                state["inside"] -= 1
+
+    results = race(8, act)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    return state
+
+
+def test_racers_under_the_lock_take_turns():
+    assert _racing_increments(locked=True) == {"value": 8, "inside": 0, "overlap": False}
+
+
+def test_control_racers_without_the_lock_overlap_and_lose_increments():
+    state = _racing_increments(locked=False)
+
+    assert state["overlap"] and state["value"] < 8
