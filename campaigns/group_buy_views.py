@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
+from orders import selectors as order_selectors
 from orders.lifecycle import ALLOWED_TRANSITIONS
 from orders.models import Delivery, OrderState, PaymentState
 
@@ -134,8 +135,6 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
 
 def _last_delivery(user) -> dict:
     """Last time's shipping details (as the order checkout does), else the member's name and phone."""
-    from orders import selectors as order_selectors
-
     last = (
         order_selectors.orders_for_member(user)
         .prefetch_related(None)

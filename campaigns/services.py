@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.activity import record_activity
+from groups.lifecycle import JOINABLE_STATES
 from groups.models import ActivityKind, Group, Membership, MembershipStatus
 from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
@@ -450,8 +451,6 @@ def member_groups_for(campaign: Campaign, member: User) -> list[Group]:
 
 def entry_group_for(campaign: Campaign) -> Group | None:
     """A group a newcomer can join to take part (the first named group, else the first group of the shop)."""
-    from groups.lifecycle import JOINABLE_STATES
-
     qs = Group.objects.filter(shop_id=campaign.shop_id, state__in=JOINABLE_STATES)
     if not campaign.all_groups:
         qs = qs.filter(Q(pk__in=campaign.groups.values("pk")) | Q(series__in=campaign.series.values("pk")))

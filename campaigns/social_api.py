@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from orders.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY
 from orders.models import Delivery
+from orders.selectors import order_for_member
 from orders.serializers import MyOrderDetailSerializer, RecipientPhoneField
 from orders.services import DeliveryRequest
 from shequn.api import DENIED, NOT_FOUND, error_doc, error_response
@@ -326,7 +327,6 @@ class HelpTaskClaimView(SocialView):
             )
         except HelpRefused as exc:
             return _refused(exc)
-        from orders.selectors import order_for_member
 
         return Response(
             MyOrderDetailSerializer(
@@ -432,7 +432,6 @@ class BargainBuyView(SocialView):
             )
         except BargainRefused as exc:
             return _refused(exc)
-        from orders.selectors import order_for_member
 
         return Response(
             MyOrderDetailSerializer(

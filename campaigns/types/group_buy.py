@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from orders import services as order_services
 from orders.lifecycle import PAID_STATES, TransitionRefused
 from orders.models import Order, OrderState, Refund, RefundState
+from shequn import kicks
 
 from .. import registry
 from ..models import (
@@ -721,9 +722,7 @@ def refund_owed(*, limit: int = 500) -> int:
 def _cancel_unpaid_seats_later(team_id: int) -> None:
     """Queued after commit with robust=True: with the broker down the kick is lost, not the request; the
     unpaid orders then end with the payment timeout (cancel-overdue-orders)."""
-    from ..tasks import cancel_unpaid_team_orders
-
-    cancel_unpaid_team_orders.delay(team_id)
+    kicks.kick("campaigns.tasks.cancel_unpaid_team_orders", team_id)  # by name: the task calls this module
 
 
 def cancel_unpaid_team_orders(team_id: int) -> int:
