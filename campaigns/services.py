@@ -33,6 +33,7 @@ from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
 from shequn import locks
 from shequn.bounds import MAX_CAMPAIGN_NUMBER
+from shequn.client import request_fingerprint
 from shops import audit
 from shops.models import Shop
 
@@ -538,7 +539,7 @@ def record_act(
     `order`: the order this act paid for, if any (it does not make its buyer an old customer).
     """
     if request is not None and ip is None and not device:
-        ip, device = referral_adapter.request_fingerprint(request)
+        ip, device = request_fingerprint(request)
     device = (device or "")[:64]
     if inviter is not None and inviter.pk == actor.pk:
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=actor, action=kind, ip=ip, device=device)

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.models import Order
+from shequn.client import request_fingerprint
 
 from .. import registry
 from ..bargain_algorithm import MAX_CUTS, cut_sequence, new_seed, to_fen, to_yuan
@@ -364,7 +365,7 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     task = BargainTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
     campaign = task.campaign
     if cutter.pk == task.starter_id:
-        ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+        ip, device = request_fingerprint(request) if request is not None else (None, "")
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=cutter, action="cut", ip=ip, device=device)
         raise BargainRefused("self")
     problem = cut_problem(task, cutter, now=now)

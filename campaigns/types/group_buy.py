@@ -34,6 +34,7 @@ from orders import services as order_services
 from orders.lifecycle import PAID_STATES, TransitionRefused
 from orders.models import Order, OrderState, Refund, RefundState
 from shequn import kicks
+from shequn.client import request_fingerprint
 
 from .. import registry
 from ..models import (
@@ -222,7 +223,7 @@ def open_team(
 ) -> TeamSeat:
     """Open a team: the leader's order at the group price (less the leader discount) and a pending team.
     The team opens when that order is paid. The same key returns the same seat."""
-    from ..services import place_campaign_order, referral_adapter
+    from ..services import place_campaign_order
 
     existing = (
         TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, campaign=campaign)
@@ -234,7 +235,7 @@ def open_team(
     if campaign.type != CampaignType.GROUP_BUY:
         raise ValidationError(_("这不是拼团活动。"))
     rules = Rules(campaign)
-    ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+    ip, device = request_fingerprint(request) if request is not None else (None, "")
     try:
         with transaction.atomic():
             order = place_campaign_order(
@@ -305,7 +306,7 @@ def join_team(
     """Join an open team: an order at the group price and a pending seat; the seat is decided when it is
     paid. Refuses a full, closed or expired team, the member's own team, a second open team in the
     campaign, and (new members only) someone who has bought in the shop before."""
-    from ..services import place_campaign_order, referral_adapter
+    from ..services import place_campaign_order
 
     existing = (
         TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, team=team)
@@ -322,7 +323,7 @@ def join_team(
     rules = Rules(campaign)
     if inviter is not None and inviter.pk == member.pk:
         inviter = None
-    ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+    ip, device = request_fingerprint(request) if request is not None else (None, "")
     try:
         with transaction.atomic():
             order = place_campaign_order(
