@@ -29,11 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from orders.models import Order
-
-from .. import registry
-from ..bargain_algorithm import MAX_CUTS, cut_sequence, new_seed, to_fen, to_yuan
-from ..models import (
+from campaigns import registry
+from campaigns.bargain_algorithm import MAX_CUTS, cut_sequence, new_seed, to_fen, to_yuan
+from campaigns.models import (
     ZERO,
     BargainCut,
     BargainState,
@@ -43,7 +41,8 @@ from ..models import (
     CampaignState,
     CampaignType,
 )
-from .base import CampaignKind
+from campaigns.types.base import CampaignKind
+from orders.models import Order
 
 B = BargainState
 MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
@@ -123,7 +122,7 @@ def clean_bargain_settings(*, campaign_fields: dict, settings: dict) -> dict:
     the difference), time_limit_minutes (default 24 h), may_buy_before_floor (default off),
     first_cut_share (0–0.90, default 0.50), pay_within_minutes (after the floor; default the shop's
     bargain_pay_within_minutes, 24 h unless the shop changed it)."""
-    from ..services import parse_money
+    from campaigns.services import parse_money
 
     errors: dict[str, str] = {}
     sku = campaign_fields.get("sku")
@@ -259,7 +258,7 @@ def start_bargain(
 ) -> BargainTask:
     """Start a bargain for `member` (an active member of a group the campaign runs in), its cut sequence
     drawn and stored now. Starting again while one is live returns that one."""
-    from ..services import campaign_runs_in, member_groups_for
+    from campaigns.services import campaign_runs_in, member_groups_for
 
     now = now or timezone.now()
     if campaign.type != CampaignType.BARGAIN:
@@ -358,7 +357,7 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     """`cutter` cuts `task` once: the next planned cut, exactly; the last one reaches the floor and starts
     the payment deadline. Refuses (BargainRefused) a self-cut, a second cut by the same friend, a bargain at
     its floor, ordered, expired or lapsed."""
-    from ..services import record_act, referral_adapter
+    from campaigns.services import record_act, referral_adapter
 
     now = now or timezone.now()
     task = BargainTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
@@ -433,7 +432,7 @@ def buy(*, task: BargainTask, member, delivery, idempotency_key: str, now: datet
     """The starter buys at the current price (the floor, or earlier when the campaign allows it) through the
     normal order pipeline. One conditional UPDATE moves the bargain to "ordered": no cut lands after the
     price is taken, and a bargain has one live order; the same key returns the same order."""
-    from ..services import place_campaign_order
+    from campaigns.services import place_campaign_order
 
     now = now or timezone.now()
     task = BargainTask.objects.select_related("campaign", "campaign__sku", "group", "order").get(pk=task.pk)
@@ -505,14 +504,11 @@ def close_due(*, now: datetime | None = None, limit: int = 1000) -> int:
 class BargainKind(CampaignKind):
     code = CampaignType.BARGAIN
     label = gettext_lazy("砍价")
-    urls = "campaigns.bargain_urls"
-    api_urls = "campaigns.bargain_api_urls"
-    admin = "campaigns.social_admin"
     sells = True
 
     @property
     def settings_form(self):
-        from ..forms import BargainSettingsForm
+        from .forms import BargainSettingsForm
 
         return BargainSettingsForm
 
@@ -552,7 +548,7 @@ class BargainKind(CampaignKind):
 
     def poster_offer(self, campaign, target) -> str:
         """最低砍到 ¥x; on a bargain's poster, its price now and the cuts it still lacks."""
-        from ..posters import with_original_price
+        from campaigns.posters import with_original_price
 
         words = _("最低砍到 ¥%(price)s") % {"price": campaign.settings.get("floor_price")}
         if isinstance(target, BargainTask):

@@ -29,11 +29,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaigns import registry
+from campaigns.models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
+from campaigns.types.base import CampaignKind
 from orders.models import Order, OrderState
-
-from .. import registry
-from ..models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
-from .base import CampaignKind
 
 MAX_HELPS = 100
 MAX_HELPS_PER_HELPER = 50
@@ -96,7 +95,7 @@ def clean_help_settings(*, campaign_fields: dict, settings: dict) -> dict:
     """helps_needed (K, 1–100), time_limit_minutes (default 24 h), reward_kind ("price": buy the SKU at
     reward_price, below its price; "free_item": the shop hands reward_label over), new_users_only
     (default off), helps_per_helper (per campaign, default 1)."""
-    from ..services import parse_money
+    from campaigns.services import parse_money
 
     errors: dict[str, str] = {}
     helps_needed = _int(
@@ -214,7 +213,7 @@ def open_task_of(campaign: Campaign, member) -> HelpTask | None:
 def start_task(*, campaign: Campaign, member, group=None, now: datetime | None = None) -> HelpTask:
     """Start a help task for `member` (an active member of a group the campaign runs in). Starting again
     while one is open returns that one. The task ends at the time limit, or the campaign's end if sooner."""
-    from ..services import campaign_runs_in, member_groups_for
+    from campaigns.services import campaign_runs_in, member_groups_for
 
     now = now or timezone.now()
     if campaign.type != CampaignType.HELP:
@@ -259,7 +258,7 @@ def start_task(*, campaign: Campaign, member, group=None, now: datetime | None =
 def help_problem(task: HelpTask, user, *, now: datetime | None = None) -> str | None:
     """Why `user` cannot help `task` now (a reason code of HelpRefused), or None. For pages; `give_help`
     decides again under the guards."""
-    from ..services import is_new_to_shop
+    from campaigns.services import is_new_to_shop
 
     now = now or timezone.now()
     if task.state == HelpTaskState.COMPLETED:
@@ -304,7 +303,7 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
     """`helper` helps `task`: exactly one place per help, the K-th completes the task and grants its reward
     once. Refuses (HelpRefused) a self-help, a second help of the same task, helps beyond the campaign's
     per-helper allowance, old customers when only new users may help, a completed or expired task."""
-    from ..services import referral_adapter
+    from campaigns.services import referral_adapter
 
     now = now or timezone.now()
     task = HelpTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
@@ -349,7 +348,7 @@ def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -
     """Claim a place and write the help (and its referral act) in one transaction; the K-th place
     completes the task. HelpRefused when no place is left; IntegrityError when a constraint catches a
     concurrent help (the caller names it)."""
-    from ..services import record_act
+    from campaigns.services import record_act
 
     campaign = task.campaign
     with transaction.atomic():
@@ -414,7 +413,7 @@ def _complete(task: HelpTask, *, now: datetime) -> bool:
 def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> Order:
     """The starter of a completed task buys the campaign's SKU at the reward price: one live order per
     task (a cancelled, unpaid one frees it again); the same key returns the same order."""
-    from ..services import place_campaign_order
+    from campaigns.services import place_campaign_order
 
     if member.pk != task.starter_id:
         raise HelpRefused("not_starter")
@@ -479,14 +478,11 @@ def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
 class HelpKind(CampaignKind):
     code = CampaignType.HELP
     label = gettext_lazy("助力")
-    urls = "campaigns.help_urls"
-    api_urls = "campaigns.help_api_urls"
-    admin = "campaigns.social_admin"
     sells = False
 
     @property
     def settings_form(self):
-        from ..forms import HelpSettingsForm
+        from .forms import HelpSettingsForm
 
         return HelpSettingsForm
 
@@ -511,7 +507,7 @@ class HelpKind(CampaignKind):
 
     def poster_offer(self, campaign, target) -> str:
         """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks."""
-        from ..posters import with_original_price
+        from campaigns.posters import with_original_price
 
         rules = Rules(campaign)
         needed = rules.helps_needed

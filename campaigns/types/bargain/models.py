@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .engine import Campaign, CampaignAct, money_field
+from campaigns.models.engine import Campaign, CampaignAct, money_field
 
 __all__ = ["BargainState", "BargainTask", "BargainCut", "LIVE_BARGAIN_STATES"]
 

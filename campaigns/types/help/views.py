@@ -1,8 +1,8 @@
-"""Members' 帮 助力 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (campaigns/help_urls.py):
+"""Members' 帮 助力 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (urls.py):
 start a task from the landing page, the task page (progress to K, who helped, time left, share), the
 "help me" page a friend opens from the share link (the same page: sign in → help), and buying the reward.
 
-Thin views: the rules live in campaigns.types.help. A task is visible to its starter and helpers and to
+Thin views: the rules live in kind.py. A task is visible to its starter and helpers and to
 whoever opens the starter's share link; anyone else gets a 404.
 """
 
@@ -19,15 +19,15 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
+from campaigns import selectors, services
+from campaigns.member_views import remember_inviter
+from campaigns.models import CampaignType, HelpTask, HelpTaskState
 from groups import qr
 from orders.member_forms import CheckoutForm
 from shequn.decorators import member_login_required
 
-from . import selectors, services
-from .member_views import remember_inviter
-from .models import CampaignType, HelpTask, HelpTaskState
-from .types import help as helping
-from .types.help import HelpRefused
+from . import kind as helping
+from .kind import HelpRefused
 
 
 def _visible_task(request: HttpRequest, task_pk: int) -> tuple[HelpTask, object]:

@@ -1,9 +1,9 @@
-"""Members' 砍 砍价 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (campaigns/bargain_urls.py):
+"""Members' 砍 砍价 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (urls.py):
 start a bargain from the landing page, the bargain page (current price, the cuts with friends' names and
 amounts, time left, share, buy), the "cut for me" page a friend opens from the share link (the same page:
 sign in → cut), and buying at the current price.
 
-Thin views: the rules live in campaigns.types.bargain. A bargain is visible to its starter and the friends
+Thin views: the rules live in kind.py. A bargain is visible to its starter and the friends
 who cut it and to whoever opens the starter's share link; anyone else gets a 404.
 """
 
@@ -20,15 +20,15 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
+from campaigns import selectors, services
+from campaigns.member_views import remember_inviter
+from campaigns.models import BargainState, BargainTask, CampaignType
 from groups import qr
 from orders.member_forms import CheckoutForm
 from shequn.decorators import member_login_required
 
-from . import selectors, services
-from .member_views import remember_inviter
-from .models import BargainState, BargainTask, CampaignType
-from .types import bargain as bargaining
-from .types.bargain import BargainRefused
+from . import kind as bargaining
+from .kind import BargainRefused
 
 
 def _visible_bargain(request: HttpRequest, task_pk: int) -> tuple[BargainTask, object]:
