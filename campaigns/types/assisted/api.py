@@ -17,6 +17,7 @@ from orders.models import Delivery
 from orders.serializers import RecipientPhoneField
 from orders.services import DeliveryRequest
 from shequn.api import error_doc, error_response
+from shequn.serializers import person
 
 SHARE_TOKEN = OpenApiParameter(
     "by",
@@ -73,9 +74,43 @@ def _idempotency_key(request) -> tuple[str, Response | None]:
     return key, None
 
 
+def task_data(task, user, *, acts: list, still_open: bool) -> dict:
+    """What every friend-assisted task's answer holds: who started it, its state and time, its order (for
+    the starter only) and the share link (for those in it, while it is open). Each type adds its own."""
+    return {
+        "id": task.pk,
+        "campaign": task.campaign_id,
+        "starter": person(task.starter),
+        "state": task.state,
+        "expires_at": task.expires_at,
+        "order": task.order_id if user.pk == task.starter_id else None,
+        "share_url": services.share_link(task.campaign, task.starter, task)
+        if task.involves(user, acts) and still_open
+        else "",
+    }
+
+
 class SocialView(generics.GenericAPIView):
+    # A type's views set how its task is read with its acts (`load_task`, raising the model's DoesNotExist).
+    task_model = None
+
+    def load_task(self, pk: int):
+        raise NotImplementedError
+
     def token_inviter(self, campaign):
         return services.inviter_from_token(campaign, self.request.query_params.get("by"))
+
+    def visible_task(self, pk: int):
+        """The task, if its campaign is public and the member may see it (FriendTask.visible_to); else 404."""
+        try:
+            task = self.load_task(pk)
+        except self.task_model.DoesNotExist:
+            raise Http404 from None
+        if task.campaign.state not in selectors.PUBLIC_STATES or not task.visible_to(
+            self.request.user, self.token_inviter(task.campaign)
+        ):
+            raise Http404
+        return task
 
     def campaign_of_type(self, pk: int, campaign_type: str):
         campaign = selectors.public_campaign(pk)

@@ -6,19 +6,26 @@ friends who acted on it, and to a member who brings the starter's share token (`
 link); anything else is a 404. A refused act is a 409 whose `code` is the reason.
 """
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from campaigns import selectors, services
 from campaigns.models import BargainTask, CampaignType
 from orders.api import IDEMPOTENCY_KEY
 from orders.serializers import MyOrderDetailSerializer
 from shequn.api import DENIED, NOT_FOUND, error_doc
 from shequn.serializers import person
 
-from ..assisted.api import REFUSED, SHARE_TOKEN, DeliverySerializer, PersonField, SocialView, _idempotency_key, _refused
+from ..assisted.api import (
+    REFUSED,
+    SHARE_TOKEN,
+    DeliverySerializer,
+    PersonField,
+    SocialView,
+    _idempotency_key,
+    _refused,
+    task_data,
+)
 from . import kind as bargaining
 from .kind import BargainRefused
 
@@ -50,20 +57,14 @@ class BargainSerializer(serializers.Serializer):
 
 def _bargain_data(task: BargainTask, user) -> dict:
     cuts = list(task.cuts.all())
-    involved = user.pk == task.starter_id or any(c.cutter_id == user.pk for c in cuts)
     return {
-        "id": task.pk,
-        "campaign": task.campaign_id,
-        "starter": person(task.starter),
-        "state": task.state,
+        **task_data(task, user, acts=cuts, still_open=task.state == "open"),
         "original_price": task.original_price,
         "floor_price": task.floor_price,
         "current_price": task.current_price,
         "cuts_planned": task.cuts_planned,
         "cuts_done": task.cuts_done,
-        "expires_at": task.expires_at,
         "pay_deadline": task.pay_deadline,
-        "order": task.order_id if user.pk == task.starter_id else None,
         "cuts": [
             {
                 "number": c.number,
@@ -74,23 +75,14 @@ def _bargain_data(task: BargainTask, user) -> dict:
             }
             for c in cuts
         ],
-        "share_url": services.share_link(task.campaign, task.starter, task)
-        if involved and task.state == "open"
-        else "",
     }
 
 
 class BargainViewBase(SocialView):
-    def visible_bargain(self, pk: int) -> BargainTask:
-        try:
-            task = bargaining.bargain_with_cuts(pk)
-        except BargainTask.DoesNotExist:
-            raise Http404 from None
-        if task.campaign.state not in selectors.PUBLIC_STATES or not bargaining.may_view(
-            task, self.request.user, self.token_inviter(task.campaign)
-        ):
-            raise Http404
-        return task
+    task_model = BargainTask
+
+    def load_task(self, pk: int) -> BargainTask:
+        return bargaining.bargain_with_cuts(pk)
 
 
 # --- 砍 砍价 -------------------------------------------------------------------------------------------------
@@ -131,7 +123,7 @@ class BargainView(BargainViewBase):
         responses={200: BargainSerializer, 403: DENIED, 404: NOT_FOUND},
     )
     def get(self, request, pk: int):
-        return Response(BargainSerializer(_bargain_data(self.visible_bargain(pk), request.user)).data)
+        return Response(BargainSerializer(_bargain_data(self.visible_task(pk), request.user)).data)
 
 
 @extend_schema(tags=["member"])
@@ -147,7 +139,7 @@ class BargainCutView(BargainViewBase):
         responses={201: BargainSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED},
     )
     def post(self, request, pk: int):
-        task = self.visible_bargain(pk)
+        task = self.visible_task(pk)
         try:
             bargaining.cut(task=task, cutter=request.user, request=request)
         except BargainRefused as exc:
@@ -177,7 +169,7 @@ class BargainBuyView(BargainViewBase):
         },
     )
     def post(self, request, pk: int):
-        task = self.visible_bargain(pk)
+        task = self.visible_task(pk)
         key, problem = _idempotency_key(request)
         if problem:
             return problem

@@ -41,6 +41,7 @@ from campaigns.models import (
     CampaignState,
     CampaignType,
 )
+from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
 from orders.models import Order
 
@@ -50,11 +51,11 @@ DEFAULT_PAY_WITHIN_MINUTES = 24 * 60
 MAX_FIRST_SHARE = Decimal("0.90")
 
 
-class BargainRefused(ValidationError):
+class BargainRefused(ActRefused):
     """A start, cut or purchase that cannot happen, with a reason code the pages and the API show in words."""
 
     MESSAGES = {
-        "not_running": gettext_lazy("活动未在进行中。"),
+        **ActRefused.MESSAGES,
         "not_member": gettext_lazy("请先加入活动所在的群，再发起砍价。"),
         "task_limit": gettext_lazy("本活动每人最多发起 %(n)d 次砍价。"),
         "self": gettext_lazy("不能给自己砍价，请把链接分享给好友。"),
@@ -66,14 +67,6 @@ class BargainRefused(ValidationError):
         "not_floor": gettext_lazy("还没有砍到底价，砍到底价后才能购买。"),
         "not_starter": gettext_lazy("只有发起人可以购买。"),
     }
-
-    def __init__(self, reason: str, **params):
-        self.reason = reason
-        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]), code=reason)
-
-    @property
-    def message_text(self) -> str:
-        return self.messages[0]
 
 
 # --- Settings ----------------------------------------------------------------------------------------
@@ -233,15 +226,6 @@ def bargain_with_cuts(pk: int) -> BargainTask:
         .prefetch_related("cuts__cutter")
         .get(pk=pk)
     )
-
-
-def may_view(task: BargainTask, user, token_inviter) -> bool:
-    """A bargain is visible to its starter and the friends who cut it, and to whoever opens the starter's link."""
-    if token_inviter is not None and token_inviter.pk == task.starter_id:
-        return True
-    if user is None or not user.is_authenticated:
-        return False
-    return user.pk == task.starter_id or any(c.cutter_id == user.pk for c in task.cuts.all())
 
 
 def live_bargain_of(campaign: Campaign, member) -> BargainTask | None:

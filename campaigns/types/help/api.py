@@ -6,20 +6,27 @@ friends who acted on it, and to a member who brings the starter's share token (`
 link); anything else is a 404. A refused act is a 409 whose `code` is the reason.
 """
 
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from campaigns import selectors, services
 from campaigns.models import CampaignType, HelpTask
 from orders.api import IDEMPOTENCY_KEY
 from orders.serializers import MyOrderDetailSerializer
 from shequn.api import DENIED, NOT_FOUND, error_doc
 from shequn.serializers import person
 
-from ..assisted.api import REFUSED, SHARE_TOKEN, DeliverySerializer, PersonField, SocialView, _idempotency_key, _refused
+from ..assisted.api import (
+    REFUSED,
+    SHARE_TOKEN,
+    DeliverySerializer,
+    PersonField,
+    SocialView,
+    _idempotency_key,
+    _refused,
+    task_data,
+)
 from . import kind as helping
 from .kind import HelpRefused
 
@@ -59,38 +66,23 @@ class HelpTaskSerializer(serializers.Serializer):
 def _help_task_data(task: HelpTask, user) -> dict:
     now = timezone.now()
     helps = list(task.helps.all())
-    involved = user.pk == task.starter_id or any(h.helper_id == user.pk for h in helps)
     return {
-        "id": task.pk,
-        "campaign": task.campaign_id,
-        "starter": person(task.starter),
-        "state": task.state,
+        **task_data(task, user, acts=helps, still_open=task.is_open_at(now)),
         "helps_needed": task.helps_needed,
         "help_count": task.help_count,
         "helps_left": task.helps_left,
-        "expires_at": task.expires_at,
         "seconds_left": max(int((task.expires_at - now).total_seconds()), 0),
         "reward": task.reward,
         "reward_granted_at": task.reward_granted_at,
-        "order": task.order_id if user.pk == task.starter_id else None,
         "helps": [{"number": h.number, "helper": person(h.helper), "at": h.created_at} for h in helps],
-        "share_url": services.share_link(task.campaign, task.starter, task)
-        if involved and task.is_open_at(now)
-        else "",
     }
 
 
 class HelpTaskViewBase(SocialView):
-    def visible_help_task(self, pk: int) -> HelpTask:
-        try:
-            task = helping.task_with_helps(pk)
-        except HelpTask.DoesNotExist:
-            raise Http404 from None
-        if task.campaign.state not in selectors.PUBLIC_STATES or not helping.may_view(
-            task, self.request.user, self.token_inviter(task.campaign)
-        ):
-            raise Http404
-        return task
+    task_model = HelpTask
+
+    def load_task(self, pk: int) -> HelpTask:
+        return helping.task_with_helps(pk)
 
 
 # --- 帮 助力 -------------------------------------------------------------------------------------------------
@@ -131,7 +123,7 @@ class HelpTaskView(HelpTaskViewBase):
         responses={200: HelpTaskSerializer, 403: DENIED, 404: NOT_FOUND},
     )
     def get(self, request, pk: int):
-        return Response(HelpTaskSerializer(_help_task_data(self.visible_help_task(pk), request.user)).data)
+        return Response(HelpTaskSerializer(_help_task_data(self.visible_task(pk), request.user)).data)
 
 
 @extend_schema(tags=["member"])
@@ -147,7 +139,7 @@ class HelpTaskHelpView(HelpTaskViewBase):
         responses={201: HelpTaskSerializer, 403: DENIED, 404: NOT_FOUND, 409: REFUSED},
     )
     def post(self, request, pk: int):
-        task = self.visible_help_task(pk)
+        task = self.visible_task(pk)
         try:
             helping.give_help(task=task, helper=request.user, request=request)
         except HelpRefused as exc:
@@ -177,7 +169,7 @@ class HelpTaskClaimView(HelpTaskViewBase):
         },
     )
     def post(self, request, pk: int):
-        task = self.visible_help_task(pk)
+        task = self.visible_task(pk)
         key, problem = _idempotency_key(request)
         if problem:
             return problem

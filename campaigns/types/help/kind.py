@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 
 from campaigns import registry
 from campaigns.models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
+from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
 from orders.models import Order, OrderState
 
@@ -45,12 +46,12 @@ class RewardKind:
     CHOICES = (PRICE, FREE_ITEM)
 
 
-class HelpRefused(ValidationError):
+class HelpRefused(ActRefused):
     """A help (or a task start, or a reward claim) that cannot happen, with a reason code the pages and the
     API show in words."""
 
     MESSAGES = {
-        "not_running": gettext_lazy("活动未在进行中。"),
+        **ActRefused.MESSAGES,
         "not_member": gettext_lazy("请先加入活动所在的群，再发起助力。"),
         "task_limit": gettext_lazy("本活动每人最多发起 %(n)d 次助力。"),
         "self": gettext_lazy("不能给自己助力，请把链接分享给好友。"),
@@ -64,14 +65,6 @@ class HelpRefused(ValidationError):
         "free_item": gettext_lazy("这个奖励是赠品，由商家安排发放，无需下单。"),
         "claimed": gettext_lazy("奖励已领取。"),
     }
-
-    def __init__(self, reason: str, **params):
-        self.reason = reason
-        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]), code=reason)
-
-    @property
-    def message_text(self) -> str:
-        return self.messages[0]
 
 
 # --- Settings ----------------------------------------------------------------------------------------
@@ -192,15 +185,6 @@ def task_with_helps(pk: int) -> HelpTask:
         .prefetch_related("helps__helper")
         .get(pk=pk)
     )
-
-
-def may_view(task: HelpTask, user, token_inviter) -> bool:
-    """Progress is visible to the starter and the helpers, and to whoever opens the starter's share link."""
-    if token_inviter is not None and token_inviter.pk == task.starter_id:
-        return True
-    if user is None or not user.is_authenticated:
-        return False
-    return user.pk == task.starter_id or any(h.helper_id == user.pk for h in task.helps.all())
 
 
 def open_task_of(campaign: Campaign, member) -> HelpTask | None:
