@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from shequn import locks
 from shequn.jobs import JobResult
+from shops.models import Shop
 
 from .models import DailyFact, FactWatermark, MemberWeekFact, OrderProductFact
 
@@ -392,8 +393,6 @@ def refresh(*, result: JobResult, now: datetime | None = None) -> None:
     The first run (no watermark) rebuilds every shop's whole history. A failure leaves the watermark where
     it was, so the next run redoes the same window.
     """
-    from shops.models import Shop
-
     now = now or timezone.now()
     mark = FactWatermark.objects.filter(name=JOB_NAME).first()
     if mark is None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from accounts.models import User
 from groups.models import Membership, MembershipStatus
+from orders.demo import pay_in_process
 from orders.models import PickupPoint, Sku
 from orders.services import DeliveryRequest
 from shops.models import Shop
@@ -81,8 +82,6 @@ class DemoCampaigns:
 
     def _group_buy(self, sku: Sku, people: list[Membership]) -> None:
         """Three-person teams at a group price: one filled (3/3), one still open (2/3)."""
-        from orders.demo import pay_in_process
-
         price = (sku.price * Decimal("0.7")).quantize(Decimal("0.1"))
         campaign = self._campaign(
             type=CampaignType.GROUP_BUY,

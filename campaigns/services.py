@@ -27,11 +27,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.activity import record_activity
+from groups.lifecycle import JOINABLE_STATES
 from groups.models import ActivityKind, Group, Membership, MembershipStatus
 from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
 from shequn import locks
 from shequn.bounds import MAX_CAMPAIGN_NUMBER
+from shequn.client import request_fingerprint
 from shops.models import Shop
 
 from . import referral_adapter, registry
@@ -419,8 +421,6 @@ def member_groups_for(campaign: Campaign, member: User) -> list[Group]:
 
 def entry_group_for(campaign: Campaign) -> Group | None:
     """A group a newcomer can join to take part (the first named group, else the first group of the shop)."""
-    from groups.lifecycle import JOINABLE_STATES
-
     qs = Group.objects.filter(shop_id=campaign.shop_id, state__in=JOINABLE_STATES)
     if not campaign.all_groups:
         qs = qs.filter(Q(pk__in=campaign.groups.values("pk")) | Q(series__in=campaign.series.values("pk")))
@@ -508,7 +508,7 @@ def record_act(
     `order`: the order this act paid for, if any (it does not make its buyer an old customer).
     """
     if request is not None and ip is None and not device:
-        ip, device = referral_adapter.request_fingerprint(request)
+        ip, device = request_fingerprint(request)
     device = (device or "")[:64]
     if inviter is not None and inviter.pk == actor.pk:
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=actor, action=kind, ip=ip, device=device)

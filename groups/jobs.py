@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.services import notify
 from shequn import hooks
 from shequn.jobs import JobResult
 
@@ -273,8 +274,6 @@ def follow_up_lurkers(*, now: datetime | None = None, result: JobResult | None =
     The row comes first, unique per (membership, period); a message within the last period (e.g. when the
     shop shortened its period) also counts, so nobody hears from us twice in one period.
     """
-    from notifications.services import notify
-
     now, result = now or timezone.now(), _result(result)
     sent = 0
     groups = Group.objects.filter(state__in=JOINABLE_STATES)

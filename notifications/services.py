@@ -30,7 +30,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequn import hooks
+from shequn import hooks, kicks
 
 from .channels import OutgoingMessage, PermanentError, backend_for, channels_for
 from .models import (
@@ -100,9 +100,7 @@ def notify(
 
 
 def _kick() -> None:
-    from .tasks import deliver_notifications
-
-    deliver_notifications.delay()
+    kicks.kick("notifications.tasks.deliver_notifications")  # by name: the task calls this module
 
 
 def _kick_after_commit() -> None:

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
-from shequn import hooks, images
+from shequn import hooks, images, kicks
 
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
 from .models import (
@@ -431,11 +431,9 @@ def _create_refund(*, order: Order, key: str, amount: Decimal, reason: str) -> R
 
 
 def _start_refund_after_commit(refund: Refund) -> None:
-    from .tasks import start_refund
-
     if refund.state == RefundState.PENDING and not refund.provider_ref:
         # Robust: with the broker (Redis) down the kick is lost, not the request; resend_unsent_refunds sends it.
-        transaction.on_commit(lambda: start_refund.delay(refund.pk), robust=True)
+        kicks.kick_after_commit("orders.tasks.start_refund", refund.pk)
 
 
 def send_refund_to_provider(refund_id: int) -> None:

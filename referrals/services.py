@@ -25,6 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from groups.models import Membership
+from orders.lifecycle import PAID_STATES
+from orders.models import OrderState
 from shequn import hooks, locks
 from shops.models import Shop
 from shops.staff import is_shop_staff
@@ -330,8 +333,6 @@ def record_join(
 
 
 def _new_to_platform(invitee: User, shop_id: int) -> bool:
-    from groups.models import Membership
-
     return (
         not Membership.objects.filter(user=invitee, first_joined_at__isnull=False)
         .exclude(group__shop_id=shop_id)
@@ -534,8 +535,6 @@ def record_order_refunded(order) -> None:
     withdrawn (or moves to another paid order of the invitee), and its pending rewards are reversed.
     Rewards already granted (review period over) stay granted.
     """
-    from orders.lifecycle import PAID_STATES
-
     now = timezone.now()
     events = ReferralEvent.objects.filter(order=order, voided_at__isnull=True)
     _void(events, by=None, reason=REFUND_VOID_REASON, reward_status=RewardStatus.REVERSED, now=now)
@@ -615,8 +614,6 @@ def due_rewards(now: datetime | None = None):
     """Pending rewards whose review period is over, whose qualifying order is not in a refund, and that
     no open fraud flag holds (a flag on the reward's event, or on its inviter or invitee in the shop):
     they wait for the review's decision."""
-    from orders.models import OrderState
-
     now = now or timezone.now()
     open_flags = FraudFlag.objects.filter(shop_id=OuterRef("shop_id"), status=FlagStatus.OPEN)
     return (

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from campaigns.models import BargainTask, CampaignType
 from orders.api import IDEMPOTENCY_KEY
+from orders.selectors import order_for_member
 from orders.serializers import MyOrderDetailSerializer
 from shequn.api import DENIED, NOT_FOUND, error_doc
 from shequn.serializers import person
@@ -181,8 +182,6 @@ class BargainBuyView(BargainViewBase):
             )
         except BargainRefused as exc:
             return _refused(exc)
-        from orders.selectors import order_for_member
-
         return Response(
             MyOrderDetailSerializer(
                 order_for_member(request.user, order.pk), context=self.get_serializer_context()

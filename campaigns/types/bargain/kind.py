@@ -44,6 +44,7 @@ from campaigns.models import (
 from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
 from orders.models import Order
+from shequn.client import request_fingerprint
 
 B = BargainState
 MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
@@ -347,7 +348,7 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     task = BargainTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
     campaign = task.campaign
     if cutter.pk == task.starter_id:
-        ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+        ip, device = request_fingerprint(request) if request is not None else (None, "")
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=cutter, action="cut", ip=ip, device=device)
         raise BargainRefused("self")
     problem = cut_problem(task, cutter, now=now)

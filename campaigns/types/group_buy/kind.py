@@ -49,6 +49,8 @@ from campaigns.types.base import CampaignKind
 from orders import services as order_services
 from orders.lifecycle import PAID_STATES, TransitionRefused
 from orders.models import Order, OrderState, Refund, RefundState
+from shequn import kicks
+from shequn.client import request_fingerprint
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -220,7 +222,7 @@ def open_team(
 ) -> TeamSeat:
     """Open a team: the leader's order at the group price (less the leader discount) and a pending team.
     The team opens when that order is paid. The same key returns the same seat."""
-    from campaigns.services import place_campaign_order, referral_adapter
+    from campaigns.services import place_campaign_order
 
     existing = (
         TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, campaign=campaign)
@@ -232,7 +234,7 @@ def open_team(
     if campaign.type != CampaignType.GROUP_BUY:
         raise ValidationError(_("这不是拼团活动。"))
     rules = Rules(campaign)
-    ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+    ip, device = request_fingerprint(request) if request is not None else (None, "")
     try:
         with transaction.atomic():
             order = place_campaign_order(
@@ -303,7 +305,7 @@ def join_team(
     """Join an open team: an order at the group price and a pending seat; the seat is decided when it is
     paid. Refuses a full, closed or expired team, the member's own team, a second open team in the
     campaign, and (new members only) someone who has bought in the shop before."""
-    from campaigns.services import place_campaign_order, referral_adapter
+    from campaigns.services import place_campaign_order
 
     existing = (
         TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, team=team)
@@ -320,7 +322,7 @@ def join_team(
     rules = Rules(campaign)
     if inviter is not None and inviter.pk == member.pk:
         inviter = None
-    ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+    ip, device = request_fingerprint(request) if request is not None else (None, "")
     try:
         with transaction.atomic():
             order = place_campaign_order(
@@ -717,9 +719,7 @@ def refund_owed(*, limit: int = 500) -> int:
 def _cancel_unpaid_seats_later(team_id: int) -> None:
     """Queued after commit with robust=True: with the broker down the kick is lost, not the request; the
     unpaid orders then end with the payment timeout (cancel-overdue-orders)."""
-    from campaigns.tasks import cancel_unpaid_team_orders
-
-    cancel_unpaid_team_orders.delay(team_id)
+    kicks.kick("campaigns.tasks.cancel_unpaid_team_orders", team_id)  # by name: the task calls this module
 
 
 def cancel_unpaid_team_orders(team_id: int) -> int:

@@ -16,6 +16,7 @@ from accounts import intents
 from campaigns import selectors, services
 from campaigns.member_views import _entry, _inviter_for_act, remember_inviter
 from campaigns.models import Campaign, CampaignState, CampaignType, SeatRole, SeatState, Team, TeamState
+from orders import selectors as order_selectors
 from orders.lifecycle import ALLOWED_TRANSITIONS
 from orders.models import Delivery, OrderState, PaymentState
 
@@ -134,8 +135,6 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
 
 def _last_delivery(user) -> dict:
     """Last time's shipping details (as the order checkout does), else the member's name and phone."""
-    from orders import selectors as order_selectors
-
     last = (
         order_selectors.orders_for_member(user)
         .prefetch_related(None)

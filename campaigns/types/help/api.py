@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from campaigns.models import CampaignType, HelpTask
 from orders.api import IDEMPOTENCY_KEY
+from orders.selectors import order_for_member
 from orders.serializers import MyOrderDetailSerializer
 from shequn.api import DENIED, NOT_FOUND, error_doc
 from shequn.serializers import person
@@ -181,8 +182,6 @@ class HelpTaskClaimView(HelpTaskViewBase):
             )
         except HelpRefused as exc:
             return _refused(exc)
-        from orders.selectors import order_for_member
-
         return Response(
             MyOrderDetailSerializer(
                 order_for_member(request.user, order.pk), context=self.get_serializer_context()

@@ -34,6 +34,7 @@ from campaigns.models import Campaign, CampaignAct, CampaignState, CampaignType,
 from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
 from orders.models import Order, OrderState
+from shequn.client import request_fingerprint
 
 MAX_HELPS = 100
 MAX_HELPS_PER_HELPER = 50
@@ -293,7 +294,7 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
     task = HelpTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
     campaign = task.campaign
     if helper.pk == task.starter_id:
-        ip, device = referral_adapter.request_fingerprint(request) if request is not None else (None, "")
+        ip, device = request_fingerprint(request) if request is not None else (None, "")
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=helper, action="help", ip=ip, device=device)
         raise HelpRefused("self")
     problem = help_problem(task, helper, now=now)

@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from analytics.facts import rebuild_shop
 from campaigns.demo import delete_campaigns, seed_campaigns
 from groups.lifecycle import transition_group
 from groups.models import (
@@ -78,7 +79,9 @@ from groups.services import (
     set_member_tags,
     set_role,
 )
-from orders.demo import delete_orders, seed_orders
+from orders.demo import delete_orders, pay_in_process, seed_orders
+from orders.entry import place_entry_order
+from orders.models import Order, OrderTransition, Payment
 from referrals import fraud
 from referrals import leaderboards as lb
 from referrals.models import CommissionAccount, ReferralEdge, ReferralEvent, Reward, RewardKind
@@ -600,10 +603,6 @@ class DemoBuilder:
 
     def _pay_entry(self, person: User, link: InviteLink) -> Membership:
         """A paid group: the member pays the entry fee (on the demo's simulated cashier) and is in."""
-        from orders.demo import pay_in_process
-        from orders.entry import place_entry_order
-        from orders.models import Order, OrderTransition, Payment
-
         group, link = paid_entry_target(user=person, code=link.code)
         order = place_entry_order(member=person, group=group, link=link)
         pay_in_process(order)
@@ -996,6 +995,4 @@ class Command(BaseCommand):
 
 def build_analytics(shop: Shop) -> None:
     """The analytics pages read fact tables; the demo's back-dated history is built into them at once."""
-    from analytics.facts import rebuild_shop
-
     rebuild_shop(shop_id=shop.pk)
