@@ -34,6 +34,7 @@ from orders.services import DeliveryRequest, LineRequest, place_order
 from shequn import locks
 from shequn.bounds import MAX_CAMPAIGN_NUMBER
 from shequn.client import request_fingerprint
+from shops import audit
 from shops.models import Shop
 
 from . import referral_adapter, registry
@@ -263,10 +264,26 @@ def create_campaign(*, shop: Shop, by: User | None, type: str, settings: dict | 
         campaign.save()
         campaign.groups.set(cleaned["groups"])
         campaign.series.set(cleaned["series"])
+        _record(campaign, by=by, action="campaign.create", before={}, after=_values(campaign))
     return campaign
 
 
-def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | None = None, **fields) -> Campaign:  # noqa: ARG001 (the actor is not recorded yet)
+def _values(campaign: Campaign) -> dict:
+    """What the audit log keeps of a campaign: its engine fields, its groups and series, its type's settings."""
+    values = audit.snapshot(campaign, [name for name in ENGINE_FIELDS if name not in ("groups", "series")])
+    values["groups"] = sorted(campaign.groups.values_list("pk", flat=True))
+    values["series"] = sorted(campaign.series.values_list("pk", flat=True))
+    values["settings"] = audit.plain(campaign.settings)
+    return values
+
+
+def _record(campaign: Campaign, *, by: User | None, action: str, before: dict, after: dict) -> None:
+    """An operator's change to a campaign goes in the shop's audit log; the jobs' (by=None) in its transitions."""
+    if by is not None:
+        audit.record(shop=campaign.shop_id, by=by, action=action, target=campaign, before=before, after=after)
+
+
+def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | None = None, **fields) -> Campaign:
     """Change a campaign. Drafts and scheduled campaigns: everything; a running one: its name, landing
     texts, end, caps and limits only (its rules are what people joined under); an ended or cancelled
     one: nothing."""
@@ -275,6 +292,7 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        before = _values(campaign)
         if campaign.state in EDITABLE_STATES:
             allowed = ENGINE_FIELDS
         elif campaign.state == S.RUNNING:
@@ -305,6 +323,7 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
             campaign.groups.set(cleaned["groups"])
         if "series" in fields:
             campaign.series.set(cleaned["series"])
+        _record(campaign, by=by, action="campaign.update", before=before, after=_values(campaign))
     return campaign
 
 
@@ -328,9 +347,11 @@ def schedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
         now = timezone.now()
         if campaign.ends_at <= now:
             raise ValidationError({"ends_at": _("结束时间已过，请先修改结束时间。")})
+        was = campaign.state
         transition_campaign(campaign=campaign, to_state=S.SCHEDULED, by=by, reason=_("排期"))
         if campaign.starts_at <= now:
             transition_campaign(campaign=campaign, to_state=S.RUNNING, by=by, reason=_("开始时间已到，立即开始"))
+        _record(campaign, by=by, action="campaign.schedule", before={"state": was}, after={"state": campaign.state})
     return campaign
 
 
@@ -338,7 +359,9 @@ def unschedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
     """Scheduled → draft, to change it again before it starts."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        was = campaign.state
         transition_campaign(campaign=campaign, to_state=S.DRAFT, by=by, reason=_("撤回排期"))
+        _record(campaign, by=by, action="campaign.unschedule", before={"state": was}, after={"state": campaign.state})
     return campaign
 
 
@@ -347,7 +370,15 @@ def cancel_campaign(*, campaign: Campaign, by: User | None, reason: str = "") ->
     are refunded)."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        was = campaign.state
         transition_campaign(campaign=campaign, to_state=S.CANCELLED, by=by, reason=reason or _("取消活动"))
+        _record(
+            campaign,
+            by=by,
+            action="campaign.cancel",
+            before={"state": was},
+            after={"state": campaign.state, "reason": reason},
+        )
     return campaign
 
 
