@@ -126,7 +126,7 @@ _PARTS = [
         {
             "refunds_fen": "SUM(f.amount * 100)",
             "refund_count": "COUNT(*)",
-            # Group buy's tier price differences (campaigns.types.group_buy: key team:<team>:tier:<seat>).
+            # Group buy's tier price differences (campaigns/types/group_buy/kind.py: key team:<team>:tier:<seat>).
             "tier_refunds_fen": "COALESCE(SUM(f.amount * 100) FILTER (WHERE f.key LIKE 'team:%%:tier:%%'), 0)",
         },
     ),

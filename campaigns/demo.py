@@ -22,8 +22,9 @@ from shops.models import Shop
 
 from . import services
 from .models import CampaignType
-from .types import bargain, group_buy
-from .types import help as helping
+from .types.bargain import kind as bargain
+from .types.group_buy import kind as group_buy
+from .types.help import kind as helping
 
 
 @dataclass

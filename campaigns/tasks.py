@@ -16,6 +16,6 @@ def run_due_jobs() -> int | None:
 
 @shared_task(acks_late=True)
 def cancel_unpaid_team_orders(team_id: int) -> int:
-    from .types.group_buy import cancel_unpaid_team_orders as cancel
+    from .types.group_buy.kind import cancel_unpaid_team_orders as cancel
 
     return cancel(team_id)

@@ -20,8 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from PIL import Image
 
-from campaigns.types import bargain
-from campaigns.types import help as helping
+from campaigns.types.bargain import kind as bargain
+from campaigns.types.help import kind as helping
 from groups import services as group_services
 from notifications.models import Delivery, Notification
 from orders.models import PaymentAccount, ReconciliationRun

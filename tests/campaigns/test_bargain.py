@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from campaigns import services
 from campaigns.bargain_algorithm import cut_sequence, to_yuan
 from campaigns.models import BargainCut, BargainState, BargainTask, CampaignAct, CampaignType
-from campaigns.types import bargain as bargaining
-from campaigns.types.bargain import BargainRefused
+from campaigns.types.bargain import kind as bargaining
+from campaigns.types.bargain.kind import BargainRefused
 from orders.models import OrderState
 from orders.services import cancel_order
 from referrals.models import EventKind, ReferralEvent

@@ -3,8 +3,8 @@ Reading only, as the engine's: seats and teams are written by the group-buy serv
 
 from django.contrib import admin
 
-from .admin import ReadOnlyAdmin, ReadOnlyInline
-from .models import Team, TeamSeat
+from campaigns.admin import ReadOnlyAdmin, ReadOnlyInline
+from campaigns.models import Team, TeamSeat
 
 
 class SeatInline(ReadOnlyInline):

@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .engine import Campaign, money_field
+from campaigns.models.engine import Campaign, money_field
 
 __all__ = ["TeamState", "Team", "SeatState", "SeatRole", "TeamSeat", "LIVE_SEAT_STATES"]
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import social_api as api
+from . import api
 
 urlpatterns = [
     path("me/campaigns/<int:pk>/help-tasks/", api.MyHelpTasksView.as_view(), name="api-my-help-tasks"),

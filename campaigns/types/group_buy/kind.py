@@ -30,14 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from orders import services as order_services
-from orders.lifecycle import PAID_STATES, TransitionRefused
-from orders.models import Order, OrderState, Refund, RefundState
-from shequn import kicks
-from shequn.client import request_fingerprint
-
-from .. import registry
-from ..models import (
+from campaigns import registry
+from campaigns.models import (
     LIVE_SEAT_STATES,
     ZERO,
     Campaign,
@@ -51,7 +45,12 @@ from ..models import (
     TeamSeat,
     TeamState,
 )
-from .base import CampaignKind
+from campaigns.types.base import CampaignKind
+from orders import services as order_services
+from orders.lifecycle import PAID_STATES, TransitionRefused
+from orders.models import Order, OrderState, Refund, RefundState
+from shequn import kicks
+from shequn.client import request_fingerprint
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -79,7 +78,7 @@ def _clean_tiers(tiers_raw, errors: dict) -> list[dict]:
     """The tiers of a tiered group buy, cleaned: at least two, each a size of 2…MAX_TEAM_SIZE and a
     price, sizes rising and prices falling. The first bad tier stops the cleaning with one message
     under "tiers" (the tiers cleaned before it are still returned)."""
-    from ..services import parse_money
+    from campaigns.services import parse_money
 
     tiers: list[dict] = []
     if not tiers_raw:
@@ -121,7 +120,7 @@ def clean_group_buy_settings(*, campaign_fields: dict, settings: dict) -> dict:
     below the lowest price), new_members_only, simulate_fill (模拟成团, default off), tiers (optional:
     [{"size": 3, "price": "39.00"}, {"size": 5, "price": "35.00"}], sizes rising and prices falling; the
     first tier's price is what members pay, the last tier's size is the team size)."""
-    from ..services import parse_money
+    from campaigns.services import parse_money
 
     errors: dict[str, str] = {}
     sku = campaign_fields.get("sku")
@@ -223,7 +222,7 @@ def open_team(
 ) -> TeamSeat:
     """Open a team: the leader's order at the group price (less the leader discount) and a pending team.
     The team opens when that order is paid. The same key returns the same seat."""
-    from ..services import place_campaign_order
+    from campaigns.services import place_campaign_order
 
     existing = (
         TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, campaign=campaign)
@@ -293,7 +292,7 @@ def join_problem(team: Team, member, *, now=None) -> str | None:
         ):
             return _("你已在这个团里了。")
         rules = Rules(team.campaign)
-        from ..services import is_new_to_shop
+        from campaigns.services import is_new_to_shop
 
         if rules.new_members_only and not is_new_to_shop(member, team.campaign.shop_id):
             return _("这个团仅限新人参加（未在本店下过单）。")
@@ -306,7 +305,7 @@ def join_team(
     """Join an open team: an order at the group price and a pending seat; the seat is decided when it is
     paid. Refuses a full, closed or expired team, the member's own team, a second open team in the
     campaign, and (new members only) someone who has bought in the shop before."""
-    from ..services import place_campaign_order
+    from campaigns.services import place_campaign_order
 
     existing = (
         TeamSeat.objects.filter(member=member, order__idempotency_key=idempotency_key, team=team)
@@ -405,13 +404,10 @@ class GroupBuy(CampaignKind):
     code = CampaignType.GROUP_BUY
     label = gettext_lazy("拼团")
     sells = True
-    urls = "campaigns.group_buy_urls"
-    api_urls = "campaigns.group_buy_api_urls"
-    admin = "campaigns.group_buy_admin"
 
     @property
     def settings_form(self):
-        from ..forms import GroupBuySettingsForm
+        from .forms import GroupBuySettingsForm
 
         return GroupBuySettingsForm
 
@@ -464,7 +460,7 @@ class GroupBuy(CampaignKind):
             _refund_whole(order, reason=_("拼团已满员或已结束，自动退款"))
 
     def _record_act(self, seat: TeamSeat, team: Team, now) -> None:
-        from ..services import record_act
+        from campaigns.services import record_act
 
         opening = seat.role == SeatRole.LEADER
         leader = None if opening else team.leader
@@ -571,7 +567,7 @@ class GroupBuy(CampaignKind):
 
     def landing_context(self, campaign, user) -> dict:
         """The rules and prices, the open teams to join and the member's own live seat, if any."""
-        from .. import selectors
+        from campaigns import selectors
 
         rules = Rules(campaign)
         return {
@@ -582,7 +578,7 @@ class GroupBuy(CampaignKind):
         }
 
     def api_fields(self) -> dict:
-        from ..serializers import GroupBuyRulesSerializer
+        from .serializers import GroupBuyRulesSerializer
 
         return {"group_buy": GroupBuyRulesSerializer(allow_null=True)}
 
@@ -612,7 +608,7 @@ class GroupBuy(CampaignKind):
         """The campaign's teams, a page at a time, filtered by state (?team_state=)."""
         from django.core.paginator import Paginator
 
-        from .. import selectors
+        from campaigns import selectors
 
         team_state = request.GET.get("team_state", "")
         team_state = team_state if team_state in TeamState.values else ""
@@ -625,7 +621,7 @@ class GroupBuy(CampaignKind):
 
     def poster_offer(self, campaign, target) -> str:
         """拼团价 ¥x · n 人团 (the largest tier's size), and on a team's poster the seats it still lacks."""
-        from ..posters import with_original_price
+        from campaigns.posters import with_original_price
 
         rules = Rules(campaign)
         size = rules.tiers[-1][0] if rules.tiers else rules.team_size

@@ -13,15 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
+from campaigns import selectors, services
+from campaigns.member_views import _entry, _inviter_for_act, remember_inviter
+from campaigns.models import Campaign, CampaignState, CampaignType, SeatRole, SeatState, Team, TeamState
 from orders import selectors as order_selectors
 from orders.lifecycle import ALLOWED_TRANSITIONS
 from orders.models import Delivery, OrderState, PaymentState
 
-from . import selectors, services
+from . import kind as group_buy
 from .forms import TeamCheckoutForm
-from .member_views import _entry, _inviter_for_act, remember_inviter
-from .models import Campaign, CampaignState, CampaignType, SeatRole, SeatState, Team, TeamState
-from .types import group_buy
 
 # --- Team page and checkout ------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import group_buy_api as api
+from . import api
 
 urlpatterns = [
     path("me/campaigns/<int:pk>/teams/", api.CampaignTeamsView.as_view(), name="api-my-campaign-teams"),

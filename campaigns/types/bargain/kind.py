@@ -29,12 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from orders.models import Order
-from shequn.client import request_fingerprint
-
-from .. import registry
-from ..bargain_algorithm import MAX_CUTS, cut_sequence, new_seed, to_fen, to_yuan
-from ..models import (
+from campaigns import registry
+from campaigns.bargain_algorithm import MAX_CUTS, cut_sequence, new_seed, to_fen, to_yuan
+from campaigns.models import (
     ZERO,
     BargainCut,
     BargainState,
@@ -44,18 +41,21 @@ from ..models import (
     CampaignState,
     CampaignType,
 )
-from .base import CampaignKind
+from campaigns.types.assisted.refusals import ActRefused
+from campaigns.types.base import CampaignKind
+from orders.models import Order
+from shequn.client import request_fingerprint
 
 MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
 DEFAULT_PAY_WITHIN_MINUTES = 24 * 60
 MAX_FIRST_SHARE = Decimal("0.90")
 
 
-class BargainRefused(ValidationError):
+class BargainRefused(ActRefused):
     """A start, cut or purchase that cannot happen, with a reason code the pages and the API show in words."""
 
     MESSAGES = {
-        "not_running": gettext_lazy("活动未在进行中。"),
+        **ActRefused.MESSAGES,
         "not_member": gettext_lazy("请先加入活动所在的群，再发起砍价。"),
         "task_limit": gettext_lazy("本活动每人最多发起 %(n)d 次砍价。"),
         "self": gettext_lazy("不能给自己砍价，请把链接分享给好友。"),
@@ -67,14 +67,6 @@ class BargainRefused(ValidationError):
         "not_floor": gettext_lazy("还没有砍到底价，砍到底价后才能购买。"),
         "not_starter": gettext_lazy("只有发起人可以购买。"),
     }
-
-    def __init__(self, reason: str, **params):
-        self.reason = reason
-        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]), code=reason)
-
-    @property
-    def message_text(self) -> str:
-        return self.messages[0]
 
 
 # --- Settings ----------------------------------------------------------------------------------------
@@ -123,7 +115,7 @@ def clean_bargain_settings(*, campaign_fields: dict, settings: dict) -> dict:
     the difference), time_limit_minutes (default 24 h), may_buy_before_floor (default off),
     first_cut_share (0–0.90, default 0.50), pay_within_minutes (after the floor; default the shop's
     bargain_pay_within_minutes, 24 h unless the shop changed it)."""
-    from ..services import parse_money
+    from campaigns.services import parse_money
 
     errors: dict[str, str] = {}
     sku = campaign_fields.get("sku")
@@ -236,15 +228,6 @@ def bargain_with_cuts(pk: int) -> BargainTask:
     )
 
 
-def may_view(task: BargainTask, user, token_inviter) -> bool:
-    """A bargain is visible to its starter and the friends who cut it, and to whoever opens the starter's link."""
-    if token_inviter is not None and token_inviter.pk == task.starter_id:
-        return True
-    if user is None or not user.is_authenticated:
-        return False
-    return user.pk == task.starter_id or any(c.cutter_id == user.pk for c in task.cuts.all())
-
-
 def live_bargain_of(campaign: Campaign, member) -> BargainTask | None:
     return BargainTask.objects.filter(
         campaign=campaign,
@@ -261,7 +244,7 @@ def start_bargain(
 ) -> BargainTask:
     """Start a bargain for `member` (an active member of a group the campaign runs in), its cut sequence
     drawn and stored now. Starting again while one is live returns that one."""
-    from ..services import campaign_runs_in, member_groups_for
+    from campaigns.services import campaign_runs_in, member_groups_for
 
     now = now or timezone.now()
     if campaign.type != CampaignType.BARGAIN:
@@ -360,7 +343,7 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     """`cutter` cuts `task` once: the next planned cut, exactly; the last one reaches the floor and starts
     the payment deadline. Refuses (BargainRefused) a self-cut, a second cut by the same friend, a bargain at
     its floor, ordered, expired or lapsed."""
-    from ..services import record_act, referral_adapter
+    from campaigns.services import record_act, referral_adapter
 
     now = now or timezone.now()
     task = BargainTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
@@ -437,7 +420,7 @@ def buy(*, task: BargainTask, member, delivery, idempotency_key: str, now: datet
     """The starter buys at the current price (the floor, or earlier when the campaign allows it) through the
     normal order pipeline. One conditional UPDATE moves the bargain to "ordered": no cut lands after the
     price is taken, and a bargain has one live order; the same key returns the same order."""
-    from ..services import place_campaign_order
+    from campaigns.services import place_campaign_order
 
     now = now or timezone.now()
     task = BargainTask.objects.select_related("campaign", "campaign__sku", "group", "order").get(pk=task.pk)
@@ -511,14 +494,11 @@ def close_due(*, now: datetime | None = None, limit: int = 1000) -> int:
 class BargainKind(CampaignKind):
     code = CampaignType.BARGAIN
     label = gettext_lazy("砍价")
-    urls = "campaigns.bargain_urls"
-    api_urls = "campaigns.bargain_api_urls"
-    admin = "campaigns.social_admin"
     sells = True
 
     @property
     def settings_form(self):
-        from ..forms import BargainSettingsForm
+        from .forms import BargainSettingsForm
 
         return BargainSettingsForm
 
@@ -562,7 +542,7 @@ class BargainKind(CampaignKind):
 
     def poster_offer(self, campaign, target) -> str:
         """最低砍到 ¥x; on a bargain's poster, its price now and the cuts it still lacks."""
-        from ..posters import with_original_price
+        from campaigns.posters import with_original_price
 
         words = _("最低砍到 ¥%(price)s") % {"price": campaign.settings.get("floor_price")}
         if isinstance(target, BargainTask):

@@ -1,9 +1,9 @@
-"""Members' 砍 砍价 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (campaigns/bargain_urls.py):
+"""Members' 砍 砍价 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (urls.py):
 start a bargain from the landing page, the bargain page (current price, the cuts with friends' names and
 amounts, time left, share, buy), the "cut for me" page a friend opens from the share link (the same page:
 sign in → cut), and buying at the current price.
 
-Thin views: the rules live in campaigns.types.bargain. A bargain is visible to its starter and the friends
+Thin views: the rules live in kind.py. A bargain is visible to its starter and the friends
 who cut it and to whoever opens the starter's share link; anyone else gets a 404.
 """
 
@@ -20,28 +20,18 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from groups import qr
+from campaigns import selectors, services
+from campaigns.models import BargainState, BargainTask, CampaignType
 from orders.member_forms import CheckoutForm
 from shequn.decorators import member_login_required
 
-from . import selectors, services
-from .member_views import remember_inviter
-from .models import BargainState, BargainTask, CampaignType
-from .types import bargain as bargaining
-from .types.bargain import BargainRefused
+from ..assisted import views as assisted
+from . import kind as bargaining
+from .kind import BargainRefused
 
 
 def _visible_bargain(request: HttpRequest, task_pk: int) -> tuple[BargainTask, object]:
-    try:
-        task = bargaining.bargain_with_cuts(task_pk)
-    except BargainTask.DoesNotExist:
-        raise Http404 from None
-    if task.campaign.state not in selectors.PUBLIC_STATES:
-        raise Http404
-    inviter = remember_inviter(request, task.campaign)
-    if not bargaining.may_view(task, request.user, inviter):
-        raise Http404
-    return task, inviter
+    return assisted.visible_task(request, task_pk, load=bargaining.bargain_with_cuts, model=BargainTask)
 
 
 def _bargain_context(request: HttpRequest, task: BargainTask, inviter, *, refusal: str = "") -> dict:
@@ -174,8 +164,4 @@ def buy(request: HttpRequest, task_pk: int) -> HttpResponse:
 def share_qr(request: HttpRequest, task_pk: int) -> HttpResponse:
     """The QR code of the bargain's share link, for the starter and the friends who cut it."""
     task, _inviter = _visible_bargain(request, task_pk)
-    if request.user.pk != task.starter_id and not any(c.cutter_id == request.user.pk for c in task.cuts.all()):
-        raise Http404
-    response = HttpResponse(qr.qr_png(services.share_link(task.campaign, task.starter, task)), content_type="image/png")
-    response["Content-Disposition"] = f'inline; filename="bargain-{task.pk}.png"'
-    return response
+    return assisted.share_qr(request, task, filename=f"bargain-{task.pk}.png")

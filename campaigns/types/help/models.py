@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .engine import Campaign, CampaignAct
+from campaigns.models.engine import Campaign, CampaignAct
+from campaigns.types.assisted.models import FriendTask
 
 __all__ = ["HelpTaskState", "HelpTask", "Help"]
 
@@ -24,12 +25,14 @@ class HelpTaskState(models.TextChoices):
     EXPIRED = "expired", _("已过期")
 
 
-class HelpTask(models.Model):
+class HelpTask(FriendTask):
     """A member's help task (助力任务): `helps_needed` friends must tap help before `expires_at`.
 
     The K-th help completes it and grants the reward in the same transaction, exactly once; an
-    unfinished task expires (campaigns.types.help.expire_due).
+    unfinished task expires (HelpKind.expire_due).
     """
+
+    acts_name, actor_name = "helps", "helper"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="help_tasks")
     starter = models.ForeignKey(

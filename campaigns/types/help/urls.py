@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import help_views as views
+from . import views
 
 urlpatterns = [
     path("<int:pk>/help/start/", views.start, name="help_start"),

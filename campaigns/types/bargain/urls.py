@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import bargain_views as views
+from . import views
 
 urlpatterns = [
     path("<int:pk>/bargain/start/", views.start, name="bargain_start"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import group_buy_views as views
+from . import views
 
 urlpatterns = [
     path("<int:pk>/teams/open/", views.open_team, name="open_team"),

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .engine import Campaign, CampaignAct, money_field
+from campaigns.models.engine import Campaign, CampaignAct, money_field
+from campaigns.types.assisted.models import FriendTask
 
 __all__ = ["BargainState", "BargainTask", "BargainCut", "LIVE_BARGAIN_STATES"]
 
@@ -32,7 +33,7 @@ class BargainState(models.TextChoices):
 LIVE_BARGAIN_STATES = (BargainState.OPEN, BargainState.FLOOR_REACHED, BargainState.ORDERED)
 
 
-class BargainTask(models.Model):
+class BargainTask(FriendTask):
     """A member's bargain (砍价): friends cut `original_price` down to `floor_price` in `cuts_planned` cuts.
 
     open → floor_reached (the last cut; the payment deadline starts) → ordered → purchased; open →
@@ -40,6 +41,8 @@ class BargainTask(models.Model):
     lapsed at `pay_deadline`. An unpaid order that is cancelled gives the bargain back (or lets it lapse
     if its time is over).
     """
+
+    acts_name, actor_name = "cuts", "cutter"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="bargains")
     starter = models.ForeignKey(

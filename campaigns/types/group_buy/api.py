@@ -10,14 +10,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from campaigns import selectors, services
+from campaigns.models import CampaignType, TeamSeat
 from orders.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY, TransitionRefusedIsAConflict
 from orders.services import DeliveryRequest
 from shequn.api import DENIED, INVALID, NOT_FOUND, error_response
 
-from . import selectors, services
-from .models import CampaignType, TeamSeat
+from . import kind as group_buy
 from .serializers import SeatSerializer, TeamOrderSerializer, TeamSerializer
-from .types import group_buy
 
 
 class CampaignMemberView(TransitionRefusedIsAConflict, generics.GenericAPIView):

@@ -1,8 +1,8 @@
-"""Members' 帮 助力 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (campaigns/help_urls.py):
+"""Members' 帮 助力 pages (mobile H5), mounted at /m/c/ in the namespace "campaigns" (urls.py):
 start a task from the landing page, the task page (progress to K, who helped, time left, share), the
 "help me" page a friend opens from the share link (the same page: sign in → help), and buying the reward.
 
-Thin views: the rules live in campaigns.types.help. A task is visible to its starter and helpers and to
+Thin views: the rules live in kind.py. A task is visible to its starter and helpers and to
 whoever opens the starter's share link; anyone else gets a 404.
 """
 
@@ -19,28 +19,18 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from groups import qr
+from campaigns import selectors, services
+from campaigns.models import CampaignType, HelpTask, HelpTaskState
 from orders.member_forms import CheckoutForm
 from shequn.decorators import member_login_required
 
-from . import selectors, services
-from .member_views import remember_inviter
-from .models import CampaignType, HelpTask, HelpTaskState
-from .types import help as helping
-from .types.help import HelpRefused
+from ..assisted import views as assisted
+from . import kind as helping
+from .kind import HelpRefused
 
 
 def _visible_task(request: HttpRequest, task_pk: int) -> tuple[HelpTask, object]:
-    try:
-        task = helping.task_with_helps(task_pk)
-    except HelpTask.DoesNotExist:
-        raise Http404 from None
-    if task.campaign.state not in selectors.PUBLIC_STATES:
-        raise Http404
-    inviter = remember_inviter(request, task.campaign)
-    if not helping.may_view(task, request.user, inviter):
-        raise Http404
-    return task, inviter
+    return assisted.visible_task(request, task_pk, load=helping.task_with_helps, model=HelpTask)
 
 
 def _task_context(request: HttpRequest, task: HelpTask, inviter, *, refusal: str = "") -> dict:
@@ -48,7 +38,7 @@ def _task_context(request: HttpRequest, task: HelpTask, inviter, *, refusal: str
     now = timezone.now()
     helps = list(task.helps.all())
     is_starter = user.is_authenticated and user.pk == task.starter_id
-    has_helped = user.is_authenticated and any(h.helper_id == user.pk for h in helps)
+    has_helped = task.acted(user, helps)
     problem = None if is_starter or has_helped else helping.help_problem(task, user, now=now)
     share_url = ""
     if (is_starter or has_helped) and task.is_open_at(now):
@@ -167,8 +157,4 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
 def share_qr(request: HttpRequest, task_pk: int) -> HttpResponse:
     """The QR code of the task's share link, for the starter and the helpers."""
     task, _inviter = _visible_task(request, task_pk)
-    if request.user.pk != task.starter_id and not any(h.helper_id == request.user.pk for h in task.helps.all()):
-        raise Http404
-    response = HttpResponse(qr.qr_png(services.share_link(task.campaign, task.starter, task)), content_type="image/png")
-    response["Content-Disposition"] = f'inline; filename="help-{task.pk}.png"'
-    return response
+    return assisted.share_qr(request, task, filename=f"help-{task.pk}.png")

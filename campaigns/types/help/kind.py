@@ -29,12 +29,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaigns import registry
+from campaigns.models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
+from campaigns.types.assisted.refusals import ActRefused
+from campaigns.types.base import CampaignKind
 from orders.models import Order, OrderState
 from shequn.client import request_fingerprint
-
-from .. import registry
-from ..models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
-from .base import CampaignKind
 
 MAX_HELPS = 100
 MAX_HELPS_PER_HELPER = 50
@@ -47,12 +47,12 @@ class RewardKind:
     CHOICES = (PRICE, FREE_ITEM)
 
 
-class HelpRefused(ValidationError):
+class HelpRefused(ActRefused):
     """A help (or a task start, or a reward claim) that cannot happen, with a reason code the pages and the
     API show in words."""
 
     MESSAGES = {
-        "not_running": gettext_lazy("活动未在进行中。"),
+        **ActRefused.MESSAGES,
         "not_member": gettext_lazy("请先加入活动所在的群，再发起助力。"),
         "task_limit": gettext_lazy("本活动每人最多发起 %(n)d 次助力。"),
         "self": gettext_lazy("不能给自己助力，请把链接分享给好友。"),
@@ -66,14 +66,6 @@ class HelpRefused(ValidationError):
         "free_item": gettext_lazy("这个奖励是赠品，由商家安排发放，无需下单。"),
         "claimed": gettext_lazy("奖励已领取。"),
     }
-
-    def __init__(self, reason: str, **params):
-        self.reason = reason
-        super().__init__(str(self.MESSAGES[reason]) % params if params else str(self.MESSAGES[reason]), code=reason)
-
-    @property
-    def message_text(self) -> str:
-        return self.messages[0]
 
 
 # --- Settings ----------------------------------------------------------------------------------------
@@ -97,7 +89,7 @@ def clean_help_settings(*, campaign_fields: dict, settings: dict) -> dict:
     """helps_needed (K, 1–100), time_limit_minutes (default 24 h), reward_kind ("price": buy the SKU at
     reward_price, below its price; "free_item": the shop hands reward_label over), new_users_only
     (default off), helps_per_helper (per campaign, default 1)."""
-    from ..services import parse_money
+    from campaigns.services import parse_money
 
     errors: dict[str, str] = {}
     helps_needed = _int(
@@ -196,15 +188,6 @@ def task_with_helps(pk: int) -> HelpTask:
     )
 
 
-def may_view(task: HelpTask, user, token_inviter) -> bool:
-    """Progress is visible to the starter and the helpers, and to whoever opens the starter's share link."""
-    if token_inviter is not None and token_inviter.pk == task.starter_id:
-        return True
-    if user is None or not user.is_authenticated:
-        return False
-    return user.pk == task.starter_id or any(h.helper_id == user.pk for h in task.helps.all())
-
-
 def open_task_of(campaign: Campaign, member) -> HelpTask | None:
     return HelpTask.objects.filter(campaign=campaign, starter=member, state=HelpTaskState.OPEN).first()
 
@@ -215,7 +198,7 @@ def open_task_of(campaign: Campaign, member) -> HelpTask | None:
 def start_task(*, campaign: Campaign, member, group=None, now: datetime | None = None) -> HelpTask:
     """Start a help task for `member` (an active member of a group the campaign runs in). Starting again
     while one is open returns that one. The task ends at the time limit, or the campaign's end if sooner."""
-    from ..services import campaign_runs_in, member_groups_for
+    from campaigns.services import campaign_runs_in, member_groups_for
 
     now = now or timezone.now()
     if campaign.type != CampaignType.HELP:
@@ -260,7 +243,7 @@ def start_task(*, campaign: Campaign, member, group=None, now: datetime | None =
 def help_problem(task: HelpTask, user, *, now: datetime | None = None) -> str | None:
     """Why `user` cannot help `task` now (a reason code of HelpRefused), or None. For pages; `give_help`
     decides again under the guards."""
-    from ..services import is_new_to_shop
+    from campaigns.services import is_new_to_shop
 
     now = now or timezone.now()
     if task.state == HelpTaskState.COMPLETED:
@@ -305,7 +288,7 @@ def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = No
     """`helper` helps `task`: exactly one place per help, the K-th completes the task and grants its reward
     once. Refuses (HelpRefused) a self-help, a second help of the same task, helps beyond the campaign's
     per-helper allowance, old customers when only new users may help, a completed or expired task."""
-    from ..services import referral_adapter
+    from campaigns.services import referral_adapter
 
     now = now or timezone.now()
     task = HelpTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
@@ -350,7 +333,7 @@ def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -
     """Claim a place and write the help (and its referral act) in one transaction; the K-th place
     completes the task. HelpRefused when no place is left; IntegrityError when a constraint catches a
     concurrent help (the caller names it)."""
-    from ..services import record_act
+    from campaigns.services import record_act
 
     campaign = task.campaign
     with transaction.atomic():
@@ -415,7 +398,7 @@ def _complete(task: HelpTask, *, now: datetime) -> bool:
 def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> Order:
     """The starter of a completed task buys the campaign's SKU at the reward price: one live order per
     task (a cancelled, unpaid one frees it again); the same key returns the same order."""
-    from ..services import place_campaign_order
+    from campaigns.services import place_campaign_order
 
     if member.pk != task.starter_id:
         raise HelpRefused("not_starter")
@@ -480,14 +463,11 @@ def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
 class HelpKind(CampaignKind):
     code = CampaignType.HELP
     label = gettext_lazy("助力")
-    urls = "campaigns.help_urls"
-    api_urls = "campaigns.help_api_urls"
-    admin = "campaigns.social_admin"
     sells = False
 
     @property
     def settings_form(self):
-        from ..forms import HelpSettingsForm
+        from .forms import HelpSettingsForm
 
         return HelpSettingsForm
 
@@ -512,7 +492,7 @@ class HelpKind(CampaignKind):
 
     def poster_offer(self, campaign, target) -> str:
         """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks."""
-        from ..posters import with_original_price
+        from campaigns.posters import with_original_price
 
         rules = Rules(campaign)
         needed = rules.helps_needed
