@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from shequn import locks
 from shequn.jobs import JobResult
+from shops.models import Shop
 
 from .models import DailyFact, FactWatermark, MemberWeekFact, OrderProductFact
 
@@ -125,7 +126,7 @@ _PARTS = [
         {
             "refunds_fen": "SUM(f.amount * 100)",
             "refund_count": "COUNT(*)",
-            # Group buy's tier price differences (campaigns.types.group_buy: key team:<team>:tier:<seat>).
+            # Group buy's tier price differences (campaigns/types/group_buy/kind.py: key team:<team>:tier:<seat>).
             "tier_refunds_fen": "COALESCE(SUM(f.amount * 100) FILTER (WHERE f.key LIKE 'team:%%:tier:%%'), 0)",
         },
     ),
@@ -392,8 +393,6 @@ def refresh(*, result: JobResult, now: datetime | None = None) -> None:
     The first run (no watermark) rebuilds every shop's whole history. A failure leaves the watermark where
     it was, so the next run redoes the same window.
     """
-    from shops.models import Shop
-
     now = now or timezone.now()
     mark = FactWatermark.objects.filter(name=JOB_NAME).first()
     if mark is None:

@@ -60,7 +60,7 @@ class CampaignOrderAdmin(ReadOnlyAdmin):
     list_select_related = ("campaign", "order", "member")
 
 
-# Each type's own admin (its kind's `admin` module, e.g. campaigns/social_admin.py for 帮 and 砍) registers
+# Each type's own admin (its kind's `admin` module, e.g. campaigns/types/help/admin.py) registers
 # itself when imported; Django only imports campaigns.admin, so the registry's are imported from here. The
 # admin app is readied before this one, so the types are discovered first (importing them twice is a no-op).
 registry.autodiscover()

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from shequn import hooks
+
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
@@ -9,7 +11,6 @@ class CampaignsConfig(AppConfig):
     def ready(self):
         # One receiver per order hook for every campaign type: it dispatches each to the kind that owns the
         # order's campaign (orders never learn about campaigns). A kind decides what a payment leads to.
-        from shequn import hooks
 
         from . import registry
         from .plugins import CampaignOrders

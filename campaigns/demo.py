@@ -15,14 +15,16 @@ from decimal import Decimal
 
 from accounts.models import User
 from groups.models import Membership, MembershipStatus
+from orders.demo import pay_in_process
 from orders.models import PickupPoint, Sku
 from orders.services import DeliveryRequest
 from shops.models import Shop
 
 from . import services
 from .models import CampaignType
-from .types import bargain, group_buy
-from .types import help as helping
+from .types.bargain import kind as bargain
+from .types.group_buy import kind as group_buy
+from .types.help import kind as helping
 
 
 @dataclass
@@ -80,8 +82,6 @@ class DemoCampaigns:
 
     def _group_buy(self, sku: Sku, people: list[Membership]) -> None:
         """Three-person teams at a group price: one filled (3/3), one still open (2/3)."""
-        from orders.demo import pay_in_process
-
         price = (sku.price * Decimal("0.7")).quantize(Decimal("0.1"))
         campaign = self._campaign(
             type=CampaignType.GROUP_BUY,

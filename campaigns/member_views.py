@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from accounts.models import User
 from groups import posters, qr
 from groups.models import Membership, MembershipStatus
 from groups.services import personal_link
@@ -47,8 +48,6 @@ def remember_inviter(request: HttpRequest, campaign: Campaign):
     inviter_id = stored.get(str(campaign.pk))
     if inviter_id is None:
         return None
-    from accounts.models import User
-
     return User.objects.filter(pk=inviter_id, is_active=True).first()
 
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from referrals import fraud
 from referrals import services as referrals
-from shequn import client
 
 CHANNEL = "campaign"
 
@@ -40,10 +39,6 @@ def record_join_edge(*, campaign, inviter, invitee, group, ip, device: str):
         ip=ip,
         device=device,
     )
-
-
-def request_fingerprint(request) -> tuple[str | None, str]:
-    return client.request_fingerprint(request)
 
 
 def young_account_minutes(shop_id: int) -> int:

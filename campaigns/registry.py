@@ -1,9 +1,11 @@
-"""The campaign types the engine knows. Each type module in `campaigns/types/` registers its kind at
-import; `autodiscover()` (AppConfig.ready) imports them all, so adding a type touches no other file.
+"""The campaign types the engine knows. Each type package in `campaigns/types/` registers its kind when its
+`kind` module is imported; `autodiscover()` (AppConfig.ready) imports them all, so adding a type touches no
+other file.
 The engine reads everything type-specific through the kinds registered here: their URL modules
 (`modules`), admin, settings, figures and what they add to the engine's pages and API."""
 
 import importlib
+import importlib.util
 import pkgutil
 
 from django.utils.translation import gettext as _
@@ -43,9 +45,10 @@ def all() -> list:  # noqa: A001 - the registry's natural name
 def autodiscover() -> None:
     from . import types
 
-    for module in pkgutil.iter_modules(types.__path__):
-        if module.name != "base":
-            importlib.import_module(f"{types.__name__}.{module.name}")
+    for package in pkgutil.iter_modules(types.__path__):
+        name = f"{types.__name__}.{package.name}.kind"
+        if package.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 def modules(part: str) -> list[str]:

@@ -27,11 +27,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.activity import record_activity
+from groups.lifecycle import JOINABLE_STATES
 from groups.models import ActivityKind, Group, Membership, MembershipStatus
 from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
 from shequn import locks
 from shequn.bounds import MAX_CAMPAIGN_NUMBER
+from shequn.client import request_fingerprint
+from shops import audit
 from shops.models import Shop
 
 from . import referral_adapter, registry
@@ -261,10 +264,26 @@ def create_campaign(*, shop: Shop, by: User | None, type: str, settings: dict | 
         campaign.save()
         campaign.groups.set(cleaned["groups"])
         campaign.series.set(cleaned["series"])
+        _record(campaign, by=by, action="campaign.create", before={}, after=_values(campaign))
     return campaign
 
 
-def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | None = None, **fields) -> Campaign:  # noqa: ARG001 (the actor is not recorded yet)
+def _values(campaign: Campaign) -> dict:
+    """What the audit log keeps of a campaign: its engine fields, its groups and series, its type's settings."""
+    values = audit.snapshot(campaign, [name for name in ENGINE_FIELDS if name not in ("groups", "series")])
+    values["groups"] = sorted(campaign.groups.values_list("pk", flat=True))
+    values["series"] = sorted(campaign.series.values_list("pk", flat=True))
+    values["settings"] = audit.plain(campaign.settings)
+    return values
+
+
+def _record(campaign: Campaign, *, by: User | None, action: str, before: dict, after: dict) -> None:
+    """An operator's change to a campaign goes in the shop's audit log; the jobs' (by=None) in its transitions."""
+    if by is not None:
+        audit.record(shop=campaign.shop_id, by=by, action=action, target=campaign, before=before, after=after)
+
+
+def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | None = None, **fields) -> Campaign:
     """Change a campaign. Drafts and scheduled campaigns: everything; a running one: its name, landing
     texts, end, caps and limits only (its rules are what people joined under); an ended or cancelled
     one: nothing."""
@@ -273,6 +292,7 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        before = _values(campaign)
         if campaign.state in EDITABLE_STATES:
             allowed = ENGINE_FIELDS
         elif campaign.state == S.RUNNING:
@@ -303,6 +323,7 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
             campaign.groups.set(cleaned["groups"])
         if "series" in fields:
             campaign.series.set(cleaned["series"])
+        _record(campaign, by=by, action="campaign.update", before=before, after=_values(campaign))
     return campaign
 
 
@@ -326,9 +347,11 @@ def schedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
         now = timezone.now()
         if campaign.ends_at <= now:
             raise ValidationError({"ends_at": _("结束时间已过，请先修改结束时间。")})
+        was = campaign.state
         transition_campaign(campaign=campaign, to_state=S.SCHEDULED, by=by, reason=_("排期"))
         if campaign.starts_at <= now:
             transition_campaign(campaign=campaign, to_state=S.RUNNING, by=by, reason=_("开始时间已到，立即开始"))
+        _record(campaign, by=by, action="campaign.schedule", before={"state": was}, after={"state": campaign.state})
     return campaign
 
 
@@ -336,7 +359,9 @@ def unschedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
     """Scheduled → draft, to change it again before it starts."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        was = campaign.state
         transition_campaign(campaign=campaign, to_state=S.DRAFT, by=by, reason=_("撤回排期"))
+        _record(campaign, by=by, action="campaign.unschedule", before={"state": was}, after={"state": campaign.state})
     return campaign
 
 
@@ -345,7 +370,15 @@ def cancel_campaign(*, campaign: Campaign, by: User | None, reason: str = "") ->
     are refunded)."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        was = campaign.state
         transition_campaign(campaign=campaign, to_state=S.CANCELLED, by=by, reason=reason or _("取消活动"))
+        _record(
+            campaign,
+            by=by,
+            action="campaign.cancel",
+            before={"state": was},
+            after={"state": campaign.state, "reason": reason},
+        )
     return campaign
 
 
@@ -419,8 +452,6 @@ def member_groups_for(campaign: Campaign, member: User) -> list[Group]:
 
 def entry_group_for(campaign: Campaign) -> Group | None:
     """A group a newcomer can join to take part (the first named group, else the first group of the shop)."""
-    from groups.lifecycle import JOINABLE_STATES
-
     qs = Group.objects.filter(shop_id=campaign.shop_id, state__in=JOINABLE_STATES)
     if not campaign.all_groups:
         qs = qs.filter(Q(pk__in=campaign.groups.values("pk")) | Q(series__in=campaign.series.values("pk")))
@@ -508,7 +539,7 @@ def record_act(
     `order`: the order this act paid for, if any (it does not make its buyer an old customer).
     """
     if request is not None and ip is None and not device:
-        ip, device = referral_adapter.request_fingerprint(request)
+        ip, device = request_fingerprint(request)
     device = (device or "")[:64]
     if inviter is not None and inviter.pk == actor.pk:
         referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=actor, action=kind, ip=ip, device=device)

@@ -2,13 +2,13 @@
 
 from celery import shared_task
 
+from shequn.jobs import run_counted
+
 
 @shared_task(acks_late=True)
 def run_due_jobs() -> int | None:
     """Every minute: start and end campaigns on time; close expired teams (and other types' tasks) and
     pay the refunds they owe. Safe to run twice or concurrently."""
-    from shequn.jobs import run_counted
-
     from .services import run_due_jobs as run
 
     return run_counted("campaign-due-jobs", run)
@@ -16,6 +16,6 @@ def run_due_jobs() -> int | None:
 
 @shared_task(acks_late=True)
 def cancel_unpaid_team_orders(team_id: int) -> int:
-    from .types.group_buy import cancel_unpaid_team_orders as cancel
+    from .types.group_buy.kind import cancel_unpaid_team_orders as cancel
 
     return cancel(team_id)

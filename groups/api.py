@@ -17,7 +17,6 @@ from shequn.client import request_fingerprint
 from shequn.shop_api import ShopView
 
 from . import selectors, services
-from .lifecycle import transition_group
 from .serializers import (
     MEMBER_ACTIONS,
     GroupDetailSerializer,
@@ -255,6 +254,7 @@ class ShopGroupView(GroupShopView):
         settings_fields = {key: changes.get(key, getattr(group, key)) for key in GROUP_FIELDS}
         services.update_group(
             group=group,
+            by=request.user,
             name=changes.get("name", group.name),
             tags=changes["tags"] if "tags" in changes else list(group.tags.all()),
             **settings_fields,
@@ -276,7 +276,7 @@ class ShopGroupTransitionView(GroupShopView):
         group = selectors.group_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        transition_group(
+        services.move_group(
             group=group,
             to_state=serializer.validated_data["to_state"],
             by=request.user,
@@ -329,7 +329,7 @@ class ShopMemberActionView(ShopView):
             "remove": lambda: services.remove(membership=membership, by=by, reason=reason),
             "ban": lambda: services.ban(membership=membership, by=by, reason=reason),
             "unban": lambda: services.unban(membership=membership, by=by),
-            "set-role": lambda: services.set_role(membership=membership, role=role),
+            "set-role": lambda: services.set_role(membership=membership, by=by, role=role),
         }
         actions[action]()
         membership = selectors.members_of_group(membership.group).get(pk=membership.pk)
@@ -361,7 +361,11 @@ class ShopGroupLinksView(ShopView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         link = services.create_link(
-            shop=self.shop, inviter=request.user, group=group, options=LinkOptions(**serializer.validated_data)
+            shop=self.shop,
+            by=request.user,
+            inviter=request.user,
+            group=group,
+            options=LinkOptions(**serializer.validated_data),
         )
         return Response(
             ShopLinkSerializer(link, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
@@ -379,7 +383,7 @@ class ShopLinkRevokeView(ShopView):
         responses={200: ShopLinkSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
     )
     def post(self, request, pk: int):
-        link = services.revoke_link(link=selectors.link_for_shop(self.shop, pk))
+        link = services.revoke_link(link=selectors.link_for_shop(self.shop, pk), by=request.user)
         return Response(self.get_serializer(link).data)
 
 

@@ -2,6 +2,8 @@ from django.apps import AppConfig
 from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
+from shequn import hooks
+
 
 class GroupsConfig(AppConfig):
     name = "groups"
@@ -12,8 +14,6 @@ class GroupsConfig(AppConfig):
 
         # A missing CJK font is reported at start-up, never drawn as boxes on posters.
         checks.register(check_poster_font)
-
-        from shequn import hooks
 
         from .activity import record_message_opened
         from .selectors import hard_cap_refusal, member_shop_ties

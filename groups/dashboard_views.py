@@ -29,7 +29,7 @@ from .forms import (
     SeriesForm,
     TransitionForm,
 )
-from .lifecycle import allowed_next_states, transition_group
+from .lifecycle import allowed_next_states
 from .models import Channel, GroupState, MemberRole, MembershipStatus, Tag
 
 OWNER_CANDIDATES = 200  # the owner picker lists the first active members (a new group has a few)
@@ -183,6 +183,7 @@ def group_edit(request, pk: int):
             with transaction.atomic():
                 group = services.update_group(
                     group=group,
+                    by=request.user,
                     name=data["name"],
                     tags=_tags_with_new(request.shop, form),
                     cover=data["cover"] or None,
@@ -246,7 +247,7 @@ def group_transition(request, pk: int):
         return redirect("dashboard:group_detail", pk=group.pk)
     to_state = form.cleaned_data["to_state"]
     try:
-        transition_group(group=group, to_state=to_state, by=request.user, reason=form.cleaned_data["reason"])
+        services.move_group(group=group, to_state=to_state, by=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
@@ -281,8 +282,8 @@ def _member_action_call(action: str, membership, form: MemberActionForm, by):
     if action == "set_role":
         if not data["role"]:
             raise ValidationError(_("请选择角色。"))
-        return services.set_role(membership=membership, role=data["role"]), _("已修改成员角色。")
-    services.set_member_tags(membership=membership, tags=list(data["tags"]))
+        return services.set_role(membership=membership, by=by, role=data["role"]), _("已修改成员角色。")
+    services.set_member_tags(membership=membership, by=by, tags=list(data["tags"]))
     return membership, _("已更新成员标签。")
 
 
@@ -328,7 +329,7 @@ def group_owner(request, pk: int):
         messages.error(request, _("请从在群成员中选择群主。"))
         return redirect(back)
     try:
-        services.set_role(membership=membership, role=MemberRole.OWNER)
+        services.set_role(membership=membership, by=request.user, role=MemberRole.OWNER)
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
@@ -346,7 +347,9 @@ def link_create(request, pk: int):
         return redirect(reverse("dashboard:group_detail", args=[group.pk]) + "#links")
     if form.is_valid():
         try:
-            services.create_link(shop=request.shop, inviter=request.user, group=group, options=_link_options(form))
+            services.create_link(
+                shop=request.shop, by=request.user, inviter=request.user, group=group, options=_link_options(form)
+            )
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -362,7 +365,9 @@ def series_link_create(request, pk: int):
     form = LinkForm(request.POST)
     if form.is_valid():
         try:
-            services.create_link(shop=request.shop, inviter=request.user, series=series, options=_link_options(form))
+            services.create_link(
+                shop=request.shop, by=request.user, inviter=request.user, series=series, options=_link_options(form)
+            )
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -381,7 +386,7 @@ def _link_page(link) -> str:
 @require_POST
 def link_revoke(request, pk: int):
     link = selectors.link_for_shop(request.shop, pk)
-    services.revoke_link(link=link)
+    services.revoke_link(link=link, by=request.user)
     messages.success(request, _("已撤销邀请链接，之后打开它的人将无法加入。"))
     return redirect(_safe_next(request, _link_page(link) + "#links"))
 

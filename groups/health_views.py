@@ -99,7 +99,7 @@ def automation_settings(request):
     form = AutomationSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            jobs.update_automation_settings(shop_id=request.shop.pk, **form.cleaned_data)
+            jobs.update_automation_settings(shop_id=request.shop.pk, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             for field, errors in error.error_dict.items():
                 form.add_error(field if field in form.fields else None, errors)

@@ -24,8 +24,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from notifications.services import notify
 from shequn import hooks
 from shequn.jobs import JobResult
+from shops import audit
 
 from .lifecycle import JOINABLE_STATES, transition_group
 from .models import (
@@ -190,7 +193,8 @@ AUTOMATION_LIMITS = {
 }
 
 
-def update_automation_settings(*, shop_id: int, **values) -> AutomationSettings:
+@transaction.atomic
+def update_automation_settings(*, shop_id: int, by: User, **values) -> AutomationSettings:
     """Save the shop's automation settings; every number within its limits, else nothing is saved."""
     errors = {}
     for name, (least, most) in AUTOMATION_LIMITS.items():
@@ -199,8 +203,18 @@ def update_automation_settings(*, shop_id: int, **values) -> AutomationSettings:
             errors[name] = _("请填写 %(least)d–%(most)d 之间的整数。") % {"least": least, "most": most}
     if errors:
         raise ValidationError(errors)
+    current = AutomationSettings.objects.select_for_update().filter(shop_id=shop_id).first()
+    before = audit.snapshot(current, AUTOMATION_FIELDS) if current else {}
     row, _created = AutomationSettings.objects.update_or_create(  # one row per shop (primary key)
         shop_id=shop_id, defaults={name: values[name] for name in AUTOMATION_FIELDS}
+    )
+    audit.record(
+        shop=shop_id,
+        by=by,
+        action="groups.automation.update",
+        target=row,
+        before=before,
+        after=audit.snapshot(row, AUTOMATION_FIELDS),
     )
     return row
 
@@ -273,8 +287,6 @@ def follow_up_lurkers(*, now: datetime | None = None, result: JobResult | None =
     The row comes first, unique per (membership, period); a message within the last period (e.g. when the
     shop shortened its period) also counts, so nobody hears from us twice in one period.
     """
-    from notifications.services import notify
-
     now, result = now or timezone.now(), _result(result)
     sent = 0
     groups = Group.objects.filter(state__in=JOINABLE_STATES)

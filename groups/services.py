@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from shequn import hooks
+from shops import audit
 from shops.models import Shop
 from shops.staff import is_shop_staff
 
@@ -430,6 +431,27 @@ def _locked(membership: Membership) -> Membership:
 @transaction.atomic
 def add_member(*, group: Group, user: User, by: User | None, role: str = MemberRole.MEMBER) -> Membership:
     """An operator adds someone directly (e.g. seed users while a group is preparing)."""
+    membership = _add_member(group=group, user=user, by=by, role=role)
+    _record_member(membership, by=by, action="group.member.add", before={}, after={"status": ST.ACTIVE, "role": role})
+    return membership
+
+
+def _record_member(m: Membership, *, by: User | None, action: str, before: dict, after: dict) -> None:
+    """An operator's action on a membership in the shop's audit log (by=None: the system's, not logged)."""
+    if by is None:
+        return
+    audit.record(
+        shop=m.group.shop_id,
+        by=by,
+        action=action,
+        target=m,
+        before=before,
+        after=after,
+        label=f"{m.user.public_name} @ {m.group.name}",
+    )
+
+
+def _add_member(*, group: Group, user: User, by: User | None, role: str) -> Membership:
     row = Membership.objects.select_for_update().filter(group=group, user=user).first()
     if row is not None and row.status == ST.ACTIVE:
         raise ValidationError(_("此用户已在群中。"))
@@ -446,7 +468,7 @@ def add_member(*, group: Group, user: User, by: User | None, role: str = MemberR
     membership.decided_by = by
     membership.save(update_fields=["decided_by"])
     if role != MemberRole.MEMBER:
-        set_role(membership=membership, role=role)
+        _set_role(membership=membership, role=role)
     return membership
 
 
@@ -464,6 +486,7 @@ def approve(*, membership: Membership, by: User) -> Membership:
     m.first_joined_at = m.first_joined_at or m.joined_at
     m.save(update_fields=["group", "status", "joined_at", "first_joined_at", "decided_by"])
     _on_activated(m, first_time_in_group=first_time)
+    _record_member(m, by=by, action="group.member.approve", before={"status": ST.PENDING}, after={"status": ST.ACTIVE})
     return m
 
 
@@ -499,19 +522,34 @@ def reject(*, membership: Membership, by: User, reason: str = "") -> Membership:
     m.save(update_fields=["status", "decided_by", "note"])
     if m.invite_link_id:
         InviteLink.objects.filter(pk=m.invite_link_id, use_count__gt=0).update(use_count=F("use_count") - 1)
+    _record_member(
+        m,
+        by=by,
+        action="group.member.reject",
+        before={"status": ST.PENDING},
+        after={"status": ST.REJECTED, "reason": m.note},
+    )
     return m
 
 
-def _end_membership(*, membership: Membership, status: str, by: User | None, reason: str = "") -> Membership:
+def _end_membership(
+    *, membership: Membership, status: str, by: User | None, reason: str = "", action: str = ""
+) -> Membership:
+    """Ends a membership; `action` names the operator's act for the audit log (none when members leave)."""
     m = _locked(membership)
     if m.role == MemberRole.OWNER and m.status == ST.ACTIVE:
         raise ValidationError(_("群主不能退出或被移出，请先转让群主。"))
     was_active = m.status == ST.ACTIVE
+    before = {"status": m.status, "role": m.role}
     m.status, m.left_at, m.decided_by, m.note = status, timezone.now(), by, reason[:200]
     m.role = MemberRole.MEMBER
     m.save(update_fields=["status", "left_at", "decided_by", "note", "role"])
     if was_active:
         _release_seat(m.group_id)
+    if action:
+        _record_member(
+            m, by=by, action=action, before=before, after={"status": status, "role": m.role, "reason": m.note}
+        )
     return m
 
 
@@ -526,7 +564,7 @@ def leave(*, membership: Membership) -> Membership:
 def remove(*, membership: Membership, by: User, reason: str = "") -> Membership:
     if membership.status not in (ST.ACTIVE, ST.PENDING):
         raise ValidationError(_("该成员已不在群中。"))
-    return _end_membership(membership=membership, status=ST.REMOVED, by=by, reason=reason)
+    return _end_membership(membership=membership, status=ST.REMOVED, by=by, reason=reason, action="group.member.remove")
 
 
 @transaction.atomic
@@ -534,7 +572,7 @@ def ban(*, membership: Membership, by: User, reason: str = "") -> Membership:
     """Out of the group and unable to come back through any link until unbanned."""
     if membership.status == ST.BANNED:
         raise ValidationError(_("该成员已被封禁。"))
-    return _end_membership(membership=membership, status=ST.BANNED, by=by, reason=reason)
+    return _end_membership(membership=membership, status=ST.BANNED, by=by, reason=reason, action="group.member.ban")
 
 
 @transaction.atomic
@@ -544,12 +582,20 @@ def unban(*, membership: Membership, by: User) -> Membership:
         raise ValidationError(_("该成员未被封禁。"))
     m.status, m.decided_by = ST.REMOVED, by
     m.save(update_fields=["status", "decided_by"])
+    _record_member(m, by=by, action="group.member.unban", before={"status": ST.BANNED}, after={"status": ST.REMOVED})
     return m
 
 
 @transaction.atomic
-def set_role(*, membership: Membership, role: str) -> Membership:
+def set_role(*, membership: Membership, by: User, role: str) -> Membership:
     """Change an active member's role. A new owner replaces the old one, who becomes an admin."""
+    was = _locked(membership).role  # under the row lock _set_role takes again
+    m = _set_role(membership=membership, role=role)
+    _record_member(m, by=by, action="group.member.role", before={"role": was}, after={"role": m.role})
+    return m
+
+
+def _set_role(*, membership: Membership, role: str) -> Membership:
     m = _locked(membership)
     if m.status != ST.ACTIVE:
         raise ValidationError(_("只能为在群成员设置角色。"))
@@ -565,10 +611,19 @@ def set_role(*, membership: Membership, role: str) -> Membership:
     return m
 
 
-def set_member_tags(*, membership: Membership, tags: list[Tag]) -> None:
+@transaction.atomic
+def set_member_tags(*, membership: Membership, by: User, tags: list[Tag]) -> None:
     if any(t.shop_id != membership.group.shop_id for t in tags):
         raise ValidationError(_("标签不属于本店。"))
+    before = sorted(membership.tags.values_list("pk", flat=True))
     membership.tags.set(tags)
+    _record_member(
+        membership,
+        by=by,
+        action="group.member.tags",
+        before={"tags": before},
+        after={"tags": sorted(t.pk for t in tags)},
+    )
 
 
 # --- Groups and series --------------------------------------------------------------------------
@@ -628,13 +683,28 @@ def create_group(
     if tags:
         group.tags.set(tags)
     if owner is not None:
-        add_member(group=group, user=owner, by=by, role=MemberRole.OWNER)
+        _add_member(group=group, user=owner, by=by, role=MemberRole.OWNER)
+    if by is not None:  # the demo passes None: nobody acted
+        audit.record(
+            shop=shop,
+            by=by,
+            action="group.create",
+            target=group,
+            after=_group_values(group) | {"owner": owner.pk if owner else None, "series": group.series_id},
+        )
     return group
 
 
+def _group_values(group: Group) -> dict:
+    return audit.snapshot(group, ("name", *GROUP_FIELDS, "cover")) | {
+        "tags": sorted(group.tags.values_list("pk", flat=True))
+    }
+
+
 @transaction.atomic
-def update_group(*, group: Group, name: str, tags: list[Tag], cover=None, **settings_fields) -> Group:
+def update_group(*, group: Group, by: User, name: str, tags: list[Tag], cover=None, **settings_fields) -> Group:
     locked = Group.objects.select_for_update().get(pk=group.pk)
+    before = _group_values(locked)
     validate_group_settings(
         shop=group.shop,
         active_member_count=locked.active_member_count,
@@ -648,7 +718,26 @@ def update_group(*, group: Group, name: str, tags: list[Tag], cover=None, **sett
         locked.cover = cover
     locked.save()
     locked.tags.set(tags)
+    audit.record(
+        shop=locked.shop_id, by=by, action="group.update", target=locked, before=before, after=_group_values(locked)
+    )
     return locked
+
+
+@transaction.atomic
+def move_group(*, group: Group, by: User, to_state: str, reason: str = "") -> Group:
+    """An operator moves a group through its lifecycle (groups.lifecycle decides whether it may)."""
+    was = Group.objects.select_for_update().values_list("state", flat=True).get(pk=group.pk)
+    group = transition_group(group=group, to_state=to_state, by=by, reason=reason)
+    audit.record(
+        shop=group.shop_id,
+        by=by,
+        action="group.transition",
+        target=group,
+        before={"state": was},
+        after={"state": to_state, "reason": reason},
+    )
+    return group
 
 
 @transaction.atomic
@@ -677,6 +766,14 @@ def create_series(
         series.tags.set(tags)
     InviteLink.objects.create(shop=shop, series=series, inviter=by, channel=Channel.SERIES_CODE, label=_("系列公开码"))
     open_next_group_in_series(series=series, state=first_group_state, by=by)
+    audit.record(
+        shop=shop,
+        by=by,
+        action="group.series.create",
+        target=series,
+        after=audit.snapshot(series, ("name", "rotation_threshold", *GROUP_FIELDS))
+        | {"tags": sorted(t.pk for t in tags), "first_group_state": first_group_state},
+    )
     return series
 
 
@@ -717,9 +814,11 @@ class LinkOptions:
 PREPARING_LINK_MESSAGE = gettext_lazy("这个群还在筹备中：先把状态改为「招募中」，再生成邀请链接。")
 
 
+@transaction.atomic
 def create_link(
     *,
     shop: Shop,
+    by: User,
     inviter: User,
     group: Group | None = None,
     series: GroupSeries | None = None,
@@ -733,7 +832,7 @@ def create_link(
         raise ValidationError({"expires_at": _("过期时间必须在未来。")})
     if options.max_uses is not None and options.max_uses < 1:
         raise ValidationError({"max_uses": _("最多使用次数至少为 1。")})
-    return InviteLink.objects.create(
+    link = InviteLink.objects.create(
         shop=shop,
         group=group,
         series=series,
@@ -743,6 +842,22 @@ def create_link(
         expires_at=options.expires_at,
         max_uses=options.max_uses,
     )
+    audit.record(
+        shop=shop,
+        by=by,
+        action="group.link.create",
+        target=link,
+        after=audit.snapshot(link, LINK_FIELDS),
+        label=_link_label(link, target),
+    )
+    return link
+
+
+LINK_FIELDS = ("group", "series", "inviter", "channel", "label", "expires_at", "max_uses")
+
+
+def _link_label(link: InviteLink, target) -> str:
+    return f"{target.name} {link.label or link.get_channel_display()}"
 
 
 def personal_link(
@@ -777,7 +892,19 @@ def personal_link(
         return InviteLink.objects.get(**lookup)
 
 
-def revoke_link(*, link: InviteLink) -> InviteLink:
-    InviteLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+@transaction.atomic
+def revoke_link(*, link: InviteLink, by: User) -> InviteLink:
+    """Revoke once; revoking a revoked link changes nothing and records nothing."""
+    revoked = InviteLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     link.refresh_from_db()
+    if revoked:
+        audit.record(
+            shop=link.shop_id,
+            by=by,
+            action="group.link.revoke",
+            target=link,
+            before={"revoked_at": None},
+            after={"revoked_at": link.revoked_at},
+            label=_link_label(link, link.group or link.series),
+        )
     return link

@@ -32,6 +32,7 @@ from django.utils.module_loading import import_string
 
 from accounts.identity import wechat_openid
 from accounts.sms import SmsError, send_sms
+from shops.models import ShopSettings
 
 from .models import Category, Channel
 
@@ -123,8 +124,6 @@ class SmsBackend(ChannelBackend):
     def send(self, message: OutgoingMessage) -> None:
         """The provider's template for this kind (or the generic notification one) under the shop's SMS
         signature; a refusal that retrying cannot fix (bad number, template) fails the delivery now."""
-        from shops.models import ShopSettings
-
         sign_name = (
             ShopSettings.objects.filter(shop_id=message.shop_id).values_list("sms_sign_name", flat=True).first() or ""
         )

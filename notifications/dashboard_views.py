@@ -73,7 +73,7 @@ def notification_settings(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_settings(shop=request.shop, **form.cleaned_data)
+            services.update_settings(shop=request.shop, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             for name, errors in error.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from shequn import hooks
+from shequn.outboxes import FAILURE_WINDOW, OutboxFigures
 from shops.models import Shop
 
 from .models import Delivery, DeliveryState, Notification, NotificationState
@@ -86,8 +87,6 @@ def outboxes(*, shop_id: int | None, now) -> list:
 def outbox_figures(*, shop_id: int | None, now):
     """Notifications due for release and deliveries still to send: 3 queries. A delivery counts as given
     up when it failed for good (after its retries, or refused at once) within the last 24 hours."""
-    from shequn.outboxes import FAILURE_WINDOW, OutboxFigures
-
     DS = DeliveryState
     notifications = Notification.objects.filter(state=NS.PENDING).order_by()
     deliveries = Delivery.objects.order_by()

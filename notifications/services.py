@@ -30,7 +30,8 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequn import hooks
+from shequn import hooks, kicks
+from shops import audit
 
 from .channels import OutgoingMessage, PermanentError, backend_for, channels_for
 from .models import (
@@ -100,9 +101,7 @@ def notify(
 
 
 def _kick() -> None:
-    from .tasks import deliver_notifications
-
-    deliver_notifications.delay()
+    kicks.kick("notifications.tasks.deliver_notifications")  # by name: the task calls this module
 
 
 def _kick_after_commit() -> None:
@@ -203,9 +202,14 @@ def update_preferences(
     return preference
 
 
+SETTINGS_FIELDS = ("daily_cap", "weekly_cap", "quiet_start", "quiet_end", "wechat_fallback")
+
+
+@transaction.atomic
 def update_settings(
     *,
     shop,
+    by,
     daily_cap: int,
     weekly_cap: int,
     quiet_start: time,
@@ -220,7 +224,9 @@ def update_settings(
         errors["weekly_cap"] = _("每周上限应在 1–30 之间。")
     elif weekly_cap < daily_cap:
         errors["weekly_cap"] = _("每周上限不能小于每日上限。")
-    wechat_fallback = wechat_fallback or settings_for(shop).wechat_fallback
+    current = settings_for(shop)
+    before = {} if current._state.adding else audit.snapshot(current, SETTINGS_FIELDS)
+    wechat_fallback = wechat_fallback or current.wechat_fallback
     if wechat_fallback not in WechatFallback.values:
         errors["wechat_fallback"] = _("请选择微信消息失败后的处理方式。")
     if errors:
@@ -234,6 +240,15 @@ def update_settings(
             "quiet_end": quiet_end,
             "wechat_fallback": wechat_fallback,
         },
+    )
+    audit.record(
+        shop=shop_settings.shop_id,
+        by=by,
+        action="notifications.settings.update",
+        target=shop_settings,
+        before=before,
+        after=audit.snapshot(shop_settings, SETTINGS_FIELDS),
+        label=str(getattr(shop, "name", shop_settings.shop_id)),
     )
     return shop_settings
 

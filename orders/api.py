@@ -370,7 +370,7 @@ class ShopProductsView(OrdersShopView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = catalog.save_product(shop=self.shop, **serializer.validated_data)
+        product = catalog.save_product(shop=self.shop, by=request.user, **serializer.validated_data)
         return self.product_detail(product.pk, status.HTTP_201_CREATED)
 
 
@@ -399,7 +399,9 @@ class ShopProductView(OrdersShopView):
         serializer.is_valid(raise_exception=True)
         values = {name: getattr(product, name) for name in PRODUCT_FIELDS}
         values["groups"] = list(product.groups.all())
-        catalog.save_product(shop=self.shop, product=product, **{**values, **serializer.validated_data})
+        catalog.save_product(
+            shop=self.shop, by=request.user, product=product, **{**values, **serializer.validated_data}
+        )
         return self.product_detail(pk)
 
 
@@ -422,6 +424,7 @@ class ShopProductImagesView(OrdersShopView):
         try:
             catalog.add_product_image(
                 product=product,
+                by=request.user,
                 upload=serializer.validated_data["image"],
                 position=len(product.images.all()) if position is None else position,
             )
@@ -444,7 +447,7 @@ class ShopProductSkusView(OrdersShopView):
         product = selectors.product_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        sku = catalog.save_sku(product=product, **serializer.validated_data)
+        sku = catalog.save_sku(by=request.user, product=product, **serializer.validated_data)
         return Response(
             ShopSkuSerializer(selectors.sku_for_shop(self.shop, sku.pk)).data, status=status.HTTP_201_CREATED
         )
@@ -474,7 +477,7 @@ class ShopSkuView(OrdersShopView):
         serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = {name: getattr(sku, name) for name in SKU_FIELDS}
-        catalog.save_sku(product=sku.product, sku=sku, **{**values, **serializer.validated_data})
+        catalog.save_sku(by=request.user, product=sku.product, sku=sku, **{**values, **serializer.validated_data})
         return Response(ShopSkuSerializer(selectors.sku_for_shop(self.shop, pk)).data)
 
 
@@ -493,7 +496,7 @@ class ShopSkuStockView(OrdersShopView):
         sku = selectors.sku_for_shop(self.shop, pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        catalog.adjust_stock(sku=sku, delta=serializer.validated_data["delta"])
+        catalog.adjust_stock(sku=sku, by=request.user, delta=serializer.validated_data["delta"])
         return Response(ShopSkuSerializer(selectors.sku_for_shop(self.shop, pk)).data)
 
 
@@ -521,7 +524,7 @@ class ShopPickupPointsView(OrdersShopView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        point = catalog.save_pickup_point(shop=self.shop, **serializer.validated_data)
+        point = catalog.save_pickup_point(shop=self.shop, by=request.user, **serializer.validated_data)
         return Response(ShopPickupPointSerializer(point).data, status=status.HTTP_201_CREATED)
 
 
@@ -551,7 +554,9 @@ class ShopPickupPointView(OrdersShopView):
         serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         values = {name: getattr(point, name) for name in PICKUP_POINT_FIELDS}
-        point = catalog.save_pickup_point(shop=self.shop, point=point, **{**values, **serializer.validated_data})
+        point = catalog.save_pickup_point(
+            shop=self.shop, by=request.user, point=point, **{**values, **serializer.validated_data}
+        )
         return Response(ShopPickupPointSerializer(point).data)
 
 

@@ -2,6 +2,8 @@ from django.apps import AppConfig
 from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
+from shequn import hooks
+
 
 class OrdersConfig(AppConfig):
     name = "orders"
@@ -11,8 +13,6 @@ class OrdersConfig(AppConfig):
         from .checks import check_simulated_payments
 
         checks.register(check_simulated_payments)
-
-        from shequn import hooks
 
         from .entry import EntryOrders, PaidEntryCheckout
         from .health import order_figures

@@ -7,8 +7,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from groups.models import Group
 from shequn import images
+from shops import audit
 from shops.models import Shop
 
 from .models import PickupPoint, Product, ProductImage, Sku
@@ -16,6 +18,10 @@ from .models import PickupPoint, Product, ProductImage, Sku
 CENT = Decimal("0.01")
 MAX_STOCK = 10_000_000
 MAX_PRICE = Decimal("1000000.00")
+# What the audit log keeps of each catalog object when an operator saves it.
+PRODUCT_FIELDS = ("name", "description", "category", "is_active", "usage_cycle_days", "offered_to_all_groups")
+SKU_FIELDS = ("spec", "price", "per_member_limit", "is_active")
+PICKUP_POINT_FIELDS = ("name", "address", "opening_hours", "is_active")
 
 
 def _check_groups(shop: Shop, groups) -> list[Group]:
@@ -29,6 +35,7 @@ def _check_groups(shop: Shop, groups) -> list[Group]:
 def save_product(
     *,
     shop: Shop,
+    by: User,
     product: Product | None = None,
     name: str,
     description: str = "",
@@ -53,20 +60,44 @@ def save_product(
     product = product or Product(shop=shop)
     if product.shop_id != shop.pk:
         raise ValidationError(_("商品不属于本店。"))
+    created = product.pk is None
+    before = {} if created else {**audit.snapshot(product, PRODUCT_FIELDS), "groups": _group_ids(product)}
     product.name, product.description, product.category = name.strip(), description, category
     product.is_active, product.usage_cycle_days = is_active, usage_cycle_days
     product.offered_to_all_groups = offered_to_all_groups
     product.save()
     product.groups.set(groups if not offered_to_all_groups else [])
+    after = {**audit.snapshot(product, PRODUCT_FIELDS), "groups": sorted(g.pk for g in product.groups.all())}
     if image:
         try:
-            add_product_image(product=product, upload=image, position=product.images.count())
+            added = _store_image(product=product, upload=image, position=product.images.count())
         except ValidationError as error:
             raise ValidationError({"image": error.messages}) from None
+        after["image_added"] = added.image.name
+    action = "catalog.product.create" if created else "catalog.product.update"
+    audit.record(shop=shop, by=by, action=action, target=product, before=before, after=after)
     return product
 
 
-def add_product_image(*, product: Product, upload, position: int = 0) -> ProductImage:
+def _group_ids(product: Product) -> list[int]:
+    return sorted(product.groups.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def add_product_image(*, product: Product, by: User, upload, position: int = 0) -> ProductImage:
+    """Add a photo to a product (see _store_image), recorded in the shop's audit log."""
+    image = _store_image(product=product, upload=upload, position=position)
+    audit.record(
+        shop=product.shop_id,
+        by=by,
+        action="catalog.product.image",
+        target=product,
+        after={"image_added": image.image.name, "position": position},
+    )
+    return image
+
+
+def _store_image(*, product: Product, upload, position: int) -> ProductImage:
     """Store a product photo through shequn.images (decoded, stripped, downscaled, renamed) and its thumbnail."""
     photo = images.clean_image(upload, bounds=images.PHOTO)
     image = ProductImage(product=product, position=position)
@@ -77,9 +108,11 @@ def add_product_image(*, product: Product, upload, position: int = 0) -> Product
     return image
 
 
+@transaction.atomic
 def save_sku(
     *,
     product: Product,
+    by: User,
     sku: Sku | None = None,
     spec: str,
     price: Decimal,
@@ -101,6 +134,8 @@ def save_sku(
     sku = sku or Sku(product=product, stock=stock)
     if sku.product_id != product.pk:
         raise ValidationError(_("规格不属于该商品。"))
+    created = sku.pk is None
+    before = {} if created else audit.snapshot(sku, SKU_FIELDS)
     sku.spec, sku.price, sku.per_member_limit, sku.is_active = spec.strip(), price, per_member_limit, is_active
     try:
         with transaction.atomic():
@@ -110,6 +145,16 @@ def save_sku(
                 sku.save(update_fields=["spec", "price", "per_member_limit", "is_active"])
     except IntegrityError:
         raise ValidationError({"spec": _("该商品已有同名规格。")}) from None
+    after = audit.snapshot(sku, SKU_FIELDS) | ({"stock": sku.stock} if created else {})
+    audit.record(
+        shop=product.shop_id,
+        by=by,
+        action="catalog.sku.create" if created else "catalog.sku.update",
+        target=sku,
+        before=before,
+        after=after,
+        label=f"{product.name} {sku.spec}",
+    )
     return sku
 
 
@@ -135,7 +180,8 @@ def _check_initial_stock(stock: int | None, errors: dict) -> None:
         errors["stock"] = _("库存最多 %(max)d 件。") % {"max": MAX_STOCK}
 
 
-def adjust_stock(*, sku: Sku, delta: int) -> Sku:
+@transaction.atomic
+def adjust_stock(*, sku: Sku, by: User, delta: int) -> Sku:
     """Add (restock) or remove stock relative to what is there now, so concurrent orders are not overwritten.
 
     Removing more than is left is refused (the CHECK constraint would refuse it too), and so is a
@@ -150,12 +196,23 @@ def adjust_stock(*, sku: Sku, delta: int) -> Sku:
         if updated != 1:
             raise ValidationError({"delta": _("库存最多 %(max)d 件。") % {"max": MAX_STOCK}})
     sku.refresh_from_db()
+    audit.record(
+        shop=sku.product.shop_id,
+        by=by,
+        action="catalog.stock.adjust",
+        target=sku,
+        before={"stock": sku.stock - delta},
+        after={"stock": sku.stock, "delta": delta},
+        label=f"{sku.product.name} {sku.spec}",
+    )
     return sku
 
 
+@transaction.atomic
 def save_pickup_point(
     *,
     shop: Shop,
+    by: User,
     point: PickupPoint | None = None,
     name: str,
     address: str,
@@ -167,7 +224,17 @@ def save_pickup_point(
     point = point or PickupPoint(shop=shop)
     if point.shop_id != shop.pk:
         raise ValidationError(_("自提点不属于本店。"))
+    created = point.pk is None
+    before = {} if created else audit.snapshot(point, PICKUP_POINT_FIELDS)
     point.name, point.address = name.strip(), address.strip()
     point.opening_hours, point.is_active = opening_hours, is_active
     point.save()
+    audit.record(
+        shop=shop,
+        by=by,
+        action="catalog.pickup_point.create" if created else "catalog.pickup_point.update",
+        target=point,
+        before=before,
+        after=audit.snapshot(point, PICKUP_POINT_FIELDS),
+    )
     return point

@@ -132,7 +132,11 @@ def _save_product(request, product=None):
     if request.method == "POST" and form.is_valid():
         try:
             saved = catalog.save_product(
-                shop=request.shop, product=product, image=form.cleaned_data["image"], **form.product_values()
+                shop=request.shop,
+                by=request.user,
+                product=product,
+                image=form.cleaned_data["image"],
+                **form.product_values(),
             )
         except ValidationError as error:
             _add_service_errors(form, error)
@@ -167,7 +171,7 @@ def sku_create(request, pk: int):
     form = NewSkuForm(request.POST, auto_id="newsku_%s")
     if form.is_valid():
         try:
-            sku = catalog.save_sku(product=product, **form.sku_values())
+            sku = catalog.save_sku(by=request.user, product=product, **form.sku_values())
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -185,7 +189,7 @@ def sku_edit(request, pk: int):
     form = _sku_form(sku, request.POST)
     if form.is_valid():
         try:
-            catalog.save_sku(product=sku.product, sku=sku, **form.sku_values())
+            catalog.save_sku(by=request.user, product=sku.product, sku=sku, **form.sku_values())
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -210,7 +214,7 @@ def sku_stock(request, pk: int):
         messages.error(request, _form_error_text(form))
         return redirect(_product_page(sku.product_id))
     try:
-        sku = catalog.adjust_stock(sku=sku, delta=form.cleaned_data["delta"])
+        sku = catalog.adjust_stock(sku=sku, by=request.user, delta=form.cleaned_data["delta"])
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
@@ -234,7 +238,7 @@ def pickup_points(request):
     form = PickupPointForm(_bound_data(request))
     if request.method == "POST" and form.is_valid():
         try:
-            point = catalog.save_pickup_point(shop=request.shop, **_pickup_point_values(form))
+            point = catalog.save_pickup_point(shop=request.shop, by=request.user, **_pickup_point_values(form))
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -264,7 +268,9 @@ def pickup_point_edit(request, pk: int):
     form = PickupPointForm(_bound_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            point = catalog.save_pickup_point(shop=request.shop, point=point, **_pickup_point_values(form))
+            point = catalog.save_pickup_point(
+                shop=request.shop, by=request.user, point=point, **_pickup_point_values(form)
+            )
         except ValidationError as error:
             _add_service_errors(form, error)
         else:

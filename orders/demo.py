@@ -128,7 +128,7 @@ class DemoOrders:
     def build(self, *, font_path: str | None, orders: int = 60) -> None:
         skus = self._catalog(font_path)
         points = [
-            save_pickup_point(shop=self.shop, name=name, address=address, opening_hours=hours)
+            save_pickup_point(shop=self.shop, by=self.staff, name=name, address=address, opening_hours=hours)
             for name, address, hours in PICKUP_POINTS
         ]
         buyers = list(
@@ -147,6 +147,7 @@ class DemoOrders:
             only_trial = name.startswith("即食燕窝") and trial_group is not None
             product = save_product(
                 shop=self.shop,
+                by=self.staff,
                 name=name,
                 category=category,
                 usage_cycle_days=cycle,
@@ -154,9 +155,11 @@ class DemoOrders:
                 offered_to_all_groups=not only_trial,
                 groups=[trial_group] if only_trial else [],
             )
-            add_product_image(product=product, upload=_product_image(name, colour, font_path))
+            add_product_image(product=product, by=self.staff, upload=_product_image(name, colour, font_path))
             for spec, price, stock, limit in specs:
-                sku = save_sku(product=product, spec=spec, price=Decimal(price), stock=stock, per_member_limit=limit)
+                sku = save_sku(
+                    product=product, by=self.staff, spec=spec, price=Decimal(price), stock=stock, per_member_limit=limit
+                )
                 if not only_trial:
                     skus.append(sku)
         return skus

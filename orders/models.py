@@ -445,6 +445,8 @@ class SimulatedCharge(models.Model):
 class SimulatedNotificationOutbox(models.Model):
     """Signed notifications the simulated provider still has to (re)send to a callback URL."""
 
+    MAX_ATTEMPTS = 8  # the pump gives a notification up after this many failed posts
+
     # The charge notified: a payment's provider_ref or a refund's key (the order page lists its callbacks).
     reference = models.CharField(max_length=80, blank=True, db_index=True)
     notify_url = models.URLField(max_length=300)
@@ -470,13 +472,11 @@ class SimulatedNotificationOutbox(models.Model):
     @property
     def status(self) -> str:
         """Where the callback stands now (a CallbackStatus value)."""
-        from .payments.simulated import MAX_ATTEMPTS
-
         if self.delivered_at:
             return CallbackStatus.DELIVERED
         if self.lease_until and self.lease_until > timezone.now():
             return CallbackStatus.SENDING
-        if self.attempts >= MAX_ATTEMPTS:
+        if self.attempts >= self.MAX_ATTEMPTS:
             return CallbackStatus.GAVE_UP
         return CallbackStatus.RETRYING if self.last_error else CallbackStatus.WAITING
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from shequn.sealed import SealError, is_env_reference, resolve, seal, unseal
+from shops import audit
 from shops.models import Shop
 
 from .models import PaymentAccount, PaymentAccountChange
@@ -70,6 +71,7 @@ def save_payment_account(
         account = PaymentAccount(shop=shop, provider=provider)
     elif not changed and account.is_enabled == enabled:
         return account
+    was_enabled = account.is_enabled if account.pk else None
     account.config = config
     account.sealed_secrets = seal({name: value for name, value in secrets.items() if value})
     account.is_enabled = enabled
@@ -77,6 +79,19 @@ def save_payment_account(
     account.updated_at = timezone.now()
     account.save()
     PaymentAccountChange.objects.create(account=account, by=by, fields=changed, enabled=enabled)
+    # Public settings by value; a secret only by the name of the field that changed, never its value.
+    secret_names = {f.name for f in fields if f.secret}
+    audit.record(
+        shop=shop,
+        by=by,
+        action="payments.account.save",
+        target=account,
+        before={"is_enabled": was_enabled} | {k: v for k, v in old_config.items() if k in changed},
+        after={"is_enabled": enabled}
+        | {k: config.get(k, "") for k in changed if k not in secret_names}
+        | ({"secrets_changed": sorted(secret_names & set(changed))} if secret_names & set(changed) else {}),
+        label=f"{shop.name} {provider}",
+    )
     return account
 
 

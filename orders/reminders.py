@@ -30,6 +30,8 @@ from django.utils.translation import gettext as _
 
 from groups.activity import record_activity
 from groups.models import ActivityKind, AutomationSettings
+from notifications.services import may_market, notify
+from shequn import kicks
 from shequn.jobs import JobResult
 
 from .lifecycle import PAID_STATES
@@ -273,10 +275,9 @@ def dispatch_due_reminders(
     """
     now = now or timezone.now()
     if enqueue is None:
-        from .tasks import send_repurchase_reminders
 
         def enqueue(ids):
-            return send_repurchase_reminders.delay(ids)
+            return kicks.kick("orders.tasks.send_repurchase_reminders", ids)
 
     RepurchaseDue.objects.filter(state=DueState.WAITING, due_at__lt=now - LAPSE_AFTER).update(state=DueState.LAPSED)
     ids = list(due_for_reminder(now).order_by("pk").values_list("pk", flat=True)[:MAX_PER_RUN])
@@ -296,8 +297,6 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
     skips what this one holds and finds it "reminded" afterwards. The reminder row is inserted under its
     unique (member, product, cycle) key before the notification, in the same transaction.
     """
-    from notifications.services import may_market, notify
-
     now = now or timezone.now()
     sent = 0
     for start in range(0, len(due_ids), LOCK_CHUNK):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Group
+from shequn.outboxes import FAILURE_WINDOW, OutboxFigures
 from shops.models import Shop
 
 from .models import (
@@ -227,8 +228,6 @@ def outboxes(*, shop_id: int | None, now: datetime) -> list:
 
 def callback_outbox_figures(*, shop_id: int | None, now: datetime):
     """The simulated provider's callbacks still to deliver (shequn.outboxes): 2 queries."""
-    from shequn.outboxes import FAILURE_WINDOW, OutboxFigures
-
     from .payments.simulated import MAX_ATTEMPTS
 
     rows = _callbacks_of_shop(shop_id)
@@ -254,8 +253,6 @@ def callback_outbox_figures(*, shop_id: int | None, now: datetime):
 def refund_outbox_figures(*, shop_id: int | None, now: datetime):  # noqa: ARG001 (every outbox's signature)
     """Refunds approved but not yet accepted by their provider (shequn.outboxes): 2 queries. The recovery
     job hands them over again for as long as it takes, so none is ever given up."""
-    from shequn.outboxes import OutboxFigures
-
     rows = Refund.objects.filter(state=RefundState.PENDING, provider_ref="").order_by()
     if shop_id is not None:
         rows = rows.filter(order__shop_id=shop_id)

@@ -31,7 +31,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
-from shequn import hooks, images
+from shequn import hooks, images, kicks
+from shops import audit
 
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
 from .models import (
@@ -308,13 +309,30 @@ def _return_stock_once(order: Order) -> bool:
 # --- Member and operator actions ------------------------------------------------------------------
 
 
+def _record_move(order: Order, *, by: User | None, action: str, was: str, **after) -> None:
+    """An operator's move of an order goes in the shop's audit log; the member's own moves and the
+    jobs' (by=None) are in the order's transitions only."""
+    if by is None or by.pk == order.member_id:
+        return
+    audit.record(
+        shop=order.shop_id,
+        by=by,
+        action=action,
+        target=order,
+        before={"state": was},
+        after={"state": order.state, **after},
+    )
+
+
 def cancel_order(*, order: Order, by: User | None, reason: str = "") -> Order:
     """Pending payment → cancelled (member, operator or the timeout job); stock comes back once."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        was = order.state
         transition_order(order=order, to_state=S.CANCELLED, by=by, reason=reason or _("取消订单"))
         _return_stock_once(order)
         hooks.order_cancelled.run(order)
+        _record_move(order, by=by, action="order.cancel", was=was, reason=reason)
     return order
 
 
@@ -338,9 +356,11 @@ def ship_order(*, order: Order, by: User, tracking_number: str = "") -> Order:
         if order.delivery == Delivery.SHIPPING and not tracking_number.strip():
             raise ValidationError({"tracking_number": _("快递订单发货需要填写运单号。")})
         hooks.order_shipping.run(order)
+        was = order.state
         transition_order(
             order=order, to_state=S.SHIPPED, by=by, reason=_("发货"), tracking_number=tracking_number.strip()
         )
+        _record_move(order, by=by, action="order.ship", was=was, tracking_number=order.tracking_number)
     return order
 
 
@@ -368,7 +388,9 @@ def reject_refund(*, order: Order, by: User, reason: str) -> Order:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.refunds.filter(key=_full_refund_key(order), state=RefundState.PENDING).exists():
             raise TransitionRefused(_("退款已同意并在处理中，不能再拒绝。"))
+        was = order.state
         transition_order(order=order, to_state=S.REFUND_REJECTED, by=by, reason=reason)
+        _record_move(order, by=by, action="order.refund.reject", was=was, reason=reason)
     return order
 
 
@@ -376,8 +398,13 @@ def _full_refund_key(order: Order) -> str:
     return f"order:{order.pk}:full"
 
 
-def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:  # noqa: ARG001 (the actor is not recorded yet)
-    """Refund what is left of a refund-requested order; it becomes 'refunded' when the provider confirms."""
+def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:
+    """Refund what is left of a refund-requested order; it becomes 'refunded' when the provider confirms.
+    `by` is the operator who approved (recorded), or None when a campaign's rule refunds it."""
+    return _approve_refund(order=order, by=by, reason=reason, action="order.refund.approve")
+
+
+def _approve_refund(*, order: Order, by: User | None, reason: str, action: str, was: str | None = None) -> Refund:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.state != S.REFUND_REQUESTED:
@@ -385,6 +412,7 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
         refund = _create_refund(
             order=order, key=_full_refund_key(order), amount=refundable(order), reason=reason or _("同意退款")
         )
+        _record_move(order, by=by, action=action, was=was or order.state, refund=refund.amount, reason=reason)
     _start_refund_after_commit(refund)
     return refund
 
@@ -393,8 +421,9 @@ def refund_order(*, order: Order, by: User, reason: str) -> Refund:
     """An operator refunds a paid order outright: request and approval in one step, one transaction,
     so a refund that cannot be paid out leaves the order as it was."""
     with transaction.atomic():
+        was = Order.objects.select_for_update().values_list("state", flat=True).get(pk=order.pk)
         request_refund(order=order, by=by, reason=reason)
-        return approve_refund(order=order, by=by, reason=reason)
+        return _approve_refund(order=order, by=by, reason=reason, action="order.refund", was=was)
 
 
 def refund_part(*, order: Order, amount: Decimal, key: str, reason: str) -> Refund:
@@ -431,11 +460,9 @@ def _create_refund(*, order: Order, key: str, amount: Decimal, reason: str) -> R
 
 
 def _start_refund_after_commit(refund: Refund) -> None:
-    from .tasks import start_refund
-
     if refund.state == RefundState.PENDING and not refund.provider_ref:
         # Robust: with the broker (Redis) down the kick is lost, not the request; resend_unsent_refunds sends it.
-        transaction.on_commit(lambda: start_refund.delay(refund.pk), robust=True)
+        kicks.kick_after_commit("orders.tasks.start_refund", refund.pk)
 
 
 def send_refund_to_provider(refund_id: int) -> None:
@@ -666,6 +693,7 @@ def open_case(*, order: Order, member: User, reason: str, photos=()) -> AfterSal
     return case
 
 
+@transaction.atomic
 def close_case(*, case: AfterSalesCase, by: User, resolution: str, resolved: bool = True) -> AfterSalesCase:
     if not resolution.strip():
         raise ValidationError({"resolution": _("请填写处理结果。")})
@@ -678,6 +706,15 @@ def close_case(*, case: AfterSalesCase, by: User, resolution: str, resolved: boo
     if updated != 1:
         raise ValidationError(_("该售后已处理。"))
     case.refresh_from_db()
+    audit.record(
+        shop=case.shop_id,
+        by=by,
+        action="order.case.close",
+        target=case,
+        before={"state": CaseState.OPEN},
+        after={"state": case.state, "resolution": resolution},
+        label=f"#{case.pk}",
+    )
     return case
 
 

@@ -2,14 +2,14 @@
 
 from celery import shared_task
 
+from shequn.jobs import run_counted, run_job
+
 from . import services
 from .payments import simulated
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def cancel_overdue_orders() -> int | None:
-    from shequn.jobs import run_counted
-
     return run_counted("cancel-overdue-orders", services.cancel_overdue_orders)
 
 
@@ -24,8 +24,6 @@ def start_refund(refund_id: int) -> None:
 def recover_payments() -> int | None:
     """Ask WeChat Pay / Alipay about payments and refunds whose notification never came; hand over again
     refunds no provider accepted."""
-    from shequn.jobs import run_counted
-
     from . import reconciliation
 
     return run_counted(
@@ -41,8 +39,6 @@ def recover_payments() -> int | None:
 @shared_task(acks_late=True, ignore_result=True)
 def reconcile_payments() -> int | None:
     """The latest provider statements against the ledger, for every enabled merchant account."""
-    from shequn.jobs import run_counted
-
     from . import reconciliation
 
     return run_counted("payment-reconciliation", reconciliation.reconcile_latest)
@@ -51,8 +47,6 @@ def reconcile_payments() -> int | None:
 @shared_task(acks_late=True, ignore_result=True)
 def check_order_ledgers() -> int | None:
     """Every order's paid and refunded figures against its succeeded payments and refunds."""
-    from shequn.jobs import run_job
-
     from . import reconciliation
 
     result = run_job("order-ledger-check", reconciliation.check_order_ledgers)
@@ -70,8 +64,6 @@ def deliver_simulated_notifications() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch_repurchase_reminders() -> int | None:
     """Beat: hand the members due for a reminder to batch tasks (one run at a time, under a lease)."""
-    from shequn.jobs import run_job
-
     from . import reminders
 
     result = run_job("repurchase-reminders", lambda r: reminders.dispatch_due_reminders(result=r))
@@ -83,8 +75,6 @@ def dispatch_repurchase_reminders() -> int | None:
 )
 def send_repurchase_reminders(due_ids: list[int]) -> int:
     """One batch (at most reminders.BATCH_SIZE members); sends each reminder once however often it runs."""
-    from shequn.jobs import run_job
-
     from . import reminders
 
     result = run_job(

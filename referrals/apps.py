@@ -1,14 +1,14 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from shequn import hooks
+
 
 class ReferralsConfig(AppConfig):
     name = "referrals"
     verbose_name = _("推荐关系")
 
     def ready(self):
-        from shequn import hooks
-
         from . import plugins
 
         # Referral events of a payment or refund are records of it: kept before any plug-in decides what the

@@ -191,7 +191,7 @@ def settings_page(request):
     form = ReferralSettingsForm(request.POST, instance=services.referral_settings(request.shop.pk))
     if form.is_valid():
         try:
-            services.update_referral_settings(shop=request.shop, **form.cleaned_data)
+            services.update_referral_settings(shop=request.shop, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -209,6 +209,7 @@ def rule_create(request):
         try:
             services.save_reward_rule(
                 shop=request.shop,
+                by=request.user,
                 data=services.RewardRuleInput(
                     kind=data["kind"],
                     amount=data["amount"],
@@ -230,6 +231,6 @@ def rule_create(request):
 @require_POST
 def rule_deactivate(request, pk: int):
     rule = get_object_or_404(RewardRule, shop=request.shop, pk=pk)
-    services.deactivate_reward_rule(rule=rule)
+    services.deactivate_reward_rule(rule=rule, by=request.user)
     messages.success(request, _("奖励规则已停用，已产生的奖励不受影响。"))
     return redirect("dashboard:referral_settings")

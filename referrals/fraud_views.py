@@ -135,7 +135,7 @@ def fraud_settings_page(request):
         if form.is_valid():
             try:
                 values = {name: form.cleaned_data[name] for name in fraud.SETTINGS_FIELDS}
-                fraud.update_fraud_settings(shop=request.shop, **values)
+                fraud.update_fraud_settings(shop=request.shop, by=request.user, **values)
             except ValidationError as error:
                 _add_errors(form, error)
             else:

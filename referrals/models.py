@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from groups.models import Channel
 from shequn.bounds import MAX_REWARD_CAP
 from shops.models import Shop
 
@@ -183,8 +184,6 @@ class ReferralEdge(models.Model):
 
     @property
     def channel_label(self) -> str:
-        from groups.models import Channel
-
         return Channel(self.channel).label if self.channel in Channel.values else self.channel
 
 
@@ -330,8 +329,6 @@ class ReferralEvent(models.Model):
 
     @property
     def channel_label(self) -> str:
-        from groups.models import Channel
-
         return Channel(self.channel).label if self.channel in Channel.values else self.channel
 
 
@@ -615,4 +612,5 @@ class WithdrawalRequest(models.Model):
 
 
 # Fraud review's own models (flags, thresholds, self-referral attempts) live beside it.
+
 from .fraud_models import FraudFlag, FraudSettings, SelfReferralAttempt  # noqa: E402, F401

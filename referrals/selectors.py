@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from groups.models import Group, GroupSeries
 from shops.models import Shop
 
 from .models import (
@@ -250,8 +251,6 @@ def _shop_viral(shop: Shop) -> ViralRow:
 
 
 def _label(rows: dict, by: str, shop: Shop) -> None:
-    from groups.models import Group, GroupSeries
-
     if by == "campaign":
         for row in rows.values():
             row.label = f"#{row.key}"

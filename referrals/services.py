@@ -25,7 +25,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from groups.models import Membership
+from orders.lifecycle import PAID_STATES
+from orders.models import OrderState
 from shequn import hooks, locks
+from shops import audit
 from shops.models import Shop
 from shops.staff import is_shop_staff
 
@@ -76,27 +80,49 @@ def referral_settings(shop_id: int) -> ReferralSettings:
 SETTINGS_FIELDS = ("binding_rule", "binding_window_days", "qualify_on", "qualifying_min_amount", "review_days")
 
 
-def update_referral_settings(*, shop: Shop, **fields) -> ReferralSettings:
+@transaction.atomic
+def update_referral_settings(*, shop: Shop, by: User, **fields) -> ReferralSettings:
     """Change the shop's referral rules (validated by the model's field validators)."""
     current = referral_settings(shop.pk)
+    before = audit.snapshot(current, SETTINGS_FIELDS)
     for name in SETTINGS_FIELDS:
         if name in fields:
             setattr(current, name, fields[name])
     current.full_clean()
     current.save()
+    audit.record(
+        shop=shop,
+        by=by,
+        action="referrals.settings.update",
+        target=current,
+        before=before,
+        after=audit.snapshot(current, SETTINGS_FIELDS),
+        label=shop.name,
+    )
     return current
 
 
+@transaction.atomic
 def set_campaign_binding_rule(
-    *, shop: Shop, campaign_id: int, binding_rule: str, binding_window_days: int = 7
+    *, shop: Shop, by: User, campaign_id: int, binding_rule: str, binding_window_days: int = 7
 ) -> CampaignReferralRule:
     """A campaign's binding rule, overriding the shop's for the joins it brings."""
     rule = CampaignReferralRule.objects.filter(shop=shop, campaign_id=campaign_id).first() or CampaignReferralRule(
         shop=shop, campaign_id=campaign_id
     )
+    fields = ("binding_rule", "binding_window_days")
+    before = audit.snapshot(rule, fields) if rule.pk else {}
     rule.binding_rule, rule.binding_window_days = binding_rule, binding_window_days
     rule.full_clean(validate_constraints=False)
     rule.save()
+    audit.record(
+        shop=shop,
+        by=by,
+        action="referrals.binding_rule.set",
+        target=rule,
+        before=before,
+        after=audit.snapshot(rule, fields) | {"campaign": campaign_id},
+    )
     return rule
 
 
@@ -330,8 +356,6 @@ def record_join(
 
 
 def _new_to_platform(invitee: User, shop_id: int) -> bool:
-    from groups.models import Membership
-
     return (
         not Membership.objects.filter(user=invitee, first_joined_at__isnull=False)
         .exclude(group__shop_id=shop_id)
@@ -534,8 +558,6 @@ def record_order_refunded(order) -> None:
     withdrawn (or moves to another paid order of the invitee), and its pending rewards are reversed.
     Rewards already granted (review period over) stay granted.
     """
-    from orders.lifecycle import PAID_STATES
-
     now = timezone.now()
     events = ReferralEvent.objects.filter(order=order, voided_at__isnull=True)
     _void(events, by=None, reason=REFUND_VOID_REASON, reward_status=RewardStatus.REVERSED, now=now)
@@ -615,8 +637,6 @@ def due_rewards(now: datetime | None = None):
     """Pending rewards whose review period is over, whose qualifying order is not in a refund, and that
     no open fraud flag holds (a flag on the reward's event, or on its inviter or invitee in the shop):
     they wait for the review's decision."""
-    from orders.models import OrderState
-
     now = now or timezone.now()
     open_flags = FraudFlag.objects.filter(shop_id=OuterRef("shop_id"), status=FlagStatus.OPEN)
     return (
@@ -766,21 +786,42 @@ WITHDRAWAL_MOVES = {
 }
 
 
-def _move_withdrawal(withdrawal: WithdrawalRequest, action: str, **fields) -> WithdrawalRequest:
+WITHDRAWAL_AUDIT = {
+    "approve": ("referrals.withdrawal.approve", "decision_note"),
+    "reject": ("referrals.withdrawal.reject", "decision_note"),
+    "mark_paid": ("referrals.withdrawal.paid", "payout_reference"),
+}
+
+
+@transaction.atomic
+def _move_withdrawal(withdrawal: WithdrawalRequest, action: str, *, by: User, **fields) -> WithdrawalRequest:
     allowed, to_status = WITHDRAWAL_MOVES[action]
+    # The row's status before the move is one of `allowed` (the UPDATE's condition decided it); the
+    # caller's copy names which unless it is stale.
+    was = withdrawal.status if withdrawal.status in allowed else "|".join(allowed)
     if WithdrawalRequest.objects.filter(pk=withdrawal.pk, status__in=allowed).update(status=to_status, **fields) != 1:
         withdrawal.refresh_from_db()
         raise ValidationError(
             _("该提现申请当前为「%(status)s」，不能执行此操作。") % {"status": withdrawal.get_status_display()}
         )
     withdrawal.refresh_from_db()
+    code, note_field = WITHDRAWAL_AUDIT[action]
+    audit.record(
+        shop=withdrawal.shop_id,
+        by=by,
+        action=code,
+        target=withdrawal,
+        before={"status": was},
+        after={"status": to_status, "amount": withdrawal.amount, note_field: fields[note_field]},
+        label=f"#{withdrawal.pk} ¥{withdrawal.amount}",
+    )
     return withdrawal
 
 
 def approve_withdrawal(*, withdrawal: WithdrawalRequest, by: User, note: str = "") -> WithdrawalRequest:
     """requested → approved (the operator will pay it outside the platform)."""
     return _move_withdrawal(
-        withdrawal, "approve", decided_by=by, decided_at=timezone.now(), decision_note=(note or "").strip()[:200]
+        withdrawal, "approve", by=by, decided_by=by, decided_at=timezone.now(), decision_note=(note or "").strip()[:200]
     )
 
 
@@ -791,7 +832,9 @@ def reject_withdrawal(*, withdrawal: WithdrawalRequest, by: User, note: str) -> 
         raise ValidationError({"note": _("请填写拒绝原因。")})
     now = timezone.now()
     with transaction.atomic():
-        withdrawal = _move_withdrawal(withdrawal, "reject", decided_by=by, decided_at=now, decision_note=note[:200])
+        withdrawal = _move_withdrawal(
+            withdrawal, "reject", by=by, decided_by=by, decided_at=now, decision_note=note[:200]
+        )
         _post_entry(
             shop_id=withdrawal.shop_id,
             member_id=withdrawal.member_id,
@@ -812,7 +855,7 @@ def mark_withdrawal_paid(*, withdrawal: WithdrawalRequest, by: User, payout_refe
     if len(payout_reference) > 80:
         raise ValidationError({"payout_reference": _("打款凭证号最多 80 个字。")})
     return _move_withdrawal(
-        withdrawal, "mark_paid", paid_by=by, paid_at=timezone.now(), payout_reference=payout_reference
+        withdrawal, "mark_paid", by=by, paid_by=by, paid_at=timezone.now(), payout_reference=payout_reference
     )
 
 
@@ -829,7 +872,10 @@ class RewardRuleInput:
     cap_period: str = CapPeriod.MONTH
 
 
-def save_reward_rule(*, shop: Shop, data: RewardRuleInput) -> RewardRule:
+REWARD_RULE_FIELDS = ("kind", "amount", "commission_rate", "label", "cap_count", "cap_period")
+
+
+def save_reward_rule(*, shop: Shop, by: User, data: RewardRuleInput) -> RewardRule:
     """Make `data` the shop's active rule of its kind; the previous one stops (rewards keep their rule)."""
     errors = {}
     if data.kind not in RewardKind.values:
@@ -851,8 +897,9 @@ def save_reward_rule(*, shop: Shop, data: RewardRuleInput) -> RewardRule:
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        RewardRule.objects.filter(shop=shop, kind=data.kind, is_active=True).update(is_active=False)
-        return RewardRule.objects.create(
+        previous = list(RewardRule.objects.select_for_update().filter(shop=shop, kind=data.kind, is_active=True))
+        RewardRule.objects.filter(pk__in=[r.pk for r in previous]).update(is_active=False)
+        rule = RewardRule.objects.create(
             shop=shop,
             kind=data.kind,
             amount=data.amount,
@@ -861,9 +908,29 @@ def save_reward_rule(*, shop: Shop, data: RewardRuleInput) -> RewardRule:
             cap_count=data.cap_count,
             cap_period=data.cap_period,
         )
+        # The new rule replaces the active one of its kind: the entry shows what it was.
+        before = audit.snapshot(previous[0], REWARD_RULE_FIELDS) | {"rule": previous[0].pk} if previous else {}
+        audit.record(
+            shop=shop,
+            by=by,
+            action="referrals.reward_rule.update" if previous else "referrals.reward_rule.create",
+            target=rule,
+            before=before,
+            after=audit.snapshot(rule, REWARD_RULE_FIELDS) | ({"rule": rule.pk} if previous else {}),
+        )
+        return rule
 
 
-def deactivate_reward_rule(*, rule: RewardRule) -> RewardRule:
+@transaction.atomic
+def deactivate_reward_rule(*, rule: RewardRule, by: User) -> RewardRule:
     RewardRule.objects.filter(pk=rule.pk).update(is_active=False)
-    rule.is_active = False
+    was_active, rule.is_active = rule.is_active, False
+    audit.record(
+        shop=rule.shop_id,
+        by=by,
+        action="referrals.reward_rule.deactivate",
+        target=rule,
+        before={"is_active": was_active},
+        after={"is_active": False},
+    )
     return rule

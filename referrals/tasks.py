@@ -2,36 +2,30 @@
 
 from celery import shared_task
 
+from shequn.jobs import run_counted
+
 from . import fraud, leaderboards, services
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def grant_due_rewards() -> int:
     """Grant rewards whose review period is over (each exactly once)."""
-    from shequn.jobs import run_counted
-
     return run_counted("grant-due-referral-rewards", services.grant_due_rewards)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def refresh_boards() -> int | None:
     """Rebuild the current boards of shops with recent events: repairs any live update a crash lost."""
-    from shequn.jobs import run_counted
-
     return run_counted("refresh-leaderboards", leaderboards.rebuilding.refresh_recent_boards)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def detect_fraud() -> int | None:
     """Raise fraud flags over recent activity (each once per subject and period)."""
-    from shequn.jobs import run_counted
-
     return run_counted("detect-referral-fraud", fraud.detect)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def apply_flag_deadlines() -> int | None:
     """Undecided fraud flags past their deadline follow their shop's default decision."""
-    from shequn.jobs import run_counted
-
     return run_counted("apply-fraud-flag-deadlines", fraud.apply_deadlines)

@@ -7,6 +7,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", include("groups.dashboard_urls")),
     path("shop/", include("shops.urls")),
+    path("audit/", include("shops.audit_urls")),
     path("orders/", include("orders.dashboard_urls")),
     path("payments/", include("orders.payment_dashboard_urls")),
     path("campaigns/", include("campaigns.dashboard_urls")),

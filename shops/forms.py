@@ -53,3 +53,26 @@ class OperatorRoleForm(forms.Form):
 
 class SwitchShopForm(forms.Form):
     shop = forms.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters: who, what kind of object, from and to which day (both included).
+
+    The people and object types offered are the ones the shop's log names, set per request."""
+
+    person = forms.ChoiceField(label=_("操作人"), required=False)
+    type = forms.ChoiceField(label=_("对象类型"), required=False)
+    since = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, people=(), types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", _("全部人员")), *people]
+        self.fields["type"].choices = [("", _("全部对象")), *types]
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("结束日期不能早于开始日期。"))
+        return cleaned

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shequn.bounds import MAX_GROUP_SIZE, MAX_MINUTES
@@ -122,3 +123,45 @@ class Operator(models.Model):
     def can(self, role: str) -> bool:
         """True if this seat's role is at least `role`."""
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+class AuditEntry(models.Model):
+    """One operator write: who changed what in which shop, and the changed fields before and after.
+
+    Written by `shops.audit.record` in the same transaction as the change, so a change that rolls back
+    leaves no entry and a committed change always has one. Append-only: nothing updates or deletes it.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="audit_entries")
+    # The user who acted; kept by name too, so the entry still says who after the account is gone.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+        verbose_name=_("操作人"),
+    )
+    actor_name = models.CharField(_("操作人名称"), max_length=150, blank=True)
+    action = models.CharField(_("操作"), max_length=48)
+    target_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", verbose_name=_("对象类型")
+    )
+    target_id = models.PositiveBigIntegerField(_("对象编号"))
+    target_label = models.CharField(_("对象"), max_length=200, blank=True)
+    before = models.JSONField(_("修改前"), default=dict, blank=True)
+    after = models.JSONField(_("修改后"), default=dict, blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("操作记录")
+        verbose_name_plural = _("操作记录")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["shop", "-at", "-id"], name="audit_shop_at"),
+            models.Index(fields=["shop", "actor", "-at"], name="audit_shop_actor_at"),
+            models.Index(fields=["shop", "target_type", "-at"], name="audit_shop_type_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.action} {self.target_label}"

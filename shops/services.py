@@ -7,7 +7,17 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from shequn import hooks
 
+from . import audit
 from .models import Operator, OperatorRole, Shop, ShopSettings
+
+SETTINGS_FIELDS = (
+    "group_hard_cap",
+    "default_group_capacity",
+    "default_rotation_threshold",
+    "payment_timeout_minutes",
+    "bargain_pay_within_minutes",
+    "sms_sign_name",
+)
 
 
 @transaction.atomic
@@ -23,6 +33,7 @@ def create_shop(*, name: str, slug: str, owner: User) -> Shop:
 def update_shop_settings(
     *,
     shop: Shop,
+    by: User,
     group_hard_cap: int,
     default_group_capacity: int,
     default_rotation_threshold: int,
@@ -33,6 +44,7 @@ def update_shop_settings(
     """Refuses a hard cap below any existing group's capacity: no group may sit above the cap.
     The two time limits and the SMS signature are left as they are when not given."""
     settings_row = ShopSettings.objects.select_for_update().get(shop=shop)
+    before = audit.snapshot(settings_row, SETTINGS_FIELDS)
     errors = {}
     if default_group_capacity > group_hard_cap:
         errors["default_group_capacity"] = _("默认群容量不能超过群人数上限。")
@@ -59,11 +71,20 @@ def update_shop_settings(
     settings_row.default_group_capacity = default_group_capacity
     settings_row.default_rotation_threshold = default_rotation_threshold
     settings_row.save()
+    audit.record(
+        shop=shop,
+        by=by,
+        action="shop.settings.update",
+        target=settings_row,
+        before=before,
+        after=audit.snapshot(settings_row, SETTINGS_FIELDS),
+        label=shop.name,
+    )
     return settings_row
 
 
 @transaction.atomic
-def add_operator(*, shop: Shop, email: str, role: str, display_name: str = "") -> Operator:
+def add_operator(*, shop: Shop, by: User, email: str, role: str, display_name: str = "") -> Operator:
     """Give a user (found or created by e-mail) a seat on the shop's staff."""
     email = email.strip().lower()
     user = User.objects.filter(email__iexact=email).first()
@@ -73,26 +94,50 @@ def add_operator(*, shop: Shop, email: str, role: str, display_name: str = "") -
         user.save(update_fields=["password"])
     if Operator.objects.filter(shop=shop, user=user).exists():
         raise ValidationError({"email": _("此用户已是本店运营人员。")})
-    return Operator.objects.create(shop=shop, user=user, role=role)
-
-
-@transaction.atomic
-def change_operator_role(*, operator: Operator, role: str) -> Operator:
-    """A shop always keeps at least one owner."""
-    seat = Operator.objects.select_for_update().get(pk=operator.pk)
-    if seat.role == OperatorRole.OWNER and role != OperatorRole.OWNER:
-        _ensure_another_owner(seat)
-    seat.role = role
-    seat.save(update_fields=["role"])
+    seat = Operator.objects.create(shop=shop, user=user, role=role)
+    audit.record(shop=shop, by=by, action="shop.operator.add", target=seat, after={"user": user.pk, "role": role})
     return seat
 
 
 @transaction.atomic
-def remove_operator(*, operator: Operator) -> None:
+def change_operator_role(*, operator: Operator, by: User, role: str) -> Operator:
+    """A shop always keeps at least one owner."""
+    seat = Operator.objects.select_for_update().get(pk=operator.pk)
+    if seat.role == OperatorRole.OWNER and role != OperatorRole.OWNER:
+        _ensure_another_owner(seat)
+    before = seat.role
+    seat.role = role
+    seat.save(update_fields=["role"])
+    audit.record(
+        shop=seat.shop_id,
+        by=by,
+        action="shop.operator.role",
+        target=seat,
+        before={"role": before},
+        after={"role": role},
+        label=_operator_label(seat),
+    )
+    return seat
+
+
+@transaction.atomic
+def remove_operator(*, operator: Operator, by: User) -> None:
     seat = Operator.objects.select_for_update().get(pk=operator.pk)
     if seat.role == OperatorRole.OWNER:
         _ensure_another_owner(seat)
+    audit.record(
+        shop=seat.shop_id,
+        by=by,
+        action="shop.operator.remove",
+        target=seat,
+        before={"user": seat.user_id, "role": seat.role},
+        label=_operator_label(seat),
+    )
     seat.delete()
+
+
+def _operator_label(seat: Operator) -> str:
+    return seat.user.public_name
 
 
 def _ensure_another_owner(seat: Operator) -> None:

@@ -1,14 +1,16 @@
-"""Dashboard pages for the shop itself: settings (owner), staff (owner writes), shop switcher."""
+"""Dashboard pages for the shop itself: settings (owner), staff (owner writes), the audit log (owner),
+shop switcher."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from . import services
-from .forms import OperatorAddForm, OperatorRoleForm, ShopSettingsForm, SwitchShopForm
+from . import audit, selectors, services
+from .forms import AuditFilterForm, OperatorAddForm, OperatorRoleForm, ShopSettingsForm, SwitchShopForm
 from .models import Operator, OperatorRole
 from .tenancy import SESSION_SHOP_KEY, operator_required, seats_for
 
@@ -41,7 +43,7 @@ def shop_settings(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_shop_settings(shop=request.shop, **form.cleaned_data)
+            services.update_shop_settings(shop=request.shop, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -76,7 +78,7 @@ def operator_add(request):
     form = OperatorAddForm(request.POST)
     if form.is_valid():
         try:
-            seat = services.add_operator(shop=request.shop, **form.cleaned_data)
+            seat = services.add_operator(shop=request.shop, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -94,7 +96,7 @@ def operator_role(request, pk: int):
         messages.error(request, _("请选择有效的角色。"))
         return redirect("dashboard:operators")
     try:
-        seat = services.change_operator_role(operator=seat, role=form.cleaned_data["role"])
+        seat = services.change_operator_role(operator=seat, by=request.user, role=form.cleaned_data["role"])
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
     else:
@@ -111,7 +113,7 @@ def operator_role(request, pk: int):
 def operator_remove(request, pk: int):
     seat = _operator_of_shop(request, pk)
     try:
-        services.remove_operator(operator=seat)
+        services.remove_operator(operator=seat, by=request.user)
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
         return redirect("dashboard:operators")
@@ -134,3 +136,33 @@ def switch_shop(request):
     request.session[SESSION_SHOP_KEY] = seat.shop_id
     messages.success(request, _("已切换到店铺「%(name)s」。") % {"name": seat.shop.name})
     return redirect("dashboard:groups")
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@operator_required(OperatorRole.OWNER)
+@require_GET
+def audit_log(request):
+    """Who changed what in the shop, newest first; owners only (it names every operator's acts)."""
+    form = AuditFilterForm(
+        request.GET or None, people=selectors.audit_people(request.shop), types=selectors.audit_types(request.shop)
+    )
+    filters = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "person": int(data["person"]) if data["person"] else None,
+            "type": int(data["type"]) if data["type"] else None,
+            "since": data["since"],
+            "until": data["until"],
+        }
+    page = Paginator(selectors.audit_entries(request.shop, **filters), AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for entry in page:
+        entry.action_label = audit.ACTIONS.get(entry.action, entry.action)
+        model = entry.target_type.model_class()
+        entry.type_label = model._meta.verbose_name if model else entry.target_type.model
+        entry.rows = audit.change_rows(entry)
+    return render(request, "shops/audit_log.html", {"form": form, "page": page})

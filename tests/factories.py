@@ -117,3 +117,9 @@ class PickupPointFactory(DjangoModelFactory):
     shop = factory.SubFactory(ShopFactory)
     name = "望京店"
     address = "北京市朝阳区望京街 1 号"
+
+
+def shop_owner(shop: Shop) -> User:
+    """The shop's first owner, seated now if it has none: the `by` of operator writes in tests."""
+    seat = Operator.objects.filter(shop=shop, role=OperatorRole.OWNER).select_related("user").order_by("pk").first()
+    return seat.user if seat else OperatorFactory(shop=shop, role=OperatorRole.OWNER).user

@@ -93,8 +93,9 @@ def demo(django_db_setup, django_db_blocker):
 def _add_campaigns(shop) -> None:
     """One campaign of each kind, each with the member's own act, so their pages are part of the crawl."""
     from campaigns import services
-    from campaigns.types import bargain, group_buy
-    from campaigns.types import help as helping
+    from campaigns.types.bargain import kind as bargain
+    from campaigns.types.group_buy import kind as group_buy
+    from campaigns.types.help import kind as helping
     from orders.models import Sku
     from orders.services import DeliveryRequest
 

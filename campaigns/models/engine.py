@@ -50,7 +50,7 @@ class CampaignState(models.TextChoices):
 
 class Campaign(models.Model):
     """One growth campaign of a shop. `settings` holds the type's own rules, cleaned by the type
-    (`campaigns.types.<type>.validate_settings`); the engine holds what every type shares."""
+    (`campaigns/types/<code>/kind.py`, validate_settings); the engine holds what every type shares."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="campaigns")
     type = models.CharField(_("类型"), max_length=20, choices=CampaignType.choices)

@@ -1,1 +1,2 @@
-"""One module per campaign type; each registers its `CampaignKind` with `campaigns.registry`."""
+"""One package per campaign type (`<code>/`: kind.py registering its `CampaignKind` with campaigns.registry,
+and its models, forms, views, URLs, API, admin and templates); base.py is the kind's interface."""

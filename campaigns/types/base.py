@@ -14,6 +14,7 @@ after_refund). Raising ValidationError in before_ship refuses the shipment; afte
 
 import importlib.util
 import sys
+from pathlib import Path
 
 from django.core.exceptions import ValidationError  # noqa: F401 - re-exported for the types
 
@@ -31,7 +32,8 @@ class CampaignKind:
     # Dotted paths of the type's own modules, each optional: `urls` (its member pages, included at /m/c/
     # in the "campaigns" namespace), `api_urls` (its member API, at /api/v1/) and `admin` (its platform
     # admin, imported with campaigns.admin). Left as None, each is looked up by that name in the package
-    # the kind is defined in, so a type package with a `urls.py` needs to say nothing.
+    # the kind is defined in, so a type package with a `urls.py` needs to say nothing; its `templates/`
+    # directory is found the same way.
     urls: str | None = None
     api_urls: str | None = None
     admin: str | None = None
@@ -119,20 +121,32 @@ class CampaignKind:
         poster shares (a team, a task…) or None. Empty: no offer line."""
         return ""
 
-    # -- the type's own modules --
+    # -- the type's own modules and templates --
+
+    def package(self) -> str | None:
+        """The dotted name of the package the kind is defined in (None: a kind of the engine's own modules)."""
+        defined_in = type(self).__module__
+        package = defined_in if hasattr(sys.modules.get(defined_in), "__path__") else defined_in.rpartition(".")[0]
+        return None if package in ("campaigns", "campaigns.types") else package
 
     def module(self, part: str) -> str | None:
         """The dotted path of the type's `part` module ("urls", "api_urls", "admin"), or None if it has none."""
         declared = getattr(self, part, None)
         if declared:
             return declared
-        defined_in = type(self).__module__
-        module = sys.modules.get(defined_in)
-        package = defined_in if hasattr(module, "__path__") else defined_in.rpartition(".")[0]
-        if package in ("campaigns", "campaigns.types"):
-            return None  # the engine's own modules are not the type's
+        package = self.package()
+        if package is None:
+            return None
         dotted = f"{package}.{part}"
         return dotted if importlib.util.find_spec(dotted) is not None else None
+
+    def templates_dir(self) -> Path | None:
+        """The type package's `templates/` directory (found by campaigns.templates.TypeTemplates), if any."""
+        package = self.package()
+        if package is None:
+            return None
+        found = Path(sys.modules[package].__path__[0]) / "templates"
+        return found if found.is_dir() else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.code}>"

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.identity import wechat_openid
+
 from . import provider_class, simulated_allowed
 
 WECHAT_BROWSER, MOBILE, DESKTOP = "wechat", "mobile", "desktop"
@@ -77,8 +79,6 @@ def paying_client(request) -> dict:
     """Where the member pays from: the kind of browser, their WeChat openid, their address (WeChat Pay
     H5 wants the payer's IP). Keyword arguments for orders.services.start_payment."""
     from allauth.account.adapter import get_adapter
-
-    from accounts.identity import wechat_openid
 
     return {
         "client": client_kind(request.META.get("HTTP_USER_AGENT", "")),

@@ -21,11 +21,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from shequn import kicks
+
 from ..models import SimulatedCharge, SimulatedNotificationOutbox
 from .base import InvalidNotification, Notification, PaymentProvider
 
 SIGNATURE_HEADER = "X-Simulated-Signature"
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = SimulatedNotificationOutbox.MAX_ATTEMPTS
 
 
 def _secret() -> bytes:
@@ -134,11 +136,9 @@ def settle(
         SimulatedNotificationOutbox.objects.create(
             reference=locked.reference, notify_url=locked.notify_url, body=body, signature=sign(body), deliver_after=due
         )
-    from ..tasks import deliver_simulated_notifications
-
     # Robust: with the broker (Redis) down the kick is lost, not the cashier's answer; the periodic pump
     # (deliver-simulated-notifications) posts the queued rows.
-    transaction.on_commit(lambda: deliver_simulated_notifications.delay(), robust=True)
+    kicks.kick_after_commit("orders.tasks.deliver_simulated_notifications")
 
 
 # A pump owns the rows it claimed for LEASE; it claims CLAIM_CHUNK at a time, so the lease outlasts their

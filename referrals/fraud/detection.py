@@ -11,6 +11,7 @@ from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from orders.models import Order
 
 from ..fraud_models import FlagKind, FlagStatus, FraudFlag, FraudSettings, SelfReferralAttempt
 from ..models import EventKind, ReferralEdge, ReferralEvent
@@ -196,8 +197,6 @@ def _shared(shop_id: int, rules: FraudSettings, now: datetime, column: str) -> l
 
 def _dormant(shop_id: int, rules: FraudSettings, now: datetime) -> list[Finding]:
     """Invitees who did nothing for days after joining, counted per inviter and week of the join."""
-    from orders.models import Order
-
     cutoff = now - timedelta(days=rules.dormant_after_days)
     joins = list(
         _live(shop_id)

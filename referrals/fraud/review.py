@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shops import audit
 
 from .. import services
 from ..fraud_models import DefaultDecision, FlagStatus, FraudFlag
@@ -65,9 +66,20 @@ def clear_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = Fa
 
 
 def _decide(flag: FraudFlag, status: str, *, by, reason: str, auto: bool, voided: int) -> FraudFlag:
+    was = flag.status
     flag.status, flag.decided_at, flag.decided_by = status, timezone.now(), by
     flag.decision_reason, flag.auto_decided, flag.voided_count = reason, auto, voided
     flag.save(update_fields=["status", "decided_at", "decided_by", "decision_reason", "auto_decided", "voided_count"])
+    if by is not None:  # a reviewer's decision; the deadline job's (by=None) is the flag's own auto_decided record
+        audit.record(
+            shop=flag.shop_id,
+            by=by,
+            action="fraud.flag.confirm" if status == FlagStatus.CONFIRMED else "fraud.flag.clear",
+            target=flag,
+            before={"status": was},
+            after={"status": status, "reason": reason, "voided": voided},
+            label=f"{flag.get_kind_display()} {flag.subject}"[:200],
+        )
     return flag
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
+from shops import audit
 from shops.models import Shop
 
 from ..fraud_models import FraudSettings
@@ -34,12 +36,23 @@ SETTINGS_FIELDS = (
 )
 
 
-def update_fraud_settings(*, shop: Shop, **fields) -> FraudSettings:
+@transaction.atomic
+def update_fraud_settings(*, shop: Shop, by: User, **fields) -> FraudSettings:
     """Change the shop's thresholds (validated by the model's field validators)."""
     current = fraud_settings(shop.pk)
+    before = audit.snapshot(current, SETTINGS_FIELDS)
     for name in SETTINGS_FIELDS:
         if name in fields:
             setattr(current, name, fields[name])
     current.full_clean()
     current.save()
+    audit.record(
+        shop=shop,
+        by=by,
+        action="fraud.settings.update",
+        target=current,
+        before=before,
+        after=audit.snapshot(current, SETTINGS_FIELDS),
+        label=shop.name,
+    )
     return current

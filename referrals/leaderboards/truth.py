@@ -8,6 +8,8 @@ from datetime import datetime
 from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
 
+from accounts.models import User
+
 from .boards import Board, tie_of
 
 
@@ -50,8 +52,6 @@ def standings(board: Board) -> list[Standing]:
 
 
 def public_names(user_ids: list[int]) -> dict[int, str]:
-    from accounts.models import User
-
     names = {}
     for chunk_start in range(0, len(user_ids), 5000):
         chunk = user_ids[chunk_start : chunk_start + 5000]

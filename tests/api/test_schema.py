@@ -88,7 +88,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/teams/{team_pk}/", "get"),
     ("/api/v1/me/campaigns/{id}/teams/{team_pk}/join/", "post"),
     ("/api/v1/me/teams/", "get"),
-    # 帮 助力 and 砍 砍价 (campaigns/help_api_urls.py, campaigns/bargain_api_urls.py)
+    # 帮 助力 and 砍 砍价 (campaigns/types/help/api_urls.py, campaigns/types/bargain/api_urls.py)
     ("/api/v1/me/campaigns/{id}/help-tasks/", "post"),
     ("/api/v1/me/help-tasks/{id}/", "get"),
     ("/api/v1/me/help-tasks/{id}/help/", "post"),

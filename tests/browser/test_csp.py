@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from groups.services import LinkOptions, create_link
 from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, ShopFactory
+from tests.factories import GroupFactory, OperatorFactory, ShopFactory, shop_owner
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ def test_revoking_a_link_asks_first(desktop, live_site, shot, sign_in_operator, 
     shop = ShopFactory()
     operator = OperatorFactory(shop=shop, role=OperatorRole.OPERATOR).user
     group = GroupFactory(shop=shop)
-    link = create_link(shop=shop, inviter=operator, group=group, options=LinkOptions())
+    link = create_link(shop=shop, by=shop_owner(shop), inviter=operator, group=group, options=LinkOptions())
     violations = record_violations(desktop)
     sign_in_operator(desktop, operator.email)
     desktop.goto(f"{live_site}/dashboard/groups/{group.pk}/")

@@ -13,7 +13,7 @@ from groups.models import Channel, GroupState, Membership, MembershipStatus, Thr
 from groups.services import LinkOptions, add_member, create_link, personal_link
 from referrals.models import ReferralEdge
 from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, ShopFactory, UserFactory
+from tests.factories import GroupFactory, OperatorFactory, ShopFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.browser
 
@@ -104,7 +104,11 @@ def test_member_answers_the_question_waits_and_is_approved_by_the_operator(
         rules=RULES,
     )
     link = create_link(
-        shop=shop, inviter=operator, group=group, options=LinkOptions(channel=Channel.POSTER, label="门店海报")
+        shop=shop,
+        by=shop_owner(shop),
+        inviter=operator,
+        group=group,
+        options=LinkOptions(channel=Channel.POSTER, label="门店海报"),
     )
 
     phone.goto(link.public_url)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
-from campaigns.types import group_buy
+from campaigns.types.group_buy import kind as group_buy
 from groups.models import GroupState, Threshold
 from groups.services import add_member
 from shops.models import OperatorRole

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import CampaignType
-from campaigns.types import group_buy
+from campaigns.types.group_buy import kind as group_buy
 from tests.builders.orders import SHIPPING
 from tests.factories import UserFactory
 

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from campaigns import services
 from campaigns.bargain_algorithm import cut_sequence, to_yuan
 from campaigns.models import BargainCut, BargainState, BargainTask, CampaignAct, CampaignType
-from campaigns.types import bargain as bargaining
-from campaigns.types.bargain import BargainRefused
+from campaigns.types.bargain import kind as bargaining
+from campaigns.types.bargain.kind import BargainRefused
 from orders.models import OrderState
 from orders.services import cancel_order
 from referrals.models import EventKind, ReferralEvent
@@ -295,9 +295,11 @@ def test_figures_count_bargains_cuts_and_purchases(running, transport):
 
 def test_the_payment_deadline_after_the_floor_defaults_to_the_shops_setting(shop):
     from shops.services import update_shop_settings
+    from tests.factories import shop_owner
 
     update_shop_settings(
         shop=shop,
+        by=shop_owner(shop),
         group_hard_cap=350,
         default_group_capacity=200,
         default_rotation_threshold=180,

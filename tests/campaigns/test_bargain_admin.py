@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from campaigns.bargain_algorithm import to_yuan
 from campaigns.models import BargainCut
-from campaigns.types import bargain as bargaining
+from campaigns.types.bargain import kind as bargaining
 from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 
 pytestmark = pytest.mark.django_db

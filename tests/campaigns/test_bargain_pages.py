@@ -11,7 +11,7 @@ from django.urls import reverse
 from campaigns import services
 from campaigns.bargain_algorithm import to_yuan
 from campaigns.models import BargainCut, BargainState, BargainTask
-from campaigns.types import bargain as bargaining
+from campaigns.types.bargain import kind as bargaining
 from orders.models import Order
 from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 from tests.factories import UserFactory

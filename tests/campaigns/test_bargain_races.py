@@ -8,8 +8,8 @@ from django.db import IntegrityError, connection
 
 from campaigns.bargain_algorithm import to_yuan
 from campaigns.models import BargainCut, BargainState, BargainTask
-from campaigns.types import bargain as bargaining
-from campaigns.types.bargain import BargainRefused
+from campaigns.types.bargain import kind as bargaining
+from campaigns.types.bargain.kind import BargainRefused
 from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 from tests.factories import ShopFactory
 from tests.race import Gate, race

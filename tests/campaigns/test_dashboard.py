@@ -119,7 +119,7 @@ def test_rules_are_shown_in_words_and_empty_limits_as_unlimited(operator_client,
 
 
 def test_units_sold_counts_only_paid_orders(campaign, people, transport):
-    from campaigns.types.group_buy import group_buy_figures
+    from campaigns.types.group_buy.kind import group_buy_figures
 
     team = open_team(campaign, people[0], people[0].memberships.get().group).team
     assert group_buy_figures(campaign)["units_sold"] == 0  # ordered, not paid
@@ -148,7 +148,7 @@ def test_the_detail_page_shows_live_figures_and_says_when_teams_were_simulated(
     pay(join(seat.team, people[1], gb_group).order, transport)
     lonely = open_team(campaign, people[2], gb_group)
     pay(lonely.order, transport)
-    from campaigns.types.group_buy import GroupBuy
+    from campaigns.types.group_buy.kind import GroupBuy
 
     GroupBuy().expire_due(now=timezone.now() + timedelta(minutes=61))
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import CampaignAct, SeatState, Team, TeamSeat, TeamState
-from campaigns.types import group_buy
+from campaigns.types.group_buy import kind as group_buy
 from orders import services as order_services
 from orders.models import Order, OrderState, Refund
 from referrals.models import EventKind, ReferralEvent

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import SeatState, Team, TeamSeat, TeamState
-from campaigns.types import group_buy
+from campaigns.types.group_buy import kind as group_buy
 from orders.models import Payment, Refund
 from orders.payments import Notification
 from orders.services import process_notification, start_payment

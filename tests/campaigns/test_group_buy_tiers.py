@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import SeatState, Team, TeamState
-from campaigns.types import group_buy
+from campaigns.types.group_buy import kind as group_buy
 from orders.models import OrderState, Refund
 from tests.builders.campaigns import join, make_campaign, open_team, refresh
 from tests.builders.orders import deliver, make_buyer, pay

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import CampaignAct, CampaignType, Help, HelpTask, HelpTaskState
-from campaigns.types import help as helping
-from campaigns.types.help import HelpRefused
+from campaigns.types.help import kind as helping
+from campaigns.types.help.kind import HelpRefused
 from orders.models import OrderState
 from referrals.models import EventKind, ReferralEvent
 from tests.builders.orders import SHIPPING, make_buyer, order_for, pay

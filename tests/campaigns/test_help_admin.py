@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Help, HelpTask
-from campaigns.types import help as helping
+from campaigns.types.help import kind as helping
 from tests.campaigns.social_support import friends, help_campaign, starter_in
 
 pytestmark = pytest.mark.django_db

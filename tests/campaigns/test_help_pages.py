@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from campaigns import services
 from campaigns.models import Help, HelpTask
-from campaigns.types import help as helping
+from campaigns.types.help import kind as helping
 from orders.models import Order
 from tests.builders.orders import make_buyer, order_for, pay
 from tests.campaigns.social_support import friends, help_campaign, starter_in

@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError
 
 from campaigns.models import Help, HelpTask, HelpTaskState
-from campaigns.types import help as helping
-from campaigns.types.help import HelpRefused
+from campaigns.types.help import kind as helping
+from campaigns.types.help.kind import HelpRefused
 from tests.campaigns.social_support import friends, help_campaign, starter_in
 from tests.factories import ShopFactory
 from tests.race import Gate, race

@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from campaigns import posters
-from campaigns.types import bargain as bargaining
+from campaigns.types.bargain import kind as bargaining
 from tests.builders.campaigns import open_team
 from tests.campaigns.social_support import bargain_campaign, help_campaign, starter_in
 

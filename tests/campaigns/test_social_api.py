@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 from campaigns import services
 from campaigns.bargain_algorithm import to_yuan
 from campaigns.models import BargainCut, Help
-from campaigns.types import bargain as bargaining
-from campaigns.types import help as helping
+from campaigns.types.bargain import kind as bargaining
+from campaigns.types.help import kind as helping
 from tests.campaigns.social_support import bargain_campaign, friends, help_campaign, starter_in
 from tests.factories import UserFactory
 

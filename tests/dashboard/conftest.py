@@ -6,7 +6,7 @@ from django.test import Client
 from groups import services
 from groups.models import MembershipStatus, Threshold
 from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, TagFactory, UserFactory
+from tests.factories import GroupFactory, OperatorFactory, TagFactory, UserFactory, shop_owner
 
 
 def _client_for(user) -> Client:
@@ -39,7 +39,9 @@ def approval_group(shop, owner):
 @pytest.fixture
 def applicant(approval_group, owner):
     """A pending membership: someone asked to join through a link of an approval group."""
-    link = services.create_link(shop=approval_group.shop, inviter=owner, group=approval_group)
+    link = services.create_link(
+        shop=approval_group.shop, by=shop_owner(approval_group.shop), inviter=owner, group=approval_group
+    )
     membership = services.join_via_link(user=UserFactory(display_name="申请人甲"), code=link.code, answer="我是宝妈")
     assert membership.status == MembershipStatus.PENDING
     return membership
@@ -56,7 +58,7 @@ def foreign(other_shop):
     other_owner = OperatorFactory(shop=other_shop, role=OperatorRole.OWNER).user
     group = GroupFactory(shop=other_shop, name="别家的群")
     membership = services.add_member(group=group, user=UserFactory(), by=other_owner)
-    link = services.create_link(shop=other_shop, inviter=other_owner, group=group)
+    link = services.create_link(shop=other_shop, by=shop_owner(other_shop), inviter=other_owner, group=group)
     series = services.create_series(shop=other_shop, name="别家系列", capacity=10, rotation_threshold=8, by=other_owner)
     seat = other_owner.operator_seats.get()
     return {

@@ -12,6 +12,7 @@ from PIL import Image
 
 from groups import services
 from groups.models import Channel, InviteLink
+from tests.factories import shop_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ def _decode(content: bytes) -> list[str]:
 def link(group, operator):
     return services.create_link(
         shop=group.shop,
+        by=shop_owner(group.shop),
         inviter=operator,
         group=group,
         options=services.LinkOptions(channel=Channel.POSTER, label="6月海报"),

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from groups import services
 from groups.models import MemberRole, Membership, MembershipStatus
-from tests.factories import GroupFactory, TagFactory, UserFactory
+from tests.factories import GroupFactory, TagFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 ST = MembershipStatus
@@ -66,7 +66,7 @@ def test_ban_then_unban(operator_client, group):
     membership.refresh_from_db()
     group.refresh_from_db()
     assert membership.status == ST.BANNED and group.active_member_count == 0
-    link = services.create_link(shop=group.shop, inviter=UserFactory(), group=group)
+    link = services.create_link(shop=group.shop, by=shop_owner(group.shop), inviter=UserFactory(), group=group)
     with pytest.raises(services.JoinRefused) as refused:
         services.join_via_link(user=membership.user, code=link.code)
     assert refused.value.reason == "banned"
@@ -124,10 +124,10 @@ def test_members_table_filters_by_status(viewer_client, group):
 
 
 def _add_members(group, n, tags, inviter):
-    link = services.create_link(shop=group.shop, inviter=inviter, group=group)
+    link = services.create_link(shop=group.shop, by=shop_owner(group.shop), inviter=inviter, group=group)
     for _ in range(n):
         membership = services.join_via_link(user=UserFactory(), code=link.code)
-        services.set_member_tags(membership=membership, tags=tags)
+        services.set_member_tags(membership=membership, by=shop_owner(membership.group.shop), tags=tags)
 
 
 def test_members_table_runs_in_constant_queries(operator_client, shop):

@@ -10,14 +10,18 @@ from django.urls import reverse
 from groups import services
 from groups.models import Channel, GroupState, InviteLink, MemberRole, Membership
 from shequn.job_views import every_text
-from tests.factories import GroupFactory, UserFactory
+from tests.factories import GroupFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_link_shows_its_full_address_with_a_copy_button(operator_client, operator, group):
     link = services.create_link(
-        shop=group.shop, inviter=operator, group=group, options=services.LinkOptions(channel=Channel.POSTER)
+        shop=group.shop,
+        by=shop_owner(group.shop),
+        inviter=operator,
+        group=group,
+        options=services.LinkOptions(channel=Channel.POSTER),
     )
 
     html = operator_client.get(reverse("dashboard:group_detail", args=[group.pk])).content.decode()

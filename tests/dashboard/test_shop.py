@@ -65,12 +65,13 @@ def test_the_shop_sets_its_payment_timeouts_and_orders_follow_them(owner_client,
     assert order.pay_deadline - order.created_at == timedelta(minutes=45)
 
 
-def test_payment_timeouts_out_of_range_are_refused(owner_client, shop):
+def test_payment_timeouts_out_of_range_are_refused(owner_client, shop, owner):
     from shops.services import update_shop_settings
 
     with pytest.raises(ValidationError) as refused:
         update_shop_settings(
             shop=shop,
+            by=owner,
             group_hard_cap=350,
             default_group_capacity=200,
             default_rotation_threshold=180,

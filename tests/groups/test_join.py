@@ -20,7 +20,7 @@ from groups.services import (
     unban,
 )
 from referrals.models import ReferralEdge
-from tests.factories import GroupFactory, InviteLinkFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 ST = MembershipStatus
@@ -66,7 +66,7 @@ def test_unknown_code_is_invalid(member):
 
 
 def test_revoked_link_refused(group, member):
-    link = revoke_link(link=InviteLinkFactory(group=group))
+    link = revoke_link(link=InviteLinkFactory(group=group), by=shop_owner(group.shop))
     refused("revoked", user=member, code=link.code)
     assert not Membership.objects.exists()
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from groups import posters, qr, services
 from shequn import images
-from tests.factories import GroupFactory, ShopFactory, UserFactory
+from tests.factories import GroupFactory, ShopFactory, UserFactory, shop_owner
 from tests.race import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +28,9 @@ def cover_upload(colour=(200, 90, 60)) -> SimpleUploadedFile:
 def set_cover(group, upload):
     settings = {name: getattr(group, name) for name in ("capacity", "threshold", "entry_price", "entry_question")}
     cover = images.clean_image(upload, bounds=images.COVER)  # as the group form stores it
-    return services.update_group(group=group, name=group.name, tags=[], cover=cover, **settings)
+    return services.update_group(
+        group=group, by=shop_owner(group.shop), name=group.name, tags=[], cover=cover, **settings
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from groups import services
 from groups.models import Group, GroupSeries, InviteLink, Membership, MembershipStatus
 from groups.services import JoinRefused, create_link, create_series, join_via_link
 from referrals.models import ReferralEdge
-from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, UserFactory, shop_owner
 from tests.race import Gate, race
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
@@ -119,7 +119,7 @@ def test_series_rotation_under_concurrency_opens_each_group_once():
     shop = ShopFactory()
     owner = UserFactory()
     series = create_series(shop=shop, name="辅食交流", capacity=10, rotation_threshold=3, by=owner)
-    links = [create_link(shop=shop, inviter=UserFactory(), series=series) for _ in range(RACERS)]
+    links = [create_link(shop=shop, by=shop_owner(shop), inviter=UserFactory(), series=series) for _ in range(RACERS)]
     users = _joiners(RACERS)
 
     results = race(RACERS, lambda i: join_via_link(user=users[i], code=links[i].code))
@@ -170,7 +170,7 @@ def _series_with_applications(n, *, rotation=3):
     series = create_series(
         shop=shop, name="护肤打卡", capacity=10, rotation_threshold=rotation, threshold="approval", by=UserFactory()
     )
-    link = create_link(shop=shop, inviter=UserFactory(), series=series)
+    link = create_link(shop=shop, by=shop_owner(shop), inviter=UserFactory(), series=series)
     applications = [join_via_link(user=user, code=link.code) for user in _joiners(n)]
     return series, applications
 

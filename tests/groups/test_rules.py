@@ -17,7 +17,7 @@ from groups.services import (
     set_role,
     update_group,
 )
-from tests.factories import GroupFactory, InviteLinkFactory, TagFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, TagFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 S = GroupState
@@ -67,6 +67,7 @@ def test_capacity_cannot_drop_below_current_members(shop, operator):
     with pytest.raises(ValidationError, match="已有 3 人"):
         update_group(
             group=group,
+            by=shop_owner(group.shop),
             name=group.name,
             tags=[],
             capacity=2,
@@ -134,19 +135,21 @@ def test_owner_handover_keeps_one_owner(group):
     a, b = UserFactory(), UserFactory()
     ma = add_member(group=group, user=a, by=None, role=MemberRole.OWNER)
     mb = add_member(group=group, user=b, by=None)
-    set_role(membership=mb, role=MemberRole.OWNER)
+    set_role(membership=mb, by=shop_owner(mb.group.shop), role=MemberRole.OWNER)
     ma.refresh_from_db()
     group.refresh_from_db()
     assert (ma.role, group.owner) == (MemberRole.ADMIN, b)
     with pytest.raises(ValidationError):
-        set_role(membership=mb, role=MemberRole.MEMBER)  # hand over instead of leaving no owner
+        set_role(
+            membership=mb, by=shop_owner(mb.group.shop), role=MemberRole.MEMBER
+        )  # hand over instead of leaving no owner
 
 
 def test_roles_only_for_active_members(member, operator):
     group = GroupFactory(threshold=Threshold.APPROVAL)
     pending = join_via_link(user=member, code=InviteLinkFactory(group=group).code)
     with pytest.raises(ValidationError):
-        set_role(membership=pending, role=MemberRole.ADMIN)
+        set_role(membership=pending, by=shop_owner(pending.group.shop), role=MemberRole.ADMIN)
 
 
 def test_personal_link_is_made_once_and_only_for_members(group, member):

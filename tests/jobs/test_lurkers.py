@@ -10,6 +10,7 @@ from groups.models import ActivityKind, AutomationSettings, LurkerFollowUp, Memb
 from groups.services import leave, set_role
 from notifications.models import Notification
 from tests.builders.groups import DAY, with_members
+from tests.factories import shop_owner
 from tests.race import race
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def scene(group, now):
     for m in (silent, owner, gone):
         silent_for(m, 20, now)
     silent_for(talkative, 3, now)
-    set_role(membership=owner, role=MemberRole.OWNER)
+    set_role(membership=owner, by=shop_owner(owner.group.shop), role=MemberRole.OWNER)
     leave(membership=gone)
     return silent, talkative, owner
 

@@ -11,7 +11,7 @@ from notifications.models import Category, HoldReason, Notification, Notificatio
 from orders.services import close_case, open_case
 from tests.builders.notifications import at_local, noon, write
 from tests.builders.orders import DjangoClientTransport, order_for, pay
-from tests.factories import ShopFactory, UserFactory
+from tests.factories import ShopFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,9 @@ def test_a_member_sets_their_own_quiet_hours_or_none(shop, customer):
 
 
 def test_the_shop_sets_the_default_quiet_hours(shop, customer):
-    services.update_settings(shop=shop, daily_cap=1, weekly_cap=3, quiet_start=time(11, 0), quiet_end=time(13, 0))
+    services.update_settings(
+        shop=shop, by=shop_owner(shop), daily_cap=1, weekly_cap=3, quiet_start=time(11, 0), quiet_end=time(13, 0)
+    )
     notification = write(shop, customer)
 
     deliver(noon())
@@ -161,7 +163,9 @@ def test_transactional_messages_are_never_capped(shop, customer):
 
 
 def test_the_shop_configures_the_cap(shop, customer):
-    services.update_settings(shop=shop, daily_cap=2, weekly_cap=5, quiet_start=time(21), quiet_end=time(9))
+    services.update_settings(
+        shop=shop, by=shop_owner(shop), daily_cap=2, weekly_cap=5, quiet_start=time(21), quiet_end=time(9)
+    )
     notifications = [write(shop, customer) for _ in range(3)]
 
     deliver(noon())
@@ -177,7 +181,9 @@ def test_cap_settings_are_validated(shop, daily, weekly, field):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as refused:
-        services.update_settings(shop=shop, daily_cap=daily, weekly_cap=weekly, quiet_start=time(21), quiet_end=time(9))
+        services.update_settings(
+            shop=shop, by=shop_owner(shop), daily_cap=daily, weekly_cap=weekly, quiet_start=time(21), quiet_end=time(9)
+        )
     assert field in refused.value.message_dict
     assert not NotificationSettings.objects.exists()
 

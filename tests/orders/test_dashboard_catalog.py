@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from orders import catalog
 from orders.models import PickupPoint, Product, ProductImage, Sku
-from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, SkuFactory
+from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, SkuFactory, shop_owner
 
 from .dashboard_support import client_for, messages_of, png
 
@@ -147,7 +147,7 @@ def _make_products(shop, n, groups):
         product.groups.set(groups)
         SkuFactory(product=product, spec="小份", stock=0)
         SkuFactory(product=product, spec="大份", is_active=False)
-        catalog.add_product_image(product=product, upload=_image())
+        catalog.add_product_image(product=product, by=shop_owner(shop), upload=_image())
 
 
 def _count_queries(client, url) -> tuple[int, str]:
@@ -253,8 +253,8 @@ def test_editing_with_a_stale_sku_keeps_stock_taken_meanwhile(shop):
     """The edit page loads the SKU, orders take stock, then the edit is saved: the orders' stock stands."""
     sku = SkuFactory(product__shop=shop, stock=10)
     stale = Sku.objects.get(pk=sku.pk)
-    catalog.adjust_stock(sku=sku, delta=-4)  # what an order reservation does meanwhile
-    catalog.save_sku(product=stale.product, sku=stale, spec="新规格", price=Decimal("10.00"))
+    catalog.adjust_stock(sku=sku, by=shop_owner(shop), delta=-4)  # what an order reservation does meanwhile
+    catalog.save_sku(product=stale.product, by=shop_owner(shop), sku=stale, spec="新规格", price=Decimal("10.00"))
     sku.refresh_from_db()
     assert (sku.spec, sku.stock) == ("新规格", 6)
 

@@ -269,14 +269,15 @@ def test_orders_of_an_archived_membership_are_refused(shop, sku):
 
 def test_catalog_limits_are_form_errors_not_database_errors(shop, sku):
     from orders.catalog import MAX_PRICE, MAX_STOCK, adjust_stock, save_sku
+    from tests.factories import shop_owner
 
     with pytest.raises(ValidationError) as info:
-        save_sku(product=sku.product, spec="巨量", price=MAX_PRICE + 1, stock=MAX_STOCK + 1)
+        save_sku(product=sku.product, by=shop_owner(shop), spec="巨量", price=MAX_PRICE + 1, stock=MAX_STOCK + 1)
     assert set(info.value.message_dict) == {"price", "stock"}
 
     with pytest.raises(ValidationError) as info:
-        adjust_stock(sku=sku, delta=MAX_STOCK)
+        adjust_stock(sku=sku, by=shop_owner(shop), delta=MAX_STOCK)
     assert "delta" in info.value.message_dict
     sku.refresh_from_db()
     assert sku.stock == 100
-    assert adjust_stock(sku=sku, delta=MAX_STOCK - 100).stock == MAX_STOCK
+    assert adjust_stock(sku=sku, by=shop_owner(shop), delta=MAX_STOCK - 100).stock == MAX_STOCK

@@ -13,13 +13,13 @@ from referrals import services
 from referrals.models import BindingRule, EventKind, ReferralEdge, ReferralEvent, SelfReferralAttempt
 from referrals.selectors import current_edge, live_events
 from tests.builders.referrals import joins
-from tests.factories import GroupFactory, InviteLinkFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
 
 def _rule(shop, rule, window=7):
-    services.update_referral_settings(shop=shop, binding_rule=rule, binding_window_days=window)
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), binding_rule=rule, binding_window_days=window)
 
 
 def _edges(shop, invitee):
@@ -157,7 +157,9 @@ def test_a_qualified_referral_is_never_moved(shop, link):
 
 
 def test_campaign_rule_overrides_the_shop_rule(shop, link):
-    services.set_campaign_binding_rule(shop=shop, campaign_id=42, binding_rule=BindingRule.LATEST_WITHIN_WINDOW)
+    services.set_campaign_binding_rule(
+        shop=shop, by=shop_owner(shop), campaign_id=42, binding_rule=BindingRule.LATEST_WITHIN_WINDOW
+    )
     invitee = joins(link)
     other = UserFactory()
     assert (

@@ -17,7 +17,7 @@ from referrals import leaderboards as lb
 from referrals.fraud_models import DefaultDecision, FlagKind, FlagStatus, FraudFlag
 from referrals.leaderboards import Board, Metric
 from referrals.models import EventKind, ReferralEvent, Reward, RewardKind, RewardRule, RewardStatus
-from tests.factories import GroupFactory, PickupPointFactory, ShopFactory, UserFactory
+from tests.factories import GroupFactory, PickupPointFactory, ShopFactory, UserFactory, shop_owner
 from tests.referrals.board_support import at, record
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_up_to_the_limit_is_not_a_burst_and_the_limit_is_the_shops(shop):
     joins(shop, alice, 20, start=at(5, 8))
     assert fraud.detect(shop_id=shop.pk, now=at(5, 23)) == 0
 
-    fraud.update_fraud_settings(shop=shop, burst_limit_per_day=5)
+    fraud.update_fraud_settings(shop=shop, by=shop_owner(shop), burst_limit_per_day=5)
     assert fraud.detect(shop_id=shop.pk, now=at(5, 23)) == 1
     assert flags(shop, FlagKind.BURST)[0].events.count() == 15
 
@@ -335,7 +335,9 @@ def test_an_overdue_flag_follows_the_shops_default_hold(shop):
 
 
 def test_an_overdue_flag_follows_the_shops_default_release(shop):
-    fraud.update_fraud_settings(shop=shop, default_decision=DefaultDecision.RELEASE, decision_hours=24)
+    fraud.update_fraud_settings(
+        shop=shop, by=shop_owner(shop), default_decision=DefaultDecision.RELEASE, decision_hours=24
+    )
     flag, _events = _burst_flag(shop, person())
     assert flag.deadline == at(5, 23) + timedelta(hours=24)
 
@@ -366,6 +368,6 @@ def test_flags_of_one_shop_are_not_another_shops(shop):
 
 def test_bad_thresholds_are_refused(shop):
     with pytest.raises(ValidationError):
-        fraud.update_fraud_settings(shop=shop, burst_limit_per_day=0)
+        fraud.update_fraud_settings(shop=shop, by=shop_owner(shop), burst_limit_per_day=0)
     with pytest.raises(ValidationError):
-        fraud.update_fraud_settings(shop=shop, default_decision="maybe")
+        fraud.update_fraud_settings(shop=shop, by=shop_owner(shop), default_decision="maybe")

@@ -13,7 +13,7 @@ from referrals import services
 from referrals.models import CommissionAccount, QualifyOn, RewardKind, WithdrawalRequest
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
 from tests.builders.referrals import joins
-from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,11 @@ WITHDRAW = reverse("member:referral_withdraw")
 
 def generous(shop):
     """Rewards on joining, granted at once: cheap fixtures for pages."""
-    services.update_referral_settings(shop=shop, qualify_on=QualifyOn.JOINED, review_days=0)
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("6.60")))
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("50")))
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), qualify_on=QualifyOn.JOINED, review_days=0)
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("6.60"))
+    )
+    save_reward_rule(shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("50")))
 
 
 def signed_in(user) -> Client:

@@ -26,7 +26,7 @@ from referrals.models import (
 from referrals.services import RewardRuleInput, save_reward_rule
 from tests.builders.orders import order_for
 from tests.builders.referrals import joins
-from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, SkuFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, SkuFactory, UserFactory, shop_owner
 from tests.race import Gate, race
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
@@ -59,7 +59,7 @@ def setup():
 
 def test_a_duplicated_paid_hook_counts_the_order_once(setup):
     shop, group, link, sku = setup
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("10")))
+    save_reward_rule(shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("10")))
     invitee = joins(link)
     order = _paid_without_hooks(order_for(invitee, group, sku))
 
@@ -111,6 +111,7 @@ def _qualify_many_at_once(setup, cap):
     shop, group, link, sku = setup
     save_reward_rule(
         shop=shop,
+        by=shop_owner(shop),
         data=RewardRuleInput(
             kind=RewardKind.COUPON, amount=Decimal("10"), label="券", cap_count=cap, cap_period=CapPeriod.MONTH
         ),
@@ -178,7 +179,9 @@ def test_control_loop_check_races_without_the_shop_lock(setup, monkeypatch):
 
 def test_granting_at_once_credits_each_commission_once(setup):
     shop, group, link, sku = setup
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("3.33")))
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("3.33"))
+    )
     for _ in range(3):
         _on_paid(_paid_without_hooks(order_for(joins(link), group, sku)))
     later = timezone.now() + timedelta(days=8)
@@ -192,7 +195,9 @@ def test_granting_at_once_credits_each_commission_once(setup):
 
 def test_withdrawals_racing_never_overdraw(setup):
     shop, group, link, sku = setup
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("10.00")))
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("10.00"))
+    )
     _on_paid(_paid_without_hooks(order_for(joins(link), group, sku)))
     services.grant_due_rewards(now=timezone.now() + timedelta(days=8))
 

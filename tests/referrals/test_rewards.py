@@ -26,7 +26,7 @@ from referrals.models import (
 from referrals.selectors import current_edge, live_events
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
 from tests.builders.referrals import joins, paid_order, refund
-from tests.factories import UserFactory
+from tests.factories import UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -35,13 +35,16 @@ LATER = timedelta(days=7, minutes=1)
 
 @pytest.fixture
 def points_rule(shop):
-    return save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100")))
+    return save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100"))
+    )
 
 
 @pytest.fixture
 def commission_rule(shop):
     return save_reward_rule(
         shop=shop,
+        by=shop_owner(shop),
         data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("5.00"), commission_rate=Decimal("0.10")),
     )
 
@@ -104,7 +107,7 @@ def test_an_unpaid_order_does_not_qualify(shop, invitee, ref_group, sku):
 
 
 def test_an_order_below_the_shop_minimum_does_not_qualify(shop, invitee, ref_group, sku, transport):
-    services.update_referral_settings(shop=shop, qualifying_min_amount=Decimal("50.00"))
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), qualifying_min_amount=Decimal("50.00"))
     paid_order(invitee, ref_group, sku, transport)  # 39.90
     assert current_edge(shop.pk, invitee.pk).qualified_at is None
     paid_order(invitee, ref_group, sku, transport, quantity=2)  # 79.80
@@ -136,7 +139,7 @@ def test_a_refund_moves_the_qualification_to_another_paid_order(
 
 
 def test_shop_may_count_the_join_alone(shop, link, points_rule):
-    services.update_referral_settings(shop=shop, qualify_on=QualifyOn.JOINED)
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), qualify_on=QualifyOn.JOINED)
     invitee = joins(link)
     assert current_edge(shop.pk, invitee.pk).qualified_at is not None
     reward = Reward.objects.get()
@@ -193,7 +196,7 @@ def test_an_open_fraud_flag_holds_the_reward_until_it_is_decided(
 
 
 def test_review_period_is_a_shop_setting(shop, invitee, ref_group, sku, transport, points_rule):
-    services.update_referral_settings(shop=shop, review_days=0)
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), review_days=0)
     paid_order(invitee, ref_group, sku, transport)
     assert grant_due_rewards() == 1
 
@@ -264,6 +267,7 @@ def test_each_active_rule_gives_its_own_reward(shop, invitee, ref_group, sku, tr
 def test_rewards_are_capped_per_inviter_per_period(shop, link, ref_group, sku, transport, operator):
     save_reward_rule(
         shop=shop,
+        by=shop_owner(shop),
         data=RewardRuleInput(
             kind=RewardKind.COUPON, amount=Decimal("10"), label="10元券", cap_count=2, cap_period=CapPeriod.MONTH
         ),
@@ -286,6 +290,7 @@ def test_cap_applies_to_each_inviter_separately(shop, ref_group, sku, transport)
 
     save_reward_rule(
         shop=shop,
+        by=shop_owner(shop),
         data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("1"), cap_count=1, cap_period=CapPeriod.DAY),
     )
     for _ in range(2):
@@ -294,7 +299,9 @@ def test_cap_applies_to_each_inviter_separately(shop, ref_group, sku, transport)
 
 
 def test_a_new_rule_replaces_the_active_one_of_its_kind(shop, points_rule):
-    newer = save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("200")))
+    newer = save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("200"))
+    )
     points_rule.refresh_from_db()
     assert not points_rule.is_active and newer.is_active
 
@@ -318,7 +325,7 @@ def test_reward_rules_are_validated(shop, data, field):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as error:
-        save_reward_rule(shop=shop, data=data)
+        save_reward_rule(shop=shop, by=shop_owner(shop), data=data)
     assert field in error.value.message_dict
 
 
@@ -326,8 +333,8 @@ def test_moved_invitee_leaves_the_original_inviter_their_reward(shop, link, ref_
     from referrals.models import BindingRule
     from tests.factories import GroupFactory, InviteLinkFactory
 
-    services.update_referral_settings(shop=shop, binding_rule=BindingRule.LATEST_WITHIN_WINDOW)
-    services.update_referral_settings(shop=shop, qualify_on=QualifyOn.JOINED)
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), binding_rule=BindingRule.LATEST_WITHIN_WINDOW)
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), qualify_on=QualifyOn.JOINED)
     invitee = joins(link)  # qualifies on joining: the original inviter's reward
     joins(InviteLinkFactory(group=GroupFactory(shop=shop)), invitee)  # qualified: stays with the original
     assert ReferralEdge.objects.filter(invitee=invitee).count() == 1

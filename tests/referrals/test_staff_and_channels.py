@@ -18,7 +18,7 @@ from referrals.models import ReferralEdge, ReferralEvent, Reward, RewardKind
 from referrals.services import RewardRuleInput, record_campaign_act, save_reward_rule
 from shops.models import OperatorRole
 from tests.builders.referrals import joins, paid_order
-from tests.factories import OperatorFactory, UserFactory
+from tests.factories import OperatorFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,11 @@ def test_a_join_through_the_series_code_is_the_channels_not_the_operators(shop, 
 
 def test_a_join_through_an_operators_channel_link_is_the_channels(shop, ref_group, owner):
     poster = create_link(
-        shop=shop, inviter=owner, group=ref_group, options=LinkOptions(channel=Channel.POSTER, label="门店海报")
+        shop=shop,
+        by=shop_owner(shop),
+        inviter=owner,
+        group=ref_group,
+        options=LinkOptions(channel=Channel.POSTER, label="门店海报"),
     )
 
     membership = join_via_link(user=UserFactory(), code=poster.code)
@@ -65,7 +69,9 @@ def test_a_join_through_an_operators_channel_link_is_the_channels(shop, ref_grou
 
 @pytest.mark.parametrize("role", [OperatorRole.OWNER, OperatorRole.OPERATOR, OperatorRole.VIEWER])
 def test_staff_never_rank_on_member_boards_nor_earn_rewards(shop, ref_group, sku, transport, committed, role):
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100")))
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100"))
+    )
     staff = OperatorFactory(shop=shop, role=role).user
     member = UserFactory()
     with committed():

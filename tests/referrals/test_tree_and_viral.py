@@ -10,7 +10,7 @@ from referrals import services
 from referrals.models import BindingRule, EventKind, ReferralEvent
 from referrals.selectors import live_events, referral_tree, viral_stats, viral_table
 from tests.builders.referrals import joins
-from tests.factories import GroupFactory, InviteLinkFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_tree_shows_two_levels_and_moved_away_invitees(shop, ref_group):
     d2 = joins(InviteLinkFactory(group=ref_group, inviter=b), UserFactory(display_name="戊"))
     joins(InviteLinkFactory(group=ref_group, inviter=d2), UserFactory(display_name="己"))  # third level
     # 丙 moves to someone else under a window rule: still on 甲's record, marked moved.
-    services.update_referral_settings(shop=shop, binding_rule=BindingRule.LATEST_WITHIN_WINDOW)
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), binding_rule=BindingRule.LATEST_WITHIN_WINDOW)
     joins(InviteLinkFactory(group=GroupFactory(shop=shop)), c)
 
     tree = referral_tree(root, shop=shop, depth=2)

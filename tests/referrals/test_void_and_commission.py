@@ -24,7 +24,7 @@ from referrals.selectors import live_events
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
 from shequn import hooks
 from tests.builders.referrals import joins, paid_order
-from tests.factories import UserFactory
+from tests.factories import UserFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,12 @@ LATER = timedelta(days=8)
 
 @pytest.fixture
 def rules(shop):
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100")))
-    save_reward_rule(shop=shop, data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("20.00")))
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100"))
+    )
+    save_reward_rule(
+        shop=shop, by=shop_owner(shop), data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("20.00"))
+    )
 
 
 class Recorder:

@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from analytics.facts import rebuild_shop
 from campaigns.demo import delete_campaigns, seed_campaigns
 from groups.lifecycle import transition_group
 from groups.models import (
@@ -78,7 +79,9 @@ from groups.services import (
     set_member_tags,
     set_role,
 )
-from orders.demo import delete_orders, seed_orders
+from orders.demo import delete_orders, pay_in_process, seed_orders
+from orders.entry import place_entry_order
+from orders.models import Order, OrderTransition, Payment
 from referrals import fraud
 from referrals import leaderboards as lb
 from referrals.models import CommissionAccount, ReferralEdge, ReferralEvent, Reward, RewardKind
@@ -452,10 +455,10 @@ class DemoBuilder:
         self.shop = create_shop(name=DEMO_SHOP_NAME, slug=DEMO_SLUG, owner=owner)
         self.owner = owner
         self.operator = add_operator(
-            shop=self.shop, email=OPERATOR_EMAIL, role=OperatorRole.OPERATOR, display_name="周小舟"
+            shop=self.shop, by=owner, email=OPERATOR_EMAIL, role=OperatorRole.OPERATOR, display_name="周小舟"
         ).user
         self.viewer = add_operator(
-            shop=self.shop, email=VIEWER_EMAIL, role=OperatorRole.VIEWER, display_name="何静（财务）"
+            shop=self.shop, by=owner, email=VIEWER_EMAIL, role=OperatorRole.VIEWER, display_name="何静（财务）"
         ).user
         # One hash for the three demo logins: hashing is the slow part of creating them. Their addresses
         # are made up too: nothing is ever sent to them.
@@ -467,9 +470,12 @@ class DemoBuilder:
 
     def _reward_rules(self) -> None:
         """What inviters earn for a referral that qualifies (a paid order): points and a commission."""
-        save_reward_rule(shop=self.shop, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100")))
+        save_reward_rule(
+            shop=self.shop, by=self.owner, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100"))
+        )
         save_reward_rule(
             shop=self.shop,
+            by=self.owner,
             data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("2.00"), commission_rate=Decimal("0.05")),
         )
 
@@ -550,6 +556,7 @@ class DemoBuilder:
             target = {"series": plan.target} if plan.rotation else {"group": plan.target}
             link = create_link(
                 shop=self.shop,
+                by=self.operator,
                 inviter=self.operator,
                 **target,
                 options=LinkOptions(channel=source.channel, label=source.label, max_uses=source.max_uses),
@@ -600,10 +607,6 @@ class DemoBuilder:
 
     def _pay_entry(self, person: User, link: InviteLink) -> Membership:
         """A paid group: the member pays the entry fee (on the demo's simulated cashier) and is in."""
-        from orders.demo import pay_in_process
-        from orders.entry import place_entry_order
-        from orders.models import Order, OrderTransition, Payment
-
         group, link = paid_entry_target(user=person, code=link.code)
         order = place_entry_order(member=person, group=group, link=link)
         pay_in_process(order)
@@ -751,7 +754,7 @@ class DemoBuilder:
                 lively = [m for m in rest[3:] if self.rng.random() < 0.15]
                 for role, chosen in ((MemberRole.ADMIN, admins), (MemberRole.CORE, core), (MemberRole.ACTIVE, lively)):
                     for membership in chosen:
-                        set_role(membership=membership, role=role)
+                        set_role(membership=membership, by=self.operator, role=role)
 
     def _tag_members(self) -> None:
         plan_of_group = {gid: plan for plan in self.plans.values() for gid in plan.groups}
@@ -774,7 +777,9 @@ class DemoBuilder:
             if groups_of[membership.user_id] == 1 and self.member_times[membership.pk]["requested_at"] >= recent:
                 names.append("新客")
             if names:
-                set_member_tags(membership=membership, tags=[self.tags[n] for n in dict.fromkeys(names)])
+                set_member_tags(
+                    membership=membership, by=self.operator, tags=[self.tags[n] for n in dict.fromkeys(names)]
+                )
 
     def _write_back_times(self) -> None:
         """Move the services' "now" back to when each thing happened in the story."""
@@ -996,6 +1001,4 @@ class Command(BaseCommand):
 
 def build_analytics(shop: Shop) -> None:
     """The analytics pages read fact tables; the demo's back-dated history is built into them at once."""
-    from analytics.facts import rebuild_shop
-
     rebuild_shop(shop_id=shop.pk)

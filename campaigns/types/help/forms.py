@@ -1,0 +1,43 @@
+"""助力 settings in the dashboard's campaign editor."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class HelpSettingsForm(forms.Form):
+    """助力 settings as the dashboard shows them; clean_help_settings (HelpKind.validate_settings) decides."""
+
+    helps_needed = forms.CharField(
+        label=_("需要助力人数"), required=False, initial=3, help_text=_("好友助力达到此人数即完成，1–100 人。")
+    )
+    time_limit_minutes = forms.CharField(
+        label=_("助力时限（分钟）"),
+        required=False,
+        initial=24 * 60,
+        help_text=_("发起后开始计时，例如 1440 = 24 小时；不能长于活动时长。"),
+    )
+    reward_kind = forms.ChoiceField(
+        label=_("奖励方式"),
+        initial="price",
+        choices=[("price", _("助力价购买活动商品")), ("free_item", _("赠品（商家发放）"))],
+        error_messages={
+            "invalid_choice": _("请选择奖励方式：助力价购买或赠品。"),
+            "required": _("请选择奖励方式：助力价购买或赠品。"),
+        },
+    )
+    reward_price = forms.CharField(
+        label=_("助力价（元）"), required=False, help_text=_("奖励为助力价购买时填写，必须低于商品原价。")
+    )
+    reward_label = forms.CharField(
+        label=_("赠品名称"),
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": 60}),
+        help_text=_("奖励为赠品时填写；留空则用活动商品的名称。"),
+    )
+    new_users_only = forms.BooleanField(label=_("仅限新用户助力（未在本店下过单）"), required=False)
+    helps_per_helper = forms.CharField(
+        label=_("每人可助力次数"),
+        required=False,
+        initial=1,
+        help_text=_("同一好友在本活动中最多能为几位发起人助力，默认 1 次。"),
+    )

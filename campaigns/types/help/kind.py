@@ -1,0 +1,534 @@
+"""帮 Help / assist (助力): a member asks friends to tap "help"; K helps in time unlock the reward.
+
+Rules and where each is decided:
+- a member starts a task (one open task per member and campaign: a partial unique index; starting again
+  returns the open one) and shares its link; friends sign in and tap help;
+- the place of a help is decided by ONE conditional UPDATE of the task row,
+  `help_count = help_count + 1 WHERE help_count < K AND state = 'open' AND expires_at > now`; the
+  help that gets K completes the task and grants the reward in the same transaction, exactly once
+  (a CHECK keeps the counter at most K; a second conditional UPDATE stamps the grant);
+- nobody helps themself (refused here, a CHECK behind it), a friend helps a task once (unique), and
+  at most `helps_per_helper` times per campaign (a unique slot per helper); "new users only" admits
+  only people who never paid an order in the shop;
+- every help is an act of the engine (`services.record_act`): a referral event crediting the starter,
+  flagged when its signals weigh enough (the starter's IP or device; a brand-new account only together
+  with another), never blocked;
+- an unfinished task expires (the engine's job calls `expire_due`: one conditional UPDATE per task, so
+  running it twice or concurrently changes nothing twice);
+- the reward: a special price (the member buys the campaign's SKU at it through the normal order
+  pipeline, one live order per task) or a free item the shop hands over (recorded as granted).
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from campaigns import registry
+from campaigns.models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
+from campaigns.types.assisted.refusals import ActRefused
+from campaigns.types.base import CampaignKind
+from orders.models import Order, OrderState
+from shequn.client import request_fingerprint
+
+MAX_HELPS = 100
+MAX_HELPS_PER_HELPER = 50
+MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
+
+
+class RewardKind:
+    PRICE = "price"  # buy the campaign's SKU at `reward_price`
+    FREE_ITEM = "free_item"  # the shop hands `reward_label` over (no order)
+    CHOICES = (PRICE, FREE_ITEM)
+
+
+class HelpRefused(ActRefused):
+    """A help (or a task start, or a reward claim) that cannot happen, with a reason code the pages and the
+    API show in words."""
+
+    MESSAGES = {
+        **ActRefused.MESSAGES,
+        "not_member": gettext_lazy("请先加入活动所在的群，再发起助力。"),
+        "task_limit": gettext_lazy("本活动每人最多发起 %(n)d 次助力。"),
+        "self": gettext_lazy("不能给自己助力，请把链接分享给好友。"),
+        "duplicate": gettext_lazy("你已经为 TA 助力过了，每人只能助力一次。"),
+        "helper_limit": gettext_lazy("本活动每人最多助力 %(n)d 次，你的助力次数已用完。"),
+        "not_new": gettext_lazy("本活动仅限新用户助力（未在本店下过单）。"),
+        "completed": gettext_lazy("TA 的助力已经完成，不需要再助力了。"),
+        "expired": gettext_lazy("这个助力已过期。"),
+        "not_completed": gettext_lazy("助力还未完成，集齐好友助力后才能领取奖励。"),
+        "not_starter": gettext_lazy("只有发起人可以领取奖励。"),
+        "free_item": gettext_lazy("这个奖励是赠品，由商家安排发放，无需下单。"),
+        "claimed": gettext_lazy("奖励已领取。"),
+    }
+
+
+# --- Settings ----------------------------------------------------------------------------------------
+
+
+def _int(value, name: str, errors: dict, *, default: int, minimum: int, maximum: int, message: str) -> int | None:
+    if value in (None, ""):
+        value = default
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        errors[name] = message
+        return None
+    if not minimum <= number <= maximum:
+        errors[name] = message
+        return None
+    return number
+
+
+def clean_help_settings(*, campaign_fields: dict, settings: dict) -> dict:
+    """helps_needed (K, 1–100), time_limit_minutes (default 24 h), reward_kind ("price": buy the SKU at
+    reward_price, below its price; "free_item": the shop hands reward_label over), new_users_only
+    (default off), helps_per_helper (per campaign, default 1)."""
+    from campaigns.services import parse_money
+
+    errors: dict[str, str] = {}
+    helps_needed = _int(
+        settings.get("helps_needed"),
+        "helps_needed",
+        errors,
+        default=3,
+        minimum=1,
+        maximum=MAX_HELPS,
+        message=_("需要助力人数须在 1–%(max)d 之间。") % {"max": MAX_HELPS},
+    )
+    time_limit = _int(
+        settings.get("time_limit_minutes"),
+        "time_limit_minutes",
+        errors,
+        default=24 * 60,
+        minimum=MIN_TIME_LIMIT_MINUTES,
+        maximum=MAX_TIME_LIMIT_MINUTES,
+        message=_("助力时限须在 5 分钟到 30 天之间。"),
+    )
+    per_helper = _int(
+        settings.get("helps_per_helper"),
+        "helps_per_helper",
+        errors,
+        default=1,
+        minimum=1,
+        maximum=MAX_HELPS_PER_HELPER,
+        message=_("每人可助力次数须在 1–%(max)d 之间。") % {"max": MAX_HELPS_PER_HELPER},
+    )
+    reward_kind = settings.get("reward_kind") or RewardKind.PRICE
+    reward_price, reward_label = None, str(settings.get("reward_label") or "").strip()
+    sku = campaign_fields.get("sku")
+    if reward_kind not in RewardKind.CHOICES:
+        errors["reward_kind"] = _("请选择奖励方式：助力价购买或赠品。")
+    elif reward_kind == RewardKind.PRICE:
+        reward_price = parse_money(settings.get("reward_price"), "reward_price", errors, required=True)
+        if sku is None:
+            errors.setdefault("sku", _("「助力价购买」需要选择活动商品规格。"))
+        elif reward_price is not None and reward_price >= sku.price:
+            errors["reward_price"] = _("助力价必须低于商品原价 ¥%(price)s。") % {"price": sku.price}
+    elif not reward_label and campaign_fields.get("product") is None:
+        errors["reward_label"] = _("请填写赠品名称，或选择活动商品。")
+    if len(reward_label) > 60:
+        errors["reward_label"] = _("赠品名称不能超过 60 个字。")
+    starts_at, ends_at = campaign_fields.get("starts_at"), campaign_fields.get("ends_at")
+    if (
+        time_limit
+        and isinstance(starts_at, datetime)
+        and isinstance(ends_at, datetime)
+        and timedelta(minutes=time_limit) > ends_at - starts_at
+    ):
+        errors.setdefault("time_limit_minutes", _("助力时限不能长于活动时长。"))
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "helps_needed": helps_needed,
+        "time_limit_minutes": time_limit,
+        "reward_kind": reward_kind,
+        "reward_price": str(reward_price) if reward_price is not None else None,
+        "reward_label": reward_label,
+        "new_users_only": bool(settings.get("new_users_only")),
+        "helps_per_helper": per_helper,
+    }
+
+
+class Rules:
+    """A campaign's cleaned help settings, typed."""
+
+    def __init__(self, campaign: Campaign):
+        s = campaign.settings
+        self.helps_needed: int = s["helps_needed"]
+        self.time_limit = timedelta(minutes=s["time_limit_minutes"])
+        self.reward_kind: str = s.get("reward_kind") or RewardKind.PRICE
+        self.reward_price = Decimal(s["reward_price"]) if s.get("reward_price") else None
+        self.reward_label: str = s.get("reward_label") or (campaign.product.name if campaign.product_id else "")
+        self.new_users_only: bool = s.get("new_users_only", False)
+        self.helps_per_helper: int = s.get("helps_per_helper", 1)
+
+    def reward_snapshot(self) -> dict:
+        return {
+            "kind": self.reward_kind,
+            "price": str(self.reward_price) if self.reward_price else None,
+            "label": self.reward_label,
+        }
+
+
+# --- Reads ---------------------------------------------------------------------------------------------
+
+
+def task_with_helps(pk: int) -> HelpTask:
+    """One task with what its page shows (campaign, starter, helpers): a constant number of queries."""
+    return (
+        HelpTask.objects.select_related("campaign", "campaign__sku", "campaign__product", "starter", "group", "order")
+        .prefetch_related("helps__helper")
+        .get(pk=pk)
+    )
+
+
+def open_task_of(campaign: Campaign, member) -> HelpTask | None:
+    return HelpTask.objects.filter(campaign=campaign, starter=member, state=HelpTaskState.OPEN).first()
+
+
+# --- Starting a task -----------------------------------------------------------------------------------
+
+
+def start_task(*, campaign: Campaign, member, group=None, now: datetime | None = None) -> HelpTask:
+    """Start a help task for `member` (an active member of a group the campaign runs in). Starting again
+    while one is open returns that one. The task ends at the time limit, or the campaign's end if sooner."""
+    from campaigns.services import campaign_runs_in, member_groups_for
+
+    now = now or timezone.now()
+    if campaign.type != CampaignType.HELP:
+        raise ValidationError(_("这不是助力活动。"))
+    existing = open_task_of(campaign, member)
+    if existing is not None:
+        return existing
+    if campaign.state != CampaignState.RUNNING or campaign.ends_at <= now:
+        raise HelpRefused("not_running")
+    groups = member_groups_for(campaign, member)
+    if group is None or group not in groups or not campaign_runs_in(campaign, group):
+        group = groups[0] if groups else None
+    if group is None:
+        raise HelpRefused("not_member")
+    if (
+        campaign.per_member_limit is not None
+        and HelpTask.objects.filter(campaign=campaign, starter=member).count() >= campaign.per_member_limit
+    ):
+        raise HelpRefused("task_limit", n=campaign.per_member_limit)
+    rules = Rules(campaign)
+    try:
+        with transaction.atomic():
+            return HelpTask.objects.create(
+                campaign=campaign,
+                starter=member,
+                group=group,
+                helps_needed=rules.helps_needed,
+                started_at=now,
+                expires_at=min(now + rules.time_limit, campaign.ends_at),
+                reward=rules.reward_snapshot(),
+            )
+    except IntegrityError:  # a double tap started it a moment ago
+        existing = open_task_of(campaign, member)
+        if existing is None:
+            raise
+        return existing
+
+
+# --- Helping -------------------------------------------------------------------------------------------
+
+
+def help_problem(task: HelpTask, user, *, now: datetime | None = None) -> str | None:
+    """Why `user` cannot help `task` now (a reason code of HelpRefused), or None. For pages; `give_help`
+    decides again under the guards."""
+    from campaigns.services import is_new_to_shop
+
+    now = now or timezone.now()
+    if task.state == HelpTaskState.COMPLETED:
+        return "completed"
+    if task.state == HelpTaskState.EXPIRED or task.expires_at <= now:
+        return "expired"
+    if task.campaign.state != CampaignState.RUNNING:
+        return "not_running"
+    if user is None or not user.is_authenticated:
+        return None
+    if user.pk == task.starter_id:
+        return "self"
+    if Help.objects.filter(task=task, helper=user).exists():
+        return "duplicate"
+    rules = Rules(task.campaign)
+    if Help.objects.filter(campaign_id=task.campaign_id, helper=user).count() >= rules.helps_per_helper:
+        return "helper_limit"
+    if rules.new_users_only and not is_new_to_shop(user, task.campaign.shop_id):
+        return "not_new"
+    return None
+
+
+def refusal(reason: str, task: HelpTask) -> HelpRefused:
+    if reason == "helper_limit":
+        return HelpRefused(reason, n=Rules(task.campaign).helps_per_helper)
+    return HelpRefused(reason)
+
+
+def _claim_place(task_id: int, *, now: datetime) -> int | None:
+    """The help's place (1…K), or None: ONE conditional UPDATE decides, so K places are handed out once
+    each however many friends tap at the same moment."""
+    claimed = HelpTask.objects.filter(
+        pk=task_id, state=HelpTaskState.OPEN, expires_at__gt=now, help_count__lt=F("helps_needed")
+    ).update(help_count=F("help_count") + 1)
+    if claimed != 1:
+        return None
+    # The UPDATE holds the row until commit: the count read back is the one this help made.
+    return HelpTask.objects.filter(pk=task_id).values_list("help_count", flat=True).get()
+
+
+def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = None) -> Help:
+    """`helper` helps `task`: exactly one place per help, the K-th completes the task and grants its reward
+    once. Refuses (HelpRefused) a self-help, a second help of the same task, helps beyond the campaign's
+    per-helper allowance, old customers when only new users may help, a completed or expired task."""
+    from campaigns.services import referral_adapter
+
+    now = now or timezone.now()
+    task = HelpTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
+    campaign = task.campaign
+    if helper.pk == task.starter_id:
+        ip, device = request_fingerprint(request) if request is not None else (None, "")
+        referral_adapter.record_self_attempt(shop_id=campaign.shop_id, user=helper, action="help", ip=ip, device=device)
+        raise HelpRefused("self")
+    problem = help_problem(task, helper, now=now)
+    if problem:
+        raise refusal(problem, task)
+    rules = Rules(campaign)
+    for attempt in (1, 2):
+        slot = _helper_slot(task, helper, rules, retry=attempt == 2)
+        try:
+            return _record_help(task, helper, slot=slot, request=request, now=now)
+        except IntegrityError as exc:
+            text = str(exc)
+            if "help_slot_per_helper" in text and attempt == 1:
+                continue  # the helper's help of another task took this slot a moment ago: count again
+            raise _conflict_refusal(text, rules) from None
+    raise AssertionError("unreachable")
+
+
+def _helper_slot(task: HelpTask, helper, rules: Rules, *, retry: bool) -> int:
+    """The helper's next help number in the campaign (1…helps_per_helper), or HelpRefused when the
+    allowance is spent. On the retry after a lost slot, a help of this same task means a duplicate."""
+    if retry and Help.objects.filter(task=task, helper=helper).exists():
+        # The slot was taken by this same friend's other tap on this task: that is a duplicate.
+        raise HelpRefused("duplicate")
+    slot = Help.objects.filter(campaign=task.campaign, helper=helper).count() + 1
+    if slot > rules.helps_per_helper:
+        # The help counted may be this friend's other tap on this task, committed since the check
+        # above: that is a duplicate, not a spent allowance.
+        if Help.objects.filter(task=task, helper=helper).exists():
+            raise HelpRefused("duplicate")
+        raise HelpRefused("helper_limit", n=rules.helps_per_helper)
+    return slot
+
+
+def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -> Help:
+    """Claim a place and write the help (and its referral act) in one transaction; the K-th place
+    completes the task. HelpRefused when no place is left; IntegrityError when a constraint catches a
+    concurrent help (the caller names it)."""
+    from campaigns.services import record_act
+
+    campaign = task.campaign
+    with transaction.atomic():
+        place = _claim_place(task.pk, now=now)
+        if place is None:
+            task.refresh_from_db(fields=["state", "help_count", "expires_at"])
+            raise HelpRefused(
+                "completed"
+                if task.state == HelpTaskState.COMPLETED or task.help_count >= task.helps_needed
+                else "expired"
+            )
+        act = record_act(
+            campaign=campaign,
+            actor=helper,
+            inviter=task.starter,
+            kind="help",
+            key=f"help:{task.pk}:{helper.pk}",
+            request=request,
+            group=task.group,
+            occurred_at=now,
+        )
+        given = Help.objects.create(
+            task=task,
+            campaign=campaign,
+            helper=helper,
+            starter=task.starter,
+            number=place,
+            helper_slot=slot,
+            act=act,
+            flagged=bool(act and act.flagged),
+            created_at=now,
+        )
+        if place == task.helps_needed:
+            _complete(task, now=now)
+    return given
+
+
+def _conflict_refusal(text: str, rules: Rules) -> HelpRefused:
+    """The refusal a constraint violation stands for: the per-helper slot (allowance spent), no
+    self-help, else one help per friend and task."""
+    if "help_slot_per_helper" in text:
+        return HelpRefused("helper_limit", n=rules.helps_per_helper)
+    if "help_not_self" in text:
+        return HelpRefused("self")
+    return HelpRefused("duplicate")
+
+
+def _complete(task: HelpTask, *, now: datetime) -> bool:
+    """The K-th help: the task completes and its reward is granted, once (conditional UPDATEs)."""
+    done = HelpTask.objects.filter(pk=task.pk, state=HelpTaskState.OPEN).update(
+        state=HelpTaskState.COMPLETED, completed_at=now
+    )
+    granted = HelpTask.objects.filter(pk=task.pk, state=HelpTaskState.COMPLETED, reward_granted_at__isnull=True).update(
+        reward_granted_at=now
+    )
+    return done == 1 and granted == 1
+
+
+# --- The reward ------------------------------------------------------------------------------------------
+
+
+def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> Order:
+    """The starter of a completed task buys the campaign's SKU at the reward price: one live order per
+    task (a cancelled, unpaid one frees it again); the same key returns the same order."""
+    from campaigns.services import place_campaign_order
+
+    if member.pk != task.starter_id:
+        raise HelpRefused("not_starter")
+    with transaction.atomic():
+        # A short lock on the task row: two claims of one task place one order. Taken before the order's own
+        # locks (SKU rows), the same order every claim takes them in.
+        task = (
+            HelpTask.objects.select_for_update(of=("self",))
+            .select_related("campaign", "campaign__sku", "group")
+            .get(pk=task.pk)
+        )
+        if task.state != HelpTaskState.COMPLETED or task.reward_granted_at is None:
+            raise HelpRefused("not_completed")
+        if task.reward.get("kind") != RewardKind.PRICE:
+            raise HelpRefused("free_item")
+        if task.order_id is not None:
+            order = Order.objects.get(pk=task.order_id)
+            if order.idempotency_key == idempotency_key or order.state != OrderState.CANCELLED:
+                if order.idempotency_key != idempotency_key:
+                    raise HelpRefused("claimed")
+                return order
+        campaign = task.campaign
+        order = place_campaign_order(
+            member=member,
+            campaign=campaign,
+            group=task.group,
+            sku=campaign.sku,
+            quantity=1,
+            price=Decimal(task.reward["price"]),
+            delivery=delivery,
+            idempotency_key=idempotency_key,
+            allow_after_end=True,
+        )
+        HelpTask.objects.filter(pk=task.pk).update(order=order)
+    return order
+
+
+# --- Expiry --------------------------------------------------------------------------------------------
+
+
+def expire_task(task_id: int, *, now: datetime) -> int:
+    """An unfinished task past its time: open → expired by one conditional UPDATE (0 if already closed)."""
+    return HelpTask.objects.filter(pk=task_id, state=HelpTaskState.OPEN, expires_at__lte=now).update(
+        state=HelpTaskState.EXPIRED, expired_at=now
+    )
+
+
+def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Expire the open tasks whose time is over. Each its own statement; safe to run twice or concurrently."""
+    now = now or timezone.now()
+    ids = list(
+        HelpTask.objects.filter(state=HelpTaskState.OPEN, expires_at__lte=now)
+        .order_by("expires_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(expire_task(pk, now=now) for pk in ids)
+
+
+# --- The plug-in -----------------------------------------------------------------------------------------
+
+
+class HelpKind(CampaignKind):
+    code = CampaignType.HELP
+    label = gettext_lazy("助力")
+    sells = False
+
+    @property
+    def settings_form(self):
+        from .forms import HelpSettingsForm
+
+        return HelpSettingsForm
+
+    def validate_settings(self, *, campaign_fields: dict, settings: dict) -> dict:
+        return clean_help_settings(campaign_fields=campaign_fields, settings=settings)
+
+    def on_end(self, campaign) -> None:
+        """An ended or cancelled campaign closes its open tasks (their time is capped at the end anyway)."""
+        HelpTask.objects.filter(campaign=campaign, state=HelpTaskState.OPEN).update(
+            state=HelpTaskState.EXPIRED, expired_at=timezone.now()
+        )
+
+    def expire_due(self, *, now) -> int:
+        return expire_due_tasks(now=now)
+
+    def after_cancel(self, order) -> None:
+        """An unpaid reward order cancelled: the task's reward may be claimed again."""
+        HelpTask.objects.filter(order_id=order.pk).update(order=None)
+
+    def figures(self, campaign) -> dict:
+        return help_figures(campaign)
+
+    def poster_offer(self, campaign, target) -> str:
+        """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks."""
+        from campaigns.posters import with_original_price
+
+        rules = Rules(campaign)
+        needed = rules.helps_needed
+        if isinstance(target, HelpTask):
+            needed = max(target.helps_needed - target.help_count, 0)
+        if rules.reward_price is not None:
+            words = _("%(n)d 位好友助力 · ¥%(price)s 得") % {"n": needed, "price": rules.reward_price}
+        else:
+            words = _("%(n)d 位好友助力 · 免费得") % {"n": needed}
+        return with_original_price(words, campaign.sku.price if campaign.sku_id else None)
+
+
+def help_figures(campaign: Campaign) -> dict:
+    """Live figures of one help campaign: a fixed number of queries."""
+    tasks = HelpTask.objects.filter(campaign=campaign).aggregate(
+        started=Count("pk"),
+        open=Count("pk", filter=Q(state=HelpTaskState.OPEN)),
+        completed=Count("pk", filter=Q(state=HelpTaskState.COMPLETED)),
+        expired=Count("pk", filter=Q(state=HelpTaskState.EXPIRED)),
+        rewards=Count("pk", filter=Q(reward_granted_at__isnull=False)),
+    )
+    helps = Help.objects.filter(campaign=campaign).aggregate(
+        helps=Count("pk"), helpers=Count("helper", distinct=True), flagged=Count("pk", filter=Q(flagged=True))
+    )
+    brought = CampaignAct.objects.filter(campaign=campaign, kind="help", new_member=True).count()
+    return {
+        _("发起助力"): tasks["started"],
+        _("助力中"): tasks["open"],
+        _("助力成功"): tasks["completed"],
+        _("已过期"): tasks["expired"],
+        _("奖励已发放"): tasks["rewards"],
+        _("助力次数"): helps["helps"],
+        _("助力人数"): helps["helpers"],
+        _("可疑助力"): helps["flagged"],
+        _("带来新成员"): brought,
+    }
+
+
+registry.register(HelpKind())

@@ -1,0 +1,182 @@
+"""The shop's audit log: every operator write records who changed what, before and after.
+
+Rules:
+- `record` is called by the write service itself, inside its transaction (it refuses to run outside
+  one), so the entry commits with the change and rolls back with it;
+- an entry keeps only the fields that changed, as JSON (money and times as strings, related objects by
+  id); secrets are never passed in, only the names of the fields that changed;
+- the action is one of the stable codes in ACTIONS: the log is filtered and shown by these codes, so a
+  code is never renamed, only added.
+"""
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection, models
+from django.db.models.fields.files import FieldFile
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEntry, Shop
+
+# code -> what the dashboard shows. Codes are stable: entries already written keep them.
+ACTIONS = {
+    "shop.settings.update": _("修改店铺设置"),
+    "shop.operator.add": _("添加运营人员"),
+    "shop.operator.role": _("修改运营人员角色"),
+    "shop.operator.remove": _("移除运营人员"),
+    "payments.account.save": _("修改收款账户"),
+    "catalog.product.create": _("新建商品"),
+    "catalog.product.update": _("修改商品"),
+    "catalog.product.image": _("添加商品图片"),
+    "catalog.sku.create": _("新建规格"),
+    "catalog.sku.update": _("修改规格或价格"),
+    "catalog.stock.adjust": _("调整库存"),
+    "catalog.pickup_point.create": _("新建自提点"),
+    "catalog.pickup_point.update": _("修改自提点"),
+    "order.cancel": _("取消订单"),
+    "order.ship": _("发货"),
+    "order.refund.approve": _("同意退款"),
+    "order.refund.reject": _("拒绝退款"),
+    "order.refund": _("主动退款"),
+    "order.case.close": _("处理售后"),
+    "referrals.settings.update": _("修改推荐设置"),
+    "referrals.binding_rule.set": _("设置活动绑定规则"),
+    "referrals.reward_rule.create": _("新建奖励规则"),
+    "referrals.reward_rule.update": _("修改奖励规则"),
+    "referrals.reward_rule.deactivate": _("停用奖励规则"),
+    "referrals.withdrawal.approve": _("批准提现"),
+    "referrals.withdrawal.reject": _("拒绝提现"),
+    "referrals.withdrawal.paid": _("标记提现已打款"),
+    "fraud.settings.update": _("修改风控设置"),
+    "fraud.flag.confirm": _("确认风险标记"),
+    "fraud.flag.clear": _("放行风险标记"),
+    "notifications.settings.update": _("修改消息设置"),
+    "groups.automation.update": _("修改自动化设置"),
+    "group.create": _("新建群"),
+    "group.update": _("修改群"),
+    "group.transition": _("变更群状态"),
+    "group.series.create": _("新建群活码"),
+    "group.link.create": _("新建邀请链接"),
+    "group.link.revoke": _("撤销邀请链接"),
+    "group.member.add": _("添加成员"),
+    "group.member.approve": _("通过入群申请"),
+    "group.member.reject": _("拒绝入群申请"),
+    "group.member.remove": _("移出成员"),
+    "group.member.ban": _("拉黑成员"),
+    "group.member.unban": _("解除拉黑"),
+    "group.member.role": _("修改成员角色"),
+    "group.member.tags": _("修改成员标签"),
+    "campaign.create": _("新建活动"),
+    "campaign.update": _("修改活动"),
+    "campaign.schedule": _("排期活动"),
+    "campaign.unschedule": _("撤回活动排期"),
+    "campaign.cancel": _("取消活动"),
+}
+
+
+def plain(value: Any) -> Any:
+    """A JSON value for a field's value: money and times as strings, related objects and files by name."""
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, FieldFile):
+        return value.name or ""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [plain(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The named concrete fields of `instance` as JSON values (a foreign key by its id)."""
+    values = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        values[name] = plain(getattr(instance, field.attname))
+    return values
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only what differs: the keys whose value changed (or appeared, or went), from each side."""
+    before, after = plain(before), plain(after)
+    keys = [k for k in {**before, **after} if before.get(k) != after.get(k) or (k in before) != (k in after)]
+    return {k: before[k] for k in keys if k in before}, {k: after[k] for k in keys if k in after}
+
+
+def record(
+    *,
+    shop: Shop | int,
+    by,
+    action: str,
+    target: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    label: str = "",
+) -> AuditEntry:
+    """Write one audit entry for a change `by` made to `target`, inside the change's transaction.
+
+    `before` and `after` are the fields' values around the change (snapshots, or just the fields the
+    service sets); only the ones that differ are kept. A creation has no `before`, a deletion no `after`.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to shops.audit.ACTIONS")
+    if not connection.in_atomic_block:
+        raise RuntimeError("shops.audit.record runs inside the change's transaction")
+    if target.pk is None:
+        raise ValueError("record the change after the target is saved")
+    old, new = changes(before or {}, after or {})
+    return AuditEntry.objects.create(
+        shop_id=shop if isinstance(shop, int) else shop.pk,
+        actor=by,
+        actor_name=(by.public_name if by is not None else "")[:150],
+        action=action,
+        target_type=ContentType.objects.get_for_model(target, for_concrete_model=False),
+        target_id=target.pk,
+        target_label=(label or str(target))[:200],
+        before=old,
+        after=new,
+    )
+
+
+# --- Showing entries ------------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return str(_("是"))
+    if value is False:
+        return str(_("否"))
+    if isinstance(value, list):
+        return "、".join(_shown(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def change_rows(entry: AuditEntry) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each field the entry names, the field by its verbose name when the
+    target's model has such a field."""
+    model = entry.target_type.model_class()
+    rows = []
+    for key in dict.fromkeys([*entry.before, *entry.after]):
+        try:
+            label = str(model._meta.get_field(key).verbose_name) if model else key
+        except FieldDoesNotExist:
+            label = key
+        before = _shown(entry.before.get(key)) if key in entry.before else ""
+        after = _shown(entry.after.get(key)) if key in entry.after else ""
+        rows.append((label, before, after))
+    return rows
