@@ -68,6 +68,7 @@ def headers_of(shop):
     }
 
 
+@pytest.mark.slow  # hundreds of generated requests per caller: 30 s to minutes
 @pytest.mark.parametrize("caller", CALLERS)
 def test_fuzzed_requests_get_no_server_error_and_answers_within_the_schema(wsgi_app, headers_of, caller):
     path_regex, examples, coverage = CALLERS[caller]

@@ -344,6 +344,7 @@ def test_bad_filters_are_refused_on_their_field(operator_api, params, field):
     assert errors_of(response)[0]["field"] == field
 
 
+@pytest.mark.slow
 def test_the_order_list_runs_in_a_constant_number_of_queries(operator_api, shop, group, transport):
     skus = SkuFactory.create_batch(3, product__shop=shop)
     referrer = UserFactory()

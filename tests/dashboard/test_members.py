@@ -150,6 +150,7 @@ def test_members_table_runs_in_constant_queries(operator_client, shop):
     assert Membership.objects.filter(group=group).count() == 30
 
 
+@pytest.mark.slow
 def test_members_table_paginates(viewer_client, shop):
     group = GroupFactory(shop=shop, capacity=300)
     _add_members(group, 51, [], UserFactory())

@@ -71,6 +71,7 @@ def _queries(client) -> tuple[int, str]:
     return len(ctx.captured_queries), response.content.decode()
 
 
+@pytest.mark.slow
 def test_the_queue_runs_in_constant_queries(shop, viewer, buyer_group, transport, op):
     client = client_for(viewer)
     sku = SkuFactory(product__shop=shop, stock=1000)

@@ -100,6 +100,7 @@ def scene(shop):
     return group, make_buyer(group), OperatorFactory(shop=shop).user, SkuFactory(product__shop=shop, stock=10**6)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEPS, min_size=1, max_size=14), quantity=st.integers(1, 3))
 def test_refunded_amount_is_the_sum_of_succeeded_refunds_after_every_step(scene, steps, quantity):

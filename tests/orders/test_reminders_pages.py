@@ -52,6 +52,7 @@ def test_conversion_is_reorders_per_reminder_sent():
     assert conversion_rate(0, 0) is None
 
 
+@pytest.mark.slow
 def test_per_product_reminders_reorders_and_conversion(shop, buyer_group, sku, transport, viewer):
     buyers = [make_buyer(buyer_group) for _ in range(4)]
     for b in buyers:
@@ -79,6 +80,7 @@ def test_the_product_page_lists_the_members_due_next_soonest_first(shop, buyer_g
     assert [d.member for d in response.context["dues"]] == [second, first]
 
 
+@pytest.mark.slow
 def test_the_reminder_pages_run_in_constant_queries(shop, buyer_group, transport, operator):
     client = client_for(operator)
     sku = SkuFactory(product__shop=shop)

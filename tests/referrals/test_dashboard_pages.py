@@ -283,6 +283,7 @@ def _count(client, url, params=None) -> int:
         ("dashboard:referral_withdrawals", {}),
     ],
 )
+@pytest.mark.slow
 def test_list_pages_run_in_a_constant_number_of_queries(operator_client, shop, ref_group, url_name, params):
     generous(shop)
     url = reverse(url_name)

@@ -158,6 +158,7 @@ def test_top_and_my_rank_run_no_sql(shop, committed, django_assert_num_queries):
     assert mine.value == 10 % 7 + 1 and rows[mine.rank - 1].user_id == members[10].pk
 
 
+@pytest.mark.slow
 def test_rebuild_from_random_events_gives_identical_ranks(shop, committed):
     rng = random.Random(20250301)
     groups = [GroupFactory(shop=shop, series=GroupSeriesFactory(shop=shop)) for _ in range(3)]
@@ -333,6 +334,7 @@ def test_the_periodic_refresh_repairs_an_update_a_crash_lost(shop, committed):
     assert ranking(board(shop, period=Period.DAY, day=date(2025, 3, 2))) == [(alice.pk, 1)]
 
 
+@pytest.mark.slow
 def test_a_long_board_reads_whole(shop, committed):
     x = UserFactory()
     members = UserFactory.create_batch(1200)

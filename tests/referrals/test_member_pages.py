@@ -129,6 +129,7 @@ def _count(client) -> int:
     return len(captured)
 
 
+@pytest.mark.slow
 def test_the_page_runs_in_a_constant_number_of_queries(me, ref_group, shop):
     client = signed_in(me)
     bring(me, ref_group, 1, second=1)
