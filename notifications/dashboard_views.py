@@ -49,7 +49,7 @@ def notification_list(request):
 def delivery_retry(request, pk: int):
     delivery = selectors.delivery_for_shop(request.shop, pk)
     try:
-        services.retry_delivery(delivery=delivery)
+        services.retry_delivery(delivery=delivery, by=request.user)
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
     else:

@@ -527,13 +527,26 @@ def deliver_due(*, now: datetime | None = None, limit: int = 500, budget_seconds
             return report
 
 
-def retry_delivery(*, delivery: Delivery) -> Delivery:
-    """An operator sends a failed delivery again, from zero attempts (the caller scoped it to the shop)."""
-    updated = Delivery.objects.filter(pk=delivery.pk, state=DS.FAILED).update(
-        state=DS.QUEUED, attempts=0, deliver_after=timezone.now(), last_error=""
-    )
-    if updated != 1:
-        raise ValidationError(_("只有发送失败的投递可以重试。"))
-    transaction.on_commit(_kick, robust=True)
-    delivery.refresh_from_db()
-    return delivery
+RETRIED_FIELDS = ("state", "attempts", "last_error")
+
+
+def retry_delivery(*, delivery: Delivery, by) -> Delivery:
+    """An operator sends a failed delivery again, from zero attempts (the caller scoped it to the shop).
+    The row is locked so that two retries at once make one change and one audit entry."""
+    with transaction.atomic():
+        current = Delivery.objects.select_for_update().select_related("notification").get(pk=delivery.pk)
+        if current.state != DS.FAILED:
+            raise ValidationError(_("只有发送失败的投递可以重试。"))
+        before = audit.snapshot(current, RETRIED_FIELDS)
+        current.state, current.attempts, current.deliver_after, current.last_error = DS.QUEUED, 0, timezone.now(), ""
+        current.save(update_fields=[*RETRIED_FIELDS, "deliver_after"])
+        audit.record(
+            shop=current.notification.shop_id,
+            by=by,
+            action="notifications.delivery.retry",
+            target=current,
+            before=before,
+            after=audit.snapshot(current, RETRIED_FIELDS),
+        )
+        transaction.on_commit(_kick, robust=True)
+    return current

@@ -57,6 +57,7 @@ ACTIONS = {
     "fraud.flag.confirm": _("确认风险标记"),
     "fraud.flag.clear": _("放行风险标记"),
     "notifications.settings.update": _("修改消息设置"),
+    "notifications.delivery.retry": _("重试发送失败的消息"),
     "groups.automation.update": _("修改自动化设置"),
     "group.create": _("新建群"),
     "group.update": _("修改群"),

@@ -27,6 +27,7 @@ OPERATOR_WRITES = [
     "referrals.fraud.confirm_flag",
     "referrals.fraud.clear_flag",
     "notifications.services.update_settings",
+    "notifications.services.retry_delivery",
     "orders.services.cancel_order",
     "orders.services.ship_order",
     "orders.services.reject_refund",

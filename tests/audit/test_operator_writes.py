@@ -39,7 +39,7 @@ from groups.models import (
     Threshold,
 )
 from notifications import services as notification_services
-from notifications.models import NotificationSettings
+from notifications.models import Delivery, Notification, NotificationSettings
 from orders import catalog
 from orders import services as order_services
 from orders.models import (
@@ -423,6 +423,24 @@ def _(shop, by):
         },
         done=lambda: NotificationSettings.objects.filter(shop=shop, daily_cap=2).exists(),
         target=lambda: NotificationSettings.objects.get(shop=shop),
+    )
+
+
+@case("notifications.services.retry_delivery")
+def _(shop, by):
+    notification = Notification.objects.create(
+        shop=shop, user=UserFactory(), category="transactional", kind="order_paid", key="audit-retry", title="付款成功"
+    )
+    delivery = Delivery.objects.create(
+        notification=notification, channel="sms", state="failed", attempts=5, last_error="网关超时"
+    )
+    return Case(
+        call=lambda: notification_services.retry_delivery(delivery=delivery, by=by),
+        action="notifications.delivery.retry",
+        before={"state": "failed", "attempts": 5, "last_error": "网关超时"},
+        after={"state": "queued", "attempts": 0, "last_error": ""},
+        done=lambda: Delivery.objects.get(pk=delivery.pk).state == "queued",
+        target=lambda: delivery,
     )
 
 
