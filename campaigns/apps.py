@@ -26,4 +26,6 @@ class CampaignsConfig(AppConfig):
 
         from .selectors import campaign_choices
 
+        hooks.audit_value_words.connect(registry.audit_settings_words, priority=hooks.DECIDE + 10)
+
         hooks.campaign_choices.connect(campaign_choices, priority=hooks.DECIDE + 10)

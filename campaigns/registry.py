@@ -10,6 +10,8 @@ import pkgutil
 
 from django.utils.translation import gettext as _
 
+from .models import Campaign
+
 _kinds: dict[str, object] = {}
 
 
@@ -55,3 +57,19 @@ def modules(part: str) -> list[str]:
     """The dotted paths of every registered type's `part` module ("urls", "api_urls", "admin") it has."""
     found = (kind.module(part) for kind in _kinds.values())
     return list(dict.fromkeys(dotted for dotted in found if dotted is not None))
+
+
+def audit_settings_words(model, field: str) -> dict | None:
+    """For the audit log (shequn.hooks.audit_value_words): a campaign's `settings` keys as the types' settings
+    forms label them, with a choice's words, merged over every type (an entry names no type; a key means
+    the same in every type that has it). Built from the form classes alone: no query."""
+    if model is not Campaign or field != "settings":
+        return None
+    described: dict = {}
+    for kind in _kinds.values():
+        if kind.settings_form is None:
+            continue
+        for name, form_field in kind.settings_form.base_fields.items():
+            choices = dict(getattr(form_field, "choices", None) or [])
+            described.setdefault(name, (str(form_field.label or name), {k: str(v) for k, v in choices.items()}))
+    return described

@@ -161,6 +161,12 @@ operator (groups: some groups are bigger), or None. Asked inside the settings tr
 settings row locked; the first answer refuses the change."""
 
 
+audit_value_words: Hook[[type, str], dict | None] = Hook("audit_value_words", when=When.READ)
+"""(model class, field name) → how the audit log shows the keys of that JSON field, as {key: (label,
+{value: words})}, or None. Asked while a page of entries is shown, so it must run no query. First answer;
+with none, a key is shown as it is stored."""
+
+
 # --- Groups (announced by groups) -----------------------------------------------------------------------
 
 

@@ -22,6 +22,8 @@ from django.db import connection, models
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 
+from shequn import hooks
+
 from .models import AuditEntry, Shop
 
 # code -> what the dashboard shows. Codes are stable: entries already written keep them.
@@ -167,17 +169,52 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def _choice_words(model, key: str) -> dict:
+    """A model field's stored choice values → their words ({} for a field without choices)."""
+    try:
+        field = model._meta.get_field(key) if model else None
+    except FieldDoesNotExist:
+        return {}
+    return {value: str(words) for value, words in (getattr(field, "flatchoices", None) or [])}
+
+
+def _field_label(model, key: str) -> str:
+    try:
+        return str(model._meta.get_field(key).verbose_name) if model else key
+    except FieldDoesNotExist:
+        return key
+
+
+def _worded(value: Any, words: dict) -> str:
+    return words.get(value, _shown(value)) if isinstance(value, str | int) else _shown(value)
+
+
 def change_rows(entry: AuditEntry) -> list[tuple[str, str, str]]:
-    """(field, before, after) for each field the entry names, the field by its verbose name when the
-    target's model has such a field."""
+    """(field, before, after) for each field the entry names: the field by its verbose name, a choice by its
+    words, and a JSON field (a campaign's rules) one row per key that changed, by the words the app that owns
+    it gives (hooks.audit_value_words), so an operator never reads stored codes."""
     model = entry.target_type.model_class()
     rows = []
     for key in dict.fromkeys([*entry.before, *entry.after]):
-        try:
-            label = str(model._meta.get_field(key).verbose_name) if model else key
-        except FieldDoesNotExist:
-            label = key
-        before = _shown(entry.before.get(key)) if key in entry.before else ""
-        after = _shown(entry.after.get(key)) if key in entry.after else ""
+        label, old, new = _field_label(model, key), entry.before.get(key), entry.after.get(key)
+        if isinstance(old, dict) or isinstance(new, dict):
+            rows += _json_rows(model, key, label, old or {}, new or {})
+            continue
+        words = _choice_words(model, key)
+        before = _worded(old, words) if key in entry.before else ""
+        after = _worded(new, words) if key in entry.after else ""
         rows.append((label, before, after))
+    return rows
+
+
+def _json_rows(model, key: str, label: str, old: dict, new: dict) -> list[tuple[str, str, str]]:
+    described = hooks.audit_value_words.first(model, key) or {}
+    rows = []
+    for name in dict.fromkeys([*old, *new]):
+        if name in old and name in new and old[name] == new[name]:
+            continue
+        name_label, words = described.get(name, (name, {}))
+        before = _worded(old[name], words) if name in old else ""
+        after = _worded(new[name], words) if name in new else ""
+        rows.append((f"{label} · {name_label}", before, after))
     return rows

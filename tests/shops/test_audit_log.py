@@ -12,8 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign, CampaignState
 from orders import catalog
 from orders.models import Sku
+from shops import audit
 from shops import services as shop_services
 from shops.models import AuditEntry, OperatorRole, ShopSettings
 from tests.factories import OperatorFactory, ShopFactory, SkuFactory, UserFactory
@@ -126,3 +128,24 @@ def test_a_page_costs_the_same_queries_for_one_entry_or_fifty(shop, owner):
     with CaptureQueriesContext(connection) as fifty:
         assert len(_entries(client.get(URL))) == 50
     assert len(fifty) == len(one), [q["sql"] for q in fifty.captured_queries]
+
+
+def test_codes_and_rule_keys_are_shown_in_words(shop, owner):
+    """A state is shown by its words and a campaign's rules key by key, as the settings form labels them."""
+    entry = AuditEntry(
+        shop=shop,
+        actor=owner,
+        action="campaign.update",
+        target_type=ContentType.objects.get_for_model(Campaign),
+        target_id=1,  # the rows are read from the entry alone
+        before={"state": CampaignState.DRAFT, "settings": {"max_cuts": 3, "min_cuts": 2}},
+        after={"state": CampaignState.SCHEDULED, "settings": {"max_cuts": 5, "min_cuts": 2}},
+    )
+    rows = audit.change_rows(entry)
+    state_label = str(Campaign._meta.get_field("state").verbose_name)
+    assert (state_label, str(CampaignState.DRAFT.label), str(CampaignState.SCHEDULED.label)) in rows
+    [settings_row] = [row for row in rows if row[0] != state_label]  # min_cuts did not change: no row
+    assert settings_row[1:] == ("3", "5")
+    assert "max_cuts" not in settings_row[0] and settings_row[0].startswith(
+        str(Campaign._meta.get_field("settings").verbose_name)
+    )
