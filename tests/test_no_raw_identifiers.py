@@ -24,7 +24,7 @@ from groups.models import Membership, MembershipStatus
 from shequn.management.commands.seed_demo import DEMO_SLUG, OWNER_EMAIL, delete_demo
 from shops.models import Shop
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # each builds the whole demo
 
 ROOTS = {"owner": ["/dashboard/", "/platform/"], "member": ["/m/groups/", "/m/c/teams/mine/", "/m/orders/", "/m/me/"]}
 # Where a crawl never goes: signing out, switching language, files and machine endpoints.

@@ -769,6 +769,7 @@ def test_every_url_pattern_has_a_row():
     assert len(rows) == sum(len(table) for _policy, table in MATRIX)  # no pattern is listed twice
 
 
+@pytest.mark.slow
 def test_each_person_gets_what_the_matrix_says(world, clients):
     wrong = []
     for key, route in _all_patterns():

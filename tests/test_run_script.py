@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,6 +202,7 @@ def _shop_like_a_user(base: str, log: Path, *, member_phone: str, invite_code: s
     assert Decimal(after["current_price"]) < Decimal(task["current_price"])
 
 
+@pytest.mark.slow
 def test_scripts_run_serves_the_demo_on_the_embedded_default(tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"

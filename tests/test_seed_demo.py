@@ -34,7 +34,7 @@ from shops.models import Operator, OperatorRole, Shop
 from tests.factories import GroupFactory, ShopFactory, UserFactory
 from tests.notifications.backends import RecordingWechatBackend
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # each builds the whole demo
 
 
 RECORDING = dict(

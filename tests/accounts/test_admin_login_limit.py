@@ -18,6 +18,7 @@ def _sign_in(password: str) -> int:
     return Client().post(ADMIN_LOGIN, {"username": "boss", "password": password}).status_code
 
 
+@pytest.mark.slow
 def test_correct_sign_ins_are_never_refused_as_guessing(admin_user):
     assert [_sign_in("op-password-123") for _ in range(12)] == [302] * 12
 

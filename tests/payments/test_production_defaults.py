@@ -37,6 +37,7 @@ def _check_deploy(tmp_path, **extra) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_check_deploy_fails_with_the_simulated_provider_and_no_allow_flag(tmp_path):
     code, output = _check_deploy(tmp_path, PAYMENT_PROVIDER="simulated")
     assert code != 0 and "orders.E001" in output, output
