@@ -39,3 +39,56 @@ def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
+
+
+# --- The shape every P-scenario reports in (scripts/bench prints these and writes them as JSON) ---
+
+from dataclasses import asdict, dataclass, field  # noqa: E402
+
+
+@dataclass
+class Measure:
+    """One figure of a scenario, next to the baseline measured in the same run.
+
+    Both figures are rates (higher is faster), so `ratio = figure / baseline` reads "how close to the
+    baseline" and the target is the least ratio that passes. A target on times ("at most 3× a bulk
+    INSERT") is written as the inverse rate ratio (≥ 1/3). Timings never fail a run; only a broken
+    invariant does (`invariants` maps each checked rule to whether it held).
+    """
+
+    id: str  # "P4"
+    name: str  # what was measured, e.g. "orders on one hot SKU"
+    figure: float  # the product's rate
+    baseline: float  # the baseline's rate, measured in the same run
+    unit: str  # "req/s", "rows/s", …
+    baseline_name: str  # e.g. "pgbench single-hot-row conditional UPDATE"
+    target: float  # least passing ratio
+    invariants: dict[str, bool] = field(default_factory=dict)
+    notes: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.figure / self.baseline if self.baseline else 0.0
+
+    @property
+    def verdict(self) -> str:
+        return "PASS" if self.ratio >= self.target else "BELOW"
+
+    @property
+    def invariants_held(self) -> bool:
+        return all(self.invariants.values())
+
+    def as_json(self) -> dict:
+        return asdict(self) | {"ratio": self.ratio, "verdict": self.verdict}
+
+
+def print_measures(measures: list[Measure]) -> None:
+    """The table every scenario prints: figure, baseline, ratio, target, PASS/BELOW and the invariants."""
+    for m in measures:
+        broken = [rule for rule, held in m.invariants.items() if not held]
+        checks = "invariants held" if not broken else "BROKEN: " + ", ".join(broken)
+        print(
+            f"{m.id:<4} {m.name:<44} {m.figure:>12,.1f} {m.unit:<7} vs {m.baseline:>12,.1f} ({m.baseline_name})"
+            f"  ratio {m.ratio:6.3f}  target ≥ {m.target:g}  {m.verdict:<5}  {checks}",
+            flush=True,
+        )
