@@ -204,13 +204,17 @@ def _error_fields(form, settings_form) -> set[str]:
     return set(form.errors) | set(settings_form.errors if settings_form.is_bound else {})
 
 
-def _named_errors(form, settings_form) -> list[str]:
+def _named(label, message) -> str:
+    return _("%(field)s：%(message)s") % {"field": label, "message": message} if label else str(message)
+
+
+def _named_errors(*bound_forms) -> list[str]:
     """Every message with the field it is about: 「拼团价（元）：请填写金额。」."""
     named = []
-    for bound_form in (form, settings_form):
+    for bound_form in bound_forms:
         for name, messages_ in bound_form.errors.items():
             label = bound_form.fields[name].label if name in bound_form.fields else ""
-            named += [f"{label}：{message}" if label else message for message in messages_]
+            named += [_named(label, message) for message in messages_]
     return named
 
 
@@ -251,9 +255,7 @@ def launch_preview(request, pk: int):
             "form": form,
             "step": 4,
             "public_url": public_url(campaign),
-            "errors": [
-                f"{form.fields[n].label}：{m}" if n in form.fields else m for n, ms in form.errors.items() for m in ms
-            ],
+            "errors": _named_errors(form),
         },
         status=400 if form.errors else 200,
     )
@@ -269,8 +271,7 @@ def _launch_errors(form, error: ValidationError) -> None:
         if field == "starts_at":
             form.add_error("starts_at", messages_)
         else:
-            label = labels.get(field, "")
-            form.add_error(None, [f"{label}：{message}" if label else message for message in messages_])
+            form.add_error(None, [_named(labels.get(field, ""), message) for message in messages_])
 
 
 @require_GET
