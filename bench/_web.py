@@ -330,8 +330,8 @@ class Bench:
         return {name: statistics.median(values) for name, values in seen.items()}
 
     def warm(self, paths: list[tuple[str, str]]) -> None:
-        """One second of wrk over `paths` before the timed rounds (workers import, templates compile)."""
-        wrk(self.servers.urls(), paths, seconds=1, connections=self.args.connections, tmp=self.tmp)
+        """Two seconds of wrk over `paths` before the timed rounds (workers import, templates compile)."""
+        wrk(self.servers.urls(), paths, seconds=2, connections=self.args.connections, tmp=self.tmp)
 
     def heartbeat(self) -> None:
         """Queue the worker heartbeat once (no beat runs in a bench), so /healthz sees a live worker."""
@@ -368,12 +368,13 @@ def _lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def wrk(urls: list[str], paths: list[tuple[str, str]], *, seconds: float, connections: int, tmp: Path) -> Load:
-    """GET `paths` (each (path, cookie header or "")) round-robin for `seconds` with `connections`, split
-    evenly over the servers in `urls` (one wrk each, run at the same time); summed rate. Non-2xx/3xx
-    answers and socket errors are counted."""
+def wrk(urls: list[str], paths: list[tuple], *, seconds: float, connections: int, tmp: Path) -> Load:
+    """Send `paths` round-robin for `seconds` with `connections`, split evenly over the servers in `urls`
+    (one wrk each, run at the same time); the summed rate. Each row is (path, cookie header or "") for a
+    GET, or (method, path, cookie, form body) for a POST. Non-2xx/3xx answers and socket errors are counted."""
     script = tmp / f"wrk-{secrets.token_hex(4)}.lua"
-    rows = ",\n".join(f"{{{_lua_string(p)}, {_lua_string(c)}}}" for p, c in paths)
+    full = [row if len(row) == 4 else ("GET", row[0], row[1], "") for row in paths]
+    rows = ",\n".join("{" + ", ".join(_lua_string(x) for x in row) + "}" for row in full)
     script.write_text(
         "local rows = {\n" + rows + "\n}\n"
         "local i = 0\n"
@@ -381,8 +382,10 @@ def wrk(urls: list[str], paths: list[tuple[str, str]], *, seconds: float, connec
         "  i = i + 1\n"
         "  local row = rows[(i % #rows) + 1]\n"
         "  local headers = {}\n"
-        '  if row[2] ~= "" then headers["Cookie"] = row[2] end\n'
-        '  return wrk.format("GET", row[1], headers)\n'
+        '  if row[3] ~= "" then headers["Cookie"] = row[3] end\n'
+        '  if row[1] == "POST" then headers["Content-Type"] = "application/x-www-form-urlencoded" end\n'
+        '  if row[4] == "" then return wrk.format(row[1], row[2], headers) end\n'
+        "  return wrk.format(row[1], row[2], headers, row[4])\n"
         "end\n"
     )
     per = max(1, connections // len(urls))
