@@ -329,6 +329,18 @@ class Bench:
             print(f"  round {i + 1}: " + "   ".join(f"{n} {v[-1]:,.1f}/s" for n, v in seen.items()), flush=True)
         return {name: statistics.median(values) for name, values in seen.items()}
 
+    def post(self, path: str, session_key: str, form: dict) -> "Request":
+        """A signed-in member's form POST with a CSRF cookie and its token."""
+        from django.conf import settings
+
+        cookie, token = csrf_pair()
+        cookies = {settings.SESSION_COOKIE_NAME: session_key, settings.CSRF_COOKIE_NAME: cookie}
+        return Request("POST", path, cookies, {**form, "csrfmiddlewaretoken": token})
+
+    def fire(self, requests: list["Request"]) -> tuple[list["Answer"], float]:
+        """Every request through the asyncio client, --connections at a time; the answers and the rate."""
+        return fire(self.servers.urls(), requests, connections=self.args.connections)
+
     def warm(self, paths: list[tuple[str, str]]) -> None:
         """Two seconds of wrk over `paths` before the timed rounds (workers import, templates compile)."""
         wrk(self.servers.urls(), paths, seconds=2, connections=self.args.connections, tmp=self.tmp)
@@ -548,3 +560,28 @@ def query_count(path: str, session_key: str | None = None) -> tuple[int, int]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path)
     return response.status_code, len(captured.captured_queries)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def scale_measures(single: list, double: list) -> list:
+    """--scale: each figure on two gunicorn processes and two Celery workers as a ratio to the same figure on
+    one of each (target 1.0 = no gain; 2.0 would be linear), invariants of the two-process run kept."""
+    from _support import Measure
+
+    return [
+        Measure(
+            id=one.id,
+            name=f"scale-out ×2: {one.name}",
+            figure=two.figure,
+            baseline=one.figure,
+            unit=one.unit,
+            baseline_name="the same on 1 gunicorn + 1 Celery worker",
+            target=1.0,
+            invariants=two.invariants,
+            notes=f"its baseline ({one.baseline_name}) ×2 vs ×1: {_ratio(two.baseline, one.baseline):.2f}; {two.notes}",
+        )
+        for one, two in zip(single, double, strict=True)
+    ]
