@@ -13,7 +13,8 @@ Rules (a friendly reminder near the end of the product's usage cycle, never a bl
   first under that unique key, in the same transaction as the notification (itself unique by key).
 - Not sent when the member already re-ordered (an open or paid order after the last purchase), nor when
   notifications.marketing_eligibility (may_market for a whole batch) says no (opted out, capped, open
-  after-sales): those rows wait and are tried again every RETRY_DEFERRED until LAPSE_AFTER past the due date. Quiet hours are the notification worker's.
+  after-sales): those rows wait and are tried again every RETRY_DEFERRED until LAPSE_AFTER past the due
+  date. Quiet hours are the notification worker's.
 """
 
 import statistics
