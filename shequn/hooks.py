@@ -185,6 +185,19 @@ one; the member pages count opens in autocommit). Must not raise: an open is nev
 
 
 @dataclass(frozen=True)
+class LinkSignedIn:
+    link: Model  # groups.InviteLink, its sign-in already counted
+    user: Any  # accounts.User, signed in now
+    ip: str | None
+    device: str
+
+
+link_signed_in: Hook[[LinkSignedIn], None] = Hook("link_signed_in", when=When.INSIDE)
+"""Someone who opened an invite link signed out came back to it signed in (the funnel's "signed in" step),
+announced where the sign-in is counted, like `link_opened`. Must not raise."""
+
+
+@dataclass(frozen=True)
 class MemberJoined:
     membership: Model  # groups.Membership, active now (its group, user, inviter, link and channel set)
     first_time_in_group: bool  # False for a re-join after leaving
