@@ -199,6 +199,31 @@ def record_link_opened(
     )
 
 
+def record_link_signed_in(
+    *, link, user: User, ip: str | None = None, device: str = "", occurred_at: datetime | None = None
+) -> ReferralEvent | None:
+    """Someone who opened the link signed out came back signed in: once per link, person and day (the funnel's
+    "signed in" step, next to the opens made signed in); the link's own inviter is not recorded."""
+    if user.pk == link.inviter_id:
+        return None
+    occurred_at = occurred_at or timezone.now()
+    day = timezone.localdate(occurred_at).strftime("%Y%m%d")
+    return _insert_event(
+        shop_id=link.shop_id,
+        kind=EventKind.LINK_SIGNED_IN,
+        key=f"signin:{link.pk}:u{user.pk}:{day}",
+        inviter_id=link.inviter_id,
+        invitee=user,
+        link=link,
+        group_id=link.group_id,
+        channel=link.channel,
+        ip_address=ip,
+        series_id=link.series_id or (link.group.series_id if link.group_id else None),
+        device_id=device[:64],
+        occurred_at=occurred_at,
+    )
+
+
 def record_campaign_act(
     *,
     shop_id: int,

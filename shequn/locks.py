@@ -40,6 +40,7 @@ class Namespace(enum.IntEnum):
     REFERRAL_MEMBER = 0x5F0
     CAMPAIGN_MEMBER = 0xCA4  # key: pair_key(campaign id, member id). The per-member purchase limit.
     ANALYTICS_FACTS = 17017  # key: shop id. One builder at a time rewrites a shop's fact rows.
+    SKU_MEMBER = 0x5C4  # key: pair_key(sku id, member id). A SKU's per-member purchase limit.
 
 
 class NotInTransaction(RuntimeError):
