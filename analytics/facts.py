@@ -76,14 +76,17 @@ ranked AS (
 _PARTS = [
     (
         f"""referrals_referralevent e WHERE e.shop_id = %(shop)s AND e.voided_at IS NULL
-            AND e.kind IN ('link_opened', 'qualified', 'first_order') AND {_in_days("e.occurred_at")}""",
+            AND e.kind IN ('link_opened', 'link_signed_in', 'qualified', 'first_order')
+            AND {_in_days("e.occurred_at")}""",
         "e.occurred_at",
         "e.group_id",
         "e.channel",
         "e.campaign_id",
         {
             "link_opens": "COUNT(*) FILTER (WHERE e.kind = 'link_opened')",
-            "signed_in_opens": "COUNT(*) FILTER (WHERE e.kind = 'link_opened' AND e.invitee_id IS NOT NULL)",
+            # Signed in: opened signed in, or opened signed out and came back signed in.
+            "signed_in_opens": """COUNT(*) FILTER (WHERE e.kind = 'link_signed_in'
+                OR (e.kind = 'link_opened' AND e.invitee_id IS NOT NULL))""",
             "qualified_referrals": "COUNT(*) FILTER (WHERE e.kind = 'qualified')",
             "invitee_first_orders": "COUNT(*) FILTER (WHERE e.kind = 'first_order')",
         },

@@ -16,7 +16,7 @@ from .tables import Column, Report, Table, rate, ratio
 
 FUNNEL_STEPS = [
     ("link_opens", _("打开邀请链接")),
-    ("signed_in_opens", _("登录后打开")),
+    ("signed_in_opens", _("已登录")),
     ("joins", _("入群")),
     ("first_orders", _("首单")),
     ("second_orders", _("第二单")),
@@ -27,6 +27,16 @@ FUNNEL_STEPS = [
 def _steps(sums: dict, campaign) -> list[int]:
     # Memberships do not record a campaign: for one campaign, "joined" is the new members it brought.
     return [sums["new_members"] if key == "joins" and campaign else sums[key] for key, _label in FUNNEL_STEPS]
+
+
+_FUNNEL_NOTE = _(
+    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按成员的邀请链接计（打开时已登录，或打开后再登录），"
+    "入群按首次入群计。"
+)
+_FUNNEL_CAMPAIGN_NOTE = _(
+    "每一步是区间内发生的次数（不是同一批人）。活动的分享页不是邀请链接，打开和已登录两步不按活动记录；"
+    "入群按活动带来的新成员计。"
+)
 
 
 def funnel(shop_id: int, f: dict) -> Report:
@@ -66,7 +76,7 @@ def funnel(shop_id: int, f: dict) -> Report:
         ],
         rows=rows,
         chart={"type": "bar", "x": "step", "series": ["count", "compare_count"]},
-        note=_("每一步是区间内发生的次数（不是同一批人）：打开和登录后打开按邀请链接计，入群按首次入群计。"),
+        note=_FUNNEL_CAMPAIGN_NOTE if campaign else _FUNNEL_NOTE,
     )
     names = ["link_opens", "joins", "first_orders", "paid_orders", "revenue_fen"]
     days = selectors.daily(shop_id, Slice(f["start"], f["end"], **where), names)

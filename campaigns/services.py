@@ -114,7 +114,8 @@ def parse_money(value, field: str, errors: dict, *, required: bool = False) -> D
     except (InvalidOperation, ValueError):
         errors[field] = _("请输入金额，例如 39.90。")
         return None
-    if amount.is_finite() and amount >= Decimal("100000000"):  # before quantize, which 1e30 would overflow
+    # Before quantize, which 1e30 and -1e30 would overflow (a 500 rather than a message).
+    if amount.is_finite() and amount.copy_abs() >= Decimal("100000000"):
         errors[field] = _("金额过大。")
         return None
     if not amount.is_finite() or amount != amount.quantize(CENT) or amount <= 0:

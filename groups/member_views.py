@@ -47,7 +47,7 @@ def _count_visit(request: HttpRequest, link: InviteLink) -> None:
             client=services.Client(*request_fingerprint(request)),
         )
     elif seen == "anon" and signed_in:
-        services.record_link_sign_in(link)
+        services.record_link_sign_in(link, user=request.user, client=services.Client(*request_fingerprint(request)))
     else:
         return
     visits.pop(link.code, None)

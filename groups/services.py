@@ -124,8 +124,12 @@ def record_link_open(
     )
 
 
-def record_link_sign_in(link: InviteLink) -> None:
+def record_link_sign_in(link: InviteLink, *, user: User | None = None, client: Client = NO_CLIENT) -> None:
+    """An opener of the link, signed out then, is back signed in: counted on the link and, with the person
+    known, announced (referrals date it for the funnel)."""
     InviteLink.objects.filter(pk=link.pk).update(sign_in_count=F("sign_in_count") + 1)
+    if user is not None and user.is_authenticated:
+        hooks.link_signed_in.run(hooks.LinkSignedIn(link=link, user=user, ip=client.ip, device=client.device))
 
 
 # --- Joining --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ class ReferralsConfig(AppConfig):
         hooks.order_paid.connect(plugins.OrderReferrals.after_paid, priority=hooks.RECORD)
         hooks.order_refunded.connect(plugins.OrderReferrals.after_refund, priority=hooks.RECORD)
         hooks.link_opened.connect(plugins.link_opened, priority=hooks.RECORD)
+        hooks.link_signed_in.connect(plugins.link_signed_in, priority=hooks.RECORD)
         hooks.member_joined.connect(plugins.member_joined, priority=hooks.RECORD)
 
         # Leaderboards follow the referral events (on commit).

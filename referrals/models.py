@@ -189,6 +189,7 @@ class ReferralEdge(models.Model):
 
 class EventKind(models.TextChoices):
     LINK_OPENED = "link_opened", _("打开链接")
+    LINK_SIGNED_IN = "link_signed_in", _("打开后登录")
     JOINED = "joined", _("入群")
     FIRST_ORDER = "first_order", _("首单")
     REPEAT_ORDER = "repeat_order", _("复购")
@@ -199,7 +200,8 @@ class EventKind(models.TextChoices):
 class ReferralEvent(models.Model):
     """One act in a referral (推荐事件), credited to `inviter` (the beneficiary). Append-only.
 
-    Kinds: link_opened (invitee null when not signed in), joined (once per shop and invitee: the join
+    Kinds: link_opened (invitee null when not signed in), link_signed_in (an opener signed out then came back
+    signed in: once per link, person and day), joined (once per shop and invitee: the join
     that made the edge), first_order / repeat_order (a paid order of an invitee; `amount` = the GMV
     brought), qualified (the referral became qualified; at most one live per shop and invitee),
     campaign_act (recorded by campaigns through `services.record_campaign_act`).

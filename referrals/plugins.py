@@ -3,7 +3,7 @@ the member's referrer and their payments and refunds become events; joins and li
 groups become bindings and events. Each runs inside the announcer's transaction."""
 
 from groups.services import first_join_in_shop
-from shequn.hooks import LinkOpened, MemberJoined
+from shequn.hooks import LinkOpened, LinkSignedIn, MemberJoined
 
 from . import services
 from .models import ReferralEdge
@@ -30,6 +30,10 @@ def link_opened(opened: LinkOpened) -> None:
     services.record_link_opened(
         link=opened.link, user=opened.user, visitor_key=opened.visitor_key, ip=opened.ip, device=opened.device
     )
+
+
+def link_signed_in(signed_in: LinkSignedIn) -> None:
+    services.record_link_signed_in(link=signed_in.link, user=signed_in.user, ip=signed_in.ip, device=signed_in.device)
 
 
 def member_joined(joined: MemberJoined) -> None:

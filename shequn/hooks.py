@@ -185,6 +185,19 @@ one; the member pages count opens in autocommit). Must not raise: an open is nev
 
 
 @dataclass(frozen=True)
+class LinkSignedIn:
+    link: Model  # groups.InviteLink, its sign-in already counted
+    user: Any  # accounts.User, signed in now
+    ip: str | None
+    device: str
+
+
+link_signed_in: Hook[[LinkSignedIn], None] = Hook("link_signed_in", when=When.INSIDE)
+"""Someone who opened an invite link signed out came back to it signed in (the funnel's "signed in" step),
+announced where the sign-in is counted, like `link_opened`. Must not raise."""
+
+
+@dataclass(frozen=True)
 class MemberJoined:
     membership: Model  # groups.Membership, active now (its group, user, inviter, link and channel set)
     first_time_in_group: bool  # False for a re-join after leaving
@@ -227,6 +240,11 @@ raise: reading is never refused."""
 marketing_held: Hook[..., bool] = Hook("marketing_held", when=When.READ)
 """Keyword arguments `member` (a user or a user id) and `shop_id`: True when no commercial message may go to
 the member now (an open after-sales case). Asked when a message is released; any True answer holds it."""
+
+marketing_held_among: Hook[..., set[int]] = Hook("marketing_held_among", when=When.READ)
+"""The batch shape of `marketing_held`: keyword arguments `members` (a collection of user ids) and `shop_id`
+→ the set of those ids to whom no commercial message may go now, in a constant number of queries whatever
+the batch size. Must answer exactly as `marketing_held` would for each member; every answer is unioned."""
 
 
 referral_event_recorded: Hook[[Model], None] = Hook("referral_event_recorded", when=When.INSIDE)

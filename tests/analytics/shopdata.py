@@ -70,7 +70,8 @@ def make_shop(
 
 
 def add_referrals(data: ShopData, days: int) -> None:
-    """About half the members (never the first) were invited: an edge, two of its events, sometimes a reward."""
+    """About half the members (never the first) were invited: an edge, two of its events (an open, a sign-in
+    after opening signed out, a first order, qualifying), sometimes a reward."""
     rng, shop = data.rng, data.shop
     rule = RewardRule.objects.create(shop=shop, kind=RewardKind.COMMISSION, amount=Decimal("5.00"))
     for invitee in data.members[1:]:
@@ -86,7 +87,8 @@ def add_referrals(data: ShopData, days: int) -> None:
             campaign_id=rng.choice([None, *[c.pk for c in data.campaigns]]),
             created_at=_at(data, rng.uniform(0, days)),
         )
-        for kind in rng.sample([EventKind.LINK_OPENED, EventKind.FIRST_ORDER, EventKind.QUALIFIED], 2):
+        kinds = [EventKind.LINK_OPENED, EventKind.LINK_SIGNED_IN, EventKind.FIRST_ORDER, EventKind.QUALIFIED]
+        for kind in rng.sample(kinds, 2):
             event(data, kind, inviter, invitee, edge, _at(data, rng.uniform(0, days)))
         if rng.random() < 0.5:
             Reward.objects.create(
@@ -260,12 +262,15 @@ def direct_daily(shop) -> dict:
 
 
 def _count_events(shop, cells: dict) -> None:
-    """Link opens (signed in or not), qualified referrals and invitees' first orders: unvoided events."""
+    """Link opens, sign-ins (opened signed in, or signed in after), qualified referrals and invitees' first
+    orders: unvoided events."""
     for e in ReferralEvent.objects.filter(shop=shop, voided_at__isnull=True):
         cell = cells[(local_day(e.occurred_at), e.group_id, e.channel, e.campaign_id)]
         if e.kind == EventKind.LINK_OPENED:
             cell["link_opens"] += 1
             cell["signed_in_opens"] += e.invitee_id is not None
+        elif e.kind == EventKind.LINK_SIGNED_IN:
+            cell["signed_in_opens"] += 1
         elif e.kind == EventKind.QUALIFIED:
             cell["qualified_referrals"] += 1
         elif e.kind == EventKind.FIRST_ORDER:

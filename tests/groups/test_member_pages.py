@@ -20,6 +20,7 @@ from accounts.sms import LocmemSmsBackend
 from groups import services
 from groups.models import Group, GroupState, InviteLink, MemberRole, Membership, MembershipStatus, Threshold
 from groups.services import JoinRefused
+from referrals.models import EventKind, ReferralEvent
 from tests.factories import GroupFactory, GroupSeriesFactory, InviteLinkFactory, UserFactory
 
 
@@ -171,6 +172,10 @@ def test_a_sign_in_is_counted_when_an_anonymous_visitor_comes_back_signed_in(cli
 
     link = refreshed(link)
     assert (link.open_count, link.sign_in_count) == (1, 1)
+    # Dated, with the person, for the analytics funnel's "signed in" step (referrals record it).
+    signed_in = ReferralEvent.objects.get(kind=EventKind.LINK_SIGNED_IN)
+    assert (signed_in.link_id, signed_in.invitee_id, signed_in.inviter_id) == (link.pk, member.pk, link.inviter_id)
+    assert timezone.localdate(signed_in.occurred_at) == timezone.localdate()
 
 
 def test_a_visitor_already_signed_in_is_not_counted_as_a_sign_in(member_client, link):
@@ -179,6 +184,7 @@ def test_a_visitor_already_signed_in_is_not_counted_as_a_sign_in(member_client, 
 
     link = refreshed(link)
     assert (link.open_count, link.sign_in_count) == (1, 0)
+    assert not ReferralEvent.objects.filter(kind=EventKind.LINK_SIGNED_IN).exists()
 
 
 def test_landing_tells_a_member_they_are_already_in(member_client, member, group, link):
@@ -582,6 +588,10 @@ def test_the_phone_code_sign_in_brings_a_new_visitor_back_to_the_link(client, gr
     assert join_url(link) in after and "立即加入" in after
     link = refreshed(link)
     assert (link.open_count, link.sign_in_count) == (1, 1)
+    # Dated, with the person, for the analytics funnel's "signed in" step (referrals record it).
+    signed_in = ReferralEvent.objects.get(kind=EventKind.LINK_SIGNED_IN)
+    assert (signed_in.link_id, signed_in.invitee_id, signed_in.inviter_id) == (link.pk, user.pk, link.inviter_id)
+    assert timezone.localdate(signed_in.occurred_at) == timezone.localdate()
 
 
 def test_a_wrong_code_does_not_sign_in(client, db):

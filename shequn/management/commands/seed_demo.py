@@ -586,7 +586,7 @@ class DemoBuilder:
     def _join(self, plan: Plan) -> None:
         person = self._pick_person(plan)
         link = self._pick_link(plan)
-        self._funnel(link)
+        self._funnel(link, person)
         answer = self.rng.choice(plan.answers).format(n=self.rng.randint(1000, 9999)) if plan.answers else ""
         if link.target.threshold == Threshold.PAID:
             membership = self._pay_entry(person, link)
@@ -649,10 +649,11 @@ class DemoBuilder:
             self.personal_links[key] = link
         return self.personal_links[key]
 
-    def _funnel(self, link: InviteLink) -> None:
-        """Opens ≥ sign-ins ≥ joins: some who open the link never sign in, some who sign in never join."""
+    def _funnel(self, link: InviteLink, person: User) -> None:
+        """Opens ≥ sign-ins ≥ joins: some who open the link never sign in, some who sign in never join.
+        The joiner opens it signed out and signs in (a dated sign-in for the analytics funnel)."""
         record_link_open(link)
-        record_link_sign_in(link)
+        record_link_sign_in(link, user=person)
         if self.rng.random() < 0.4:
             record_link_open(link)
             if self.rng.random() < 0.3:
