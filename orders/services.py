@@ -757,6 +757,15 @@ def do_not_market(*, member: User, shop_id: int) -> bool:
     return AfterSalesCase.objects.filter(member=member, shop_id=shop_id, state=CaseState.OPEN).exists()
 
 
+def do_not_market_among(*, members, shop_id: int) -> set[int]:
+    """Of the member ids, those with an open after-sales case in the shop (one query: do_not_market in bulk)."""
+    return set(
+        AfterSalesCase.objects.filter(member_id__in=list(members), shop_id=shop_id, state=CaseState.OPEN)
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
+
+
 def reconcile(order: Order) -> dict:
     """The order's money, summed from its parts; every figure must agree to the fen."""
     lines = order.lines.aggregate(s=Sum("line_total"))["s"] or ZERO
