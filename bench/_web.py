@@ -163,6 +163,9 @@ class Bench:
             BENCH_QUEUE=self.queue,
             CACHE_KEY_PREFIX=self.prefix,
             DEBUG="0",
+            # Payments on the simulated provider (the setting a demo uses): team leaders pay in the set-up.
+            PAYMENT_PROVIDER="simulated",
+            ALLOW_SIMULATED_PAYMENTS="1",
             PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]),
         )
         os.environ.update(
@@ -170,6 +173,8 @@ class Bench:
             DJANGO_SETTINGS_MODULE="bench_settings",
             BENCH_QUEUE=self.queue,
             CACHE_KEY_PREFIX=self.prefix,
+            PAYMENT_PROVIDER="simulated",
+            ALLOW_SIMULATED_PAYMENTS="1",
         )
         import django
 
