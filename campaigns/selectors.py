@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from groups.models import Group, MembershipStatus
+from orders.models import ProductImage, Sku
 from shops.models import Shop
 
 from . import registry
@@ -32,6 +33,20 @@ def campaigns_for_shop(shop: Shop, *, state: str | None = None, type: str | None
 def campaign_for_shop(shop: Shop, pk: int) -> Campaign:
     """The shop's campaign, or a 404 (another shop's is a miss too)."""
     return get_object_or_404(Campaign.objects.select_related("product", "sku", "shop"), shop=shop, pk=pk)
+
+
+def skus_to_launch(shop: Shop, *, keep: int | None = None) -> list:
+    """The SKUs an operator may launch a campaign on: those of the shop's products on sale (and `keep`, the
+    one a draft already has), with each product's pictures in order: three queries, however many."""
+    return list(
+        Sku.objects.filter(product__shop=shop)
+        .filter(Q(is_active=True, product__is_active=True) | Q(pk=keep))
+        .select_related("product")
+        .prefetch_related(
+            Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "pk"), to_attr="pictures")
+        )
+        .order_by("product__name", "spec", "pk")
+    )
 
 
 def teams_of_campaign(campaign: Campaign, *, state: str | None = None) -> QuerySet[Team]:

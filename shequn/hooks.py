@@ -246,6 +246,11 @@ marketing_held: Hook[..., bool] = Hook("marketing_held", when=When.READ)
 """Keyword arguments `member` (a user or a user id) and `shop_id`: True when no commercial message may go to
 the member now (an open after-sales case). Asked when a message is released; any True answer holds it."""
 
+marketing_held_among: Hook[..., set[int]] = Hook("marketing_held_among", when=When.READ)
+"""The batch shape of `marketing_held`: keyword arguments `members` (a collection of user ids) and `shop_id`
+→ the set of those ids to whom no commercial message may go now, in a constant number of queries whatever
+the batch size. Must answer exactly as `marketing_held` would for each member; every answer is unioned."""
+
 
 referral_event_recorded: Hook[[Model], None] = Hook("referral_event_recorded", when=When.INSIDE)
 """One new referrals.ReferralEvent (never announced for a duplicate), inside the recording transaction.
