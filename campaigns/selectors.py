@@ -12,6 +12,7 @@ from groups.models import Group, MembershipStatus
 from orders.models import ProductImage, Sku
 from shops.models import Shop
 
+from . import registry
 from .models import (
     ZERO,
     BargainTask,
@@ -27,6 +28,7 @@ from .models import (
 
 PUBLIC_STATES = (CampaignState.SCHEDULED, CampaignState.RUNNING, CampaignState.ENDED, CampaignState.CANCELLED)
 SHOWN_SEAT_STATES = (SeatState.SEATED, SeatState.WON, SeatState.LOST, SeatState.REFUNDED)
+MEMBER_OFFERS_LISTED = 10  # running campaigns listed on a member's group page
 
 
 # --- Operators -------------------------------------------------------------------------------------
@@ -163,6 +165,30 @@ def bargains_for_member(member: User) -> QuerySet[BargainTask]:
 
 def help_tasks_for_member(member: User) -> QuerySet[HelpTask]:
     return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
+
+
+def group_offers(group) -> list[dict]:
+    """The running campaigns open to `group` (all the shop's groups, the group or its series), soonest to
+    end first, as the member's group page lists them: title, offer line (the kind's poster_offer) and the
+    landing page. Two queries."""
+    open_to = Q(all_groups=True) | Q(groups=group)
+    if group.series_id:
+        open_to |= Q(series=group.series_id)
+    running = (
+        Campaign.objects.filter(open_to, state=CampaignState.RUNNING, shop_id=group.shop_id)
+        .select_related("sku", "product")
+        .distinct()
+        .order_by("ends_at", "pk")[:MEMBER_OFFERS_LISTED]
+    )
+    return [
+        {
+            "title": campaign.hook_title or campaign.name,
+            "kind": campaign.get_type_display(),
+            "offer": registry.get(campaign.type).poster_offer(campaign, None),
+            "url": campaign.get_absolute_url(),
+        }
+        for campaign in running
+    ]
 
 
 def campaign_choices(shop_id: int) -> list[tuple[int, str]]:
