@@ -36,6 +36,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,6 +44,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from analytics.facts import rebuild_shop
 from campaigns.demo import delete_campaigns, seed_campaigns
+from campaigns.models import CampaignAct
+from groups.jobs import last_complete_week, take_health_snapshots
+from groups.jobs import week_of as health_week_of
 from groups.lifecycle import transition_group
 from groups.models import (
     Channel,
@@ -51,6 +55,7 @@ from groups.models import (
     GroupState,
     GroupTransition,
     InviteLink,
+    MemberActivity,
     MemberRole,
     Membership,
     MembershipStatus,
@@ -858,6 +863,45 @@ def date_order_referrals(shop: Shop) -> None:
     Reward.objects.bulk_update(rewards, ["created_at", "due_at", "period_start"], batch_size=200)
 
 
+def date_activity(shop: Shop) -> None:
+    """Members' activity happened with the act that recorded it (a join, a paid order, a campaign act), not
+    when the story was written down: cohorts, active members and the health snapshots read these times."""
+    activities = list(MemberActivity.objects.filter(group__shop=shop).exclude(ref=""))
+    ids = {"order": set(), "membership": set(), "act": set()}
+    for a in activities:
+        kind, _sep, pk = a.ref.partition(":")
+        if kind in ids and pk.isdigit():
+            ids[kind].add(int(pk))
+    when = {
+        "order": dict(
+            Order.objects.filter(pk__in=ids["order"])
+            .annotate(at=Coalesce("paid_at", "created_at"))
+            .values_list("pk", "at")
+        ),
+        "membership": dict(Membership.objects.filter(pk__in=ids["membership"]).values_list("pk", "joined_at")),
+        "act": dict(CampaignAct.objects.filter(pk__in=ids["act"]).values_list("pk", "occurred_at")),
+    }
+    changed = []
+    for a in activities:
+        kind, _sep, pk = a.ref.partition(":")
+        at = when.get(kind, {}).get(int(pk)) if pk.isdigit() else None
+        if at is not None and at != a.at:
+            a.at = at
+            changed.append(a)
+    MemberActivity.objects.bulk_update(changed, ["at"], batch_size=500)
+
+
+def take_past_health_snapshots(shop: Shop, *, since: datetime) -> None:
+    """The weekly health snapshots the Monday job would have taken over the story (the group ranking's
+    history), each week's figures read from the back-dated joins, leaves, activity and orders."""
+    now = timezone.now()
+    week = health_week_of(timezone.localdate(since))
+    last = last_complete_week(now)
+    while week.start_date <= last.start_date:
+        take_health_snapshots(now=now, week=week, shop_id=shop.pk)
+        week = health_week_of(week.start_date + timedelta(days=7))
+
+
 # --- the command ----------------------------------------------------------------------------------
 
 
@@ -933,6 +977,8 @@ class Command(BaseCommand):
                 )
                 seed_campaigns(shop=shop, staff=builder.operator, rng=builder.rng, now=timezone.now())
                 date_order_referrals(shop)
+                date_activity(shop)
+                take_past_health_snapshots(shop, since=builder.start)
                 fraud.detect(shop_id=shop.pk)
             if lb.live_enabled():  # the live boards were fed the acts' recording times: redo them from the events
                 lb.rebuild_shop(shop.pk, everything=True)
