@@ -55,6 +55,7 @@ from groups.models import (
     GroupState,
     GroupTransition,
     InviteLink,
+    LinkVisit,
     MemberActivity,
     MemberRole,
     Membership,
@@ -429,6 +430,7 @@ class DemoBuilder:
         self.user_born: dict[int, datetime] = {}
         self.moved_at: dict[tuple[int, str], datetime] = {}
         self.event_marks: list[tuple[int, datetime]] = []  # (last referral event id, when) after each act
+        self.visit_marks: list[tuple[int, datetime]] = []  # (last link visit id, when) after each act
 
     # --- the story ----------------------------------------------------------------------------
 
@@ -441,11 +443,13 @@ class DemoBuilder:
             self._schedule(plan)
         self._at(0.4, self._shared_phone, self.plans["baby"])
         self.event_marks.append((self._last_event_id(), self.start))
+        self.visit_marks.append((self._last_visit_id(), self.start))
         while self.events:
             at, _seq, action, args = heapq.heappop(self.events)
             self.clock = at
             action(*args)
             self.event_marks.append((self._last_event_id(), at))
+            self.visit_marks.append((self._last_visit_id(), at))
         self._give_roles()
         self._tag_members()
         self._write_back_times()
@@ -481,6 +485,9 @@ class DemoBuilder:
             by=self.owner,
             data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("2.00"), commission_rate=Decimal("0.05")),
         )
+
+    def _last_visit_id(self) -> int:
+        return LinkVisit.objects.filter(shop=self.shop).order_by("-pk").values_list("pk", flat=True).first() or 0
 
     def _last_event_id(self) -> int:
         return ReferralEvent.objects.filter(shop=self.shop).order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -808,12 +815,10 @@ class DemoBuilder:
         for edge in edges:
             edge.created_at = first_join[(edge.group_id, edge.invitee_id)]
         ReferralEdge.objects.bulk_update(edges, ["created_at"], batch_size=200)
-        # Each referral event (a link opened, a join) happened at the moment of the act that recorded it.
-        done = 0
-        for last, at in self.event_marks:
-            if last > done:
-                ReferralEvent.objects.filter(shop=shop, pk__gt=done, pk__lte=last).update(occurred_at=at)
-                done = last
+        # Each referral event (a link opened, a join) and link visit happened at the moment of the act that
+        # recorded it.
+        _date_by_marks(ReferralEvent.objects.filter(shop=shop), "occurred_at", self.event_marks)
+        _date_by_marks(LinkVisit.objects.filter(shop=shop), "at", self.visit_marks)
 
         transitions = list(GroupTransition.objects.filter(group__shop=shop))
         for move in transitions:  # a series' own "open the next group" moves happen when the group is born
@@ -839,6 +844,15 @@ class DemoBuilder:
         User.objects.bulk_update(users, ["date_joined"], batch_size=200)
         Shop.objects.filter(pk=shop.pk).update(created_at=self.start)
         Operator.objects.filter(shop=shop).update(created_at=self.start)
+
+
+def _date_by_marks(rows, field: str, marks: list[tuple[int, datetime]]) -> None:
+    """Rows made by each act (ids up to its mark, after the previous one's) take the act's time."""
+    done = 0
+    for last, at in marks:
+        if last > done:
+            rows.filter(pk__gt=done, pk__lte=last).update(**{field: at})
+            done = last
 
 
 def date_order_referrals(shop: Shop) -> None:
