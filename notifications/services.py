@@ -100,6 +100,63 @@ def notify(
     return notification
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One notification for notify_many (the arguments of notify)."""
+
+    shop_id: int
+    user_id: int
+    category: str
+    kind: str
+    key: str
+    title: str
+    body: str
+    url: str = ""
+
+
+def notify_many(items: list[Outgoing], *, now: datetime | None = None) -> dict[str, int]:
+    """notify for a batch, in the caller's transaction, with one INSERT … ON CONFLICT (key) DO NOTHING.
+
+    Returns {key: notification id} for the notifications written now: a key written before (or twice in
+    the batch) is left out, as notify returns None for it. One kick after commit, as notify.
+    """
+    if not items:
+        return {}
+    for item in items:
+        if item.category not in Category.values:
+            raise ValueError(f"unknown notification category {item.category!r}")
+        if not item.key.strip() or len(item.key.strip()) > 200:
+            raise ValueError("a notification key has 1–200 characters")
+    now = now or timezone.now()
+    table = Notification._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (shop_id, user_id, category, kind, key, title, body, url, state, reason, "
+            "deliver_after, created_at) "
+            "SELECT s, u, c, k, y, t, b, l, %s, '', %s, %s "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[]) AS i(s, u, c, k, y, t, b, l) "
+            "ON CONFLICT (key) DO NOTHING RETURNING key, id",
+            [
+                NS.PENDING,
+                now,
+                now,
+                [i.shop_id for i in items],
+                [i.user_id for i in items],
+                [str(i.category) for i in items],
+                [i.kind[:40] for i in items],
+                [i.key.strip() for i in items],
+                [i.title[:100] for i in items],
+                [i.body[:1000] for i in items],
+                [i.url[:500] for i in items],
+            ],
+        )
+        written = dict(cursor.fetchall())
+    if written:
+        _kick_after_commit()
+    return written
+
+
 def _kick() -> None:
     kicks.kick("notifications.tasks.deliver_notifications")  # by name: the task calls this module
 
@@ -180,6 +237,67 @@ def may_market(user, shop, at: datetime | None = None, *, category: str = Catego
     if _marketing_held(user_id, shop_id):
         return False
     return not is_capped(user_id, shop_id, at, settings_for(shop_id))
+
+
+def held_among(user_ids, shop_id: int) -> set[int]:
+    """Of the member ids, those an app above holds commercial messages from (marketing_held_among)."""
+    held: set[int] = set()
+    for answer in hooks.marketing_held_among.answers(members=list(user_ids), shop_id=shop_id):
+        held |= set(answer or ())
+    return held
+
+
+def commercial_sent_among(user_ids, shop_id: int, at: datetime) -> dict[int, tuple[int, int]]:
+    """commercial_sent for many members of one shop in one query: {user_id: (day, week)}, members with
+    none left out."""
+    rows = (
+        Notification.objects.filter(
+            user_id__in=list(user_ids),
+            shop_id=shop_id,
+            state=NS.SENT,
+            category__in=COMMERCIAL,
+            sent_at__gt=at - WEEK,
+            sent_at__lte=at,
+        )
+        .values("user_id")
+        .annotate(day=Count("pk", filter=Q(sent_at__gt=at - DAY)), week=Count("pk"))
+        .order_by()
+    )
+    return {r["user_id"]: (r["day"], r["week"]) for r in rows}
+
+
+def _over_cap(sent: tuple[int, int], shop_settings: NotificationSettings) -> bool:
+    return sent[0] >= shop_settings.daily_cap or sent[1] >= shop_settings.weekly_cap
+
+
+def marketing_eligibility(users, shop, at: datetime | None = None, *, category: str = Category.MARKETING) -> set[int]:
+    """may_market for a whole batch: the ids of the members (users or ids) a commercial message of the
+    category would go out to now. Exactly may_market's decision for each member, in at most four queries
+    whatever the batch size (preferences, the marketing_held_among answers, the shop's settings, the cap
+    counts); fewer when every member is already out."""
+    at = at or timezone.now()
+    shop_id = getattr(shop, "pk", shop)
+    ids = sorted({getattr(u, "pk", u) for u in users})
+    if not ids:
+        return set()
+    if category != Category.TRANSACTIONAL:
+        if category not in Category.values:
+            raise ValueError(f"unknown notification category {category!r}")
+        out = set(
+            Preference.objects.filter(shop_id=shop_id, user_id__in=ids, **{category: False}).values_list(
+                "user_id", flat=True
+            )
+        )
+        ids = [i for i in ids if i not in out]
+        if not ids:
+            return set()
+    held = held_among(ids, shop_id)
+    ids = [i for i in ids if i not in held]
+    if not ids:
+        return set()
+    shop_settings = settings_for(shop_id)
+    sent = commercial_sent_among(ids, shop_id, at)
+    return {i for i in ids if not _over_cap(sent.get(i, (0, 0)), shop_settings)}
 
 
 def update_preferences(

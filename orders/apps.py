@@ -19,7 +19,7 @@ class OrdersConfig(AppConfig):
         from .messages import ORDER_NOTIFICATIONS
         from .reminders import RepurchasePlugin
         from .selectors import outboxes
-        from .services import do_not_market
+        from .services import do_not_market, do_not_market_among
 
         # Repeat-purchase due dates, reminder conversions and the member's "order" activity: records of the
         # payment, kept before any plug-in decides what the payment leads to.
@@ -41,3 +41,4 @@ class OrdersConfig(AppConfig):
         hooks.outboxes.connect(outboxes, priority=hooks.RECORD)
         # No marketing to a member with an open after-sales case (notifications asks when releasing).
         hooks.marketing_held.connect(do_not_market, priority=hooks.DECIDE)
+        hooks.marketing_held_among.connect(do_not_market_among, priority=hooks.DECIDE)

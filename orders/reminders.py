@@ -12,8 +12,9 @@ Rules (a friendly reminder near the end of the product's usage cycle, never a bl
 - One reminder per (member, product, cycle), whatever happens: the `RepurchaseReminder` row is inserted
   first under that unique key, in the same transaction as the notification (itself unique by key).
 - Not sent when the member already re-ordered (an open or paid order after the last purchase), nor when
-  notifications.may_market says no (opted out, capped, open after-sales): those rows wait and are tried
-  again every RETRY_DEFERRED until LAPSE_AFTER past the due date. Quiet hours are the notification worker's.
+  notifications.marketing_eligibility (may_market for a whole batch) says no (opted out, capped, open
+  after-sales): those rows wait and are tried again every RETRY_DEFERRED until LAPSE_AFTER past the due
+  date. Quiet hours are the notification worker's.
 """
 
 import statistics
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from groups.activity import record_activity
 from groups.models import ActivityKind, AutomationSettings
-from notifications.services import may_market, notify
+from notifications.services import Outgoing, marketing_eligibility, notify_many
 from shequn import kicks
 from shequn.jobs import JobResult
 
@@ -47,7 +48,7 @@ from .models import (
 )
 
 BATCH_SIZE = 1000  # members per batch task
-LOCK_CHUNK = 100  # due rows locked per transaction inside a batch (locks held briefly)
+LOCK_CHUNK = 500  # due rows locked per transaction inside a batch (a constant number of statements each)
 MAX_PER_RUN = 200_000  # due rows one dispatch run hands out; the rest wait for the next run
 REQUEUE_AFTER = timedelta(minutes=30)  # a batch lost with its worker is handed out again after this
 RETRY_DEFERRED = timedelta(hours=6)  # a member capped or opted out now is tried again after this
@@ -294,8 +295,11 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
     """Send the reminders of one batch; returns how many were sent. Safe to run twice, or twice at once.
 
     Rows are claimed LOCK_CHUNK at a time with `FOR UPDATE SKIP LOCKED` and state "waiting": a racing worker
-    skips what this one holds and finds it "reminded" afterwards. The reminder row is inserted under its
-    unique (member, product, cycle) key before the notification, in the same transaction.
+    skips what this one holds and finds it "reminded" afterwards. Each chunk costs a constant number of
+    statements: the claim, the re-order check, notifications.marketing_eligibility per shop, one INSERT of
+    the reminder rows under their unique (member, product, cycle) key with ON CONFLICT DO NOTHING, one
+    INSERT of the notifications for the reminders actually inserted (never one for a reminder written
+    before), and the updates of the reminder and due rows — all in one transaction.
     """
     now = now or timezone.now()
     sent = 0
@@ -303,61 +307,110 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
         chunk = due_ids[start : start + LOCK_CHUNK]
         with transaction.atomic():
             rows = _claim(chunk, now)
+            if not rows:
+                continue
             reordered = _reordered_since(rows)
-            already = set(
-                RepurchaseReminder.objects.filter(
-                    member_id__in={r.member_id for r in rows},
-                    product_id__in={r.product_id for r in rows},
-                    cycle__in={r.cycle for r in rows},
-                ).values_list("member_id", "product_id", "cycle")
-            )
-            to_send: list[RepurchaseDue] = []
-            done: list[int] = []
-            deferred: list[int] = []
+            already = _reminded(rows)
+            waiting: list[RepurchaseDue] = []
+            done = [row.pk for row in rows if (row.member_id, row.product_id, row.cycle) in already]
             for row in rows:
                 if (row.member_id, row.product_id, row.cycle) in already:
-                    done.append(row.pk)  # sent by an earlier run of this cycle
-                elif reordered.get((row.member_id, row.product_id), row.last_purchase_at) > row.last_purchase_at:
+                    continue  # sent by an earlier run of this cycle
+                if reordered.get((row.member_id, row.product_id), row.last_purchase_at) > row.last_purchase_at:
                     continue  # an order is open: paid, the hook gives the row a new cycle; cancelled, it is sent
-                elif not may_market(row.member_id, row.shop_id, at=now, category="reminder"):
-                    deferred.append(row.pk)  # opted out, capped or in after-sales now: tried again later
-                else:
-                    to_send.append(row)
-            reminders = RepurchaseReminder.objects.bulk_create(
+                waiting.append(row)
+            eligible: set[tuple[int, int]] = set()
+            for shop_id in {row.shop_id for row in waiting}:
+                members = {row.member_id for row in waiting if row.shop_id == shop_id}
+                eligible |= {(shop_id, m) for m in marketing_eligibility(members, shop_id, at=now, category="reminder")}
+            deferred = [row.pk for row in waiting if (row.shop_id, row.member_id) not in eligible]
+            candidates = [row for row in waiting if (row.shop_id, row.member_id) in eligible]
+            inserted = _insert_reminders(candidates, now)  # (member, product, cycle) → reminder id, new ones only
+            to_send = [row for row in candidates if (row.member_id, row.product_id, row.cycle) in inserted]
+            written = notify_many([_reminder_message(row) for row in to_send], now=now)
+            _link_notifications(
                 [
-                    RepurchaseReminder(
-                        shop_id=row.shop_id,
-                        member_id=row.member_id,
-                        product_id=row.product_id,
-                        cycle=row.cycle,
-                        due_at=row.due_at,
-                        sent_at=now,
-                    )
+                    (inserted[(row.member_id, row.product_id, row.cycle)], written[_reminder_key(row)])
                     for row in to_send
+                    if _reminder_key(row) in written
                 ]
             )
-            for row, reminder in zip(to_send, reminders, strict=True):
-                notification = notify(
-                    shop=row.shop_id,
-                    user=row.member_id,
-                    category="reminder",
-                    kind="repurchase",
-                    key=f"repurchase:{row.member_id}:{row.product_id}:{row.cycle}",
-                    title=_("「%(product)s」快用完了吗？") % {"product": row.product.name},
-                    body=_("你上次买的「%(product)s」预计在 %(date)s 前后用完。需要的话，点开即可一键再来一单。")
-                    % {"product": row.product.name, "date": timezone.localtime(row.due_at).strftime("%m月%d日")},
-                    url=settings.SITE_URL + reverse("orders:reorder", args=[row.product_id]),
-                )
-                if notification is not None:
-                    reminder.notification_id = notification.pk
-                done.append(row.pk)
-                if result is not None:
+            if result is not None:
+                for row in to_send:
                     result.count(row.shop_id)
-            RepurchaseReminder.objects.bulk_update([r for r in reminders if r.notification_id], ["notification_id"])
+            # Sent now, or by an earlier run of this cycle (its reminder row exists): done either way.
+            done += [row.pk for row in candidates]
             RepurchaseDue.objects.filter(pk__in=done).update(state=DueState.REMINDED)
-            RepurchaseDue.objects.filter(pk__in=deferred).update(not_before=now + RETRY_DEFERRED)
+            if deferred:  # opted out, capped or in after-sales now: tried again later
+                RepurchaseDue.objects.filter(pk__in=deferred).update(not_before=now + RETRY_DEFERRED)
             sent += len(to_send)
     return sent
+
+
+def _reminded(rows: list[RepurchaseDue]) -> set[tuple[int, int, int]]:
+    """The rows' (member, product, cycle) that have their reminder already (one query)."""
+    return set(
+        RepurchaseReminder.objects.filter(
+            member_id__in={r.member_id for r in rows},
+            product_id__in={r.product_id for r in rows},
+            cycle__in={r.cycle for r in rows},
+        ).values_list("member_id", "product_id", "cycle")
+    )
+
+
+def _reminder_key(row: RepurchaseDue) -> str:
+    return f"repurchase:{row.member_id}:{row.product_id}:{row.cycle}"
+
+
+def _reminder_message(row: RepurchaseDue) -> Outgoing:
+    return Outgoing(
+        shop_id=row.shop_id,
+        user_id=row.member_id,
+        category="reminder",
+        kind="repurchase",
+        key=_reminder_key(row),
+        title=_("「%(product)s」快用完了吗？") % {"product": row.product.name},
+        body=_("你上次买的「%(product)s」预计在 %(date)s 前后用完。需要的话，点开即可一键再来一单。")
+        % {"product": row.product.name, "date": timezone.localtime(row.due_at).strftime("%m月%d日")},
+        url=settings.SITE_URL + reverse("orders:reorder", args=[row.product_id]),
+    )
+
+
+def _insert_reminders(rows: list[RepurchaseDue], now: datetime) -> dict[tuple[int, int, int], int]:
+    """Insert the rows' reminders in one statement; a (member, product, cycle) that has one already is
+    skipped (ON CONFLICT DO NOTHING). Returns the ones inserted now: (member, product, cycle) → id."""
+    if not rows:
+        return {}
+    table = RepurchaseReminder._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (shop_id, member_id, product_id, cycle, due_at, sent_at) "
+            "SELECT s, m, p, c, d, %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
+            "%s::timestamptz[]) AS i(s, m, p, c, d) "
+            "ON CONFLICT (member_id, product_id, cycle) DO NOTHING RETURNING member_id, product_id, cycle, id",
+            [
+                now,
+                [r.shop_id for r in rows],
+                [r.member_id for r in rows],
+                [r.product_id for r in rows],
+                [r.cycle for r in rows],
+                [r.due_at for r in rows],
+            ],
+        )
+        return {(m, p, c): pk for m, p, c, pk in cursor.fetchall()}
+
+
+def _link_notifications(pairs: list[tuple[int, int]]) -> None:
+    """Set each new reminder's notification id, in one UPDATE."""
+    if not pairs:
+        return
+    table = RepurchaseReminder._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS r SET notification_id = v.n FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, n) "
+            "WHERE r.id = v.id",
+            [[p[0] for p in pairs], [p[1] for p in pairs]],
+        )
 
 
 def _claim(due_ids: list[int], now: datetime) -> list[RepurchaseDue]:

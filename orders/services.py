@@ -2,8 +2,8 @@
 
 Guarantees:
 - stock is reserved when an order is placed and given back exactly once (cancel or refund);
-  no oversell: SKU rows are locked in primary-key order for the few statements of the
-  reservation, and a conditional UPDATE plus a CHECK constraint stand behind it;
+  no oversell: one conditional UPDATE per SKU (`stock >= n`), in primary-key order, decides, as the
+  last writes of the order's transaction, and a CHECK constraint stands behind it;
 - an idempotency key returns the same order for the same request and refuses a different one;
 - a provider notification is processed exactly once, after its signature, amount and currency
   are verified; a payment that arrives for a cancelled order is refunded automatically;
@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -31,9 +31,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
-from shequn import hooks, images, kicks
+from shequn import hooks, images, kicks, locks
 from shops import audit
 
+from . import soldout
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
 from .models import (
     ZERO,
@@ -44,6 +45,7 @@ from .models import (
     Order,
     OrderLine,
     OrderState,
+    OrderTransition,
     Payment,
     PaymentState,
     PickupPoint,
@@ -149,6 +151,7 @@ def place_or_find_order(
     existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
     if existing:
         return Placed(_same_or_conflict(existing, fingerprint), created=False)
+    refuse_if_sold_out(lines)
     _validate_request(member=member, group=group, lines=lines, delivery=delivery)
     try:
         with transaction.atomic():
@@ -172,6 +175,13 @@ def place_or_find_order(
         logger.warning("order refused by a constraint: %s", exc)
         raise ValidationError(_("下单失败，请检查订单内容后重试。")) from exc
     return Placed(order, created=True)
+
+
+def refuse_if_sold_out(lines: list[LineRequest]) -> None:
+    """Refuse at once, before any order work, when a requested SKU is flagged sold out (orders.soldout)."""
+    name = soldout.first_sold_out(line.sku_id for line in lines)
+    if name is not None:
+        raise ValidationError({"lines": _("「%(name)s」已售罄。") % {"name": name}}, code="sold_out")
 
 
 def _validate_request(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest) -> None:
@@ -199,18 +209,23 @@ def _validate_request(*, member: User, group: Group, lines: list[LineRequest], d
 def _reserve_and_create(
     *, member, group, lines, delivery, idempotency_key, fingerprint, note, source, unit_price=None
 ) -> Order:
+    """Everything that needs no SKU lock first (checks, limits, referrer, settings, the inserts), then the
+    stock, taken by one conditional UPDATE per SKU in primary-key order, as the transaction's last writes
+    before the order_created receivers: the hot SKU row is held from its UPDATE to COMMIT only.
+
+    The prices are the ones read at the start of the transaction (the ones the member confirmed); a SKU
+    taken off sale meanwhile is refused by its UPDATE's condition.
+    """
     wanted = {line.sku_id: line.quantity for line in lines}
-    skus = _lock_skus(wanted.keys(), shop_id=group.shop_id)
+    skus = list(
+        Sku.objects.select_related("product").filter(pk__in=wanted, product__shop_id=group.shop_id).order_by("pk")
+    )
     if len(skus) != len(wanted):  # another shop's SKU is "not found" too: its name is not this member's to see
         raise ValidationError({"lines": _("商品不存在或已下架。")})
     for sku in skus:
         _check_sku_orderable(sku=sku, group=group, member=member, quantity=wanted[sku.pk])
     price = {sku.pk: sku.price if unit_price is None else unit_price for sku in skus}
-    subtotal = ZERO
-    for sku in skus:
-        if not _reserve_stock(sku, wanted[sku.pk]):
-            raise ValidationError({"lines": _("「%(name)s」库存不足。") % {"name": sku}})
-        subtotal += price[sku.pk] * wanted[sku.pk]
+    subtotal = sum((price[sku.pk] * wanted[sku.pk] for sku in skus), start=ZERO)
     discount = ZERO
     now = timezone.now()
     order = Order(
@@ -251,28 +266,37 @@ def _reserve_and_create(
             for sku in skus
         ]
     )
-    from .models import OrderTransition
-
     OrderTransition.objects.create(
         order=order, from_state="", to_state=OrderState.PENDING_PAYMENT, by=member, reason=_("下单")
     )
+    for sku in skus:  # primary-key order: no deadlock between orders sharing SKUs
+        if not _reserve_stock(sku, wanted[sku.pk]):
+            sku.refresh_from_db(fields=["is_active", "stock"])
+            if not sku.is_active:
+                raise ValidationError({"lines": _("「%(name)s」不可购买。") % {"name": sku}})
+            if sku.stock == 0:
+                soldout.mark(sku.pk, str(sku))
+            raise ValidationError({"lines": _("「%(name)s」库存不足。") % {"name": sku}})
+        if sku.stock == 0:
+            soldout.mark_on_commit(sku.pk, str(sku))
     hooks.order_created.run(order)
     return order
 
 
-def _lock_skus(ids, *, shop_id: int) -> list[Sku]:
-    """Lock the shop's SKU rows in primary-key order (no deadlocks between orders sharing SKUs), briefly."""
-    return list(
-        Sku.objects.select_for_update(of=("self",))
-        .select_related("product")
-        .filter(pk__in=ids, product__shop_id=shop_id)
-        .order_by("pk")
-    )
-
-
 def _reserve_stock(sku: Sku, quantity: int) -> bool:
-    """Take `quantity` units if there are that many: one conditional UPDATE, a CHECK behind it."""
-    return Sku.objects.filter(pk=sku.pk, stock__gte=quantity).update(stock=F("stock") - quantity) == 1
+    """Take `quantity` units of a SKU on sale if there are that many: one conditional UPDATE (it locks the
+    row till COMMIT), a CHECK constraint behind it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Sku._meta.db_table} SET stock = stock - %s WHERE id = %s AND stock >= %s AND is_active "
+            "RETURNING stock",
+            [quantity, sku.pk, quantity],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    sku.stock = row[0]
+    return True
 
 
 def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int) -> None:
@@ -282,7 +306,9 @@ def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int)
     if not product.offered_to_all_groups and not product.groups.filter(pk=group.pk).exists():
         raise ValidationError({"lines": _("「%(name)s」不在这个群销售。") % {"name": sku}})
     if sku.per_member_limit is not None:
-        # The SKU row is locked, so two orders of the same member cannot both pass this count.
+        # One member's orders of one limited SKU wait for each other till commit (the SKU row itself is
+        # not locked yet), so two of them cannot both pass this count.
+        locks.lock(locks.Namespace.SKU_MEMBER, locks.pair_key(sku.pk, member.pk))
         bought = (
             OrderLine.objects.filter(sku=sku, order__member=member)
             .exclude(order__state__in=[OrderState.CANCELLED, OrderState.REFUNDED])
@@ -302,8 +328,11 @@ def _return_stock_once(order: Order) -> bool:
     """Give the order's reserved stock back; the stamp makes a second call a no-op."""
     if Order.objects.filter(pk=order.pk, stock_returned_at__isnull=True).update(stock_returned_at=timezone.now()) != 1:
         return False
+    sku_ids = []
     for line in order.lines.order_by("sku_id"):
         Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + line.quantity)
+        sku_ids.append(line.sku_id)
+    soldout.clear_on_commit(sku_ids)
     return True
 
 
@@ -726,6 +755,15 @@ def close_case(*, case: AfterSalesCase, by: User, resolution: str, resolved: boo
 def do_not_market(*, member: User, shop_id: int) -> bool:
     """True while the member has an open after-sales case in the shop: no marketing reaches them till it closes."""
     return AfterSalesCase.objects.filter(member=member, shop_id=shop_id, state=CaseState.OPEN).exists()
+
+
+def do_not_market_among(*, members, shop_id: int) -> set[int]:
+    """Of the member ids, those with an open after-sales case in the shop (one query: do_not_market in bulk)."""
+    return set(
+        AfterSalesCase.objects.filter(member_id__in=list(members), shop_id=shop_id, state=CaseState.OPEN)
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
 
 
 def reconcile(order: Order) -> dict:

@@ -220,6 +220,11 @@ group_health_figures: Hook[[list[int], Any, Any], dict[int, dict]] = Hook("group
 for the week [start, end), in a constant number of queries. Every answer is merged."""
 
 
+group_offers: Hook[[Model], list[dict]] = Hook("group_offers", when=When.READ)
+"""What runs for a group's members now, listed on the member's group page so one tap reaches it:
+(group) → [{"title": str, "offer": str, "url": str}] in a constant number of queries. Every answer is
+listed."""
+
 # --- Referrals (announced by referrals) ------------------------------------------------------------------
 
 campaign_choices: Hook[[int], list[tuple[int, str]]] = Hook("campaign_choices", when=When.READ)
@@ -240,6 +245,11 @@ raise: reading is never refused."""
 marketing_held: Hook[..., bool] = Hook("marketing_held", when=When.READ)
 """Keyword arguments `member` (a user or a user id) and `shop_id`: True when no commercial message may go to
 the member now (an open after-sales case). Asked when a message is released; any True answer holds it."""
+
+marketing_held_among: Hook[..., set[int]] = Hook("marketing_held_among", when=When.READ)
+"""The batch shape of `marketing_held`: keyword arguments `members` (a collection of user ids) and `shop_id`
+→ the set of those ids to whom no commercial message may go now, in a constant number of queries whatever
+the batch size. Must answer exactly as `marketing_held` would for each member; every answer is unioned."""
 
 
 referral_event_recorded: Hook[[Model], None] = Hook("referral_event_recorded", when=When.INSIDE)

@@ -1,13 +1,17 @@
 """No oversell and one order per idempotency key, under real concurrent transactions; with controls."""
 
+import uuid
+
 import pytest
 
-from orders import services
+from orders import services, soldout
+from orders.catalog import adjust_stock
 from orders.models import Order, Sku
 from orders.services import IdempotencyConflict
-from tests.builders.orders import make_buyer, order_for
-from tests.factories import GroupFactory, ShopFactory, SkuFactory
-from tests.race import Gate, race
+from shequn import hooks
+from tests.builders.orders import SHIPPING, make_buyer, order_for
+from tests.factories import GroupFactory, OperatorFactory, ShopFactory, SkuFactory
+from tests.race import Gate, lock_elsewhere, race
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 RACERS = 10
@@ -30,12 +34,9 @@ def test_racing_buyers_get_exactly_the_stock_there_is(scene):
 
 
 def test_control_oversell_without_the_guard(scene, monkeypatch):
-    """The same race with the row lock and the conditional decrement replaced by check-then-act."""
+    """The same race with the conditional decrement replaced by check-then-act."""
     group, buyers, sku = scene
     gate = Gate(RACERS)
-
-    def read_without_lock(ids, *, shop_id):
-        return list(Sku.objects.select_related("product").filter(pk__in=ids).order_by("pk"))
 
     def check_then_act(sku_row, quantity):
         seen = Sku.objects.get(pk=sku_row.pk).stock
@@ -45,7 +46,6 @@ def test_control_oversell_without_the_guard(scene, monkeypatch):
         Sku.objects.filter(pk=sku_row.pk).update(stock=seen - quantity)
         return True
 
-    monkeypatch.setattr(services, "_lock_skus", read_without_lock)
     monkeypatch.setattr(services, "_reserve_stock", check_then_act)
     results = race(RACERS, lambda i: order_for(buyers[i], group, sku))
 
@@ -101,3 +101,90 @@ def test_control_idempotency_without_the_unique_key(scene, lookups_done_first):
                 "ALTER TABLE orders_order ADD CONSTRAINT order_idempotency_per_member "
                 "UNIQUE (member_id, idempotency_key)"
             )
+
+
+def _two_line_order(buyer, group, first, second):
+    return services.place_order(
+        member=buyer,
+        group=group,
+        lines=[services.LineRequest(first.pk, 1), services.LineRequest(second.pk, 1)],
+        delivery=SHIPPING,
+        idempotency_key=uuid.uuid4().hex,
+    )
+
+
+def test_multi_sku_orders_in_opposite_line_orders_neither_deadlock_nor_oversell(scene):
+    """Half the racers ask for (A, B), half for (B, A): the stock is taken in primary-key order whatever the
+    request's order, so no two orders wait on each other's rows, and each SKU sells exactly its stock."""
+    group, buyers, a = scene
+    b = SkuFactory(product__shop=group.shop, stock=3)
+    results = race(RACERS, lambda i: _two_line_order(buyers[i], group, *((a, b) if i % 2 else (b, a))))
+    assert not [r for r in results if isinstance(r, Exception) and "库存不足" not in str(r)], results
+    assert sum(isinstance(r, Order) for r in results) == 3
+    assert list(Sku.objects.filter(pk__in=[a.pk, b.pk]).values_list("stock", flat=True)) == [0, 0]
+
+
+def test_the_sku_row_is_free_until_the_stock_is_taken(scene):
+    """The referrer lookup and everything before the stock's UPDATE run with the SKU row unlocked; from the
+    UPDATE to COMMIT it is held (the order_created receivers run under it)."""
+    group, buyers, sku = scene
+    seen = {}
+
+    def placing(order):
+        seen["placing"] = lock_elsewhere(Sku, sku.pk)
+
+    def created(order):
+        seen["created"] = lock_elsewhere(Sku, sku.pk)
+
+    hooks.order_placing.connect(placing, priority=1)
+    hooks.order_created.connect(created, priority=1)
+    try:
+        order_for(buyers[0], group, sku)
+    finally:
+        hooks.order_placing.disconnect(placing)
+        hooks.order_created.disconnect(created)
+    assert seen["placing"] == "free"
+    assert seen["created"].startswith("locked")
+
+
+@pytest.fixture
+def limited(scene):
+    group, buyers, sku = scene
+    Sku.objects.filter(pk=sku.pk).update(stock=100, per_member_limit=2)
+    return group, buyers[0], sku
+
+
+def test_one_member_racing_orders_never_pass_the_per_member_limit(limited):
+    group, buyer, sku = limited
+    results = race(RACERS, lambda i: order_for(buyer, group, sku))
+    assert sum(isinstance(r, Order) for r in results) == 2, results
+    assert all("限购" in str(r) for r in results if not isinstance(r, Order))
+    sku.refresh_from_db()
+    assert sku.stock == 98
+
+
+def test_control_per_member_limit_without_the_member_lock(limited, monkeypatch):
+    """With the (SKU, member) lock replaced by a gate every racer passes before any counts, the count is
+    check-then-act and the limit is exceeded: the lock is what keeps it."""
+    group, buyer, sku = limited
+    gate = Gate(RACERS)
+    monkeypatch.setattr(services.locks, "lock", lambda namespace, key, **kwargs: gate.wait())
+    results = race(RACERS, lambda i: order_for(buyer, group, sku))
+    assert sum(isinstance(r, Order) for r in results) > 2
+
+
+def test_sell_out_flag_restock_and_sell_out_again_never_oversell(scene):
+    """Racers take the 3 units and the flag goes up on commit; a restock of 2 takes it down on commit; the
+    next race takes exactly those 2. The flag only refuses early: the stock's UPDATE decides."""
+    group, buyers, sku = scene
+    first = race(RACERS, lambda i: order_for(buyers[i], group, sku))
+    assert sum(isinstance(r, Order) for r in first) == 3
+    assert soldout.first_sold_out([sku.pk]) == str(Sku.objects.get(pk=sku.pk))
+
+    adjust_stock(sku=sku, by=OperatorFactory(shop=group.shop).user, delta=2)
+    assert soldout.first_sold_out([sku.pk]) is None
+
+    second = race(RACERS, lambda i: order_for(buyers[i], group, sku))
+    assert sum(isinstance(r, Order) for r in second) == 2, second
+    assert Sku.objects.get(pk=sku.pk).stock == 0 and Order.objects.count() == 5
+    assert soldout.first_sold_out([sku.pk]) is not None

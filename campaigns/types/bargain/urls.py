@@ -10,4 +10,5 @@ urlpatterns = [
     path("bargain/<int:task_pk>/cut/", views.cut, name="bargain_cut"),
     path("bargain/<int:task_pk>/buy/", views.buy, name="bargain_buy"),
     path("bargain/<int:task_pk>/qr.png", views.share_qr, name="bargain_qr"),
+    path("bargain/<int:task_pk>/poster.png", views.share_poster, name="bargain_poster"),
 ]

@@ -165,3 +165,12 @@ def share_qr(request: HttpRequest, task_pk: int) -> HttpResponse:
     """The QR code of the bargain's share link, for the starter and the friends who cut it."""
     task, _inviter = _visible_bargain(request, task_pk)
     return assisted.share_qr(request, task, filename=f"bargain-{task.pk}.png")
+
+
+@require_GET
+@member_login_required
+@cache_control(private=True, max_age=300)
+def share_poster(request: HttpRequest, task_pk: int) -> HttpResponse:
+    """The starter's share poster of their bargain (assisted.share_poster)."""
+    task, _inviter = _visible_bargain(request, task_pk)
+    return assisted.share_poster(request, task, filename=f"bargain-poster-{task.pk}.png")

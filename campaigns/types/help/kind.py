@@ -463,6 +463,8 @@ def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
 class HelpKind(CampaignKind):
     code = CampaignType.HELP
     label = gettext_lazy("助力")
+    summary = gettext_lazy("请好友点一下助力，集齐人数后以助力价购买或领赠品。")
+    essential_settings = ("helps_needed", "reward_kind", "reward_price")
     sells = False
 
     @property
@@ -491,17 +493,19 @@ class HelpKind(CampaignKind):
         return help_figures(campaign)
 
     def poster_offer(self, campaign, target) -> str:
-        """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks."""
+        """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks (还差 n 人助力)."""
         from campaigns.posters import with_original_price
 
         rules = Rules(campaign)
-        needed = rules.helps_needed
         if isinstance(target, HelpTask):
-            needed = max(target.helps_needed - target.help_count, 0)
-        if rules.reward_price is not None:
-            words = _("%(n)d 位好友助力 · ¥%(price)s 得") % {"n": needed, "price": rules.reward_price}
+            left = max(target.helps_needed - target.help_count, 0)
+            mechanic = _("还差 %(n)d 人助力") % {"n": left}
         else:
-            words = _("%(n)d 位好友助力 · 免费得") % {"n": needed}
+            mechanic = _("%(n)d 位好友助力") % {"n": rules.helps_needed}
+        if rules.reward_price is not None:
+            words = _("%(mechanic)s · ¥%(price)s 得") % {"mechanic": mechanic, "price": rules.reward_price}
+        else:
+            words = _("%(mechanic)s · 免费得") % {"mechanic": mechanic}
         return with_original_price(words, campaign.sku.price if campaign.sku_id else None)
 
 

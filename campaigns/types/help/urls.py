@@ -10,4 +10,5 @@ urlpatterns = [
     path("help/<int:task_pk>/help/", views.give, name="help_give"),
     path("help/<int:task_pk>/claim/", views.claim, name="help_claim"),
     path("help/<int:task_pk>/qr.png", views.share_qr, name="help_qr"),
+    path("help/<int:task_pk>/poster.png", views.share_poster, name="help_poster"),
 ]

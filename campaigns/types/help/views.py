@@ -158,3 +158,12 @@ def share_qr(request: HttpRequest, task_pk: int) -> HttpResponse:
     """The QR code of the task's share link, for the starter and the helpers."""
     task, _inviter = _visible_task(request, task_pk)
     return assisted.share_qr(request, task, filename=f"help-{task.pk}.png")
+
+
+@require_GET
+@member_login_required
+@cache_control(private=True, max_age=300)
+def share_poster(request: HttpRequest, task_pk: int) -> HttpResponse:
+    """The starter's share poster of their help task (assisted.share_poster)."""
+    task, _inviter = _visible_task(request, task_pk)
+    return assisted.share_poster(request, task, filename=f"help-poster-{task.pk}.png")
