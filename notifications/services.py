@@ -47,6 +47,7 @@ from .models import (
     Preference,
     WechatFallback,
 )
+from .selectors import forget_unread_count
 
 logger = logging.getLogger("shequn.notifications")
 
@@ -392,6 +393,7 @@ def mark_read(*, notification: Notification, at: datetime | None = None) -> Noti
             first = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=at) == 1
             notification.refresh_from_db(fields=["read_at"])
             if first:
+                forget_unread_count([notification.user_id])
                 _opened([notification])
     return notification
 
@@ -403,6 +405,7 @@ def mark_all_read(*, user) -> int:
         Notification.objects.filter(pk__in=[n.pk for n in unread]).update(read_at=now)
         for notification in unread:
             notification.read_at = now
+        forget_unread_count([user.pk])
         _opened(unread)
     return len(unread)
 
@@ -463,6 +466,7 @@ def _release(notification: Notification, now: datetime) -> str:
     """Sent: it is in the member's inbox now, and queued on every other channel that can reach them."""
     notification.state, notification.sent_at, notification.reason = NS.SENT, now, ""
     notification.save(update_fields=["state", "sent_at", "reason"])
+    forget_unread_count([notification.user_id])
     rows = [
         Delivery(
             notification=notification,
