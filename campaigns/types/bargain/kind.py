@@ -217,15 +217,28 @@ class Rules:
 # --- Reads ---------------------------------------------------------------------------------------------
 
 
+RECENT_CUTS = 20  # the cuts a bargain's page and answer list: the latest ones (the totals are on the row)
+
+
 def bargain_with_cuts(pk: int) -> BargainTask:
-    """One bargain with what its page shows (campaign, starter, the cuts and their friends): constant queries."""
-    return (
-        BargainTask.objects.select_related(
-            "campaign", "campaign__sku", "campaign__product", "starter", "group", "order"
-        )
-        .prefetch_related("cuts__cutter")
-        .get(pk=pk)
-    )
+    """One bargain with what its page shows (campaign, starter, group, order): one query, however many
+    friends cut it. Its cuts are read bounded: `recent_cuts`, `cut_of`."""
+    return BargainTask.objects.select_related(
+        "campaign", "campaign__sku", "campaign__product", "starter", "group", "order"
+    ).get(pk=pk)
+
+
+def recent_cuts(task: BargainTask, limit: int = RECENT_CUTS) -> list[BargainCut]:
+    """The latest `limit` cuts with their friends, in cut order: one query on (task, number)."""
+    latest = task.cuts.select_related("cutter").order_by("-number")[:limit]
+    return list(reversed(latest))
+
+
+def cut_of(task: BargainTask, user) -> BargainCut | None:
+    """`user`'s cut of the bargain, if any: one query on the unique (task, cutter)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return BargainCut.objects.filter(task=task, cutter=user).first()
 
 
 def live_bargain_of(campaign: Campaign, member) -> BargainTask | None:
