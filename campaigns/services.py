@@ -129,11 +129,23 @@ def validate_campaign(
 ) -> tuple[dict, dict]:
     """Clean the engine's fields and the type's settings together; raise one ValidationError with a
     Chinese message per field (engine field names, and the type's setting names) when anything is off."""
-    errors: dict[str, str] = {}
+    kind, cleaned, errors = clean_engine_fields(shop=shop, type=type, fields=fields, campaign=campaign)
+    cleaned_settings = _clean_type_settings(kind, cleaned, errors, shop=shop, settings=settings, campaign=campaign)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned, cleaned_settings
+
+
+def clean_engine_fields(
+    *, shop: Shop, type: str, fields: dict, campaign: Campaign | None = None
+) -> tuple[object, dict, dict[str, str]]:
+    """The engine's half of validate_campaign, without the type's settings: (kind, cleaned fields, errors by
+    field). The launch wizard checks its product step with it, before the type's numbers are asked for."""
     try:
         kind = registry.get(type)
     except registry.UnknownCampaignType as exc:
         raise ValidationError({"type": exc.args[0]}) from None
+    errors: dict[str, str] = {}
     data = {**_current_fields(campaign), **fields}
     cleaned: dict = {}
     _clean_texts(data, cleaned, errors)
@@ -141,10 +153,7 @@ def validate_campaign(
     _clean_audience(data, cleaned, errors, shop=shop)
     _clean_product(data, cleaned, errors, shop=shop, sells=kind.sells)
     _clean_limits(data, cleaned, errors, campaign=campaign)
-    cleaned_settings = _clean_type_settings(kind, cleaned, errors, shop=shop, settings=settings, campaign=campaign)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned, cleaned_settings
+    return kind, cleaned, errors
 
 
 def _current_fields(campaign: Campaign | None) -> dict:
@@ -354,6 +363,42 @@ def schedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
                 campaign=campaign, to_state=CampaignState.RUNNING, by=by, reason=_("开始时间已到，立即开始")
             )
         _record(campaign, by=by, action="campaign.schedule", before={"state": was}, after={"state": campaign.state})
+    return campaign
+
+
+def launch_campaign(*, campaign: Campaign, by: User, starts_at: datetime | None = None) -> Campaign:
+    """The launch wizard's last step: a draft goes on sale now (`starts_at` None: its start becomes now and
+    it runs at once) or at `starts_at` (scheduled; the start job runs it then). Every rule is checked again
+    against the new start (the end after it and in the future, the type's time limits within the period);
+    the start and the state change together, with one audit entry."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        now = timezone.now()
+        if campaign.state != CampaignState.DRAFT:
+            raise CampaignTransitionRefused(
+                _("只有草稿可以上线；这个活动已经是「%(state)s」。") % {"state": CampaignState(campaign.state).label}
+            )
+        if starts_at is not None and starts_at <= now:
+            raise ValidationError({"starts_at": _("定时上线的时间必须晚于现在。")})
+        start = starts_at or now
+        before = {"state": campaign.state, "starts_at": campaign.starts_at}
+        cleaned, _settings = validate_campaign(
+            shop=campaign.shop, type=campaign.type, fields={"starts_at": start}, settings=None, campaign=campaign
+        )
+        if cleaned["ends_at"] <= now:
+            raise ValidationError({"ends_at": _("结束时间已过，请先修改结束时间。")})
+        campaign.starts_at = start
+        campaign.save(update_fields=["starts_at", "updated_at"])
+        transition_campaign(campaign=campaign, to_state=CampaignState.SCHEDULED, by=by, reason=_("上线"))
+        if start <= now:
+            transition_campaign(campaign=campaign, to_state=CampaignState.RUNNING, by=by, reason=_("立即上线"))
+        _record(
+            campaign,
+            by=by,
+            action="campaign.launch",
+            before=before,
+            after={"state": campaign.state, "starts_at": campaign.starts_at},
+        )
     return campaign
 
 
