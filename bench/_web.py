@@ -163,6 +163,9 @@ class Bench:
             BENCH_QUEUE=self.queue,
             CACHE_KEY_PREFIX=self.prefix,
             DEBUG="0",
+            # Payments on the simulated provider (the setting a demo uses): team leaders pay in the set-up.
+            PAYMENT_PROVIDER="simulated",
+            ALLOW_SIMULATED_PAYMENTS="1",
             PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]),
         )
         os.environ.update(
@@ -170,6 +173,8 @@ class Bench:
             DJANGO_SETTINGS_MODULE="bench_settings",
             BENCH_QUEUE=self.queue,
             CACHE_KEY_PREFIX=self.prefix,
+            PAYMENT_PROVIDER="simulated",
+            ALLOW_SIMULATED_PAYMENTS="1",
         )
         import django
 
@@ -344,6 +349,7 @@ class Bench:
     def warm(self, paths: list[tuple[str, str]]) -> None:
         """Two seconds of wrk over `paths` before the timed rounds (workers import, templates compile)."""
         wrk(self.servers.urls(), paths, seconds=2, connections=self.args.connections, tmp=self.tmp)
+        self.settle()
 
     def heartbeat(self) -> None:
         """Queue the worker heartbeat once (no beat runs in a bench), so /healthz sees a live worker."""
@@ -358,7 +364,15 @@ class Bench:
         load = wrk(servers.urls(), paths, seconds=self.args.seconds, connections=self.args.connections, tmp=self.tmp)
         if check and (load.statuses.get(0) or load.errors):
             print(f"  ! {paths[0][0]}: {load.statuses.get(0, 0)} non-2xx/3xx, {load.errors} socket errors", flush=True)
+        self.settle()
         return load.rate
+
+    def settle(self) -> None:
+        """Let the requests wrk sent but stopped waiting for finish before the next figure starts: a slow
+        page's queue would otherwise be served inside the next round. Two hello requests per worker, all
+        at once, queue behind them; when they are answered, the queue ahead of them is gone."""
+        count = 2 * self.args.workers * len(self.servers.urls())
+        fire(self.servers.urls(), [Request("GET", "/_bench/hello")] * count, connections=count)
 
 
 # --- Load: wrk -----------------------------------------------------------------------------------------
