@@ -138,6 +138,9 @@ def main(args: list[str]) -> int:
         f"commit {m['commit'][:10]}{' (dirty)' if m['dirty'] else ''}"
     )
     print_measures(everything)
+    for x in everything:
+        if x.notes:
+            print(f"  {x.id} {x.name}: {x.notes}")
     print(f"results: {saved.relative_to(ROOT)} (and var/bench/latest.json)")
     broken = [f"{x.id} {x.name}" for x in everything if not x.invariants_held]
     if broken:
