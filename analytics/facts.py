@@ -75,18 +75,26 @@ ranked AS (
 # One part per source: (FROM … WHERE …, the day column, group, channel, campaign, {measure: aggregate}).
 _PARTS = [
     (
+        # Every invite link's opens (an operator's channel too), and its openers signed in: opened signed in,
+        # or opened signed out and back signed in.
+        f"groups_linkvisit v WHERE v.shop_id = %(shop)s AND {_in_days('v.at')}",
+        "v.at",
+        "v.group_id",
+        "v.channel",
+        "NULL::bigint",
+        {
+            "link_opens": "COUNT(*) FILTER (WHERE v.kind = 'opened')",
+            "signed_in_opens": "COUNT(*) FILTER (WHERE v.kind = 'signed_in' OR (v.kind = 'opened' AND v.signed_in))",
+        },
+    ),
+    (
         f"""referrals_referralevent e WHERE e.shop_id = %(shop)s AND e.voided_at IS NULL
-            AND e.kind IN ('link_opened', 'link_signed_in', 'qualified', 'first_order')
-            AND {_in_days("e.occurred_at")}""",
+            AND e.kind IN ('qualified', 'first_order') AND {_in_days("e.occurred_at")}""",
         "e.occurred_at",
         "e.group_id",
         "e.channel",
         "e.campaign_id",
         {
-            "link_opens": "COUNT(*) FILTER (WHERE e.kind = 'link_opened')",
-            # Signed in: opened signed in, or opened signed out and came back signed in.
-            "signed_in_opens": """COUNT(*) FILTER (WHERE e.kind = 'link_signed_in'
-                OR (e.kind = 'link_opened' AND e.invitee_id IS NOT NULL))""",
             "qualified_referrals": "COUNT(*) FILTER (WHERE e.kind = 'qualified')",
             "invitee_first_orders": "COUNT(*) FILTER (WHERE e.kind = 'first_order')",
         },
@@ -276,6 +284,8 @@ SELECT DISTINCT shop_id, day FROM (
     SELECT g.shop_id, {_day("a.at")} FROM groups_memberactivity a JOIN groups_group g ON g.id = a.group_id
     WHERE {_window("a.at")}
     UNION ALL
+    SELECT v.shop_id, {_day("v.at")} FROM groups_linkvisit v WHERE {_window("v.at")}
+    UNION ALL
     SELECT e.shop_id, {_day("e.occurred_at")} FROM referrals_referralevent e
     WHERE {_window("e.recorded_at")} OR {_window("e.voided_at")}
     UNION ALL
@@ -310,6 +320,7 @@ SELECT LEAST(
     (SELECT MIN(m.first_joined_at) FROM groups_membership m JOIN groups_group g ON g.id = m.group_id
      WHERE g.shop_id = %(shop)s),
     (SELECT MIN(a.at) FROM groups_memberactivity a JOIN groups_group g ON g.id = a.group_id WHERE g.shop_id = %(shop)s),
+    (SELECT MIN(at) FROM groups_linkvisit WHERE shop_id = %(shop)s),
     (SELECT MIN(occurred_at) FROM referrals_referralevent WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_referraledge WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_reward WHERE shop_id = %(shop)s),

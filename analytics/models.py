@@ -17,8 +17,9 @@ def counter(verbose_name):
 class DailyFact(models.Model):
     """One shop's day per group × channel × campaign (每日事实表). Empty dimensions are NULL / "".
 
-    - opens, signed-in opens (opened signed in, or signed in after opening signed out), invitee first orders,
-      qualified referrals: live (not voided) referral events;
+    - link opens and signed-in opens (opened signed in, or signed in after opening signed out): every invite
+      link's visits (groups' link visits, operators' channels included);
+    - invitee first orders, qualified referrals: live (not voided) referral events;
     - joins: memberships whose first join fell on the day (channel = the membership's);
     - paid orders (first / second / all): orders paid that day, numbered per member in the shop by payment;
       revenue = their totals; the campaign is the order's campaign;

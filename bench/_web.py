@@ -163,6 +163,9 @@ class Bench:
             BENCH_QUEUE=self.queue,
             CACHE_KEY_PREFIX=self.prefix,
             DEBUG="0",
+            # Payments on the simulated provider (the setting a demo uses): team leaders pay in the set-up.
+            PAYMENT_PROVIDER="simulated",
+            ALLOW_SIMULATED_PAYMENTS="1",
             PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]),
         )
         os.environ.update(
@@ -170,6 +173,8 @@ class Bench:
             DJANGO_SETTINGS_MODULE="bench_settings",
             BENCH_QUEUE=self.queue,
             CACHE_KEY_PREFIX=self.prefix,
+            PAYMENT_PROVIDER="simulated",
+            ALLOW_SIMULATED_PAYMENTS="1",
         )
         import django
 
@@ -329,9 +334,22 @@ class Bench:
             print(f"  round {i + 1}: " + "   ".join(f"{n} {v[-1]:,.1f}/s" for n, v in seen.items()), flush=True)
         return {name: statistics.median(values) for name, values in seen.items()}
 
+    def post(self, path: str, session_key: str, form: dict) -> "Request":
+        """A signed-in member's form POST with a CSRF cookie and its token."""
+        from django.conf import settings
+
+        cookie, token = csrf_pair()
+        cookies = {settings.SESSION_COOKIE_NAME: session_key, settings.CSRF_COOKIE_NAME: cookie}
+        return Request("POST", path, cookies, {**form, "csrfmiddlewaretoken": token})
+
+    def fire(self, requests: list["Request"]) -> tuple[list["Answer"], float]:
+        """Every request through the asyncio client, --connections at a time; the answers and the rate."""
+        return fire(self.servers.urls(), requests, connections=self.args.connections)
+
     def warm(self, paths: list[tuple[str, str]]) -> None:
-        """One second of wrk over `paths` before the timed rounds (workers import, templates compile)."""
-        wrk(self.servers.urls(), paths, seconds=1, connections=self.args.connections, tmp=self.tmp)
+        """Two seconds of wrk over `paths` before the timed rounds (workers import, templates compile)."""
+        wrk(self.servers.urls(), paths, seconds=2, connections=self.args.connections, tmp=self.tmp)
+        self.settle()
 
     def heartbeat(self) -> None:
         """Queue the worker heartbeat once (no beat runs in a bench), so /healthz sees a live worker."""
@@ -346,7 +364,15 @@ class Bench:
         load = wrk(servers.urls(), paths, seconds=self.args.seconds, connections=self.args.connections, tmp=self.tmp)
         if check and (load.statuses.get(0) or load.errors):
             print(f"  ! {paths[0][0]}: {load.statuses.get(0, 0)} non-2xx/3xx, {load.errors} socket errors", flush=True)
+        self.settle()
         return load.rate
+
+    def settle(self) -> None:
+        """Let the requests wrk sent but stopped waiting for finish before the next figure starts: a slow
+        page's queue would otherwise be served inside the next round. Two hello requests per worker, all
+        at once, queue behind them; when they are answered, the queue ahead of them is gone."""
+        count = 2 * self.args.workers * len(self.servers.urls())
+        fire(self.servers.urls(), [Request("GET", "/_bench/hello")] * count, connections=count)
 
 
 # --- Load: wrk -----------------------------------------------------------------------------------------
@@ -368,12 +394,13 @@ def _lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def wrk(urls: list[str], paths: list[tuple[str, str]], *, seconds: float, connections: int, tmp: Path) -> Load:
-    """GET `paths` (each (path, cookie header or "")) round-robin for `seconds` with `connections`, split
-    evenly over the servers in `urls` (one wrk each, run at the same time); summed rate. Non-2xx/3xx
-    answers and socket errors are counted."""
+def wrk(urls: list[str], paths: list[tuple], *, seconds: float, connections: int, tmp: Path) -> Load:
+    """Send `paths` round-robin for `seconds` with `connections`, split evenly over the servers in `urls`
+    (one wrk each, run at the same time); the summed rate. Each row is (path, cookie header or "") for a
+    GET, or (method, path, cookie, form body) for a POST. Non-2xx/3xx answers and socket errors are counted."""
     script = tmp / f"wrk-{secrets.token_hex(4)}.lua"
-    rows = ",\n".join(f"{{{_lua_string(p)}, {_lua_string(c)}}}" for p, c in paths)
+    full = [row if len(row) == 4 else ("GET", row[0], row[1], "") for row in paths]
+    rows = ",\n".join("{" + ", ".join(_lua_string(x) for x in row) + "}" for row in full)
     script.write_text(
         "local rows = {\n" + rows + "\n}\n"
         "local i = 0\n"
@@ -381,8 +408,10 @@ def wrk(urls: list[str], paths: list[tuple[str, str]], *, seconds: float, connec
         "  i = i + 1\n"
         "  local row = rows[(i % #rows) + 1]\n"
         "  local headers = {}\n"
-        '  if row[2] ~= "" then headers["Cookie"] = row[2] end\n'
-        '  return wrk.format("GET", row[1], headers)\n'
+        '  if row[3] ~= "" then headers["Cookie"] = row[3] end\n'
+        '  if row[1] == "POST" then headers["Content-Type"] = "application/x-www-form-urlencoded" end\n'
+        '  if row[4] == "" then return wrk.format(row[1], row[2], headers) end\n'
+        "  return wrk.format(row[1], row[2], headers, row[4])\n"
         "end\n"
     )
     per = max(1, connections // len(urls))
@@ -545,3 +574,28 @@ def query_count(path: str, session_key: str | None = None) -> tuple[int, int]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path)
     return response.status_code, len(captured.captured_queries)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def scale_measures(single: list, double: list) -> list:
+    """--scale: each figure on two gunicorn processes and two Celery workers as a ratio to the same figure on
+    one of each (target 1.0 = no gain; 2.0 would be linear), invariants of the two-process run kept."""
+    from _support import Measure
+
+    return [
+        Measure(
+            id=one.id,
+            name=f"scale-out ×2: {one.name}",
+            figure=two.figure,
+            baseline=one.figure,
+            unit=one.unit,
+            baseline_name="the same on 1 gunicorn + 1 Celery worker",
+            target=1.0,
+            invariants=two.invariants,
+            notes=f"its baseline ({one.baseline_name}) ×2 vs ×1: {_ratio(two.baseline, one.baseline):.2f}; {two.notes}",
+        )
+        for one, two in zip(single, double, strict=True)
+    ]

@@ -24,8 +24,9 @@ class CampaignsConfig(AppConfig):
         hooks.order_source_label.connect(CampaignOrders.source_label, priority=hooks.DECIDE + 10)
         hooks.order_page_after_payment.connect(CampaignOrders.page_after_payment, priority=hooks.DECIDE + 10)
 
-        from .selectors import campaign_choices
+        from .selectors import campaign_choices, group_offers
 
         hooks.audit_value_words.connect(registry.audit_settings_words, priority=hooks.DECIDE + 10)
 
         hooks.campaign_choices.connect(campaign_choices, priority=hooks.DECIDE + 10)
+        hooks.group_offers.connect(group_offers, priority=hooks.DECIDE + 10)

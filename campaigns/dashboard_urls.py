@@ -3,10 +3,16 @@
 from django.urls import path
 
 from . import dashboard_views as views
+from . import launch_views
 
 urlpatterns = [
     path("", views.campaign_list, name="campaigns"),
     path("new/", views.campaign_create, name="campaign_create"),
+    path("launch/", launch_views.launch_start, name="campaign_launch"),
+    path("launch/<str:code>/", launch_views.launch_new, name="campaign_launch_new"),
+    path("<int:pk>/launch/", launch_views.launch_draft, name="campaign_launch_draft"),
+    path("<int:pk>/launch/preview/", launch_views.launch_preview, name="campaign_launch_preview"),
+    path("<int:pk>/preview/", launch_views.landing_preview, name="campaign_landing_preview"),
     path("validate/", views.campaign_validate, name="campaign_validate"),
     path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),

@@ -49,20 +49,20 @@ class JsonSettingsForm(forms.Form):
         return {"settings": json.dumps(settings or {}, ensure_ascii=False, indent=2)}
 
 
-def _kind_or_404(code: str):
+def kind_or_404(code: str):
     try:
         return registry.get(code)
     except registry.UnknownCampaignType:
         raise Http404 from None
 
 
-def _settings_form_class(kind):
+def settings_form_class(kind):
     return kind.settings_form or JsonSettingsForm
 
 
-def _forms(request, *, shop, kind, campaign=None):
+def editor_forms(request, *, shop, kind, campaign=None):
     """The engine's form and the type's settings form, bound to POST or filled from the campaign."""
-    settings_class = _settings_form_class(kind)
+    settings_class = settings_form_class(kind)
     if request.method == "POST":
         form = CampaignForm(request.POST, shop=shop)
         settings_form = settings_class(request.POST, prefix=SETTINGS_PREFIX)
@@ -94,7 +94,7 @@ def _forms(request, *, shop, kind, campaign=None):
     return form, settings_form
 
 
-def _settings_from(settings_form) -> dict:
+def settings_from(settings_form) -> dict:
     """What the operator typed for the type's settings: cleaned values where a field cleaned, else the raw
     input, so the type's own validation speaks (in Chinese) about every setting."""
     settings_form.is_valid()
@@ -114,7 +114,7 @@ def _settings_from(settings_form) -> dict:
     }
 
 
-def _engine_fields(form) -> dict:
+def engine_fields_from(form) -> dict:
     """The engine's fields as typed (a field that did not clean is passed raw: the service reports it)."""
     cleaned = getattr(form, "cleaned_data", {})
     data = {}
@@ -128,7 +128,7 @@ def _engine_fields(form) -> dict:
     return data
 
 
-def _put_errors(form, settings_form, error: ValidationError) -> None:
+def put_errors(form, settings_form, error: ValidationError) -> None:
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
@@ -143,37 +143,40 @@ def _put_errors(form, settings_form, error: ValidationError) -> None:
             form.add_error(None, errors)
 
 
+def save_forms(request, *, form, settings_form, kind, campaign=None):
+    """Save the editor's two bound forms through the services (a new draft, or a change to `campaign`: all
+    of it before it runs, the live-editable fields while it runs). The saved campaign, or None with every
+    message of the rules put on the forms' fields."""
+    form.is_valid()
+    try:
+        settings = settings_from(settings_form)
+        fields = engine_fields_from(form)
+        if form.errors:  # shape errors first (a date that is not a date…), with the rules' messages too
+            services.validate_campaign(
+                shop=request.shop, type=kind.code, fields=fields, settings=settings, campaign=campaign
+            )
+            raise ValidationError({})
+        if campaign is None:
+            return services.create_campaign(
+                shop=request.shop, by=request.user, type=kind.code, settings=settings, **fields
+            )
+        running = campaign.state == CampaignState.RUNNING
+        return services.update_campaign(
+            campaign=campaign,
+            by=request.user,
+            settings=None if running else settings,
+            **({name: fields[name] for name in services.LIVE_EDITABLE_FIELDS if name in fields} if running else fields),
+        )
+    except ValidationError as error:
+        put_errors(form, settings_form, error)
+        return None
+
+
 def _save(request, *, kind, campaign=None):
-    form, settings_form = _forms(request, shop=request.shop, kind=kind, campaign=campaign)
+    form, settings_form = editor_forms(request, shop=request.shop, kind=kind, campaign=campaign)
     if request.method == "POST":
-        form.is_valid()
-        try:
-            settings = _settings_from(settings_form)
-            fields = _engine_fields(form)
-            if form.errors:  # shape errors first (a date that is not a date…), with the rules' messages too
-                services.validate_campaign(
-                    shop=request.shop, type=kind.code, fields=fields, settings=settings, campaign=campaign
-                )
-                raise ValidationError({})
-            if campaign is None:
-                saved = services.create_campaign(
-                    shop=request.shop, by=request.user, type=kind.code, settings=settings, **fields
-                )
-            else:
-                running = campaign.state == CampaignState.RUNNING
-                saved = services.update_campaign(
-                    campaign=campaign,
-                    by=request.user,
-                    settings=None if running else settings,
-                    **(
-                        {name: fields[name] for name in services.LIVE_EDITABLE_FIELDS if name in fields}
-                        if running
-                        else fields
-                    ),
-                )
-        except ValidationError as error:
-            _put_errors(form, settings_form, error)
-        else:
+        saved = save_forms(request, form=form, settings_form=settings_form, kind=kind, campaign=campaign)
+        if saved is not None:
             messages.success(request, _("已保存活动「%(name)s」。") % {"name": saved.name})
             return redirect("dashboard:campaign_detail", pk=saved.pk)
     return render(
@@ -215,7 +218,7 @@ def campaign_list(request):
 
 @operator_required(OPERATOR)
 def campaign_create(request):
-    kind = _kind_or_404(request.POST.get("type") or request.GET.get("type") or CampaignType.GROUP_BUY)
+    kind = kind_or_404(request.POST.get("type") or request.GET.get("type") or CampaignType.GROUP_BUY)
     return _save(request, kind=kind)
 
 
@@ -225,7 +228,7 @@ def campaign_edit(request, pk: int):
     if campaign.state not in (*EDITABLE_STATES, CampaignState.RUNNING):
         messages.error(request, _("活动已结束或已取消，不能再修改。"))
         return redirect("dashboard:campaign_detail", pk=campaign.pk)
-    return _save(request, kind=_kind_or_404(campaign.type), campaign=campaign)
+    return _save(request, kind=kind_or_404(campaign.type), campaign=campaign)
 
 
 @require_POST
@@ -235,16 +238,16 @@ def campaign_validate(request):
     pk = request.POST.get("campaign")
     known = pk and pk.isascii() and pk.isdigit() and len(pk) <= 18  # "²" is a digit to isdigit(), not to int()
     campaign = selectors.campaign_for_shop(request.shop, int(pk)) if known else None
-    kind = _kind_or_404(campaign.type if campaign else request.POST.get("type", ""))
-    form, settings_form = _forms(request, shop=request.shop, kind=kind, campaign=campaign)
+    kind = kind_or_404(campaign.type if campaign else request.POST.get("type", ""))
+    form, settings_form = editor_forms(request, shop=request.shop, kind=kind, campaign=campaign)
     form.is_valid()
     errors = {field: list(messages_) for field, messages_ in form.errors.items()}
     try:
         services.validate_campaign(
             shop=request.shop,
             type=kind.code,
-            fields=_engine_fields(form),
-            settings=_settings_from(settings_form),
+            fields=engine_fields_from(form),
+            settings=settings_from(settings_form),
             campaign=campaign,
         )
     except ValidationError as error:
@@ -298,6 +301,7 @@ def _type_template(campaign, name: str, default: str | None = None) -> str | Non
 @operator_required(VIEWER)
 def campaign_detail(request, pk: int):
     campaign = selectors.campaign_for_shop(request.shop, pk)
+    campaign.stock_used, campaign.budget_used = selectors.campaign_usage(campaign)  # (counted when uncapped)
     context = _detail_context(campaign)
     allowed = ALLOWED_TRANSITIONS[campaign.state]
     context.update(
@@ -311,7 +315,7 @@ def campaign_detail(request, pk: int):
             "groups": list(campaign.groups.all()),
             "series": list(campaign.series.all()),
             "landing_url": campaign.get_absolute_url(),
-            "public_url": _public_url(campaign),
+            "public_url": public_url(campaign),
             "settings_shown": _settings_shown(context["kind"], campaign.settings or {}),
             "rules_template": _type_template(campaign, "dashboard_rules.html", "campaigns/dashboard/_rules.html"),
             "type_template": _type_template(campaign, "dashboard_detail.html"),
@@ -361,7 +365,7 @@ def campaign_action(request, pk: int, action: str):
 # --- Share: the campaign's own link, QR code and poster ------------------------------------------------
 
 
-def _public_url(campaign) -> str:
+def public_url(campaign) -> str:
     """The landing page's address without anyone's share token: the operator's posters credit nobody."""
     return settings.SITE_URL + campaign.get_absolute_url()
 
@@ -370,7 +374,7 @@ def _public_url(campaign) -> str:
 @operator_required(VIEWER)
 def campaign_qr(request, pk: int):
     campaign = selectors.campaign_for_shop(request.shop, pk)
-    response = HttpResponse(qr.qr_png(_public_url(campaign)), content_type="image/png")
+    response = HttpResponse(qr.qr_png(public_url(campaign)), content_type="image/png")
     response["Content-Disposition"] = f'inline; filename="campaign-{campaign.pk}-qr.png"'
     return response
 
@@ -382,7 +386,7 @@ def campaign_poster(request, pk: int):
     campaign = selectors.campaign_for_shop(request.shop, pk)
     png = posters.poster_png(
         inviter_name=request.shop.name,
-        url=_public_url(campaign),
+        url=public_url(campaign),
         expires_at=campaign.ends_at,
         cover=campaign_posters.product_picture(campaign),
         **campaign_posters.poster_words(campaign),

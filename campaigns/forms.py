@@ -72,3 +72,25 @@ class CampaignForm(forms.Form):
         data = dict(self.cleaned_data)
         data.pop("type", None)
         return data
+
+
+class LaunchForm(forms.Form):
+    """The launch wizard's last step: 立即上线 (now) or 定时上线 at `starts_at`."""
+
+    when = forms.ChoiceField(
+        choices=[("now", _("立即上线")), ("later", _("定时上线"))],
+        error_messages={"required": _("请选择立即上线或定时上线。"), "invalid_choice": _("请选择立即上线或定时上线。")},
+    )
+    starts_at = forms.DateTimeField(
+        label=_("上线时间"),
+        widget=DATETIME_INPUT,
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        error_messages={"invalid": _("请输入正确的时间。")},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("when") == "later" and not cleaned.get("starts_at") and "starts_at" not in self.errors:
+            self.add_error("starts_at", _("定时上线请填写上线时间。"))
+        return cleaned

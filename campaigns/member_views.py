@@ -39,11 +39,14 @@ def remember_inviter(request: HttpRequest, campaign: Campaign):
     stored = request.session.get(SESSION_INVITERS_KEY, {})
     inviter = services.inviter_from_token(campaign, request.GET.get("by"))
     if inviter is not None:
-        stored.pop(str(campaign.pk), None)
-        stored[str(campaign.pk)] = inviter.pk
-        while len(stored) > SESSION_INVITERS_MAX:
-            stored.pop(next(iter(stored)))
-        request.session[SESSION_INVITERS_KEY] = stored
+        key = str(campaign.pk)
+        # Write only a change: saving the session is a transaction of its own on every such request.
+        if list(stored.items())[-1:] != [(key, inviter.pk)]:
+            stored.pop(key, None)
+            stored[key] = inviter.pk
+            while len(stored) > SESSION_INVITERS_MAX:
+                stored.pop(next(iter(stored)))
+            request.session[SESSION_INVITERS_KEY] = stored
         return inviter
     inviter_id = stored.get(str(campaign.pk))
     if inviter_id is None:
@@ -80,17 +83,14 @@ def _entry(campaign: Campaign, inviter) -> dict:
 # --- Landing page -----------------------------------------------------------------------------------
 
 
-@require_GET
-def landing(request: HttpRequest, pk: int) -> HttpResponse:
-    """The campaign's landing page: hook and an early call to act, proof, the call to act again, and for a
-    signed-in member their own share link and poster. Anyone with the link may read it."""
-    campaign = selectors.public_campaign(pk)
-    inviter = remember_inviter(request, campaign)
+def landing_context(request: HttpRequest, campaign: Campaign, *, user, inviter) -> dict:
+    """What campaigns/landing.html shows `user` (maybe anonymous) brought by `inviter` (maybe None); the
+    dashboard's preview of a draft renders the same page for a visitor who is not signed in."""
     kind = registry.get(campaign.type)
-    user = request.user
     context = {
         "campaign": campaign,
         "kind": kind,
+        "user": user,
         "inviter": inviter if inviter != user else None,
         "login_url": _login_url(request.get_full_path()),
         "cta_template": select_template(
@@ -104,6 +104,16 @@ def landing(request: HttpRequest, pk: int) -> HttpResponse:
         if not groups:
             context.update(_entry(campaign, inviter))
     context.update(kind.landing_context(campaign, user))
+    return context
+
+
+@require_GET
+def landing(request: HttpRequest, pk: int) -> HttpResponse:
+    """The campaign's landing page: hook and an early call to act, proof, the call to act again, and for a
+    signed-in member their own share link and poster. Anyone with the link may read it."""
+    campaign = selectors.public_campaign(pk)
+    inviter = remember_inviter(request, campaign)
+    context = landing_context(request, campaign, user=request.user, inviter=inviter)
     return render(request, "campaigns/landing.html", context)
 
 

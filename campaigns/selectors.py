@@ -1,18 +1,34 @@
 """Reads of the campaign engine, scoped: operators through their shop, members through themselves;
 public pages (a landing page, a team behind a share link) show only campaigns past their draft."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
 from groups.models import Group, MembershipStatus
+from orders.models import ProductImage, Sku
 from shops.models import Shop
 
-from .models import BargainTask, Campaign, CampaignState, HelpTask, SeatState, Team, TeamSeat, TeamState
+from . import registry
+from .models import (
+    ZERO,
+    BargainTask,
+    Campaign,
+    CampaignOrder,
+    CampaignState,
+    HelpTask,
+    SeatState,
+    Team,
+    TeamSeat,
+    TeamState,
+)
 
 PUBLIC_STATES = (CampaignState.SCHEDULED, CampaignState.RUNNING, CampaignState.ENDED, CampaignState.CANCELLED)
 SHOWN_SEAT_STATES = (SeatState.SEATED, SeatState.WON, SeatState.LOST, SeatState.REFUNDED)
+MEMBER_OFFERS_LISTED = 10  # running campaigns listed on a member's group page
 
 
 # --- Operators -------------------------------------------------------------------------------------
@@ -30,6 +46,31 @@ def campaigns_for_shop(shop: Shop, *, state: str | None = None, type: str | None
 def campaign_for_shop(shop: Shop, pk: int) -> Campaign:
     """The shop's campaign, or a 404 (another shop's is a miss too)."""
     return get_object_or_404(Campaign.objects.select_related("product", "sku", "shop"), shop=shop, pk=pk)
+
+
+def campaign_usage(campaign: Campaign) -> tuple[int, Decimal]:
+    """(units, subsidy) the campaign's live orders hold: its counters under a cap, counted from its orders
+    without one (the counters are not kept then)."""
+    if campaign.stock_cap is not None or campaign.budget is not None:
+        return campaign.stock_used, campaign.budget_used
+    held = CampaignOrder.objects.filter(campaign=campaign, released_at__isnull=True).aggregate(
+        units=Sum("units"), subsidy=Sum("subsidy")
+    )
+    return held["units"] or 0, held["subsidy"] or ZERO
+
+
+def skus_to_launch(shop: Shop, *, keep: int | None = None) -> list:
+    """The SKUs an operator may launch a campaign on: those of the shop's products on sale (and `keep`, the
+    one a draft already has), with each product's pictures in order: three queries, however many."""
+    return list(
+        Sku.objects.filter(product__shop=shop)
+        .filter(Q(is_active=True, product__is_active=True) | Q(pk=keep))
+        .select_related("product")
+        .prefetch_related(
+            Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "pk"), to_attr="pictures")
+        )
+        .order_by("product__name", "spec", "pk")
+    )
 
 
 def teams_of_campaign(campaign: Campaign, *, state: str | None = None) -> QuerySet[Team]:
@@ -124,6 +165,30 @@ def bargains_for_member(member: User) -> QuerySet[BargainTask]:
 
 def help_tasks_for_member(member: User) -> QuerySet[HelpTask]:
     return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
+
+
+def group_offers(group) -> list[dict]:
+    """The running campaigns open to `group` (all the shop's groups, the group or its series), soonest to
+    end first, as the member's group page lists them: title, offer line (the kind's poster_offer) and the
+    landing page. Two queries."""
+    open_to = Q(all_groups=True) | Q(groups=group)
+    if group.series_id:
+        open_to |= Q(series=group.series_id)
+    running = (
+        Campaign.objects.filter(open_to, state=CampaignState.RUNNING, shop_id=group.shop_id)
+        .select_related("sku", "product")
+        .distinct()
+        .order_by("ends_at", "pk")[:MEMBER_OFFERS_LISTED]
+    )
+    return [
+        {
+            "title": campaign.hook_title or campaign.name,
+            "kind": campaign.get_type_display(),
+            "offer": registry.get(campaign.type).poster_offer(campaign, None),
+            "url": campaign.get_absolute_url(),
+        }
+        for campaign in running
+    ]
 
 
 def campaign_choices(shop_id: int) -> list[tuple[int, str]]:

@@ -8,6 +8,10 @@ Guarantees:
 - an act counts once: it is inserted first under its unique key; nobody acts for themself;
 - a campaign never sells more than its stock cap nor spends more than its budget (conditional UPDATEs with
   CHECK constraints behind them), and a cancelled or refunded order gives both back exactly once;
+- the counters stock_used and budget_used are kept only while the campaign has a cap (a stock cap or a
+  budget): a campaign without one is never written by its orders (no second hot row beside the SKU). Its
+  orders share-lock the row (FOR KEY SHARE, which orders never wait on) so that an edit setting a first cap
+  waits for them and then counts the counters from the campaign's orders (campaign_usage);
 - a member never takes part more often than the campaign's per-member limit (counted under a short
   per-(campaign, member) advisory lock).
 """
@@ -19,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings as django_settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +44,7 @@ from shops.models import Shop
 from . import referral_adapter, registry
 from .lifecycle import EDITABLE_STATES, CampaignTransitionRefused, transition_campaign
 from .models import ZERO, Campaign, CampaignAct, CampaignOrder, CampaignState
+from .selectors import campaign_usage
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -129,11 +134,23 @@ def validate_campaign(
 ) -> tuple[dict, dict]:
     """Clean the engine's fields and the type's settings together; raise one ValidationError with a
     Chinese message per field (engine field names, and the type's setting names) when anything is off."""
-    errors: dict[str, str] = {}
+    kind, cleaned, errors = clean_engine_fields(shop=shop, type=type, fields=fields, campaign=campaign)
+    cleaned_settings = _clean_type_settings(kind, cleaned, errors, shop=shop, settings=settings, campaign=campaign)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned, cleaned_settings
+
+
+def clean_engine_fields(
+    *, shop: Shop, type: str, fields: dict, campaign: Campaign | None = None
+) -> tuple[object, dict, dict[str, str]]:
+    """The engine's half of validate_campaign, without the type's settings: (kind, cleaned fields, errors by
+    field). The launch wizard checks its product step with it, before the type's numbers are asked for."""
     try:
         kind = registry.get(type)
     except registry.UnknownCampaignType as exc:
         raise ValidationError({"type": exc.args[0]}) from None
+    errors: dict[str, str] = {}
     data = {**_current_fields(campaign), **fields}
     cleaned: dict = {}
     _clean_texts(data, cleaned, errors)
@@ -141,10 +158,7 @@ def validate_campaign(
     _clean_audience(data, cleaned, errors, shop=shop)
     _clean_product(data, cleaned, errors, shop=shop, sells=kind.sells)
     _clean_limits(data, cleaned, errors, campaign=campaign)
-    cleaned_settings = _clean_type_settings(kind, cleaned, errors, shop=shop, settings=settings, campaign=campaign)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned, cleaned_settings
+    return kind, cleaned, errors
 
 
 def _current_fields(campaign: Campaign | None) -> dict:
@@ -292,6 +306,9 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        # Uncapped, the counters are not kept: count them now (the lock waited for every order in flight),
+        # so a first cap starts from what the campaign's orders hold and the limits are checked against it.
+        campaign.stock_used, campaign.budget_used = campaign_usage(campaign)
         before = _values(campaign)
         if campaign.state in EDITABLE_STATES:
             allowed = ENGINE_FIELDS
@@ -354,6 +371,42 @@ def schedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
                 campaign=campaign, to_state=CampaignState.RUNNING, by=by, reason=_("开始时间已到，立即开始")
             )
         _record(campaign, by=by, action="campaign.schedule", before={"state": was}, after={"state": campaign.state})
+    return campaign
+
+
+def launch_campaign(*, campaign: Campaign, by: User, starts_at: datetime | None = None) -> Campaign:
+    """The launch wizard's last step: a draft goes on sale now (`starts_at` None: its start becomes now and
+    it runs at once) or at `starts_at` (scheduled; the start job runs it then). Every rule is checked again
+    against the new start (the end after it and in the future, the type's time limits within the period);
+    the start and the state change together, with one audit entry."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        now = timezone.now()
+        if campaign.state != CampaignState.DRAFT:
+            raise CampaignTransitionRefused(
+                _("只有草稿可以上线；这个活动已经是「%(state)s」。") % {"state": CampaignState(campaign.state).label}
+            )
+        if starts_at is not None and starts_at <= now:
+            raise ValidationError({"starts_at": _("定时上线的时间必须晚于现在。")})
+        start = starts_at or now
+        before = {"state": campaign.state, "starts_at": campaign.starts_at}
+        cleaned, _settings = validate_campaign(
+            shop=campaign.shop, type=campaign.type, fields={"starts_at": start}, settings=None, campaign=campaign
+        )
+        if cleaned["ends_at"] <= now:
+            raise ValidationError({"ends_at": _("结束时间已过，请先修改结束时间。")})
+        campaign.starts_at = start
+        campaign.save(update_fields=["starts_at", "updated_at"])
+        transition_campaign(campaign=campaign, to_state=CampaignState.SCHEDULED, by=by, reason=_("上线"))
+        if start <= now:
+            transition_campaign(campaign=campaign, to_state=CampaignState.RUNNING, by=by, reason=_("立即上线"))
+        _record(
+            campaign,
+            by=by,
+            action="campaign.launch",
+            before=before,
+            after={"state": campaign.state, "starts_at": campaign.starts_at},
+        )
     return campaign
 
 
@@ -661,27 +714,8 @@ def place_campaign_order(
             taken = CampaignOrder.objects.filter(campaign=campaign, member=member, released_at__isnull=True).count()
             if taken >= campaign.per_member_limit:
                 raise ValidationError(_("每人限参与 %(n)d 次，你已参与 %(n)d 次。") % {"n": campaign.per_member_limit})
-        if (
-            campaign.stock_cap is not None
-            and Campaign.objects.filter(pk=campaign.pk, stock_used__lte=F("stock_cap") - quantity).update(
-                stock_used=F("stock_used") + quantity
-            )
-            != 1
-        ):
-            raise ValidationError(_("活动名额已抢完。"))
-        if campaign.stock_cap is None:
-            Campaign.objects.filter(pk=campaign.pk).update(stock_used=F("stock_used") + quantity)
-        if (
-            subsidy
-            and campaign.budget is not None
-            and Campaign.objects.filter(pk=campaign.pk, budget_used__lte=F("budget") - subsidy).update(
-                budget_used=F("budget_used") + subsidy
-            )
-            != 1
-        ):
-            raise ValidationError(_("活动预算已用完。"))
-        if subsidy and campaign.budget is None:
-            Campaign.objects.filter(pk=campaign.pk).update(budget_used=F("budget_used") + subsidy)
+        if campaign.stock_cap is not None or campaign.budget is not None or _capped_now(campaign):
+            _take_from_caps(campaign, quantity, subsidy)
         order = place_order(
             member=member,
             group=group,
@@ -705,7 +739,42 @@ def release_campaign_order(order: Order) -> bool:
         return False
     if CampaignOrder.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=timezone.now()) != 1:
         return False
-    Campaign.objects.filter(pk=row.campaign_id).update(
-        stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
-    )
+    if _capped_now(Campaign(pk=row.campaign_id)):
+        Campaign.objects.filter(pk=row.campaign_id).update(
+            stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
+        )
     return True
+
+
+def _capped_now(campaign: Campaign) -> bool:
+    """Whether the campaign has a stock cap or a budget now. Share-locks the row (FOR KEY SHARE) till commit:
+    orders and releases never wait on each other for it, but an edit that sets a first cap (FOR UPDATE)
+    waits for them, so it counts every order an uncapped campaign took without touching its counters."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT stock_cap IS NOT NULL OR budget IS NOT NULL FROM {Campaign._meta.db_table} "
+            "WHERE id = %s FOR KEY SHARE",
+            [campaign.pk],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _take_from_caps(campaign: Campaign, quantity: int, subsidy: Decimal) -> None:
+    """Take the units and the subsidy from a capped campaign: one conditional UPDATE each (a cap removed
+    meanwhile lets it through: the counters then are no longer kept)."""
+    if (
+        Campaign.objects.filter(
+            Q(stock_cap__isnull=True) | Q(stock_used__lte=F("stock_cap") - quantity), pk=campaign.pk
+        ).update(stock_used=F("stock_used") + quantity)
+        != 1
+    ):
+        raise ValidationError(_("活动名额已抢完。"))
+    if (
+        subsidy
+        and Campaign.objects.filter(
+            Q(budget__isnull=True) | Q(budget_used__lte=F("budget") - subsidy), pk=campaign.pk
+        ).update(budget_used=F("budget_used") + subsidy)
+        != 1
+    ):
+        raise ValidationError(_("活动预算已用完。"))

@@ -16,6 +16,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
+from shequn import hooks
 from shequn.client import request_fingerprint
 from shequn.decorators import member_login_required
 
@@ -209,12 +210,16 @@ def my_groups(request: HttpRequest) -> HttpResponse:
 @member_login_required
 def group_page(request: HttpRequest, pk: int) -> HttpResponse:
     group = selectors.group_for_member(request.user, pk)
+    membership = _my_membership(request.user, group)
+    active = membership.status == MembershipStatus.ACTIVE
     return render(
         request,
         "groups/member/group.html",
         {
             "group": group,
-            "membership": _my_membership(request.user, group),
+            "membership": membership,
+            # Running campaigns (shequn.hooks.group_offers): one tap from the group to the offer.
+            "offers": [o for answer in hooks.group_offers.answers(group) for o in answer] if active else [],
         },
     )
 

@@ -13,6 +13,7 @@ from shequn import images
 from shops import audit
 from shops.models import Shop
 
+from . import soldout
 from .models import PickupPoint, Product, ProductImage, Sku
 
 CENT = Decimal("0.01")
@@ -196,6 +197,10 @@ def adjust_stock(*, sku: Sku, by: User, delta: int) -> Sku:
         if updated != 1:
             raise ValidationError({"delta": _("库存最多 %(max)d 件。") % {"max": MAX_STOCK}})
     sku.refresh_from_db()
+    if delta > 0:
+        soldout.clear_on_commit([sku.pk])
+    elif sku.stock == 0:
+        soldout.mark_on_commit(sku.pk, str(sku))
     audit.record(
         shop=sku.product.shop_id,
         by=by,

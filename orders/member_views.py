@@ -26,7 +26,7 @@ from groups.models import MembershipStatus
 from shequn import hooks
 from shequn.decorators import member_login_required
 
-from . import selectors, services
+from . import selectors, services, soldout
 from .lifecycle import ALLOWED_TRANSITIONS
 from .member_forms import CancelForm, CaseForm, CheckoutForm, RefundForm, parse_lines
 from .models import CaseState, Delivery, Order, OrderState, PaymentState, Sku
@@ -198,6 +198,18 @@ def _render_checkout(request, group, form, priced, key: str, *, status: int = 20
     )
 
 
+def _sold_out_answer(request: HttpRequest, group, lines) -> HttpResponse | None:
+    """A SKU flagged sold out (orders.soldout) is answered before pricing, the form or the SKU rows: the
+    short sold-out page. A submit whose key already placed its order goes on to find that order."""
+    name = soldout.first_sold_out(line.sku_id for line in lines)
+    if name is None:
+        return None
+    key = request.POST.get("idempotency_key", "").strip() if request.method == "POST" else ""
+    if key and selectors.orders_for_member(request.user).filter(idempotency_key=key).exists():
+        return None
+    return render(request, "orders/member/sold_out.html", {"group": group, "name": name}, status=409)
+
+
 @require_http_methods(["GET", "POST"])
 @buying_in_group
 def checkout(request: HttpRequest, group) -> HttpResponse:
@@ -209,6 +221,8 @@ def checkout(request: HttpRequest, group) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, "；".join(error.messages))
         return redirect("orders:group_shop", group_id=group.pk)
+    if sold_out := _sold_out_answer(request, group, lines):
+        return sold_out
     priced, all_for_sale = _priced_lines(group, lines)
 
     if request.method == "GET":

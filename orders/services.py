@@ -34,6 +34,7 @@ from groups.models import Group, Membership, MembershipStatus
 from shequn import hooks, images, kicks, locks
 from shops import audit
 
+from . import soldout
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
 from .models import (
     ZERO,
@@ -150,6 +151,7 @@ def place_or_find_order(
     existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
     if existing:
         return Placed(_same_or_conflict(existing, fingerprint), created=False)
+    refuse_if_sold_out(lines)
     _validate_request(member=member, group=group, lines=lines, delivery=delivery)
     try:
         with transaction.atomic():
@@ -173,6 +175,13 @@ def place_or_find_order(
         logger.warning("order refused by a constraint: %s", exc)
         raise ValidationError(_("下单失败，请检查订单内容后重试。")) from exc
     return Placed(order, created=True)
+
+
+def refuse_if_sold_out(lines: list[LineRequest]) -> None:
+    """Refuse at once, before any order work, when a requested SKU is flagged sold out (orders.soldout)."""
+    name = soldout.first_sold_out(line.sku_id for line in lines)
+    if name is not None:
+        raise ValidationError({"lines": _("「%(name)s」已售罄。") % {"name": name}}, code="sold_out")
 
 
 def _validate_request(*, member: User, group: Group, lines: list[LineRequest], delivery: DeliveryRequest) -> None:
@@ -262,10 +271,14 @@ def _reserve_and_create(
     )
     for sku in skus:  # primary-key order: no deadlock between orders sharing SKUs
         if not _reserve_stock(sku, wanted[sku.pk]):
-            sku.refresh_from_db(fields=["is_active"])
+            sku.refresh_from_db(fields=["is_active", "stock"])
             if not sku.is_active:
                 raise ValidationError({"lines": _("「%(name)s」不可购买。") % {"name": sku}})
+            if sku.stock == 0:
+                soldout.mark(sku.pk, str(sku))
             raise ValidationError({"lines": _("「%(name)s」库存不足。") % {"name": sku}})
+        if sku.stock == 0:
+            soldout.mark_on_commit(sku.pk, str(sku))
     hooks.order_created.run(order)
     return order
 
@@ -315,8 +328,11 @@ def _return_stock_once(order: Order) -> bool:
     """Give the order's reserved stock back; the stamp makes a second call a no-op."""
     if Order.objects.filter(pk=order.pk, stock_returned_at__isnull=True).update(stock_returned_at=timezone.now()) != 1:
         return False
+    sku_ids = []
     for line in order.lines.order_by("sku_id"):
         Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + line.quantity)
+        sku_ids.append(line.sku_id)
+    soldout.clear_on_commit(sku_ids)
     return True
 
 

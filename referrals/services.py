@@ -3,8 +3,9 @@ commission money and withdrawals.
 
 Guarantees, each decided by the database:
 - an act counts once: every event is inserted first under its unique `key`; a duplicate insert is a no-op;
-- one current inviter per (shop, invitee) (partial unique index); binding and moving are serialised per
-  shop (a transaction-scoped advisory lock), so no two racing joins can close a loop A→B→…→A;
+- one current inviter per (shop, invitee) (partial unique index); binding and moving lock the invitee and,
+  shared, the inviter's chain (transaction-scoped advisory locks, `_lock_binding`), so no two racing
+  joins bind one person twice or close a loop A→B→…→A, while joins under different people never wait;
 - nobody refers themself (CHECK constraints on edges, events and rewards, and checks here first);
 - a reward once per (shop, invitee, kind) (partial unique index), never above an inviter's cap (one
   conditional UPDATE on the period's quota row), granted once (a conditional UPDATE on its status);
@@ -300,31 +301,58 @@ def record_campaign_act(
 # --- Binding -----------------------------------------------------------------------------------------
 
 
-def _lock_shop_bindings(shop_id: int) -> None:
-    """Serialise binding in one shop until commit: a loop check and its insert become one act."""
-    locks.lock(locks.Namespace.REFERRAL_BINDING, shop_id)
-
-
-def would_loop(*, shop_id: int, inviter_id: int, invitee_id: int) -> bool:
-    """True if `invitee` is `inviter` or anywhere up `inviter`'s chain of current inviters in the shop."""
-    if inviter_id == invitee_id:
-        return True
+def _chain_above(*, shop_id: int, inviter_id: int) -> list[int]:
+    """`inviter` and everyone up their chain of current inviters in the shop, nearest first."""
     table = ReferralEdge._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH RECURSIVE chain(user_id, depth) AS (
-                SELECT inviter_id, 1 FROM {table}
-                 WHERE shop_id = %s AND invitee_id = %s AND superseded_at IS NULL
+                SELECT %s::bigint, 0
                 UNION
                 SELECT e.inviter_id, chain.depth + 1 FROM {table} e JOIN chain ON e.invitee_id = chain.user_id
                  WHERE e.shop_id = %s AND e.superseded_at IS NULL AND chain.depth < 10000
             )
-            SELECT 1 FROM chain WHERE user_id = %s LIMIT 1
+            SELECT user_id FROM chain ORDER BY depth
             """,
-            [shop_id, inviter_id, shop_id, invitee_id],
+            [inviter_id, shop_id],
         )
-        return cursor.fetchone() is not None
+        return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
+
+
+def would_loop(*, shop_id: int, inviter_id: int, invitee_id: int) -> bool:
+    """True if `invitee` is `inviter` or anywhere up `inviter`'s chain of current inviters in the shop."""
+    return invitee_id in _chain_above(shop_id=shop_id, inviter_id=inviter_id)
+
+
+def _member_lock(shop_id: int, member_id: int) -> tuple[locks.Namespace, int]:
+    return locks.Namespace.REFERRAL_MEMBER, locks.pair_key(shop_id, member_id)
+
+
+def _lock_binding(*, shop_id: int, invitee_id: int, inviter_id: int) -> list[int]:
+    """Lock what binding `invitee` to `inviter` depends on, until commit; the inviter's chain read under
+    those locks (`_chain_above`), on which the loop check is then decided.
+
+    The invitee exclusively (two binds of one person are one after the other), every member up the
+    inviter's chain shared (nobody on it is re-bound meanwhile, while binds under the same inviter run
+    side by side). Two racing binds can only close a loop if each one's invitee is on the other's chain
+    (A→B→…→X1 gets X1→…→A and the other way round), so one of them waits for the other and then sees its
+    edge. The chain is read again once locked: a member who joined it meanwhile is locked too, until it
+    holds still. (The shop's old lock is taken shared, so a deploy's old code excludes the new.)
+    """
+    chain = _chain_above(shop_id=shop_id, inviter_id=inviter_id)
+    locks.lock_many(
+        exclusive=[_member_lock(shop_id, invitee_id)],
+        shared=[(locks.Namespace.REFERRAL_BINDING, shop_id), *(_member_lock(shop_id, m) for m in chain)],
+    )
+    locked = set(chain)
+    while True:
+        chain = _chain_above(shop_id=shop_id, inviter_id=inviter_id)
+        newcomers = set(chain) - locked
+        if not newcomers:
+            return chain
+        locks.lock_many(shared=[_member_lock(shop_id, m) for m in newcomers])
+        locked |= newcomers
 
 
 def record_join(
@@ -362,7 +390,7 @@ def record_join(
         return None
     group_series_id = getattr(group, "series_id", None)
     with transaction.atomic():
-        _lock_shop_bindings(shop_id)
+        chain = _lock_binding(shop_id=shop_id, invitee_id=invitee.pk, inviter_id=inviter.pk)
         current = (
             ReferralEdge.objects.select_for_update()
             .filter(shop_id=shop_id, invitee=invitee, superseded_at__isnull=True)
@@ -380,7 +408,7 @@ def record_join(
                 return None
         elif not new_to_shop or (rule == BindingRule.SIGN_UP_ONLY and not _new_to_platform(invitee, shop_id)):
             return None
-        if would_loop(shop_id=shop_id, inviter_id=inviter.pk, invitee_id=invitee.pk):
+        if invitee.pk in chain:  # binding would close a loop
             return None
         if current is not None:
             ReferralEdge.objects.filter(pk=current.pk).update(superseded_at=now)

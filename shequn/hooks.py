@@ -220,6 +220,11 @@ group_health_figures: Hook[[list[int], Any, Any], dict[int, dict]] = Hook("group
 for the week [start, end), in a constant number of queries. Every answer is merged."""
 
 
+group_offers: Hook[[Model], list[dict]] = Hook("group_offers", when=When.READ)
+"""What runs for a group's members now, listed on the member's group page so one tap reaches it:
+(group) → [{"title": str, "offer": str, "url": str}] in a constant number of queries. Every answer is
+listed."""
+
 # --- Referrals (announced by referrals) ------------------------------------------------------------------
 
 campaign_choices: Hook[[int], list[tuple[int, str]]] = Hook("campaign_choices", when=When.READ)

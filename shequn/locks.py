@@ -21,6 +21,7 @@ The rules `lock` enforces:
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 from django.db import connection
 
@@ -31,7 +32,12 @@ DEFAULT_TIMEOUT = 10.0  # seconds: far above any critical section's own length
 class Namespace(enum.IntEnum):
     """Every advisory lock namespace in the code (the first key of the lock). Never renumber one."""
 
-    REFERRAL_BINDING = 0x5EF  # key: shop id. Binding in one shop: a loop check and its insert are one act.
+    # key: shop id. Until 2026-12 every binding in a shop took it exclusively; binding now takes it shared
+    # (with REFERRAL_MEMBER below), so code still taking it exclusively excludes every new binding.
+    REFERRAL_BINDING = 0x5EF
+    # key: pair_key(shop id, member id). Exclusive: the member is being bound as an invitee; shared: the
+    # member is on the chain above an invitee being bound (their own inviter must not change meanwhile).
+    REFERRAL_MEMBER = 0x5F0
     CAMPAIGN_MEMBER = 0xCA4  # key: pair_key(campaign id, member id). The per-member purchase limit.
     ANALYTICS_FACTS = 17017  # key: shop id. One builder at a time rewrites a shop's fact rows.
     SKU_MEMBER = 0x5C4  # key: pair_key(sku id, member id). A SKU's per-member purchase limit.
@@ -46,16 +52,20 @@ def pair_key(first: int, second: int) -> int:
     return (first * 1_000_003 + second) % 2_147_483_647
 
 
+def _check(namespace: Namespace, key: int) -> None:
+    if not isinstance(namespace, Namespace):
+        raise ValueError(f"advisory lock namespace {namespace!r} is not listed in shequn.locks.Namespace")
+    if not INT4_MIN <= key <= INT4_MAX:
+        raise ValueError(f"advisory lock key {key} does not fit in 32 bits")
+
+
 def lock(namespace: Namespace, key: int, *, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Take the transaction-scoped advisory lock (namespace, key), waiting at most `timeout` seconds.
 
     Held until the surrounding transaction commits or rolls back. Raises `NotInTransaction` outside
     `transaction.atomic()`, and `OperationalError` (lock_not_available) when the wait times out.
     """
-    if not isinstance(namespace, Namespace):
-        raise ValueError(f"advisory lock namespace {namespace!r} is not listed in shequn.locks.Namespace")
-    if not INT4_MIN <= key <= INT4_MAX:
-        raise ValueError(f"advisory lock key {key} does not fit in 32 bits")
+    _check(namespace, key)
     if timeout <= 0:
         raise ValueError("an advisory lock needs a positive timeout")
     if not connection.in_atomic_block:
@@ -65,4 +75,40 @@ def lock(namespace: Namespace, key: int, *, timeout: float = DEFAULT_TIMEOUT) ->
         previous = cursor.fetchone()[0]
         cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(timeout * 1000))}")  # milliseconds
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [int(namespace), key])
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+def lock_many(
+    exclusive: Iterable[tuple[Namespace, int]] = (),
+    shared: Iterable[tuple[Namespace, int]] = (),
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> None:
+    """Take several transaction-scoped advisory locks in one statement: `exclusive` ones
+    (`pg_advisory_xact_lock`) and `shared` ones (`pg_advisory_xact_lock_shared`: shared holders never
+    wait for each other, only for an exclusive holder of the same lock and it for them).
+
+    Same rules as `lock` (inside `transaction.atomic()` only, a bounded wait). The locks are taken in
+    (namespace, key) order, so two callers taking overlapping sets this way wait rather than deadlock.
+    """
+    wanted = {(ns, key, False) for ns, key in exclusive} | {(ns, key, True) for ns, key in shared}
+    if not wanted:
+        return
+    for namespace, key, _shared in wanted:
+        _check(namespace, key)
+    if timeout <= 0:
+        raise ValueError("an advisory lock needs a positive timeout")
+    if not connection.in_atomic_block:
+        raise NotInTransaction(f"advisory locks {sorted(wanted)} taken outside transaction.atomic()")
+    ordered = sorted(wanted, key=lambda w: (int(w[0]), w[1], w[2]))
+    calls = ", ".join(
+        "pg_advisory_xact_lock_shared(%s, %s)" if is_shared else "pg_advisory_xact_lock(%s, %s)"
+        for _ns, _key, is_shared in ordered
+    )
+    params = [value for namespace, key, _shared in ordered for value in (int(namespace), key)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(timeout * 1000))}")  # milliseconds
+        cursor.execute(f"SELECT {calls}", params)  # the target list is evaluated left to right
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])

@@ -78,6 +78,7 @@ ACTIONS = {
     "campaign.create": _("新建活动"),
     "campaign.update": _("修改活动"),
     "campaign.schedule": _("排期活动"),
+    "campaign.launch": _("上线活动"),
     "campaign.unschedule": _("撤回活动排期"),
     "campaign.cancel": _("取消活动"),
 }

@@ -66,3 +66,72 @@ def lock_elsewhere(model, pk: int) -> str:
     thread.start()
     thread.join(timeout=30)
     return outcome[0]
+
+
+class Held:
+    """Runs fn() in a transaction on another connection and keeps that transaction open (its locks held)
+    until `release()`: `with Held(fn) as held:` … `held.result` once released (fn's value or exception)."""
+
+    def __init__(self, fn: Callable[[], object], timeout: float = 30):
+        self._fn, self._timeout = fn, timeout
+        self._ready, self._release = threading.Event(), threading.Event()
+        self.result: object = None
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                self.result = self._fn()
+                self._ready.set()
+                self._release.wait(self._timeout)
+        except Exception as exc:  # the holder's outcome is the test's data
+            self.result = exc
+        finally:
+            self._ready.set()
+            connections.close_all()
+
+    def __enter__(self) -> "Held":
+        self._thread.start()
+        assert self._ready.wait(self._timeout), "the holder never got going"
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join(self._timeout)
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class Started:
+    """fn() running on its own connection in another thread (see `finishes_within`)."""
+
+    def __init__(self, fn: Callable[[], object]):
+        self.result: object = None
+        self._thread = threading.Thread(target=self._run, args=(fn,))
+        self._thread.start()
+
+    def _run(self, fn) -> None:
+        try:
+            self.result = fn()
+        except Exception as exc:  # the outcome is the test's data
+            self.result = exc
+        finally:
+            connections.close_all()
+
+    def wait(self, seconds: float = 30) -> bool:
+        """Whether fn() has finished, waiting at most `seconds`."""
+        self._thread.join(seconds)
+        return not self._thread.is_alive()
+
+
+def finishes_within(seconds: float, fn: Callable[[], object]) -> Started:
+    """Start fn() on its own connection and wait up to `seconds`: `.wait(0)` says whether it finished,
+    `.result` is its value or exception. A late one goes on; `.wait()` again once what blocks it is gone."""
+    started = Started(fn)
+    started.wait(seconds)
+    return started

@@ -22,6 +22,11 @@ from django.core.exceptions import ValidationError  # noqa: F401 - re-exported f
 class CampaignKind:
     code: str = ""
     label: str = ""
+    # One line for the launch wizard's type cards: what the member does and gets (gettext_lazy).
+    summary: str = ""
+    # The names of the settings form's fields the launch wizard asks for up front (the two or three numbers
+    # that make the campaign); the others sit under 高级设置 with their defaults. Empty: all folded.
+    essential_settings: tuple[str, ...] = ()
     # Does the type sell through `place_campaign_order` (needs a product/SKU on the campaign)?
     sells: bool = False
     # The dashboard's form for the type's settings (a django Form; rendered with prefix "s"): its cleaned

@@ -52,6 +52,7 @@ OPERATOR_WRITES = [
     "campaigns.services.create_campaign",
     "campaigns.services.update_campaign",
     "campaigns.services.schedule_campaign",
+    "campaigns.services.launch_campaign",
     "campaigns.services.unschedule_campaign",
     "campaigns.services.cancel_campaign",
 ]

@@ -820,6 +820,20 @@ def _(shop, by):
     )
 
 
+@case("campaigns.services.launch_campaign")
+def _(shop, by):
+    campaign = _campaign(shop, run=False, starts_at=timezone.now() + timedelta(days=1))
+    at = timezone.now() + timedelta(hours=2)
+    return Case(
+        call=lambda: campaign_services.launch_campaign(campaign=campaign, by=by, starts_at=at),
+        action="campaign.launch",
+        before={"state": "draft", "starts_at": campaign.starts_at.isoformat()},
+        after={"state": "scheduled", "starts_at": at.isoformat()},
+        done=lambda: _campaign_state(campaign) == CampaignState.SCHEDULED,
+        target=lambda: campaign,
+    )
+
+
 @case("campaigns.services.unschedule_campaign")
 def _(shop, by):
     campaign = _campaign(shop, starts_at=timezone.now() + timedelta(days=1))

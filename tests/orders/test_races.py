@@ -4,12 +4,13 @@ import uuid
 
 import pytest
 
-from orders import services
+from orders import services, soldout
+from orders.catalog import adjust_stock
 from orders.models import Order, Sku
 from orders.services import IdempotencyConflict
 from shequn import hooks
 from tests.builders.orders import SHIPPING, make_buyer, order_for
-from tests.factories import GroupFactory, ShopFactory, SkuFactory
+from tests.factories import GroupFactory, OperatorFactory, ShopFactory, SkuFactory
 from tests.race import Gate, lock_elsewhere, race
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
@@ -170,3 +171,20 @@ def test_control_per_member_limit_without_the_member_lock(limited, monkeypatch):
     monkeypatch.setattr(services.locks, "lock", lambda namespace, key, **kwargs: gate.wait())
     results = race(RACERS, lambda i: order_for(buyer, group, sku))
     assert sum(isinstance(r, Order) for r in results) > 2
+
+
+def test_sell_out_flag_restock_and_sell_out_again_never_oversell(scene):
+    """Racers take the 3 units and the flag goes up on commit; a restock of 2 takes it down on commit; the
+    next race takes exactly those 2. The flag only refuses early: the stock's UPDATE decides."""
+    group, buyers, sku = scene
+    first = race(RACERS, lambda i: order_for(buyers[i], group, sku))
+    assert sum(isinstance(r, Order) for r in first) == 3
+    assert soldout.first_sold_out([sku.pk]) == str(Sku.objects.get(pk=sku.pk))
+
+    adjust_stock(sku=sku, by=OperatorFactory(shop=group.shop).user, delta=2)
+    assert soldout.first_sold_out([sku.pk]) is None
+
+    second = race(RACERS, lambda i: order_for(buyers[i], group, sku))
+    assert sum(isinstance(r, Order) for r in second) == 2, second
+    assert Sku.objects.get(pk=sku.pk).stock == 0 and Order.objects.count() == 5
+    assert soldout.first_sold_out([sku.pk]) is not None

@@ -1,6 +1,7 @@
 """Exact counts under concurrent, duplicated acts, in real PostgreSQL transactions; the controls swap a
 guard for the naive check-then-act it replaces and show the race is real."""
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -24,10 +25,11 @@ from referrals.models import (
     WithdrawalRequest,
 )
 from referrals.services import RewardRuleInput, save_reward_rule
+from shequn import locks
 from tests.builders.orders import order_for
 from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, ShopFactory, SkuFactory, UserFactory, shop_owner
-from tests.race import Gate, race
+from tests.race import Gate, Held, finishes_within, race
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 
@@ -160,18 +162,119 @@ def test_two_people_inviting_each_other_at_once_make_one_edge(setup):
     assert _bind_both_ways(setup[0]) == 1
 
 
-def test_control_loop_check_races_without_the_shop_lock(setup, monkeypatch):
-    gate = Gate(2)
-    check = services.would_loop
+def _checking_together(monkeypatch, racers):
+    """Every racer reads the inviter's chain before any of them locks or writes (the loop check's race)."""
+    gate = Gate(racers)
+    chain_above = services._chain_above
+    first = threading.local()
 
-    def racing_check(**kwargs):
-        answer = check(**kwargs)
-        gate.wait()  # both have checked before either writes
-        return answer
+    def chain_then_wait(**kwargs):
+        chain = chain_above(**kwargs)
+        if not getattr(first, "done", False):
+            first.done = True
+            gate.wait()
+        return chain
 
-    monkeypatch.setattr(services, "_lock_shop_bindings", lambda shop_id: None)
-    monkeypatch.setattr(services, "would_loop", racing_check)
-    assert _bind_both_ways(setup[0]) == 2  # A → B and B → A: the lock is what prevents it
+    monkeypatch.setattr(services, "_chain_above", chain_then_wait)
+
+
+def test_inviting_each_other_at_once_makes_one_edge_even_when_both_check_first(setup, monkeypatch):
+    _checking_together(monkeypatch, 2)
+    assert _bind_both_ways(setup[0]) == 1
+
+
+def test_control_loop_check_races_without_the_member_locks(setup, monkeypatch):
+    _checking_together(monkeypatch, 2)
+    monkeypatch.setattr(
+        services,
+        "_lock_binding",
+        lambda **kw: services._chain_above(shop_id=kw["shop_id"], inviter_id=kw["inviter_id"]),
+    )
+    assert _bind_both_ways(setup[0]) == 2  # A → B and B → A: the locks are what prevent it
+
+
+def test_racing_binds_never_close_a_longer_loop(setup, monkeypatch):
+    """A → B exists; B invites C while C invites A, both checking first: A → B → C → A must not close."""
+    shop = setup[0]
+    a, b, c = UserFactory(), UserFactory(), UserFactory()
+    bind = services.record_join
+    assert bind(shop_id=shop.pk, inviter=a, invitee=b, channel="member", new_to_shop=True)
+    _checking_together(monkeypatch, 2)
+    pairs = [(b, c), (c, a)]
+
+    results = race(
+        2, lambda i: bind(shop_id=shop.pk, inviter=pairs[i][0], invitee=pairs[i][1], channel="member", new_to_shop=True)
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r is not None for r in results) == 1
+    assert ReferralEdge.objects.filter(shop=shop).count() == 2
+
+
+def test_a_moved_binding_racing_another_never_closes_a_loop(setup, monkeypatch):
+    """latest_in_window moves invitees: X1 (under P1) moves to Y1, a child of X2, while X2 (under P2)
+    moves to Y2, a child of X1. Each check alone passes; together they would close X1→Y1→X2→Y2→X1."""
+    shop = setup[0]
+    services.update_referral_settings(shop=shop, by=shop_owner(shop), binding_rule="latest_in_window")
+    p1, p2, x1, x2, y1, y2 = (UserFactory() for _ in range(6))
+    bind = services.record_join
+    for inviter, invitee in [(p1, x1), (p2, x2), (x2, y1), (x1, y2)]:
+        assert bind(shop_id=shop.pk, inviter=inviter, invitee=invitee, channel="member", new_to_shop=True)
+    chain_above = services._chain_above
+    _checking_together(monkeypatch, 2)
+    pairs = [(y1, x1), (y2, x2)]
+
+    results = race(
+        2, lambda i: bind(shop_id=shop.pk, inviter=pairs[i][0], invitee=pairs[i][1], channel="member", new_to_shop=True)
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r is not None for r in results) == 1, results
+    for start in (x1, x2):  # no loop: walking up from anyone ends
+        chain = chain_above(shop_id=shop.pk, inviter_id=start.pk)
+        assert len(chain) == len(set(chain)) < 6
+
+
+def _join(shop, inviter, invitee):
+    return services.record_join(shop_id=shop.pk, inviter=inviter, invitee=invitee, channel="member", new_to_shop=True)
+
+
+def test_binds_of_different_invitees_in_one_shop_do_not_wait_for_each_other(setup):
+    shop = setup[0]
+    popular, other = UserFactory(), UserFactory()
+    first, second, third = UserFactory(), UserFactory(), UserFactory()
+
+    with Held(lambda: _join(shop, popular, first)) as held:  # a bind in flight, its locks held
+        same_inviter = finishes_within(5, lambda: _join(shop, popular, second))
+        other_inviter = finishes_within(5, lambda: _join(shop, other, third))
+
+    assert isinstance(held.result, ReferralEdge)
+    assert same_inviter.wait(0) and isinstance(same_inviter.result, ReferralEdge), same_inviter.result
+    assert other_inviter.wait(0) and isinstance(other_inviter.result, ReferralEdge), other_inviter.result
+    assert ReferralEdge.objects.filter(shop=shop).count() == 3
+
+
+def test_a_second_bind_of_the_same_invitee_waits_and_changes_nothing(setup):
+    shop = setup[0]
+    invitee, one, two = UserFactory(), UserFactory(), UserFactory()
+
+    with Held(lambda: _join(shop, one, invitee)) as held:
+        second = finishes_within(1, lambda: _join(shop, two, invitee))
+        assert not second.wait(0)  # the invitee is locked by the bind in flight
+    assert second.wait() and second.result is None  # then it goes on and finds the invitee bound
+    assert isinstance(held.result, ReferralEdge)
+    edges = ReferralEdge.objects.filter(shop=shop, invitee=invitee)
+    assert [e.inviter_id for e in edges] == [one.pk]
+    assert ReferralEvent.objects.filter(kind=EventKind.JOINED, invitee=invitee).count() == 1
+
+
+def test_code_still_taking_the_old_shop_lock_excludes_new_binds(setup):
+    """During a deploy the old code takes the shop's lock exclusively; new binds take it shared."""
+    shop = setup[0]
+    with Held(lambda: locks.lock(locks.Namespace.REFERRAL_BINDING, shop.pk)):
+        bind = finishes_within(1, lambda: _join(shop, UserFactory(), UserFactory()))
+        assert not bind.wait(0)
+    assert bind.wait() and isinstance(bind.result, ReferralEdge)
 
 
 # --- Money -------------------------------------------------------------------------------------------------

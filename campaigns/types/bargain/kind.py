@@ -494,6 +494,8 @@ def close_due(*, now: datetime | None = None, limit: int = 1000) -> int:
 class BargainKind(CampaignKind):
     code = CampaignType.BARGAIN
     label = gettext_lazy("砍价")
+    summary = gettext_lazy("请好友各砍一刀，砍到底价后下单购买。")
+    essential_settings = ("floor_price", "min_cuts")
     sells = True
 
     @property

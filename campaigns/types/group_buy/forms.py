@@ -42,7 +42,7 @@ class TierField(forms.CharField):
 class GroupBuySettingsForm(forms.Form):
     """拼团 settings as the dashboard shows them; GroupBuy.validate_settings decides."""
 
-    team_size = forms.CharField(label=_("成团人数"), required=False, help_text=_("至少 2 人。"))
+    team_size = forms.CharField(label=_("成团人数"), required=False, initial=3, help_text=_("至少 2 人。"))
     group_price = forms.CharField(label=_("拼团价（元）"), required=False, help_text=_("必须低于商品原价。"))
     time_limit_minutes = forms.CharField(
         label=_("成团时限（分钟）"),

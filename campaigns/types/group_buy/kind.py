@@ -403,6 +403,8 @@ def _stamp_refund(seat_id: int) -> bool:
 class GroupBuy(CampaignKind):
     code = CampaignType.GROUP_BUY
     label = gettext_lazy("拼团")
+    summary = gettext_lazy("凑够人数一起买，人人享拼团价；不成团自动退款。")
+    essential_settings = ("group_price", "team_size")
     sells = True
 
     @property

@@ -463,6 +463,8 @@ def expire_due_tasks(*, now: datetime | None = None, limit: int = 1000) -> int:
 class HelpKind(CampaignKind):
     code = CampaignType.HELP
     label = gettext_lazy("助力")
+    summary = gettext_lazy("请好友点一下助力，集齐人数后以助力价购买或领赠品。")
+    essential_settings = ("helps_needed", "reward_kind", "reward_price")
     sells = False
 
     @property
