@@ -346,9 +346,14 @@ class Bench:
         """Every request through the asyncio client, --connections at a time; the answers and the rate."""
         return fire(self.servers.urls(), requests, connections=self.args.connections)
 
-    def warm(self, paths: list[tuple[str, str]]) -> None:
-        """Two seconds of wrk over `paths` before the timed rounds (workers import, templates compile)."""
-        wrk(self.servers.urls(), paths, seconds=2, connections=self.args.connections, tmp=self.tmp)
+    def warm(self, paths: list[tuple]) -> None:
+        """Two seconds of wrk before the timed rounds (workers import, templates compile) over a few rows of
+        each distinct path of `paths`, so every page is warm whatever the order of the rows."""
+        by_path: dict[str, list[tuple]] = {}
+        for row in paths:
+            by_path.setdefault(row[0] if len(row) == 2 else row[1], []).append(row)
+        rows = [row for group in zip(*(rows[:5] * 5 for rows in by_path.values()), strict=False) for row in group]
+        wrk(self.servers.urls(), rows, seconds=2, connections=self.args.connections, tmp=self.tmp)
         self.settle()
 
     def heartbeat(self) -> None:
@@ -417,7 +422,21 @@ def wrk(urls: list[str], paths: list[tuple], *, seconds: float, connections: int
     per = max(1, connections // len(urls))
     processes = [
         subprocess.Popen(
-            ["wrk", "-t", "1", "-c", str(per), "-d", f"{max(1, round(seconds))}s", "-s", str(script), url],
+            # --timeout 10s: a slow answer is counted in the figure, not dropped as a timeout (wrk's default 2 s).
+            [
+                "wrk",
+                "-t",
+                "1",
+                "-c",
+                str(per),
+                "-d",
+                f"{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                url,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
