@@ -77,6 +77,15 @@
   });
   window.addEventListener("pageshow", restoreAll);
 
+  // The dashboard's menu button (shown on a phone only): opens and closes the folded navigation.
+  document.querySelectorAll(".nav-toggle").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      document.getElementById(button.getAttribute("aria-controls")).classList.toggle("open", open);
+    });
+  });
+
   // <input data-select-on-click>: a read-only link box selects itself for copying.
   document.querySelectorAll("[data-select-on-click]").forEach(function (input) {
     input.addEventListener("click", function () { input.select(); });
