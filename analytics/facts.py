@@ -75,18 +75,26 @@ ranked AS (
 # One part per source: (FROM … WHERE …, the day column, group, channel, campaign, {measure: aggregate}).
 _PARTS = [
     (
+        # Every invite link's opens (an operator's channel too), and its openers signed in: opened signed in,
+        # or opened signed out and back signed in.
+        f"groups_linkvisit v WHERE v.shop_id = %(shop)s AND {_in_days('v.at')}",
+        "v.at",
+        "v.group_id",
+        "v.channel",
+        "NULL::bigint",
+        {
+            "link_opens": "COUNT(*) FILTER (WHERE v.kind = 'opened')",
+            "signed_in_opens": "COUNT(*) FILTER (WHERE v.kind = 'signed_in' OR (v.kind = 'opened' AND v.signed_in))",
+        },
+    ),
+    (
         f"""referrals_referralevent e WHERE e.shop_id = %(shop)s AND e.voided_at IS NULL
-            AND e.kind IN ('link_opened', 'link_signed_in', 'qualified', 'first_order')
-            AND {_in_days("e.occurred_at")}""",
+            AND e.kind IN ('qualified', 'first_order') AND {_in_days("e.occurred_at")}""",
         "e.occurred_at",
         "e.group_id",
         "e.channel",
         "e.campaign_id",
         {
-            "link_opens": "COUNT(*) FILTER (WHERE e.kind = 'link_opened')",
-            # Signed in: opened signed in, or opened signed out and came back signed in.
-            "signed_in_opens": """COUNT(*) FILTER (WHERE e.kind = 'link_signed_in'
-                OR (e.kind = 'link_opened' AND e.invitee_id IS NOT NULL))""",
             "qualified_referrals": "COUNT(*) FILTER (WHERE e.kind = 'qualified')",
             "invitee_first_orders": "COUNT(*) FILTER (WHERE e.kind = 'first_order')",
         },
@@ -151,6 +159,17 @@ _PARTS = [
         "e.channel",
         "e.campaign_id",
         {"reward_cost_fen": "SUM(w.amount * 100)"},
+    ),
+    (
+        # A help task's free item handed over (助力赠品): counted, its value is not recorded anywhere.
+        f"""campaigns_helptask t JOIN campaigns_campaign c ON c.id = t.campaign_id
+            LEFT JOIN groups_membership m ON m.group_id = t.group_id AND m.user_id = t.starter_id
+            WHERE c.shop_id = %(shop)s AND t.reward->>'kind' = 'free_item' AND {_in_days("t.reward_granted_at")}""",
+        "t.reward_granted_at",
+        "t.group_id",
+        "COALESCE(m.channel, '')",
+        "t.campaign_id",
+        {"gifts": "COUNT(*)"},
     ),
     (
         # A message landing in the inbox is not something the member did.
@@ -276,6 +295,8 @@ SELECT DISTINCT shop_id, day FROM (
     SELECT g.shop_id, {_day("a.at")} FROM groups_memberactivity a JOIN groups_group g ON g.id = a.group_id
     WHERE {_window("a.at")}
     UNION ALL
+    SELECT v.shop_id, {_day("v.at")} FROM groups_linkvisit v WHERE {_window("v.at")}
+    UNION ALL
     SELECT e.shop_id, {_day("e.occurred_at")} FROM referrals_referralevent e
     WHERE {_window("e.recorded_at")} OR {_window("e.voided_at")}
     UNION ALL
@@ -292,6 +313,9 @@ SELECT DISTINCT shop_id, day FROM (
     JOIN campaigns_campaignact later ON later.campaign_id = a.campaign_id AND later.actor_id = a.actor_id
         AND later.new_member AND later.occurred_at > a.occurred_at
     WHERE {_window("a.occurred_at")} AND a.new_member
+    UNION ALL
+    SELECT c.shop_id, {_day("t.reward_granted_at")} FROM campaigns_helptask t
+    JOIN campaigns_campaign c ON c.id = t.campaign_id WHERE {_window("t.reward_granted_at")}
     UNION ALL
     SELECT o.shop_id, {_day("o.paid_at")} FROM campaigns_campaignorder co JOIN orders_order o ON o.id = co.order_id
     WHERE o.paid_at IS NOT NULL AND ({_window("co.created_at")} OR {_window("co.released_at")})
@@ -310,10 +334,13 @@ SELECT LEAST(
     (SELECT MIN(m.first_joined_at) FROM groups_membership m JOIN groups_group g ON g.id = m.group_id
      WHERE g.shop_id = %(shop)s),
     (SELECT MIN(a.at) FROM groups_memberactivity a JOIN groups_group g ON g.id = a.group_id WHERE g.shop_id = %(shop)s),
+    (SELECT MIN(at) FROM groups_linkvisit WHERE shop_id = %(shop)s),
     (SELECT MIN(occurred_at) FROM referrals_referralevent WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_referraledge WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_reward WHERE shop_id = %(shop)s),
     (SELECT MIN(a.occurred_at) FROM campaigns_campaignact a JOIN campaigns_campaign c ON c.id = a.campaign_id
+     WHERE c.shop_id = %(shop)s),
+    (SELECT MIN(t.reward_granted_at) FROM campaigns_helptask t JOIN campaigns_campaign c ON c.id = t.campaign_id
      WHERE c.shop_id = %(shop)s)
 )
 """

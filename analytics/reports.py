@@ -30,8 +30,8 @@ def _steps(sums: dict, campaign) -> list[int]:
 
 
 _FUNNEL_NOTE = _(
-    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按成员的邀请链接计（打开时已登录，或打开后再登录），"
-    "入群按首次入群计。"
+    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按邀请链接计（打开时已登录，或打开后再登录），"
+    "入群按首次入群计（也含运营直接拉入的）。"
 )
 _FUNNEL_CAMPAIGN_NOTE = _(
     "每一步是区间内发生的次数（不是同一批人）。活动的分享页不是邀请链接，打开和已登录两步不按活动记录；"
@@ -218,6 +218,11 @@ def _roi_row(campaign: Campaign, sums: dict) -> dict:
 
 ZERO_SUMS = dict.fromkeys(selectors.ROI_MEASURES, 0)
 
+_ROI_NOTE = _(
+    "投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴（拼团、砍价、助力价）+ 阶梯价差退款 + 推荐奖励（佣金、优惠券、"
+    "赠品，按奖励金额）。助力送出的赠品没有记录价值，只计件数，不在总成本里；独立发放的优惠券和抽奖奖品本产品还没有。"
+)
+
 
 def campaign_roi(shop_id: int, f: dict) -> Report:
     start, end = f["start"], f["end"]
@@ -240,12 +245,13 @@ def campaign_roi(shop_id: int, f: dict) -> Report:
             Column("tier_refunds_fen", _("阶梯价差退款"), "fen"),
             Column("reward_cost_fen", _("推荐奖励"), "fen"),
             Column("cost_fen", _("总成本"), "fen"),
+            Column("gifts", _("助力赠品（件，未计价）"), "int"),
             Column("roi", _("投入产出比"), "ratio"),
             Column("new_members", _("带来新成员"), "int"),
         ],
         rows,
         chart={"type": "bar", "x": "name", "series": ["net_revenue_fen", "cost_fen"]},
-        note=_("投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴 + 阶梯价差退款 + 推荐奖励（现金、优惠券、赠品）。"),
+        note=_ROI_NOTE,
     )
     return Report([roi, _decay(shop_id, campaigns, start, end)])
 

@@ -301,6 +301,7 @@ def _type_template(campaign, name: str, default: str | None = None) -> str | Non
 @operator_required(VIEWER)
 def campaign_detail(request, pk: int):
     campaign = selectors.campaign_for_shop(request.shop, pk)
+    campaign.stock_used, campaign.budget_used = selectors.campaign_usage(campaign)  # (counted when uncapped)
     context = _detail_context(campaign)
     allowed = ALLOWED_TRANSITIONS[campaign.state]
     context.update(

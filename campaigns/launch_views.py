@@ -103,14 +103,15 @@ def _steps(request, *, kind, campaign):
     going_on = request.POST.get("go") != "back"
     data = request.POST.copy()
     data["type"] = kind.code
-    if step == PRODUCT and going_on and not data.get("name", "").strip():
-        data["name"] = _default_name(request.shop, kind, data.get("sku"))
     form, settings_form = _bound(data, shop=request.shop, kind=kind)
     if step == NUMBERS and not going_on:
         _keep_only(form, settings_form, {})
         return _render_steps(request, kind, campaign, form, settings_form, step=PRODUCT)
     if step == PRODUCT:
         errors = _product_errors(form, kind=kind, shop=request.shop, campaign=campaign)
+        if not errors and not data.get("name", "").strip():
+            data["name"] = _default_name(request.shop, kind, data.get("sku"))
+            form, settings_form = _bound(data, shop=request.shop, kind=kind)
         _keep_only(form, settings_form, errors)
         return _render_steps(
             request,

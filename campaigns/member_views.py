@@ -39,11 +39,14 @@ def remember_inviter(request: HttpRequest, campaign: Campaign):
     stored = request.session.get(SESSION_INVITERS_KEY, {})
     inviter = services.inviter_from_token(campaign, request.GET.get("by"))
     if inviter is not None:
-        stored.pop(str(campaign.pk), None)
-        stored[str(campaign.pk)] = inviter.pk
-        while len(stored) > SESSION_INVITERS_MAX:
-            stored.pop(next(iter(stored)))
-        request.session[SESSION_INVITERS_KEY] = stored
+        key = str(campaign.pk)
+        # Write only a change: saving the session is a transaction of its own on every such request.
+        if list(stored.items())[-1:] != [(key, inviter.pk)]:
+            stored.pop(key, None)
+            stored[key] = inviter.pk
+            while len(stored) > SESSION_INVITERS_MAX:
+                stored.pop(next(iter(stored)))
+            request.session[SESSION_INVITERS_KEY] = stored
         return inviter
     inviter_id = stored.get(str(campaign.pk))
     if inviter_id is None:

@@ -1,7 +1,9 @@
 """Reads of the campaign engine, scoped: operators through their shop, members through themselves;
 public pages (a landing page, a team behind a share link) show only campaigns past their draft."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -11,7 +13,18 @@ from orders.models import ProductImage, Sku
 from shops.models import Shop
 
 from . import registry
-from .models import BargainTask, Campaign, CampaignState, HelpTask, SeatState, Team, TeamSeat, TeamState
+from .models import (
+    ZERO,
+    BargainTask,
+    Campaign,
+    CampaignOrder,
+    CampaignState,
+    HelpTask,
+    SeatState,
+    Team,
+    TeamSeat,
+    TeamState,
+)
 
 PUBLIC_STATES = (CampaignState.SCHEDULED, CampaignState.RUNNING, CampaignState.ENDED, CampaignState.CANCELLED)
 SHOWN_SEAT_STATES = (SeatState.SEATED, SeatState.WON, SeatState.LOST, SeatState.REFUNDED)
@@ -33,6 +46,17 @@ def campaigns_for_shop(shop: Shop, *, state: str | None = None, type: str | None
 def campaign_for_shop(shop: Shop, pk: int) -> Campaign:
     """The shop's campaign, or a 404 (another shop's is a miss too)."""
     return get_object_or_404(Campaign.objects.select_related("product", "sku", "shop"), shop=shop, pk=pk)
+
+
+def campaign_usage(campaign: Campaign) -> tuple[int, Decimal]:
+    """(units, subsidy) the campaign's live orders hold: its counters under a cap, counted from its orders
+    without one (the counters are not kept then)."""
+    if campaign.stock_cap is not None or campaign.budget is not None:
+        return campaign.stock_used, campaign.budget_used
+    held = CampaignOrder.objects.filter(campaign=campaign, released_at__isnull=True).aggregate(
+        units=Sum("units"), subsidy=Sum("subsidy")
+    )
+    return held["units"] or 0, held["subsidy"] or ZERO
 
 
 def skus_to_launch(shop: Shop, *, keep: int | None = None) -> list:

@@ -8,6 +8,10 @@ Guarantees:
 - an act counts once: it is inserted first under its unique key; nobody acts for themself;
 - a campaign never sells more than its stock cap nor spends more than its budget (conditional UPDATEs with
   CHECK constraints behind them), and a cancelled or refunded order gives both back exactly once;
+- the counters stock_used and budget_used are kept only while the campaign has a cap (a stock cap or a
+  budget): a campaign without one is never written by its orders (no second hot row beside the SKU). Its
+  orders share-lock the row (FOR KEY SHARE, which orders never wait on) so that an edit setting a first cap
+  waits for them and then counts the counters from the campaign's orders (campaign_usage);
 - a member never takes part more often than the campaign's per-member limit (counted under a short
   per-(campaign, member) advisory lock).
 """
@@ -19,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings as django_settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +44,7 @@ from shops.models import Shop
 from . import referral_adapter, registry
 from .lifecycle import EDITABLE_STATES, CampaignTransitionRefused, transition_campaign
 from .models import ZERO, Campaign, CampaignAct, CampaignOrder, CampaignState
+from .selectors import campaign_usage
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -301,6 +306,9 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        # Uncapped, the counters are not kept: count them now (the lock waited for every order in flight),
+        # so a first cap starts from what the campaign's orders hold and the limits are checked against it.
+        campaign.stock_used, campaign.budget_used = campaign_usage(campaign)
         before = _values(campaign)
         if campaign.state in EDITABLE_STATES:
             allowed = ENGINE_FIELDS
@@ -574,6 +582,7 @@ def record_act(
     amount: Decimal = ZERO,
     occurred_at: datetime | None = None,
     order: Order | None = None,
+    credit: bool = True,
 ) -> CampaignAct | None:
     """Record one act of `actor` in the campaign, exactly once per `key` (None for a duplicate).
 
@@ -584,6 +593,8 @@ def record_act(
     Credits the inviter with a referral event; a brand-new member who came by the share link also gets a
     referral edge (the shop's binding rule decides).
     `order`: the order this act paid for, if any (it does not make its buyer an old customer).
+    `credit=False` leaves the inviter's referral event to the caller (`credit_act`, in the same
+    transaction), for an act whose amount is decided later under a lock the caller takes as late as it can.
     """
     if request is not None and ip is None and not device:
         ip, device = request_fingerprint(request)
@@ -623,22 +634,30 @@ def record_act(
     if group is not None:  # taking part is activity in the group (last active, lurkers)
         record_activity(group_id=group.pk, user_id=actor.pk, kind=ActivityKind.CAMPAIGN, ref=f"act:{act.pk}", at=now)
     if inviter is not None:
-        referral_adapter.record_campaign_act(
-            campaign=campaign,
-            inviter=inviter,
-            invitee=actor,
-            key=key,
-            amount=amount,
-            group=group,
-            occurred_at=now,
-            ip=ip,
-            device=device,
-        )
+        if credit:
+            credit_act(act, amount=amount, group=group)
         if new_member:
             referral_adapter.record_join_edge(
                 campaign=campaign, inviter=inviter, invitee=actor, group=group, ip=ip, device=device
             )
     return act
+
+
+def credit_act(act: CampaignAct, *, amount: Decimal = ZERO, group: Group | None = None) -> None:
+    """Credit the act's inviter with its referral event (once per act key; nothing without an inviter)."""
+    if act.inviter_id is None:
+        return
+    referral_adapter.record_campaign_act(
+        campaign=act.campaign,
+        inviter=act.inviter,
+        invitee=act.actor,
+        key=act.key,
+        amount=amount,
+        group=group,
+        occurred_at=act.occurred_at,
+        ip=act.ip,
+        device=act.device,
+    )
 
 
 def _arrived_during(actor: User, campaign: Campaign, *, except_order_id: int | None = None) -> bool:
@@ -706,27 +725,8 @@ def place_campaign_order(
             taken = CampaignOrder.objects.filter(campaign=campaign, member=member, released_at__isnull=True).count()
             if taken >= campaign.per_member_limit:
                 raise ValidationError(_("每人限参与 %(n)d 次，你已参与 %(n)d 次。") % {"n": campaign.per_member_limit})
-        if (
-            campaign.stock_cap is not None
-            and Campaign.objects.filter(pk=campaign.pk, stock_used__lte=F("stock_cap") - quantity).update(
-                stock_used=F("stock_used") + quantity
-            )
-            != 1
-        ):
-            raise ValidationError(_("活动名额已抢完。"))
-        if campaign.stock_cap is None:
-            Campaign.objects.filter(pk=campaign.pk).update(stock_used=F("stock_used") + quantity)
-        if (
-            subsidy
-            and campaign.budget is not None
-            and Campaign.objects.filter(pk=campaign.pk, budget_used__lte=F("budget") - subsidy).update(
-                budget_used=F("budget_used") + subsidy
-            )
-            != 1
-        ):
-            raise ValidationError(_("活动预算已用完。"))
-        if subsidy and campaign.budget is None:
-            Campaign.objects.filter(pk=campaign.pk).update(budget_used=F("budget_used") + subsidy)
+        if campaign.stock_cap is not None or campaign.budget is not None or _capped_now(campaign):
+            _take_from_caps(campaign, quantity, subsidy)
         order = place_order(
             member=member,
             group=group,
@@ -750,7 +750,42 @@ def release_campaign_order(order: Order) -> bool:
         return False
     if CampaignOrder.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=timezone.now()) != 1:
         return False
-    Campaign.objects.filter(pk=row.campaign_id).update(
-        stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
-    )
+    if _capped_now(Campaign(pk=row.campaign_id)):
+        Campaign.objects.filter(pk=row.campaign_id).update(
+            stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
+        )
     return True
+
+
+def _capped_now(campaign: Campaign) -> bool:
+    """Whether the campaign has a stock cap or a budget now. Share-locks the row (FOR KEY SHARE) till commit:
+    orders and releases never wait on each other for it, but an edit that sets a first cap (FOR UPDATE)
+    waits for them, so it counts every order an uncapped campaign took without touching its counters."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT stock_cap IS NOT NULL OR budget IS NOT NULL FROM {Campaign._meta.db_table} "
+            "WHERE id = %s FOR KEY SHARE",
+            [campaign.pk],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _take_from_caps(campaign: Campaign, quantity: int, subsidy: Decimal) -> None:
+    """Take the units and the subsidy from a capped campaign: one conditional UPDATE each (a cap removed
+    meanwhile lets it through: the counters then are no longer kept)."""
+    if (
+        Campaign.objects.filter(
+            Q(stock_cap__isnull=True) | Q(stock_used__lte=F("stock_cap") - quantity), pk=campaign.pk
+        ).update(stock_used=F("stock_used") + quantity)
+        != 1
+    ):
+        raise ValidationError(_("活动名额已抢完。"))
+    if (
+        subsidy
+        and Campaign.objects.filter(
+            Q(budget__isnull=True) | Q(budget_used__lte=F("budget") - subsidy), pk=campaign.pk
+        ).update(budget_used=F("budget_used") + subsidy)
+        != 1
+    ):
+        raise ValidationError(_("活动预算已用完。"))

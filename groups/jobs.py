@@ -381,13 +381,18 @@ def health_figures(group_ids: list[int], start: datetime, end: datetime) -> dict
 
 
 def take_health_snapshots(
-    *, now: datetime | None = None, week: Week | None = None, result: JobResult | None = None
+    *,
+    now: datetime | None = None,
+    week: Week | None = None,
+    result: JobResult | None = None,
+    shop_id: int | None = None,
 ) -> int:
-    """Store last week's snapshot of every group that lived through it and has none yet (unique per week)."""
+    """Store last week's snapshot of every group that lived through it and has none yet (unique per week);
+    of one shop's groups only with `shop_id` (the demo writes its past weeks)."""
     now, result = now or timezone.now(), _result(result)
     week = week or last_complete_week(now)
     groups = (
-        Group.objects.filter(created_at__lt=week.end)
+        Group.objects.filter(created_at__lt=week.end, **({"shop_id": shop_id} if shop_id is not None else {}))
         .annotate(archived_at=_entered(GroupState.ARCHIVED))
         .exclude(state=GroupState.ARCHIVED, archived_at__lt=week.start)
         .exclude(health_snapshots__week_start=week.start_date)

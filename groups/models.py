@@ -432,6 +432,34 @@ class ActivityKind(models.TextChoices):
     MESSAGE_OPENED = "message_opened", _("打开消息")
 
 
+class VisitKind(models.TextChoices):
+    OPENED = "opened", _("打开")
+    SIGNED_IN = "signed_in", _("打开后登录")
+
+
+class LinkVisit(models.Model):
+    """An invite link opened, or its opener (signed out then) back signed in: the dated record behind the
+    link's open and sign-in counters, for every link, an operator's channel too (referrals record only the
+    links of members who may be credited). The analytics funnel's first two steps read it."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    link = models.ForeignKey(InviteLink, on_delete=models.CASCADE, related_name="visits")
+    # The link's group (a series link's visit has none: the group is chosen at the join).
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    kind = models.CharField(_("类型"), max_length=10, choices=VisitKind.choices)
+    signed_in = models.BooleanField(_("已登录"), default=False)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("链接访问")
+        verbose_name_plural = _("链接访问")
+        indexes = [models.Index(fields=["shop", "at"], name="link_visit_shop_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
 class MemberActivity(models.Model):
     """Something a member did in a group: append-only, so "last active" and lurkers are facts, not guesses."""
 

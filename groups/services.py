@@ -30,11 +30,13 @@ from .models import (
     GroupSeries,
     GroupState,
     InviteLink,
+    LinkVisit,
     MemberRole,
     Membership,
     MembershipStatus,
     Tag,
     Threshold,
+    VisitKind,
 )
 
 # --- Why a join is refused ----------------------------------------------------------------------
@@ -115,10 +117,17 @@ class Client:
 NO_CLIENT = Client()
 
 
+def _visit(link: InviteLink, kind: str, *, signed_in: bool) -> None:
+    LinkVisit.objects.create(
+        shop_id=link.shop_id, link=link, group_id=link.group_id, channel=link.channel, kind=kind, signed_in=signed_in
+    )
+
+
 def record_link_open(
     link: InviteLink, *, user: User | None = None, visitor_key: str = "", client: Client = NO_CLIENT
 ) -> None:
     InviteLink.objects.filter(pk=link.pk).update(open_count=F("open_count") + 1)
+    _visit(link, VisitKind.OPENED, signed_in=user is not None and user.is_authenticated)
     hooks.link_opened.run(
         hooks.LinkOpened(link=link, user=user, visitor_key=visitor_key, ip=client.ip, device=client.device)
     )
@@ -128,6 +137,7 @@ def record_link_sign_in(link: InviteLink, *, user: User | None = None, client: C
     """An opener of the link, signed out then, is back signed in: counted on the link and, with the person
     known, announced (referrals date it for the funnel)."""
     InviteLink.objects.filter(pk=link.pk).update(sign_in_count=F("sign_in_count") + 1)
+    _visit(link, VisitKind.SIGNED_IN, signed_in=True)
     if user is not None and user.is_authenticated:
         hooks.link_signed_in.run(hooks.LinkSignedIn(link=link, user=user, ip=client.ip, device=client.device))
 

@@ -6,8 +6,8 @@ Guarantees:
 - A worker releases due notifications (claimed with SKIP LOCKED) and sends due deliveries (claimed
   with SKIP LOCKED under a lease). A crash between the commit and the delivery loses nothing: the
   periodic job finds the row. A delivery is claimed only while queued, so a redelivered task sends
-  nothing twice (a crash in the middle of a send may resend once the lease runs out: providers get
-  the delivery's key to deduplicate on).
+  nothing twice (a crash in the middle of a claimed chunk may resend what it had sent once the lease
+  runs out: providers get the delivery's key to deduplicate on).
 - Commercial messages (marketing, reminders, campaign news) are decided at send time, under a lock
   on the member's preference row for the shop: not to a member who opted out of the category or has
   an open after-sales case; never in the member's quiet hours (held until the window ends); at most
@@ -53,9 +53,10 @@ logger = logging.getLogger("shequn.notifications")
 NS, DS = NotificationState, DeliveryState
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
 # A worker owns the deliveries it claimed for LEASE; it claims CLAIM_CHUNK at a time, so the lease outlasts
-# their sends (provider calls time out in seconds).
+# their sends (a provider call times out after channels.SEND_TIMEOUT_SECONDS: 25 × 10 s < 5 minutes).
 LEASE = timedelta(minutes=5)
-CLAIM_CHUNK = 10
+CLAIM_CHUNK = 25
+RELEASE_BATCH = 100  # due notifications decided per transaction
 BACKOFF_BASE = timedelta(seconds=60)
 BACKOFF_MAX = timedelta(hours=1)
 
@@ -427,62 +428,114 @@ class RunReport:
         return self.released + self.held + self.capped + self.suppressed + self.sent + self.retrying + self.failed
 
 
-def _lock_member(user_id: int, shop_id: int) -> Preference:
-    """Serialize the decisions about one member of one shop: lock their preference row (made if missing)."""
-    Preference.objects.get_or_create(user_id=user_id, shop_id=shop_id)  # (user, shop) is unique
-    return Preference.objects.select_for_update().get(user_id=user_id, shop_id=shop_id)
+def _lock_members(pairs) -> dict[tuple[int, int], Preference]:
+    """Serialize the decisions about these members of these shops: lock their preference rows (made if
+    missing) until commit. Two statements whatever the batch: the missing rows inserted in one sorted
+    INSERT … ON CONFLICT DO NOTHING, then every row locked in id order (two batches never deadlock)."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return {}
+    Preference.objects.bulk_create([Preference(user_id=u, shop_id=s) for u, s in pairs], ignore_conflicts=True)
+    locked = Preference.objects.raw(
+        f"SELECT * FROM {Preference._meta.db_table} WHERE (user_id, shop_id) IN "
+        "(SELECT * FROM unnest(%s::bigint[], %s::bigint[])) ORDER BY id FOR UPDATE",
+        [[u for u, _s in pairs], [s for _u, s in pairs]],
+    )
+    return {(p.user_id, p.shop_id): p for p in locked}
 
 
-def _decide(notification: Notification, now: datetime) -> str:
-    """What happens to one due notification. Runs inside the transaction that claimed it."""
-    if notification.category == Category.TRANSACTIONAL:
-        return _release(notification, now)
-    preference = _lock_member(notification.user_id, notification.shop_id)
-    if not preference.receives(notification.category):
-        return _drop(notification, NS.SUPPRESSED, HoldReason.OPTED_OUT)
-    if _marketing_held(notification.user_id, notification.shop_id):
-        return _drop(notification, NS.SUPPRESSED, HoldReason.AFTER_SALES)
-    shop_settings = settings_for(notification.shop_id)
-    until = quiet_until(now, *quiet_hours(preference, shop_settings))
-    if until is not None:
-        notification.deliver_after, notification.reason = until, HoldReason.QUIET_HOURS
-        notification.save(update_fields=["deliver_after", "reason"])
-        return "held"
-    if is_capped(notification.user_id, notification.shop_id, now, shop_settings):
-        return _drop(notification, NS.CAPPED, HoldReason.CAPPED)
-    return _release(notification, now)
-
-
-def _drop(notification: Notification, state: str, reason: str) -> str:
-    notification.state, notification.reason = state, reason
-    notification.save(update_fields=["state", "reason"])
-    return state
-
-
-def _release(notification: Notification, now: datetime) -> str:
-    """Sent: it is in the member's inbox now, and queued on every other channel that can reach them."""
-    notification.state, notification.sent_at, notification.reason = NS.SENT, now, ""
-    notification.save(update_fields=["state", "sent_at", "reason"])
-    rows = [
-        Delivery(
-            notification=notification,
-            channel=Channel.INBOX,
-            state=DS.SENT,
-            attempts=1,
-            sent_at=now,
-            deliver_after=now,
-            created_at=now,
+def _cap_counts(pairs, at: datetime) -> dict[tuple[int, int], list[int]]:
+    """Commercial messages sent in the 24 hours and 7 days before `at`, per (member, shop), in one statement.
+    Run after _lock_members, in its own statement: it sees every message a batch that held the locks
+    before us has released (READ COMMITTED takes a new snapshot per statement)."""
+    rows = (
+        Notification.objects.filter(
+            user_id__in={u for u, _s in pairs},
+            shop_id__in={s for _u, s in pairs},
+            state=NS.SENT,
+            category__in=COMMERCIAL,
+            sent_at__gt=at - WEEK,
+            sent_at__lte=at,
         )
-    ]
-    route = channels_for(notification.category)
-    wechat_first = Channel.WECHAT in route and _reaches(Channel.WECHAT, notification.user)
-    for channel in route:
-        if channel == Channel.SMS and wechat_first:
-            continue  # SMS is WeChat's fallback (_fall_back), not sent beside it
-        if _reaches(channel, notification.user):
-            rows.append(Delivery(notification=notification, channel=channel, deliver_after=now, created_at=now))
+        .values("user_id", "shop_id")
+        .annotate(day=Count("pk", filter=Q(sent_at__gt=at - DAY)), week=Count("pk"))
+        .order_by()
+    )
+    return {(r["user_id"], r["shop_id"]): [r["day"], r["week"]] for r in rows}
+
+
+def _decide_batch(notifications: list[Notification], now: datetime) -> list[str]:
+    """What happens to each due notification of a batch, in order. Runs inside the transaction that claimed
+    them; a constant number of statements per batch (per shop for the after-sales answers): the members'
+    locks, the cap counts, the shops' settings, then the writes grouped by outcome."""
+    commercial = [n for n in notifications if n.category != Category.TRANSACTIONAL]
+    pairs = {(n.user_id, n.shop_id) for n in commercial}
+    preferences = _lock_members(pairs)
+    counts = _cap_counts(pairs, now) if pairs else {}
+    shops = {s for _u, s in pairs}
+    held = {(u, s) for s in shops for u in held_among({u for u, t in pairs if t == s}, s)}
+    shop_settings = {s.shop_id: s for s in NotificationSettings.objects.filter(shop_id__in=shops)} if shops else {}
+    outcomes, released, dropped, waiting = [], [], {}, {}
+    for n in notifications:
+        member = (n.user_id, n.shop_id)
+        if n.category == Category.TRANSACTIONAL:
+            released.append(n)
+            outcomes.append("released")
+            continue
+        rules = shop_settings.get(n.shop_id) or NotificationSettings(shop_id=n.shop_id)
+        preference = preferences[member]
+        if not preference.receives(n.category):
+            dropped.setdefault((NS.SUPPRESSED, HoldReason.OPTED_OUT), []).append(n.pk)
+            outcomes.append(NS.SUPPRESSED)
+        elif member in held:
+            dropped.setdefault((NS.SUPPRESSED, HoldReason.AFTER_SALES), []).append(n.pk)
+            outcomes.append(NS.SUPPRESSED)
+        elif (until := quiet_until(now, *quiet_hours(preference, rules))) is not None:
+            waiting.setdefault(until, []).append(n.pk)
+            outcomes.append("held")
+        elif _over_cap(counts.setdefault(member, [0, 0]), rules):
+            dropped.setdefault((NS.CAPPED, HoldReason.CAPPED), []).append(n.pk)
+            outcomes.append(NS.CAPPED)
+        else:
+            counts[member][0] += 1  # released now: it counts against the next one in this batch
+            counts[member][1] += 1
+            released.append(n)
+            outcomes.append("released")
+    for (state, reason), ids in dropped.items():
+        Notification.objects.filter(pk__in=ids).update(state=state, reason=reason)
+    for until, ids in waiting.items():
+        Notification.objects.filter(pk__in=ids).update(deliver_after=until, reason=HoldReason.QUIET_HOURS)
+    _release(released, now)
+    return outcomes
+
+
+def _release(notifications: list[Notification], now: datetime) -> None:
+    """Sent: in the members' inboxes now, and queued on every other channel that can reach them."""
+    if not notifications:
+        return
+    Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(state=NS.SENT, sent_at=now, reason="")
+    rows = []
+    for notification in notifications:
+        notification.state, notification.sent_at, notification.reason = NS.SENT, now, ""
+        rows.append(
+            Delivery(
+                notification=notification,
+                channel=Channel.INBOX,
+                state=DS.SENT,
+                attempts=1,
+                sent_at=now,
+                deliver_after=now,
+                created_at=now,
+            )
+        )
+        route = channels_for(notification.category)
+        wechat_first = Channel.WECHAT in route and _reaches(Channel.WECHAT, notification.user)
+        for channel in route:
+            if channel == Channel.SMS and wechat_first:
+                continue  # SMS is WeChat's fallback (_fall_back), not sent beside it
+            if _reaches(channel, notification.user):
+                rows.append(Delivery(notification=notification, channel=channel, deliver_after=now, created_at=now))
     Delivery.objects.bulk_create(rows)
-    return "released"
 
 
 def _reaches(channel: str, user) -> bool:
@@ -509,23 +562,28 @@ def _fall_back(delivery: Delivery) -> None:
     transaction.on_commit(_kick, robust=True)  # a worker sends it now, not at the next periodic pass
 
 
-def release_due(*, now: datetime | None = None, limit: int = 500, report: RunReport | None = None) -> RunReport:
-    """Decide every due notification, one transaction each, claimed with SKIP LOCKED."""
+def release_due(
+    *, now: datetime | None = None, limit: int = 500, batch: int = RELEASE_BATCH, report: RunReport | None = None
+) -> RunReport:
+    """Decide every due notification, `batch` per transaction, claimed with SKIP LOCKED."""
     report = report or RunReport()
-    for _i in range(limit):
+    taken = 0
+    while taken < limit:
         at = now or timezone.now()
+        size = min(batch, limit - taken)
         with transaction.atomic():
-            notification = (
+            claimed = list(
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("user")
                 .filter(state=NS.PENDING, deliver_after__lte=at)
-                .order_by("deliver_after", "pk")
-                .first()
+                .order_by("deliver_after", "pk")[:size]
             )
-            if notification is None:
-                return report
-            outcome = _decide(notification, at)
-        setattr(report, outcome, getattr(report, outcome) + 1)
+            outcomes = _decide_batch(claimed, at) if claimed else []
+        for outcome in outcomes:
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        taken += len(claimed)
+        if len(claimed) < size:
+            return report
     report.more = True
     return report
 
@@ -583,11 +641,13 @@ def _finish(delivery: Delivery, **fields) -> None:
     )
 
 
-def _send_one(delivery: Delivery, report: RunReport) -> None:
+def _send_one(delivery: Delivery, report: RunReport) -> bool:
+    """Send one claimed delivery; True when the provider took it (the caller marks it sent, in bulk).
+    A failure is recorded here, one row at a time (failures are few)."""
     if delivery.attempts > max_attempts():  # its worker died on the last attempt
         _finish(delivery, state=DS.FAILED, last_error=_("发送中断次数过多"))
         report.failed += 1
-        return
+        return False
     try:
         backend_for(delivery.channel).send(_message(delivery))
     except PermanentError as exc:
@@ -607,22 +667,37 @@ def _send_one(delivery: Delivery, report: RunReport) -> None:
             report.retrying += 1
         logger.warning("delivery %s attempt %s failed: %s", delivery.key, delivery.attempts, error)
     else:
-        _finish(delivery, state=DS.SENT, sent_at=timezone.now(), last_error="")
-        report.sent += 1
+        return True
+    return False
+
+
+def _finish_sent(deliveries: list[Delivery]) -> None:
+    """Mark the chunk's sent deliveries in one UPDATE per claim count (one, nearly always): only rows
+    whose claim is still ours, as _finish."""
+    at = timezone.now()
+    by_attempts: dict[int, list[int]] = {}
+    for delivery in deliveries:
+        by_attempts.setdefault(delivery.attempts, []).append(delivery.pk)
+    for attempts, ids in by_attempts.items():
+        Delivery.objects.filter(pk__in=ids, state=DS.SENDING, attempts=attempts).update(
+            state=DS.SENT, sent_at=at, last_error="", lease_until=None
+        )
 
 
 def send_due(*, now: datetime | None = None, limit: int = 200, report: RunReport | None = None) -> RunReport:
     """Send every due delivery once. The provider calls run outside any transaction.
 
-    Deliveries are claimed a few at a time, so a claim's lease outlasts the sends it covers.
+    Deliveries are claimed CLAIM_CHUNK at a time (SKIP LOCKED), so a claim's lease outlasts the sends it
+    covers; the chunk's sent ones are then marked in one UPDATE.
     """
     report = report or RunReport()
     taken = 0
     while taken < limit:
         chunk = min(CLAIM_CHUNK, limit - taken)
         claimed = _claim_deliveries(now or timezone.now(), chunk)
-        for delivery in claimed:
-            _send_one(delivery, report)
+        sent = [delivery for delivery in claimed if _send_one(delivery, report)]
+        _finish_sent(sent)
+        report.sent += len(sent)
         taken += len(claimed)
         if len(claimed) < chunk:
             return report

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -22,9 +23,10 @@ from groups.models import Group, Membership, MembershipStatus
 from shops.models import Shop
 
 from .catalog import add_product_image, save_pickup_point, save_product, save_sku
-from .models import AfterSalesCase, Order, OrderTransition, Payment, Refund, SimulatedCharge
+from .models import AfterSalesCase, Order, OrderTransition, Payment, Refund, RepurchaseReminder, SimulatedCharge
 from .payments import get_provider
 from .payments.simulated import deliver_due, settle
+from .reminders import CONVERSION_WINDOW
 from .services import (
     DeliveryRequest,
     LineRequest,
@@ -138,7 +140,9 @@ class DemoOrders:
         )
         for membership in self.rng.sample(buyers, min(orders, len(buyers))):
             self._order(membership.user, membership.group, skus, points, since=membership.joined_at)
+        comebacks = self._come_back(skus, points)
         self._write_back_times()
+        self._remind(comebacks)
 
     def _catalog(self, font_path):
         skus = []
@@ -164,8 +168,12 @@ class DemoOrders:
                     skus.append(sku)
         return skus
 
-    def _order(self, member: User, group: Group, skus, points, *, since: datetime) -> None:
-        picked = self.rng.sample(skus, self.rng.choice((1, 1, 1, 2)))
+    def _order(
+        self, member: User, group: Group, skus, points, *, since: datetime, at: datetime | None = None
+    ) -> Order | None:
+        """One order through the services; `at` fixes when it was placed (a come-back), which is then always
+        paid and mostly received, else it lands anywhere after `since` in any state."""
+        picked = self.rng.sample(skus, self.rng.choice((1, 1, 1, 2))) if at is None else skus
         lines = [LineRequest(sku.pk, 1 if sku.per_member_limit else self.rng.choice((1, 1, 2))) for sku in picked]
         if self.rng.random() < 0.4:
             delivery = DeliveryRequest(method="pickup", pickup_point_id=self.rng.choice(points).pk)
@@ -180,25 +188,112 @@ class DemoOrders:
             member=member, group=group, lines=lines, delivery=delivery, idempotency_key=uuid.uuid4().hex
         )
         since = max(self.start, since)  # a member orders in a group after joining it
-        self.placed_at[order.pk] = since + (self.now - since) * self.rng.uniform(0.2, 0.97)
-        fate = self.rng.random()
+        self.placed_at[order.pk] = at or since + (self.now - since) * self.rng.uniform(0.2, 0.97)
+        fate = self.rng.random() if at is None else self.rng.uniform(0.3, 0.92)
         if fate < 0.08:
             self.placed_at[order.pk] = self.now - timedelta(minutes=self.rng.randint(2, 20))  # still to pay
-            return
+            return order
         if fate < 0.15:
             cancel_order(order=order, by=member, reason="不想要了")
-            return
+            return order
         self._pay(order)
         if fate < 0.30:
-            return  # paid, waiting to be shipped
+            return order  # paid, waiting to be shipped
         ship_order(order=order, by=self.staff, tracking_number=f"SF{self.rng.randint(10**11, 10**12 - 1)}")
         if fate < 0.45:
-            return
+            return order
         complete_order(order=order, by=member)
         if fate > 0.95:
             request_refund(order=order, by=member, reason="包装破损，申请退款")
         elif fate > 0.92:
             open_case(order=order, member=member, reason="收到的米粉罐子有凹陷，想换一罐。")
+        return order
+
+    def _come_back(self, skus, points) -> list[tuple[Order, object, Order | None]]:
+        """Buyers come back for a product about one usage cycle after buying it (社群营销赚的是复购的钱): some
+        twice for short cycles, some never; a paid group's entry (a trial) is followed by a first real buy.
+        Returns (earlier order, product, the come-back or None) for every purchase of a catalog product whose
+        cycle ran out before now: what the repeat-purchase reminders were sent for."""
+        found = []
+        paid = (
+            Order.objects.filter(shop=self.shop, paid_at__isnull=False)
+            .select_related("member", "group")
+            .prefetch_related("lines__sku__product")
+            .order_by("pk")
+        )
+        # When each was placed in the story: this builder's orders by its plan, earlier ones (paid entries, no
+        # catalog lines) already moved back.
+        todo = [
+            (order, sku, self.placed_at.get(order.pk, order.paid_at))
+            for order in paid
+            for sku in ([line.sku for line in order.lines.all() if line.sku in skus] or [None])
+        ]
+        regular = [sku for sku in skus if not sku.per_member_limit]
+        while todo:
+            order, sku, placed = todo.pop(0)
+            cycle = timedelta(days=sku.product.usage_cycle_days or 30) if sku else timedelta(days=10)
+            again = placed + cycle * self.rng.uniform(0.7, 1.2)
+            trial, sku = sku is None, sku or self.rng.choice(regular)
+            if sku.per_member_limit:  # a limited offer (a campaign's too) is not bought again: its plain size is
+                sku = next((s for s in regular if s.product_id == sku.product_id), None)
+                if sku is None:
+                    continue
+            if again > self.now - timedelta(hours=2):
+                continue
+            comeback = None
+            if self.rng.random() < 0.6:
+                # In the group they bought in, else another of theirs (a trial group closes after its week).
+                groups = sorted(
+                    Group.objects.filter(
+                        shop=self.shop, memberships__user=order.member, memberships__status=MembershipStatus.ACTIVE
+                    ),
+                    key=lambda g: (g.pk != order.group_id, g.pk),
+                )
+                for group in groups:
+                    try:
+                        with transaction.atomic():
+                            comeback = self._order(order.member, group, [sku], points, since=again, at=again)
+                        break
+                    except ValidationError:  # the group no longer sells, or the SKU's per-member limit
+                        comeback = None
+                if comeback is not None and comeback.paid_at is not None:
+                    todo.append((comeback, sku, again))
+                else:
+                    comeback = None
+            if not trial:  # a reminder is for a product bought before
+                found.append((order, sku.product, comeback))
+        return found
+
+    def _remind(self, comebacks) -> None:
+        """The repeat-purchase reminders the shop had sent (kept as sent; nothing is sent now): to two in three
+        of the purchases whose cycle ran out, a little before the come-back when there was one."""
+        reminders = []
+        for order, product, comeback in comebacks:
+            if self.rng.random() >= 0.65:
+                continue
+            order.refresh_from_db(fields=["paid_at"])
+            due = order.paid_at + timedelta(days=product.usage_cycle_days or 30)
+            if comeback is not None:
+                comeback.refresh_from_db(fields=["paid_at"])
+                sent = max(comeback.paid_at - timedelta(days=self.rng.uniform(0.2, 5)), order.paid_at)
+            else:
+                sent = due - timedelta(days=self.rng.uniform(0, 2))
+            if sent >= self.now:
+                continue
+            converted = comeback is not None and comeback.paid_at - sent <= CONVERSION_WINDOW
+            reminders.append(
+                RepurchaseReminder(
+                    shop=self.shop,
+                    member_id=order.member_id,
+                    product=product,
+                    cycle=order.pk,
+                    due_at=due,
+                    sent_at=sent,
+                    converted_order=comeback if converted else None,
+                    converted_at=comeback.paid_at if converted else None,
+                )
+            )
+        RepurchaseReminder.objects.bulk_create(reminders, ignore_conflicts=True)
 
     def _pay(self, order: Order) -> None:
         pay_in_process(order)

@@ -14,6 +14,7 @@ Guarantees, each decided by the database:
   no event counts for them, so they never rank on member boards nor earn rewards (`is_shop_staff`).
 """
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,7 +33,7 @@ from orders.models import OrderState
 from shequn import hooks, locks
 from shops import audit
 from shops.models import Shop
-from shops.staff import is_shop_staff
+from shops.staff import is_shop_staff, shop_staff
 
 from .fraud.recording import record_self_referral_attempt
 from .fraud_models import FlagStatus, FraudFlag
@@ -151,19 +152,57 @@ def _insert_event(**fields) -> ReferralEvent | None:
 
     Announces `referral_event_recorded` (shequn.hooks) for a new event only. A CHECK violation (self-referral) raises.
     An event that would credit the shop's staff is not recorded (None): staff are never credited.
+
+    One statement (the hot path of every act): INSERT … SELECT … WHERE the inviter is not the shop's staff
+    ON CONFLICT DO NOTHING — no savepoint, no separate staff query. An event that breaks a CHECK goes
+    through a savepoint instead, so its error leaves the caller's transaction usable, as before.
     """
-    inviter_id = fields["inviter"].pk if "inviter" in fields else fields["inviter_id"]
-    if is_shop_staff(fields["shop_id"], inviter_id):
-        return None
-    try:
-        with transaction.atomic():  # savepoint: a duplicate must not break the caller's transaction
-            event = ReferralEvent.objects.create(**fields)
-    except IntegrityError as exc:
-        if _is_unique_violation(exc):
+    event = ReferralEvent(**fields)
+    breaks_a_check = (
+        (event.invitee_id is not None and event.invitee_id == event.inviter_id)
+        or event.amount < 0
+        or (event.kind != EventKind.LINK_OPENED and event.invitee_id is None)
+    )
+    if breaks_a_check:
+        if is_shop_staff(event.shop_id, event.inviter_id):
             return None
-        raise
+        with transaction.atomic():  # savepoint: the CHECK's error must not break the caller's transaction
+            event.save(force_insert=True)
+        return event  # not reached: the database refuses the row
+    pk = _insert_unless_staff(event)
+    if pk is None:
+        return None
+    event.pk = pk
+    event._state.adding, event._state.db = False, connection.alias
     hooks.referral_event_recorded.run(event)
     return event
+
+
+def _insert_unless_staff(event: ReferralEvent) -> int | None:
+    """Insert the event unless its inviter is the shop's staff or a unique rule already holds it: its id, or None."""
+    sql, columns, staff_params = _event_insert_sql()
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in columns]
+    who = {"shop": event.shop_id, "user": event.inviter_id}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *(who[p] for p in staff_params)])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+@functools.cache
+def _event_insert_sql() -> tuple[str, list, list[str]]:
+    """The event INSERT of _insert_unless_staff, written once per process (casts and the staff check)."""
+    meta = ReferralEvent._meta
+    columns = [f for f in meta.concrete_fields if not f.primary_key]
+    shop_mark, user_mark = -7_000_001, -7_000_002  # stand-ins, to tell the staff query's parameters apart
+    staff_sql, params = shop_staff(shop_mark, user_mark).values("pk").query.sql_with_params()
+    staff_params = ["shop" if p == shop_mark else "user" for p in params]
+    sql = (
+        f"INSERT INTO {meta.db_table} ({', '.join(connection.ops.quote_name(f.column) for f in columns)}) "
+        f"SELECT {', '.join(f'%s::{f.cast_db_type(connection)}' for f in columns)} "
+        f"WHERE NOT EXISTS ({staff_sql}) ON CONFLICT DO NOTHING RETURNING id"
+    )
+    return sql, columns, staff_params
 
 
 def record_link_opened(

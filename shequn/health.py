@@ -8,6 +8,7 @@ delivering.
 - 200 "ok" otherwise. `ok` is true only then.
 """
 
+import functools
 import logging
 import time
 
@@ -33,13 +34,20 @@ def _check_database() -> dict:
         return {"ok": False, "error": "unreachable"}
 
 
+@functools.lru_cache(maxsize=4)
+def _redis_client(url: str):
+    """One client per address for the process: its connection pool keeps the connection between probes
+    (a new client per request paid a TCP connect every time)."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
+
+
 def _check_redis() -> dict:
     if not settings.REDIS_URL:
         return {"ok": True, "mode": "not configured: local-memory cache, in-process tasks"}
     try:
-        import redis
-
-        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+        _redis_client(settings.REDIS_URL).ping()
         return {"ok": True}
     except Exception:
         logger.warning("health: redis unreachable", exc_info=True)

@@ -11,4 +11,10 @@ def is_shop_staff(shop_id: int, user_id: int | None) -> bool:
     membership's channel and the link's counters), not a referral by the operator. Staff therefore
     never appear on member leaderboards and never earn referral rewards.
     """
-    return user_id is not None and Operator.objects.filter(shop_id=shop_id, user_id=user_id).exists()
+    return user_id is not None and shop_staff(shop_id, user_id).exists()
+
+
+def shop_staff(shop_id: int, user_id: int | None):
+    """The rows that make the user the shop's staff (none: not staff), for a caller that puts the check
+    inside its own statement (referrals records an event only WHERE NOT EXISTS these)."""
+    return Operator.objects.filter(shop_id=shop_id, user_id=user_id)

@@ -93,3 +93,18 @@ def test_real_worker_consumes_from_redis_and_healthz_sees_it(client, tmp_path):
 def _output(process) -> str:
     process.terminate()
     return process.communicate(timeout=30)[0].decode(errors="replace")[-3000:]
+
+
+def test_healthz_reuses_one_redis_connection(client):
+    """The probe's Redis client is pooled for the process: every probe talks over the same connection
+    (Redis numbers each connection it accepts; a new client per probe got a new number each time)."""
+    from shequn import health
+
+    def connection_number() -> int:
+        return health._redis_client(settings.REDIS_URL).client_id()
+
+    client.get("/healthz")
+    first = connection_number()
+    for _ in range(3):
+        assert client.get("/healthz").json()["redis"] == {"ok": True}
+    assert connection_number() == first

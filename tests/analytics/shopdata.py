@@ -11,10 +11,19 @@ from decimal import Decimal
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignAct, CampaignOrder, CampaignType
-from groups.models import ActivityKind, Channel, MemberActivity, Membership, MembershipStatus
+from campaigns.types.help.models import HelpTask, HelpTaskState
+from groups.models import (
+    ActivityKind,
+    Channel,
+    LinkVisit,
+    MemberActivity,
+    Membership,
+    MembershipStatus,
+    VisitKind,
+)
 from orders.models import Order, OrderLine, OrderState, Payment, Refund, RefundState, RepurchaseReminder
 from referrals.models import EventKind, ReferralEdge, ReferralEvent, Reward, RewardKind, RewardRule, RewardStatus
-from tests.factories import GroupFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
 
 CHANNELS = [Channel.MEMBER, Channel.POSTER, Channel.PARCEL_CARD, Channel.SERIES_CODE]
 ACTIVITY = [ActivityKind.JOIN, ActivityKind.ORDER, ActivityKind.CHECK_IN, ActivityKind.MESSAGE_RECEIVED]
@@ -62,6 +71,7 @@ def make_shop(
     for _ in range(rng.randint(0, 6)):  # anonymous opens of some link
         inviter = rng.choice(data.members)
         event(data, EventKind.LINK_OPENED, inviter, None, None, _at(data, rng.uniform(0, days)))
+    add_visits(data, days)
     for _ in range(orders):
         order(data, rng.choice(data.members), _at(data, rng.uniform(0, days)))
     for person in data.members:
@@ -106,6 +116,27 @@ def add_referrals(data: ShopData, days: int) -> None:
             )
 
 
+def add_visits(data: ShopData, days: int) -> None:
+    """Invite links of a member and of an operator's channel, opened (signed in or not) and signed in after."""
+    rng = data.rng
+    links = [
+        InviteLinkFactory(group=group, inviter=rng.choice(data.members), channel=rng.choice(CHANNELS))
+        for group in data.groups
+    ]
+    for _ in range(rng.randint(0, 12)):
+        link = rng.choice(links)
+        kind = rng.choice([VisitKind.OPENED, VisitKind.OPENED, VisitKind.SIGNED_IN])
+        LinkVisit.objects.create(
+            shop=data.shop,
+            link=link,
+            group=link.group,
+            channel=link.channel,
+            kind=kind,
+            signed_in=kind == VisitKind.SIGNED_IN or rng.random() < 0.4,
+            at=_at(data, rng.uniform(0, days)),
+        )
+
+
 def add_activity(data: ShopData, person, days: int) -> None:
     """A member's activity in their groups, campaign acts, and sometimes a repurchase reminder sent."""
     rng = data.rng
@@ -123,6 +154,22 @@ def add_activity(data: ShopData, person, days: int) -> None:
                 key=uuid.uuid4().hex,
                 new_member=rng.random() < 0.5,
                 occurred_at=_at(data, rng.uniform(0, days)),
+            )
+    for campaign in data.campaigns:  # a help task of theirs, its reward sometimes a free item handed over
+        if rng.random() < 0.3:
+            granted = _at(data, rng.uniform(0, days))
+            HelpTask.objects.create(
+                campaign=campaign,
+                starter=person,
+                group_id=rng.choice(data.membership_of[person.pk]),
+                state=HelpTaskState.COMPLETED,
+                helps_needed=1,
+                help_count=1,
+                started_at=granted,
+                expires_at=granted + timedelta(days=1),
+                completed_at=granted,
+                reward_granted_at=granted,
+                reward={"kind": rng.choice(["free_item", "price"]), "price": None, "label": "赠品"},
             )
     if rng.random() < 0.3:
         RepurchaseReminder.objects.create(
@@ -244,6 +291,7 @@ def direct_daily(shop) -> dict:
     cells: dict = defaultdict(Counter)
     channel_of = {(m.group_id, m.user_id): m.channel for m in Membership.objects.filter(group__shop=shop).order_by()}
     campaign_order = {co.order_id: co for co in CampaignOrder.objects.filter(order__shop=shop)}
+    _count_visits(shop, cells)
     _count_events(shop, cells)
     for m in Membership.objects.filter(group__shop=shop, first_joined_at__isnull=False):
         cells[(local_day(m.first_joined_at), m.group_id, m.channel, None)]["joins"] += 1
@@ -257,21 +305,32 @@ def direct_daily(shop) -> dict:
                 "reward_cost_fen"
             ] += fen(w.amount)
     _count_activity(shop, cells, channel_of)
+    for t in HelpTask.objects.filter(campaign__shop=shop, reward_granted_at__isnull=False):
+        if t.reward.get("kind") == "free_item":
+            key = (
+                local_day(t.reward_granted_at),
+                t.group_id,
+                channel_of.get((t.group_id, t.starter_id), ""),
+                t.campaign_id,
+            )
+            cells[key]["gifts"] += 1
     _count_campaign_acts(shop, cells)
     return {key: +counts for key, counts in cells.items() if +counts}
 
 
+def _count_visits(shop, cells: dict) -> None:
+    """Every link's opens, and its openers signed in (when opening, or after)."""
+    for v in LinkVisit.objects.filter(shop=shop):
+        cell = cells[(local_day(v.at), v.group_id, v.channel, None)]
+        cell["link_opens"] += v.kind == VisitKind.OPENED
+        cell["signed_in_opens"] += v.kind == VisitKind.SIGNED_IN or v.signed_in
+
+
 def _count_events(shop, cells: dict) -> None:
-    """Link opens, sign-ins (opened signed in, or signed in after), qualified referrals and invitees' first
-    orders: unvoided events."""
+    """Qualified referrals and invitees' first orders: unvoided events (opens are counted from link visits)."""
     for e in ReferralEvent.objects.filter(shop=shop, voided_at__isnull=True):
         cell = cells[(local_day(e.occurred_at), e.group_id, e.channel, e.campaign_id)]
-        if e.kind == EventKind.LINK_OPENED:
-            cell["link_opens"] += 1
-            cell["signed_in_opens"] += e.invitee_id is not None
-        elif e.kind == EventKind.LINK_SIGNED_IN:
-            cell["signed_in_opens"] += 1
-        elif e.kind == EventKind.QUALIFIED:
+        if e.kind == EventKind.QUALIFIED:
             cell["qualified_referrals"] += 1
         elif e.kind == EventKind.FIRST_ORDER:
             cell["invitee_first_orders"] += 1

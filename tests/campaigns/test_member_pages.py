@@ -234,3 +234,26 @@ def test_other_shops_groups_do_not_count(client, campaign, other_shop):
     outsider = make_buyer(GroupFactory(shop=other_shop))
     client.force_login(outsider)
     assert "先加入活动群" in client.get(_landing(campaign)).content.decode()
+
+
+def session_writes(queries) -> list[str]:
+    return [q["sql"] for q in queries if '"django_session"' in q["sql"] and not q["sql"].startswith("SELECT")]
+
+
+def test_a_share_link_opened_again_does_not_rewrite_the_session(client, campaign, people, gb_group, transport):
+    """The inviter is stored once; the same ?by= again changes nothing, so the session is not saved again
+    (each save is a transaction of its own); another sharer's link is stored."""
+    seat = open_team(campaign, people[0], gb_group)
+    pay(seat.order, transport)
+    team = Team.objects.get()
+    share = services.share_link(campaign, people[0], team).removeprefix("http://testserver")
+    client.force_login(people[1])
+    client.get(share)
+    with CaptureQueriesContext(connection) as again:
+        assert client.get(share).status_code == 200
+    assert session_writes(again) == []
+    other = services.share_link(campaign, people[2], team).removeprefix("http://testserver")
+    with CaptureQueriesContext(connection) as changed:
+        client.get(other)
+    assert session_writes(changed)
+    assert client.session["campaign_inviters"] == {str(campaign.pk): people[2].pk}

@@ -18,7 +18,17 @@ from PIL import Image, ImageDraw
 from accounts.models import User
 from accounts.sms import LocmemSmsBackend
 from groups import services
-from groups.models import Group, GroupState, InviteLink, MemberRole, Membership, MembershipStatus, Threshold
+from groups.models import (
+    Group,
+    GroupState,
+    InviteLink,
+    LinkVisit,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    Threshold,
+    VisitKind,
+)
 from groups.services import JoinRefused
 from referrals.models import EventKind, ReferralEvent
 from tests.factories import GroupFactory, GroupSeriesFactory, InviteLinkFactory, UserFactory
@@ -172,7 +182,9 @@ def test_a_sign_in_is_counted_when_an_anonymous_visitor_comes_back_signed_in(cli
 
     link = refreshed(link)
     assert (link.open_count, link.sign_in_count) == (1, 1)
-    # Dated, with the person, for the analytics funnel's "signed in" step (referrals record it).
+    # Dated, for the analytics funnel's first two steps; with the person for referrals.
+    visits = list(LinkVisit.objects.filter(link=link).order_by("pk").values_list("kind", "signed_in", "group_id"))
+    assert visits == [(VisitKind.OPENED, False, link.group_id), (VisitKind.SIGNED_IN, True, link.group_id)]
     signed_in = ReferralEvent.objects.get(kind=EventKind.LINK_SIGNED_IN)
     assert (signed_in.link_id, signed_in.invitee_id, signed_in.inviter_id) == (link.pk, member.pk, link.inviter_id)
     assert timezone.localdate(signed_in.occurred_at) == timezone.localdate()
@@ -185,6 +197,7 @@ def test_a_visitor_already_signed_in_is_not_counted_as_a_sign_in(member_client, 
     link = refreshed(link)
     assert (link.open_count, link.sign_in_count) == (1, 0)
     assert not ReferralEvent.objects.filter(kind=EventKind.LINK_SIGNED_IN).exists()
+    assert list(LinkVisit.objects.filter(link=link).values_list("kind", "signed_in")) == [(VisitKind.OPENED, True)]
 
 
 def test_landing_tells_a_member_they_are_already_in(member_client, member, group, link):

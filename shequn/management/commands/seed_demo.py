@@ -36,6 +36,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,6 +44,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from analytics.facts import rebuild_shop
 from campaigns.demo import delete_campaigns, seed_campaigns
+from campaigns.models import CampaignAct
+from groups.jobs import last_complete_week, take_health_snapshots
+from groups.jobs import week_of as health_week_of
 from groups.lifecycle import transition_group
 from groups.models import (
     Channel,
@@ -51,6 +55,8 @@ from groups.models import (
     GroupState,
     GroupTransition,
     InviteLink,
+    LinkVisit,
+    MemberActivity,
     MemberRole,
     Membership,
     MembershipStatus,
@@ -424,6 +430,7 @@ class DemoBuilder:
         self.user_born: dict[int, datetime] = {}
         self.moved_at: dict[tuple[int, str], datetime] = {}
         self.event_marks: list[tuple[int, datetime]] = []  # (last referral event id, when) after each act
+        self.visit_marks: list[tuple[int, datetime]] = []  # (last link visit id, when) after each act
 
     # --- the story ----------------------------------------------------------------------------
 
@@ -436,11 +443,13 @@ class DemoBuilder:
             self._schedule(plan)
         self._at(0.4, self._shared_phone, self.plans["baby"])
         self.event_marks.append((self._last_event_id(), self.start))
+        self.visit_marks.append((self._last_visit_id(), self.start))
         while self.events:
             at, _seq, action, args = heapq.heappop(self.events)
             self.clock = at
             action(*args)
             self.event_marks.append((self._last_event_id(), at))
+            self.visit_marks.append((self._last_visit_id(), at))
         self._give_roles()
         self._tag_members()
         self._write_back_times()
@@ -476,6 +485,9 @@ class DemoBuilder:
             by=self.owner,
             data=RewardRuleInput(kind=RewardKind.COMMISSION, amount=Decimal("2.00"), commission_rate=Decimal("0.05")),
         )
+
+    def _last_visit_id(self) -> int:
+        return LinkVisit.objects.filter(shop=self.shop).order_by("-pk").values_list("pk", flat=True).first() or 0
 
     def _last_event_id(self) -> int:
         return ReferralEvent.objects.filter(shop=self.shop).order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -803,12 +815,10 @@ class DemoBuilder:
         for edge in edges:
             edge.created_at = first_join[(edge.group_id, edge.invitee_id)]
         ReferralEdge.objects.bulk_update(edges, ["created_at"], batch_size=200)
-        # Each referral event (a link opened, a join) happened at the moment of the act that recorded it.
-        done = 0
-        for last, at in self.event_marks:
-            if last > done:
-                ReferralEvent.objects.filter(shop=shop, pk__gt=done, pk__lte=last).update(occurred_at=at)
-                done = last
+        # Each referral event (a link opened, a join) and link visit happened at the moment of the act that
+        # recorded it.
+        _date_by_marks(ReferralEvent.objects.filter(shop=shop), "occurred_at", self.event_marks)
+        _date_by_marks(LinkVisit.objects.filter(shop=shop), "at", self.visit_marks)
 
         transitions = list(GroupTransition.objects.filter(group__shop=shop))
         for move in transitions:  # a series' own "open the next group" moves happen when the group is born
@@ -836,6 +846,15 @@ class DemoBuilder:
         Operator.objects.filter(shop=shop).update(created_at=self.start)
 
 
+def _date_by_marks(rows, field: str, marks: list[tuple[int, datetime]]) -> None:
+    """Rows made by each act (ids up to its mark, after the previous one's) take the act's time."""
+    done = 0
+    for last, at in marks:
+        if last > done:
+            rows.filter(pk__gt=done, pk__lte=last).update(**{field: at})
+            done = last
+
+
 def date_order_referrals(shop: Shop) -> None:
     """Order events, qualifications and rewards happened when their order was paid (orders.demo moved
     paid_at back over the story); a reward falls due a review period after its qualification."""
@@ -856,6 +875,45 @@ def date_order_referrals(shop: Shop) -> None:
         reward.due_at = reward.created_at + review
         reward.period_start = period_start(reward.rule.cap_period, reward.created_at)
     Reward.objects.bulk_update(rewards, ["created_at", "due_at", "period_start"], batch_size=200)
+
+
+def date_activity(shop: Shop) -> None:
+    """Members' activity happened with the act that recorded it (a join, a paid order, a campaign act), not
+    when the story was written down: cohorts, active members and the health snapshots read these times."""
+    activities = list(MemberActivity.objects.filter(group__shop=shop).exclude(ref=""))
+    ids = {"order": set(), "membership": set(), "act": set()}
+    for a in activities:
+        kind, _sep, pk = a.ref.partition(":")
+        if kind in ids and pk.isdigit():
+            ids[kind].add(int(pk))
+    when = {
+        "order": dict(
+            Order.objects.filter(pk__in=ids["order"])
+            .annotate(at=Coalesce("paid_at", "created_at"))
+            .values_list("pk", "at")
+        ),
+        "membership": dict(Membership.objects.filter(pk__in=ids["membership"]).values_list("pk", "joined_at")),
+        "act": dict(CampaignAct.objects.filter(pk__in=ids["act"]).values_list("pk", "occurred_at")),
+    }
+    changed = []
+    for a in activities:
+        kind, _sep, pk = a.ref.partition(":")
+        at = when.get(kind, {}).get(int(pk)) if pk.isdigit() else None
+        if at is not None and at != a.at:
+            a.at = at
+            changed.append(a)
+    MemberActivity.objects.bulk_update(changed, ["at"], batch_size=500)
+
+
+def take_past_health_snapshots(shop: Shop, *, since: datetime) -> None:
+    """The weekly health snapshots the Monday job would have taken over the story (the group ranking's
+    history), each week's figures read from the back-dated joins, leaves, activity and orders."""
+    now = timezone.now()
+    week = health_week_of(timezone.localdate(since))
+    last = last_complete_week(now)
+    while week.start_date <= last.start_date:
+        take_health_snapshots(now=now, week=week, shop_id=shop.pk)
+        week = health_week_of(week.start_date + timedelta(days=7))
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -933,6 +991,8 @@ class Command(BaseCommand):
                 )
                 seed_campaigns(shop=shop, staff=builder.operator, rng=builder.rng, now=timezone.now())
                 date_order_referrals(shop)
+                date_activity(shop)
+                take_past_health_snapshots(shop, since=builder.start)
                 fraud.detect(shop_id=shop.pk)
             if lb.live_enabled():  # the live boards were fed the acts' recording times: redo them from the events
                 lb.rebuild_shop(shop.pk, everything=True)
