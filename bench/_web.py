@@ -78,6 +78,8 @@ def _url_for(url: str, name: str) -> str:
 def migrated_template(url: str) -> str:
     """A database with every migration applied, made once per set of migration files and kept on the
     server as a template (CREATE DATABASE … TEMPLATE copies it in a second instead of migrating for 25)."""
+    import psycopg2
+
     name = f"shequn_bench_template_{_migrations_digest()}"
     admin = _admin(url)
     with admin.cursor() as cursor:
@@ -92,6 +94,17 @@ def migrated_template(url: str) -> str:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         with admin.cursor() as cursor:
             cursor.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            # Templates of earlier migrations are of no further use: dropped unless something is copying one.
+            cursor.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'shequn\\_bench\\_template\\_%%' "
+                "AND datname <> %s AND datname NOT LIKE '%%building%%'",
+                [name],
+            )
+            for (stale,) in cursor.fetchall():
+                try:
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{stale}"')
+                except psycopg2.Error:
+                    pass
     admin.close()
     return name
 

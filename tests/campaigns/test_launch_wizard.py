@@ -126,6 +126,15 @@ def test_a_selling_type_needs_a_product_and_says_so_naming_the_field(operator_cl
     assert not Campaign.objects.exists() and not AuditEntry.objects.exists()
 
 
+def test_the_made_name_is_the_products_once_one_is_chosen(operator_client, sku):
+    data = {**first_page(operator_client, "group_buy"), "step": "product", "go": "next", "sku": ""}
+    refused = operator_client.post(new_url("group_buy"), data)
+    assert refused.status_code == 400 and 'name="name" value=' not in refused.content.decode()
+    data = {**fields_of(refused), "step": "product", "go": "next", "sku": sku.pk}
+    page = operator_client.post(new_url("group_buy"), data).content.decode()
+    assert 'value="有机胚芽米粉 · 拼团"' in page
+
+
 def test_another_shops_sku_is_refused(operator_client, other_shop):
     theirs = SkuFactory(product__shop=other_shop)
     _data, response = to_numbers(operator_client, "group_buy", theirs)
@@ -288,6 +297,12 @@ def test_the_preview_shows_the_real_landing_page_and_poster_of_the_draft(operato
     assert Client().get(draft.get_absolute_url()).status_code == 404  # members still cannot see it
     poster = operator_client.get(reverse("dashboard:campaign_poster", args=[draft.pk]))
     assert poster.content[:4] == b"\x89PNG"
+
+
+def test_a_drafts_page_leads_back_to_its_preview(operator_client, draft):
+    page = operator_client.get(reverse("dashboard:campaign_detail", args=[draft.pk])).content.decode()
+    assert reverse("dashboard:campaign_launch_preview", args=[draft.pk]) in page
+    assert f'src="{reverse("dashboard:campaign_poster", args=[draft.pk])}"' in page  # the poster, shown
 
 
 def test_launching_now_runs_the_draft_with_one_audit_entry(operator_client, draft):
