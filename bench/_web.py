@@ -385,7 +385,8 @@ class Bench:
         servers = servers or self.servers
         load = wrk(servers.urls(), paths, seconds=self.args.seconds, connections=self.args.connections, tmp=self.tmp)
         if check and (load.statuses.get(0) or load.errors):
-            print(f"  ! {paths[0][0]}: {load.statuses.get(0, 0)} non-2xx/3xx, {load.errors} socket errors", flush=True)
+            where = paths[0][0] if len(paths[0]) == 2 else f"{paths[0][0]} {paths[0][1]}"
+            print(f"  ! {where}: {load.statuses.get(0, 0)} non-2xx/3xx, {load.errors} socket errors", flush=True)
         self.settle()
         return load.rate
 

@@ -86,6 +86,9 @@ def measure(bench: Bench, rows_and_sku, web: int) -> Measure:
         probe = fire(bench.servers.urls(), [Request("POST", rows[0][1], {}, None)], connections=1)[0][0]
         answer = fire(bench.servers.urls(), [_as_request(rows[0])], connections=1)[0][0]
         bench.warm([("/_bench/hello", "")] + rows)
+        # What the refusals answer when they come all at once (wrk only counts non-2xx/3xx).
+        burst = fire(bench.servers.urls(), [_as_request(row) for row in rows], connections=len(rows))[0]
+        mix = {status: sum(a.status == status for a in burst) for status in sorted({a.status for a in burst})}
         medians = bench.rounds(
             {
                 "sold-out order": lambda _round: bench.get_rate(rows),
@@ -106,7 +109,8 @@ def measure(bench: Bench, rows_and_sku, web: int) -> Measure:
             "stock still 0": sku.stock == 0,
             "refusal is a page (2xx)": 200 <= answer.status < 300,
         },
-        notes=f"one refusal answered {answer.status}; without CSRF {probe.status}",
+        notes=f"one refusal answered {answer.status}; without CSRF {probe.status}; "
+        f"{len(rows)} at once answered {', '.join(f'{n}× {status}' for status, n in mix.items())}",
     )
 
 
