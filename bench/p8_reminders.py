@@ -280,6 +280,7 @@ def run(argv) -> list[Measure]:
 
     queue = f"bench-p8-{os.getpid()}"
     current_app.conf.task_default_queue = queue  # the outbox's kicks too: this run's queue, deleted at the end
+    current_app.loader.import_default_modules()  # every task registered before the worker threads start
     started = time.perf_counter()
     try:
         n, sample = args.members, min(args.sample, args.members)
