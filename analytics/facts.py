@@ -161,6 +161,17 @@ _PARTS = [
         {"reward_cost_fen": "SUM(w.amount * 100)"},
     ),
     (
+        # A help task's free item handed over (助力赠品): counted, its value is not recorded anywhere.
+        f"""campaigns_helptask t JOIN campaigns_campaign c ON c.id = t.campaign_id
+            LEFT JOIN groups_membership m ON m.group_id = t.group_id AND m.user_id = t.starter_id
+            WHERE c.shop_id = %(shop)s AND t.reward->>'kind' = 'free_item' AND {_in_days("t.reward_granted_at")}""",
+        "t.reward_granted_at",
+        "t.group_id",
+        "COALESCE(m.channel, '')",
+        "t.campaign_id",
+        {"gifts": "COUNT(*)"},
+    ),
+    (
         # A message landing in the inbox is not something the member did.
         f"""groups_memberactivity a JOIN groups_group g ON g.id = a.group_id
             LEFT JOIN groups_membership m ON m.group_id = a.group_id AND m.user_id = a.user_id
@@ -303,6 +314,9 @@ SELECT DISTINCT shop_id, day FROM (
         AND later.new_member AND later.occurred_at > a.occurred_at
     WHERE {_window("a.occurred_at")} AND a.new_member
     UNION ALL
+    SELECT c.shop_id, {_day("t.reward_granted_at")} FROM campaigns_helptask t
+    JOIN campaigns_campaign c ON c.id = t.campaign_id WHERE {_window("t.reward_granted_at")}
+    UNION ALL
     SELECT o.shop_id, {_day("o.paid_at")} FROM campaigns_campaignorder co JOIN orders_order o ON o.id = co.order_id
     WHERE o.paid_at IS NOT NULL AND ({_window("co.created_at")} OR {_window("co.released_at")})
     UNION ALL
@@ -325,6 +339,8 @@ SELECT LEAST(
     (SELECT MIN(created_at) FROM referrals_referraledge WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_reward WHERE shop_id = %(shop)s),
     (SELECT MIN(a.occurred_at) FROM campaigns_campaignact a JOIN campaigns_campaign c ON c.id = a.campaign_id
+     WHERE c.shop_id = %(shop)s),
+    (SELECT MIN(t.reward_granted_at) FROM campaigns_helptask t JOIN campaigns_campaign c ON c.id = t.campaign_id
      WHERE c.shop_id = %(shop)s)
 )
 """

@@ -26,7 +26,8 @@ class DailyFact(models.Model):
     - refunds: succeeded refunds that day (tier refunds = group-buy tier price differences);
     - invites: referral edges made that day; reward cost: pending or granted money rewards made that day;
     - active members: distinct members with any activity but a received message that day, per group;
-    - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders.
+    - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders;
+    - gifts: help tasks whose free-item reward was granted that day (their value is not recorded).
     """
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
@@ -46,6 +47,7 @@ class DailyFact(models.Model):
     tier_refunds_fen = counter(_("阶梯价差退款（分）"))
     subsidy_fen = counter(_("活动补贴（分）"))
     reward_cost_fen = counter(_("奖励成本（分）"))
+    gifts = counter(_("助力赠品（件）"))
     invites = counter(_("邀请"))
     qualified_referrals = counter(_("合格推荐"))
     invitee_first_orders = counter(_("被邀请人首单"))

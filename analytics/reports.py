@@ -218,6 +218,11 @@ def _roi_row(campaign: Campaign, sums: dict) -> dict:
 
 ZERO_SUMS = dict.fromkeys(selectors.ROI_MEASURES, 0)
 
+_ROI_NOTE = _(
+    "投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴（拼团、砍价、助力价）+ 阶梯价差退款 + 推荐奖励（佣金、优惠券、"
+    "赠品，按奖励金额）。助力送出的赠品没有记录价值，只计件数，不在总成本里；独立发放的优惠券和抽奖奖品本产品还没有。"
+)
+
 
 def campaign_roi(shop_id: int, f: dict) -> Report:
     start, end = f["start"], f["end"]
@@ -240,12 +245,13 @@ def campaign_roi(shop_id: int, f: dict) -> Report:
             Column("tier_refunds_fen", _("阶梯价差退款"), "fen"),
             Column("reward_cost_fen", _("推荐奖励"), "fen"),
             Column("cost_fen", _("总成本"), "fen"),
+            Column("gifts", _("助力赠品（件，未计价）"), "int"),
             Column("roi", _("投入产出比"), "ratio"),
             Column("new_members", _("带来新成员"), "int"),
         ],
         rows,
         chart={"type": "bar", "x": "name", "series": ["net_revenue_fen", "cost_fen"]},
-        note=_("投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴 + 阶梯价差退款 + 推荐奖励（现金、优惠券、赠品）。"),
+        note=_ROI_NOTE,
     )
     return Report([roi, _decay(shop_id, campaigns, start, end)])
 

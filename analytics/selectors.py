@@ -178,6 +178,7 @@ ROI_MEASURES = [
     "tier_refunds_fen",
     "subsidy_fen",
     "reward_cost_fen",
+    "gifts",
     "new_members",
     "campaign_acts",
 ]

@@ -99,7 +99,33 @@ def write_results(results: dict) -> Path:
     return path
 
 
+def markdown(path: Path) -> str:
+    """A results file as the table bench/README.md keeps (`python bench/_runner.py table [FILE]`)."""
+    results = json.loads(path.read_text())
+    m = results["machine"]
+    load = lambda xs: "/".join(f"{x:.2f}" for x in xs)  # noqa: E731
+    lines = [
+        f"Run `{' '.join(results['argv'])}` at {m['started']} on commit {m['commit'][:10]}: {m['nproc']} CPUs, "
+        f"load average (1/5/15 min) {load(m['load_start'])} at the start, {load(m.get('load_end', []))} at the end.",
+        "",
+        "| id | figure | product | baseline (same run) | ratio | target | verdict | invariants | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in results["measures"]:
+        broken = [rule for rule, held in row["invariants"].items() if not held]
+        checks = "—" if not row["invariants"] else ("held" if not broken else "BROKEN: " + ", ".join(broken))
+        lines.append(
+            f"| {row['id']} | {row['name']} | {row['figure']:,.1f} {row['unit']} | {row['baseline']:,.1f} "
+            f"({row['baseline_name']}) | {row['ratio']:.3f} | ≥ {row['target']:g} | {row['verdict']} | {checks} "
+            f"| {row['notes']} |"
+        )
+    return "\n".join(lines)
+
+
 def main(args: list[str]) -> int:
+    if args and args[0] == "table":
+        print(markdown(Path(args[1]) if len(args) > 1 else ROOT / "var" / "bench" / "latest.json"))
+        return 0
     if args and args[0] == "--child":
         run_one_here(Path(args[1]), args[3:], Path(args[2]))
         return 0
@@ -138,6 +164,9 @@ def main(args: list[str]) -> int:
         f"commit {m['commit'][:10]}{' (dirty)' if m['dirty'] else ''}"
     )
     print_measures(everything)
+    for x in everything:
+        if x.notes:
+            print(f"  {x.id} {x.name}: {x.notes}")
     print(f"results: {saved.relative_to(ROOT)} (and var/bench/latest.json)")
     broken = [f"{x.id} {x.name}" for x in everything if not x.invariants_held]
     if broken:

@@ -582,6 +582,7 @@ def record_act(
     amount: Decimal = ZERO,
     occurred_at: datetime | None = None,
     order: Order | None = None,
+    credit: bool = True,
 ) -> CampaignAct | None:
     """Record one act of `actor` in the campaign, exactly once per `key` (None for a duplicate).
 
@@ -592,6 +593,8 @@ def record_act(
     Credits the inviter with a referral event; a brand-new member who came by the share link also gets a
     referral edge (the shop's binding rule decides).
     `order`: the order this act paid for, if any (it does not make its buyer an old customer).
+    `credit=False` leaves the inviter's referral event to the caller (`credit_act`, in the same
+    transaction), for an act whose amount is decided later under a lock the caller takes as late as it can.
     """
     if request is not None and ip is None and not device:
         ip, device = request_fingerprint(request)
@@ -631,22 +634,30 @@ def record_act(
     if group is not None:  # taking part is activity in the group (last active, lurkers)
         record_activity(group_id=group.pk, user_id=actor.pk, kind=ActivityKind.CAMPAIGN, ref=f"act:{act.pk}", at=now)
     if inviter is not None:
-        referral_adapter.record_campaign_act(
-            campaign=campaign,
-            inviter=inviter,
-            invitee=actor,
-            key=key,
-            amount=amount,
-            group=group,
-            occurred_at=now,
-            ip=ip,
-            device=device,
-        )
+        if credit:
+            credit_act(act, amount=amount, group=group)
         if new_member:
             referral_adapter.record_join_edge(
                 campaign=campaign, inviter=inviter, invitee=actor, group=group, ip=ip, device=device
             )
     return act
+
+
+def credit_act(act: CampaignAct, *, amount: Decimal = ZERO, group: Group | None = None) -> None:
+    """Credit the act's inviter with its referral event (once per act key; nothing without an inviter)."""
+    if act.inviter_id is None:
+        return
+    referral_adapter.record_campaign_act(
+        campaign=act.campaign,
+        inviter=act.inviter,
+        invitee=act.actor,
+        key=act.key,
+        amount=amount,
+        group=group,
+        occurred_at=act.occurred_at,
+        ip=act.ip,
+        device=act.device,
+    )
 
 
 def _arrived_during(actor: User, campaign: Campaign, *, except_order_id: int | None = None) -> bool:

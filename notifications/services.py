@@ -48,6 +48,7 @@ from .models import (
     Preference,
     WechatFallback,
 )
+from .selectors import forget_unread_count
 
 logger = logging.getLogger("shequn.notifications")
 
@@ -400,6 +401,7 @@ def mark_read(*, notification: Notification, at: datetime | None = None) -> Noti
             first = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=at) == 1
             notification.refresh_from_db(fields=["read_at"])
             if first:
+                forget_unread_count([notification.user_id])
                 _opened([notification])
     return notification
 
@@ -411,6 +413,7 @@ def mark_all_read(*, user) -> int:
         Notification.objects.filter(pk__in=[n.pk for n in unread]).update(read_at=now)
         for notification in unread:
             notification.read_at = now
+        forget_unread_count([user.pk])
         _opened(unread)
     return len(unread)
 
@@ -521,6 +524,7 @@ def _release(notifications: list[Notification], now: datetime) -> None:
     if not notifications:
         return
     Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(state=NS.SENT, sent_at=now, reason="")
+    forget_unread_count({n.user_id for n in notifications})
     rows = []
     for notification in notifications:
         notification.state, notification.sent_at, notification.reason = NS.SENT, now, ""

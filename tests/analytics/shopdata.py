@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignAct, CampaignOrder, CampaignType
+from campaigns.types.help.models import HelpTask, HelpTaskState
 from groups.models import (
     ActivityKind,
     Channel,
@@ -154,6 +155,22 @@ def add_activity(data: ShopData, person, days: int) -> None:
                 new_member=rng.random() < 0.5,
                 occurred_at=_at(data, rng.uniform(0, days)),
             )
+    for campaign in data.campaigns:  # a help task of theirs, its reward sometimes a free item handed over
+        if rng.random() < 0.3:
+            granted = _at(data, rng.uniform(0, days))
+            HelpTask.objects.create(
+                campaign=campaign,
+                starter=person,
+                group_id=rng.choice(data.membership_of[person.pk]),
+                state=HelpTaskState.COMPLETED,
+                helps_needed=1,
+                help_count=1,
+                started_at=granted,
+                expires_at=granted + timedelta(days=1),
+                completed_at=granted,
+                reward_granted_at=granted,
+                reward={"kind": rng.choice(["free_item", "price"]), "price": None, "label": "赠品"},
+            )
     if rng.random() < 0.3:
         RepurchaseReminder.objects.create(
             shop=data.shop,
@@ -288,6 +305,15 @@ def direct_daily(shop) -> dict:
                 "reward_cost_fen"
             ] += fen(w.amount)
     _count_activity(shop, cells, channel_of)
+    for t in HelpTask.objects.filter(campaign__shop=shop, reward_granted_at__isnull=False):
+        if t.reward.get("kind") == "free_item":
+            key = (
+                local_day(t.reward_granted_at),
+                t.group_id,
+                channel_of.get((t.group_id, t.starter_id), ""),
+                t.campaign_id,
+            )
+            cells[key]["gifts"] += 1
     _count_campaign_acts(shop, cells)
     return {key: +counts for key, counts in cells.items() if +counts}
 

@@ -192,7 +192,7 @@ def test_cohort_cells_equal_the_members_weeks(spec, weeks):
 
 @SHOPS
 @given(spec=shops)
-def test_campaign_roi_equals_its_orders_refunds_subsidies_and_rewards(spec):
+def test_campaign_roi_equals_its_orders_refunds_subsidies_rewards_and_gifts(spec):
     data = _build(spec)
     start, end = _range(data, random.Random(spec["seed"]))
     cells = shopdata.direct_daily(data.shop)
@@ -207,6 +207,7 @@ def test_campaign_roi_equals_its_orders_refunds_subsidies_and_rewards(spec):
         row = rows[campaign.pk]
         assert (row["revenue_fen"], row["net_revenue_fen"], row["cost_fen"]) == (sums["revenue_fen"], net, cost)
         assert row["new_members"] == sums["new_members"] and row["paid_orders"] == sums["paid_orders"]
+        assert row["gifts"] == sums["gifts"]
         assert row["roi"] == ratio(net, cost)
 
 

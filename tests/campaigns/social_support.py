@@ -59,3 +59,13 @@ def starter_in(shop):
     """A member of a group of the shop (where the campaigns run), and the group."""
     group = GroupFactory(shop=shop)
     return make_buyer(group), group
+
+
+def shop_rules_made(shop):
+    """Make the shop's fraud and referral settings (made on first use) before racers start: otherwise the
+    racers' first-use inserts wait for each other inside their transactions, and a test's gate with them."""
+    from campaigns.services import young_account_minutes
+    from referrals.services import referral_settings
+
+    young_account_minutes(shop.pk)
+    referral_settings(shop.pk)

@@ -10,7 +10,7 @@ from campaigns.bargain_algorithm import to_yuan
 from campaigns.models import BargainCut, BargainState, BargainTask
 from campaigns.types.bargain import kind as bargaining
 from campaigns.types.bargain.kind import BargainRefused
-from tests.campaigns.social_support import bargain_campaign, friends, starter_in
+from tests.campaigns.social_support import bargain_campaign, friends, shop_rules_made, starter_in
 from tests.factories import ShopFactory
 from tests.race import Gate, race
 
@@ -22,6 +22,7 @@ RACERS = 12
 def _bargain(cuts=5):
     shop = ShopFactory()
     campaign = bargain_campaign(shop, settings={"min_cuts": cuts})
+    shop_rules_made(shop)
     return bargaining.start_bargain(campaign=campaign, member=starter_in(shop)[0])
 
 
@@ -47,7 +48,7 @@ def test_control_the_race_is_real_without_the_guard(monkeypatch):
     cutters = friends(RACERS)
     gate = Gate(RACERS)
 
-    def naive_take(task_id, *, now):
+    def naive_take(task_id, *, now, pay_deadline):
         seen = BargainTask.objects.get(pk=task_id)
         gate.wait()  # everyone reads before anyone writes
         if seen.state == BargainState.OPEN and seen.cuts_done < seen.cuts_planned:
@@ -61,7 +62,7 @@ def test_control_the_race_is_real_without_the_guard(monkeypatch):
 
     # Every racer was handed cut 1: only the unique index on (task, number) kept eleven of them from
     # taking the same cut, and friends were refused while four cuts were left.
-    assert sum(isinstance(r, BargainCut) for r in results) == 1
+    assert sum(isinstance(r, BargainCut) for r in results) == 1, results
     assert any(isinstance(r, IntegrityError | BargainRefused) for r in results)
     task.refresh_from_db()
     assert task.cuts_done == 1 and task.state == BargainState.OPEN
@@ -118,3 +119,36 @@ def test_the_expiry_job_run_concurrently_closes_each_bargain_once():
     assert sum(results) == 4, results
     assert BargainTask.objects.filter(state=BargainState.EXPIRED).count() == 4
     assert connection.vendor == "postgresql"
+
+
+def test_a_cut_locks_the_bargain_only_after_its_act_and_the_referral_binding(monkeypatch):
+    """The bargain's row is every friend's hot spot: the act, its fraud checks, the friend's activity and
+    a newcomer's referral binding are written before it is locked; only the cut and its credit after."""
+    from campaigns import services
+    from referrals.models import EventKind, ReferralEdge, ReferralEvent
+    from tests.factories import UserFactory
+    from tests.race import lock_elsewhere
+
+    task = _bargain(cuts=5)
+    newcomer = UserFactory()  # brand new: the cut binds them to the starter
+    probes = {}
+    real_record_act, real_credit = services.record_act, services.credit_act
+
+    def record_act_then_probe(**kwargs):
+        act = real_record_act(**kwargs)
+        probes["after the act"] = lock_elsewhere(BargainTask, task.pk)
+        return act
+
+    def probe_then_credit(act, **kwargs):
+        probes["after the cut"] = lock_elsewhere(BargainTask, task.pk)
+        return real_credit(act, **kwargs)
+
+    monkeypatch.setattr(services, "record_act", record_act_then_probe)
+    monkeypatch.setattr(services, "credit_act", probe_then_credit)
+    made = bargaining.cut(task=task, cutter=newcomer)
+
+    assert probes["after the act"] == "free"
+    assert probes["after the cut"].startswith("locked"), probes
+    assert ReferralEdge.objects.filter(invitee=newcomer, inviter=task.starter).count() == 1
+    credit = ReferralEvent.objects.get(kind=EventKind.CAMPAIGN_ACT, invitee=newcomer)
+    assert credit.amount == made.amount == to_yuan(task.plan[0])

@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from campaigns.models import Help, HelpTask, HelpTaskState
 from campaigns.types.help import kind as helping
 from campaigns.types.help.kind import HelpRefused
-from tests.campaigns.social_support import friends, help_campaign, starter_in
+from tests.campaigns.social_support import friends, help_campaign, shop_rules_made, starter_in
 from tests.factories import ShopFactory
 from tests.race import Gate, race
 
@@ -22,6 +22,7 @@ RACERS = 12
 def _task(k=5):
     shop = ShopFactory()
     campaign = help_campaign(shop, settings={"helps_needed": k})
+    shop_rules_made(shop)
     return helping.start_task(campaign=campaign, member=starter_in(shop)[0])
 
 

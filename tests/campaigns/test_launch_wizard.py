@@ -126,6 +126,15 @@ def test_a_selling_type_needs_a_product_and_says_so_naming_the_field(operator_cl
     assert not Campaign.objects.exists() and not AuditEntry.objects.exists()
 
 
+def test_the_made_name_is_the_products_once_one_is_chosen(operator_client, sku):
+    data = {**first_page(operator_client, "group_buy"), "step": "product", "go": "next", "sku": ""}
+    refused = operator_client.post(new_url("group_buy"), data)
+    assert refused.status_code == 400 and 'name="name" value=' not in refused.content.decode()
+    data = {**fields_of(refused), "step": "product", "go": "next", "sku": sku.pk}
+    page = operator_client.post(new_url("group_buy"), data).content.decode()
+    assert 'value="有机胚芽米粉 · 拼团"' in page
+
+
 def test_another_shops_sku_is_refused(operator_client, other_shop):
     theirs = SkuFactory(product__shop=other_shop)
     _data, response = to_numbers(operator_client, "group_buy", theirs)
@@ -290,6 +299,12 @@ def test_the_preview_shows_the_real_landing_page_and_poster_of_the_draft(operato
     assert poster.content[:4] == b"\x89PNG"
 
 
+def test_a_drafts_page_leads_back_to_its_preview(operator_client, draft):
+    page = operator_client.get(reverse("dashboard:campaign_detail", args=[draft.pk])).content.decode()
+    assert reverse("dashboard:campaign_launch_preview", args=[draft.pk]) in page
+    assert f'src="{reverse("dashboard:campaign_poster", args=[draft.pk])}"' in page  # the poster, shown
+
+
 def test_launching_now_runs_the_draft_with_one_audit_entry(operator_client, draft):
     response = operator_client.post(reverse("dashboard:campaign_launch_preview", args=[draft.pk]), {"when": "now"})
     assert response.url == reverse("dashboard:campaign_detail", args=[draft.pk])
@@ -409,3 +424,41 @@ def test_the_product_step_reads_a_constant_number_of_queries(
 def test_step_one_reads_a_constant_number_of_queries(operator_client, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):
         operator_client.get(START)
+
+
+# --- In English -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(ESSENTIALS))
+def test_every_step_is_english_when_asked(operator, shop, code):
+    """Every wizard page of every type in English, a failed step included: no Chinese left in the UI."""
+    from django.conf import settings
+
+    from tests.test_i18n import leftover_chinese
+
+    shop.name, operator.display_name = "Acme Foods", "Olivia"  # the data in English: any Chinese left is UI
+    shop.save()
+    operator.save()
+    sku = SkuFactory(product=ProductFactory(shop=shop, name="Oat milk"), spec="1L", price=Decimal("59.90"))
+    client = Client()
+    client.force_login(operator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    pages = {"type": client.get(START), "product": client.get(new_url(code))}
+    pages["product error"] = client.post(
+        new_url(code), {**fields_of(pages["product"]), "step": "product", "go": "next"}
+    )
+    data, pages["numbers"] = to_numbers(client, code, sku)
+    assert 'value="Oat milk · ' in pages["numbers"].content.decode()
+    pages["numbers error"] = client.post(new_url(code), {**data, "step": "numbers", "go": "next", "stock_cap": "0"})
+    client.post(new_url(code), {**data, "step": "numbers", "go": "next", **ESSENTIALS[code]})
+    draft = Campaign.objects.get()
+    for name in ("campaign_launch_draft", "campaign_launch_preview", "campaign_landing_preview"):
+        pages[name] = client.get(reverse(f"dashboard:{name}", args=[draft.pk]))
+    pages["launch error"] = client.post(
+        reverse("dashboard:campaign_launch_preview", args=[draft.pk]), {"when": "later", "starts_at": ""}
+    )
+
+    assert "Unlimited" in pages["numbers"].content.decode() or "No limit" in pages["numbers"].content.decode()
+    for step, response in pages.items():
+        assert response.status_code in (200, 400), step
+        assert not leftover_chinese(response.content.decode()), (step, leftover_chinese(response.content.decode()))

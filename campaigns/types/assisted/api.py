@@ -74,9 +74,10 @@ def _idempotency_key(request) -> tuple[str, Response | None]:
     return key, None
 
 
-def task_data(task, user, *, acts: list, still_open: bool) -> dict:
+def task_data(task, user, *, acts: list | None, still_open: bool) -> dict:
     """What every friend-assisted task's answer holds: who started it, its state and time, its order (for
-    the starter only) and the share link (for those in it, while it is open). Each type adds its own."""
+    the starter only) and the share link (for those in it, while it is open). Each type adds its own.
+    `acts`: all the task's acts when loaded anyway; None asks the database (FriendTask.acted)."""
     return {
         "id": task.pk,
         "campaign": task.campaign_id,

@@ -18,10 +18,14 @@ class FriendTask(models.Model):
         abstract = True
 
     def acted(self, user, acts=None) -> bool:
-        """Has `user` acted on this task? `acts`: the task's acts when already loaded."""
+        """Has `user` acted on this task? `acts`: the task's acts when all are already loaded. Otherwise
+        one indexed query (a task may have hundreds of acts: they are never loaded to answer this)."""
         if not user.is_authenticated:
             return False
-        acts = getattr(self, self.acts_name).all() if acts is None else acts
+        if acts is None and self.acts_name in getattr(self, "_prefetched_objects_cache", {}):
+            acts = getattr(self, self.acts_name).all()
+        if acts is None:
+            return getattr(self, self.acts_name).filter(**{f"{self.actor_name}_id": user.pk}).exists()
         return any(getattr(act, f"{self.actor_name}_id") == user.pk for act in acts)
 
     def involves(self, user, acts=None) -> bool:

@@ -52,14 +52,14 @@ class BargainSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     pay_deadline = serializers.DateTimeField(allow_null=True, help_text="Set when the floor is reached.")
     order = serializers.IntegerField(allow_null=True)
-    cuts = CutSerializer(many=True)
+    cuts = CutSerializer(many=True, help_text="The latest 20 cuts in cut order (`cuts_done` counts them all).")
     share_url = serializers.CharField()
 
 
 def _bargain_data(task: BargainTask, user) -> dict:
-    cuts = list(task.cuts.all())
+    cuts = bargaining.recent_cuts(task)
     return {
-        **task_data(task, user, acts=cuts, still_open=task.state == "open"),
+        **task_data(task, user, acts=None, still_open=task.state == "open"),
         "original_price": task.original_price,
         "floor_price": task.floor_price,
         "current_price": task.current_price,

@@ -217,15 +217,28 @@ class Rules:
 # --- Reads ---------------------------------------------------------------------------------------------
 
 
+RECENT_CUTS = 20  # the cuts a bargain's page and answer list: the latest ones (the totals are on the row)
+
+
 def bargain_with_cuts(pk: int) -> BargainTask:
-    """One bargain with what its page shows (campaign, starter, the cuts and their friends): constant queries."""
-    return (
-        BargainTask.objects.select_related(
-            "campaign", "campaign__sku", "campaign__product", "starter", "group", "order"
-        )
-        .prefetch_related("cuts__cutter")
-        .get(pk=pk)
-    )
+    """One bargain with what its page shows (campaign, starter, group, order): one query, however many
+    friends cut it. Its cuts are read bounded: `recent_cuts`, `cut_of`."""
+    return BargainTask.objects.select_related(
+        "campaign", "campaign__sku", "campaign__product", "starter", "group", "order"
+    ).get(pk=pk)
+
+
+def recent_cuts(task: BargainTask, limit: int = RECENT_CUTS) -> list[BargainCut]:
+    """The latest `limit` cuts with their friends, in cut order: one query on (task, number)."""
+    latest = task.cuts.select_related("cutter").order_by("-number")[:limit]
+    return list(reversed(latest))
+
+
+def cut_of(task: BargainTask, user) -> BargainCut | None:
+    """`user`'s cut of the bargain, if any: one query on the unique (task, cutter)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return BargainCut.objects.filter(task=task, cutter=user).first()
 
 
 def live_bargain_of(campaign: Campaign, member) -> BargainTask | None:
@@ -319,21 +332,26 @@ def cut_problem(task: BargainTask, user, *, now: datetime | None = None) -> str 
     return None
 
 
-def _take_next_cut(task_id: int, *, now: datetime) -> tuple[int, Decimal] | None:
+def _take_next_cut(task_id: int, *, now: datetime, pay_deadline: datetime) -> tuple[int, Decimal] | None:
     """(the cut's number, the price after it), or None: ONE conditional UPDATE takes the next planned cut
-    and lowers the price by exactly that cut, so racing friends get consecutive cuts and never pass the floor.
-    (`cuts_done` on the right-hand side is the value before this update: the 0-based index of the cut.)"""
+    and lowers the price by exactly that cut, so racing friends get consecutive cuts and never pass the floor;
+    the last cut reaches the floor in the same statement (its payment deadline starts: `pay_deadline`).
+    (`cuts_done` on the right-hand side is the value before this update: the 0-based index of the cut.)
+    It locks the bargain row until commit: the callers take it last."""
     table = BargainTask._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {table}
                SET cuts_done = cuts_done + 1,
-                   current_price = current_price - ((plan ->> cuts_done)::numeric / 100)
+                   current_price = current_price - ((plan ->> cuts_done)::numeric / 100),
+                   state = CASE WHEN cuts_done + 1 = cuts_planned THEN %s ELSE state END,
+                   floor_reached_at = CASE WHEN cuts_done + 1 = cuts_planned THEN %s ELSE floor_reached_at END,
+                   pay_deadline = CASE WHEN cuts_done + 1 = cuts_planned THEN %s ELSE pay_deadline END
              WHERE id = %s AND state = %s AND cuts_done < cuts_planned AND expires_at > %s
          RETURNING cuts_done, current_price
             """,
-            [task_id, BargainState.OPEN, now],
+            [BargainState.FLOOR_REACHED, now, pay_deadline, task_id, BargainState.OPEN, now],
         )
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
@@ -342,8 +360,14 @@ def _take_next_cut(task_id: int, *, now: datetime) -> tuple[int, Decimal] | None
 def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None) -> BargainCut:
     """`cutter` cuts `task` once: the next planned cut, exactly; the last one reaches the floor and starts
     the payment deadline. Refuses (BargainRefused) a self-cut, a second cut by the same friend, a bargain at
-    its floor, ordered, expired or lapsed."""
-    from campaigns.services import record_act, referral_adapter
+    its floor, ordered, expired or lapsed.
+
+    One transaction, the bargain's row (every friend's hot spot) locked as late as possible: first the act
+    (its fraud signals, the friend's activity, a newcomer's referral binding) — none of which depends on
+    the bargain's state — then the conditional UPDATE that takes the cut, and under its lock only what
+    carries the cut's amount: the act's referral event and the cut row. A refusal rolls all of it back.
+    """
+    from campaigns.services import credit_act, record_act, referral_adapter
 
     now = now or timezone.now()
     task = BargainTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
@@ -355,14 +379,9 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     problem = cut_problem(task, cutter, now=now)
     if problem:
         raise BargainRefused(problem)
+    pay_deadline = now + Rules(campaign).pay_within
     try:
         with transaction.atomic():
-            taken = _take_next_cut(task.pk, now=now)
-            if taken is None:
-                task.refresh_from_db(fields=["state", "cuts_done", "cuts_planned", "expires_at"])
-                raise BargainRefused(cut_problem(task, None, now=now) or "expired")
-            number, price_after = taken
-            amount = to_yuan(task.plan[number - 1])
             act = record_act(
                 campaign=campaign,
                 actor=cutter,
@@ -371,9 +390,18 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
                 key=f"cut:{task.pk}:{cutter.pk}",
                 request=request,
                 group=task.group,
-                amount=amount,
                 occurred_at=now,
+                credit=False,
             )
+            if act is None:  # the act is written with its cut: this friend's cut is in (or being made)
+                raise BargainRefused("duplicate")
+            taken = _take_next_cut(task.pk, now=now, pay_deadline=pay_deadline)  # the row is locked from here
+            if taken is None:
+                task.refresh_from_db(fields=["state", "cuts_done", "cuts_planned", "expires_at"])
+                raise BargainRefused(cut_problem(task, None, now=now) or "expired")
+            number, price_after = taken
+            amount = to_yuan(task.plan[number - 1])
+            credit_act(act, amount=amount, group=task.group)
             made = BargainCut.objects.create(
                 task=task,
                 campaign=campaign,
@@ -383,15 +411,9 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
                 amount=amount,
                 price_after=price_after,
                 act=act,
-                flagged=bool(act and act.flagged),
+                flagged=act.flagged,
                 created_at=now,
             )
-            if number == task.cuts_planned:
-                BargainTask.objects.filter(pk=task.pk, state=BargainState.OPEN).update(
-                    state=BargainState.FLOOR_REACHED,
-                    floor_reached_at=now,
-                    pay_deadline=now + Rules(campaign).pay_within,
-                )
     except IntegrityError as exc:
         if "bargain_cut_not_self" in str(exc):
             raise BargainRefused("self") from None

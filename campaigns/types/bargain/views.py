@@ -37,9 +37,9 @@ def _visible_bargain(request: HttpRequest, task_pk: int) -> tuple[BargainTask, o
 def _bargain_context(request: HttpRequest, task: BargainTask, inviter, *, refusal: str = "") -> dict:
     user = request.user
     now = timezone.now()
-    cuts = list(task.cuts.all())
+    cuts = bargaining.recent_cuts(task)
     is_starter = user.is_authenticated and user.pk == task.starter_id
-    my_cut = next((c for c in cuts if user.is_authenticated and c.cutter_id == user.pk), None)
+    my_cut = None if is_starter else bargaining.cut_of(task, user)
     problem = None if is_starter or my_cut else bargaining.cut_problem(task, user, now=now)
     live = task.state in (BargainState.OPEN, BargainState.FLOOR_REACHED)
     buy_problem = bargaining.buy_problem(task, now=now) if is_starter else None

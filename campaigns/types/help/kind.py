@@ -5,8 +5,8 @@ Rules and where each is decided:
   returns the open one) and shares its link; friends sign in and tap help;
 - the place of a help is decided by ONE conditional UPDATE of the task row,
   `help_count = help_count + 1 WHERE help_count < K AND state = 'open' AND expires_at > now`; the
-  help that gets K completes the task and grants the reward in the same transaction, exactly once
-  (a CHECK keeps the counter at most K; a second conditional UPDATE stamps the grant);
+  help that gets K completes the task and grants the reward in the same statement, exactly once
+  (a CHECK keeps the counter at most K);
 - nobody helps themself (refused here, a CHECK behind it), a friend helps a task once (unique), and
   at most `helps_per_helper` times per campaign (a unique slot per helper); "new users only" admits
   only people who never paid an order in the shop;
@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -274,14 +274,25 @@ def refusal(reason: str, task: HelpTask) -> HelpRefused:
 
 def _claim_place(task_id: int, *, now: datetime) -> int | None:
     """The help's place (1…K), or None: ONE conditional UPDATE decides, so K places are handed out once
-    each however many friends tap at the same moment."""
-    claimed = HelpTask.objects.filter(
-        pk=task_id, state=HelpTaskState.OPEN, expires_at__gt=now, help_count__lt=F("helps_needed")
-    ).update(help_count=F("help_count") + 1)
-    if claimed != 1:
-        return None
-    # The UPDATE holds the row until commit: the count read back is the one this help made.
-    return HelpTask.objects.filter(pk=task_id).values_list("help_count", flat=True).get()
+    each however many friends tap at the same moment. The K-th place completes the task and grants its
+    reward in the same statement, once. It locks the task's row until commit: the callers take it last."""
+    table = HelpTask._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table}
+               SET help_count = help_count + 1,
+                   state = CASE WHEN help_count + 1 = helps_needed THEN %s ELSE state END,
+                   completed_at = CASE WHEN help_count + 1 = helps_needed THEN %s ELSE completed_at END,
+                   reward_granted_at = CASE WHEN help_count + 1 = helps_needed AND reward_granted_at IS NULL
+                                            THEN %s ELSE reward_granted_at END
+             WHERE id = %s AND state = %s AND expires_at > %s AND help_count < helps_needed
+         RETURNING help_count
+            """,
+            [HelpTaskState.COMPLETED, now, now, task_id, HelpTaskState.OPEN, now],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def give_help(*, task: HelpTask, helper, request=None, now: datetime | None = None) -> Help:
@@ -330,21 +341,14 @@ def _helper_slot(task: HelpTask, helper, rules: Rules, *, retry: bool) -> int:
 
 
 def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -> Help:
-    """Claim a place and write the help (and its referral act) in one transaction; the K-th place
-    completes the task. HelpRefused when no place is left; IntegrityError when a constraint catches a
-    concurrent help (the caller names it)."""
+    """Write the act (its fraud signals, the helper's activity, its referral events: none depends on the
+    task's state), then claim a place — the task's row is locked from there to commit — and write the help,
+    all in one transaction. HelpRefused when no place is left (everything rolls back); IntegrityError when
+    a constraint catches a concurrent help (the caller names it)."""
     from campaigns.services import record_act
 
     campaign = task.campaign
     with transaction.atomic():
-        place = _claim_place(task.pk, now=now)
-        if place is None:
-            task.refresh_from_db(fields=["state", "help_count", "expires_at"])
-            raise HelpRefused(
-                "completed"
-                if task.state == HelpTaskState.COMPLETED or task.help_count >= task.helps_needed
-                else "expired"
-            )
         act = record_act(
             campaign=campaign,
             actor=helper,
@@ -355,6 +359,16 @@ def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -
             group=task.group,
             occurred_at=now,
         )
+        if act is None:  # the act is written with its help: this friend's help is in (or being made)
+            raise HelpRefused("duplicate")
+        place = _claim_place(task.pk, now=now)
+        if place is None:
+            task.refresh_from_db(fields=["state", "help_count", "expires_at"])
+            raise HelpRefused(
+                "completed"
+                if task.state == HelpTaskState.COMPLETED or task.help_count >= task.helps_needed
+                else "expired"
+            )
         given = Help.objects.create(
             task=task,
             campaign=campaign,
@@ -363,11 +377,9 @@ def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -
             number=place,
             helper_slot=slot,
             act=act,
-            flagged=bool(act and act.flagged),
+            flagged=act.flagged,
             created_at=now,
         )
-        if place == task.helps_needed:
-            _complete(task, now=now)
     return given
 
 
@@ -379,17 +391,6 @@ def _conflict_refusal(text: str, rules: Rules) -> HelpRefused:
     if "help_not_self" in text:
         return HelpRefused("self")
     return HelpRefused("duplicate")
-
-
-def _complete(task: HelpTask, *, now: datetime) -> bool:
-    """The K-th help: the task completes and its reward is granted, once (conditional UPDATEs)."""
-    done = HelpTask.objects.filter(pk=task.pk, state=HelpTaskState.OPEN).update(
-        state=HelpTaskState.COMPLETED, completed_at=now
-    )
-    granted = HelpTask.objects.filter(pk=task.pk, state=HelpTaskState.COMPLETED, reward_granted_at__isnull=True).update(
-        reward_granted_at=now
-    )
-    return done == 1 and granted == 1
 
 
 # --- The reward ------------------------------------------------------------------------------------------
