@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -760,7 +761,9 @@ def do_not_market(*, member: User, shop_id: int) -> bool:
 def do_not_market_among(*, members, shop_id: int) -> set[int]:
     """Of the member ids, those with an open after-sales case in the shop (one query: do_not_market in bulk)."""
     return set(
-        AfterSalesCase.objects.filter(member_id__in=list(members), shop_id=shop_id, state=CaseState.OPEN)
+        AfterSalesCase.objects.filter(
+            member_id__in=RawSQL("SELECT unnest(%s::bigint[])", [list(members)]), shop_id=shop_id, state=CaseState.OPEN
+        )
         .values_list("member_id", flat=True)
         .distinct()
     )
