@@ -34,6 +34,7 @@ from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
 from shequn import hooks, images, kicks, locks
 from shops import audit
+from shops.models import Shop, ShopSettings
 
 from . import soldout
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
@@ -248,7 +249,7 @@ def _reserve_and_create(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
         created_at=now,
-        pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
+        pay_deadline=now + timedelta(minutes=_payment_timeout_minutes(group)),
     )
     hooks.order_placing.run(order)  # referrals fills in the referrer
     order.save(force_insert=True)
@@ -282,6 +283,14 @@ def _reserve_and_create(
             soldout.mark_on_commit(sku.pk, str(sku))
     hooks.order_created.run(order)
     return order
+
+
+def _payment_timeout_minutes(group: Group) -> int:
+    """The shop's time to pay: from the group's shop settings when loaded, else one read of that one column
+    (not the shop's row and then its settings' row)."""
+    if Group.shop.is_cached(group) and Shop.settings.is_cached(group.shop):
+        return group.shop.settings.payment_timeout_minutes
+    return ShopSettings.objects.values_list("payment_timeout_minutes", flat=True).get(shop_id=group.shop_id)
 
 
 def _reserve_stock(sku: Sku, quantity: int) -> bool:
