@@ -79,6 +79,7 @@ def migrated_template(url: str) -> str:
     """A database with every migration applied, made once per set of migration files and kept on the
     server as a template (CREATE DATABASE … TEMPLATE copies it in a second instead of migrating for 25)."""
     import psycopg2
+    from psycopg2 import errors
 
     name = f"shequn_bench_template_{_migrations_digest()}"
     admin = _admin(url)
@@ -93,7 +94,10 @@ def migrated_template(url: str) -> str:
         env = dict(os.environ, DATABASE_URL=_url_for(url, building), DJANGO_SETTINGS_MODULE="shequn.settings")
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         with admin.cursor() as cursor:
-            cursor.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            try:
+                cursor.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            except errors.DuplicateDatabase:  # another run built it meanwhile: use theirs
+                cursor.execute(f'DROP DATABASE "{building}"')
             # Templates of earlier migrations are of no further use: dropped unless something is copying one.
             cursor.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE 'shequn\\_bench\\_template\\_%%' "
@@ -360,13 +364,13 @@ class Bench:
         return fire(self.servers.urls(), requests, connections=self.args.connections)
 
     def warm(self, paths: list[tuple]) -> None:
-        """Two seconds of wrk before the timed rounds (workers import, templates compile) over a few rows of
-        each distinct path of `paths`, so every page is warm whatever the order of the rows."""
+        """Three seconds of wrk before the timed rounds (workers import, templates compile) over a few rows
+        of each distinct page of `paths`, so every page is warm whatever the order of the rows."""
         by_path: dict[str, list[tuple]] = {}
-        for row in paths:
-            by_path.setdefault(row[0] if len(row) == 2 else row[1], []).append(row)
+        for row in paths:  # one page = one path up to its numbers (/_bench/select/1 … /1000 are one)
+            by_path.setdefault(re.sub(r"\d+", "N", row[0] if len(row) == 2 else row[1]), []).append(row)
         rows = [row for group in zip(*(rows[:5] * 5 for rows in by_path.values()), strict=False) for row in group]
-        wrk(self.servers.urls(), rows, seconds=2, connections=self.args.connections, tmp=self.tmp)
+        wrk(self.servers.urls(), rows, seconds=3, connections=self.args.connections, tmp=self.tmp)
         self.settle()
 
     def heartbeat(self) -> None:
@@ -381,7 +385,8 @@ class Bench:
         servers = servers or self.servers
         load = wrk(servers.urls(), paths, seconds=self.args.seconds, connections=self.args.connections, tmp=self.tmp)
         if check and (load.statuses.get(0) or load.errors):
-            print(f"  ! {paths[0][0]}: {load.statuses.get(0, 0)} non-2xx/3xx, {load.errors} socket errors", flush=True)
+            where = paths[0][0] if len(paths[0]) == 2 else f"{paths[0][0]} {paths[0][1]}"
+            print(f"  ! {where}: {load.statuses.get(0, 0)} non-2xx/3xx, {load.errors} socket errors", flush=True)
         self.settle()
         return load.rate
 

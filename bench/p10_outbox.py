@@ -142,6 +142,7 @@ def run(argv) -> list[Measure]:
     os.environ[FAKE_URL] = provider.url
     queue = f"bench-p10-{os.getpid()}"
     celery_app.conf.task_default_queue = queue  # the outbox's kicks: this run's queue, deleted at the end
+    celery_app.loader.import_default_modules()
     try:
         call_command("migrate", verbosity=0)
         module = sys.modules[__name__]

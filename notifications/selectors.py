@@ -1,6 +1,10 @@
 """Reads for notifications. Members read through `for_member` functions (their own inbox only),
 operators through functions that take the shop. A miss is a 404."""
 
+import time
+
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -28,8 +32,39 @@ def notification_for_member(user, pk: int) -> Notification:
     return get_object_or_404(inbox_for_member(user), pk=pk)
 
 
+# The inbox badge is on every member page: its COUNT is cached per member under a version that every change
+# of the member's unread notifications replaces on commit (forget_unread_count). A count computed before a
+# change is stored under the old version, which nobody reads again, so the badge is exact after each change;
+# with Redis down every read counts in the database.
+BADGE_SECONDS = 600
+BADGE_VERSION_SECONDS = 86400  # longer than BADGE_SECONDS: a count outlives no version it was stored under
+
+
+def _badge_version_key(user_id: int) -> str:
+    return f"notifications:unread-version:{user_id}"
+
+
 def unread_count_for_member(user) -> int:
-    return Notification.objects.filter(user=user, state=NotificationState.SENT, read_at__isnull=True).count()
+    version = cache.get(_badge_version_key(user.pk)) or 0
+    key = f"notifications:unread:{user.pk}:{version}"
+    count = cache.get(key)
+    if count is None:
+        count = Notification.objects.filter(user=user, state=NotificationState.SENT, read_at__isnull=True).count()
+        cache.set(key, count, BADGE_SECONDS)
+    return count
+
+
+def forget_unread_count(user_ids) -> None:
+    """The members' unread notifications change in this transaction: their badges are counted afresh, now
+    and again once it commits (a reader between the two may have cached the count from before the change)."""
+    keys = {_badge_version_key(user_id) for user_id in user_ids}
+
+    def new_versions() -> None:
+        cache.set_many(dict.fromkeys(keys, time.time_ns()), BADGE_VERSION_SECONDS)
+
+    if keys:
+        new_versions()
+        transaction.on_commit(new_versions, robust=True)
 
 
 def shops_for_member(user) -> QuerySet[Shop]:

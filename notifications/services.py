@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,6 +48,7 @@ from .models import (
     Preference,
     WechatFallback,
 )
+from .selectors import forget_unread_count
 
 logger = logging.getLogger("shequn.notifications")
 
@@ -59,6 +61,12 @@ CLAIM_CHUNK = 25
 RELEASE_BATCH = 100  # due notifications decided per transaction
 BACKOFF_BASE = timedelta(seconds=60)
 BACKOFF_MAX = timedelta(hours=1)
+
+
+def _ids(values) -> RawSQL:
+    """A big id list for `__in` as one array parameter (Django would prepare each element: a cost per
+    member that showed in the reminder fan-out's profile)."""
+    return RawSQL("SELECT unnest(%s::bigint[])", [list(values)])
 
 
 def max_attempts() -> int:
@@ -253,7 +261,7 @@ def commercial_sent_among(user_ids, shop_id: int, at: datetime) -> dict[int, tup
     none left out."""
     rows = (
         Notification.objects.filter(
-            user_id__in=list(user_ids),
+            user_id__in=_ids(user_ids),
             shop_id=shop_id,
             state=NS.SENT,
             category__in=COMMERCIAL,
@@ -285,7 +293,7 @@ def marketing_eligibility(users, shop, at: datetime | None = None, *, category: 
         if category not in Category.values:
             raise ValueError(f"unknown notification category {category!r}")
         out = set(
-            Preference.objects.filter(shop_id=shop_id, user_id__in=ids, **{category: False}).values_list(
+            Preference.objects.filter(shop_id=shop_id, user_id__in=_ids(ids), **{category: False}).values_list(
                 "user_id", flat=True
             )
         )
@@ -393,6 +401,7 @@ def mark_read(*, notification: Notification, at: datetime | None = None) -> Noti
             first = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=at) == 1
             notification.refresh_from_db(fields=["read_at"])
             if first:
+                forget_unread_count([notification.user_id])
                 _opened([notification])
     return notification
 
@@ -404,6 +413,7 @@ def mark_all_read(*, user) -> int:
         Notification.objects.filter(pk__in=[n.pk for n in unread]).update(read_at=now)
         for notification in unread:
             notification.read_at = now
+        forget_unread_count([user.pk])
         _opened(unread)
     return len(unread)
 
@@ -514,6 +524,7 @@ def _release(notifications: list[Notification], now: datetime) -> None:
     if not notifications:
         return
     Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(state=NS.SENT, sent_at=now, reason="")
+    forget_unread_count({n.user_id for n in notifications})
     rows = []
     for notification in notifications:
         notification.state, notification.sent_at, notification.reason = NS.SENT, now, ""

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,6 +59,12 @@ SAME_PURCHASE = timedelta(days=1)  # orders closer than this are one purchase oc
 DEFAULT_LEAD_DAYS = AutomationSettings._meta.get_field("reminder_lead_days").default
 # Orders that mean "the member has bought (or is buying) again": open ones and paid ones.
 REORDER_STATES = (OrderState.PENDING_PAYMENT, *PAID_STATES)
+
+
+def _ids(values) -> RawSQL:
+    """A big id list for `__in` as one array parameter (Django would prepare each element: a cost per
+    member that showed in the reminder fan-out's profile)."""
+    return RawSQL("SELECT unnest(%s::bigint[])", [list(values)])
 
 
 # --- Due dates --------------------------------------------------------------------------------------
@@ -327,7 +334,7 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
             candidates = [row for row in waiting if (row.shop_id, row.member_id) in eligible]
             inserted = _insert_reminders(candidates, now)  # (member, product, cycle) → reminder id, new ones only
             to_send = [row for row in candidates if (row.member_id, row.product_id, row.cycle) in inserted]
-            written = notify_many([_reminder_message(row) for row in to_send], now=now)
+            written = notify_many(_reminder_messages(to_send), now=now)
             _link_notifications(
                 [
                     (inserted[(row.member_id, row.product_id, row.cycle)], written[_reminder_key(row)])
@@ -340,9 +347,9 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
                     result.count(row.shop_id)
             # Sent now, or by an earlier run of this cycle (its reminder row exists): done either way.
             done += [row.pk for row in candidates]
-            RepurchaseDue.objects.filter(pk__in=done).update(state=DueState.REMINDED)
+            RepurchaseDue.objects.filter(pk__in=_ids(done)).update(state=DueState.REMINDED)
             if deferred:  # opted out, capped or in after-sales now: tried again later
-                RepurchaseDue.objects.filter(pk__in=deferred).update(not_before=now + RETRY_DEFERRED)
+                RepurchaseDue.objects.filter(pk__in=_ids(deferred)).update(not_before=now + RETRY_DEFERRED)
             sent += len(to_send)
     return sent
 
@@ -351,9 +358,9 @@ def _reminded(rows: list[RepurchaseDue]) -> set[tuple[int, int, int]]:
     """The rows' (member, product, cycle) that have their reminder already (one query)."""
     return set(
         RepurchaseReminder.objects.filter(
-            member_id__in={r.member_id for r in rows},
+            member_id__in=_ids({r.member_id for r in rows}),
             product_id__in={r.product_id for r in rows},
-            cycle__in={r.cycle for r in rows},
+            cycle__in=_ids({r.cycle for r in rows}),
         ).values_list("member_id", "product_id", "cycle")
     )
 
@@ -362,18 +369,38 @@ def _reminder_key(row: RepurchaseDue) -> str:
     return f"repurchase:{row.member_id}:{row.product_id}:{row.cycle}"
 
 
-def _reminder_message(row: RepurchaseDue) -> Outgoing:
-    return Outgoing(
-        shop_id=row.shop_id,
-        user_id=row.member_id,
-        category="reminder",
-        kind="repurchase",
-        key=_reminder_key(row),
-        title=_("「%(product)s」快用完了吗？") % {"product": row.product.name},
-        body=_("你上次买的「%(product)s」预计在 %(date)s 前后用完。需要的话，点开即可一键再来一单。")
-        % {"product": row.product.name, "date": timezone.localtime(row.due_at).strftime("%m月%d日")},
-        url=settings.SITE_URL + reverse("orders:reorder", args=[row.product_id]),
-    )
+def _reminder_messages(rows: list[RepurchaseDue]) -> list[Outgoing]:
+    """The reminders' messages; the words and link made once per product and due day, not per member."""
+    per_product: dict[int, tuple[str, str]] = {}
+    bodies: dict[tuple[int, str], str] = {}
+    messages = []
+    names = dict(Product.objects.filter(pk__in={r.product_id for r in rows}).values_list("pk", "name")) if rows else {}
+    for row in rows:
+        if row.product_id not in per_product:
+            per_product[row.product_id] = (
+                _("「%(product)s」快用完了吗？") % {"product": names[row.product_id]},
+                settings.SITE_URL + reverse("orders:reorder", args=[row.product_id]),
+            )
+        title, url = per_product[row.product_id]
+        day = timezone.localtime(row.due_at).strftime("%m月%d日")
+        body = bodies.get((row.product_id, day))
+        if body is None:
+            body = bodies[(row.product_id, day)] = _(
+                "你上次买的「%(product)s」预计在 %(date)s 前后用完。需要的话，点开即可一键再来一单。"
+            ) % {"product": names[row.product_id], "date": day}
+        messages.append(
+            Outgoing(
+                shop_id=row.shop_id,
+                user_id=row.member_id,
+                category="reminder",
+                kind="repurchase",
+                key=_reminder_key(row),
+                title=title,
+                body=body,
+                url=url,
+            )
+        )
+    return messages
 
 
 def _insert_reminders(rows: list[RepurchaseDue], now: datetime) -> dict[tuple[int, int, int], int]:
@@ -417,8 +444,7 @@ def _claim(due_ids: list[int], now: datetime) -> list[RepurchaseDue]:
     """Lock the rows still waiting; rows another worker holds are skipped (it is sending them)."""
     return list(
         RepurchaseDue.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("product")
-        .filter(pk__in=due_ids, state=DueState.WAITING, due_at__gte=now - LAPSE_AFTER)
+        .filter(pk__in=_ids(due_ids), state=DueState.WAITING, due_at__gte=now - LAPSE_AFTER)
         .order_by("pk")
     )
 
@@ -429,7 +455,7 @@ def _reordered_since(rows: list[RepurchaseDue]) -> dict[tuple[int, int], datetim
         return {}
     latest = (
         OrderLine.objects.filter(
-            order__member_id__in={r.member_id for r in rows},
+            order__member_id__in=_ids({r.member_id for r in rows}),
             product_id__in={r.product_id for r in rows},
             order__state__in=REORDER_STATES,
         )

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from accounts.models import User
 from groups.models import Group, Membership, MembershipStatus
 from shequn import hooks, images, kicks, locks
 from shops import audit
+from shops.models import Shop, ShopSettings
 
 from . import soldout
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
@@ -247,7 +249,7 @@ def _reserve_and_create(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
         created_at=now,
-        pay_deadline=now + timedelta(minutes=group.shop.settings.payment_timeout_minutes),
+        pay_deadline=now + timedelta(minutes=_payment_timeout_minutes(group)),
     )
     hooks.order_placing.run(order)  # referrals fills in the referrer
     order.save(force_insert=True)
@@ -281,6 +283,14 @@ def _reserve_and_create(
             soldout.mark_on_commit(sku.pk, str(sku))
     hooks.order_created.run(order)
     return order
+
+
+def _payment_timeout_minutes(group: Group) -> int:
+    """The shop's time to pay: from the group's shop settings when loaded, else one read of that one column
+    (not the shop's row and then its settings' row)."""
+    if Group.shop.is_cached(group) and Shop.settings.is_cached(group.shop):
+        return group.shop.settings.payment_timeout_minutes
+    return ShopSettings.objects.values_list("payment_timeout_minutes", flat=True).get(shop_id=group.shop_id)
 
 
 def _reserve_stock(sku: Sku, quantity: int) -> bool:
@@ -760,7 +770,9 @@ def do_not_market(*, member: User, shop_id: int) -> bool:
 def do_not_market_among(*, members, shop_id: int) -> set[int]:
     """Of the member ids, those with an open after-sales case in the shop (one query: do_not_market in bulk)."""
     return set(
-        AfterSalesCase.objects.filter(member_id__in=list(members), shop_id=shop_id, state=CaseState.OPEN)
+        AfterSalesCase.objects.filter(
+            member_id__in=RawSQL("SELECT unnest(%s::bigint[])", [list(members)]), shop_id=shop_id, state=CaseState.OPEN
+        )
         .values_list("member_id", flat=True)
         .distinct()
     )

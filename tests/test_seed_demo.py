@@ -334,3 +334,28 @@ def test_the_demo_gives_the_analytics_pages_their_figures(demo):
         shop.pk, {"start": start, "end": end, "sort": "revenue"}, selectors.groups_of(shop.pk)
     )
     assert ranking.table("ranking").rows[0]["revenue_fen"] > 0
+
+
+def test_the_demos_analytics_are_plausible_not_just_present(demo):
+    """What an operator would doubt at a glance: a funnel that grows, no repeat purchases, all activity this
+    week, a ranking without history."""
+    from analytics import reports, selectors
+
+    shop = Shop.objects.get(slug="demo")
+    start, end = timezone.localdate() - timedelta(days=120), timezone.localdate()
+    f = {"start": start, "end": end, "compare_start": start, "compare_end": end, "group": None, "campaign": None}
+    funnel = {row["key"]: row["count"] for row in reports.funnel(shop.pk, f).table("funnel").rows}
+    # Every link's opens are counted (operators' channels too), and every joiner signed in first.
+    assert funnel["link_opens"] >= funnel["signed_in_opens"] >= funnel["joins"] > 0
+    products = selectors.repeat_by_product(shop.pk, start, end, 7)
+    # Buyers come back about one usage cycle later, some after a reminder.
+    assert any(p["median_days"] and 0.5 <= p["median_days"] / p["usage_cycle_days"] <= 1.5 for p in products)
+    assert sum(p["reminded_orders"] for p in products) > 0
+    # Activity is spread over the weeks it happened in: some members of a cohort come back, not all.
+    cohorts = selectors.cohorts(shop.pk, start, end, group_id=None, basis="join", measure="activity", weeks=4)
+    assert any(c["retained"][1] is not None and 0 < c["retained"][1] < c["size"] for c in cohorts)
+    ranking = reports.group_ranking(
+        shop.pk, {"start": start, "end": end, "sort": "trend"}, selectors.groups_of(shop.pk)
+    )
+    assert len(ranking.table("health").rows) >= 2
+    assert any(row["trend"] is not None for row in ranking.table("ranking").rows)

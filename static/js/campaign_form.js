@@ -19,10 +19,23 @@
       box.appendChild(div);
     });
   }
+  var status = document.getElementById("validate-status");
+  function say(kind) {  // a spinner while asking; a message when the check could not be made
+    if (!status) { return; }
+    status.className = "fetch-status" + (kind === "failed" ? " is-error" : "");
+    status.innerHTML = "";
+    if (kind === "loading") {
+      var spinner = document.createElement("span");
+      spinner.className = "spinner";
+      status.appendChild(spinner);
+    }
+    status.appendChild(document.createTextNode(kind ? status.dataset[kind] : ""));
+  }
   function check() {
+    say("loading");
     fetch(form.dataset.validateUrl, {method: "POST", body: new FormData(form), credentials: "same-origin"})
-      .then(function (r) { return r.ok ? r.json() : {errors: {}}; })
-      .then(function (data) { show(data.errors || {}); });
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (data) { say(""); show(data.errors || {}); }, function () { say("failed"); });
   }
   function touch(event) { if (event.target.name) { touched[event.target.name] = true; } }
   form.addEventListener("input", function (e) { touch(e); clearTimeout(timer); timer = setTimeout(check, 500); });

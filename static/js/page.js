@@ -35,6 +35,57 @@
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
+  // Loading state: once a form is on its way its buttons are disabled and say 处理中… (the words are the
+  // page's <html data-busy>), so a second tap sends nothing and the member sees it was taken. Restored when
+  // the page is shown again from the back-forward cache, or after a while if no page came (a download).
+  // <form data-no-busy> opts out.
+  var busyWords = document.documentElement.getAttribute("data-busy") || "…";
+  function submitButtons(form) {
+    var buttons = Array.prototype.slice.call(form.querySelectorAll('button:not([type="button"]), input[type="submit"]'));
+    if (form.id) {
+      buttons = buttons.concat(Array.prototype.slice.call(document.querySelectorAll('[form="' + form.id + '"]')));
+    }
+    return buttons;
+  }
+  function setBusy(button, busy) {
+    var isInput = button.tagName === "INPUT";
+    if (busy) {
+      button.setAttribute("data-idle", isInput ? button.value : button.innerHTML);
+      if (isInput) { button.value = busyWords; } else { button.textContent = busyWords; }
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+    } else if (button.hasAttribute("data-idle")) {
+      if (isInput) { button.value = button.getAttribute("data-idle"); } else { button.innerHTML = button.getAttribute("data-idle"); }
+      button.removeAttribute("data-idle");
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+  }
+  function restoreAll() {
+    document.querySelectorAll("[data-idle]").forEach(function (button) { setBusy(button, false); });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.hasAttribute("data-no-busy")) { return; }
+    // After the browser has read the pressed button's name and value: a disabled button sends neither.
+    setTimeout(function () {
+      submitButtons(form).forEach(function (button) {
+        if (!button.disabled || button.hasAttribute("data-once")) { setBusy(button, true); }
+      });
+      setTimeout(restoreAll, 20000);
+    }, 0);
+  });
+  window.addEventListener("pageshow", restoreAll);
+
+  // The dashboard's menu button (shown on a phone only): opens and closes the folded navigation.
+  document.querySelectorAll(".nav-toggle").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      document.getElementById(button.getAttribute("aria-controls")).classList.toggle("open", open);
+    });
+  });
+
   // <input data-select-on-click>: a read-only link box selects itself for copying.
   document.querySelectorAll("[data-select-on-click]").forEach(function (input) {
     input.addEventListener("click", function () { input.select(); });

@@ -3,9 +3,11 @@ incrementally by the job after later changes, for a date range, or run twice."""
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,11 +15,14 @@ from hypothesis import strategies as st
 from analytics import facts
 from analytics.models import DailyFact, FactWatermark
 from analytics.tasks import refresh_facts
-from groups.models import ActivityKind, MemberActivity
+from campaigns.models import Campaign
+from campaigns.types.help.models import HelpTask, HelpTaskState
+from groups.models import ActivityKind, LinkVisit, MemberActivity, VisitKind
 from orders.models import Refund, RepurchaseReminder
 from referrals.models import EventKind, ReferralEvent
 from shequn.models import JobRun
 from tests.analytics import shopdata
+from tests.factories import InviteLinkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +130,44 @@ def test_the_periodic_task_runs_under_its_lease_and_is_recorded():
     assert items == DailyFact.objects.filter(shop=data.shop).count() > 0
     run = JobRun.objects.get(job=facts.JOB_NAME)
     assert run.status == "succeeded" and run.shop_items == {str(data.shop.pk): items}
+
+
+@pytest.mark.parametrize("change", ["link_visit", "help_gift"])
+def test_a_link_visit_or_a_gift_alone_marks_its_day_changed(change):
+    data = shopdata.make_shop(random.Random(5), members=4, orders=4, days=10)
+    if not data.campaigns:
+        data.campaigns.append(
+            Campaign.objects.create(
+                shop=data.shop, type="help", name="助力", starts_at=data.start, ends_at=data.start + timedelta(days=30)
+            )
+        )
+    now = timezone.now() + facts.OVERLAP * 2
+    facts.refresh(result=facts.JobResult(), now=now)
+    at = now + timedelta(minutes=1)
+    if change == "link_visit":
+        link = InviteLinkFactory(group=data.groups[0], inviter=data.members[0])
+        LinkVisit.objects.create(
+            shop=data.shop, link=link, group=link.group, channel=link.channel, kind=VisitKind.OPENED, at=at
+        )
+        measure = "link_opens"
+    else:
+        HelpTask.objects.create(
+            campaign=data.campaigns[0],
+            starter=data.members[0],
+            group=data.groups[0],
+            state=HelpTaskState.COMPLETED,
+            helps_needed=1,
+            help_count=1,
+            started_at=at,
+            expires_at=at + timedelta(days=1),
+            completed_at=at,
+            reward_granted_at=at,
+            reward={"kind": "free_item", "price": None, "label": "赠品"},
+            reward_value=Decimal("12.30"),
+        )
+        measure = "gifts"
+    before = DailyFact.objects.filter(shop=data.shop, day=timezone.localdate(at)).aggregate(n=Sum(measure))["n"] or 0
+    facts.refresh(result=facts.JobResult(), now=now + timedelta(minutes=10))
+    after = DailyFact.objects.filter(shop=data.shop, day=timezone.localdate(at)).aggregate(n=Sum(measure))["n"]
+    assert after == before + 1
+    assert shopdata.fact_cells(data.shop) == shopdata.direct_daily(data.shop)

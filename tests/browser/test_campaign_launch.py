@@ -103,38 +103,30 @@ def test_every_step_of_the_wizard_at_both_widths(request, screen, live_site, sho
     page.goto(f"{live_site}/dashboard/")
     shot(page, f"{screen}-0-home")
 
-    def press(locator) -> None:
-        """A click. At 390 px the dashboard is still its desktop layout zoomed out (its phone layout is
-        another part of issue 18), where a pointer's hit test lands beside the target: press the element."""
-        if screen == "desktop":
-            locator.click()
-        else:
-            locator.dispatch_event("click")
-
-    press(page.get_by_role("link", name="发起活动"))
+    page.get_by_role("link", name="发起活动").click()
     expect(page.get_by_role("heading", name="发起活动")).to_be_visible()
     shot(page, f"{screen}-1-type")
 
-    press(page.get_by_role("link", name="拼团"))
-    press(page.get_by_role("button", name="下一步：设置规则"))
+    page.get_by_role("link", name="拼团").click()
+    page.get_by_role("button", name="下一步：设置规则").click()
     expect(page.get_by_role("alert")).to_contain_text("商品规格：这种活动需要选择商品规格。")
     shot(page, f"{screen}-2-product-error")
-    press(page.get_by_label("有机胚芽米粉 · 500g"))
+    page.get_by_label("有机胚芽米粉 · 500g").click()
     shot(page, f"{screen}-2-product")
-    press(page.get_by_role("button", name="下一步：设置规则"))
+    page.get_by_role("button", name="下一步：设置规则").click()
 
     page.get_by_label("拼团价（元）").fill("60")
-    press(page.get_by_role("button", name="下一步：预览"))
+    page.get_by_role("button", name="下一步：预览").click()
     expect(page.get_by_role("alert")).to_contain_text("拼团价（元）：拼团价必须低于商品原价 ¥58.00。")
     shot(page, f"{screen}-3-numbers-error")
-    press(page.get_by_role("button", name="上一步"))
+    page.get_by_role("button", name="上一步").click()
     expect(page.get_by_label("有机胚芽米粉 · 500g")).to_be_checked()  # going back keeps the choice
-    press(page.get_by_role("button", name="下一步：设置规则"))
+    page.get_by_role("button", name="下一步：设置规则").click()
     expect(page.get_by_label("拼团价（元）")).to_have_value("60")  # and what was typed
     page.get_by_label("拼团价（元）").fill("45")
-    press(page.get_by_text("高级设置"))
+    page.get_by_text("高级设置").click()
     shot(page, f"{screen}-3-numbers-advanced")
-    press(page.get_by_role("button", name="下一步：预览"))
+    page.get_by_role("button", name="下一步：预览").click()
 
     expect(page.frame_locator("iframe").get_by_text("有机胚芽米粉 · 拼团").first).to_be_visible()
     expect(page.frame_locator("iframe").locator(".price-now").first).to_contain_text("¥45")
@@ -142,7 +134,7 @@ def test_every_step_of_the_wizard_at_both_widths(request, screen, live_site, sho
     expect(poster).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=poster.element_handle())
     shot(page, f"{screen}-4-preview")
-    press(page.get_by_role("button", name="立即上线"))
+    page.get_by_role("button", name="立即上线").click()
     expect(page.get_by_text("活动已上线")).to_be_visible()
     shot(page, f"{screen}-5-campaign-page")
     assert Campaign.objects.get().state == CampaignState.RUNNING

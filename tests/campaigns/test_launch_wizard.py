@@ -424,3 +424,62 @@ def test_the_product_step_reads_a_constant_number_of_queries(
 def test_step_one_reads_a_constant_number_of_queries(operator_client, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):
         operator_client.get(START)
+
+
+# --- In English -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(ESSENTIALS))
+def test_every_step_is_english_when_asked(operator, shop, code):
+    """Every wizard page of every type in English, a failed step included: no Chinese left in the UI."""
+    from django.conf import settings
+
+    from tests.test_i18n import leftover_chinese
+
+    shop.name, operator.display_name = "Acme Foods", "Olivia"  # the data in English: any Chinese left is UI
+    shop.save()
+    operator.save()
+    sku = SkuFactory(product=ProductFactory(shop=shop, name="Oat milk"), spec="1L", price=Decimal("59.90"))
+    client = Client()
+    client.force_login(operator)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    pages = {"type": client.get(START), "product": client.get(new_url(code))}
+    pages["product error"] = client.post(
+        new_url(code), {**fields_of(pages["product"]), "step": "product", "go": "next"}
+    )
+    data, pages["numbers"] = to_numbers(client, code, sku)
+    assert 'value="Oat milk · ' in pages["numbers"].content.decode()
+    pages["numbers error"] = client.post(new_url(code), {**data, "step": "numbers", "go": "next", "stock_cap": "0"})
+    client.post(new_url(code), {**data, "step": "numbers", "go": "next", **ESSENTIALS[code]})
+    draft = Campaign.objects.get()
+    for name in ("campaign_launch_draft", "campaign_launch_preview", "campaign_landing_preview"):
+        pages[name] = client.get(reverse(f"dashboard:{name}", args=[draft.pk]))
+    pages["launch error"] = client.post(
+        reverse("dashboard:campaign_launch_preview", args=[draft.pk]), {"when": "later", "starts_at": ""}
+    )
+
+    assert "Unlimited" in pages["numbers"].content.decode() or "No limit" in pages["numbers"].content.decode()
+    for step, response in pages.items():
+        assert response.status_code in (200, 400), step
+        assert not leftover_chinese(response.content.decode()), (step, leftover_chinese(response.content.decode()))
+
+
+def test_the_numbers_step_reads_a_constant_number_of_queries(operator_client, shop, draft):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import GroupFactory
+
+    url = reverse("dashboard:campaign_launch_draft", args=[draft.pk])
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert operator_client.get(url).status_code == 200
+        return len(queries)
+
+    GroupFactory(shop=shop)
+    one = count()
+    for _ in range(9):
+        GroupFactory(shop=shop)
+        SkuFactory(product__shop=shop)
+    assert count() == one

@@ -1,6 +1,7 @@
 """The member's inbox on the phone: only their own messages, unread counts, opening marks read, and
 the preferences page (opt-outs per category, quiet hours)."""
 
+import re
 from datetime import time
 
 import pytest
@@ -206,3 +207,27 @@ def test_titles_in_the_catalog_follow_the_readers_language_and_stored_text_is_es
 
     assert "付款成功" not in page  # written in the site's language when the payment came in, read in English
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def badge(client) -> str:
+    found = re.search(r'title="未读消息">(\d+)</span>', html(client.get(reverse("orders:my_orders"))))
+    return found.group(1) if found else "none"
+
+
+def test_the_badge_is_counted_once_and_stays_exact_after_receiving_and_reading(customer_client, customer, shop):
+    first = received(shop, customer, title="第一条")
+    assert badge(customer_client) == "1"
+    with CaptureQueriesContext(connection) as again:
+        assert badge(customer_client) == "1"
+    assert not [q for q in again if '"notifications_notification"' in q["sql"]]  # the badge came from the cache
+
+    second = received(shop, customer, title="第二条")
+    assert badge(customer_client) == "2"
+    customer_client.get(reverse("notifications:detail", args=[first.pk]))
+    assert badge(customer_client) == "1"
+    received(shop, UserFactory(), title="别人的消息")
+    assert badge(customer_client) == "1"
+    customer_client.post(reverse("notifications:read_all"))
+    assert badge(customer_client) == "none"
+    second.refresh_from_db()
+    assert second.read_at is not None
