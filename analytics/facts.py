@@ -161,7 +161,7 @@ _PARTS = [
         {"reward_cost_fen": "SUM(w.amount * 100)"},
     ),
     (
-        # A help task's free item handed over (助力赠品): counted, its value is not recorded anywhere.
+        # A help task's free item handed over (助力赠品), worth its SKU's price when granted (recorded then).
         f"""campaigns_helptask t JOIN campaigns_campaign c ON c.id = t.campaign_id
             LEFT JOIN groups_membership m ON m.group_id = t.group_id AND m.user_id = t.starter_id
             WHERE c.shop_id = %(shop)s AND t.reward->>'kind' = 'free_item' AND {_in_days("t.reward_granted_at")}""",
@@ -169,7 +169,7 @@ _PARTS = [
         "t.group_id",
         "COALESCE(m.channel, '')",
         "t.campaign_id",
-        {"gifts": "COUNT(*)"},
+        {"gifts": "COUNT(*)", "gift_cost_fen": "COALESCE(SUM(t.reward_value * 100), 0)"},
     ),
     (
         # A message landing in the inbox is not something the member did.

@@ -27,7 +27,8 @@ class DailyFact(models.Model):
     - invites: referral edges made that day; reward cost: pending or granted money rewards made that day;
     - active members: distinct members with any activity but a received message that day, per group;
     - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders;
-    - gifts: help tasks whose free-item reward was granted that day (their value is not recorded).
+    - gifts: help tasks whose free-item reward was granted that day; gift cost: their worth (the campaign
+      SKU's price when granted; nothing when the campaign has no SKU).
     """
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
@@ -48,6 +49,7 @@ class DailyFact(models.Model):
     subsidy_fen = counter(_("活动补贴（分）"))
     reward_cost_fen = counter(_("奖励成本（分）"))
     gifts = counter(_("助力赠品（件）"))
+    gift_cost_fen = counter(_("助力赠品成本（分）"))
     invites = counter(_("邀请"))
     qualified_referrals = counter(_("合格推荐"))
     invitee_first_orders = counter(_("被邀请人首单"))

@@ -200,7 +200,7 @@ def cohorts(shop_id: int, f: dict) -> Report:
 
 
 def _roi_row(campaign: Campaign, sums: dict) -> dict:
-    cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"]
+    cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"] + sums["gift_cost_fen"]
     # Tier price differences are a cost of the campaign, not sales lost: only other refunds reduce revenue.
     net = sums["revenue_fen"] - (sums["refunds_fen"] - sums["tier_refunds_fen"])
     return {
@@ -220,7 +220,8 @@ ZERO_SUMS = dict.fromkeys(selectors.ROI_MEASURES, 0)
 
 _ROI_NOTE = _(
     "投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴（拼团、砍价、助力价）+ 阶梯价差退款 + 推荐奖励（佣金、优惠券、"
-    "赠品，按奖励金额）。助力送出的赠品没有记录价值，只计件数，不在总成本里；独立发放的优惠券和抽奖奖品本产品还没有。"
+    "赠品，按奖励金额）+ 助力赠品（按发放时活动商品规格的价格；活动没选规格的赠品不计价）。"
+    "独立发放的优惠券和抽奖奖品本产品还没有。"
 )
 
 
@@ -245,7 +246,8 @@ def campaign_roi(shop_id: int, f: dict) -> Report:
             Column("tier_refunds_fen", _("阶梯价差退款"), "fen"),
             Column("reward_cost_fen", _("推荐奖励"), "fen"),
             Column("cost_fen", _("总成本"), "fen"),
-            Column("gifts", _("助力赠品（件，未计价）"), "int"),
+            Column("gifts", _("助力赠品（件）"), "int"),
+            Column("gift_cost_fen", _("助力赠品成本"), "fen"),
             Column("roi", _("投入产出比"), "ratio"),
             Column("new_members", _("带来新成员"), "int"),
         ],

@@ -158,6 +158,7 @@ def add_activity(data: ShopData, person, days: int) -> None:
     for campaign in data.campaigns:  # a help task of theirs, its reward sometimes a free item handed over
         if rng.random() < 0.3:
             granted = _at(data, rng.uniform(0, days))
+            kind = rng.choice(["free_item", "price"])
             HelpTask.objects.create(
                 campaign=campaign,
                 starter=person,
@@ -169,7 +170,9 @@ def add_activity(data: ShopData, person, days: int) -> None:
                 expires_at=granted + timedelta(days=1),
                 completed_at=granted,
                 reward_granted_at=granted,
-                reward={"kind": rng.choice(["free_item", "price"]), "price": None, "label": "赠品"},
+                reward={"kind": kind, "price": None, "label": "赠品"},
+                # a free item's worth when granted (none when its campaign had no SKU)
+                reward_value=rng.choice([None, Decimal(rng.randint(1, 9999)) / 100]) if kind == "free_item" else None,
             )
     if rng.random() < 0.3:
         RepurchaseReminder.objects.create(
@@ -314,6 +317,7 @@ def direct_daily(shop) -> dict:
                 t.campaign_id,
             )
             cells[key]["gifts"] += 1
+            cells[key]["gift_cost_fen"] += fen(t.reward_value) if t.reward_value is not None else 0
     _count_campaign_acts(shop, cells)
     return {key: +counts for key, counts in cells.items() if +counts}
 

@@ -202,12 +202,12 @@ def test_campaign_roi_equals_its_orders_refunds_subsidies_rewards_and_gifts(spec
     assert set(rows) == {c.pk for c in running}
     for campaign in running:
         sums = _summed(cells, start, end, lambda key, pk=campaign.pk: key[3] == pk)
-        cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"]
+        cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"] + sums["gift_cost_fen"]
         net = sums["revenue_fen"] - sums["refunds_fen"] + sums["tier_refunds_fen"]
         row = rows[campaign.pk]
         assert (row["revenue_fen"], row["net_revenue_fen"], row["cost_fen"]) == (sums["revenue_fen"], net, cost)
         assert row["new_members"] == sums["new_members"] and row["paid_orders"] == sums["paid_orders"]
-        assert row["gifts"] == sums["gifts"]
+        assert row["gifts"] == sums["gifts"] and row["gift_cost_fen"] == sums["gift_cost_fen"]
         assert row["roi"] == ratio(net, cost)
 
 

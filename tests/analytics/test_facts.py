@@ -3,6 +3,7 @@ incrementally by the job after later changes, for a date range, or run twice."""
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -162,6 +163,7 @@ def test_a_link_visit_or_a_gift_alone_marks_its_day_changed(change):
             completed_at=at,
             reward_granted_at=at,
             reward={"kind": "free_item", "price": None, "label": "赠品"},
+            reward_value=Decimal("12.30"),
         )
         measure = "gifts"
     before = DailyFact.objects.filter(shop=data.shop, day=timezone.localdate(at)).aggregate(n=Sum(measure))["n"] or 0
