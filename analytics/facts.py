@@ -88,6 +88,18 @@ _PARTS = [
         },
     ),
     (
+        # Campaign share pages' opens and sign-ins (campaigns.visits): the campaign's, in no group or channel.
+        f"campaigns_campaignvisit v WHERE v.shop_id = %(shop)s AND {_in_days('v.at')}",
+        "v.at",
+        "NULL::bigint",
+        "''",
+        "v.campaign_id",
+        {
+            "link_opens": "COUNT(*) FILTER (WHERE v.kind = 'opened')",
+            "signed_in_opens": "COUNT(*) FILTER (WHERE v.kind = 'signed_in' OR (v.kind = 'opened' AND v.signed_in))",
+        },
+    ),
+    (
         f"""referrals_referralevent e WHERE e.shop_id = %(shop)s AND e.voided_at IS NULL
             AND e.kind IN ('qualified', 'first_order') AND {_in_days("e.occurred_at")}""",
         "e.occurred_at",
@@ -105,7 +117,7 @@ _PARTS = [
         "m.first_joined_at",
         "m.group_id",
         "m.channel",
-        "NULL::bigint",
+        "m.campaign_id",  # the campaign whose share page brought the join (campaigns.visits)
         {"joins": "COUNT(*)"},
     ),
     (
@@ -297,6 +309,8 @@ SELECT DISTINCT shop_id, day FROM (
     UNION ALL
     SELECT v.shop_id, {_day("v.at")} FROM groups_linkvisit v WHERE {_window("v.at")}
     UNION ALL
+    SELECT v.shop_id, {_day("v.at")} FROM campaigns_campaignvisit v WHERE {_window("v.at")}
+    UNION ALL
     SELECT e.shop_id, {_day("e.occurred_at")} FROM referrals_referralevent e
     WHERE {_window("e.recorded_at")} OR {_window("e.voided_at")}
     UNION ALL
@@ -335,6 +349,7 @@ SELECT LEAST(
      WHERE g.shop_id = %(shop)s),
     (SELECT MIN(a.at) FROM groups_memberactivity a JOIN groups_group g ON g.id = a.group_id WHERE g.shop_id = %(shop)s),
     (SELECT MIN(at) FROM groups_linkvisit WHERE shop_id = %(shop)s),
+    (SELECT MIN(at) FROM campaigns_campaignvisit WHERE shop_id = %(shop)s),
     (SELECT MIN(occurred_at) FROM referrals_referralevent WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_referraledge WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_reward WHERE shop_id = %(shop)s),

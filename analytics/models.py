@@ -18,9 +18,11 @@ class DailyFact(models.Model):
     """One shop's day per group × channel × campaign (每日事实表). Empty dimensions are NULL / "".
 
     - link opens and signed-in opens (opened signed in, or signed in after opening signed out): every invite
-      link's visits (groups' link visits, operators' channels included);
+      link's visits (groups' link visits, operators' channels included), and campaign share pages' visits
+      (campaigns' visits: the campaign's, in no group or channel);
     - invitee first orders, qualified referrals: live (not voided) referral events;
-    - joins: memberships whose first join fell on the day (channel = the membership's);
+    - joins: memberships whose first join fell on the day (channel = the membership's; campaign = the one
+      whose share page brought the join);
     - paid orders (first / second / all): orders paid that day, numbered per member in the shop by payment;
       revenue = their totals; the campaign is the order's campaign;
     - refunds: succeeded refunds that day (tier refunds = group-buy tier price differences);

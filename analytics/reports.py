@@ -24,18 +24,17 @@ FUNNEL_STEPS = [
 ]
 
 
-def _steps(sums: dict, campaign) -> list[int]:
-    # Memberships do not record a campaign: for one campaign, "joined" is the new members it brought.
-    return [sums["new_members"] if key == "joins" and campaign else sums[key] for key, _label in FUNNEL_STEPS]
+def _steps(sums: dict) -> list[int]:
+    return [sums[key] for key, _label in FUNNEL_STEPS]
 
 
 _FUNNEL_NOTE = _(
-    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按邀请链接计（打开时已登录，或打开后再登录），"
+    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按邀请链接和活动分享页计（打开时已登录，或打开后再登录），"
     "入群按首次入群计（也含运营直接拉入的）。"
 )
 _FUNNEL_CAMPAIGN_NOTE = _(
-    "每一步是区间内发生的次数（不是同一批人）。活动的分享页不是邀请链接，打开和已登录两步不按活动记录；"
-    "入群按活动带来的新成员计。"
+    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按本活动的分享页计，"
+    "入群按从本活动分享页来、一天内首次加入活动所在群的人计。"
 )
 
 
@@ -46,8 +45,8 @@ def funnel(shop_id: int, f: dict) -> Report:
         channel=f.get("channel") or None,
         campaign_id=campaign.pk if campaign else None,
     )
-    now = _steps(selectors.totals(shop_id, Slice(f["start"], f["end"], **where)), campaign)
-    before = _steps(selectors.totals(shop_id, Slice(f["compare_start"], f["compare_end"], **where)), campaign)
+    now = _steps(selectors.totals(shop_id, Slice(f["start"], f["end"], **where)))
+    before = _steps(selectors.totals(shop_id, Slice(f["compare_start"], f["compare_end"], **where)))
     rows = []
     for i, (key, label) in enumerate(FUNNEL_STEPS):
         rows.append(
