@@ -88,6 +88,18 @@ _PARTS = [
         },
     ),
     (
+        # Campaign share pages' opens and sign-ins (campaigns.visits): the campaign's, in no group or channel.
+        f"campaigns_campaignvisit v WHERE v.shop_id = %(shop)s AND {_in_days('v.at')}",
+        "v.at",
+        "NULL::bigint",
+        "''",
+        "v.campaign_id",
+        {
+            "link_opens": "COUNT(*) FILTER (WHERE v.kind = 'opened')",
+            "signed_in_opens": "COUNT(*) FILTER (WHERE v.kind = 'signed_in' OR (v.kind = 'opened' AND v.signed_in))",
+        },
+    ),
+    (
         f"""referrals_referralevent e WHERE e.shop_id = %(shop)s AND e.voided_at IS NULL
             AND e.kind IN ('qualified', 'first_order') AND {_in_days("e.occurred_at")}""",
         "e.occurred_at",
@@ -105,7 +117,7 @@ _PARTS = [
         "m.first_joined_at",
         "m.group_id",
         "m.channel",
-        "NULL::bigint",
+        "m.campaign_id",  # the campaign whose share page brought the join (campaigns.visits)
         {"joins": "COUNT(*)"},
     ),
     (
@@ -161,7 +173,7 @@ _PARTS = [
         {"reward_cost_fen": "SUM(w.amount * 100)"},
     ),
     (
-        # A help task's free item handed over (助力赠品): counted, its value is not recorded anywhere.
+        # A help task's free item handed over (助力赠品), worth its SKU's price when granted (recorded then).
         f"""campaigns_helptask t JOIN campaigns_campaign c ON c.id = t.campaign_id
             LEFT JOIN groups_membership m ON m.group_id = t.group_id AND m.user_id = t.starter_id
             WHERE c.shop_id = %(shop)s AND t.reward->>'kind' = 'free_item' AND {_in_days("t.reward_granted_at")}""",
@@ -169,7 +181,7 @@ _PARTS = [
         "t.group_id",
         "COALESCE(m.channel, '')",
         "t.campaign_id",
-        {"gifts": "COUNT(*)"},
+        {"gifts": "COUNT(*)", "gift_cost_fen": "COALESCE(SUM(t.reward_value * 100), 0)"},
     ),
     (
         # A message landing in the inbox is not something the member did.
@@ -297,6 +309,8 @@ SELECT DISTINCT shop_id, day FROM (
     UNION ALL
     SELECT v.shop_id, {_day("v.at")} FROM groups_linkvisit v WHERE {_window("v.at")}
     UNION ALL
+    SELECT v.shop_id, {_day("v.at")} FROM campaigns_campaignvisit v WHERE {_window("v.at")}
+    UNION ALL
     SELECT e.shop_id, {_day("e.occurred_at")} FROM referrals_referralevent e
     WHERE {_window("e.recorded_at")} OR {_window("e.voided_at")}
     UNION ALL
@@ -335,6 +349,7 @@ SELECT LEAST(
      WHERE g.shop_id = %(shop)s),
     (SELECT MIN(a.at) FROM groups_memberactivity a JOIN groups_group g ON g.id = a.group_id WHERE g.shop_id = %(shop)s),
     (SELECT MIN(at) FROM groups_linkvisit WHERE shop_id = %(shop)s),
+    (SELECT MIN(at) FROM campaigns_campaignvisit WHERE shop_id = %(shop)s),
     (SELECT MIN(occurred_at) FROM referrals_referralevent WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_referraledge WHERE shop_id = %(shop)s),
     (SELECT MIN(created_at) FROM referrals_reward WHERE shop_id = %(shop)s),

@@ -18,16 +18,19 @@ class DailyFact(models.Model):
     """One shop's day per group × channel × campaign (每日事实表). Empty dimensions are NULL / "".
 
     - link opens and signed-in opens (opened signed in, or signed in after opening signed out): every invite
-      link's visits (groups' link visits, operators' channels included);
+      link's visits (groups' link visits, operators' channels included), and campaign share pages' visits
+      (campaigns' visits: the campaign's, in no group or channel);
     - invitee first orders, qualified referrals: live (not voided) referral events;
-    - joins: memberships whose first join fell on the day (channel = the membership's);
+    - joins: memberships whose first join fell on the day (channel = the membership's; campaign = the one
+      whose share page brought the join);
     - paid orders (first / second / all): orders paid that day, numbered per member in the shop by payment;
       revenue = their totals; the campaign is the order's campaign;
     - refunds: succeeded refunds that day (tier refunds = group-buy tier price differences);
     - invites: referral edges made that day; reward cost: pending or granted money rewards made that day;
     - active members: distinct members with any activity but a received message that day, per group;
     - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders;
-    - gifts: help tasks whose free-item reward was granted that day (their value is not recorded).
+    - gifts: help tasks whose free-item reward was granted that day; gift cost: their worth (the campaign
+      SKU's price when granted; nothing when the campaign has no SKU).
     """
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
@@ -48,6 +51,7 @@ class DailyFact(models.Model):
     subsidy_fen = counter(_("活动补贴（分）"))
     reward_cost_fen = counter(_("奖励成本（分）"))
     gifts = counter(_("助力赠品（件）"))
+    gift_cost_fen = counter(_("助力赠品成本（分）"))
     invites = counter(_("邀请"))
     qualified_referrals = counter(_("合格推荐"))
     invitee_first_orders = counter(_("被邀请人首单"))

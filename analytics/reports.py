@@ -24,18 +24,17 @@ FUNNEL_STEPS = [
 ]
 
 
-def _steps(sums: dict, campaign) -> list[int]:
-    # Memberships do not record a campaign: for one campaign, "joined" is the new members it brought.
-    return [sums["new_members"] if key == "joins" and campaign else sums[key] for key, _label in FUNNEL_STEPS]
+def _steps(sums: dict) -> list[int]:
+    return [sums[key] for key, _label in FUNNEL_STEPS]
 
 
 _FUNNEL_NOTE = _(
-    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按邀请链接计（打开时已登录，或打开后再登录），"
+    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按邀请链接和活动分享页计（打开时已登录，或打开后再登录），"
     "入群按首次入群计（也含运营直接拉入的）。"
 )
 _FUNNEL_CAMPAIGN_NOTE = _(
-    "每一步是区间内发生的次数（不是同一批人）。活动的分享页不是邀请链接，打开和已登录两步不按活动记录；"
-    "入群按活动带来的新成员计。"
+    "每一步是区间内发生的次数（不是同一批人）：打开和已登录按本活动的分享页计，"
+    "入群按从本活动分享页来、一天内首次加入活动所在群的人计。"
 )
 
 
@@ -46,8 +45,8 @@ def funnel(shop_id: int, f: dict) -> Report:
         channel=f.get("channel") or None,
         campaign_id=campaign.pk if campaign else None,
     )
-    now = _steps(selectors.totals(shop_id, Slice(f["start"], f["end"], **where)), campaign)
-    before = _steps(selectors.totals(shop_id, Slice(f["compare_start"], f["compare_end"], **where)), campaign)
+    now = _steps(selectors.totals(shop_id, Slice(f["start"], f["end"], **where)))
+    before = _steps(selectors.totals(shop_id, Slice(f["compare_start"], f["compare_end"], **where)))
     rows = []
     for i, (key, label) in enumerate(FUNNEL_STEPS):
         rows.append(
@@ -200,7 +199,7 @@ def cohorts(shop_id: int, f: dict) -> Report:
 
 
 def _roi_row(campaign: Campaign, sums: dict) -> dict:
-    cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"]
+    cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"] + sums["gift_cost_fen"]
     # Tier price differences are a cost of the campaign, not sales lost: only other refunds reduce revenue.
     net = sums["revenue_fen"] - (sums["refunds_fen"] - sums["tier_refunds_fen"])
     return {
@@ -220,7 +219,8 @@ ZERO_SUMS = dict.fromkeys(selectors.ROI_MEASURES, 0)
 
 _ROI_NOTE = _(
     "投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴（拼团、砍价、助力价）+ 阶梯价差退款 + 推荐奖励（佣金、优惠券、"
-    "赠品，按奖励金额）。助力送出的赠品没有记录价值，只计件数，不在总成本里；独立发放的优惠券和抽奖奖品本产品还没有。"
+    "赠品，按奖励金额）+ 助力赠品（按发放时活动商品规格的价格；活动没选规格的赠品不计价）。"
+    "独立发放的优惠券和抽奖奖品本产品还没有。"
 )
 
 
@@ -245,7 +245,8 @@ def campaign_roi(shop_id: int, f: dict) -> Report:
             Column("tier_refunds_fen", _("阶梯价差退款"), "fen"),
             Column("reward_cost_fen", _("推荐奖励"), "fen"),
             Column("cost_fen", _("总成本"), "fen"),
-            Column("gifts", _("助力赠品（件，未计价）"), "int"),
+            Column("gifts", _("助力赠品（件）"), "int"),
+            Column("gift_cost_fen", _("助力赠品成本"), "fen"),
             Column("roi", _("投入产出比"), "ratio"),
             Column("new_members", _("带来新成员"), "int"),
         ],

@@ -179,6 +179,7 @@ ROI_MEASURES = [
     "subsidy_fen",
     "reward_cost_fen",
     "gifts",
+    "gift_cost_fen",
     "new_members",
     "campaign_acts",
 ]

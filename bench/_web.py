@@ -364,13 +364,13 @@ class Bench:
         return fire(self.servers.urls(), requests, connections=self.args.connections)
 
     def warm(self, paths: list[tuple]) -> None:
-        """Two seconds of wrk before the timed rounds (workers import, templates compile) over a few rows of
-        each distinct path of `paths`, so every page is warm whatever the order of the rows."""
+        """Three seconds of wrk before the timed rounds (workers import, templates compile) over a few rows
+        of each distinct page of `paths`, so every page is warm whatever the order of the rows."""
         by_path: dict[str, list[tuple]] = {}
-        for row in paths:
-            by_path.setdefault(row[0] if len(row) == 2 else row[1], []).append(row)
+        for row in paths:  # one page = one path up to its numbers (/_bench/select/1 … /1000 are one)
+            by_path.setdefault(re.sub(r"\d+", "N", row[0] if len(row) == 2 else row[1]), []).append(row)
         rows = [row for group in zip(*(rows[:5] * 5 for rows in by_path.values()), strict=False) for row in group]
-        wrk(self.servers.urls(), rows, seconds=2, connections=self.args.connections, tmp=self.tmp)
+        wrk(self.servers.urls(), rows, seconds=3, connections=self.args.connections, tmp=self.tmp)
         self.settle()
 
     def heartbeat(self) -> None:

@@ -25,6 +25,10 @@ class CampaignsConfig(AppConfig):
         hooks.order_page_after_payment.connect(CampaignOrders.page_after_payment, priority=hooks.DECIDE + 10)
 
         from .selectors import campaign_choices, group_offers
+        from .visits import attribute_join
+
+        # A join that a campaign's share page brought carries the campaign (the funnel per campaign).
+        hooks.member_joined.connect(attribute_join, priority=hooks.RECORD + 10)
 
         hooks.audit_value_words.connect(registry.audit_settings_words, priority=hooks.DECIDE + 10)
 

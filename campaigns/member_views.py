@@ -21,7 +21,7 @@ from groups.services import personal_link
 from shequn.decorators import member_login_required
 
 from . import posters as campaign_posters
-from . import registry, selectors, services
+from . import registry, selectors, services, visits
 from .models import Campaign, SeatState
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ def remember_inviter(request: HttpRequest, campaign: Campaign):
     stored = request.session.get(SESSION_INVITERS_KEY, {})
     inviter = services.inviter_from_token(campaign, request.GET.get("by"))
     if inviter is not None:
+        if request.method == "GET" and inviter != request.user:  # a share link opened (not one's own)
+            visits.count_visit(request, campaign)
         key = str(campaign.pk)
         # Write only a change: saving the session is a transaction of its own on every such request.
         if list(stored.items())[-1:] != [(key, inviter.pk)]:

@@ -340,6 +340,9 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(_("入群时间"), null=True, blank=True)
     # Set once, never cleared: tells a re-join from a first join (re-joins bring no referral edge).
     first_joined_at = models.DateTimeField(_("首次入群时间"), null=True, blank=True)
+    # The campaign whose share page brought the first join (set by campaigns on member_joined; groups
+    # never reads it: a bare id, since campaigns sit above groups).
+    campaign_id = models.PositiveBigIntegerField(_("来源活动"), null=True, blank=True)
     left_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
     last_active_at = models.DateTimeField(_("最近活跃"), null=True, blank=True)
     decided_by = models.ForeignKey(

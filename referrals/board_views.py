@@ -17,6 +17,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -70,6 +72,7 @@ def my_rank(request):
     form = MemberBoardForm(request.GET or None)
     board = form.board(shop_id=shop.pk, group_id=group.pk if group else None)
     mine, size = lb.rank_of(board, request.user.pk)
+    rows = lb.top(board)
     return render(
         request,
         "referrals/leaderboards/my_rank.html",
@@ -79,13 +82,37 @@ def my_rank(request):
             "groups": groups,
             "group": group,
             "board": board,
-            "rows": lb.top(board),
+            "rows": rows,
+            "rank_rows": rank_rows(rows, me_id=request.user.pk, money=board.is_money),
             "mine": mine,
             "size": size,
             "metrics": Metric.choices,
             "title": lb.describe(board, getattr(group, "name", "")),
             "periods": [(p, label) for p, label in Period.choices if p != Period.CUSTOM],
         },
+    )
+
+
+def rank_rows(rows, *, me_id: int, money: bool) -> str:
+    """The top rows as list items, built here rather than by a template loop: 50 rows were most of the
+    page's rendering time (a template resolves and localizes every value of every row)."""
+    me = format_html(' <span class="badge badge-active">{}</span>', _("我"))
+    prefix = "¥" if money else ""
+    return format_html_join(
+        "\n",
+        '<li{}><span class="rank-no">{}</span><span class="rank-name">{}{}</span>'
+        '<span class="rank-value">{}{}</span></li>',
+        (
+            (
+                mark_safe(' class="me"') if row.user_id == me_id else "",
+                row.rank,
+                row.name,
+                me if row.user_id == me_id else "",
+                prefix,
+                row.value,
+            )
+            for row in rows
+        ),
     )
 
 

@@ -576,6 +576,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
         {
             "campaigns:help_qr": get("help_task"),
             "campaigns:bargain_qr": get("bargain"),
+            "campaigns:help_poster": get("help_task"),
+            "campaigns:bargain_poster": get("bargain"),
         },
     ),
     (STARTER_ONLY, {"campaigns:help_give": post("help_task"), "campaigns:bargain_cut": post("bargain")}),

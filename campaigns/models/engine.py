@@ -19,6 +19,7 @@ __all__ = [
     "Campaign",
     "CampaignTransition",
     "CampaignAct",
+    "CampaignVisit",
     "CampaignOrder",
     "money_field",
 ]
@@ -174,6 +175,36 @@ class CampaignTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}: {self.from_state} → {self.to_state}"
+
+
+class CampaignVisit(models.Model):
+    """A campaign share link opened (`?by=` a member's genuine token), or its opener, signed out then, back
+    signed in: the dated record behind a campaign's first two funnel steps. One open per session and
+    campaign; `user` is the visitor when signed in (what a later join is attributed by)."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("打开")
+        SIGNED_IN = "signed_in", _("登录")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="visits")
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    signed_in = models.BooleanField(_("已登录"), default=False)
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("活动分享页访问")
+        verbose_name_plural = _("活动分享页访问")
+        indexes = [
+            models.Index(fields=["shop", "at"], name="campaign_visit_shop_at_idx"),
+            models.Index(fields=["user", "at"], name="campaign_visit_user_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
 
 
 class CampaignAct(models.Model):

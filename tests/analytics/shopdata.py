@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignAct, CampaignOrder, CampaignType
+from campaigns.models import Campaign, CampaignAct, CampaignOrder, CampaignType, CampaignVisit
 from campaigns.types.help.models import HelpTask, HelpTaskState
 from groups.models import (
     ActivityKind,
@@ -72,6 +72,7 @@ def make_shop(
         inviter = rng.choice(data.members)
         event(data, EventKind.LINK_OPENED, inviter, None, None, _at(data, rng.uniform(0, days)))
     add_visits(data, days)
+    add_campaign_visits(data, days)
     for _ in range(orders):
         order(data, rng.choice(data.members), _at(data, rng.uniform(0, days)))
     for person in data.members:
@@ -137,6 +138,27 @@ def add_visits(data: ShopData, days: int) -> None:
         )
 
 
+def add_campaign_visits(data: ShopData, days: int) -> None:
+    """Campaign share pages opened (signed in or not) and signed in after; some first joins they brought."""
+    rng = data.rng
+    for campaign in data.campaigns:
+        for _ in range(rng.randint(0, 8)):
+            kind = rng.choice([CampaignVisit.Kind.OPENED, CampaignVisit.Kind.OPENED, CampaignVisit.Kind.SIGNED_IN])
+            CampaignVisit.objects.create(
+                campaign=campaign,
+                shop=data.shop,
+                kind=kind,
+                signed_in=kind == CampaignVisit.Kind.SIGNED_IN or rng.random() < 0.4,
+                user=rng.choice([None, *data.members]),
+                at=_at(data, rng.uniform(0, days)),
+            )
+    if data.campaigns:
+        for m in Membership.objects.filter(group__shop=data.shop):
+            if rng.random() < 0.3:
+                m.campaign_id = rng.choice(data.campaigns).pk
+                m.save(update_fields=["campaign_id"])
+
+
 def add_activity(data: ShopData, person, days: int) -> None:
     """A member's activity in their groups, campaign acts, and sometimes a repurchase reminder sent."""
     rng = data.rng
@@ -158,6 +180,7 @@ def add_activity(data: ShopData, person, days: int) -> None:
     for campaign in data.campaigns:  # a help task of theirs, its reward sometimes a free item handed over
         if rng.random() < 0.3:
             granted = _at(data, rng.uniform(0, days))
+            kind = rng.choice(["free_item", "price"])
             HelpTask.objects.create(
                 campaign=campaign,
                 starter=person,
@@ -169,7 +192,9 @@ def add_activity(data: ShopData, person, days: int) -> None:
                 expires_at=granted + timedelta(days=1),
                 completed_at=granted,
                 reward_granted_at=granted,
-                reward={"kind": rng.choice(["free_item", "price"]), "price": None, "label": "赠品"},
+                reward={"kind": kind, "price": None, "label": "赠品"},
+                # a free item's worth when granted (none when its campaign had no SKU)
+                reward_value=rng.choice([None, Decimal(rng.randint(1, 9999)) / 100]) if kind == "free_item" else None,
             )
     if rng.random() < 0.3:
         RepurchaseReminder.objects.create(
@@ -294,7 +319,7 @@ def direct_daily(shop) -> dict:
     _count_visits(shop, cells)
     _count_events(shop, cells)
     for m in Membership.objects.filter(group__shop=shop, first_joined_at__isnull=False):
-        cells[(local_day(m.first_joined_at), m.group_id, m.channel, None)]["joins"] += 1
+        cells[(local_day(m.first_joined_at), m.group_id, m.channel, m.campaign_id)]["joins"] += 1
     _count_orders(shop, cells, channel_of, campaign_order)
     _count_refunds(shop, cells, channel_of, campaign_order)
     for e in ReferralEdge.objects.filter(shop=shop):
@@ -314,16 +339,21 @@ def direct_daily(shop) -> dict:
                 t.campaign_id,
             )
             cells[key]["gifts"] += 1
+            cells[key]["gift_cost_fen"] += fen(t.reward_value) if t.reward_value is not None else 0
     _count_campaign_acts(shop, cells)
     return {key: +counts for key, counts in cells.items() if +counts}
 
 
 def _count_visits(shop, cells: dict) -> None:
-    """Every link's opens, and its openers signed in (when opening, or after)."""
+    """Every link's and campaign share page's opens, and its openers signed in (when opening, or after)."""
     for v in LinkVisit.objects.filter(shop=shop):
         cell = cells[(local_day(v.at), v.group_id, v.channel, None)]
         cell["link_opens"] += v.kind == VisitKind.OPENED
         cell["signed_in_opens"] += v.kind == VisitKind.SIGNED_IN or v.signed_in
+    for v in CampaignVisit.objects.filter(shop=shop):
+        cell = cells[(local_day(v.at), None, "", v.campaign_id)]
+        cell["link_opens"] += v.kind == CampaignVisit.Kind.OPENED
+        cell["signed_in_opens"] += v.kind == CampaignVisit.Kind.SIGNED_IN or v.signed_in
 
 
 def _count_events(shop, cells: dict) -> None:

@@ -64,14 +64,17 @@ def test_the_funnel_equals_the_source_counts(spec):
     start, end = _range(data, rng)
     cells = shopdata.direct_daily(data.shop)
     group = rng.choice(data.groups)
-    for chosen, keep in [(None, lambda key: True), (group, lambda key: key[1] == group.pk)]:
+    slices = [({"group": None}, lambda key: True), ({"group": group}, lambda key: key[1] == group.pk)]
+    for campaign in data.campaigns:  # one campaign's share page opens, sign-ins, the joins they brought…
+        slices.append(({"group": None, "campaign": campaign}, lambda key, pk=campaign.pk: key[3] == pk))
+    for chosen, keep in slices:
         f = {
             "start": start,
             "end": end,
             "compare_start": start - timedelta(days=7),
             "compare_end": start - timedelta(1),
         }
-        report = reports.funnel(data.shop.pk, {**f, "group": chosen, "channel": "", "campaign": None})
+        report = reports.funnel(data.shop.pk, {**f, "channel": "", "campaign": None, **chosen})
         expected = _summed(cells, start, end, keep)
         before = _summed(cells, f["compare_start"], f["compare_end"], keep)
         for row in report.table("funnel").rows:
@@ -202,12 +205,12 @@ def test_campaign_roi_equals_its_orders_refunds_subsidies_rewards_and_gifts(spec
     assert set(rows) == {c.pk for c in running}
     for campaign in running:
         sums = _summed(cells, start, end, lambda key, pk=campaign.pk: key[3] == pk)
-        cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"]
+        cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"] + sums["gift_cost_fen"]
         net = sums["revenue_fen"] - sums["refunds_fen"] + sums["tier_refunds_fen"]
         row = rows[campaign.pk]
         assert (row["revenue_fen"], row["net_revenue_fen"], row["cost_fen"]) == (sums["revenue_fen"], net, cost)
         assert row["new_members"] == sums["new_members"] and row["paid_orders"] == sums["paid_orders"]
-        assert row["gifts"] == sums["gifts"]
+        assert row["gifts"] == sums["gifts"] and row["gift_cost_fen"] == sums["gift_cost_fen"]
         assert row["roi"] == ratio(net, cost)
 
 

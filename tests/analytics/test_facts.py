@@ -3,6 +3,7 @@ incrementally by the job after later changes, for a date range, or run twice."""
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from analytics import facts
 from analytics.models import DailyFact, FactWatermark
 from analytics.tasks import refresh_facts
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CampaignVisit
 from campaigns.types.help.models import HelpTask, HelpTaskState
 from groups.models import ActivityKind, LinkVisit, MemberActivity, VisitKind
 from orders.models import Refund, RepurchaseReminder
@@ -131,7 +132,7 @@ def test_the_periodic_task_runs_under_its_lease_and_is_recorded():
     assert run.status == "succeeded" and run.shop_items == {str(data.shop.pk): items}
 
 
-@pytest.mark.parametrize("change", ["link_visit", "help_gift"])
+@pytest.mark.parametrize("change", ["link_visit", "help_gift", "campaign_visit"])
 def test_a_link_visit_or_a_gift_alone_marks_its_day_changed(change):
     data = shopdata.make_shop(random.Random(5), members=4, orders=4, days=10)
     if not data.campaigns:
@@ -149,6 +150,11 @@ def test_a_link_visit_or_a_gift_alone_marks_its_day_changed(change):
             shop=data.shop, link=link, group=link.group, channel=link.channel, kind=VisitKind.OPENED, at=at
         )
         measure = "link_opens"
+    elif change == "campaign_visit":  # a campaign share page opened: a source of its own (campaigns.visits)
+        CampaignVisit.objects.create(
+            campaign=data.campaigns[0], shop=data.shop, kind=CampaignVisit.Kind.OPENED, signed_in=True, at=at
+        )
+        measure = "signed_in_opens"
     else:
         HelpTask.objects.create(
             campaign=data.campaigns[0],
@@ -162,6 +168,7 @@ def test_a_link_visit_or_a_gift_alone_marks_its_day_changed(change):
             completed_at=at,
             reward_granted_at=at,
             reward={"kind": "free_item", "price": None, "label": "赠品"},
+            reward_value=Decimal("12.30"),
         )
         measure = "gifts"
     before = DailyFact.objects.filter(shop=data.shop, day=timezone.localdate(at)).aggregate(n=Sum(measure))["n"] or 0

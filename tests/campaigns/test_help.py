@@ -316,8 +316,28 @@ def test_a_free_item_reward_is_granted_without_an_order(shop):
     task = _completed(campaign, starter)
     assert task.reward == {"kind": "free_item", "price": None, "label": "签名绘本一册"}
     assert task.reward_granted_at is not None
+    assert task.reward_value == Decimal("59.90")  # the SKU's price when granted, kept for campaign ROI
     with _refused("free_item"):
         helping.claim_reward(task=task, member=starter, delivery=SHIPPING, idempotency_key="k")
+
+
+def test_a_free_item_is_valued_at_the_price_it_had_when_granted_not_later(shop):
+    campaign = help_campaign(shop, settings={"reward_kind": "free_item", "reward_price": None, "reward_label": "绘本"})
+    starter, _ = starter_in(shop)
+    task = helping.start_task(campaign=campaign, member=starter)
+    campaign.sku.price = Decimal("45.00")  # repriced after the task started, before it completed
+    campaign.sku.save(update_fields=["price"])
+    for friend in friends(task.helps_needed):
+        helping.give_help(task=task, helper=friend)
+    campaign.sku.price = Decimal("80.00")  # and again after the grant: the record keeps the grant's price
+    campaign.sku.save(update_fields=["price"])
+    task.refresh_from_db()
+    assert task.reward_value == Decimal("45.00")
+
+
+def test_a_price_reward_has_no_gift_value(running):
+    campaign, starter, _ = running
+    assert _completed(campaign, starter).reward_value is None
 
 
 def test_figures_count_tasks_helps_and_rewards(running):

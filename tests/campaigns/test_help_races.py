@@ -170,3 +170,38 @@ def test_one_friend_helping_many_tasks_at_once_stays_within_their_allowance():
     assert len(given) == 2, results
     assert sorted(h.helper_slot for h in given) == [1, 2]
     assert all(r.reason == "helper_limit" for r in results if isinstance(r, HelpRefused))
+
+
+def test_a_help_locks_the_task_only_after_its_act_and_the_referral_binding(monkeypatch):
+    """The act, its checks, activity, referral events and a newcomer's binding are written before the
+    task's row is locked; the K-th help completes the task and grants the reward in the locking UPDATE."""
+    from campaigns import services
+    from referrals.models import ReferralEdge
+    from tests.factories import UserFactory
+    from tests.race import lock_elsewhere
+
+    task = _task(k=1)
+    newcomer = UserFactory()  # brand new: the help binds them to the starter
+    probes = {}
+    real_record_act, real_claim = services.record_act, helping._claim_place
+
+    def record_act_then_probe(**kwargs):
+        act = real_record_act(**kwargs)
+        probes["after the act"] = lock_elsewhere(HelpTask, task.pk)
+        return act
+
+    def claim_then_probe(task_id, **kwargs):
+        place = real_claim(task_id, **kwargs)
+        probes["after the claim"] = lock_elsewhere(HelpTask, task_id)
+        return place
+
+    monkeypatch.setattr(services, "record_act", record_act_then_probe)
+    monkeypatch.setattr(helping, "_claim_place", claim_then_probe)
+    given = helping.give_help(task=task, helper=newcomer)
+
+    assert probes["after the act"] == "free"
+    assert probes["after the claim"].startswith("locked"), probes
+    assert ReferralEdge.objects.filter(invitee=newcomer, inviter=task.starter).count() == 1
+    task.refresh_from_db()
+    assert given.number == 1 and task.state == HelpTaskState.COMPLETED
+    assert task.completed_at == task.reward_granted_at is not None

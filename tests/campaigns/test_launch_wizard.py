@@ -462,3 +462,24 @@ def test_every_step_is_english_when_asked(operator, shop, code):
     for step, response in pages.items():
         assert response.status_code in (200, 400), step
         assert not leftover_chinese(response.content.decode()), (step, leftover_chinese(response.content.decode()))
+
+
+def test_the_numbers_step_reads_a_constant_number_of_queries(operator_client, shop, draft):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import GroupFactory
+
+    url = reverse("dashboard:campaign_launch_draft", args=[draft.pk])
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert operator_client.get(url).status_code == 200
+        return len(queries)
+
+    GroupFactory(shop=shop)
+    one = count()
+    for _ in range(9):
+        GroupFactory(shop=shop)
+        SkuFactory(product__shop=shop)
+    assert count() == one

@@ -9,12 +9,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from campaigns import services
-from campaigns.models import CampaignAct, SeatState, Team, TeamState
+from campaigns.models import CampaignAct, CampaignVisit, SeatState, Team, TeamState
+from groups.models import Membership
+from groups.services import join_via_link
 from orders.payments.simulated import deliver_due
 from referrals.models import EventKind, ReferralEvent
 from tests.builders.campaigns import make_campaign, open_team
 from tests.builders.orders import make_buyer, pay
-from tests.factories import GroupFactory, UserFactory
+from tests.factories import GroupFactory, InviteLinkFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -258,3 +260,32 @@ def test_a_share_link_opened_again_does_not_rewrite_the_session(client, campaign
         client.get(other)
     assert session_writes(changed)
     assert client.session["campaign_inviters"] == {str(campaign.pk): people[2].pk}
+
+
+def test_a_share_link_records_the_open_the_sign_in_after_and_the_join_it_brings(client, campaign, people, gb_group):
+    """The campaign's funnel: its share page opened signed out (once per session), the opener back signed
+    in, and their first join into a group the campaign runs in carries the campaign (campaigns.visits)."""
+
+    share = services.share_path(campaign, people[0])
+    assert client.get(share).status_code == 200
+    client.get(share)  # again in the same session: one open
+    opened = CampaignVisit.objects.get()
+    assert (opened.campaign, opened.kind, opened.signed_in, opened.user) == (campaign, "opened", False, None)
+    newcomer = UserFactory()
+    client.force_login(newcomer)
+    client.get(share)
+    client.get(share)
+    signed = CampaignVisit.objects.exclude(pk=opened.pk).get()
+    assert (signed.kind, signed.signed_in, signed.user) == ("signed_in", True, newcomer)
+
+    joined = join_via_link(user=newcomer, code=InviteLinkFactory(group=gb_group, inviter=people[0]).code)
+    assert Membership.objects.get(pk=joined.pk).campaign_id == campaign.pk
+    unrelated = join_via_link(user=UserFactory(), code=InviteLinkFactory(group=gb_group, inviter=people[0]).code)
+    assert Membership.objects.get(pk=unrelated.pk).campaign_id is None
+
+
+def test_a_member_opening_their_own_share_link_is_not_a_visit(client, campaign, people):
+    client.force_login(people[0])
+    client.get(services.share_path(campaign, people[0]))
+    client.get(_landing(campaign))  # no ?by=: not a share link
+    assert not CampaignVisit.objects.exists()

@@ -165,3 +165,29 @@ def test_a_bargain_is_a_404_to_strangers(shop):
     )
     help_campaign_pk = help_campaign(shop).pk
     assert stranger.post(reverse("api-my-bargains", args=[help_campaign_pk])).status_code == 404
+
+
+def test_a_bargain_answer_lists_the_latest_cuts_in_constant_queries(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = bargain_campaign(shop, settings={"min_cuts": 40})
+    one = bargaining.start_bargain(campaign=campaign, member=starter_in(shop)[0])
+    many = bargaining.start_bargain(campaign=campaign, member=starter_in(shop)[0])
+    lone = friends(1)[0]
+    bargaining.cut(task=one, cutter=lone)
+    cutters = friends(25)
+    for friend in cutters:
+        bargaining.cut(task=many, cutter=friend)
+
+    def read(task, user):
+        with CaptureQueriesContext(connection) as queries:
+            response = api_as(user).get(reverse("api-bargain", args=[task.pk]))
+        assert response.status_code == 200
+        return len(queries), response.json()
+
+    assert read(one, lone)[0] == read(many, cutters[0])[0]  # a friend whose cut is out of the list too
+    queries, body = read(many, many.starter)
+    assert queries == read(one, one.starter)[0]
+    assert [c["number"] for c in body["cuts"]] == list(range(6, 26)) and body["cuts_done"] == 25
+    assert read(many, cutters[0])[1]["share_url"]  # still in it: the share link is theirs to pass on

@@ -161,6 +161,34 @@ def test_members_see_their_rank_on_their_phone(client, shop, committed):
     assert response.context["mine"].rank == 2 and response.context["size"] == 2
 
 
+def test_the_member_page_reads_the_board_without_sql_in_constant_queries(client, shop, committed):
+    """Top 50, my rank and the names come from Redis: the page's SQL is the frame only (session, user,
+    the member's groups, the base page's own), the same for one ranked member or sixty."""
+    group = GroupFactory(shop=shop)
+    me = _member_in(group)
+    client.force_login(me)
+
+    def page():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("boards:my_rank"), {"metric": "joins", "period": "all"})
+        assert response.status_code == 200
+        return response, [q["sql"] for q in captured]
+
+    with committed():
+        record(shop=shop, inviter=me, invitee=UserFactory(), kind=EventKind.JOINED)
+    page()  # the frame's own caches (the inbox count) are filled on a first visit
+    _one, few = page()
+    with committed():
+        for _ in range(60):
+            record(shop=shop, inviter=UserFactory(), invitee=UserFactory(), kind=EventKind.JOINED)
+    response, many = page()
+
+    assert len(many) == len(few)
+    assert not [sql for sql in many if "referrals_" in sql or "accounts_user" in sql and " IN (" in sql], many
+    assert response.content.decode().count('class="rank-no"') == 50
+    assert response.context["size"] == 61
+
+
 def test_members_only_see_boards_of_their_own_shops_and_groups(client, shop, other_shop, two_shops):
     group = GroupFactory(shop=shop)
     me = _member_in(group)

@@ -16,7 +16,8 @@ Rules and where each is decided:
 - an unfinished task expires (the engine's job calls `expire_due`: one conditional UPDATE per task, so
   running it twice or concurrently changes nothing twice);
 - the reward: a special price (the member buys the campaign's SKU at it through the normal order
-  pipeline, one live order per task) or a free item the shop hands over (recorded as granted).
+  pipeline, one live order per task) or a free item the shop hands over (recorded as granted,
+  valued at the campaign SKU's price at that moment).
 """
 
 from datetime import datetime, timedelta
@@ -33,7 +34,7 @@ from campaigns import registry
 from campaigns.models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
 from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
-from orders.models import Order, OrderState
+from orders.models import Order, OrderState, Sku
 from shequn.client import request_fingerprint
 
 MAX_HELPS = 100
@@ -285,11 +286,18 @@ def _claim_place(task_id: int, *, now: datetime) -> int | None:
                    state = CASE WHEN help_count + 1 = helps_needed THEN %s ELSE state END,
                    completed_at = CASE WHEN help_count + 1 = helps_needed THEN %s ELSE completed_at END,
                    reward_granted_at = CASE WHEN help_count + 1 = helps_needed AND reward_granted_at IS NULL
-                                            THEN %s ELSE reward_granted_at END
+                                            THEN %s ELSE reward_granted_at END,
+                   -- a free item is worth its SKU's price at the moment it is granted (for campaign ROI)
+                   reward_value = CASE WHEN help_count + 1 = helps_needed AND reward_granted_at IS NULL
+                                            AND reward->>'kind' = %s
+                                       THEN (SELECT s.price FROM {Sku._meta.db_table} s
+                                             JOIN {Campaign._meta.db_table} c ON c.sku_id = s.id
+                                             WHERE c.id = {table}.campaign_id)
+                                       ELSE reward_value END
              WHERE id = %s AND state = %s AND expires_at > %s AND help_count < helps_needed
          RETURNING help_count
             """,
-            [HelpTaskState.COMPLETED, now, now, task_id, HelpTaskState.OPEN, now],
+            [HelpTaskState.COMPLETED, now, now, RewardKind.FREE_ITEM, task_id, HelpTaskState.OPEN, now],
         )
         row = cursor.fetchone()
     return row[0] if row else None

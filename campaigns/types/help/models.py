@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models.engine import Campaign, CampaignAct
+from campaigns.models.engine import Campaign, CampaignAct, money_field
 from campaigns.types.assisted.models import FriendTask
 
 __all__ = ["HelpTaskState", "HelpTask", "Help"]
@@ -49,6 +49,8 @@ class HelpTask(FriendTask):
     reward_granted_at = models.DateTimeField(_("奖励发放时间"), null=True, blank=True)
     # The reward as it was when granted (the campaign's settings may not change later, but the record stays).
     reward = models.JSONField(_("奖励"), default=dict, blank=True)
+    # A free item's worth: the campaign SKU's price when the reward was granted (None: no SKU, or a price reward).
+    reward_value = money_field(_("赠品价值（元）"), null=True, blank=True)
     order = models.OneToOneField(
         "orders.Order",
         on_delete=models.SET_NULL,
