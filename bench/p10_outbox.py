@@ -132,6 +132,7 @@ def run(argv) -> list[Measure]:
         raise SystemExit("P10 needs DATABASE_URL (PostgreSQL): run it with scripts/bench")
     name, url = make_database(base_url, "p10")
     os.environ["DATABASE_URL"] = url
+    os.environ["CACHE_KEY_PREFIX"] = prefix = f"shequnbenchp10{os.getpid()}"  # the inbox counts' cache keys
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequn.settings")
     import django
 
@@ -162,6 +163,9 @@ def run(argv) -> list[Measure]:
         if os.environ.get("REDIS_URL"):
             redis = celery_app.connection_for_write().default_channel.client
             redis.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+            keys = list(redis.scan_iter(match=f"{prefix}:*", count=1000))
+            for start in range(0, len(keys), 1000):
+                redis.unlink(*keys[start : start + 1000])
         if args.keep:
             print(f"kept database {name}")
         else:
