@@ -222,19 +222,10 @@ def record_link_opened(
     occurred_at = occurred_at or timezone.now()
     who = visitor_key or (f"u{user.pk}" if user is not None and user.is_authenticated else uuid.uuid4().hex)
     day = timezone.localdate(occurred_at).strftime("%Y%m%d")
-    return _insert_event(
-        shop_id=link.shop_id,
-        kind=EventKind.LINK_OPENED,
-        key=f"open:{link.pk}:{who[:64]}:{day}",
-        inviter_id=link.inviter_id,
-        invitee=user if user is not None and user.is_authenticated else None,
-        link=link,
-        group_id=link.group_id,
-        channel=link.channel,
-        ip_address=ip,
-        series_id=link.series_id or (link.group.series_id if link.group_id else None),
-        device_id=device[:64],
-        occurred_at=occurred_at,
+    invitee = user if user is not None and user.is_authenticated else None
+    key = f"open:{link.pk}:{who[:64]}:{day}"
+    return _insert_link_event(
+        link, kind=EventKind.LINK_OPENED, key=key, invitee=invitee, ip=ip, device=device, occurred_at=occurred_at
     )
 
 
@@ -247,12 +238,20 @@ def record_link_signed_in(
         return None
     occurred_at = occurred_at or timezone.now()
     day = timezone.localdate(occurred_at).strftime("%Y%m%d")
+    key = f"signin:{link.pk}:u{user.pk}:{day}"
+    return _insert_link_event(
+        link, kind=EventKind.LINK_SIGNED_IN, key=key, invitee=user, ip=ip, device=device, occurred_at=occurred_at
+    )
+
+
+def _insert_link_event(link, *, kind: str, key: str, invitee, ip, device: str, occurred_at: datetime):
+    """An event about an invite link: its inviter, group, channel and series come from the link."""
     return _insert_event(
         shop_id=link.shop_id,
-        kind=EventKind.LINK_SIGNED_IN,
-        key=f"signin:{link.pk}:u{user.pk}:{day}",
+        kind=kind,
+        key=key,
         inviter_id=link.inviter_id,
-        invitee=user,
+        invitee=invitee,
         link=link,
         group_id=link.group_id,
         channel=link.channel,
