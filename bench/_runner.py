@@ -67,6 +67,7 @@ def run_one_here(path: Path, argv: list[str], out: Path) -> None:
     """In the child: run the scenario, print its table, write its Measures to `out`."""
     spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # importable by name: a scenario may name its own classes in settings (P10)
     spec.loader.exec_module(module)
     measures = module.run(argv)
     print_measures(measures)
