@@ -39,6 +39,8 @@ class CampaignType(models.TextChoices):
     COUPON = "coupon", _("优惠券")
     CONTEST = "contest", _("排行榜")
     SWAP = "swap", _("换物")
+    FLASH_SALE = "flash_sale", _("秒杀")
+    CHECKIN = "checkin", _("打卡")
 
 
 class CampaignState(models.TextChoices):
