@@ -87,3 +87,6 @@ class GroupTransitionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from . import space_admin  # noqa: E402, F401  (the group space's admin)
