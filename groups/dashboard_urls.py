@@ -33,3 +33,8 @@ urlpatterns += [
     path("groups/<int:pk>/planned-start/", health_views.group_planned_start, name="group_planned_start"),
     path("automation/", health_views.automation_settings, name="automation_settings"),
 ]
+
+# The group space (群空间): groups/space_urls.py.
+from .space_urls import dashboard_urlpatterns as space_urlpatterns  # noqa: E402
+
+urlpatterns += space_urlpatterns

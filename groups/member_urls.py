@@ -16,3 +16,8 @@ urlpatterns = [
     path("links/<str:code>/poster.png", views.invite_poster, name="invite_poster"),
     path("referrals/", include("referrals.member_urls")),
 ]
+
+# The group space (群空间): groups/space_urls.py.
+from .space_urls import member_urlpatterns as space_urlpatterns  # noqa: E402
+
+urlpatterns += [path("groups/<int:pk>/space/", include(space_urlpatterns))]
