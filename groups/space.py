@@ -2,9 +2,9 @@
 group QR code and service contact, and the QR expiry reminder.
 
 Guarantees:
-- only a joined (active) member writes in a group's space from the member side; announcements, hiding
-  and marking another's question answered need the group power (groups.powers) or, from the dashboard, an
-  operator's seat on the group's shop (checked by the view; the write is then in the shop's audit log);
+- only a joined (active) member writes in a group's space from the member side (operators write from the
+  dashboard, each write in the shop's audit log); announcing, hiding and marking another's question answered
+  need the group power, decided by groups.powers alone (PermissionDenied, a 403, when it is lacking);
 - a question's first reply is the first reply by someone other than the asker, set exactly once by one
   conditional UPDATE (two replies at once: the one that commits first is the first reply);
 - a hidden post is kept with who hid it and when; no member reads it, its comments or its photos;
@@ -30,8 +30,10 @@ from shequn.jobs import JobResult
 from shops import audit
 from shops.models import Operator, OperatorRole
 
+from . import powers
 from .activity import record_activity
-from .models import ActivityKind, Group, MemberRole, Membership, MembershipStatus
+from .models import ActivityKind, Group, Membership, MembershipStatus
+from .powers import GroupPower
 from .space_models import (
     COMMENT_MAX_LENGTH,
     CONTACT_MAX_LENGTH,
@@ -48,22 +50,6 @@ from .space_models import (
 MAX_POST_PHOTOS = 6
 MAX_COMMENT_PHOTOS = 3
 QR_BOUNDS = (1000, 1000)  # a WeChat group QR code stays scannable well below this
-
-# The group powers this module asks about (groups.powers decides who has them).
-POST_ANNOUNCEMENTS = "post_announcements"
-ANSWER_QUESTIONS = "answer_questions"
-HIDE_POSTS = "hide_posts"
-# Until groups.powers decides: the group's owner and admins hold the space's powers.
-_POWER_ROLES = {
-    power: (MemberRole.OWNER, MemberRole.ADMIN) for power in (POST_ANNOUNCEMENTS, ANSWER_QUESTIONS, HIDE_POSTS)
-}
-
-
-def may_use(user, group: Group, power: str) -> bool:
-    """Whether `user` may use `power` in `group` from the member pages."""
-    return Membership.objects.filter(
-        group=group, user=user, status=MembershipStatus.ACTIVE, role__in=_POWER_ROLES[power]
-    ).exists()
 
 
 @dataclass(frozen=True)
@@ -86,11 +72,10 @@ def _require_member(actor: Actor, group: Group) -> None:
         raise ValidationError(_("只有在群成员才能在群空间发言。"))
 
 
-def _require_power(actor: Actor, group: Group, power: str, refusal: str) -> None:
-    if actor.as_operator:
-        return
-    if not may_use(actor.user, group, power):
-        raise ValidationError(refusal)
+def _require_power(actor: Actor, group: Group, power: GroupPower) -> None:
+    """PermissionDenied (403) unless groups.powers lets the actor use `power` here: the group's 群主 and
+    群管理 in their own group, the shop's operators (the dashboard has checked the seat too)."""
+    powers.check_power(actor.user, group, power)
 
 
 def _clean_text(text: str, *, field: str, limit: int) -> str:
@@ -126,7 +111,7 @@ def create_post(*, group: Group, actor: Actor, kind: str, body: str, photos=()) 
         raise ValidationError({"kind": _("未知的帖子类型。")})
     _require_member(actor, group)
     if kind == PostKind.ANNOUNCEMENT:
-        _require_power(actor, group, POST_ANNOUNCEMENTS, _("只有群主、群管理和运营可以发公告。"))
+        _require_power(actor, group, GroupPower.POST_ANNOUNCEMENTS)
     elif actor.as_operator:
         raise ValidationError({"kind": _("运营在后台只能发公告。")})
     body = _clean_text(body, field="body", limit=POST_MAX_LENGTH)
@@ -171,7 +156,7 @@ def mark_answered(*, post: SpacePost, actor: Actor) -> SpacePost:
     if post.is_hidden:
         raise ValidationError(_("这条内容已被隐藏。"))
     if actor.as_operator or post.author_id != actor.user.pk:
-        _require_power(actor, post.group, ANSWER_QUESTIONS, _("只有提问者、群主、群管理和运营可以标记已解决。"))
+        _require_power(actor, post.group, GroupPower.ANSWER_QUESTIONS)
     else:
         _require_member(actor, post.group)
     with transaction.atomic():
@@ -195,7 +180,7 @@ def mark_answered(*, post: SpacePost, actor: Actor) -> SpacePost:
 
 def hide_post(*, post: SpacePost, actor: Actor) -> SpacePost:
     """Hide a post from members (kept, with who and when); needs the hide_posts power (or a seat)."""
-    _require_power(actor, post.group, HIDE_POSTS, _("只有群主、群管理和运营可以隐藏内容。"))
+    _require_power(actor, post.group, GroupPower.HIDE_POSTS)
     with transaction.atomic():
         now = timezone.now()
         if SpacePost.objects.filter(pk=post.pk, hidden_at__isnull=True).update(hidden_at=now, hidden_by=actor.user):
@@ -206,7 +191,7 @@ def hide_post(*, post: SpacePost, actor: Actor) -> SpacePost:
 
 def restore_post(*, post: SpacePost, actor: Actor) -> SpacePost:
     """Show a hidden post again; same power as hiding it."""
-    _require_power(actor, post.group, HIDE_POSTS, _("只有群主、群管理和运营可以恢复内容。"))
+    _require_power(actor, post.group, GroupPower.HIDE_POSTS)
     with transaction.atomic():
         before = post.hidden_at
         if SpacePost.objects.filter(pk=post.pk, hidden_at__isnull=False).update(hidden_at=None, hidden_by=None):

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from shequn import images
 from shequn.decorators import member_login_required
 
-from . import space
+from . import powers, space
 from . import space_selectors as selectors
+from .powers import GroupPower
 from .space_forms import CommentForm, PostForm
 from .space_models import PostKind
 
@@ -34,10 +35,12 @@ def add_service_errors(form, error: ValidationError) -> None:
 
 
 def _powers(user, group) -> dict:
+    """Which buttons to show; the services ask groups.powers again before each write."""
+    held = powers.powers_of(user, group)
     return {
-        "can_announce": space.may_use(user, group, space.POST_ANNOUNCEMENTS),
-        "can_answer": space.may_use(user, group, space.ANSWER_QUESTIONS),
-        "can_hide": space.may_use(user, group, space.HIDE_POSTS),
+        "can_announce": GroupPower.POST_ANNOUNCEMENTS in held,
+        "can_answer": GroupPower.ANSWER_QUESTIONS in held,
+        "can_hide": GroupPower.HIDE_POSTS in held,
     }
 
 
@@ -87,7 +90,7 @@ def space_home(request: HttpRequest, pk: int) -> HttpResponse:
 @member_login_required
 def space_post_create(request: HttpRequest, pk: int) -> HttpResponse:
     group, _membership = selectors.space_group_for_member(request.user, pk)
-    can_announce = space.may_use(request.user, group, space.POST_ANNOUNCEMENTS)
+    can_announce = powers.has_power(request.user, group, GroupPower.POST_ANNOUNCEMENTS)
     initial = {"kind": request.GET.get("kind", PostKind.POST)}
     form = PostForm(
         *((request.POST, request.FILES) if request.method == "POST" else ()),

@@ -627,7 +627,6 @@ MATRIX += [
             "member:space_post": get("group", "space_post"),
             "member:space_reply": post("group", "space_post"),
             "member:space_answered": post("group", "space_post"),
-            "member:space_hide": post("group", "space_post"),
             "member:space_photo": get("group", "space_photo"),
             "member:space_wechat_qr": get("group"),
         },
@@ -652,6 +651,8 @@ MATRIX += [
             "dashboard:space_post_restore": post("space_post"),
         },
     ),
+    # Hiding needs the group power (groups.powers): the member asked the question but holds no power.
+    (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"member:space_hide": post("group", "space_post")}),
     (SHOP_LIST, {"dashboard:space_reply_times": get()}),
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]

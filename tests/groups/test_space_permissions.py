@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from groups import space
+from groups import services, space
 from groups.models import MemberRole
 from groups.space_models import GroupContact, PostKind, SpaceComment, SpacePost
 from shops.models import AuditEntry, OperatorRole
@@ -135,9 +135,11 @@ def test_every_member_replies_outsiders_cannot(space_world):
 @pytest.mark.parametrize("role", MEMBERS)
 def test_marking_anothers_question_answered_needs_the_power(space_world, role):
     group, question = space_world["group"], space_world["question"]
-    client_of(space_world[role]).post(reverse("member:space_answered", args=[group.pk, question.pk]))
+    response = client_of(space_world[role]).post(reverse("member:space_answered", args=[group.pk, question.pk]))
+    allowed = role in POWERFUL or role == MemberRole.ACTIVE  # ACTIVE asked it
+    assert response.status_code == (302 if allowed else 403)
     question.refresh_from_db()
-    assert (question.answered_at is not None) == (role in POWERFUL or role == MemberRole.ACTIVE)  # ACTIVE asked
+    assert (question.answered_at is not None) == allowed
 
 
 @pytest.mark.parametrize("who", OUTSIDERS)
@@ -153,7 +155,8 @@ def test_outsiders_neither_answer_nor_hide(space_world, who):
 @pytest.mark.parametrize("role", MEMBERS)
 def test_hiding_needs_the_power(space_world, role):
     group, post = space_world["group"], space_world["post"]
-    client_of(space_world[role]).post(reverse("member:space_hide", args=[group.pk, post.pk]))
+    response = client_of(space_world[role]).post(reverse("member:space_hide", args=[group.pk, post.pk]))
+    assert response.status_code == (302 if role in POWERFUL else 403)
     post.refresh_from_db()
     assert (post.hidden_at is not None) == (role in POWERFUL)
 
@@ -163,24 +166,37 @@ def test_powers_hold_in_ones_own_group_only(space_world):
     others' questions or hide; in a group they are not in at all, everything is a 404."""
     other = space_world["other_group"]
     owner, admin = space_world[MemberRole.OWNER], space_world[MemberRole.ADMIN]
-    from groups import services
-
     services.add_member(group=other, user=owner, by=None)
     question = space.create_post(
         group=other, actor=space.Actor(space_world["other_group_member"]), kind="question", body="B 群的问题"
     )
-    for person in (owner, admin):
+    for person, refused in ((owner, 403), (admin, 404)):  # a member of B without the power; not in B at all
         client = client_of(person)
         client.post(reverse("member:space_post_create", args=[other.pk]), {"kind": "announcement", "body": "B 公告"})
-        client.post(reverse("member:space_answered", args=[other.pk, question.pk]))
-        client.post(reverse("member:space_hide", args=[other.pk, question.pk]))
-    assert client_of(admin).get(reverse("member:space", args=[other.pk])).status_code == 404
+        assert client.post(reverse("member:space_answered", args=[other.pk, question.pk])).status_code == refused
+        assert client.post(reverse("member:space_hide", args=[other.pk, question.pk])).status_code == refused
     question.refresh_from_db()
     assert question.answered_at is None and question.hidden_at is None
     assert not SpacePost.objects.filter(group=other, kind=PostKind.ANNOUNCEMENT).exists()
     # And another shop's group is out of reach even for this group's owner.
     shop_b = space_world["other_shop_group"]
     assert client_of(owner).get(reverse("member:space", args=[shop_b.pk])).status_code == 404
+
+
+def test_the_shops_operators_hold_the_powers_in_member_pages_too(space_world, shop, other_shop):
+    """groups.powers decides: an operator of the shop who joined as an ordinary member may hide and answer; an
+    operator of another shop in the same seat may not."""
+    group, question, post = space_world["group"], space_world["question"], space_world["post"]
+    ours = OperatorFactory(shop=shop, role=OperatorRole.OPERATOR).user
+    theirs = OperatorFactory(shop=other_shop, role=OperatorRole.OPERATOR).user
+    for person in (ours, theirs):
+        services.add_member(group=group, user=person, by=None)
+    assert client_of(theirs).post(reverse("member:space_hide", args=[group.pk, post.pk])).status_code == 403
+    assert client_of(ours).post(reverse("member:space_hide", args=[group.pk, post.pk])).status_code == 302
+    assert client_of(ours).post(reverse("member:space_answered", args=[group.pk, question.pk])).status_code == 302
+    post.refresh_from_db()
+    question.refresh_from_db()
+    assert post.hidden_by == ours and question.answered_by == ours
 
 
 # --- The dashboard --------------------------------------------------------------------------------------------
