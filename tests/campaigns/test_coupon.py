@@ -130,9 +130,9 @@ def test_face_words():
         "满 100.00 减 20.00"
     )
     assert coupons.face_words({"coupon_kind": "percent", "percent_off": 15, "max_off": "30.00"}) == (
-        "8.5 折（最多减 30.00）"
+        "8.5 折（减 15%）（最多减 30.00）"
     )
-    assert coupons.face_words({"coupon_kind": "percent", "percent_off": 20}) == "8 折"
+    assert coupons.face_words({"coupon_kind": "percent", "percent_off": 20}) == "8 折（减 20%）"
 
 
 def test_the_type_is_registered_with_its_own_modules():

@@ -5,7 +5,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-
 class CouponSettingsForm(forms.Form):
     """The coupon template's terms as the dashboard shows them. The supply is the campaign's 活动库存上限 and
     the per-member limit its 每人限参与次数 (1 when empty)."""

@@ -324,7 +324,7 @@ def face_words(terms: dict) -> str:
         return _("无门槛减 %(amount)s") % {"amount": terms["amount_off"]}
     if kind == CouponKindCode.PERCENT:
         rate = (Decimal(100 - terms["percent_off"]) / 10).normalize()
-        words = _("%(rate)s 折") % {"rate": f"{rate:f}", "percent": terms["percent_off"]}  # en: 15% off
+        words = _("%(rate)s 折（减 %(percent)s%%）") % {"rate": f"{rate:f}", "percent": terms["percent_off"]}
         if terms.get("max_off"):
             words += _("（最多减 %(cap)s）") % {"cap": terms["max_off"]}
         return words
