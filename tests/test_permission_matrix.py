@@ -216,6 +216,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-group-product": get("group", "product"),
             "api-my-group-pickup-points": get("group"),
             "api-my-group-orders": post("group"),
+            "api-my-group-quote": post("group"),
             "api-my-order": get("pending"),
             "api-my-order-pay": post("pending"),
             "api-my-order-cancel": post("pending"),
