@@ -15,7 +15,14 @@ MONEY_LIMITS = {"max_digits": 12, "decimal_places": 2}
 class ReferralSettingsForm(forms.ModelForm):
     class Meta:
         model = ReferralSettings
-        fields = ["binding_rule", "binding_window_days", "qualify_on", "qualifying_min_amount", "review_days"]
+        fields = [
+            "binding_rule",
+            "binding_window_days",
+            "qualify_on",
+            "qualifying_min_amount",
+            "review_days",
+            "points_per_yuan",
+        ]
 
 
 class RewardRuleForm(forms.Form):
