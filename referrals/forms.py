@@ -24,6 +24,14 @@ class ReferralSettingsForm(forms.ModelForm):
             "points_per_yuan",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["points_per_yuan"].required = False  # left empty: points stay as they are set
+
+    def clean_points_per_yuan(self) -> int:
+        value = self.cleaned_data.get("points_per_yuan")
+        return self.instance.points_per_yuan if value is None else value
+
 
 class RewardRuleForm(forms.Form):
     kind = forms.ChoiceField(label=_("奖励类型"), choices=RewardKind.choices)
