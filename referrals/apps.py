@@ -26,9 +26,9 @@ class ReferralsConfig(AppConfig):
 
         hooks.order_pricing.connect(points.price, priority=hooks.PRICE_POINTS)
         hooks.pricing_options.connect(points.options, priority=hooks.PRICE_POINTS)
-        hooks.order_created.connect(points.spend_for_order, priority=hooks.DECIDE + 20)
-        hooks.order_cancelled.connect(points.give_back_for_order, priority=hooks.DECIDE + 20)
-        hooks.order_refunded.connect(points.give_back_for_order, priority=hooks.DECIDE + 20)
+        hooks.order_created.connect(points.spend_for_order, priority=hooks.DECIDE + 30)
+        hooks.order_cancelled.connect(points.give_back_for_order, priority=hooks.DECIDE + 30)
+        hooks.order_refunded.connect(points.give_back_for_order, priority=hooks.DECIDE + 30)
 
         # Leaderboards follow the referral events (on commit).
         from .leaderboards.writes import LeaderboardPlugin
