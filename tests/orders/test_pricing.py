@@ -90,7 +90,7 @@ def test_without_plug_ins_the_price_is_the_lines_at_their_unit_price(answer):
 def test_adjustments_are_split_over_lines_and_the_total_adds_up(answer):
     answers, _seen = answer
     answers += [
-        Adjustment(AdjustmentKind.COUPON, "coupon:1", Decimal("-1.00"), "满 20 减 1"),
+        Adjustment(AdjustmentKind.COUPON, "test:1", Decimal("-1.00"), "满 20 减 1"),
         Adjustment(AdjustmentKind.SHIPPING, "shipping", Decimal("6.00"), "运费", sku_id=2),
     ]
     priced = price_draft(_draft((1, "10.00", 1), (2, "20.00", 1)))
@@ -102,7 +102,7 @@ def test_adjustments_are_split_over_lines_and_the_total_adds_up(answer):
 
 def test_a_later_receiver_sees_what_the_earlier_ones_took_off(answer):
     answers, seen = answer
-    earlier = Adjustment(AdjustmentKind.COUPON, "coupon:1", Decimal("-4.00"), "券")
+    earlier = Adjustment(AdjustmentKind.COUPON, "test:1", Decimal("-4.00"), "券")
 
     def coupon(draft):
         return [earlier]
@@ -125,7 +125,7 @@ def test_a_discount_beyond_the_price_is_refused(answer):
 
 def test_a_discount_on_one_line_beyond_that_line_is_refused(answer):
     answers, _seen = answer
-    answers.append(Adjustment(AdjustmentKind.COUPON, "coupon:2", Decimal("-6.00"), "单品券", sku_id=1))
+    answers.append(Adjustment(AdjustmentKind.COUPON, "test:2", Decimal("-6.00"), "单品券", sku_id=1))
     with pytest.raises(ValidationError):
         price_draft(_draft((1, "5.00", 1), (2, "50.00", 1)))
 
@@ -168,11 +168,11 @@ def test_placing_writes_the_adjustments_before_order_created_runs(answer, buyer,
         SkuFactory(product__shop=shop, price=Decimal("10.00")),
         SkuFactory(product__shop=shop, price=Decimal("20.00")),
     )
-    answers.append(Adjustment(AdjustmentKind.COUPON, "coupon:7", Decimal("-3.00"), "满 30 减 3"))
+    answers.append(Adjustment(AdjustmentKind.COUPON, "test:7", Decimal("-3.00"), "满 30 减 3"))
     found_at_created = []
 
     def created(order):
-        found_at_created.append(list(order.adjustments.filter(source="coupon:7").values_list("amount", flat=True)))
+        found_at_created.append(list(order.adjustments.filter(source="test:7").values_list("amount", flat=True)))
 
     hooks.order_created.connect(created, priority=TEST_PRIORITY)
     try:
@@ -231,7 +231,7 @@ def test_choices_are_part_of_the_idempotency_fingerprint(answer, buyer, buyer_gr
 @pytest.mark.django_db
 def test_an_order_priced_to_zero_is_paid_at_once_with_no_payment(answer, buyer, buyer_group, sku):
     answers, _seen = answer
-    answers.append(Adjustment(AdjustmentKind.GIFT, "gift:5", -sku.price, "好友赠送"))
+    answers.append(Adjustment(AdjustmentKind.GIFT, "test:5", -sku.price, "好友赠送"))
     paid_hook = []
     hooks.order_paid.connect(paid_hook.append, priority=TEST_PRIORITY)
     try:
