@@ -32,6 +32,7 @@ from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
+from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -217,6 +218,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-group-product": get("group", "product"),
             "api-my-group-pickup-points": get("group"),
             "api-my-group-orders": post("group"),
+            "api-my-group-quote": post("group"),
             "api-my-order": get("pending"),
             "api-my-order-pay": post("pending"),
             "api-my-order-cancel": post("pending"),
@@ -511,6 +513,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:open_team": post("campaign"),
             "campaigns:join_team": post("campaign", "team"),
             "campaigns:help_start": post("help_campaign"),
+            "campaigns:coupon_claim": post("coupon_campaign"),
+            "campaigns:coupon_centre": get(),
             "campaigns:bargain_start": post("bargain_campaign"),
             "weixin_bind": get(),
             "account_confirm_login_code": get(),
@@ -525,6 +529,9 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-campaign-team": get("campaign", "team"),
             "api-my-campaign-team-join": post("campaign", "team"),
             "api-my-help-tasks": post("help_campaign"),
+            "api-coupon-claim": post("coupon_campaign"),
+            "api-my-coupons": get(),
+            "api-coupon-centre": get(),
             "api-my-bargains": post("bargain_campaign"),
         },
     ),
@@ -670,6 +677,7 @@ def world(db, settings):
     campaign = make_campaign(shop, sku, owner=owner)
     help_run = help_campaign(shop)
     bargain_run = bargain_campaign(shop)
+    coupon_run = coupon_template(shop)
     notification = Notification.objects.create(
         shop=shop,
         user=member,
@@ -719,6 +727,7 @@ def world(db, settings):
         "help_campaign": help_run,
         "help_task": helping.start_task(campaign=help_run, member=member),
         "bargain_campaign": bargain_run,
+        "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "notification": notification,
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
