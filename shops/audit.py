@@ -75,6 +75,8 @@ ACTIONS = {
     "group.member.unban": _("解除拉黑"),
     "group.member.role": _("修改成员角色"),
     "group.member.tags": _("修改成员标签"),
+    "group.member.warn": _("群规警告"),
+    "group.warning.appeal.decide": _("处理警告申诉"),
     "group.space.announce": _("发布群公告"),
     "group.space.reply": _("回复群空间帖子"),
     "group.space.answered": _("标记提问已解决"),
