@@ -88,11 +88,12 @@ _PARTS = [
         },
     ),
     (
-        # Campaign share pages' opens and sign-ins (campaigns.visits): the campaign's, in no group or channel.
+        # Campaign share pages' opens and sign-ins (campaigns.visits): the campaign's, in the sharer's group and
+        # channel (none on visits recorded before they were kept).
         f"campaigns_campaignvisit v WHERE v.shop_id = %(shop)s AND {_in_days('v.at')}",
         "v.at",
-        "NULL::bigint",
-        "''",
+        "v.group_id",
+        "v.channel",
         "v.campaign_id",
         {
             "link_opens": "COUNT(*) FILTER (WHERE v.kind = 'opened')",

@@ -19,7 +19,7 @@ class DailyFact(models.Model):
 
     - link opens and signed-in opens (opened signed in, or signed in after opening signed out): every invite
       link's visits (groups' link visits, operators' channels included), and campaign share pages' visits
-      (campaigns' visits: the campaign's, in no group or channel);
+      (campaigns' visits: the campaign's, in the sharer's group and channel);
     - invitee first orders, qualified referrals: live (not voided) referral events;
     - joins: memberships whose first join fell on the day (channel = the membership's; campaign = the one
       whose share page brought the join);

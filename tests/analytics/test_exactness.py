@@ -67,6 +67,10 @@ def test_the_funnel_equals_the_source_counts(spec):
     slices = [({"group": None}, lambda key: True), ({"group": group}, lambda key: key[1] == group.pk)]
     for campaign in data.campaigns:  # one campaign's share page opens, sign-ins, the joins they brought…
         slices.append(({"group": None, "campaign": campaign}, lambda key, pk=campaign.pk: key[3] == pk))
+        # … and in one group: its share pages' opens from that group too
+        slices.append(
+            ({"group": group, "campaign": campaign}, lambda key, pk=campaign.pk: key[3] == pk and key[1] == group.pk)
+        )
     for chosen, keep in slices:
         f = {
             "start": start,
