@@ -439,10 +439,18 @@ def fact_cells(shop) -> dict:
 
 def snapshot(shop) -> tuple:
     """Every fact row of the shop, without ids, sorted: what two builds must agree on."""
-    from analytics.models import DailyFact, MemberWeekFact, OrderProductFact
+    from analytics.models import (
+        CohortFact,
+        DailyFact,
+        MemberWeekFact,
+        OrderProductFact,
+        RepeatFact,
+        RepeatIntervalFact,
+    )
 
     def rows(model):
         found = model.objects.filter(shop=shop).values()
         return sorted((tuple(sorted((k, v) for k, v in row.items() if k != "id")) for row in found), key=repr)
 
-    return rows(DailyFact), rows(OrderProductFact), rows(MemberWeekFact)
+    models = [DailyFact, OrderProductFact, MemberWeekFact, RepeatFact, RepeatIntervalFact, CohortFact]
+    return tuple(rows(model) for model in models)
