@@ -404,6 +404,7 @@ SPECTACULAR_SETTINGS = {
         "RewardKindEnum": "referrals.models.RewardKind",
         "RewardStatusEnum": "referrals.models.RewardStatus",
         "WithdrawalStatusEnum": "referrals.models.WithdrawalStatus",
+        "SpacePostKindEnum": "groups.space_models.PostKind",
     },
 }
 

@@ -683,6 +683,34 @@ MATRIX += [
     ),
     # Hiding needs the group power (groups.powers): the member asked the question but holds no power.
     (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"member:space_hide": post("group", "space_post")}),
+    (
+        API_MEMBERS_OWN,
+        {
+            "api-my-space-posts": get("group"),
+            "api-my-space-post": get("group", "space_post"),
+            "api-my-space-reply": post("group", "space_post"),
+            "api-my-space-answered": post("group", "space_post"),
+            "api-my-space-contact": get("group"),
+        },
+    ),
+    (
+        Policy(DENIED, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"api-my-space-hide": post("group", "space_post")},
+    ),
+    (API_SHOP_OBJECT, {"api-shop-space-posts": get("group")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-space-reply": post("space_post"),
+            "api-shop-space-answered": post("space_post"),
+            "api-shop-space-hide": post("space_post"),
+            "api-shop-space-restore": post("space_post"),
+        },
+    ),
+    (
+        API_SHOP_LIST,
+        {"api-shop-space-reply-times-groups": get(), "api-shop-space-reply-times-responders": get()},
+    ),
     (SHOP_LIST, {"dashboard:space_reply_times": get()}),
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
