@@ -754,7 +754,7 @@ def grant_due_rewards(*, now: datetime | None = None, limit: int = 500) -> int:
                 != 1
             ):
                 continue
-            reward = Reward.objects.get(pk=reward_id)
+            reward = Reward.objects.select_related("inviter", "invitee").get(pk=reward_id)
             if reward.kind == RewardKind.COMMISSION and reward.amount > 0:
                 _post_entry(
                     shop_id=reward.shop_id,
@@ -765,6 +765,7 @@ def grant_due_rewards(*, now: datetime | None = None, limit: int = 500) -> int:
                     reward=reward,
                     now=now,
                 )
+            hooks.referral_reward_granted.run(reward)  # a coupon reward: the coupon type gives the coupons
             granted += 1
     return granted
 

@@ -259,3 +259,13 @@ Must not raise; a receiver that writes outside PostgreSQL (Redis boards) does so
 referral_events_voided: Hook[[list], None] = Hook("referral_events_voided", when=When.INSIDE)
 """The referral events a void just stamped (never one voided before), inside the voiding transaction.
 Must not raise; writes outside PostgreSQL on commit."""
+
+referral_reward_granted: Hook[[Model], None] = Hook("referral_reward_granted", when=When.INSIDE)
+"""A referrals.Reward moved pending → granted (its review period over, no fraud hold), once, inside the
+granting transaction. Must not raise: the reward is granted. Receivers give what the reward stands for (a
+coupon reward: the campaigns' coupon type gives both sides a coupon)."""
+
+fraud_flag_confirmed: Hook[[Model], None] = Hook("fraud_flag_confirmed", when=When.INSIDE)
+"""A referrals.FraudFlag was confirmed (by a reviewer or its deadline), once, inside the deciding
+transaction, after its events were voided. Must not raise: the decision is made. Receivers take back what
+the flagged member holds (the coupon type voids their available coupons)."""

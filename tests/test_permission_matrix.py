@@ -33,6 +33,7 @@ from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.campaigns.give_support import give_campaign, paid_gift
+from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -512,6 +513,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:open_team": post("campaign"),
             "campaigns:join_team": post("campaign", "team"),
             "campaigns:help_start": post("help_campaign"),
+            "campaigns:coupon_claim": post("coupon_campaign"),
+            "campaigns:coupon_centre": get(),
             "campaigns:bargain_start": post("bargain_campaign"),
             "weixin_bind": get(),
             "account_confirm_login_code": get(),
@@ -526,6 +529,9 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-campaign-team": get("campaign", "team"),
             "api-my-campaign-team-join": post("campaign", "team"),
             "api-my-help-tasks": post("help_campaign"),
+            "api-coupon-claim": post("coupon_campaign"),
+            "api-my-coupons": get(),
+            "api-coupon-centre": get(),
             "api-my-bargains": post("bargain_campaign"),
         },
     ),
@@ -689,6 +695,7 @@ def world(db, settings):
             method="pickup", recipient_name="王芳", pickup_point_id=PickupPointFactory(shop=shop).pk
         ),
     )
+    coupon_run = coupon_template(shop)
     notification = Notification.objects.create(
         shop=shop,
         user=member,
@@ -733,6 +740,7 @@ def world(db, settings):
         "help_campaign": help_run,
         "help_task": helping.start_task(campaign=help_run, member=member),
         "bargain_campaign": bargain_run,
+        "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "give_campaign": give_run,
         "gift_token": gift.token,
