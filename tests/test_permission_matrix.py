@@ -32,8 +32,8 @@ from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
-from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.coupon_support import coupon_template
+from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
