@@ -121,7 +121,8 @@ def _source(campaign: Campaign, mode: str) -> str:
     return f"{campaign.order_source}:{mode}"
 
 
-def _mode_of(order: Order) -> str | None:
+def _mode_of(order) -> str | None:
+    """How an order (or a pricing draft) of a give campaign was given: "gift", "treat", or None."""
     source = order.source or ""
     return source.rsplit(":", 1)[1] if source.count(":") >= 2 else None
 
@@ -353,11 +354,12 @@ def _free_order(gift: Gift, member, group, delivery: DeliveryRequest, *, key: st
         group=group,
         sku=campaign.sku,
         quantity=1,
-        price=Decimal("0.00"),
+        price=campaign.sku.price,
         delivery=delivery,
         idempotency_key=key,
         source=_source(campaign, GiftMode.TREAT),
         allow_after_end=True,
+        free=True,
     )
 
 
@@ -484,6 +486,14 @@ class GiveKind(CampaignKind):
     def after_paid(self, order) -> None:
         if _mode_of(order) == GiftMode.GIFT:
             _gift_of_paid_order(order, now=timezone.now())
+
+    def pricing(self, draft, campaign) -> list:
+        """A treat's two orders are free (the campaign's budget pays the item's price); a paid gift is not."""
+        if _mode_of(draft) != GiftMode.TREAT:
+            return []
+        from campaigns.services import free_item_adjustments
+
+        return free_item_adjustments(draft, campaign, reason=_("请好友喝一杯：两人免费"))
 
     def page_after_payment(self, order) -> str | None:
         gift = Gift.objects.filter(order_id=order.pk).only("token").first()
