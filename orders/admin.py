@@ -5,6 +5,7 @@ from .models import (
     CasePhoto,
     FulfilmentItem,
     Order,
+    OrderAdjustment,
     OrderLine,
     OrderTransition,
     Payment,
@@ -13,6 +14,7 @@ from .models import (
     ProductImage,
     ProviderNotification,
     Refund,
+    RefundLine,
     SimulatedCharge,
     SimulatedNotificationOutbox,
     Sku,
@@ -66,6 +68,10 @@ class OrderLineInline(ReadOnlyInline):
     model = OrderLine
 
 
+class OrderAdjustmentInline(ReadOnlyInline):
+    model = OrderAdjustment
+
+
 class OrderTransitionInline(ReadOnlyInline):
     model = OrderTransition
 
@@ -87,7 +93,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("state", "delivery", "shop")
     search_fields = ("number", "member__phone", "member__display_name", "recipient_name")
     list_select_related = ("shop", "member", "group")
-    inlines = [OrderLineInline, OrderTransitionInline, PaymentInline, RefundInline]
+    inlines = [OrderLineInline, OrderAdjustmentInline, OrderTransitionInline, PaymentInline, RefundInline]
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -102,10 +108,15 @@ class PaymentAdmin(admin.ModelAdmin):
         return False
 
 
+class RefundLineInline(ReadOnlyInline):
+    model = RefundLine
+
+
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
     list_display = ("key", "order", "amount", "state", "created_at", "succeeded_at")
     list_filter = ("state",)
+    inlines = [RefundLineInline]
 
     def has_change_permission(self, request, obj=None):
         return False
