@@ -47,3 +47,10 @@ def young_account_minutes(shop_id: int) -> int:
 
 def record_self_attempt(*, shop_id: int, user, action: str, ip, device: str) -> None:
     fraud.record_self_referral_attempt(shop_id=shop_id, user=user, action=action, ip=ip, device=device)
+
+
+def record_check_in(*, campaign, member, day, group, occurred_at):
+    """A check-in day, credited to the member: what the check-in boards count (referrals.leaderboards)."""
+    return referrals.record_check_in(
+        shop_id=campaign.shop_id, campaign_id=campaign.pk, member=member, day=day, group=group, occurred_at=occurred_at
+    )
