@@ -21,6 +21,7 @@ from django.utils import timezone
 from PIL import Image
 
 from campaigns.types.bargain import kind as bargain
+from campaigns.types.checkin import kind as checkin
 from campaigns.types.help import kind as helping
 from groups import services as group_services
 from notifications.models import Delivery, Notification
@@ -31,6 +32,7 @@ from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
+from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -300,6 +302,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
     (
         SHOP_OBJECT_WRITE,
         {
+            "dashboard:checkin_hide": post("check_in"),
+            "dashboard:checkin_show": post("check_in"),
             "dashboard:group_edit": get("group"),
             "dashboard:group_transition": post("group"),
             "dashboard:group_owner": post("group"),
@@ -511,6 +515,9 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:join_team": post("campaign", "team"),
             "campaigns:help_start": post("help_campaign"),
             "campaigns:bargain_start": post("bargain_campaign"),
+            "campaigns:checkin_page": get("checkin_campaign"),
+            "campaigns:checkin_do": post("checkin_campaign"),
+            "campaigns:checkin_makeup": post("checkin_campaign"),
             "weixin_bind": get(),
             "account_confirm_login_code": get(),
             "account_verify_phone": get(),
@@ -525,6 +532,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-campaign-team-join": post("campaign", "team"),
             "api-my-help-tasks": post("help_campaign"),
             "api-my-bargains": post("bargain_campaign"),
+            "api-my-checkin": get("checkin_campaign"),
+            "api-my-checkin-makeup": post("checkin_campaign"),
         },
     ),
     (Policy(DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"api-my-wechat-subscriptions": post()}),
@@ -647,6 +656,7 @@ def world(db, settings):
     campaign = make_campaign(shop, sku, owner=owner)
     help_run = help_campaign(shop)
     bargain_run = bargain_campaign(shop)
+    checkin_run = checkin_campaign(shop)
     notification = Notification.objects.create(
         shop=shop,
         user=member,
@@ -692,6 +702,8 @@ def world(db, settings):
         "help_task": helping.start_task(campaign=help_run, member=member),
         "bargain_campaign": bargain_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
+        "checkin_campaign": checkin_run,
+        "check_in": checkin.check_in(campaign=checkin_run, member=member),
         "notification": notification,
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
