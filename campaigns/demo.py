@@ -163,14 +163,14 @@ class DemoCampaigns:
                 bargain.cut(task=task, cutter=friend, now=at)
 
     def _checkin(self) -> None:
-        """21 天护肤打卡 in the skin-care group, running for 14 days: each member checks in on most days since
-        they joined (some every day, some with gaps), at moments inside the 06:00–23:00 window, and a few
-        fill a missed day with a make-up card. Every check-in goes through the rules (streaks, milestones,
-        the boards' events, activity for lurker detection)."""
-        from groups.models import Group
+        """21 天护肤打卡 in the skin-care groups (the group-link series 护肤打卡营), running for 14 days: each
+        member checks in on most days since they joined (some every day, some with gaps), at moments inside
+        the 06:00–23:00 window, and a few fill a missed day with a make-up card. Every check-in goes
+        through the rules (streaks, milestones, the boards' events, activity for lurker detection)."""
+        from groups.models import GroupSeries
 
-        group = Group.objects.filter(shop=self.shop, name="护肤打卡营").first()
-        if group is None:
+        series = GroupSeries.objects.filter(shop=self.shop, name="护肤打卡营").first()
+        if series is None:
             return
         starts = self.now - timedelta(days=14)
         campaign = services.create_campaign(
@@ -181,7 +181,7 @@ class DemoCampaigns:
             starts_at=starts,
             ends_at=starts + timedelta(days=21),
             all_groups=False,
-            groups=[group],
+            series=[series],
             settings={
                 "window_start": "06:00",
                 "window_end": "23:00",
@@ -199,11 +199,11 @@ class DemoCampaigns:
         )
         services.schedule_campaign(campaign=campaign, by=self.staff)
         members = Membership.objects.filter(
-            group=group, status=MembershipStatus.ACTIVE, user__is_demo=True, joined_at__isnull=False
+            group__series=series, status=MembershipStatus.ACTIVE, user__is_demo=True, joined_at__isnull=False
         ).exclude(user__operator_seats__shop=self.shop)
         today = checkin.shop_day(self.now)
         notes = ("洁面+水乳，今天皮肤状态不错", "敷了补水面膜", "早上防晒打卡", "晚上修护精华", "喝够八杯水")
-        for membership in members.select_related("user").order_by("pk")[:40]:
+        for membership in members.select_related("user", "group").order_by("pk")[:40]:
             keen = self.rng.random()  # how often this member shows up
             first = max(checkin.shop_day(membership.joined_at), checkin.shop_day(starts))
             missed = []
@@ -218,13 +218,15 @@ class DemoCampaigns:
                 if at >= self.now or at <= membership.joined_at:
                     continue
                 checkin.check_in(
-                    campaign=campaign, member=membership.user, group=group, text=self.rng.choice(notes), now=at
+                    campaign=campaign,
+                    member=membership.user,
+                    group=membership.group,
+                    text=self.rng.choice(notes),
+                    now=at,
                 )
-            if missed and keen > 0.7:
-                try:
-                    checkin.make_up(campaign=campaign, member=membership.user, day=missed[-1], now=self.now)
-                except checkin.CheckinRefused:
-                    pass  # out of reach or no card left: the demo leaves the gap
+            reachable = [d for d in missed if today - timedelta(days=3) <= d < today]
+            if reachable and keen > 0.5:  # the keen ones fill their latest gap with their one card
+                checkin.make_up(campaign=campaign, member=membership.user, day=reachable[-1], now=self.now)
 
     # --- helpers ------------------------------------------------------------------------------------
 

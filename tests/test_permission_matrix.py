@@ -31,7 +31,7 @@ from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
-from tests.builders.orders import DjangoClientTransport, order_for, pay
+from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
@@ -703,7 +703,8 @@ def world(db, settings):
         "bargain_campaign": bargain_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "checkin_campaign": checkin_run,
-        "check_in": checkin.check_in(campaign=checkin_run, member=member),
+        # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
+        "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),
         "notification": notification,
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,

@@ -305,13 +305,14 @@ def test_every_dashboard_page_has_something_real(demo):
 
 def test_the_skin_care_group_has_two_weeks_of_check_ins(demo):
     from campaigns.models import Campaign, CheckIn, CheckinMilestone, CheckinStanding
-    from groups.models import Group
+    from groups.models import GroupSeries
 
     shop = Shop.objects.get(slug="demo")
-    group = Group.objects.get(shop=shop, name="护肤打卡营")
+    series = GroupSeries.objects.get(shop=shop, name="护肤打卡营")
     campaign = Campaign.objects.get(shop=shop, type="checkin", state="running")
-    assert list(campaign.groups.all()) == [group] and not campaign.all_groups
-    check_ins = CheckIn.objects.filter(campaign=campaign)
+    assert list(campaign.series.all()) == [series] and not campaign.all_groups
+    check_ins = CheckIn.objects.filter(campaign=campaign).order_by()
+    assert set(check_ins.values_list("group__series", flat=True)) == {series.pk}
     assert check_ins.values("day").distinct().count() >= 10  # days of history, not one burst
     assert check_ins.values("member").distinct().count() >= 10
     assert check_ins.filter(made_up=True).exists()
