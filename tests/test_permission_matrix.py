@@ -11,9 +11,11 @@ request in a savepoint rolled back afterwards, so a write by one never changes w
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -24,6 +26,8 @@ from campaigns.types.bargain import kind as bargain
 from campaigns.types.checkin import kind as checkin
 from campaigns.types.help import kind as helping
 from groups import services as group_services
+from groups import space
+from groups.models import MemberWarning, Threshold, WarningAppeal
 from notifications.models import Delivery, Notification
 from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
@@ -33,6 +37,7 @@ from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
+from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -218,6 +223,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-group-product": get("group", "product"),
             "api-my-group-pickup-points": get("group"),
             "api-my-group-orders": post("group"),
+            "api-my-group-quote": post("group"),
             "api-my-order": get("pending"),
             "api-my-order-pay": post("pending"),
             "api-my-order-cancel": post("pending"),
@@ -514,6 +520,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:open_team": post("campaign"),
             "campaigns:join_team": post("campaign", "team"),
             "campaigns:help_start": post("help_campaign"),
+            "campaigns:coupon_claim": post("coupon_campaign"),
+            "campaigns:coupon_centre": get(),
             "campaigns:bargain_start": post("bargain_campaign"),
             "campaigns:checkin_page": get("checkin_campaign"),
             "campaigns:checkin_do": post("checkin_campaign"),
@@ -531,6 +539,9 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-campaign-team": get("campaign", "team"),
             "api-my-campaign-team-join": post("campaign", "team"),
             "api-my-help-tasks": post("help_campaign"),
+            "api-coupon-claim": post("coupon_campaign"),
+            "api-my-coupons": get(),
+            "api-coupon-centre": get(),
             "api-my-bargains": post("bargain_campaign"),
             "api-my-checkin": get("checkin_campaign"),
             "api-my-checkin-makeup": post("checkin_campaign"),
@@ -608,6 +619,28 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
     # A member with no leaderboard entry: not found for the shop's staff and the platform alike.
     (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENIED), {"dashboard:leaderboard_member": get("member")}),
     (Policy(LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, HIDDEN), {"platform:member": get("shop", "member")}),
+    # A group's 群主/管理员 pages (groups.powers): the shop's operators with a write role may use them; the
+    # member (an ordinary member of the group) and the viewer see the group but lack the power (403); for
+    # another shop's staff and the platform admin the group does not exist (404).
+    (
+        Policy(LOGIN, DENIED, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {
+            "member:steward_applicants": get("group"),
+            "member:steward_members": get("group"),
+            "member:steward_warn": post("group", "membership"),
+            "member:steward_remove": post("group", "membership"),
+            "member:steward_figures": get("group"),
+        },
+    ),
+    # An application in a group the member is not in: not found for them.
+    (
+        Policy(LOGIN, HIDDEN, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {"member:steward_decide_applicant": post("application_group", "application", "approve")},
+    ),
+    (SIGNED_IN, {"member:my_warnings": get()}),
+    (MEMBERS_OWN, {"member:warning_appeal": post("warning")}),
+    (SHOP_LIST, {"dashboard:warning_appeals": get()}),
+    (SHOP_OBJECT_WRITE, {"dashboard:decide_warning_appeal": post("appeal")}),
     (
         PLATFORM,
         {
@@ -622,6 +655,48 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
 ]
 
 
+# The group space (群空间): joined members only; tests/groups/test_space_permissions.py has every action × role
+# in the group, in another group and in another shop.
+MATRIX += [
+    (
+        MEMBERS_OWN,
+        {
+            "member:space": get("group"),
+            "member:space_post_create": get("group"),
+            "member:space_post": get("group", "space_post"),
+            "member:space_reply": post("group", "space_post"),
+            "member:space_answered": post("group", "space_post"),
+            "member:space_photo": get("group", "space_photo"),
+            "member:space_wechat_qr": get("group"),
+        },
+    ),
+    (
+        SHOP_OBJECT,
+        {
+            "dashboard:group_space": get("group"),
+            "dashboard:group_space_qr": get("group"),
+            "dashboard:space_post": get("space_post"),
+            "dashboard:space_photo": get("space_photo"),
+        },
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:group_space_announce": post("group"),
+            "dashboard:group_space_contact": post("group"),
+            "dashboard:space_post_reply": post("space_post"),
+            "dashboard:space_post_answered": post("space_post"),
+            "dashboard:space_post_hide": post("space_post"),
+            "dashboard:space_post_restore": post("space_post"),
+        },
+    ),
+    # Hiding needs the group power (groups.powers): the member asked the question but holds no power.
+    (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"member:space_hide": post("group", "space_post")}),
+    (SHOP_LIST, {"dashboard:space_reply_times": get()}),
+    (OWNER_WRITE, {"dashboard:space_settings": post()}),
+]
+
+
 def _all_patterns(patterns=None, prefix="", namespace=""):
     """(key, route) of every URL pattern: the key is its namespaced name, or its route when unnamed."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -632,6 +707,12 @@ def _all_patterns(patterns=None, prefix="", namespace=""):
         else:
             assert isinstance(pattern, URLPattern)
             yield (namespace + pattern.name if pattern.name else route), route
+
+
+def _upload():
+    out = BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG")
+    return SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")
 
 
 @pytest.fixture
@@ -657,6 +738,7 @@ def world(db, settings):
     help_run = help_campaign(shop)
     bargain_run = bargain_campaign(shop)
     checkin_run = checkin_campaign(shop)
+    coupon_run = coupon_template(shop)
     notification = Notification.objects.create(
         shop=shop,
         user=member,
@@ -668,8 +750,23 @@ def world(db, settings):
         sent_at=timezone.now(),
     )
     account = PaymentAccount.objects.create(shop=shop, provider="wechatpay")
+    application_group = GroupFactory(shop=shop, threshold=Threshold.APPROVAL)
+    application = group_services.join_via_link(
+        user=UserFactory(), code=InviteLinkFactory(group=application_group, inviter=owner).code, answer="想加入"
+    )
+    warning = MemberWarning.objects.create(group=group, membership=membership, member=member, rule="不发广告", by=owner)
     Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (4, 4)).save(Path(settings.MEDIA_ROOT) / "matrix.png")
+    question = space.create_post(
+        group=group, actor=space.Actor(member), kind="question", body="怎么用？", photos=[_upload()]
+    )
+    space.set_contact(
+        group=group,
+        by=owner,
+        service_contact="kf",
+        wechat_qr=_upload(),
+        wechat_qr_expires_at=timezone.now() + timedelta(1),
+    )
     return {
         "users": {
             "anonymous": None,
@@ -701,13 +798,20 @@ def world(db, settings):
         "help_campaign": help_run,
         "help_task": helping.start_task(campaign=help_run, member=member),
         "bargain_campaign": bargain_run,
+        "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "checkin_campaign": checkin_run,
         # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
         "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),
         "notification": notification,
+        "space_post": question,
+        "space_photo": question.photos.get(),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
+        "application_group": application_group,
+        "application": application,
+        "warning": warning,
+        "appeal": WarningAppeal.objects.create(warning=warning, shop=shop, text="误会"),
         "reconciliation": ReconciliationRun.objects.create(account=account, day=timezone.localdate(), state="balanced"),
         "withdrawal": WithdrawalRequest.objects.create(shop=shop, member=member, amount=1, account_note="微信"),
         "rule": RewardRule.objects.create(shop=shop, kind="points", amount=1),
