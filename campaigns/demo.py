@@ -197,7 +197,7 @@ class DemoCampaigns:
             proof_text="上一期 86 位群友坚持打满 21 天",
             cta_text="去打卡",
         )
-        services.schedule_campaign(campaign=campaign, by=self.staff)
+        campaign = services.schedule_campaign(campaign=campaign, by=self.staff)
         members = Membership.objects.filter(
             group__series=series, status=MembershipStatus.ACTIVE, user__is_demo=True, joined_at__isnull=False
         ).exclude(user__operator_seats__shop=self.shop)
