@@ -54,3 +54,14 @@ def record_check_in(*, campaign, member, day, group, occurred_at):
     return referrals.record_check_in(
         shop_id=campaign.shop_id, campaign_id=campaign.pk, member=member, day=day, group=group, occurred_at=occurred_at
     )
+
+
+def credit_points(*, campaign, member_id: int, points: int, key: str):
+    """Points a campaign's rule gives a member (a check-in milestone), into the shop's points ledger once per
+    key, in the caller's transaction."""
+    from referrals import points as ledger
+    from referrals.models import PointsEntryKind
+
+    return ledger.post_points(
+        shop_id=campaign.shop_id, member_id=member_id, points=points, kind=PointsEntryKind.EARN, key=key
+    )

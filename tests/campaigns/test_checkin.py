@@ -14,6 +14,7 @@ from campaigns.types.checkin.kind import CheckinRefused
 from groups.models import ActivityKind, MemberActivity, Membership
 from notifications.models import Category, Notification, NotificationSettings, NotificationState, Preference
 from referrals.models import EventKind, ReferralEvent
+from referrals.points import balance_of
 from tests.campaigns.checkin_support import a_group, checkin_campaign, days_ago, members_of, png, shop_moment
 from tests.factories import UserFactory
 
@@ -229,12 +230,14 @@ def test_a_milestone_is_granted_once_when_the_streak_reaches_it(shop, group, peo
     assert (granted.days, granted.points, granted.kind) == (3, 10, "points")
     notice = Notification.objects.get(user=people[0], kind="checkin_milestone")
     assert "3" in notice.title and "10" in notice.title
+    assert balance_of(shop_id=shop.pk, member_id=people[0].pk) == 10  # into the points ledger
 
     # The streak breaks and reaches three again: still one reward for three days.
     for n in (5, 4, 3):
         _on(campaign, people[0], days_ago(n))
     assert CheckinMilestone.objects.filter(campaign=campaign, member=people[0]).count() == 1
     assert checkin.settle_milestones() == 0
+    assert balance_of(shop_id=shop.pk, member_id=people[0].pk) == 10
 
 
 def test_the_job_grants_a_milestone_a_standing_reached_and_lacks(shop, group, people):

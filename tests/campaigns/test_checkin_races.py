@@ -8,6 +8,7 @@ from django.db import IntegrityError
 from campaigns.models import CheckIn, CheckinMilestone, CheckinStanding
 from campaigns.types.checkin import kind as checkin
 from campaigns.types.checkin.kind import CheckinRefused
+from referrals.points import balance_of
 from tests.campaigns.checkin_support import a_group, checkin_campaign, days_ago, members_of, shop_moment
 from tests.factories import ShopFactory
 from tests.race import Gate, race
@@ -115,6 +116,8 @@ def test_concurrent_job_runs_grant_each_milestone_exactly_once():
     assert CheckinMilestone.objects.filter(campaign=campaign).count() == 6
     for member in members:
         assert sorted(CheckinMilestone.objects.filter(member=member).values_list("days", flat=True)) == [2, 3]
+        # The re-granted rows find their ledger keys taken: the points stay 10 + 30, never twice.
+        assert balance_of(shop_id=campaign.shop_id, member_id=member.pk) == 40
 
 
 def test_control_a_check_then_insert_grant_races(monkeypatch):

@@ -530,8 +530,9 @@ def _drop_files(stored: tuple) -> None:
 
 def grant_milestones(*, campaign: Campaign, member_id: int, best_streak: int, now: datetime) -> list[int]:
     """Grant every milestone of the campaign the member's best streak has reached and that they do not have:
-    one INSERT … ON CONFLICT DO NOTHING, so each is granted exactly once however many callers race. Returns
-    the milestones (days) granted by this call, and tells the member about each (the outbox)."""
+    one INSERT … ON CONFLICT DO NOTHING, so each is granted exactly once however many callers race; its
+    points go to the member's points ledger (referrals.points, once per key) and the member is told (the
+    outbox). Returns the milestones (days) granted by this call."""
     reached = [(days, points) for days, points in Rules.of(campaign).milestones if days <= best_streak]
     if not reached:
         return []
@@ -551,6 +552,11 @@ def grant_milestones(*, campaign: Campaign, member_id: int, best_streak: int, no
             ],
         )
         granted = sorted(cursor.fetchall())
+    for days, points in granted:  # the row is new: its points go to the member's ledger, once (the same key)
+        if points > 0:
+            referral_adapter.credit_points(
+                campaign=campaign, member_id=member_id, points=points, key=f"checkin:{campaign.pk}:{member_id}:{days}"
+            )
     _tell_milestones(campaign, member_id, granted)
     return [days for days, _points in granted]
 

@@ -105,8 +105,8 @@ class CheckinStanding(models.Model):
 class CheckinMilestone(models.Model):
     """A reward for reaching a streak milestone (连续打卡 N 天), granted once per member, campaign and N.
 
-    Points are recorded here as granted (the amount and what it was for); a coupon reward is recorded with
-    its label until the coupon machinery issues it (`coupon_issued_at` stays empty until then)."""
+    Its points go to the member's points ledger (referrals.points) in the same transaction; `kind` coupon and
+    `coupon_issued_at` are kept for coupon rewards, which no setting grants yet."""
 
     class Kind(models.TextChoices):
         POINTS = "points", _("积分")
