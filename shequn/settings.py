@@ -407,6 +407,8 @@ SPECTACULAR_SETTINGS = {
         "RewardStatusEnum": "referrals.models.RewardStatus",
         "WithdrawalStatusEnum": "referrals.models.WithdrawalStatus",
         "SpacePostKindEnum": "groups.space_models.PostKind",
+        "ChannelEnum": "groups.models.Channel",
+        "CouponChannelEnum": "campaigns.types.coupon.models.CouponChannel",
     },
 }
 

@@ -46,6 +46,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/groups/{id}/products/{product_id}/", "get"),
     ("/api/v1/me/groups/{id}/pickup-points/", "get"),
     ("/api/v1/me/groups/{id}/orders/", "post"),
+    ("/api/v1/me/groups/{id}/quote/", "post"),
     ("/api/v1/me/orders/", "get"),
     ("/api/v1/me/orders/{id}/", "get"),
     ("/api/v1/me/orders/{id}/pay/", "post"),
@@ -112,6 +113,18 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/bargains/{id}/", "get"),
     ("/api/v1/me/bargains/{id}/cut/", "post"),
     ("/api/v1/me/bargains/{id}/buy/", "post"),
+    # 券 coupons, 送 gifts and 打卡 check-ins (campaigns/types/coupon|give|checkin/api_urls.py)
+    ("/api/v1/me/coupon-centre/", "get"),
+    ("/api/v1/me/coupons/", "get"),
+    ("/api/v1/me/campaigns/{id}/coupon/claim/", "post"),
+    ("/api/v1/me/campaigns/{id}/gifts/", "post"),
+    ("/api/v1/me/campaigns/{id}/treats/", "post"),
+    ("/api/v1/me/gifts/", "get"),
+    ("/api/v1/me/gifts/{token}/", "get"),
+    ("/api/v1/me/gifts/{token}/claim/", "post"),
+    ("/api/v1/me/campaigns/{id}/checkin/", "get"),
+    ("/api/v1/me/campaigns/{id}/checkin/", "post"),
+    ("/api/v1/me/campaigns/{id}/checkin/makeup/", "post"),
 }
 ORDER_PREFIXES = (
     "/api/v1/shop/products/",

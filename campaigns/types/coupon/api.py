@@ -65,6 +65,7 @@ class MyCouponsView(generics.ListAPIView):
 @extend_schema(tags=["member"])
 class CouponCentreView(generics.GenericAPIView):
     serializer_class = CentreTemplateSerializer
+    pagination_class = None  # the running templates the member may claim, answered as a plain list
 
     @extend_schema(
         summary="The coupon centre (领券中心)",

@@ -88,6 +88,7 @@ class GiftViewBase(generics.GenericAPIView):
 
 class MyGiftsView(GiftViewBase):
     serializer_class = GiftSerializer
+    pagination_class = None  # the latest 50, answered as a plain list
 
     @extend_schema(summary="My gifts, given and received (latest 50)", responses={200: GiftSerializer(many=True)})
     def get(self, request):
