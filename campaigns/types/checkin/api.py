@@ -145,7 +145,13 @@ class MyCheckinMakeUpView(SocialView):
     @extend_schema(
         summary="Fill a missed day with a make-up card (补卡)",
         request=MakeUpRequestSerializer,
-        responses={201: CheckinStateSerializer, 400: error_doc("No valid day."), 404: NOT_FOUND, 409: REFUSED},
+        responses={
+            201: CheckinStateSerializer,
+            400: error_doc("No valid day."),
+            403: DENIED,
+            404: NOT_FOUND,
+            409: REFUSED,
+        },
     )
     def post(self, request, pk: int):
         campaign = self.campaign_of_type(pk, CampaignType.CHECKIN)

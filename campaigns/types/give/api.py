@@ -90,7 +90,9 @@ class MyGiftsView(GiftViewBase):
     serializer_class = GiftSerializer
     pagination_class = None  # the latest 50, answered as a plain list
 
-    @extend_schema(summary="My gifts, given and received (latest 50)", responses={200: GiftSerializer(many=True)})
+    @extend_schema(
+        summary="My gifts, given and received (latest 50)", responses={200: GiftSerializer(many=True), 403: DENIED}
+    )
     def get(self, request):
         return Response([gift_data(gift, request.user) for gift in giving.gifts_of_member(request.user)])
 
