@@ -189,6 +189,19 @@ def test_a_cancelled_order_gives_its_unit_back_and_takes_the_flag_down(
     assert _buy(sale, buyers[2], group).state == OrderState.PENDING_PAYMENT
 
 
+def test_the_overdue_job_gives_an_unpaid_unit_back_after_the_sales_time_to_pay(
+    sale, buyers, group, django_capture_on_commit_callbacks
+):
+    """The job is the order core's (cancel_overdue_orders, every minute) on the sale's shorter deadline."""
+    orders = _sell_out(sale, buyers, group, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_services.cancel_overdue_orders(now=timezone.now() + timedelta(minutes=14)) == 0
+        assert order_services.cancel_overdue_orders(now=timezone.now() + timedelta(minutes=16)) == 2
+    assert {o.state for o in Order.objects.filter(pk__in=[o.pk for o in orders])} == {OrderState.CANCELLED}
+    assert Campaign.objects.get(pk=sale.pk).stock_used == 0
+    assert flash_sale.is_flagged_sold_out(sale.pk) is None
+
+
 def test_raising_the_cap_takes_the_flag_down(sale, owner, buyers, group, django_capture_on_commit_callbacks):
     _sell_out(sale, buyers, group, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
@@ -228,6 +241,7 @@ def test_the_landing_page_offers_the_buy_then_says_sold_out(
     client.force_login(buyers[3])
     page = client.get(sale.get_absolute_url()).content.decode()
     assert 'data-testid="flash-buy"' in page and "剩余 2 件" in page and "每人限购 1 件" in page
+    assert "{#" not in page  # no template comment left in the page
     _sell_out(sale, buyers, group, django_capture_on_commit_callbacks)
     page = client.get(sale.get_absolute_url()).content.decode()
     assert 'data-testid="flash-buy"' not in page and "已抢光" in page
