@@ -146,6 +146,14 @@ def test_before_the_start_nothing_is_sold(shop, sku, buyers, group):
     assert not Order.objects.exists()
 
 
+def test_past_its_end_nothing_is_sold_before_the_end_job_runs(sale, buyers, group):
+    Campaign.objects.filter(pk=sale.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    assert sale.state == CampaignState.RUNNING
+    with pytest.raises(ValidationError, match="秒杀已结束"):
+        _buy(sale, buyers[0], group)
+    assert not Order.objects.exists()
+
+
 def test_the_first_buyer_at_the_start_starts_the_sale(shop, sku, buyers, group):
     """The start job runs once a minute; a flash sale opens at its second."""
     sale = make_flash_sale(shop, sku, starts_at=timezone.now() + timedelta(hours=1))

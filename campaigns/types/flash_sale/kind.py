@@ -90,10 +90,11 @@ def is_flagged_sold_out(campaign_id: int) -> str | None:
 
 
 def opens_now(campaign: Campaign, *, now=None) -> bool:
-    """Orders are taken: the campaign runs, or it is scheduled and its start has come (the buyer starts it)."""
+    """Orders are taken: the campaign runs (or is scheduled and its start has come: the buyer starts it), and
+    its end has not come."""
     now = now or timezone.now()
-    return campaign.state == CampaignState.RUNNING or (
-        campaign.state == CampaignState.SCHEDULED and campaign.starts_at <= now < campaign.ends_at
+    return campaign.state in (CampaignState.RUNNING, CampaignState.SCHEDULED) and (
+        campaign.starts_at <= now < campaign.ends_at
     )
 
 
@@ -135,6 +136,8 @@ def buy(*, campaign: Campaign, member, group, delivery, idempotency_key: str, no
     if campaign.state == CampaignState.SCHEDULED and campaign.starts_at > now:
         at = timezone.localtime(campaign.starts_at).strftime("%Y-%m-%d %H:%M:%S")
         raise ValidationError(_("秒杀尚未开始，%(at)s 开抢。") % {"at": at})
+    if now >= campaign.ends_at:  # the end job runs once a minute; the sale ends at its second
+        raise ValidationError(_("秒杀已结束。"))
     campaign = start_if_due(campaign, now=now)
     rules = Rules(campaign)
     with transaction.atomic():
