@@ -29,7 +29,7 @@ from orders.services import open_case
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
-from tests.builders.campaigns import make_campaign, open_team
+from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
@@ -511,6 +511,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:join_team": post("campaign", "team"),
             "campaigns:help_start": post("help_campaign"),
             "campaigns:bargain_start": post("bargain_campaign"),
+            "campaigns:flash_buy": post("flash_campaign"),
             "weixin_bind": get(),
             "account_confirm_login_code": get(),
             "account_verify_phone": get(),
@@ -525,6 +526,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-campaign-team-join": post("campaign", "team"),
             "api-my-help-tasks": post("help_campaign"),
             "api-my-bargains": post("bargain_campaign"),
+            "api-my-flash-orders": post("flash_campaign"),
         },
     ),
     (Policy(DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"api-my-wechat-subscriptions": post()}),
@@ -692,6 +694,7 @@ def world(db, settings):
         "help_task": helping.start_task(campaign=help_run, member=member),
         "bargain_campaign": bargain_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
+        "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "notification": notification,
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
