@@ -4,6 +4,7 @@ from .models import (
     AfterSalesCase,
     CasePhoto,
     Order,
+    OrderAdjustment,
     OrderLine,
     OrderTransition,
     Payment,
@@ -12,6 +13,7 @@ from .models import (
     ProductImage,
     ProviderNotification,
     Refund,
+    RefundLine,
     SimulatedCharge,
     SimulatedNotificationOutbox,
     Sku,
@@ -65,6 +67,10 @@ class OrderLineInline(ReadOnlyInline):
     model = OrderLine
 
 
+class OrderAdjustmentInline(ReadOnlyInline):
+    model = OrderAdjustment
+
+
 class OrderTransitionInline(ReadOnlyInline):
     model = OrderTransition
 
@@ -86,7 +92,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("state", "delivery", "shop")
     search_fields = ("number", "member__phone", "member__display_name", "recipient_name")
     list_select_related = ("shop", "member", "group")
-    inlines = [OrderLineInline, OrderTransitionInline, PaymentInline, RefundInline]
+    inlines = [OrderLineInline, OrderAdjustmentInline, OrderTransitionInline, PaymentInline, RefundInline]
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -101,10 +107,15 @@ class PaymentAdmin(admin.ModelAdmin):
         return False
 
 
+class RefundLineInline(ReadOnlyInline):
+    model = RefundLine
+
+
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
     list_display = ("key", "order", "amount", "state", "created_at", "succeeded_at")
     list_filter = ("state",)
+    inlines = [RefundLineInline]
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -19,7 +19,7 @@ from groups import selectors as group_selectors
 from shequn.api import DENIED, INVALID, NOT_FOUND, SHOP_DENIED, error_doc, error_response
 from shequn.shop_api import ShopView
 
-from . import catalog, selectors, services
+from . import catalog, pricing, selectors, services
 from .lifecycle import TransitionRefused
 from .payments.methods import paying_client
 from .serializers import (
@@ -38,6 +38,8 @@ from .serializers import (
     PlaceOrderSerializer,
     ProductImageUploadSerializer,
     ProductWriteSerializer,
+    QuoteRequestSerializer,
+    QuoteSerializer,
     ReasonSerializer,
     RequiredReasonSerializer,
     ShipSerializer,
@@ -181,6 +183,7 @@ class MyGroupOrdersView(MemberView):
                     address=data["address"],
                     pickup_point_id=data["pickup_point"],
                 ),
+                choices=data["choices"],
             )
         except IdempotencyConflict as exc:
             return error_response(
@@ -190,6 +193,50 @@ class MyGroupOrdersView(MemberView):
                 http_status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         return self.my_order(placed.order.pk, status.HTTP_201_CREATED if placed.created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["member"])
+class MyGroupQuoteView(MemberView):
+    serializer_class = QuoteRequestSerializer
+
+    @extend_schema(
+        summary="Price an order before placing it",
+        description="What the lines would cost in this group with these `choices` (orders.pricing: every "
+        "adjustment with its reason), and the `options` the checkout can offer (e.g. the member's points: "
+        "key `points`, their balance and the most they can use). Places nothing; pass the same `choices` "
+        "when placing the order.",
+        request=QuoteRequestSerializer,
+        responses={
+            200: QuoteSerializer,
+            400: error_doc("Invalid lines or a choice a plug-in refuses (e.g. points: not enough points)."),
+            403: DENIED,
+            404: NOT_FOUND,
+        },
+    )
+    def post(self, request, pk: int):
+        group = group_selectors.group_for_member(request.user, pk)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lines = [LineRequest(sku_id=line["sku"], quantity=line["quantity"]) for line in data["lines"]]
+        priced = services.quote_order(member=request.user, group=group, lines=lines, choices=data["choices"])
+        options = pricing.options_for(
+            member=request.user,
+            group=group,
+            lines=[
+                pricing.PricedLine(line.sku_id, line.product_id, line.unit_price, line.quantity)
+                for line in priced.lines
+            ],
+        )
+        answer = {
+            "subtotal": priced.subtotal,
+            "adjustments": priced.adjustments,
+            "discount": priced.discount,
+            "charges": priced.charges,
+            "total": priced.total,
+            "options": [{**option, "choices": [[v, str(w)] for v, w in option["choices"]]} for option in options],
+        }
+        return Response(QuoteSerializer(answer).data)
 
 
 @extend_schema(tags=["member"])

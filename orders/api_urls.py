@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("me/groups/<int:pk>/pickup-points/", api.MyGroupPickupPointsView.as_view(), name="api-my-group-pickup-points"),
     path("me/groups/<int:pk>/orders/", api.MyGroupOrdersView.as_view(), name="api-my-group-orders"),
+    path("me/groups/<int:pk>/quote/", api.MyGroupQuoteView.as_view(), name="api-my-group-quote"),
     path("me/orders/", api.MyOrdersView.as_view(), name="api-my-orders"),
     path("me/orders/<int:pk>/", api.MyOrderView.as_view(), name="api-my-order"),
     path("me/orders/<int:pk>/pay/", api.MyOrderPayView.as_view(), name="api-my-order-pay"),

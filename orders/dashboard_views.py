@@ -542,7 +542,9 @@ def order_refund_approve(request, pk: int):
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        if refund.state == RefundState.FAILED:
+        if refund is None:
+            messages.success(request, _("这笔订单没有需要退回的钱，已直接变为「已退款」。"))
+        elif refund.state == RefundState.FAILED:
             messages.error(request, _("这笔订单的退款此前已失败，请联系技术支持处理。"))
         else:
             messages.success(request, _("已同意退款，支付渠道确认后订单变为「已退款」。"))

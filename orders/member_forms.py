@@ -77,8 +77,22 @@ class CheckoutForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": _("选填，如送货时间")}),
     )
 
-    def __init__(self, *args, shop: Shop, **kwargs):
+    def __init__(self, *args, shop: Shop, options: list[dict] = (), **kwargs):
         super().__init__(*args, **kwargs)
+        # What the pricing plug-ins offer (shequn.hooks.pricing_options): one choice field each, named by its key.
+        self.choice_keys = []
+        for option in options:
+            key = option["key"]
+            if key in self.fields:
+                continue
+            self.fields[key] = forms.ChoiceField(
+                label=option["label"],
+                choices=option["choices"],
+                initial=option.get("initial", ""),
+                required=False,
+                help_text=option.get("help", ""),
+            )
+            self.choice_keys.append(key)
         points = selectors.pickup_points_for_shop(shop, active_only=True)
         self.fields["pickup_point"].queryset = points
         self.has_pickup_points = points.exists()
@@ -103,6 +117,16 @@ class CheckoutForm(forms.Form):
             if "pickup_point" not in self.errors:
                 self.add_error("pickup_point", _("请选择自提点。"))
         return data
+
+    def pricing_choices(self) -> dict[str, str]:
+        """The member's choices for the pricing plug-ins ({"points": "300"}); the initial ones before a submit."""
+        if self.is_bound and hasattr(self, "cleaned_data"):
+            return {key: self.cleaned_data.get(key) or "" for key in self.choice_keys}
+        return {key: str(self.fields[key].initial or "") for key in self.choice_keys}
+
+    @property
+    def choice_fields(self):
+        return [self[key] for key in self.choice_keys]
 
     def delivery_request(self) -> DeliveryRequest:
         data = self.cleaned_data

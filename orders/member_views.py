@@ -26,7 +26,7 @@ from groups.models import MembershipStatus
 from shequn import hooks
 from shequn.decorators import member_login_required
 
-from . import selectors, services, soldout
+from . import pricing, selectors, services, soldout
 from .lifecycle import ALLOWED_TRANSITIONS
 from .member_forms import CancelForm, CaseForm, CheckoutForm, RefundForm, parse_lines
 from .models import CaseState, Delivery, Order, OrderState, PaymentState, Sku
@@ -183,7 +183,26 @@ def _checkout_initial(request: HttpRequest) -> dict:
     }
 
 
-def _render_checkout(request, group, form, priced, key: str, *, status: int = 200) -> HttpResponse:
+def _pricing_options(request, group, priced) -> list[dict]:
+    lines = [
+        pricing.PricedLine(line["sku"].pk, line["product"].pk, line["sku"].price, line["quantity"]) for line in priced
+    ]
+    return pricing.options_for(member=request.user, group=group, lines=lines)
+
+
+def _quote(request, group, lines, form, *, report: bool = True) -> pricing.Priced | None:
+    """The price with the member's choices; a plug-in's refusal goes on the form (when `report`: not when
+    the page already shows why the order was refused) and no quote is shown."""
+    try:
+        return services.quote_order(member=request.user, group=group, lines=lines, choices=form.pricing_choices())
+    except ValidationError as error:
+        if report:
+            _add_service_errors(form, error)
+        return None
+
+
+def _render_checkout(request, group, form, priced, key: str, *, quote=None, status: int = 200) -> HttpResponse:
+    subtotal = sum((line["line_total"] for line in priced), start=services.ZERO)
     return render(
         request,
         "orders/member/checkout.html",
@@ -191,7 +210,12 @@ def _render_checkout(request, group, form, priced, key: str, *, status: int = 20
             "group": group,
             "form": form,
             "lines": priced,
-            "subtotal": sum((line["line_total"] for line in priced), start=services.ZERO),
+            "subtotal": subtotal,
+            "adjustments": [
+                {"reason": a.reason, "discount": a.amount < 0, "size": abs(a.amount)}
+                for a in (quote.adjustments if quote else [])
+            ],
+            "total": quote.total if quote else subtotal,
             "idempotency_key": key,
         },
         status=status,
@@ -229,15 +253,20 @@ def checkout(request: HttpRequest, group) -> HttpResponse:
         if not all_for_sale:
             messages.error(request, _("所选商品不存在或已下架，请重新选择。"))
             return redirect("orders:group_shop", group_id=group.pk)
-        form = CheckoutForm(initial=_checkout_initial(request), shop=group.shop)
-        return _render_checkout(request, group, form, priced, _new_idempotency_key())
+        form = CheckoutForm(
+            initial=_checkout_initial(request), shop=group.shop, options=_pricing_options(request, group, priced)
+        )
+        quote = _quote(request, group, lines, form)
+        return _render_checkout(request, group, form, priced, _new_idempotency_key(), quote=quote)
 
-    form = CheckoutForm(request.POST, shop=group.shop)
+    form = CheckoutForm(request.POST, shop=group.shop, options=_pricing_options(request, group, priced))
     key = request.POST.get("idempotency_key", "").strip()
     if not 0 < len(key) <= 64:
         key = _new_idempotency_key()  # a tampered or stale page: this submit gets a key of its own
     if not form.is_valid():
-        return _render_checkout(request, group, form, priced, key)
+        return _render_checkout(request, group, form, priced, key, quote=_quote(request, group, lines, form))
+    if "requote" in request.POST:  # the member changed a discount choice: show the new price, place nothing
+        return _render_checkout(request, group, form, priced, key, quote=_quote(request, group, lines, form))
     try:
         order = services.place_order(
             member=request.user,
@@ -246,6 +275,7 @@ def checkout(request: HttpRequest, group) -> HttpResponse:
             delivery=form.delivery_request(),
             idempotency_key=key,
             note=form.cleaned_data["note"].strip(),
+            choices=form.pricing_choices(),
         )
     except IdempotencyConflict:
         # This page's order was placed already, and the member then changed something and submitted again.
@@ -258,12 +288,16 @@ def checkout(request: HttpRequest, group) -> HttpResponse:
         return _render_checkout(request, group, form, priced, _new_idempotency_key())
     except ValidationError as error:
         _add_service_errors(form, error)
-        return _render_checkout(request, group, form, priced, key)
-    messages.success(
-        request,
-        _("下单成功！请在 %(deadline)s 前完成付款。")
-        % {"deadline": timezone.localtime(order.pay_deadline).strftime("%H:%M")},
-    )
+        quote = _quote(request, group, lines, form, report=False)
+        return _render_checkout(request, group, form, priced, key, quote=quote)
+    if order.state == OrderState.PENDING_PAYMENT:
+        messages.success(
+            request,
+            _("下单成功！请在 %(deadline)s 前完成付款。")
+            % {"deadline": timezone.localtime(order.pay_deadline).strftime("%H:%M")},
+        )
+    else:
+        messages.success(request, _("下单成功！这笔订单无需付款。"))
     return redirect("orders:member_order", pk=order.pk)
 
 

@@ -167,7 +167,10 @@ class Order(models.Model):
     # Where the order came from besides the group (a campaign, a reminder…): set by the plug-in that made it.
     source = models.CharField(_("来源"), max_length=40, blank=True)
     subtotal = money_field(_("商品金额"))
+    # The order's adjustments (orders.pricing, one OrderAdjustment row each), split by sign: total =
+    # subtotal − discount + charges = subtotal + the sum of the adjustments.
     discount = money_field(_("优惠"), default=ZERO)
+    charges = money_field(_("附加费用"), default=ZERO, db_default=ZERO)
     total = money_field(_("应付金额"))
     # The order's money as the ledger has it, kept equal to its Payment and Refund rows at every moment:
     # each is updated under the order's row lock in the transaction that makes a payment or refund
@@ -205,8 +208,12 @@ class Order(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["member", "idempotency_key"], name="order_idempotency_per_member"),
-            models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="order_total_adds_up"),
-            models.CheckConstraint(condition=Q(total__gte=0) & Q(discount__gte=0), name="order_amounts_positive"),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") - F("discount") + F("charges")), name="order_total_adds_up"
+            ),
+            models.CheckConstraint(
+                condition=Q(total__gte=0) & Q(discount__gte=0) & Q(charges__gte=0), name="order_amounts_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("paid_amount")),
                 name="order_refunds_within_paid",
@@ -233,6 +240,11 @@ class OrderLine(models.Model):
     unit_price = money_field(_("单价"))
     quantity = models.PositiveIntegerField(_("数量"))
     line_total = money_field(_("小计"))
+    # This line's part of the order's adjustments (orders.pricing, split to the fen): what was paid for the
+    # line is line_total + adjustment_amount, and refunds are split over the lines by it, never beyond it.
+    adjustment_amount = money_field(_("分摊优惠/费用"), default=ZERO, db_default=ZERO)
+    # The line's part of the order's refunds that are pending or succeeded (a failed refund gives its part back).
+    refunded_amount = money_field(_("已分摊退款"), default=ZERO, db_default=ZERO)
 
     class Meta:
         verbose_name = _("订单行")
@@ -243,10 +255,74 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(line_total=F("unit_price") * F("quantity")), name="order_line_total_adds_up"
             ),
+            models.CheckConstraint(
+                condition=Q(line_total__gte=-F("adjustment_amount")), name="order_line_paid_never_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("line_total") + F("adjustment_amount")),
+                name="order_line_refunds_within_paid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.product_name} {self.spec} × {self.quantity}"
+
+    @property
+    def amount_paid(self) -> Decimal:
+        """What the member pays for this line: its total and its part of the adjustments."""
+        return self.line_total + self.adjustment_amount
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.amount_paid - self.refunded_amount
+
+
+class AdjustmentKind(models.TextChoices):
+    COUPON = "coupon", _("优惠券")
+    CAMPAIGN_PRICE = "campaign_price", _("活动价")
+    POINTS = "points", _("积分抵扣")
+    SHIPPING = "shipping", _("运费")
+    GIFT = "gift", _("赠送")
+
+
+class OrderAdjustment(models.Model):
+    """One change to an order's price (订单价格调整): a discount (negative) or a charge (positive), with who
+    made it and why, written with the order by orders.pricing before the order_created hook runs."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="adjustments")
+    kind = models.CharField(_("类型"), max_length=20, choices=AdjustmentKind.choices)
+    # Who made it ("coupon:12", "points", "campaign:7"): its owner finds its own row by this.
+    source = models.CharField(_("来源"), max_length=60)
+    amount = money_field(_("金额"), help_text=_("负数为优惠，正数为费用。"))
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    # The line it was put on; None: spread over every line (the split is in `shares`).
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # {sku_id: amount} — this adjustment's part on each line, to the fen; the parts add up to `amount`.
+    shares = models.JSONField(_("分摊"), default=dict)
+    position = models.PositiveSmallIntegerField(_("顺序"))
+
+    class Meta:
+        verbose_name = _("订单价格调整")
+        verbose_name_plural = _("订单价格调整")
+        ordering = ["order", "position"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="order_adjustment_not_zero"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[kind.value for kind in AdjustmentKind]), name="order_adjustment_kind_known"
+            ),
+            models.UniqueConstraint(fields=["order", "position"], name="order_adjustment_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+    @property
+    def discount(self) -> bool:
+        return self.amount < 0
+
+    @property
+    def size(self) -> Decimal:
+        return abs(self.amount)
 
 
 class OrderTransition(models.Model):
@@ -346,6 +422,27 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RefundLine(models.Model):
+    """A refund's part on one order line (退款分摊), split by what is still refundable on each line (largest
+    remainder, by fen): a line is never refunded beyond what was paid for it (OrderLine's constraint)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="line_parts")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refund_parts")
+    amount = money_field(_("金额"))
+
+    class Meta:
+        verbose_name = _("退款分摊")
+        verbose_name_plural = _("退款分摊")
+        ordering = ["refund", "line"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_line_amount_positive"),
+            models.UniqueConstraint(fields=["refund", "line"], name="refund_line_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}→{self.line_id}: {self.amount}"
 
 
 class ProviderNotification(models.Model):

@@ -102,7 +102,7 @@ def orders_for_shop(
 def order_for_shop(shop: Shop, pk: int) -> Order:
     return get_object_or_404(
         Order.objects.select_related("member", "group", "referrer", "pickup_point").prefetch_related(
-            "lines", "transitions__by", "payments", "refunds", "after_sales_cases"
+            "lines", "adjustments", "transitions__by", "payments", "refunds", "after_sales_cases"
         ),
         shop=shop,
         pk=pk,
@@ -122,7 +122,7 @@ def orders_for_member(user: User) -> QuerySet[Order]:
 def order_for_member(user: User, pk: int) -> Order:
     return get_object_or_404(
         Order.objects.select_related("group", "shop", "pickup_point").prefetch_related(
-            "lines", "transitions", "payments", "refunds", "after_sales_cases__photos"
+            "lines", "adjustments", "transitions", "payments", "refunds", "after_sales_cases__photos"
         ),
         member=user,
         pk=pk,

@@ -18,6 +18,7 @@ from shequn.serializers import PersonSerializer, RefSerializer, absolute, person
 from .catalog import MAX_STOCK
 from .lifecycle import ALLOWED_TRANSITIONS
 from .models import (
+    AdjustmentKind,
     AfterSalesCase,
     CaseState,
     Delivery,
@@ -100,8 +101,32 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderLine
-        fields = ["id", "sku_id", "product_id", "product_name", "spec", "unit_price", "quantity", "line_total"]
+        fields = [
+            "id",
+            "sku_id",
+            "product_id",
+            "product_name",
+            "spec",
+            "unit_price",
+            "quantity",
+            "line_total",
+            "adjustment_amount",
+            "refunded_amount",
+        ]
         read_only_fields = fields
+        extra_kwargs = {
+            "adjustment_amount": {"help_text": "这一行分摊到的优惠（负）与费用（正），元。"},
+            "refunded_amount": {"help_text": "分摊到这一行的退款（处理中与已退），元。"},
+        }
+
+
+class AdjustmentSerializer(serializers.Serializer):
+    """One adjustment of an order's price (orders.pricing): negative a discount, positive a charge."""
+
+    kind = serializers.ChoiceField(choices=AdjustmentKind.choices, read_only=True)
+    source = serializers.CharField(read_only=True, help_text="谁做的调整，如 coupon:12、points:300。")
+    amount = serializers.DecimalField(**MONEY, read_only=True, help_text="金额（元）：负数为优惠，正数为费用。")
+    reason = serializers.CharField(read_only=True)
 
 
 class OrderTransitionOptionSerializer(serializers.Serializer):
@@ -119,8 +144,11 @@ def allowed_transitions(order: Order) -> list[dict]:
 
 class OrderMoneyMixin(serializers.Serializer):
     subtotal = serializers.DecimalField(**MONEY, read_only=True, help_text="商品金额（元）。")
-    discount = serializers.DecimalField(**MONEY, read_only=True, help_text="优惠（元）。")
-    total = serializers.DecimalField(**MONEY, read_only=True, help_text="应付金额（元）= subtotal − discount。")
+    discount = serializers.DecimalField(**MONEY, read_only=True, help_text="优惠（元）：各项优惠调整之和。")
+    charges = serializers.DecimalField(**MONEY, read_only=True, help_text="附加费用（元）：如运费。")
+    total = serializers.DecimalField(
+        **MONEY, read_only=True, help_text="应付金额（元）= subtotal − discount + charges。"
+    )
     paid_amount = serializers.DecimalField(
         **MONEY, read_only=True, help_text="已付金额（元）：成功支付之和，含重复或逾期付款。"
     )
@@ -228,10 +256,13 @@ class MyOrderDetailSerializer(MyOrderListSerializer):
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True)
     after_sales_cases = MyCaseSerializer(many=True, read_only=True)
+    adjustments = AdjustmentSerializer(many=True, read_only=True)
 
     class Meta(MyOrderListSerializer.Meta):
         fields = [
             *MyOrderListSerializer.Meta.fields,
+            "charges",
+            "adjustments",
             "allowed_transitions",
             "recipient_name",
             "recipient_phone",
@@ -299,6 +330,39 @@ class PlaceOrderSerializer(serializers.Serializer):
         help_text="自提点 id；到店自提必填。",
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    choices = serializers.DictField(
+        child=serializers.CharField(max_length=60, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text='结账时的优惠选择，键由各插件定义（见 quote 接口的 options），如 {"points": "300"}。',
+    )
+
+
+class QuoteRequestSerializer(serializers.Serializer):
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=100)
+    choices = serializers.DictField(
+        child=serializers.CharField(max_length=60, allow_blank=True), required=False, default=dict
+    )
+
+
+class PricingOptionSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="在 choices 中使用的键。")
+    label = serializers.CharField()
+    choices = serializers.ListField(child=serializers.ListField(child=serializers.CharField()), help_text="[值, 说明]")
+    initial = serializers.CharField(help_text="预选的值（空：不选）。")
+    help = serializers.CharField(required=False, help_text="说明，如积分余额。")
+    balance = serializers.IntegerField(required=False, help_text="积分余额（积分抵扣才有）。")
+
+
+class QuoteSerializer(serializers.Serializer):
+    """What the order would cost with these choices, and what the checkout can offer."""
+
+    subtotal = serializers.DecimalField(**MONEY)
+    adjustments = AdjustmentSerializer(many=True)
+    discount = serializers.DecimalField(**MONEY)
+    charges = serializers.DecimalField(**MONEY)
+    total = serializers.DecimalField(**MONEY)
+    options = PricingOptionSerializer(many=True)
 
 
 class PaymentStartSerializer(serializers.Serializer):

@@ -36,7 +36,7 @@ from shequn import hooks, images, kicks, locks
 from shops import audit
 from shops.models import Shop, ShopSettings
 
-from . import soldout
+from . import pricing, soldout
 from .lifecycle import PAID_STATES, TransitionRefused, transition_order
 from .models import (
     ZERO,
@@ -45,6 +45,7 @@ from .models import (
     CaseState,
     Delivery,
     Order,
+    OrderAdjustment,
     OrderLine,
     OrderState,
     OrderTransition,
@@ -53,6 +54,7 @@ from .models import (
     PickupPoint,
     ProviderNotification,
     Refund,
+    RefundLine,
     RefundState,
     Sku,
 )
@@ -83,7 +85,12 @@ class DeliveryRequest:
 
 
 def _fingerprint(
-    group_id: int, lines: list[LineRequest], delivery: DeliveryRequest, note: str, unit_price: Decimal | None = None
+    group_id: int,
+    lines: list[LineRequest],
+    delivery: DeliveryRequest,
+    note: str,
+    unit_price: Decimal | None = None,
+    choices: dict[str, str] | None = None,
 ) -> str:
     request = {
         "group": group_id,
@@ -99,6 +106,8 @@ def _fingerprint(
     }
     if unit_price is not None:  # only then, so the fingerprints of ordinary orders stay as they were
         request["unit_price"] = str(unit_price)
+    if choices:  # likewise
+        request["choices"] = sorted(choices.items())
     canonical = json.dumps(request, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -134,12 +143,16 @@ def place_or_find_order(
     note: str = "",
     source: str = "",
     unit_price: Decimal | None = None,
+    choices: dict[str, str] | None = None,
 ) -> Placed:
     """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
 
     `source` marks who placed it (e.g. "campaign:12": receivers of the shequn.hooks order hooks dispatch on it) and
     `unit_price` overrides the SKU price of a one-line order (a campaign price, decided by the caller);
-    orders know nothing else of campaigns. `created` is decided by the unique (member, key) constraint:
+    orders know nothing else of campaigns. `choices` are what the member chose at checkout for the
+    pricing plug-ins ({"coupon": "12", "points": "300"}, see orders.pricing); they are part of the request,
+    so the same key with other choices is a conflict. The price is orders.pricing.price_draft's: a total of
+    0 needs no payment, and the order is paid at once. `created` is decided by the unique (member, key) constraint:
     only the call whose insert committed says it placed the order.
     """
     idempotency_key = (idempotency_key or "").strip()
@@ -149,7 +162,8 @@ def place_or_find_order(
         unit_price = Decimal(unit_price).quantize(CENT)
         if unit_price <= 0 or len(lines) != 1:
             raise ValidationError({"lines": _("指定单价的订单只能有一行商品，且单价必须大于 0。")})
-    fingerprint = _fingerprint(group.pk, lines, delivery, note, unit_price)
+    choices = _clean_choices(choices)
+    fingerprint = _fingerprint(group.pk, lines, delivery, note, unit_price, choices)
     existing = Order.objects.filter(member=member, idempotency_key=idempotency_key).first()
     if existing:
         return Placed(_same_or_conflict(existing, fingerprint), created=False)
@@ -167,6 +181,7 @@ def place_or_find_order(
                 note=note,
                 source=source,
                 unit_price=unit_price,
+                choices=choices,
             )
     except IntegrityError as exc:
         # Either a concurrent request with the same key won, or a constraint caught bad input.
@@ -177,6 +192,34 @@ def place_or_find_order(
         logger.warning("order refused by a constraint: %s", exc)
         raise ValidationError(_("下单失败，请检查订单内容后重试。")) from exc
     return Placed(order, created=True)
+
+
+def _clean_choices(choices: dict[str, str] | None) -> dict[str, str]:
+    """The member's pricing choices as short strings; an empty value is no choice."""
+    cleaned = {str(key).strip(): str(value).strip() for key, value in (choices or {}).items()}
+    cleaned = {key: value for key, value in cleaned.items() if key and value}
+    if len(cleaned) > 10 or any(len(key) > 20 or len(value) > 60 for key, value in cleaned.items()):
+        raise ValidationError({"choices": _("优惠选项格式不正确。")})
+    return cleaned
+
+
+def quote_order(
+    *, member: User, group: Group, lines: list[LineRequest], choices: dict[str, str] | None = None, source: str = ""
+) -> pricing.Priced:
+    """What the order would cost now with these choices (orders.pricing, `quote_only`): for the checkout page
+    and the API, written nowhere. Lines not on sale in the group's shop are left out (placing refuses them)."""
+    wanted = {line.sku_id: line.quantity for line in lines}
+    skus = Sku.objects.filter(pk__in=wanted, product__shop_id=group.shop_id).order_by("pk")
+    return pricing.price_draft(
+        pricing.PricingDraft(
+            member=member,
+            group=group,
+            lines=[pricing.PricedLine(sku.pk, sku.product_id, sku.price, wanted[sku.pk]) for sku in skus],
+            choices=_clean_choices(choices),
+            source=source,
+            quote_only=True,
+        )
+    )
 
 
 def refuse_if_sold_out(lines: list[LineRequest]) -> None:
@@ -209,14 +252,15 @@ def _validate_request(*, member: User, group: Group, lines: list[LineRequest], d
 
 
 def _reserve_and_create(
-    *, member, group, lines, delivery, idempotency_key, fingerprint, note, source, unit_price=None
+    *, member, group, lines, delivery, idempotency_key, fingerprint, note, source, unit_price=None, choices=None
 ) -> Order:
     """Everything that needs no SKU lock first (checks, limits, referrer, settings, the inserts), then the
     stock, taken by one conditional UPDATE per SKU in primary-key order, as the transaction's last writes
     before the order_created receivers: the hot SKU row is held from its UPDATE to COMMIT only.
 
-    The prices are the ones read at the start of the transaction (the ones the member confirmed); a SKU
-    taken off sale meanwhile is refused by its UPDATE's condition.
+    The prices are the ones read at the start of the transaction (the ones the member confirmed), priced
+    by orders.pricing (the plug-ins' adjustments, written as OrderAdjustment rows before order_created);
+    a SKU taken off sale meanwhile is refused by its UPDATE's condition. A total of 0 is paid at once.
     """
     wanted = {line.sku_id: line.quantity for line in lines}
     skus = list(
@@ -227,8 +271,16 @@ def _reserve_and_create(
     for sku in skus:
         _check_sku_orderable(sku=sku, group=group, member=member, quantity=wanted[sku.pk])
     price = {sku.pk: sku.price if unit_price is None else unit_price for sku in skus}
-    subtotal = sum((price[sku.pk] * wanted[sku.pk] for sku in skus), start=ZERO)
-    discount = ZERO
+    priced = pricing.price_draft(
+        pricing.PricingDraft(
+            member=member,
+            group=group,
+            lines=[pricing.PricedLine(sku.pk, sku.product_id, price[sku.pk], wanted[sku.pk]) for sku in skus],
+            choices=dict(choices or {}),
+            source=source,
+            quote_only=False,
+        )
+    )
     now = timezone.now()
     order = Order(
         shop_id=group.shop_id,
@@ -237,9 +289,10 @@ def _reserve_and_create(
         number=_new_order_number(),
         state=OrderState.PENDING_PAYMENT,
         source=source,
-        subtotal=subtotal,
-        discount=discount,
-        total=subtotal - discount,
+        subtotal=priced.subtotal,
+        discount=priced.discount,
+        charges=priced.charges,
+        total=priced.total,
         delivery=delivery.method,
         recipient_name=delivery.recipient_name.strip(),
         recipient_phone=delivery.recipient_phone.strip(),
@@ -264,10 +317,12 @@ def _reserve_and_create(
                 unit_price=price[sku.pk],
                 quantity=wanted[sku.pk],
                 line_total=price[sku.pk] * wanted[sku.pk],
+                adjustment_amount=priced.line_adjustment.get(sku.pk, ZERO),
             )
             for sku in skus
         ]
     )
+    _write_adjustments(order, priced)
     OrderTransition.objects.create(
         order=order, from_state="", to_state=OrderState.PENDING_PAYMENT, by=member, reason=_("下单")
     )
@@ -282,7 +337,36 @@ def _reserve_and_create(
         if sku.stock == 0:
             soldout.mark_on_commit(sku.pk, str(sku))
     hooks.order_created.run(order)
+    if order.total == 0:
+        _pay_free_order(order)
     return order
+
+
+def _write_adjustments(order: Order, priced: pricing.Priced) -> None:
+    if not priced.adjustments:
+        return
+    OrderAdjustment.objects.bulk_create(
+        [
+            OrderAdjustment(
+                order=order,
+                kind=adjustment.kind,
+                source=adjustment.source,
+                amount=adjustment.amount,
+                reason=adjustment.reason[:200],
+                sku_id=adjustment.sku_id,
+                shares={str(sku_id): str(part) for sku_id, part in share.items()},
+                position=position,
+            )
+            for position, (adjustment, share) in enumerate(zip(priced.adjustments, priced.shares, strict=True))
+        ]
+    )
+
+
+def _pay_free_order(order: Order) -> None:
+    """An order whose adjustments bring it to 0 (a gift, a free item, points that cover it) needs no payment:
+    it moves to paid by the same transition and hooks as a paid one, with no Payment row."""
+    transition_order(order=order, to_state=OrderState.PAID, by=None, reason=_("无需付款"), paid_at=timezone.now())
+    hooks.order_paid.run(order)
 
 
 def _payment_timeout_minutes(group: Group) -> int:
@@ -442,17 +526,28 @@ def _full_refund_key(order: Order) -> str:
     return f"order:{order.pk}:full"
 
 
-def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund:
+def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund | None:
     """Refund what is left of a refund-requested order; it becomes 'refunded' when the provider confirms.
-    `by` is the operator who approved (recorded), or None when a campaign's rule refunds it."""
+    `by` is the operator who approved (recorded), or None when a campaign's rule refunds it.
+    With nothing left to return (a free order, or partial refunds returned it all) the order is refunded
+    at once, with no Refund row: None."""
     return _approve_refund(order=order, by=by, reason=reason, action="order.refund.approve")
 
 
-def _approve_refund(*, order: Order, by: User | None, reason: str, action: str, was: str | None = None) -> Refund:
+def _approve_refund(
+    *, order: Order, by: User | None, reason: str, action: str, was: str | None = None
+) -> Refund | None:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.state != OrderState.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
+        if _nothing_to_return(order):
+            was = was or order.state
+            transition_order(order=order, to_state=OrderState.REFUNDED, by=by, reason=reason or _("无需退款"))
+            _return_stock_once(order)
+            hooks.order_refunded.run(order)
+            _record_move(order, by=by, action=action, was=was, refund="0.00", reason=reason)
+            return None
         refund = _create_refund(
             order=order, key=_full_refund_key(order), amount=refundable(order), reason=reason or _("同意退款")
         )
@@ -461,7 +556,15 @@ def _approve_refund(*, order: Order, by: User | None, reason: str, action: str, 
     return refund
 
 
-def refund_order(*, order: Order, by: User, reason: str) -> Refund:
+def _nothing_to_return(order: Order) -> bool:
+    return (
+        order.paid_amount == order.refunded_amount
+        and not order.refunds.filter(key=_full_refund_key(order)).exists()
+        and not order.refunds.filter(state=RefundState.PENDING).exists()
+    )
+
+
+def refund_order(*, order: Order, by: User, reason: str) -> Refund | None:
     """An operator refunds a paid order outright: request and approval in one step, one transaction,
     so a refund that cannot be paid out leaves the order as it was."""
     with transaction.atomic():
@@ -500,7 +603,32 @@ def _create_refund(*, order: Order, key: str, amount: Decimal, reason: str) -> R
     payment = order.payments.filter(state=PaymentState.SUCCEEDED).order_by("pk").first()
     if payment is None:
         raise ValidationError(_("订单没有成功的支付，无法退款。"))
-    return Refund.objects.create(order=order, payment=payment, key=key, amount=amount, reason=reason[:200])
+    refund = Refund.objects.create(order=order, payment=payment, key=key, amount=amount, reason=reason[:200])
+    _split_refund_over_lines(refund)
+    return refund
+
+
+def _split_refund_over_lines(refund: Refund) -> None:
+    """Split an order refund over its lines in proportion to what is still refundable on each (largest
+    remainder, by fen, ties to the lowest line id), so that a partial refund of a discounted order gives
+    each line back its share of the discount and never more than was paid for it (the line's CHECK stands
+    behind it). Runs under the order's row lock. Money beyond the lines (a duplicate payment whose own
+    refund failed) is left unsplit."""
+    lines = list(OrderLine.objects.filter(order_id=refund.order_id).order_by("pk"))
+    room = [(line.pk, line.refundable) for line in lines]
+    to_split = min(refund.amount, sum((left for _pk, left in room), start=ZERO))
+    parts = {pk: part for pk, part in pricing.split_by_fen(to_split, room).items() if part > 0}
+    if not parts:
+        return
+    RefundLine.objects.bulk_create([RefundLine(refund=refund, line_id=pk, amount=part) for pk, part in parts.items()])
+    for pk, part in parts.items():
+        OrderLine.objects.filter(pk=pk).update(refunded_amount=F("refunded_amount") + part)
+
+
+def _give_back_refund_lines(refund: Refund) -> None:
+    """A failed refund returned nothing: its lines may be refunded again."""
+    for pk, part in refund.line_parts.values_list("line_id", "amount"):
+        OrderLine.objects.filter(pk=pk).update(refunded_amount=F("refunded_amount") - part)
 
 
 def _start_refund_after_commit(refund: Refund) -> None:
@@ -692,6 +820,7 @@ def _apply_refund(notification: Notification) -> str:
     if not notification.succeeded:
         refund.state = RefundState.FAILED
         refund.save(update_fields=["state"])
+        _give_back_refund_lines(refund)
         return "refund-failed"
     refund.state, refund.succeeded_at = RefundState.SUCCEEDED, timezone.now()
     refund.save(update_fields=["state", "succeeded_at"])

@@ -72,7 +72,7 @@ class WithdrawalRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(ReferralSettings)
 class ReferralSettingsAdmin(admin.ModelAdmin):
-    list_display = ("shop", "binding_rule", "binding_window_days", "qualify_on", "review_days")
+    list_display = ("shop", "binding_rule", "binding_window_days", "qualify_on", "review_days", "points_per_yuan")
 
 
 @admin.register(RewardRule)

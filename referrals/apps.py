@@ -20,6 +20,16 @@ class ReferralsConfig(AppConfig):
         hooks.link_signed_in.connect(plugins.link_signed_in, priority=hooks.RECORD)
         hooks.member_joined.connect(plugins.member_joined, priority=hooks.RECORD)
 
+        # Points are spent through the order's pricing step: priced last (they pay what is left), debited
+        # when the order is created, given back when it is cancelled or refunded in full.
+        from . import points
+
+        hooks.order_pricing.connect(points.price, priority=hooks.PRICE_POINTS)
+        hooks.pricing_options.connect(points.options, priority=hooks.PRICE_POINTS)
+        hooks.order_created.connect(points.spend_for_order, priority=hooks.DECIDE + 30)
+        hooks.order_cancelled.connect(points.give_back_for_order, priority=hooks.DECIDE + 30)
+        hooks.order_refunded.connect(points.give_back_for_order, priority=hooks.DECIDE + 30)
+
         # Leaderboards follow the referral events (on commit).
         from .leaderboards.writes import LeaderboardPlugin
 

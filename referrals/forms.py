@@ -15,7 +15,22 @@ MONEY_LIMITS = {"max_digits": 12, "decimal_places": 2}
 class ReferralSettingsForm(forms.ModelForm):
     class Meta:
         model = ReferralSettings
-        fields = ["binding_rule", "binding_window_days", "qualify_on", "qualifying_min_amount", "review_days"]
+        fields = [
+            "binding_rule",
+            "binding_window_days",
+            "qualify_on",
+            "qualifying_min_amount",
+            "review_days",
+            "points_per_yuan",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["points_per_yuan"].required = False  # left empty: points stay as they are set
+
+    def clean_points_per_yuan(self) -> int:
+        value = self.cleaned_data.get("points_per_yuan")
+        return self.instance.points_per_yuan if value is None else value
 
 
 class RewardRuleForm(forms.Form):

@@ -45,6 +45,9 @@ class QualifyOn(models.TextChoices):
     JOINED = "joined", _("入群即合格")
 
 
+MAX_POINTS_PER_YUAN = 100_000
+
+
 class ReferralSettings(models.Model):
     """The referral rules of one shop; the field defaults are the rules a shop starts with. Made on first use."""
 
@@ -69,6 +72,12 @@ class ReferralSettings(models.Model):
         default=7,
         validators=[MaxValueValidator(90)],
         help_text=_("合格后经过这些天才发放奖励，期间订单退款则奖励撤销。"),
+    )
+    points_per_yuan = models.PositiveIntegerField(
+        _("积分抵扣比例（积分/元）"),
+        default=0,
+        validators=[MaxValueValidator(MAX_POINTS_PER_YUAN)],
+        help_text=_("结账时多少积分抵 1 元；0 表示不能用积分抵扣。"),
     )
 
     class Meta:
@@ -548,6 +557,67 @@ class CommissionEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount}"
+
+
+# --- Points (积分) ----------------------------------------------------------------------------------
+
+
+class PointsAccount(models.Model):
+    """A member's referral points in one shop (积分账户); the entries add up to the balance, never below 0."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="points_accounts")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="points_accounts", verbose_name=_("会员")
+    )
+    balance = models.BigIntegerField(_("积分余额"), default=0)
+
+    class Meta:
+        verbose_name = _("积分账户")
+        verbose_name_plural = _("积分账户")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "member"], name="one_points_account_per_member"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="points_balance_never_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} @ {self.shop}: {self.balance}"
+
+
+class PointsEntryKind(models.TextChoices):
+    EARN = "earn", _("获得")
+    SPEND = "spend", _("抵扣")
+    RETURN = "return", _("退回")
+
+
+class PointsEntry(models.Model):
+    """One movement of points (积分流水), append-only, once per `key` (one key per act: a reward, an
+    order's spending, its return)."""
+
+    account = models.ForeignKey(PointsAccount, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(_("类型"), max_length=8, choices=PointsEntryKind.choices)
+    points = models.BigIntegerField(_("积分"))  # positive in, negative out
+    balance_after = models.BigIntegerField(_("余额"))
+    key = models.CharField(max_length=80, unique=True)
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="points_entries")
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="points_entries"
+    )
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("积分流水")
+        verbose_name_plural = _("积分流水")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="points_entry_not_zero"),
+            models.CheckConstraint(
+                condition=Q(kind="spend", points__lt=0) | Q(kind__in=["earn", "return"], points__gt=0),
+                name="points_entry_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.points}"
 
 
 class WithdrawalStatus(models.TextChoices):

@@ -10,6 +10,7 @@ Guarantees, each decided by the database:
 - a reward once per (shop, invitee, kind) (partial unique index), never above an inviter's cap (one
   conditional UPDATE on the period's quota row), granted once (a conditional UPDATE on its status);
 - a commission balance never goes negative (CHECK), and every movement is one ledger entry per key;
+  points likewise (referrals.points: a granted POINTS reward credits its points once);
 - the shop's staff (owner, operators, viewers) are never credited: no edge binds an invitee to them and
   no event counts for them, so they never rank on member boards nor earn rewards (`is_shop_staff`).
 """
@@ -35,6 +36,7 @@ from shops import audit
 from shops.models import Shop
 from shops.staff import is_shop_staff, shop_staff
 
+from . import points
 from .fraud.recording import record_self_referral_attempt
 from .fraud_models import FlagStatus, FraudFlag
 from .models import (
@@ -79,7 +81,14 @@ def referral_settings(shop_id: int) -> ReferralSettings:
         return ReferralSettings.objects.get(shop_id=shop_id)
 
 
-SETTINGS_FIELDS = ("binding_rule", "binding_window_days", "qualify_on", "qualifying_min_amount", "review_days")
+SETTINGS_FIELDS = (
+    "binding_rule",
+    "binding_window_days",
+    "qualify_on",
+    "qualifying_min_amount",
+    "review_days",
+    "points_per_yuan",
+)
 
 
 @transaction.atomic
@@ -754,7 +763,7 @@ def grant_due_rewards(*, now: datetime | None = None, limit: int = 500) -> int:
                 != 1
             ):
                 continue
-            reward = Reward.objects.get(pk=reward_id)
+            reward = Reward.objects.select_related("inviter", "invitee").get(pk=reward_id)
             if reward.kind == RewardKind.COMMISSION and reward.amount > 0:
                 _post_entry(
                     shop_id=reward.shop_id,
@@ -765,6 +774,9 @@ def grant_due_rewards(*, now: datetime | None = None, limit: int = 500) -> int:
                     reward=reward,
                     now=now,
                 )
+            elif reward.kind == RewardKind.POINTS:
+                points.credit_reward(reward)
+            hooks.referral_reward_granted.run(reward)  # a coupon reward: the coupon type gives the coupons
             granted += 1
     return granted
 

@@ -144,6 +144,34 @@ order_page_after_payment: Hook[[Model], str | None] = Hook("order_page_after_pay
 """Where a member who has just paid for the order goes on: a URL (a 拼团 seat: the team page, where the
 member invites friends), or None for the order page. Asked outside the order's transactions; first answer."""
 
+# Priorities of order_pricing receivers, lowest first: charges, then the price, then discounts, and points
+# last, so that points pay what is left after every other discount.
+PRICE_SHIPPING = 200  # a shipping charge
+PRICE_CAMPAIGN = 300  # a campaign's price for its lines
+PRICE_GIFT = 400  # a gift or free item
+PRICE_COUPON = 500  # the member's coupon
+PRICE_POINTS = 700  # the member's referral points
+
+order_pricing: Hook[[Any], list] = Hook("order_pricing", when=When.READ, refusable=True)
+"""(draft) → list[orders.pricing.Adjustment] (empty: nothing to add). `draft` is an orders.pricing.PricingDraft:
+member, group, lines (sku_id, product_id, unit_price, quantity, line_total), `choices` (what the member chose
+at checkout; each plug-in owns its keys: "coupon", "points"…), `source`, `quote_only`, and `adjustments`, the
+answers of the receivers before this one (`draft.total` is what is left to pay: cap a discount at it).
+
+Asked by orders.pricing.price_draft, receivers in priority order (PRICE_* above), each seeing the answers
+before it. Twice per order: for a quote (`quote_only` True: checkout page, API quote; outside any
+transaction — write nothing), and at placement inside the order's insert transaction, before the order row
+exists (`quote_only` False; still write nothing: the order_created receiver finds its OrderAdjustment rows by
+`source` and acts then, with the order). Refusable: ValidationError refuses the order (or the quote) with its
+message. An answer that is not an Adjustment of a known kind, in whole fen, is a programming error."""
+
+pricing_options: Hook[..., list[dict]] = Hook("pricing_options", when=When.READ)
+"""Keyword arguments `member`, `group`, `lines` (orders.pricing.PricedLine list) → what the checkout page
+offers from this plug-in: a list of {"key": the choice key it reads in order_pricing, "label": words,
+"choices": [(value, words)], "initial": the preselected value ("" for none), "help": optional words (a
+balance)}, or []. Asked outside any transaction, read only, when the checkout page or the API shows a
+quote; every answer is listed, in priority order."""
+
 
 # --- The site (announced by shequn) ---------------------------------------------------------------------
 
@@ -259,3 +287,13 @@ Must not raise; a receiver that writes outside PostgreSQL (Redis boards) does so
 referral_events_voided: Hook[[list], None] = Hook("referral_events_voided", when=When.INSIDE)
 """The referral events a void just stamped (never one voided before), inside the voiding transaction.
 Must not raise; writes outside PostgreSQL on commit."""
+
+referral_reward_granted: Hook[[Model], None] = Hook("referral_reward_granted", when=When.INSIDE)
+"""A referrals.Reward moved pending → granted (its review period over, no fraud hold), once, inside the
+granting transaction. Must not raise: the reward is granted. Receivers give what the reward stands for (a
+coupon reward: the campaigns' coupon type gives both sides a coupon)."""
+
+fraud_flag_confirmed: Hook[[Model], None] = Hook("fraud_flag_confirmed", when=When.INSIDE)
+"""A referrals.FraudFlag was confirmed (by a reviewer or its deadline), once, inside the deciding
+transaction, after its events were voided. Must not raise: the decision is made. Receivers take back what
+the flagged member holds (the coupon type voids their available coupons)."""

@@ -75,6 +75,8 @@ ACTIONS = {
     "group.member.unban": _("解除拉黑"),
     "group.member.role": _("修改成员角色"),
     "group.member.tags": _("修改成员标签"),
+    "group.member.warn": _("群规警告"),
+    "group.warning.appeal.decide": _("处理警告申诉"),
     "campaign.create": _("新建活动"),
     "campaign.update": _("修改活动"),
     "campaign.schedule": _("排期活动"),

@@ -23,6 +23,7 @@ from PIL import Image
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.help import kind as helping
 from groups import services as group_services
+from groups.models import MemberWarning, Threshold, WarningAppeal
 from notifications.models import Delivery, Notification
 from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
@@ -31,6 +32,7 @@ from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
+from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -216,6 +218,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-group-product": get("group", "product"),
             "api-my-group-pickup-points": get("group"),
             "api-my-group-orders": post("group"),
+            "api-my-group-quote": post("group"),
             "api-my-order": get("pending"),
             "api-my-order-pay": post("pending"),
             "api-my-order-cancel": post("pending"),
@@ -510,6 +513,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:open_team": post("campaign"),
             "campaigns:join_team": post("campaign", "team"),
             "campaigns:help_start": post("help_campaign"),
+            "campaigns:coupon_claim": post("coupon_campaign"),
+            "campaigns:coupon_centre": get(),
             "campaigns:bargain_start": post("bargain_campaign"),
             "campaigns:flash_buy": post("flash_campaign"),
             "weixin_bind": get(),
@@ -525,6 +530,9 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-campaign-team": get("campaign", "team"),
             "api-my-campaign-team-join": post("campaign", "team"),
             "api-my-help-tasks": post("help_campaign"),
+            "api-coupon-claim": post("coupon_campaign"),
+            "api-my-coupons": get(),
+            "api-coupon-centre": get(),
             "api-my-bargains": post("bargain_campaign"),
             "api-my-flash-orders": post("flash_campaign"),
         },
@@ -601,6 +609,28 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
     # A member with no leaderboard entry: not found for the shop's staff and the platform alike.
     (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENIED), {"dashboard:leaderboard_member": get("member")}),
     (Policy(LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, HIDDEN), {"platform:member": get("shop", "member")}),
+    # A group's 群主/管理员 pages (groups.powers): the shop's operators with a write role may use them; the
+    # member (an ordinary member of the group) and the viewer see the group but lack the power (403); for
+    # another shop's staff and the platform admin the group does not exist (404).
+    (
+        Policy(LOGIN, DENIED, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {
+            "member:steward_applicants": get("group"),
+            "member:steward_members": get("group"),
+            "member:steward_warn": post("group", "membership"),
+            "member:steward_remove": post("group", "membership"),
+            "member:steward_figures": get("group"),
+        },
+    ),
+    # An application in a group the member is not in: not found for them.
+    (
+        Policy(LOGIN, HIDDEN, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {"member:steward_decide_applicant": post("application_group", "application", "approve")},
+    ),
+    (SIGNED_IN, {"member:my_warnings": get()}),
+    (MEMBERS_OWN, {"member:warning_appeal": post("warning")}),
+    (SHOP_LIST, {"dashboard:warning_appeals": get()}),
+    (SHOP_OBJECT_WRITE, {"dashboard:decide_warning_appeal": post("appeal")}),
     (
         PLATFORM,
         {
@@ -649,6 +679,7 @@ def world(db, settings):
     campaign = make_campaign(shop, sku, owner=owner)
     help_run = help_campaign(shop)
     bargain_run = bargain_campaign(shop)
+    coupon_run = coupon_template(shop)
     notification = Notification.objects.create(
         shop=shop,
         user=member,
@@ -660,6 +691,11 @@ def world(db, settings):
         sent_at=timezone.now(),
     )
     account = PaymentAccount.objects.create(shop=shop, provider="wechatpay")
+    application_group = GroupFactory(shop=shop, threshold=Threshold.APPROVAL)
+    application = group_services.join_via_link(
+        user=UserFactory(), code=InviteLinkFactory(group=application_group, inviter=owner).code, answer="想加入"
+    )
+    warning = MemberWarning.objects.create(group=group, membership=membership, member=member, rule="不发广告", by=owner)
     Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (4, 4)).save(Path(settings.MEDIA_ROOT) / "matrix.png")
     return {
@@ -693,11 +729,16 @@ def world(db, settings):
         "help_campaign": help_run,
         "help_task": helping.start_task(campaign=help_run, member=member),
         "bargain_campaign": bargain_run,
+        "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "notification": notification,
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
+        "application_group": application_group,
+        "application": application,
+        "warning": warning,
+        "appeal": WarningAppeal.objects.create(warning=warning, shop=shop, text="误会"),
         "reconciliation": ReconciliationRun.objects.create(account=account, day=timezone.localdate(), state="balanced"),
         "withdrawal": WithdrawalRequest.objects.create(shop=shop, member=member, amount=1, account_note="微信"),
         "rule": RewardRule.objects.create(shop=shop, kind="points", amount=1),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shequn import hooks
 from shops import audit
 
 from .. import services
@@ -55,7 +56,9 @@ def confirm_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = 
         voided = services.void_events(
             events_to_void(locked), by=by, reason=f"{locked.get_kind_display()}：{reason}"[:REASON_MAX]
         )
-        return _decide(locked, FlagStatus.CONFIRMED, by=by, reason=reason, auto=auto, voided=len(voided))
+        decided = _decide(locked, FlagStatus.CONFIRMED, by=by, reason=reason, auto=auto, voided=len(voided))
+        hooks.fraud_flag_confirmed.run(decided)  # e.g. the member's coupons are voided
+        return decided
 
 
 def clear_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = False) -> FraudFlag:

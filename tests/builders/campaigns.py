@@ -26,10 +26,10 @@ def make_campaign(shop, sku, *, owner=None, type=CampaignType.GROUP_BUY, run=Tru
         ends_at=fields.pop("ends_at", now + timedelta(days=3)),
         sku=sku,
         settings=GROUP_BUY_SETTINGS if settings is None else settings,
-        hook_title="三人成团，立省一半",
+        hook_title=fields.pop("hook_title", "三人成团，立省一半"),
         hook_text="好米粉，和朋友一起买更便宜",
         proof_text="有机认证证书；宝妈们都说好",
-        cta_text="立即开团",
+        cta_text=fields.pop("cta_text", "立即开团"),
         **fields,
     )
     if run:
