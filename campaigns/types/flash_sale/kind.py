@@ -173,7 +173,7 @@ class FlashSale(CampaignKind):
     code = CampaignType.FLASH_SALE
     label = gettext_lazy("秒杀")
     summary = gettext_lazy("限时限量的秒杀价，到点开抢，每人限购，抢完即止。")
-    essential_settings = ("flash_price",)
+    essential_settings = ("flash_price", "stock_cap", "per_member_limit")
     sells = True
 
     @property
