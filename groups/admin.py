@@ -117,3 +117,6 @@ class WarningAppealAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+from . import space_admin  # noqa: E402, F401  (the group space's admin)

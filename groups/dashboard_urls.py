@@ -41,3 +41,9 @@ urlpatterns += [
     path("appeals/", appeal_views.warning_appeals, name="warning_appeals"),
     path("appeals/<int:pk>/decide/", appeal_views.decide_warning_appeal, name="decide_warning_appeal"),
 ]
+
+
+# The group space (群空间): groups/space_urls.py.
+from .space_urls import dashboard_urlpatterns as space_urlpatterns  # noqa: E402
+
+urlpatterns += space_urlpatterns

@@ -30,3 +30,8 @@ urlpatterns = [
     path("warnings/", steward_views.my_warnings, name="my_warnings"),
     path("warnings/<int:pk>/appeal/", steward_views.appeal, name="warning_appeal"),
 ]
+
+# The group space (群空间): groups/space_urls.py.
+from .space_urls import member_urlpatterns as space_urlpatterns  # noqa: E402
+
+urlpatterns += [path("groups/<int:pk>/space/", include(space_urlpatterns))]

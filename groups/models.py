@@ -445,6 +445,7 @@ class ActivityKind(models.TextChoices):
     CHECK_IN = "check_in", _("打卡")
     MESSAGE_RECEIVED = "message_received", _("收到消息")
     MESSAGE_OPENED = "message_opened", _("打开消息")
+    SPACE = "space", _("群空间发言")
 
 
 class VisitKind(models.TextChoices):
@@ -611,3 +612,7 @@ class WarningAppeal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.warning_id} {self.state}"
+
+
+# The group space (群空间): its models live in their own module; imported here so Django finds them.
+from .space_models import GroupContact, SpaceComment, SpacePhoto, SpacePost, SpaceSettings  # noqa: E402, F401

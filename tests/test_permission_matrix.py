@@ -11,9 +11,11 @@ request in a savepoint rolled back afterwards, so a write by one never changes w
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -23,6 +25,7 @@ from PIL import Image
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.help import kind as helping
 from groups import services as group_services
+from groups import space
 from groups.models import MemberWarning, Threshold, WarningAppeal
 from notifications.models import Delivery, Notification
 from orders.models import PaymentAccount, ReconciliationRun
@@ -645,6 +648,48 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
 ]
 
 
+# The group space (群空间): joined members only; tests/groups/test_space_permissions.py has every action × role
+# in the group, in another group and in another shop.
+MATRIX += [
+    (
+        MEMBERS_OWN,
+        {
+            "member:space": get("group"),
+            "member:space_post_create": get("group"),
+            "member:space_post": get("group", "space_post"),
+            "member:space_reply": post("group", "space_post"),
+            "member:space_answered": post("group", "space_post"),
+            "member:space_photo": get("group", "space_photo"),
+            "member:space_wechat_qr": get("group"),
+        },
+    ),
+    (
+        SHOP_OBJECT,
+        {
+            "dashboard:group_space": get("group"),
+            "dashboard:group_space_qr": get("group"),
+            "dashboard:space_post": get("space_post"),
+            "dashboard:space_photo": get("space_photo"),
+        },
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:group_space_announce": post("group"),
+            "dashboard:group_space_contact": post("group"),
+            "dashboard:space_post_reply": post("space_post"),
+            "dashboard:space_post_answered": post("space_post"),
+            "dashboard:space_post_hide": post("space_post"),
+            "dashboard:space_post_restore": post("space_post"),
+        },
+    ),
+    # Hiding needs the group power (groups.powers): the member asked the question but holds no power.
+    (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"member:space_hide": post("group", "space_post")}),
+    (SHOP_LIST, {"dashboard:space_reply_times": get()}),
+    (OWNER_WRITE, {"dashboard:space_settings": post()}),
+]
+
+
 def _all_patterns(patterns=None, prefix="", namespace=""):
     """(key, route) of every URL pattern: the key is its namespaced name, or its route when unnamed."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -655,6 +700,12 @@ def _all_patterns(patterns=None, prefix="", namespace=""):
         else:
             assert isinstance(pattern, URLPattern)
             yield (namespace + pattern.name if pattern.name else route), route
+
+
+def _upload():
+    out = BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG")
+    return SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")
 
 
 @pytest.fixture
@@ -698,6 +749,16 @@ def world(db, settings):
     warning = MemberWarning.objects.create(group=group, membership=membership, member=member, rule="不发广告", by=owner)
     Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (4, 4)).save(Path(settings.MEDIA_ROOT) / "matrix.png")
+    question = space.create_post(
+        group=group, actor=space.Actor(member), kind="question", body="怎么用？", photos=[_upload()]
+    )
+    space.set_contact(
+        group=group,
+        by=owner,
+        service_contact="kf",
+        wechat_qr=_upload(),
+        wechat_qr_expires_at=timezone.now() + timedelta(1),
+    )
     return {
         "users": {
             "anonymous": None,
@@ -733,6 +794,8 @@ def world(db, settings):
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "notification": notification,
+        "space_post": question,
+        "space_photo": question.photos.get(),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
         "application_group": application_group,
