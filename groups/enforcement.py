@@ -11,6 +11,8 @@ Guarantees:
   transaction, and tells the member through the outbox once (groups.messages).
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -43,9 +45,13 @@ def warnings_before_removal(shop_id: int) -> int:
     return automation_settings_for(shop_id).warnings_before_removal
 
 
+# A rule line's list marker: "-", "•", "1.", "2、", "(3)", "（4）"…
+LIST_MARKER = re.compile(r"^\s*(?:[-•·*]|\d+\s*[.、)）]|[(（]\d+[)）])\s*")
+
+
 def rule_choices(group: Group) -> list[str]:
-    """The group's rules (群规), one per non-empty line, to pick the broken one from."""
-    lines = (line.strip(" \t-•·*").strip() for line in (group.rules or "").splitlines())
+    """The group's rules (群规), one per non-empty line without its list marker, to pick the broken one from."""
+    lines = (LIST_MARKER.sub("", line).strip() for line in (group.rules or "").splitlines())
     return [line[:RULE_MAX_LENGTH] for line in lines if line][:30]
 
 

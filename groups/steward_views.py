@@ -122,6 +122,8 @@ def members(request: HttpRequest, pk: int) -> HttpResponse:
             "members": list(selectors.members_with_warnings(group)[:LIST_LIMIT]),
             "limit": enforcement.warnings_before_removal(group.shop_id),
             "powers": powers_of(request.user, group),
+            # Only the shop's operators act on a 管理员 (groups.enforcement).
+            "is_operator": enforcement.is_shop_operator(request.user, group.shop_id),
         },
     )
 

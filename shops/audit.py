@@ -47,6 +47,7 @@ ACTIONS = {
     "order.refund.reject": _("拒绝退款"),
     "order.refund": _("主动退款"),
     "order.case.close": _("处理售后"),
+    "fulfilment.hand_over": _("交付物品"),
     "referrals.settings.update": _("修改推荐设置"),
     "referrals.binding_rule.set": _("设置活动绑定规则"),
     "referrals.reward_rule.create": _("新建奖励规则"),

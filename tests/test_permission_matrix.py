@@ -28,6 +28,7 @@ from groups import services as group_services
 from groups import space
 from groups.models import MemberWarning, Threshold, WarningAppeal
 from notifications.models import Delivery, Notification
+from orders import fulfilment
 from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
 from referrals.fraud_models import FraudFlag
@@ -36,6 +37,7 @@ from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.campaigns.coupon_support import coupon_template
+from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -645,6 +647,34 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "platform:fraud_decide": post("fraud_flag"),
         },
     ),
+    # 送 gifts: an open gift's link is its invitation (anyone may open it; claiming needs a sign-in); its QR
+    # code and poster are its giver's (the member). The fulfilment queue is the shop's.
+    (PUBLIC, {"campaigns:gift": get("gift_token")}),
+    (
+        SIGNED_IN,
+        {
+            "campaigns:give_buy": post("give_campaign"),
+            "campaigns:give_treat": get("give_campaign"),
+            "campaigns:my_gifts": get(),
+            "campaigns:gift_claim": post("gift_token"),
+        },
+    ),
+    (
+        Policy(LOGIN, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"campaigns:gift_qr": get("gift_token"), "campaigns:gift_poster": get("gift_token")},
+    ),
+    (
+        API_SIGNED_IN,
+        {
+            "api-give-buy": post("give_campaign"),
+            "api-give-treat": post("give_campaign"),
+            "api-my-gifts": get(),
+            "api-gift": get("gift_token"),
+            "api-gift-claim": post("gift_token"),
+        },
+    ),
+    (SHOP_LIST, {"dashboard:fulfilment": get()}),
+    (SHOP_OBJECT_WRITE, {"dashboard:fulfilment_hand_over": post("owed_item")}),
 ]
 
 
@@ -730,6 +760,18 @@ def world(db, settings):
     campaign = make_campaign(shop, sku, owner=owner)
     help_run = help_campaign(shop)
     bargain_run = bargain_campaign(shop)
+    give_run = give_campaign(shop)
+    gift = paid_gift(give_run, member, DjangoClientTransport(Client()))
+    owed_item = fulfilment.owe_item(
+        shop_id=shop.pk,
+        member=member,
+        source="contest:1",
+        key="prize:matrix",
+        label="签名书",
+        destination=fulfilment.Destination(
+            method="pickup", recipient_name="王芳", pickup_point_id=PickupPointFactory(shop=shop).pk
+        ),
+    )
     coupon_run = coupon_template(shop)
     notification = Notification.objects.create(
         shop=shop,
@@ -793,6 +835,9 @@ def world(db, settings):
         "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "flash_campaign": make_flash_sale(shop, sku, owner=owner),
+        "give_campaign": give_run,
+        "gift_token": gift.token,
+        "owed_item": owed_item,
         "notification": notification,
         "space_post": question,
         "space_photo": question.photos.get(),

@@ -198,3 +198,18 @@ def test_the_dashboard_list_costs_the_same_with_more_coupon_templates(operator_c
     for _ in range(4):
         coupon_template(shop)
     assert _queries(operator_client, reverse("dashboard:campaigns")) == one
+
+
+def test_the_coupon_pages_speak_english_when_asked(client, shop, settings):
+    template = coupon_template(shop, name="Spring sale", hook_title="Spring sale", cta_text="")
+    member, group = member_of(shop)
+    coupons.claim_coupon(campaign=coupon_template(shop, name="Welcome", hook_title="Welcome"), member=member)
+    client.force_login(member)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    centre = client.get(reverse("campaigns:coupon_centre")).content.decode()
+    assert "Coupon centre" in centre and "Coupons to claim" in centre and "My coupons" in centre
+    assert "20 off orders of 100" in centre and "Available" in centre
+    for words in ("领券中心", "可领取的券", "我的优惠券", "满 100 减 20", "可使用", "有效期至"):
+        assert words not in centre
+    landing = client.get(template.get_absolute_url()).content.decode()
+    assert "Claim now" in landing and "立即领取" not in landing and "每人限领" not in landing

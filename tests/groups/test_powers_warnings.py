@@ -104,6 +104,8 @@ def test_withdrawn_warnings_and_those_of_an_earlier_stay_do_not_count(group, ste
 
 def test_rules_to_pick_from_are_the_groups_rule_lines(group):
     assert enforcement.rule_choices(group) == ["不发广告", "不发外部链接", "不说脏话"]
+    group.rules = "1. 只聊育儿\n2、不发广告\n（3）互相尊重\n(4) 不刷屏\n• 2025 年起禁止拼车"
+    assert enforcement.rule_choices(group) == ["只聊育儿", "不发广告", "互相尊重", "不刷屏", "2025 年起禁止拼车"]
 
 
 @pytest.mark.parametrize("rule", ["", "   "])
