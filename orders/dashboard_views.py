@@ -423,8 +423,11 @@ def _offered_actions(order: Order) -> dict[str, bool]:
         "cancel": OrderState.CANCELLED in allowed,
         "refund": OrderState.REFUND_REQUESTED in allowed,
         "reject": OrderState.REFUND_REJECTED in allowed and not _refund_pending(order),
-        # A part of the money back, the order kept: while it is paid and not all of it was returned.
-        "refund_part": order.state in PAID_STATES and order.paid_amount > order.refunded_amount,
+        # A part of the money back, the order kept: while it is paid, no refund request is being decided,
+        # and not all of the money was returned.
+        "refund_part": order.state in PAID_STATES
+        and order.state != OrderState.REFUND_REQUESTED
+        and order.paid_amount > order.refunded_amount,
     }
 
 
