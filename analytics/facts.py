@@ -4,6 +4,13 @@
     rebuild_shop(shop_id=…, start=…, end=…) rewrite a date range, or a shop's whole history
     refresh(result=…)                      the periodic job: only the days whose sources changed
 
+Two layers: the daily facts, order × product facts and member-week facts are rewritten by day (or week) from the
+source tables; the summaries the repeat and cohort pages read (RepeatFact, RepeatIntervalFact, CohortFact) are
+kept from those by difference: when a day's order × product rows (or a week's member-week rows) are rewritten,
+the members they concern have their old contribution taken off and their new one added, in the same
+transaction. A summary's rows are therefore always the aggregate of the rows beneath it; a rebuild of a shop's
+whole history computes them from scratch instead.
+
 Guarantees:
 - Exact: a day's rows are always rewritten whole from the sources, in one transaction per shop and batch of
   days (the previous rows deleted, the new aggregate inserted), so the incremental job, a range rebuild and a
@@ -17,6 +24,8 @@ Guarantees:
 - A day's member-week rows are its whole week's, rewritten with the day (weeks shared by two batches are
   simply written twice, identically).
 - Two builders never interleave on one shop: each transaction takes a per-shop advisory lock first.
+- The summaries' size depends on the months, weeks, groups and products, never on the orders or members: the
+  pages that read them cost the same at any volume.
 """
 
 from collections.abc import Iterable
@@ -30,12 +39,14 @@ from shequn import locks
 from shequn.jobs import JobResult
 from shops.models import Shop
 
-from .models import DailyFact, FactWatermark, MemberWeekFact, OrderProductFact
+from .models import DailyFact, FactWatermark
 
 JOB_NAME = "analytics-facts"
 OVERLAP = timedelta(minutes=15)
 BATCH_DAYS = 31  # days rewritten per transaction in a long rebuild
 FACTS_LOCK_TIMEOUT = 600  # seconds another builder of the shop may wait: one batch of a long rebuild
+REPEAT_MONTHS = 13  # months a range of the pages can touch (366 days at most): how far back repeat rows are kept
+COHORT_WEEKS = 26  # weeks after its own a cohort is followed for (forms.CohortForm's most)
 
 TZ = settings.TIME_ZONE
 
@@ -88,11 +99,12 @@ _PARTS = [
         },
     ),
     (
-        # Campaign share pages' opens and sign-ins (campaigns.visits): the campaign's, in no group or channel.
+        # Campaign share pages' opens and sign-ins (campaigns.visits): the campaign's, in the sharer's group and
+        # channel (none on visits recorded before they were kept).
         f"campaigns_campaignvisit v WHERE v.shop_id = %(shop)s AND {_in_days('v.at')}",
         "v.at",
-        "NULL::bigint",
-        "''",
+        "v.group_id",
+        "v.channel",
         "v.campaign_id",
         {
             "link_opens": "COUNT(*) FILTER (WHERE v.kind = 'opened')",
@@ -277,6 +289,192 @@ GROUP BY group_id, member_id, week
 """
 
 
+# --- The summaries, kept by difference -------------------------------------------------------------------
+#
+# Each summary is a sum of per-member contributions computed from the member's rows beneath it: `state` names
+# a relation of those rows. Rebuilding days, the members whose rows change have their old rows (those of other
+# days, plus the rows just deleted, kept in a temporary table) counted with -1 and their new rows with +1.
+
+
+def _repeat_cells(state: str) -> str:
+    """(scope, scope_id, since, month, buyers, repeaters) for the members of `state` (order × product rows).
+
+    Per scope, a member's purchases in order: the i-th counts as their first purchase on or after `since` for
+    every month since after the (i-1)-th's month up to its own, and as their second for every month after the
+    (i-2)-th's up to the (i-1)-th's; only months within REPEAT_MONTHS of the purchase are kept."""
+    back = REPEAT_MONTHS - 1
+    return f"""
+SELECT scope, scope_id, since::date AS since, month, 1 AS buyers, 0 AS repeaters
+FROM {state}_seq x, generate_series(
+    GREATEST(x.m1::timestamp + interval '1 month', x.month::timestamp - interval '{back} months'),
+    x.month::timestamp, interval '1 month') since
+UNION ALL
+SELECT scope, scope_id, since::date, month, 0, 1
+FROM {state}_seq x, generate_series(
+    GREATEST(x.m2::timestamp + interval '1 month', x.month::timestamp - interval '{back} months'),
+    x.m1::timestamp, interval '1 month') since
+WHERE x.m1 IS NOT NULL"""
+
+
+def _repeat_seq(state: str) -> str:
+    return f"""{state}_seq AS (
+    SELECT scope, scope_id, month,
+           lag(month) OVER w AS m1, lag(month, 2) OVER w AS m2
+    FROM (
+        SELECT DISTINCT 'shop' AS scope, %(shop)s::bigint AS scope_id, member_id, order_id, paid_at,
+               date_trunc('month', day)::date AS month FROM {state}
+        UNION ALL
+        SELECT DISTINCT 'group', group_id, member_id, order_id, paid_at, date_trunc('month', day)::date FROM {state}
+        UNION ALL
+        SELECT 'product', product_id, member_id, order_id, paid_at, date_trunc('month', day)::date FROM {state}
+    ) purchases
+    WINDOW w AS (PARTITION BY scope, scope_id, member_id ORDER BY paid_at, order_id)
+)"""
+
+
+def _interval_cells(state: str) -> str:
+    """(product, month, days, repeat_orders, reminded) of the order × product rows of `state`."""
+    return f"""
+SELECT product_id, date_trunc('month', day)::date AS month,
+       day - {_day("previous_paid_at")} AS days, 1 AS repeat_orders, 0 AS reminded
+FROM {state} WHERE previous_paid_at IS NOT NULL
+UNION ALL
+SELECT product_id, date_trunc('month', day)::date,
+       ceil(EXTRACT(EPOCH FROM paid_at - reminded_at) / 86400)::int, 0, 1
+FROM {state} WHERE previous_paid_at IS NOT NULL AND reminded_at IS NOT NULL"""
+
+
+def _cohort_cells(state: str) -> str:
+    """CTEs ending in {state}_cells: (group_id, basis, cohort, week, members, ordered, active) of the
+    member-week rows of `state`, per group and for the shop (group NULL)."""
+    return f"""{state}_scoped AS (
+    SELECT group_id, member_id, week, joined, ordered, active FROM {state}
+    UNION ALL
+    SELECT NULL::bigint, member_id, week, bool_or(joined), bool_or(ordered), bool_or(active)
+    FROM {state} GROUP BY member_id, week
+),
+{state}_starts AS (
+    SELECT group_id, member_id, MIN(week) FILTER (WHERE joined) AS by_join, MIN(week) FILTER (WHERE ordered) AS by_order
+    FROM {state}_scoped GROUP BY group_id, member_id
+),
+{state}_cells AS (
+    SELECT p.group_id, b.basis, b.cohort, p.week, 1 AS members, p.ordered::int AS ordered, p.active::int AS active
+    FROM {state}_starts s
+    CROSS JOIN LATERAL (VALUES ('join', s.by_join), ('first_order', s.by_order)) b(basis, cohort)
+    JOIN {state}_scoped p ON p.member_id = s.member_id AND COALESCE(p.group_id, 0) = COALESCE(s.group_id, 0)
+    WHERE b.cohort IS NOT NULL AND p.week >= b.cohort AND p.week < b.cohort + {COHORT_WEEKS * 7}
+)"""
+
+
+_OPF_COLUMNS = "member_id, order_id, group_id, product_id, paid_at, day, previous_paid_at, reminded_at"
+_MWF_COLUMNS = "group_id, member_id, week, joined, ordered, active"
+
+
+def _upsert(table: str, key: str, measures: list[str], cells: str) -> str:
+    """Add the summed signed cells to the table's rows (new rows inserted), then drop rows left all zero."""
+    sums = ", ".join(f"SUM(sign * {m})" for m in measures)
+    nonzero = " OR ".join(f"SUM(sign * {m}) <> 0" for m in measures)
+    update = ", ".join(f"{m} = {table}.{m} + EXCLUDED.{m}" for m in measures)
+    zero = " AND ".join(f"{m} = 0" for m in measures)
+    return f"""
+INSERT INTO {table} (shop_id, {key}, {", ".join(measures)})
+SELECT %(shop)s, {key}, {sums} FROM ({cells}) signed
+GROUP BY {key} HAVING {nonzero}
+ON CONFLICT (shop_id, {key}) DO UPDATE SET {update};
+DELETE FROM {table} WHERE shop_id = %(shop)s AND {zero};
+"""
+
+
+_REPEAT_KEY = "scope, scope_id, since, month"
+_INTERVAL_KEY = "product_id, month, days"
+_COHORT_KEY = "group_id, basis, cohort, week"
+
+# After a rewrite of %(days)s: the rows deleted are in opf_old / mwf_old.
+_REPEAT_DELTA = f"""
+WITH rewritten AS (
+    SELECT {_OPF_COLUMNS} FROM analytics_orderproductfact WHERE shop_id = %(shop)s AND day = ANY(%(days)s)
+),
+touched AS (  -- the members whose rows changed (most of a day rewritten again is the same)
+    SELECT member_id FROM (SELECT * FROM opf_old EXCEPT SELECT * FROM rewritten) gone
+    UNION SELECT member_id FROM (SELECT * FROM rewritten EXCEPT SELECT * FROM opf_old) came
+),
+now_rows AS (
+    SELECT {_OPF_COLUMNS} FROM analytics_orderproductfact
+    WHERE shop_id = %(shop)s AND member_id IN (SELECT member_id FROM touched)
+),
+was_rows AS (
+    SELECT {_OPF_COLUMNS} FROM now_rows WHERE NOT day = ANY(%(days)s)
+    UNION ALL SELECT {_OPF_COLUMNS} FROM opf_old WHERE member_id IN (SELECT member_id FROM touched)
+),
+{_repeat_seq("now_rows")},
+{_repeat_seq("was_rows")}
+""" + _upsert(
+    "analytics_repeatfact",
+    _REPEAT_KEY,
+    ["buyers", "repeaters"],
+    f"SELECT 1 AS sign, * FROM ({_repeat_cells('now_rows')}) n "
+    f"UNION ALL SELECT -1, * FROM ({_repeat_cells('was_rows')}) w",
+)
+
+_INTERVAL_DELTA = f"""
+WITH now_rows AS (
+    SELECT {_OPF_COLUMNS} FROM analytics_orderproductfact WHERE shop_id = %(shop)s AND day = ANY(%(days)s)
+)
+""" + _upsert(
+    "analytics_repeatintervalfact",
+    _INTERVAL_KEY,
+    ["repeat_orders", "reminded"],
+    f"SELECT 1 AS sign, * FROM ({_interval_cells('now_rows')}) n "
+    f"UNION ALL SELECT -1, * FROM ({_interval_cells('opf_old')}) w",
+)
+
+_COHORT_DELTA = f"""
+WITH rewritten AS (
+    SELECT {_MWF_COLUMNS} FROM analytics_memberweekfact WHERE shop_id = %(shop)s AND week = ANY(%(weeks)s)
+),
+touched AS (  -- the members whose rows changed (most of a week rewritten again is the same)
+    SELECT member_id FROM (SELECT * FROM mwf_old EXCEPT SELECT * FROM rewritten) gone
+    UNION SELECT member_id FROM (SELECT * FROM rewritten EXCEPT SELECT * FROM mwf_old) came
+),
+now_rows AS (
+    SELECT {_MWF_COLUMNS} FROM analytics_memberweekfact
+    WHERE shop_id = %(shop)s AND member_id IN (SELECT member_id FROM touched)
+),
+was_rows AS (
+    SELECT {_MWF_COLUMNS} FROM now_rows WHERE NOT week = ANY(%(weeks)s)
+    UNION ALL SELECT {_MWF_COLUMNS} FROM mwf_old WHERE member_id IN (SELECT member_id FROM touched)
+),
+{_cohort_cells("now_rows")},
+{_cohort_cells("was_rows")}
+""" + _upsert(
+    "analytics_cohortfact",
+    _COHORT_KEY,
+    ["members", "ordered", "active"],
+    "SELECT 1 AS sign, * FROM now_rows_cells UNION ALL SELECT -1, * FROM was_rows_cells",
+)
+
+# A whole shop's summaries from scratch (after a rebuild of its whole history).
+_SUMMARIES_FROM_SCRATCH = f"""
+DELETE FROM analytics_repeatfact WHERE shop_id = %(shop)s;
+DELETE FROM analytics_repeatintervalfact WHERE shop_id = %(shop)s;
+DELETE FROM analytics_cohortfact WHERE shop_id = %(shop)s;
+WITH all_rows AS (SELECT {_OPF_COLUMNS} FROM analytics_orderproductfact WHERE shop_id = %(shop)s),
+{_repeat_seq("all_rows")}
+INSERT INTO analytics_repeatfact (shop_id, {_REPEAT_KEY}, buyers, repeaters)
+SELECT %(shop)s, {_REPEAT_KEY}, SUM(buyers), SUM(repeaters) FROM ({_repeat_cells("all_rows")}) c
+GROUP BY {_REPEAT_KEY};
+WITH all_rows AS (SELECT {_OPF_COLUMNS} FROM analytics_orderproductfact WHERE shop_id = %(shop)s)
+INSERT INTO analytics_repeatintervalfact (shop_id, {_INTERVAL_KEY}, repeat_orders, reminded)
+SELECT %(shop)s, {_INTERVAL_KEY}, SUM(repeat_orders), SUM(reminded) FROM ({_interval_cells("all_rows")}) c
+GROUP BY {_INTERVAL_KEY};
+WITH all_rows AS (SELECT {_MWF_COLUMNS} FROM analytics_memberweekfact WHERE shop_id = %(shop)s),
+{_cohort_cells("all_rows")}
+INSERT INTO analytics_cohortfact (shop_id, {_COHORT_KEY}, members, ordered, active)
+SELECT %(shop)s, {_COHORT_KEY}, SUM(members), SUM(ordered), SUM(active) FROM all_rows_cells
+GROUP BY {_COHORT_KEY};
+"""
+
+
 def _window(column: str) -> str:
     return f"({column} >= %(since)s AND {column} < %(until)s)"
 
@@ -361,6 +559,12 @@ SELECT LEAST(
 """
 
 
+# For the builder's transaction only: generate_series' default estimate (1,000 rows a call) makes the planner
+# compile the summaries' queries with JIT, which costs seconds and saves nothing; the sorts of a batch of
+# days fit in memory instead of spilling to disk.
+_BUILDER_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB';"
+
+
 def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -369,8 +573,10 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def rebuild_days(*, shop_id: int, days: Iterable[date]) -> int:
-    """Rewrite the facts of these days of the shop (and the member weeks they fall in) from the sources.
+def rebuild_days(*, shop_id: int, days: Iterable[date], summaries: bool = True) -> int:
+    """Rewrite the facts of these days of the shop (and the member weeks they fall in) from the sources, and
+    bring the summaries up to date by difference (unless `summaries` is False: rebuild_shop then computes
+    them from scratch at the end).
 
     One transaction under the shop's advisory lock; returns the number of daily fact rows written.
     """
@@ -391,14 +597,39 @@ def rebuild_days(*, shop_id: int, days: Iterable[date]) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         # one builder per shop at a time; a long rebuild may hold it for a whole batch of days
         locks.lock(locks.Namespace.ANALYTICS_FACTS, shop_id, timeout=FACTS_LOCK_TIMEOUT)
+        cursor.execute(_BUILDER_SETTINGS)
         DailyFact.objects.filter(shop_id=shop_id, day__in=days).delete()
-        OrderProductFact.objects.filter(shop_id=shop_id, day__in=days).delete()
-        MemberWeekFact.objects.filter(shop_id=shop_id, week__in=weeks).delete()
+        # The rows replaced are kept until the end of the transaction: the summaries take them off.
+        cursor.execute(
+            f"""DROP TABLE IF EXISTS opf_old; DROP TABLE IF EXISTS mwf_old;
+            CREATE TEMP TABLE opf_old ON COMMIT DROP AS
+            WITH gone AS (DELETE FROM analytics_orderproductfact WHERE shop_id = %(shop)s AND day = ANY(%(days)s)
+                          RETURNING {_OPF_COLUMNS})
+            SELECT * FROM gone;
+            CREATE TEMP TABLE mwf_old ON COMMIT DROP AS
+            WITH gone AS (DELETE FROM analytics_memberweekfact WHERE shop_id = %(shop)s AND week = ANY(%(weeks)s)
+                          RETURNING {_MWF_COLUMNS})
+            SELECT * FROM gone;""",
+            params,
+        )
         cursor.execute(_DAILY_INSERT, params)
         written = cursor.rowcount
         cursor.execute(_ORDER_PRODUCT_INSERT, params)
         cursor.execute(_WEEK_INSERT, params)
+        if summaries:
+            cursor.execute(_REPEAT_DELTA, params)
+            cursor.execute(_INTERVAL_DELTA, params)
+            cursor.execute(_COHORT_DELTA, params)
+        cursor.execute("DROP TABLE opf_old; DROP TABLE mwf_old;")
     return written
+
+
+def rebuild_summaries(*, shop_id: int) -> None:
+    """Compute the shop's summaries from scratch from its order × product and member-week facts."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        locks.lock(locks.Namespace.ANALYTICS_FACTS, shop_id, timeout=FACTS_LOCK_TIMEOUT)
+        cursor.execute(_BUILDER_SETTINGS)
+        cursor.execute(_SUMMARIES_FROM_SCRATCH, {"shop": shop_id, "tz": TZ})
 
 
 def _batches(days: Iterable[date]) -> Iterable[list[date]]:
@@ -408,9 +639,14 @@ def _batches(days: Iterable[date]) -> Iterable[list[date]]:
 
 
 def rebuild_shop(*, shop_id: int, start: date | None = None, end: date | None = None) -> int:
-    """Rewrite the shop's facts from `start` to `end` (inclusive; default: its first recorded act to today)."""
+    """Rewrite the shop's facts from `start` to `end` (inclusive; default: its first recorded act to today).
+
+    Without `start` (the whole history) the summaries are computed once at the end, from scratch, rather than
+    by difference batch after batch: the same rows, in one pass, and right even if they were never built.
+    """
     today = timezone.localdate()
-    if start is None:
+    whole = start is None
+    if whole:
         with connection.cursor() as cursor:
             cursor.execute(_FIRST_DAY, {"shop": shop_id})
             (first,) = cursor.fetchone()
@@ -419,7 +655,10 @@ def rebuild_shop(*, shop_id: int, start: date | None = None, end: date | None = 
     if end < start:
         return 0
     span = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    return sum(rebuild_days(shop_id=shop_id, days=batch) for batch in _batches(span))
+    written = sum(rebuild_days(shop_id=shop_id, days=batch, summaries=not whole) for batch in _batches(span))
+    if whole:
+        rebuild_summaries(shop_id=shop_id)
+    return written
 
 
 def changed_days(*, since: datetime, until: datetime) -> dict[int, set[date]]:

@@ -19,7 +19,7 @@ class DailyFact(models.Model):
 
     - link opens and signed-in opens (opened signed in, or signed in after opening signed out): every invite
       link's visits (groups' link visits, operators' channels included), and campaign share pages' visits
-      (campaigns' visits: the campaign's, in no group or channel);
+      (campaigns' visits: the campaign's, in the sharer's group and channel);
     - invitee first orders, qualified referrals: live (not voided) referral events;
     - joins: memberships whose first join fell on the day (channel = the membership's; campaign = the one
       whose share page brought the join);
@@ -143,3 +143,91 @@ class FactWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.changes_until:%Y-%m-%d %H:%M:%S}"
+
+
+class RepeatFact(models.Model):
+    """Repeat buyers by month ranges, pre-aggregated (复购汇总): for members buying in a scope (the shop, a group,
+    a product), how many have their first — and their second — purchase on or after the month `since` in the
+    month `month`. Buyers of the months [A, B] are then the sum of `buyers` over since = A and month ≤ B, repeat
+    buyers (≥ 2 purchases in those months) the sum of `repeaters`: a fixed number of rows whatever the orders.
+
+    Rows are kept only for `since` at most `facts.REPEAT_MONTHS - 1` months before `month`: the longest range the
+    pages ask for."""
+
+    class Scope(models.TextChoices):
+        SHOP = "shop", _("全店")
+        GROUP = "group", _("群")
+        PRODUCT = "product", _("商品")
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(_("范围"), max_length=10, choices=Scope.choices)
+    scope_id = models.PositiveBigIntegerField(_("范围编号"))
+    since = models.DateField(_("起始月"))
+    month = models.DateField(_("月份"))
+    buyers = counter(_("首次购买"))
+    repeaters = counter(_("第二次购买"))
+
+    class Meta:
+        verbose_name = _("复购汇总")
+        verbose_name_plural = _("复购汇总")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "scope", "scope_id", "since", "month"], name="repeat_fact_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.scope_id} {self.since:%Y-%m}→{self.month:%Y-%m}"
+
+
+class RepeatIntervalFact(models.Model):
+    """A product's repeat purchases of a month by whole days (复购间隔分布): `repeat_orders` repeat purchases came
+    `days` calendar days after the member's previous purchase of it, `reminded` came within `days` days (rounded
+    up) of a repeat-purchase reminder sent between the two. Medians and reminder attribution are read from it."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("orders.Product", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("月份"))
+    days = models.IntegerField(_("天数"))
+    repeat_orders = counter(_("复购订单"))
+    reminded = counter(_("提醒后复购"))
+
+    class Meta:
+        verbose_name = _("复购间隔分布")
+        verbose_name_plural = _("复购间隔分布")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "product", "month", "days"], name="repeat_interval_fact_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.month:%Y-%m} {self.days}d"
+
+
+class CohortFact(models.Model):
+    """A cohort's week, pre-aggregated (同期群汇总): of the members whose first join (or first paid order) in the
+    shop (`group` empty) or in a group fell in the week `cohort`, how many did anything there in the week `week`,
+    paid an order, did something other than receive a message. The cohort's size is `members` in its own week.
+    Weeks are kept up to `facts.COHORT_WEEKS` after the cohort's."""
+
+    class Basis(models.TextChoices):
+        JOIN = "join", _("入群周")
+        FIRST_ORDER = "first_order", _("首单周")
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    basis = models.CharField(_("分组依据"), max_length=12, choices=Basis.choices)
+    cohort = models.DateField(_("分组周（周一）"))
+    week = models.DateField(_("周（周一）"))
+    members = counter(_("在场成员"))
+    ordered = counter(_("付款成员"))
+    active = counter(_("互动成员"))
+
+    class Meta:
+        verbose_name = _("同期群汇总")
+        verbose_name_plural = _("同期群汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "group", "basis", "cohort", "week"], name="cohort_fact_once", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"g{self.group_id} {self.basis} {self.cohort}+{self.week}"

@@ -118,7 +118,7 @@ def repeat(shop_id: int, f: dict, groups: dict) -> Report:
     start, end, window = f["start"], f["end"], f["reminder_days"]
     overall = _with_rate(selectors.repeat_by(shop_id, start, end, "shop"))
     for row in overall:
-        row["period"] = f"{start:%Y-%m-%d} ~ {end:%Y-%m-%d}"
+        row["period"] = f"{start:%Y-%m} ~ {end:%Y-%m}"
     by_group = _with_rate(selectors.repeat_by(shop_id, start, end, "group"))
     for row in by_group:
         row["group"] = groups[row["key"]].name if row["key"] in groups else f"#{row['key']}"
@@ -129,7 +129,10 @@ def repeat(shop_id: int, f: dict, groups: dict) -> Report:
     for row in by_product:
         row["reminded_share"] = rate(row["reminded_orders"], row["repeat_orders"])
         row["median_days"] = round(row["median_days"], 1) if row["median_days"] is not None else None
-    note = _("复购率 = 区间内付款 ≥2 单的人数 ÷ 付款 ≥1 单的人数（退款的订单也计入下单）。")
+    note = _(
+        "复购率 = 区间内付款 ≥2 单的人数 ÷ 付款 ≥1 单的人数（退款的订单也计入下单）；区间按所跨的整月计。"
+        "复购间隔按自然日计。"
+    )
     return Report(
         [
             Table(
@@ -220,7 +223,7 @@ ZERO_SUMS = dict.fromkeys(selectors.ROI_MEASURES, 0)
 _ROI_NOTE = _(
     "投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴（拼团、砍价、助力价）+ 阶梯价差退款 + 推荐奖励（佣金、优惠券、"
     "赠品，按奖励金额）+ 助力赠品（按发放时活动商品规格的价格；活动没选规格的赠品不计价）。"
-    "独立发放的优惠券和抽奖奖品本产品还没有。"
+    "优惠券活动发出的券在订单上的抵扣还未计入，抽奖奖品本产品还没有。"
 )
 
 
@@ -380,7 +383,7 @@ def group_ranking(shop_id: int, f: dict, groups: dict) -> Report:
         ],
         rows,
         chart={"type": "bar", "x": "group", "series": [sort]},
-        note=_("活跃人天 = 每天有互动的成员数之和；活跃成员周变化取最近两份健康周报之差。"),
+        note=_("活跃人天 = 每天有互动的成员数之和；活跃成员周变化取最近两份健康周报之差；复购率按区间所跨的整月计。"),
     )
     top = [row["group_id"] for row in rows[:TOP_GROUPS]]
     by_week: dict = {}

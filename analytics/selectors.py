@@ -14,7 +14,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from groups.models import Group, GroupHealthSnapshot
 
-from .facts import MEASURES, week_of
+from .facts import COHORT_WEEKS, MEASURES, week_of
 from .models import DailyFact
 
 
@@ -63,75 +63,93 @@ def _fetch(sql: str, params) -> list[dict]:
 
 
 # --- Repeat purchase -----------------------------------------------------------------------------------
+#
+# Read from the summaries (analytics.models.RepeatFact, RepeatIntervalFact): whole calendar months, the first
+# of `start`'s month to the end of `end`'s (at most facts.REPEAT_MONTHS of them).
 
-_PER_MEMBER = """
-SELECT key, COUNT(*) AS buyers, COUNT(*) FILTER (WHERE orders >= 2) AS repeaters
-FROM (
-    SELECT {key} AS key, member_id, COUNT(DISTINCT order_id) AS orders
-    FROM analytics_orderproductfact
-    WHERE shop_id = %(shop)s AND day BETWEEN %(start)s AND %(end)s
-    GROUP BY 1, 2
-) per_member
-GROUP BY key
-ORDER BY key
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+_REPEATERS = """
+SELECT scope_id AS key, SUM(buyers) AS buyers, SUM(repeaters) AS repeaters
+FROM analytics_repeatfact
+WHERE shop_id = %(shop)s AND scope = %(scope)s AND since = %(first)s AND month <= %(last)s
+GROUP BY scope_id HAVING SUM(buyers) > 0
+ORDER BY scope_id
 """
-REPEAT_KEYS = {"shop": "shop_id", "group": "group_id", "month": "date_trunc('month', day)::date"}
+_MONTHLY = """
+SELECT since AS key, buyers, repeaters FROM analytics_repeatfact
+WHERE shop_id = %(shop)s AND scope = 'shop' AND since = month AND since BETWEEN %(first)s AND %(last)s
+    AND buyers > 0
+ORDER BY since
+"""
 
 
 def repeat_by(shop_id: int, start: date, end: date, by: str) -> list[dict]:
-    """Buyers (≥ 1 paid order in the range) and repeat buyers (≥ 2) per `by`: "shop", "group" or "month"."""
-    return _fetch(_PER_MEMBER.format(key=REPEAT_KEYS[by]), {"shop": shop_id, "start": start, "end": end})
+    """Buyers (≥ 1 paid order in the months of the range) and repeat buyers (≥ 2) per `by`: "shop", "group" (in
+    that group), or "month" (each month on its own): one query over the summaries."""
+    params = {"shop": shop_id, "first": month_of(start), "last": month_of(end), "scope": by}
+    return _fetch(_MONTHLY if by == "month" else _REPEATERS, params)
 
 
-_BY_PRODUCT = """
-WITH picked AS (
-    SELECT * FROM analytics_orderproductfact WHERE shop_id = %(shop)s AND day BETWEEN %(start)s AND %(end)s
-),
-per_member AS (SELECT product_id, member_id, COUNT(*) AS orders FROM picked GROUP BY product_id, member_id),
-buyers AS (
-    SELECT product_id, COUNT(*) AS buyers, COUNT(*) FILTER (WHERE orders >= 2) AS repeaters
-    FROM per_member GROUP BY product_id
-),
-gaps AS (
-    SELECT product_id,
-           percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY EXTRACT(EPOCH FROM paid_at - previous_paid_at) / 86400) AS median_days,
-           COUNT(*) FILTER (WHERE product_order_n >= 2) AS repeat_orders,
-           COUNT(*) FILTER (WHERE product_order_n >= 2 AND reminded_at IS NOT NULL
-                            AND paid_at - reminded_at <= %(window)s * interval '1 day') AS reminded_orders
-    FROM picked GROUP BY product_id
-)
-SELECT p.id AS product_id, p.name, p.usage_cycle_days, b.buyers, b.repeaters, g.median_days, g.repeat_orders,
-       g.reminded_orders
-FROM buyers b JOIN gaps g ON g.product_id = b.product_id JOIN orders_product p ON p.id = b.product_id
-ORDER BY b.buyers DESC, p.id
+_PRODUCT_BUYERS = """
+SELECT p.id AS product_id, p.name, p.usage_cycle_days, SUM(r.buyers) AS buyers, SUM(r.repeaters) AS repeaters
+FROM analytics_repeatfact r JOIN orders_product p ON p.id = r.scope_id
+WHERE r.shop_id = %(shop)s AND r.scope = 'product' AND r.since = %(first)s AND r.month <= %(last)s
+GROUP BY p.id HAVING SUM(r.buyers) > 0
+ORDER BY buyers DESC, p.id
+"""
+_PRODUCT_INTERVALS = """
+SELECT product_id, days, SUM(repeat_orders) AS repeat_orders, SUM(reminded) AS reminded
+FROM analytics_repeatintervalfact
+WHERE shop_id = %(shop)s AND month BETWEEN %(first)s AND %(last)s
+GROUP BY product_id, days
+ORDER BY product_id, days
 """
 
 
+def _median(counts: list[tuple[int, int]]) -> float | None:
+    """The median of values given as (value, how many) sorted by value (the mean of the middle two if even)."""
+    total = sum(n for _value, n in counts)
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]  # 0-based positions of the middle value(s)
+    found, seen = [], 0
+    for value, n in counts:
+        found += [value for position in middle if seen <= position < seen + n]
+        seen += n
+    return sum(found) / 2
+
+
 def repeat_by_product(shop_id: int, start: date, end: date, reminder_days: int) -> list[dict]:
-    """Per product: buyers and repeat buyers, the median days between a member's purchases of it (against its
-    usage cycle), its repeat orders and how many came within `reminder_days` of a repeat-purchase reminder."""
-    return _fetch(_BY_PRODUCT, {"shop": shop_id, "start": start, "end": end, "window": reminder_days})
+    """Per product: buyers and repeat buyers, the median calendar days between a member's purchases of it
+    (against its usage cycle), its repeat orders and how many came within `reminder_days` of a repeat-purchase
+    reminder sent since the previous purchase: two queries over the summaries."""
+    params = {"shop": shop_id, "first": month_of(start), "last": month_of(end)}
+    rows = _fetch(_PRODUCT_BUYERS, params)
+    intervals: dict[int, list[dict]] = {}
+    for row in _fetch(_PRODUCT_INTERVALS, params):
+        intervals.setdefault(row["product_id"], []).append(row)
+    for row in rows:
+        found = intervals.get(row["product_id"], [])
+        row["repeat_orders"] = sum(r["repeat_orders"] for r in found)
+        row["reminded_orders"] = sum(r["reminded"] for r in found if r["days"] <= reminder_days)
+        row["median_days"] = _median([(r["days"], r["repeat_orders"]) for r in found if r["repeat_orders"]])
+    return rows
 
 
 # --- Cohorts -------------------------------------------------------------------------------------------
 
 _COHORTS = """
-WITH base AS (
-    SELECT member_id, week, joined, ordered, active FROM analytics_memberweekfact
-    WHERE shop_id = %(shop)s {group_filter}
-),
-starts AS (SELECT member_id, MIN(week) FILTER (WHERE {basis}) AS cohort FROM base GROUP BY member_id),
-cohorts AS (SELECT member_id, cohort FROM starts WHERE cohort BETWEEN %(first)s AND %(last)s)
-SELECT c.cohort, (b.week - c.cohort) / 7 AS weeks_since, COUNT(DISTINCT b.member_id) AS members
-FROM cohorts c JOIN base b ON b.member_id = c.member_id
-WHERE b.week >= c.cohort AND b.week < c.cohort + %(weeks)s * 7 AND b.{measure}
-GROUP BY 1, 2
-UNION ALL
-SELECT cohort, -1, COUNT(*) FROM cohorts GROUP BY 1
+SELECT cohort, (week - cohort) / 7 AS weeks_since, members, {measure} AS kept
+FROM analytics_cohortfact
+WHERE shop_id = %(shop)s AND {group_filter} AND basis = %(basis)s AND cohort BETWEEN %(first)s AND %(last)s
+    AND week < cohort + %(weeks)s * 7
+ORDER BY cohort, week
 """
 
-COHORT_BASES = {"join": "joined", "first_order": "ordered"}
 COHORT_MEASURES = {"order": "ordered", "activity": "active"}
 
 
@@ -139,24 +157,27 @@ def cohorts(
     shop_id: int, start: date, end: date, *, group_id: int | None, basis: str, measure: str, weeks: int
 ) -> list[dict]:
     """Members by the week they joined (or first paid), and how many of them paid (or did anything) in each of
-    the following `weeks` weeks, per shop or in one group: [{cohort, size, retained: [n or None…]}]."""
+    the following `weeks` weeks, per shop or in one group: [{cohort, size, retained: [n or None…]}].
+    One query over the cohort summaries (analytics.models.CohortFact)."""
     sql = _COHORTS.format(
-        group_filter="AND group_id = %(group)s" if group_id is not None else "",
-        basis=COHORT_BASES[basis],
+        group_filter="group_id = %(group)s" if group_id is not None else "group_id IS NULL",
         measure=COHORT_MEASURES[measure],
     )
-    rows = _fetch(
-        sql,
-        {"shop": shop_id, "group": group_id, "first": week_of(start), "last": week_of(end), "weeks": weeks},
-    )
+    params = {
+        "shop": shop_id,
+        "group": group_id,
+        "basis": basis,
+        "first": week_of(start),
+        "last": week_of(end),
+        "weeks": min(weeks, COHORT_WEEKS),
+    }
     this_week = week_of(timezone.localdate())
     found: dict[date, dict] = {}
-    for row in rows:
+    for row in _fetch(sql, params):
         cohort = found.setdefault(row["cohort"], {"cohort": row["cohort"], "size": 0, "retained": {}})
-        if row["weeks_since"] == -1:
+        if row["weeks_since"] == 0:
             cohort["size"] = row["members"]
-        else:
-            cohort["retained"][row["weeks_since"]] = row["members"]
+        cohort["retained"][row["weeks_since"]] = row["kept"]
     result = []
     for cohort_week in sorted(found):
         cohort = found[cohort_week]

@@ -3,10 +3,12 @@ over 90 days, each member in one of 20 groups, with a join and an activity row p
 
 Measures, in one run against a real PostgreSQL, each next to a plain aggregate over the same rows:
 
-  build        analytics.facts.rebuild_shop over the whole history (three fact tables, every measure)
+  build        analytics.facts.rebuild_shop over the whole history (three fact tables, every measure, then
+               the repeat and cohort summaries from scratch)
                vs one GROUP BY day × group per source table (orders, memberships, activity);
   incremental  the periodic job (analytics.facts.refresh) the day after: a day's new orders, joins and
-               activity, found through the watermark and rebuilt — vs the same GROUP BYs over that day;
+               activity, found through the watermark and rebuilt, the summaries updated by difference
+               — vs the same GROUP BYs over that day;
   pages        each analytics page rendered (the operator's HTML, last 30 days, median of 3)
                vs a plain GROUP BY group over the orders of those 30 days.
 
@@ -233,12 +235,25 @@ def page_times(shop) -> list[tuple[str, float, float]]:
     return found
 
 
+def _summaries(shop) -> tuple:
+    from analytics.models import CohortFact, RepeatFact, RepeatIntervalFact
+
+    return tuple(
+        sorted((tuple(row.values()) for row in model.objects.filter(shop=shop).values(*fields)), key=repr)
+        for model, fields in (
+            (RepeatFact, ["scope", "scope_id", "since", "month", "buyers", "repeaters"]),
+            (RepeatIntervalFact, ["product_id", "month", "days", "repeat_orders", "reminded"]),
+            (CohortFact, ["group_id", "basis", "cohort", "week", "members", "ordered", "active"]),
+        )
+    )
+
+
 def run(args) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
     from analytics import facts
-    from analytics.models import DailyFact, FactWatermark, OrderProductFact
+    from analytics.models import CohortFact, DailyFact, FactWatermark, OrderProductFact, RepeatFact
     from shequn.jobs import JobResult
 
     n, m = args.orders, args.members
@@ -260,6 +275,10 @@ def run(args) -> None:
     _none, incremental_s = timed(facts.refresh, result=JobResult(), now=next_run)
     incremental_base = baseline(shop, mark)
     assert OrderProductFact.objects.filter(shop=shop).count() == n + day + 1
+    # The invariant: the summaries the job kept by difference are the ones a computation from scratch gives.
+    kept = _summaries(shop)
+    _none, scratch_s = timed(facts.rebuild_summaries, shop_id=shop.pk)
+    assert _summaries(shop) == kept, "summaries kept by difference differ from a computation from scratch"
 
     print(f"\nfact build for {n:,} orders, {m:,} members ({rows:,} daily fact rows):")
     print(f"  ours      {build_s:8.2f} s   (rebuild_shop: daily, order × product and member-week facts)")
@@ -269,7 +288,13 @@ def run(args) -> None:
     print(f"  ours      {incremental_s:8.2f} s   (changed days found through the watermark, rebuilt)")
     print(f"  baseline  {incremental_base:8.3f} s   (the same GROUP BYs over that day's rows)")
     print(f"  ratio     {incremental_s / incremental_base:8.1f}×")
-    print(f"\npages (last 30 days, median of 3; {DailyFact.objects.filter(shop=shop).count():,} daily fact rows):")
+    print(f"  (the repeat and cohort summaries from scratch instead: {scratch_s:.2f} s; the same rows)")
+    summaries = (
+        f"{DailyFact.objects.filter(shop=shop).count():,} daily fact rows, "
+        f"{RepeatFact.objects.filter(shop=shop).count():,} repeat and "
+        f"{CohortFact.objects.filter(shop=shop).count():,} cohort summary rows"
+    )
+    print(f"\npages (default ranges, median of 3; {summaries}):")
     from django.conf import settings
     from django.test import override_settings
 

@@ -23,6 +23,8 @@ class CampaignsConfig(AppConfig):
         hooks.order_refunded.connect(CampaignOrders.after_refund, priority=hooks.DECIDE + 10)
         hooks.order_source_label.connect(CampaignOrders.source_label, priority=hooks.DECIDE + 10)
         hooks.order_page_after_payment.connect(CampaignOrders.page_after_payment, priority=hooks.DECIDE + 10)
+        # A campaign's free items (a treat, a help reward) are priced to zero in the order core's pricing step.
+        hooks.order_pricing.connect(CampaignOrders.pricing, priority=hooks.PRICE_GIFT)
 
         from .selectors import campaign_choices, group_offers
         from .visits import attribute_join

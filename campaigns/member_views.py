@@ -40,7 +40,7 @@ def remember_inviter(request: HttpRequest, campaign: Campaign):
     inviter = services.inviter_from_token(campaign, request.GET.get("by"))
     if inviter is not None:
         if request.method == "GET" and inviter != request.user:  # a share link opened (not one's own)
-            visits.count_visit(request, campaign)
+            visits.count_visit(request, campaign, inviter)
         key = str(campaign.pk)
         # Write only a change: saving the session is a transaction of its own on every such request.
         if list(stored.items())[-1:] != [(key, inviter.pk)]:

@@ -11,6 +11,7 @@ PREFIX = "campaign:"
 
 
 def campaign_id_of(order) -> int | None:
+    """The campaign that placed an order (or a pricing draft: anything with a `source`), or None."""
     source = order.source or ""
     if not source.startswith(PREFIX):
         return None
@@ -66,6 +67,17 @@ class CampaignOrders:
         if found is None:
             return _("活动（已删除）")
         return _("%(type)s活动「%(name)s」") % {"type": found.get_type_display(), "name": found.name}
+
+    @staticmethod
+    def pricing(draft) -> list:
+        """The order_pricing receiver: the adjustments of the kind whose campaign placed the draft."""
+        from .models import Campaign
+
+        campaign_id = campaign_id_of(draft)
+        if campaign_id is None:
+            return []
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        return [] if campaign is None else registry.get(campaign.type).pricing(draft, campaign)
 
     @staticmethod
     def page_after_payment(order) -> str | None:

@@ -697,6 +697,7 @@ def place_campaign_order(
     source: str | None = None,
     allow_after_end: bool = False,
     note: str = "",
+    free: bool = False,
 ) -> Order:
     """Place an order through the normal pipeline (stock, idempotency, payment deadline) at the campaign's
     `price`, tagged with the campaign as its source so the campaign's kind gets the order's hooks.
@@ -705,6 +706,9 @@ def place_campaign_order(
     transaction, so an order never exists without them. Refuses a campaign that is not running (unless
     `allow_after_end`, e.g. joining a team opened before the end), a group it does not run in, another SKU,
     more than the per-member limit, the stock cap or the budget. The same key returns the same order.
+
+    `free`: a free item (a gift, a help reward): placed at the SKU's price, which the kind's pricing step
+    (CampaignKind.pricing) brings to zero, so the whole price is the campaign's subsidy, taken from its budget.
     """
     existing = Order.objects.filter(member=member, idempotency_key=(idempotency_key or "").strip()).first()
     if existing is not None and CampaignOrder.objects.filter(order=existing, campaign=campaign).exists():
@@ -719,6 +723,8 @@ def place_campaign_order(
         raise ValidationError({"quantity": _("数量至少为 1。")})
     price = Decimal(price).quantize(CENT)
     subsidy = max((sku.price - price) * quantity, ZERO)
+    if free:
+        price, subsidy = sku.price, sku.price * quantity
     with transaction.atomic():
         _lock_member_in_campaign(campaign.pk, member.pk)
         if campaign.per_member_limit is not None:
@@ -738,9 +744,24 @@ def place_campaign_order(
             unit_price=price,
         )
         CampaignOrder.objects.create(
-            campaign=campaign, order=order, member=member, units=quantity, unit_price=price, subsidy=subsidy
+            campaign=campaign,
+            order=order,
+            member=member,
+            units=quantity,
+            unit_price=ZERO if free else price,
+            subsidy=subsidy,
         )
     return order
+
+
+def free_item_adjustments(draft, campaign: Campaign, *, reason: str) -> list:
+    """A kind's answer to the order core's pricing step for a free item placed with `free=True`: one GIFT
+    adjustment of minus what is left to pay (nothing when nothing is left)."""
+    from orders.pricing import Adjustment, AdjustmentKind
+
+    if draft.total <= 0:
+        return []
+    return [Adjustment(kind=AdjustmentKind.GIFT, source=campaign.order_source, amount=-draft.total, reason=reason)]
 
 
 def release_campaign_order(order: Order) -> bool:

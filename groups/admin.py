@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Group, GroupSeries, GroupTransition, InviteLink, Membership, Tag
+from .models import Group, GroupSeries, GroupTransition, InviteLink, Membership, MemberWarning, Tag, WarningAppeal
 
 
 @admin.register(Tag)
@@ -87,3 +87,36 @@ class GroupTransitionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(MemberWarning)
+class MemberWarningAdmin(admin.ModelAdmin):
+    """Read-only: warnings are given through groups.enforcement (counted, audited, messaged)."""
+
+    list_display = ("member", "group", "rule", "by", "at", "removed_member", "withdrawn_at")
+    list_filter = ("removed_member",)
+    raw_id_fields = ("group", "membership", "member", "by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WarningAppeal)
+class WarningAppealAdmin(admin.ModelAdmin):
+    """Read-only: operators decide appeals on the dashboard (audited)."""
+
+    list_display = ("warning", "shop", "state", "submitted_at", "decided_by", "decided_at")
+    list_filter = ("state",)
+    raw_id_fields = ("warning", "shop", "decided_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+from . import space_admin  # noqa: E402, F401  (the group space's admin)

@@ -33,3 +33,17 @@ urlpatterns += [
     path("groups/<int:pk>/planned-start/", health_views.group_planned_start, name="group_planned_start"),
     path("automation/", health_views.automation_settings, name="automation_settings"),
 ]
+
+# 群规 warnings' appeals (groups/appeal_views.py).
+from . import appeal_views  # noqa: E402
+
+urlpatterns += [
+    path("appeals/", appeal_views.warning_appeals, name="warning_appeals"),
+    path("appeals/<int:pk>/decide/", appeal_views.decide_warning_appeal, name="decide_warning_appeal"),
+]
+
+
+# The group space (群空间): groups/space_urls.py.
+from .space_urls import dashboard_urlpatterns as space_urlpatterns  # noqa: E402
+
+urlpatterns += space_urlpatterns

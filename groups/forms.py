@@ -86,6 +86,13 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
         required=False,
         help_text=_("运营审核或提交审核的群，申请人需要回答此问题。"),
     )
+    welcome_message = forms.CharField(
+        label=_("入群欢迎语"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("成员入群（或申请通过）时收到的消息；留空则不发送。"),
+    )
 
     SETTINGS_FIELDS = (
         "purpose",
@@ -96,6 +103,7 @@ class GroupSettingsForm(ShopTagsMixin, forms.Form):
         "threshold",
         "entry_price",
         "entry_question",
+        "welcome_message",
     )
 
     def __init__(self, *args, shop: Shop, active_member_count: int = 0, **kwargs):
@@ -152,6 +160,7 @@ class GroupForm(GroupSettingsForm):
         "threshold",
         "entry_price",
         "entry_question",
+        "welcome_message",
     ]
 
     def clean_cover(self):
@@ -183,6 +192,7 @@ class SeriesForm(GroupSettingsForm):
         "threshold",
         "entry_price",
         "entry_question",
+        "welcome_message",
     ]
 
 

@@ -29,6 +29,7 @@ class AutomationSettingsForm(forms.Form):
     lurker_follow_up_enabled = forms.BooleanField(
         label=AutomationSettings._meta.get_field("lurker_follow_up_enabled").verbose_name, required=False
     )
+    warnings_before_removal = _number("warnings_before_removal")
 
 
 class PlannedStartForm(forms.Form):

@@ -188,6 +188,7 @@ AUTOMATION_FIELDS = (
     "lurker_days",
     "lurker_follow_up_days",
     "lurker_follow_up_enabled",
+    "warnings_before_removal",
 )
 # (least, most) each number may be: a reminder at most a month ahead, a percentage, at most a year of days.
 AUTOMATION_LIMITS = {
@@ -197,6 +198,7 @@ AUTOMATION_LIMITS = {
     "archive_after_days": (1, 365),
     "lurker_days": (1, 365),
     "lurker_follow_up_days": (7, 365),
+    "warnings_before_removal": (1, 20),
 }
 
 

@@ -22,6 +22,7 @@ from shequn.decorators import member_login_required
 
 from . import entry, posters, qr, selectors, services
 from .models import InviteLink, Membership, MembershipStatus, Threshold
+from .powers import powers_of
 from .services import JoinRefused
 
 logger = logging.getLogger(__name__)
@@ -220,6 +221,8 @@ def group_page(request: HttpRequest, pk: int) -> HttpResponse:
             "membership": membership,
             # Running campaigns (shequn.hooks.group_offers): one tap from the group to the offer.
             "offers": [o for answer in hooks.group_offers.answers(group) for o in answer] if active else [],
+            # The 群主/管理员's powers here (groups.powers): their management pages are linked from the group.
+            "powers": powers_of(request.user, group),
         },
     )
 

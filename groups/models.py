@@ -69,6 +69,12 @@ class GroupSettingsFields(models.Model):
     threshold = models.CharField(_("入群门槛"), max_length=12, choices=Threshold.choices, default=Threshold.OPEN)
     entry_price = models.DecimalField(_("入群费（元）"), max_digits=10, decimal_places=2, null=True, blank=True)
     entry_question = models.CharField(_("审核问题/提交要求"), max_length=200, blank=True)
+    welcome_message = models.TextField(
+        _("入群欢迎语"),
+        blank=True,
+        max_length=1000,
+        help_text=_("成员入群（或申请通过）时收到的消息；留空则不发送。"),
+    )
 
     class Meta:
         abstract = True
@@ -412,6 +418,12 @@ class AutomationSettings(models.Model):
         help_text=_("每位潜水成员每个周期至多收到一次私信关怀。"),
     )
     lurker_follow_up_enabled = models.BooleanField(_("自动私信潜水成员"), default=True)
+    warnings_before_removal = models.PositiveIntegerField(
+        _("警告几次移出"),
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text=_("成员在一次入群期间累计收到这么多次群规警告，第这么多次警告时自动移出群。"),
+    )
 
     class Meta:
         verbose_name = _("自动化设置")
@@ -433,6 +445,7 @@ class ActivityKind(models.TextChoices):
     CHECK_IN = "check_in", _("打卡")
     MESSAGE_RECEIVED = "message_received", _("收到消息")
     MESSAGE_OPENED = "message_opened", _("打开消息")
+    SPACE = "space", _("群空间发言")
 
 
 class VisitKind(models.TextChoices):
@@ -526,3 +539,80 @@ class GroupHealthSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id} {self.week_start}"
+
+
+# --- 群规 enforcement: warnings and their appeals ---------------------------------------------------
+
+
+class MemberWarning(models.Model):
+    """A warning for breaking the group's rules (群规), by its 群主/管理员 or an operator.
+
+    Counted per stay in the group (since the membership's last join), withdrawn ones excluded; the warning
+    that reaches the shop's count removes the member and says so (`removed_member`).
+    """
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="warnings")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="warnings")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_warnings", verbose_name=_("成员")
+    )
+    rule = models.CharField(_("违反的群规"), max_length=200)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("警告人"),
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    removed_member = models.BooleanField(_("因此移出"), default=False)
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("群规警告")
+        verbose_name_plural = _("群规警告")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["membership", "at"]), models.Index(fields=["member", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}@{self.group_id}: {self.rule}"
+
+
+class AppealState(models.TextChoices):
+    OPEN = "open", _("待处理")
+    UPHELD = "upheld", _("维持警告")
+    WITHDRAWN = "withdrawn", _("撤销警告")
+
+
+class WarningAppeal(models.Model):
+    """The warned member's appeal, decided by the shop's operators: at most one per warning."""
+
+    warning = models.OneToOneField(MemberWarning, on_delete=models.CASCADE, related_name="appeal")
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(_("申诉理由"), max_length=500)
+    state = models.CharField(_("状态"), max_length=10, choices=AppealState.choices, default=AppealState.OPEN)
+    submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("处理人"),
+    )
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    decision_note = models.CharField(_("处理说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("警告申诉")
+        verbose_name_plural = _("警告申诉")
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [models.Index(fields=["shop", "state", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.warning_id} {self.state}"
+
+
+# The group space (群空间): its models live in their own module; imported here so Django finds them.
+from .space_models import GroupContact, SpaceComment, SpacePhoto, SpacePost, SpaceSettings  # noqa: E402, F401

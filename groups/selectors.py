@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,7 +10,17 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from shops.models import Shop
 
-from .models import Group, GroupSeries, InviteLink, Membership, MembershipStatus, Tag
+from .models import (
+    Group,
+    GroupHealthSnapshot,
+    GroupSeries,
+    InviteLink,
+    Membership,
+    MembershipStatus,
+    MemberWarning,
+    Tag,
+    WarningAppeal,
+)
 
 
 def groups_for_shop(
@@ -156,3 +166,74 @@ def member_shop_ties(user) -> Exists:
             group__shop=OuterRef("pk"), user=user, status__in=[MembershipStatus.ACTIVE, MembershipStatus.PENDING]
         )
     )
+
+
+# --- Stewards' pages and 群规 warnings (groups/steward_views.py) --------------------------------------
+
+
+def applicants_of_group(group: Group) -> QuerySet[Membership]:
+    """Applications waiting in the group, oldest first (one query)."""
+    return (
+        Membership.objects.filter(group=group, status=MembershipStatus.PENDING)
+        .select_related("user")
+        .order_by("requested_at", "pk")
+    )
+
+
+def members_with_warnings(group: Group) -> QuerySet[Membership]:
+    """The group's active members with their standing warnings counted (groups.enforcement's rule: not
+    withdrawn, during the current stay), most warned first; one query."""
+    standing = Q(warnings__withdrawn_at__isnull=True, warnings__at__gte=F("joined_at"))
+    return (
+        Membership.objects.filter(group=group, status=MembershipStatus.ACTIVE)
+        .select_related("user")
+        .annotate(warning_count=Count("warnings", filter=standing))
+        .order_by("-warning_count", "-joined_at", "-pk")
+    )
+
+
+def membership_in_group(group: Group, pk: int, *, status: str) -> Membership:
+    """A membership of this group (another group's is a 404), with its group and person."""
+    return get_object_or_404(Membership.objects.select_related("group", "user"), group=group, pk=pk, status=status)
+
+
+def warnings_of_member(user: User) -> QuerySet:
+    """The member's own warnings in every group, newest first, with the appeal of each (one query)."""
+    return MemberWarning.objects.filter(member=user).select_related("group", "group__shop", "appeal")
+
+
+def warning_for_member(user: User, pk: int):
+    return get_object_or_404(MemberWarning.objects.select_related("group"), member=user, pk=pk)
+
+
+def appeals_for_shop(shop: Shop, *, state: str | None = None) -> QuerySet:
+    """The shop's warning appeals, open ones first then newest (one query)."""
+    qs = WarningAppeal.objects.filter(shop=shop).select_related(
+        "warning", "warning__group", "warning__member", "warning__by", "decided_by"
+    )
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-submitted_at", "-pk")
+
+
+def appeal_for_shop(shop: Shop, pk: int):
+    return get_object_or_404(WarningAppeal.objects.filter(shop=shop), pk=pk)
+
+
+def group_figures(group: Group, *, now=None) -> dict:
+    """The group's figures for its 群主/管理员: members, applications, joins and leaves in 7 days, warnings
+    and removals by warnings in 30 days, and the latest weekly health snapshot (orders, GMV). Four queries."""
+    now = now or timezone.now()
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    counts = Membership.objects.filter(group=group).aggregate(
+        pending=Count("pk", filter=Q(status=MembershipStatus.PENDING)),
+        joins_7d=Count("pk", filter=Q(joined_at__gte=week)),
+        leaves_7d=Count("pk", filter=Q(left_at__gte=week)),
+        active_7d=Count("pk", filter=Q(status=MembershipStatus.ACTIVE, last_active_at__gte=week)),
+    )
+    warned = MemberWarning.objects.filter(group=group, at__gte=month).aggregate(
+        warnings_30d=Count("pk", filter=Q(withdrawn_at__isnull=True)),
+        removals_30d=Count("pk", filter=Q(removed_member=True, withdrawn_at__isnull=True)),
+    )
+    latest = GroupHealthSnapshot.objects.filter(group=group).order_by("-week_start").first()
+    return {"members": group.active_member_count, "capacity": group.capacity, **counts, **warned, "latest_week": latest}

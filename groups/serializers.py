@@ -227,6 +227,7 @@ class GroupDetailSerializer(serializers.ModelSerializer):
             "threshold",
             "entry_price",
             "entry_question",
+            "welcome_message",
             "cover_url",
             "series",
             "number_in_series",
@@ -278,6 +279,12 @@ class GroupSettingsSerializer(serializers.Serializer):
         max_digits=10, decimal_places=2, required=False, allow_null=True, help_text="入群费（元），付费入群时必填。"
     )
     entry_question = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    welcome_message = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        help_text="入群欢迎语：成员入群或申请通过时收到；留空不发送。",
+    )
     tags = TagIdsField(many=True, required=False, help_text="本店标签的 id。")
 
 
@@ -447,6 +454,7 @@ class SeriesSerializer(serializers.ModelSerializer):
             "threshold",
             "entry_price",
             "entry_question",
+            "welcome_message",
             "tags",
             "groups",
             "created_at",

@@ -22,6 +22,7 @@ from shops import audit
 from shops.models import Shop
 from shops.staff import is_shop_staff
 
+from . import messages
 from .activity import record_activity
 from .lifecycle import JOINABLE_STATES, transition_group
 from .models import (
@@ -337,8 +338,11 @@ def _write_membership(
     return membership
 
 
-def _on_activated(membership: Membership, *, first_time_in_group: bool, client: Client = NO_CLIENT) -> None:
-    """A person is now in the group: count the join on the link and announce it (member_joined)."""
+def _on_activated(
+    membership: Membership, *, first_time_in_group: bool, client: Client = NO_CLIENT, welcome: bool = True
+) -> None:
+    """A person is now in the group: count the join on the link, announce it (member_joined) and send the
+    group's welcome message (`welcome=False`: the caller's own message carries it)."""
     record_activity(
         group_id=membership.group_id,
         user_id=membership.user_id,
@@ -352,6 +356,8 @@ def _on_activated(membership: Membership, *, first_time_in_group: bool, client: 
     # Referrals binds the invitee to whoever brought them, by the shop's binding rule.
     joined = hooks.MemberJoined(membership, first_time_in_group=first_time_in_group, ip=client.ip, device=client.device)
     hooks.member_joined.run(joined)
+    if welcome:
+        messages.welcome(membership)
 
 
 def first_join_in_shop(membership: Membership) -> bool:
@@ -500,7 +506,8 @@ def approve(*, membership: Membership, by: User) -> Membership:
     m.status, m.joined_at, m.decided_by = MembershipStatus.ACTIVE, timezone.now(), by
     m.first_joined_at = m.first_joined_at or m.joined_at
     m.save(update_fields=["group", "status", "joined_at", "first_joined_at", "decided_by"])
-    _on_activated(m, first_time_in_group=first_time)
+    _on_activated(m, first_time_in_group=first_time, welcome=False)
+    messages.approved(m)
     _record_member(
         m,
         by=by,
@@ -543,6 +550,7 @@ def reject(*, membership: Membership, by: User, reason: str = "") -> Membership:
     m.save(update_fields=["status", "decided_by", "note"])
     if m.invite_link_id:
         InviteLink.objects.filter(pk=m.invite_link_id, use_count__gt=0).update(use_count=F("use_count") - 1)
+    messages.rejected(m)
     _record_member(
         m,
         by=by,
@@ -571,7 +579,15 @@ def _end_membership(
         _record_member(
             m, by=by, action=action, before=before, after={"status": status, "role": m.role, "reason": m.note}
         )
+    if status in (MembershipStatus.REMOVED, MembershipStatus.BANNED):
+        messages.removed(m, banned=status == MembershipStatus.BANNED)
     return m
+
+
+def remove_by_rule(*, membership: Membership, by: User, reason: str) -> Membership:
+    """The warning that reached the shop's count removes the member (groups.enforcement.warn, which holds the
+    row lock and records the act once, as the warning)."""
+    return _end_membership(membership=membership, status=MembershipStatus.REMOVED, by=by, reason=reason)
 
 
 @transaction.atomic
@@ -659,7 +675,17 @@ def set_member_tags(*, membership: Membership, by: User, tags: list[Tag]) -> Non
 
 # --- Groups and series --------------------------------------------------------------------------
 
-GROUP_FIELDS = ("purpose", "kind", "description", "rules", "capacity", "threshold", "entry_price", "entry_question")
+GROUP_FIELDS = (
+    "purpose",
+    "kind",
+    "description",
+    "rules",
+    "capacity",
+    "threshold",
+    "entry_price",
+    "entry_question",
+    "welcome_message",
+)
 
 
 def validate_group_settings(

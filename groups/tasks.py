@@ -8,7 +8,7 @@ from celery import shared_task
 
 from shequn.jobs import run_job
 
-from . import jobs
+from . import jobs, space
 
 
 def _items(result) -> int | None:
@@ -38,3 +38,8 @@ def follow_up_lurkers() -> int | None:
 @shared_task(acks_late=True, ignore_result=True)
 def take_group_health_snapshots() -> int | None:
     return _items(run_job("group-health-snapshots", lambda r: jobs.take_health_snapshots(result=r)))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def remind_expiring_wechat_qr() -> int | None:
+    return _items(run_job("wechat-qr-expiry", lambda r: space.remind_expiring_wechat_qr(result=r)))

@@ -3,6 +3,7 @@ from django.contrib import admin
 from .models import (
     AfterSalesCase,
     CasePhoto,
+    FulfilmentItem,
     Order,
     OrderAdjustment,
     OrderLine,
@@ -143,3 +144,21 @@ class AfterSalesCaseAdmin(admin.ModelAdmin):
 
 admin.site.register(SimulatedCharge)
 admin.site.register(SimulatedNotificationOutbox)
+
+
+@admin.register(FulfilmentItem)
+class FulfilmentItemAdmin(admin.ModelAdmin):
+    """The fulfilment queue across shops, read only: items are owed by the plug-ins' services and handed
+    over from the shop's dashboard (orders.fulfilment), where the hand-over is audited."""
+
+    list_display = ("pk", "shop", "label", "quantity", "member", "delivery", "state", "owed_at", "handed_over_by")
+    list_filter = ("state", "delivery")
+    list_select_related = ("shop", "member", "handed_over_by")
+    search_fields = ("key", "label", "member__phone")
+    readonly_fields = [f.name for f in FulfilmentItem._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

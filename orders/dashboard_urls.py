@@ -37,3 +37,11 @@ urlpatterns += [
     path("reminders/", reminder_views.reminders, name="reminders"),
     path("reminders/<int:pk>/", reminder_views.reminder_product, name="reminder_product"),
 ]
+
+# The fulfilment queue (orders/fulfilment_views.py).
+from . import fulfilment_views  # noqa: E402
+
+urlpatterns += [
+    path("fulfilment/", fulfilment_views.queue, name="fulfilment"),
+    path("fulfilment/<int:pk>/hand-over/", fulfilment_views.hand_over, name="fulfilment_hand_over"),
+]

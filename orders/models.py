@@ -780,3 +780,8 @@ class ReconciliationDifference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference}"
+
+
+# The fulfilment queue (owed items: gifts, free items, prizes) lives beside it.
+
+from .fulfilment_models import FulfilmentItem, FulfilmentState  # noqa: E402, F401

@@ -8,6 +8,7 @@ MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints (DEFAULT_AUTO_FIELD)
 MAX_GROUP_SIZE = 10_000  # capacity, hard cap and rotation threshold (a WeChat group holds 500)
 MAX_LINK_USES = 1_000_000
 MAX_MINUTES = 30 * 24 * 60  # payment and bargain time limits: thirty days
+MAX_JOIN_WINDOW_HOURS = 30 * 24  # how long after a campaign share page's visit a join is credited to it
 MAX_REWARD_CAP = 10_000  # rewards per inviter and period
 MAX_USAGE_CYCLE_DAYS = 3650  # a product's usage cycle: ten years
 MAX_PER_MEMBER_LIMIT = 100_000  # units one member may buy of a SKU

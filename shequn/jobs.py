@@ -44,6 +44,7 @@ JOB_LABELS = {
     "series-open-next": _("群活码：群满后预开下一个群"),
     "lurker-follow-ups": _("潜水成员：每周期一次私信关怀"),
     "group-health-snapshots": _("社群健康周报快照"),
+    "wechat-qr-expiry": _("群空间：微信群二维码到期前提醒运营"),
     "cancel-overdue-orders": _("超时未付款订单自动取消（库存退回）"),
     "campaign-due-jobs": _("营销活动：按时开始/结束，过期团失败退款，助力与砍价到期"),
     "grant-due-referral-rewards": _("推荐奖励：审核期满后发放"),

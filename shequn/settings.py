@@ -205,6 +205,8 @@ CELERY_BEAT_SCHEDULE = {
     "series-open-next": {"task": "groups.tasks.open_next_series_groups", "schedule": timedelta(minutes=5)},
     "lurker-follow-ups": {"task": "groups.tasks.follow_up_lurkers", "schedule": timedelta(hours=1)},
     "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
+    # The group space: remind operators before a group's WeChat QR code expires (once per code and expiry).
+    "wechat-qr-expiry": {"task": "groups.tasks.remind_expiring_wechat_qr", "schedule": timedelta(hours=1)},
     # Analytics fact tables: rebuild the days whose sources changed since the last run (analytics.facts).
     "analytics-facts": {"task": "analytics.tasks.refresh_facts", "schedule": timedelta(minutes=10)},
 }

@@ -1,3 +1,5 @@
+import posixpath
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -29,13 +31,15 @@ def home(request):
 # even a file that got there another way (an older upload, a copied file) can never run as a page of this
 # origin: only image extensions are served, always with the image type, never sniffed, and under a
 # sandboxed policy that allows nothing. A web server serving /media/ itself must send the same (README).
+# Under MEDIA_ROOT but never served here (groups' space photos and WeChat QR codes: groups/space_views.py).
+PRIVATE_MEDIA_DIR = "private/"
 MEDIA_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
 def media(request, path: str):
     extension = path.rpartition(".")[2].lower()
-    if extension not in images.CONTENT_TYPES:
-        raise Http404
+    if extension not in images.CONTENT_TYPES or posixpath.normpath(path).lstrip("/").startswith(PRIVATE_MEDIA_DIR):
+        raise Http404  # private/: members-only files, served by their own app after a permission check
     response = static.serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Content-Type"] = images.CONTENT_TYPES[extension]
     response["X-Content-Type-Options"] = "nosniff"

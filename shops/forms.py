@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from shequn.bounds import MAX_GROUP_SIZE, MAX_ID, MAX_MINUTES
+from shequn.bounds import MAX_GROUP_SIZE, MAX_ID, MAX_JOIN_WINDOW_HOURS, MAX_MINUTES
 
 from .models import OperatorRole
 
@@ -38,6 +38,13 @@ class ShopSettingsForm(forms.Form):
         min_value=5,
         max_value=MAX_MINUTES,
         help_text=_("砍价砍到底价后须在此时间内下单付款，否则失效；单个活动可另设。"),
+    )
+    campaign_join_window_hours = forms.IntegerField(
+        label=_("活动带来入群的归因时限（小时）"),
+        min_value=1,
+        max_value=MAX_JOIN_WINDOW_HOURS,
+        required=False,  # left as it is when empty
+        help_text=_("登录后打开活动分享页、在此时间内首次入群的，算作该活动带来的入群。"),
     )
 
 

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shequn.bounds import MAX_GROUP_SIZE, MAX_MINUTES
+from shequn.bounds import MAX_GROUP_SIZE, MAX_JOIN_WINDOW_HOURS, MAX_MINUTES
 
 
 class Shop(models.Model):
@@ -60,6 +60,12 @@ class ShopSettings(models.Model):
         validators=[MinValueValidator(5), MaxValueValidator(MAX_MINUTES)],
         help_text=_("砍价砍到底价后须在此时间内下单付款，否则失效；单个活动可另设。"),
     )
+    campaign_join_window_hours = models.PositiveIntegerField(
+        _("活动带来入群的归因时限（小时）"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_JOIN_WINDOW_HOURS)],
+        help_text=_("登录后打开活动分享页、在此时间内首次入群的，算作该活动带来的入群。"),
+    )
 
     class Meta:
         verbose_name = _("店铺设置")
@@ -87,6 +93,12 @@ class ShopSettings(models.Model):
                     bargain_pay_within_minutes__lte=MAX_MINUTES,
                 ),
                 name="shop_settings_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    campaign_join_window_hours__gte=1, campaign_join_window_hours__lte=MAX_JOIN_WINDOW_HOURS
+                ),
+                name="shop_campaign_join_window_in_range",
             ),
         ]
 

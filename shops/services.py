@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from shequn import hooks
+from shequn.bounds import MAX_JOIN_WINDOW_HOURS
 
 from . import audit
 from .models import Operator, OperatorRole, Shop, ShopSettings
@@ -17,6 +18,7 @@ SETTINGS_FIELDS = (
     "payment_timeout_minutes",
     "bargain_pay_within_minutes",
     "sms_sign_name",
+    "campaign_join_window_hours",
 )
 
 
@@ -27,6 +29,18 @@ def create_shop(*, name: str, slug: str, owner: User) -> Shop:
     ShopSettings.objects.create(shop=shop)
     Operator.objects.create(shop=shop, user=owner, role=OperatorRole.OWNER)
     return shop
+
+
+def _optional_errors(payment_timeout_minutes, bargain_pay_within_minutes, campaign_join_window_hours) -> dict:
+    """The time limits' bounds (each checked only when given)."""
+    errors = {}
+    if payment_timeout_minutes is not None and not 1 <= payment_timeout_minutes <= 7 * 24 * 60:
+        errors["payment_timeout_minutes"] = _("付款时限须在 1 分钟到 7 天之间。")
+    if bargain_pay_within_minutes is not None and not 5 <= bargain_pay_within_minutes <= 30 * 24 * 60:
+        errors["bargain_pay_within_minutes"] = _("砍价付款期限须在 5 分钟到 30 天之间。")
+    if campaign_join_window_hours is not None and not 1 <= campaign_join_window_hours <= MAX_JOIN_WINDOW_HOURS:
+        errors["campaign_join_window_hours"] = _("活动入群归因时限须在 1 小时到 30 天之间。")
+    return errors
 
 
 @transaction.atomic
@@ -40,9 +54,10 @@ def update_shop_settings(
     payment_timeout_minutes: int | None = None,
     bargain_pay_within_minutes: int | None = None,
     sms_sign_name: str | None = None,
+    campaign_join_window_hours: int | None = None,
 ) -> ShopSettings:
     """Refuses a hard cap below any existing group's capacity: no group may sit above the cap.
-    The two time limits and the SMS signature are left as they are when not given."""
+    The time limits, the campaign join window and the SMS signature are left as they are when not given."""
     settings_row = ShopSettings.objects.select_for_update().get(shop=shop)
     before = audit.snapshot(settings_row, SETTINGS_FIELDS)
     errors = {}
@@ -53,10 +68,7 @@ def update_shop_settings(
     refusal = hooks.hard_cap_refusal.first(shop, group_hard_cap)  # groups: no group may sit above the cap
     if refusal:
         errors["group_hard_cap"] = refusal
-    if payment_timeout_minutes is not None and not 1 <= payment_timeout_minutes <= 7 * 24 * 60:
-        errors["payment_timeout_minutes"] = _("付款时限须在 1 分钟到 7 天之间。")
-    if bargain_pay_within_minutes is not None and not 5 <= bargain_pay_within_minutes <= 30 * 24 * 60:
-        errors["bargain_pay_within_minutes"] = _("砍价付款期限须在 5 分钟到 30 天之间。")
+    errors.update(_optional_errors(payment_timeout_minutes, bargain_pay_within_minutes, campaign_join_window_hours))
     if sms_sign_name and not 2 <= len(sms_sign_name.strip()) <= 20:
         errors["sms_sign_name"] = _("短信签名为 2–20 个字。")
     if errors:
@@ -67,6 +79,8 @@ def update_shop_settings(
         settings_row.payment_timeout_minutes = payment_timeout_minutes
     if bargain_pay_within_minutes is not None:
         settings_row.bargain_pay_within_minutes = bargain_pay_within_minutes
+    if campaign_join_window_hours is not None:
+        settings_row.campaign_join_window_hours = campaign_join_window_hours
     settings_row.group_hard_cap = group_hard_cap
     settings_row.default_group_capacity = default_group_capacity
     settings_row.default_rotation_threshold = default_rotation_threshold

@@ -39,6 +39,7 @@ def shop_settings(request):
             "payment_timeout_minutes": current.payment_timeout_minutes,
             "bargain_pay_within_minutes": current.bargain_pay_within_minutes,
             "sms_sign_name": current.sms_sign_name,
+            "campaign_join_window_hours": current.campaign_join_window_hours,
         },
     )
     if request.method == "POST" and form.is_valid():

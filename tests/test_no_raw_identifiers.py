@@ -128,6 +128,9 @@ def _add_campaigns(shop) -> None:
             settings={"helps_needed": 3, "time_limit_minutes": 1440, "reward_kind": "price", "reward_price": "0.01"},
             **common,
         ),
+        services.create_campaign(
+            type="give", name="买一送一", settings={"mode": "gift", "claim_days": 7, "on_expiry": "refund"}, **common
+        ),
     ]
     for campaign in made:
         services.schedule_campaign(campaign=campaign, by=owner)
@@ -136,7 +139,7 @@ def _add_campaigns(shop) -> None:
             type=campaign.type, name=f"{campaign.name}（草稿）", settings=campaign.settings, **common
         )
     services.start_due()
-    gb, bg, hp = (type(c).objects.get(pk=c.pk) for c in made)
+    gb, bg, hp, _give = (type(c).objects.get(pk=c.pk) for c in made)
     delivery = DeliveryRequest(
         method="shipping", recipient_name="王芳", recipient_phone="13800138000", address="上海市徐汇区漕溪北路 1 号"
     )

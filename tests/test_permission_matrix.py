@@ -11,9 +11,11 @@ request in a savepoint rolled back afterwards, so a write by one never changes w
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -23,7 +25,10 @@ from PIL import Image
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.help import kind as helping
 from groups import services as group_services
+from groups import space
+from groups.models import MemberWarning, Threshold, WarningAppeal
 from notifications.models import Delivery, Notification
+from orders import fulfilment
 from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
 from referrals.fraud_models import FraudFlag
@@ -32,6 +37,7 @@ from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
 from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.campaigns.coupon_support import coupon_template
+from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.factories import (
     GroupFactory,
@@ -607,6 +613,28 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
     # A member with no leaderboard entry: not found for the shop's staff and the platform alike.
     (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENIED), {"dashboard:leaderboard_member": get("member")}),
     (Policy(LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, HIDDEN), {"platform:member": get("shop", "member")}),
+    # A group's 群主/管理员 pages (groups.powers): the shop's operators with a write role may use them; the
+    # member (an ordinary member of the group) and the viewer see the group but lack the power (403); for
+    # another shop's staff and the platform admin the group does not exist (404).
+    (
+        Policy(LOGIN, DENIED, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {
+            "member:steward_applicants": get("group"),
+            "member:steward_members": get("group"),
+            "member:steward_warn": post("group", "membership"),
+            "member:steward_remove": post("group", "membership"),
+            "member:steward_figures": get("group"),
+        },
+    ),
+    # An application in a group the member is not in: not found for them.
+    (
+        Policy(LOGIN, HIDDEN, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {"member:steward_decide_applicant": post("application_group", "application", "approve")},
+    ),
+    (SIGNED_IN, {"member:my_warnings": get()}),
+    (MEMBERS_OWN, {"member:warning_appeal": post("warning")}),
+    (SHOP_LIST, {"dashboard:warning_appeals": get()}),
+    (SHOP_OBJECT_WRITE, {"dashboard:decide_warning_appeal": post("appeal")}),
     (
         PLATFORM,
         {
@@ -618,6 +646,76 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "platform:fraud_decide": post("fraud_flag"),
         },
     ),
+    # 送 gifts: an open gift's link is its invitation (anyone may open it; claiming needs a sign-in); its QR
+    # code and poster are its giver's (the member). The fulfilment queue is the shop's.
+    (PUBLIC, {"campaigns:gift": get("gift_token")}),
+    (
+        SIGNED_IN,
+        {
+            "campaigns:give_buy": post("give_campaign"),
+            "campaigns:give_treat": get("give_campaign"),
+            "campaigns:my_gifts": get(),
+            "campaigns:gift_claim": post("gift_token"),
+        },
+    ),
+    (
+        Policy(LOGIN, ALLOWED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"campaigns:gift_qr": get("gift_token"), "campaigns:gift_poster": get("gift_token")},
+    ),
+    (
+        API_SIGNED_IN,
+        {
+            "api-give-buy": post("give_campaign"),
+            "api-give-treat": post("give_campaign"),
+            "api-my-gifts": get(),
+            "api-gift": get("gift_token"),
+            "api-gift-claim": post("gift_token"),
+        },
+    ),
+    (SHOP_LIST, {"dashboard:fulfilment": get()}),
+    (SHOP_OBJECT_WRITE, {"dashboard:fulfilment_hand_over": post("owed_item")}),
+]
+
+
+# The group space (群空间): joined members only; tests/groups/test_space_permissions.py has every action × role
+# in the group, in another group and in another shop.
+MATRIX += [
+    (
+        MEMBERS_OWN,
+        {
+            "member:space": get("group"),
+            "member:space_post_create": get("group"),
+            "member:space_post": get("group", "space_post"),
+            "member:space_reply": post("group", "space_post"),
+            "member:space_answered": post("group", "space_post"),
+            "member:space_photo": get("group", "space_photo"),
+            "member:space_wechat_qr": get("group"),
+        },
+    ),
+    (
+        SHOP_OBJECT,
+        {
+            "dashboard:group_space": get("group"),
+            "dashboard:group_space_qr": get("group"),
+            "dashboard:space_post": get("space_post"),
+            "dashboard:space_photo": get("space_photo"),
+        },
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:group_space_announce": post("group"),
+            "dashboard:group_space_contact": post("group"),
+            "dashboard:space_post_reply": post("space_post"),
+            "dashboard:space_post_answered": post("space_post"),
+            "dashboard:space_post_hide": post("space_post"),
+            "dashboard:space_post_restore": post("space_post"),
+        },
+    ),
+    # Hiding needs the group power (groups.powers): the member asked the question but holds no power.
+    (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"member:space_hide": post("group", "space_post")}),
+    (SHOP_LIST, {"dashboard:space_reply_times": get()}),
+    (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
 
 
@@ -631,6 +729,12 @@ def _all_patterns(patterns=None, prefix="", namespace=""):
         else:
             assert isinstance(pattern, URLPattern)
             yield (namespace + pattern.name if pattern.name else route), route
+
+
+def _upload():
+    out = BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG")
+    return SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")
 
 
 @pytest.fixture
@@ -655,6 +759,18 @@ def world(db, settings):
     campaign = make_campaign(shop, sku, owner=owner)
     help_run = help_campaign(shop)
     bargain_run = bargain_campaign(shop)
+    give_run = give_campaign(shop)
+    gift = paid_gift(give_run, member, DjangoClientTransport(Client()))
+    owed_item = fulfilment.owe_item(
+        shop_id=shop.pk,
+        member=member,
+        source="contest:1",
+        key="prize:matrix",
+        label="签名书",
+        destination=fulfilment.Destination(
+            method="pickup", recipient_name="王芳", pickup_point_id=PickupPointFactory(shop=shop).pk
+        ),
+    )
     coupon_run = coupon_template(shop)
     notification = Notification.objects.create(
         shop=shop,
@@ -667,8 +783,23 @@ def world(db, settings):
         sent_at=timezone.now(),
     )
     account = PaymentAccount.objects.create(shop=shop, provider="wechatpay")
+    application_group = GroupFactory(shop=shop, threshold=Threshold.APPROVAL)
+    application = group_services.join_via_link(
+        user=UserFactory(), code=InviteLinkFactory(group=application_group, inviter=owner).code, answer="想加入"
+    )
+    warning = MemberWarning.objects.create(group=group, membership=membership, member=member, rule="不发广告", by=owner)
     Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (4, 4)).save(Path(settings.MEDIA_ROOT) / "matrix.png")
+    question = space.create_post(
+        group=group, actor=space.Actor(member), kind="question", body="怎么用？", photos=[_upload()]
+    )
+    space.set_contact(
+        group=group,
+        by=owner,
+        service_contact="kf",
+        wechat_qr=_upload(),
+        wechat_qr_expires_at=timezone.now() + timedelta(1),
+    )
     return {
         "users": {
             "anonymous": None,
@@ -702,9 +833,18 @@ def world(db, settings):
         "bargain_campaign": bargain_run,
         "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
+        "give_campaign": give_run,
+        "gift_token": gift.token,
+        "owed_item": owed_item,
         "notification": notification,
+        "space_post": question,
+        "space_photo": question.photos.get(),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
+        "application_group": application_group,
+        "application": application,
+        "warning": warning,
+        "appeal": WarningAppeal.objects.create(warning=warning, shop=shop, text="误会"),
         "reconciliation": ReconciliationRun.objects.create(account=account, day=timezone.localdate(), state="balanced"),
         "withdrawal": WithdrawalRequest.objects.create(shop=shop, member=member, amount=1, account_note="微信"),
         "rule": RewardRule.objects.create(shop=shop, kind="points", amount=1),

@@ -359,3 +359,29 @@ def test_the_demos_analytics_are_plausible_not_just_present(demo):
     )
     assert len(ranking.table("health").rows) >= 2
     assert any(row["trend"] is not None for row in ranking.table("ranking").rows)
+
+
+def test_the_demos_campaigns_have_share_page_visits_and_the_joins_they_brought(demo):
+    """Each running campaign's funnel has opens and sign-ins from its share pages, in the sharers' groups;
+    some recent joins came through one, within the shop's window after the joiner's visit."""
+    from analytics import reports
+    from campaigns.models import Campaign, CampaignVisit
+
+    shop = Shop.objects.get(slug="demo")
+    start, end = timezone.localdate() - timedelta(days=120), timezone.localdate()
+    f = {"start": start, "end": end, "compare_start": start, "compare_end": end, "group": None, "channel": ""}
+    joins = 0
+    for campaign in Campaign.objects.filter(shop=shop, state="running"):
+        visits = CampaignVisit.objects.filter(campaign=campaign)
+        assert visits.exclude(group=None).exists(), campaign.type  # in the sharers' groups
+        steps = {
+            r["key"]: r["count"] for r in reports.funnel(shop.pk, {**f, "campaign": campaign}).table("funnel").rows
+        }
+        assert steps["link_opens"] >= steps["signed_in_opens"] > 0, campaign.type
+        joins += steps["joins"]
+        window = timedelta(hours=shop.settings.campaign_join_window_hours)
+        for m in Membership.objects.filter(campaign_id=campaign.pk):
+            assert visits.filter(
+                user_id=m.user_id, signed_in=True, at__lte=m.first_joined_at, at__gt=m.first_joined_at - window
+            ).exists()
+    assert joins > 0

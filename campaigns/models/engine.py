@@ -195,6 +195,10 @@ class CampaignVisit(models.Model):
     user = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Where the share came from: the sharer's group of the campaign (where a newcomer is sent to join), and
+    # the channel (a member's share link). Empty on visits recorded before they were kept.
+    group = models.ForeignKey("groups.Group", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    channel = models.CharField(_("渠道"), max_length=20, blank=True)
     at = models.DateTimeField(_("时间"), default=timezone.now)
 
     class Meta:

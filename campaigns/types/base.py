@@ -81,6 +81,13 @@ class CampaignKind:
     def after_refund(self, order) -> None:
         """The order was refunded (the engine has already given back its stock cap and budget)."""
 
+    def pricing(self, draft, campaign) -> list:
+        """The order core's pricing step (shequn.hooks.order_pricing, at PRICE_GIFT) for a draft placed through
+        one of this type's campaigns (`draft.source` starts with the campaign's `order_source`): a list of
+        orders.pricing.Adjustment (a free item: a GIFT adjustment of minus what is left to pay). Writes nothing
+        (asked for quotes too). Empty: the price stands."""
+        return []
+
     def page_after_payment(self, order) -> str | None:
         """Where the member goes once the order is paid (a path), or None for the order's own page."""
         return None

@@ -150,6 +150,8 @@ def add_campaign_visits(data: ShopData, days: int) -> None:
                 kind=kind,
                 signed_in=kind == CampaignVisit.Kind.SIGNED_IN or rng.random() < 0.4,
                 user=rng.choice([None, *data.members]),
+                group=rng.choice([None, *data.groups]),  # the sharer's group (none on old visits)
+                channel=rng.choice(["", Channel.MEMBER]),
                 at=_at(data, rng.uniform(0, days)),
             )
     if data.campaigns:
@@ -351,7 +353,7 @@ def _count_visits(shop, cells: dict) -> None:
         cell["link_opens"] += v.kind == VisitKind.OPENED
         cell["signed_in_opens"] += v.kind == VisitKind.SIGNED_IN or v.signed_in
     for v in CampaignVisit.objects.filter(shop=shop):
-        cell = cells[(local_day(v.at), None, "", v.campaign_id)]
+        cell = cells[(local_day(v.at), v.group_id, v.channel, v.campaign_id)]
         cell["link_opens"] += v.kind == CampaignVisit.Kind.OPENED
         cell["signed_in_opens"] += v.kind == CampaignVisit.Kind.SIGNED_IN or v.signed_in
 
@@ -437,10 +439,18 @@ def fact_cells(shop) -> dict:
 
 def snapshot(shop) -> tuple:
     """Every fact row of the shop, without ids, sorted: what two builds must agree on."""
-    from analytics.models import DailyFact, MemberWeekFact, OrderProductFact
+    from analytics.models import (
+        CohortFact,
+        DailyFact,
+        MemberWeekFact,
+        OrderProductFact,
+        RepeatFact,
+        RepeatIntervalFact,
+    )
 
     def rows(model):
         found = model.objects.filter(shop=shop).values()
         return sorted((tuple(sorted((k, v) for k, v in row.items() if k != "id")) for row in found), key=repr)
 
-    return rows(DailyFact), rows(OrderProductFact), rows(MemberWeekFact)
+    models = [DailyFact, OrderProductFact, MemberWeekFact, RepeatFact, RepeatIntervalFact, CohortFact]
+    return tuple(rows(model) for model in models)

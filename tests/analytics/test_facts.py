@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import facts
-from analytics.models import DailyFact, FactWatermark
+from analytics.models import CohortFact, DailyFact, FactWatermark, RepeatFact
 from analytics.tasks import refresh_facts
 from campaigns.models import Campaign, CampaignVisit
 from campaigns.types.help.models import HelpTask, HelpTaskState
@@ -33,6 +33,29 @@ def test_daily_facts_equal_a_direct_computation(seed, members, orders, days):
     data = shopdata.make_shop(random.Random(seed), members=members, orders=orders, days=days)
     facts.rebuild_shop(shop_id=data.shop.pk)
     assert shopdata.fact_cells(data.shop) == shopdata.direct_daily(data.shop)
+
+
+@pytest.mark.slow
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), members=st.integers(1, 8), orders=st.integers(0, 25), days=st.integers(1, 40))
+def test_the_summaries_kept_by_difference_equal_them_computed_from_scratch(seed, members, orders, days):
+    """The repeat and cohort summaries, kept by difference while days are rewritten in any order, any number of
+    times, in batches of any size, are the rows a computation from scratch gives."""
+    data = shopdata.make_shop(random.Random(seed), members=members, orders=orders, days=days)
+    rng = random.Random(seed + 1)
+    span = [data.start.date() + timedelta(days=i) for i in range(days + 3)]
+    for _ in range(2):  # the whole span in random batches, then again
+        shuffled = rng.sample(span, len(span))
+        while shuffled:
+            cut = rng.randint(max(1, len(shuffled) // 3), len(shuffled))
+            facts.rebuild_days(shop_id=data.shop.pk, days=shuffled[:cut])
+            shuffled = shuffled[cut:]
+    kept = shopdata.snapshot(data.shop)
+    facts.rebuild_summaries(shop_id=data.shop.pk)
+    assert shopdata.snapshot(data.shop) == kept
+    assert CohortFact.objects.filter(shop=data.shop).exists()  # every member joined a group
+    paid = data.shop.orders.filter(paid_at__isnull=False).exists()
+    assert RepeatFact.objects.filter(shop=data.shop).exists() == paid
 
 
 def _later_changes(data, now):

@@ -3,6 +3,7 @@
 import csv
 import io
 import random
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -159,14 +160,18 @@ def test_every_analytics_endpoint_is_in_the_schema(client):
 
 def _queries_for_page(name: str, *, members: int, orders: int) -> int:
     data = shopdata.make_shop(random.Random(members), members=members, orders=orders, days=20)
+    campaign = Campaign.objects.create(
+        shop=data.shop, type="group_buy", name="拼团", starts_at=data.start, ends_at=data.start + timedelta(days=30)
+    )
     facts.rebuild_shop(shop_id=data.shop.pk)
     client = _client(OperatorFactory(shop=data.shop, role=OperatorRole.VIEWER).user)
+    url = reverse(f"dashboard:{name}", args=[campaign.pk] if name == "analytics_campaign" else [])
     with CaptureQueriesContext(connection) as captured:
-        assert client.get(reverse(f"dashboard:{name}")).status_code == 200
+        assert client.get(url).status_code == 200
     return len(captured)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", [*PAGES, "analytics_campaign"])
 def test_pages_run_the_same_number_of_queries_for_a_small_and_a_big_shop(name):
     small = _queries_for_page(name, members=2, orders=2)
     big = _queries_for_page(name, members=30, orders=90)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from campaigns import services as campaign_services
 from campaigns.models import Campaign, CampaignState
+from groups import enforcement
 from groups import jobs as group_jobs
 from groups import services as group_services
 from groups.jobs import AUTOMATION_FIELDS, AUTOMATION_LIMITS
@@ -36,7 +37,9 @@ from groups.models import (
     MemberRole,
     Membership,
     MembershipStatus,
+    MemberWarning,
     Threshold,
+    WarningAppeal,
 )
 from notifications import services as notification_services
 from notifications.models import Delivery, Notification, NotificationSettings
@@ -620,6 +623,73 @@ def _(shop, by):
         after={"status": "removed", "reason": "发广告"},
         done=lambda: _status(m) == MembershipStatus.REMOVED,
         target=lambda: m,
+    )
+
+
+@case("groups.enforcement.approve")
+def _(shop, by):
+    m = _membership(shop, threshold=Threshold.APPROVAL)
+    return Case(
+        call=lambda: enforcement.approve(membership=m, by=by),
+        action="group.member.approve",
+        before={"status": "pending"},
+        after={"status": "active"},
+        done=lambda: _status(m) == MembershipStatus.ACTIVE,
+        target=lambda: m,
+    )
+
+
+@case("groups.enforcement.reject")
+def _(shop, by):
+    m = _membership(shop, threshold=Threshold.APPROVAL)
+    return Case(
+        call=lambda: enforcement.reject(membership=m, by=by, reason="不符合"),
+        action="group.member.reject",
+        before={"status": "pending"},
+        after={"status": "rejected", "reason": "不符合"},
+        done=lambda: _status(m) == MembershipStatus.REJECTED,
+        target=lambda: m,
+    )
+
+
+@case("groups.enforcement.warn")
+def _(shop, by):
+    m = _membership(shop)
+    return Case(
+        call=lambda: enforcement.warn(membership=m, by=by, rule="不发广告"),
+        action="group.member.warn",
+        before={},
+        after={"rule": "不发广告", "count": 1, "limit": 3, "removed": False},
+        done=lambda: MemberWarning.objects.filter(membership=m).exists(),
+        target=lambda: MemberWarning.objects.get(membership=m),
+    )
+
+
+@case("groups.enforcement.remove")
+def _(shop, by):
+    m = _membership(shop)
+    return Case(
+        call=lambda: enforcement.remove(membership=m, by=by, reason="发广告"),
+        action="group.member.remove",
+        before={"status": "active"},
+        after={"status": "removed", "reason": "发广告"},
+        done=lambda: _status(m) == MembershipStatus.REMOVED,
+        target=lambda: m,
+    )
+
+
+@case("groups.enforcement.decide_appeal")
+def _(shop, by):
+    m = _membership(shop)
+    warning = MemberWarning.objects.create(group=m.group, membership=m, member=m.user, rule="不发广告", by=by)
+    appeal = WarningAppeal.objects.create(warning=warning, shop=shop, text="误会")
+    return Case(
+        call=lambda: enforcement.decide_appeal(appeal=appeal, by=by, withdraw=True, note="确是误会"),
+        action="group.warning.appeal.decide",
+        before={"state": "open"},
+        after={"state": "withdrawn", "decision_note": "确是误会"},
+        done=lambda: WarningAppeal.objects.get(pk=appeal.pk).state == "withdrawn",
+        target=lambda: appeal,
     )
 
 

@@ -127,10 +127,10 @@ def test_scope_and_stacking_with_a_campaign_price():
 
 def test_face_words():
     assert coupons.face_words({"coupon_kind": "threshold", "threshold": "100.00", "amount_off": "20.00"}) == (
-        "满 100.00 减 20.00"
+        "满 100 减 20"
     )
     assert coupons.face_words({"coupon_kind": "percent", "percent_off": 15, "max_off": "30.00"}) == (
-        "8.5 折（减 15%）（最多减 30.00）"
+        "8.5 折（减 15%）（最多减 30）"
     )
     assert coupons.face_words({"coupon_kind": "percent", "percent_off": 20}) == "8 折（减 20%）"
 

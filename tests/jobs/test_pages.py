@@ -175,6 +175,7 @@ VALID = {
     "lurker_days": 10,
     "lurker_follow_up_days": 14,
     "lurker_follow_up_enabled": "on",
+    "warnings_before_removal": 2,
 }
 
 

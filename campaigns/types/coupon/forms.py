@@ -1,5 +1,5 @@
 """券 settings in the dashboard's campaign editor (the template's terms); kind.clean_coupon_settings decides
-(the choices' codes are kind.py's CouponKindCode, Scope, Validity and Audience)."""
+(the choices' codes are terms.py's CouponKindCode, Scope, Validity and Audience)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _

@@ -26,9 +26,8 @@ Rules and where each is decided:
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -43,40 +42,47 @@ from campaigns.models import Campaign, CampaignState, CampaignType, Coupon, Coup
 from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
 
+from .terms import (
+    CENT,
+    SOURCE_PREFIX,
+    Audience,
+    CouponKindCode,
+    Line,
+    Scope,
+    Validity,
+    coupon_id_in,
+    coupons_of_member,
+    discount,
+    face_words,
+    source_of,
+    terms_of,
+    usable_coupons,
+)
+
+__all__ = [  # the type's rules, and the terms they are written in (terms.py)
+    "Audience",
+    "CouponKindCode",
+    "CouponKind",
+    "CouponRefused",
+    "Line",
+    "Scope",
+    "Validity",
+    "claim_coupon",
+    "coupon_id_in",
+    "coupons_of_member",
+    "discount",
+    "face_words",
+    "grant_coupon",
+    "source_of",
+    "terms_of",
+    "usable_coupons",
+]
+
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 MAX_VALID_DAYS = 365
 MAX_PER_DAY = 100
 GRANT_KEY_MAX = 80
-
-
-class CouponKindCode:
-    THRESHOLD = "threshold"  # 满减
-    PERCENT = "percent"  # 折扣
-    NO_THRESHOLD = "no_threshold"  # 无门槛
-    EXCHANGE = "exchange"  # 兑换券
-    CHOICES = (THRESHOLD, PERCENT, NO_THRESHOLD, EXCHANGE)
-
-
-class Scope:
-    ALL = "all"
-    PRODUCTS = "products"
-    GROUPS = "groups"
-    CHOICES = (ALL, PRODUCTS, GROUPS)
-
-
-class Audience:
-    EVERYONE = "everyone"
-    NEW_MEMBERS = "new_members"
-    TAGS = "tags"
-    CHOICES = (EVERYONE, NEW_MEMBERS, TAGS)
-
-
-class Validity:
-    FIXED = "fixed"
-    RELATIVE = "relative"
-    CHOICES = (FIXED, RELATIVE)
 
 
 class CouponRefused(ActRefused):
@@ -290,99 +296,6 @@ def clean_coupon_settings(*, campaign_fields: dict, settings: dict) -> dict:
     return cleaned
 
 
-# --- Terms: what a coupon is worth on an order ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Line:
-    """One order line as a coupon sees it."""
-
-    sku_id: int
-    product_id: int
-    unit_price: Decimal
-    quantity: int
-
-    @property
-    def amount(self) -> Decimal:
-        return self.unit_price * self.quantity
-
-
-def terms_of(campaign: Campaign) -> dict:
-    """What a coupon copies from its template when issued: the settings, the template's name and SKU."""
-    terms = dict(campaign.settings)
-    terms["name"] = campaign.name
-    terms["sku_id"] = campaign.sku_id
-    return terms
-
-
-def face_words(terms: dict) -> str:
-    """满 100 减 20 · 8.5 折（最多减 30）· 无门槛减 5 · 兑换券."""
-    kind = terms.get("coupon_kind")
-    if kind == CouponKindCode.THRESHOLD:
-        return _("满 %(threshold)s 减 %(amount)s") % {"threshold": terms["threshold"], "amount": terms["amount_off"]}
-    if kind == CouponKindCode.NO_THRESHOLD:
-        return _("无门槛减 %(amount)s") % {"amount": terms["amount_off"]}
-    if kind == CouponKindCode.PERCENT:
-        rate = (Decimal(100 - terms["percent_off"]) / 10).normalize()
-        words = _("%(rate)s 折（减 %(percent)s%%）") % {"rate": f"{rate:f}", "percent": terms["percent_off"]}
-        if terms.get("max_off"):
-            words += _("（最多减 %(cap)s）") % {"cap": terms["max_off"]}
-        return words
-    return _("兑换券")
-
-
-def discount(terms: dict, *, lines: list[Line], group_id: int | None, campaign_priced: bool = False) -> Decimal:
-    """How much the coupon takes off an order of `lines` placed in `group_id` (0: it does not apply). Never
-    more than the lines in scope cost; whole fen, rounded down."""
-    if campaign_priced and not terms.get("stack_with_campaign_price"):
-        return Decimal("0.00")
-    scope = terms.get("scope") or Scope.ALL
-    if scope == Scope.GROUPS and group_id not in (terms.get("scope_groups") or []):
-        return Decimal("0.00")
-    if scope == Scope.PRODUCTS:
-        lines = [line for line in lines if line.product_id in (terms.get("scope_products") or [])]
-    eligible = sum((line.amount for line in lines), Decimal("0.00"))
-    kind = terms.get("coupon_kind")
-    off = Decimal("0.00")
-    if kind == CouponKindCode.THRESHOLD and eligible >= Decimal(terms["threshold"]):
-        off = Decimal(terms["amount_off"])
-    elif kind == CouponKindCode.NO_THRESHOLD:
-        off = Decimal(terms["amount_off"])
-    elif kind == CouponKindCode.PERCENT:
-        off = (eligible * terms["percent_off"] / 100).quantize(CENT, rounding=ROUND_DOWN)
-        if terms.get("max_off"):
-            off = min(off, Decimal(terms["max_off"]))
-    elif kind == CouponKindCode.EXCHANGE:
-        off = next((line.unit_price for line in lines if line.sku_id == terms.get("sku_id")), Decimal("0.00"))
-    return max(min(off, eligible), Decimal("0.00")).quantize(CENT)
-
-
-# --- Reads ---------------------------------------------------------------------------------------------
-
-
-def coupons_of_member(member, *, shop_id: int | None = None):
-    """The member's own coupons (newest first), with their template: one query."""
-    qs = Coupon.objects.filter(member=member).select_related("campaign", "shop")
-    if shop_id is not None:
-        qs = qs.filter(shop_id=shop_id)
-    return qs.order_by("-claimed_at", "-pk")
-
-
-def usable_coupons(member, *, shop_id: int, now: datetime | None = None) -> list[Coupon]:
-    now = now or timezone.now()
-    return list(
-        Coupon.objects.filter(
-            member=member,
-            shop_id=shop_id,
-            state=CouponState.AVAILABLE,
-            valid_from__lte=now,
-            valid_until__gt=now,
-        )
-        .select_related("campaign")
-        .order_by("valid_until", "pk")
-    )
-
-
 def centre_templates(member) -> list[Campaign]:
     """The coupon centre: running coupon templates listed there, of the member's campaigns (their shops'
     groups), each with `mine` (how many the member holds) and `left` (supply left, None: unlimited). Two
@@ -569,20 +482,6 @@ def grant_coupon(*, template: Campaign, member, reason: str, key: str, now=None)
 
 # --- Using, giving back, voiding, expiring ----------------------------------------------------------------
 
-SOURCE_PREFIX = "coupon:"
-
-
-def source_of(coupon: Coupon) -> str:
-    """The source of an order's coupon adjustment: how the order's `order_created` finds the coupon."""
-    return f"{SOURCE_PREFIX}{coupon.pk}"
-
-
-def coupon_id_in(source: str) -> int | None:
-    if not (source or "").startswith(SOURCE_PREFIX):
-        return None
-    tail = source[len(SOURCE_PREFIX) :]
-    return int(tail) if tail.isdigit() else None
-
 
 def use_coupon(*, coupon_id: int, order, now=None) -> None:
     """The order takes the coupon: available → used by ONE conditional UPDATE (the member's own, valid now,
@@ -633,10 +532,10 @@ def expire_coupons(*, now=None) -> int:
 def on_order_created(order) -> None:
     """The order core wrote the order's adjustments before this: a coupon row (source "coupon:<id>") marks
     that coupon used, once."""
-    adjustments = getattr(order, "adjustments", None)
-    if adjustments is None:
-        return
-    for source in adjustments.filter(source__startswith=SOURCE_PREFIX).values_list("source", flat=True):
+    from orders.models import AdjustmentKind
+
+    coupon_rows = order.adjustments.filter(kind=AdjustmentKind.COUPON, source__startswith=SOURCE_PREFIX)
+    for source in coupon_rows.values_list("source", flat=True):
         coupon_id = coupon_id_in(source)
         if coupon_id is not None:
             use_coupon(coupon_id=coupon_id, order=order)
@@ -765,6 +664,11 @@ def connect_hooks() -> None:
     hooks.order_refunded.connect(on_order_refunded, priority=hooks.DECIDE + 20)
     hooks.referral_reward_granted.connect(on_referral_reward_granted, priority=hooks.DECIDE)
     hooks.fraud_flag_confirmed.connect(on_fraud_flag_confirmed, priority=hooks.DECIDE)
+
+    from . import checkout
+
+    hooks.order_pricing.connect(checkout.order_pricing, priority=hooks.PRICE_COUPON)
+    hooks.pricing_options.connect(checkout.pricing_options, priority=hooks.PRICE_COUPON)
 
 
 connect_hooks()

@@ -156,12 +156,15 @@ class HelpTaskClaimView(HelpTaskViewBase):
     serializer_class = DeliverySerializer
 
     @extend_schema(
-        summary="Buy a completed task's reward at the reward price",
-        description="The starter only. Places the order (pending_payment; pay it with "
-        "/me/orders/{id}/pay/). Requires the Idempotency-Key header: the same key returns the same order.",
+        summary="Claim a completed task's reward: buy it at the reward price, or take the free item",
+        description="The starter only. A price reward places the order (pending_payment; pay it with "
+        "/me/orders/{id}/pay/); a free item places a zero-price order, paid at once (201), or, when the "
+        "campaign has no SKU, owes the item through the shop's fulfilment queue (200, the task). Requires the "
+        "Idempotency-Key header: the same key returns the same order.",
         parameters=[IDEMPOTENCY_KEY],
         request=DeliverySerializer,
         responses={
+            200: HelpTaskSerializer,
             201: MyOrderDetailSerializer,
             400: error_doc("Invalid delivery or Idempotency-Key."),
             403: DENIED,
@@ -182,6 +185,8 @@ class HelpTaskClaimView(HelpTaskViewBase):
             )
         except HelpRefused as exc:
             return _refused(exc)
+        if order is None:  # a free item with no campaign SKU: owed through the fulfilment queue, no order
+            return Response(_help_task_data(helping.task_with_helps(task.pk), request.user))
         return Response(
             MyOrderDetailSerializer(
                 order_for_member(request.user, order.pk), context=self.get_serializer_context()

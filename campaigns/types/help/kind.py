@@ -17,7 +17,10 @@ Rules and where each is decided:
   running it twice or concurrently changes nothing twice);
 - the reward: a special price (the member buys the campaign's SKU at it through the normal order
   pipeline, one live order per task) or a free item the shop hands over (recorded as granted,
-  valued at the campaign SKU's price at that moment).
+  valued at the campaign SKU's price at that moment). The starter claims a free item with a pickup point
+  or an address: with a campaign SKU it becomes a real zero-price order (priced to zero by this kind's
+  pricing step, within the campaign's stock cap and budget); either way it joins the order core's
+  fulfilment queue, once per task.
 """
 
 from datetime import datetime, timedelta
@@ -34,7 +37,7 @@ from campaigns import registry
 from campaigns.models import Campaign, CampaignAct, CampaignState, CampaignType, Help, HelpTask, HelpTaskState
 from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
-from orders.models import Order, OrderState, Sku
+from orders.models import FulfilmentItem, Order, OrderState, Sku
 from shequn.client import request_fingerprint
 
 MAX_HELPS = 100
@@ -44,7 +47,7 @@ MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
 
 class RewardKind:
     PRICE = "price"  # buy the campaign's SKU at `reward_price`
-    FREE_ITEM = "free_item"  # the shop hands `reward_label` over (no order)
+    FREE_ITEM = "free_item"  # the shop hands `reward_label` over (a zero-price order when the campaign has a SKU)
     CHOICES = (PRICE, FREE_ITEM)
 
 
@@ -421,8 +424,8 @@ def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> O
         )
         if task.state != HelpTaskState.COMPLETED or task.reward_granted_at is None:
             raise HelpRefused("not_completed")
-        if task.reward.get("kind") != RewardKind.PRICE:
-            raise HelpRefused("free_item")
+        if task.reward.get("kind") == RewardKind.FREE_ITEM:
+            return _claim_free_item(task, member, delivery=delivery, idempotency_key=idempotency_key)
         if task.order_id is not None:
             order = Order.objects.get(pk=task.order_id)
             if order.idempotency_key == idempotency_key or order.state != OrderState.CANCELLED:
@@ -442,6 +445,64 @@ def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> O
             allow_after_end=True,
         )
         HelpTask.objects.filter(pk=task.pk).update(order=order)
+    return order
+
+
+def free_item_claimed(task: HelpTask) -> bool:
+    """Whether a completed task's free item was claimed (an order, or with no SKU the owed item alone)."""
+    if task.state != HelpTaskState.COMPLETED or task.reward.get("kind") != RewardKind.FREE_ITEM:
+        return False
+    return task.order_id is not None or FulfilmentItem.objects.filter(key=f"help:{task.pk}").exists()
+
+
+def _claim_free_item(task: HelpTask, member, *, delivery, idempotency_key: str) -> Order | None:
+    """The starter claims a completed task's free item, inside claim_reward's lock on the task: with a campaign
+    SKU a zero-price order (the whole price is the campaign's subsidy; the order is paid at once), owed through
+    the fulfilment queue; without one, the owed item alone (None). Once per task: a second claim is refused,
+    the same key returns the same order."""
+    from campaigns.services import place_campaign_order
+    from orders import fulfilment
+
+    key = f"help:{task.pk}"
+    if free_item_claimed(task):
+        if (
+            task.order_id is not None
+            and Order.objects.filter(pk=task.order_id, idempotency_key=idempotency_key).exists()
+        ):
+            return Order.objects.get(pk=task.order_id)
+        raise HelpRefused("claimed")
+    campaign = task.campaign
+    order = None
+    if campaign.sku_id is not None:
+        order = place_campaign_order(
+            member=member,
+            campaign=campaign,
+            group=task.group,
+            sku=campaign.sku,
+            quantity=1,
+            price=campaign.sku.price,
+            delivery=delivery,
+            idempotency_key=idempotency_key,
+            source=f"{campaign.order_source}:{RewardKind.FREE_ITEM}",
+            allow_after_end=True,
+            free=True,
+        )
+        HelpTask.objects.filter(pk=task.pk).update(order=order)
+    fulfilment.owe_item(
+        shop_id=campaign.shop_id,
+        member=member,
+        source=campaign.order_source,
+        key=key,
+        label=task.reward.get("label") or campaign.name,
+        destination=fulfilment.Destination(
+            method=delivery.method,
+            recipient_name=delivery.recipient_name,
+            recipient_phone=delivery.recipient_phone,
+            address=delivery.address,
+            pickup_point_id=delivery.pickup_point_id,
+        ),
+        order=order,
+    )
     return order
 
 
@@ -497,6 +558,20 @@ class HelpKind(CampaignKind):
     def after_cancel(self, order) -> None:
         """An unpaid reward order cancelled: the task's reward may be claimed again."""
         HelpTask.objects.filter(order_id=order.pk).update(order=None)
+
+    def after_refund(self, order) -> None:
+        """A refunded free-item order owes nothing any more."""
+        from orders import fulfilment
+
+        fulfilment.void_items_of_order(order)
+
+    def pricing(self, draft, campaign) -> list:
+        """A free item's order is free (the campaign's budget pays the item's price)."""
+        from campaigns.services import free_item_adjustments
+
+        if not (draft.source or "").endswith(f":{RewardKind.FREE_ITEM}"):
+            return []
+        return free_item_adjustments(draft, campaign, reason=_("助力奖励赠品"))
 
     def figures(self, campaign) -> dict:
         return help_figures(campaign)

@@ -56,6 +56,7 @@ def _task_context(request: HttpRequest, task: HelpTask, inviter, *, refusal: str
         "refusal": refusal,
         "seconds_left": max(int((task.expires_at - now).total_seconds()), 0),
         "share_url": share_url,
+        "free_claimed": is_starter and helping.free_item_claimed(task),
         "lang_next": task.get_absolute_url(),
     }
 
@@ -111,15 +112,15 @@ def give(request: HttpRequest, task_pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @member_login_required
 def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
-    """The starter of a completed task buys the reward at the reward price (delivery as any order)."""
+    """The starter of a completed task buys the reward at the reward price, or claims its free item (a
+    zero-price order, or with no campaign SKU the owed item alone), saying where it goes."""
     task, _inviter = _visible_task(request, task_pk)
     if request.user.pk != task.starter_id:
         raise Http404
-    if task.state != HelpTaskState.COMPLETED or task.reward.get("kind") != helping.RewardKind.PRICE:
-        messages.error(
-            request, HelpRefused("not_completed" if task.state != HelpTaskState.COMPLETED else "free_item").message_text
-        )
+    if task.state != HelpTaskState.COMPLETED:
+        messages.error(request, HelpRefused("not_completed").message_text)
         return redirect(task.get_absolute_url())
+    free = task.reward.get("kind") == helping.RewardKind.FREE_ITEM
     form = CheckoutForm(request.POST or None, shop=task.campaign.shop)
     key = (request.POST.get("idempotency_key", "") if request.method == "POST" else "").strip()
     if not 0 < len(key) <= 64:
@@ -135,6 +136,9 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
             for message in error.messages:
                 form.add_error(None, message)
         else:
+            if free:
+                messages.success(request, _("赠品已领取，商家会按你选择的方式交付。"))
+                return redirect("orders:member_order", pk=order.pk) if order else redirect(task.get_absolute_url())
             messages.success(request, _("已下单，请在付款时限内完成付款。"))
             return redirect("orders:member_order", pk=order.pk)
     return render(
@@ -145,7 +149,8 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
             "campaign": task.campaign,
             "form": form,
             "idempotency_key": key,
-            "price": task.reward.get("price"),
+            "price": "0.00" if free else task.reward.get("price"),
+            "free": free,
         },
         status=400 if form.errors else 200,
     )

@@ -11,9 +11,9 @@ Nothing leaves the site: every person made here is a demo account (`User.is_demo
 notification channels never reach (their made-up numbers may be real people's). Referral events,
 edges and rewards carry the moments of the acts they describe. The shop's staff made the series codes
 and channel links, so joins through those are the channels' (referrals never credit staff); members'
-own links make the invite chains. On top: reward rules, running 拼/帮/砍 campaigns (campaigns.demo) and
-what the fraud review finds (a member signing friends up on her own phone), so every dashboard page
-has something real.
+own links make the invite chains. On top: reward rules, running 拼/帮/砍 campaigns (campaigns.demo) with
+their share pages' visits and the joins they brought (campaigns.demo_visits), and what the fraud review
+finds (a member signing friends up on her own phone), so every dashboard page has something real.
 
 Idempotent: when the demo shop exists it prints the login and stops; --reset deletes it (and the
 people who exist only for it) and builds it again. Deterministic for a given --seed.
@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from analytics.facts import rebuild_shop
 from campaigns.demo import delete_campaigns, seed_campaigns
+from campaigns.demo_visits import seed_campaign_visits
 from campaigns.models import CampaignAct
 from groups.jobs import last_complete_week, take_health_snapshots
 from groups.jobs import week_of as health_week_of
@@ -990,6 +991,7 @@ class Command(BaseCommand):
                     font_path=_cjk_font_or_none(),
                 )
                 seed_campaigns(shop=shop, staff=builder.operator, rng=builder.rng, now=timezone.now())
+                seed_campaign_visits(shop=shop, rng=builder.rng, now=timezone.now())
                 date_order_referrals(shop)
                 date_activity(shop)
                 take_past_health_snapshots(shop, since=builder.start)

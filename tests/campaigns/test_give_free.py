@@ -1,0 +1,178 @@
+"""Free items as real zero-price orders, priced by the order core's pricing step (a GIFT adjustment): a treat
+(请好友喝一杯) gives the friend and the host one each when the friend claims, within the campaign's stock cap
+and budget (the whole price is the subsidy); a help campaign's free-item reward is claimed as one. Each owed
+item joins the fulfilment queue; a refusal leaves nothing half-written."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from campaigns.models import Campaign, CampaignOrder, CampaignType, GiftState
+from campaigns.types.give import kind as giving
+from campaigns.types.give.kind import GiftRefused
+from campaigns.types.help import kind as helping
+from campaigns.types.help.kind import HelpRefused
+from orders.models import AdjustmentKind, FulfilmentItem, Order, OrderState
+from tests.builders.campaigns import make_campaign
+from tests.builders.orders import make_buyer
+from tests.campaigns.give_support import ADDRESS, friend, give_campaign, giver_in, pickup_at
+from tests.campaigns.social_support import friends, help_campaign, starter_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _treat_campaign(shop, **fields):
+    return give_campaign(shop, settings={"mode": "treat"}, **fields)
+
+
+def _started(campaign, shop):
+    host, group = giver_in(shop)
+    _point, at_pickup = pickup_at(shop)
+    return giving.start_treat(campaign=campaign, member=host, delivery=at_pickup), group
+
+
+def test_when_the_friend_claims_both_get_a_zero_price_order(shop):
+    campaign = _treat_campaign(shop, budget=Decimal("100.00"), stock_cap=10)
+    treat, group = _started(campaign, shop)
+    mate = make_buyer(group)
+
+    claimed = giving.claim_gift(gift=treat, member=mate, delivery=ADDRESS)
+
+    assert claimed.state == GiftState.CLAIMED and claimed.recipient == mate
+    orders = {o.member_id: o for o in Order.objects.filter(pk__in=[claimed.recipient_order_id, claimed.giver_order_id])}
+    assert set(orders) == {mate.pk, treat.giver_id}
+    for order in orders.values():
+        assert order.state == OrderState.PAID and order.total == 0 and order.subtotal == Decimal("25.00")
+        (adjustment,) = order.adjustments.all()
+        assert adjustment.kind == AdjustmentKind.GIFT and adjustment.amount == Decimal("-25.00")
+        assert not order.payments.exists()  # nothing to pay: no payment step
+    assert orders[mate.pk].address == ADDRESS.address and orders[treat.giver_id].pickup_point_id is not None
+    campaign.refresh_from_db()
+    assert (campaign.stock_used, campaign.budget_used) == (2, Decimal("50.00"))
+    assert sorted(CampaignOrder.objects.values_list("unit_price", "subsidy")) == [(0, Decimal("25.00"))] * 2
+    owed = FulfilmentItem.objects.filter(order__in=orders.values())
+    assert sorted(owed.values_list("member_id", flat=True)) == sorted([mate.pk, treat.giver_id])
+
+
+def test_a_treat_beyond_the_stock_cap_is_refused_and_leaves_nothing(shop):
+    campaign = _treat_campaign(shop, stock_cap=2)
+    first, group = _started(campaign, shop)
+    giving.claim_gift(gift=first, member=make_buyer(group), delivery=ADDRESS)
+    second, group = _started(campaign, shop)
+
+    with pytest.raises(ValidationError, match="名额"):
+        giving.claim_gift(gift=second, member=make_buyer(group), delivery=ADDRESS)
+
+    second.refresh_from_db()
+    assert second.state == GiftState.OPEN and second.recipient_id is None
+    assert Order.objects.count() == 2 and Campaign.objects.get(pk=campaign.pk).stock_used == 2
+
+
+def test_a_treat_beyond_the_budget_is_refused_and_leaves_nothing(shop):
+    campaign = _treat_campaign(shop, budget=Decimal("30.00"))  # one item fits, the pair (¥50) does not
+    treat, group = _started(campaign, shop)
+
+    with pytest.raises(ValidationError, match="预算"):
+        giving.claim_gift(gift=treat, member=make_buyer(group), delivery=ADDRESS)
+
+    treat.refresh_from_db()
+    assert treat.state == GiftState.OPEN and not Order.objects.exists() and not FulfilmentItem.objects.exists()
+    assert Campaign.objects.get(pk=campaign.pk).budget_used == 0
+
+
+def test_a_friend_takes_one_treat_per_campaign(shop):
+    campaign = _treat_campaign(shop)
+    first, group = _started(campaign, shop)
+    mate = make_buyer(group)
+    giving.claim_gift(gift=first, member=mate, delivery=ADDRESS)
+    second, _group = _started(campaign, shop)
+
+    with pytest.raises(GiftRefused) as refused:
+        giving.claim_gift(gift=second, member=mate, delivery=ADDRESS)
+    assert refused.value.reason == "treat_taken"
+    second.refresh_from_db()
+    assert second.state == GiftState.OPEN
+
+
+def test_a_friend_outside_the_campaigns_groups_joins_first(shop):
+    treat, _group = _started(_treat_campaign(shop), shop)
+    with pytest.raises(GiftRefused) as refused:
+        giving.claim_gift(gift=treat, member=friend(), delivery=ADDRESS)
+    assert refused.value.reason == "not_member"
+
+
+def test_a_paid_gift_order_is_not_priced_to_zero(shop, transport):
+    from tests.campaigns.give_support import paid_gift
+
+    campaign = give_campaign(shop)
+    gift = paid_gift(campaign, giver_in(shop)[0], transport)
+    assert gift.order.total == Decimal("25.00") and not gift.order.adjustments.exists()
+
+
+# --- Help campaigns' free items ------------------------------------------------------------------------------
+
+
+def _completed(campaign, starter):
+    task = helping.start_task(campaign=campaign, member=starter)
+    for helper in friends(task.helps_needed):
+        helping.give_help(task=task, helper=helper)
+    task.refresh_from_db()
+    return task
+
+
+FREE = {"reward_kind": "free_item", "reward_price": None, "reward_label": "签名绘本一册"}
+
+
+def test_a_help_free_item_becomes_a_zero_price_order_once(shop):
+    campaign = help_campaign(shop, settings=FREE, budget=Decimal("100.00"))
+    starter, _group = starter_in(shop)
+    task = _completed(campaign, starter)
+
+    order = helping.claim_reward(task=task, member=starter, delivery=ADDRESS, idempotency_key="free-1")
+
+    assert order.state == OrderState.PAID and order.total == 0 and order.subtotal == Decimal("59.90")
+    assert order.adjustments.get().kind == AdjustmentKind.GIFT
+    task.refresh_from_db()
+    assert task.order == order
+    item = FulfilmentItem.objects.get(key=f"help:{task.pk}")
+    assert item.order == order and item.label == "签名绘本一册" and item.address == ADDRESS.address
+    assert Campaign.objects.get(pk=campaign.pk).budget_used == Decimal("59.90")
+    # The same key is the same claim; another is refused.
+    assert helping.claim_reward(task=task, member=starter, delivery=ADDRESS, idempotency_key="free-1") == order
+    with pytest.raises(HelpRefused) as refused:
+        helping.claim_reward(task=task, member=starter, delivery=ADDRESS, idempotency_key="free-2")
+    assert refused.value.reason == "claimed"
+    assert Order.objects.filter(member=starter).count() == 1
+
+
+def test_a_help_free_item_without_a_sku_is_owed_with_no_order(shop, owner):
+    campaign = make_campaign(shop, None, owner=owner, type=CampaignType.HELP, settings={**FREE, "helps_needed": 2})
+    starter, _group = starter_in(shop)
+    task = _completed(campaign, starter)
+
+    assert helping.claim_reward(task=task, member=starter, delivery=ADDRESS, idempotency_key="k") is None
+
+    item = FulfilmentItem.objects.get(key=f"help:{task.pk}")
+    assert item.order is None and item.member == starter and not Order.objects.exists()
+    with pytest.raises(HelpRefused):
+        helping.claim_reward(task=task, member=starter, delivery=ADDRESS, idempotency_key="k2")
+
+
+def test_the_help_task_page_offers_the_free_item_and_the_claim_page_places_it(client, shop):
+    from django.urls import reverse
+
+    campaign = help_campaign(shop, settings=FREE)
+    starter, _group = starter_in(shop)
+    task = _completed(campaign, starter)
+    client.force_login(starter)
+    assert 'data-testid="claim-reward"' in client.get(task.get_absolute_url()).content.decode()
+
+    response = client.post(
+        reverse("campaigns:help_claim", args=[task.pk]),
+        {"delivery": "shipping", "recipient_name": "李雷", "recipient_phone": "13900139000", "address": "杭州"},
+    )
+
+    order = Order.objects.get(member=starter)
+    assert response.status_code == 302 and response.url == reverse("orders:member_order", args=[order.pk])
+    assert order.total == 0 and order.state == OrderState.PAID
