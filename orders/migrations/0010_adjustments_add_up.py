@@ -63,6 +63,6 @@ DROP FUNCTION IF EXISTS orders_adjustments_add_up();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0008_pricing_adjustments")]
+    dependencies = [("orders", "0009_fulfilment_queue")]
 
     operations = [migrations.RunSQL(FUNCTION + TRIGGERS, reverse_sql=DROP)]
