@@ -65,4 +65,5 @@ DROP FUNCTION IF EXISTS orders_adjustments_add_up();
 class Migration(migrations.Migration):
     dependencies = [("orders", "0009_fulfilment_queue")]
 
-    operations = [migrations.RunSQL(FUNCTION + TRIGGERS, reverse_sql=DROP)]
+    # DROP first: a database that ran this migration under its first number (0009) gets it once, not twice.
+    operations = [migrations.RunSQL(DROP + FUNCTION + TRIGGERS, reverse_sql=DROP)]
