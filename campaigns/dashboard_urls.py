@@ -1,11 +1,13 @@
-"""Operator dashboard URLs for campaigns, included by shequn/dashboard_urls.py in the `dashboard` namespace."""
+"""Operator dashboard URLs for campaigns, included by shequn/dashboard_urls.py in the `dashboard` namespace.
+Each campaign type's operator pages (its kind's `dashboard_urls` module) come first, read from the registry."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import dashboard_views as views
-from . import launch_views
+from . import launch_views, registry
 
 urlpatterns = [
+    *(path("", include(module)) for module in registry.modules("dashboard_urls")),
     path("", views.campaign_list, name="campaigns"),
     path("new/", views.campaign_create, name="campaign_create"),
     path("launch/", launch_views.launch_start, name="campaign_launch"),

@@ -1,10 +1,12 @@
 """The demo shop's running campaigns, written through the campaign services (seed_demo calls it).
 
 One of each kind built so far, all running: a 拼团 (group buy) with a team that filled and one still
-looking for its last member, a 助力 (help) with tasks at every stage, and a 砍价 (bargain) with friends
-cutting. Help and bargain acts happen at their own moments over the last two days (the services take
-`now`); group buy teams form when their orders are paid on the simulated cashier, so they are today's.
-The acts credit the starters (referral events), so the campaign boards have names on them.
+looking for its last member, a 助力 (help) with tasks at every stage, a 砍价 (bargain) with friends
+cutting, and a 打卡 (check-in) campaign in the "护肤打卡营" group with two weeks of check-ins (streaks,
+gaps, a few make-up cards, milestones reached). Help and bargain acts happen at their own moments over
+the last two days (the services take `now`); group buy teams form when their orders are paid on the
+simulated cashier, so they are today's. The acts credit the starters (referral events), so the campaign
+boards have names on them.
 """
 
 import random
@@ -23,6 +25,7 @@ from shops.models import Shop
 from . import services
 from .models import CampaignType
 from .types.bargain import kind as bargain
+from .types.checkin import kind as checkin
 from .types.group_buy import kind as group_buy
 from .types.help import kind as helping
 
@@ -58,6 +61,7 @@ class DemoCampaigns:
         self._group_buy(skus[-1], starters[:5])
         self._help(skus[0], starters[5:10])
         self._bargain(skus[len(skus) // 2], starters[10:13])
+        self._checkin()
 
     # --- the campaigns ------------------------------------------------------------------------------
 
@@ -157,6 +161,72 @@ class DemoCampaigns:
             for friend in self._friends_for(starter.user, self.rng.randint(2, 4)):
                 at += (self.now - at) * self.rng.uniform(0.05, 0.4)
                 bargain.cut(task=task, cutter=friend, now=at)
+
+    def _checkin(self) -> None:
+        """21 天护肤打卡 in the skin-care groups (the group-link series 护肤打卡营), running for 14 days: each
+        member checks in on most days since they joined (some every day, some with gaps), at moments inside
+        the 06:00–23:00 window, and a few fill a missed day with a make-up card. Every check-in goes
+        through the rules (streaks, milestones, the boards' events, activity for lurker detection)."""
+        from groups.models import GroupSeries
+
+        series = GroupSeries.objects.filter(shop=self.shop, name="护肤打卡营").first()
+        if series is None:
+            return
+        starts = self.now - timedelta(days=14)
+        campaign = services.create_campaign(
+            shop=self.shop,
+            by=self.staff,
+            type=CampaignType.CHECKIN,
+            name="21 天护肤打卡",
+            starts_at=starts,
+            ends_at=starts + timedelta(days=21),
+            all_groups=False,
+            series=[series],
+            settings={
+                "window_start": "06:00",
+                "window_end": "23:00",
+                "proof": "text",
+                "min_length": 4,
+                "milestones": "7:10,14:30,21:100",
+                "makeup_cards": 1,
+                "makeup_every_days": 7,
+                "makeup_days_back": 3,
+            },
+            hook_title="21 天护肤打卡，坚持就有好皮肤",
+            hook_text="每天早晚记录护肤步骤，连续打卡领积分，满 21 天送正装小样",
+            proof_text="上一期 86 位群友坚持打满 21 天",
+            cta_text="去打卡",
+        )
+        campaign = services.schedule_campaign(campaign=campaign, by=self.staff)
+        members = Membership.objects.filter(
+            group__series=series, status=MembershipStatus.ACTIVE, user__is_demo=True, joined_at__isnull=False
+        ).exclude(user__operator_seats__shop=self.shop)
+        today = checkin.shop_day(self.now)
+        notes = ("洁面+水乳，今天皮肤状态不错", "敷了补水面膜", "早上防晒打卡", "晚上修护精华", "喝够八杯水")
+        for membership in members.select_related("user", "group").order_by("pk")[:40]:
+            keen = self.rng.random()  # how often this member shows up
+            first = max(checkin.shop_day(membership.joined_at), checkin.shop_day(starts))
+            missed = []
+            for n in range((today - first).days + 1):
+                day = first + timedelta(days=n)
+                if self.rng.random() > 0.35 + 0.6 * keen:
+                    missed.append(day)
+                    continue
+                at = datetime.combine(day, datetime.min.time(), tzinfo=checkin.shop_zone()) + timedelta(
+                    hours=self.rng.uniform(6.5, 22.5)
+                )
+                if at >= self.now or at <= membership.joined_at:
+                    continue
+                checkin.check_in(
+                    campaign=campaign,
+                    member=membership.user,
+                    group=membership.group,
+                    text=self.rng.choice(notes),
+                    now=at,
+                )
+            reachable = [d for d in missed if today - timedelta(days=3) <= d < today]
+            if reachable and keen > 0.5:  # the keen ones fill their latest gap with their one card
+                checkin.make_up(campaign=campaign, member=membership.user, day=reachable[-1], now=self.now)
 
     # --- helpers ------------------------------------------------------------------------------------
 

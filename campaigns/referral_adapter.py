@@ -47,3 +47,21 @@ def young_account_minutes(shop_id: int) -> int:
 
 def record_self_attempt(*, shop_id: int, user, action: str, ip, device: str) -> None:
     fraud.record_self_referral_attempt(shop_id=shop_id, user=user, action=action, ip=ip, device=device)
+
+
+def record_check_in(*, campaign, member, day, group, occurred_at):
+    """A check-in day, credited to the member: what the check-in boards count (referrals.leaderboards)."""
+    return referrals.record_check_in(
+        shop_id=campaign.shop_id, campaign_id=campaign.pk, member=member, day=day, group=group, occurred_at=occurred_at
+    )
+
+
+def credit_points(*, campaign, member_id: int, points: int, key: str):
+    """Points a campaign's rule gives a member (a check-in milestone), into the shop's points ledger once per
+    key, in the caller's transaction."""
+    from referrals import points as ledger
+    from referrals.models import PointsEntryKind
+
+    return ledger.post_points(
+        shop_id=campaign.shop_id, member_id=member_id, points=points, kind=PointsEntryKind.EARN, key=key
+    )

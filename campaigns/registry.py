@@ -54,7 +54,8 @@ def autodiscover() -> None:
 
 
 def modules(part: str) -> list[str]:
-    """The dotted paths of every registered type's `part` module ("urls", "api_urls", "admin") it has."""
+    """The dotted paths of every registered type's `part` module ("urls", "api_urls", "admin",
+    "dashboard_urls") it has."""
     found = (kind.module(part) for kind in _kinds.values())
     return list(dict.fromkeys(dotted for dotted in found if dotted is not None))
 

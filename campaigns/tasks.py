@@ -19,3 +19,13 @@ def cancel_unpaid_team_orders(team_id: int) -> int:
     from .types.group_buy.kind import cancel_unpaid_team_orders as cancel
 
     return cancel(team_id)
+
+
+@shared_task(acks_late=True)
+def checkin_jobs() -> int | None:
+    """Every 10 minutes: remind members who have not checked in near the end of the window (once a day
+    each, within quiet hours and the cap), then grant milestones a standing reached and lacks. Safe to
+    run twice or concurrently (unique notification keys and milestone rows)."""
+    from .types.checkin.kind import run_jobs
+
+    return run_counted("checkin-jobs", run_jobs)

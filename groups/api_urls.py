@@ -26,3 +26,44 @@ urlpatterns = [
     path("shop/series/", api.ShopSeriesListView.as_view(), name="api-shop-series"),
     path("shop/series/<int:pk>/", api.ShopSeriesDetailView.as_view(), name="api-shop-series-detail"),
 ]
+
+# The group space (群空间): groups/space_api.py.
+from . import space_api  # noqa: E402
+
+urlpatterns += [
+    path("me/groups/<int:pk>/space/posts/", space_api.MySpacePostsView.as_view(), name="api-my-space-posts"),
+    path("me/groups/<int:pk>/space/posts/<int:post>/", space_api.MySpacePostView.as_view(), name="api-my-space-post"),
+    path(
+        "me/groups/<int:pk>/space/posts/<int:post>/replies/",
+        space_api.MySpaceReplyView.as_view(),
+        name="api-my-space-reply",
+    ),
+    path(
+        "me/groups/<int:pk>/space/posts/<int:post>/answered/",
+        space_api.MySpaceAnsweredView.as_view(),
+        name="api-my-space-answered",
+    ),
+    path(
+        "me/groups/<int:pk>/space/posts/<int:post>/hide/", space_api.MySpaceHideView.as_view(), name="api-my-space-hide"
+    ),
+    path("me/groups/<int:pk>/space/contact/", space_api.MySpaceContactView.as_view(), name="api-my-space-contact"),
+    path("shop/groups/<int:pk>/space/posts/", space_api.ShopSpacePostsView.as_view(), name="api-shop-space-posts"),
+    path("shop/space/posts/<int:pk>/replies/", space_api.ShopSpaceReplyView.as_view(), name="api-shop-space-reply"),
+    path(
+        "shop/space/posts/<int:pk>/answered/",
+        space_api.ShopSpaceAnsweredView.as_view(),
+        name="api-shop-space-answered",
+    ),
+    path("shop/space/posts/<int:pk>/hide/", space_api.ShopSpaceHideView.as_view(), name="api-shop-space-hide"),
+    path("shop/space/posts/<int:pk>/restore/", space_api.ShopSpaceRestoreView.as_view(), name="api-shop-space-restore"),
+    path(
+        "shop/space/reply-times/groups/",
+        space_api.ShopReplyTimesByGroupView.as_view(),
+        name="api-shop-space-reply-times-groups",
+    ),
+    path(
+        "shop/space/reply-times/responders/",
+        space_api.ShopReplyTimesByResponderView.as_view(),
+        name="api-shop-space-reply-times-responders",
+    ),
+]

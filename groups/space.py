@@ -139,14 +139,20 @@ def add_comment(*, post: SpacePost, actor: Actor, body: str, photos=()) -> Space
         for position, photo in enumerate(photos):
             SpacePhoto.objects.create(comment=comment, image=photo, position=position)
         if post.kind == PostKind.QUESTION and post.author_id != actor.user.pk:
-            # The row count decides: of two replies at once, the second finds first_reply_at set.
-            SpacePost.objects.filter(pk=post.pk, first_reply_at__isnull=True).update(
-                first_reply_at=comment.created_at, first_responder=actor.user
-            )
+            _claim_first_reply(post, comment)
         if not actor.as_operator:
             record_activity(group_id=group.pk, user_id=actor.user.pk, kind=ActivityKind.SPACE, ref=f"space:{post.pk}")
         _audit(actor, group, "group.space.reply", comment, after={"post": post.pk, "body": body})
     return comment
+
+
+def _claim_first_reply(post: SpacePost, comment: SpaceComment) -> bool:
+    """Make `comment` the question's first reply unless one is set. The row count decides: of two replies at
+    once, the second waits for the first's row lock, then finds first_reply_at set and changes nothing."""
+    claimed = SpacePost.objects.filter(pk=post.pk, first_reply_at__isnull=True).update(
+        first_reply_at=comment.created_at, first_responder_id=comment.author_id
+    )
+    return claimed == 1
 
 
 def mark_answered(*, post: SpacePost, actor: Actor) -> SpacePost:

@@ -226,7 +226,7 @@ def space_photo(request, pk: int):
 
 
 def _render_reply_times(request, *, settings_form=None, status=200):
-    filters = ReplyTimesFilterForm(request.GET or None)
+    filters = ReplyTimesFilterForm(request.GET or {"days": 30})
     days = filters.cleaned_data["days"] if filters.is_valid() else 30
     conf = space_settings_for(request.shop.pk)
     target = timedelta(minutes=conf.reply_target_minutes)

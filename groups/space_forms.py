@@ -116,4 +116,5 @@ class ReplyTimesFilterForm(forms.Form):
         coerce=int,
         required=False,
         empty_value=30,
+        initial=30,
     )

@@ -71,6 +71,13 @@ def visible_posts(group: Group, *, kind: str | None = None) -> QuerySet[SpacePos
     return qs
 
 
+def feed_posts(group: Group, *, kind: str | None = None) -> QuerySet[SpacePost]:
+    """The member page's list: one kind, or posts and questions (announcements are pinned above it)."""
+    if kind:
+        return visible_posts(group, kind=kind)
+    return visible_posts(group).exclude(kind=PostKind.ANNOUNCEMENT)
+
+
 def pinned_announcements(group: Group) -> list[SpacePost]:
     return list(visible_posts(group, kind=PostKind.ANNOUNCEMENT)[:PINNED_ANNOUNCEMENTS])
 

@@ -65,7 +65,7 @@ def space_home(request: HttpRequest, pk: int) -> HttpResponse:
     group, membership = selectors.space_group_for_member(request.user, pk)
     kind = request.GET.get("kind", "")
     kind = kind if kind in PostKind.values else ""
-    page = Paginator(selectors.visible_posts(group, kind=kind or None), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.feed_posts(group, kind=kind or None), PAGE_SIZE).get_page(request.GET.get("page"))
     contact = selectors.contact_of(group)
     return render(
         request,

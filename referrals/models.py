@@ -204,6 +204,7 @@ class EventKind(models.TextChoices):
     REPEAT_ORDER = "repeat_order", _("复购")
     QUALIFIED = "qualified", _("合格推荐")
     CAMPAIGN_ACT = "campaign_act", _("活动行为")
+    CHECK_IN = "check_in", _("打卡")
 
 
 class ReferralEvent(models.Model):
@@ -213,7 +214,8 @@ class ReferralEvent(models.Model):
     signed in: once per link, person and day), joined (once per shop and invitee: the join
     that made the edge), first_order / repeat_order (a paid order of an invitee; `amount` = the GMV
     brought), qualified (the referral became qualified; at most one live per shop and invitee),
-    campaign_act (recorded by campaigns through `services.record_campaign_act`).
+    campaign_act (recorded by campaigns through `services.record_campaign_act`), check_in (a member's own
+    day of a check-in campaign, credited to themself: no invitee; `services.record_check_in`).
 
     `key` is unique per act ("joined:<shop>:<invitee>", "order:<order_id>", …): the row is inserted
     first and a duplicate insert is a no-op, so nothing counts twice. Voiding (fraud review, or a
@@ -317,7 +319,7 @@ class ReferralEvent(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="referral_event_amount_not_negative"),
             models.CheckConstraint(
-                condition=Q(kind="link_opened") | Q(invitee__isnull=False),
+                condition=Q(kind__in=["link_opened", "check_in"]) | Q(invitee__isnull=False),
                 name="referral_event_invitee_known_after_open",
             ),
             # The first paid order of an invitee is one act, however many orders race to be it.

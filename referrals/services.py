@@ -170,7 +170,7 @@ def _insert_event(**fields) -> ReferralEvent | None:
     breaks_a_check = (
         (event.invitee_id is not None and event.invitee_id == event.inviter_id)
         or event.amount < 0
-        or (event.kind != EventKind.LINK_OPENED and event.invitee_id is None)
+        or (event.kind not in (EventKind.LINK_OPENED, EventKind.CHECK_IN) and event.invitee_id is None)
     )
     if breaks_a_check:
         if is_shop_staff(event.shop_id, event.inviter_id):
@@ -302,6 +302,24 @@ def record_campaign_act(
         amount=amount,
         ip_address=ip,
         device_id=device[:64],
+        occurred_at=occurred_at or timezone.now(),
+    )
+
+
+def record_check_in(
+    *, shop_id: int, campaign_id: int, member: User, day: date, group=None, occurred_at: datetime | None = None
+) -> ReferralEvent | None:
+    """A member's check-in day of a campaign, credited to the member (the check-in boards count these), once
+    per campaign, member and day. Returns None for a duplicate (or the shop's staff, who never rank)."""
+    return _insert_event(
+        shop_id=shop_id,
+        kind=EventKind.CHECK_IN,
+        key=f"checkin:{campaign_id}:{member.pk}:{day:%Y%m%d}",
+        inviter=member,
+        invitee=None,
+        group=group,
+        series_id=getattr(group, "series_id", None),
+        campaign_id=campaign_id,
         occurred_at=occurred_at or timezone.now(),
     )
 

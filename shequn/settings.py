@@ -198,6 +198,8 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-notifications": {"task": "notifications.tasks.deliver_notifications", "schedule": timedelta(seconds=30)},
     # Start/end campaigns on time, close expired teams/tasks and pay the refunds they owe.
     "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
+    # 打卡: reminders near the end of the daily window; milestone rewards a standing reached and lacks.
+    "checkin-jobs": {"task": "campaigns.tasks.checkin_jobs", "schedule": timedelta(minutes=10)},
     # Repeat-purchase reminders and the groups' lifecycle jobs; each runs under a lease (shequn.jobs).
     "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders", "schedule": timedelta(minutes=5)},
     "group-lifecycle": {"task": "groups.tasks.run_group_lifecycle", "schedule": timedelta(minutes=5)},
@@ -404,6 +406,7 @@ SPECTACULAR_SETTINGS = {
         "RewardKindEnum": "referrals.models.RewardKind",
         "RewardStatusEnum": "referrals.models.RewardStatus",
         "WithdrawalStatusEnum": "referrals.models.WithdrawalStatus",
+        "SpacePostKindEnum": "groups.space_models.PostKind",
     },
 }
 

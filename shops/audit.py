@@ -92,6 +92,8 @@ ACTIONS = {
     "campaign.launch": _("上线活动"),
     "campaign.unschedule": _("撤回活动排期"),
     "campaign.cancel": _("取消活动"),
+    "campaign.checkin.hide": _("隐藏打卡"),
+    "campaign.checkin.show": _("恢复显示打卡"),
 }
 
 

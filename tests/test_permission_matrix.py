@@ -23,6 +23,7 @@ from django.utils import timezone
 from PIL import Image
 
 from campaigns.types.bargain import kind as bargain
+from campaigns.types.checkin import kind as checkin
 from campaigns.types.help import kind as helping
 from groups import services as group_services
 from groups import space
@@ -35,7 +36,8 @@ from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, open_team
-from tests.builders.orders import DjangoClientTransport, order_for, pay
+from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
+from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
@@ -308,6 +310,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
     (
         SHOP_OBJECT_WRITE,
         {
+            "dashboard:checkin_hide": post("check_in"),
+            "dashboard:checkin_show": post("check_in"),
             "dashboard:group_edit": get("group"),
             "dashboard:group_transition": post("group"),
             "dashboard:group_owner": post("group"),
@@ -522,6 +526,9 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:coupon_claim": post("coupon_campaign"),
             "campaigns:coupon_centre": get(),
             "campaigns:bargain_start": post("bargain_campaign"),
+            "campaigns:checkin_page": get("checkin_campaign"),
+            "campaigns:checkin_do": post("checkin_campaign"),
+            "campaigns:checkin_makeup": post("checkin_campaign"),
             "weixin_bind": get(),
             "account_confirm_login_code": get(),
             "account_verify_phone": get(),
@@ -539,6 +546,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-coupons": get(),
             "api-coupon-centre": get(),
             "api-my-bargains": post("bargain_campaign"),
+            "api-my-checkin": get("checkin_campaign"),
+            "api-my-checkin-makeup": post("checkin_campaign"),
         },
     ),
     (Policy(DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"api-my-wechat-subscriptions": post()}),
@@ -714,6 +723,34 @@ MATRIX += [
     ),
     # Hiding needs the group power (groups.powers): the member asked the question but holds no power.
     (Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN), {"member:space_hide": post("group", "space_post")}),
+    (
+        API_MEMBERS_OWN,
+        {
+            "api-my-space-posts": get("group"),
+            "api-my-space-post": get("group", "space_post"),
+            "api-my-space-reply": post("group", "space_post"),
+            "api-my-space-answered": post("group", "space_post"),
+            "api-my-space-contact": get("group"),
+        },
+    ),
+    (
+        Policy(DENIED, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"api-my-space-hide": post("group", "space_post")},
+    ),
+    (API_SHOP_OBJECT, {"api-shop-space-posts": get("group")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-space-reply": post("space_post"),
+            "api-shop-space-answered": post("space_post"),
+            "api-shop-space-hide": post("space_post"),
+            "api-shop-space-restore": post("space_post"),
+        },
+    ),
+    (
+        API_SHOP_LIST,
+        {"api-shop-space-reply-times-groups": get(), "api-shop-space-reply-times-responders": get()},
+    ),
     (SHOP_LIST, {"dashboard:space_reply_times": get()}),
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
@@ -759,6 +796,7 @@ def world(db, settings):
     campaign = make_campaign(shop, sku, owner=owner)
     help_run = help_campaign(shop)
     bargain_run = bargain_campaign(shop)
+    checkin_run = checkin_campaign(shop)
     give_run = give_campaign(shop)
     gift = paid_gift(give_run, member, DjangoClientTransport(Client()))
     owed_item = fulfilment.owe_item(
@@ -833,6 +871,9 @@ def world(db, settings):
         "bargain_campaign": bargain_run,
         "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
+        "checkin_campaign": checkin_run,
+        # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
+        "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),
         "give_campaign": give_run,
         "gift_token": gift.token,
         "owed_item": owed_item,

@@ -289,7 +289,7 @@ def test_every_dashboard_page_has_something_real(demo):
 
     shop = Shop.objects.get(slug="demo")
     running = dict(Campaign.objects.filter(shop=shop, state="running").values_list("type", "pk"))
-    assert set(running) == {"group_buy", "help", "bargain"}
+    assert set(running) == {"group_buy", "help", "bargain", "checkin"}
     assert set(Team.objects.filter(campaign_id=running["group_buy"]).values_list("state", flat=True)) == {
         "open",
         "succeeded",
@@ -301,6 +301,26 @@ def test_every_dashboard_page_has_something_real(demo):
     flag = FraudFlag.objects.get(shop=shop, kind="shared_device", status=FlagStatus.OPEN)
     assert flag.events.count() >= 3
     assert top(shop, lb.Metric.CAMPAIGN_ACTS) and top(shop, lb.Metric.JOINS) and top(shop, lb.Metric.QUALIFIED)
+
+
+def test_the_skin_care_group_has_two_weeks_of_check_ins(demo):
+    from campaigns.models import Campaign, CheckIn, CheckinMilestone, CheckinStanding
+    from groups.models import GroupSeries
+
+    shop = Shop.objects.get(slug="demo")
+    series = GroupSeries.objects.get(shop=shop, name="护肤打卡营")
+    campaign = Campaign.objects.get(shop=shop, type="checkin", state="running")
+    assert list(campaign.series.all()) == [series] and not campaign.all_groups
+    check_ins = CheckIn.objects.filter(campaign=campaign).order_by()
+    assert set(check_ins.values_list("group__series", flat=True)) == {series.pk}
+    assert check_ins.values("day").distinct().count() >= 10  # days of history, not one burst
+    assert check_ins.values("member").distinct().count() >= 10
+    assert check_ins.filter(made_up=True).exists()
+    standings = CheckinStanding.objects.filter(campaign=campaign)
+    assert standings.filter(best_streak__gte=7).exists() and standings.filter(streak__lt=F("best_streak")).exists()
+    assert CheckinMilestone.objects.filter(campaign=campaign, days=7).exists()
+    assert top(shop, lb.Metric.CHECK_IN_DAYS)
+    assert all("06:00" <= f"{timezone.localtime(c.at):%H:%M}" < "23:00" for c in check_ins.filter(made_up=False))
 
 
 def test_joins_through_the_shops_codes_are_the_channels_and_staff_earn_nothing(demo):

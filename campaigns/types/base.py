@@ -36,12 +36,14 @@ class CampaignKind:
     figure_labels: dict = {}
     # Dotted paths of the type's own modules, each optional: `urls` (its member pages, included at /m/c/
     # in the "campaigns" namespace), `api_urls` (its member API, at /api/v1/) and `admin` (its platform
-    # admin, imported with campaigns.admin). Left as None, each is looked up by that name in the package
+    # admin, imported with campaigns.admin), `dashboard_urls` (its operator pages, included under
+    # /dashboard/campaigns/ in the "dashboard" namespace). Left as None, each is looked up by that name in the package
     # the kind is defined in, so a type package with a `urls.py` needs to say nothing; its `templates/`
     # directory is found the same way.
     urls: str | None = None
     api_urls: str | None = None
     admin: str | None = None
+    dashboard_urls: str | None = None
 
     # -- settings --
 
@@ -142,7 +144,8 @@ class CampaignKind:
         return None if package in ("campaigns", "campaigns.types") else package
 
     def module(self, part: str) -> str | None:
-        """The dotted path of the type's `part` module ("urls", "api_urls", "admin"), or None if it has none."""
+        """The dotted path of the type's `part` module ("urls", "api_urls", "admin", "dashboard_urls"), or None
+        if it has none."""
         declared = getattr(self, part, None)
         if declared:
             return declared

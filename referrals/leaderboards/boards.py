@@ -19,11 +19,13 @@ class Metric:
     JOINS = "joins"
     GMV = "gmv"
     CAMPAIGN_ACTS = "acts"
+    CHECK_IN_DAYS = "checkins"
     choices = [
         (QUALIFIED, _("合格推荐")),
         (JOINS, _("带来入群")),
         (GMV, _("带来成交额")),
         (CAMPAIGN_ACTS, _("活动行为")),
+        (CHECK_IN_DAYS, _("打卡天数")),
     ]
 
 
@@ -56,6 +58,7 @@ METRIC_KINDS = {
     Metric.JOINS: (EventKind.JOINED,),
     Metric.GMV: (EventKind.FIRST_ORDER, EventKind.REPEAT_ORDER),
     Metric.CAMPAIGN_ACTS: (EventKind.CAMPAIGN_ACT,),
+    Metric.CHECK_IN_DAYS: (EventKind.CHECK_IN,),
 }
 KIND_METRIC = {kind: metric for metric, kinds in METRIC_KINDS.items() for kind in kinds}
 TOP = 50

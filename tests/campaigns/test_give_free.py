@@ -176,3 +176,61 @@ def test_the_help_task_page_offers_the_free_item_and_the_claim_page_places_it(cl
     order = Order.objects.get(member=starter)
     assert response.status_code == 302 and response.url == reverse("orders:member_order", args=[order.pk])
     assert order.total == 0 and order.state == OrderState.PAID
+
+
+# --- The treat's pages and API, the dashboard's figures ------------------------------------------------------
+
+
+def test_the_treat_page_asks_where_the_hosts_item_goes_then_gives_the_link(client, shop):
+    from django.urls import reverse
+
+    campaign = _treat_campaign(shop)
+    host, _group = giver_in(shop)
+    point, _at_pickup = pickup_at(shop)
+    client.force_login(host)
+    assert 'data-testid="start-treat"' in client.get(campaign.get_absolute_url()).content.decode()
+    url = reverse("campaigns:give_treat", args=[campaign.pk])
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"delivery": "pickup", "recipient_name": "李婷"}).status_code == 400
+
+    response = client.post(
+        url,
+        {"delivery": "pickup", "recipient_name": "李婷", "recipient_phone": "13700004321", "pickup_point": point.pk},
+    )
+
+    treat = campaign.gifts.get()
+    assert response.status_code == 302 and response.url == treat.get_absolute_url()
+    assert treat.mode == "treat" and treat.giver == host and treat.giver_delivery["pickup_point_id"] == point.pk
+    assert "请你喝一杯" not in client.get(treat.get_absolute_url()).content.decode()  # the host's own view
+
+
+def test_the_api_starts_a_treat_and_a_friend_claims_it(client, shop):
+    from django.urls import reverse
+
+    campaign = _treat_campaign(shop)
+    host, group = giver_in(shop)
+    client.force_login(host)
+    body = {"delivery": "shipping", "recipient_name": "李婷", "recipient_phone": "13700004321", "address": "北京"}
+    started = client.post(reverse("api-give-treat", args=[campaign.pk]), body, content_type="application/json")
+    assert started.status_code == 201 and started.json()["mode"] == "treat" and started.json()["share_url"]
+
+    client.force_login(make_buyer(group))
+    token = started.json()["token"]
+    claimed = client.post(reverse("api-gift-claim", args=[token]), body, content_type="application/json")
+    assert claimed.status_code == 200 and claimed.json()["state"] == "claimed"
+    assert Order.objects.filter(total=0, state=OrderState.PAID).count() == 2
+
+
+def test_the_dashboard_shows_a_give_campaigns_figures(shop, operator_client):
+    from django.urls import reverse
+
+    campaign = _treat_campaign(shop)
+    treat, group = _started(campaign, shop)
+    giving.claim_gift(gift=treat, member=make_buyer(group), delivery=ADDRESS)
+
+    detail = operator_client.get(reverse("dashboard:campaign_detail", args=[campaign.pk]))
+
+    figures = dict(detail.context["figures"])
+    assert figures["发出礼物"] == 1 and figures["已领取"] == 1 and figures["免费件数"] == 2
+    assert figures["免费补贴（元）"] == Decimal("50.00")
+    assert operator_client.get(reverse("dashboard:campaign_poster", args=[campaign.pk])).status_code == 200
