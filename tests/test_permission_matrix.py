@@ -325,6 +325,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "dashboard:order_cancel": post("pending"),
             "dashboard:order_refund": post("paid"),
             "dashboard:order_refund_approve": post("paid"),
+            "dashboard:order_refund_part": post("paid"),
             "dashboard:order_refund_reject": post("paid"),
             "dashboard:product_edit": get("product"),
             "dashboard:sku_stock": post("sku"),

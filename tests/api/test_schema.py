@@ -46,6 +46,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/groups/{id}/products/{product_id}/", "get"),
     ("/api/v1/me/groups/{id}/pickup-points/", "get"),
     ("/api/v1/me/groups/{id}/orders/", "post"),
+    ("/api/v1/me/groups/{id}/quote/", "post"),
     ("/api/v1/me/orders/", "get"),
     ("/api/v1/me/orders/{id}/", "get"),
     ("/api/v1/me/orders/{id}/pay/", "post"),
