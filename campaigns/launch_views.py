@@ -171,12 +171,16 @@ def _render_steps(request, kind, campaign, form, settings_form, *, step: str, st
     for name in UNLIMITED_FIELDS:
         form.fields[name].widget.attrs.setdefault("placeholder", _("不限"))
     essential = [name for name in kind.essential_settings if name in settings_form.fields]
+    # A type may also ask one of the engine's own numbers up front (a flash sale's stock cap and limit).
+    essential_engine = [name for name in kind.essential_settings if name in ADVANCED_FIELDS]
     is_json = isinstance(settings_form, JsonSettingsForm)
     advanced_settings = [settings_form[name] for name in settings_form.fields if name not in essential]
     chosen = form["sku"].value()
     keep = int(chosen) if str(chosen or "").isdigit() and len(str(chosen)) <= 18 else None
     errors = _named_errors(form, settings_form) if form.is_bound else []
-    advanced_names = set(ADVANCED_FIELDS) | {name for name in settings_form.fields if name not in essential}
+    advanced_names = (set(ADVANCED_FIELDS) - set(essential_engine)) | {
+        name for name in settings_form.fields if name not in essential
+    }
     return render(
         request,
         "campaigns/dashboard/launch_steps.html",
@@ -189,9 +193,13 @@ def _render_steps(request, kind, campaign, form, settings_form, *, step: str, st
             "step_name": step,
             "skus": selectors.skus_to_launch(request.shop, keep=keep),
             "chosen_sku": str(chosen or ""),
-            "essential": [settings_form[name] for name in essential],
+            "essential": [
+                settings_form[name] if name in essential else form[name]
+                for name in kind.essential_settings
+                if name in essential or name in essential_engine
+            ],
             "advanced_settings": advanced_settings,
-            "advanced_engine": [form[name] for name in ADVANCED_FIELDS],
+            "advanced_engine": [form[name] for name in ADVANCED_FIELDS if name not in essential_engine],
             "advanced_open": is_json or any(name in advanced_names for name in _error_fields(form, settings_form)),
             "errors": errors,
         },

@@ -13,7 +13,10 @@ Guarantees:
   orders share-lock the row (FOR KEY SHARE, which orders never wait on) so that an edit setting a first cap
   waits for them and then counts the counters from the campaign's orders (campaign_usage);
 - a member never takes part more often than the campaign's per-member limit (counted under a short
-  per-(campaign, member) advisory lock).
+  per-(campaign, member) advisory lock);
+- a capped campaign whose last unit is taken is flagged sold out (orders.soldout, scope "campaign") on
+  commit, and its orders are refused from the flag before any row is read or locked; every release and
+  every edit clears the flag on commit. The flag only refuses: the cap's conditional UPDATE decides.
 """
 
 import logging
@@ -33,6 +36,7 @@ from accounts.models import User
 from groups.activity import record_activity
 from groups.lifecycle import JOINABLE_STATES
 from groups.models import ActivityKind, Group, Membership, MembershipStatus
+from orders import soldout
 from orders.models import Order, Sku
 from orders.services import DeliveryRequest, LineRequest, place_order
 from shequn import locks
@@ -49,6 +53,7 @@ from .selectors import campaign_usage
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 SHARE_SALT = "campaigns.share"
+SOLD_OUT_SCOPE = "campaign"  # the campaign's cap, in orders.soldout's flags
 
 ENGINE_FIELDS = (
     "name",
@@ -341,6 +346,7 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         if "series" in fields:
             campaign.series.set(cleaned["series"])
         _record(campaign, by=by, action="campaign.update", before=before, after=_values(campaign))
+        soldout.clear_on_commit([campaign.pk], scope=SOLD_OUT_SCOPE)  # a higher cap (or none) sells again
     return campaign
 
 
@@ -713,6 +719,7 @@ def place_campaign_order(
     existing = Order.objects.filter(member=member, idempotency_key=(idempotency_key or "").strip()).first()
     if existing is not None and CampaignOrder.objects.filter(order=existing, campaign=campaign).exists():
         return existing  # a retry: the same order, nothing taken twice
+    refuse_if_sold_out(campaign.pk)
     if campaign.state != CampaignState.RUNNING and not (allow_after_end and campaign.state == CampaignState.ENDED):
         raise ValidationError(_("活动未在进行中。"))
     if not campaign_runs_in(campaign, group):
@@ -731,8 +738,7 @@ def place_campaign_order(
             taken = CampaignOrder.objects.filter(campaign=campaign, member=member, released_at__isnull=True).count()
             if taken >= campaign.per_member_limit:
                 raise ValidationError(_("每人限参与 %(n)d 次，你已参与 %(n)d 次。") % {"n": campaign.per_member_limit})
-        if campaign.stock_cap is not None or campaign.budget is not None or _capped_now(campaign):
-            _take_from_caps(campaign, quantity, subsidy)
+        capped = campaign.stock_cap is not None or campaign.budget is not None or _capped_now(campaign)
         order = place_order(
             member=member,
             group=group,
@@ -743,6 +749,8 @@ def place_campaign_order(
             source=source or campaign.order_source,
             unit_price=price,
         )
+        if capped:  # after the SKU's UPDATE: the campaign's row is held from here to COMMIT only
+            _take_from_caps(campaign, quantity, subsidy)
         CampaignOrder.objects.create(
             campaign=campaign,
             order=order,
@@ -775,7 +783,15 @@ def release_campaign_order(order: Order) -> bool:
         Campaign.objects.filter(pk=row.campaign_id).update(
             stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
         )
+    soldout.clear_on_commit([row.campaign_id], scope=SOLD_OUT_SCOPE)
     return True
+
+
+def refuse_if_sold_out(campaign_id: int) -> None:
+    """Refuse at once, before any row is read or locked, a campaign flagged sold out (its cap reached)."""
+    name = soldout.first_sold_out([campaign_id], scope=SOLD_OUT_SCOPE)
+    if name is not None:
+        raise ValidationError(_("「%(name)s」活动名额已抢完。") % {"name": name}, code="sold_out")
 
 
 def _capped_now(campaign: Campaign) -> bool:
@@ -794,14 +810,22 @@ def _capped_now(campaign: Campaign) -> bool:
 
 def _take_from_caps(campaign: Campaign, quantity: int, subsidy: Decimal) -> None:
     """Take the units and the subsidy from a capped campaign: one conditional UPDATE each (a cap removed
-    meanwhile lets it through: the counters then are no longer kept)."""
-    if (
-        Campaign.objects.filter(
-            Q(stock_cap__isnull=True) | Q(stock_used__lte=F("stock_cap") - quantity), pk=campaign.pk
-        ).update(stock_used=F("stock_used") + quantity)
-        != 1
-    ):
-        raise ValidationError(_("活动名额已抢完。"))
+    meanwhile lets it through: the counters then are no longer kept). The units' UPDATE that reaches the
+    cap flags the campaign sold out on commit; one refused with the cap reached flags it at once."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Campaign._meta.db_table)} SET stock_used = stock_used + %s "
+            "WHERE id = %s AND (stock_cap IS NULL OR stock_used <= stock_cap - %s) "
+            "RETURNING stock_cap IS NOT NULL AND stock_used >= stock_cap",
+            [quantity, campaign.pk, quantity],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if Campaign.objects.filter(pk=campaign.pk, stock_cap__isnull=False, stock_used__gte=F("stock_cap")).exists():
+            soldout.mark(campaign.pk, campaign.name, scope=SOLD_OUT_SCOPE)
+        raise ValidationError(_("活动名额已抢完。"), code="sold_out")
+    if row[0]:
+        soldout.mark_on_commit(campaign.pk, campaign.name, scope=SOLD_OUT_SCOPE)
     if (
         subsidy
         and Campaign.objects.filter(

@@ -1,5 +1,7 @@
 """Dashboard forms for the catalog, orders and after-sales. They check input shape; services decide."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -173,6 +175,15 @@ class OrderFilterForm(forms.Form):
 
 class ShipForm(forms.Form):
     tracking_number = forms.CharField(label=_("运单号"), max_length=40, required=False)
+
+
+class PartRefundForm(forms.Form):
+    """A partial refund by an operator (部分退款); `key` is rendered with the page, so a second submit of the
+    same page refunds once."""
+
+    amount = forms.DecimalField(label=_("退款金额（元）"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
+    reason = forms.CharField(label=_("原因"), max_length=200)
+    key = forms.CharField(max_length=40, widget=forms.HiddenInput)
 
 
 class ReasonForm(forms.Form):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
     path("<int:pk>/refund/", views.order_refund, name="order_refund"),
     path("<int:pk>/refund/approve/", views.order_refund_approve, name="order_refund_approve"),
+    path("<int:pk>/refund/part/", views.order_refund_part, name="order_refund_part"),
     path("<int:pk>/refund/reject/", views.order_refund_reject, name="order_refund_reject"),
     path("products/", views.product_list, name="products"),
     path("products/new/", views.product_create, name="product_create"),

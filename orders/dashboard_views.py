@@ -6,6 +6,7 @@ object of another shop is a 404. Writes parse a form, call a service (`orders.ca
 """
 
 import csv
+import uuid
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -29,6 +30,7 @@ from .dashboard_forms import (
     CloseCaseForm,
     NewSkuForm,
     OrderFilterForm,
+    PartRefundForm,
     PickupPointForm,
     ProductForm,
     ReasonForm,
@@ -36,7 +38,7 @@ from .dashboard_forms import (
     SkuForm,
     StockForm,
 )
-from .lifecycle import ALLOWED_TRANSITIONS
+from .lifecycle import ALLOWED_TRANSITIONS, PAID_STATES
 from .models import CaseState, Delivery, Order, OrderState, RefundState
 from .reorder_views import SOURCE as REMINDER_SOURCE
 
@@ -421,6 +423,11 @@ def _offered_actions(order: Order) -> dict[str, bool]:
         "cancel": OrderState.CANCELLED in allowed,
         "refund": OrderState.REFUND_REQUESTED in allowed,
         "reject": OrderState.REFUND_REJECTED in allowed and not _refund_pending(order),
+        # A part of the money back, the order kept: while it is paid, no refund request is being decided,
+        # and not all of the money was returned.
+        "refund_part": order.state in PAID_STATES
+        and order.state != OrderState.REFUND_REQUESTED
+        and order.paid_amount > order.refunded_amount,
     }
 
 
@@ -452,11 +459,14 @@ def _render_order_detail(request, order: Order, **forms):
         "can_cancel": offered["cancel"],
         "can_refund": offered["refund"],
         "can_decide_refund": offered["reject"],
+        "can_refund_part": offered["refund_part"],
         "refund_pending": order.state == OrderState.REFUND_REQUESTED and _refund_pending(order),
         "ship_form": forms.get("ship_form") or ShipForm(auto_id="ship_%s"),
         "cancel_form": forms.get("cancel_form") or _reason_form("cancel"),
         "refund_form": forms.get("refund_form") or _reason_form("refund"),
         "reject_form": forms.get("reject_form") or _reason_form("reject"),
+        "refund_part_form": forms.get("refund_part_form")
+        or PartRefundForm(auto_id="part_%s", initial={"key": uuid.uuid4().hex}),
     }
     return render(request, "orders/dashboard/order_detail.html", context)
 
@@ -530,6 +540,26 @@ def order_refund(request, pk: int):
         form=_reason_form("refund", request.POST),
         done=_("已发起退款，支付渠道确认后订单变为「已退款」。"),
         act=lambda order, data: services.refund_order(order=order, by=request.user, reason=data["reason"]),
+    )
+
+
+@operator_required(OPERATOR)
+@require_POST
+def order_refund_part(request, pk: int):
+    """部分退款: part of the money back, split over the lines (orders.services.refund_part); once per page."""
+    return _order_action(
+        request,
+        pk,
+        action="refund_part",
+        form=PartRefundForm(request.POST, auto_id="part_%s"),
+        done=_("已发起部分退款，支付渠道确认后到账。"),
+        act=lambda order, data: services.refund_part(
+            order=order,
+            amount=data["amount"],
+            key=f"order:{order.pk}:part:{data['key']}",
+            reason=data["reason"],
+            by=request.user,
+        ),
     )
 
 

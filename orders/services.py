@@ -10,7 +10,11 @@ Guarantees:
 - an order's paid_amount and refunded_amount are the sums of its succeeded payments and refunds at
   every moment: each moves under the order's row lock in the transaction where a payment or refund
   succeeds, and never otherwise (orders.reconciliation.order_ledger_mismatches checks it);
-- no row lock is held while talking to a payment provider: provider calls run after commit.
+- no row lock is held while talking to a payment provider: provider calls run after commit;
+- an order's price is orders.pricing's (its adjustments written with it, adding up: a constraint trigger
+  checks at COMMIT), and an order priced to 0 is paid at once with no Payment;
+- every order refund is split over the lines (RefundLine), and no line is refunded beyond what was paid
+  for it (a CHECK on the line).
 """
 
 import hashlib
@@ -577,16 +581,23 @@ def refund_order(*, order: Order, by: User, reason: str) -> Refund | None:
         return _approve_refund(order=order, by=by, reason=reason, action="order.refund", was=was)
 
 
-def refund_part(*, order: Order, amount: Decimal, key: str, reason: str) -> Refund:
+def refund_part(*, order: Order, amount: Decimal, key: str, reason: str, by: User | None = None) -> Refund:
     """A partial refund that keeps the order's state (e.g. a price difference owed to the member).
 
-    Idempotent on `key`. The amount never exceeds what is left to refund.
+    Idempotent on `key`. The amount never exceeds what is left to refund, and is split over the lines by
+    what each still has (never beyond what was paid for a line). `by`: the operator who refunds (recorded
+    in the shop's audit log), or None when a rule does (a campaign's price difference).
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.state not in PAID_STATES:
             raise TransitionRefused(_("订单未付款，无法退款。"))
+        if by is not None and not reason.strip():
+            raise ValidationError({"reason": _("请填写退款原因。")})
+        known = Refund.objects.filter(key=key).exists()
         refund = _create_refund(order=order, key=key, amount=amount, reason=reason)
+        if not known:
+            _record_move(order, by=by, action="order.refund.part", was=order.state, refund=refund.amount, reason=reason)
     _start_refund_after_commit(refund)
     return refund
 

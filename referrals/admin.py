@@ -4,6 +4,8 @@ from .models import (
     CampaignReferralRule,
     CommissionAccount,
     CommissionEntry,
+    PointsAccount,
+    PointsEntry,
     ReferralEdge,
     ReferralEvent,
     ReferralSettings,
@@ -84,3 +86,19 @@ class RewardRuleAdmin(admin.ModelAdmin):
 @admin.register(CampaignReferralRule)
 class CampaignReferralRuleAdmin(admin.ModelAdmin):
     list_display = ("shop", "campaign_id", "binding_rule", "binding_window_days")
+
+
+@admin.register(PointsAccount)
+class PointsAccountAdmin(ReadOnlyAdmin):
+    list_display = ("member", "shop", "balance")
+    list_select_related = ("member", "shop")
+    raw_id_fields = ("member", "shop")
+    search_fields = ("member__phone", "member__display_name")
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyAdmin):
+    list_display = ("key", "kind", "points", "balance_after", "account", "order", "created_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("account", "reward", "order")
+    search_fields = ("key",)

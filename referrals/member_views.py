@@ -31,6 +31,7 @@ def _page(request: HttpRequest, *, form: WithdrawalForm | None = None, status: i
             "rewards": rewards[:REWARDS_SHOWN],
             "reward_totals": selectors.reward_totals(rewards),
             "accounts": accounts,
+            "points_accounts": selectors.points_accounts_for_member(member),
             "withdrawals": selectors.withdrawals_for_member(member)[:WITHDRAWALS_SHOWN],
             "form": form or WithdrawalForm(accounts=[a for a in accounts if a.balance > 0]),
         },

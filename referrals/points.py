@@ -116,7 +116,7 @@ def _wanted(draft: PricingDraft) -> int:
     raw = (draft.choices.get(CHOICE) or "").strip()
     if not raw or raw == "0":
         return 0
-    if not raw.isdigit() or int(raw) > MAX_POINTS:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_POINTS:  # "²".isdigit(), but int("²") fails
         raise ValidationError({CHOICE: _("积分数量必须是正整数。")})
     return int(raw)
 

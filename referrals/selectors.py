@@ -21,6 +21,7 @@ from .models import (
     ZERO,
     CommissionAccount,
     EventKind,
+    PointsAccount,
     ReferralEdge,
     ReferralEvent,
     Reward,
@@ -297,6 +298,15 @@ def reward_totals(rewards: QuerySet[Reward]) -> dict:
 
 def commission_accounts_for_member(member: User) -> QuerySet[CommissionAccount]:
     return CommissionAccount.objects.filter(member=member).select_related("shop").order_by("shop__name", "pk")
+
+
+def points_accounts_for_member(member: User) -> QuerySet[PointsAccount]:
+    """The member's points in each shop where they ever had some, with the shop's rate (one query)."""
+    return (
+        PointsAccount.objects.filter(member=member)
+        .select_related("shop", "shop__referral_settings")
+        .order_by("shop__name", "pk")
+    )
 
 
 def withdrawals_for_member(member: User) -> QuerySet[WithdrawalRequest]:

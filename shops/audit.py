@@ -46,6 +46,7 @@ ACTIONS = {
     "order.refund.approve": _("同意退款"),
     "order.refund.reject": _("拒绝退款"),
     "order.refund": _("主动退款"),
+    "order.refund.part": _("部分退款"),
     "order.case.close": _("处理售后"),
     "fulfilment.hand_over": _("交付物品"),
     "referrals.settings.update": _("修改推荐设置"),

@@ -35,7 +35,7 @@ from orders.services import open_case
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from shops.models import OperatorRole
-from tests.builders.campaigns import make_campaign, open_team
+from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.coupon_support import coupon_template
@@ -325,6 +325,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "dashboard:order_cancel": post("pending"),
             "dashboard:order_refund": post("paid"),
             "dashboard:order_refund_approve": post("paid"),
+            "dashboard:order_refund_part": post("paid"),
             "dashboard:order_refund_reject": post("paid"),
             "dashboard:product_edit": get("product"),
             "dashboard:sku_stock": post("sku"),
@@ -525,6 +526,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "campaigns:coupon_claim": post("coupon_campaign"),
             "campaigns:coupon_centre": get(),
             "campaigns:bargain_start": post("bargain_campaign"),
+            "campaigns:flash_buy": post("flash_campaign"),
             "campaigns:checkin_page": get("checkin_campaign"),
             "campaigns:checkin_do": post("checkin_campaign"),
             "campaigns:checkin_makeup": post("checkin_campaign"),
@@ -545,6 +547,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-coupons": get(),
             "api-coupon-centre": get(),
             "api-my-bargains": post("bargain_campaign"),
+            "api-my-flash-orders": post("flash_campaign"),
             "api-my-checkin": get("checkin_campaign"),
             "api-my-checkin-makeup": post("checkin_campaign"),
         },
@@ -870,6 +873,7 @@ def world(db, settings):
         "bargain_campaign": bargain_run,
         "coupon_campaign": coupon_run,
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
+        "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "checkin_campaign": checkin_run,
         # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
         "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),

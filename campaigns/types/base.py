@@ -25,7 +25,8 @@ class CampaignKind:
     # One line for the launch wizard's type cards: what the member does and gets (gettext_lazy).
     summary: str = ""
     # The names of the settings form's fields the launch wizard asks for up front (the two or three numbers
-    # that make the campaign); the others sit under 高级设置 with their defaults. Empty: all folded.
+    # that make the campaign), in order; the others sit under 高级设置 with their defaults. Empty: all folded.
+    # A name may also be one of the engine's numbers (stock_cap, per_member_limit, budget…) the type needs.
     essential_settings: tuple[str, ...] = ()
     # Does the type sell through `place_campaign_order` (needs a product/SKU on the campaign)?
     sells: bool = False

@@ -190,8 +190,11 @@ def test_placing_an_order_reserves_stock_and_answers_201(member_api, member, in_
             "unit_price": "39.90",
             "quantity": 2,
             "line_total": "79.80",
+            "adjustment_amount": "0.00",
+            "refunded_amount": "0.00",
         }
     ]
+    assert (body["charges"], body["adjustments"]) == ("0.00", [])
     assert (body["delivery"], body["address"], body["note"]) == ("shipping", ADDRESS["address"], "放门口")
     assert body["group"] == {"id": in_group.pk, "name": in_group.name}
     assert [t["to_state"] for t in body["allowed_transitions"]] == ["paid", "cancelled"]

@@ -68,3 +68,22 @@ def refresh(*objs):
 
 def new_user(**kw):
     return UserFactory(**kw)
+
+
+FLASH_SALE_SETTINGS = {"flash_price": "9.90", "pay_minutes": 15}
+
+
+def make_flash_sale(shop, sku, *, owner=None, stock_cap=3, per_member_limit=1, run=True, **fields):
+    """A 秒杀 on `sku`: `stock_cap` units at ¥9.90, `per_member_limit` each, running unless `run=False`."""
+    return make_campaign(
+        shop,
+        sku,
+        owner=owner,
+        type=CampaignType.FLASH_SALE,
+        run=run,
+        settings=fields.pop("settings", FLASH_SALE_SETTINGS),
+        name=fields.pop("name", "整点秒杀 有机米粉"),
+        stock_cap=stock_cap,
+        per_member_limit=per_member_limit,
+        **fields,
+    )

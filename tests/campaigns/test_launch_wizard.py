@@ -30,6 +30,7 @@ ESSENTIALS = {
     "group_buy": {"s-group_price": "39.90", "s-team_size": "3"},
     "help": {"s-helps_needed": "3", "s-reward_kind": "price", "s-reward_price": "9.90"},
     "bargain": {"s-floor_price": "9.90", "s-min_cuts": "3"},
+    "flash_sale": {"s-flash_price": "9.90", "stock_cap": "100", "per_member_limit": "1"},
 }
 
 
@@ -205,7 +206,8 @@ def test_an_error_about_the_product_found_on_step_three_goes_back_to_step_two(op
 @pytest.mark.parametrize("code", sorted(ESSENTIALS))
 def test_every_registered_type_asks_its_essentials_up_front_and_folds_the_rest(operator_client, operator, sku, code):
     kind = registry.get(code)
-    assert kind.essential_settings and set(kind.essential_settings) <= set(kind.settings_form.base_fields)
+    engine = ("name", "starts_at", "ends_at", "stock_cap", "budget", "per_member_limit")
+    assert kind.essential_settings and set(kind.essential_settings) <= {*kind.settings_form.base_fields, *engine}
     data, response = to_numbers(operator_client, code, sku)
     page = response.content.decode()
     folded = page[page.index('<details class="advanced"') :]
@@ -213,8 +215,9 @@ def test_every_registered_type_asks_its_essentials_up_front_and_folds_the_rest(o
     for name in kind.settings_form.base_fields:
         assert (f'name="s-{name}"' in up_front) == (name in kind.essential_settings), name
         assert (f'name="s-{name}"' in folded) == (name not in kind.essential_settings), name
-    for name in ("name", "starts_at", "ends_at", "stock_cap", "budget", "per_member_limit"):
-        assert f'name="{name}"' in folded
+    for name in engine:  # the engine's numbers are folded, unless the type asks one up front
+        assert (f'name="{name}"' in up_front) == (name in kind.essential_settings), name
+        assert (f'name="{name}"' in folded) == (name not in kind.essential_settings), name
 
     data.update(step="numbers", go="next", **ESSENTIALS[code])
     response = operator_client.post(new_url(code), data)

@@ -30,6 +30,7 @@ OBJECT_OF = {
     "order_cancel": "pending_order",
     "order_refund": "paid_order",
     "order_refund_approve": "requested_order",
+    "order_refund_part": "paid_order",
     "order_refund_reject": "requested_order",
     "case_detail": "case",
     "case_close": "case",
@@ -48,6 +49,7 @@ WRITE_DATA = {
     "order_cancel": {"reason": "取消"},
     "order_refund": {"reason": "退款"},
     "order_refund_approve": {},
+    "order_refund_part": {"amount": "1.00", "reason": "差价", "key": "k1"},
     "order_refund_reject": {"reason": "不退"},
     "case_close": {"resolution": "已处理", "resolved": "yes"},
 }

@@ -194,3 +194,71 @@ def test_a_free_order_is_refunded_with_no_money_moving(buyer, buyer_group, shop)
     order.refresh_from_db()
     assert order.state == OrderState.REFUNDED and not order.refunds.exists() and refunded == [order]
     assert order.stock_returned_at is not None
+
+
+# --- The operator's partial refund (dashboard) -----------------------------------------------------------
+
+
+def test_an_operator_refunds_part_of_a_discounted_order_once_per_page(buyer, buyer_group, shop, operator):
+    from django.urls import reverse
+
+    from shops.models import AuditEntry
+    from tests.orders.dashboard_support import client_for, messages_of
+
+    order = _paid_order(buyer, buyer_group, shop, [(1000, 1), (3000, 1)], [(AdjustmentKind.COUPON, -400, None)])
+    client = client_for(operator)
+    page = client.get(reverse("dashboard:order_detail", args=[order.pk])).content.decode()
+    assert reverse("dashboard:order_refund_part", args=[order.pk]) in page and "优惠券 · 测试" in page
+    form = {"amount": "10.00", "reason": "少发一件", "key": "page-1"}
+
+    first = client.post(reverse("dashboard:order_refund_part", args=[order.pk]), form, follow=True)
+    client.post(reverse("dashboard:order_refund_part", args=[order.pk]), form, follow=True)  # pressed twice
+
+    assert ("success", "已发起部分退款，支付渠道确认后到账。") in messages_of(first)
+    refund = order.refunds.get()
+    assert (refund.amount, refund.key, refund.reason) == (Decimal("10.00"), f"order:{order.pk}:part:page-1", "少发一件")
+    assert sorted(refund.line_parts.values_list("amount", flat=True)) == [Decimal("2.50"), Decimal("7.50")]
+    entry = AuditEntry.objects.get(action="order.refund.part")
+    assert (entry.actor, entry.target_id) == (operator, order.pk)
+    order.refresh_from_db()
+    assert order.state == OrderState.PAID
+
+
+def test_an_operator_cannot_refund_more_than_is_left(buyer, buyer_group, shop, operator):
+    from django.urls import reverse
+
+    from tests.orders.dashboard_support import client_for
+
+    order = _paid_order(buyer, buyer_group, shop, [(1000, 1)], [])
+    response = client_for(operator).post(
+        reverse("dashboard:order_refund_part", args=[order.pk]), {"amount": "10.01", "reason": "多退", "key": "k"}
+    )
+    assert response.status_code == 200 and "退款金额超出可退金额。" in response.content.decode()
+    assert not order.refunds.exists()
+
+
+# --- The database: adjustments add up (checked at COMMIT) ------------------------------------------------
+
+
+def test_the_database_refuses_adjustments_that_do_not_add_up(buyer, buyer_group, shop):
+    from django.db import IntegrityError, connection
+
+    from orders.models import Order, OrderAdjustment
+
+    order = _paid_order(buyer, buyer_group, shop, [(1000, 1)], [(AdjustmentKind.COUPON, -100, None)])
+    adjustment = order.adjustments.get()
+    with pytest.raises(IntegrityError, match="order_adjustments_add_up|do not add up"), transaction.atomic():
+        OrderAdjustment.objects.filter(pk=adjustment.pk).update(amount=Decimal("-2.00"))
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OrderLine.objects.filter(order=order).update(adjustment_amount=Decimal("-0.50"))
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(discount=Decimal("2.00"), total=Decimal("8.00"))
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    # The control: the rows as pricing wrote them pass the same check.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

@@ -130,6 +130,7 @@ def test_the_points_that_buy_no_whole_fen_are_not_spent(shop, ref_group, sku, me
         (100, "1001", "积分不足：你有 1000 积分。"),
         (100, "-5", "积分数量必须是正整数。"),
         (100, "1.5", "积分数量必须是正整数。"),
+        (100, "²", "积分数量必须是正整数。"),
     ],
 )
 def test_points_the_member_cannot_spend_refuse_the_order_and_write_nothing(

@@ -1,0 +1,103 @@
+"""秒杀 end to end in a real browser: a member taps 立即抢购 on the landing page, signs in, confirms and pays
+for the last unit; the sale is sold out: another member's landing page says 已抢光 with no buy button, and
+the buy page itself answers with the sold-out page. The live server runs in another thread of this process;
+the test delivers the simulated provider's outbox itself, as the worker would."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from campaigns import services
+from campaigns.models import Campaign, CampaignOrder, CampaignType
+from groups.models import GroupState, Threshold
+from groups.services import add_member
+from orders.models import Order, OrderState
+from orders.payments.simulated import deliver_due
+from shops.models import OperatorRole
+from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+ADDRESS = "上海市徐汇区漕溪北路 88 号 2 号楼 502"
+
+
+@pytest.fixture
+def other_phone(browser):
+    context = browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_a_flash_sale_sells_out(phone, other_phone, live_site, shot, sign_in_by_phone):
+    shop = ShopFactory(name="小满母婴生活馆")
+    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
+    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
+    buyer = UserFactory(phone="+8613700004321", display_name="李婷")
+    add_member(group=group, user=buyer, by=owner)
+    sku = SkuFactory(
+        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("59.90"), stock=50
+    )
+    now = timezone.now()
+    campaign = services.create_campaign(
+        shop=shop,
+        by=owner,
+        type=CampaignType.FLASH_SALE,
+        name="米粉整点秒杀",
+        sku=sku,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=1),
+        stock_cap=1,
+        per_member_limit=1,
+        hook_title="整点秒杀，有机米粉 ¥9.90",
+        hook_text="限量 1 件，手慢无。",
+        settings={"flash_price": "9.90"},
+    )
+    services.schedule_campaign(campaign=campaign, by=owner)
+
+    # The member opens the landing page, taps 立即抢购, signs in and lands on the confirmation.
+    phone.goto(f"{live_site}/m/c/{campaign.pk}/")
+    expect(phone.get_by_role("heading", name="整点秒杀，有机米粉 ¥9.90").first).to_be_visible()
+    expect(phone.locator("#hook").get_by_test_id("units-left")).to_have_text("剩余 1 件")
+    shot(phone, "1-landing")
+    phone.locator("#hook").get_by_test_id("flash-buy").click()
+    sign_in_by_phone(phone, "13700004321", step="2-sign-in")
+    expect(phone.get_by_role("heading", name="确认抢购")).to_be_visible()
+    expect(phone.locator(".price-now")).to_contain_text("¥9.90")
+    phone.locator(".segment", has_text="快递配送").click()
+    phone.get_by_label("收货地址").fill(ADDRESS)
+    shot(phone, "3-confirm")
+    phone.get_by_test_id("submit-flash-order").click()
+    expect(phone.get_by_text("抢到了！请在付款时限内完成付款。")).to_be_visible()
+
+    # They pay on the simulated cashier; the provider's notification lands.
+    phone.get_by_role("button", name="去付款").click()
+    expect(phone.locator(".cashier-amount")).to_contain_text("¥9.90")
+    phone.get_by_role("button", name="确认支付").click()
+    phone.wait_for_url("**/orders/*/**")
+    assert deliver_due() == 1
+    order = Order.objects.get(member=buyer)
+    assert order.state == OrderState.PAID and order.total == Decimal("9.90")
+    shot(phone, "4-paid")
+
+    # Sold out: another visitor's landing page says so, and the buy page answers with the sold-out page.
+    other_phone.goto(f"{live_site}/m/c/{campaign.pk}/")
+    expect(other_phone.locator("#hook").get_by_test_id("flash-sold-out")).to_have_text("已抢光")
+    expect(other_phone.get_by_test_id("flash-buy")).to_have_count(0)
+    shot(other_phone, "5-sold-out-landing")
+    other_phone.goto(f"{live_site}/m/c/{campaign.pk}/flash/buy/")
+    expect(other_phone.get_by_test_id("flash-sold-out-page")).to_contain_text("「米粉整点秒杀」已抢光")
+    shot(other_phone, "6-sold-out-page")
+
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    assert campaign.stock_used == 1 == CampaignOrder.objects.filter(campaign=campaign).count()
