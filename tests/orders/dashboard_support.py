@@ -8,7 +8,17 @@ from django.urls import URLPattern, reverse
 from PIL import Image
 
 from orders import dashboard_urls
-from orders.models import AfterSalesCase, Order, OrderTransition, PickupPoint, Product, ProductImage, Refund, Sku
+from orders.models import (
+    AfterSalesCase,
+    FulfilmentItem,
+    Order,
+    OrderTransition,
+    PickupPoint,
+    Product,
+    ProductImage,
+    Refund,
+    Sku,
+)
 
 
 def client_for(user) -> Client:
@@ -51,6 +61,7 @@ def snapshot() -> dict:
         "transitions": OrderTransition.objects.count(),
         "refunds": Refund.objects.count(),
         "cases": list(AfterSalesCase.objects.order_by("pk").values_list("pk", "state", "resolution")),
+        "owed": list(FulfilmentItem.objects.order_by("pk").values_list("pk", "state", "handed_over_by")),
     }
 
 

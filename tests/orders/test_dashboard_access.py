@@ -8,6 +8,8 @@ visitors are sent to sign in. Each refusal has a control: the same request by th
 import pytest
 from django.urls import reverse
 
+from orders.fulfilment import Destination, owe_item
+from orders.models import Delivery
 from orders.services import open_case, request_refund
 from shops.models import OperatorRole
 from shops.tenancy import SESSION_SHOP_KEY
@@ -35,6 +37,7 @@ OBJECT_OF = {
     "case_detail": "case",
     "case_close": "case",
     "reminder_product": "product",
+    "fulfilment_hand_over": "owed_item",
 }
 # Valid input for every write, so that a refusal is about who asks, never about what was sent.
 WRITE_DATA = {
@@ -52,6 +55,7 @@ WRITE_DATA = {
     "order_refund_part": {"amount": "1.00", "reason": "差价", "key": "k1"},
     "order_refund_reject": {"reason": "不退"},
     "case_close": {"resolution": "已处理", "resolved": "yes"},
+    "fulfilment_hand_over": {"tracking_number": "SF200"},
 }
 # Pages that answer GET; a viewer may read these.
 VIEWER_PAGES = {
@@ -64,6 +68,7 @@ VIEWER_PAGES = {
     "case_detail",
     "reminders",
     "reminder_product",
+    "fulfilment",
 }
 OPERATOR_PAGES = {"product_create", "product_edit", "pickup_point_edit"}
 
@@ -89,10 +94,20 @@ def objects(shop, buyer, buyer_group, transport):
     requested = order_for(buyer, buyer_group, sku)
     pay(requested, transport)
     request_refund(order=requested, by=buyer, reason="不想要了")
+    point = PickupPointFactory(shop=shop)
+    owed = owe_item(
+        shop_id=shop.pk,
+        member=buyer,
+        source="test",
+        key="owed-1",
+        label="赠品",
+        destination=Destination(method=Delivery.PICKUP, pickup_point_id=point.pk),
+    )
     return {
         "product": ProductFactory(shop=shop),
         "sku": sku,
-        "point": PickupPointFactory(shop=shop),
+        "point": point,
+        "owed_item": owed,
         "pending_order": pending,
         "paid_order": paid,
         "requested_order": requested,
