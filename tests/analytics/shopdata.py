@@ -21,7 +21,17 @@ from groups.models import (
     MembershipStatus,
     VisitKind,
 )
-from orders.models import Order, OrderLine, OrderState, Payment, Refund, RefundState, RepurchaseReminder
+from orders.models import (
+    AdjustmentKind,
+    Order,
+    OrderAdjustment,
+    OrderLine,
+    OrderState,
+    Payment,
+    Refund,
+    RefundState,
+    RepurchaseReminder,
+)
 from referrals.models import EventKind, ReferralEdge, ReferralEvent, Reward, RewardKind, RewardRule, RewardStatus
 from tests.factories import GroupFactory, InviteLinkFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
 
@@ -260,7 +270,7 @@ def order(data: ShopData, person, created: datetime, *, paid: bool | None = None
         created_at=created,
         paid_at=created + timedelta(minutes=rng.randint(1, 20)) if paid else None,
     )
-    for sku, quantity in lines:
+    for index, (sku, quantity) in enumerate(lines):
         OrderLine.objects.create(
             order=placed,
             sku=sku,
@@ -270,6 +280,19 @@ def order(data: ShopData, person, created: datetime, *, paid: bool | None = None
             unit_price=sku.price,
             quantity=quantity,
             line_total=sku.price * quantity,
+            # The discount is one adjustment on the first line, as the pricing step would record it.
+            adjustment_amount=-discount if index == 0 else Decimal("0.00"),
+        )
+    if discount:
+        first_sku = lines[0][0]
+        OrderAdjustment.objects.create(
+            order=placed,
+            kind=AdjustmentKind.COUPON,
+            source="shopdata",
+            amount=-discount,
+            sku=first_sku,
+            shares={str(first_sku.pk): str(-discount)},
+            position=0,
         )
     if data.campaigns and rng.random() < 0.4:
         CampaignOrder.objects.create(
