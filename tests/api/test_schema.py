@@ -113,7 +113,9 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/bargains/{id}/", "get"),
     ("/api/v1/me/bargains/{id}/cut/", "post"),
     ("/api/v1/me/bargains/{id}/buy/", "post"),
-    # 券 coupons, 送 gifts and 打卡 check-ins (campaigns/types/coupon|give|checkin/api_urls.py)
+    # 券 coupons, 送 gifts, 秒杀 flash sales and 打卡 check-ins (their types' api_urls.py)
+    ("/api/v1/me/campaigns/{id}/flash-orders/", "get"),
+    ("/api/v1/me/campaigns/{id}/flash-orders/", "post"),
     ("/api/v1/me/coupon-centre/", "get"),
     ("/api/v1/me/coupons/", "get"),
     ("/api/v1/me/campaigns/{id}/coupon/claim/", "post"),
