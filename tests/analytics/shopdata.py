@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignAct, CampaignOrder, CampaignType, CampaignVisit
@@ -249,6 +250,13 @@ def event(data: ShopData, kind, inviter, invitee, edge, at: datetime) -> Referra
 
 
 def order(data: ShopData, person, created: datetime, *, paid: bool | None = None) -> Order:
+    # One transaction, as the order core writes an order: its adjustments must add up at COMMIT, also
+    # where the caller runs in autocommit (a browser test's live server).
+    with transaction.atomic():
+        return _order(data, person, created, paid=paid)
+
+
+def _order(data: ShopData, person, created: datetime, *, paid: bool | None) -> Order:
     rng = data.rng
     paid = rng.random() < 0.85 if paid is None else paid
     lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(data.skus, rng.randint(1, len(data.skus)))]
