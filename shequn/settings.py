@@ -200,6 +200,8 @@ CELERY_BEAT_SCHEDULE = {
     "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
     # 打卡: reminders near the end of the daily window; milestone rewards a standing reached and lacks.
     "checkin-jobs": {"task": "campaigns.tasks.checkin_jobs", "schedule": timedelta(minutes=10)},
+    # 比 contests: settle ended contests once (final ranking, prizes owed) and grant pending prizes.
+    "contest-jobs": {"task": "campaigns.tasks.contest_jobs", "schedule": timedelta(minutes=5)},
     # Repeat-purchase reminders and the groups' lifecycle jobs; each runs under a lease (shequn.jobs).
     "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders", "schedule": timedelta(minutes=5)},
     "group-lifecycle": {"task": "groups.tasks.run_group_lifecycle", "schedule": timedelta(minutes=5)},

@@ -94,6 +94,10 @@ ACTIONS = {
     "campaign.cancel": _("取消活动"),
     "campaign.checkin.hide": _("隐藏打卡"),
     "campaign.checkin.show": _("恢复显示打卡"),
+    "campaign.contest.settle": _("结算排行榜比赛"),
+    "campaign.contest.prize.release": _("审核通过并发放比赛奖品"),
+    "campaign.contest.prize.withhold": _("不予发放比赛奖品"),
+    "campaign.contest.prize.retry": _("重新发放比赛奖品"),
 }
 
 
