@@ -127,6 +127,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/checkin/", "get"),
     ("/api/v1/me/campaigns/{id}/checkin/", "post"),
     ("/api/v1/me/campaigns/{id}/checkin/makeup/", "post"),
+    ("/api/v1/me/campaigns/{id}/contest/", "get"),
 }
 ORDER_PREFIXES = (
     "/api/v1/shop/products/",

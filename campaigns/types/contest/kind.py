@@ -704,6 +704,17 @@ def grant_pending(campaign: Campaign, *, now: datetime | None = None) -> int:
     return sum(grant_prize(prize_id, now=now) for prize_id in ids)
 
 
+def _lock_pending(prize_id: int) -> ContestPrize | None:
+    """The prize's row locked until commit if it is still pending, else None: a concurrent grant waits here
+    for the first to commit, then finds it granted. The guard that gives a prize once."""
+    return (
+        ContestPrize.objects.select_for_update(of=("self",))
+        .select_related("campaign", "member", "entry", "coupon_template")
+        .filter(pk=prize_id, state=PrizeState.PENDING)
+        .first()
+    )
+
+
 def grant_prize(prize_id: int, *, now: datetime | None = None) -> bool:
     """Give one pending prize through the reward machinery, exactly once: the row is locked where it is still
     pending (a concurrent grant waits, then finds it granted and gives nothing), the grant is made under the
@@ -713,12 +724,7 @@ def grant_prize(prize_id: int, *, now: datetime | None = None) -> bool:
 
     now = now or timezone.now()
     with transaction.atomic():
-        prize = (
-            ContestPrize.objects.select_for_update(of=("self",))
-            .select_related("campaign", "member", "entry", "coupon_template")
-            .filter(pk=prize_id, state=PrizeState.PENDING)
-            .first()
-        )
+        prize = _lock_pending(prize_id)
         if prize is None:
             return False
         try:

@@ -3,8 +3,11 @@ board (live during the period, the frozen final ranking once settled), my rank, 
 and my prizes. Thin: the rules live in kind.py. The board is public like the landing page; "mine" and the
 prizes are the signed-in member's own."""
 
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from campaigns import selectors, services
@@ -50,4 +53,6 @@ def page_context(campaign: Campaign, user) -> dict:
 @require_GET
 def contest_page(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _contest(pk)
-    return render(request, "campaigns/contest/page.html", page_context(campaign, request.user))
+    context = page_context(campaign, request.user)
+    context["login_url"] = f"{reverse('account_request_login_code')}?{urlencode({'next': request.get_full_path()})}"
+    return render(request, "campaigns/contest/page.html", context)
