@@ -579,7 +579,6 @@ def release_due(
     """Decide every due notification, `batch` per transaction, claimed with SKIP LOCKED."""
     report = report or RunReport()
     taken = 0
-    backends: dict[str, ChannelBackend] = {}
     while taken < limit:
         at = now or timezone.now()
         size = min(batch, limit - taken)
