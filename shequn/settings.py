@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "referrals",
     "orders",
     "notifications",
+    "segments",
     "campaigns",
     "analytics",
 ]
@@ -209,6 +210,9 @@ CELERY_BEAT_SCHEDULE = {
     "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
     # The group space: remind operators before a group's WeChat QR code expires (once per code and expiry).
     "wechat-qr-expiry": {"task": "groups.tasks.remind_expiring_wechat_qr", "schedule": timedelta(hours=1)},
+    # Automatic member tags from behaviour; broadcasts whose sending request died midway (segments).
+    "auto-tags": {"task": "segments.tasks.recompute_auto_tags", "schedule": timedelta(minutes=30)},
+    "broadcast-finish": {"task": "segments.tasks.finish_broadcasts", "schedule": timedelta(minutes=5)},
     # Analytics fact tables: rebuild the days whose sources changed since the last run (analytics.facts).
     "analytics-facts": {"task": "analytics.tasks.refresh_facts", "schedule": timedelta(minutes=10)},
 }
