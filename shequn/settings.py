@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "campaigns",
+    "playbooks",
     "analytics",
 ]
 # The official account (公众号) members sign in through inside WeChat; its openids also address WeChat
@@ -200,6 +201,8 @@ CELERY_BEAT_SCHEDULE = {
     "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
     # 打卡: reminders near the end of the daily window; milestone rewards a standing reached and lacks.
     "checkin-jobs": {"task": "campaigns.tasks.checkin_jobs", "schedule": timedelta(minutes=10)},
+    # 新群培育: the due automatic steps of every group's playbook, each once.
+    "playbook-steps": {"task": "playbooks.tasks.run_playbook_steps", "schedule": timedelta(minutes=5)},
     # Repeat-purchase reminders and the groups' lifecycle jobs; each runs under a lease (shequn.jobs).
     "repurchase-reminders": {"task": "orders.tasks.dispatch_repurchase_reminders", "schedule": timedelta(minutes=5)},
     "group-lifecycle": {"task": "groups.tasks.run_group_lifecycle", "schedule": timedelta(minutes=5)},
