@@ -250,6 +250,11 @@ entry fee payment for a paid-entry group and answer the URL where they pay (orde
 Asked outside any transaction; may raise ValidationError (the member is told why). First answer; with no
 answer paid entry is unavailable."""
 
+group_created: Hook[[Model], None] = Hook("group_created", when=When.INSIDE)
+"""A new groups.Group was created (by an operator, the demo, or a series opening its next group), inside the
+creating transaction, its tags set. Must not raise: a receiver that cannot do its part leaves it undone
+(playbooks: no matching playbook, no run)."""
+
 group_health_figures: Hook[[list[int], Any, Any], dict[int, dict]] = Hook("group_health_figures", when=When.READ)
 """More figures for the groups' weekly health snapshot: (group_ids, start, end) → {group_id: {figure: value}}
 for the week [start, end), in a constant number of queries. Every answer is merged."""

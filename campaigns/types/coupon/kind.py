@@ -455,11 +455,14 @@ def claim_coupon(*, campaign: Campaign, member, channel: str = CouponChannel.CEN
     raise AssertionError("unreachable")
 
 
-def grant_coupon(*, template: Campaign, member, reason: str, key: str, now=None) -> Coupon:
+def grant_coupon(
+    *, template: Campaign, member, reason: str, key: str, now=None, issuer: Campaign | None = None
+) -> Coupon:
     """Give `member` a coupon of `template` for a rule's act (a referral reward, a help reward, a prize, a
     reminder): the one entry point for rule grants. Once per key (the same key returns the same coupon);
     from the template's supply (CouponRefused "sold_out" when it is gone); the claim limits and audience
-    do not apply: the rule decided."""
+    do not apply: the rule decided. `issuer`: the campaign whose rule gives it (a check-in milestone, a
+    contest's prize), whose cost the coupon's discount then is in campaign ROI."""
     now = now or timezone.now()
     key = (key or "").strip()[:GRANT_KEY_MAX]
     if not key:
@@ -473,7 +476,15 @@ def grant_coupon(*, template: Campaign, member, reason: str, key: str, now=None)
     if template.state != CampaignState.RUNNING:
         raise CouponRefused("not_running")
     try:
-        return _issue(template, member, now=now, channel=CouponChannel.RULE, reason=reason[:120], grant_key=key)
+        return _issue(
+            template,
+            member,
+            now=now,
+            channel=CouponChannel.RULE,
+            reason=reason[:120],
+            grant_key=key,
+            issuer_campaign_id=issuer.pk if issuer is not None and issuer.pk != template.pk else None,
+        )
     except IntegrityError:
         existing = Coupon.objects.filter(campaign=template, grant_key=key).first()
         if existing is None:
