@@ -213,7 +213,7 @@ def test_settlement_freezes_the_ranking_and_grants_each_prize_through_the_reward
     )
     # Points into the ledger, under the prize's key (which names the contest).
     assert balance_of(shop_id=shop.pk, member_id=first.pk) == 500
-    assert PointsEntry.objects.filter(key=f"contest:{campaign.pk}:1:1:{first.pk}", points=500).exists()
+    assert PointsEntry.objects.get(key=f"contest:{campaign.pk}:1:1:{first.pk}", points=500).campaign_id == campaign.pk
     # The item into the fulfilment queue, owed by the contest, at its pickup point.
     item = FulfilmentItem.objects.get(key=f"contest:{campaign.pk}:1:2:{first.pk}")
     assert (item.member, item.source, item.pickup_point, item.state) == (
@@ -222,10 +222,12 @@ def test_settlement_freezes_the_ranking_and_grants_each_prize_through_the_reward
         point,
         "owed",
     )
+    assert (item.campaign_id, item.worth) == (campaign.pk, Decimal("199.00"))  # campaign ROI's prize cost
     # Cash into the commission balance; the coupon granted once under the key, its reason naming the contests.
     assert _commission(shop, second) == Decimal("20.00")
     coupon = Coupon.objects.get(campaign=template, member=third)
     assert coupon.grant_key == f"contest:{campaign.pk}:3:4:{third.pk}"
+    assert coupon.issuer_campaign_id == campaign.pk
     assert "邀请达人赛" in coupon.reason
     # The prizes' cost for campaign ROI: the item's stated cost and the cash.
     assert prizes[f"contest:{campaign.pk}:1:2:{first.pk}"].cost == Decimal("199.00")

@@ -23,6 +23,9 @@ Rules and where each is decided:
 
 What a contest's prizes cost (campaign ROI): the granted ContestPrize rows of the campaign, `cost` in yuan
 (cash, the points at the shop's points-per-yuan rate at settlement, an item's stated cost, 0 for a coupon).
+The machinery's own rows name the contest too: the points entry (campaign_id, worth), the owed item (source
+"campaign:<id>", worth), the coupon (issuer_campaign_id; its cost is the discount of the order that uses it)
+and the commission entry (its key, "contest:<campaign id>:…").
 """
 
 from dataclasses import dataclass
@@ -606,10 +609,10 @@ def _recipients(rules: Rules, entries: list[ContestEntry]) -> dict[int, list[int
 
 
 def _points_cost(shop_id: int, points: int) -> Decimal:
-    from referrals.points import rate_for
+    """The points' worth at the shop's rate (what the points ledger records on the entry too)."""
+    from referrals.points import worth_of
 
-    rate = rate_for(shop_id)
-    return (Decimal(points) / rate).quantize(CENT) if rate else Decimal("0.00")
+    return worth_of(shop_id=shop_id, points=points)
 
 
 def _freeze(campaign: Campaign) -> tuple[int, int]:
@@ -776,6 +779,7 @@ def _give(prize: ContestPrize) -> None:
             member=prize.member,
             reason=_("排行榜「%(name)s」第 %(rank)d 名") % {"name": campaign.name, "rank": prize.entry.rank},
             key=prize.key,
+            issuer=campaign,
         )
     else:
         from orders.fulfilment import Destination, owe_item
@@ -789,6 +793,7 @@ def _give(prize: ContestPrize) -> None:
             key=prize.key,
             label=_("排行榜奖品：%(prize)s") % {"prize": prize.label},
             destination=Destination(method=Delivery.PICKUP, pickup_point_id=pickup),
+            worth=prize.cost,
         )
 
 
