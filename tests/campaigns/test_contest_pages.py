@@ -61,7 +61,7 @@ def test_anyone_may_read_the_board_but_only_a_member_has_a_rank(client, shop):
     campaign = contest(shop)
     invites(campaign, UserFactory(display_name="阿强"), 2)
     page = client.get(_page(campaign)).content.decode()
-    assert "阿强" in page and "我的排名" not in page
+    assert "阿强" in page and 'data-testid="contest-mine"' not in page and "登录查看我的排名" in page
 
 
 def test_the_final_page_shows_the_frozen_ranking_and_my_prize(client, shop):

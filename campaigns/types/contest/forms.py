@@ -4,7 +4,7 @@ decides, so this form only shows the fields and their choices."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .kind import Metric, PrizeTo, Scope
+from .choices import Metric, PrizeTo, Scope
 
 
 class ContestSettingsForm(forms.Form):
