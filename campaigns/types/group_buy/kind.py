@@ -218,7 +218,16 @@ def _seat_error(exc: IntegrityError) -> ValidationError:
 
 
 def open_team(
-    *, campaign: Campaign, member, group, delivery, idempotency_key: str, quantity: int = 1, inviter=None, request=None
+    *,
+    campaign: Campaign,
+    member,
+    group,
+    delivery,
+    idempotency_key: str,
+    quantity: int = 1,
+    inviter=None,
+    request=None,
+    choices: dict[str, str] | None = None,
 ) -> TeamSeat:
     """Open a team: the leader's order at the group price (less the leader discount) and a pending team.
     The team opens when that order is paid. The same key returns the same seat."""
@@ -246,6 +255,7 @@ def open_team(
                 price=rules.price_for(SeatRole.LEADER),
                 delivery=delivery,
                 idempotency_key=idempotency_key,
+                choices=choices,
             )
             team = Team.objects.create(
                 campaign=campaign,
@@ -300,7 +310,16 @@ def join_problem(team: Team, member, *, now=None) -> str | None:
 
 
 def join_team(
-    *, team: Team, member, group, delivery, idempotency_key: str, quantity: int = 1, inviter=None, request=None
+    *,
+    team: Team,
+    member,
+    group,
+    delivery,
+    idempotency_key: str,
+    quantity: int = 1,
+    inviter=None,
+    request=None,
+    choices: dict[str, str] | None = None,
 ) -> TeamSeat:
     """Join an open team: an order at the group price and a pending seat; the seat is decided when it is
     paid. Refuses a full, closed or expired team, the member's own team, a second open team in the
@@ -335,6 +354,7 @@ def join_team(
                 delivery=delivery,
                 idempotency_key=idempotency_key,
                 allow_after_end=True,
+                choices=choices,
             )
             return TeamSeat.objects.create(
                 team=team,
