@@ -180,6 +180,42 @@ def test_tier_refunds_with_a_coupon_stay_within_what_each_line_was_paid(shop, gb
     assert joiners[0].order.total - joiners[0].order.refunded_amount == Decimal("30.00")
 
 
+def test_a_tier_difference_larger_than_what_a_coupon_left_to_pay_refunds_only_what_was_paid(
+    shop, gb_sku, gb_group, transport
+):
+    tiered = make_campaign(
+        shop,
+        gb_sku,
+        settings={"tiers": [{"size": 2, "price": "39.00"}, {"size": 3, "price": "35.00"}], "time_limit_minutes": 60},
+    )
+    people = [make_buyer(gb_group) for _ in range(3)]
+    big = _coupon(shop, people[2], coupon_kind="no_threshold", amount_off="37", stack_with_campaign_price=True)
+    leader = group_buy.open_team(
+        campaign=tiered, member=people[0], group=gb_group, delivery=SHIPPING, idempotency_key=uuid.uuid4().hex
+    )
+    pay(leader.order, transport)
+    seats = [
+        group_buy.join_team(
+            team=leader.team,
+            member=person,
+            group=gb_group,
+            delivery=SHIPPING,
+            idempotency_key=uuid.uuid4().hex,
+            choices={"coupon": str(big.pk)} if person == people[2] else None,
+        )
+        for person in people[1:]
+    ]
+    for seat in seats:
+        pay(seat.order, transport)
+    assert seats[1].order.total == Decimal("2.00")
+    group_buy.GroupBuy().expire_due(now=timezone.now() + timedelta(minutes=61))
+    deliver(transport)
+    assert [r.amount for r in Refund.objects.filter(order=seats[0].order)] == [Decimal("4.00")]
+    assert [r.amount for r in Refund.objects.filter(order=seats[1].order)] == [Decimal("2.00")]
+    seats[1].order.refresh_from_db()
+    assert seats[1].order.refunded_amount == seats[1].order.total
+
+
 def test_the_bargain_checkout_offers_a_stacking_coupon_and_the_order_uses_it(client, shop):
     starter, _group = starter_in(shop)
     task = bargaining.start_bargain(campaign=bargain_campaign(shop), member=starter, seed=11)
@@ -217,3 +253,26 @@ def test_the_help_reward_checkout_prices_with_a_coupon(client, shop):
         AdjustmentKind.CAMPAIGN_PRICE,
         AdjustmentKind.COUPON,
     ]
+
+
+def test_the_team_api_takes_the_members_coupon_and_refuses_one_that_may_not_stack(shop, campaign, gb_group):
+    from rest_framework.test import APIClient
+
+    leader = make_buyer(gb_group)
+    stacks = _coupon(shop, leader, **STACKS_5)
+    alone = _coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
+    client = APIClient()
+    client.force_authenticate(leader)
+
+    def open_with(coupon, key):
+        return client.post(
+            f"/api/v1/me/campaigns/{campaign.pk}/teams/",
+            {**ADDRESS, "group": gb_group.pk, "choices": {"coupon": str(coupon.pk)}},
+            format="json",
+            headers={"Idempotency-Key": key},
+        )
+
+    refused = open_with(alone, "k1")
+    assert refused.status_code == 400 and "不能与活动价同时使用" in refused.content.decode()
+    assert open_with(stacks, "k2").status_code == 201
+    assert TeamSeat.objects.get(member=leader).order.total == Decimal("24.90")

@@ -515,8 +515,9 @@ class GroupBuy(CampaignKind):
             final = rules.tiers[0][1]
         if final is not None:
             Team.objects.filter(pk=team.pk).update(final_price=final)
-            for seat in TeamSeat.objects.filter(team=team, state=SeatState.WON):
-                owed = self._difference(rules, seat, final)
+            for seat in TeamSeat.objects.filter(team=team, state=SeatState.WON).select_related("order"):
+                # Never more than the member paid for it: a coupon or points may have paid part of the price.
+                owed = min(self._difference(rules, seat, final), seat.order.total)
                 if owed > 0:
                     TeamSeat.objects.filter(pk=seat.pk).update(price_refund=owed)
         transaction.on_commit(lambda: _cancel_unpaid_seats_later(team.pk), robust=True)
