@@ -445,7 +445,13 @@ def grant_coupon_reward(task: HelpTask):
         return None
     try:
         with transaction.atomic():
-            return grant_coupon(template=template, member=task.starter, reason=_("助力奖励"), key=f"help:{task.pk}")
+            return grant_coupon(
+                template=template,
+                member=task.starter,
+                reason=_("助力奖励"),
+                key=f"help:{task.pk}",
+                issuer=task.campaign,
+            )
     except CouponRefused as refused:
         logger.warning("help task %s: coupon reward not given: %s", task.pk, refused.reason)
         return None
