@@ -226,6 +226,9 @@ WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEA
 JOB_LEASE_TTL = timedelta(seconds=int(os.environ.get("JOB_LEASE_SECONDS", "60")))
 # /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
 OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
+# /healthz keeps the outboxes' figures (one aggregate per outbox table) this long in the cache: load
+# balancers probe every few seconds, and an outbox problem matters only after minutes. 0 = every probe.
+HEALTH_OUTBOX_CACHE_SECONDS = int(os.environ.get("HEALTH_OUTBOX_CACHE_SECONDS", "10"))
 
 # Sessions in PostgreSQL alone (one primary-key read a request), not cached in Redis: with Redis down a cached
 # copy could not be deleted, so a session signed out during the outage would sign its holder in again when
