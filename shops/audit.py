@@ -94,6 +94,11 @@ ACTIONS = {
     "campaign.cancel": _("取消活动"),
     "campaign.checkin.hide": _("隐藏打卡"),
     "campaign.checkin.show": _("恢复显示打卡"),
+    "campaign.swap.hide": _("隐藏换物"),
+    "campaign.swap.show": _("恢复显示换物"),
+    "campaign.swap.ban": _("移出换物"),
+    "campaign.swap.report": _("处理换物举报"),
+    "campaign.swap.resolve": _("处理换物争议"),
 }
 
 
