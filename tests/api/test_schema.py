@@ -127,6 +127,14 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/checkin/", "get"),
     ("/api/v1/me/campaigns/{id}/checkin/", "post"),
     ("/api/v1/me/campaigns/{id}/checkin/makeup/", "post"),
+    ("/api/v1/me/campaigns/{id}/swap/listings/", "get"),
+    ("/api/v1/me/campaigns/{id}/swap/listings/", "post"),
+    ("/api/v1/me/swap/listings/{listing}/", "get"),
+    ("/api/v1/me/swap/listings/{listing}/offers/", "post"),
+    ("/api/v1/me/swap/listings/{listing}/report/", "post"),
+    ("/api/v1/me/swap/swaps/", "get"),
+    ("/api/v1/me/swap/swaps/{swap}/", "get"),
+    ("/api/v1/me/swap/swaps/{swap}/{action}/", "post"),
 }
 ORDER_PREFIXES = (
     "/api/v1/shop/products/",
