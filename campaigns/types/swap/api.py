@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from campaigns.models import CampaignType
 from shequn.api import DENIED, INVALID, NOT_FOUND, error_response
+from shequn.bounds import MAX_ID
 from shequn.serializers import person
 
 from ..assisted.api import REFUSED, PersonField, SocialView, _refused
@@ -69,7 +70,7 @@ class SwapSerializer(serializers.Serializer):
 
 
 class ListingRequestSerializer(serializers.Serializer):
-    group = serializers.IntegerField(help_text="A group of the campaign the member is in.")
+    group = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A group of the campaign I am in.")
     title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
     description = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX_LENGTH)
     wanted = serializers.CharField(required=False, allow_blank=True, max_length=WANTED_MAX_LENGTH)
@@ -81,7 +82,9 @@ class ListingRequestSerializer(serializers.Serializer):
 
 
 class OfferRequestSerializer(serializers.Serializer):
-    offered_listing = serializers.IntegerField(required=False, allow_null=True, help_text="An item of mine.")
+    offered_listing = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, help_text="An item of mine."
+    )
     price = serializers.CharField(required=False, allow_blank=True, max_length=20)
     message = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
 
