@@ -741,6 +741,7 @@ def create_group(
         group.tags.set(tags)
     if owner is not None:
         _add_member(group=group, user=owner, by=by, role=MemberRole.OWNER)
+    hooks.group_created.run(group)
     if by is not None:  # the demo passes None: nobody acted
         audit.record(
             shop=shop,
@@ -848,6 +849,7 @@ def open_next_group_in_series(
             **{k: getattr(series, k) for k in GROUP_FIELDS},
         )
         group.tags.set(series.tags.all())
+        hooks.group_created.run(group)
         if state != GroupState.PREPARING:
             transition_group(group=group, to_state=GroupState.RECRUITING, by=by, reason=_("系列自动开新群"))
             if state != GroupState.RECRUITING:

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from shequn import hooks, kicks
 from shops import audit
 
-from .channels import OutgoingMessage, PermanentError, backend_for, channels_for
+from .channels import ChannelBackend, OutgoingMessage, PermanentError, backend_for, channels_for
 from .models import (
     COMMERCIAL,
     Category,
@@ -652,15 +652,19 @@ def _finish(delivery: Delivery, **fields) -> None:
     )
 
 
-def _send_one(delivery: Delivery, report: RunReport) -> bool:
+def _send_one(delivery: Delivery, report: RunReport, backends: dict[str, ChannelBackend]) -> bool:
     """Send one claimed delivery; True when the provider took it (the caller marks it sent, in bulk).
-    A failure is recorded here, one row at a time (failures are few)."""
+    A failure is recorded here, one row at a time (failures are few). `backends` holds the run's backend
+    per channel: a backend may build a provider client (an HTTP session, a token) that every send of the
+    run can share."""
     if delivery.attempts > max_attempts():  # its worker died on the last attempt
         _finish(delivery, state=DS.FAILED, last_error=_("发送中断次数过多"))
         report.failed += 1
         return False
     try:
-        backend_for(delivery.channel).send(_message(delivery))
+        if delivery.channel not in backends:
+            backends[delivery.channel] = backend_for(delivery.channel)
+        backends[delivery.channel].send(_message(delivery))
     except PermanentError as exc:
         _finish(delivery, state=DS.FAILED, last_error=str(exc)[:300])
         _fall_back(delivery)
@@ -703,10 +707,11 @@ def send_due(*, now: datetime | None = None, limit: int = 200, report: RunReport
     """
     report = report or RunReport()
     taken = 0
+    backends: dict[str, ChannelBackend] = {}
     while taken < limit:
         chunk = min(CLAIM_CHUNK, limit - taken)
         claimed = _claim_deliveries(now or timezone.now(), chunk)
-        sent = [delivery for delivery in claimed if _send_one(delivery, report)]
+        sent = [delivery for delivery in claimed if _send_one(delivery, report, backends)]
         _finish_sent(sent)
         report.sent += len(sent)
         taken += len(claimed)

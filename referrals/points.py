@@ -68,11 +68,30 @@ def _move(account_id: int, points: int) -> bool:
     return PointsAccount.objects.filter(pk=account_id, **condition).update(balance=F("balance") + points) == 1
 
 
+def worth_of(*, shop_id: int, points: int) -> Decimal:
+    """What `points` are worth at the shop's rate now, in whole fen down (0 while points cannot be spent)."""
+    rate = rate_for(shop_id)
+    if rate <= 0 or points <= 0:
+        return Decimal("0.00")
+    return (Decimal(points * 100 // rate) / 100).quantize(CENT)
+
+
 def post_points(
-    *, shop_id: int, member_id: int, points: int, kind: str, key: str, reward: Reward | None = None, order=None
+    *,
+    shop_id: int,
+    member_id: int,
+    points: int,
+    kind: str,
+    key: str,
+    reward: Reward | None = None,
+    order=None,
+    campaign_id: int | None = None,
 ) -> PointsEntry | None:
     """Move points in (> 0) or out (< 0), once per key (a repeat returns None and changes nothing); taking
-    more than the balance raises ValidationError. Run inside the caller's transaction."""
+    more than the balance raises ValidationError. Run inside the caller's transaction.
+
+    Points earned record their worth at the shop's rate now and the campaign that gave them (if any): what
+    campaign ROI counts as its points cost."""
     account = _account(shop_id, member_id)
     try:
         with transaction.atomic():
@@ -85,6 +104,8 @@ def post_points(
                 reward=reward,
                 order=order,
                 created_at=timezone.now(),
+                campaign_id=campaign_id,
+                worth=worth_of(shop_id=shop_id, points=points) if kind == PointsEntryKind.EARN else Decimal("0.00"),
             )
     except IntegrityError:
         if PointsEntry.objects.filter(key=key).exists():
@@ -109,6 +130,7 @@ def credit_reward(reward: Reward) -> PointsEntry | None:
         kind=PointsEntryKind.EARN,
         key=f"reward:{reward.pk}",
         reward=reward,
+        campaign_id=reward.edge.campaign_id,
     )
 
 

@@ -47,6 +47,7 @@ JOB_LABELS = {
     "wechat-qr-expiry": _("群空间：微信群二维码到期前提醒运营"),
     "cancel-overdue-orders": _("超时未付款订单自动取消（库存退回）"),
     "campaign-due-jobs": _("营销活动：按时开始/结束，过期团失败退款，助力与砍价到期"),
+    "playbook-steps": _("新群培育：执行到期的自动步骤（消息、公告、活动），每群每步一次"),
     "checkin-jobs": _("打卡：窗口结束前提醒未打卡成员，补发已达成的里程碑奖励"),
     "grant-due-referral-rewards": _("推荐奖励：审核期满后发放"),
     "detect-referral-fraud": _("风控：检测可疑推荐"),
@@ -56,6 +57,8 @@ JOB_LABELS = {
     "payment-reconciliation": _("支付：昨日账单与本系统对账"),
     "order-ledger-check": _("支付：每笔订单的已付/已退金额与支付流水核对"),
     "analytics-facts": _("数据分析：按变动重算每日事实表"),
+    "auto-tags": _("自动标签：按消费与活跃重算会员标签"),
+    "broadcast-finish": _("群发：补完发送中断的群发"),
 }
 # The outbox pumps (deliver-notifications, deliver-simulated-payment-notifications) are not run under a
 # lease: they are kicked after every commit as well as by beat, and claim their rows with SKIP LOCKED, so

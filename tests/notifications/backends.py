@@ -56,3 +56,12 @@ class ProbingSmsBackend(SmsBackend):
             }
         )
         return "probe-1"
+
+
+class InstanceRecordingWechatBackend(RecordingWechatBackend):
+    """Keeps which backend object sent each message, to show a run shares one per channel."""
+
+    senders: list[int] = []
+
+    def send(self, message) -> None:
+        InstanceRecordingWechatBackend.senders.append(id(self))

@@ -146,3 +146,20 @@ def test_racing_workers_send_each_delivery_once(shop, customer):
     assert len(LocmemSmsBackend.outbox) == 10 and len(mail.outbox) == 10
     assert Delivery.objects.filter(state=DS.SENT).count() == 30  # inbox, SMS, e-mail
     assert sum(r.sent for r in results) == 20  # the inbox is delivered on release
+
+
+def test_a_run_sends_every_delivery_of_a_channel_through_one_backend(shop, customer, settings):
+    """A backend may hold a provider client (an HTTP session, an access token): built once per run, not
+    once per message."""
+    from tests.notifications.backends import InstanceRecordingWechatBackend
+
+    settings.NOTIFICATION_BACKENDS = {"wechat": "tests.notifications.backends.InstanceRecordingWechatBackend"}
+    InstanceRecordingWechatBackend.senders = []
+    for _ in range(4):
+        write(shop, customer, Category.TRANSACTIONAL)
+
+    report = services.deliver_due()
+
+    assert report.released == 4
+    assert len(InstanceRecordingWechatBackend.senders) == 4
+    assert len(set(InstanceRecordingWechatBackend.senders)) == 1
