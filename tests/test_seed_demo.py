@@ -289,7 +289,7 @@ def test_every_dashboard_page_has_something_real(demo):
 
     shop = Shop.objects.get(slug="demo")
     running = dict(Campaign.objects.filter(shop=shop, state="running").values_list("type", "pk"))
-    assert set(running) == {"group_buy", "help", "bargain", "checkin"}
+    assert set(running) == {"group_buy", "help", "bargain", "checkin", "swap"}
     assert set(Team.objects.filter(campaign_id=running["group_buy"]).values_list("state", flat=True)) == {
         "open",
         "succeeded",

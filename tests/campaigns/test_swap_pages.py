@@ -101,6 +101,7 @@ def test_offer_agree_and_confirm_through_the_pages(campaign, group, people):
     assert swap.state == SwapState.DONE
     page = _as(bob).get(reverse("campaigns:swap_detail", args=[swap.pk])).content.decode()
     assert 'data-testid="swap-done"' in page
+    assert "一方已交接" in page and "handed_one" not in page  # every move, in words
 
 
 def test_a_refused_offer_is_shown_on_the_item_page(campaign, group, people):

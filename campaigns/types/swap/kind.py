@@ -694,10 +694,9 @@ def expire_offers(*, now: datetime) -> int:
     return expired
 
 
-def expire_listings(*, now: datetime, campaign: Campaign | None = None) -> int:
-    """Listed items past their days (or of an ended campaign) → expired, with their open offers."""
-    due = SwapListing.objects.filter(state=ListingState.LISTED)
-    due = due.filter(campaign=campaign) if campaign is not None else due.filter(expires_at__lte=now)
+def expire_listings(*, now: datetime) -> int:
+    """Listed items past their days → expired, with their open offers (safe to run twice)."""
+    due = SwapListing.objects.filter(state=ListingState.LISTED, expires_at__lte=now)
     expired = 0
     for pk in list(due.values_list("pk", flat=True)[:500]):
         with transaction.atomic():

@@ -249,6 +249,12 @@ class SwapMove(models.Model):
     def __str__(self) -> str:
         return f"{self.from_state or '∅'} → {self.to_state}"
 
+    @property
+    def to_label(self) -> str:
+        """The state moved to, in words."""
+        states = SwapState if self.of_swap else ListingState
+        return str(states(self.to_state).label) if self.to_state in states.values else self.to_state
+
 
 class ReportState(models.TextChoices):
     OPEN = "open", _("待处理")
