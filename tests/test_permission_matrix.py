@@ -22,10 +22,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from PIL import Image
 
+from campaigns.models import ContestPrize
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.checkin import kind as checkin
+from campaigns.types.contest import kind as contests
 from campaigns.types.help import kind as helping
 from campaigns.types.swap import kind as swapping
+from groups import feedback as group_feedback
 from groups import services as group_services
 from groups import space
 from groups.models import MemberWarning, Threshold, WarningAppeal
@@ -35,10 +38,12 @@ from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
+from segments.models import Broadcast, Segment, TagRule
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
+from tests.campaigns.contest_support import contest, end, invites
 from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
@@ -52,6 +57,7 @@ from tests.factories import (
     PickupPointFactory,
     ShopFactory,
     SkuFactory,
+    TagFactory,
     UserFactory,
 )
 
@@ -159,6 +165,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-docs": get(),
             "member:landing": get("link_code"),
             "campaigns:landing": get("campaign"),
+            "campaigns:contest_page": get("contest_campaign"),
             "campaigns:team": get("campaign", "team"),
             "api-link": get("link_code"),
             "orders:provider_notify": post("simulated"),
@@ -317,6 +324,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
         SHOP_OBJECT_WRITE,
         {
             "dashboard:checkin_hide": post("check_in"),
+            "dashboard:contest_settle": post("contest_campaign"),
+            "dashboard:contest_prize_review": post("contest_prize"),
             "dashboard:checkin_show": post("check_in"),
             "dashboard:group_edit": get("group"),
             "dashboard:group_transition": post("group"),
@@ -555,6 +564,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-bargains": post("bargain_campaign"),
             "api-my-flash-orders": post("flash_campaign"),
             "api-my-checkin": get("checkin_campaign"),
+            "api-my-contest": get("contest_campaign"),
             "api-my-checkin-makeup": post("checkin_campaign"),
         },
     ),
@@ -763,6 +773,72 @@ MATRIX += [
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
 
+# The complaints and suggestions box (投诉与建议): a member's own items; the shop's staff read, operators write;
+# tests/groups/test_feedback.py has the rest of the denial paths.
+MATRIX += [
+    (
+        MEMBERS_OWN,
+        {
+            "member:feedback_new": get("group"),
+            "member:feedback_detail": get("feedback"),
+            "member:feedback_photo": get("feedback"),
+        },
+    ),
+    (SIGNED_IN, {"member:feedback_list": get()}),
+    (SHOP_LIST, {"dashboard:feedback": get(), "dashboard:feedback_departments": get()}),
+    (SHOP_OBJECT, {"dashboard:feedback_detail": get("feedback"), "dashboard:feedback_photo": get("feedback")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:feedback_route": post("feedback"),
+            "dashboard:feedback_answer": post("feedback"),
+            "dashboard:feedback_close": post("feedback"),
+            "dashboard:feedback_department_toggle": post("feedback_department"),
+        },
+    ),
+    (API_MEMBERS_OWN, {"api-my-group-feedback": post("group"), "api-my-feedback-item": get("feedback")}),
+    (API_SIGNED_IN, {"api-my-feedback": get()}),
+    (API_SHOP_LIST, {"api-shop-feedback": get(), "api-shop-feedback-departments": get()}),
+    (API_SHOP_OBJECT, {"api-shop-feedback-item": get("feedback")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-feedback-route": post("feedback"),
+            "api-shop-feedback-answer": post("feedback"),
+            "api-shop-feedback-close": post("feedback"),
+        },
+    ),
+]
+
+# Segments, automatic tags and broadcasts (群发): tests/segments/test_pages.py has the writes' outcomes.
+MATRIX += [
+    (SHOP_LIST, {"dashboard:segments": get(), "dashboard:tag_rules": get(), "dashboard:broadcasts": get()}),
+    (
+        SHOP_WRITE,
+        {"dashboard:segment_create": get(), "dashboard:broadcast_create": get(), "dashboard:tag_rule_create": post()},
+    ),
+    (SHOP_OBJECT, {"dashboard:segment_detail": get("segment"), "dashboard:broadcast_detail": get("broadcast")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:segment_edit": get("segment"),
+            "dashboard:segment_invite": post("segment"),
+            "dashboard:tag_rule_update": post("tag_rule"),
+            "dashboard:broadcast_send": post("broadcast"),
+        },
+    ),
+    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get()}),
+    (
+        API_SHOP_OBJECT,
+        {
+            "api-shop-segment": get("segment"),
+            "api-shop-segment-members": get("segment"),
+            "api-shop-broadcast": get("broadcast"),
+        },
+    ),
+    (API_SHOP_OBJECT_WRITE, {"api-shop-broadcast-send": post("broadcast")}),
+]
+
 
 # 换物 swaps (campaigns/types/swap): a listing exists for its group's members (here the member owns it), a swap
 # for its two members (here the member is the owner asked); the share page and its invite QR code are public;
@@ -849,6 +925,15 @@ def _swap_world(shop, group, member) -> dict:
         "swap_report": swapping.report(campaign=run, reporter=seller, listing=item, reason="广告"),
         "swap_dispute": disputed,
     }
+
+
+def _contest_prize(shop, group):
+    """A prize of an ended, settled contest of the shop (another member's)."""
+    ended = contest(shop)
+    invites(ended, make_buyer(group), 2)
+    end(ended)
+    contests.settle(ended)
+    return ContestPrize.objects.get(campaign=ended)
 
 
 @pytest.fixture
@@ -950,6 +1035,8 @@ def world(db, settings):
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "checkin_campaign": checkin_run,
+        "contest_campaign": contest(shop),
+        "contest_prize": _contest_prize(shop, group),
         # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
         "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),
         "give_campaign": give_run,
@@ -957,6 +1044,8 @@ def world(db, settings):
         "owed_item": owed_item,
         "notification": notification,
         "space_post": question,
+        "feedback": group_feedback.submit(group=group, member=member, kind="complaint", body="压伤了", photo=_upload()),
+        "feedback_department": group_feedback.create_department(shop_id=shop.pk, by=owner, name="售后部"),
         "space_photo": question.photos.get(),
         **_swap_world(shop, group, member),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
@@ -968,6 +1057,9 @@ def world(db, settings):
         "reconciliation": ReconciliationRun.objects.create(account=account, day=timezone.localdate(), state="balanced"),
         "withdrawal": WithdrawalRequest.objects.create(shop=shop, member=member, amount=1, account_note="微信"),
         "rule": RewardRule.objects.create(shop=shop, kind="points", amount=1),
+        "segment": Segment.objects.create(shop=shop, name="大客户"),
+        "broadcast": Broadcast.objects.create(shop=shop, group=group, title="新品", body="到货了"),
+        "tag_rule": TagRule.objects.create(shop=shop, tag=TagFactory(shop=shop), kind="repeat_buyer", count=2),
         "fraud_flag": FraudFlag.objects.create(
             shop=shop,
             kind="shared_ip",
