@@ -147,7 +147,56 @@ _PARTS = [
             "second_orders": "COUNT(*) FILTER (WHERE r.n = 2)",
             "revenue_fen": "SUM(r.total * 100)",
             "subsidy_fen": "COALESCE(SUM(co.subsidy * 100) FILTER (WHERE co.released_at IS NULL), 0)",
+            # Free items (gifts, help rewards, treats) are placed at a zero unit price: all of it subsidy.
+            "free_items": "COALESCE(SUM(co.units) FILTER (WHERE co.released_at IS NULL AND co.unit_price = 0), 0)",
+            "free_item_cost_fen": """COALESCE(SUM(co.subsidy * 100)
+                FILTER (WHERE co.released_at IS NULL AND co.unit_price = 0), 0)""",
         },
+    ),
+    (
+        # A paid order's coupon discount, the cost of the campaign that gave the coupon (or of its template).
+        # The adjustment keeps its "coupon:<id>" source when a refund gives the coupon back.
+        f"""orders_orderadjustment a JOIN orders_order o ON o.id = a.order_id
+            JOIN campaigns_coupon c ON c.id = CASE WHEN a.source ~ '^coupon:[0-9]{{1,18}}$'
+                THEN substring(a.source from 8)::bigint END
+            LEFT JOIN groups_membership m ON m.group_id = o.group_id AND m.user_id = o.member_id
+            WHERE o.shop_id = %(shop)s AND a.kind = 'coupon' AND {_in_days("o.paid_at")}""",
+        "o.paid_at",
+        "o.group_id",
+        "COALESCE(m.channel, '')",
+        "COALESCE(c.issuer_campaign_id, c.campaign_id)",
+        {"coupon_discount_fen": "SUM(-a.amount * 100)"},
+    ),
+    (
+        # Points a campaign gave (check-in milestones, prizes, referrals it brought), at their worth then.
+        f"""referrals_pointsentry p JOIN referrals_pointsaccount acc ON acc.id = p.account_id
+            WHERE acc.shop_id = %(shop)s AND p.kind = 'earn' AND p.campaign_id IS NOT NULL
+            AND {_in_days("p.created_at")}""",
+        "p.created_at",
+        "NULL::bigint",
+        "''",
+        "p.campaign_id",
+        {"points_cost_fen": "SUM(p.worth * 100)"},
+    ),
+    (
+        # Items owed with no order (a prize bought in; an order's items are costed through the order).
+        f"""orders_fulfilmentitem i WHERE i.shop_id = %(shop)s AND i.order_id IS NULL AND i.state <> 'void'
+            AND {_in_days("i.owed_at")}""",
+        "i.owed_at",
+        "NULL::bigint",
+        "''",
+        "i.campaign_id",
+        {"prizes": "SUM(i.quantity)", "prize_cost_fen": "SUM(i.worth * 100)"},
+    ),
+    (
+        f"""groups_spacepost p JOIN groups_group g ON g.id = p.group_id
+            LEFT JOIN groups_membership m ON m.group_id = p.group_id AND m.user_id = p.author_id
+            WHERE g.shop_id = %(shop)s AND {_in_days("p.created_at")}""",
+        "p.created_at",
+        "p.group_id",
+        "COALESCE(m.channel, '')",
+        "NULL::bigint",
+        {"posts": "COUNT(*)"},
     ),
     (
         f"""orders_refund f JOIN orders_order o ON o.id = f.order_id
@@ -532,6 +581,15 @@ SELECT DISTINCT shop_id, day FROM (
     SELECT o.shop_id, {_day("o.paid_at")} FROM campaigns_campaignorder co JOIN orders_order o ON o.id = co.order_id
     WHERE o.paid_at IS NOT NULL AND ({_window("co.created_at")} OR {_window("co.released_at")})
     UNION ALL
+    SELECT acc.shop_id, {_day("p.created_at")} FROM referrals_pointsentry p
+    JOIN referrals_pointsaccount acc ON acc.id = p.account_id
+    WHERE p.kind = 'earn' AND {_window("p.created_at")}
+    UNION ALL
+    SELECT i.shop_id, {_day("i.owed_at")} FROM orders_fulfilmentitem i
+    WHERE i.order_id IS NULL AND ({_window("i.owed_at")} OR {_window("i.voided_at")})
+    UNION ALL
+    SELECT g.shop_id, {_day("p.created_at")} FROM groups_spacepost p JOIN groups_group g ON g.id = p.group_id
+    WHERE {_window("p.created_at")}    UNION ALL
     SELECT o.shop_id, {_day("o.paid_at")} FROM orders_repurchasereminder rr
     JOIN orders_order o ON o.shop_id = rr.shop_id AND o.member_id = rr.member_id AND o.paid_at > rr.sent_at
     JOIN orders_orderline l ON l.order_id = o.id AND l.product_id = rr.product_id
@@ -554,7 +612,12 @@ SELECT LEAST(
     (SELECT MIN(a.occurred_at) FROM campaigns_campaignact a JOIN campaigns_campaign c ON c.id = a.campaign_id
      WHERE c.shop_id = %(shop)s),
     (SELECT MIN(t.reward_granted_at) FROM campaigns_helptask t JOIN campaigns_campaign c ON c.id = t.campaign_id
-     WHERE c.shop_id = %(shop)s)
+     WHERE c.shop_id = %(shop)s),
+    (SELECT MIN(p.created_at) FROM referrals_pointsentry p JOIN referrals_pointsaccount acc ON acc.id = p.account_id
+     WHERE acc.shop_id = %(shop)s AND p.kind = 'earn'),
+    (SELECT MIN(owed_at) FROM orders_fulfilmentitem WHERE shop_id = %(shop)s AND order_id IS NULL),
+    (SELECT MIN(p.created_at) FROM groups_spacepost p JOIN groups_group g ON g.id = p.group_id
+     WHERE g.shop_id = %(shop)s)
 )
 """
 

@@ -30,7 +30,14 @@ class DailyFact(models.Model):
     - active members: distinct members with any activity but a received message that day, per group;
     - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders;
     - gifts: help tasks whose free-item reward was granted that day; gift cost: their worth (the campaign
-      SKU's price when granted; nothing when the campaign has no SKU).
+      SKU's price when granted; nothing when the campaign has no SKU) — also in the subsidy of the free order;
+    - free items: units of paid campaign orders placed free (gifts, help rewards, treats) and their subsidy
+      (part of the subsidy, the campaign price's discount);
+    - coupon discounts: the coupon adjustments of the orders paid that day, the campaign being the one that
+      gave the coupon (a check-in milestone, a prize) or else its template;
+    - points cost: points a campaign gave that day, at their worth when given;
+    - prizes: items owed that day with no order (a prize bought in), not void, and their worth;
+    - posts: group-space posts written that day (hidden ones too: they were written).
     """
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
@@ -52,11 +59,18 @@ class DailyFact(models.Model):
     reward_cost_fen = counter(_("奖励成本（分）"))
     gifts = counter(_("助力赠品（件）"))
     gift_cost_fen = counter(_("助力赠品成本（分）"))
+    coupon_discount_fen = counter(_("优惠券抵扣（分）"))
+    free_items = counter(_("免费商品（件）"))
+    free_item_cost_fen = counter(_("免费商品成本（分）"))
+    points_cost_fen = counter(_("积分奖励成本（分）"))
+    prizes = counter(_("实物奖品（件）"))
+    prize_cost_fen = counter(_("实物奖品成本（分）"))
     invites = counter(_("邀请"))
     qualified_referrals = counter(_("合格推荐"))
     invitee_first_orders = counter(_("被邀请人首单"))
     active_members = counter(_("活跃成员"))
     check_ins = counter(_("打卡"))
+    posts = counter(_("群空间发帖"))
     campaign_acts = counter(_("活动参与"))
     new_members = counter(_("活动新成员"))
 

@@ -201,8 +201,31 @@ def cohorts(shop_id: int, f: dict) -> Report:
 # --- Campaigns -----------------------------------------------------------------------------------------------
 
 
+# A campaign's cost, by where it comes from (each from its own source table, see analytics.models.DailyFact).
+# Free items are placed at a zero unit price, so their worth is part of the subsidy: it is shown apart from the
+# campaign price's discount, never added twice.
+COST_PARTS = [
+    ("price_discount_fen", _("活动价优惠")),
+    ("coupon_discount_fen", _("优惠券抵扣")),
+    ("tier_refunds_fen", _("阶梯价差退款")),
+    ("reward_cost_fen", _("推荐奖励")),
+    ("points_cost_fen", _("积分奖励")),
+    ("free_item_cost_fen", _("赠品与免费商品")),
+    ("prize_cost_fen", _("实物奖品")),
+]
+
+
+def campaign_cost(sums: dict) -> dict:
+    """{part: fen} of a campaign's cost, and "cost_fen": their sum."""
+    parts = {
+        "price_discount_fen": sums["subsidy_fen"] - sums["free_item_cost_fen"],
+        **{key: sums[key] for key, _label in COST_PARTS if key != "price_discount_fen"},
+    }
+    return {**parts, "cost_fen": sum(parts.values())}
+
+
 def _roi_row(campaign: Campaign, sums: dict) -> dict:
-    cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"] + sums["gift_cost_fen"]
+    cost = campaign_cost(sums)
     # Tier price differences are a cost of the campaign, not sales lost: only other refunds reduce revenue.
     net = sums["revenue_fen"] - (sums["refunds_fen"] - sums["tier_refunds_fen"])
     return {
@@ -211,20 +234,25 @@ def _roi_row(campaign: Campaign, sums: dict) -> dict:
         "type": str(campaign.get_type_display()),
         "state": str(campaign.get_state_display()),
         **sums,
+        **cost,
         "other_refunds_fen": sums["refunds_fen"] - sums["tier_refunds_fen"],
         "net_revenue_fen": net,
-        "cost_fen": cost,
-        "roi": ratio(net, cost),
+        "roi": ratio(net, cost["cost_fen"]),
     }
 
 
 ZERO_SUMS = dict.fromkeys(selectors.ROI_MEASURES, 0)
 
 _ROI_NOTE = _(
-    "投入产出比 = 净收入 ÷ 总成本；总成本 = 优惠补贴（拼团、砍价、助力价）+ 阶梯价差退款 + 推荐奖励（佣金、优惠券、"
-    "赠品，按奖励金额）+ 助力赠品（按发放时活动商品规格的价格；活动没选规格的赠品不计价）。"
-    "优惠券活动发出的券在订单上的抵扣还未计入，抽奖奖品本产品还没有。"
+    "投入产出比 = 净收入 ÷ 总成本。总成本 = 活动价优惠（拼团、砍价、助力价）+ 优惠券抵扣（活动发出的券，"
+    "或券模板自己的券，在已付款订单上抵扣的金额）+ 阶梯价差退款 + 推荐奖励（佣金、优惠券、赠品，按奖励金额）"
+    "+ 积分奖励（按发放时的积分抵扣比例折算）+ 赠品与免费商品（0 元下单的活动商品，按规格价格）"
+    "+ 实物奖品（无订单的待交付物品，按登记的价值）。"
 )
+
+
+def _cost_columns() -> list[Column]:
+    return [Column(key, label, "fen") for key, label in COST_PARTS] + [Column("cost_fen", _("总成本"), "fen")]
 
 
 def campaign_roi(shop_id: int, f: dict) -> Report:
@@ -244,20 +272,25 @@ def campaign_roi(shop_id: int, f: dict) -> Report:
             Column("revenue_fen", _("成交额"), "fen"),
             Column("other_refunds_fen", _("退款（不含价差）"), "fen"),
             Column("net_revenue_fen", _("净收入"), "fen"),
-            Column("subsidy_fen", _("优惠补贴"), "fen"),
-            Column("tier_refunds_fen", _("阶梯价差退款"), "fen"),
-            Column("reward_cost_fen", _("推荐奖励"), "fen"),
             Column("cost_fen", _("总成本"), "fen"),
-            Column("gifts", _("助力赠品（件）"), "int"),
-            Column("gift_cost_fen", _("助力赠品成本"), "fen"),
             Column("roi", _("投入产出比"), "ratio"),
+            Column("gifts", _("助力赠品（件）"), "int"),
+            Column("free_items", _("免费商品（件）"), "int"),
+            Column("prizes", _("实物奖品（件）"), "int"),
             Column("new_members", _("带来新成员"), "int"),
         ],
         rows,
         chart={"type": "bar", "x": "name", "series": ["net_revenue_fen", "cost_fen"]},
         note=_ROI_NOTE,
     )
-    return Report([roi, _decay(shop_id, campaigns, start, end)])
+    costs = Table(
+        "costs",
+        _("活动成本构成"),
+        [Column("name", _("活动"), "text"), *_cost_columns()],
+        rows,
+        chart={"type": "bar", "x": "name", "series": [key for key, _label in COST_PARTS], "stack": True},
+    )
+    return Report([roi, costs, _decay(shop_id, campaigns, start, end)])
 
 
 def _decay(shop_id: int, campaigns: list[Campaign], start, end) -> Table:
@@ -309,6 +342,7 @@ def campaign_daily(shop_id: int, campaign: Campaign, f: dict) -> Report:
                 ],
                 [summary],
             ),
+            Table("costs", _("成本构成"), _cost_columns(), [summary]),
             Table(
                 "daily",
                 _("每日拉动"),
@@ -357,6 +391,7 @@ def group_ranking(shop_id: int, f: dict, groups: dict) -> Report:
                 "active_members": sums.get("active_members", 0),
                 "joins": sums.get("joins", 0),
                 "check_ins": sums.get("check_ins", 0),
+                "posts": sums.get("posts", 0),
                 "repeat_rate": rate(buyers["repeaters"], buyers["buyers"]),
                 "trend": trend,
             }
@@ -378,6 +413,7 @@ def group_ranking(shop_id: int, f: dict, groups: dict) -> Report:
             Column("active_members", _("活跃人天"), "int"),
             Column("joins", _("入群"), "int"),
             Column("check_ins", _("打卡"), "int"),
+            Column("posts", _("发帖"), "int"),
             Column("repeat_rate", _("复购率"), "pct"),
             Column("trend", _("活跃成员周变化"), "int"),
         ],

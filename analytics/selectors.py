@@ -201,6 +201,12 @@ ROI_MEASURES = [
     "reward_cost_fen",
     "gifts",
     "gift_cost_fen",
+    "coupon_discount_fen",
+    "free_items",
+    "free_item_cost_fen",
+    "points_cost_fen",
+    "prizes",
+    "prize_cost_fen",
     "new_members",
     "campaign_acts",
 ]
@@ -245,7 +251,9 @@ def group_totals(shop_id: int, start: date, end: date) -> dict[int, dict]:
     rows = (
         DailyFact.objects.filter(shop_id=shop_id, group__isnull=False, day__gte=start, day__lte=end)
         .values("group_id")
-        .annotate(**_sums(["revenue_fen", "refunds_fen", "paid_orders", "joins", "active_members", "check_ins"]))
+        .annotate(
+            **_sums(["revenue_fen", "refunds_fen", "paid_orders", "joins", "active_members", "check_ins", "posts"])
+        )
         .order_by()
     )
     return {row.pop("group_id"): row for row in rows}

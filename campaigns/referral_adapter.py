@@ -63,5 +63,10 @@ def credit_points(*, campaign, member_id: int, points: int, key: str):
     from referrals.models import PointsEntryKind
 
     return ledger.post_points(
-        shop_id=campaign.shop_id, member_id=member_id, points=points, kind=PointsEntryKind.EARN, key=key
+        shop_id=campaign.shop_id,
+        member_id=member_id,
+        points=points,
+        kind=PointsEntryKind.EARN,
+        key=key,
+        campaign_id=campaign.pk,
     )

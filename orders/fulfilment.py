@@ -10,6 +10,7 @@ Guarantees:
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -60,8 +61,12 @@ def owe_item(
     destination: Destination,
     quantity: int = 1,
     order: Order | None = None,
+    worth: Decimal = Decimal("0.00"),
 ) -> FulfilmentItem:
-    """Add an owed item to the queue, once per `key` (a second call returns the first item)."""
+    """Add an owed item to the queue, once per `key` (a second call returns the first item).
+
+    A "campaign:<id>" source links the item to that campaign; `worth` is what the shop pays for an item that
+    comes with no order (a prize bought in): both are how campaign ROI finds the item's cost."""
     existing = FulfilmentItem.objects.filter(key=key).first()
     if existing is not None:
         return existing
@@ -74,6 +79,8 @@ def owe_item(
                 member=member,
                 source=source[:40],
                 key=key,
+                campaign_id=campaign_of(source),
+                worth=max(Decimal(worth), Decimal("0.00")),
                 label=label[:120],
                 quantity=quantity,
                 order=order,
@@ -90,16 +97,26 @@ def owe_item(
         return existing
 
 
+def campaign_of(source: str) -> int | None:
+    """The campaign a "campaign:<id>" source names (the campaigns' order source), else None."""
+    prefix, _sep, rest = source.partition(":")
+    if prefix == "campaign" and rest.isascii() and rest.isdigit() and len(rest) <= 18:
+        return int(rest)
+    return None
+
+
 def void_items_of_order(order: Order) -> int:
     """The order was refunded or cancelled: what it owed is no longer owed (handed-over items stay)."""
     return FulfilmentItem.objects.filter(order_id=order.pk, state=FulfilmentState.OWED).update(
-        state=FulfilmentState.VOID
+        state=FulfilmentState.VOID, voided_at=timezone.now()
     )
 
 
 def void_item(key: str) -> int:
     """The act that owed the item was undone (a prize withdrawn): void it unless already handed over."""
-    return FulfilmentItem.objects.filter(key=key, state=FulfilmentState.OWED).update(state=FulfilmentState.VOID)
+    return FulfilmentItem.objects.filter(key=key, state=FulfilmentState.OWED).update(
+        state=FulfilmentState.VOID, voided_at=timezone.now()
+    )
 
 
 def hand_over(*, item: FulfilmentItem, by: User, tracking_number: str = "") -> FulfilmentItem:

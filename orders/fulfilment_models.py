@@ -8,6 +8,7 @@ when and who; a pickup item names its pickup point, a shipped one its address.
 """
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -35,6 +36,12 @@ class FulfilmentItem(models.Model):
     # it ("gift:34"): adding the same key again finds the item made the first time.
     source = models.CharField(_("来源"), max_length=40)
     key = models.CharField(_("唯一键"), max_length=80, unique=True)
+    # The campaign that owes it (read from a "campaign:<id>" source), and what the shop pays for it when it
+    # comes with no order (a prize bought in): campaign ROI counts it as the campaign's cost.
+    campaign_id = models.PositiveBigIntegerField(_("活动"), null=True, blank=True)
+    worth = models.DecimalField(
+        _("价值"), max_digits=12, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
     label = models.CharField(_("物品"), max_length=120)
     quantity = models.PositiveIntegerField(_("数量"), default=1)
     order = models.ForeignKey(
@@ -60,6 +67,7 @@ class FulfilmentItem(models.Model):
     state = models.CharField(_("状态"), max_length=12, choices=FulfilmentState.choices, default=FulfilmentState.OWED)
     owed_at = models.DateTimeField(_("应交付时间"), default=timezone.now)
     handed_over_at = models.DateTimeField(_("交付时间"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
     handed_over_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -74,7 +82,10 @@ class FulfilmentItem(models.Model):
         verbose_name = _("待交付物品")
         verbose_name_plural = _("交付队列")
         ordering = ["owed_at", "pk"]
-        indexes = [models.Index(fields=["shop", "state", "owed_at"], name="fulfilment_queue_idx")]
+        indexes = [
+            models.Index(fields=["shop", "state", "owed_at"], name="fulfilment_queue_idx"),
+            models.Index(fields=["shop", "owed_at"], name="fulfilment_campaign_cost_idx", condition=Q(order=None)),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(state="handed_over", handed_over_at__isnull=False)
@@ -87,6 +98,7 @@ class FulfilmentItem(models.Model):
                 name="fulfilment_has_a_destination",
             ),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="fulfilment_quantity_positive"),
+            models.CheckConstraint(condition=Q(worth__gte=0), name="fulfilment_worth_not_negative"),
         ]
 
     def __str__(self) -> str:

@@ -605,6 +605,10 @@ class PointsEntry(models.Model):
         "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="points_entries"
     )
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    # Points a campaign gave (a check-in milestone, a prize, a referral on its share page): campaign ROI counts
+    # their worth at the shop's points rate when they were given (0 while points cannot be spent).
+    campaign_id = models.PositiveBigIntegerField(_("活动"), null=True, blank=True)
+    worth = money_field(_("价值（元）"), default=0)
 
     class Meta:
         verbose_name = _("积分流水")
@@ -616,6 +620,10 @@ class PointsEntry(models.Model):
                 condition=Q(kind="spend", points__lt=0) | Q(kind__in=["earn", "return"], points__gt=0),
                 name="points_entry_sign_matches_kind",
             ),
+            models.CheckConstraint(condition=Q(worth__gte=0), name="points_entry_worth_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], name="points_entry_earned_idx", condition=Q(kind="earn")),
         ]
 
     def __str__(self) -> str:

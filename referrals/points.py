@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,11 +68,30 @@ def _move(account_id: int, points: int) -> bool:
     return PointsAccount.objects.filter(pk=account_id, **condition).update(balance=F("balance") + points) == 1
 
 
+def worth_of(*, shop_id: int, points: int) -> Decimal:
+    """What `points` are worth at the shop's rate now, in whole fen down (0 while points cannot be spent)."""
+    rate = rate_for(shop_id)
+    if rate <= 0 or points <= 0:
+        return Decimal("0.00")
+    return (Decimal(points * 100 // rate) / 100).quantize(CENT)
+
+
 def post_points(
-    *, shop_id: int, member_id: int, points: int, kind: str, key: str, reward: Reward | None = None, order=None
+    *,
+    shop_id: int,
+    member_id: int,
+    points: int,
+    kind: str,
+    key: str,
+    reward: Reward | None = None,
+    order=None,
+    campaign_id: int | None = None,
 ) -> PointsEntry | None:
     """Move points in (> 0) or out (< 0), once per key (a repeat returns None and changes nothing); taking
-    more than the balance raises ValidationError. Run inside the caller's transaction."""
+    more than the balance raises ValidationError. Run inside the caller's transaction.
+
+    Points earned record their worth at the shop's rate now and the campaign that gave them (if any): what
+    campaign ROI counts as its points cost."""
     account = _account(shop_id, member_id)
     try:
         with transaction.atomic():
@@ -85,6 +104,8 @@ def post_points(
                 reward=reward,
                 order=order,
                 created_at=timezone.now(),
+                campaign_id=campaign_id,
+                worth=worth_of(shop_id=shop_id, points=points) if kind == PointsEntryKind.EARN else Decimal("0.00"),
             )
     except IntegrityError:
         if PointsEntry.objects.filter(key=key).exists():
@@ -109,6 +130,7 @@ def credit_reward(reward: Reward) -> PointsEntry | None:
         kind=PointsEntryKind.EARN,
         key=f"reward:{reward.pk}",
         reward=reward,
+        campaign_id=reward.edge.campaign_id,
     )
 
 
@@ -145,7 +167,7 @@ def price(draft: PricingDraft) -> list[Adjustment]:
     ]
 
 
-def options(*, member, group, lines) -> list[dict]:
+def options(*, member, group, lines, source: str = "") -> list[dict]:  # noqa: ARG001 (points apply to any order)
     """pricing_options receiver: the member's balance and the most they can use on this order."""
     rate = rate_for(group.shop_id)
     if rate <= 0 or not getattr(member, "is_authenticated", False):
@@ -164,8 +186,16 @@ def options(*, member, group, lines) -> list[dict]:
             "label": _("积分抵扣"),
             "choices": choices,
             "initial": "",
-            "help": _("你有 %(balance)d 积分，%(rate)d 积分抵 1 元。") % {"balance": balance, "rate": rate},
+            "help": _("你有 %(balance)d 积分，%(rate)d 积分抵 1 元。") % {"balance": balance, "rate": rate}
+            + (
+                _("本单最多可用 %(points)d 积分，抵 ¥%(amount)s。") % {"points": usable, "amount": discount}
+                if usable
+                else ""
+            ),
             "balance": balance,
+            # The member may type any whole number up to this (fewer points, a smaller discount); the
+            # pricing receiver checks it again against the balance and what is left to pay.
+            "max": usable,
         }
     ]
 
@@ -187,15 +217,64 @@ def spend_for_order(order) -> None:
         )
 
 
+def _spent_and_returned(order) -> tuple[int, int]:
+    """(points the order spent, points given back to it so far): one query."""
+    spent = returned = 0
+    for kind, moved in PointsEntry.objects.filter(order_id=order.pk).values_list("kind", "points"):
+        if kind == PointsEntryKind.SPEND:
+            spent -= moved
+        elif kind == PointsEntryKind.RETURN:
+            returned += moved
+    return spent, returned
+
+
 def give_back_for_order(order) -> None:
-    """order_cancelled / order_refunded receiver: the points the order spent come back, once."""
-    spent = PointsEntry.objects.filter(key=f"order:{order.pk}:spend").values_list("points", flat=True).first()
-    if spent:
+    """order_cancelled / order_refunded receiver: the points the order spent and has not had back yet (a
+    partial refund may have returned some) come back, once."""
+    spent, returned = _spent_and_returned(order)
+    if spent > returned:
         post_points(
             shop_id=order.shop_id,
             member_id=order.member_id,
-            points=-spent,
+            points=spent - returned,
             kind=PointsEntryKind.RETURN,
             key=f"order:{order.pk}:return",
+            order=order,
+        )
+
+
+def points_due_back(*, spent: int, refunded: Decimal, total: Decimal) -> int:
+    """How many of the `spent` points the refunds so far return in all: the refunded share of what the
+    member paid, rounded down to the point (the fen-and-point remainder stays spent until the last refund:
+    refunded == total returns every point). Never more than spent; the running floor of one pool is the
+    largest-remainder split of the points over the sequence of refunds."""
+    if spent <= 0 or total <= 0 or refunded <= 0:
+        return 0
+    if refunded >= total:
+        return spent
+    return min(spent, int(spent * int(refunded * 100) // int(total * 100)))
+
+
+def return_for_refund(refund) -> None:
+    """order_refund_succeeded receiver: a refund of the goods (partial or full; not a returned duplicate
+    payment) gives back the points in proportion to the money refunded, once per refund. A full refund's
+    order_refunded receiver then returns what is left (nothing when the shares add up)."""
+    if refund.key.startswith("late-payment:"):
+        return
+    order = refund.order
+    spent, returned = _spent_and_returned(order)
+    if spent <= returned:
+        return
+    refunded = order.refunds.filter(state="succeeded").exclude(key__startswith="late-payment:").aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal("0.00")
+    back = points_due_back(spent=spent, refunded=refunded, total=order.total) - returned
+    if back > 0:
+        post_points(
+            shop_id=order.shop_id,
+            member_id=order.member_id,
+            points=back,
+            kind=PointsEntryKind.RETURN,
+            key=f"order:{order.pk}:refund:{refund.pk}",
             order=order,
         )

@@ -35,6 +35,7 @@ from orders.services import open_case
 from playbooks import services as playbook_services
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
+from segments.models import Broadcast, Segment, TagRule
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
@@ -49,6 +50,7 @@ from tests.factories import (
     PickupPointFactory,
     ShopFactory,
     SkuFactory,
+    TagFactory,
     UserFactory,
 )
 
@@ -207,6 +209,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-memberships": get(),
             "api-my-orders": get(),
             "api-my-teams": get(),
+            "api-my-participations": get(),
             "api-my-referrals": get(),
             "api-my-referral-rewards": get(),
             "api-my-commission": get(),
@@ -223,6 +226,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-membership-leave": post("membership"),
             "api-my-invite-link": post("group"),
             "api-my-group-products": get("group"),
+            "api-my-group-campaigns": get("group"),
             "api-my-group-product": get("group", "product"),
             "api-my-group-pickup-points": get("group"),
             "api-my-group-orders": post("group"),
@@ -758,6 +762,35 @@ MATRIX += [
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
 
+# Segments, automatic tags and broadcasts (群发): tests/segments/test_pages.py has the writes' outcomes.
+MATRIX += [
+    (SHOP_LIST, {"dashboard:segments": get(), "dashboard:tag_rules": get(), "dashboard:broadcasts": get()}),
+    (
+        SHOP_WRITE,
+        {"dashboard:segment_create": get(), "dashboard:broadcast_create": get(), "dashboard:tag_rule_create": post()},
+    ),
+    (SHOP_OBJECT, {"dashboard:segment_detail": get("segment"), "dashboard:broadcast_detail": get("broadcast")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:segment_edit": get("segment"),
+            "dashboard:segment_invite": post("segment"),
+            "dashboard:tag_rule_update": post("tag_rule"),
+            "dashboard:broadcast_send": post("broadcast"),
+        },
+    ),
+    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get()}),
+    (
+        API_SHOP_OBJECT,
+        {
+            "api-shop-segment": get("segment"),
+            "api-shop-segment-members": get("segment"),
+            "api-shop-broadcast": get("broadcast"),
+        },
+    ),
+    (API_SHOP_OBJECT_WRITE, {"api-shop-broadcast-send": post("broadcast")}),
+]
+
 
 # SOP playbooks (新群培育); tests/playbooks/test_pages.py has the denials with their effects.
 MATRIX += [
@@ -953,6 +986,9 @@ def world(db, settings):
         "reconciliation": ReconciliationRun.objects.create(account=account, day=timezone.localdate(), state="balanced"),
         "withdrawal": WithdrawalRequest.objects.create(shop=shop, member=member, amount=1, account_note="微信"),
         "rule": RewardRule.objects.create(shop=shop, kind="points", amount=1),
+        "segment": Segment.objects.create(shop=shop, name="大客户"),
+        "broadcast": Broadcast.objects.create(shop=shop, group=group, title="新品", body="到货了"),
+        "tag_rule": TagRule.objects.create(shop=shop, tag=TagFactory(shop=shop), kind="repeat_buyer", count=2),
         "fraud_flag": FraudFlag.objects.create(
             shop=shop,
             kind="shared_ip",

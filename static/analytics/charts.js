@@ -39,6 +39,7 @@
         name: h.label,
         type: spec.type,
         smooth: spec.type === "line",
+        stack: spec.stack ? "total" : undefined, // parts of one whole (a campaign's costs)
         data: data.rows.map(function (row) { return number(row[key], h.kind); })
       };
     });

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignAct, CampaignOrder, CampaignType, CampaignVisit
+from campaigns.types.coupon.models import Coupon, CouponChannel, CouponState
 from campaigns.types.help.models import HelpTask, HelpTaskState
 from groups.models import (
     ActivityKind,
@@ -22,8 +23,11 @@ from groups.models import (
     MembershipStatus,
     VisitKind,
 )
+from groups.space_models import SpacePost
 from orders.models import (
     AdjustmentKind,
+    FulfilmentItem,
+    FulfilmentState,
     Order,
     OrderAdjustment,
     OrderLine,
@@ -33,7 +37,18 @@ from orders.models import (
     RefundState,
     RepurchaseReminder,
 )
-from referrals.models import EventKind, ReferralEdge, ReferralEvent, Reward, RewardKind, RewardRule, RewardStatus
+from referrals.models import (
+    EventKind,
+    PointsAccount,
+    PointsEntry,
+    PointsEntryKind,
+    ReferralEdge,
+    ReferralEvent,
+    Reward,
+    RewardKind,
+    RewardRule,
+    RewardStatus,
+)
 from tests.factories import GroupFactory, InviteLinkFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
 
 CHANNELS = [Channel.MEMBER, Channel.POSTER, Channel.PARCEL_CARD, Channel.SERIES_CODE]
@@ -49,6 +64,7 @@ class ShopData:
     members: list = field(default_factory=list)
     skus: list = field(default_factory=list)
     campaigns: list = field(default_factory=list)
+    coupon_template: object = None  # the shop's coupon campaign (its coupons' discounts are its cost)
     membership_of: dict = field(default_factory=dict)  # member pk -> list of group pks
 
 
@@ -74,6 +90,9 @@ def make_shop(
         )
         for i in range(rng.randint(0, 2))
     ]
+    data.coupon_template = Campaign.objects.create(
+        shop=shop, type=CampaignType.COUPON, name="满减券", starts_at=start, ends_at=start + timedelta(days=days)
+    )
     data.members = [UserFactory() for _ in range(members)]
     for person in data.members:
         for group in rng.sample(data.groups, rng.randint(1, len(data.groups))):
@@ -88,7 +107,83 @@ def make_shop(
         order(data, rng.choice(data.members), _at(data, rng.uniform(0, days)))
     for person in data.members:
         add_activity(data, person, days)
+        add_campaign_costs(data, person, days)
     return data
+
+
+def add_campaign_costs(data: ShopData, person, days: int) -> None:
+    """Points a campaign (or none) gave the member, items owed with no order (prizes, some void), and posts
+    in their groups' spaces."""
+    rng = data.rng
+    givers = [None, *[c.pk for c in data.campaigns]]
+    account = None
+    for _ in range(rng.choice([0, 0, 1, 2])):
+        account = account or PointsAccount.objects.create(shop=data.shop, member=person)
+        PointsEntry.objects.create(
+            account=account,
+            kind=PointsEntryKind.EARN,
+            points=rng.randint(1, 500),
+            balance_after=0,
+            key=uuid.uuid4().hex,
+            campaign_id=rng.choice(givers),
+            worth=Decimal(rng.randint(0, 500)) / 100,
+            created_at=_at(data, rng.uniform(0, days)),
+        )
+    if account and rng.random() < 0.5:  # spending is no campaign's cost
+        PointsEntry.objects.create(
+            account=account,
+            kind=PointsEntryKind.SPEND,
+            points=-1,
+            balance_after=0,
+            key=uuid.uuid4().hex,
+            created_at=_at(data, rng.uniform(0, days)),
+        )
+    for _ in range(rng.choice([0, 0, 1])):
+        owed = _at(data, rng.uniform(0, days))
+        void = rng.random() < 0.25
+        FulfilmentItem.objects.create(
+            shop=data.shop,
+            member=person,
+            source="contest",
+            key=uuid.uuid4().hex,
+            label="奖品",
+            quantity=rng.randint(1, 3),
+            campaign_id=rng.choice(givers),
+            worth=Decimal(rng.randint(0, 9999)) / 100,
+            delivery="shipping",
+            recipient_name="张三",
+            recipient_phone="13800000000",
+            address="上海市",
+            state=FulfilmentState.VOID if void else FulfilmentState.OWED,
+            owed_at=owed,
+            voided_at=owed + timedelta(hours=1) if void else None,
+        )
+    for _ in range(rng.choice([0, 0, 1, 3])):
+        SpacePost.objects.create(
+            group_id=rng.choice(data.membership_of[person.pk]),
+            author=person,
+            body="今天的分享",
+            created_at=_at(data, rng.uniform(0, days)),
+            hidden_at=_at(data, days) if rng.random() < 0.2 else None,
+        )
+
+
+def coupon_for(data: ShopData, placed: Order, at: datetime) -> Coupon:
+    """A coupon of the shop's template, sometimes given by one of its campaigns' rules."""
+    issuer = data.rng.choice([None, *[c.pk for c in data.campaigns]])
+    return Coupon.objects.create(
+        shop=data.shop,
+        campaign=data.coupon_template,
+        member=placed.member,
+        state=CouponState.USED,
+        order=placed,
+        channel=CouponChannel.RULE,
+        grant_key=uuid.uuid4().hex,
+        issuer_campaign_id=issuer,
+        valid_from=at - timedelta(days=1),
+        valid_until=at + timedelta(days=30),
+        used_at=at,
+    )
 
 
 def add_referrals(data: ShopData, days: int) -> None:
@@ -293,22 +388,25 @@ def _order(data: ShopData, person, created: datetime, *, paid: bool | None) -> O
         )
     if discount:
         first_sku = lines[0][0]
+        # A real coupon's discount (its campaign's cost), or an adjustment naming no coupon (no one's).
+        source = f"coupon:{coupon_for(data, placed, created).pk}" if rng.random() < 0.7 else "shopdata"
         OrderAdjustment.objects.create(
             order=placed,
             kind=AdjustmentKind.COUPON,
-            source="shopdata",
+            source=source,
             amount=-discount,
             sku=first_sku,
             shares={str(first_sku.pk): str(-discount)},
             position=0,
         )
     if data.campaigns and rng.random() < 0.4:
+        free = rng.random() < 0.3  # a free item (a gift, a help reward): all of its price is subsidy
         CampaignOrder.objects.create(
             campaign=rng.choice(data.campaigns),
             order=placed,
             member=person,
-            units=1,
-            unit_price=Decimal("9.90"),
+            units=rng.randint(1, 2),
+            unit_price=Decimal("0.00") if free else Decimal("9.90"),
             subsidy=Decimal(rng.randint(0, 1000)) / 100,
             released_at=created if rng.random() < 0.2 else None,
         )
@@ -374,7 +472,31 @@ def direct_daily(shop) -> dict:
             cells[key]["gifts"] += 1
             cells[key]["gift_cost_fen"] += fen(t.reward_value) if t.reward_value is not None else 0
     _count_campaign_acts(shop, cells)
+    _count_campaign_costs(shop, cells, channel_of)
     return {key: +counts for key, counts in cells.items() if +counts}
+
+
+def _count_campaign_costs(shop, cells: dict, channel_of: dict) -> None:
+    """Coupon discounts of paid orders (the coupon's issuing campaign, else its template), points campaigns
+    gave at their worth, items owed with no order and not void, and space posts."""
+    coupons = {c.pk: c for c in Coupon.objects.filter(shop=shop)}
+    for a in OrderAdjustment.objects.filter(order__shop=shop, kind=AdjustmentKind.COUPON).select_related("order"):
+        o = a.order
+        prefix, _sep, number = a.source.partition(":")
+        coupon = coupons.get(int(number)) if prefix == "coupon" and number.isdigit() else None
+        if o.paid_at is None or coupon is None:
+            continue
+        campaign = coupon.issuer_campaign_id or coupon.campaign_id
+        key = (local_day(o.paid_at), o.group_id, channel_of.get((o.group_id, o.member_id), ""), campaign)
+        cells[key]["coupon_discount_fen"] += fen(-a.amount)
+    for p in PointsEntry.objects.filter(account__shop=shop, kind=PointsEntryKind.EARN, campaign_id__isnull=False):
+        cells[(local_day(p.created_at), None, "", p.campaign_id)]["points_cost_fen"] += fen(p.worth)
+    for i in FulfilmentItem.objects.filter(shop=shop, order__isnull=True).exclude(state=FulfilmentState.VOID):
+        cell = cells[(local_day(i.owed_at), None, "", i.campaign_id)]
+        cell["prizes"] += i.quantity
+        cell["prize_cost_fen"] += fen(i.worth)
+    for p in SpacePost.objects.filter(group__shop=shop):
+        cells[(local_day(p.created_at), p.group_id, channel_of.get((p.group_id, p.author_id), ""), None)]["posts"] += 1
 
 
 def _count_visits(shop, cells: dict) -> None:
@@ -413,6 +535,9 @@ def _count_orders(shop, cells: dict, channel_of: dict, campaign_order: dict) -> 
         cell["second_orders"] += seen[o.member_id] == 2
         cell["revenue_fen"] += fen(o.total)
         cell["subsidy_fen"] += fen(co.subsidy) if co and co.released_at is None else 0
+        if co and co.released_at is None and co.unit_price == 0:
+            cell["free_items"] += co.units
+            cell["free_item_cost_fen"] += fen(co.subsidy)
 
 
 def _count_refunds(shop, cells: dict, channel_of: dict, campaign_order: dict) -> None:

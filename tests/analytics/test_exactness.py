@@ -202,22 +202,36 @@ def test_cohort_cells_equal_the_members_weeks(spec, weeks):
 
 @SHOPS
 @given(spec=shops)
-def test_campaign_roi_equals_its_orders_refunds_subsidies_rewards_and_gifts(spec):
+def test_campaign_roi_equals_its_orders_refunds_subsidies_coupons_rewards_points_gifts_and_prizes(spec):
     data = _build(spec)
     start, end = _range(data, random.Random(spec["seed"]))
     cells = shopdata.direct_daily(data.shop)
     report = reports.campaign_roi(data.shop.pk, {"start": start, "end": end, "type": ""})
     rows = {row["campaign_id"]: row for row in report.table("roi").rows}
-    running = [c for c in data.campaigns if local_day(c.starts_at) <= end and local_day(c.ends_at) >= start]
-    assert set(rows) == {c.pk for c in running}
+    costs = {row["campaign_id"]: row for row in report.table("costs").rows}
+    campaigns = [*data.campaigns, data.coupon_template]
+    running = [c for c in campaigns if local_day(c.starts_at) <= end and local_day(c.ends_at) >= start]
+    assert set(rows) == set(costs) == {c.pk for c in running}
     for campaign in running:
         sums = _summed(cells, start, end, lambda key, pk=campaign.pk: key[3] == pk)
-        cost = sums["subsidy_fen"] + sums["tier_refunds_fen"] + sums["reward_cost_fen"] + sums["gift_cost_fen"]
+        parts = {
+            # free items are placed at a zero price: their worth is in the subsidy, shown apart
+            "price_discount_fen": sums["subsidy_fen"] - sums["free_item_cost_fen"],
+            "coupon_discount_fen": sums["coupon_discount_fen"],
+            "tier_refunds_fen": sums["tier_refunds_fen"],
+            "reward_cost_fen": sums["reward_cost_fen"],
+            "points_cost_fen": sums["points_cost_fen"],
+            "free_item_cost_fen": sums["free_item_cost_fen"],
+            "prize_cost_fen": sums["prize_cost_fen"],
+        }
+        cost = sum(parts.values())
         net = sums["revenue_fen"] - sums["refunds_fen"] + sums["tier_refunds_fen"]
         row = rows[campaign.pk]
         assert (row["revenue_fen"], row["net_revenue_fen"], row["cost_fen"]) == (sums["revenue_fen"], net, cost)
+        assert {key: costs[campaign.pk][key] for key in parts} == parts
         assert row["new_members"] == sums["new_members"] and row["paid_orders"] == sums["paid_orders"]
-        assert row["gifts"] == sums["gifts"] and row["gift_cost_fen"] == sums["gift_cost_fen"]
+        assert row["gifts"] == sums["gifts"] and row["free_items"] == sums["free_items"]
+        assert row["prizes"] == sums["prizes"]
         assert row["roi"] == ratio(net, cost)
 
 

@@ -4,6 +4,7 @@ incrementally by the job after later changes, for a date range, or run twice."""
 import random
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -18,8 +19,10 @@ from analytics.tasks import refresh_facts
 from campaigns.models import Campaign, CampaignVisit
 from campaigns.types.help.models import HelpTask, HelpTaskState
 from groups.models import ActivityKind, LinkVisit, MemberActivity, VisitKind
-from orders.models import Refund, RepurchaseReminder
-from referrals.models import EventKind, ReferralEvent
+from groups.space_models import SpacePost
+from orders import fulfilment
+from orders.models import FulfilmentItem, Refund, RepurchaseReminder
+from referrals.models import EventKind, PointsAccount, PointsEntry, ReferralEvent
 from shequn.models import JobRun
 from tests.analytics import shopdata
 from tests.factories import InviteLinkFactory
@@ -198,4 +201,48 @@ def test_a_link_visit_or_a_gift_alone_marks_its_day_changed(change):
     facts.refresh(result=facts.JobResult(), now=now + timedelta(minutes=10))
     after = DailyFact.objects.filter(shop=data.shop, day=timezone.localdate(at)).aggregate(n=Sum(measure))["n"]
     assert after == before + 1
+    assert shopdata.fact_cells(data.shop) == shopdata.direct_daily(data.shop)
+
+
+def test_a_campaigns_points_prize_and_a_post_alone_mark_their_days_and_a_void_marks_the_prizes_day():
+    data = shopdata.make_shop(random.Random(9), members=4, orders=4, days=10)
+    campaign = Campaign.objects.create(
+        shop=data.shop, type="checkin", name="打卡", starts_at=data.start, ends_at=data.start + timedelta(days=30)
+    )
+    now = timezone.now() + facts.OVERLAP * 2
+    facts.refresh(result=facts.JobResult(), now=now)
+    at, person = now + timedelta(minutes=1), data.members[0]
+    account, _created = PointsAccount.objects.get_or_create(shop=data.shop, member=person)
+    PointsEntry.objects.create(
+        account=account,
+        kind="earn",
+        points=70,
+        balance_after=70,
+        key="p",
+        campaign_id=campaign.pk,
+        worth="0.70",
+        created_at=at,
+    )
+    old_day = data.start + timedelta(days=1)
+    prize = FulfilmentItem.objects.create(
+        shop=data.shop, member=person, source=f"campaign:{campaign.pk}", key="prize", label="奖杯", quantity=2,
+        campaign_id=campaign.pk, worth="88.00", delivery="shipping", recipient_name="张三",
+        recipient_phone="13800000000", address="上海市", owed_at=old_day,
+    )  # fmt: skip
+    SpacePost.objects.create(group=data.groups[0], author=person, body="分享", created_at=at)
+    facts.refresh(result=facts.JobResult(), now=now + timedelta(minutes=10))
+    # the prize was stamped before the watermark: only a rebuild (or its void, below) reaches its day
+    mine = DailyFact.objects.filter(shop=data.shop, campaign_id=campaign.pk)
+    assert mine.aggregate(n=Sum("points_cost_fen"))["n"] == 70
+    assert DailyFact.objects.filter(shop=data.shop, day=timezone.localdate(at)).aggregate(n=Sum("posts"))["n"] == 1
+    facts.rebuild_shop(shop_id=data.shop.pk)
+    assert mine.aggregate(n=Sum("prize_cost_fen"), k=Sum("prizes")) == {"n": 8800, "k": 2}
+
+    void_at = now + timedelta(minutes=20)
+    with mock.patch("django.utils.timezone.now", return_value=void_at):
+        assert fulfilment.void_item("prize") == 1
+    prize.refresh_from_db()
+    assert prize.voided_at == void_at
+    facts.refresh(result=facts.JobResult(), now=now + timedelta(minutes=30))
+    assert mine.aggregate(n=Sum("prize_cost_fen"))["n"] in (None, 0)
     assert shopdata.fact_cells(data.shop) == shopdata.direct_daily(data.shop)

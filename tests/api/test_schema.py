@@ -105,6 +105,9 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/teams/{team_pk}/", "get"),
     ("/api/v1/me/campaigns/{id}/teams/{team_pk}/join/", "post"),
     ("/api/v1/me/teams/", "get"),
+    # issue 15: the campaigns running in my group, with my part; my own participations
+    ("/api/v1/me/groups/{id}/campaigns/", "get"),
+    ("/api/v1/me/participations/", "get"),
     # 帮 助力 and 砍 砍价 (campaigns/types/help/api_urls.py, campaigns/types/bargain/api_urls.py)
     ("/api/v1/me/campaigns/{id}/help-tasks/", "post"),
     ("/api/v1/me/help-tasks/{id}/", "get"),
@@ -128,6 +131,15 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/checkin/", "get"),
     ("/api/v1/me/campaigns/{id}/checkin/", "post"),
     ("/api/v1/me/campaigns/{id}/checkin/makeup/", "post"),
+    # segments and broadcasts (segments/api_urls.py)
+    ("/api/v1/shop/segments/", "get"),
+    ("/api/v1/shop/segments/", "post"),
+    ("/api/v1/shop/segments/{id}/", "get"),
+    ("/api/v1/shop/segments/{id}/members/", "get"),
+    ("/api/v1/shop/broadcasts/", "get"),
+    ("/api/v1/shop/broadcasts/", "post"),
+    ("/api/v1/shop/broadcasts/{id}/", "get"),
+    ("/api/v1/shop/broadcasts/{id}/send/", "post"),
 }
 ORDER_PREFIXES = (
     "/api/v1/shop/products/",

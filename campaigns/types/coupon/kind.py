@@ -31,7 +31,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -290,6 +291,7 @@ def clean_coupon_settings(*, campaign_fields: dict, settings: dict) -> dict:
         "return_on_refund": _flag(settings.get("return_on_refund", True)),
         "in_centre": _flag(settings.get("in_centre", True)),
         "referral_reward": _flag(settings.get("referral_reward")),
+        "repurchase_reminder": _flag(settings.get("repurchase_reminder")),
     }
     if errors:
         raise ValidationError(errors)
@@ -454,11 +456,14 @@ def claim_coupon(*, campaign: Campaign, member, channel: str = CouponChannel.CEN
     raise AssertionError("unreachable")
 
 
-def grant_coupon(*, template: Campaign, member, reason: str, key: str, now=None) -> Coupon:
+def grant_coupon(
+    *, template: Campaign, member, reason: str, key: str, now=None, issuer: Campaign | None = None
+) -> Coupon:
     """Give `member` a coupon of `template` for a rule's act (a referral reward, a help reward, a prize, a
     reminder): the one entry point for rule grants. Once per key (the same key returns the same coupon);
     from the template's supply (CouponRefused "sold_out" when it is gone); the claim limits and audience
-    do not apply: the rule decided."""
+    do not apply: the rule decided. `issuer`: the campaign whose rule gives it (a check-in milestone, a
+    contest's prize), whose cost the coupon's discount then is in campaign ROI."""
     now = now or timezone.now()
     key = (key or "").strip()[:GRANT_KEY_MAX]
     if not key:
@@ -472,7 +477,15 @@ def grant_coupon(*, template: Campaign, member, reason: str, key: str, now=None)
     if template.state != CampaignState.RUNNING:
         raise CouponRefused("not_running")
     try:
-        return _issue(template, member, now=now, channel=CouponChannel.RULE, reason=reason[:120], grant_key=key)
+        return _issue(
+            template,
+            member,
+            now=now,
+            channel=CouponChannel.RULE,
+            reason=reason[:120],
+            grant_key=key,
+            issuer_campaign_id=issuer.pk if issuer is not None and issuer.pk != template.pk else None,
+        )
     except IntegrityError:
         existing = Coupon.objects.filter(campaign=template, grant_key=key).first()
         if existing is None:
@@ -511,11 +524,14 @@ def give_back(order, *, refunded: bool, now=None) -> int:
     return used.update(state=CouponState.AVAILABLE, order=None, used_at=None, returned_count=F("returned_count") + 1)
 
 
-def void_member_coupons(*, shop_id: int, member_id: int, reason: str, now=None) -> int:
-    """A member confirmed as fraud: their available coupons of the shop become void (used ones stay with
-    their orders)."""
+def void_member_coupons(*, shop_id: int, member_id: int | None = None, member_ids=(), reason: str, now=None) -> int:
+    """Members confirmed as fraud: their available coupons of the shop become void (used ones stay with
+    their orders). One statement for any number of members."""
     now = now or timezone.now()
-    return Coupon.objects.filter(shop_id=shop_id, member_id=member_id, state=CouponState.AVAILABLE).update(
+    wanted = set(member_ids) | ({member_id} if member_id is not None else set())
+    if not wanted:
+        return 0
+    return Coupon.objects.filter(shop_id=shop_id, member_id__in=wanted, state=CouponState.AVAILABLE).update(
         state=CouponState.VOID, voided_at=now, void_reason=reason[:200]
     )
 
@@ -560,6 +576,37 @@ def referral_template(shop_id: int) -> Campaign | None:
     )
 
 
+def reminder_template(shop_id: int) -> Campaign | None:
+    """The coupon a shop's repeat-purchase reminders carry: its running template marked for them (the latest
+    to start)."""
+    return (
+        Campaign.objects.filter(shop_id=shop_id, type=CampaignType.COUPON, state=CampaignState.RUNNING)
+        .filter(settings__repurchase_reminder=True)
+        .order_by("-starts_at", "-pk")
+        .first()
+    )
+
+
+def on_repurchase_reminded(reminders) -> None:
+    """A repeat-purchase reminder carries a coupon of the shop's reminder template: one per reminder (key
+    reminder:<id>, so a rerun of the batch gives nothing twice). Never raises (the reminders are sent): a
+    template missing or sold out is logged. One template query per shop, then the grants."""
+    templates: dict[int, Campaign | None] = {}
+    for reminder in reminders:
+        if reminder.shop_id not in templates:
+            templates[reminder.shop_id] = reminder_template(reminder.shop_id)
+        template = templates[reminder.shop_id]
+        if template is None:
+            continue
+        try:
+            with transaction.atomic():
+                grant_coupon(
+                    template=template, member=reminder.member, reason=_("复购提醒赠券"), key=f"reminder:{reminder.pk}"
+                )
+        except CouponRefused as refused:
+            logger.warning("reminder %s: coupon not given: %s", reminder.pk, refused.reason)
+
+
 def on_referral_reward_granted(reward) -> None:
     """邀请双方得券: a coupon reward passed the referral rules (review period, caps, fraud hold): the inviter
     and the invitee each get a coupon of the shop's invite-both-get template, once per reward and side.
@@ -580,8 +627,11 @@ def on_referral_reward_granted(reward) -> None:
 
 
 def on_fraud_flag_confirmed(flag) -> None:
-    if flag.member_id is not None:
-        void_member_coupons(shop_id=flag.shop_id, member_id=flag.member_id, reason=_("风控确认作废"))
+    """A confirmed flag voids the coupons of every member it covers: its member, or for a device, IP or ring
+    flag with no member of its own, the people its subject and events name."""
+    from referrals.fraud import covered_members
+
+    void_member_coupons(shop_id=flag.shop_id, member_ids=covered_members(flag), reason=_("风控确认作废"))
 
 
 # --- The plug-in -----------------------------------------------------------------------------------------
@@ -626,6 +676,117 @@ class CouponKind(CampaignKind):
     def poster_offer(self, campaign, _target) -> str:
         return face_words(campaign.settings)
 
+    # -- the member's own part, and messages --
+
+    participation_label = gettext_lazy("我的优惠券")
+
+    def member_states(self, campaigns: list, member) -> dict[int, dict]:
+        """How many of each template's coupons the member holds usable, and when the first ends. One query."""
+        now = timezone.now()
+        held = (
+            Coupon.objects.filter(
+                campaign__in=[c.pk for c in campaigns],
+                member=member,
+                state=CouponState.AVAILABLE,
+                valid_until__gt=now,
+            )
+            .values("campaign_id")
+            .annotate(n=Count("pk"), first_end=Min("valid_until"))
+        )
+        return {
+            row["campaign_id"]: {
+                "summary": _("已领 %(n)d 张可用") % {"n": row["n"]},
+                "url": reverse("campaigns:coupon_centre"),
+                "ends_at": row["first_end"],
+            }
+            for row in held
+        }
+
+    def participations(self, member, *, limit: int) -> list[dict]:
+        now = timezone.now()
+        return [
+            {
+                "id": coupon.pk,
+                "campaign_id": coupon.campaign_id,
+                "title": coupon.campaign.hook_title or coupon.campaign.name,
+                "state": coupon.state,
+                "state_label": coupon.get_state_display(),
+                "summary": coupon_summary(coupon),
+                "live": coupon.is_usable_at(now),
+                "ends_at": coupon.valid_until if coupon.state == CouponState.AVAILABLE else None,
+                "url": reverse("campaigns:coupon_centre"),
+            }
+            for coupon in coupons_of_member(member)[:limit]
+        ]
+
+    def send_due_messages(self, *, now) -> int:
+        return remind_expiring(now=now)
+
+
+# --- The member's coupons, and the reminder before one expires ----------------------------------------------
+
+# A coupon is "about to expire" this long before its end; a member reminded only of coupons held longer than it.
+EXPIRY_NOTICE = timedelta(hours=24)
+EXPIRY_NOTICE_BATCH = 1000
+
+
+def coupon_summary(coupon: Coupon) -> str:
+    face = face_words(coupon.terms)
+    if coupon.state == CouponState.AVAILABLE:
+        until = timezone.localtime(coupon.valid_until)
+        return _("%(face)s · %(until)s 前可用") % {"face": face, "until": f"{until:%m-%d %H:%M}"}
+    return f"{face} · {coupon.get_state_display()}"
+
+
+def remind_expiring(*, now: datetime | None = None) -> int:
+    """Each available coupon whose end is within EXPIRY_NOTICE, held longer than that, gets one reminder to its
+    member (the key is the coupon's), through the outbox: the member's opt-out, quiet hours and the cap apply.
+    Idempotent; safe to run concurrently (the unique key decides)."""
+    from django.db.models import CharField, Exists, OuterRef, Value
+    from django.db.models.functions import Cast, Concat
+
+    from notifications.models import Category, Notification
+    from notifications.services import Outgoing, notify_many
+
+    now = now or timezone.now()
+    # Those reminded already are left out here, so a batch always holds coupons still to remind.
+    reminded = Notification.objects.filter(
+        key=Concat(Value("campaign:coupon:"), Cast(OuterRef("pk"), CharField()), Value(":expiring"))
+    )
+    due = list(
+        Coupon.objects.filter(
+            state=CouponState.AVAILABLE,
+            valid_until__gt=now,
+            valid_until__lte=now + EXPIRY_NOTICE,
+            claimed_at__lt=now - EXPIRY_NOTICE,
+        )
+        .filter(~Exists(reminded))
+        .select_related("campaign")
+        .order_by("valid_until", "pk")[:EXPIRY_NOTICE_BATCH]
+    )
+    items = [
+        Outgoing(
+            shop_id=coupon.shop_id,
+            user_id=coupon.member_id,
+            category=Category.CAMPAIGN,
+            kind="coupon_expiring",
+            key=f"campaign:coupon:{coupon.pk}:expiring",
+            title=_("你有一张优惠券快到期了"),
+            body=_("「%(name)s」%(face)s，%(until)s 到期，别忘了用。")
+            % {
+                "name": coupon.campaign.name,
+                "face": face_words(coupon.terms),
+                "until": f"{timezone.localtime(coupon.valid_until):%m-%d %H:%M}",
+            },
+            url=reverse("campaigns:coupon_centre"),
+        )
+        for coupon in due
+    ]
+    if not items:
+        return 0
+    with transaction.atomic():
+        return len(notify_many(items, now=now))
+
 
 def coupon_figures(campaign: Campaign) -> dict:
     """Live figures of one coupon template: one query."""
@@ -664,6 +825,7 @@ def connect_hooks() -> None:
     hooks.order_refunded.connect(on_order_refunded, priority=hooks.DECIDE + 20)
     hooks.referral_reward_granted.connect(on_referral_reward_granted, priority=hooks.DECIDE)
     hooks.fraud_flag_confirmed.connect(on_fraud_flag_confirmed, priority=hooks.DECIDE)
+    hooks.repurchase_reminded.connect(on_repurchase_reminded, priority=hooks.DECIDE)
 
     from . import checkout
 
