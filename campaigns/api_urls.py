@@ -7,5 +7,7 @@ from . import api, registry
 
 urlpatterns = [
     path("me/campaigns/<int:pk>/", api.CampaignView.as_view(), name="api-my-campaign"),
+    path("me/groups/<int:pk>/campaigns/", api.GroupCampaignsView.as_view(), name="api-my-group-campaigns"),
+    path("me/participations/", api.MyParticipationsView.as_view(), name="api-my-participations"),
     *(path("", include(module)) for module in registry.modules("api_urls")),
 ]

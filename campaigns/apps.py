@@ -26,7 +26,7 @@ class CampaignsConfig(AppConfig):
         # A campaign's free items (a treat, a help reward) are priced to zero in the order core's pricing step.
         hooks.order_pricing.connect(CampaignOrders.pricing, priority=hooks.PRICE_GIFT)
 
-        from .selectors import campaign_choices, group_offers
+        from .selectors import campaign_choices, group_offers, product_offers
         from .visits import attribute_join
 
         # A join that a campaign's share page brought carries the campaign (the funnel per campaign).
@@ -36,3 +36,4 @@ class CampaignsConfig(AppConfig):
 
         hooks.campaign_choices.connect(campaign_choices, priority=hooks.DECIDE + 10)
         hooks.group_offers.connect(group_offers, priority=hooks.DECIDE + 10)
+        hooks.product_offers.connect(product_offers, priority=hooks.DECIDE + 10)

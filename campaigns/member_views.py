@@ -122,17 +122,18 @@ def landing(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @member_login_required
 def my_teams(request: HttpRequest) -> HttpResponse:
-    """活动 (the member's tab): running campaigns they may join, then their own teams, bargains and help
-    tasks, newest first (a constant number of queries)."""
+    """活动 (the member's tab): running campaigns they may join, then their own participations — my teams,
+    bargains, help tasks and coupons (each type's own, `selectors.participations`), newest first, with
+    their state and time left. Only the member's own; a constant number of queries."""
     user = request.user
+    sections = selectors.participations(user, limit=MINE_LISTED)
     return render(
         request,
         "campaigns/group_buy/my_teams.html",
         {
             "running": list(selectors.running_campaigns_for_member(user)[:MINE_LISTED]),
-            "seats": list(selectors.seats_for_member(user)[:MINE_LISTED]),
-            "bargains": list(selectors.bargains_for_member(user)[:MINE_LISTED]),
-            "help_tasks": list(selectors.help_tasks_for_member(user)[:MINE_LISTED]),
+            "sections": sections,
+            "seats": next((section["items"] for section in sections if section["type"] == "group_buy"), []),
         },
     )
 

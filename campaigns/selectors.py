@@ -167,28 +167,97 @@ def help_tasks_for_member(member: User) -> QuerySet[HelpTask]:
     return HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")
 
 
-def group_offers(group) -> list[dict]:
-    """The running campaigns open to `group` (all the shop's groups, the group or its series), soonest to
-    end first, as the member's group page lists them: title, offer line (the kind's poster_offer) and the
-    landing page. Two queries."""
+def _running_for_group(group) -> QuerySet[Campaign]:
+    """The running campaigns open to `group` (all the shop's groups, the group or its series), soonest to end
+    first."""
     open_to = Q(all_groups=True) | Q(groups=group)
     if group.series_id:
         open_to |= Q(series=group.series_id)
-    running = (
+    return (
         Campaign.objects.filter(open_to, state=CampaignState.RUNNING, shop_id=group.shop_id)
         .select_related("sku", "product")
         .distinct()
-        .order_by("ends_at", "pk")[:MEMBER_OFFERS_LISTED]
+        .order_by("ends_at", "pk")
     )
-    return [
-        {
-            "title": campaign.hook_title or campaign.name,
-            "kind": campaign.get_type_display(),
-            "offer": registry.get(campaign.type).poster_offer(campaign, None),
-            "url": campaign.get_absolute_url(),
-        }
-        for campaign in running
-    ]
+
+
+def member_states(campaigns: list[Campaign], member: User) -> dict[int, dict]:
+    """The member's own part in each campaign ({campaign_id: {summary, url, ends_at}}), asked of each type
+    once for all its campaigns: one query per type among them, never one per campaign."""
+    if member is None or not member.is_authenticated:
+        return {}
+    by_type: dict[str, list[Campaign]] = {}
+    for campaign in campaigns:
+        by_type.setdefault(campaign.type, []).append(campaign)
+    states: dict[int, dict] = {}
+    for code, of_type in by_type.items():
+        states.update(registry.get(code).member_states(of_type, member))
+    return states
+
+
+def group_offers(group, member: User | None = None) -> list[dict]:
+    """The running campaigns open to `group`, soonest to end first, as the member's group page and the group
+    shop list them: title, type, offer line (the kind's poster_offer), price, the landing page, when it ends,
+    and `mine`, the member's own part in it (my team and its seats left, my bargain's price, my help task's
+    progress, my coupons) or None. One query for the campaigns and one per type among them, however many."""
+    running = list(_running_for_group(group)[:MEMBER_OFFERS_LISTED])
+    mine = member_states(running, member)
+    offers = []
+    for campaign in running:
+        kind = registry.get(campaign.type)
+        offers.append(
+            {
+                "campaign_id": campaign.pk,
+                "type": campaign.type,
+                "title": campaign.hook_title or campaign.name,
+                "kind": campaign.get_type_display(),
+                "offer": kind.poster_offer(campaign, None),
+                "price": kind.member_price(campaign),
+                "product_id": campaign.product_id,
+                "url": campaign.get_absolute_url(),
+                "ends_at": campaign.ends_at,
+                "mine": mine.get(campaign.pk),
+            }
+        )
+    return offers
+
+
+def product_offers(*, group, product_ids) -> dict[int, list[dict]]:
+    """The running campaigns open to `group` that sell one of these products, by product: {product_id:
+    [{title, kind, price, url, ends_at}]}, only those with a price of their own (the kind's member_price).
+    One query, however many products and campaigns."""
+    found: dict[int, list[dict]] = {}
+    for campaign in _running_for_group(group).filter(product_id__in=list(product_ids)):
+        price = registry.get(campaign.type).member_price(campaign)
+        if price is None:
+            continue
+        found.setdefault(campaign.product_id, []).append(
+            {
+                "campaign_id": campaign.pk,
+                "title": campaign.hook_title or campaign.name,
+                "kind": campaign.get_type_display(),
+                "price": price,
+                "url": campaign.get_absolute_url(),
+                "ends_at": campaign.ends_at,
+            }
+        )
+    return found
+
+
+def participations(member: User, *, type: str | None = None, limit: int = 30) -> list[dict]:
+    """The member's own participations (teams, bargains, help tasks, coupons…), each type's newest first, as
+    [{"type", "label" (我的拼团…), "items": the kind's participations}], types with none left out. Only the
+    member's own: every kind filters on them. A constant number of queries (at most two per type)."""
+    sections = []
+    for kind in registry.all():
+        if type and kind.code != type:
+            continue
+        if not kind.participation_label:
+            continue
+        items = kind.participations(member, limit=limit)
+        if items:
+            sections.append({"type": kind.code, "label": kind.participation_label, "items": items})
+    return sections
 
 
 def campaign_choices(shop_id: int) -> list[tuple[int, str]]:

@@ -55,3 +55,35 @@ class CampaignSerializer(serializers.ModelSerializer):
             for name, serializer in kind.api_fields().items():
                 fields[name] = KindField(kind, name, serializer)
         return fields
+
+
+class MineSerializer(serializers.Serializer):
+    summary = serializers.CharField(help_text="The member's own part in words: 我的团 · 还差 1 人成团…")
+    url = serializers.CharField(help_text="Its page (a team, a bargain, a help task, the coupon centre)")
+    ends_at = serializers.DateTimeField(allow_null=True, help_text="When it runs out (null: it does not)")
+
+
+class GroupCampaignSerializer(serializers.Serializer):
+    campaign_id = serializers.IntegerField()
+    type = serializers.CharField(help_text="group_buy 拼团 / help 助力 / bargain 砍价 / coupon 优惠券 / …")
+    kind = serializers.CharField(help_text="The type in words")
+    title = serializers.CharField()
+    offer = serializers.CharField(help_text="The offer in words (拼团价 ¥29.90 · 3 人团)")
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    product_id = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(help_text="The campaign's landing page")
+    ends_at = serializers.DateTimeField()
+    mine = MineSerializer(allow_null=True, help_text="The member's own part in it, or null")
+
+
+class ParticipationSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="group_buy (a team seat) / bargain / help / coupon")
+    id = serializers.IntegerField(help_text="The team, bargain, help task or coupon")
+    campaign_id = serializers.IntegerField()
+    title = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    summary = serializers.CharField()
+    live = serializers.BooleanField(help_text="Still going (an open team, a live bargain, a usable coupon…)")
+    ends_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField()

@@ -488,11 +488,14 @@ def _move(pk: int, from_state: str, to_state: str, reason: str) -> int:
 
 def run_due_jobs(*, now: datetime | None = None) -> dict[str, int]:
     """The engine's periodic job: start and end campaigns on time, then let every type close what ran
-    out of time (expired teams, help tasks, bargains). Every step is idempotent."""
+    out of time (expired teams, help tasks, bargains) and write its messages that are due (a coupon about to
+    expire). Every step is idempotent."""
     now = now or timezone.now()
     done = {"started": start_due(now=now), "ended": end_due(now=now)}
     for kind in registry.all():
         done[kind.code] = kind.expire_due(now=now)
+        # The types' messages whose time has come (a coupon about to expire), each once.
+        done[f"{kind.code}_messages"] = kind.send_due_messages(now=now)
     return done
 
 

@@ -16,7 +16,6 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from shequn import hooks
 from shequn.client import request_fingerprint
 from shequn.decorators import member_login_required
 
@@ -220,7 +219,7 @@ def group_page(request: HttpRequest, pk: int) -> HttpResponse:
             "group": group,
             "membership": membership,
             # Running campaigns (shequn.hooks.group_offers): one tap from the group to the offer.
-            "offers": [o for answer in hooks.group_offers.answers(group) for o in answer] if active else [],
+            "offers": selectors.offers_for_member(group, request.user) if active else [],
             # The 群主/管理员's powers here (groups.powers): their management pages are linked from the group.
             "powers": powers_of(request.user, group),
         },

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from shequn import hooks
 from shops.models import Shop
 
 from .models import (
@@ -237,3 +238,9 @@ def group_figures(group: Group, *, now=None) -> dict:
     )
     latest = GroupHealthSnapshot.objects.filter(group=group).order_by("-week_start").first()
     return {"members": group.active_member_count, "capacity": group.capacity, **counts, **warned, "latest_week": latest}
+
+
+def offers_for_member(group: Group, member) -> list[dict]:
+    """What runs for the group's members now (every plug-in's answer to shequn.hooks.group_offers), with the
+    member's own part in each: for the group page and the group shop."""
+    return [offer for answer in hooks.group_offers.answers(group, member) for offer in answer]

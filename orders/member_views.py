@@ -116,7 +116,30 @@ def group_shop(request: HttpRequest, group) -> HttpResponse:
                 "in_stock": any(sku.stock > 0 for sku in skus),
             }
         )
-    return render(request, "orders/member/shop.html", {"group": group, "products": products})
+    # A campaign's price on a product's card (shequn.hooks.product_offers): its cheapest offer.
+    offers = _product_offers(group, [item["product"].pk for item in products])
+    for item in products:
+        found = offers.get(item["product"].pk)
+        item["offer"] = min(found, key=lambda offer: offer["price"]) if found else None
+    return render(
+        request,
+        "orders/member/shop.html",
+        {
+            "group": group,
+            "products": products,
+            # What runs in the group (shequn.hooks.group_offers), with the member's own part in each.
+            "campaigns": group_selectors.offers_for_member(group, request.user),
+        },
+    )
+
+
+def _product_offers(group, product_ids: list[int]) -> dict[int, list[dict]]:
+    """Every plug-in's offers on these products for the group's members, merged by product."""
+    merged: dict[int, list[dict]] = {}
+    for answer in hooks.product_offers.answers(group=group, product_ids=product_ids):
+        for product_id, offers in (answer or {}).items():
+            merged.setdefault(product_id, []).extend(offers)
+    return merged
 
 
 @require_GET
@@ -134,6 +157,8 @@ def product_page(request: HttpRequest, group, pk: int) -> HttpResponse:
             "images": list(product.images.all()),
             "skus": skus,
             "chosen": chosen,
+            # The running campaigns' prices for this product, each with a link into its campaign.
+            "offers": _product_offers(group, [product.pk]).get(product.pk, []),
         },
     )
 

@@ -6,6 +6,8 @@ delivering.
 - 200 "degraded" when everything answers but an outbox is failing (a receiver answering errors, a
   provider down) or has rows waiting longer than OUTBOX_BACKLOG_MAX_AGE; `reasons` says which and why.
 - 200 "ok" otherwise. `ok` is true only then.
+
+The outboxes' figures may be up to HEALTH_OUTBOX_CACHE_SECONDS old; the other parts are asked every time.
 """
 
 import functools
@@ -85,6 +87,29 @@ def _check_outboxes() -> tuple[dict, list[str]]:
     return report, reasons
 
 
+OUTBOX_CACHE_KEY = "health:outboxes"
+
+
+def _outbox_report(redis_ok: bool) -> tuple[dict, list[str]]:
+    """The outboxes' figures, kept HEALTH_OUTBOX_CACHE_SECONDS in the cache (only while Redis answers: a
+    dead cache would add its time-out to every probe)."""
+    ttl = settings.HEALTH_OUTBOX_CACHE_SECONDS
+    if ttl <= 0 or not redis_ok:
+        return _check_outboxes()
+    try:
+        cached = cache.get(OUTBOX_CACHE_KEY)
+    except Exception:
+        logger.warning("health: cached outbox figures unreadable", exc_info=True)
+        return _check_outboxes()
+    if cached is None:
+        cached = _check_outboxes()
+        try:
+            cache.set(OUTBOX_CACHE_KEY, cached, ttl)
+        except Exception:
+            logger.warning("health: outbox figures not cached", exc_info=True)
+    return cached
+
+
 @never_cache
 def healthz(request):  # noqa: ARG001 (a view's signature: the answer is the same for every request)
     checks = {"database": _check_database(), "redis": _check_redis()}
@@ -93,7 +118,7 @@ def healthz(request):  # noqa: ARG001 (a view's signature: the answer is the sam
     reasons = [f"{name}: {checks[name]['error']}" for name in down if "error" in checks[name]]
     reasons += [f"{name}: heartbeat too old" for name in down if "error" not in checks[name]]
     if checks["database"]["ok"]:
-        checks["outboxes"], problems = _check_outboxes()
+        checks["outboxes"], problems = _outbox_report(checks["redis"]["ok"])
         reasons += problems
     status = "unavailable" if down else "degraded" if reasons else "ok"
     return JsonResponse(

@@ -173,6 +173,13 @@ balance)}, or []. Asked outside any transaction, read only, when the checkout pa
 quote; every answer is listed, in priority order."""
 
 
+product_offers: Hook[..., dict[int, list[dict]]] = Hook("product_offers", when=When.READ)
+"""Keyword arguments `group` and `product_ids`: the offers running for the group's members on those products
+(a campaign's price), shown on the group shop's cards and the product page with a link into the offer:
+{product_id: [{"title": str, "kind": str, "price": Decimal, "url": str, "ends_at": datetime}]}, in a
+constant number of queries whatever the number of products. Every answer is merged."""
+
+
 # --- The site (announced by shequn) ---------------------------------------------------------------------
 
 outboxes: Hook[..., list] = Hook("outboxes", when=When.READ)
@@ -253,10 +260,12 @@ group_health_figures: Hook[[list[int], Any, Any], dict[int, dict]] = Hook("group
 for the week [start, end), in a constant number of queries. Every answer is merged."""
 
 
-group_offers: Hook[[Model], list[dict]] = Hook("group_offers", when=When.READ)
-"""What runs for a group's members now, listed on the member's group page so one tap reaches it:
-(group) → [{"title": str, "offer": str, "url": str}] in a constant number of queries. Every answer is
-listed."""
+group_offers: Hook[[Model, Any], list[dict]] = Hook("group_offers", when=When.READ)
+"""What runs for a group's members now, listed on the member's group page and the group shop so one tap
+reaches it: (group, member) → [{"title": str, "kind": str, "offer": str, "url": str, "ends_at": datetime,
+"price": Decimal or None, "mine": the member's own part in it as {"summary": str, "url": str, "ends_at":
+datetime or None}, or None}], in a number of queries that does not grow with the offers (nor does the
+member's part: a plug-in asks it for all its offers at once). Every answer is listed."""
 
 # --- Referrals (announced by referrals) ------------------------------------------------------------------
 

@@ -57,6 +57,8 @@ JOB_LABELS = {
     "payment-reconciliation": _("支付：昨日账单与本系统对账"),
     "order-ledger-check": _("支付：每笔订单的已付/已退金额与支付流水核对"),
     "analytics-facts": _("数据分析：按变动重算每日事实表"),
+    "auto-tags": _("自动标签：按消费与活跃重算会员标签"),
+    "broadcast-finish": _("群发：补完发送中断的群发"),
 }
 # The outbox pumps (deliver-notifications, deliver-simulated-payment-notifications) are not run under a
 # lease: they are kicked after every commit as well as by beat, and claim their rows with SKIP LOCKED, so

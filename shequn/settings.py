@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "referrals",
     "orders",
     "notifications",
+    "segments",
     "campaigns",
     "playbooks",
     "analytics",
@@ -212,6 +213,9 @@ CELERY_BEAT_SCHEDULE = {
     "group-health-snapshots": {"task": "groups.tasks.take_group_health_snapshots", "schedule": timedelta(hours=1)},
     # The group space: remind operators before a group's WeChat QR code expires (once per code and expiry).
     "wechat-qr-expiry": {"task": "groups.tasks.remind_expiring_wechat_qr", "schedule": timedelta(hours=1)},
+    # Automatic member tags from behaviour; broadcasts whose sending request died midway (segments).
+    "auto-tags": {"task": "segments.tasks.recompute_auto_tags", "schedule": timedelta(minutes=30)},
+    "broadcast-finish": {"task": "segments.tasks.finish_broadcasts", "schedule": timedelta(minutes=5)},
     # Analytics fact tables: rebuild the days whose sources changed since the last run (analytics.facts).
     "analytics-facts": {"task": "analytics.tasks.refresh_facts", "schedule": timedelta(minutes=10)},
 }
@@ -222,6 +226,9 @@ WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=int(os.environ.get("WORKER_HEARTBEA
 JOB_LEASE_TTL = timedelta(seconds=int(os.environ.get("JOB_LEASE_SECONDS", "60")))
 # /healthz answers "degraded" when an outbox row has waited longer than this for its pump (shequn.outboxes).
 OUTBOX_BACKLOG_MAX_AGE = timedelta(seconds=int(os.environ.get("OUTBOX_BACKLOG_MAX_AGE", "300")))
+# /healthz keeps the outboxes' figures (one aggregate per outbox table) this long in the cache: load
+# balancers probe every few seconds, and an outbox problem matters only after minutes. 0 = every probe.
+HEALTH_OUTBOX_CACHE_SECONDS = int(os.environ.get("HEALTH_OUTBOX_CACHE_SECONDS", "10"))
 
 # Sessions in PostgreSQL alone (one primary-key read a request), not cached in Redis: with Redis down a cached
 # copy could not be deleted, so a session signed out during the outage would sign its holder in again when

@@ -103,6 +103,13 @@ ACTIONS = {
     "campaign.cancel": _("取消活动"),
     "campaign.checkin.hide": _("隐藏打卡"),
     "campaign.checkin.show": _("恢复显示打卡"),
+    "segments.tag_rule.create": _("新建自动标签"),
+    "segments.tag_rule.update": _("修改自动标签"),
+    "segments.segment.create": _("新建人群"),
+    "segments.segment.update": _("修改人群"),
+    "segments.segment.invite": _("邀请人群入群"),
+    "segments.broadcast.create": _("新建群发"),
+    "segments.broadcast.send": _("发送群发"),
 }
 
 

@@ -108,3 +108,24 @@ def test_healthz_reuses_one_redis_connection(client):
     for _ in range(3):
         assert client.get("/healthz").json()["redis"] == {"ok": True}
     assert connection_number() == first
+
+
+def test_healthz_keeps_the_outbox_figures_for_a_few_seconds(client, settings):
+    """A probe every few seconds runs the outboxes' aggregates once per HEALTH_OUTBOX_CACHE_SECONDS; the
+    database itself is still asked every time (one SELECT 1)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.HEALTH_OUTBOX_CACHE_SECONDS = 10
+    heartbeat()
+    with CaptureQueriesContext(connection) as fresh:
+        first = client.get("/healthz").json()
+    with CaptureQueriesContext(connection) as kept:
+        again = client.get("/healthz").json()
+
+    assert len(fresh) > 1 and [q["sql"] for q in kept] == ["SELECT 1"]
+    assert again["outboxes"] == first["outboxes"] and again["status"] == "ok"
+    cache.delete("health:outboxes")  # the figures' time is up
+    with CaptureQueriesContext(connection) as expired:
+        client.get("/healthz")
+    assert len(expired) == len(fresh)

@@ -14,6 +14,7 @@ after_refund). Raising ValidationError in before_ship refuses the shipment; afte
 
 import importlib.util
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.exceptions import ValidationError  # noqa: F401 - re-exported for the types
@@ -132,6 +133,37 @@ class CampaignKind:
         """Extra context of the campaign's dashboard page, read by the type's
         `campaigns/<code>/dashboard_detail.html` (shown under the rules when it exists)."""
         return {}
+
+    # -- the member's own part, on the group page, the group shop, product pages and 我的活动 --
+
+    # The heading of the member's list of their own participations of this type (我的拼团…); empty: the
+    # type lists none.
+    participation_label: str = ""
+
+    def member_price(self, campaign) -> Decimal | None:
+        """What a member pays for the campaign's product through it (a product page shows it with a link to
+        the campaign), or None when the type has no price of its own. No query."""
+        return None
+
+    def member_states(self, campaigns: list, member) -> dict[int, dict]:
+        """The member's own part in each of these running campaigns of this type, as the group page shows it:
+        {campaign_id: {"summary": words (my team, 2 seats left), "url": where it is, "ends_at": when it runs
+        out or None}}; campaigns the member has no part in are left out. At most one query, whatever the
+        number of campaigns."""
+        return {}
+
+    def participations(self, member, *, limit: int) -> list[dict]:
+        """The member's own participations of this type, newest first, at most `limit`: each {"id",
+        "campaign_id", "title" (the campaign's), "state" (a code), "state_label", "summary" (words),
+        "live" (still going), "ends_at" (or None), "url"}. Only `member`'s own; at most two queries."""
+        return []
+
+    # -- messages to members --
+
+    def send_due_messages(self, *, now) -> int:
+        """Write the messages whose time has come (a coupon about to expire) to the outbox, each once (a
+        unique key); return how many were written. Called by the engine's periodic job: idempotent."""
+        return 0
 
     def poster_offer(self, campaign, target) -> str:
         """The offer line of a share poster (price and mechanic); `target` is the member's own object the

@@ -106,6 +106,9 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/teams/{team_pk}/", "get"),
     ("/api/v1/me/campaigns/{id}/teams/{team_pk}/join/", "post"),
     ("/api/v1/me/teams/", "get"),
+    # issue 15: the campaigns running in my group, with my part; my own participations
+    ("/api/v1/me/groups/{id}/campaigns/", "get"),
+    ("/api/v1/me/participations/", "get"),
     # 帮 助力 and 砍 砍价 (campaigns/types/help/api_urls.py, campaigns/types/bargain/api_urls.py)
     ("/api/v1/me/campaigns/{id}/help-tasks/", "post"),
     ("/api/v1/me/help-tasks/{id}/", "get"),

@@ -20,6 +20,12 @@ from .backends import DownSmsBackend
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _every_probe_reads_the_outboxes(settings):
+    """These tests change an outbox and probe again at once: no figures kept between probes."""
+    settings.HEALTH_OUTBOX_CACHE_SECONDS = 0
+
+
 def notifications_outbox(user):
     client = Client()
     client.force_login(user)

@@ -25,6 +25,12 @@ from tests.fakes.base import FakeServer, Response
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _every_probe_reads_the_outboxes(settings):
+    """These tests change an outbox and probe again at once: no figures kept between probes."""
+    settings.HEALTH_OUTBOX_CACHE_SECONDS = 0
+
+
 class Receiver(FakeServer):
     """Our callback endpoint as seen by the provider, answering with `status`."""
 

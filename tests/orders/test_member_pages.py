@@ -447,11 +447,12 @@ def test_the_group_shop_runs_in_a_constant_number_of_queries(
         SkuFactory(product=product, price=Decimal("12.50"))
         ProductImage.objects.create(product=product, image=f"products/p{n}.jpg", thumbnail=f"products/thumbs/p{n}.jpg")
 
-    # the session, the user, membership with group and shop, products, their SKUs, their images (the inbox
-    # badge, counted on the first visit, comes from the cache)
-    with django_assert_num_queries(6):
+    # the session, the user, membership with group and shop, products, their SKUs, their images, the
+    # campaigns running in the group and the campaign prices of the products (the inbox badge, counted on the
+    # first visit, comes from the cache)
+    with django_assert_num_queries(8):
         page = buyer_client.get(url)
-    assert one == 7
+    assert one == 9
     assert "products/thumbs/p0.jpg" in html(page) and "¥12.50" in html(page)
 
 

@@ -17,6 +17,13 @@ from tests.fakes.base import Response
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture(autouse=True)
+def _every_probe_reads_the_outboxes(settings):
+    """These tests change an outbox and probe again at once: no figures kept between probes."""
+    settings.HEALTH_OUTBOX_CACHE_SECONDS = 0
+
+
 BUSY = Response.json({"code": "SYSTEM_ERROR", "message": "系统繁忙"}, 500)
 
 

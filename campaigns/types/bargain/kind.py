@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from campaigns import registry
 from campaigns.bargain_algorithm import MAX_CUTS, cut_sequence, new_seed, to_fen, to_yuan
 from campaigns.models import (
+    LIVE_BARGAIN_STATES,
     ZERO,
     BargainCut,
     BargainState,
@@ -414,11 +415,57 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
                 flagged=act.flagged,
                 created_at=now,
             )
+            if near_floor(task, cuts_done=number, price=price_after):
+                tell_near_floor(task, price=price_after)
     except IntegrityError as exc:
         if "bargain_cut_not_self" in str(exc):
             raise BargainRefused("self") from None
         raise BargainRefused("duplicate") from None
     return made
+
+
+# --- Near the floor: the starter is told once --------------------------------------------------------------
+
+# "Near the floor": one cut left, or at most this share of the way down left to cut (whichever comes first).
+NEAR_FLOOR_SHARE = Decimal("0.10")
+
+
+def near_floor(task: BargainTask, *, cuts_done: int, price: Decimal) -> bool:
+    """After a cut: the bargain has not reached its floor but is close to it (see NEAR_FLOOR_SHARE)."""
+    if cuts_done >= task.cuts_planned:
+        return False
+    span = task.original_price - task.floor_price
+    return task.cuts_planned - cuts_done == 1 or price - task.floor_price <= span * NEAR_FLOOR_SHARE
+
+
+def tell_near_floor(task: BargainTask, *, price: Decimal) -> None:
+    """Inside the cut's transaction: the starter hears once per bargain that it is nearly at its floor."""
+    from campaigns.messages import tell
+
+    tell(
+        campaign=task.campaign,
+        member=task.starter_id,
+        kind="bargain_near_floor",
+        key=f"bargain:{task.pk}:near-floor",
+        title=_("就差一点就砍到底价了"),
+        body=_("「%(name)s」现价 ¥%(price)s，离底价 ¥%(floor)s 只差一点，再请好友帮砍一刀吧。")
+        % {"name": task.campaign.name, "price": price, "floor": task.floor_price},
+        url=task.get_absolute_url(),
+    )
+
+
+def bargain_summary(task: BargainTask) -> str:
+    if task.state == BargainState.OPEN:
+        return _("我的砍价 · 现价 ¥%(price)s · 还差 %(n)d 刀") % {"price": task.current_price, "n": task.cuts_left}
+    if task.state == BargainState.FLOOR_REACHED:
+        return _("我的砍价 · 已砍到底价 ¥%(price)s，待购买") % {"price": task.current_price}
+    return _("我的砍价 · %(state)s · ¥%(price)s") % {"state": task.get_state_display(), "price": task.current_price}
+
+
+def _bargain_ends_at(task: BargainTask):
+    if task.state == BargainState.OPEN:
+        return task.expires_at
+    return task.pay_deadline if task.state == BargainState.FLOOR_REACHED else None
 
 
 # --- Buying --------------------------------------------------------------------------------------------
@@ -563,6 +610,45 @@ class BargainKind(CampaignKind):
 
     def figures(self, campaign) -> dict:
         return bargain_figures(campaign)
+
+    # -- the member's own part --
+
+    participation_label = gettext_lazy("我的砍价")
+
+    def member_price(self, campaign) -> Decimal | None:
+        return Decimal(campaign.settings["floor_price"])
+
+    def member_states(self, campaigns: list, member) -> dict[int, dict]:
+        """The member's live bargain in each campaign: its price now and the cuts it lacks. One query."""
+        live = BargainTask.objects.filter(
+            campaign__in=[c.pk for c in campaigns], starter=member, state__in=LIVE_BARGAIN_STATES
+        ).order_by("-started_at", "-pk")
+        states: dict[int, dict] = {}
+        for task in live:
+            states.setdefault(
+                task.campaign_id,
+                {"summary": bargain_summary(task), "url": task.get_absolute_url(), "ends_at": _bargain_ends_at(task)},
+            )
+        return states
+
+    def participations(self, member, *, limit: int) -> list[dict]:
+        tasks = (
+            BargainTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")[:limit]
+        )
+        return [
+            {
+                "id": task.pk,
+                "campaign_id": task.campaign_id,
+                "title": task.campaign.hook_title or task.campaign.name,
+                "state": task.state,
+                "state_label": task.get_state_display(),
+                "summary": bargain_summary(task),
+                "live": task.state in LIVE_BARGAIN_STATES,
+                "ends_at": _bargain_ends_at(task),
+                "url": task.get_absolute_url(),
+            }
+            for task in tasks
+        ]
 
     def poster_offer(self, campaign, target) -> str:
         """最低砍到 ¥x; on a bargain's poster, its price now and the cuts it still lacks."""

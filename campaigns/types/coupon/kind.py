@@ -31,7 +31,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -636,6 +637,117 @@ class CouponKind(CampaignKind):
 
     def poster_offer(self, campaign, _target) -> str:
         return face_words(campaign.settings)
+
+    # -- the member's own part, and messages --
+
+    participation_label = gettext_lazy("我的优惠券")
+
+    def member_states(self, campaigns: list, member) -> dict[int, dict]:
+        """How many of each template's coupons the member holds usable, and when the first ends. One query."""
+        now = timezone.now()
+        held = (
+            Coupon.objects.filter(
+                campaign__in=[c.pk for c in campaigns],
+                member=member,
+                state=CouponState.AVAILABLE,
+                valid_until__gt=now,
+            )
+            .values("campaign_id")
+            .annotate(n=Count("pk"), first_end=Min("valid_until"))
+        )
+        return {
+            row["campaign_id"]: {
+                "summary": _("已领 %(n)d 张可用") % {"n": row["n"]},
+                "url": reverse("campaigns:coupon_centre"),
+                "ends_at": row["first_end"],
+            }
+            for row in held
+        }
+
+    def participations(self, member, *, limit: int) -> list[dict]:
+        now = timezone.now()
+        return [
+            {
+                "id": coupon.pk,
+                "campaign_id": coupon.campaign_id,
+                "title": coupon.campaign.hook_title or coupon.campaign.name,
+                "state": coupon.state,
+                "state_label": coupon.get_state_display(),
+                "summary": coupon_summary(coupon),
+                "live": coupon.is_usable_at(now),
+                "ends_at": coupon.valid_until if coupon.state == CouponState.AVAILABLE else None,
+                "url": reverse("campaigns:coupon_centre"),
+            }
+            for coupon in coupons_of_member(member)[:limit]
+        ]
+
+    def send_due_messages(self, *, now) -> int:
+        return remind_expiring(now=now)
+
+
+# --- The member's coupons, and the reminder before one expires ----------------------------------------------
+
+# A coupon is "about to expire" this long before its end; a member reminded only of coupons held longer than it.
+EXPIRY_NOTICE = timedelta(hours=24)
+EXPIRY_NOTICE_BATCH = 1000
+
+
+def coupon_summary(coupon: Coupon) -> str:
+    face = face_words(coupon.terms)
+    if coupon.state == CouponState.AVAILABLE:
+        until = timezone.localtime(coupon.valid_until)
+        return _("%(face)s · %(until)s 前可用") % {"face": face, "until": f"{until:%m-%d %H:%M}"}
+    return f"{face} · {coupon.get_state_display()}"
+
+
+def remind_expiring(*, now: datetime | None = None) -> int:
+    """Each available coupon whose end is within EXPIRY_NOTICE, held longer than that, gets one reminder to its
+    member (the key is the coupon's), through the outbox: the member's opt-out, quiet hours and the cap apply.
+    Idempotent; safe to run concurrently (the unique key decides)."""
+    from django.db.models import CharField, Exists, OuterRef, Value
+    from django.db.models.functions import Cast, Concat
+
+    from notifications.models import Category, Notification
+    from notifications.services import Outgoing, notify_many
+
+    now = now or timezone.now()
+    # Those reminded already are left out here, so a batch always holds coupons still to remind.
+    reminded = Notification.objects.filter(
+        key=Concat(Value("campaign:coupon:"), Cast(OuterRef("pk"), CharField()), Value(":expiring"))
+    )
+    due = list(
+        Coupon.objects.filter(
+            state=CouponState.AVAILABLE,
+            valid_until__gt=now,
+            valid_until__lte=now + EXPIRY_NOTICE,
+            claimed_at__lt=now - EXPIRY_NOTICE,
+        )
+        .filter(~Exists(reminded))
+        .select_related("campaign")
+        .order_by("valid_until", "pk")[:EXPIRY_NOTICE_BATCH]
+    )
+    items = [
+        Outgoing(
+            shop_id=coupon.shop_id,
+            user_id=coupon.member_id,
+            category=Category.CAMPAIGN,
+            kind="coupon_expiring",
+            key=f"campaign:coupon:{coupon.pk}:expiring",
+            title=_("你有一张优惠券快到期了"),
+            body=_("「%(name)s」%(face)s，%(until)s 到期，别忘了用。")
+            % {
+                "name": coupon.campaign.name,
+                "face": face_words(coupon.terms),
+                "until": f"{timezone.localtime(coupon.valid_until):%m-%d %H:%M}",
+            },
+            url=reverse("campaigns:coupon_centre"),
+        )
+        for coupon in due
+    ]
+    if not items:
+        return 0
+    with transaction.atomic():
+        return len(notify_many(items, now=now))
 
 
 def coupon_figures(campaign: Campaign) -> dict:

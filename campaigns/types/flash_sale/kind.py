@@ -265,6 +265,9 @@ class FlashSale(CampaignKind):
         words = _("秒杀价 ¥%(price)s · 限量 %(n)d 件") % {"price": rules.flash_price, "n": rules.stock_cap}
         return with_original_price(words, campaign.sku.price if campaign.sku_id else None)
 
+    def member_price(self, campaign) -> Decimal | None:
+        return Rules(campaign).flash_price
+
 
 # --- Figures -----------------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, F, Q, Sum, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -444,6 +445,8 @@ class GroupBuy(CampaignKind):
         self._record_act(seat, won, now)
         if won.state == TeamState.SUCCEEDED:
             self._succeed(won)
+        elif won.seats_left == 1:
+            tell_one_seat_short(won)
 
     def _bounce(self, seat: TeamSeat, order) -> None:
         """Paid into a full, closed or expired team (or a team whose campaign stopped): money back, once."""
@@ -500,6 +503,7 @@ class GroupBuy(CampaignKind):
                 if owed > 0:
                     TeamSeat.objects.filter(pk=seat.pk).update(price_refund=owed)
         transaction.on_commit(lambda: _cancel_unpaid_seats_later(team.pk), robust=True)
+        tell_succeeded(team)
 
     @staticmethod
     def _difference(rules: Rules, seat: TeamSeat, final: Decimal) -> Decimal:
@@ -621,6 +625,57 @@ class GroupBuy(CampaignKind):
             "team_states": TeamState.choices,
         }
 
+    # -- the member's own part --
+
+    participation_label = gettext_lazy("我的拼团")
+
+    def member_price(self, campaign) -> Decimal | None:
+        return Rules(campaign).group_price
+
+    def member_states(self, campaigns: list, member) -> dict[int, dict]:
+        """The member's latest seat in each campaign that is still in play (unpaid, in an open team, or won):
+        my team and the seats it still lacks, or that it succeeded. One query."""
+        seats = (
+            TeamSeat.objects.filter(
+                campaign__in=[c.pk for c in campaigns],
+                member=member,
+                state__in=(SeatState.PENDING, SeatState.SEATED, SeatState.WON),
+            )
+            .select_related("team")
+            .order_by("-created_at", "-pk")
+        )
+        states: dict[int, dict] = {}
+        for seat in seats:
+            if seat.campaign_id not in states:
+                states[seat.campaign_id] = {
+                    "summary": seat_summary(seat),
+                    "url": seat.team.get_absolute_url(),
+                    "ends_at": seat.team.expires_at if seat.team.state == TeamState.OPEN else None,
+                }
+        return states
+
+    def participations(self, member, *, limit: int) -> list[dict]:
+        seats = (
+            TeamSeat.objects.filter(member=member)
+            .exclude(state=SeatState.CANCELLED)
+            .select_related("team", "campaign")
+            .order_by("-created_at", "-pk")[:limit]
+        )
+        return [
+            {
+                "id": seat.team_id,
+                "campaign_id": seat.campaign_id,
+                "title": seat.campaign.hook_title or seat.campaign.name,
+                "state": seat.state,
+                "state_label": seat.get_state_display(),
+                "summary": seat_summary(seat),
+                "live": seat.state in LIVE_SEAT_STATES and seat.team.state in (TeamState.PENDING, TeamState.OPEN),
+                "ends_at": seat.team.expires_at if seat.team.state == TeamState.OPEN else None,
+                "url": seat.team.get_absolute_url(),
+            }
+            for seat in seats
+        ]
+
     def poster_offer(self, campaign, target) -> str:
         """拼团价 ¥x · n 人团 (the largest tier's size), and on a team's poster the seats it still lacks."""
         from campaigns.posters import with_original_price
@@ -631,6 +686,76 @@ class GroupBuy(CampaignKind):
         if isinstance(target, Team):
             words += " · " + _("还差 %(n)d 人") % {"n": target.seats_left}
         return with_original_price(words, campaign.sku.price if campaign.sku_id else None)
+
+
+# --- What the member reads: their seat in words, and the team's messages ---------------------------------
+
+
+def seat_summary(seat: TeamSeat) -> str:
+    """The member's seat in words: 我的团 · 还差 2 人, 待付款, 拼团成功…"""
+    team = seat.team
+    if seat.state == SeatState.PENDING:
+        return _("我的团 · 待付款")
+    if seat.state == SeatState.SEATED and team.state == TeamState.OPEN:
+        return _("我的团 · 还差 %(n)d 人成团") % {"n": team.seats_left}
+    if seat.state == SeatState.WON:
+        return _("我的团 · 拼团成功")
+    return _("我的团 · %(state)s") % {"state": seat.get_state_display()}
+
+
+def _team_members(team: Team, state: str) -> list[int]:
+    return list(TeamSeat.objects.filter(team=team, state=state).values_list("member_id", flat=True))
+
+
+def tell_one_seat_short(team: Team) -> None:
+    """The team lacks one seat: each of its paid members is told once per team, to share it once more."""
+    from campaigns.messages import tell
+
+    campaign = Campaign.objects.only("shop_id", "name").get(pk=team.campaign_id)
+    for member_id in _team_members(team, SeatState.SEATED):
+        tell(
+            campaign=campaign,
+            member=member_id,
+            kind="team_one_short",
+            key=f"team:{team.pk}:one-short:{member_id}",
+            title=_("还差 1 人就成团了"),
+            body=_("「%(name)s」你的团只差最后 1 人，再分享一次吧。") % {"name": campaign.name},
+            url=team.get_absolute_url(),
+        )
+
+
+def tell_succeeded(team: Team) -> None:
+    """The team succeeded: each member who won a seat is told once."""
+    from campaigns.messages import tell
+
+    campaign = Campaign.objects.only("shop_id", "name").get(pk=team.campaign_id)
+    for member_id in _team_members(team, SeatState.WON):
+        tell(
+            campaign=campaign,
+            member=member_id,
+            kind="team_succeeded",
+            key=f"team:{team.pk}:succeeded:{member_id}",
+            title=_("拼团成功"),
+            body=_("「%(name)s」拼团成功，我们会尽快为你安排发货。") % {"name": campaign.name},
+            url=team.get_absolute_url(),
+        )
+
+
+def tell_failed_and_refunded(seat: TeamSeat) -> None:
+    """The seat's team failed and its order's refund has started: the member is told once per seat."""
+    from campaigns.messages import tell
+
+    campaign = Campaign.objects.only("shop_id", "name").get(pk=seat.campaign_id)
+    paid = Order.objects.filter(pk=seat.order_id).values_list("total", flat=True).first()
+    tell(
+        campaign=campaign,
+        member=seat.member_id,
+        kind="team_failed_refunded",
+        key=f"team:{seat.team_id}:failed:{seat.pk}",
+        title=_("拼团未成功，已为你退款"),
+        body=_("「%(name)s」未在时限内成团，¥%(amount)s 已原路退回。") % {"name": campaign.name, "amount": paid},
+        url=reverse("campaigns:team", args=[seat.campaign_id, seat.team_id]),
+    )
 
 
 def close_expired_team(team_id: int, *, now) -> int:
@@ -688,6 +813,7 @@ def refund_owed(*, limit: int = 500) -> int:
                 if seat is None or not _stamp_refund(seat.pk):
                     continue
                 _refund_whole(Order(pk=seat.order_id), reason=_("拼团失败，自动退款"))
+                tell_failed_and_refunded(seat)
                 done += 1
         except (ValidationError, TransitionRefused):
             logger.exception("refund of failed team seat %s did not start", seat_id)

@@ -391,7 +391,37 @@ def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -
             flagged=act.flagged,
             created_at=now,
         )
+        if place == task.helps_needed:
+            tell_completed(task)
     return given
+
+
+def tell_completed(task: HelpTask) -> None:
+    """Inside the help that completed the task: its starter hears once that the reward is theirs."""
+    from campaigns.messages import tell
+
+    reward = task.reward or {}
+    if reward.get("kind") == RewardKind.FREE_ITEM:
+        what = _("赠品「%(label)s」已归你，去领取吧。") % {"label": reward.get("label") or task.campaign.name}
+    else:
+        what = _("可以 ¥%(price)s 购买了，去下单吧。") % {"price": reward.get("price")}
+    tell(
+        campaign=task.campaign,
+        member=task.starter_id,
+        kind="help_completed",
+        key=f"help:{task.pk}:completed",
+        title=_("助力成功"),
+        body=_("「%(name)s」好友助力已满 %(n)d 人，") % {"name": task.campaign.name, "n": task.helps_needed} + what,
+        url=task.get_absolute_url(),
+    )
+
+
+def help_summary(task: HelpTask) -> str:
+    if task.state == HelpTaskState.OPEN:
+        return _("我的助力 · %(done)d/%(needed)d 人") % {"done": task.help_count, "needed": task.helps_needed}
+    if task.state == HelpTaskState.COMPLETED:
+        return _("我的助力 · 助力成功")
+    return _("我的助力 · %(state)s") % {"state": task.get_state_display()}
 
 
 def _conflict_refusal(text: str, rules: Rules) -> HelpRefused:
@@ -575,6 +605,53 @@ class HelpKind(CampaignKind):
 
     def figures(self, campaign) -> dict:
         return help_figures(campaign)
+
+    # -- the member's own part --
+
+    participation_label = gettext_lazy("我的助力")
+
+    def member_price(self, campaign) -> Decimal | None:
+        """The reward price; a free item is ¥0."""
+        rules = Rules(campaign)
+        return rules.reward_price if rules.reward_kind == RewardKind.PRICE else Decimal("0.00")
+
+    def member_states(self, campaigns: list, member) -> dict[int, dict]:
+        """The member's latest open or completed task in each campaign: its progress. One query."""
+        tasks = HelpTask.objects.filter(
+            campaign__in=[c.pk for c in campaigns],
+            starter=member,
+            state__in=(HelpTaskState.OPEN, HelpTaskState.COMPLETED),
+        ).order_by("-started_at", "-pk")
+        states: dict[int, dict] = {}
+        for task in tasks:
+            states.setdefault(
+                task.campaign_id,
+                {
+                    "summary": help_summary(task),
+                    "url": task.get_absolute_url(),
+                    "ends_at": task.expires_at if task.state == HelpTaskState.OPEN else None,
+                },
+            )
+        return states
+
+    def participations(self, member, *, limit: int) -> list[dict]:
+        tasks = (
+            HelpTask.objects.filter(starter=member).select_related("campaign").order_by("-started_at", "-pk")[:limit]
+        )
+        return [
+            {
+                "id": task.pk,
+                "campaign_id": task.campaign_id,
+                "title": task.campaign.hook_title or task.campaign.name,
+                "state": task.state,
+                "state_label": task.get_state_display(),
+                "summary": help_summary(task),
+                "live": task.state == HelpTaskState.OPEN,
+                "ends_at": task.expires_at if task.state == HelpTaskState.OPEN else None,
+                "url": task.get_absolute_url(),
+            }
+            for task in tasks
+        ]
 
     def poster_offer(self, campaign, target) -> str:
         """n 位好友助力 · ¥x 得 (or 免费得); on a task's poster, the helps it still lacks (还差 n 人助力)."""
