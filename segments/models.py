@@ -176,7 +176,7 @@ class GroupInvitation(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="segment_invitations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, related_name="invitations")
-    link = models.ForeignKey(InviteLink, on_delete=models.PROTECT, related_name="+")
+    link = models.ForeignKey(InviteLink, on_delete=models.CASCADE, related_name="+")
     notification_id = models.BigIntegerField(null=True, blank=True)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     invited_at = models.DateTimeField(_("邀请时间"), default=timezone.now)
@@ -200,11 +200,12 @@ class Broadcast(models.Model):
     """One marketing message to the members of a group or of a segment (exactly one of the two)."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="broadcasts")
+    # RESTRICT: the history stays while its group or segment does; the shop's deletion takes all of them.
     group = models.ForeignKey(
-        Group, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("群")
+        Group, on_delete=models.RESTRICT, null=True, blank=True, related_name="+", verbose_name=_("群")
     )
     segment = models.ForeignKey(
-        Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="broadcasts", verbose_name=_("人群")
+        Segment, on_delete=models.RESTRICT, null=True, blank=True, related_name="broadcasts", verbose_name=_("人群")
     )
     title = models.CharField(_("标题"), max_length=60)
     body = models.TextField(_("内容"), max_length=500)

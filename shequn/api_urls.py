@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("campaigns.api_urls")),
     path("", include("referrals.api_urls")),
     path("", include("notifications.api_urls")),
+    path("", include("segments.api_urls")),
     path("", include("analytics.api_urls")),
 ]

@@ -16,5 +16,6 @@ urlpatterns = [
     path("leaderboards/", include("referrals.board_urls")),
     path("fraud/", include("referrals.fraud_urls")),
     path("notifications/", include("notifications.dashboard_urls")),
+    path("segments/", include("segments.dashboard_urls")),
     path("analytics/", include("analytics.dashboard_urls")),
 ]

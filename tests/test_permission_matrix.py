@@ -34,6 +34,7 @@ from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
+from segments.models import Broadcast, Segment, TagRule
 from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
@@ -48,6 +49,7 @@ from tests.factories import (
     PickupPointFactory,
     ShopFactory,
     SkuFactory,
+    TagFactory,
     UserFactory,
 )
 
@@ -761,6 +763,35 @@ MATRIX += [
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
 
+# Segments, automatic tags and broadcasts (群发): tests/segments/test_pages.py has the writes' outcomes.
+MATRIX += [
+    (SHOP_LIST, {"dashboard:segments": get(), "dashboard:tag_rules": get(), "dashboard:broadcasts": get()}),
+    (
+        SHOP_WRITE,
+        {"dashboard:segment_create": get(), "dashboard:broadcast_create": get(), "dashboard:tag_rule_create": post()},
+    ),
+    (SHOP_OBJECT, {"dashboard:segment_detail": get("segment"), "dashboard:broadcast_detail": get("broadcast")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:segment_edit": get("segment"),
+            "dashboard:segment_invite": post("segment"),
+            "dashboard:tag_rule_update": post("tag_rule"),
+            "dashboard:broadcast_send": post("broadcast"),
+        },
+    ),
+    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get()}),
+    (
+        API_SHOP_OBJECT,
+        {
+            "api-shop-segment": get("segment"),
+            "api-shop-segment-members": get("segment"),
+            "api-shop-broadcast": get("broadcast"),
+        },
+    ),
+    (API_SHOP_OBJECT_WRITE, {"api-shop-broadcast-send": post("broadcast")}),
+]
+
 
 def _all_patterns(patterns=None, prefix="", namespace=""):
     """(key, route) of every URL pattern: the key is its namespaced name, or its route when unnamed."""
@@ -896,6 +927,9 @@ def world(db, settings):
         "reconciliation": ReconciliationRun.objects.create(account=account, day=timezone.localdate(), state="balanced"),
         "withdrawal": WithdrawalRequest.objects.create(shop=shop, member=member, amount=1, account_note="微信"),
         "rule": RewardRule.objects.create(shop=shop, kind="points", amount=1),
+        "segment": Segment.objects.create(shop=shop, name="大客户"),
+        "broadcast": Broadcast.objects.create(shop=shop, group=group, title="新品", body="到货了"),
+        "tag_rule": TagRule.objects.create(shop=shop, tag=TagFactory(shop=shop), kind="repeat_buyer", count=2),
         "fraud_flag": FraudFlag.objects.create(
             shop=shop,
             kind="shared_ip",

@@ -132,6 +132,15 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/checkin/", "get"),
     ("/api/v1/me/campaigns/{id}/checkin/", "post"),
     ("/api/v1/me/campaigns/{id}/checkin/makeup/", "post"),
+    # segments and broadcasts (segments/api_urls.py)
+    ("/api/v1/shop/segments/", "get"),
+    ("/api/v1/shop/segments/", "post"),
+    ("/api/v1/shop/segments/{id}/", "get"),
+    ("/api/v1/shop/segments/{id}/members/", "get"),
+    ("/api/v1/shop/broadcasts/", "get"),
+    ("/api/v1/shop/broadcasts/", "post"),
+    ("/api/v1/shop/broadcasts/{id}/", "get"),
+    ("/api/v1/shop/broadcasts/{id}/send/", "post"),
 }
 ORDER_PREFIXES = (
     "/api/v1/shop/products/",

@@ -93,6 +93,8 @@ from referrals import fraud
 from referrals import leaderboards as lb
 from referrals.models import CommissionAccount, ReferralEdge, ReferralEvent, Reward, RewardKind
 from referrals.services import RewardRuleInput, period_start, referral_settings, save_reward_rule
+from segments.demo import seed_segments
+from segments.models import Broadcast
 from shops.models import Operator, OperatorRole, Shop
 from shops.services import add_operator, create_shop
 
@@ -941,6 +943,7 @@ def delete_demo() -> int:
         delete_orders(shop)
         CommissionAccount.objects.filter(shop=shop).delete()  # its ledger entries protect the rewards they paid
         Reward.objects.filter(shop=shop).delete()  # rewards protect their rules
+        Broadcast.objects.filter(shop=shop).delete()  # a broadcast keeps its group
         Group.objects.filter(shop=shop).delete()  # before the shop: a group PROTECTs its series
         shop.delete()
         User.objects.filter(pk__in=people - elsewhere).delete()
@@ -995,6 +998,7 @@ class Command(BaseCommand):
                 date_order_referrals(shop)
                 date_activity(shop)
                 take_past_health_snapshots(shop, since=builder.start)
+                seed_segments(shop=shop, staff=builder.operator, now=timezone.now())
                 fraud.detect(shop_id=shop.pk)
             if lb.live_enabled():  # the live boards were fed the acts' recording times: redo them from the events
                 lb.rebuild_shop(shop.pk, everything=True)
