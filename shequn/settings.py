@@ -419,6 +419,8 @@ SPECTACULAR_SETTINGS = {
         "SpacePostKindEnum": "groups.space_models.PostKind",
         "ChannelEnum": "groups.models.Channel",
         "CouponChannelEnum": "campaigns.types.coupon.models.CouponChannel",
+        "FeedbackKindEnum": "groups.feedback_models.FeedbackKind",
+        "FeedbackStateEnum": "groups.feedback_models.FeedbackState",
     },
 }
 

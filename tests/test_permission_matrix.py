@@ -25,6 +25,7 @@ from PIL import Image
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.checkin import kind as checkin
 from campaigns.types.help import kind as helping
+from groups import feedback as group_feedback
 from groups import services as group_services
 from groups import space
 from groups.models import MemberWarning, Threshold, WarningAppeal
@@ -763,6 +764,43 @@ MATRIX += [
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
 
+# The complaints and suggestions box (投诉与建议): a member's own items; the shop's staff read, operators write;
+# tests/groups/test_feedback.py has the rest of the denial paths.
+MATRIX += [
+    (
+        MEMBERS_OWN,
+        {
+            "member:feedback_new": get("group"),
+            "member:feedback_detail": get("feedback"),
+            "member:feedback_photo": get("feedback"),
+        },
+    ),
+    (SIGNED_IN, {"member:feedback_list": get()}),
+    (SHOP_LIST, {"dashboard:feedback": get(), "dashboard:feedback_departments": get()}),
+    (SHOP_OBJECT, {"dashboard:feedback_detail": get("feedback"), "dashboard:feedback_photo": get("feedback")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:feedback_route": post("feedback"),
+            "dashboard:feedback_answer": post("feedback"),
+            "dashboard:feedback_close": post("feedback"),
+            "dashboard:feedback_department_toggle": post("feedback_department"),
+        },
+    ),
+    (API_MEMBERS_OWN, {"api-my-group-feedback": post("group"), "api-my-feedback-item": get("feedback")}),
+    (API_SIGNED_IN, {"api-my-feedback": get()}),
+    (API_SHOP_LIST, {"api-shop-feedback": get(), "api-shop-feedback-departments": get()}),
+    (API_SHOP_OBJECT, {"api-shop-feedback-item": get("feedback")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-feedback-route": post("feedback"),
+            "api-shop-feedback-answer": post("feedback"),
+            "api-shop-feedback-close": post("feedback"),
+        },
+    ),
+]
+
 # Segments, automatic tags and broadcasts (群发): tests/segments/test_pages.py has the writes' outcomes.
 MATRIX += [
     (SHOP_LIST, {"dashboard:segments": get(), "dashboard:tag_rules": get(), "dashboard:broadcasts": get()}),
@@ -917,6 +955,8 @@ def world(db, settings):
         "owed_item": owed_item,
         "notification": notification,
         "space_post": question,
+        "feedback": group_feedback.submit(group=group, member=member, kind="complaint", body="压伤了", photo=_upload()),
+        "feedback_department": group_feedback.create_department(shop_id=shop.pk, by=owner, name="售后部"),
         "space_photo": question.photos.get(),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
