@@ -243,6 +243,38 @@ def seed_campaigns(*, shop: Shop, staff: User, rng: random.Random, now: datetime
     DemoCampaigns(shop=shop, staff=staff, rng=rng, now=now).build()
 
 
+def seed_contest(*, shop: Shop, staff: User, now: datetime):
+    """十日邀请达人赛: an invite contest that ran for the ten days before yesterday over the shop's real
+    qualified referrals (so it is seeded after their dates are set), ended by the engine's job and settled
+    by the contest's: its final ranking frozen and its prizes granted (points, cash commission), any winner
+    with an open fraud flag held for review."""
+    from .types.contest import kind as contest
+
+    campaign = services.create_campaign(
+        shop=shop,
+        by=staff,
+        type=CampaignType.CONTEST,
+        name="十日邀请达人赛",
+        starts_at=now - timedelta(days=11),
+        ends_at=now - timedelta(days=1),
+        all_groups=True,
+        settings={
+            "metric": "qualified",
+            "tiers": "1 积分 500\n2-3 现金 20\n4-10 积分 100",
+            "minimum": "1",
+            "rules": "活动期间，每邀请一位好友入群并完成首单，计 1 位合格邀请；成绩相同，先达到者排名在前。"
+            "结束后统一结算，有风控标记的获奖人审核后发放。",
+        },
+        hook_title="十日邀请达人赛，前三名赢现金",
+        hook_text="邀请好友入群下单，冲榜赢积分和现金奖励",
+        cta_text="查看排行榜",
+    )
+    services.schedule_campaign(campaign=campaign, by=staff)
+    services.end_due(now=now)
+    contest.settle(campaign, now=now)
+    return campaign
+
+
 def delete_campaigns(shop: Shop) -> None:
     """Campaign orders protect their campaign (and seats their orders): the demo reset removes them first."""
     from .models import Campaign, CampaignOrder

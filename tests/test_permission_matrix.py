@@ -22,8 +22,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from PIL import Image
 
+from campaigns.models import ContestPrize
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.checkin import kind as checkin
+from campaigns.types.contest import kind as contests
 from campaigns.types.help import kind as helping
 from groups import feedback as group_feedback
 from groups import services as group_services
@@ -40,6 +42,7 @@ from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
+from tests.campaigns.contest_support import contest, end, invites
 from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
@@ -158,6 +161,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-docs": get(),
             "member:landing": get("link_code"),
             "campaigns:landing": get("campaign"),
+            "campaigns:contest_page": get("contest_campaign"),
             "campaigns:team": get("campaign", "team"),
             "api-link": get("link_code"),
             "orders:provider_notify": post("simulated"),
@@ -316,6 +320,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
         SHOP_OBJECT_WRITE,
         {
             "dashboard:checkin_hide": post("check_in"),
+            "dashboard:contest_settle": post("contest_campaign"),
+            "dashboard:contest_prize_review": post("contest_prize"),
             "dashboard:checkin_show": post("check_in"),
             "dashboard:group_edit": get("group"),
             "dashboard:group_transition": post("group"),
@@ -554,6 +560,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-bargains": post("bargain_campaign"),
             "api-my-flash-orders": post("flash_campaign"),
             "api-my-checkin": get("checkin_campaign"),
+            "api-my-contest": get("contest_campaign"),
             "api-my-checkin-makeup": post("checkin_campaign"),
         },
     ),
@@ -849,6 +856,15 @@ def _upload():
     return SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")
 
 
+def _contest_prize(shop, group):
+    """A prize of an ended, settled contest of the shop (another member's)."""
+    ended = contest(shop)
+    invites(ended, make_buyer(group), 2)
+    end(ended)
+    contests.settle(ended)
+    return ContestPrize.objects.get(campaign=ended)
+
+
 @pytest.fixture
 def world(db, settings):
     """Shop A with one of everything, its staff in each role, a member who bought, and shop B's owner."""
@@ -948,6 +964,8 @@ def world(db, settings):
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "checkin_campaign": checkin_run,
+        "contest_campaign": contest(shop),
+        "contest_prize": _contest_prize(shop, group),
         # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
         "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),
         "give_campaign": give_run,

@@ -323,6 +323,20 @@ def test_the_skin_care_group_has_two_weeks_of_check_ins(demo):
     assert all("06:00" <= f"{timezone.localtime(c.at):%H:%M}" < "23:00" for c in check_ins.filter(made_up=False))
 
 
+def test_the_invite_contest_ended_and_was_settled_once(demo, client):
+    from campaigns.models import Campaign, ContestEntry, ContestPrize, ContestSettlement
+    from campaigns.types.contest import kind as contest
+
+    shop = Shop.objects.get(slug="demo")
+    campaign = Campaign.objects.get(shop=shop, type="contest", state="ended")
+    assert ContestSettlement.objects.filter(campaign=campaign).count() == 1
+    entries = ContestEntry.objects.filter(campaign=campaign)
+    assert entries.count() >= 3 and entries.values("reached_at__date").distinct().count() >= 2
+    assert ContestPrize.objects.filter(campaign=campaign, state="granted").count() >= 3
+    assert contest.settle(campaign) is False  # settled once: the job finds nothing to do
+    assert "最终排名" in client.get(f"/m/c/{campaign.pk}/contest/").content.decode()
+
+
 def test_joins_through_the_shops_codes_are_the_channels_and_staff_earn_nothing(demo):
     shop = Shop.objects.get(slug="demo")
     staff = set(Operator.objects.filter(shop=shop).values_list("user_id", flat=True))

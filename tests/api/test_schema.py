@@ -143,6 +143,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/campaigns/{id}/checkin/", "get"),
     ("/api/v1/me/campaigns/{id}/checkin/", "post"),
     ("/api/v1/me/campaigns/{id}/checkin/makeup/", "post"),
+    ("/api/v1/me/campaigns/{id}/contest/", "get"),
     # segments and broadcasts (segments/api_urls.py)
     ("/api/v1/shop/segments/", "get"),
     ("/api/v1/shop/segments/", "post"),
