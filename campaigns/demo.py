@@ -62,6 +62,7 @@ class DemoCampaigns:
         self._help(skus[0], starters[5:10])
         self._bargain(skus[len(skus) // 2], starters[10:13])
         self._checkin()
+        self._swap(members)
 
     # --- the campaigns ------------------------------------------------------------------------------
 
@@ -228,7 +229,82 @@ class DemoCampaigns:
             if reachable and keen > 0.5:  # the keen ones fill their latest gap with their one card
                 checkin.make_up(campaign=campaign, member=membership.user, day=reachable[-1], now=self.now)
 
-    # --- helpers ------------------------------------------------------------------------------------
+    def _swap(self, members: list[Membership]) -> None:
+        """宝妈闲置换换乐 in every group, running for ten days: members list things their children outgrew
+        (some with a photo), others offer an item of theirs or a price; one swap is done (both confirmed the
+        hand-over), one is half handed over, one agreed, offers were declined and one expired unanswered, and
+        a listing was reported. Every move goes through the rules, at its own moment."""
+        from .types.swap import kind as swapping
+
+        by_group: dict[int, list[Membership]] = {}
+        for membership in members:
+            by_group.setdefault(membership.group_id, []).append(membership)
+        people = max(by_group.values(), key=len, default=[])[:8]  # a swap happens between members of one group
+        if len(people) < 8:
+            return
+        starts = self.now - timedelta(days=10)
+        campaign = services.create_campaign(
+            shop=self.shop,
+            by=self.staff,
+            type=CampaignType.SWAP,
+            name="宝妈闲置换换乐",
+            starts_at=starts,
+            ends_at=starts + timedelta(days=30),
+            all_groups=True,
+            settings={"listing_days": 30, "offer_hours": 72},
+            hook_title="孩子用不上的好东西，换给群里的宝妈",
+            hook_text="发布闲置，群友出价或拿自己的闲置来换，当面或邮寄交接",
+            proof_text="上个月群里换出 120 多件闲置",
+            cta_text="去换物市场",
+        )
+        campaign = services.schedule_campaign(campaign=campaign, by=self.staff)
+        things = [
+            ("九成新婴儿推车", "儿童绘本一套", None, "pickup"),
+            ("0-3 岁绘本 20 本", "学步鞋 22 码", None, "shipping"),
+            ("婴儿床（可拆成沙发）", "", "300", "pickup"),
+            ("学步鞋 22 码 两双", "宝宝餐椅", None, "either"),
+            ("宝宝餐椅", "", "80", "pickup"),
+            ("儿童自行车 12 寸", "滑板车", "150", "pickup"),
+            ("奶瓶消毒器", "辅食机", None, "shipping"),
+            ("哺乳枕", "", "30", "either"),
+        ]
+        items = []
+        for index, (membership, (title, wanted, price, handover)) in enumerate(zip(people, things, strict=False)):
+            at = starts + timedelta(days=index * 0.8, hours=self.rng.uniform(8, 20))
+            photos = [_demo_photo(index)] if index % 2 == 0 else []
+            items.append(
+                swapping.create_listing(
+                    campaign=campaign,
+                    member=membership.user,
+                    group=membership.group,
+                    title=title,
+                    description="用得很爱惜，孩子大了用不上了",
+                    wanted=wanted,
+                    price=price,
+                    handover=handover,
+                    photos=photos,
+                    now=at,
+                )
+            )
+        at = starts + timedelta(days=7)
+        stroller, books, bed, shoes, chair, bike, _steriliser, _pillow = items
+        owner_of = {item.pk: item.owner for item in items}
+        done = swapping.make_offer(listing=stroller, member=books.owner, offered_listing=books, now=at)
+        swapping.agree(swap=done, member=owner_of[stroller.pk], now=at + timedelta(hours=2))
+        swapping.confirm_handover(swap=done, member=owner_of[stroller.pk], now=at + timedelta(days=1))
+        swapping.confirm_handover(swap=done, member=books.owner, now=at + timedelta(days=1, hours=3))
+        half = swapping.make_offer(
+            listing=chair, member=shoes.owner, offered_listing=shoes, now=at + timedelta(hours=5)
+        )
+        swapping.agree(swap=half, member=owner_of[chair.pk], now=at + timedelta(hours=9))
+        swapping.confirm_handover(swap=half, member=shoes.owner, now=at + timedelta(days=2))
+        priced = swapping.make_offer(listing=bed, member=bike.owner, price="260", now=at + timedelta(days=1))
+        swapping.agree(swap=priced, member=owner_of[bed.pk], now=at + timedelta(days=1, hours=4))
+        declined = swapping.make_offer(listing=bike, member=chair.owner, price="60", now=at + timedelta(days=1))
+        swapping.decline(swap=declined, member=owner_of[bike.pk], now=at + timedelta(days=1, hours=1))
+        stale = swapping.make_offer(listing=bike, member=bed.owner, price="100", now=starts + timedelta(days=5))
+        swapping.expire_offers(now=stale.expires_at)
+        swapping.report(campaign=campaign, reporter=stroller.owner, listing=bike, reason="价格写错了吧，像是在打广告")
 
     def _friends_for(self, starter: User, n: int) -> list[User]:
         chosen = [u for u in self.friends if u.pk != starter.pk][:n]
@@ -282,3 +358,18 @@ def delete_campaigns(shop: Shop) -> None:
     campaigns = Campaign.objects.filter(shop=shop)
     CampaignOrder.objects.filter(campaign__in=campaigns).delete()
     campaigns.delete()
+
+
+def _demo_photo(index: int):
+    """A plain photo-like picture for a demo listing (the upload gate stores it as any upload)."""
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageDraw
+
+    colours = [(236, 200, 180), (180, 210, 230), (210, 230, 190), (240, 220, 150)]
+    picture = Image.new("RGB", (480, 360), colours[index % len(colours)])
+    ImageDraw.Draw(picture).rounded_rectangle((120, 90, 360, 270), radius=40, fill=(255, 255, 255))
+    out = BytesIO()
+    picture.save(out, format="PNG")
+    return SimpleUploadedFile(f"item-{index}.png", out.getvalue(), content_type="image/png")

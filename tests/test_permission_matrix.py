@@ -27,6 +27,7 @@ from campaigns.types.bargain import kind as bargain
 from campaigns.types.checkin import kind as checkin
 from campaigns.types.contest import kind as contests
 from campaigns.types.help import kind as helping
+from campaigns.types.swap import kind as swapping
 from groups import feedback as group_feedback
 from groups import services as group_services
 from groups import space
@@ -46,6 +47,9 @@ from tests.campaigns.contest_support import contest, end, invites
 from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
+from tests.campaigns.swap_support import listing as swap_listing
+from tests.campaigns.swap_support import offer as swap_offer
+from tests.campaigns.swap_support import swap_campaign
 from tests.factories import (
     GroupFactory,
     InviteLinkFactory,
@@ -838,6 +842,54 @@ MATRIX += [
 ]
 
 
+# 换物 swaps (campaigns/types/swap): a listing exists for its group's members (here the member owns it), a swap
+# for its two members (here the member is the owner asked); the share page and its invite QR code are public;
+# hiding from the member pages needs the group power; operators moderate their own shop's.
+MATRIX += [
+    (SIGNED_IN, {"campaigns:swap_market": get("swap_campaign")}),
+    (
+        MEMBERS_OWN,
+        {
+            "campaigns:swap_new": get("swap_campaign"),
+            "campaigns:swap_listing": get("swap_listing"),
+            "campaigns:swap_offer": post("swap_listing"),
+            "campaigns:swap_listing_withdraw": post("swap_listing"),
+            "campaigns:swap_report": post("swap_listing"),
+            "campaigns:swap_poster": get("swap_listing"),
+            "campaigns:swap_photo": get("swap_photo"),
+            "campaigns:swap_detail": get("swap"),
+            "campaigns:swap_act": post("swap", "agree"),
+        },
+    ),
+    (
+        Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"campaigns:swap_listing_hide": post("swap_listing"), "campaigns:swap_listing_show": post("swap_listing")},
+    ),
+    (PUBLIC, {"campaigns:swap_share": get("swap_token"), "campaigns:swap_share_qr": get("swap_token")}),
+    (SHOP_OBJECT, {"dashboard:swap_photo": get("swap_photo")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:swap_hide": post("swap_listing"),
+            "dashboard:swap_show": post("swap_listing"),
+            "dashboard:swap_report_act": post("swap_report", "handle"),
+            "dashboard:swap_resolve": post("swap_dispute", "done"),
+        },
+    ),
+    (API_SIGNED_IN, {"api-my-swap-listings": get("swap_campaign"), "api-my-swaps": get()}),
+    (
+        API_MEMBERS_OWN,
+        {
+            "api-my-swap-listing": get("swap_listing"),
+            "api-my-swap-offer": post("swap_listing"),
+            "api-my-swap-report": post("swap_listing"),
+            "api-my-swap": get("swap"),
+            "api-my-swap-act": post("swap", "agree"),
+        },
+    ),
+]
+
+
 def _all_patterns(patterns=None, prefix="", namespace=""):
     """(key, route) of every URL pattern: the key is its namespaced name, or its route when unnamed."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -854,6 +906,27 @@ def _upload():
     out = BytesIO()
     Image.new("RGB", (8, 8)).save(out, format="PNG")
     return SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")
+
+
+def _swap_world(shop, group, member) -> dict:
+    """A swap campaign: the member's listing (with a photo) and an offer on it, a report, and a disputed swap
+    of two other members."""
+    run = swap_campaign(shop)
+    seller, buyer = make_buyer(group), make_buyer(group)
+    item = swap_listing(run, member, group, photos=[_upload()])
+    other = swap_listing(run, seller, group, title="绘本")
+    disputed = swap_offer(other, buyer)
+    swapping.agree(swap=disputed, member=seller)
+    swapping.dispute(swap=disputed, member=buyer, note="没收到")
+    return {
+        "swap_campaign": run,
+        "swap_listing": item,
+        "swap_photo": item.photos.get(),
+        "swap_token": item.share_token,
+        "swap": swap_offer(item, seller),
+        "swap_report": swapping.report(campaign=run, reporter=seller, listing=item, reason="广告"),
+        "swap_dispute": disputed,
+    }
 
 
 def _contest_prize(shop, group):
@@ -976,6 +1049,7 @@ def world(db, settings):
         "feedback": group_feedback.submit(group=group, member=member, kind="complaint", body="压伤了", photo=_upload()),
         "feedback_department": group_feedback.create_department(shop_id=shop.pk, by=owner, name="售后部"),
         "space_photo": question.photos.get(),
+        **_swap_world(shop, group, member),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
         "application_group": application_group,

@@ -289,7 +289,7 @@ def test_every_dashboard_page_has_something_real(demo):
 
     shop = Shop.objects.get(slug="demo")
     running = dict(Campaign.objects.filter(shop=shop, state="running").values_list("type", "pk"))
-    assert set(running) == {"group_buy", "help", "bargain", "checkin"}
+    assert set(running) == {"group_buy", "help", "bargain", "checkin", "swap"}
     assert set(Team.objects.filter(campaign_id=running["group_buy"]).values_list("state", flat=True)) == {
         "open",
         "succeeded",
@@ -321,6 +321,22 @@ def test_the_skin_care_group_has_two_weeks_of_check_ins(demo):
     assert CheckinMilestone.objects.filter(campaign=campaign, days=7).exists()
     assert top(shop, lb.Metric.CHECK_IN_DAYS)
     assert all("06:00" <= f"{timezone.localtime(c.at):%H:%M}" < "23:00" for c in check_ins.filter(made_up=False))
+
+
+def test_the_swap_market_has_a_history_in_every_state(demo):
+    from campaigns.models import Campaign, Swap, SwapListing, SwapMove, SwapReport
+
+    shop = Shop.objects.get(slug="demo")
+    campaign = Campaign.objects.get(shop=shop, type="swap", state="running")
+    listings = SwapListing.objects.filter(campaign=campaign)
+    assert listings.count() >= 8 and listings.filter(photos__isnull=False).exists()
+    assert len({item.group_id for item in listings}) == 1  # swaps happen between members of one group
+    states = set(Swap.objects.filter(campaign=campaign).values_list("state", flat=True))
+    assert {"done", "handed_one", "agreed", "declined", "expired"} <= states
+    assert set(listings.values_list("state", flat=True)) >= {"listed", "agreed", "done"}
+    moves = SwapMove.objects.filter(listing__campaign=campaign)
+    assert moves.values("at__date").distinct().count() >= 5  # moves at their own moments, not one burst
+    assert SwapReport.objects.filter(campaign=campaign, state="open").exists()
 
 
 def test_the_invite_contest_ended_and_was_settled_once(demo, client):

@@ -3,9 +3,9 @@
 Run once after upgrading (README, "Deploying"). A file the gate already stored (a random name) is left
 alone, so the command may run again. A stored file that is not an image the gate takes (an HTML page, a
 decompression bomb, a truncated file) leaves its row: an optional cover, avatar or check-in photo is
-cleared (a check-in is the member's day: it stays, without its photo and thumbnail), a product image or
-after-sales photo row is deleted; each is listed. A re-stored product image or check-in photo gets its
-thumbnail made again from the clean photo. A file missing from storage is only listed
+cleared (a check-in is the member's day: it stays, without its photo and thumbnail), a product image,
+after-sales or swap photo row is deleted; each is listed. A re-stored product image or check-in photo gets
+its thumbnail made again from the clean photo. A file missing from storage is only listed
 (a volume not mounted must not cost the rows).
 """
 
@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from campaigns.models import CheckIn
+from campaigns.models import CheckIn, SwapPhoto
 from groups.models import Group
 from orders.models import CasePhoto, ProductImage
 from shequn import images
@@ -29,6 +29,7 @@ UPLOADS = [
     (User, "avatar", images.AVATAR, True),
     (ProductImage, "image", images.PHOTO, False),
     (CasePhoto, "image", images.PHOTO, False),
+    (SwapPhoto, "image", images.PHOTO, False),  # a swap item's photo, in private storage
     (CheckIn, "photo", images.PHOTO, True),
 ]
 THUMBNAILED = (ProductImage, CheckIn)  # rows whose `thumbnail` is made from their photo
