@@ -2,11 +2,12 @@
 
 One of each kind built so far, all running: a 拼团 (group buy) with a team that filled and one still
 looking for its last member, a 助力 (help) with tasks at every stage, a 砍价 (bargain) with friends
-cutting, and a 打卡 (check-in) campaign in the "护肤打卡营" group with two weeks of check-ins (streaks,
-gaps, a few make-up cards, milestones reached). Help and bargain acts happen at their own moments over
-the last two days (the services take `now`); group buy teams form when their orders are paid on the
-simulated cashier, so they are today's. The acts credit the starters (referral events), so the campaign
-boards have names on them.
+cutting, a 满减 coupon claimed by six members and used by two, a 买一送一 gift campaign with a claimed and an
+open gift, a 秒杀 flash sale with two units sold, and a 打卡 (check-in) campaign in the "护肤打卡营" group
+with two weeks of check-ins (streaks, gaps, a few make-up cards, milestones reached). Help and bargain acts
+happen at their own moments over the last two days (the services take `now`); group buy teams form when
+their orders are paid on the simulated cashier, so they are today's. The acts credit the starters (referral
+events), so the campaign boards have names on them.
 """
 
 import random
@@ -19,13 +20,16 @@ from accounts.models import User
 from groups.models import Membership, MembershipStatus
 from orders.demo import pay_in_process
 from orders.models import PickupPoint, Sku
-from orders.services import DeliveryRequest
+from orders.services import DeliveryRequest, LineRequest, place_order
 from shops.models import Shop
 
 from . import services
-from .models import CampaignType
+from .models import CampaignType, Gift
 from .types.bargain import kind as bargain
 from .types.checkin import kind as checkin
+from .types.coupon import kind as coupons
+from .types.flash_sale import kind as flash_sale
+from .types.give import kind as giving
 from .types.group_buy import kind as group_buy
 from .types.help import kind as helping
 
@@ -62,6 +66,9 @@ class DemoCampaigns:
         self._help(skus[0], starters[5:10])
         self._bargain(skus[len(skus) // 2], starters[10:13])
         self._checkin()
+        self._coupon(skus[-1], starters[13:19])
+        self._gift(skus[0], starters[19:21])
+        self._flash_sale(skus[len(skus) // 2], starters[21:23])
         self._swap(members)
 
     # --- the campaigns ------------------------------------------------------------------------------
@@ -229,6 +236,78 @@ class DemoCampaigns:
             if reachable and keen > 0.5:  # the keen ones fill their latest gap with their one card
                 checkin.make_up(campaign=campaign, member=membership.user, day=reachable[-1], now=self.now)
 
+    def _coupon(self, sku: Sku, claimers: list[Membership]) -> None:
+        """A 满减 coupon in the coupon centre: six members claimed it, two paid less with it."""
+        threshold = max(sku.price.to_integral_value(rounding="ROUND_FLOOR"), Decimal("10"))
+        template = self._campaign(
+            type=CampaignType.COUPON,
+            name=f"满 {threshold} 减 5",
+            sku=None,
+            settings={"coupon_kind": "threshold", "threshold": str(threshold), "amount_off": "5", "valid_days": 14},
+            texts=(f"满 {threshold} 减 5 元", "领券下单立减，群友专享", "每人限领一张", "立即领取"),
+        )
+        for index, claimer in enumerate(claimers):
+            coupon = coupons.claim_coupon(campaign=template, member=claimer.user)
+            if index < 2:
+                order = place_order(
+                    member=claimer.user,
+                    group=claimer.group,
+                    lines=[LineRequest(sku.pk, 1)],
+                    delivery=self._delivery(),
+                    idempotency_key=uuid.uuid4().hex,
+                    choices={"coupon": str(coupon.pk)},
+                )
+                pay_in_process(order)
+
+    def _gift(self, sku: Sku, givers: list[Membership]) -> None:
+        """买一送一: two members bought a gift; one friend claimed theirs, the other gift is still open."""
+        campaign = self._campaign(
+            type=CampaignType.GIVE,
+            name=f"送好友一份{sku.product.name}",
+            sku=sku,
+            settings={"mode": "gift", "claim_days": 7, "on_expiry": "refund"},
+            texts=("买一份送好友", "付款后把礼物卡转给好友，好友填地址领取", "七天内未领取自动退款", "买一份送好友"),
+        )
+        gifts = []
+        for giver in givers:
+            order = giving.buy_gift(
+                campaign=campaign, member=giver.user, idempotency_key=uuid.uuid4().hex, message="一起试试这个"
+            )
+            pay_in_process(order)
+            gifts.append(Gift.objects.get(order=order))
+        friend = self._friends_for(gifts[0].giver, 1)[0]
+        giving.claim_gift(gift=gifts[0], member=friend, delivery=self._delivery())
+
+    def _flash_sale(self, sku: Sku, buyers: list[Membership]) -> None:
+        """整点秒杀: ten units at half price, two taken and paid."""
+        campaign = services.create_campaign(
+            shop=self.shop,
+            by=self.staff,
+            type=CampaignType.FLASH_SALE,
+            name=f"整点秒杀 {sku.product.name}",
+            starts_at=self.now - timedelta(hours=2),
+            ends_at=self.now + timedelta(days=2),
+            all_groups=True,
+            sku=sku,
+            stock_cap=10,
+            per_member_limit=1,
+            settings={"flash_price": str((sku.price * Decimal("0.5")).quantize(Decimal("0.01"))), "pay_minutes": 15},
+            hook_title="整点秒杀，半价限量 10 件",
+            hook_text="每人限购一件，先到先得",
+            proof_text="限量 10 件，抢完即止",
+            cta_text="立即抢购",
+        )
+        campaign = services.schedule_campaign(campaign=campaign, by=self.staff)
+        for buyer in buyers:
+            order = flash_sale.buy(
+                campaign=campaign,
+                member=buyer.user,
+                group=buyer.group,
+                delivery=self._delivery(),
+                idempotency_key=uuid.uuid4().hex,
+            )
+            pay_in_process(order)
+
     def _swap(self, members: list[Membership]) -> None:
         """宝妈闲置换换乐 in every group, running for ten days: members list things their children outgrew
         (some with a photo), others offer an item of theirs or a price; one swap is done (both confirmed the
@@ -306,6 +385,8 @@ class DemoCampaigns:
         swapping.expire_offers(now=stale.expires_at)
         swapping.report(campaign=campaign, reporter=stroller.owner, listing=bike, reason="价格写错了吧，像是在打广告")
 
+    # --- helpers ------------------------------------------------------------------------------------
+
     def _friends_for(self, starter: User, n: int) -> list[User]:
         chosen = [u for u in self.friends if u.pk != starter.pk][:n]
         self.friends = [u for u in self.friends if u not in chosen] + chosen  # spread the taps around
@@ -352,11 +433,16 @@ def seed_contest(*, shop: Shop, staff: User, now: datetime):
 
 
 def delete_campaigns(shop: Shop) -> None:
-    """Campaign orders protect their campaign (and seats their orders): the demo reset removes them first."""
-    from .models import Campaign, CampaignOrder
+    """Campaign orders protect their campaign (and seats their orders), coupons their template, owed items
+    their orders: the demo reset removes them first."""
+    from orders.models import FulfilmentItem
+
+    from .models import Campaign, CampaignOrder, Coupon
 
     campaigns = Campaign.objects.filter(shop=shop)
     CampaignOrder.objects.filter(campaign__in=campaigns).delete()
+    Coupon.objects.filter(campaign__in=campaigns).delete()
+    FulfilmentItem.objects.filter(shop=shop).delete()  # a claimed gift's owed item protects its order
     campaigns.delete()
 
 

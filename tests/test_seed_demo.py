@@ -289,7 +289,7 @@ def test_every_dashboard_page_has_something_real(demo):
 
     shop = Shop.objects.get(slug="demo")
     running = dict(Campaign.objects.filter(shop=shop, state="running").values_list("type", "pk"))
-    assert set(running) == {"group_buy", "help", "bargain", "checkin", "swap"}
+    assert set(running) == {"group_buy", "help", "bargain", "checkin", "swap", "coupon", "give", "flash_sale"}
     assert set(Team.objects.filter(campaign_id=running["group_buy"]).values_list("state", flat=True)) == {
         "open",
         "succeeded",
@@ -435,3 +435,38 @@ def test_the_demos_campaigns_have_share_page_visits_and_the_joins_they_brought(d
                 user_id=m.user_id, signed_in=True, at__lte=m.first_joined_at, at__gt=m.first_joined_at - window
             ).exists()
     assert joins > 0
+
+
+def test_the_demo_runs_the_default_playbook_in_its_two_newest_open_groups(demo):
+    from playbooks.models import Playbook, RunStep, RunStepState
+
+    shop = Shop.objects.get(slug="demo")
+    playbook = Playbook.objects.get(shop=shop, name="新群7天培育", is_default=True)
+    assert playbook.runs.count() == 2
+    assert playbook.steps.filter(action="campaign", campaign_template__type="group_buy").exists()
+    steps = RunStep.objects.filter(run__playbook=playbook)
+    now = timezone.now()
+    assert {"done", "overdue"} <= {step.display_state(now) for step in steps}
+    # day 0's automatic steps were done once by the job; the ¥1 group buy waits for tomorrow
+    assert set(steps.filter(day=0).exclude(action="task").values_list("state", flat=True)) == {RunStepState.DONE}
+    assert set(steps.filter(action="campaign").values_list("state", flat=True)) == {RunStepState.PENDING}
+
+
+def test_the_demo_has_a_coupon_a_gift_and_a_flash_sale(demo):
+    """A 满减 coupon claimed by six members and used by two (each order carries its coupon row), a 买一送一 with
+    a claimed and an open gift, and a 秒杀 with two paid units."""
+    from campaigns.models import Campaign, CampaignOrder, Coupon, CouponState, Gift, GiftState
+    from orders.models import AdjustmentKind
+
+    shop = Shop.objects.get(slug="demo")
+    template = Campaign.objects.get(shop=shop, type="coupon")
+    held = Coupon.objects.filter(campaign=template)
+    assert held.count() == 6 and held.filter(state=CouponState.USED).count() == 2
+    for coupon in held.filter(state=CouponState.USED).select_related("order"):
+        assert coupon.order.state == "paid"
+        assert coupon.order.adjustments.filter(kind=AdjustmentKind.COUPON, source=f"coupon:{coupon.pk}").exists()
+    gifts = Gift.objects.filter(campaign__shop=shop)
+    assert sorted(gifts.values_list("state", flat=True)) == sorted([GiftState.CLAIMED, GiftState.OPEN])
+    sale = Campaign.objects.get(shop=shop, type="flash_sale", state="running")
+    sold = CampaignOrder.objects.filter(campaign=sale, released_at__isnull=True).select_related("order")
+    assert [row.order.state for row in sold] == ["paid", "paid"] and sale.stock_used == 2

@@ -20,6 +20,7 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/me/groups/{id}/space/posts/{post}/answered/", "post"),
     ("/api/v1/me/groups/{id}/space/posts/{post}/hide/", "post"),
     ("/api/v1/me/groups/{id}/space/posts/{post}/replies/", "post"),
+    ("/api/v1/shop/groups/{id}/playbook/", "get"),
     ("/api/v1/shop/groups/{id}/space/posts/", "get"),
     ("/api/v1/shop/groups/{id}/space/posts/", "post"),
     ("/api/v1/shop/space/posts/{id}/answered/", "post"),
