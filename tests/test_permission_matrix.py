@@ -760,6 +760,8 @@ MATRIX += [
     (
         API_SHOP_OBJECT_WRITE,
         {
+            "api-shop-checkin-hide": post("check_in"),
+            "api-shop-checkin-show": post("check_in"),
             "api-shop-space-reply": post("space_post"),
             "api-shop-space-answered": post("space_post"),
             "api-shop-space-hide": post("space_post"),

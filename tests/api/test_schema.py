@@ -25,6 +25,8 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/shop/groups/{id}/space/posts/", "post"),
     ("/api/v1/shop/space/posts/{id}/answered/", "post"),
     ("/api/v1/shop/space/posts/{id}/hide/", "post"),
+    ("/api/v1/shop/checkins/{id}/hide/", "post"),
+    ("/api/v1/shop/checkins/{id}/show/", "post"),
     ("/api/v1/shop/space/posts/{id}/replies/", "post"),
     ("/api/v1/shop/space/posts/{id}/restore/", "post"),
     ("/api/v1/shop/space/reply-times/groups/", "get"),
