@@ -405,6 +405,7 @@ def seed_contest(*, shop: Shop, staff: User, now: datetime):
     qualified referrals (so it is seeded after their dates are set), ended by the engine's job and settled
     by the contest's: its final ranking frozen and its prizes granted (points, cash commission), any winner
     with an open fraud flag held for review."""
+    from .models import Campaign
     from .types.contest import kind as contest
 
     campaign = services.create_campaign(
@@ -413,7 +414,7 @@ def seed_contest(*, shop: Shop, staff: User, now: datetime):
         type=CampaignType.CONTEST,
         name="十日邀请达人赛",
         starts_at=now - timedelta(days=11),
-        ends_at=now - timedelta(days=1),
+        ends_at=now + timedelta(hours=1),
         all_groups=True,
         settings={
             "metric": "qualified",
@@ -427,6 +428,8 @@ def seed_contest(*, shop: Shop, staff: User, now: datetime):
         cta_text="查看排行榜",
     )
     services.schedule_campaign(campaign=campaign, by=staff)
+    # It ran until yesterday: the engine schedules only what ends in the future, so the end moves back after.
+    Campaign.objects.filter(pk=campaign.pk).update(ends_at=now - timedelta(days=1))
     services.end_due(now=now)
     contest.settle(campaign, now=now)
     return campaign
