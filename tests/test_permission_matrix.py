@@ -10,7 +10,7 @@ request in a savepoint rolled back afterwards, so a write by one never changes w
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -22,9 +22,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from PIL import Image
 
+from campaigns.models import ContestPrize
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.checkin import kind as checkin
+from campaigns.types.contest import kind as contests
 from campaigns.types.help import kind as helping
+from campaigns.types.swap import kind as swapping
 from groups import feedback as group_feedback
 from groups import services as group_services
 from groups import space
@@ -33,6 +36,7 @@ from notifications.models import Delivery, Notification
 from orders import fulfilment
 from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
+from playbooks import services as playbook_services
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from segments.models import Broadcast, Segment, TagRule
@@ -40,9 +44,13 @@ from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
+from tests.campaigns.contest_support import contest, end, invites
 from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
+from tests.campaigns.swap_support import listing as swap_listing
+from tests.campaigns.swap_support import offer as swap_offer
+from tests.campaigns.swap_support import swap_campaign
 from tests.factories import (
     GroupFactory,
     InviteLinkFactory,
@@ -158,6 +166,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-docs": get(),
             "member:landing": get("link_code"),
             "campaigns:landing": get("campaign"),
+            "campaigns:contest_page": get("contest_campaign"),
             "campaigns:team": get("campaign", "team"),
             "api-link": get("link_code"),
             "orders:provider_notify": post("simulated"),
@@ -316,6 +325,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
         SHOP_OBJECT_WRITE,
         {
             "dashboard:checkin_hide": post("check_in"),
+            "dashboard:contest_settle": post("contest_campaign"),
+            "dashboard:contest_prize_review": post("contest_prize"),
             "dashboard:checkin_show": post("check_in"),
             "dashboard:group_edit": get("group"),
             "dashboard:group_transition": post("group"),
@@ -554,6 +565,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-bargains": post("bargain_campaign"),
             "api-my-flash-orders": post("flash_campaign"),
             "api-my-checkin": get("checkin_campaign"),
+            "api-my-contest": get("contest_campaign"),
             "api-my-checkin-makeup": post("checkin_campaign"),
         },
     ),
@@ -866,6 +878,89 @@ MATRIX += [
 ]
 
 
+# SOP playbooks (新群培育); tests/playbooks/test_pages.py has the denials with their effects.
+MATRIX += [
+    (SHOP_LIST, {"dashboard:playbooks": get(), "dashboard:playbook_today": get()}),
+    (SHOP_WRITE, {"dashboard:playbook_create": post(), "dashboard:playbook_install_default": post()}),
+    (
+        SHOP_OBJECT,
+        {"dashboard:playbook_detail": get("playbook"), "dashboard:group_playbook": get("group")},
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:playbook_edit": post("playbook"),
+            "dashboard:playbook_delete": post("playbook"),
+            "dashboard:playbook_step_add": post("playbook"),
+            "dashboard:playbook_step_edit": post("playbook_step"),
+            "dashboard:playbook_step_delete": post("playbook_step"),
+            "dashboard:group_playbook_assign": post("group"),
+            "dashboard:run_step_done": post("run_step"),
+            "dashboard:run_step_skip": post("run_step"),
+            "dashboard:run_step_reschedule": post("run_step"),
+        },
+    ),
+    (API_SHOP_LIST, {"api-shop-playbooks": get(), "api-shop-playbook-today": get()}),
+    (API_SHOP_OBJECT, {"api-shop-group-playbook": get("group")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-run-step-done": post("run_step"),
+            "api-shop-run-step-skip": post("run_step"),
+            "api-shop-run-step-reschedule": post("run_step"),
+        },
+    ),
+]
+
+
+# 换物 swaps (campaigns/types/swap): a listing exists for its group's members (here the member owns it), a swap
+# for its two members (here the member is the owner asked); the share page and its invite QR code are public;
+# hiding from the member pages needs the group power; operators moderate their own shop's.
+MATRIX += [
+    (SIGNED_IN, {"campaigns:swap_market": get("swap_campaign")}),
+    (
+        MEMBERS_OWN,
+        {
+            "campaigns:swap_new": get("swap_campaign"),
+            "campaigns:swap_listing": get("swap_listing"),
+            "campaigns:swap_offer": post("swap_listing"),
+            "campaigns:swap_listing_withdraw": post("swap_listing"),
+            "campaigns:swap_report": post("swap_listing"),
+            "campaigns:swap_poster": get("swap_listing"),
+            "campaigns:swap_photo": get("swap_photo"),
+            "campaigns:swap_detail": get("swap"),
+            "campaigns:swap_act": post("swap", "agree"),
+        },
+    ),
+    (
+        Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"campaigns:swap_listing_hide": post("swap_listing"), "campaigns:swap_listing_show": post("swap_listing")},
+    ),
+    (PUBLIC, {"campaigns:swap_share": get("swap_token"), "campaigns:swap_share_qr": get("swap_token")}),
+    (SHOP_OBJECT, {"dashboard:swap_photo": get("swap_photo")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:swap_hide": post("swap_listing"),
+            "dashboard:swap_show": post("swap_listing"),
+            "dashboard:swap_report_act": post("swap_report", "handle"),
+            "dashboard:swap_resolve": post("swap_dispute", "done"),
+        },
+    ),
+    (API_SIGNED_IN, {"api-my-swap-listings": get("swap_campaign"), "api-my-swaps": get()}),
+    (
+        API_MEMBERS_OWN,
+        {
+            "api-my-swap-listing": get("swap_listing"),
+            "api-my-swap-offer": post("swap_listing"),
+            "api-my-swap-report": post("swap_listing"),
+            "api-my-swap": get("swap"),
+            "api-my-swap-act": post("swap", "agree"),
+        },
+    ),
+]
+
+
 def _all_patterns(patterns=None, prefix="", namespace=""):
     """(key, route) of every URL pattern: the key is its namespaced name, or its route when unnamed."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -882,6 +977,36 @@ def _upload():
     out = BytesIO()
     Image.new("RGB", (8, 8)).save(out, format="PNG")
     return SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")
+
+
+def _swap_world(shop, group, member) -> dict:
+    """A swap campaign: the member's listing (with a photo) and an offer on it, a report, and a disputed swap
+    of two other members."""
+    run = swap_campaign(shop)
+    seller, buyer = make_buyer(group), make_buyer(group)
+    item = swap_listing(run, member, group, photos=[_upload()])
+    other = swap_listing(run, seller, group, title="绘本")
+    disputed = swap_offer(other, buyer)
+    swapping.agree(swap=disputed, member=seller)
+    swapping.dispute(swap=disputed, member=buyer, note="没收到")
+    return {
+        "swap_campaign": run,
+        "swap_listing": item,
+        "swap_photo": item.photos.get(),
+        "swap_token": item.share_token,
+        "swap": swap_offer(item, seller),
+        "swap_report": swapping.report(campaign=run, reporter=seller, listing=item, reason="广告"),
+        "swap_dispute": disputed,
+    }
+
+
+def _contest_prize(shop, group):
+    """A prize of an ended, settled contest of the shop (another member's)."""
+    ended = contest(shop)
+    invites(ended, make_buyer(group), 2)
+    end(ended)
+    contests.settle(ended)
+    return ContestPrize.objects.get(campaign=ended)
 
 
 @pytest.fixture
@@ -948,6 +1073,28 @@ def world(db, settings):
         wechat_qr=_upload(),
         wechat_qr_expires_at=timezone.now() + timedelta(1),
     )
+    playbook = playbook_services.save_playbook(
+        shop=shop,
+        by=owner,
+        name="新群7天",
+        description="",
+        match_tag=None,
+        match_kind="",
+        is_default=False,
+        is_active=True,
+    )
+    playbook_step = playbook_services.save_step(
+        playbook=playbook,
+        by=owner,
+        day=0,
+        at_time=time(9),
+        action="task",
+        title="自我介绍",
+        body="",
+        campaign_template=None,
+        campaign_days=2,
+    )
+    run = playbook_services.assign_playbook(group=group, playbook=playbook, by=owner)
     return {
         "users": {
             "anonymous": None,
@@ -959,6 +1106,9 @@ def world(db, settings):
             "admin": admin,
         },
         "shop": shop,
+        "playbook": playbook,
+        "playbook_step": playbook_step,
+        "run_step": run.steps.get(),
         "member": member,
         "owner": owner,
         "viewer_seat": viewer_seat,
@@ -983,6 +1133,8 @@ def world(db, settings):
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "checkin_campaign": checkin_run,
+        "contest_campaign": contest(shop),
+        "contest_prize": _contest_prize(shop, group),
         # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
         "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),
         "give_campaign": give_run,
@@ -994,6 +1146,7 @@ def world(db, settings):
         "feedback": group_feedback.submit(group=group, member=member, kind="complaint", body="压伤了", photo=_upload()),
         "feedback_department": group_feedback.create_department(shop_id=shop.pk, by=owner, name="售后部"),
         "space_photo": question.photos.get(),
+        **_swap_world(shop, group, member),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
         "application_group": application_group,

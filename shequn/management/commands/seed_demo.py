@@ -43,7 +43,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from analytics.facts import rebuild_shop
-from campaigns.demo import delete_campaigns, seed_campaigns
+from campaigns.demo import delete_campaigns, seed_campaigns, seed_contest
 from campaigns.demo_visits import seed_campaign_visits
 from campaigns.models import CampaignAct
 from groups.jobs import last_complete_week, take_health_snapshots
@@ -90,6 +90,7 @@ from groups.space_demo import seed_space
 from orders.demo import delete_orders, pay_in_process, seed_orders
 from orders.entry import place_entry_order
 from orders.models import Order, OrderTransition, Payment
+from playbooks.demo import seed_playbooks
 from referrals import fraud
 from referrals import leaderboards as lb
 from referrals.models import CommissionAccount, ReferralEdge, ReferralEvent, Reward, RewardKind
@@ -996,12 +997,14 @@ class Command(BaseCommand):
                 )
                 seed_campaigns(shop=shop, staff=builder.operator, rng=builder.rng, now=timezone.now())
                 seed_campaign_visits(shop=shop, rng=builder.rng, now=timezone.now())
+                seed_playbooks(shop=shop, staff=builder.operator, now=timezone.now())
                 date_order_referrals(shop)
                 date_activity(shop)
                 take_past_health_snapshots(shop, since=builder.start)
                 seed_segments(shop=shop, staff=builder.operator, now=timezone.now())
                 seed_space(shop=shop, staff=builder.operator, now=timezone.now())
                 fraud.detect(shop_id=shop.pk)
+                seed_contest(shop=shop, staff=builder.operator, now=timezone.now())
             if lb.live_enabled():  # the live boards were fed the acts' recording times: redo them from the events
                 lb.rebuild_shop(shop.pk, everything=True)
             build_analytics(shop)
