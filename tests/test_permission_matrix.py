@@ -778,7 +778,7 @@ MATRIX += [
             "dashboard:broadcast_send": post("broadcast"),
         },
     ),
-    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get()}),
+    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get(), "api-shop-tag-rules": get()}),
     (
         API_SHOP_OBJECT,
         {
@@ -787,7 +787,10 @@ MATRIX += [
             "api-shop-broadcast": get("broadcast"),
         },
     ),
-    (API_SHOP_OBJECT_WRITE, {"api-shop-broadcast-send": post("broadcast")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {"api-shop-broadcast-send": post("broadcast"), "api-shop-segment-invite": post("segment", group="group")},
+    ),
 ]
 
 

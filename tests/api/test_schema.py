@@ -135,6 +135,8 @@ EXPECTED_OPERATIONS = {
     ("/api/v1/shop/segments/", "post"),
     ("/api/v1/shop/segments/{id}/", "get"),
     ("/api/v1/shop/segments/{id}/members/", "get"),
+    ("/api/v1/shop/segments/{id}/invite/", "post"),
+    ("/api/v1/shop/tag-rules/", "get"),
     ("/api/v1/shop/broadcasts/", "get"),
     ("/api/v1/shop/broadcasts/", "post"),
     ("/api/v1/shop/broadcasts/{id}/", "get"),
