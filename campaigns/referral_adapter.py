@@ -70,3 +70,20 @@ def credit_points(*, campaign, member_id: int, points: int, key: str):
         key=key,
         campaign_id=campaign.pk,
     )
+
+
+def credit_commission(*, campaign, member_id: int, amount: Decimal, key: str):
+    """Cash a campaign's rule gives a member (a contest's prize), into their commission balance once per key,
+    in the caller's transaction; withdrawn like any commission."""
+    return referrals.credit_commission(shop_id=campaign.shop_id, member_id=member_id, amount=amount, key=key)
+
+
+def open_fraud_members(*, shop_id: int, member_ids) -> set[int]:
+    """Of these members, those with a fraud flag still waiting for review in the shop."""
+    from referrals.fraud_models import FlagStatus, FraudFlag
+
+    return set(
+        FraudFlag.objects.filter(shop_id=shop_id, member_id__in=list(member_ids), status=FlagStatus.OPEN).values_list(
+            "member_id", flat=True
+        )
+    )

@@ -707,6 +707,7 @@ def place_campaign_order(
     allow_after_end: bool = False,
     note: str = "",
     free: bool = False,
+    choices: dict[str, str] | None = None,
 ) -> Order:
     """Place an order through the normal pipeline (stock, idempotency, payment deadline) at the campaign's
     `price`, tagged with the campaign as its source so the campaign's kind gets the order's hooks.
@@ -718,6 +719,10 @@ def place_campaign_order(
 
     `free`: a free item (a gift, a help reward): placed at the SKU's price, which the kind's pricing step
     (CampaignKind.pricing) brings to zero, so the whole price is the campaign's subsidy, taken from its budget.
+
+    The line is at the SKU's price and the campaign's price is a CAMPAIGN_PRICE adjustment of the campaign
+    (orders.services). `choices`: what the member chose on the campaign's checkout page for the pricing
+    plug-ins (a coupon whose template allows a campaign price, points), checked by them on the server.
     """
     existing = Order.objects.filter(member=member, idempotency_key=(idempotency_key or "").strip()).first()
     if existing is not None and CampaignOrder.objects.filter(order=existing, campaign=campaign).exists():
@@ -751,6 +756,7 @@ def place_campaign_order(
             note=note,
             source=source or campaign.order_source,
             unit_price=price,
+            choices=choices,
         )
         if capped:  # after the SKU's UPDATE: the campaign's row is held from here to COMMIT only
             _take_from_caps(campaign, quantity, subsidy)

@@ -29,3 +29,13 @@ def checkin_jobs() -> int | None:
     from .types.checkin.kind import run_jobs
 
     return run_counted("checkin-jobs", run_jobs)
+
+
+@shared_task(acks_late=True)
+def contest_jobs() -> int | None:
+    """Every 5 minutes: settle every ended contest not yet settled (the final ranking frozen once, prizes
+    owed), then grant prizes still pending. Safe to run twice or concurrently (the settlement row and each
+    prize's conditional move decide)."""
+    from .types.contest.kind import run_jobs
+
+    return run_counted("contest-jobs", run_jobs)

@@ -119,4 +119,5 @@ class WarningAppealAdmin(admin.ModelAdmin):
         return False
 
 
-from . import space_admin  # noqa: E402, F401  (the group space's admin)
+# The group space's admin and the complaints and suggestions box's.
+from . import feedback_admin, space_admin  # noqa: E402, F401

@@ -67,3 +67,24 @@ urlpatterns += [
         name="api-shop-space-reply-times-responders",
     ),
 ]
+
+# The complaints and suggestions box (投诉与建议): groups/feedback_api.py.
+from . import feedback_api  # noqa: E402
+
+urlpatterns += [
+    path("me/groups/<int:pk>/feedback/", feedback_api.MyGroupFeedbackView.as_view(), name="api-my-group-feedback"),
+    path("me/feedback/", feedback_api.MyFeedbackListView.as_view(), name="api-my-feedback"),
+    path("me/feedback/<int:pk>/", feedback_api.MyFeedbackView.as_view(), name="api-my-feedback-item"),
+    path("shop/feedback/", feedback_api.ShopFeedbackListView.as_view(), name="api-shop-feedback"),
+    path("shop/feedback/<int:pk>/", feedback_api.ShopFeedbackView.as_view(), name="api-shop-feedback-item"),
+    path("shop/feedback/<int:pk>/route/", feedback_api.ShopFeedbackRouteView.as_view(), name="api-shop-feedback-route"),
+    path(
+        "shop/feedback/<int:pk>/answer/", feedback_api.ShopFeedbackAnswerView.as_view(), name="api-shop-feedback-answer"
+    ),
+    path("shop/feedback/<int:pk>/close/", feedback_api.ShopFeedbackCloseView.as_view(), name="api-shop-feedback-close"),
+    path(
+        "shop/feedback-departments/",
+        feedback_api.ShopFeedbackDepartmentsView.as_view(),
+        name="api-shop-feedback-departments",
+    ),
+]

@@ -47,3 +47,21 @@ urlpatterns += [
 from .space_urls import dashboard_urlpatterns as space_urlpatterns  # noqa: E402
 
 urlpatterns += space_urlpatterns
+
+# The complaints and suggestions box (投诉与建议): groups/feedback_views.py.
+from . import feedback_views  # noqa: E402
+
+urlpatterns += [
+    path("feedback/", feedback_views.dashboard_list, name="feedback"),
+    path("feedback/departments/", feedback_views.dashboard_departments, name="feedback_departments"),
+    path(
+        "feedback/departments/<int:pk>/toggle/",
+        feedback_views.dashboard_department_toggle,
+        name="feedback_department_toggle",
+    ),
+    path("feedback/<int:pk>/", feedback_views.dashboard_detail, name="feedback_detail"),
+    path("feedback/<int:pk>/photo/", feedback_views.dashboard_photo, name="feedback_photo"),
+    path("feedback/<int:pk>/route/", feedback_views.dashboard_route, name="feedback_route"),
+    path("feedback/<int:pk>/answer/", feedback_views.dashboard_answer, name="feedback_answer"),
+    path("feedback/<int:pk>/close/", feedback_views.dashboard_close, name="feedback_close"),
+]

@@ -35,3 +35,13 @@ urlpatterns = [
 from .space_urls import member_urlpatterns as space_urlpatterns  # noqa: E402
 
 urlpatterns += [path("groups/<int:pk>/space/", include(space_urlpatterns))]
+
+# The complaints and suggestions box (投诉与建议): groups/feedback_views.py.
+from . import feedback_views  # noqa: E402
+
+urlpatterns += [
+    path("groups/<int:pk>/feedback/", feedback_views.member_new, name="feedback_new"),
+    path("feedback/", feedback_views.member_list, name="feedback_list"),
+    path("feedback/<int:pk>/", feedback_views.member_detail, name="feedback_detail"),
+    path("feedback/<int:pk>/photo/", feedback_views.member_photo, name="feedback_photo"),
+]

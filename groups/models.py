@@ -614,5 +614,7 @@ class WarningAppeal(models.Model):
         return f"{self.warning_id} {self.state}"
 
 
-# The group space (群空间): its models live in their own module; imported here so Django finds them.
+# The group space (群空间) and the complaints and suggestions box (投诉与建议): their models live in their own
+# modules; imported here so Django finds them.
+from .feedback_models import Feedback, FeedbackDepartment  # noqa: E402, F401
 from .space_models import GroupContact, SpaceComment, SpacePhoto, SpacePost, SpaceSettings  # noqa: E402, F401

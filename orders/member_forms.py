@@ -85,13 +85,29 @@ class CheckoutForm(forms.Form):
             key = option["key"]
             if key in self.fields:
                 continue
-            self.fields[key] = forms.ChoiceField(
-                label=option["label"],
-                choices=option["choices"],
-                initial=option.get("initial", ""),
-                required=False,
-                help_text=option.get("help", ""),
-            )
+            if option.get("max") is not None:  # a whole number the member types (how many points), 0…max
+                self.fields[key] = forms.IntegerField(
+                    label=option["label"],
+                    min_value=0,
+                    max_value=option["max"],
+                    initial=option.get("initial") or None,
+                    required=False,
+                    help_text=option.get("help", ""),
+                    widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1, "placeholder": "0"}),
+                    error_messages={
+                        "max_value": _("超出本单可用数量：最多 %(limit_value)s。"),
+                        "min_value": _("请填写 0 或正整数。"),
+                        "invalid": _("请填写 0 或正整数。"),
+                    },
+                )
+            else:
+                self.fields[key] = forms.ChoiceField(
+                    label=option["label"],
+                    choices=option["choices"],
+                    initial=option.get("initial", ""),
+                    required=False,
+                    help_text=option.get("help", ""),
+                )
             self.choice_keys.append(key)
         points = selectors.pickup_points_for_shop(shop, active_only=True)
         self.fields["pickup_point"].queryset = points
@@ -121,7 +137,7 @@ class CheckoutForm(forms.Form):
     def pricing_choices(self) -> dict[str, str]:
         """The member's choices for the pricing plug-ins ({"points": "300"}); the initial ones before a submit."""
         if self.is_bound and hasattr(self, "cleaned_data"):
-            return {key: self.cleaned_data.get(key) or "" for key in self.choice_keys}
+            return {key: str(self.cleaned_data.get(key) or "") for key in self.choice_keys}
         return {key: str(self.fields[key].initial or "") for key in self.choice_keys}
 
     @property

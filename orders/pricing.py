@@ -192,10 +192,11 @@ def price_draft(draft: PricingDraft, *, extra: Iterable[Adjustment] = ()) -> Pri
     )
 
 
-def options_for(*, member, group, lines: list[PricedLine]) -> list[dict]:
+def options_for(*, member, group, lines: list[PricedLine], source: str = "") -> list[dict]:
     """What the checkout page offers from the plug-ins (`pricing_options`): every answer, in priority order,
-    as dicts with key, label, choices ([(value, words)]) and initial (the preselected value)."""
+    as dicts with key, label, choices ([(value, words)]) and initial (the preselected value). `source`: the
+    order's source on a plug-in's checkout page (a campaign's), its lines at the price the member pays."""
     offered: list[dict] = []
-    for answer in hooks.pricing_options.answers(member=member, group=group, lines=lines):
+    for answer in hooks.pricing_options.answers(member=member, group=group, lines=lines, source=source):
         offered.extend(answer or ())
     return offered

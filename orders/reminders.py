@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from groups.activity import record_activity
 from groups.models import ActivityKind, AutomationSettings
 from notifications.services import Outgoing, marketing_eligibility, notify_many
-from shequn import kicks
+from shequn import hooks, kicks
 from shequn.jobs import JobResult
 
 from .lifecycle import PAID_STATES
@@ -342,6 +342,11 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
                     if _reminder_key(row) in written
                 ]
             )
+            if to_send and hooks.repurchase_reminded.receivers:  # e.g. a coupon with each reminder
+                new_ids = [inserted[(row.member_id, row.product_id, row.cycle)] for row in to_send]
+                hooks.repurchase_reminded.run(
+                    list(RepurchaseReminder.objects.filter(pk__in=_ids(new_ids)).select_related("member"))
+                )
             if result is not None:
                 for row in to_send:
                     result.count(row.shop_id)

@@ -152,12 +152,14 @@ def place_or_find_order(
     """Place an order from a group the member is in, reserving stock; safe to retry with the same key.
 
     `source` marks who placed it (e.g. "campaign:12": receivers of the shequn.hooks order hooks dispatch on it) and
-    `unit_price` overrides the SKU price of a one-line order (a campaign price, decided by the caller);
-    orders know nothing else of campaigns. `choices` are what the member chose at checkout for the
-    pricing plug-ins ({"coupon": "12", "points": "300"}, see orders.pricing); they are part of the request,
-    so the same key with other choices is a conflict. The price is orders.pricing.price_draft's: a total of
-    0 needs no payment, and the order is paid at once. `created` is decided by the unique (member, key) constraint:
-    only the call whose insert committed says it placed the order.
+    `unit_price` is the price of a one-line order decided by the caller (a campaign price): the line stays at
+    the SKU's price and the difference is a CAMPAIGN_PRICE adjustment of that source (so every discount is a
+    row); a price above the SKU's is the line's price. Orders know nothing else of campaigns. `choices` are
+    what the member chose at checkout for the pricing plug-ins ({"coupon": "12", "points": "300"}, see
+    orders.pricing); they are part of the request, so the same key with other choices is a conflict. The price
+    is orders.pricing.price_draft's: a total of 0 needs no payment, and the order is paid at once. `created` is
+    decided by the unique (member, key) constraint: only the call whose insert committed says it placed the
+    order.
     """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 64:
@@ -208,22 +210,57 @@ def _clean_choices(choices: dict[str, str] | None) -> dict[str, str]:
 
 
 def quote_order(
-    *, member: User, group: Group, lines: list[LineRequest], choices: dict[str, str] | None = None, source: str = ""
+    *,
+    member: User,
+    group: Group,
+    lines: list[LineRequest],
+    choices: dict[str, str] | None = None,
+    source: str = "",
+    unit_price: Decimal | None = None,
 ) -> pricing.Priced:
     """What the order would cost now with these choices (orders.pricing, `quote_only`): for the checkout page
-    and the API, written nowhere. Lines not on sale in the group's shop are left out (placing refuses them)."""
+    and the API, written nowhere. Lines not on sale in the group's shop are left out (placing refuses them).
+    `unit_price` as in place_or_find_order (a campaign's checkout page)."""
     wanted = {line.sku_id: line.quantity for line in lines}
-    skus = Sku.objects.filter(pk__in=wanted, product__shop_id=group.shop_id).order_by("pk")
+    skus = list(Sku.objects.filter(pk__in=wanted, product__shop_id=group.shop_id).order_by("pk"))
+    line_prices, extra = _line_prices(skus, wanted, unit_price, source)
     return pricing.price_draft(
         pricing.PricingDraft(
             member=member,
             group=group,
-            lines=[pricing.PricedLine(sku.pk, sku.product_id, sku.price, wanted[sku.pk]) for sku in skus],
+            lines=[pricing.PricedLine(sku.pk, sku.product_id, line_prices[sku.pk], wanted[sku.pk]) for sku in skus],
             choices=_clean_choices(choices),
             source=source,
             quote_only=True,
-        )
+        ),
+        extra=extra,
     )
+
+
+def _line_prices(
+    skus: list[Sku], wanted: dict[int, int], unit_price: Decimal | None, source: str
+) -> tuple[dict[int, Decimal], list[pricing.Adjustment]]:
+    """Each line's unit price and the caller's price as an adjustment: a price below the SKU's leaves the line
+    at the SKU's price with a CAMPAIGN_PRICE adjustment of the difference on that line (its source the
+    caller's), so that the discount is a row of its own, refunded back by line like any other."""
+    prices = {sku.pk: sku.price for sku in skus}
+    extra: list[pricing.Adjustment] = []
+    if unit_price is None:
+        return prices, extra
+    for sku in skus:
+        if unit_price >= sku.price:
+            prices[sku.pk] = unit_price
+            continue
+        extra.append(
+            pricing.Adjustment(
+                kind=pricing.AdjustmentKind.CAMPAIGN_PRICE,
+                source=(source or "price")[:60],
+                amount=(unit_price - sku.price) * wanted[sku.pk],
+                reason=_("活动价 ¥%(price)s") % {"price": unit_price},
+                sku_id=sku.pk,
+            )
+        )
+    return prices, extra
 
 
 def refuse_if_sold_out(lines: list[LineRequest]) -> None:
@@ -278,7 +315,7 @@ def _reserve_and_create(
         raise ValidationError({"lines": _("商品不存在或已下架。")})
     for sku in skus:
         _check_sku_orderable(sku=sku, group=group, member=member, quantity=wanted[sku.pk])
-    price = {sku.pk: sku.price if unit_price is None else unit_price for sku in skus}
+    price, extra = _line_prices(skus, wanted, unit_price, source)
     priced = pricing.price_draft(
         pricing.PricingDraft(
             member=member,
@@ -287,7 +324,8 @@ def _reserve_and_create(
             choices=dict(choices or {}),
             source=source,
             quote_only=False,
-        )
+        ),
+        extra=extra,
     )
     now = timezone.now()
     order = Order(
@@ -843,6 +881,8 @@ def _apply_refund(notification: Notification) -> str:
     # Every refund counts, a returned duplicate or late payment too: refunded_amount is money returned.
     Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
     order.refunded_amount += refund.amount
+    refund.order = order
+    hooks.order_refund_succeeded.run(refund)  # e.g. points back in proportion
     # A refund request ends when all the member paid is back (a duplicate payment's refund included).
     if order.state == OrderState.REFUND_REQUESTED and order.refunded_amount == order.paid_amount:
         transition_order(order=order, to_state=OrderState.REFUNDED, by=None, reason=_("退款成功"))

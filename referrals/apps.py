@@ -29,6 +29,7 @@ class ReferralsConfig(AppConfig):
         hooks.order_created.connect(points.spend_for_order, priority=hooks.DECIDE + 30)
         hooks.order_cancelled.connect(points.give_back_for_order, priority=hooks.DECIDE + 30)
         hooks.order_refunded.connect(points.give_back_for_order, priority=hooks.DECIDE + 30)
+        hooks.order_refund_succeeded.connect(points.return_for_refund, priority=hooks.DECIDE + 30)
 
         # Leaderboards follow the referral events (on commit).
         from .leaderboards.writes import LeaderboardPlugin

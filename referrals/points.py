@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,7 +167,7 @@ def price(draft: PricingDraft) -> list[Adjustment]:
     ]
 
 
-def options(*, member, group, lines) -> list[dict]:
+def options(*, member, group, lines, source: str = "") -> list[dict]:  # noqa: ARG001 (points apply to any order)
     """pricing_options receiver: the member's balance and the most they can use on this order."""
     rate = rate_for(group.shop_id)
     if rate <= 0 or not getattr(member, "is_authenticated", False):
@@ -186,8 +186,16 @@ def options(*, member, group, lines) -> list[dict]:
             "label": _("积分抵扣"),
             "choices": choices,
             "initial": "",
-            "help": _("你有 %(balance)d 积分，%(rate)d 积分抵 1 元。") % {"balance": balance, "rate": rate},
+            "help": _("你有 %(balance)d 积分，%(rate)d 积分抵 1 元。") % {"balance": balance, "rate": rate}
+            + (
+                _("本单最多可用 %(points)d 积分，抵 ¥%(amount)s。") % {"points": usable, "amount": discount}
+                if usable
+                else ""
+            ),
             "balance": balance,
+            # The member may type any whole number up to this (fewer points, a smaller discount); the
+            # pricing receiver checks it again against the balance and what is left to pay.
+            "max": usable,
         }
     ]
 
@@ -209,15 +217,64 @@ def spend_for_order(order) -> None:
         )
 
 
+def _spent_and_returned(order) -> tuple[int, int]:
+    """(points the order spent, points given back to it so far): one query."""
+    spent = returned = 0
+    for kind, moved in PointsEntry.objects.filter(order_id=order.pk).values_list("kind", "points"):
+        if kind == PointsEntryKind.SPEND:
+            spent -= moved
+        elif kind == PointsEntryKind.RETURN:
+            returned += moved
+    return spent, returned
+
+
 def give_back_for_order(order) -> None:
-    """order_cancelled / order_refunded receiver: the points the order spent come back, once."""
-    spent = PointsEntry.objects.filter(key=f"order:{order.pk}:spend").values_list("points", flat=True).first()
-    if spent:
+    """order_cancelled / order_refunded receiver: the points the order spent and has not had back yet (a
+    partial refund may have returned some) come back, once."""
+    spent, returned = _spent_and_returned(order)
+    if spent > returned:
         post_points(
             shop_id=order.shop_id,
             member_id=order.member_id,
-            points=-spent,
+            points=spent - returned,
             kind=PointsEntryKind.RETURN,
             key=f"order:{order.pk}:return",
+            order=order,
+        )
+
+
+def points_due_back(*, spent: int, refunded: Decimal, total: Decimal) -> int:
+    """How many of the `spent` points the refunds so far return in all: the refunded share of what the
+    member paid, rounded down to the point (the fen-and-point remainder stays spent until the last refund:
+    refunded == total returns every point). Never more than spent; the running floor of one pool is the
+    largest-remainder split of the points over the sequence of refunds."""
+    if spent <= 0 or total <= 0 or refunded <= 0:
+        return 0
+    if refunded >= total:
+        return spent
+    return min(spent, int(spent * int(refunded * 100) // int(total * 100)))
+
+
+def return_for_refund(refund) -> None:
+    """order_refund_succeeded receiver: a refund of the goods (partial or full; not a returned duplicate
+    payment) gives back the points in proportion to the money refunded, once per refund. A full refund's
+    order_refunded receiver then returns what is left (nothing when the shares add up)."""
+    if refund.key.startswith("late-payment:"):
+        return
+    order = refund.order
+    spent, returned = _spent_and_returned(order)
+    if spent <= returned:
+        return
+    refunded = order.refunds.filter(state="succeeded").exclude(key__startswith="late-payment:").aggregate(
+        s=Sum("amount")
+    )["s"] or Decimal("0.00")
+    back = points_due_back(spent=spent, refunded=refunded, total=order.total) - returned
+    if back > 0:
+        post_points(
+            shop_id=order.shop_id,
+            member_id=order.member_id,
+            points=back,
+            kind=PointsEntryKind.RETURN,
+            key=f"order:{order.pk}:refund:{refund.pk}",
             order=order,
         )

@@ -851,6 +851,16 @@ def _post_entry(
     return entry
 
 
+def credit_commission(*, shop_id: int, member_id: int, amount: Decimal, key: str, now: datetime | None = None):
+    """Commission money a campaign's rule gives a member (a contest's cash prize), into the member's commission
+    balance once per key (a repeat returns None), in the caller's transaction."""
+    if amount <= 0:
+        raise ValueError("a commission credit is positive")
+    return _post_entry(
+        shop_id=shop_id, member_id=member_id, amount=amount, kind=EntryKind.REWARD, key=key, now=now or timezone.now()
+    )
+
+
 # --- Withdrawals -------------------------------------------------------------------------------------
 
 

@@ -136,6 +136,18 @@ ValidationError refuses the shipment: nothing is written (a group-buy team not y
 order_refunded: Hook[[Model], None] = Hook("order_refunded", when=When.INSIDE)
 """An order was refunded in full and its stock given back. Must not raise: the money is returned."""
 
+repurchase_reminded: Hook[[list], None] = Hook("repurchase_reminded", when=When.INSIDE)
+"""(reminders): the orders.RepurchaseReminder rows a reminder batch has just written and notified (each
+announced once: a rerun writes no reminder twice), with `member` loaded, inside the batch's transaction.
+Must not raise: the reminders are sent. Receivers give what a reminder carries (the coupon type: one coupon
+of the shop's reminder template per reminder)."""
+
+order_refund_succeeded: Hook[[Model], None] = Hook("order_refund_succeeded", when=When.INSIDE)
+"""An orders.Refund of an order succeeded (its money is back with the member; partial or full, a returned
+duplicate payment too: its key starts with "late-payment:"), once per refund, inside the transaction that
+records it with the order's row locked, before order_refunded when it completes a full refund. Must not
+raise: the money is returned. Receivers give back their share (points, in proportion to the money)."""
+
 order_source_label: Hook[[Model], str | None] = Hook("order_source_label", when=When.READ)
 """Where an order came from, in words for operators, when a plug-in placed it (a campaign: 拼团活动「…」);
 None for the order core's own sources. The first answer is used."""
@@ -166,10 +178,13 @@ exists (`quote_only` False; still write nothing: the order_created receiver find
 message. An answer that is not an Adjustment of a known kind, in whole fen, is a programming error."""
 
 pricing_options: Hook[..., list[dict]] = Hook("pricing_options", when=When.READ)
-"""Keyword arguments `member`, `group`, `lines` (orders.pricing.PricedLine list) → what the checkout page
+"""Keyword arguments `member`, `group`, `lines` (orders.pricing.PricedLine list; on a campaign's checkout at
+the campaign's price) and `source` (the order's source: "" for a plain order, "campaign:<id>" on a campaign's
+checkout page, where a coupon not allowed with a campaign price is not offered) → what the checkout page
 offers from this plug-in: a list of {"key": the choice key it reads in order_pricing, "label": words,
 "choices": [(value, words)], "initial": the preselected value ("" for none), "help": optional words (a
-balance)}, or []. Asked outside any transaction, read only, when the checkout page or the API shows a
+balance), "max": optional, an int: the member types a whole number from 0 to it (how many points) instead of
+picking one of `choices`}, or []. Asked outside any transaction, read only, when the checkout page or the API shows a
 quote; every answer is listed, in priority order."""
 
 

@@ -49,6 +49,7 @@ JOB_LABELS = {
     "campaign-due-jobs": _("营销活动：按时开始/结束，过期团失败退款，助力与砍价到期"),
     "playbook-steps": _("新群培育：执行到期的自动步骤（消息、公告、活动），每群每步一次"),
     "checkin-jobs": _("打卡：窗口结束前提醒未打卡成员，补发已达成的里程碑奖励"),
+    "contest-jobs": _("排行榜比赛：结束后结算一次最终排名，发放奖品"),
     "grant-due-referral-rewards": _("推荐奖励：审核期满后发放"),
     "detect-referral-fraud": _("风控：检测可疑推荐"),
     "apply-fraud-flag-deadlines": _("风控：逾期未审核的标记按店铺默认处理"),

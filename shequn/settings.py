@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     "campaign-due-jobs": {"task": "campaigns.tasks.run_due_jobs", "schedule": timedelta(minutes=1)},
     # 打卡: reminders near the end of the daily window; milestone rewards a standing reached and lacks.
     "checkin-jobs": {"task": "campaigns.tasks.checkin_jobs", "schedule": timedelta(minutes=10)},
+    # 比 contests: settle ended contests once (final ranking, prizes owed) and grant pending prizes.
+    "contest-jobs": {"task": "campaigns.tasks.contest_jobs", "schedule": timedelta(minutes=5)},
     # 新群培育: the due automatic steps of every group's playbook, each once.
     "playbook-steps": {"task": "playbooks.tasks.run_playbook_steps", "schedule": timedelta(minutes=5)},
     # Repeat-purchase reminders and the groups' lifecycle jobs; each runs under a lease (shequn.jobs).
@@ -419,6 +421,8 @@ SPECTACULAR_SETTINGS = {
         "SpacePostKindEnum": "groups.space_models.PostKind",
         "ChannelEnum": "groups.models.Channel",
         "CouponChannelEnum": "campaigns.types.coupon.models.CouponChannel",
+        "FeedbackKindEnum": "groups.feedback_models.FeedbackKind",
+        "FeedbackStateEnum": "groups.feedback_models.FeedbackState",
     },
 }
 

@@ -1,6 +1,7 @@
 """manage.py clean_uploads: uploads stored before shequn.images are re-stored as the gate stores new ones."""
 
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -69,3 +70,22 @@ def test_a_missing_file_is_listed_and_keeps_its_row(group, capsys):
     group.refresh_from_db()
     assert group.cover.name == "group_covers/gone.jpg"
     assert "missing, left as it is" in capsys.readouterr().out
+
+
+def test_an_old_swap_photo_is_re_encoded_in_private_storage_or_removed(shop, group):
+    from campaigns.models import SwapPhoto
+    from tests.campaigns.swap_support import listing, members_of, swap_campaign
+
+    campaign = swap_campaign(shop)
+    item = listing(campaign, members_of(group, 1)[0], group)
+    photo = SwapPhoto.objects.create(listing=item, image=raw(png_bytes(), "my stroller.PNG"))
+    junk = SwapPhoto.objects.create(listing=item, image=raw(PAYLOAD, "evil.png"))
+    old = photo.image.path
+
+    call_command("clean_uploads")
+
+    photo.refresh_from_db()
+    assert RANDOM_NAME.match(photo.image.name.rsplit("/", 1)[1])
+    assert "/private/" in photo.image.path and Image.open(photo.image.path).size == (1600, 1067)
+    assert not SwapPhoto.objects.filter(pk=junk.pk).exists()
+    assert not Path(old).exists()

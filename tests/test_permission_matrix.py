@@ -22,9 +22,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from PIL import Image
 
+from campaigns.models import ContestPrize
 from campaigns.types.bargain import kind as bargain
 from campaigns.types.checkin import kind as checkin
+from campaigns.types.contest import kind as contests
 from campaigns.types.help import kind as helping
+from campaigns.types.swap import kind as swapping
+from groups import feedback as group_feedback
 from groups import services as group_services
 from groups import space
 from groups.models import MemberWarning, Threshold, WarningAppeal
@@ -39,9 +43,13 @@ from shops.models import OperatorRole
 from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
+from tests.campaigns.contest_support import contest, end, invites
 from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
+from tests.campaigns.swap_support import listing as swap_listing
+from tests.campaigns.swap_support import offer as swap_offer
+from tests.campaigns.swap_support import swap_campaign
 from tests.factories import (
     GroupFactory,
     InviteLinkFactory,
@@ -157,6 +165,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-docs": get(),
             "member:landing": get("link_code"),
             "campaigns:landing": get("campaign"),
+            "campaigns:contest_page": get("contest_campaign"),
             "campaigns:team": get("campaign", "team"),
             "api-link": get("link_code"),
             "orders:provider_notify": post("simulated"),
@@ -315,6 +324,8 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
         SHOP_OBJECT_WRITE,
         {
             "dashboard:checkin_hide": post("check_in"),
+            "dashboard:contest_settle": post("contest_campaign"),
+            "dashboard:contest_prize_review": post("contest_prize"),
             "dashboard:checkin_show": post("check_in"),
             "dashboard:group_edit": get("group"),
             "dashboard:group_transition": post("group"),
@@ -553,6 +564,7 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
             "api-my-bargains": post("bargain_campaign"),
             "api-my-flash-orders": post("flash_campaign"),
             "api-my-checkin": get("checkin_campaign"),
+            "api-my-contest": get("contest_campaign"),
             "api-my-checkin-makeup": post("checkin_campaign"),
         },
     ),
@@ -761,6 +773,43 @@ MATRIX += [
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
 ]
 
+# The complaints and suggestions box (投诉与建议): a member's own items; the shop's staff read, operators write;
+# tests/groups/test_feedback.py has the rest of the denial paths.
+MATRIX += [
+    (
+        MEMBERS_OWN,
+        {
+            "member:feedback_new": get("group"),
+            "member:feedback_detail": get("feedback"),
+            "member:feedback_photo": get("feedback"),
+        },
+    ),
+    (SIGNED_IN, {"member:feedback_list": get()}),
+    (SHOP_LIST, {"dashboard:feedback": get(), "dashboard:feedback_departments": get()}),
+    (SHOP_OBJECT, {"dashboard:feedback_detail": get("feedback"), "dashboard:feedback_photo": get("feedback")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:feedback_route": post("feedback"),
+            "dashboard:feedback_answer": post("feedback"),
+            "dashboard:feedback_close": post("feedback"),
+            "dashboard:feedback_department_toggle": post("feedback_department"),
+        },
+    ),
+    (API_MEMBERS_OWN, {"api-my-group-feedback": post("group"), "api-my-feedback-item": get("feedback")}),
+    (API_SIGNED_IN, {"api-my-feedback": get()}),
+    (API_SHOP_LIST, {"api-shop-feedback": get(), "api-shop-feedback-departments": get()}),
+    (API_SHOP_OBJECT, {"api-shop-feedback-item": get("feedback")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-feedback-route": post("feedback"),
+            "api-shop-feedback-answer": post("feedback"),
+            "api-shop-feedback-close": post("feedback"),
+        },
+    ),
+]
+
 # Segments, automatic tags and broadcasts (群发): tests/segments/test_pages.py has the writes' outcomes.
 MATRIX += [
     (SHOP_LIST, {"dashboard:segments": get(), "dashboard:tag_rules": get(), "dashboard:broadcasts": get()}),
@@ -794,6 +843,54 @@ MATRIX += [
 ]
 
 
+# 换物 swaps (campaigns/types/swap): a listing exists for its group's members (here the member owns it), a swap
+# for its two members (here the member is the owner asked); the share page and its invite QR code are public;
+# hiding from the member pages needs the group power; operators moderate their own shop's.
+MATRIX += [
+    (SIGNED_IN, {"campaigns:swap_market": get("swap_campaign")}),
+    (
+        MEMBERS_OWN,
+        {
+            "campaigns:swap_new": get("swap_campaign"),
+            "campaigns:swap_listing": get("swap_listing"),
+            "campaigns:swap_offer": post("swap_listing"),
+            "campaigns:swap_listing_withdraw": post("swap_listing"),
+            "campaigns:swap_report": post("swap_listing"),
+            "campaigns:swap_poster": get("swap_listing"),
+            "campaigns:swap_photo": get("swap_photo"),
+            "campaigns:swap_detail": get("swap"),
+            "campaigns:swap_act": post("swap", "agree"),
+        },
+    ),
+    (
+        Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"campaigns:swap_listing_hide": post("swap_listing"), "campaigns:swap_listing_show": post("swap_listing")},
+    ),
+    (PUBLIC, {"campaigns:swap_share": get("swap_token"), "campaigns:swap_share_qr": get("swap_token")}),
+    (SHOP_OBJECT, {"dashboard:swap_photo": get("swap_photo")}),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:swap_hide": post("swap_listing"),
+            "dashboard:swap_show": post("swap_listing"),
+            "dashboard:swap_report_act": post("swap_report", "handle"),
+            "dashboard:swap_resolve": post("swap_dispute", "done"),
+        },
+    ),
+    (API_SIGNED_IN, {"api-my-swap-listings": get("swap_campaign"), "api-my-swaps": get()}),
+    (
+        API_MEMBERS_OWN,
+        {
+            "api-my-swap-listing": get("swap_listing"),
+            "api-my-swap-offer": post("swap_listing"),
+            "api-my-swap-report": post("swap_listing"),
+            "api-my-swap": get("swap"),
+            "api-my-swap-act": post("swap", "agree"),
+        },
+    ),
+]
+
+
 def _all_patterns(patterns=None, prefix="", namespace=""):
     """(key, route) of every URL pattern: the key is its namespaced name, or its route when unnamed."""
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -810,6 +907,36 @@ def _upload():
     out = BytesIO()
     Image.new("RGB", (8, 8)).save(out, format="PNG")
     return SimpleUploadedFile("p.png", out.getvalue(), content_type="image/png")
+
+
+def _swap_world(shop, group, member) -> dict:
+    """A swap campaign: the member's listing (with a photo) and an offer on it, a report, and a disputed swap
+    of two other members."""
+    run = swap_campaign(shop)
+    seller, buyer = make_buyer(group), make_buyer(group)
+    item = swap_listing(run, member, group, photos=[_upload()])
+    other = swap_listing(run, seller, group, title="绘本")
+    disputed = swap_offer(other, buyer)
+    swapping.agree(swap=disputed, member=seller)
+    swapping.dispute(swap=disputed, member=buyer, note="没收到")
+    return {
+        "swap_campaign": run,
+        "swap_listing": item,
+        "swap_photo": item.photos.get(),
+        "swap_token": item.share_token,
+        "swap": swap_offer(item, seller),
+        "swap_report": swapping.report(campaign=run, reporter=seller, listing=item, reason="广告"),
+        "swap_dispute": disputed,
+    }
+
+
+def _contest_prize(shop, group):
+    """A prize of an ended, settled contest of the shop (another member's)."""
+    ended = contest(shop)
+    invites(ended, make_buyer(group), 2)
+    end(ended)
+    contests.settle(ended)
+    return ContestPrize.objects.get(campaign=ended)
 
 
 @pytest.fixture
@@ -911,6 +1038,8 @@ def world(db, settings):
         "bargain": bargain.start_bargain(campaign=bargain_run, member=member, seed=1),
         "flash_campaign": make_flash_sale(shop, sku, owner=owner),
         "checkin_campaign": checkin_run,
+        "contest_campaign": contest(shop),
+        "contest_prize": _contest_prize(shop, group),
         # Another member's check-in: the world's member stays off the boards (dashboard:leaderboard_member).
         "check_in": checkin.check_in(campaign=checkin_run, member=make_buyer(group)),
         "give_campaign": give_run,
@@ -918,7 +1047,10 @@ def world(db, settings):
         "owed_item": owed_item,
         "notification": notification,
         "space_post": question,
+        "feedback": group_feedback.submit(group=group, member=member, kind="complaint", body="压伤了", photo=_upload()),
+        "feedback_department": group_feedback.create_department(shop_id=shop.pk, by=owner, name="售后部"),
         "space_photo": question.photos.get(),
+        **_swap_world(shop, group, member),
         "delivery": Delivery.objects.create(notification=notification, channel="sms", state="failed"),
         "payment_account": account,
         "application_group": application_group,

@@ -289,7 +289,7 @@ def test_every_dashboard_page_has_something_real(demo):
 
     shop = Shop.objects.get(slug="demo")
     running = dict(Campaign.objects.filter(shop=shop, state="running").values_list("type", "pk"))
-    assert set(running) == {"group_buy", "help", "bargain", "checkin"}
+    assert set(running) == {"group_buy", "help", "bargain", "checkin", "swap", "coupon", "give", "flash_sale"}
     assert set(Team.objects.filter(campaign_id=running["group_buy"]).values_list("state", flat=True)) == {
         "open",
         "succeeded",
@@ -321,6 +321,36 @@ def test_the_skin_care_group_has_two_weeks_of_check_ins(demo):
     assert CheckinMilestone.objects.filter(campaign=campaign, days=7).exists()
     assert top(shop, lb.Metric.CHECK_IN_DAYS)
     assert all("06:00" <= f"{timezone.localtime(c.at):%H:%M}" < "23:00" for c in check_ins.filter(made_up=False))
+
+
+def test_the_swap_market_has_a_history_in_every_state(demo):
+    from campaigns.models import Campaign, Swap, SwapListing, SwapMove, SwapReport
+
+    shop = Shop.objects.get(slug="demo")
+    campaign = Campaign.objects.get(shop=shop, type="swap", state="running")
+    listings = SwapListing.objects.filter(campaign=campaign)
+    assert listings.count() >= 8 and listings.filter(photos__isnull=False).exists()
+    assert len({item.group_id for item in listings}) == 1  # swaps happen between members of one group
+    states = set(Swap.objects.filter(campaign=campaign).values_list("state", flat=True))
+    assert {"done", "handed_one", "agreed", "declined", "expired"} <= states
+    assert set(listings.values_list("state", flat=True)) >= {"listed", "agreed", "done"}
+    moves = SwapMove.objects.filter(listing__campaign=campaign)
+    assert moves.values("at__date").distinct().count() >= 5  # moves at their own moments, not one burst
+    assert SwapReport.objects.filter(campaign=campaign, state="open").exists()
+
+
+def test_the_invite_contest_ended_and_was_settled_once(demo, client):
+    from campaigns.models import Campaign, ContestEntry, ContestPrize, ContestSettlement
+    from campaigns.types.contest import kind as contest
+
+    shop = Shop.objects.get(slug="demo")
+    campaign = Campaign.objects.get(shop=shop, type="contest", state="ended")
+    assert ContestSettlement.objects.filter(campaign=campaign).count() == 1
+    entries = ContestEntry.objects.filter(campaign=campaign)
+    assert entries.count() >= 3 and entries.values("reached_at__date").distinct().count() >= 2
+    assert ContestPrize.objects.filter(campaign=campaign, state="granted").count() >= 3
+    assert contest.settle(campaign) is False  # settled once: the job finds nothing to do
+    assert "最终排名" in client.get(f"/m/c/{campaign.pk}/contest/").content.decode()
 
 
 def test_joins_through_the_shops_codes_are_the_channels_and_staff_earn_nothing(demo):
@@ -405,3 +435,23 @@ def test_the_demos_campaigns_have_share_page_visits_and_the_joins_they_brought(d
                 user_id=m.user_id, signed_in=True, at__lte=m.first_joined_at, at__gt=m.first_joined_at - window
             ).exists()
     assert joins > 0
+
+
+def test_the_demo_has_a_coupon_a_gift_and_a_flash_sale(demo):
+    """A 满减 coupon claimed by six members and used by two (each order carries its coupon row), a 买一送一 with
+    a claimed and an open gift, and a 秒杀 with two paid units."""
+    from campaigns.models import Campaign, CampaignOrder, Coupon, CouponState, Gift, GiftState
+    from orders.models import AdjustmentKind
+
+    shop = Shop.objects.get(slug="demo")
+    template = Campaign.objects.get(shop=shop, type="coupon")
+    held = Coupon.objects.filter(campaign=template)
+    assert held.count() == 6 and held.filter(state=CouponState.USED).count() == 2
+    for coupon in held.filter(state=CouponState.USED).select_related("order"):
+        assert coupon.order.state == "paid"
+        assert coupon.order.adjustments.filter(kind=AdjustmentKind.COUPON, source=f"coupon:{coupon.pk}").exists()
+    gifts = Gift.objects.filter(campaign__shop=shop)
+    assert sorted(gifts.values_list("state", flat=True)) == sorted([GiftState.CLAIMED, GiftState.OPEN])
+    sale = Campaign.objects.get(shop=shop, type="flash_sale", state="running")
+    sold = CampaignOrder.objects.filter(campaign=sale, released_at__isnull=True).select_related("order")
+    assert [row.order.state for row in sold] == ["paid", "paid"] and sale.stock_used == 2

@@ -28,7 +28,7 @@ from .detection import detect
 from .explaining import explain
 from .queue import flag_events, flag_for_platform, flag_for_shop, flags_for_platform, flags_for_shop
 from .recording import record_self_referral_attempt
-from .review import apply_deadlines, clear_flag, confirm_flag, decide
+from .review import apply_deadlines, clear_flag, confirm_flag, covered_members, decide
 from .thresholds import SETTINGS_FIELDS, fraud_settings, update_fraud_settings
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "apply_deadlines",
     "clear_flag",
     "confirm_flag",
+    "covered_members",
     "decide",
     "detect",
     "explain",

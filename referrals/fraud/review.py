@@ -33,6 +33,21 @@ def events_to_void(flag: FraudFlag) -> QuerySet[ReferralEvent]:
     return ReferralEvent.objects.filter(wanted, shop_id=flag.shop_id, voided_at__isnull=True)
 
 
+def covered_members(flag: FraudFlag) -> set[int]:
+    """The members a flag covers: its member when it names one (a self-referral, a burst: the invitees of a
+    burst may be real friends); else, for a device, an IP, a ring or a pair, everyone its subject or its
+    events name (the inviter each event credits and the invitee who acted). One query at most."""
+    if flag.member_id:
+        return {flag.member_id}
+    prefix, _sep, rest = flag.subject.partition(":")
+    covered = set()
+    if prefix in ("ring", "pair"):
+        covered |= {int(part) for part in rest.split("-") if part.isascii() and part.isdigit()}
+    for inviter_id, invitee_id in flag.events.values_list("inviter_id", "invitee_id"):
+        covered |= {person for person in (inviter_id, invitee_id) if person}
+    return covered
+
+
 def _clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -57,7 +72,7 @@ def confirm_flag(*, flag: FraudFlag, by: User | None, reason: str, auto: bool = 
             events_to_void(locked), by=by, reason=f"{locked.get_kind_display()}：{reason}"[:REASON_MAX]
         )
         decided = _decide(locked, FlagStatus.CONFIRMED, by=by, reason=reason, auto=auto, voided=len(voided))
-        hooks.fraud_flag_confirmed.run(decided)  # e.g. the member's coupons are voided
+        hooks.fraud_flag_confirmed.run(decided)  # e.g. the coupons of every member it covers are voided
         return decided
 
 

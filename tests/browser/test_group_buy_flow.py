@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from campaigns import services
 from campaigns.models import CampaignAct, SeatState, Team, TeamState
+from campaigns.types.coupon import kind as coupons
 from groups.models import GroupState, Threshold
 from groups.services import add_member, join_via_link, personal_link
 from orders.models import OrderState
@@ -41,16 +42,17 @@ def _second_phone(browser):
     return context
 
 
-def _checkout_and_pay(page, shot, step: str) -> None:
+def _checkout_and_pay(page, shot, step: str, *, pays: str = "19.90") -> None:
     expect(page.locator(".price-now")).to_contain_text("¥19.90")
+    expect(page.locator("#checkout-money")).to_contain_text("活动价 ¥19.90")  # the campaign's price is a row
     page.locator(".segment", has_text="快递配送").click()
     page.get_by_label("收货地址").fill(ADDRESS)
     shot(page, f"{step}-1-checkout")
-    page.get_by_role("button", name="提交订单").click()
+    page.get_by_role("button", name=f"提交订单 ¥{pays}").click()
     expect(page.get_by_text("已下单，请在付款时限内完成付款。")).to_be_visible()
     shot(page, f"{step}-2-team-unpaid")
     page.get_by_role("button", name="去付款").click()
-    expect(page.locator(".cashier-amount")).to_contain_text("¥19.90")
+    expect(page.locator(".cashier-amount")).to_contain_text(f"¥{pays}")
     page.get_by_role("button", name="确认支付").click()
     page.wait_for_url("**/teams/*/")  # back from the cashier on the team page, where friends are invited
     assert deliver_due() == 1  # the provider's signed notification reaches the live server over HTTP
@@ -85,6 +87,29 @@ def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(
         settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
     )
     services.schedule_campaign(campaign=campaign, by=owner)
+    # The friend holds two coupons: one allowed with a campaign price (3 off), one not (10 off).
+    stacks, alone = (
+        coupons.claim_coupon(
+            campaign=services.schedule_campaign(
+                campaign=services.create_campaign(
+                    shop=shop,
+                    by=owner,
+                    type="coupon",
+                    name=name,
+                    starts_at=now - timedelta(minutes=1),
+                    ends_at=now + timedelta(days=3),
+                    settings={"coupon_kind": "no_threshold", "amount_off": off, "stack_with_campaign_price": stack},
+                    hook_title=name,
+                    hook_text="群友专享",
+                    proof_text="限量",
+                    cta_text="领取",
+                ),
+                by=owner,
+            ),
+            member=friend,
+        )
+        for name, off, stack in (("拼团立减 3 元", "3", True), ("无门槛 10 元", "10", False))
+    )
 
     # The leader: the landing page (hook, proof, the call again), sign in, open a team and pay.
     phone.goto(f"{live_site}{campaign.get_absolute_url()}")
@@ -115,7 +140,12 @@ def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(
         friend_phone.get_by_role("link", name="登录并参团").click()
         sign_in_by_phone(friend_phone, "13700008888", step="6-friend-sign-in")
         expect(friend_phone.get_by_role("heading", name="确认参团")).to_be_visible()
-        _checkout_and_pay(friend_phone, shot, "7-friend")
+        # Only the coupon allowed with the campaign price is offered, preselected; the server takes it off.
+        coupon_field = friend_phone.get_by_label("优惠券")
+        expect(coupon_field).to_have_value(str(stacks.pk))
+        expect(coupon_field.locator("option")).to_have_count(2)  # "no coupon" and the one that stacks
+        expect(friend_phone.locator("#checkout-money")).to_contain_text("−¥3.00")
+        _checkout_and_pay(friend_phone, shot, "7-friend", pays="16.90")
 
         friend_phone.goto(f"{live_site}{team.get_absolute_url()}")
         expect(friend_phone.get_by_test_id("team-status")).to_contain_text("拼团成功")
@@ -129,7 +159,11 @@ def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(
     seats = {seat.member: seat for seat in team.seats.select_related("order")}
     assert {seats[leader].state, seats[friend].state} == {SeatState.WON}
     assert seats[friend].inviter == leader
-    assert all(seat.order.state == OrderState.PAID and seat.order.total == Decimal("19.90") for seat in seats.values())
+    assert all(seat.order.state == OrderState.PAID for seat in seats.values())
+    assert (seats[leader].order.total, seats[friend].order.total) == (Decimal("19.90"), Decimal("16.90"))
+    stacks.refresh_from_db()
+    alone.refresh_from_db()
+    assert (stacks.state, stacks.order_id, alone.state) == ("used", seats[friend].order.pk, "available")
     assert CampaignAct.objects.filter(campaign=campaign, actor=friend, inviter=leader, kind="team_join").exists()
     assert ReferralEvent.objects.filter(
         kind=EventKind.CAMPAIGN_ACT, campaign_id=campaign.pk, inviter=leader, invitee=friend

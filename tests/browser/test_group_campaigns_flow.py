@@ -1,6 +1,7 @@
 """Issue 15's walk, its first half, on a phone (390 px): a member joins a group through a friend's link,
 sees the running 拼团 on the group page (with its offer and time left), opens a team from there and pays;
-back on the group page the card shows their own team and the seats it lacks, and 活动 lists it.
+back on the group page the card shows their own team and the seats it lacks, the group shop and the
+product's page show the 拼团 price with a link into it, and 活动 lists the team.
 
 The live server runs in another thread of this process; no Celery worker runs here: the test delivers the
 simulated provider's outbox itself, as the worker would.
@@ -102,8 +103,20 @@ def test_a_new_member_sees_the_running_group_buy_on_the_group_page_and_opens_a_t
     mine.click()
     expect(phone.get_by_test_id("team-status")).to_contain_text("还差 1 人成团")
 
+    # The group shop lists the campaign too; the product's card and page show its 拼团 price, linked to it.
+    phone.goto(f"{live_site}/m/groups/{group.pk}/")
+    phone.get_by_role("link", name="群小店").click()
+    expect(phone.get_by_test_id("group-offers")).to_contain_text("我的团 · 还差 1 人成团")
+    expect(phone.get_by_test_id("card-offer")).to_contain_text("拼团 ¥19.90")
+    phone.locator(".product-card", has_text="有机胚芽米粉").click()
+    offer = phone.get_by_test_id("product-offer")
+    expect(offer).to_contain_text("拼团价 ¥19.90 · 两人成团，米粉半价")
+    shot(phone, "7-product-page-campaign-price")
+    offer.click()
+    expect(phone.get_by_role("heading", name="两人成团，米粉半价").first).to_be_visible()
+
     # 活动 in the bottom navigation: my own teams (and bargains, help tasks and coupons when there are any).
     phone.locator(".tabbar").get_by_role("link", name="活动").click()
     expect(phone.get_by_test_id("mine-group_buy")).to_contain_text("两人成团，米粉半价")
     expect(phone.get_by_test_id("mine-group_buy")).to_contain_text("还差 1 人成团")
-    shot(phone, "7-my-participations")
+    shot(phone, "8-my-participations")

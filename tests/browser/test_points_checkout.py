@@ -35,8 +35,13 @@ def test_member_pays_with_points_and_a_covered_order_needs_no_payment(phone, liv
     expect(phone.get_by_text("你有 3000 积分，100 积分抵 1 元。")).to_be_visible()
     expect(phone.locator(".cta-total")).to_contain_text("¥19.90")
 
-    phone.get_by_label("积分抵扣").select_option(label="使用 1990 积分，抵 ¥19.90")
+    # The member types how many points: first fewer than the order could take, then all it can.
+    phone.get_by_label("积分抵扣").fill("500")
     phone.get_by_label("收货地址").fill("北京市朝阳区望京西路 48 号")
+    phone.get_by_role("button", name="重新计算").click()
+    expect(phone.locator("#checkout-money")).to_contain_text("500 积分抵扣 ¥5.00")
+    expect(phone.locator(".cta-total")).to_contain_text("¥14.90")
+    phone.get_by_label("积分抵扣").fill("1990")
     phone.get_by_role("button", name="重新计算").click()
     expect(phone.locator("#checkout-money")).to_contain_text("1990 积分抵扣 ¥19.90")
     expect(phone.locator(".cta-total")).to_contain_text("¥0.00")

@@ -188,3 +188,18 @@ def test_the_participations_api_lists_only_mine(client, four_kinds, people, gb_g
     assert client.get(reverse("api-my-participations")).json()["results"] == []
     client.logout()
     assert client.get(reverse("api-my-participations")).status_code == 403
+
+
+def test_a_check_in_campaign_shows_whether_i_checked_in_today(client, shop, people, gb_group):
+    from campaigns.types.checkin import kind as checkin
+    from tests.campaigns.checkin_support import checkin_campaign
+
+    campaign = checkin_campaign(shop, name="21 天护肤打卡")
+    me, other = people[0], people[1]
+    checkin.check_in(campaign=campaign, member=me, group=gb_group)
+
+    page = _page(client, me, reverse("member:group", args=[gb_group.pk]))
+    assert "我的打卡 · 今日已打卡 · 连续 1 天 · 累计 1 天" in page
+    assert 'data-testid="mine-checkin"' in _page(client, me, reverse("campaigns:my_teams"))
+    theirs = _page(client, other, reverse("member:group", args=[gb_group.pk]))
+    assert campaign.get_absolute_url() in theirs and "我的打卡" not in theirs

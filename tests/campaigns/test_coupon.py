@@ -361,6 +361,55 @@ def test_a_confirmed_fraud_flag_voids_the_members_available_coupons(shop, operat
     assert spare.voided_at is not None and spare.void_reason
 
 
+def test_a_confirmed_device_flag_voids_the_coupons_of_every_member_it_covers(shop, operator):
+    """A shared-device flag names no member: its events' inviter and invitees are who it covers."""
+    from referrals import services as referral_services
+    from referrals.fraud import confirm_flag
+    from referrals.fraud_models import FlagKind, FraudFlag
+
+    template = coupon_template(shop)
+    inviter, _group = member_of(shop)
+    puppets = [member_of(shop)[0] for _ in range(2)]
+    bystander = member_of(shop)[0]
+    held = {
+        person.pk: coupons.claim_coupon(campaign=template, member=person) for person in [inviter, *puppets, bystander]
+    }
+    events = [
+        referral_services.record_campaign_act(
+            shop_id=shop.pk, campaign_id=template.pk, inviter=inviter, invitee=puppet, key=f"act:{puppet.pk}"
+        )
+        for puppet in puppets
+    ]
+    flag = FraudFlag.objects.create(
+        shop=shop, kind=FlagKind.SHARED_DEVICE, subject="device:abc", deadline=timezone.now() + timedelta(days=1)
+    )
+    flag.events.set(events)
+    confirm_flag(flag=flag, by=operator, reason="同一设备多个账号")
+    states = {pk: Coupon.objects.get(pk=coupon.pk).state for pk, coupon in held.items()}
+    assert {pk for pk, state in states.items() if state == CouponState.VOID} == {inviter.pk, *(p.pk for p in puppets)}
+    assert states[bystander.pk] == CouponState.AVAILABLE
+
+
+def test_a_confirmed_ring_flag_voids_the_coupons_of_the_ring(shop, operator):
+    from referrals.fraud import confirm_flag
+    from referrals.fraud_models import FlagKind, FraudFlag
+
+    template = coupon_template(shop)
+    ring = [member_of(shop)[0] for _ in range(3)]
+    outside = member_of(shop)[0]
+    held = [coupons.claim_coupon(campaign=template, member=person) for person in [*ring, outside]]
+    flag = FraudFlag.objects.create(
+        shop=shop,
+        kind=FlagKind.RING,
+        subject="ring:" + "-".join(str(person.pk) for person in ring),
+        deadline=timezone.now() + timedelta(days=1),
+    )
+    confirm_flag(flag=flag, by=operator, reason="互刷")
+    for coupon in held:
+        coupon.refresh_from_db()
+    assert [coupon.state for coupon in held] == [CouponState.VOID] * 3 + [CouponState.AVAILABLE]
+
+
 def test_a_cleared_flag_voids_nothing(shop, operator):
     from referrals.fraud import clear_flag
     from referrals.fraud_models import FlagKind, FraudFlag

@@ -102,6 +102,22 @@ def test_a_friend_outside_the_campaigns_groups_joins_first(shop):
     assert refused.value.reason == "not_member"
 
 
+def test_a_friend_outside_the_groups_sees_the_hosts_join_link_instead_of_the_claim_form(client, shop):
+    treat, group = _started(_treat_campaign(shop), shop)
+    outsider = friend()
+    client.force_login(outsider)
+    page = client.get(treat.get_absolute_url())
+    body = page.content.decode()
+    link = page.context["entry_link"]
+    assert page.context["join_first"] and not page.context["can_claim"] and 'id="claim-form"' not in body
+    assert link.group == group and link.inviter == treat.giver  # the host's own link: the join is theirs too
+    assert link.get_absolute_url() in body and "先加入活动群" in body
+
+    mate = make_buyer(group)
+    client.force_login(mate)
+    assert 'id="claim-form"' in client.get(treat.get_absolute_url()).content.decode()
+
+
 def test_a_paid_gift_order_is_not_priced_to_zero(shop, transport):
     from tests.campaigns.give_support import paid_gift
 

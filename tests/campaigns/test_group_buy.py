@@ -38,7 +38,17 @@ def _later(minutes):
 def test_a_team_opens_when_the_leader_pays_the_group_price(campaign, people, gb_group, transport, gb_sku):
     seat = open_team(campaign, people[0], gb_group)
     assert seat.team.state == TeamState.PENDING and seat.order.total == Decimal("29.90")
-    assert seat.order.lines.get().unit_price == Decimal("29.90")  # the SKU costs 59.90
+    # The line is at the SKU's price (59.90); the campaign's price is an adjustment of its own, on that line.
+    line = seat.order.lines.get()
+    assert (line.unit_price, line.adjustment_amount) == (Decimal("59.90"), Decimal("-30.00"))
+    adjustment = seat.order.adjustments.get()
+    assert (adjustment.kind, adjustment.source, adjustment.amount, adjustment.sku_id) == (
+        "campaign_price",
+        campaign.order_source,
+        Decimal("-30.00"),
+        gb_sku.pk,
+    )
+    assert (seat.order.subtotal, seat.order.discount) == (Decimal("59.90"), Decimal("30.00"))
 
     pay(seat.order, transport)
 

@@ -186,6 +186,71 @@ def test_a_refund_request_alone_keeps_the_points_spent(shop, ref_group, sku, mem
     assert _balance(shop, member) == 700
 
 
+def test_a_partial_refund_returns_points_in_proportion_to_the_money_and_never_more(shop, ref_group, member, transport):
+    """An order of 100.00 pays 10.00 with 1000 points and 90.00 in money: refunds of 30.00, 33.33 and the
+    remaining 26.67 give back 333, 370 (703 in all: 1000 × 63.33 / 90, rounded down) and the last 297."""
+    from orders.services import refund_part
+    from tests.builders.orders import deliver, pay
+
+    _rate(shop, 100)
+    _give(shop, member, 1000)
+    sku = SkuFactory(product__shop=shop, price=Decimal("100.00"), stock=5)
+    order = _order(member, ref_group, sku, spend="1000")
+    pay(order, transport)
+    assert (order.total, _balance(shop, member)) == (Decimal("90.00"), 0)
+
+    returned = []
+    for n, amount in enumerate(["30.00", "33.33", "26.67"]):
+        refund_part(order=order, amount=Decimal(amount), key=f"part-{n}", reason="少发")
+        deliver(transport)
+        returned.append(_balance(shop, member))
+    assert returned == [333, 703, 1000]
+    refund_part(order=order, amount=Decimal("30.00"), key="part-0", reason="少发")  # the same key: nothing twice
+    deliver(transport)
+    assert _balance(shop, member) == 1000
+    _ledger_holds(shop, member)
+
+
+def test_a_full_refund_after_a_partial_one_returns_only_what_is_left(shop, ref_group, member, transport, operator):
+    from orders.services import refund_part
+    from tests.builders.orders import deliver, pay
+
+    _rate(shop, 100)
+    _give(shop, member, 500)
+    sku = SkuFactory(product__shop=shop, price=Decimal("20.00"), stock=5)
+    order = _order(member, ref_group, sku, spend="500")  # 5.00 off: 15.00 paid
+    pay(order, transport)
+    refund_part(order=order, amount=Decimal("5.00"), key="part", reason="少发")
+    deliver(transport)
+    assert _balance(shop, member) == 166  # 500 × 5 / 15, rounded down
+    refund(order, operator, transport)
+    assert _balance(shop, member) == 500
+    kinds = list(PointsEntry.objects.filter(order=order).order_by("pk").values_list("kind", "points"))
+    assert kinds == [("spend", -500), ("return", 166), ("return", 334)]
+
+
+def test_the_returned_share_is_the_running_floor_and_never_above_what_was_spent():
+    spent, total = 997, Decimal("123.45")
+    refunded, back = Decimal("0.00"), []
+    for part in ["0.01", "40.00", "0.07", "33.33", "50.04"]:
+        refunded += Decimal(part)
+        back.append(points.points_due_back(spent=spent, refunded=refunded, total=total))
+    assert back == sorted(back) and all(0 <= b <= spent for b in back) and back[-1] == spent
+    assert points.points_due_back(spent=spent, refunded=Decimal("500.00"), total=total) == spent
+
+
+def test_the_member_types_how_many_points_and_a_number_above_the_order_is_refused(client, shop, ref_group, sku, member):
+    _rate(shop, 100)
+    _give(shop, member, 1000)
+    client.force_login(member)
+    requote = client.post(_checkout(ref_group), _form(sku, "k", points="250", requote="1"))
+    assert "250 积分抵扣 ¥2.50" in requote.content.decode()
+    too_many = client.post(_checkout(ref_group), _form(sku, "k", points="1001"))
+    assert "超出本单可用数量：最多 1000。" in too_many.content.decode() and not Order.objects.exists()
+    client.post(_checkout(ref_group), _form(sku, "k", points="250"))
+    assert Order.objects.get().discount == Decimal("2.50") and _balance(shop, member) == 750
+
+
 # --- Racing for the same points --------------------------------------------------------------------------
 
 
@@ -275,7 +340,7 @@ def test_the_checkout_page_shows_the_balance_and_places_the_order_with_points(cl
 
     page = client.get(_checkout(ref_group), {"sku": sku.pk, "qty": 1}).content.decode()
     assert "你有 1000 积分，100 积分抵 1 元。" in page
-    assert 'value="1000"' in page and "使用 1000 积分，抵 ¥10.00" in page
+    assert 'max="1000"' in page and "本单最多可用 1000 积分，抵 ¥10.00。" in page
 
     requote = client.post(_checkout(ref_group), _form(sku, "page-key", points="1000", requote="1"))
     assert requote.status_code == 200 and not Order.objects.exists()
@@ -294,7 +359,7 @@ def test_the_checkout_page_refuses_points_the_member_does_not_have(client, shop,
     client.force_login(member)
     response = client.post(_checkout(ref_group), _form(sku, "k", points="5000"))
     assert response.status_code == 200 and not Order.objects.exists()
-    assert "选择一个有效的选项" in response.content.decode() or "积分不足" in response.content.decode()
+    assert "超出本单可用数量：最多 100。" in response.content.decode()
 
 
 def test_without_a_rate_the_checkout_page_offers_no_points(client, shop, ref_group, sku, member):

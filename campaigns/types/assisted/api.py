@@ -61,6 +61,18 @@ class DeliverySerializer(serializers.Serializer):
         )
 
 
+class PricedDeliverySerializer(DeliverySerializer):
+    """A campaign order's delivery and the member's pricing choices (the order core's pricing step checks
+    them: a coupon must be allowed with a campaign price)."""
+
+    choices = serializers.DictField(
+        child=serializers.CharField(max_length=60, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text='结账时的优惠选择，如 {"coupon": "12"}（仅限允许与活动价同享的券）或 {"points": "300"}。',
+    )
+
+
 def _refused(exc) -> Response:
     return error_response(exc.message_text, code=exc.reason, http_status=status.HTTP_409_CONFLICT)
 

@@ -20,8 +20,8 @@ from shequn.serializers import person
 from ..assisted.api import (
     REFUSED,
     SHARE_TOKEN,
-    DeliverySerializer,
     PersonField,
+    PricedDeliverySerializer,
     SocialView,
     _idempotency_key,
     _refused,
@@ -153,14 +153,14 @@ class BargainCutView(BargainViewBase):
 
 @extend_schema(tags=["member"])
 class BargainBuyView(BargainViewBase):
-    serializer_class = DeliverySerializer
+    serializer_class = PricedDeliverySerializer
 
     @extend_schema(
         summary="Buy at the bargain's current price",
         description="The starter only; at the floor (or earlier when the campaign allows it), before the "
         "payment deadline. Places the order (pending_payment). Requires the Idempotency-Key header.",
         parameters=[IDEMPOTENCY_KEY],
-        request=DeliverySerializer,
+        request=PricedDeliverySerializer,
         responses={
             201: MyOrderDetailSerializer,
             400: error_doc("Invalid delivery or Idempotency-Key."),
@@ -178,7 +178,11 @@ class BargainBuyView(BargainViewBase):
         serializer.is_valid(raise_exception=True)
         try:
             order = bargaining.buy(
-                task=task, member=request.user, delivery=serializer.delivery_request(), idempotency_key=key
+                task=task,
+                member=request.user,
+                delivery=serializer.delivery_request(),
+                idempotency_key=key,
+                choices=serializer.validated_data["choices"],
             )
         except BargainRefused as exc:
             return _refused(exc)

@@ -485,7 +485,15 @@ def buy_problem(task: BargainTask, *, now: datetime | None = None) -> str | None
     return None
 
 
-def buy(*, task: BargainTask, member, delivery, idempotency_key: str, now: datetime | None = None) -> Order:
+def buy(
+    *,
+    task: BargainTask,
+    member,
+    delivery,
+    idempotency_key: str,
+    now: datetime | None = None,
+    choices: dict[str, str] | None = None,
+) -> Order:
     """The starter buys at the current price (the floor, or earlier when the campaign allows it) through the
     normal order pipeline. One conditional UPDATE moves the bargain to "ordered": no cut lands after the
     price is taken, and a bargain has one live order; the same key returns the same order."""
@@ -520,6 +528,7 @@ def buy(*, task: BargainTask, member, delivery, idempotency_key: str, now: datet
             delivery=delivery,
             idempotency_key=idempotency_key,
             allow_after_end=True,
+            choices=choices,
         )
         BargainTask.objects.filter(pk=task.pk).update(order=order)
     return order

@@ -20,7 +20,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from campaigns import selectors, services
+from campaigns import checkout, selectors, services
 from campaigns.models import BargainState, BargainTask, CampaignType
 from orders.member_forms import CheckoutForm
 from shequn.decorators import member_login_required
@@ -130,14 +130,24 @@ def buy(request: HttpRequest, task_pk: int) -> HttpResponse:
     if problem:
         messages.error(request, BargainRefused(problem).message_text)
         return redirect(task.get_absolute_url())
-    form = CheckoutForm(request.POST or None, shop=task.campaign.shop)
+    line = checkout.CampaignLine(task.campaign, task.campaign.sku, task.current_price)
+    form = CheckoutForm(
+        request.POST or None,
+        shop=task.campaign.shop,
+        options=checkout.options(member=request.user, group=task.group, line=line),
+    )
     key = (request.POST.get("idempotency_key", "") if request.method == "POST" else "").strip()
     if not 0 < len(key) <= 64:
         key = uuid.uuid4().hex
-    if request.method == "POST" and form.is_valid():
+    # "requote": the member changed a discount choice: show the new price, place nothing.
+    if request.method == "POST" and form.is_valid() and "requote" not in request.POST:
         try:
             order = bargaining.buy(
-                task=task, member=request.user, delivery=form.delivery_request(), idempotency_key=key
+                task=task,
+                member=request.user,
+                delivery=form.delivery_request(),
+                idempotency_key=key,
+                choices=form.pricing_choices(),
             )
         except ValidationError as error:
             for message in error.messages:
@@ -153,6 +163,7 @@ def buy(request: HttpRequest, task_pk: int) -> HttpResponse:
             "campaign": task.campaign,
             "form": form,
             "idempotency_key": key,
+            **checkout.page(request, form=form, group=task.group, line=line),
         },
         status=400 if form.errors else 200,
     )

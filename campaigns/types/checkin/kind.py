@@ -290,6 +290,16 @@ def current_streak(standing: CheckinStanding | None, today: date) -> int:
     return standing.streak
 
 
+def checkin_summary(standing: CheckinStanding, today: date) -> str:
+    """我的打卡 · 今日已打卡 · 连续 3 天 (or 今天还没打卡), and the total."""
+    done = _("今日已打卡") if standing.last_day == today else _("今天还没打卡")
+    return _("我的打卡 · %(done)s · 连续 %(streak)d 天 · 累计 %(total)d 天") % {
+        "done": done,
+        "streak": current_streak(standing, today),
+        "total": standing.total_days,
+    }
+
+
 def cards_left(campaign: Campaign, standing: CheckinStanding | None) -> int:
     rules = Rules.of(campaign)
     if standing is None:
@@ -786,6 +796,50 @@ class CheckinKind(CampaignKind):
     def dashboard_context(self, campaign, request) -> dict:  # noqa: ARG002 - the interface
         today = shop_day(timezone.now())
         return {"checkin_feed": campaign_feed(campaign, today), "checkin_today": today}
+
+    # -- the member's own part --
+
+    participation_label = gettext_lazy("我的打卡")
+
+    def member_states(self, campaigns: list, member) -> dict[int, dict]:
+        """Whether the member checked in today and their streak, in each campaign they have checked in to; not
+        yet today, the time left is today's window. One query."""
+        now = timezone.now()
+        today = shop_day(now)
+        by_pk = {campaign.pk: campaign for campaign in campaigns}
+        states: dict[int, dict] = {}
+        for standing in CheckinStanding.objects.filter(campaign__in=list(by_pk), member=member):
+            campaign = by_pk[standing.campaign_id]
+            done = standing.last_day == today
+            closes = Rules.of(campaign).window_closes(today)
+            states[campaign.pk] = {
+                "summary": checkin_summary(standing, today),
+                "url": reverse("campaigns:checkin_page", args=[campaign.pk]),
+                "ends_at": None if done or closes <= now else closes,
+            }
+        return states
+
+    def participations(self, member, *, limit: int) -> list[dict]:
+        today = shop_day(timezone.now())
+        standings = (
+            CheckinStanding.objects.filter(member=member)
+            .select_related("campaign")
+            .order_by("-last_day", "-pk")[:limit]
+        )
+        return [
+            {
+                "id": standing.pk,
+                "campaign_id": standing.campaign_id,
+                "title": standing.campaign.hook_title or standing.campaign.name,
+                "state": "checked_in" if standing.last_day == today else "waiting",
+                "state_label": _("今日已打卡") if standing.last_day == today else _("今天还没打卡"),
+                "summary": checkin_summary(standing, today),
+                "live": standing.campaign.state == CampaignState.RUNNING,
+                "ends_at": None,
+                "url": reverse("campaigns:checkin_page", args=[standing.campaign_id]),
+            }
+            for standing in standings
+        ]
 
     def poster_offer(self, campaign, target) -> str:  # noqa: ARG002 - the interface
         rules = Rules.of(campaign)

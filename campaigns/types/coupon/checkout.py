@@ -25,8 +25,25 @@ CHOICE_KEY = "coupon"
 ZERO = Decimal("0.00")
 
 
-def _lines(lines) -> list[coupons.Line]:
-    return [coupons.Line(line.sku_id, line.product_id, line.unit_price, line.quantity) for line in lines]
+def _lines(lines, adjustments=()) -> list[coupons.Line]:
+    """The lines as the coupon sees them: at the campaign's price where a campaign price (an adjustment on
+    one line, exact per unit) brought them down, so a threshold counts what the member pays, not the list
+    price."""
+    from orders.models import AdjustmentKind
+
+    off: dict[int, Decimal] = {}
+    for adjustment in adjustments:
+        if adjustment.kind == AdjustmentKind.CAMPAIGN_PRICE and adjustment.sku_id is not None:
+            off[adjustment.sku_id] = off.get(adjustment.sku_id, ZERO) + adjustment.amount
+    return [
+        coupons.Line(
+            line.sku_id,
+            line.product_id,
+            (line.unit_price + off.get(line.sku_id, ZERO) / line.quantity).quantize(Decimal("0.01")),
+            line.quantity,
+        )
+        for line in lines
+    ]
 
 
 def _campaign_priced(draft) -> bool:
@@ -51,9 +68,11 @@ def offers(*, member, group, lines, campaign_priced: bool = False) -> list[tuple
     return sorted(found, key=lambda pair: (-pair[1], pair[0].valid_until, pair[0].pk))
 
 
-def pricing_options(*, member, group, lines) -> list[dict]:
-    """The checkout page's coupon choice: usable coupons with what each takes off, the best preselected."""
-    found = offers(member=member, group=group, lines=lines)
+def pricing_options(*, member, group, lines, source: str = "") -> list[dict]:
+    """The checkout page's coupon choice: usable coupons with what each takes off, the best preselected. On a
+    campaign's checkout (`source` "campaign:…", lines at the campaign's price) only the coupons whose template
+    allows a campaign price are offered."""
+    found = offers(member=member, group=group, lines=lines, campaign_priced=source.startswith("campaign:"))
     if not found:
         return []
     choices = [("", _("不使用优惠券"))] + [
@@ -85,7 +104,10 @@ def order_pricing(draft) -> list:
     if campaign_priced and not coupon.terms.get("stack_with_campaign_price"):
         raise ValidationError({CHOICE_KEY: _("这张优惠券不能与活动价同时使用。")})
     off = coupons.discount(
-        coupon.terms, lines=_lines(draft.lines), group_id=draft.group.pk, campaign_priced=campaign_priced
+        coupon.terms,
+        lines=_lines(draft.lines, draft.adjustments),
+        group_id=draft.group.pk,
+        campaign_priced=campaign_priced,
     )
     off = min(off, draft.total)
     if off <= 0:

@@ -65,3 +65,4 @@ class CouponSettingsForm(forms.Form):
     referral_reward = forms.BooleanField(
         label=_("作为邀请双方得券的奖励（推荐奖励规则为优惠券时发放）"), required=False
     )
+    repurchase_reminder = forms.BooleanField(label=_("随复购提醒发放（每次提醒送一张）"), required=False)

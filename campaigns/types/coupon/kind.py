@@ -291,6 +291,7 @@ def clean_coupon_settings(*, campaign_fields: dict, settings: dict) -> dict:
         "return_on_refund": _flag(settings.get("return_on_refund", True)),
         "in_centre": _flag(settings.get("in_centre", True)),
         "referral_reward": _flag(settings.get("referral_reward")),
+        "repurchase_reminder": _flag(settings.get("repurchase_reminder")),
     }
     if errors:
         raise ValidationError(errors)
@@ -523,11 +524,14 @@ def give_back(order, *, refunded: bool, now=None) -> int:
     return used.update(state=CouponState.AVAILABLE, order=None, used_at=None, returned_count=F("returned_count") + 1)
 
 
-def void_member_coupons(*, shop_id: int, member_id: int, reason: str, now=None) -> int:
-    """A member confirmed as fraud: their available coupons of the shop become void (used ones stay with
-    their orders)."""
+def void_member_coupons(*, shop_id: int, member_id: int | None = None, member_ids=(), reason: str, now=None) -> int:
+    """Members confirmed as fraud: their available coupons of the shop become void (used ones stay with
+    their orders). One statement for any number of members."""
     now = now or timezone.now()
-    return Coupon.objects.filter(shop_id=shop_id, member_id=member_id, state=CouponState.AVAILABLE).update(
+    wanted = set(member_ids) | ({member_id} if member_id is not None else set())
+    if not wanted:
+        return 0
+    return Coupon.objects.filter(shop_id=shop_id, member_id__in=wanted, state=CouponState.AVAILABLE).update(
         state=CouponState.VOID, voided_at=now, void_reason=reason[:200]
     )
 
@@ -572,6 +576,37 @@ def referral_template(shop_id: int) -> Campaign | None:
     )
 
 
+def reminder_template(shop_id: int) -> Campaign | None:
+    """The coupon a shop's repeat-purchase reminders carry: its running template marked for them (the latest
+    to start)."""
+    return (
+        Campaign.objects.filter(shop_id=shop_id, type=CampaignType.COUPON, state=CampaignState.RUNNING)
+        .filter(settings__repurchase_reminder=True)
+        .order_by("-starts_at", "-pk")
+        .first()
+    )
+
+
+def on_repurchase_reminded(reminders) -> None:
+    """A repeat-purchase reminder carries a coupon of the shop's reminder template: one per reminder (key
+    reminder:<id>, so a rerun of the batch gives nothing twice). Never raises (the reminders are sent): a
+    template missing or sold out is logged. One template query per shop, then the grants."""
+    templates: dict[int, Campaign | None] = {}
+    for reminder in reminders:
+        if reminder.shop_id not in templates:
+            templates[reminder.shop_id] = reminder_template(reminder.shop_id)
+        template = templates[reminder.shop_id]
+        if template is None:
+            continue
+        try:
+            with transaction.atomic():
+                grant_coupon(
+                    template=template, member=reminder.member, reason=_("复购提醒赠券"), key=f"reminder:{reminder.pk}"
+                )
+        except CouponRefused as refused:
+            logger.warning("reminder %s: coupon not given: %s", reminder.pk, refused.reason)
+
+
 def on_referral_reward_granted(reward) -> None:
     """邀请双方得券: a coupon reward passed the referral rules (review period, caps, fraud hold): the inviter
     and the invitee each get a coupon of the shop's invite-both-get template, once per reward and side.
@@ -592,8 +627,11 @@ def on_referral_reward_granted(reward) -> None:
 
 
 def on_fraud_flag_confirmed(flag) -> None:
-    if flag.member_id is not None:
-        void_member_coupons(shop_id=flag.shop_id, member_id=flag.member_id, reason=_("风控确认作废"))
+    """A confirmed flag voids the coupons of every member it covers: its member, or for a device, IP or ring
+    flag with no member of its own, the people its subject and events name."""
+    from referrals.fraud import covered_members
+
+    void_member_coupons(shop_id=flag.shop_id, member_ids=covered_members(flag), reason=_("风控确认作废"))
 
 
 # --- The plug-in -----------------------------------------------------------------------------------------
@@ -787,6 +825,7 @@ def connect_hooks() -> None:
     hooks.order_refunded.connect(on_order_refunded, priority=hooks.DECIDE + 20)
     hooks.referral_reward_granted.connect(on_referral_reward_granted, priority=hooks.DECIDE)
     hooks.fraud_flag_confirmed.connect(on_fraud_flag_confirmed, priority=hooks.DECIDE)
+    hooks.repurchase_reminded.connect(on_repurchase_reminded, priority=hooks.DECIDE)
 
     from . import checkout
 

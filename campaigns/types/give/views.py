@@ -20,8 +20,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaigns import posters as campaign_posters
-from campaigns import selectors
-from campaigns.member_views import _login_url
+from campaigns import selectors, services
+from campaigns.member_views import _entry, _login_url
 from campaigns.models import CampaignType
 from groups import posters, qr
 from shequn.decorators import member_login_required
@@ -29,7 +29,7 @@ from shequn.decorators import member_login_required
 from . import kind as giving
 from .forms import ClaimForm
 from .kind import GiftRefused
-from .models import Gift, GiftState
+from .models import Gift, GiftMode, GiftState
 
 
 def _visible_gift(request: HttpRequest, token: str) -> Gift:
@@ -62,7 +62,14 @@ def _gift_context(request: HttpRequest, gift: Gift, form=None) -> dict:
     problem = giving.claim_problem(gift, user, now=now)
     is_giver = user.is_authenticated and user.pk == gift.giver_id
     can_claim = problem is None and (gift.state == GiftState.RETURNED or gift.is_open_at(now))
+    entry = {}
+    if can_claim and user.is_authenticated and gift.mode == GiftMode.TREAT and not is_giver:
+        # A treat's free order is placed in one of the campaign's groups: a friend outside them joins first,
+        # through the host's own invite link (so the join is credited to the host too).
+        if not services.member_groups_for(gift.campaign, user):
+            can_claim, entry = False, {"join_first": True, **_entry(gift.campaign, gift.giver)}
     return {
+        **entry,
         "gift": gift,
         "campaign": gift.campaign,
         "is_giver": is_giver,

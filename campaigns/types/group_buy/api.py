@@ -49,6 +49,7 @@ class CampaignMemberView(TransitionRefusedIsAConflict, generics.GenericAPIView):
             "group": group,
             "idempotency_key": key,
             "request": request,
+            "choices": data["choices"],
             "inviter": inviter if inviter is not None and inviter.pk != request.user.pk else None,
             "delivery": DeliveryRequest(
                 method=data["delivery"],

@@ -219,7 +219,16 @@ def _seat_error(exc: IntegrityError) -> ValidationError:
 
 
 def open_team(
-    *, campaign: Campaign, member, group, delivery, idempotency_key: str, quantity: int = 1, inviter=None, request=None
+    *,
+    campaign: Campaign,
+    member,
+    group,
+    delivery,
+    idempotency_key: str,
+    quantity: int = 1,
+    inviter=None,
+    request=None,
+    choices: dict[str, str] | None = None,
 ) -> TeamSeat:
     """Open a team: the leader's order at the group price (less the leader discount) and a pending team.
     The team opens when that order is paid. The same key returns the same seat."""
@@ -247,6 +256,7 @@ def open_team(
                 price=rules.price_for(SeatRole.LEADER),
                 delivery=delivery,
                 idempotency_key=idempotency_key,
+                choices=choices,
             )
             team = Team.objects.create(
                 campaign=campaign,
@@ -301,7 +311,16 @@ def join_problem(team: Team, member, *, now=None) -> str | None:
 
 
 def join_team(
-    *, team: Team, member, group, delivery, idempotency_key: str, quantity: int = 1, inviter=None, request=None
+    *,
+    team: Team,
+    member,
+    group,
+    delivery,
+    idempotency_key: str,
+    quantity: int = 1,
+    inviter=None,
+    request=None,
+    choices: dict[str, str] | None = None,
 ) -> TeamSeat:
     """Join an open team: an order at the group price and a pending seat; the seat is decided when it is
     paid. Refuses a full, closed or expired team, the member's own team, a second open team in the
@@ -336,6 +355,7 @@ def join_team(
                 delivery=delivery,
                 idempotency_key=idempotency_key,
                 allow_after_end=True,
+                choices=choices,
             )
             return TeamSeat.objects.create(
                 team=team,
@@ -498,8 +518,9 @@ class GroupBuy(CampaignKind):
             final = rules.tiers[0][1]
         if final is not None:
             Team.objects.filter(pk=team.pk).update(final_price=final)
-            for seat in TeamSeat.objects.filter(team=team, state=SeatState.WON):
-                owed = self._difference(rules, seat, final)
+            for seat in TeamSeat.objects.filter(team=team, state=SeatState.WON).select_related("order"):
+                # Never more than the member paid for it: a coupon or points may have paid part of the price.
+                owed = min(self._difference(rules, seat, final), seat.order.total)
                 if owed > 0:
                     TeamSeat.objects.filter(pk=seat.pk).update(price_refund=owed)
         transaction.on_commit(lambda: _cancel_unpaid_seats_later(team.pk), robust=True)

@@ -114,3 +114,9 @@ class TeamOrderSerializer(serializers.Serializer):
     by = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default="", help_text="分享链接里的 by 参数：谁分享的链接。"
     )
+    choices = serializers.DictField(
+        child=serializers.CharField(max_length=60, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text='结账时的优惠选择，如 {"coupon": "12"}（仅限允许与活动价同享的券）或 {"points": "300"}。',
+    )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from campaigns import selectors, services
+from campaigns import checkout, selectors, services
 from campaigns.member_views import _entry, _inviter_for_act, remember_inviter
 from campaigns.models import Campaign, CampaignState, CampaignType, SeatRole, SeatState, Team, TeamState
 from orders import selectors as order_selectors
@@ -95,11 +95,14 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
         return redirect(back)
     rules = group_buy.Rules(campaign)
     price = rules.price_for(SeatRole.JOINER if team else SeatRole.LEADER)
+    line = checkout.CampaignLine(campaign, campaign.sku, price)
+    group = checkout.chosen_group(request.POST if request.method == "POST" else None, groups)
     form = TeamCheckoutForm(
         request.POST or None,
         shop=campaign.shop,
         groups=groups,
         initial=None if request.method == "POST" else _last_delivery(user),
+        options=checkout.options(member=user, group=group, line=line),
     )
     key = (request.POST.get("idempotency_key", "") if request.method == "POST" else "").strip()
     if not 0 < len(key) <= 64:
@@ -113,7 +116,8 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
         "idempotency_key": key,
         "back": back,
     }
-    if request.method == "POST" and form.is_valid():
+    # "requote": the member changed a discount choice: show the new price, place nothing.
+    if request.method == "POST" and form.is_valid() and "requote" not in request.POST:
         call = dict(
             member=user,
             group=form.cleaned_data["group"],
@@ -121,6 +125,7 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
             idempotency_key=key,
             inviter=inviter,
             request=request,
+            choices=form.pricing_choices(),
         )
         try:
             seat = group_buy.join_team(team=team, **call) if team else group_buy.open_team(campaign=campaign, **call)
@@ -130,6 +135,7 @@ def _checkout(request: HttpRequest, campaign: Campaign, *, team: Team | None) ->
         else:
             messages.success(request, _("已下单，请在付款时限内完成付款。"))
             return redirect(seat.team.get_absolute_url())
+    context.update(checkout.page(request, form=form, group=group, line=line))
     return render(request, "campaigns/group_buy/checkout.html", context, status=400 if form.errors else 200)
 
 

@@ -21,8 +21,8 @@ from shequn.serializers import person
 from ..assisted.api import (
     REFUSED,
     SHARE_TOKEN,
-    DeliverySerializer,
     PersonField,
+    PricedDeliverySerializer,
     SocialView,
     _idempotency_key,
     _refused,
@@ -153,7 +153,7 @@ class HelpTaskHelpView(HelpTaskViewBase):
 
 @extend_schema(tags=["member"])
 class HelpTaskClaimView(HelpTaskViewBase):
-    serializer_class = DeliverySerializer
+    serializer_class = PricedDeliverySerializer
 
     @extend_schema(
         summary="Claim a completed task's reward: buy it at the reward price, or take the free item",
@@ -162,7 +162,7 @@ class HelpTaskClaimView(HelpTaskViewBase):
         "campaign has no SKU, owes the item through the shop's fulfilment queue (200, the task). Requires the "
         "Idempotency-Key header: the same key returns the same order.",
         parameters=[IDEMPOTENCY_KEY],
-        request=DeliverySerializer,
+        request=PricedDeliverySerializer,
         responses={
             200: HelpTaskSerializer,
             201: MyOrderDetailSerializer,
@@ -181,7 +181,11 @@ class HelpTaskClaimView(HelpTaskViewBase):
         serializer.is_valid(raise_exception=True)
         try:
             order = helping.claim_reward(
-                task=task, member=request.user, delivery=serializer.delivery_request(), idempotency_key=key
+                task=task,
+                member=request.user,
+                delivery=serializer.delivery_request(),
+                idempotency_key=key,
+                choices=serializer.validated_data["choices"],
             )
         except HelpRefused as exc:
             return _refused(exc)

@@ -19,7 +19,11 @@ class HelpSettingsForm(forms.Form):
     reward_kind = forms.ChoiceField(
         label=_("奖励方式"),
         initial="price",
-        choices=[("price", _("助力价购买活动商品")), ("free_item", _("赠品（商家发放）"))],
+        choices=[
+            ("price", _("助力价购买活动商品")),
+            ("free_item", _("赠品（商家发放）")),
+            ("coupon", _("优惠券（集齐后自动发到券包）")),
+        ],
         error_messages={
             "invalid_choice": _("请选择奖励方式：助力价购买或赠品。"),
             "required": _("请选择奖励方式：助力价购买或赠品。"),
@@ -33,6 +37,12 @@ class HelpSettingsForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"maxlength": 60}),
         help_text=_("奖励为赠品时填写；留空则用活动商品的名称。"),
+    )
+    reward_coupon = forms.CharField(
+        label=_("奖励优惠券编号"),
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 18}),
+        help_text=_("奖励为优惠券时填写：本店优惠券活动的编号（活动列表中可见），从该券的发放总量中发放。"),
     )
     new_users_only = forms.BooleanField(label=_("仅限新用户助力（未在本店下过单）"), required=False)
     helps_per_helper = forms.CharField(

@@ -15,14 +15,16 @@ Rules and where each is decided:
   with another), never blocked;
 - an unfinished task expires (the engine's job calls `expire_due`: one conditional UPDATE per task, so
   running it twice or concurrently changes nothing twice);
-- the reward: a special price (the member buys the campaign's SKU at it through the normal order
-  pipeline, one live order per task) or a free item the shop hands over (recorded as granted,
-  valued at the campaign SKU's price at that moment). The starter claims a free item with a pickup point
-  or an address: with a campaign SKU it becomes a real zero-price order (priced to zero by this kind's
-  pricing step, within the campaign's stock cap and budget); either way it joins the order core's
-  fulfilment queue, once per task.
+- the reward: a coupon of one of the shop's templates (granted to the starter at completion through the
+  coupon type's grant_coupon, key help:<task>, once), or a special price (the member buys the campaign's
+  SKU at it through the normal order pipeline, one live order per task) or a free item the shop hands
+  over (recorded as granted, valued at the campaign SKU's price at that moment). The starter claims a
+  free item with a pickup point or an address: with a campaign SKU it becomes a real zero-price order
+  (priced to zero by this kind's pricing step, within the campaign's stock cap and budget); either way it
+  joins the order core's fulfilment queue, once per task.
 """
 
+import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -40,6 +42,7 @@ from campaigns.types.base import CampaignKind
 from orders.models import FulfilmentItem, Order, OrderState, Sku
 from shequn.client import request_fingerprint
 
+logger = logging.getLogger(__name__)
 MAX_HELPS = 100
 MAX_HELPS_PER_HELPER = 50
 MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
@@ -48,7 +51,8 @@ MIN_TIME_LIMIT_MINUTES, MAX_TIME_LIMIT_MINUTES = 5, 30 * 24 * 60
 class RewardKind:
     PRICE = "price"  # buy the campaign's SKU at `reward_price`
     FREE_ITEM = "free_item"  # the shop hands `reward_label` over (a zero-price order when the campaign has a SKU)
-    CHOICES = (PRICE, FREE_ITEM)
+    COUPON = "coupon"  # a coupon of the shop's template `reward_coupon`, granted at completion
+    CHOICES = (PRICE, FREE_ITEM, COUPON)
 
 
 class HelpRefused(ActRefused):
@@ -67,7 +71,7 @@ class HelpRefused(ActRefused):
         "expired": gettext_lazy("这个助力已过期。"),
         "not_completed": gettext_lazy("助力还未完成，集齐好友助力后才能领取奖励。"),
         "not_starter": gettext_lazy("只有发起人可以领取奖励。"),
-        "free_item": gettext_lazy("这个奖励是赠品，由商家安排发放，无需下单。"),
+        "coupon": gettext_lazy("这个奖励是优惠券，已发到你的券包，无需下单。"),
         "claimed": gettext_lazy("奖励已领取。"),
     }
 
@@ -125,9 +129,14 @@ def clean_help_settings(*, campaign_fields: dict, settings: dict) -> dict:
     )
     reward_kind = settings.get("reward_kind") or RewardKind.PRICE
     reward_price, reward_label = None, str(settings.get("reward_label") or "").strip()
+    reward_coupon = None
     sku = campaign_fields.get("sku")
     if reward_kind not in RewardKind.CHOICES:
         errors["reward_kind"] = _("请选择奖励方式：助力价购买或赠品。")
+    elif reward_kind == RewardKind.COUPON:
+        template = _coupon_template(settings.get("reward_coupon"), campaign_fields.get("shop"), errors)
+        if template is not None:
+            reward_coupon, reward_label = template.pk, reward_label or template.name
     elif reward_kind == RewardKind.PRICE:
         reward_price = parse_money(settings.get("reward_price"), "reward_price", errors, required=True)
         if sku is None:
@@ -156,7 +165,25 @@ def clean_help_settings(*, campaign_fields: dict, settings: dict) -> dict:
         "reward_label": reward_label,
         "new_users_only": bool(settings.get("new_users_only")),
         "helps_per_helper": per_helper,
-    }
+    } | ({"reward_coupon": reward_coupon} if reward_kind == RewardKind.COUPON else {})
+
+
+def _coupon_template(raw, shop, errors: dict) -> Campaign | None:
+    """The id of one of the shop's coupon templates that is not over (a coupon campaign), else a message."""
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        errors["reward_coupon"] = _("请选择本店的优惠券作为奖励。")
+        return None
+    found = Campaign.objects.filter(
+        pk=int(text),
+        shop_id=getattr(shop, "pk", None),
+        type=CampaignType.COUPON,
+        state__in=(CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.RUNNING),
+    ).first()
+    if found is None:
+        errors["reward_coupon"] = _("请选择本店的优惠券作为奖励。")
+        return None
+    return found
 
 
 class Rules:
@@ -169,15 +196,19 @@ class Rules:
         self.reward_kind: str = s.get("reward_kind") or RewardKind.PRICE
         self.reward_price = Decimal(s["reward_price"]) if s.get("reward_price") else None
         self.reward_label: str = s.get("reward_label") or (campaign.product.name if campaign.product_id else "")
+        self.reward_coupon: int | None = s.get("reward_coupon")
         self.new_users_only: bool = s.get("new_users_only", False)
         self.helps_per_helper: int = s.get("helps_per_helper", 1)
 
     def reward_snapshot(self) -> dict:
-        return {
+        snapshot = {
             "kind": self.reward_kind,
             "price": str(self.reward_price) if self.reward_price else None,
             "label": self.reward_label,
         }
+        if self.reward_kind == RewardKind.COUPON:
+            snapshot["coupon"] = self.reward_coupon
+        return snapshot
 
 
 # --- Reads ---------------------------------------------------------------------------------------------
@@ -392,8 +423,38 @@ def _record_help(task: HelpTask, helper, *, slot: int, request, now: datetime) -
             created_at=now,
         )
         if place == task.helps_needed:
+            if task.reward.get("kind") == RewardKind.COUPON:
+                grant_coupon_reward(task)
             tell_completed(task)
     return given
+
+
+def grant_coupon_reward(task: HelpTask):
+    """A completed task's coupon reward: a coupon of the template the task's reward names, given to the starter
+    through the coupon type's one grant entry point under the key help:<task id>, so a rerun (the completing
+    help, a retry from the task page) gives it once. The help is never refused for it: a template sold out or
+    over is logged and answers None (the page offers the retry)."""
+    # The coupon type's grant_coupon is the entry point for every rule that gives a coupon.
+    from campaigns.types.coupon.kind import CouponRefused, grant_coupon
+
+    template = Campaign.objects.filter(
+        pk=task.reward.get("coupon") or 0, shop_id=task.campaign.shop_id, type=CampaignType.COUPON
+    ).first()
+    if template is None:
+        logger.warning("help task %s: its coupon template is gone", task.pk)
+        return None
+    try:
+        with transaction.atomic():
+            return grant_coupon(
+                template=template,
+                member=task.starter,
+                reason=_("助力奖励"),
+                key=f"help:{task.pk}",
+                issuer=task.campaign,
+            )
+    except CouponRefused as refused:
+        logger.warning("help task %s: coupon reward not given: %s", task.pk, refused.reason)
+        return None
 
 
 def tell_completed(task: HelpTask) -> None:
@@ -403,6 +464,10 @@ def tell_completed(task: HelpTask) -> None:
     reward = task.reward or {}
     if reward.get("kind") == RewardKind.FREE_ITEM:
         what = _("赠品「%(label)s」已归你，去领取吧。") % {"label": reward.get("label") or task.campaign.name}
+    elif reward.get("kind") == RewardKind.COUPON:
+        what = _("优惠券「%(label)s」已发到你的券包，下单时可用。") % {
+            "label": reward.get("label") or task.campaign.name
+        }
     else:
         what = _("可以 ¥%(price)s 购买了，去下单吧。") % {"price": reward.get("price")}
     tell(
@@ -437,7 +502,9 @@ def _conflict_refusal(text: str, rules: Rules) -> HelpRefused:
 # --- The reward ------------------------------------------------------------------------------------------
 
 
-def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> Order:
+def claim_reward(
+    *, task: HelpTask, member, delivery, idempotency_key: str, choices: dict[str, str] | None = None
+) -> Order:
     """The starter of a completed task buys the campaign's SKU at the reward price: one live order per
     task (a cancelled, unpaid one frees it again); the same key returns the same order."""
     from campaigns.services import place_campaign_order
@@ -454,6 +521,8 @@ def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> O
         )
         if task.state != HelpTaskState.COMPLETED or task.reward_granted_at is None:
             raise HelpRefused("not_completed")
+        if task.reward.get("kind") == RewardKind.COUPON:
+            raise HelpRefused("coupon")  # granted at completion (the page's retry: grant_coupon_reward)
         if task.reward.get("kind") == RewardKind.FREE_ITEM:
             return _claim_free_item(task, member, delivery=delivery, idempotency_key=idempotency_key)
         if task.order_id is not None:
@@ -473,6 +542,7 @@ def claim_reward(*, task: HelpTask, member, delivery, idempotency_key: str) -> O
             delivery=delivery,
             idempotency_key=idempotency_key,
             allow_after_end=True,
+            choices=choices,
         )
         HelpTask.objects.filter(pk=task.pk).update(order=order)
     return order
@@ -611,8 +681,10 @@ class HelpKind(CampaignKind):
     participation_label = gettext_lazy("我的助力")
 
     def member_price(self, campaign) -> Decimal | None:
-        """The reward price; a free item is ¥0."""
+        """The reward price; a free item is ¥0; a coupon reward has no price."""
         rules = Rules(campaign)
+        if rules.reward_kind == RewardKind.COUPON:
+            return None
         return rules.reward_price if rules.reward_kind == RewardKind.PRICE else Decimal("0.00")
 
     def member_states(self, campaigns: list, member) -> dict[int, dict]:
@@ -663,6 +735,8 @@ class HelpKind(CampaignKind):
             mechanic = _("还差 %(n)d 人助力") % {"n": left}
         else:
             mechanic = _("%(n)d 位好友助力") % {"n": rules.helps_needed}
+        if rules.reward_kind == RewardKind.COUPON:
+            return _("%(mechanic)s · 得优惠券") % {"mechanic": mechanic}
         if rules.reward_price is not None:
             words = _("%(mechanic)s · ¥%(price)s 得") % {"mechanic": mechanic, "price": rules.reward_price}
         else:

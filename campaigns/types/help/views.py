@@ -7,6 +7,7 @@ whoever opens the starter's share link; anyone else gets a 404.
 """
 
 import uuid
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import intents
-from campaigns import selectors, services
+from campaigns import checkout, selectors, services
 from campaigns.models import CampaignType, HelpTask, HelpTaskState
 from orders.member_forms import CheckoutForm
 from shequn.decorators import member_login_required
@@ -120,15 +121,30 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
     if task.state != HelpTaskState.COMPLETED:
         messages.error(request, HelpRefused("not_completed").message_text)
         return redirect(task.get_absolute_url())
+    if task.reward.get("kind") == helping.RewardKind.COUPON:
+        return _coupon_reward(request, task)
     free = task.reward.get("kind") == helping.RewardKind.FREE_ITEM
-    form = CheckoutForm(request.POST or None, shop=task.campaign.shop)
+    # A free item costs nothing: nothing to price. The reward price is on the campaign's pricing step.
+    line = checkout.CampaignLine(
+        task.campaign, None if free else task.campaign.sku, Decimal(task.reward.get("price") or 0)
+    )
+    form = CheckoutForm(
+        request.POST or None,
+        shop=task.campaign.shop,
+        options=checkout.options(member=request.user, group=task.group, line=line),
+    )
     key = (request.POST.get("idempotency_key", "") if request.method == "POST" else "").strip()
     if not 0 < len(key) <= 64:
         key = uuid.uuid4().hex
-    if request.method == "POST" and form.is_valid():
+    # "requote": the member changed a discount choice: show the new price, place nothing.
+    if request.method == "POST" and form.is_valid() and "requote" not in request.POST:
         try:
             order = helping.claim_reward(
-                task=task, member=request.user, delivery=form.delivery_request(), idempotency_key=key
+                task=task,
+                member=request.user,
+                delivery=form.delivery_request(),
+                idempotency_key=key,
+                choices=form.pricing_choices(),
             )
         except HelpRefused as refused:
             form.add_error(None, refused.message_text)
@@ -151,9 +167,20 @@ def claim(request: HttpRequest, task_pk: int) -> HttpResponse:
             "idempotency_key": key,
             "price": "0.00" if free else task.reward.get("price"),
             "free": free,
+            **checkout.page(request, form=form, group=task.group, line=line),
         },
         status=400 if form.errors else 200,
     )
+
+
+def _coupon_reward(request: HttpRequest, task: HelpTask) -> HttpResponse:
+    """A coupon reward was granted at completion; a POST here asks again (once per task: a template sold out
+    at that moment may have stock again). Either way the member goes to their coupons."""
+    if request.method == "POST" and helping.grant_coupon_reward(task) is None:
+        messages.error(request, _("优惠券暂时发放失败（可能已发完），请稍后再试或联系商家。"))
+        return redirect(task.get_absolute_url())
+    messages.success(request, HelpRefused("coupon").message_text)
+    return redirect("campaigns:coupon_centre")
 
 
 @require_GET

@@ -3,7 +3,7 @@
 Run once after upgrading (README, "Deploying"). A file the gate already stored (a random name) is left
 alone, so the command may run again. A stored file that is not an image the gate takes (an HTML page, a
 decompression bomb, a truncated file) leaves its row: an optional cover or avatar is cleared, a product
-image or after-sales photo row is deleted; each is listed. A file missing from storage is only listed
+image, after-sales or swap photo row is deleted; each is listed. A file missing from storage is only listed
 (a volume not mounted must not cost the rows).
 """
 
@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from campaigns.models import SwapPhoto
 from groups.models import Group
 from orders.models import CasePhoto, ProductImage
 from shequn import images
@@ -26,6 +27,7 @@ UPLOADS = [
     (User, "avatar", images.AVATAR, True),
     (ProductImage, "image", images.PHOTO, False),
     (CasePhoto, "image", images.PHOTO, False),
+    (SwapPhoto, "image", images.PHOTO, False),  # a swap item's photo, in private storage
 ]
 
 

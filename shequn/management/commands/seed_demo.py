@@ -43,7 +43,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from analytics.facts import rebuild_shop
-from campaigns.demo import delete_campaigns, seed_campaigns
+from campaigns.demo import delete_campaigns, seed_campaigns, seed_contest
 from campaigns.demo_visits import seed_campaign_visits
 from campaigns.models import CampaignAct
 from groups.jobs import last_complete_week, take_health_snapshots
@@ -1000,6 +1000,7 @@ class Command(BaseCommand):
                 take_past_health_snapshots(shop, since=builder.start)
                 seed_segments(shop=shop, staff=builder.operator, now=timezone.now())
                 fraud.detect(shop_id=shop.pk)
+                seed_contest(shop=shop, staff=builder.operator, now=timezone.now())
             if lb.live_enabled():  # the live boards were fed the acts' recording times: redo them from the events
                 lb.rebuild_shop(shop.pk, everything=True)
             build_analytics(shop)
