@@ -138,6 +138,9 @@ class RunStepState(models.TextChoices):
     FAILED = "failed", _("执行失败")
 
 
+OVERDUE_LABEL = _("已逾期")
+
+
 class RunStep(models.Model):
     """One step of a group's run. Moves only through playbooks.services, each by one conditional UPDATE:
     pending → done | skipped | failed, failed → pending (rescheduled) | skipped. "Overdue" is not stored: a
@@ -192,3 +195,7 @@ class RunStep(models.Model):
         if self.state == RunStepState.PENDING and late_at <= now:
             return "overdue"
         return self.state
+
+    def state_label(self, now) -> str:
+        shown = self.display_state(now)
+        return OVERDUE_LABEL if shown == "overdue" else RunStepState(shown).label

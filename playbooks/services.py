@@ -255,7 +255,7 @@ def _start_run(*, group: Group, playbook: Playbook, by, day0: date) -> PlaybookR
             position=position,
             day=step.day,
             action=step.action,
-            title=step.title,
+            title=_fill(step.title, group)[: RunStep._meta.get_field("title").max_length],
             body=step.body,
             campaign_template_id=step.campaign_template_id,
             campaign_days=step.campaign_days,

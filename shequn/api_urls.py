@@ -4,6 +4,7 @@ urlpatterns = [
     path("", include("groups.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("campaigns.api_urls")),
+    path("", include("playbooks.api_urls")),
     path("", include("referrals.api_urls")),
     path("", include("notifications.api_urls")),
     path("", include("segments.api_urls")),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/", include("orders.dashboard_urls")),
     path("payments/", include("orders.payment_dashboard_urls")),
     path("campaigns/", include("campaigns.dashboard_urls")),
+    path("playbooks/", include("playbooks.dashboard_urls")),
     path("jobs/", job_views.job_list, name="jobs"),
     path("referrals/", include("referrals.dashboard_urls")),
     path("leaderboards/", include("referrals.board_urls")),

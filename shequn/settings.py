@@ -421,6 +421,8 @@ SPECTACULAR_SETTINGS = {
         "SpacePostKindEnum": "groups.space_models.PostKind",
         "ChannelEnum": "groups.models.Channel",
         "CouponChannelEnum": "campaigns.types.coupon.models.CouponChannel",
+        "PlaybookStepActionEnum": "playbooks.models.StepAction",
+        "PlaybookRunStepStateEnum": "playbooks.models.RunStepState",
         "FeedbackKindEnum": "groups.feedback_models.FeedbackKind",
         "FeedbackStateEnum": "groups.feedback_models.FeedbackState",
     },

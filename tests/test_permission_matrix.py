@@ -10,7 +10,7 @@ request in a savepoint rolled back afterwards, so a write by one never changes w
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from notifications.models import Delivery, Notification
 from orders import fulfilment
 from orders.models import PaymentAccount, ReconciliationRun
 from orders.services import open_case
+from playbooks import services as playbook_services
 from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from segments.models import Broadcast, Segment, TagRule
@@ -759,6 +760,8 @@ MATRIX += [
     (
         API_SHOP_OBJECT_WRITE,
         {
+            "api-shop-checkin-hide": post("check_in"),
+            "api-shop-checkin-show": post("check_in"),
             "api-shop-space-reply": post("space_post"),
             "api-shop-space-answered": post("space_post"),
             "api-shop-space-hide": post("space_post"),
@@ -839,6 +842,41 @@ MATRIX += [
     (
         API_SHOP_OBJECT_WRITE,
         {"api-shop-broadcast-send": post("broadcast"), "api-shop-segment-invite": post("segment", group="group")},
+    ),
+]
+
+
+# SOP playbooks (新群培育); tests/playbooks/test_pages.py has the denials with their effects.
+MATRIX += [
+    (SHOP_LIST, {"dashboard:playbooks": get(), "dashboard:playbook_today": get()}),
+    (SHOP_WRITE, {"dashboard:playbook_create": post(), "dashboard:playbook_install_default": post()}),
+    (
+        SHOP_OBJECT,
+        {"dashboard:playbook_detail": get("playbook"), "dashboard:group_playbook": get("group")},
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:playbook_edit": post("playbook"),
+            "dashboard:playbook_delete": post("playbook"),
+            "dashboard:playbook_step_add": post("playbook"),
+            "dashboard:playbook_step_edit": post("playbook_step"),
+            "dashboard:playbook_step_delete": post("playbook_step"),
+            "dashboard:group_playbook_assign": post("group"),
+            "dashboard:run_step_done": post("run_step"),
+            "dashboard:run_step_skip": post("run_step"),
+            "dashboard:run_step_reschedule": post("run_step"),
+        },
+    ),
+    (API_SHOP_LIST, {"api-shop-playbooks": get(), "api-shop-playbook-today": get()}),
+    (API_SHOP_OBJECT, {"api-shop-group-playbook": get("group")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-run-step-done": post("run_step"),
+            "api-shop-run-step-skip": post("run_step"),
+            "api-shop-run-step-reschedule": post("run_step"),
+        },
     ),
 ]
 
@@ -1003,6 +1041,28 @@ def world(db, settings):
         wechat_qr=_upload(),
         wechat_qr_expires_at=timezone.now() + timedelta(1),
     )
+    playbook = playbook_services.save_playbook(
+        shop=shop,
+        by=owner,
+        name="新群7天",
+        description="",
+        match_tag=None,
+        match_kind="",
+        is_default=False,
+        is_active=True,
+    )
+    playbook_step = playbook_services.save_step(
+        playbook=playbook,
+        by=owner,
+        day=0,
+        at_time=time(9),
+        action="task",
+        title="自我介绍",
+        body="",
+        campaign_template=None,
+        campaign_days=2,
+    )
+    run = playbook_services.assign_playbook(group=group, playbook=playbook, by=owner)
     return {
         "users": {
             "anonymous": None,
@@ -1014,6 +1074,9 @@ def world(db, settings):
             "admin": admin,
         },
         "shop": shop,
+        "playbook": playbook,
+        "playbook_step": playbook_step,
+        "run_step": run.steps.get(),
         "member": member,
         "owner": owner,
         "viewer_seat": viewer_seat,

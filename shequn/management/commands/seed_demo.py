@@ -89,6 +89,7 @@ from groups.services import (
 from orders.demo import delete_orders, pay_in_process, seed_orders
 from orders.entry import place_entry_order
 from orders.models import Order, OrderTransition, Payment
+from playbooks.demo import seed_playbooks
 from referrals import fraud
 from referrals import leaderboards as lb
 from referrals.models import CommissionAccount, ReferralEdge, ReferralEvent, Reward, RewardKind
@@ -995,6 +996,7 @@ class Command(BaseCommand):
                 )
                 seed_campaigns(shop=shop, staff=builder.operator, rng=builder.rng, now=timezone.now())
                 seed_campaign_visits(shop=shop, rng=builder.rng, now=timezone.now())
+                seed_playbooks(shop=shop, staff=builder.operator, now=timezone.now())
                 date_order_referrals(shop)
                 date_activity(shop)
                 take_past_health_snapshots(shop, since=builder.start)
