@@ -213,7 +213,9 @@ ROI_MEASURES = [
 
 
 def campaigns_in_range(shop_id: int, start: date, end: date, campaign_type: str | None) -> list[Campaign]:
-    found = Campaign.objects.filter(shop_id=shop_id, starts_at__date__lte=end, ends_at__date__gte=start)
+    found = Campaign.objects.filter(shop_id=shop_id, starts_at__date__lte=end).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__date__gte=start)  # an open-ended campaign is still on
+    )
     if campaign_type:
         found = found.filter(type=campaign_type)
     return list(found.order_by("starts_at", "pk"))

@@ -79,7 +79,7 @@ def editor_forms(request, *, shop, kind, campaign=None):
             )
             initial.update(groups=list(campaign.groups.all()), series=list(campaign.series.all()))
             initial["starts_at"] = timezone.localtime(campaign.starts_at)
-            initial["ends_at"] = timezone.localtime(campaign.ends_at)
+            initial["ends_at"] = timezone.localtime(campaign.ends_at) if campaign.ends_at else None
             settings_initial = (
                 settings_class.initial_from(campaign.settings)
                 if hasattr(settings_class, "initial_from")

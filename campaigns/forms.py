@@ -28,6 +28,7 @@ class CampaignForm(forms.Form):
         label=_("结束时间"),
         widget=DATETIME_INPUT,
         required=False,
+        help_text=_("打卡活动可留空：长期有效，直到手动结束。"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         error_messages={"invalid": _("请输入正确的时间。")},
     )

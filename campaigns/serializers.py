@@ -72,7 +72,7 @@ class GroupCampaignSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
     product_id = serializers.IntegerField(allow_null=True)
     url = serializers.CharField(help_text="The campaign's landing page")
-    ends_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True, help_text="null: open-ended (a check-in campaign)")
     mine = MineSerializer(allow_null=True, help_text="The member's own part in it, or null")
 
 

@@ -159,7 +159,7 @@ def clean_engine_fields(
     data = {**_current_fields(campaign), **fields}
     cleaned: dict = {}
     _clean_texts(data, cleaned, errors)
-    _clean_period(data, cleaned, errors)
+    _clean_period(data, cleaned, errors, open_ended=kind.open_ended)
     _clean_audience(data, cleaned, errors, shop=shop)
     _clean_product(data, cleaned, errors, shop=shop, sells=kind.sells)
     _clean_limits(data, cleaned, errors, campaign=campaign)
@@ -186,12 +186,15 @@ def _clean_texts(data: dict, cleaned: dict, errors: dict) -> None:
         errors["name"] = _("请填写活动名称。")
 
 
-def _clean_period(data: dict, cleaned: dict, errors: dict) -> None:
-    """Both the start and the end are required, and the end comes after the start."""
+def _clean_period(data: dict, cleaned: dict, errors: dict, *, open_ended: bool = False) -> None:
+    """The start is required, the end too unless the type runs open-ended (then empty = no end), and the end
+    comes after the start."""
     starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
     if not isinstance(starts_at, datetime):
         errors["starts_at"] = _("请填写开始时间。")
-    if not isinstance(ends_at, datetime):
+    if open_ended and ends_at in (None, ""):
+        ends_at = None
+    elif not isinstance(ends_at, datetime):
         errors["ends_at"] = _("请填写结束时间。")
     if isinstance(starts_at, datetime) and isinstance(ends_at, datetime) and ends_at <= starts_at:
         errors["ends_at"] = _("结束时间必须晚于开始时间。")
@@ -335,7 +338,12 @@ def update_campaign(*, campaign: Campaign, by: User | None, settings: dict | Non
         cleaned, cleaned_settings = validate_campaign(
             shop=campaign.shop, type=campaign.type, fields=fields, settings=settings, campaign=campaign
         )
-        if campaign.state == CampaignState.RUNNING and "ends_at" in fields and cleaned["ends_at"] <= timezone.now():
+        if (
+            campaign.state == CampaignState.RUNNING
+            and "ends_at" in fields
+            and cleaned["ends_at"] is not None
+            and cleaned["ends_at"] <= timezone.now()
+        ):
             raise ValidationError({"ends_at": _("结束时间必须在未来。")})
         _apply(campaign, cleaned, [name for name in ENGINE_FIELDS if name in fields])
         if campaign.state in EDITABLE_STATES:
@@ -368,7 +376,7 @@ def schedule_campaign(*, campaign: Campaign, by: User | None) -> Campaign:
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         validate_campaign(shop=campaign.shop, type=campaign.type, fields={}, settings=None, campaign=campaign)
         now = timezone.now()
-        if campaign.ends_at <= now:
+        if campaign.ends_at is not None and campaign.ends_at <= now:
             raise ValidationError({"ends_at": _("结束时间已过，请先修改结束时间。")})
         was = campaign.state
         transition_campaign(campaign=campaign, to_state=CampaignState.SCHEDULED, by=by, reason=_("排期"))
@@ -399,7 +407,7 @@ def launch_campaign(*, campaign: Campaign, by: User, starts_at: datetime | None 
         cleaned, _settings = validate_campaign(
             shop=campaign.shop, type=campaign.type, fields={"starts_at": start}, settings=None, campaign=campaign
         )
-        if cleaned["ends_at"] <= now:
+        if cleaned["ends_at"] is not None and cleaned["ends_at"] <= now:
             raise ValidationError({"ends_at": _("结束时间已过，请先修改结束时间。")})
         campaign.starts_at = start
         campaign.save(update_fields=["starts_at", "updated_at"])

@@ -774,6 +774,8 @@ MATRIX += [
     (
         API_SHOP_OBJECT_WRITE,
         {
+            "api-shop-checkin-hide": post("check_in"),
+            "api-shop-checkin-show": post("check_in"),
             "api-shop-space-reply": post("space_post"),
             "api-shop-space-answered": post("space_post"),
             "api-shop-space-hide": post("space_post"),
@@ -865,7 +867,7 @@ MATRIX += [
             "dashboard:broadcast_send": post("broadcast"),
         },
     ),
-    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get()}),
+    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get(), "api-shop-tag-rules": get()}),
     (
         API_SHOP_OBJECT,
         {
@@ -874,7 +876,10 @@ MATRIX += [
             "api-shop-broadcast": get("broadcast"),
         },
     ),
-    (API_SHOP_OBJECT_WRITE, {"api-shop-broadcast-send": post("broadcast")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {"api-shop-broadcast-send": post("broadcast"), "api-shop-segment-invite": post("segment", group="group")},
+    ),
 ]
 
 

@@ -60,7 +60,8 @@ class Campaign(models.Model):
     name = models.CharField(_("活动名称"), max_length=60)
     state = models.CharField(_("状态"), max_length=10, choices=CampaignState.choices, default=CampaignState.DRAFT)
     starts_at = models.DateTimeField(_("开始时间"))
-    ends_at = models.DateTimeField(_("结束时间"))
+    # None: open-ended (a type that allows it, CampaignKind.open_ended: check-ins), until an operator ends it.
+    ends_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     all_groups = models.BooleanField(_("本店所有群"), default=True)
     groups = models.ManyToManyField("groups.Group", blank=True, related_name="campaigns", verbose_name=_("指定群"))
     series = models.ManyToManyField(
@@ -114,7 +115,13 @@ class Campaign(models.Model):
             models.Index(fields=["state", "ends_at"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start"
+            ),
+            # Only check-ins run without an end (CampaignKind.open_ended); every other type's rules need one.
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=False) | Q(type="checkin"), name="campaign_open_ended_only_checkin"
+            ),
             models.CheckConstraint(
                 condition=Q(stock_cap__isnull=True) | Q(stock_used__lte=F("stock_cap")),
                 name="campaign_stock_never_above_cap",

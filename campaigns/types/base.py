@@ -31,6 +31,8 @@ class CampaignKind:
     essential_settings: tuple[str, ...] = ()
     # Does the type sell through `place_campaign_order` (needs a product/SKU on the campaign)?
     sells: bool = False
+    # May a campaign of this type have no end (ends_at None: it runs until an operator ends it)?
+    open_ended: bool = False
     # The dashboard's form for the type's settings (a django Form; rendered with prefix "s"): its cleaned
     # data, or the raw input when it does not validate, goes to validate_settings. None: no settings.
     settings_form = None

@@ -31,7 +31,7 @@ def checkin_campaign(shop, *, settings=None, group=None, days_before=30, days_af
         name=fields.pop("name", "21 天护肤打卡"),
         settings={**ALL_DAY, **(settings or {})},
         starts_at=fields.pop("starts_at", now - timedelta(days=days_before)),
-        ends_at=now + timedelta(days=days_after),
+        ends_at=fields.pop("ends_at", now + timedelta(days=days_after)),
         **fields,
     )
 

@@ -7,16 +7,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
 
-from campaigns.models import CheckIn, CheckinMilestone, CheckinStanding
+from analytics import selectors as analytics_selectors
+from campaigns import services as engine
+from campaigns.models import Campaign, CheckIn, CheckinMilestone, CheckinStanding
 from campaigns.types.checkin import kind as checkin
+from campaigns.types.checkin.boards import streak_board
 from campaigns.types.checkin.kind import CheckinRefused
+from campaigns.types.coupon.models import Coupon
 from groups.models import ActivityKind, MemberActivity, Membership
 from notifications.models import Category, Notification, NotificationSettings, NotificationState, Preference
 from referrals.models import EventKind, ReferralEvent
 from referrals.points import balance_of
+from tests.builders.campaigns import make_campaign
 from tests.campaigns.checkin_support import a_group, checkin_campaign, days_ago, members_of, png, shop_moment
-from tests.factories import UserFactory
+from tests.campaigns.coupon_support import coupon_template
+from tests.factories import ShopFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -251,6 +260,99 @@ def test_the_job_grants_a_milestone_a_standing_reached_and_lacks(shop, group, pe
     assert CheckinMilestone.objects.get(campaign=campaign, member=people[0]).points == 5
 
 
+def test_a_coupon_milestone_gives_the_templates_coupon_once_as_the_check_in_campaigns_cost(shop, group, people):
+    template = coupon_template(shop, stock_cap=5)
+    campaign = checkin_campaign(
+        shop, settings={"milestones": "2:5", "milestone_coupons": f"2:{template.pk},3:{template.pk}"}
+    )
+    for n in (9, 8):
+        _on(campaign, people[0], days_ago(n))
+    granted = CheckinMilestone.objects.get(campaign=campaign, member=people[0], days=2)
+    assert (granted.kind, granted.points) == ("coupon", 5) and granted.coupon_issued_at is not None
+    coupon = Coupon.objects.get(member=people[0])
+    assert (coupon.campaign_id, coupon.issuer_campaign_id) == (template.pk, campaign.pk)
+    assert coupon.grant_key == f"checkin:{campaign.pk}:{people[0].pk}:2"
+    assert balance_of(shop_id=shop.pk, member_id=people[0].pk) == 5  # the points as well
+    assert "优惠券" in Notification.objects.get(user=people[0], kind="checkin_milestone").title
+
+    # The streak breaks and reaches two again; the job runs twice: still one coupon for two days.
+    for n in (6, 5):
+        _on(campaign, people[0], days_ago(n))
+    assert checkin.settle_milestones() == 0 and checkin.settle_milestones() == 0
+    assert Coupon.objects.filter(member=people[0]).count() == 1
+
+    _on(campaign, people[0], days_ago(4))  # three days in a row: the coupon-only milestone
+    three = CheckinMilestone.objects.get(campaign=campaign, member=people[0], days=3)
+    assert (three.kind, three.points) == ("coupon", 0)
+    assert Coupon.objects.filter(member=people[0]).count() == 2
+
+
+def test_a_sold_out_template_leaves_the_milestone_waiting_and_the_job_gives_the_coupon_later(shop, group, people):
+    template = coupon_template(shop, stock_cap=1)
+    campaign = checkin_campaign(shop, settings={"milestone_coupons": f"1:{template.pk}"})
+    _on(campaign, people[0], days_ago(3))
+    _on(campaign, people[1], days_ago(3))  # the only coupon went to the first
+    waiting = CheckinMilestone.objects.get(campaign=campaign, member=people[1])
+    assert waiting.coupon_issued_at is None and not Coupon.objects.filter(member=people[1]).exists()
+    assert checkin.settle_milestones() == 0  # still sold out
+
+    Campaign.objects.filter(pk=template.pk).update(stock_cap=2)
+    assert checkin.settle_milestones() == 1
+    assert checkin.settle_milestones() == 0
+    waiting.refresh_from_db()
+    assert waiting.coupon_issued_at is not None
+    assert Coupon.objects.get(member=people[1]).issuer_campaign_id == campaign.pk
+
+
+def test_a_coupon_milestone_must_name_a_coupon_template_of_the_shop(shop):
+    other = coupon_template(ShopFactory())
+    not_coupon = checkin_campaign(shop)
+    for template in (other, not_coupon):
+        with pytest.raises(ValidationError) as refused:
+            checkin.clean_checkin_settings(settings={"milestone_coupons": f"7:{template.pk}"}, shop=shop)
+        assert "milestone_coupons" in refused.value.message_dict
+    mine = coupon_template(shop)
+    cleaned = checkin.clean_checkin_settings(settings={"milestone_coupons": f"7：{mine.pk}"}, shop=shop)
+    assert cleaned["milestone_coupons"] == [[7, mine.pk]]
+
+
+# --- The streak board ---------------------------------------------------------------------------------------
+
+
+def test_the_streak_board_ranks_streaks_still_alive_and_drops_broken_ones(shop, group, people):
+    campaign = checkin_campaign(shop)
+    today = days_ago(0)
+    for n in (3, 2, 1):  # people[0]: three days up to yesterday — alive
+        _on(campaign, people[0], days_ago(n))
+    for n in (1, 0):  # people[1]: two days up to today
+        _on(campaign, people[1], days_ago(n))
+    for n in (9, 8, 7, 6, 5):  # people[2]: five days, broken four days ago
+        _on(campaign, people[2], days_ago(n))
+    board = streak_board(campaign, group, people[2], today)
+    assert [(r.rank, r.user_id, r.value) for r in board["rows"]] == [(1, people[0].pk, 3), (2, people[1].pk, 2)]
+    assert board["mine"] is None and board["size"] == 2
+
+    _on(campaign, people[2], today)  # a new streak of one
+    board = streak_board(campaign, group, people[2], today, limit=2)
+    assert board["size"] == 3 and [r.user_id for r in board["rows"]] == [people[0].pk, people[1].pk]
+    assert (board["mine"].rank, board["mine"].value) == (3, 1)  # below the rows shown, still ranked
+
+    _on(campaign, people[1], days_ago(2))  # people[1] now has three too: the same rank
+    board = streak_board(campaign, group, people[1], today)
+    assert [(r.rank, r.value) for r in board["rows"]] == [(1, 3), (1, 3), (3, 1)]
+    assert board["mine"].rank == 1
+
+
+def test_the_streak_board_costs_the_same_queries_for_any_group_size(shop, group, people, django_assert_max_num_queries):
+    campaign = checkin_campaign(shop)
+    for person in [*people, *members_of(group, 12)]:
+        _on(campaign, person, days_ago(0))
+    outsider = members_of(group, 1)[0]
+    with django_assert_max_num_queries(3):
+        board = streak_board(campaign, group, outsider, days_ago(0))
+    assert len(board["rows"]) == 10 and board["size"] == 15 and board["mine"] is None
+
+
 # --- What a check-in leads to ---------------------------------------------------------------------------------
 
 
@@ -357,6 +459,7 @@ def test_settings_are_cleaned_with_defaults():
         "proof": "text",
         "min_length": 10,
         "milestones": [[7, 10], [21, 30]],
+        "milestone_coupons": [],
         "makeup_cards": 1,
         "makeup_every_days": 7,
         "makeup_days_back": 3,
@@ -374,6 +477,9 @@ def test_settings_are_cleaned_with_defaults():
         ({"milestones": "7:10,7:20"}, "milestones"),
         ({"milestones": "seven"}, "milestones"),
         ({"milestones": "0:10"}, "milestones"),
+        ({"milestone_coupons": "7"}, "milestone_coupons"),
+        ({"milestone_coupons": "7:1,7:2"}, "milestone_coupons"),
+        ({"milestone_coupons": "0:1"}, "milestone_coupons"),
         ({"makeup_days_back": "0"}, "makeup_days_back"),
         ({"remind_before_minutes": "9999"}, "remind_before_minutes"),
     ],
@@ -386,3 +492,46 @@ def test_bad_settings_name_their_field(given, field):
 
 def test_milestones_read_with_chinese_punctuation():
     assert checkin.parse_milestones("21：30，7：10") == [[7, 10], [21, 30]]
+
+
+# --- Open-ended ------------------------------------------------------------------------------------------------
+
+
+def test_an_open_ended_check_in_campaign_runs_reminds_and_is_never_ended_by_the_job(shop, group, people):
+    campaign = checkin_campaign(shop, ends_at=None, settings={"remind_before_minutes": 180, "window_end": "23:00"})
+    assert campaign.ends_at is None and campaign.state == "running"
+    far = shop_moment(days_ago(-400), "20:10:00")  # more than a year on
+    assert checkin.check_in_problem(campaign, people[0], now=far) is None
+    made = checkin.check_in(campaign=campaign, member=people[0], now=far)
+    assert made.day == days_ago(-400)
+    assert checkin.remind_due(now=far) == 2  # the two who have not checked in that day
+    assert engine.end_due(now=far) == 0
+    campaign.refresh_from_db()
+    assert campaign.state == "running"
+    assert campaign in analytics_selectors.campaigns_in_range(shop.pk, days_ago(-400), days_ago(-399), None)
+
+
+def test_only_a_check_in_may_have_no_end_in_the_rules_and_in_the_database(shop):
+    with pytest.raises(ValidationError) as refused:
+        make_campaign(shop, SkuFactory(product__shop=shop), ends_at=None)
+    assert "ends_at" in refused.value.message_dict
+    sold = make_campaign(shop, SkuFactory(product__shop=shop))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Campaign.objects.filter(pk=sold.pk).update(ends_at=None)
+    open_ended = checkin_campaign(shop, ends_at=None)
+    engine.update_campaign(campaign=open_ended, by=None, ends_at=timezone.now() + timedelta(days=2))
+    open_ended.refresh_from_db()
+    assert open_ended.ends_at is not None  # an end can be set later, and taken off again
+    engine.update_campaign(campaign=open_ended, by=None, ends_at=None)
+    open_ended.refresh_from_db()
+    assert open_ended.ends_at is None
+
+
+def test_the_landing_and_dashboard_say_an_open_ended_campaign_has_no_end(client, operator_client, shop, group):
+    campaign = checkin_campaign(shop, ends_at=None)
+    landing = client.get(campaign.get_absolute_url())
+    assert landing.status_code == 200 and 'data-testid="open-ended"' in landing.content.decode()
+    detail = operator_client.get(reverse("dashboard:campaign_detail", args=[campaign.pk]))
+    assert detail.status_code == 200 and "长期" in detail.content.decode()
+    listed = operator_client.get(reverse("dashboard:campaigns"))
+    assert listed.status_code == 200 and "长期" in listed.content.decode()

@@ -199,6 +199,41 @@ def test_a_viewer_may_not_hide_and_another_shops_operator_gets_404(client, shop,
     assert made.hidden_at is None
 
 
+def test_the_operator_api_hides_and_shows_a_check_in_audited_and_scoped_to_the_shop(
+    client, shop, operator, campaign, member
+):
+    made = checkin.check_in(campaign=campaign, member=member, text="广告")
+    hide = reverse("api-shop-checkin-hide", args=[made.pk])
+    viewer = OperatorFactory(shop=shop, role=OperatorRole.VIEWER).user
+    client.force_login(viewer)
+    assert client.post(hide).status_code == 403
+    client.force_login(OperatorFactory(shop=ShopFactory(), role=OperatorRole.OWNER).user)
+    assert client.post(hide).status_code == 404
+    client.force_login(member)
+    assert client.post(hide).status_code == 403
+    made.refresh_from_db()
+    assert made.hidden_at is None and not AuditEntry.objects.filter(action="campaign.checkin.hide").exists()
+
+    client.force_login(operator)
+    response = client.post(hide)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == made.pk and body["hidden"] is True and body["hidden_by"] == operator.pk
+    assert client.post(hide).json()["hidden"] is True  # hiding again changes nothing, records nothing
+    entry = AuditEntry.objects.get(action="campaign.checkin.hide")
+    assert entry.actor == operator and entry.target_id == made.pk
+    member_client = Client()
+    member_client.force_login(member)
+    assert [i["id"] for i in member_client.get(reverse("api-my-checkin", args=[campaign.pk])).json()["feed"]] == []
+
+    shown = client.post(reverse("api-shop-checkin-show", args=[made.pk]))
+    assert shown.status_code == 200 and shown.json()["hidden"] is False
+    assert AuditEntry.objects.filter(action="campaign.checkin.show").count() == 1
+    assert [i["id"] for i in member_client.get(reverse("api-my-checkin", args=[campaign.pk])).json()["feed"]] == [
+        made.pk
+    ]
+
+
 def test_the_dashboard_form_creates_a_check_in_campaign(operator_client, shop):
     now = timezone.localtime()
     response = operator_client.post(

@@ -266,6 +266,16 @@ def test_a_running_or_cancelled_contest_is_never_settled(shop, owner):
     assert not ContestSettlement.objects.exists()
 
 
+def test_a_contest_an_operator_ends_early_is_settled_at_that_moment(shop, owner):
+    campaign = contest(shop)
+    early, late = UserFactory(), UserFactory()
+    invites(campaign, early, 2)
+    services.transition_campaign(campaign=campaign, to_state="ended", by=owner, reason="提前结束")
+    invites(campaign, late, 5, at=timezone.now() + timedelta(seconds=1))  # after the operator ended it
+    assert contests.run_jobs()["settled"] == 1
+    assert list(ContestEntry.objects.filter(campaign=campaign).values_list("member_id", flat=True)) == [early.pk]
+
+
 def test_below_the_minimum_wins_nothing(shop):
     campaign = contest(shop, settings={"minimum": "3"})
     a, b = UserFactory(), UserFactory()

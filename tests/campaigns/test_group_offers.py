@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from campaigns.models import CampaignType
 from tests.builders.campaigns import make_campaign
+from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.social_support import HELP_SETTINGS
 from tests.factories import GroupFactory, SkuFactory
 
@@ -40,6 +41,16 @@ def test_only_running_campaigns_open_to_this_group_are_listed(client, shop, othe
 def test_a_campaign_naming_the_group_is_listed(client, shop, gb_sku, people, gb_group):
     mine = make_campaign(shop, gb_sku, all_groups=False, groups=[gb_group], name="本群专享")
     assert mine.get_absolute_url() in _group_page(client, people[0], gb_group).content.decode()
+
+
+def test_an_open_ended_check_in_is_listed_as_having_no_end_and_in_the_api(client, shop, people, gb_group):
+    habit = checkin_campaign(shop, ends_at=None, hook_title="长期早起打卡")
+    page = _group_page(client, people[0], gb_group).content.decode()
+    listed = page[page.index(f'data-testid="offer-{habit.pk}"') :]
+    assert "长期早起打卡" in listed and "长期</span>" in listed[: listed.index("</a>")]
+    found = client.get(reverse("api-my-group-campaigns", args=[gb_group.pk])).json()
+    rows = found["results"] if isinstance(found, dict) else found
+    assert [row["ends_at"] for row in rows if row["campaign_id"] == habit.pk] == [None]
 
 
 def test_the_group_page_asks_a_constant_number_of_queries(client, shop, gb_sku, people, gb_group):

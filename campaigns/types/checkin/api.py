@@ -8,6 +8,7 @@ their own standing and the feed of a group of the campaign they are in. A refuse
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -15,9 +16,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from campaigns import services
-from campaigns.models import CampaignType
-from shequn.api import DENIED, NOT_FOUND, error_doc, error_response
+from campaigns.models import CampaignType, CheckIn
+from shequn.api import DENIED, NOT_FOUND, SHOP_DENIED, error_doc, error_response
 from shequn.serializers import person
+from shequn.shop_api import ShopView
 
 from ..assisted.api import REFUSED, PersonField, SocialView, _refused
 from . import kind as checkin
@@ -163,3 +165,56 @@ class MyCheckinMakeUpView(SocialView):
         except CheckinRefused as exc:
             return _refused(exc)
         return Response(CheckinStateSerializer(state_data(campaign, request.user)).data, status=status.HTTP_201_CREATED)
+
+
+# --- Operators: moderating the feed ---------------------------------------------------------------------
+
+
+class ShopFeedItemSerializer(FeedItemSerializer):
+    campaign = serializers.IntegerField()
+    group = serializers.IntegerField()
+    day = serializers.DateField()
+    hidden = serializers.BooleanField(help_text="Hidden from the group's feed (it still counts for the member).")
+    hidden_at = serializers.DateTimeField(allow_null=True)
+    hidden_by = serializers.IntegerField(allow_null=True, help_text="The operator who hid it.")
+
+
+def _shop_feed_item(c) -> dict:
+    return {
+        **_feed_item(c),
+        "campaign": c.campaign_id,
+        "group": c.group_id,
+        "day": c.day,
+        "hidden": c.hidden_at is not None,
+        "hidden_at": c.hidden_at,
+        "hidden_by": c.hidden_by_id,
+    }
+
+
+def _shop_hidden_view(summary: str, *, hidden: bool):
+    @extend_schema(tags=["shop"])
+    class View(ShopView):
+        """An operator hides a check-in from its group's feed (or shows it again): the operator's shop only
+        (another shop's is a 404), recorded in the audit log by the type's rules (kind.set_hidden)."""
+
+        serializer_class = ShopFeedItemSerializer
+
+        @extend_schema(
+            summary=summary,
+            request=None,
+            responses={200: ShopFeedItemSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
+        )
+        def post(self, request, pk: int):
+            check_in = get_object_or_404(
+                CheckIn.objects.select_related("member", "campaign"), pk=pk, campaign__shop=self.shop
+            )
+            check_in = checkin.set_hidden(check_in=check_in, by=request.user, hidden=hidden)
+            return Response(ShopFeedItemSerializer(_shop_feed_item(check_in)).data)
+
+    return View
+
+
+ShopCheckinHideView = _shop_hidden_view("Hide a check-in from its group's feed (kept, still counted)", hidden=True)
+ShopCheckinHideView.__name__ = "ShopCheckinHideView"
+ShopCheckinShowView = _shop_hidden_view("Show a hidden check-in in its group's feed again", hidden=False)
+ShopCheckinShowView.__name__ = "ShopCheckinShowView"

@@ -7,4 +7,6 @@ from . import api
 urlpatterns = [
     path("me/campaigns/<int:pk>/checkin/", api.MyCheckinView.as_view(), name="api-my-checkin"),
     path("me/campaigns/<int:pk>/checkin/makeup/", api.MyCheckinMakeUpView.as_view(), name="api-my-checkin-makeup"),
+    path("shop/checkins/<int:pk>/hide/", api.ShopCheckinHideView.as_view(), name="api-shop-checkin-hide"),
+    path("shop/checkins/<int:pk>/show/", api.ShopCheckinShowView.as_view(), name="api-shop-checkin-show"),
 ]

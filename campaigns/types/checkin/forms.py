@@ -31,6 +31,11 @@ class CheckinSettingsForm(forms.Form):
         initial="7:10,21:30",
         help_text=_("「连续天数:积分」，逗号分隔，例如 7:10,21:30；每档每人只发一次。"),
     )
+    milestone_coupons = forms.CharField(
+        label=_("连续打卡奖励优惠券"),
+        required=False,
+        help_text=_("「连续天数:券模板编号」，逗号分隔，例如 7:12；券从该优惠券活动发放，每档每人只发一次。"),
+    )
     makeup_cards = forms.CharField(label=_("初始补卡数"), required=False, initial=1)
     makeup_every_days = forms.CharField(
         label=_("每打卡多少天奖励一张补卡"), required=False, initial=7, help_text=_("0 表示不奖励补卡。")

@@ -12,7 +12,8 @@ Rules and where each is decided:
 - make-up cards: `makeup_cards` at the start plus one per `makeup_every_days` real (not made-up) days;
   a card fills a missed day at most `makeup_days_back` days ago, never today, never before the start;
   the count of cards used is decided under the standing's lock, so a card is never spent twice;
-- a milestone reward (N consecutive days → points) is a row unique on (campaign, member, N), inserted
+- a milestone reward (N consecutive days → points and/or a coupon of a template of the shop) is a row unique
+  on (campaign, member, N), inserted
   with ON CONFLICT DO NOTHING when the best streak reaches N: at the check-in and again by the periodic job
   (`settle_milestones`, a repair), so it is granted exactly once however many runs race;
 - each check-in is activity in its group (groups.activity: lurker detection) and a referral event of
@@ -22,7 +23,9 @@ Rules and where each is decided:
   groups who have not checked in, through the notification outbox (category campaign): only to members
   who may get a commercial message now (opt-outs, after-sales holds, the frequency cap) and who are not in
   their quiet hours now (held until the morning, the reminder would come after the window closed);
-- operators may hide a check-in from the group's feed (audited); it still counts for the member.
+- operators may hide a check-in from the group's feed (audited, page and API); it still counts for the member;
+- a check-in campaign may run open-ended (no end date, CampaignKind.open_ended): it runs, reminds and grants
+  until an operator ends it; its campaign board is then its whole run so far.
 """
 
 from dataclasses import dataclass
@@ -142,7 +145,53 @@ def parse_milestones(value) -> list[list[int]]:
     return [[days, points] for days, points in sorted(pairs)]
 
 
-def clean_checkin_settings(*, settings: dict) -> dict:
+def parse_milestone_coupons(value) -> list[list[int]]:
+    """ "7:12,21:13" (or a list of [days, coupon template id]) → [[7, 12], [21, 13]], sorted by days;
+    ValueError if malformed."""
+    if isinstance(value, list):
+        pairs = [(int(days), int(template)) for days, template in value]
+    else:
+        pairs = []
+        for part in str(value or "").replace("，", ",").replace("：", ":").split(","):
+            if part.strip():
+                days, _sep, template = part.partition(":")
+                pairs.append((int(days.strip()), int(template.strip())))
+    if len({days for days, _template in pairs}) != len(pairs):
+        raise ValueError("a milestone twice")
+    if not all(1 <= days <= MAX_MILESTONE_DAYS and 1 <= template < 2**63 for days, template in pairs):
+        raise ValueError("out of range")
+    return [[days, template] for days, template in sorted(pairs)]
+
+
+def _clean_milestone_coupons(raw, shop, errors: dict) -> list[list[int]] | None:
+    """The coupon milestones, each naming a coupon template (a coupon campaign) of the campaign's shop."""
+    try:
+        coupons = parse_milestone_coupons(raw or "")
+    except (TypeError, ValueError):
+        errors["milestone_coupons"] = _(
+            "里程碑优惠券请按「天数:券模板编号」填写，用逗号分隔，例如 7:12（天数 1–366，不重复）。"
+        )
+        return None
+    if len(coupons) > MAX_MILESTONES:
+        errors["milestone_coupons"] = _("最多设置 %(n)d 个里程碑。") % {"n": MAX_MILESTONES}
+        return None
+    wanted = {template for _days, template in coupons}
+    if wanted and shop is not None:
+        shop_id = getattr(shop, "pk", shop)
+        found = set(
+            Campaign.objects.filter(pk__in=wanted, shop_id=shop_id, type=CampaignType.COUPON).values_list(
+                "pk", flat=True
+            )
+        )
+        if found != wanted:
+            errors["milestone_coupons"] = _("券模板编号 %(ids)s 不是本店的优惠券活动。") % {
+                "ids": ", ".join(str(t) for t in sorted(wanted - found))
+            }
+            return None
+    return coupons
+
+
+def clean_checkin_settings(*, settings: dict, shop=None) -> dict:
     """window_start/window_end ("HH:MM", end after start, "24:00" = midnight), proof ("none", "text" or
     "photo"), min_length (a text proof's least characters, 0–500), milestones ("7:10,21:30": N days →
     points, at most ten), makeup_cards (cards at the start, 0–30), makeup_every_days (one more card per N
@@ -176,6 +225,7 @@ def clean_checkin_settings(*, settings: dict) -> dict:
         errors["milestones"] = _("里程碑请按「天数:积分」填写，用逗号分隔，例如 7:10,21:30（天数 1–366，不重复）。")
     if milestones is not None and len(milestones) > MAX_MILESTONES:
         errors["milestones"] = _("最多设置 %(n)d 个里程碑。") % {"n": MAX_MILESTONES}
+    milestone_coupons = _clean_milestone_coupons(settings.get("milestone_coupons"), shop, errors)
     cards = _int(
         settings.get("makeup_cards"),
         "makeup_cards",
@@ -220,6 +270,7 @@ def clean_checkin_settings(*, settings: dict) -> dict:
         "proof": proof,
         "min_length": min_length,
         "milestones": milestones,
+        "milestone_coupons": milestone_coupons,
         "makeup_cards": cards,
         "makeup_every_days": every,
         "makeup_days_back": back,
@@ -236,6 +287,7 @@ class Rules:
     proof: str
     min_length: int
     milestones: list
+    milestone_coupons: dict  # days → the coupon template given at that streak (besides any points)
     makeup_cards: int
     makeup_every_days: int
     makeup_days_back: int
@@ -250,6 +302,7 @@ class Rules:
             proof=s.get("proof", ProofKind.TEXT),
             min_length=int(s.get("min_length", 0)),
             milestones=[tuple(m) for m in s.get("milestones", [])],
+            milestone_coupons={int(days): int(template) for days, template in s.get("milestone_coupons", [])},
             makeup_cards=int(s.get("makeup_cards", 0)),
             makeup_every_days=int(s.get("makeup_every_days", 0)),
             makeup_days_back=int(s.get("makeup_days_back", 3)),
@@ -269,6 +322,12 @@ class Rules:
         if self.window_end == time.max:
             return datetime.combine(day + timedelta(days=1), time.min, tzinfo=shop_zone())
         return datetime.combine(day, self.window_end, tzinfo=shop_zone())
+
+    def rewards(self) -> list[tuple[int, int, int | None]]:
+        """(days, points, coupon template or None) of every milestone, by days."""
+        points = dict(self.milestones)
+        every = sorted(set(points) | set(self.milestone_coupons))
+        return [(days, points.get(days, 0), self.milestone_coupons.get(days)) for days in every]
 
     def cards_earned(self, real_days: int) -> int:
         return self.makeup_cards + (real_days // self.makeup_every_days if self.makeup_every_days else 0)
@@ -401,12 +460,17 @@ def _group_for(campaign: Campaign, member, group: Group | None) -> Group:
     return groups[0]
 
 
+def ended(campaign: Campaign, now: datetime) -> bool:
+    """Past its end (an open-ended campaign has none: it runs until an operator ends it)."""
+    return campaign.ends_at is not None and campaign.ends_at <= now
+
+
 def check_in_problem(campaign: Campaign, member, *, now: datetime | None = None) -> str | None:
     """Why `member` cannot check in now (a reason code), or None: for pages; `check_in` decides again."""
     from campaigns.services import member_groups_for
 
     now = now or timezone.now()
-    if campaign.state != CampaignState.RUNNING or campaign.ends_at <= now:
+    if campaign.state != CampaignState.RUNNING or ended(campaign, now):
         return "not_running"
     if now < campaign.starts_at:
         return "not_started"
@@ -468,7 +532,7 @@ def make_up(*, campaign: Campaign, member, day: date, now: datetime | None = Non
     now = now or timezone.now()
     if campaign.type != CampaignType.CHECKIN:
         raise ValidationError(_("这不是打卡活动。"))
-    if campaign.state != CampaignState.RUNNING or campaign.ends_at <= now:
+    if campaign.state != CampaignState.RUNNING or ended(campaign, now):
         raise CheckinRefused("not_running")
     rules = Rules.of(campaign)
     today = shop_day(now)
@@ -541,48 +605,89 @@ def _drop_files(stored: tuple) -> None:
 def grant_milestones(*, campaign: Campaign, member_id: int, best_streak: int, now: datetime) -> list[int]:
     """Grant every milestone of the campaign the member's best streak has reached and that they do not have:
     one INSERT … ON CONFLICT DO NOTHING, so each is granted exactly once however many callers race; its
-    points go to the member's points ledger (referrals.points, once per key) and the member is told (the
-    outbox). Returns the milestones (days) granted by this call."""
-    reached = [(days, points) for days, points in Rules.of(campaign).milestones if days <= best_streak]
+    points go to the member's points ledger (referrals.points, once per key), its coupon is given through the
+    coupon type (grant_coupon, once per key) and the member is told (the outbox). Returns the milestones
+    (days) granted by this call."""
+    reached = [reward for reward in Rules.of(campaign).rewards() if reward[0] <= best_streak]
     if not reached:
         return []
     table = CheckinMilestone._meta.db_table
+    coupon, points_only = CheckinMilestone.Kind.COUPON, CheckinMilestone.Kind.POINTS
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (campaign_id, member_id, days, kind, points, label, granted_at) "
-            "SELECT %s, %s, d, %s, p, '', %s FROM unnest(%s::int[], %s::int[]) AS m(d, p) "
+            "SELECT %s, %s, d, CASE WHEN c > 0 THEN %s ELSE %s END, p, '', %s "
+            "FROM unnest(%s::int[], %s::int[], %s::bigint[]) AS m(d, p, c) "
             "ON CONFLICT (campaign_id, member_id, days) DO NOTHING RETURNING days, points",
             [
                 campaign.pk,
                 member_id,
-                CheckinMilestone.Kind.POINTS,
+                coupon,
+                points_only,
                 now,
-                [d for d, _p in reached],
-                [p for _d, p in reached],
+                [d for d, _p, _c in reached],
+                [p for _d, p, _c in reached],
+                [c or 0 for _d, _p, c in reached],
             ],
         )
         granted = sorted(cursor.fetchall())
+    templates = {days: template for days, _points, template in reached}
     for days, points in granted:  # the row is new: its points go to the member's ledger, once (the same key)
         if points > 0:
             referral_adapter.credit_points(
                 campaign=campaign, member_id=member_id, points=points, key=f"checkin:{campaign.pk}:{member_id}:{days}"
             )
-    _tell_milestones(campaign, member_id, granted)
+        if templates.get(days):
+            issue_milestone_coupon(campaign=campaign, member_id=member_id, days=days, template_id=templates[days])
+    _tell_milestones(campaign, member_id, [(days, points, templates.get(days)) for days, points in granted])
     return [days for days, _points in granted]
 
 
-def _tell_milestones(campaign: Campaign, member_id: int, granted: list[tuple[int, int]]) -> None:
+def issue_milestone_coupon(*, campaign: Campaign, member_id: int, days: int, template_id: int) -> bool:
+    """Give the milestone's coupon (coupon type's grant_coupon, once per key, the check-in campaign as its
+    issuer: its discount is this campaign's cost) and stamp the milestone. A template sold out or stopped
+    leaves the stamp empty: the job's repair pass tries again. Returns whether the coupon is given now."""
+    from accounts.models import User
+    from campaigns.types.coupon.kind import CouponRefused, grant_coupon
+
+    template = Campaign.objects.filter(pk=template_id, shop_id=campaign.shop_id, type=CampaignType.COUPON).first()
+    if template is None:
+        return False
+    try:
+        with transaction.atomic():
+            grant_coupon(
+                template=template,
+                member=User.objects.get(pk=member_id),
+                reason=_("连续打卡 %(days)d 天") % {"days": days},
+                key=f"checkin:{campaign.pk}:{member_id}:{days}",
+                issuer=campaign,
+            )
+            CheckinMilestone.objects.filter(
+                campaign=campaign, member_id=member_id, days=days, coupon_issued_at__isnull=True
+            ).update(coupon_issued_at=timezone.now())
+    except CouponRefused:
+        return False
+    return True
+
+
+def _tell_milestones(campaign: Campaign, member_id: int, granted: list[tuple[int, int, int | None]]) -> None:
     from notifications.services import notify
 
     url = django_settings.SITE_URL + reverse("campaigns:checkin_page", args=[campaign.pk])
-    for days, points in granted:
+    for days, points, template in granted:
+        if template and points:
+            title = _("连续打卡 %(days)d 天，获得 %(points)d 积分和一张优惠券") % {"days": days, "points": points}
+        elif template:
+            title = _("连续打卡 %(days)d 天，获得一张优惠券") % {"days": days}
+        else:
+            title = _("连续打卡 %(days)d 天，获得 %(points)d 积分") % {"days": days, "points": points}
         notify(
             shop=campaign.shop_id,
             user=member_id,
             category="transactional",
             kind="checkin_milestone",
             key=f"checkin-milestone:{campaign.pk}:{member_id}:{days}",
-            title=_("连续打卡 %(days)d 天，获得 %(points)d 积分") % {"days": days, "points": points},
+            title=title,
             body=_("「%(name)s」打卡达成里程碑，奖励已记入你的账户。") % {"name": campaign.name},
             url=url,
         )
@@ -596,10 +701,11 @@ def settle_milestones(*, now: datetime | None = None) -> int:
     granted = 0
     campaigns = Campaign.objects.filter(type=CampaignType.CHECKIN, state=CampaignState.RUNNING)
     for campaign in campaigns:
-        milestones = Rules.of(campaign).milestones
-        if not milestones:
+        rewards = Rules.of(campaign).rewards()
+        if not rewards:
             continue
-        lowest = min(days for days, _points in milestones)
+        granted += _retry_coupons(campaign)
+        lowest = min(days for days, _points, _template in rewards)
         standings = CheckinStanding.objects.filter(campaign=campaign, best_streak__gte=lowest).values_list(
             "member_id", "best_streak"
         )
@@ -607,6 +713,18 @@ def settle_milestones(*, now: datetime | None = None) -> int:
             with transaction.atomic():
                 granted += len(grant_milestones(campaign=campaign, member_id=member_id, best_streak=best, now=now))
     return granted
+
+
+def _retry_coupons(campaign: Campaign) -> int:
+    """Milestones granted whose coupon could not be given then (the template sold out or stopped): again."""
+    coupons = Rules.of(campaign).milestone_coupons
+    waiting = CheckinMilestone.objects.filter(
+        campaign=campaign, days__in=list(coupons), coupon_issued_at__isnull=True
+    ).values_list("member_id", "days")
+    given = 0
+    for member_id, days in waiting:
+        given += issue_milestone_coupon(campaign=campaign, member_id=member_id, days=days, template_id=coupons[days])
+    return given
 
 
 # --- Reminders -------------------------------------------------------------------------------------------
@@ -687,7 +805,10 @@ def remind_due(*, now: datetime | None = None) -> int:
     """Every running check-in campaign near the end of today's window: its reminders (remind_campaign)."""
     now = now or timezone.now()
     running = Campaign.objects.filter(
-        type=CampaignType.CHECKIN, state=CampaignState.RUNNING, starts_at__lte=now, ends_at__gt=now
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+        type=CampaignType.CHECKIN,
+        state=CampaignState.RUNNING,
+        starts_at__lte=now,
     )
     return sum(remind_campaign(campaign, now=now) for campaign in running)
 
@@ -761,6 +882,7 @@ class CheckinKind(CampaignKind):
     summary = gettext_lazy("群成员每天打卡，连续打卡攒积分，漏打可以补卡。")
     essential_settings = ("window_start", "window_end", "proof", "milestones")
     sells = False
+    open_ended = True  # a habit group checks in for as long as it lives: no end date needed
     figure_labels = {
         "today": gettext_lazy("今日打卡"),
         "members": gettext_lazy("参与人数"),
@@ -778,8 +900,8 @@ class CheckinKind(CampaignKind):
 
         return CheckinSettingsForm
 
-    def validate_settings(self, *, campaign_fields: dict, settings: dict) -> dict:  # noqa: ARG002 - the interface
-        return clean_checkin_settings(settings=settings)
+    def validate_settings(self, *, campaign_fields: dict, settings: dict) -> dict:
+        return clean_checkin_settings(settings=settings, shop=campaign_fields.get("shop"))
 
     def figures(self, campaign) -> dict:
         return checkin_figures(campaign)

@@ -105,8 +105,9 @@ class CheckinStanding(models.Model):
 class CheckinMilestone(models.Model):
     """A reward for reaching a streak milestone (连续打卡 N 天), granted once per member, campaign and N.
 
-    Its points go to the member's points ledger (referrals.points) in the same transaction; `kind` coupon and
-    `coupon_issued_at` are kept for coupon rewards, which no setting grants yet."""
+    Its points go to the member's points ledger (referrals.points) in the same transaction; a milestone with a
+    coupon (kind coupon) gets it from its template once (the coupon type's grant key), `coupon_issued_at` set
+    then (empty while the template could not give it: the job tries again)."""
 
     class Kind(models.TextChoices):
         POINTS = "points", _("积分")

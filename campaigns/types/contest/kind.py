@@ -575,11 +575,20 @@ def _points_cost(shop_id: int, points: int) -> Decimal:
     return worth_of(shop_id=shop_id, points=points)
 
 
-def _freeze(campaign: Campaign) -> tuple[int, int]:
+def _ended_at(campaign: Campaign, now: datetime) -> datetime:
+    """When the contest ended: its end time, or the moment an operator ended it early (what came after
+    does not count)."""
+    ended = (
+        campaign.transitions.filter(to_state=CampaignState.ENDED).order_by("-at").values_list("at", flat=True).first()
+    )
+    return min(ended or now, campaign.ends_at)
+
+
+def _freeze(campaign: Campaign, now: datetime) -> tuple[int, int]:
     """Inside the settlement's transaction: the final ranking into ContestEntry rows and every prize owed into
     ContestPrize rows (held for members with an open fraud flag). Returns (entries, prizes)."""
     rules = Rules.of(campaign)
-    rows = compute_ranking(campaign, until=campaign.ends_at)
+    rows = compute_ranking(campaign, until=_ended_at(campaign, now))
     entries = ContestEntry.objects.bulk_create(
         [
             ContestEntry(
@@ -645,12 +654,12 @@ def settle(campaign: Campaign, *, now: datetime | None = None) -> bool:
     another, freezes nothing and grants only what is still pending (each prize once)."""
     now = now or timezone.now()
     campaign = Campaign.objects.get(pk=campaign.pk)
-    if campaign.type != CampaignType.CONTEST or campaign.state != CampaignState.ENDED or campaign.ends_at > now:
+    if campaign.type != CampaignType.CONTEST or campaign.state != CampaignState.ENDED:
         return False
     with transaction.atomic():
         froze = _claim_settlement(campaign, now)
         if froze:
-            entries, prizes = _freeze(campaign)
+            entries, prizes = _freeze(campaign, now)
             ContestSettlement.objects.filter(campaign=campaign).update(entries=entries, prizes=prizes)
     grant_pending(campaign, now=now)
     return froze
@@ -819,7 +828,7 @@ def run_jobs(*, now: datetime | None = None) -> dict[str, int]:
     what is still pending (a crash between the freeze and the grants). Safe to run twice or concurrently."""
     now = now or timezone.now()
     ended = Campaign.objects.filter(
-        type=CampaignType.CONTEST, state=CampaignState.ENDED, ends_at__lte=now, contest_settlement__isnull=True
+        type=CampaignType.CONTEST, state=CampaignState.ENDED, contest_settlement__isnull=True
     )
     settled = sum(settle(campaign, now=now) for campaign in ended)
     pending = Campaign.objects.filter(type=CampaignType.CONTEST, contest_prizes__state=PrizeState.PENDING).distinct()

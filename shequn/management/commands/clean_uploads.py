@@ -2,8 +2,10 @@
 
 Run once after upgrading (README, "Deploying"). A file the gate already stored (a random name) is left
 alone, so the command may run again. A stored file that is not an image the gate takes (an HTML page, a
-decompression bomb, a truncated file) leaves its row: an optional cover or avatar is cleared, a product
-image, after-sales or swap photo row is deleted; each is listed. A file missing from storage is only listed
+decompression bomb, a truncated file) leaves its row: an optional cover, avatar or check-in photo is
+cleared (a check-in is the member's day: it stays, without its photo and thumbnail), a product image,
+after-sales or swap photo row is deleted; each is listed. A re-stored product image or check-in photo gets
+its thumbnail made again from the clean photo. A file missing from storage is only listed
 (a volume not mounted must not cost the rows).
 """
 
@@ -15,7 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from campaigns.models import SwapPhoto
+from campaigns.models import CheckIn, SwapPhoto
 from groups.models import Group
 from orders.models import CasePhoto, ProductImage
 from shequn import images
@@ -28,7 +30,9 @@ UPLOADS = [
     (ProductImage, "image", images.PHOTO, False),
     (CasePhoto, "image", images.PHOTO, False),
     (SwapPhoto, "image", images.PHOTO, False),  # a swap item's photo, in private storage
+    (CheckIn, "photo", images.PHOTO, True),
 ]
+THUMBNAILED = (ProductImage, CheckIn)  # rows whose `thumbnail` is made from their photo
 
 
 class Command(BaseCommand):
@@ -62,7 +66,7 @@ class Command(BaseCommand):
     def _replace(self, row, field: str, clean: ContentFile) -> None:
         getattr(row, field).save(clean.name, clean, save=False)
         fields = [field]
-        if isinstance(row, ProductImage):  # the thumbnail is made again from the clean photo
+        if isinstance(row, THUMBNAILED):  # the thumbnail is made again from the clean photo
             old_thumbnail = row.thumbnail.name
             thumbnail = images.clean_image(clean, bounds=images.THUMBNAIL)
             row.thumbnail.save(thumbnail.name, thumbnail, save=False)
@@ -74,8 +78,12 @@ class Command(BaseCommand):
     @transaction.atomic
     def _drop(self, row, field: str, optional: bool) -> None:
         if optional:
+            fields = [field]
+            if isinstance(row, THUMBNAILED) and row.thumbnail.name:
+                row.thumbnail.storage.delete(row.thumbnail.name)
+                row.thumbnail, fields = "", [field, "thumbnail"]
             setattr(row, field, "")
-            row.save(update_fields=[field])
+            row.save(update_fields=fields)
             return
         if isinstance(row, ProductImage) and row.thumbnail.name:
             row.thumbnail.storage.delete(row.thumbnail.name)
