@@ -47,6 +47,21 @@ urlpatterns += [
         "me/groups/<int:pk>/space/posts/<int:post>/hide/", space_api.MySpaceHideView.as_view(), name="api-my-space-hide"
     ),
     path("me/groups/<int:pk>/space/contact/", space_api.MySpaceContactView.as_view(), name="api-my-space-contact"),
+    path(
+        "me/groups/<int:pk>/space/posts/<int:post>/replies/<int:comment>/hide/",
+        space_api.MySpaceCommentHideView.as_view(),
+        name="api-my-space-comment-hide",
+    ),
+    path(
+        "shop/space/replies/<int:pk>/hide/",
+        space_api.ShopSpaceCommentHideView.as_view(),
+        name="api-shop-space-comment-hide",
+    ),
+    path(
+        "shop/space/replies/<int:pk>/restore/",
+        space_api.ShopSpaceCommentRestoreView.as_view(),
+        name="api-shop-space-comment-restore",
+    ),
     path("shop/groups/<int:pk>/space/posts/", space_api.ShopSpacePostsView.as_view(), name="api-shop-space-posts"),
     path("shop/space/posts/<int:pk>/replies/", space_api.ShopSpaceReplyView.as_view(), name="api-shop-space-reply"),
     path(
@@ -87,4 +102,27 @@ urlpatterns += [
         feedback_api.ShopFeedbackDepartmentsView.as_view(),
         name="api-shop-feedback-departments",
     ),
+]
+
+# A group's 群主/管理员 and 群规 appeals (groups/steward_api.py).
+from . import steward_api  # noqa: E402
+
+urlpatterns += [
+    re_path(
+        r"^me/groups/(?P<pk>[0-9]+)/manage/applicants/(?P<membership_pk>[0-9]+)/(?P<action>approve|reject)/$",
+        steward_api.StewardApplicantView.as_view(),
+        name="api-steward-applicant",
+    ),
+    path(
+        "me/groups/<int:pk>/manage/members/<int:membership_pk>/warn/",
+        steward_api.StewardWarnView.as_view(),
+        name="api-steward-warn",
+    ),
+    path(
+        "me/groups/<int:pk>/manage/members/<int:membership_pk>/remove/",
+        steward_api.StewardRemoveView.as_view(),
+        name="api-steward-remove",
+    ),
+    path("me/warnings/<int:pk>/appeal/", steward_api.MyWarningAppealView.as_view(), name="api-my-warning-appeal"),
+    path("shop/appeals/<int:pk>/decide/", steward_api.ShopAppealDecideView.as_view(), name="api-shop-appeal-decide"),
 ]

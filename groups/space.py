@@ -208,6 +208,49 @@ def restore_post(*, post: SpacePost, actor: Actor) -> SpacePost:
     return post
 
 
+def hide_comment(*, comment: SpaceComment, actor: Actor) -> SpaceComment:
+    """Hide one reply from members (kept, with who and when); the hide_posts power (or a seat). Audited
+    whoever hides it: a 群主/群管理 hiding a member's words is an act the shop must be able to review."""
+    group = comment.post.group
+    _require_power(actor, group, GroupPower.HIDE_POSTS)
+    with transaction.atomic():
+        now = timezone.now()
+        if SpaceComment.objects.filter(pk=comment.pk, hidden_at__isnull=True).update(
+            hidden_at=now, hidden_by=actor.user
+        ):
+            comment.hidden_at, comment.hidden_by = now, actor.user
+            audit.record(
+                shop=group.shop_id,
+                by=actor.user,
+                action="group.space.comment.hide",
+                target=comment,
+                before={"hidden_at": None},
+                after={"hidden_at": now},
+                label=group.name,
+            )
+    return comment
+
+
+def restore_comment(*, comment: SpaceComment, actor: Actor) -> SpaceComment:
+    """Show a hidden reply again; same power as hiding it."""
+    group = comment.post.group
+    _require_power(actor, group, GroupPower.HIDE_POSTS)
+    with transaction.atomic():
+        before = comment.hidden_at
+        if SpaceComment.objects.filter(pk=comment.pk, hidden_at__isnull=False).update(hidden_at=None, hidden_by=None):
+            comment.hidden_at, comment.hidden_by = None, None
+            audit.record(
+                shop=group.shop_id,
+                by=actor.user,
+                action="group.space.comment.restore",
+                target=comment,
+                before={"hidden_at": before},
+                after={"hidden_at": None},
+                label=group.name,
+            )
+    return comment
+
+
 # --- The WeChat group QR code and the service contact (operators) -------------------------------------
 
 

@@ -165,6 +165,24 @@ class MySpaceHideView(MemberSpaceView):
 
 
 @extend_schema(tags=["member"])
+class MySpaceCommentHideView(MemberSpaceView):
+    serializer_class = None
+
+    @extend_schema(
+        summary="Hide one reply from members",
+        description="Needs the hide_posts power. The reply is kept (operators see and may restore it); a "
+        "question's first-reply time stays.",
+        request=None,
+        responses={204: None, 403: POWER_DENIED, 404: NOT_FOUND},
+    )
+    def post(self, request, pk: int, post: int, comment: int):
+        group, _membership = selectors.space_group_for_member(request.user, pk)
+        the_post = selectors.visible_post(group, post)
+        space.hide_comment(comment=selectors.visible_comment(the_post, comment), actor=space.Actor(request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["member"])
 class MySpaceContactView(MemberSpaceView):
     serializer_class = GroupContactSerializer
 
@@ -288,6 +306,31 @@ ShopSpaceHideView = _shop_post_action("Hide a post from members (kept)", space.h
 ShopSpaceHideView.__name__ = "ShopSpaceHideView"
 ShopSpaceRestoreView = _shop_post_action("Show a hidden post again", space.restore_post)
 ShopSpaceRestoreView.__name__ = "ShopSpaceRestoreView"
+
+
+def _shop_comment_action(summary: str, action):
+    @extend_schema(tags=["shop"])
+    class View(ShopSpaceView):
+        serializer_class = ShopSpacePostSerializer
+
+        @extend_schema(
+            summary=summary,
+            description="Answers the reply's post (its comments are the visible ones).",
+            request=None,
+            responses={200: ShopSpacePostSerializer, 403: SHOP_DENIED, 404: NOT_FOUND},
+        )
+        def post(self, request, pk: int):
+            comment = selectors.comment_for_shop(self.shop, pk)
+            action(comment=comment, actor=self.actor())
+            return self.post_data(comment.post)
+
+    return View
+
+
+ShopSpaceCommentHideView = _shop_comment_action("Hide one reply from members (kept)", space.hide_comment)
+ShopSpaceCommentHideView.__name__ = "ShopSpaceCommentHideView"
+ShopSpaceCommentRestoreView = _shop_comment_action("Show a hidden reply again", space.restore_comment)
+ShopSpaceCommentRestoreView.__name__ = "ShopSpaceCommentRestoreView"
 
 
 class _ReplyTimes(ShopView):

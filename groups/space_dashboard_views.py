@@ -153,7 +153,7 @@ def _render_post(request, post, *, form=None, status=200):
         {
             "group": post.group,
             "post": post,
-            "comments": list(selectors.comments_of(post)),
+            "comments": list(selectors.comments_of(post, include_hidden=True)),
             "form": form or CommentForm(),
             "wait_text": selectors.wait_text(post.first_reply_at - post.created_at) if post.first_reply_at else "",
             "can_write": request.operator.can(OPERATOR),
@@ -214,6 +214,25 @@ def space_post_hide(request, pk: int):
 @require_POST
 def space_post_restore(request, pk: int):
     return _post_action(request, pk, space.restore_post, _("已恢复，成员可以再次看到这条内容。"))
+
+
+def _comment_action(request, pk: int, action, done: str):
+    comment = selectors.comment_for_shop(request.shop, pk)
+    action(comment=comment, actor=_actor(request))
+    messages.success(request, done)
+    return redirect("dashboard:space_post", pk=comment.post_id)
+
+
+@operator_required(OPERATOR)
+@require_POST
+def space_comment_hide(request, pk: int):
+    return _comment_action(request, pk, space.hide_comment, _("已隐藏这条回复，成员将看不到它。"))
+
+
+@operator_required(OPERATOR)
+@require_POST
+def space_comment_restore(request, pk: int):
+    return _comment_action(request, pk, space.restore_comment, _("已恢复这条回复。"))
 
 
 @operator_required(VIEWER)

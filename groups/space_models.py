@@ -168,6 +168,17 @@ class SpaceComment(models.Model):
     )
     body = models.TextField(_("内容"), max_length=COMMENT_MAX_LENGTH)
     created_at = models.DateTimeField(_("发布时间"), default=timezone.now)
+    # A hidden reply is kept (with who hid it) and shown to no member; a question's first-reply time stays
+    # what it was: the reply was given, even if it is hidden later.
+    hidden_at = models.DateTimeField(_("隐藏时间"), null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("隐藏人"),
+    )
 
     class Meta:
         verbose_name = _("群空间评论")
@@ -177,6 +188,10 @@ class SpaceComment(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.post_id}/{self.pk}"
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
 
 
 class SpacePhoto(models.Model):

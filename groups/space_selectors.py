@@ -58,7 +58,10 @@ def _posts(group: Group) -> QuerySet[SpacePost]:
         SpacePost.objects.filter(group=group)
         .select_related("author", "first_responder")
         .prefetch_related(Prefetch("photos", queryset=SpacePhoto.objects.order_by("position", "pk")))
-        .annotate(author_role=_author_role(OuterRef("group_id")), comment_count=Count("comments", distinct=True))
+        .annotate(
+            author_role=_author_role(OuterRef("group_id")),
+            comment_count=Count("comments", filter=Q(comments__hidden_at__isnull=True), distinct=True),
+        )
         .order_by("-created_at", "-pk")
     )
 
@@ -96,6 +99,17 @@ def visible_post(group: Group, pk: int) -> SpacePost:
     return get_object_or_404(visible_posts(group), pk=pk)
 
 
+def visible_comment(post: SpacePost, pk: int) -> SpaceComment:
+    """A reply members can see on a post they can see (a hidden one is a 404 to them)."""
+    return get_object_or_404(
+        SpaceComment.objects.select_related("post__group"), post=post, hidden_at__isnull=True, pk=pk
+    )
+
+
+def comment_for_shop(shop: Shop, pk: int) -> SpaceComment:
+    return get_object_or_404(SpaceComment.objects.select_related("post__group"), post__group__shop=shop, pk=pk)
+
+
 def post_for_shop(shop: Shop, pk: int) -> SpacePost:
     return get_object_or_404(_posts_for_shop(shop), pk=pk)
 
@@ -109,10 +123,14 @@ def _posts_for_shop(shop: Shop) -> QuerySet[SpacePost]:
     )
 
 
-def comments_of(post: SpacePost) -> QuerySet[SpaceComment]:
+def comments_of(post: SpacePost, *, include_hidden: bool = False) -> QuerySet[SpaceComment]:
+    """A post's replies, oldest first: members read the visible ones, the dashboard every one (hidden ones
+    with who hid them)."""
+    qs = SpaceComment.objects.filter(post=post)
+    if not include_hidden:
+        qs = qs.filter(hidden_at__isnull=True)
     return (
-        SpaceComment.objects.filter(post=post)
-        .select_related("author")
+        qs.select_related("author", "hidden_by")
         .prefetch_related(Prefetch("photos", queryset=SpacePhoto.objects.order_by("position", "pk")))
         .annotate(
             author_role=Subquery(
@@ -130,7 +148,7 @@ def photo_for_member(group: Group, pk: int) -> SpacePhoto:
     return get_object_or_404(
         SpacePhoto.objects.filter(
             Q(post__group=group, post__hidden_at__isnull=True)
-            | Q(comment__post__group=group, comment__post__hidden_at__isnull=True)
+            | Q(comment__post__group=group, comment__post__hidden_at__isnull=True, comment__hidden_at__isnull=True)
         ),
         pk=pk,
     )

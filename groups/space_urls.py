@@ -13,6 +13,7 @@ member_urlpatterns = [
     path("posts/<int:post>/reply/", views.space_reply, name="space_reply"),
     path("posts/<int:post>/answered/", views.space_answered, name="space_answered"),
     path("posts/<int:post>/hide/", views.space_hide, name="space_hide"),
+    path("posts/<int:post>/replies/<int:comment>/hide/", views.space_comment_hide, name="space_comment_hide"),
     path("photos/<int:photo>/", views.space_photo, name="space_photo"),
     path("wechat-qr/", views.space_wechat_qr, name="space_wechat_qr"),
 ]
@@ -27,6 +28,8 @@ dashboard_urlpatterns = [
     path("space/posts/<int:pk>/answered/", dashboard.space_post_answered, name="space_post_answered"),
     path("space/posts/<int:pk>/hide/", dashboard.space_post_hide, name="space_post_hide"),
     path("space/posts/<int:pk>/restore/", dashboard.space_post_restore, name="space_post_restore"),
+    path("space/replies/<int:pk>/hide/", dashboard.space_comment_hide, name="space_comment_hide"),
+    path("space/replies/<int:pk>/restore/", dashboard.space_comment_restore, name="space_comment_restore"),
     path("space/photos/<int:pk>/", dashboard.space_photo, name="space_photo"),
     path("space/reply-times/", dashboard.reply_times, name="space_reply_times"),
     path("space/settings/", dashboard.space_settings, name="space_settings"),

@@ -191,6 +191,17 @@ def space_hide(request: HttpRequest, pk: int, post: int) -> HttpResponse:
     return redirect("member:space", pk=group.pk)
 
 
+@require_POST
+@member_login_required
+def space_comment_hide(request: HttpRequest, pk: int, post: int, comment: int) -> HttpResponse:
+    """A 群主/群管理 hides one reply (the hide_posts power; 403 without)."""
+    group, _membership = selectors.space_group_for_member(request.user, pk)
+    the_post = selectors.visible_post(group, post)
+    space.hide_comment(comment=selectors.visible_comment(the_post, comment), actor=space.Actor(request.user))
+    messages.success(request, _("已隐藏这条回复，成员将看不到它。"))
+    return redirect("member:space_post", pk=group.pk, post=the_post.pk)
+
+
 @require_GET
 @member_login_required
 @cache_control(private=True, max_age=3600)

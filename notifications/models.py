@@ -55,6 +55,8 @@ KIND_LABELS = {
     "order_refunded": _("退款通知"),
     "repurchase": _("复购提醒"),
     "lurker_follow_up": _("沉默成员关怀"),
+    "broadcast": _("群发"),
+    "group_invitation": _("人群入群邀请"),
 }
 
 

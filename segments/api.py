@@ -13,9 +13,12 @@ from .models import BroadcastState
 from .serializers import (
     BroadcastSerializer,
     BroadcastWriteSerializer,
+    InviteSerializer,
+    InviteTallySerializer,
     SegmentMemberSerializer,
     SegmentSerializer,
     SegmentWriteSerializer,
+    TagRuleSerializer,
 )
 
 
@@ -73,6 +76,32 @@ class ShopSegmentMembersView(ShopView):
     def get(self, request, pk: int):
         segment = selectors.segment_for_shop(self.shop, pk)
         return self.paginated(selectors.segment_members(segment), SegmentMemberSerializer)
+
+
+@extend_schema(tags=["shop"])
+class ShopSegmentInviteView(ShopView):
+    serializer_class = InviteSerializer
+
+    @extend_schema(
+        summary="Invite a segment's members into a group (once per member and group, as a marketing message)",
+        request=InviteSerializer,
+        responses={200: InviteTallySerializer, 400: INVALID, 403: SHOP_DENIED, 404: NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        segment = selectors.segment_for_shop(self.shop, pk)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tally = services.invite_segment(segment=segment, group=serializer.validated_data["group"], by=request.user)
+        return Response(InviteTallySerializer(tally).data)
+
+
+@extend_schema(tags=["shop"])
+class ShopTagRulesView(ShopView):
+    serializer_class = TagRuleSerializer
+
+    @extend_schema(summary="The shop's automatic tags", responses={200: TagRuleSerializer(many=True), 403: SHOP_DENIED})
+    def get(self, request):
+        return self.paginated(selectors.rules_for_shop(self.shop), TagRuleSerializer)
 
 
 @extend_schema(tags=["shop"])

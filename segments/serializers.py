@@ -173,3 +173,30 @@ class BroadcastSerializer(serializers.ModelSerializer):
     @extend_schema_field(TallySerializer(allow_null=True))
     def get_preview(self, broadcast):
         return self.context.get("previews", {}).get(broadcast.pk)
+
+
+class TagRuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    tag = RefSerializer(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    product = RefSerializer(read_only=True, allow_null=True)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True)
+    count = serializers.IntegerField(read_only=True, allow_null=True)
+    days = serializers.IntegerField(read_only=True, allow_null=True)
+    percent = serializers.IntegerField(read_only=True, allow_null=True)
+    is_active = serializers.BooleanField(read_only=True)
+    members = serializers.IntegerField(read_only=True, help_text="上次计算时带这个标签的会员数。")
+    computed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class InviteSerializer(serializers.Serializer):
+    group = ShopGroupIds(help_text="邀请进入的群（本店群 id）。")
+
+
+class InviteTallySerializer(serializers.Serializer):
+    send = serializers.IntegerField(help_text="发出邀请的人数。")
+    opted_out = serializers.IntegerField()
+    after_sales = serializers.IntegerField()
+    quiet_hours = serializers.IntegerField()
+    capped = serializers.IntegerField()
+    already = serializers.IntegerField(help_text="已邀请过或已在群中的人数。")

@@ -216,6 +216,8 @@ def invite_segment(*, segment: Segment, group: Group, by: User, now: datetime | 
     invited = set(GroupInvitation.objects.filter(group=group).values_list("user_id", flat=True))
     todo = sorted(candidates - inside - invited)
     tally = {marketing.SEND: 0, **{str(r): 0 for r in marketing.EXCLUSIONS}, "already": len(candidates) - len(todo)}
+    if not todo:
+        return tally
     with transaction.atomic():
         link = group_services.create_link(
             shop=segment.shop,
@@ -269,8 +271,13 @@ def invite_segment(*, segment: Segment, group: Group, by: User, now: datetime | 
                 ],
                 ignore_conflicts=True,
             )
-        for answer in answers.values():
-            tally[str(answer)] += 1
+        for user_id, answer in answers.items():
+            if answer != marketing.SEND:
+                tally[str(answer)] += 1
+            elif user_id in written:
+                tally[marketing.SEND] += 1
+            else:  # invited by an invitation running at the same time (the message's key was taken)
+                tally["already"] += 1
     return tally
 
 

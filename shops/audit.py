@@ -93,6 +93,8 @@ ACTIONS = {
     "group.space.answered": _("标记提问已解决"),
     "group.space.hide": _("隐藏群空间帖子"),
     "group.space.restore": _("恢复群空间帖子"),
+    "group.space.comment.hide": _("隐藏群空间回复"),
+    "group.space.comment.restore": _("恢复群空间回复"),
     "group.space.contact": _("设置微信群二维码与客服"),
     "group.space.settings": _("修改群空间设置"),
     "group.feedback.route": _("投诉建议转部门"),

@@ -660,6 +660,20 @@ MATRIX: list[tuple[Policy, dict[str, Row]]] = [
         {"member:steward_decide_applicant": post("application_group", "application", "approve")},
     ),
     (SIGNED_IN, {"member:my_warnings": get()}),
+    # The same powers through the API (groups/steward_api.py): signed out is a 403 there.
+    (
+        Policy(DENIED, DENIED, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {
+            "api-steward-warn": post("group", "membership"),
+            "api-steward-remove": post("group", "membership"),
+        },
+    ),
+    (
+        Policy(DENIED, HIDDEN, DENIED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+        {"api-steward-applicant": post("application_group", "application", "approve")},
+    ),
+    (API_MEMBERS_OWN, {"api-my-warning-appeal": post("warning")}),
+    (API_SHOP_OBJECT_WRITE, {"api-shop-appeal-decide": post("appeal")}),
     (MEMBERS_OWN, {"member:warning_appeal": post("warning")}),
     (SHOP_LIST, {"dashboard:warning_appeals": get()}),
     (SHOP_OBJECT_WRITE, {"dashboard:decide_warning_appeal": post("appeal")}),
@@ -774,6 +788,29 @@ MATRIX += [
     ),
     (SHOP_LIST, {"dashboard:space_reply_times": get()}),
     (OWNER_WRITE, {"dashboard:space_settings": post()}),
+    # Hiding one reply: the group power (the member wrote neither the question's reply nor holds the power).
+    (
+        Policy(LOGIN, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"member:space_comment_hide": post("group", "space_post", "space_comment")},
+    ),
+    (
+        Policy(DENIED, DENIED, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+        {"api-my-space-comment-hide": post("group", "space_post", "space_comment")},
+    ),
+    (
+        SHOP_OBJECT_WRITE,
+        {
+            "dashboard:space_comment_hide": post("space_comment"),
+            "dashboard:space_comment_restore": post("space_comment"),
+        },
+    ),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {
+            "api-shop-space-comment-hide": post("space_comment"),
+            "api-shop-space-comment-restore": post("space_comment"),
+        },
+    ),
 ]
 
 # The complaints and suggestions box (投诉与建议): a member's own items; the shop's staff read, operators write;
@@ -830,7 +867,7 @@ MATRIX += [
             "dashboard:broadcast_send": post("broadcast"),
         },
     ),
-    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get()}),
+    (API_SHOP_LIST, {"api-shop-segments": get(), "api-shop-broadcasts": get(), "api-shop-tag-rules": get()}),
     (
         API_SHOP_OBJECT,
         {
@@ -839,7 +876,10 @@ MATRIX += [
             "api-shop-broadcast": get("broadcast"),
         },
     ),
-    (API_SHOP_OBJECT_WRITE, {"api-shop-broadcast-send": post("broadcast")}),
+    (
+        API_SHOP_OBJECT_WRITE,
+        {"api-shop-broadcast-send": post("broadcast"), "api-shop-segment-invite": post("segment", group="group")},
+    ),
 ]
 
 
@@ -1107,6 +1147,7 @@ def world(db, settings):
         "owed_item": owed_item,
         "notification": notification,
         "space_post": question,
+        "space_comment": space.add_comment(post=question, actor=space.Actor(owner, as_operator=True), body="这样用"),
         "feedback": group_feedback.submit(group=group, member=member, kind="complaint", body="压伤了", photo=_upload()),
         "feedback_department": group_feedback.create_department(shop_id=shop.pk, by=owner, name="售后部"),
         "space_photo": question.photos.get(),

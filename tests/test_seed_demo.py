@@ -437,6 +437,21 @@ def test_the_demos_campaigns_have_share_page_visits_and_the_joins_they_brought(d
     assert joins > 0
 
 
+def test_the_demo_has_a_lively_group_space_and_an_answered_complaint(demo):
+    from groups.feedback_models import Feedback
+    from groups.space_models import PostKind, SpacePost
+
+    shop = Shop.objects.get(slug="demo")
+    posts = SpacePost.objects.filter(group__shop=shop)
+    assert posts.filter(kind=PostKind.ANNOUNCEMENT, hidden_at__isnull=True).exists()
+    answered = posts.get(kind=PostKind.QUESTION, answered_at__isnull=False)
+    assert answered.first_responder_id != answered.author_id
+    assert timedelta(0) <= answered.first_reply_at - answered.created_at <= timedelta(minutes=5)
+    assert posts.filter(kind=PostKind.POST, comments__isnull=False).exists()
+    complaint = Feedback.objects.get(shop=shop, kind="complaint")
+    assert complaint.state == "answered" and complaint.department.name == "售后部"
+
+
 def test_the_demo_runs_the_default_playbook_in_its_two_newest_open_groups(demo):
     from playbooks.models import Playbook, RunStep, RunStepState
 

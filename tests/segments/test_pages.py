@@ -179,3 +179,19 @@ def test_the_api_saves_a_segment_and_sends_a_broadcast(shop, operator, group, me
     assert sent.json()["result"]["send"] == preview["send"] == Notification.objects.filter(kind="broadcast").count()
     again = api.post(reverse("api-shop-broadcast-send", args=[draft.json()["id"]]))
     assert again.status_code == 400
+
+
+def test_the_api_invites_a_segment_once_and_lists_tag_rules(shop, owner, operator, group, members, other_shop):
+    services.create_tag_rule(shop=shop, by=owner, tag_name="复购", kind="repeat_buyer")
+    segment = services.save_segment(shop=shop, by=owner, name="买过的", min_orders=1)
+    vip = GroupFactory(shop=shop, name="大客户专享群", state=GroupState.RECRUITING)
+    api = APIClient()
+    api.force_authenticate(operator)
+    url = reverse("api-shop-segment-invite", args=[segment.pk])
+    first = api.post(url, {"group": vip.pk}, format="json")
+    assert first.status_code == 200 and first.json()["send"] == 1 and first.json()["already"] == 0
+    again = api.post(url, {"group": vip.pk}, format="json").json()
+    assert again["send"] == 0 and again["already"] == 1
+    assert api.post(url, {"group": GroupFactory(shop=other_shop).pk}, format="json").status_code == 400
+    rules = api.get(reverse("api-shop-tag-rules")).json()["results"]
+    assert [(r["tag"]["name"], r["kind"], r["count"]) for r in rules] == [("复购", "repeat_buyer", 2)]

@@ -86,6 +86,7 @@ from groups.services import (
     set_member_tags,
     set_role,
 )
+from groups.space_demo import seed_space
 from orders.demo import delete_orders, pay_in_process, seed_orders
 from orders.entry import place_entry_order
 from orders.models import Order, OrderTransition, Payment
@@ -1001,6 +1002,7 @@ class Command(BaseCommand):
                 date_activity(shop)
                 take_past_health_snapshots(shop, since=builder.start)
                 seed_segments(shop=shop, staff=builder.operator, now=timezone.now())
+                seed_space(shop=shop, staff=builder.operator, now=timezone.now())
                 fraud.detect(shop_id=shop.pk)
                 seed_contest(shop=shop, staff=builder.operator, now=timezone.now())
             if lb.live_enabled():  # the live boards were fed the acts' recording times: redo them from the events
