@@ -16,6 +16,11 @@ class ReferralsConfig(AppConfig):
         hooks.order_placing.connect(plugins.OrderReferrals.fill_referrer, priority=hooks.RECORD)
         hooks.order_paid.connect(plugins.OrderReferrals.after_paid, priority=hooks.RECORD)
         hooks.order_refunded.connect(plugins.OrderReferrals.after_refund, priority=hooks.RECORD)
+        # Stewards' rewards (群主/群管理) for their group's paid orders: recorded beside the referral events.
+        from . import stewards
+
+        hooks.order_paid.connect(stewards.record_order_paid, priority=hooks.RECORD + 5)
+        hooks.order_refunded.connect(stewards.record_order_refunded, priority=hooks.RECORD + 5)
         hooks.link_opened.connect(plugins.link_opened, priority=hooks.RECORD)
         hooks.link_signed_in.connect(plugins.link_signed_in, priority=hooks.RECORD)
         hooks.member_joined.connect(plugins.member_joined, priority=hooks.RECORD)

@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from groups.models import Channel
+from groups.models import Channel, MemberRole
 from shequn.bounds import MAX_REWARD_CAP
 from shops.models import Shop
 
@@ -691,6 +691,119 @@ class WithdrawalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.amount} ({self.status})"
+
+
+# --- Stewards' rewards (群主 / 群管理) ------------------------------------------------------------
+
+
+class StewardRole(models.TextChoices):
+    """The group roles a shop can reward for their group's sales (the values of groups' MemberRole)."""
+
+    OWNER = MemberRole.OWNER.value, MemberRole.OWNER.label
+    ADMIN = MemberRole.ADMIN.value, MemberRole.ADMIN.label
+
+
+class StewardRewardKind(models.TextChoices):
+    COMMISSION = "commission", _("佣金（按订单实付比例）")
+    POINTS = "points", _("积分（按每元实付）")
+
+
+MAX_STEWARD_COMMISSION_PERCENT = Decimal("50.00")
+MAX_STEWARD_POINTS_PER_YUAN = Decimal("1000.00")
+
+
+class StewardRule(models.Model):
+    """What a group's 群主 or 群管理 earns on the paid orders of their group (群管奖励), one active rule per role.
+
+    `rate`: for commission, the percent of what the order keeps (2.00 = 2 %); for points, points per yuan.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="steward_rules")
+    role = models.CharField(_("群角色"), max_length=8, choices=StewardRole.choices)
+    kind = models.CharField(_("奖励类型"), max_length=12, choices=StewardRewardKind.choices)
+    rate = models.DecimalField(
+        _("比例"),
+        max_digits=7,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_STEWARD_POINTS_PER_YUAN)],
+        help_text=_("佣金：订单实付金额的百分比（2 表示 2%）；积分：每实付 1 元给多少积分。"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("更新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("群管奖励规则")
+        verbose_name_plural = _("群管奖励规则")
+        ordering = ["role", "-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "role"], condition=Q(is_active=True), name="one_active_steward_rule_per_role"
+            ),
+            models.CheckConstraint(condition=Q(role__in=StewardRole.values), name="steward_rule_role_is_steward"),
+            models.CheckConstraint(
+                condition=Q(kind="commission", rate__gt=0, rate__lte=MAX_STEWARD_COMMISSION_PERCENT)
+                | Q(kind="points", rate__gt=0, rate__lte=MAX_STEWARD_POINTS_PER_YUAN),
+                name="steward_rule_rate_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.get_kind_display()} {self.rate}"
+
+
+class StewardRewardStatus(models.TextChoices):
+    PENDING = "pending", _("审核期中")
+    GRANTED = "granted", _("已发放")
+    REVERSED = "reversed", _("已撤销")
+
+
+class StewardReward(models.Model):
+    """One steward's reward for one paid order of their group (群管奖励), once per (order, steward).
+
+    pending → granted when `due_at` passes (amount recomputed from what the order keeps then), → reversed
+    when the order is refunded in full before that (or keeps nothing at grant time). Granted stays granted.
+    `amount` is yuan for commission, points for points.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="steward_rewards")
+    rule = models.ForeignKey(StewardRule, on_delete=models.PROTECT, related_name="rewards", verbose_name=_("规则"))
+    steward = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="steward_rewards", verbose_name=_("群管")
+    )
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+", verbose_name=_("群"))
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="steward_rewards", verbose_name=_("订单")
+    )
+    role = models.CharField(_("群角色"), max_length=8, choices=StewardRole.choices)
+    kind = models.CharField(_("奖励类型"), max_length=12, choices=StewardRewardKind.choices)
+    amount = money_field(_("数额"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=StewardRewardStatus.choices, default=StewardRewardStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("产生时间"), default=timezone.now)
+    due_at = models.DateTimeField(_("发放时间"))
+    granted_at = models.DateTimeField(_("已发放时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    reason = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("群管奖励")
+        verbose_name_plural = _("群管奖励")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="steward_reward_due_idx"),
+            models.Index(fields=["shop", "created_at"], name="steward_reward_shop_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "steward"], name="one_steward_reward_per_order"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="steward_reward_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} → {self.steward}"
 
 
 # Fraud review's own models (flags, thresholds, self-referral attempts) live beside it.

@@ -4,13 +4,17 @@ from celery import shared_task
 
 from shequn.jobs import run_counted
 
-from . import fraud, leaderboards, services
+from . import fraud, leaderboards, services, stewards
+
+
+def _grant_all() -> dict:
+    return {"referral": services.grant_due_rewards(), "steward": stewards.grant_due_rewards()}
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def grant_due_rewards() -> int:
-    """Grant rewards whose review period is over (each exactly once)."""
-    return run_counted("grant-due-referral-rewards", services.grant_due_rewards)
+    """Grant referral and stewards' rewards whose review period is over (each exactly once)."""
+    return run_counted("grant-due-referral-rewards", _grant_all)
 
 
 @shared_task(acks_late=True, ignore_result=True)

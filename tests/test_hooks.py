@@ -104,6 +104,7 @@ def test_the_order_hooks_run_recorders_then_deciders_then_messages():
     names = [f"{r.__module__}.{r.__qualname__}" for r in paid]
     assert names == [
         "referrals.plugins.OrderReferrals.after_paid",
+        "referrals.stewards.record_order_paid",
         "orders.reminders.RepurchasePlugin.after_paid",
         "orders.entry.EntryOrders.after_paid",
         "campaigns.plugins.CampaignOrders.after_paid",
