@@ -11,6 +11,8 @@ from .models import (
     ReferralSettings,
     Reward,
     RewardRule,
+    StewardReward,
+    StewardRule,
     WithdrawalRequest,
 )
 
@@ -102,3 +104,22 @@ class PointsEntryAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     raw_id_fields = ("account", "reward", "order")
     search_fields = ("key",)
+
+
+@admin.register(StewardRule)
+class StewardRuleAdmin(ReadOnlyAdmin):
+    """Changed on the stewards' page (audited), never here."""
+
+    list_display = ("shop", "role", "kind", "rate", "is_active", "updated_by", "updated_at")
+    list_filter = ("role", "kind", "is_active")
+    raw_id_fields = ("shop", "updated_by")
+    list_select_related = ("shop", "updated_by")
+
+
+@admin.register(StewardReward)
+class StewardRewardAdmin(ReadOnlyAdmin):
+    list_display = ("steward", "role", "kind", "amount", "status", "order", "group", "shop", "due_at", "granted_at")
+    list_filter = ("status", "kind", "role")
+    raw_id_fields = ("shop", "rule", "steward", "group", "order")
+    list_select_related = ("steward", "order", "group", "shop")
+    search_fields = ("steward__phone", "steward__display_name", "order__number")

@@ -11,9 +11,10 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 
 from shequn.api import DENIED, INVALID, NOT_FOUND, SHOP_DENIED
-from shequn.shop_api import ShopView
+from shequn.shop_api import IsShopOperator, ShopView
+from shops.models import OperatorRole
 
-from . import selectors, services
+from . import selectors, services, stewards
 from .serializers import (
     WITHDRAWAL_ACTIONS,
     CommissionAccountSerializer,
@@ -21,7 +22,11 @@ from .serializers import (
     MyRewardSerializer,
     RewardFilterSerializer,
     ShopRewardSerializer,
+    ShopStewardRewardSerializer,
     ShopWithdrawalSerializer,
+    StewardRewardFilterSerializer,
+    StewardRuleSerializer,
+    StewardRuleWriteSerializer,
     ViralFilterSerializer,
     ViralRowSerializer,
     WithdrawalCreateSerializer,
@@ -201,3 +206,62 @@ class ShopViralView(ShopView):
         filters.is_valid(raise_exception=True)
         rows = selectors.viral_table(self.shop, filters.validated_data["by"])
         return Response(ViralRowSerializer(rows, many=True).data)
+
+
+# --- Stewards' rewards (群主 / 群管理) ---------------------------------------------------------------------
+
+
+class IsShopOwnerToWrite(IsShopOperator):
+    required_role = OperatorRole.OWNER  # money is at stake, as with the referral rules
+
+
+@extend_schema(tags=["shop"])
+class ShopStewardRulesView(ShopView):
+    serializer_class = StewardRuleSerializer
+    permission_classes = [IsShopOwnerToWrite]
+    pagination_class = None  # at most one active rule per role
+
+    def _rules(self):
+        rules = stewards.active_rules(self.shop.pk)
+        return [rules[role] for role in sorted(rules)]
+
+    @extend_schema(
+        summary="The shop's stewards' reward rules",
+        description="The active rule of each group role rewarded for its group's paid orders (owner, admin).",
+        responses={200: StewardRuleSerializer(many=True), 403: SHOP_DENIED},
+    )
+    def get(self, request):
+        return Response(StewardRuleSerializer(self._rules(), many=True).data)
+
+    @extend_schema(
+        summary="Set one role's stewards' reward rule",
+        description="Owners only. commission: `rate` percent of what the order keeps (0.01–50); points: `rate` "
+        "points per yuan kept (0.01–1000). `enabled: false` switches the role's reward off. Answers all rules.",
+        request=StewardRuleWriteSerializer,
+        responses={200: StewardRuleSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
+    def put(self, request):
+        serializer = StewardRuleWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        stewards.save_rule(shop=self.shop, by=request.user, data=stewards.RuleInput(**serializer.validated_data))
+        return Response(StewardRuleSerializer(self._rules(), many=True).data)
+
+
+@extend_schema(tags=["shop"])
+class ShopStewardRewardsView(ShopView):
+    serializer_class = ShopStewardRewardSerializer
+
+    @extend_schema(
+        summary="The shop's stewards' rewards",
+        description="Newest first: pending during the review period, granted (amount recomputed from what the "
+        "order keeps), reversed when the order was refunded in full in time.",
+        parameters=[StewardRewardFilterSerializer],
+        responses={200: ShopStewardRewardSerializer(many=True), 400: INVALID, 403: SHOP_DENIED},
+    )
+    def get(self, request):
+        filters = StewardRewardFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return self.paginated(
+            stewards.rewards_for_shop(self.shop, status=filters.validated_data.get("status")),
+            ShopStewardRewardSerializer,
+        )

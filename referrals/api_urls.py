@@ -12,6 +12,8 @@ urlpatterns = [
     path("me/withdrawals/", api.MyWithdrawalsView.as_view(), name="api-my-withdrawals"),
     # Operators
     path("shop/referral-rewards/", api.ShopRewardsView.as_view(), name="api-shop-referral-rewards"),
+    path("shop/steward-rules/", api.ShopStewardRulesView.as_view(), name="api-shop-steward-rules"),
+    path("shop/steward-rewards/", api.ShopStewardRewardsView.as_view(), name="api-shop-steward-rewards"),
     path("shop/withdrawals/", api.ShopWithdrawalsView.as_view(), name="api-shop-withdrawals"),
     re_path(
         r"^shop/withdrawals/(?P<pk>[0-9]+)/(?P<action>approve|reject|mark-paid)/$",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("rewards/", views.rewards, name="referral_rewards"),
     path("withdrawals/", views.withdrawals, name="referral_withdrawals"),
     path("withdrawals/<int:pk>/<str:action>/", views.withdrawal_action, name="referral_withdrawal_action"),
+    path("stewards/", views.steward_rewards, name="referral_stewards"),
     path("settings/", views.settings_page, name="referral_settings"),
     path("settings/rules/", views.rule_create, name="referral_rule_create"),
     path("settings/rules/<int:pk>/deactivate/", views.rule_deactivate, name="referral_rule_deactivate"),

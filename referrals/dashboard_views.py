@@ -17,17 +17,19 @@ from django.views.decorators.http import require_POST
 from shops.models import OperatorRole
 from shops.tenancy import operator_required
 
-from . import selectors, services
+from . import selectors, services, stewards
 from .forms import (
     EdgeFilterForm,
     ReferralSettingsForm,
     RewardFilterForm,
     RewardRuleForm,
+    StewardRewardFilterForm,
+    StewardRuleForm,
     ViralScopeForm,
     WithdrawalDecisionForm,
     WithdrawalFilterForm,
 )
-from .models import RewardRule, WithdrawalStatus
+from .models import RewardRule, StewardRole, WithdrawalStatus
 
 PAGE_SIZE = 50
 MEMBER_EVENTS_SHOWN = 100
@@ -234,3 +236,64 @@ def rule_deactivate(request, pk: int):
     services.deactivate_reward_rule(rule=rule, by=request.user)
     messages.success(request, _("奖励规则已停用，已产生的奖励不受影响。"))
     return redirect("dashboard:referral_settings")
+
+
+# --- Stewards' rewards (群主 / 群管理) -------------------------------------------------------------------------
+
+STEWARD_REWARDS_SHOWN = 50
+
+
+def _steward_forms(request, data=None) -> list[tuple[str, StewardRuleForm]]:
+    current = stewards.active_rules(request.shop.pk)
+    forms = []
+    for role in StewardRole.values:
+        rule = current.get(role)
+        initial = {
+            "enabled": rule is not None,
+            "kind": rule.kind if rule else None,
+            "rate": rule.rate if rule else None,
+        }
+        forms.append((role, StewardRuleForm(data, prefix=role, initial=initial)))
+    return forms
+
+
+@operator_required(VIEWER)
+def steward_rewards(request):
+    """The two role rules (owners edit them) and the latest steward rewards."""
+    forms = _steward_forms(request, request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if not request.operator.can(OWNER):
+            raise PermissionDenied(_("只有店主可以修改群管奖励规则。"))
+        inputs = []
+        for role, form in forms:
+            if not form.is_valid():
+                continue
+            data = stewards.RuleInput(
+                role=role,
+                enabled=form.cleaned_data["enabled"],
+                kind=form.cleaned_data["kind"],
+                rate=form.cleaned_data["rate"],
+            )
+            for field, message in stewards.validate_rule(data).items():
+                form.add_error(field if field in form.fields else None, message)
+            inputs.append(data)
+        if all(form.is_valid() for _role, form in forms):
+            stewards.save_rules(shop=request.shop, by=request.user, rules=inputs)
+            messages.success(request, _("群管奖励规则已保存。"))
+            return redirect("dashboard:referral_stewards")
+        status = 400
+    rules = stewards.active_rules(request.shop.pk)
+    filter_form = StewardRewardFilterForm(request.GET)
+    rewards = stewards.rewards_for_shop(request.shop, status=_cleaned(filter_form).get("status") or None)
+    return render(
+        request,
+        "referrals/dashboard/stewards.html",
+        {
+            "forms": [(StewardRole(role).label, form, rules.get(role)) for role, form in forms],
+            "filter_form": filter_form,
+            "rewards": rewards[:STEWARD_REWARDS_SHOWN],
+            "can_write": request.operator.can(OWNER),
+        },
+        status=status,
+    )

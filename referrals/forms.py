@@ -7,7 +7,15 @@ from django.utils.translation import gettext_lazy as _
 
 from shequn.bounds import MAX_REWARD_CAP
 
-from .models import CapPeriod, ReferralSettings, RewardKind, RewardStatus, WithdrawalStatus
+from .models import (
+    CapPeriod,
+    ReferralSettings,
+    RewardKind,
+    RewardStatus,
+    StewardRewardKind,
+    StewardRewardStatus,
+    WithdrawalStatus,
+)
 
 MONEY_LIMITS = {"max_digits": 12, "decimal_places": 2}
 
@@ -97,4 +105,30 @@ class EdgeFilterForm(forms.Form):
 class ViralScopeForm(forms.Form):
     by = forms.ChoiceField(
         required=False, choices=[("group", _("按群")), ("series", _("按系列")), ("campaign", _("按活动"))]
+    )
+
+
+class StewardRuleForm(forms.Form):
+    """One role's rule on the stewards' page (prefixed by the role); the range checks are stewards.validate_rule."""
+
+    enabled = forms.BooleanField(label=_("启用"), required=False)
+    kind = forms.ChoiceField(label=_("奖励类型"), choices=StewardRewardKind.choices)
+    rate = forms.DecimalField(
+        label=_("比例"),
+        required=False,
+        max_digits=7,
+        decimal_places=2,
+        help_text=_("佣金：订单实付金额的百分比（2 表示 2%）；积分：每实付 1 元给多少积分。"),
+        error_messages={
+            "invalid": _("请输入数字。"),
+            "max_digits": _("比例太大。"),
+            "max_decimal_places": _("比例最多两位小数。"),
+            "max_whole_digits": _("比例太大。"),
+        },
+    )
+
+
+class StewardRewardFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部"))] + list(StewardRewardStatus.choices)
     )

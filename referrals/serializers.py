@@ -16,6 +16,11 @@ from .models import (
     Reward,
     RewardKind,
     RewardStatus,
+    StewardReward,
+    StewardRewardKind,
+    StewardRewardStatus,
+    StewardRole,
+    StewardRule,
     WithdrawalRequest,
     WithdrawalStatus,
 )
@@ -169,3 +174,61 @@ class ViralRowSerializer(serializers.Serializer):
     coefficient = serializers.DecimalField(
         max_digits=8, decimal_places=2, allow_null=True, help_text="裂变系数 K = second_gen / joins。"
     )
+
+
+# --- Stewards' rewards ---------------------------------------------------------------------------
+
+
+class StewardRuleSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=StewardRole.choices, read_only=True)
+    kind = serializers.ChoiceField(choices=StewardRewardKind.choices, read_only=True)
+    rate = serializers.DecimalField(
+        max_digits=7, decimal_places=2, read_only=True, help_text="佣金：实付金额的百分比；积分：每元积分。"
+    )
+    updated_by = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = StewardRule
+        fields = ["id", "role", "kind", "rate", "updated_by", "updated_at"]
+
+
+class StewardRuleWriteSerializer(serializers.Serializer):
+    """One role's rule: enabled=false switches the role's reward off. The ranges are checked by the service."""
+
+    role = serializers.ChoiceField(choices=StewardRole.choices)
+    enabled = serializers.BooleanField()
+    kind = serializers.ChoiceField(
+        choices=StewardRewardKind.choices, required=False, default=StewardRewardKind.COMMISSION
+    )
+    rate = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True, default=None)
+
+
+class ShopStewardRewardSerializer(serializers.ModelSerializer):
+    steward = PersonSerializer(read_only=True)
+    group = RefSerializer(read_only=True)
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    role = serializers.ChoiceField(choices=StewardRole.choices, read_only=True)
+    kind = serializers.ChoiceField(choices=StewardRewardKind.choices, read_only=True)
+    status = serializers.ChoiceField(choices=StewardRewardStatus.choices, read_only=True)
+
+    class Meta:
+        model = StewardReward
+        fields = [
+            "id",
+            "steward",
+            "group",
+            "order_number",
+            "role",
+            "kind",
+            "amount",
+            "status",
+            "created_at",
+            "due_at",
+            "granted_at",
+            "closed_at",
+            "reason",
+        ]
+
+
+class StewardRewardFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=StewardRewardStatus.choices, required=False)

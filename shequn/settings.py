@@ -418,6 +418,10 @@ SPECTACULAR_SETTINGS = {
         "RewardKindEnum": "referrals.models.RewardKind",
         "RewardStatusEnum": "referrals.models.RewardStatus",
         "WithdrawalStatusEnum": "referrals.models.WithdrawalStatus",
+        "StewardRoleEnum": "referrals.models.StewardRole",
+        "RoleEnum": "groups.models.MemberRole",  # its name before StewardRole (a subset) shared the field name
+        "StewardRewardKindEnum": "referrals.models.StewardRewardKind",
+        "StewardRewardStatusEnum": "referrals.models.StewardRewardStatus",
         "SpacePostKindEnum": "groups.space_models.PostKind",
         "ChannelEnum": "groups.models.Channel",
         "CouponChannelEnum": "campaigns.types.coupon.models.CouponChannel",
