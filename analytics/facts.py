@@ -189,6 +189,18 @@ _PARTS = [
         {"prizes": "SUM(i.quantity)", "prize_cost_fen": "SUM(i.worth * 100)"},
     ),
     (
+        # Cash a campaign credited to a member's commission (a contest's cash prize; referral rewards are costed
+        # through their Reward rows).
+        f"""referrals_commissionentry ce JOIN referrals_commissionaccount acc ON acc.id = ce.account_id
+            WHERE acc.shop_id = %(shop)s AND ce.kind = 'reward' AND ce.campaign_id IS NOT NULL
+            AND {_in_days("ce.created_at")}""",
+        "ce.created_at",
+        "NULL::bigint",
+        "''",
+        "ce.campaign_id",
+        {"cash_prize_cost_fen": "SUM(ce.amount * 100)"},
+    ),
+    (
         f"""groups_spacepost p JOIN groups_group g ON g.id = p.group_id
             LEFT JOIN groups_membership m ON m.group_id = p.group_id AND m.user_id = p.author_id
             WHERE g.shop_id = %(shop)s AND {_in_days("p.created_at")}""",
@@ -588,8 +600,13 @@ SELECT DISTINCT shop_id, day FROM (
     SELECT i.shop_id, {_day("i.owed_at")} FROM orders_fulfilmentitem i
     WHERE i.order_id IS NULL AND ({_window("i.owed_at")} OR {_window("i.voided_at")})
     UNION ALL
+    SELECT acc.shop_id, {_day("ce.created_at")} FROM referrals_commissionentry ce
+    JOIN referrals_commissionaccount acc ON acc.id = ce.account_id
+    WHERE ce.campaign_id IS NOT NULL AND {_window("ce.created_at")}
+    UNION ALL
     SELECT g.shop_id, {_day("p.created_at")} FROM groups_spacepost p JOIN groups_group g ON g.id = p.group_id
-    WHERE {_window("p.created_at")}    UNION ALL
+    WHERE {_window("p.created_at")}
+    UNION ALL
     SELECT o.shop_id, {_day("o.paid_at")} FROM orders_repurchasereminder rr
     JOIN orders_order o ON o.shop_id = rr.shop_id AND o.member_id = rr.member_id AND o.paid_at > rr.sent_at
     JOIN orders_orderline l ON l.order_id = o.id AND l.product_id = rr.product_id
@@ -616,6 +633,9 @@ SELECT LEAST(
     (SELECT MIN(p.created_at) FROM referrals_pointsentry p JOIN referrals_pointsaccount acc ON acc.id = p.account_id
      WHERE acc.shop_id = %(shop)s AND p.kind = 'earn'),
     (SELECT MIN(owed_at) FROM orders_fulfilmentitem WHERE shop_id = %(shop)s AND order_id IS NULL),
+    (SELECT MIN(ce.created_at) FROM referrals_commissionentry ce
+     JOIN referrals_commissionaccount acc ON acc.id = ce.account_id
+     WHERE acc.shop_id = %(shop)s AND ce.campaign_id IS NOT NULL),
     (SELECT MIN(p.created_at) FROM groups_spacepost p JOIN groups_group g ON g.id = p.group_id
      WHERE g.shop_id = %(shop)s)
 )

@@ -37,6 +37,7 @@ class DailyFact(models.Model):
       gave the coupon (a check-in milestone, a prize) or else its template;
     - points cost: points a campaign gave that day, at their worth when given;
     - prizes: items owed that day with no order (a prize bought in), not void, and their worth;
+    - cash prizes: commission a campaign credited that day outside the referral rewards (a contest's cash);
     - posts: group-space posts written that day (hidden ones too: they were written).
     """
 
@@ -65,6 +66,7 @@ class DailyFact(models.Model):
     points_cost_fen = counter(_("积分奖励成本（分）"))
     prizes = counter(_("实物奖品（件）"))
     prize_cost_fen = counter(_("实物奖品成本（分）"))
+    cash_prize_cost_fen = counter(_("现金奖品（分）"))
     invites = counter(_("邀请"))
     qualified_referrals = counter(_("合格推荐"))
     invitee_first_orders = counter(_("被邀请人首单"))

@@ -212,6 +212,7 @@ COST_PARTS = [
     ("points_cost_fen", _("积分奖励")),
     ("free_item_cost_fen", _("赠品与免费商品")),
     ("prize_cost_fen", _("实物奖品")),
+    ("cash_prize_cost_fen", _("现金奖品")),
 ]
 
 

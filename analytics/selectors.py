@@ -207,6 +207,7 @@ ROI_MEASURES = [
     "points_cost_fen",
     "prizes",
     "prize_cost_fen",
+    "cash_prize_cost_fen",
     "new_members",
     "campaign_acts",
 ]

@@ -75,7 +75,9 @@ def credit_points(*, campaign, member_id: int, points: int, key: str):
 def credit_commission(*, campaign, member_id: int, amount: Decimal, key: str):
     """Cash a campaign's rule gives a member (a contest's prize), into their commission balance once per key,
     in the caller's transaction; withdrawn like any commission."""
-    return referrals.credit_commission(shop_id=campaign.shop_id, member_id=member_id, amount=amount, key=key)
+    return referrals.credit_commission(
+        shop_id=campaign.shop_id, member_id=member_id, amount=amount, key=key, campaign_id=campaign.pk
+    )
 
 
 def open_fraud_members(*, shop_id: int, member_ids) -> set[int]:

@@ -550,6 +550,8 @@ class CommissionEntry(models.Model):
         "WithdrawalRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
     )
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    # Cash a campaign gave outside the referral rewards (a contest's cash prize): campaign ROI counts it.
+    campaign_id = models.PositiveBigIntegerField(_("活动"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("佣金流水")

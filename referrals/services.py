@@ -818,6 +818,7 @@ def _post_entry(
     now: datetime,
     reward: Reward | None = None,
     withdrawal: WithdrawalRequest | None = None,
+    campaign_id: int | None = None,
 ) -> CommissionEntry | None:
     """Move money in (amount > 0) or out (< 0) of the balance, once per key; an overdraft raises.
 
@@ -836,6 +837,7 @@ def _post_entry(
                 reward=reward,
                 withdrawal=withdrawal,
                 created_at=now,
+                campaign_id=campaign_id,
             )
     except IntegrityError as exc:
         if _is_unique_violation(exc):
@@ -851,13 +853,28 @@ def _post_entry(
     return entry
 
 
-def credit_commission(*, shop_id: int, member_id: int, amount: Decimal, key: str, now: datetime | None = None):
+def credit_commission(
+    *,
+    shop_id: int,
+    member_id: int,
+    amount: Decimal,
+    key: str,
+    campaign_id: int | None = None,
+    now: datetime | None = None,
+):
     """Commission money a campaign's rule gives a member (a contest's cash prize), into the member's commission
-    balance once per key (a repeat returns None), in the caller's transaction."""
+    balance once per key (a repeat returns None), in the caller's transaction. The entry keeps the campaign:
+    campaign ROI counts the cash as its cost."""
     if amount <= 0:
         raise ValueError("a commission credit is positive")
     return _post_entry(
-        shop_id=shop_id, member_id=member_id, amount=amount, kind=EntryKind.REWARD, key=key, now=now or timezone.now()
+        shop_id=shop_id,
+        member_id=member_id,
+        amount=amount,
+        kind=EntryKind.REWARD,
+        key=key,
+        now=now or timezone.now(),
+        campaign_id=campaign_id,
     )
 
 

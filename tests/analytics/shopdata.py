@@ -38,6 +38,9 @@ from orders.models import (
     RepurchaseReminder,
 )
 from referrals.models import (
+    CommissionAccount,
+    CommissionEntry,
+    EntryKind,
     EventKind,
     PointsAccount,
     PointsEntry,
@@ -157,6 +160,18 @@ def add_campaign_costs(data: ShopData, person, days: int) -> None:
             state=FulfilmentState.VOID if void else FulfilmentState.OWED,
             owed_at=owed,
             voided_at=owed + timedelta(hours=1) if void else None,
+        )
+    commission = None
+    for _ in range(rng.choice([0, 0, 0, 1])):  # cash prizes, and commission no campaign gave (not its cost)
+        commission = commission or CommissionAccount.objects.create(shop=data.shop, member=person)
+        CommissionEntry.objects.create(
+            account=commission,
+            kind=EntryKind.REWARD,
+            amount=Decimal(rng.randint(1, 20000)) / 100,
+            balance_after=0,
+            key=uuid.uuid4().hex,
+            campaign_id=rng.choice(givers),
+            created_at=_at(data, rng.uniform(0, days)),
         )
     for _ in range(rng.choice([0, 0, 1, 3])):
         SpacePost.objects.create(
@@ -495,6 +510,8 @@ def _count_campaign_costs(shop, cells: dict, channel_of: dict) -> None:
         cell = cells[(local_day(i.owed_at), None, "", i.campaign_id)]
         cell["prizes"] += i.quantity
         cell["prize_cost_fen"] += fen(i.worth)
+    for ce in CommissionEntry.objects.filter(account__shop=shop, kind=EntryKind.REWARD, campaign_id__isnull=False):
+        cells[(local_day(ce.created_at), None, "", ce.campaign_id)]["cash_prize_cost_fen"] += fen(ce.amount)
     for p in SpacePost.objects.filter(group__shop=shop):
         cells[(local_day(p.created_at), p.group_id, channel_of.get((p.group_id, p.author_id), ""), None)]["posts"] += 1
 

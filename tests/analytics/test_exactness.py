@@ -223,6 +223,7 @@ def test_campaign_roi_equals_its_orders_refunds_subsidies_coupons_rewards_points
             "points_cost_fen": sums["points_cost_fen"],
             "free_item_cost_fen": sums["free_item_cost_fen"],
             "prize_cost_fen": sums["prize_cost_fen"],
+            "cash_prize_cost_fen": sums["cash_prize_cost_fen"],
         }
         cost = sum(parts.values())
         net = sums["revenue_fen"] - sums["refunds_fen"] + sums["tier_refunds_fen"]

@@ -22,7 +22,7 @@ from groups.models import ActivityKind, LinkVisit, MemberActivity, VisitKind
 from groups.space_models import SpacePost
 from orders import fulfilment
 from orders.models import FulfilmentItem, Refund, RepurchaseReminder
-from referrals.models import EventKind, PointsAccount, PointsEntry, ReferralEvent
+from referrals.models import CommissionAccount, CommissionEntry, EventKind, PointsAccount, PointsEntry, ReferralEvent
 from shequn.models import JobRun
 from tests.analytics import shopdata
 from tests.factories import InviteLinkFactory
@@ -204,7 +204,7 @@ def test_a_link_visit_or_a_gift_alone_marks_its_day_changed(change):
     assert shopdata.fact_cells(data.shop) == shopdata.direct_daily(data.shop)
 
 
-def test_a_campaigns_points_prize_and_a_post_alone_mark_their_days_and_a_void_marks_the_prizes_day():
+def test_a_campaigns_points_prizes_cash_and_a_post_alone_mark_their_days_and_a_void_marks_the_prizes_day():
     data = shopdata.make_shop(random.Random(9), members=4, orders=4, days=10)
     campaign = Campaign.objects.create(
         shop=data.shop, type="checkin", name="打卡", starts_at=data.start, ends_at=data.start + timedelta(days=30)
@@ -230,10 +230,16 @@ def test_a_campaigns_points_prize_and_a_post_alone_mark_their_days_and_a_void_ma
         recipient_phone="13800000000", address="上海市", owed_at=old_day,
     )  # fmt: skip
     SpacePost.objects.create(group=data.groups[0], author=person, body="分享", created_at=at)
+    cash = CommissionAccount.objects.create(shop=data.shop, member=person)
+    CommissionEntry.objects.create(
+        account=cash, kind="reward", amount="20.00", balance_after="20.00", key="cash", campaign_id=campaign.pk,
+        created_at=at,
+    )  # fmt: skip
     facts.refresh(result=facts.JobResult(), now=now + timedelta(minutes=10))
     # the prize was stamped before the watermark: only a rebuild (or its void, below) reaches its day
     mine = DailyFact.objects.filter(shop=data.shop, campaign_id=campaign.pk)
     assert mine.aggregate(n=Sum("points_cost_fen"))["n"] == 70
+    assert mine.aggregate(n=Sum("cash_prize_cost_fen"))["n"] == 2000
     assert DailyFact.objects.filter(shop=data.shop, day=timezone.localdate(at)).aggregate(n=Sum("posts"))["n"] == 1
     facts.rebuild_shop(shop_id=data.shop.pk)
     assert mine.aggregate(n=Sum("prize_cost_fen"), k=Sum("prizes")) == {"n": 8800, "k": 2}

@@ -24,7 +24,7 @@ from campaigns.types.contest import kind as contests
 from groups.models import ActivityKind, MemberActivity
 from orders.models import FulfilmentItem, Order
 from referrals.fraud_models import FlagKind, FlagStatus, FraudFlag
-from referrals.models import CommissionAccount, EventKind, PointsEntry
+from referrals.models import CommissionAccount, CommissionEntry, EventKind, PointsEntry
 from referrals.points import balance_of
 from referrals.services import void_events
 from shops.models import AuditEntry
@@ -225,6 +225,8 @@ def test_settlement_freezes_the_ranking_and_grants_each_prize_through_the_reward
     assert (item.campaign_id, item.worth) == (campaign.pk, Decimal("199.00"))  # campaign ROI's prize cost
     # Cash into the commission balance; the coupon granted once under the key, its reason naming the contests.
     assert _commission(shop, second) == Decimal("20.00")
+    cash = CommissionEntry.objects.get(account__member=second, account__shop=shop)
+    assert (cash.amount, cash.campaign_id) == (Decimal("20.00"), campaign.pk)  # campaign ROI's cash prize cost
     coupon = Coupon.objects.get(campaign=template, member=third)
     assert coupon.grant_key == f"contest:{campaign.pk}:3:4:{third.pk}"
     assert coupon.issuer_campaign_id == campaign.pk
