@@ -184,7 +184,7 @@ def save_step(*, playbook: Playbook, by, step: PlaybookStep | None = None, **val
         shop=playbook.shop_id,
         by=by,
         action="playbook.step.save",
-        target=playbook,
+        target=step,  # the step's fields, named by the step model's words
         label=playbook.name,
         before=before,
         after=audit.snapshot(step, STEP_FIELDS),
@@ -199,7 +199,7 @@ def delete_step(*, step: PlaybookStep, by) -> None:
         shop=playbook.shop_id,
         by=by,
         action="playbook.step.delete",
-        target=playbook,
+        target=step,  # the step's fields, named by the step model's words
         label=playbook.name,
         before=audit.snapshot(step, STEP_FIELDS),
     )
