@@ -16,7 +16,9 @@ class _ShopIds(serializers.PrimaryKeyRelatedField):
     model = None
 
     def get_queryset(self):
-        return self.model.objects.filter(shop=self.context["shop"])
+        # Without the view's shop no id is the shop's: refused as unknown, never looked up elsewhere.
+        shop = self.context.get("shop")
+        return self.model.objects.filter(shop=shop) if shop is not None else self.model.objects.none()
 
 
 class ShopTagIds(_ShopIds):
