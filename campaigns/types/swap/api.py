@@ -274,6 +274,7 @@ class MySwapReportView(SocialView):
 @extend_schema(tags=["member"])
 class MySwapsView(SocialView):
     serializer_class = SwapSerializer
+    pagination_class = None  # the newest swaps only (LISTED_ON_PAGE), as the member page lists them
 
     @extend_schema(
         summary="My swaps (换物): offers I made and received, newest first",
