@@ -217,7 +217,7 @@ def group_page(request: HttpRequest, pk: int) -> HttpResponse:
             # Running campaigns (shequn.hooks.group_offers): one tap from the group to the offer.
             "offers": selectors.offers_for_member(group, request.user) if active else [],
             # The 群主/管理员's powers here (groups.powers): their management pages are linked from the group.
-            "powers": powers_of(request.user, group),
+            "powers": powers_of(request.user, group, membership=membership),
         },
     )
 
