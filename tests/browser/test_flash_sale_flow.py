@@ -1,7 +1,8 @@
-"""秒杀 end to end in a real browser: a member taps 立即抢购 on the landing page, signs in, confirms and pays
-for the last unit; the sale is sold out: another member's landing page says 已抢光 with no buy button, and
-the buy page itself answers with the sold-out page. The live server runs in another thread of this process;
-the test delivers the simulated provider's outbox itself, as the worker would."""
+"""秒杀 end to end in a real browser: a member uses a coupon on a flash sale and pays less; a member
+taps 立即抢购 on the landing page, signs in, confirms and pays for the last unit; the sale is sold out:
+another member's landing page says 已抢光 with no buy button, and the buy page itself answers with the
+sold-out page. The live server runs in another thread of this process; the test delivers the simulated
+provider's outbox itself, as the worker would."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -11,12 +12,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
-from campaigns.models import Campaign, CampaignOrder, CampaignType
+from campaigns.models import Campaign, CampaignOrder, CampaignType, CouponState
+from campaigns.types.coupon import kind as coupons
 from groups.models import GroupState, Threshold
 from groups.services import add_member
 from orders.models import Order, OrderState
 from orders.payments.simulated import deliver_due
 from shops.models import OperatorRole
+from tests.campaigns.coupon_support import coupon_template
 from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -101,3 +104,67 @@ def test_a_flash_sale_sells_out(phone, other_phone, live_site, shot, sign_in_by_
 
     campaign = Campaign.objects.get(pk=campaign.pk)
     assert campaign.stock_used == 1 == CampaignOrder.objects.filter(campaign=campaign).count()
+
+
+def test_a_member_uses_a_coupon_on_a_flash_sale_and_pays_less(phone, live_site, shot, sign_in_by_phone):
+    shop = ShopFactory(name="小满母婴生活馆")
+    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
+    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
+    buyer = UserFactory(phone="+8613700004322", display_name="周敏")
+    add_member(group=group, user=buyer, by=owner)
+    sku = SkuFactory(
+        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("59.90"), stock=50
+    )
+    now = timezone.now()
+    campaign = services.create_campaign(
+        shop=shop,
+        by=owner,
+        type=CampaignType.FLASH_SALE,
+        name="米粉整点秒杀",
+        sku=sku,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=1),
+        stock_cap=5,
+        per_member_limit=1,
+        hook_title="整点秒杀，有机米粉 ¥9.90",
+        settings={"flash_price": "9.90"},
+    )
+    services.schedule_campaign(campaign=campaign, by=owner)
+
+    def claim(name, amount_off, stacks):
+        settings = {"coupon_kind": "no_threshold", "amount_off": amount_off, "stack_with_campaign_price": stacks}
+        return coupons.claim_coupon(campaign=coupon_template(shop, name=name, settings=settings), member=buyer)
+
+    best = claim("秒杀叠加券 5 元", "5", True)
+    claim("秒杀叠加券 2 元", "2", True)
+    claim("店铺专享券 8 元", "8", False)  # not with a campaign price: never offered here
+
+    phone.goto(f"{live_site}/m/c/{campaign.pk}/flash/buy/")
+    sign_in_by_phone(phone, "13700004322", step="1-sign-in")
+    expect(phone.get_by_role("heading", name="确认抢购")).to_be_visible()
+    coupon = phone.get_by_label("优惠券")
+    expect(coupon).to_have_value(str(best.pk))  # the best one preselected
+    expect(coupon.locator("option", has_text="店铺专享券")).to_have_count(0)
+    expect(phone.get_by_test_id("submit-flash-order")).to_have_text("提交订单 ¥4.90")
+    phone.locator(".segment", has_text="快递配送").click()
+    phone.get_by_label("收货地址").fill(ADDRESS)
+
+    # Another coupon, requoted: the price follows; then back to the best one.
+    coupon.select_option(index=2)  # "no coupon", the ¥5 one, the ¥2 one
+    phone.get_by_role("button", name="重新计算").click()
+    expect(phone.get_by_test_id("submit-flash-order")).to_have_text("提交订单 ¥7.90")
+    phone.get_by_label("优惠券").select_option(str(best.pk))
+    shot(phone, "2-confirm-with-coupon")
+    phone.get_by_test_id("submit-flash-order").click()
+    expect(phone.get_by_text("抢到了！请在付款时限内完成付款。")).to_be_visible()
+
+    phone.get_by_role("button", name="去付款").click()
+    expect(phone.locator(".cashier-amount")).to_contain_text("¥4.90")
+    phone.get_by_role("button", name="确认支付").click()
+    phone.wait_for_url("**/orders/*/**")
+    assert deliver_due() == 1
+    order = Order.objects.get(member=buyer)
+    assert order.state == OrderState.PAID and order.total == Decimal("4.90") < Decimal("9.90")
+    best.refresh_from_db()
+    assert best.state == CouponState.USED
+    shot(phone, "3-paid-less")
