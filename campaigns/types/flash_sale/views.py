@@ -18,6 +18,7 @@ from accounts import intents
 from campaigns import checkout, selectors, services
 from campaigns.models import Campaign, CampaignType
 from orders import selectors as order_selectors
+from orders import soldout
 from orders.models import Delivery
 
 from . import kind as flash_sale
@@ -110,6 +111,7 @@ def _checkout(request: HttpRequest, campaign: Campaign, groups: list, landing: s
     }
     # "requote": the member changed a discount choice: show the new price, place nothing.
     if request.method == "POST" and form.is_valid() and "requote" not in request.POST:
+        soldout.note_submitted(context["idempotency_key"])  # a resubmit must find its order (orders.early)
         try:
             order = flash_sale.buy(
                 campaign=campaign,
