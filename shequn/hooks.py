@@ -156,6 +156,11 @@ order_page_after_payment: Hook[[Model], str | None] = Hook("order_page_after_pay
 """Where a member who has just paid for the order goes on: a URL (a 拼团 seat: the team page, where the
 member invites friends), or None for the order page. Asked outside the order's transactions; first answer."""
 
+sold_out_routes: Hook[[], Any] = Hook("sold_out_routes", when=When.READ)
+"""() → an orders.soldout.EarlyRoute: an order form's URL (the checkout, a campaign's 立即抢购) whose POST the
+order core may refuse from the sold-out flags before the session, the user and CSRF are loaded
+(orders.early). Asked once per process; every answer is used."""
+
 # Priorities of order_pricing receivers, lowest first: charges, then the price, then discounts, and points
 # last, so that points pay what is left after every other discount.
 PRICE_SHIPPING = 200  # a shipping charge

@@ -309,4 +309,28 @@ FIGURE_LABELS = {
 
 registry.register(FlashSale())
 
+
+def sold_out_route() -> soldout.EarlyRoute:
+    """立即抢购 POSTs of a campaign flagged sold out are answered before the session (orders.early)."""
+    from campaigns.services import SOLD_OUT_SCOPE
+
+    return soldout.EarlyRoute(
+        url_name="campaigns:flash_buy",
+        back_name="campaigns:landing",
+        scope=SOLD_OUT_SCOPE,
+        subjects=lambda campaign_id, _data: [campaign_id],
+        template="campaigns/flash_sale/sold_out_early.html",
+        show_name=True,  # the landing page, public, shows the name
+    )
+
+
+def connect_hooks() -> None:
+    """The flash-sale type's receivers of the lower apps' hooks (connecting again changes nothing)."""
+    from shequn import hooks
+
+    hooks.sold_out_routes.connect(sold_out_route, priority=hooks.DECIDE + 10)
+
+
+connect_hooks()
+
 __all__ = ["FlashSale", "Rules", "buy", "is_flagged_sold_out", "opens_now", "start_if_due", "units_of_member"]

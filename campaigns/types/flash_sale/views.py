@@ -17,6 +17,7 @@ from accounts import intents
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignType
 from orders import selectors as order_selectors
+from orders import soldout
 from orders.models import Delivery
 
 from . import kind as flash_sale
@@ -101,6 +102,7 @@ def _checkout(request: HttpRequest, campaign: Campaign, groups: list, landing: s
         "back": landing,
     }
     if request.method == "POST" and form.is_valid():
+        soldout.note_submitted(context["idempotency_key"])  # a resubmit must find its order (orders.early)
         try:
             order = flash_sale.buy(
                 campaign=campaign,
