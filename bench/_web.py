@@ -144,7 +144,7 @@ class Servers:
         return [f"http://127.0.0.1:{port}" for port in self.ports]
 
 
-def _wait_for(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_for(port: int, process: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
