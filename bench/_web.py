@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,14 @@ def web_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=int, default=10, help="concurrent connections (default 10)")
     parser.add_argument(
         "--scale", action="store_true", help="also run on two gunicorn processes and two Celery workers"
+    )
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="also run with gunicorn and Celery connecting through a throwaway PgBouncer in transaction mode",
+    )
+    parser.add_argument(
+        "--pool-size", type=int, default=20, help="--pgbouncer: server connections per pool at most (default 20)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser
@@ -135,7 +144,7 @@ class Servers:
         return [f"http://127.0.0.1:{port}" for port in self.ports]
 
 
-def _wait_for(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_for(port: int, process: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -206,6 +215,7 @@ class Bench:
         self.collect_static()
         self.servers: Servers | None = None
         self.workers: list[subprocess.Popen] = []
+        self.pooler: PgBouncer | None = None  # while set, the servers connect through it
 
     # --- lifecycle ---
 
@@ -244,6 +254,7 @@ class Bench:
         self.stop()
         ports = [free_port() for _ in range(web)]
         servers = Servers(ports)
+        env = self.env if self.pooler is None else dict(self.env, **self.pooler.client_env())
         log = open(self.tmp / "gunicorn.log", "a")  # noqa: SIM115 - closed with the process
         for port in ports:
             command = [
@@ -262,7 +273,7 @@ class Bench:
                 "--timeout",
                 "120",
             ]
-            servers.processes.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log))
+            servers.processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))
         for _ in range(celery):
             command = [
                 str(VENV_BIN / "celery"),
@@ -280,7 +291,7 @@ class Bench:
                 "-n",
                 f"{self.queue}-{len(self.workers)}@%h",
             ]
-            self.workers.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log))
+            self.workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))
         for port, process in zip(ports, servers.processes, strict=True):
             _wait_for(port, process)
         self.servers = servers
@@ -294,6 +305,34 @@ class Bench:
         for worker in self.workers:
             _stop(worker)
         self.workers = []
+
+    @contextmanager
+    def through_pgbouncer(self):
+        """A throwaway PgBouncer in transaction mode in front of this bench's database: the servers started
+        inside connect through it with DATABASE_POOLER=pgbouncer (this process, which seeds and checks the
+        invariants, and pgbench stay direct). Yields it; its peaks are read after the block."""
+        self.stop()
+        pooler = PgBouncer(self.db_url, pool_size=self.args.pool_size, log=self.tmp / "pgbouncer.log")
+        self.pooler = pooler
+        try:
+            yield pooler
+        finally:
+            self.stop()
+            self.pooler = None
+            pooler.close()
+
+    def variants(self, measure) -> list:
+        """`measure(web)` (web processes, each Measures of one run) on one gunicorn and one Celery worker,
+        then what --scale and --pgbouncer ask for, as ratios to it."""
+        single = measure(1)
+        measures = list(single)
+        if self.args.scale:
+            measures += scale_measures(single, measure(2))
+        if self.args.pgbouncer:
+            with self.through_pgbouncer() as pooler:
+                pooled = measure(1)
+            measures += pooled_measures(single, pooled, pooler)
+        return measures
 
     @contextmanager
     def serving(self, web: int = 1, celery: int = 1):
@@ -396,6 +435,117 @@ class Bench:
         at once, queue behind them; when they are answered, the queue ahead of them is gone."""
         count = 2 * self.args.workers * len(self.servers.urls())
         fire(self.servers.urls(), [Request("GET", "/_bench/hello")] * count, connections=count)
+
+
+# --- PgBouncer ------------------------------------------------------------------------------------------
+
+
+def pgbouncer_binary() -> str:
+    found = shutil.which("pgbouncer") or next(
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.access(p, os.X_OK)), None
+    )
+    if not found:
+        raise SystemExit("--pgbouncer: pgbouncer is not installed (Debian: pgbouncer; scripts/bench installs it)")
+    return found
+
+
+class PgBouncer:
+    """A PgBouncer in transaction mode on a free port in front of one database, and a thread that reads
+    its admin console (SHOW POOLS, every 50 ms) for the peaks: server connections it held, how many of
+    them ran a transaction at once, client connections, clients waiting for a server connection."""
+
+    def __init__(self, db_url: str, *, pool_size: int, log: Path):
+        import psycopg2
+
+        parts = urlsplit(db_url)
+        self.database = parts.path.lstrip("/")
+        self.user, self.password = parts.username or "postgres", parts.password or ""
+        self.port = free_port()
+        self.pool_size = pool_size
+        # Its own directory, not the bench's: as root PgBouncer must drop to `nobody`, who reads its files.
+        self.folder = Path(tempfile.mkdtemp(prefix="shequn-pgbouncer-"))
+        (self.folder / "userlist.txt").write_text(f'"{self.user}" "{self.password}"\n')
+        (self.folder / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"{self.database} = host={parts.hostname or '127.0.0.1'} port={parts.port or 5432} "
+            f"dbname={self.database}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            # The same password as PostgreSQL's (sent on to it); trust only when PostgreSQL trusts too.
+            f"auth_type = {'scram-sha-256' if self.password else 'trust'}\n"
+            f"auth_file = {self.folder / 'userlist.txt'}\n"
+            f"admin_users = {self.user}\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\nmax_client_conn = 1000\n"
+            "log_connections = 0\nlog_disconnections = 0\n" + ("user = nobody\n" if os.geteuid() == 0 else "")
+        )
+        if os.geteuid() == 0:
+            import pwd
+
+            nobody = pwd.getpwnam("nobody")
+            for path in (self.folder, *self.folder.iterdir()):
+                os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        self.log = open(log, "a")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(
+            [pgbouncer_binary(), str(self.folder / "pgbouncer.ini")], stdout=self.log, stderr=self.log
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self.admin = psycopg2.connect(
+                    host="127.0.0.1", port=self.port, dbname="pgbouncer", user=self.user, password=self.password
+                )
+                break
+            except psycopg2.OperationalError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"PgBouncer did not start; see {log}") from None
+                time.sleep(0.1)
+        self.admin.autocommit = True  # the admin console knows no transactions
+        self.peak = {"servers": 0, "active servers": 0, "clients": 0, "waiting clients": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def url(self) -> str:
+        auth = f"{self.user}:{self.password}" if self.password else self.user
+        return f"postgres://{auth}@127.0.0.1:{self.port}/{self.database}"
+
+    def client_env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.url(), "DATABASE_POOLER": "pgbouncer"}
+
+    def console(self, command: str) -> list[dict]:
+        with self.admin.cursor() as cursor:
+            cursor.execute(command)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            for pool in self.console("SHOW POOLS"):
+                if pool["database"] != self.database:
+                    continue
+                servers = sum(pool[k] for k in ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"))
+                now = {
+                    "servers": servers,
+                    "active servers": pool["sv_active"],
+                    "clients": pool["cl_active"] + pool["cl_waiting"],
+                    "waiting clients": pool["cl_waiting"],
+                }
+                self.peak = {k: max(v, now[k]) for k, v in self.peak.items()}
+
+    def transactions(self) -> int:
+        """Transactions PgBouncer passed on to PostgreSQL for the database so far (SHOW STATS)."""
+        rows = [row for row in self.console("SHOW STATS") if row["database"] == self.database]
+        return int(rows[0]["total_xact_count"]) if rows else 0
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.xacts = self.transactions()
+        self.admin.close()
+        _stop(self.process)
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # --- Load: wrk -----------------------------------------------------------------------------------------
@@ -636,3 +786,42 @@ def scale_measures(single: list, double: list) -> list:
         )
         for one, two in zip(single, double, strict=True)
     ]
+
+
+POOLED_TARGET = 0.8  # an extra hop per statement; at least 80 % of the direct rate
+
+
+def pooled_measures(direct: list, pooled: list, pooler: PgBouncer) -> list:
+    """--pgbouncer: each figure with gunicorn and Celery connecting through PgBouncer in transaction mode as
+    a ratio to the same figure connecting directly, with the connections it used and the invariants of the
+    pooled run; a line per figure printed as well."""
+    from _support import Measure
+
+    peak = pooler.peak
+    connections = (
+        f"PgBouncer held at most {peak['servers']} server connections ({peak['active servers']} in a transaction "
+        f"at once, pool_size {pooler.pool_size}) for {peak['clients']} client connections "
+        f"({peak['waiting clients']} waiting at most); {pooler.xacts:,} transactions"
+    )
+    measures = []
+    for one, two in zip(direct, pooled, strict=True):
+        print(
+            f"· through PgBouncer: {one.name}: {two.figure:,.1f} vs {one.figure:,.1f} {one.unit} direct "
+            f"= ×{_ratio(two.figure, one.figure):.2f}; {connections}",
+            flush=True,
+        )
+        measures.append(
+            Measure(
+                id=one.id,
+                name=f"through PgBouncer (transaction mode): {one.name}",
+                figure=two.figure,
+                baseline=one.figure,
+                unit=one.unit,
+                baseline_name="the same connecting to PostgreSQL directly",
+                target=POOLED_TARGET,
+                invariants=two.invariants,
+                notes=f"{connections}; its baseline ({one.baseline_name}) pooled vs direct: "
+                f"{_ratio(two.baseline, one.baseline):.2f}; {two.notes}",
+            )
+        )
+    return measures

@@ -50,6 +50,8 @@ def run(argv: list[str]) -> list[Measure]:
     parser.add_argument("--burst", type=int, default=30, help="units of the sold-out sale (default 30)")
     parser.add_argument("--members", type=int, default=50, help="members the sold-out requests rotate over")
     args = parser.parse_args(argv)
+    if args.pgbouncer:
+        parser.error("P11 has no --pgbouncer run yet (P3, P4 and P6 have)")
     if args.scale:
         parser.error("P11 has no --scale run yet")
     bench = Bench("p11", args)

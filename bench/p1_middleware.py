@@ -20,7 +20,10 @@ TARGET = 0.65
 
 
 def run(argv: list[str]) -> list[Measure]:
-    args = web_options(argparse.ArgumentParser(prog="scripts/bench P1", description=__doc__)).parse_args(argv)
+    parser = web_options(argparse.ArgumentParser(prog="scripts/bench P1", description=__doc__))
+    args = parser.parse_args(argv)
+    if args.pgbouncer:
+        parser.error("P1 has no --pgbouncer run yet (P3, P4 and P6 have)")
     bench = Bench("p1", args)
     try:
         measures = measure(bench, web=1)

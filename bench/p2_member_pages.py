@@ -26,6 +26,8 @@ def run(argv: list[str]) -> list[Measure]:
     parser = web_options(argparse.ArgumentParser(prog="scripts/bench P2", description=__doc__))
     parser.add_argument("--members", type=int, default=50, help="signed-in members the requests rotate over")
     args = parser.parse_args(argv)
+    if args.pgbouncer:
+        parser.error("P2 has no --pgbouncer run yet (P3, P4 and P6 have)")
     bench = Bench("p2", args)
     try:
         world = seed(args.members)

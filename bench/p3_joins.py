@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _seed  # noqa: E402
 from _support import Measure  # noqa: E402
-from _web import Bench, Request, scale_measures, web_options  # noqa: E402
+from _web import Bench, Request, web_options  # noqa: E402
 
 ID = "P3"
 TITLE = "joins through invite links spread over many groups vs one-statement write view"
@@ -37,10 +37,7 @@ def run(argv: list[str]) -> list[Measure]:
             group = _seed.group(shop, name=f"宝妈好物群{i}", capacity=10_000)
             _seed.add_members(group, [inviter])
             links.append(_seed.invite_link(group, inviter))
-        measures = measure(bench, args, links, web=1)
-        if args.scale:
-            measures += scale_measures(measures, measure(bench, args, links, web=2))
-        return measures
+        return bench.variants(lambda web: measure(bench, args, links, web=web))
     finally:
         bench.close()
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _seed  # noqa: E402
 from _support import Measure  # noqa: E402
-from _web import Bench, pgbench_hot_row, scale_measures, web_options  # noqa: E402
+from _web import Bench, pgbench_hot_row, web_options  # noqa: E402
 
 ID = "P6"
 TITLE = "bargain cuts on one hot bargain vs pgbench hot-row UPDATE"
@@ -42,10 +42,7 @@ def run(argv: list[str]) -> list[Measure]:
     args = parser.parse_args(argv)
     bench = Bench("p6", args)
     try:
-        measures = measure(bench, args, web=1)
-        if args.scale:
-            measures += scale_measures(measures, measure(bench, args, web=2))
-        return measures
+        return bench.variants(lambda web: measure(bench, args, web=web))
     finally:
         bench.close()
 

@@ -34,6 +34,8 @@ def run(argv: list[str]) -> list[Measure]:
     parser.add_argument("--members", type=int, default=50, help="signed-in members fetching the page")
     parser.add_argument("--reads", type=int, default=5000, help="in-process top-50 and my-rank reads each")
     args = parser.parse_args(argv)
+    if args.pgbouncer:
+        parser.error("P7 has no --pgbouncer run yet (P3, P4 and P6 have)")
     bench = Bench("p7", args)
     try:
         import leaderboards

@@ -189,8 +189,7 @@ def hide_post(*, post: SpacePost, actor: Actor) -> SpacePost:
     _require_power(actor, post.group, GroupPower.HIDE_POSTS)
     with transaction.atomic():
         now = timezone.now()
-        if SpacePost.objects.filter(pk=post.pk, hidden_at__isnull=True).update(hidden_at=now, hidden_by=actor.user):
-            post.hidden_at, post.hidden_by = now, actor.user
+        if post.set_hidden(True, by=actor.user, now=now):
             _audit(actor, post.group, "group.space.hide", post, before={"hidden_at": None}, after={"hidden_at": now})
     return post
 
@@ -200,8 +199,7 @@ def restore_post(*, post: SpacePost, actor: Actor) -> SpacePost:
     _require_power(actor, post.group, GroupPower.HIDE_POSTS)
     with transaction.atomic():
         before = post.hidden_at
-        if SpacePost.objects.filter(pk=post.pk, hidden_at__isnull=False).update(hidden_at=None, hidden_by=None):
-            post.hidden_at, post.hidden_by = None, None
+        if post.set_hidden(False):
             _audit(
                 actor, post.group, "group.space.restore", post, before={"hidden_at": before}, after={"hidden_at": None}
             )
@@ -215,10 +213,7 @@ def hide_comment(*, comment: SpaceComment, actor: Actor) -> SpaceComment:
     _require_power(actor, group, GroupPower.HIDE_POSTS)
     with transaction.atomic():
         now = timezone.now()
-        if SpaceComment.objects.filter(pk=comment.pk, hidden_at__isnull=True).update(
-            hidden_at=now, hidden_by=actor.user
-        ):
-            comment.hidden_at, comment.hidden_by = now, actor.user
+        if comment.set_hidden(True, by=actor.user, now=now):
             audit.record(
                 shop=group.shop_id,
                 by=actor.user,
@@ -237,8 +232,7 @@ def restore_comment(*, comment: SpaceComment, actor: Actor) -> SpaceComment:
     _require_power(actor, group, GroupPower.HIDE_POSTS)
     with transaction.atomic():
         before = comment.hidden_at
-        if SpaceComment.objects.filter(pk=comment.pk, hidden_at__isnull=False).update(hidden_at=None, hidden_by=None):
-            comment.hidden_at, comment.hidden_by = None, None
+        if comment.set_hidden(False):
             audit.record(
                 shop=group.shop_id,
                 by=actor.user,

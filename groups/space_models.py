@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from groups.hideable import Hideable
 from shops.models import Shop
 
 POST_MAX_LENGTH = 2000
@@ -87,7 +88,7 @@ def space_settings_for(shop_id: int) -> SpaceSettings:
     return SpaceSettings.objects.filter(shop_id=shop_id).first() or SpaceSettings(shop_id=shop_id)
 
 
-class SpacePost(models.Model):
+class SpacePost(Hideable):
     """An announcement, a post or a question in a group's space. Hidden posts are kept, shown to no member."""
 
     group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="space_posts")
@@ -97,15 +98,6 @@ class SpacePost(models.Model):
     kind = models.CharField(_("类型"), max_length=12, choices=PostKind.choices, default=PostKind.POST)
     body = models.TextField(_("内容"), max_length=POST_MAX_LENGTH)
     created_at = models.DateTimeField(_("发布时间"), default=timezone.now)
-    hidden_at = models.DateTimeField(_("隐藏时间"), null=True, blank=True)
-    hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("隐藏人"),
-    )
     # Questions only: the first reply by someone other than the asker, set once.
     first_reply_at = models.DateTimeField(_("首次回复时间"), null=True, blank=True)
     first_responder = models.ForeignKey(
@@ -149,17 +141,13 @@ class SpacePost(models.Model):
         return f"{self.get_kind_display()} #{self.pk}"
 
     @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
-
-    @property
     def first_reply_seconds(self) -> int | None:
         if self.first_reply_at is None:
             return None
         return int((self.first_reply_at - self.created_at).total_seconds())
 
 
-class SpaceComment(models.Model):
+class SpaceComment(Hideable):
     """A reply to a post; on a question, the first one by someone other than the asker is its first reply."""
 
     post = models.ForeignKey(SpacePost, on_delete=models.CASCADE, related_name="comments")
@@ -168,17 +156,8 @@ class SpaceComment(models.Model):
     )
     body = models.TextField(_("内容"), max_length=COMMENT_MAX_LENGTH)
     created_at = models.DateTimeField(_("发布时间"), default=timezone.now)
-    # A hidden reply is kept (with who hid it) and shown to no member; a question's first-reply time stays
-    # what it was: the reply was given, even if it is hidden later.
-    hidden_at = models.DateTimeField(_("隐藏时间"), null=True, blank=True)
-    hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("隐藏人"),
-    )
+    # Hideable: a hidden reply is kept (with who hid it) and shown to no member; a question's first-reply
+    # time stays what it was: the reply was given, even if it is hidden later.
 
     class Meta:
         verbose_name = _("群空间评论")
@@ -188,10 +167,6 @@ class SpaceComment(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.post_id}/{self.pk}"
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
 
 
 class SpacePhoto(models.Model):

@@ -144,6 +144,21 @@ if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
         + "scripts/run and scripts/test start an embedded PostgreSQL when it is not set."
     )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# DATABASE_POOLER=pgbouncer: DATABASE_URL names a PgBouncer in transaction mode (pool_mode = transaction).
+# Each transaction, or each statement in autocommit, may then run on another server connection, so
+# nothing may outlive a transaction on the server: Django's server-side cursors (`.iterator()` declares
+# a cursor, then fetches from it in later statements) are turned off; the code's own session state is
+# transaction-scoped already (pg_advisory_xact_lock, SET LOCAL, TEMP tables ON COMMIT DROP), psycopg2
+# prepares no statements, and the time zone Django sets on connecting is a parameter PgBouncer tracks
+# per client. See README, "Scaling out".
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured(
+        "DATABASE_POOLER must be empty (connect directly) or 'pgbouncer' (transaction mode); "
+        f"it is {DATABASE_POOLER!r}."
+    )
+if DATABASE_POOLER == "pgbouncer":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery ----------------------------------------------------------------

@@ -63,14 +63,31 @@ def _context(browser, **options):
     return context
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
 @pytest.fixture
 def phone(browser):
     """A phone-sized screen (iPhone 12/13/14: 390 × 844)."""
-    context = _context(
-        browser, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
+    context = _context(browser, **PHONE)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def new_phone(browser):
+    """new_phone() opens one more phone like `phone`, a separate browser with cookies of its own (a friend's, a
+    second member's); new_phone(user_agent=…) one that says which browser it is. All close after the test."""
+    contexts = []
+
+    def open_phone(**options):
+        context = _context(browser, **PHONE, **options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_phone
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -2,63 +2,25 @@
 opens the share link on another phone, signs in with an SMS code and cuts; both see the friend's name, the
 amount cut and the new price."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
 from campaigns.bargain_algorithm import to_yuan
-from campaigns.models import BargainCut, BargainTask, CampaignType
-from groups.models import GroupState, Threshold
-from groups.services import add_member
-from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from campaigns.models import BargainCut, BargainTask
+from tests.builders.campaigns import make_bargain
+from tests.builders.shops import add_person, open_shop, rice_cereal
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def friend_phone(browser):
-    """The friend's phone: a second, separate browser (its own cookies)."""
-    context = browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def test_a_friend_cuts_a_bargain_from_a_share_link(phone, friend_phone, live_site, shot, sign_in_by_phone):
-    shop = ShopFactory(name="小满母婴生活馆")
-    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
-    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
-    starter = UserFactory(phone="+8613700004321", display_name="李婷")
-    add_member(group=group, user=starter, by=owner)
-    sku = SkuFactory(
-        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("59.90"), stock=50
-    )
-    now = timezone.now()
-    campaign = services.create_campaign(
-        shop=shop,
-        by=owner,
-        type=CampaignType.BARGAIN,
-        name="米粉砍到 9.9",
-        sku=sku,
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=3),
-        hook_title="好友帮砍，有机米粉 ¥9.90 带回家",
-        hook_text="每位好友砍一刀，砍到底价即可购买。",
-        settings={"floor_price": "9.90", "min_cuts": 3, "time_limit_minutes": 24 * 60, "first_cut_share": "0.60"},
-    )
-    services.schedule_campaign(campaign=campaign, by=owner)
+def test_a_friend_cuts_a_bargain_from_a_share_link(phone, new_phone, live_site, shot, sign_in_by_phone):
+    front = open_shop()
+    starter = add_person(front, phone="+8613700004321", display_name="李婷")
+    campaign = make_bargain(front.shop, rice_cereal(front.shop, price="59.90", stock=50), owner=front.owner)
+    friend_phone = new_phone()  # the friend's phone: a second, separate browser (its own cookies)
 
     # The member signs in from the landing page and starts a bargain.
     phone.goto(f"{live_site}/m/c/{campaign.pk}/")

@@ -3,67 +3,29 @@ for the last unit; the sale is sold out: another member's landing page says 已�
 the buy page itself answers with the sold-out page. The live server runs in another thread of this process;
 the test delivers the simulated provider's outbox itself, as the worker would."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from campaigns import services
-from campaigns.models import Campaign, CampaignOrder, CampaignType
-from groups.models import GroupState, Threshold
-from groups.services import add_member
+from campaigns.models import Campaign, CampaignOrder
 from orders.models import Order, OrderState
 from orders.payments.simulated import deliver_due
-from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from tests.builders.campaigns import make_last_unit_flash_sale
+from tests.builders.shops import add_person, open_shop, rice_cereal
 
 pytestmark = pytest.mark.browser
 
 ADDRESS = "上海市徐汇区漕溪北路 88 号 2 号楼 502"
 
 
-@pytest.fixture
-def other_phone(browser):
-    context = browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
+def test_a_flash_sale_sells_out(phone, new_phone, live_site, shot, sign_in_by_phone):
+    front = open_shop()
+    buyer = add_person(front, phone="+8613700004321", display_name="李婷")
+    campaign = make_last_unit_flash_sale(
+        front.shop, rice_cereal(front.shop, price="59.90", stock=50), owner=front.owner
     )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def test_a_flash_sale_sells_out(phone, other_phone, live_site, shot, sign_in_by_phone):
-    shop = ShopFactory(name="小满母婴生活馆")
-    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
-    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
-    buyer = UserFactory(phone="+8613700004321", display_name="李婷")
-    add_member(group=group, user=buyer, by=owner)
-    sku = SkuFactory(
-        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("59.90"), stock=50
-    )
-    now = timezone.now()
-    campaign = services.create_campaign(
-        shop=shop,
-        by=owner,
-        type=CampaignType.FLASH_SALE,
-        name="米粉整点秒杀",
-        sku=sku,
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=1),
-        stock_cap=1,
-        per_member_limit=1,
-        hook_title="整点秒杀，有机米粉 ¥9.90",
-        hook_text="限量 1 件，手慢无。",
-        settings={"flash_price": "9.90"},
-    )
-    services.schedule_campaign(campaign=campaign, by=owner)
+    other_phone = new_phone()  # another member's phone: a second, separate browser (its own cookies)
 
     # The member opens the landing page, taps 立即抢购, signs in and lands on the confirmation.
     phone.goto(f"{live_site}/m/c/{campaign.pk}/")

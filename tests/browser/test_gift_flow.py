@@ -32,23 +32,8 @@ from tests.factories import (
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def friend_phone(browser):
-    """The friend's phone: a second, separate browser (its own cookies)."""
-    context = browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
-def test_a_friend_claims_a_gift(friend_phone, desktop, live_site, shot, sign_in_by_phone, sign_in_operator):
+def test_a_friend_claims_a_gift(new_phone, desktop, live_site, shot, sign_in_by_phone, sign_in_operator):
+    friend_phone = new_phone()  # the friend's phone: a second, separate browser (its own cookies)
     shop = ShopFactory(name="小满咖啡")
     owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER, user__email="owner@xiaoman.test").user
     group = GroupFactory(shop=shop, name="小满咖啡 1 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)

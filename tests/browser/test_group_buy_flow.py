@@ -16,30 +16,17 @@ from playwright.sync_api import expect
 from campaigns import services
 from campaigns.models import CampaignAct, SeatState, Team, TeamState
 from campaigns.types.coupon import kind as coupons
-from groups.models import GroupState, Threshold
-from groups.services import add_member, join_via_link, personal_link
+from groups.services import join_via_link, personal_link
 from orders.models import OrderState
 from orders.payments.simulated import deliver_due
 from referrals.models import EventKind, ReferralEvent
-from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from tests.builders.campaigns import GROUP_BUY_LANDING, make_two_person_group_buy
+from tests.builders.shops import add_person, open_shop, rice_cereal
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
 ADDRESS = "上海市徐汇区漕溪北路 88 号 2 号楼 502"
-
-
-def _second_phone(browser):
-    context = browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(15_000)
-    return context
 
 
 def _checkout_and_pay(page, shot, step: str, *, pays: str = "19.90") -> None:
@@ -59,34 +46,20 @@ def _checkout_and_pay(page, shot, step: str, *, pays: str = "19.90") -> None:
 
 
 def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(
-    browser, phone, live_site, shot, sign_in_by_phone
+    phone, new_phone, live_site, shot, sign_in_by_phone
 ):
-    shop = ShopFactory(name="小满母婴生活馆")
-    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
-    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
-    leader = UserFactory(phone="+8613700005678", display_name="李婷")
-    add_member(group=group, user=leader, by=owner)
+    front = open_shop()
+    shop, owner, group = front
+    leader = add_person(front, phone="+8613700005678", display_name="李婷")
     friend = UserFactory(phone="+8613700008888", display_name="王芳")
     join_via_link(user=friend, code=personal_link(user=leader, group=group).code)
-    sku = SkuFactory(
-        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("39.90"), stock=20
+    campaign = make_two_person_group_buy(
+        shop,
+        rice_cereal(shop),
+        owner=owner,
+        **GROUP_BUY_LANDING | {"proof_text": "有机认证证书编号 OFCC-2026-0815；“宝宝很爱吃”——上周 312 位宝妈的评价"},
     )
     now = timezone.now()
-    campaign = services.create_campaign(
-        shop=shop,
-        by=owner,
-        type="group_buy",
-        name="两人成团 米粉半价",
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=3),
-        sku=sku,
-        hook_title="两人成团，米粉半价",
-        hook_text="拉上一位宝妈，一起省一半。",
-        proof_text="有机认证证书编号 OFCC-2026-0815；“宝宝很爱吃”——上周 312 位宝妈的评价",
-        cta_text="我要开团",
-        settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
-    )
-    services.schedule_campaign(campaign=campaign, by=owner)
     # The friend holds two coupons: one allowed with a campaign price (3 off), one not (10 off).
     stacks, alone = (
         coupons.claim_coupon(
@@ -131,28 +104,24 @@ def test_a_member_opens_a_team_and_a_friend_joins_from_the_share_link(
     shot(phone, "4-team-open-share")
 
     # The friend opens the share link on their own phone, signs in, joins and pays.
-    context = _second_phone(browser)
-    try:
-        friend_phone = context.new_page()
-        friend_phone.goto(share_url)
-        expect(friend_phone.locator(".team-head")).to_contain_text("李婷 邀请你一起拼")
-        shot(friend_phone, "5-friend-opens-link")
-        friend_phone.get_by_role("link", name="登录并参团").click()
-        sign_in_by_phone(friend_phone, "13700008888", step="6-friend-sign-in")
-        expect(friend_phone.get_by_role("heading", name="确认参团")).to_be_visible()
-        # Only the coupon allowed with the campaign price is offered, preselected; the server takes it off.
-        coupon_field = friend_phone.get_by_label("优惠券")
-        expect(coupon_field).to_have_value(str(stacks.pk))
-        expect(coupon_field.locator("option")).to_have_count(2)  # "no coupon" and the one that stacks
-        expect(friend_phone.locator("#checkout-money")).to_contain_text("−¥3.00")
-        _checkout_and_pay(friend_phone, shot, "7-friend", pays="16.90")
+    friend_phone = new_phone()
+    friend_phone.goto(share_url)
+    expect(friend_phone.locator(".team-head")).to_contain_text("李婷 邀请你一起拼")
+    shot(friend_phone, "5-friend-opens-link")
+    friend_phone.get_by_role("link", name="登录并参团").click()
+    sign_in_by_phone(friend_phone, "13700008888", step="6-friend-sign-in")
+    expect(friend_phone.get_by_role("heading", name="确认参团")).to_be_visible()
+    # Only the coupon allowed with the campaign price is offered, preselected; the server takes it off.
+    coupon_field = friend_phone.get_by_label("优惠券")
+    expect(coupon_field).to_have_value(str(stacks.pk))
+    expect(coupon_field.locator("option")).to_have_count(2)  # "no coupon" and the one that stacks
+    expect(friend_phone.locator("#checkout-money")).to_contain_text("−¥3.00")
+    _checkout_and_pay(friend_phone, shot, "7-friend", pays="16.90")
 
-        friend_phone.goto(f"{live_site}{team.get_absolute_url()}")
-        expect(friend_phone.get_by_test_id("team-status")).to_contain_text("拼团成功")
-        expect(friend_phone.locator(".team-avatar")).to_have_count(2)
-        shot(friend_phone, "8-team-succeeded")
-    finally:
-        context.close()
+    friend_phone.goto(f"{live_site}{team.get_absolute_url()}")
+    expect(friend_phone.get_by_test_id("team-status")).to_contain_text("拼团成功")
+    expect(friend_phone.locator(".team-avatar")).to_have_count(2)
+    shot(friend_phone, "8-team-succeeded")
 
     team.refresh_from_db()
     assert team.state == TeamState.SUCCEEDED and team.seats_taken == 2

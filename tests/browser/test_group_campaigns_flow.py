@@ -7,20 +7,14 @@ The live server runs in another thread of this process; no Celery worker runs he
 simulated provider's outbox itself, as the worker would.
 """
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from campaigns import services
 from campaigns.models import SeatState, Team, TeamState
-from groups.models import GroupState, Threshold
-from groups.services import add_member, personal_link
+from groups.services import personal_link
 from orders.payments.simulated import deliver_due
-from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from tests.builders.campaigns import GROUP_BUY_LANDING, make_two_person_group_buy
+from tests.builders.shops import add_person, open_shop, rice_cereal
 
 pytestmark = pytest.mark.browser
 
@@ -30,30 +24,10 @@ ADDRESS = "上海市徐汇区漕溪北路 88 号 2 号楼 502"
 def test_a_new_member_sees_the_running_group_buy_on_the_group_page_and_opens_a_team(
     phone, live_site, shot, sign_in_by_phone
 ):
-    shop = ShopFactory(name="小满母婴生活馆")
-    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
-    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
-    friend = UserFactory(display_name="王小丫")
-    add_member(group=group, user=friend, by=owner)
-    sku = SkuFactory(
-        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("39.90"), stock=20
-    )
-    now = timezone.now()
-    campaign = services.create_campaign(
-        shop=shop,
-        by=owner,
-        type="group_buy",
-        name="两人成团 米粉半价",
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=3),
-        sku=sku,
-        hook_title="两人成团，米粉半价",
-        hook_text="拉上一位宝妈，一起省一半。",
-        proof_text="有机认证证书编号 OFCC-2026-0815",
-        cta_text="我要开团",
-        settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
-    )
-    services.schedule_campaign(campaign=campaign, by=owner)
+    front = open_shop()
+    shop, owner, group = front
+    friend = add_person(front, display_name="王小丫")
+    campaign = make_two_person_group_buy(shop, rice_cereal(shop), owner=owner, **GROUP_BUY_LANDING)
 
     # The member joins through the friend's link and lands on the group page.
     phone.goto(personal_link(user=friend, group=group).public_url)

@@ -24,21 +24,8 @@ from tests.groups.space_support import photo
 pytestmark = pytest.mark.browser
 
 
-def _phone_context(browser):
-    context = browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(15_000)
-    return context
-
-
 def test_a_member_asks_an_admin_answers_and_the_operator_sees_the_reply_time(
-    browser, phone, desktop, live_site, shot, sign_in_by_phone, sign_in_operator
+    phone, new_phone, desktop, live_site, shot, sign_in_by_phone, sign_in_operator
 ):
     shop = ShopFactory(name="小满母婴生活馆")
     operator = OperatorFactory(
@@ -104,22 +91,18 @@ def test_a_member_asks_an_admin_answers_and_the_operator_sees_the_reply_time(
     question = SpacePost.objects.get(author=member, kind=PostKind.QUESTION)
 
     # The group's admin answers from the member pages on their own phone.
-    admin_context = _phone_context(browser)
-    try:
-        admin_phone = admin_context.new_page()
-        admin_phone.goto(f"{live_site}{reverse('account_request_login_code')}")
-        sign_in_by_phone(admin_phone, "13900001111", step="6-admin-sign-in")
-        admin_phone.goto(f"{live_site}{reverse('member:space', args=[group.pk])}")
-        admin_phone.get_by_test_id("space-posts").get_by_text("可以加蛋黄吗").click()
-        expect(admin_phone.get_by_role("button", name="隐藏")).to_be_visible()  # the admin's power, shown
-        admin_phone.get_by_label("回复").fill("可以，先从 1/4 个蛋黄开始，观察三天有没有过敏。")
-        shot(admin_phone, "7-admin-answers")
-        admin_phone.get_by_role("button", name="回答").click()
-        expect(admin_phone.get_by_test_id("question-state")).to_contain_text("已回复")
-        expect(admin_phone.get_by_test_id("space-comments")).to_contain_text("1/4 个蛋黄")
-        shot(admin_phone, "8-answered")
-    finally:
-        admin_context.close()
+    admin_phone = new_phone()
+    admin_phone.goto(f"{live_site}{reverse('account_request_login_code')}")
+    sign_in_by_phone(admin_phone, "13900001111", step="6-admin-sign-in")
+    admin_phone.goto(f"{live_site}{reverse('member:space', args=[group.pk])}")
+    admin_phone.get_by_test_id("space-posts").get_by_text("可以加蛋黄吗").click()
+    expect(admin_phone.get_by_role("button", name="隐藏")).to_be_visible()  # the admin's power, shown
+    admin_phone.get_by_label("回复").fill("可以，先从 1/4 个蛋黄开始，观察三天有没有过敏。")
+    shot(admin_phone, "7-admin-answers")
+    admin_phone.get_by_role("button", name="回答").click()
+    expect(admin_phone.get_by_test_id("question-state")).to_contain_text("已回复")
+    expect(admin_phone.get_by_test_id("space-comments")).to_contain_text("1/4 个蛋黄")
+    shot(admin_phone, "8-answered")
     question.refresh_from_db()
     assert question.first_responder == admin and question.first_reply_at is not None
 

@@ -2,44 +2,24 @@
 and desktop width, never covering the page's own call to act; the code field opens the numeric keypad and
 says once where the code went."""
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
 from campaigns.types.group_buy import kind as group_buy
-from groups.models import GroupState, Threshold
-from groups.services import add_member
-from shops.models import OperatorRole
+from tests.builders.campaigns import make_two_person_group_buy
 from tests.builders.orders import SHIPPING
-from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from tests.builders.shops import add_person, open_shop, rice_cereal
 
 pytestmark = pytest.mark.browser
 TABS = ["群", "活动", "订单", "我的"]
 
 
 def _shop_with_a_team():
-    shop = ShopFactory(name="小满母婴生活馆")
-    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
-    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
-    member = UserFactory(phone="+8613700005678", display_name="李婷")
-    add_member(group=group, user=member, by=owner)
-    sku = SkuFactory(product=ProductFactory(shop=shop, name="有机胚芽米粉"), price=Decimal("39.90"), stock=20)
-    now = timezone.now()
-    campaign = services.create_campaign(
-        shop=shop,
-        by=owner,
-        type="group_buy",
-        name="两人成团 米粉半价",
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=3),
-        sku=sku,
-        settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
-    )
-    services.schedule_campaign(campaign=campaign, by=owner)
+    front = open_shop()
+    shop, owner, group = front
+    member = add_person(front, phone="+8613700005678", display_name="李婷")
+    campaign = make_two_person_group_buy(shop, rice_cereal(shop, spec=None), owner=owner)
     services.start_due()
     campaign.refresh_from_db()
     seat = group_buy.open_team(

@@ -3,23 +3,21 @@ to the joined group page in at most 3 taps (typing the phone number and the code
 the group page to a paid 拼团 seat in at most 5 taps. Every tap goes through Taps.tap, which counts it;
 the counts and the steps are written next to the screenshots (taps.txt)."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from campaigns import services
 from campaigns.models import SeatState, TeamSeat
-from groups.models import GroupState, Membership, MembershipStatus, Threshold
+from groups.models import Membership, MembershipStatus
 from groups.services import add_member, personal_link
 from orders.payments.simulated import deliver_due
-from shops.models import OperatorRole
 from tests.browser.conftest import _latest_code
-from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from tests.builders.campaigns import make_two_person_group_buy
+from tests.builders.shops import add_person, open_shop, rice_cereal
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -51,10 +49,7 @@ class Taps:
 
 @pytest.fixture
 def shop_and_group(db):
-    shop = ShopFactory(name="小满母婴生活馆")
-    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
-    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
-    return shop, owner, group
+    return open_shop()
 
 
 def test_from_an_invite_link_to_the_joined_group_in_three_taps(phone, live_site, shot, shop_and_group):
@@ -86,25 +81,9 @@ def test_from_the_group_page_to_a_paid_group_buy_seat_in_five_taps(
     phone, live_site, shot, sign_in_by_phone, shop_and_group
 ):
     shop, owner, group = shop_and_group
-    member = UserFactory(phone="+8613700005678", display_name="李婷")
-    add_member(group=group, user=member, by=owner)
-    sku = SkuFactory(
-        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("39.90"), stock=20
-    )
-    now = timezone.now()
-    campaign = services.create_campaign(
-        shop=shop,
-        by=owner,
-        type="group_buy",
-        name="两人成团 米粉半价",
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=3),
-        sku=sku,
-        hook_title="两人成团，米粉半价",
-        cta_text="我要开团",
-        settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
-    )
-    services.schedule_campaign(campaign=campaign, by=owner)
+    member = add_person(shop_and_group, phone="+8613700005678", display_name="李婷")
+    landing = {"hook_title": "两人成团，米粉半价", "cta_text": "我要开团"}
+    make_two_person_group_buy(shop, rice_cereal(shop), owner=owner, **landing)
 
     # Signed in already (the member comes back to their group): the count starts on the group page.
     phone.goto(live_site + reverse("member:group", args=[group.pk]))

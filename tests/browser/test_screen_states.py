@@ -7,50 +7,27 @@
 - the dashboard's fetches (live validation, live figures) show a spinner while asking and say when the
   answer did not come."""
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from campaigns import services
 from campaigns.models import TeamSeat
-from groups.models import GroupState, Threshold
 from groups.services import add_member
-from shops.models import OperatorRole
-from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
+from tests.builders.campaigns import make_two_person_group_buy
+from tests.builders.shops import open_shop, rice_cereal
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 SCREENS = ["phone", "desktop"]
 
 
 def _shop():
-    shop = ShopFactory(name="小满母婴生活馆")
-    owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER, user__email="owner@xiaoman.test").user
-    group = GroupFactory(shop=shop, name="小满宝妈辅食交流 3 群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
-    return shop, owner, group
+    return open_shop(email="owner@xiaoman.test")
 
 
 def _group_buy(shop, owner):
-    sku = SkuFactory(
-        product=ProductFactory(shop=shop, name="有机胚芽米粉"), spec="原味 250g", price=Decimal("39.90"), stock=20
-    )
-    now = timezone.now()
-    campaign = services.create_campaign(
-        shop=shop,
-        by=owner,
-        type="group_buy",
-        name="两人成团 米粉半价",
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(days=3),
-        sku=sku,
-        settings={"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60},
-    )
-    services.schedule_campaign(campaign=campaign, by=owner)
-    return campaign
+    return make_two_person_group_buy(shop, rice_cereal(shop), owner=owner)
 
 
 def _expect_empty_with_next_action(page, what: str) -> None:

@@ -24,22 +24,6 @@ from tests.factories import GroupFactory, OperatorFactory, ShopFactory, UserFact
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def second_phone(browser):
-    """The other member's phone: a second, separate browser (its own cookies)."""
-    context = browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
 def _photo(tmp_path):
     path = tmp_path / "stroller.png"
     out = BytesIO()
@@ -48,7 +32,8 @@ def _photo(tmp_path):
     return path
 
 
-def test_two_members_agree_a_swap(phone, second_phone, live_site, shot, sign_in_by_phone, tmp_path):
+def test_two_members_agree_a_swap(phone, new_phone, live_site, shot, sign_in_by_phone, tmp_path):
+    second_phone = new_phone()  # the other member's phone: a second, separate browser (its own cookies)
     shop = ShopFactory(name="好物社")
     owner = OperatorFactory(shop=shop, role=OperatorRole.OWNER).user
     group = GroupFactory(shop=shop, name="宝妈互助群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)

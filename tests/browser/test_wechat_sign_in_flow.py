@@ -39,21 +39,7 @@ def wechat(settings):
     fake.stop()
 
 
-def _in_wechat(browser):
-    context = browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        user_agent=WECHAT_UA,
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(15_000)
-    return context
-
-
-def test_in_wechat_a_member_signs_in_with_one_tap_and_sees_their_nickname(browser, live_site, wechat, shot, db):
+def test_in_wechat_a_member_signs_in_with_one_tap_and_sees_their_nickname(new_phone, live_site, wechat, shot, db):
     shop = ShopFactory(name="小满母婴生活馆")
     operator = OperatorFactory(shop=shop, role=OperatorRole.OPERATOR).user
     group = GroupFactory(shop=shop, name="小满宝妈辅食交流群", state=GroupState.ACTIVE, threshold=Threshold.OPEN)
@@ -61,8 +47,7 @@ def test_in_wechat_a_member_signs_in_with_one_tap_and_sees_their_nickname(browse
     add_member(group=group, user=friend, by=operator)
     link = personal_link(user=friend, group=group)
 
-    first = _in_wechat(browser)
-    page = first.new_page()
+    page = new_phone(user_agent=WECHAT_UA)
     page.goto(link.public_url)
     page.get_by_role("button", name="登录并加入").click()
     one_tap = page.get_by_role("button", name="微信一键登录")
@@ -84,18 +69,17 @@ def test_in_wechat_a_member_signs_in_with_one_tap_and_sees_their_nickname(browse
     shot(page, "4-joined-as-xiaolin")
     member = User.objects.get(username=f"wx_{wechat.browser_user.openid}")
     assert member.display_name == "小林" and member.avatar_url == wechat.browser_user.headimgurl
-    first.close()
+    page.context.close()
 
     # Another day, another session: one tap, no WeChat screen, straight back.
-    second = _in_wechat(browser)
-    page = second.new_page()
+    page = new_phone(user_agent=WECHAT_UA)
     page.goto(f"{live_site}/accounts/login/code/?next=/m/groups/")
     page.get_by_role("button", name="微信一键登录").click()
     page.wait_for_url(re.compile(r"/m/groups/(#wechat_redirect)?$"))  # the browser keeps WeChat's fragment
     expect(page.get_by_text("小满宝妈辅食交流群")).to_be_visible()
     expect(page.locator(".footer-account")).to_contain_text("小林")
     shot(page, "5-one-tap-again")
-    second.close()
+    page.context.close()
     assert User.objects.filter(username__startswith="wx_").count() == 1
 
 

@@ -87,3 +87,75 @@ def make_flash_sale(shop, sku, *, owner=None, stock_cap=3, per_member_limit=1, r
         per_member_limit=per_member_limit,
         **fields,
     )
+
+
+TWO_PERSON_GROUP_BUY = {"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60}
+GROUP_BUY_LANDING = {
+    "hook_title": "两人成团，米粉半价",
+    "hook_text": "拉上一位宝妈，一起省一半。",
+    "proof_text": "有机认证证书编号 OFCC-2026-0815",
+    "cta_text": "我要开团",
+}
+
+
+def make_two_person_group_buy(shop, sku, *, owner, **landing):
+    """The walks' 拼团 on `sku`: two to a team at ¥19.90, a day to fill, running from a minute ago for three
+    days; its landing texts are only those given (`**GROUP_BUY_LANDING` for the whole landing page)."""
+    return _run(
+        shop,
+        owner,
+        type=CampaignType.GROUP_BUY,
+        name="两人成团 米粉半价",
+        sku=sku,
+        days=3,
+        settings=TWO_PERSON_GROUP_BUY,
+        **landing,
+    )
+
+
+def make_bargain(shop, sku, *, owner):
+    """The walks' 砍价 on `sku`: down to ¥9.90 in at least three cuts (the first takes 60 % of the way), a
+    day for each bargain, running from a minute ago for three days."""
+    return _run(
+        shop,
+        owner,
+        type=CampaignType.BARGAIN,
+        name="米粉砍到 9.9",
+        sku=sku,
+        days=3,
+        hook_title="好友帮砍，有机米粉 ¥9.90 带回家",
+        hook_text="每位好友砍一刀，砍到底价即可购买。",
+        settings={"floor_price": "9.90", "min_cuts": 3, "time_limit_minutes": 24 * 60, "first_cut_share": "0.60"},
+    )
+
+
+def make_last_unit_flash_sale(shop, sku, *, owner):
+    """The walks' 秒杀 on `sku`: one unit at ¥9.90, one a member, running from a minute ago for a day."""
+    return _run(
+        shop,
+        owner,
+        type=CampaignType.FLASH_SALE,
+        name="米粉整点秒杀",
+        sku=sku,
+        days=1,
+        stock_cap=1,
+        per_member_limit=1,
+        hook_title="整点秒杀，有机米粉 ¥9.90",
+        hook_text="限量 1 件，手慢无。",
+        settings={"flash_price": "9.90"},
+    )
+
+
+def _run(shop, owner, *, days: int, settings: dict, **fields):
+    """Created with exactly `fields` (no landing texts added) and scheduled, as the operator would."""
+    now = timezone.now()
+    campaign = services.create_campaign(
+        shop=shop,
+        by=owner,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=days),
+        settings=settings,
+        **fields,
+    )
+    services.schedule_campaign(campaign=campaign, by=owner)
+    return campaign

@@ -824,13 +824,9 @@ def run_jobs(*, now: datetime | None = None) -> dict[str, int]:
 
 def set_hidden(*, check_in: CheckIn, by, hidden: bool) -> CheckIn:
     """An operator hides a check-in from the group's feed (or shows it again), recorded in the audit log.
-    Hiding twice changes nothing twice (a conditional UPDATE decides)."""
-    now = timezone.now()
+    Hiding twice changes nothing twice (a conditional UPDATE decides: groups.hideable)."""
     with transaction.atomic():
-        rows = CheckIn.objects.filter(pk=check_in.pk, hidden_at__isnull=hidden)
-        changed = rows.update(hidden_at=now if hidden else None, hidden_by=by if hidden else None)
-        check_in.refresh_from_db(fields=["hidden_at", "hidden_by"])
-        if changed:
+        if check_in.set_hidden(hidden, by=by):
             audit.record(
                 shop=check_in.campaign.shop_id,
                 by=by,

@@ -12,11 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models.engine import Campaign
+from groups.hideable import Hideable
 
 __all__ = ["CheckIn", "CheckinStanding", "CheckinMilestone"]
 
 
-class CheckIn(models.Model):
+class CheckIn(Hideable):
     """One member's check-in (打卡) of one day of a campaign, in one of its groups.
 
     `day` is the shop's calendar day (Asia/Shanghai) the check-in counts for; `made_up` marks a missed day
@@ -35,15 +36,6 @@ class CheckIn(models.Model):
     photo = models.ImageField(_("照片"), upload_to="checkins/%Y/%m/", blank=True)
     thumbnail = models.ImageField(_("缩略图"), upload_to="checkins/thumbs/%Y/%m/", blank=True)
     made_up = models.BooleanField(_("补卡"), default=False)
-    hidden_at = models.DateTimeField(_("隐藏时间"), null=True, blank=True)
-    hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("隐藏人"),
-    )
 
     class Meta:
         verbose_name = _("打卡")
@@ -63,10 +55,6 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.member_id} {self.day:%Y-%m-%d}"
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
 
 
 class CheckinStanding(models.Model):

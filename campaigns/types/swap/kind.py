@@ -742,15 +742,10 @@ def report(*, campaign: Campaign, reporter, member=None, listing: SwapListing | 
 def set_hidden(*, listing: SwapListing, by, hidden: bool, now: datetime | None = None) -> SwapListing:
     """Hide a listing from its group (or show it again): the shop's operators, or the group's 群主/管理员 with the
     hide power in their own group (groups.powers decides; a 403 otherwise). Audited; a conditional UPDATE
-    makes hiding twice change nothing twice."""
-    now = now or timezone.now()
+    makes hiding twice change nothing twice (groups.hideable)."""
     powers.check_power(by, listing.group, GroupPower.HIDE_POSTS)
     with transaction.atomic():
-        changed = SwapListing.objects.filter(pk=listing.pk, hidden_at__isnull=hidden).update(
-            hidden_at=now if hidden else None, hidden_by=by if hidden else None
-        )
-        listing.refresh_from_db(fields=["hidden_at", "hidden_by"])
-        if changed:
+        if listing.set_hidden(hidden, by=by, now=now):
             audit.record(
                 shop=listing.campaign.shop_id,
                 by=by,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models.engine import Campaign
+from groups.hideable import Hideable
 from groups.space_models import private_storage
 
 __all__ = [
@@ -55,7 +56,7 @@ class Handover(models.TextChoices):
     EITHER = "either", _("自提或邮寄")
 
 
-class SwapListing(models.Model):
+class SwapListing(Hideable):
     """An item a member lists in one of the campaign's groups: photos, words, what they want in return or a
     price, and how it changes hands. Only the group's members see it (and the parties of a swap on it)."""
 
@@ -73,15 +74,6 @@ class SwapListing(models.Model):
     share_token = models.CharField(_("分享码"), max_length=32, unique=True)
     created_at = models.DateTimeField(_("发布时间"), default=timezone.now)
     expires_at = models.DateTimeField(_("到期时间"))
-    hidden_at = models.DateTimeField(_("隐藏时间"), null=True, blank=True)
-    hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("隐藏人"),
-    )
 
     class Meta:
         verbose_name = _("换物")
@@ -100,10 +92,6 @@ class SwapListing(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
 
 
 class SwapPhoto(models.Model):
