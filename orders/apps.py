@@ -5,6 +5,20 @@ from django.utils.translation import gettext_lazy as _
 from shequn import hooks
 
 
+def checkout_sold_out_route():
+    from .member_forms import parse_lines
+    from .soldout import SKU, EarlyRoute
+
+    return EarlyRoute(
+        url_name="orders:checkout",
+        back_name="orders:group_shop",
+        scope=SKU,
+        subjects=lambda _group_id, data: [line.sku_id for line in parse_lines(data)],
+        template="orders/member/sold_out_early.html",
+        show_name=False,  # the group's shop is its members' only, and the answer checks no membership
+    )
+
+
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("订单")
@@ -26,6 +40,8 @@ class OrdersConfig(AppConfig):
         repurchase = RepurchasePlugin()
         hooks.order_paid.connect(repurchase.after_paid, priority=hooks.RECORD + 10)
         hooks.order_refunded.connect(repurchase.after_refund, priority=hooks.RECORD + 10)
+        # The checkout's POST for a SKU flagged sold out is answered before the session (orders.early).
+        hooks.sold_out_routes.connect(checkout_sold_out_route, priority=hooks.DECIDE)
         # Paid group entry: the fee is an order; its payment becomes a seat or a refund.
         entry_orders = EntryOrders()
         hooks.order_paid.connect(entry_orders.after_paid, priority=hooks.DECIDE)

@@ -292,6 +292,7 @@ def checkout(request: HttpRequest, group) -> HttpResponse:
         return _render_checkout(request, group, form, priced, key, quote=_quote(request, group, lines, form))
     if "requote" in request.POST:  # the member changed a discount choice: show the new price, place nothing
         return _render_checkout(request, group, form, priced, key, quote=_quote(request, group, lines, form))
+    soldout.note_submitted(key)  # a resubmit of this form must find its order, never the early answer
     try:
         order = services.place_order(
             member=request.user,

@@ -142,6 +142,13 @@ announced once: a rerun writes no reminder twice), with `member` loaded, inside 
 Must not raise: the reminders are sent. Receivers give what a reminder carries (the coupon type: one coupon
 of the shop's reminder template per reminder)."""
 
+repurchase_reminder_carries: Hook[[list], dict] = Hook("repurchase_reminder_carries", when=When.READ)
+"""(reminders): asked once per reminder batch, in its transaction, after repurchase_reminded has run for the
+same rows and before their messages are written. Each receiver answers {reminder id: words saying what it
+gave with that reminder} (the coupon type: the coupon's name and face), for the reminders it gave something
+to only; the message ends with those words. Receivers make the words once per thing given (a template), not
+per member, and read in a constant number of statements. Must not raise."""
+
 order_refund_succeeded: Hook[[Model], None] = Hook("order_refund_succeeded", when=When.INSIDE)
 """An orders.Refund of an order succeeded (its money is back with the member; partial or full, a returned
 duplicate payment too: its key starts with "late-payment:"), once per refund, inside the transaction that
@@ -155,6 +162,11 @@ None for the order core's own sources. The first answer is used."""
 order_page_after_payment: Hook[[Model], str | None] = Hook("order_page_after_payment", when=When.READ)
 """Where a member who has just paid for the order goes on: a URL (a 拼团 seat: the team page, where the
 member invites friends), or None for the order page. Asked outside the order's transactions; first answer."""
+
+sold_out_routes: Hook[[], Any] = Hook("sold_out_routes", when=When.READ)
+"""() → an orders.soldout.EarlyRoute: an order form's URL (the checkout, a campaign's 立即抢购) whose POST the
+order core may refuse from the sold-out flags before the session, the user and CSRF are loaded
+(orders.early). Asked once per process; every answer is used."""
 
 # Priorities of order_pricing receivers, lowest first: charges, then the price, then discounts, and points
 # last, so that points pay what is left after every other discount.

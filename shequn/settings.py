@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "shequn.middleware.ServiceUnavailableMiddleware",
     "shequn.input_guard.refuse_nul_characters",
+    # Before the session: an order form for something flagged sold out is refused from the flag alone.
+    "orders.early.SoldOutEarlyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -446,3 +447,25 @@ def test_the_admin_lists_flash_sale_orders_only(admin_client, sale, buyers, grou
     page = admin_client.get(reverse("admin:campaigns_flashsaleorder_changelist"))
     assert page.status_code == 200
     assert [row.order_id for row in page.context["cl"].result_list] == [mine.pk]
+
+
+def test_a_sold_out_sales_buy_post_is_answered_before_the_session_in_its_language(
+    sale, buyers, group, django_capture_on_commit_callbacks
+):
+    """orders.early: the 立即抢购 POST of a flagged sale costs no SQL (no session, user or CSRF: a refusal
+    changes nothing), names the public sale and links to its landing page; English for an English browser."""
+    _sell_out(sale, buyers, group, django_capture_on_commit_callbacks)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(buyers[3])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(_buy_url(sale), {**FORM, "group": group.pk, "idempotency_key": uuid.uuid4().hex})
+    page = response.content.decode()
+    assert response.status_code == 409 and f"「{sale.name}」已抢光" in page and sale.get_absolute_url() in page
+    assert len(queries) == 0, [q["sql"] for q in queries]
+    english = client.post(_buy_url(sale), {**FORM, "group": group.pk}, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 409 and english["Content-Language"] == "en"
+    assert "已抢光" not in english.content.decode() and sale.name in english.content.decode()
+    # Another sale's POST is not answered early (CSRF is checked as ever), nor is this sale's page (GET).
+    other = make_flash_sale(sale.shop, SkuFactory(product__shop=sale.shop, price=Decimal("29.90"), stock=5))
+    assert client.post(_buy_url(other), {**FORM, "group": group.pk}).status_code == 403
+    assert Order.objects.count() == 2

@@ -124,10 +124,21 @@ def start_if_due(campaign: Campaign, *, now=None) -> Campaign:
 # --- Buying ------------------------------------------------------------------------------------------
 
 
-def buy(*, campaign: Campaign, member, group, delivery, idempotency_key: str, note: str = "") -> Order:
+def buy(
+    *,
+    campaign: Campaign,
+    member,
+    group,
+    delivery,
+    idempotency_key: str,
+    note: str = "",
+    choices: dict[str, str] | None = None,
+) -> Order:
     """Place the member's order of one unit at the flash price (pending payment; pay within pay_minutes).
-    The same key returns the same order. Refuses: before the start, a sold-out campaign (from the flag,
-    before any row is read), past the member's limit, past the cap; the engine decides the last two."""
+    `choices`: the member's coupon (only one whose template allows a campaign price) and points, checked by
+    the order core's pricing plug-ins inside the order's transaction. The same key returns the same order.
+    Refuses: before the start, a sold-out campaign (from the flag, before any row is read), past the
+    member's limit, past the cap; the engine decides the last two."""
     if campaign.type != CampaignType.FLASH_SALE:
         raise ValidationError(_("这不是秒杀活动。"))
     from campaigns.services import place_campaign_order
@@ -151,6 +162,7 @@ def buy(*, campaign: Campaign, member, group, delivery, idempotency_key: str, no
             delivery=delivery,
             idempotency_key=idempotency_key,
             note=note,
+            choices=choices,
         )
         deadline = order.created_at + timedelta(minutes=rules.pay_minutes)
         if order.pay_deadline > deadline:  # a flash sale's unit waits less than an ordinary order
@@ -308,5 +320,29 @@ FIGURE_LABELS = {
 }
 
 registry.register(FlashSale())
+
+
+def sold_out_route() -> soldout.EarlyRoute:
+    """立即抢购 POSTs of a campaign flagged sold out are answered before the session (orders.early)."""
+    from campaigns.services import SOLD_OUT_SCOPE
+
+    return soldout.EarlyRoute(
+        url_name="campaigns:flash_buy",
+        back_name="campaigns:landing",
+        scope=SOLD_OUT_SCOPE,
+        subjects=lambda campaign_id, _data: [campaign_id],
+        template="campaigns/flash_sale/sold_out_early.html",
+        show_name=True,  # the landing page, public, shows the name
+    )
+
+
+def connect_hooks() -> None:
+    """The flash-sale type's receivers of the lower apps' hooks (connecting again changes nothing)."""
+    from shequn import hooks
+
+    hooks.sold_out_routes.connect(sold_out_route, priority=hooks.DECIDE + 10)
+
+
+connect_hooks()
 
 __all__ = ["FlashSale", "Rules", "buy", "is_flagged_sold_out", "opens_now", "start_if_due", "units_of_member"]
