@@ -749,7 +749,7 @@ def place_campaign_order(
     subsidy = max((sku.price - price) * quantity, ZERO)
     if free:
         price, subsidy = sku.price, sku.price * quantity
-    with transaction.atomic():
+    with transaction.atomic(), locks.hot_rows_last():  # the SKU's stock, then the caps: the last writes
         _lock_member_in_campaign(campaign.pk, member.pk)
         if campaign.per_member_limit is not None:
             taken = CampaignOrder.objects.filter(campaign=campaign, member=member, released_at__isnull=True).count()
@@ -771,6 +771,8 @@ def place_campaign_order(
             )
         finally:
             PLACING.reset(placing)
+        if capped:  # after the SKU's UPDATE (by rank): the campaign's row is held from there to COMMIT only
+            locks.take_last(locks.Rank.CAMPAIGN_CAPS, lambda: _take_from_caps(campaign, quantity, subsidy))
         CampaignOrder.objects.create(
             campaign=campaign,
             order=order,
@@ -779,8 +781,6 @@ def place_campaign_order(
             unit_price=ZERO if free else price,
             subsidy=subsidy,
         )
-        if capped:  # the transaction's last write: the campaign's row is held from its UPDATE to COMMIT only
-            _take_from_caps(campaign, quantity, subsidy)
     return order
 
 
@@ -802,8 +802,11 @@ def release_campaign_order(order: Order) -> bool:
     if CampaignOrder.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=timezone.now()) != 1:
         return False
     if _capped_now(Campaign(pk=row.campaign_id)):
-        Campaign.objects.filter(pk=row.campaign_id).update(
-            stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
+        locks.take_last(  # after the SKU's stock comes back, as placing takes them
+            locks.Rank.CAMPAIGN_CAPS,
+            lambda: Campaign.objects.filter(pk=row.campaign_id).update(
+                stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
+            ),
         )
     soldout.clear_on_commit([row.campaign_id], scope=SOLD_OUT_SCOPE)
     return True

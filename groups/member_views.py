@@ -188,10 +188,6 @@ def _pay_to_join(request: HttpRequest, link: InviteLink) -> HttpResponse:
 # --- My groups ----------------------------------------------------------------------------------
 
 
-def _my_membership(user, group) -> Membership:
-    return selectors.memberships_for_member(user).get(group=group)
-
-
 @require_GET
 @member_login_required
 def my_groups(request: HttpRequest) -> HttpResponse:
@@ -209,8 +205,8 @@ def my_groups(request: HttpRequest) -> HttpResponse:
 @require_GET
 @member_login_required
 def group_page(request: HttpRequest, pk: int) -> HttpResponse:
-    group = selectors.group_for_member(request.user, pk)
-    membership = _my_membership(request.user, group)
+    membership = selectors.my_membership_in_group(request.user, pk)
+    group = membership.group
     active = membership.status == MembershipStatus.ACTIVE
     return render(
         request,
@@ -221,7 +217,7 @@ def group_page(request: HttpRequest, pk: int) -> HttpResponse:
             # Running campaigns (shequn.hooks.group_offers): one tap from the group to the offer.
             "offers": selectors.offers_for_member(group, request.user) if active else [],
             # The 群主/管理员's powers here (groups.powers): their management pages are linked from the group.
-            "powers": powers_of(request.user, group),
+            "powers": powers_of(request.user, group, membership=membership),
         },
     )
 
@@ -230,8 +226,8 @@ def group_page(request: HttpRequest, pk: int) -> HttpResponse:
 @member_login_required
 def leave(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST leaves (or withdraws a pending request)."""
-    group = selectors.group_for_member(request.user, pk)
-    membership = _my_membership(request.user, group)
+    membership = selectors.my_membership_in_group(request.user, pk)
+    group = membership.group
     if request.method == "GET":
         return render(request, "groups/member/leave_confirm.html", {"group": group, "membership": membership})
     try:
@@ -248,7 +244,8 @@ def leave(request: HttpRequest, pk: int) -> HttpResponse:
 @member_login_required
 def my_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """我的邀请链接: the member's own link for this group, its QR code, poster and what it brought."""
-    group = selectors.group_for_member(request.user, pk)
+    membership = selectors.my_membership_in_group(request.user, pk)
+    group = membership.group
     link = None
     try:
         link = services.personal_link(user=request.user, group=group)
@@ -261,7 +258,7 @@ def my_invite(request: HttpRequest, pk: int) -> HttpResponse:
         "groups/member/invite.html",
         {
             "group": group,
-            "membership": _my_membership(request.user, group),
+            "membership": membership,
             "link": link,
             "problem_message": JoinRefused.MESSAGES[problem] if problem else "",
         },

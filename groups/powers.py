@@ -59,11 +59,21 @@ def _operator_powers(seat_role: str | None) -> frozenset[GroupPower]:
     return ALL_POWERS
 
 
-def powers_of(user, group: Group) -> frozenset[GroupPower]:
-    """Every power `user` may use in `group` (one query; none for a signed-out or deactivated person)."""
+def powers_of(user, group: Group, *, membership: Membership | None = None) -> frozenset[GroupPower]:
+    """Every power `user` may use in `group` (one query; none for a signed-out or deactivated person).
+
+    `membership`, when the page has just read it, is the user's own membership of this group: the query then
+    asks only for the seat, a plain read the ORM compiles in a fraction of the two-subquery one (issue 19)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return NO_POWERS
-    seat_role, member_role = _roles(user.pk, group)
+    if membership is None:
+        seat_role, member_role = _roles(user.pk, group)
+    else:
+        if membership.user_id != user.pk or membership.group_id != group.pk:
+            raise ValueError("powers_of: the membership is not this user's in this group")
+        seat_role = Operator.objects.filter(shop_id=group.shop_id, user_id=user.pk).values_list("role", flat=True)
+        seat_role = seat_role.first()
+        member_role = membership.role if membership.status == MembershipStatus.ACTIVE else None
     return _operator_powers(seat_role) | ROLE_POWERS.get(member_role, NO_POWERS)
 
 

@@ -119,6 +119,12 @@ def membership_for_member(user: User, pk: int) -> Membership:
     return get_object_or_404(Membership.objects.select_related("group", "group__shop"), user=user, pk=pk)
 
 
+def my_membership_in_group(user: User, pk: int) -> Membership:
+    """The member's live (active or pending) membership of group `pk`, with the group and its shop: the
+    group page's one read of both (group_for_member then the membership was two). Any other group is a 404."""
+    return get_object_or_404(memberships_for_member(user), group_id=pk)
+
+
 def group_for_member(user: User, pk: int) -> Group:
     """A group the member is (or is asking to be) in; any other group is a 404 to them."""
     return get_object_or_404(

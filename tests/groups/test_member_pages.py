@@ -425,6 +425,21 @@ def test_group_page_shows_my_role_and_actions(member_client, member, group):
     assert reverse("member:leave", args=[group.pk]) in html
 
 
+def test_group_page_reads_the_group_with_my_membership_in_one_query(member_client, member, group):
+    """Issue 19: session, user, my membership with its group and shop, the running campaigns, my powers.
+    The group was read a second time (group_for_member, then the membership) before."""
+    services.add_member(group=group, user=member, by=None)
+    url = reverse("member:group", args=[group.pk])
+    assert member_client.get(url).status_code == 200  # the inbox badge's count is cached from now on
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert member_client.get(url).status_code == 200
+
+    tables = [re.search(r'FROM "(\w+)"', q["sql"]).group(1) for q in ctx.captured_queries]  # first FROM of each
+    assert tables == ["django_session", "accounts_user", "groups_membership", "campaigns_campaign", "shops_operator"]
+    assert '"groups_group"' in ctx.captured_queries[2]["sql"] and '"shops_shop"' in ctx.captured_queries[2]["sql"]
+
+
 @pytest.mark.parametrize("name", ["member:group", "member:leave", "member:my_invite"])
 def test_pages_of_a_group_i_am_not_in_are_404(member_client, member, group, name):
     services.add_member(group=group, user=UserFactory(), by=None)

@@ -111,6 +111,10 @@ def test_each_person_has_the_powers_the_rule_gives_in_each_place(world, person, 
     expected = EXPECTED.get((person, place), set())
 
     assert powers_of(user, group) == expected
+    # The group page passes the membership it has read: the same answer from it as from the database.
+    membership = Membership.objects.filter(group=group, user=user).first()
+    if membership is not None:
+        assert powers_of(user, group, membership=membership) == expected
     for power in GroupPower:
         assert has_power(user, group, power) is (power in expected), power
         assert has_power(user, group, power.value) is (power in expected), power  # by its stored code too
@@ -199,6 +203,24 @@ def test_deciding_costs_one_query_whoever_asks(world, person, django_assert_num_
     people, places = world
     with django_assert_num_queries(1):
         powers_of(people[person], places["own_group"])
+
+
+def test_a_membership_of_someone_else_or_elsewhere_is_refused(world):
+    people, places = world
+    admins = Membership.objects.get(group=places["own_group"], user=people["admin"])
+    with pytest.raises(ValueError):
+        powers_of(people["member"], places["own_group"], membership=admins)
+    with pytest.raises(ValueError):
+        powers_of(people["admin"], places["other_group"], membership=admins)
+
+
+@pytest.mark.parametrize("person", ["admin", "member", "applicant"])
+def test_deciding_with_the_membership_read_costs_one_plain_query(world, person, django_assert_num_queries):
+    people, places = world
+    membership = Membership.objects.filter(group=places["own_group"], user=people[person]).first()
+    with django_assert_num_queries(1) as ctx:
+        powers_of(people[person], places["own_group"], membership=membership)
+    assert "SELECT" not in ctx.captured_queries[0]["sql"].split("FROM", 1)[1]  # no subquery
 
 
 @pytest.mark.parametrize("person", ["owner", "operator", "member"])

@@ -607,6 +607,30 @@ def on_repurchase_reminded(reminders) -> None:
             logger.warning("reminder %s: coupon not given: %s", reminder.pk, refused.reason)
 
 
+def reminder_carries(reminders) -> dict[int, str]:
+    """repurchase_reminder_carries receiver: the words naming the coupon each reminder gave (key
+    reminder:<id>), e.g. 附赠一张「复购券」（满 100 减 20），已放入你的券包。 One query for the batch; the words
+    made once per template, not per member."""
+    wanted = {f"reminder:{reminder.pk}": reminder.pk for reminder in reminders}
+    if not wanted:
+        return {}
+    given = Coupon.objects.filter(
+        member_id__in={reminder.member_id for reminder in reminders}, grant_key__in=list(wanted)
+    ).values_list("grant_key", "campaign_id", "terms")
+    words: dict[int, str] = {}
+    said: dict[int, str] = {}
+    for key, template_id, terms in given:
+        if template_id not in words:
+            name, face = terms.get("name", ""), face_words(terms)
+            words[template_id] = (
+                _("附赠一张「%(name)s」优惠券（%(face)s），已放入你的券包，下单时可用。") % {"name": name, "face": face}
+                if name and name != face
+                else _("附赠一张「%(face)s」优惠券，已放入你的券包，下单时可用。") % {"face": face}
+            )
+        said[wanted[key]] = words[template_id]
+    return said
+
+
 def on_referral_reward_granted(reward) -> None:
     """邀请双方得券: a coupon reward passed the referral rules (review period, caps, fraud hold): the inviter
     and the invitee each get a coupon of the shop's invite-both-get template, once per reward and side.
@@ -826,6 +850,7 @@ def connect_hooks() -> None:
     hooks.referral_reward_granted.connect(on_referral_reward_granted, priority=hooks.DECIDE)
     hooks.fraud_flag_confirmed.connect(on_fraud_flag_confirmed, priority=hooks.DECIDE)
     hooks.repurchase_reminded.connect(on_repurchase_reminded, priority=hooks.DECIDE)
+    hooks.repurchase_reminder_carries.connect(reminder_carries, priority=hooks.DECIDE)
 
     from . import checkout
 

@@ -124,10 +124,21 @@ def start_if_due(campaign: Campaign, *, now=None) -> Campaign:
 # --- Buying ------------------------------------------------------------------------------------------
 
 
-def buy(*, campaign: Campaign, member, group, delivery, idempotency_key: str, note: str = "") -> Order:
+def buy(
+    *,
+    campaign: Campaign,
+    member,
+    group,
+    delivery,
+    idempotency_key: str,
+    note: str = "",
+    choices: dict[str, str] | None = None,
+) -> Order:
     """Place the member's order of one unit at the flash price (pending payment; pay within pay_minutes).
-    The same key returns the same order. Refuses: before the start, a sold-out campaign (from the flag,
-    before any row is read), past the member's limit, past the cap; the engine decides the last two."""
+    `choices`: the member's coupon (only one whose template allows a campaign price) and points, checked by
+    the order core's pricing plug-ins inside the order's transaction. The same key returns the same order.
+    Refuses: before the start, a sold-out campaign (from the flag, before any row is read), past the
+    member's limit, past the cap; the engine decides the last two."""
     if campaign.type != CampaignType.FLASH_SALE:
         raise ValidationError(_("这不是秒杀活动。"))
     from campaigns.services import place_campaign_order
@@ -151,6 +162,7 @@ def buy(*, campaign: Campaign, member, group, delivery, idempotency_key: str, no
         delivery=delivery,
         idempotency_key=idempotency_key,
         note=note,
+        choices=choices,
     )
 
 
