@@ -322,8 +322,10 @@ the batch size. Must answer exactly as `marketing_held` would for each member; e
 
 
 referral_event_recorded: Hook[[Model], None] = Hook("referral_event_recorded", when=When.INSIDE)
-"""One new referrals.ReferralEvent (never announced for a duplicate), inside the recording transaction.
-Must not raise; a receiver that writes outside PostgreSQL (Redis boards) does so on commit."""
+"""One new referrals.ReferralEvent (never announced for a duplicate), inside the recording transaction — or,
+when it was recorded with no transaction open, right after its single INSERT committed by itself (so a
+receiver that writes rows gets them committed apart). Must not raise; a receiver that writes outside
+PostgreSQL (Redis boards) does so on commit, which is at once in that case."""
 
 referral_events_voided: Hook[[list], None] = Hook("referral_events_voided", when=When.INSIDE)
 """The referral events a void just stamped (never one voided before), inside the voiding transaction.
