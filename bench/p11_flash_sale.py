@@ -52,11 +52,9 @@ def run(argv: list[str]) -> list[Measure]:
     args = parser.parse_args(argv)
     if args.pgbouncer:
         parser.error("P11 has no --pgbouncer run yet (P3, P4 and P6 have)")
-    if args.scale:
-        parser.error("P11 has no --scale run yet")
     bench = Bench("p11", args)
     try:
-        return measure(bench, args)
+        return bench.variants(lambda web: measure(bench, args, web=web))
     finally:
         bench.close()
 
@@ -84,7 +82,9 @@ def flash_sale(shop, sku, *, cap: int, name: str):
     return services.schedule_campaign(campaign=campaign, by=None)
 
 
-def measure(bench: Bench, args) -> list[Measure]:
+def measure(bench: Bench, args, web: int) -> list[Measure]:
+    """One run on `web` gunicorn processes and as many Celery workers (each with a world of its own)."""
+    suffix = "" if web == 1 else f" ×{web} processes"
     n, rounds = args.orders, args.rounds
     shop = _seed.shop()
     group = _seed.group(shop, capacity=10_000)  # the most a group may hold (shequn.bounds)
@@ -105,8 +105,8 @@ def measure(bench: Bench, args) -> list[Measure]:
     burst_sessions = sessions[offset : offset + 2 * args.burst]
     sold_out_rows = _sold_out_rows(small_path, group, sessions[offset + 2 * args.burst :])
     answers = []
-    clients = args.workers
-    with bench.serving(web=1, celery=1):
+    clients = args.workers * web
+    with bench.serving(web=web, celery=web):
         answers += bench.fire(batches[0][: n // 4])[0]
 
         def orders(r):
@@ -138,7 +138,7 @@ def measure(bench: Bench, args) -> list[Measure]:
     return [
         Measure(
             id=ID,
-            name="flash orders on one hot SKU",
+            name=f"flash orders on one hot SKU{suffix}",
             figure=medians["flash orders"],
             baseline=medians["pgbench hot row"],
             unit="orders/s",
@@ -149,11 +149,11 @@ def measure(bench: Bench, args) -> list[Measure]:
         ),
         Measure(
             id=ID,
-            name="flash sale sold out: the 已抢光 answer",
+            name=f"flash sale sold out: the 已抢光 answer{suffix}",
             figure=sold_out["sold-out answer"],
             baseline=sold_out["hello"],
             unit="req/s",
-            baseline_name="bare Django hello",
+            baseline_name=f"bare Django hello{suffix}",
             target=SOLD_OUT_TARGET,
             invariants=_sold_out_invariants(small, small_sku, burst_placed, args.burst, mix),
             notes=f"burst: {len(burst_answers)} members at {args.burst} units, {burst_placed} placed; "

@@ -16,6 +16,7 @@ class CampaignsConfig(AppConfig):
         from .plugins import CampaignOrders
 
         registry.autodiscover()
+        hooks.order_placing.connect(CampaignOrders.before_insert, priority=hooks.DECIDE + 10)
         hooks.order_created.connect(CampaignOrders.after_create, priority=hooks.DECIDE + 10)
         hooks.order_paid.connect(CampaignOrders.after_paid, priority=hooks.DECIDE + 10)
         hooks.order_cancelled.connect(CampaignOrders.after_cancel, priority=hooks.DECIDE + 10)

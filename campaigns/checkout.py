@@ -8,13 +8,19 @@ check the member's choices there (a coupon not allowed with a campaign price is 
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django import forms
 from django.core.exceptions import ValidationError
 
 from orders import pricing
 from orders import services as order_services
 from orders.services import LineRequest
+from referrals.points import CHOICE as POINTS_KEY
 
 from .models import Campaign
+from .types.coupon.checkout import CHOICE_KEY as COUPON_KEY
+
+# The pricing choices a member may post on a campaign's checkout, offered on the page or not.
+POSTED_KEYS = (COUPON_KEY, POINTS_KEY)
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,36 @@ class CampaignLine:
     sku: object  # orders.Sku
     price: Decimal
     quantity: int = 1
+
+
+class ServerDecidesChoices:
+    """A campaign checkout form whose pricing choices the plug-ins decide on the server, in their own words:
+    a coupon the page does not list (one that may not stack with a campaign price, posted by hand) is not
+    a bare "invalid option" nor dropped when the page offers no coupon at all; it goes to the order's pricing
+    step, which refuses it and says why ("这张优惠券不能与活动价同时使用"). Mixed in before CheckoutForm."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in self.choice_keys:
+            field = self.fields[key]
+            if isinstance(field, forms.ChoiceField):  # a select still, but any value reaches the plug-in
+                self.fields[key] = forms.CharField(
+                    label=field.label,
+                    required=False,
+                    max_length=60,
+                    initial=field.initial,
+                    help_text=field.help_text,
+                    widget=forms.Select(choices=field.choices),
+                )
+
+    def pricing_choices(self) -> dict[str, str]:
+        chosen = super().pricing_choices()
+        if self.is_bound:
+            for key in POSTED_KEYS:
+                raw = str(self.data.get(key, "")).strip()[:60]
+                if raw and key not in self.choice_keys:
+                    chosen[key] = raw
+        return chosen
 
 
 def chosen_group(data, groups: list):

@@ -60,12 +60,21 @@ def settings_form_class(kind):
     return kind.settings_form or JsonSettingsForm
 
 
+def make_settings_form(kind, shop, *args, **kwargs):
+    """The type's settings form; given the shop when it asks for it (`takes_shop`: a picker of the shop's
+    own coupon templates)."""
+    form_class = settings_form_class(kind)
+    if getattr(form_class, "takes_shop", False):
+        kwargs["shop"] = shop
+    return form_class(*args, **kwargs)
+
+
 def editor_forms(request, *, shop, kind, campaign=None):
     """The engine's form and the type's settings form, bound to POST or filled from the campaign."""
     settings_class = settings_form_class(kind)
     if request.method == "POST":
         form = CampaignForm(request.POST, shop=shop)
-        settings_form = settings_class(request.POST, prefix=SETTINGS_PREFIX)
+        settings_form = make_settings_form(kind, shop, request.POST, prefix=SETTINGS_PREFIX)
     else:
         initial = {"type": kind.code}
         settings_initial = None
@@ -89,7 +98,7 @@ def editor_forms(request, *, shop, kind, campaign=None):
             now = timezone.localtime().replace(second=0, microsecond=0)
             initial.update(starts_at=now, ends_at=now + timedelta(days=7))
         form = CampaignForm(initial=initial, shop=shop)
-        settings_form = settings_class(initial=settings_initial, prefix=SETTINGS_PREFIX)
+        settings_form = make_settings_form(kind, shop, initial=settings_initial, prefix=SETTINGS_PREFIX)
     form.fields["type"].widget = forms.HiddenInput()
     return form, settings_form
 

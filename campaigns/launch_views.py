@@ -36,9 +36,9 @@ from .dashboard_views import (
     editor_forms,
     engine_fields_from,
     kind_or_404,
+    make_settings_form,
     public_url,
     save_forms,
-    settings_form_class,
 )
 from .forms import CampaignForm, LaunchForm
 from .member_views import landing_context
@@ -134,7 +134,7 @@ def _steps(request, *, kind, campaign):
 def _bound(data, *, shop, kind):
     form = CampaignForm(data, shop=shop)
     form.fields["type"].widget = forms.HiddenInput()
-    return form, settings_form_class(kind)(data, prefix=SETTINGS_PREFIX)
+    return form, make_settings_form(kind, shop, data, prefix=SETTINGS_PREFIX)
 
 
 def _default_name(shop, kind, sku_pk) -> str:

@@ -5,9 +5,14 @@ engine give back what a cancelled or refunded order took from the campaign's sto
 calls the same-named method of the campaign's kind, inside the order's transaction.
 """
 
+from contextvars import ContextVar
+
 from . import registry
 
 PREFIX = "campaign:"
+# The campaign whose order campaigns.services.place_campaign_order is placing in this call: the hooks of that
+# order's placement find its kind without a query (order_created runs with the SKU's row held).
+PLACING: ContextVar = ContextVar("campaign placing an order", default=None)
 
 
 def campaign_id_of(order) -> int | None:
@@ -21,6 +26,12 @@ def campaign_id_of(order) -> int | None:
         return None
 
 
+def _placing(order):
+    """The campaign placing this order in this call (its hooks during placement), or None."""
+    campaign = PLACING.get()
+    return campaign if campaign is not None and campaign_id_of(order) == campaign.pk else None
+
+
 def _kind_of(order):
     """The kind of the order's campaign, or None for an order placed outside any campaign."""
     from .models import Campaign
@@ -28,6 +39,8 @@ def _kind_of(order):
     campaign_id = campaign_id_of(order)
     if campaign_id is None:
         return None
+    if (placing := _placing(order)) is not None:
+        return registry.get(placing.type)
     campaign_type = Campaign.objects.filter(pk=campaign_id).values_list("type", flat=True).first()
     return None if campaign_type is None else registry.get(campaign_type)
 
@@ -39,6 +52,13 @@ def _dispatch(name: str, order):
 
 
 class CampaignOrders:
+    @staticmethod
+    def before_insert(order) -> None:
+        """order_placing: the kind may fill the order's fields (only for the order being placed by
+        place_campaign_order in this call, whose campaign is in hand: no query)."""
+        if (campaign := _placing(order)) is not None:
+            registry.get(campaign.type).before_insert(order, campaign)
+
     @staticmethod
     def after_create(order) -> None:
         _dispatch("after_create", order)

@@ -48,6 +48,7 @@ from shops.models import Shop
 from . import referral_adapter, registry
 from .lifecycle import EDITABLE_STATES, CampaignTransitionRefused, transition_campaign
 from .models import ZERO, Campaign, CampaignAct, CampaignOrder, CampaignState
+from .plugins import PLACING
 from .selectors import campaign_usage
 
 logger = logging.getLogger(__name__)
@@ -748,26 +749,30 @@ def place_campaign_order(
     subsidy = max((sku.price - price) * quantity, ZERO)
     if free:
         price, subsidy = sku.price, sku.price * quantity
-    with transaction.atomic():
+    with transaction.atomic(), locks.hot_rows_last():  # the SKU's stock, then the caps: the last writes
         _lock_member_in_campaign(campaign.pk, member.pk)
         if campaign.per_member_limit is not None:
             taken = CampaignOrder.objects.filter(campaign=campaign, member=member, released_at__isnull=True).count()
             if taken >= campaign.per_member_limit:
                 raise ValidationError(_("每人限参与 %(n)d 次，你已参与 %(n)d 次。") % {"n": campaign.per_member_limit})
         capped = campaign.stock_cap is not None or campaign.budget is not None or _capped_now(campaign)
-        order = place_order(
-            member=member,
-            group=group,
-            lines=[LineRequest(sku.pk, quantity)],
-            delivery=delivery,
-            idempotency_key=idempotency_key,
-            note=note,
-            source=source or campaign.order_source,
-            unit_price=price,
-            choices=choices,
-        )
-        if capped:  # after the SKU's UPDATE: the campaign's row is held from here to COMMIT only
-            _take_from_caps(campaign, quantity, subsidy)
+        placing = PLACING.set(campaign)  # the order's hooks find its kind without a query
+        try:
+            order = place_order(
+                member=member,
+                group=group,
+                lines=[LineRequest(sku.pk, quantity)],
+                delivery=delivery,
+                idempotency_key=idempotency_key,
+                note=note,
+                source=source or campaign.order_source,
+                unit_price=price,
+                choices=choices,
+            )
+        finally:
+            PLACING.reset(placing)
+        if capped:  # after the SKU's UPDATE (by rank): the campaign's row is held from there to COMMIT only
+            locks.take_last(locks.Rank.CAMPAIGN_CAPS, lambda: _take_from_caps(campaign, quantity, subsidy))
         CampaignOrder.objects.create(
             campaign=campaign,
             order=order,
@@ -797,8 +802,11 @@ def release_campaign_order(order: Order) -> bool:
     if CampaignOrder.objects.filter(pk=row.pk, released_at__isnull=True).update(released_at=timezone.now()) != 1:
         return False
     if _capped_now(Campaign(pk=row.campaign_id)):
-        Campaign.objects.filter(pk=row.campaign_id).update(
-            stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
+        locks.take_last(  # after the SKU's stock comes back, as placing takes them
+            locks.Rank.CAMPAIGN_CAPS,
+            lambda: Campaign.objects.filter(pk=row.campaign_id).update(
+                stock_used=F("stock_used") - row.units, budget_used=F("budget_used") - row.subsidy
+            ),
         )
     soldout.clear_on_commit([row.campaign_id], scope=SOLD_OUT_SCOPE)
     return True
@@ -826,28 +834,27 @@ def _capped_now(campaign: Campaign) -> bool:
 
 
 def _take_from_caps(campaign: Campaign, quantity: int, subsidy: Decimal) -> None:
-    """Take the units and the subsidy from a capped campaign: one conditional UPDATE each (a cap removed
-    meanwhile lets it through: the counters then are no longer kept). The units' UPDATE that reaches the
-    cap flags the campaign sold out on commit; one refused with the cap reached flags it at once."""
+    """Take the units and the subsidy from a capped campaign: one conditional UPDATE of both counters (a cap
+    removed meanwhile lets it through: the counters then are no longer kept). The UPDATE that reaches the
+    stock cap flags the campaign sold out on commit; one refused with the cap reached flags it at once."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {connection.ops.quote_name(Campaign._meta.db_table)} SET stock_used = stock_used + %s "
+            f"UPDATE {connection.ops.quote_name(Campaign._meta.db_table)} "
+            "SET stock_used = stock_used + %s, budget_used = budget_used + %s "
             "WHERE id = %s AND (stock_cap IS NULL OR stock_used <= stock_cap - %s) "
+            "AND (budget IS NULL OR budget_used <= budget - %s) "
             "RETURNING stock_cap IS NOT NULL AND stock_used >= stock_cap",
-            [quantity, campaign.pk, quantity],
+            [quantity, subsidy, campaign.pk, quantity, subsidy],
         )
         row = cursor.fetchone()
-    if row is None:
-        if Campaign.objects.filter(pk=campaign.pk, stock_cap__isnull=False, stock_used__gte=F("stock_cap")).exists():
-            soldout.mark(campaign.pk, campaign.name, scope=SOLD_OUT_SCOPE)
-        raise ValidationError(_("活动名额已抢完。"), code="sold_out")
+    if row is None:  # which limit refused: read after the UPDATE, so the row as it refused it
+        now = Campaign.objects.filter(pk=campaign.pk).values("stock_cap", "stock_used").first()
+        if now is not None and now["stock_cap"] is not None and now["stock_used"] > now["stock_cap"] - quantity:
+            if now["stock_used"] >= now["stock_cap"]:
+                soldout.mark(campaign.pk, campaign.name, scope=SOLD_OUT_SCOPE)
+            raise ValidationError(_("活动名额已抢完。"), code="sold_out")
+        if now is None:
+            raise ValidationError(_("活动名额已抢完。"), code="sold_out")
+        raise ValidationError(_("活动预算已用完。"))
     if row[0]:
         soldout.mark_on_commit(campaign.pk, campaign.name, scope=SOLD_OUT_SCOPE)
-    if (
-        subsidy
-        and Campaign.objects.filter(
-            Q(budget__isnull=True) | Q(budget_used__lte=F("budget") - subsidy), pk=campaign.pk
-        ).update(budget_used=F("budget_used") + subsidy)
-        != 1
-    ):
-        raise ValidationError(_("活动预算已用完。"))

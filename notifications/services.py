@@ -526,6 +526,9 @@ def _release(notifications: list[Notification], now: datetime) -> None:
     Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(state=NS.SENT, sent_at=now, reason="")
     forget_unread_count({n.user_id for n in notifications})
     rows = []
+    # The batch's backends and routes, looked up once: each lookup imports and builds a backend.
+    backends: dict[str, ChannelBackend] = {}
+    routes: dict[str, list[str]] = {}
     for notification in notifications:
         notification.state, notification.sent_at, notification.reason = NS.SENT, now, ""
         rows.append(
@@ -539,20 +542,29 @@ def _release(notifications: list[Notification], now: datetime) -> None:
                 created_at=now,
             )
         )
-        route = channels_for(notification.category)
-        wechat_first = Channel.WECHAT in route and _reaches(Channel.WECHAT, notification.user)
+        route = routes.get(notification.category)
+        if route is None:
+            route = routes[notification.category] = channels_for(notification.category)
+        wechat_first = Channel.WECHAT in route and _reaches(Channel.WECHAT, notification.user, backends)
         for channel in route:
             if channel == Channel.SMS and wechat_first:
                 continue  # SMS is WeChat's fallback (_fall_back), not sent beside it
-            if _reaches(channel, notification.user):
+            if _reaches(channel, notification.user, backends):
                 rows.append(Delivery(notification=notification, channel=channel, deliver_after=now, created_at=now))
     Delivery.objects.bulk_create(rows)
 
 
-def _reaches(channel: str, user) -> bool:
+def _reaches(channel: str, user, backends: dict[str, ChannelBackend] | None = None) -> bool:
     """A channel outside the site reaches a member it has an address for, never a demo account (their
-    made-up phone numbers may be real people's): demo members read their messages in the inbox only."""
-    return not user.is_demo and backend_for(channel).can_reach(user)
+    made-up phone numbers may be real people's): demo members read their messages in the inbox only.
+    `backends` keeps the backends a batch has built (filled here)."""
+    if user.is_demo:
+        return False
+    if backends is None:
+        return backend_for(channel).can_reach(user)
+    if channel not in backends:
+        backends[channel] = backend_for(channel)
+    return backends[channel].can_reach(user)
 
 
 def _fall_back(delivery: Delivery) -> None:

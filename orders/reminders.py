@@ -334,7 +334,8 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
             candidates = [row for row in waiting if (row.shop_id, row.member_id) in eligible]
             inserted = _insert_reminders(candidates, now)  # (member, product, cycle) → reminder id, new ones only
             to_send = [row for row in candidates if (row.member_id, row.product_id, row.cycle) in inserted]
-            written = notify_many(_reminder_messages(to_send), now=now)
+            carried = _give_what_reminders_carry(to_send, inserted)
+            written = notify_many(_reminder_messages(to_send, carried), now=now)
             _link_notifications(
                 [
                     (inserted[(row.member_id, row.product_id, row.cycle)], written[_reminder_key(row)])
@@ -342,11 +343,6 @@ def send_reminder_batch(due_ids: list[int], *, now: datetime | None = None, resu
                     if _reminder_key(row) in written
                 ]
             )
-            if to_send and hooks.repurchase_reminded.receivers:  # e.g. a coupon with each reminder
-                new_ids = [inserted[(row.member_id, row.product_id, row.cycle)] for row in to_send]
-                hooks.repurchase_reminded.run(
-                    list(RepurchaseReminder.objects.filter(pk__in=_ids(new_ids)).select_related("member"))
-                )
             if result is not None:
                 for row in to_send:
                     result.count(row.shop_id)
@@ -370,14 +366,35 @@ def _reminded(rows: list[RepurchaseDue]) -> set[tuple[int, int, int]]:
     )
 
 
+def _give_what_reminders_carry(
+    rows: list[RepurchaseDue], inserted: dict[tuple[int, int, int], int]
+) -> dict[tuple[int, int, int], str]:
+    """The plug-ins give what the new reminders carry (a coupon each) before the messages are written, so a
+    message can name it: (member, product, cycle) → the words of what it carries (none when nothing)."""
+    if not rows or not hooks.repurchase_reminded.receivers:
+        return {}
+    new_ids = [inserted[(row.member_id, row.product_id, row.cycle)] for row in rows]
+    reminders = list(RepurchaseReminder.objects.filter(pk__in=_ids(new_ids)).select_related("member"))
+    hooks.repurchase_reminded.run(reminders)
+    words: dict[int, str] = {}
+    for answer in hooks.repurchase_reminder_carries.answers(reminders):
+        for reminder_id, said in (answer or {}).items():
+            words[reminder_id] = f"{words[reminder_id]} {said}" if reminder_id in words else said
+    return {key: words[pk] for key, pk in inserted.items() if pk in words}
+
+
 def _reminder_key(row: RepurchaseDue) -> str:
     return f"repurchase:{row.member_id}:{row.product_id}:{row.cycle}"
 
 
-def _reminder_messages(rows: list[RepurchaseDue]) -> list[Outgoing]:
-    """The reminders' messages; the words and link made once per product and due day, not per member."""
+def _reminder_messages(
+    rows: list[RepurchaseDue], carried: dict[tuple[int, int, int], str] | None = None
+) -> list[Outgoing]:
+    """The reminders' messages; the words and link made once per product, due day and what the reminder
+    carries (`carried`: the plug-ins' words, made once per template), not per member."""
+    carried = carried or {}
     per_product: dict[int, tuple[str, str]] = {}
-    bodies: dict[tuple[int, str], str] = {}
+    bodies: dict[tuple[int, str, str], str] = {}
     messages = []
     names = dict(Product.objects.filter(pk__in={r.product_id for r in rows}).values_list("pk", "name")) if rows else {}
     for row in rows:
@@ -388,11 +405,14 @@ def _reminder_messages(rows: list[RepurchaseDue]) -> list[Outgoing]:
             )
         title, url = per_product[row.product_id]
         day = timezone.localtime(row.due_at).strftime("%m月%d日")
-        body = bodies.get((row.product_id, day))
+        extra = carried.get((row.member_id, row.product_id, row.cycle), "")
+        body = bodies.get((row.product_id, day, extra))
         if body is None:
-            body = bodies[(row.product_id, day)] = _(
-                "你上次买的「%(product)s」预计在 %(date)s 前后用完。需要的话，点开即可一键再来一单。"
-            ) % {"product": names[row.product_id], "date": day}
+            body = _("你上次买的「%(product)s」预计在 %(date)s 前后用完。需要的话，点开即可一键再来一单。") % {
+                "product": names[row.product_id],
+                "date": day,
+            }
+            body = bodies[(row.product_id, day, extra)] = f"{body}{extra}" if extra else body
         messages.append(
             Outgoing(
                 shop_id=row.shop_id,

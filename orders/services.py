@@ -2,8 +2,11 @@
 
 Guarantees:
 - stock is reserved when an order is placed and given back exactly once (cancel or refund);
-  no oversell: one conditional UPDATE per SKU (`stock >= n`), in primary-key order, decides, as the
-  last writes of the order's transaction, and a CHECK constraint stands behind it;
+  no oversell: one conditional UPDATE per SKU (`stock >= n`), in primary-key order, decides, and a CHECK
+  constraint stands behind it. Those UPDATEs are the last writes of the transaction (shequn.locks
+  `take_last`): after the order's rows, its order_created receivers and whatever the caller writes with
+  the order inside its own `hot_rows_last` block (a campaign's order row, a team seat), so the hot SKU row
+  is held from its UPDATE to COMMIT only; giving stock back is taken last the same way;
 - an idempotency key returns the same order for the same request and refuses a different one;
 - a provider notification is processed exactly once, after its signature, amount and currency
   are verified; a payment that arrives for a cancelled order is refunded automatically;
@@ -176,7 +179,7 @@ def place_or_find_order(
     refuse_if_sold_out(lines)
     _validate_request(member=member, group=group, lines=lines, delivery=delivery, source=source)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), locks.hot_rows_last():
             order = _reserve_and_create(
                 member=member,
                 group=group,
@@ -299,9 +302,10 @@ def _validate_request(
 def _reserve_and_create(
     *, member, group, lines, delivery, idempotency_key, fingerprint, note, source, unit_price=None, choices=None
 ) -> Order:
-    """Everything that needs no SKU lock first (checks, limits, referrer, settings, the inserts), then the
-    stock, taken by one conditional UPDATE per SKU in primary-key order, as the transaction's last writes
-    before the order_created receivers: the hot SKU row is held from its UPDATE to COMMIT only.
+    """Everything that needs no SKU lock first (checks, limits, referrer, settings, the inserts, the
+    order_created receivers), then the stock, taken by one conditional UPDATE per SKU in primary-key order
+    handed to `locks.take_last`: the last writes of the transaction (or of the caller's `hot_rows_last`
+    block), so the hot SKU row is held from its UPDATE to COMMIT only.
 
     The prices are the ones read at the start of the transaction (the ones the member confirmed), priced
     by orders.pricing (the plug-ins' adjustments, written as OrderAdjustment rows before order_created);
@@ -372,7 +376,17 @@ def _reserve_and_create(
     OrderTransition.objects.create(
         order=order, from_state="", to_state=OrderState.PENDING_PAYMENT, by=member, reason=_("下单")
     )
-    for sku in skus:  # primary-key order: no deadlock between orders sharing SKUs
+    locks.take_last(locks.Rank.SKU_STOCK, lambda: _take_stock(skus, wanted))
+    hooks.order_created.run(order)
+    if order.total == 0:
+        _pay_free_order(order)
+    return order
+
+
+def _take_stock(skus: list[Sku], wanted: dict[int, int]) -> None:
+    """The order's stock, one conditional UPDATE per SKU in primary-key order (no deadlock between orders
+    sharing SKUs); a refusal names the SKU and rolls the whole order back."""
+    for sku in skus:
         if not _reserve_stock(sku, wanted[sku.pk]):
             sku.refresh_from_db(fields=["is_active", "stock"])
             if not sku.is_active:
@@ -382,10 +396,6 @@ def _reserve_and_create(
             raise ValidationError({"lines": _("「%(name)s」库存不足。") % {"name": sku}})
         if sku.stock == 0:
             soldout.mark_on_commit(sku.pk, str(sku))
-    hooks.order_created.run(order)
-    if order.total == 0:
-        _pay_free_order(order)
-    return order
 
 
 def _write_adjustments(order: Order, priced: pricing.Priced) -> None:
@@ -465,14 +475,18 @@ def _check_sku_orderable(*, sku: Sku, group: Group, member: User, quantity: int)
 
 
 def _return_stock_once(order: Order) -> bool:
-    """Give the order's reserved stock back; the stamp makes a second call a no-op."""
+    """Give the order's reserved stock back; the stamp makes a second call a no-op. The SKU rows are written
+    last (`locks.take_last`), in the same rank order as placing takes them."""
     if Order.objects.filter(pk=order.pk, stock_returned_at__isnull=True).update(stock_returned_at=timezone.now()) != 1:
         return False
-    sku_ids = []
-    for line in order.lines.order_by("sku_id"):
-        Sku.objects.filter(pk=line.sku_id).update(stock=F("stock") + line.quantity)
-        sku_ids.append(line.sku_id)
-    soldout.clear_on_commit(sku_ids)
+    lines = list(order.lines.order_by("sku_id").values_list("sku_id", "quantity"))
+
+    def give_back() -> None:
+        for sku_id, quantity in lines:
+            Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantity)
+
+    locks.take_last(locks.Rank.SKU_STOCK, give_back)
+    soldout.clear_on_commit([sku_id for sku_id, _quantity in lines])
     return True
 
 
@@ -496,7 +510,7 @@ def _record_move(order: Order, *, by: User | None, action: str, was: str, **afte
 
 def cancel_order(*, order: Order, by: User | None, reason: str = "") -> Order:
     """Pending payment → cancelled (member, operator or the timeout job); stock comes back once."""
-    with transaction.atomic():
+    with transaction.atomic(), locks.hot_rows_last():
         order = Order.objects.select_for_update().get(pk=order.pk)
         was = order.state
         transition_order(order=order, to_state=OrderState.CANCELLED, by=by, reason=reason or _("取消订单"))
@@ -583,7 +597,7 @@ def approve_refund(*, order: Order, by: User | None, reason: str = "") -> Refund
 def _approve_refund(
     *, order: Order, by: User | None, reason: str, action: str, was: str | None = None
 ) -> Refund | None:
-    with transaction.atomic():
+    with transaction.atomic(), locks.hot_rows_last():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.state != OrderState.REFUND_REQUESTED:
             raise TransitionRefused(_("只有退款申请中的订单可以退款。"))
@@ -795,7 +809,7 @@ def process_notification(notification: Notification) -> str:
 
     Amount or currency that differ from ours are refused (ValidationError) and change nothing.
     """
-    with transaction.atomic():
+    with transaction.atomic(), locks.hot_rows_last():
         try:
             with transaction.atomic():
                 ProviderNotification.objects.create(

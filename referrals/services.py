@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -190,9 +190,10 @@ def _insert_event(**fields) -> ReferralEvent | None:
 def _insert_unless_staff(event: ReferralEvent) -> int | None:
     """Insert the event unless its inviter is the shop's staff or a unique rule already holds it: its id, or None."""
     sql, columns, staff_params = _event_insert_sql()
-    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in columns]
+    conn = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` costs a thread-local lookup per use: once here
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), conn) for f in columns]
     who = {"shop": event.shop_id, "user": event.inviter_id}
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, [*values, *(who[p] for p in staff_params)])
         row = cursor.fetchone()
     return row[0] if row else None
@@ -286,7 +287,9 @@ def record_campaign_act(
 ) -> ReferralEvent | None:
     """A campaign act (a help, a cut, a team join…) credited to `inviter`, once per campaign and `key`.
 
-    Returns None for a duplicate or a self-act (nobody helps themself).
+    Returns None for a duplicate, a self-act (nobody helps themself) or a staff inviter. One statement,
+    atomic by itself: inside the caller's transaction the boards follow on its commit; called with no
+    transaction open it needs no BEGIN/COMMIT of its own, and the boards follow once it has committed.
     """
     if inviter.pk == invitee.pk:
         return None

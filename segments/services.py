@@ -9,7 +9,7 @@ Guarantees:
   the message, ON CONFLICT DO NOTHING), so a resumed or repeated send writes no second message.
 - The preview and the send apply the same rules (notifications.marketing.decide): with nothing changed in
   between, the preview's count is the number of messages queued, and each excluded member is counted under the
-  same reason. Batches of BATCH members, each one transaction of a constant number of statements.
+  same reason. Batches of MEMBERS_PER_BATCH members, each one transaction of a constant number of statements.
 """
 
 from datetime import datetime, timedelta
@@ -42,7 +42,11 @@ from .models import (
     TagRule,
 )
 
-BATCH = 500  # members decided and written per transaction
+# Members decided and written per transaction (a segment's invitations, a broadcast's preview and its send).
+# Each batch is a constant number of statements, so a send to tens of thousands is a run of short transactions
+# (no lock or snapshot held for the whole send) and one stopped midway (the job finishes it) redoes at most one
+# batch; 500 keeps each statement's id list and bulk insert small while a 10,000-member send is 20 batches.
+MEMBERS_PER_BATCH = 500
 
 RULE_FIELDS = ("tag", "kind", "product", "amount", "count", "days", "percent", "is_active")
 SEGMENT_FIELDS = (
@@ -237,8 +241,8 @@ def invite_segment(*, segment: Segment, group: Group, by: User, now: datetime | 
             label=segment.name,
         )
     url = reverse("member:landing", args=[link.code])
-    for start in range(0, len(todo), BATCH):
-        chunk = todo[start : start + BATCH]
+    for start in range(0, len(todo), MEMBERS_PER_BATCH):
+        chunk = todo[start : start + MEMBERS_PER_BATCH]
         items = [
             Outgoing(
                 shop_id=segment.shop_id,
@@ -325,9 +329,10 @@ def preview(broadcast: Broadcast, *, now: datetime | None = None) -> dict[str, i
     now = now or timezone.now()
     ids = audience_ids(broadcast, now=now)
     tally = {marketing.SEND: 0, **{str(r): 0 for r in marketing.EXCLUSIONS}}
-    for start in range(0, len(ids), BATCH):
+    for start in range(0, len(ids), MEMBERS_PER_BATCH):
+        batch = ids[start : start + MEMBERS_PER_BATCH]
         for key, n in marketing.tally(
-            marketing.decide(ids[start : start + BATCH], broadcast.shop_id, category=Category.MARKETING, at=now)
+            marketing.decide(batch, broadcast.shop_id, category=Category.MARKETING, at=now)
         ).items():
             tally[key] += n
     tally["audience"] = len(ids)
@@ -423,8 +428,8 @@ def finish_sending(*, broadcast: Broadcast, now: datetime | None = None) -> Broa
     (a send interrupted midway is finished by the job): decided members are skipped by their recipient row."""
     now = now or timezone.now()
     ids = audience_ids(broadcast, now=now)
-    for start in range(0, len(ids), BATCH):
-        _send_batch(broadcast, ids[start : start + BATCH], now)
+    for start in range(0, len(ids), MEMBERS_PER_BATCH):
+        _send_batch(broadcast, ids[start : start + MEMBERS_PER_BATCH], now)
     Broadcast.objects.filter(pk=broadcast.pk, state=BroadcastState.SENDING).update(state=BroadcastState.SENT)
     broadcast.refresh_from_db()
     return broadcast

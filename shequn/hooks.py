@@ -142,6 +142,13 @@ announced once: a rerun writes no reminder twice), with `member` loaded, inside 
 Must not raise: the reminders are sent. Receivers give what a reminder carries (the coupon type: one coupon
 of the shop's reminder template per reminder)."""
 
+repurchase_reminder_carries: Hook[[list], dict] = Hook("repurchase_reminder_carries", when=When.READ)
+"""(reminders): asked once per reminder batch, in its transaction, after repurchase_reminded has run for the
+same rows and before their messages are written. Each receiver answers {reminder id: words saying what it
+gave with that reminder} (the coupon type: the coupon's name and face), for the reminders it gave something
+to only; the message ends with those words. Receivers make the words once per thing given (a template), not
+per member, and read in a constant number of statements. Must not raise."""
+
 order_refund_succeeded: Hook[[Model], None] = Hook("order_refund_succeeded", when=When.INSIDE)
 """An orders.Refund of an order succeeded (its money is back with the member; partial or full, a returned
 duplicate payment too: its key starts with "late-payment:"), once per refund, inside the transaction that
@@ -315,8 +322,10 @@ the batch size. Must answer exactly as `marketing_held` would for each member; e
 
 
 referral_event_recorded: Hook[[Model], None] = Hook("referral_event_recorded", when=When.INSIDE)
-"""One new referrals.ReferralEvent (never announced for a duplicate), inside the recording transaction.
-Must not raise; a receiver that writes outside PostgreSQL (Redis boards) does so on commit."""
+"""One new referrals.ReferralEvent (never announced for a duplicate), inside the recording transaction — or,
+when it was recorded with no transaction open, right after its single INSERT committed by itself (so a
+receiver that writes rows gets them committed apart). Must not raise; a receiver that writes outside
+PostgreSQL (Redis boards) does so on commit, which is at once in that case."""
 
 referral_events_voided: Hook[[list], None] = Hook("referral_events_voided", when=When.INSIDE)
 """The referral events a void just stamped (never one voided before), inside the voiding transaction.

@@ -21,9 +21,11 @@ The rules `lock` enforces:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 DEFAULT_TIMEOUT = 10.0  # seconds: far above any critical section's own length
@@ -112,3 +114,67 @@ def lock_many(
         cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(timeout * 1000))}")  # milliseconds
         cursor.execute(f"SELECT {calls}", params)  # the target list is evaluated left to right
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+# --- Hot rows last ---------------------------------------------------------------------------------------
+#
+# A row every buyer writes (a SKU's stock, a flash sale's cap) is held from its UPDATE to COMMIT, so each
+# transaction that writes it should do so with its last statements: everything else first. A service deep in
+# the call chain (place_order's stock) cannot know what its callers still write after it returns (the
+# campaign order row, a team seat), so it hands its hot-row write to `take_last`, and the outermost
+# `hot_rows_last` block runs them all when its body is done, just before the caller's COMMIT.
+
+
+class Rank(enum.IntEnum):
+    """The order hot rows are taken in, the same in every transaction (placing and giving back), so two
+    transactions that both take a SKU and a campaign's counters wait rather than deadlock."""
+
+    SKU_STOCK = 10  # orders.Sku rows, in primary-key order
+    CAMPAIGN_CAPS = 20  # campaigns.Campaign stock_used / budget_used
+
+
+_last = threading.local()
+
+
+@contextmanager
+def hot_rows_last() -> Iterator[None]:
+    """Run the hot-row writes handed to `take_last` inside this block when the block's body is done, by
+    `Rank` and then in the order they were handed in; an exception in the body drops them (its transaction
+    rolls back), and so does the rollback of the savepoint (inner atomic block) a write was handed in
+    under. Nested blocks hand theirs to the outermost one. Use inside `transaction.atomic()`:
+    `with transaction.atomic(), locks.hot_rows_last():` runs them right before that block's COMMIT."""
+    if getattr(_last, "writes", None) is not None:
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise NotInTransaction("hot_rows_last() outside transaction.atomic() would hold nothing to COMMIT")
+    _last.writes = []
+    try:
+        yield
+        writes = sorted(_last.writes, key=lambda write: write[:2])
+    finally:
+        _last.writes = None
+    alive = {id(func) for _sids, func, _robust in connection.run_on_commit}
+    for _rank, _seq, write, marker in writes:
+        if id(marker) in alive:  # else handed in within a savepoint rolled back since: not to be written
+            write()
+
+
+def take_last(rank: Rank, write: Callable[[], None]) -> None:
+    """Write a hot row with the transaction's last statements: at the end of the enclosing `hot_rows_last`
+    block, or now when there is none. `write` raises to refuse (its transaction then rolls back)."""
+    writes = getattr(_last, "writes", None)
+    if writes is None:
+        write()
+        return
+    # Django drops an on_commit callback whose savepoint rolls back: the marker tells whether it still counts.
+    marker = _Handed()
+    transaction.on_commit(marker)
+    writes.append((int(rank), len(writes), write, marker))
+
+
+class _Handed:
+    """The on_commit marker of a write handed to take_last (nothing to do after commit)."""
+
+    def __call__(self) -> None:
+        pass

@@ -3,7 +3,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from shequn.bounds import MAX_GROUP_SIZE, MAX_ID, MAX_JOIN_WINDOW_HOURS, MAX_MINUTES
+from shequn.bounds import (
+    MAX_COUPON_NOTICE_HOURS,
+    MAX_GROUP_SIZE,
+    MAX_ID,
+    MAX_JOIN_WINDOW_HOURS,
+    MAX_MINUTES,
+    MAX_NEAR_FLOOR_PERCENT,
+)
 
 from .models import OperatorRole
 
@@ -45,6 +52,20 @@ class ShopSettingsForm(forms.Form):
         max_value=MAX_JOIN_WINDOW_HOURS,
         required=False,  # left as it is when empty
         help_text=_("登录后打开活动分享页、在此时间内首次入群的，算作该活动带来的入群。"),
+    )
+    bargain_near_floor_percent = forms.IntegerField(
+        label=_("砍价接近底价提醒（百分比）"),
+        min_value=0,
+        max_value=MAX_NEAR_FLOOR_PERCENT,
+        required=False,  # left as it is when empty
+        help_text=_("只剩一刀，或剩下可砍的不超过全程的此百分比时，告诉发起人一次；0 表示只在只剩一刀时。"),
+    )
+    coupon_expiry_notice_hours = forms.IntegerField(
+        label=_("优惠券到期提醒提前（小时）"),
+        min_value=1,
+        max_value=MAX_COUPON_NOTICE_HOURS,
+        required=False,  # left as it is when empty
+        help_text=_("可用的优惠券在到期前此时间内提醒领券人一次；领取不到此时长的券不提醒。"),
     )
 
 

@@ -4,7 +4,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shequn.bounds import MAX_GROUP_SIZE, MAX_JOIN_WINDOW_HOURS, MAX_MINUTES
+from shequn.bounds import (
+    MAX_COUPON_NOTICE_HOURS,
+    MAX_GROUP_SIZE,
+    MAX_JOIN_WINDOW_HOURS,
+    MAX_MINUTES,
+    MAX_NEAR_FLOOR_PERCENT,
+)
 
 
 class Shop(models.Model):
@@ -66,6 +72,18 @@ class ShopSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(MAX_JOIN_WINDOW_HOURS)],
         help_text=_("登录后打开活动分享页、在此时间内首次入群的，算作该活动带来的入群。"),
     )
+    bargain_near_floor_percent = models.PositiveSmallIntegerField(
+        _("砍价接近底价提醒（百分比）"),
+        default=10,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_NEAR_FLOOR_PERCENT)],
+        help_text=_("只剩一刀，或剩下可砍的不超过全程的此百分比时，告诉发起人一次；0 表示只在只剩一刀时。"),
+    )
+    coupon_expiry_notice_hours = models.PositiveIntegerField(
+        _("优惠券到期提醒提前（小时）"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_COUPON_NOTICE_HOURS)],
+        help_text=_("可用的优惠券在到期前此时间内提醒领券人一次；领取不到此时长的券不提醒。"),
+    )
 
     class Meta:
         verbose_name = _("店铺设置")
@@ -99,6 +117,14 @@ class ShopSettings(models.Model):
                     campaign_join_window_hours__gte=1, campaign_join_window_hours__lte=MAX_JOIN_WINDOW_HOURS
                 ),
                 name="shop_campaign_join_window_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    bargain_near_floor_percent__lte=MAX_NEAR_FLOOR_PERCENT,
+                    coupon_expiry_notice_hours__gte=1,
+                    coupon_expiry_notice_hours__lte=MAX_COUPON_NOTICE_HOURS,
+                ),
+                name="shop_campaign_messages_in_range",
             ),
         ]
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from shequn import hooks
-from shequn.bounds import MAX_JOIN_WINDOW_HOURS
+from shequn.bounds import MAX_COUPON_NOTICE_HOURS, MAX_JOIN_WINDOW_HOURS, MAX_NEAR_FLOOR_PERCENT
 
 from . import audit
 from .models import Operator, OperatorRole, Shop, ShopSettings
@@ -19,6 +19,8 @@ SETTINGS_FIELDS = (
     "bargain_pay_within_minutes",
     "sms_sign_name",
     "campaign_join_window_hours",
+    "bargain_near_floor_percent",
+    "coupon_expiry_notice_hours",
 )
 
 
@@ -31,16 +33,20 @@ def create_shop(*, name: str, slug: str, owner: User) -> Shop:
     return shop
 
 
-def _optional_errors(payment_timeout_minutes, bargain_pay_within_minutes, campaign_join_window_hours) -> dict:
-    """The time limits' bounds (each checked only when given)."""
-    errors = {}
-    if payment_timeout_minutes is not None and not 1 <= payment_timeout_minutes <= 7 * 24 * 60:
-        errors["payment_timeout_minutes"] = _("付款时限须在 1 分钟到 7 天之间。")
-    if bargain_pay_within_minutes is not None and not 5 <= bargain_pay_within_minutes <= 30 * 24 * 60:
-        errors["bargain_pay_within_minutes"] = _("砍价付款期限须在 5 分钟到 30 天之间。")
-    if campaign_join_window_hours is not None and not 1 <= campaign_join_window_hours <= MAX_JOIN_WINDOW_HOURS:
-        errors["campaign_join_window_hours"] = _("活动入群归因时限须在 1 小时到 30 天之间。")
-    return errors
+def _optional_errors(optional: dict) -> dict:
+    """The bounds of the settings left as they are when not given (each checked only when given)."""
+    bounds = {
+        "payment_timeout_minutes": (1, 7 * 24 * 60, _("付款时限须在 1 分钟到 7 天之间。")),
+        "bargain_pay_within_minutes": (5, 30 * 24 * 60, _("砍价付款期限须在 5 分钟到 30 天之间。")),
+        "campaign_join_window_hours": (1, MAX_JOIN_WINDOW_HOURS, _("活动入群归因时限须在 1 小时到 30 天之间。")),
+        "bargain_near_floor_percent": (0, MAX_NEAR_FLOOR_PERCENT, _("砍价接近底价提醒须为 0 到 50 之间的百分数。")),
+        "coupon_expiry_notice_hours": (1, MAX_COUPON_NOTICE_HOURS, _("优惠券到期提醒须提前 1 小时到 7 天。")),
+    }
+    return {
+        name: message
+        for name, (least, most, message) in bounds.items()
+        if optional.get(name) is not None and not least <= optional[name] <= most
+    }
 
 
 @transaction.atomic
@@ -55,9 +61,19 @@ def update_shop_settings(
     bargain_pay_within_minutes: int | None = None,
     sms_sign_name: str | None = None,
     campaign_join_window_hours: int | None = None,
+    bargain_near_floor_percent: int | None = None,
+    coupon_expiry_notice_hours: int | None = None,
 ) -> ShopSettings:
     """Refuses a hard cap below any existing group's capacity: no group may sit above the cap.
-    The time limits, the campaign join window and the SMS signature are left as they are when not given."""
+    The time limits, the campaign join window, the campaign messages' thresholds and the SMS signature are
+    left as they are when not given."""
+    optional = {
+        "payment_timeout_minutes": payment_timeout_minutes,
+        "bargain_pay_within_minutes": bargain_pay_within_minutes,
+        "campaign_join_window_hours": campaign_join_window_hours,
+        "bargain_near_floor_percent": bargain_near_floor_percent,
+        "coupon_expiry_notice_hours": coupon_expiry_notice_hours,
+    }
     settings_row = ShopSettings.objects.select_for_update().get(shop=shop)
     before = audit.snapshot(settings_row, SETTINGS_FIELDS)
     errors = {}
@@ -68,19 +84,16 @@ def update_shop_settings(
     refusal = hooks.hard_cap_refusal.first(shop, group_hard_cap)  # groups: no group may sit above the cap
     if refusal:
         errors["group_hard_cap"] = refusal
-    errors.update(_optional_errors(payment_timeout_minutes, bargain_pay_within_minutes, campaign_join_window_hours))
+    errors.update(_optional_errors(optional))
     if sms_sign_name and not 2 <= len(sms_sign_name.strip()) <= 20:
         errors["sms_sign_name"] = _("短信签名为 2–20 个字。")
     if errors:
         raise ValidationError(errors)
     if sms_sign_name is not None:
         settings_row.sms_sign_name = sms_sign_name.strip()
-    if payment_timeout_minutes is not None:
-        settings_row.payment_timeout_minutes = payment_timeout_minutes
-    if bargain_pay_within_minutes is not None:
-        settings_row.bargain_pay_within_minutes = bargain_pay_within_minutes
-    if campaign_join_window_hours is not None:
-        settings_row.campaign_join_window_hours = campaign_join_window_hours
+    for name, value in optional.items():
+        if value is not None:
+            setattr(settings_row, name, value)
     settings_row.group_hard_cap = group_hard_cap
     settings_row.default_group_capacity = default_group_capacity
     settings_row.default_rotation_threshold = default_rotation_threshold

@@ -40,6 +40,8 @@ def shop_settings(request):
             "bargain_pay_within_minutes": current.bargain_pay_within_minutes,
             "sms_sign_name": current.sms_sign_name,
             "campaign_join_window_hours": current.campaign_join_window_hours,
+            "bargain_near_floor_percent": current.bargain_near_floor_percent,
+            "coupon_expiry_notice_hours": current.coupon_expiry_notice_hours,
         },
     )
     if request.method == "POST" and form.is_valid():

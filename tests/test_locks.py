@@ -159,3 +159,54 @@ def test_control_racers_without_the_lock_overlap_and_lose_increments():
     state = _racing_increments(locked=False)
 
     assert state["overlap"] and state["value"] < 8
+
+
+# --- Hot rows last --------------------------------------------------------------------------------------
+
+
+def test_hot_row_writes_run_last_by_rank_then_in_the_order_handed_in():
+    done = []
+    with transaction.atomic(), locks.hot_rows_last():
+        locks.take_last(locks.Rank.CAMPAIGN_CAPS, lambda: done.append("cap"))
+        locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("sku 1"))
+        with locks.hot_rows_last():  # a nested block hands its writes to the outermost one
+            locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("sku 2"))
+        done.append("body")
+    assert done == ["body", "sku 1", "sku 2", "cap"]
+
+
+def test_without_a_block_a_hot_row_write_runs_at_once():
+    done = []
+    locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("now"))
+    assert done == ["now"]
+
+
+def test_a_failing_body_or_a_rolled_back_savepoint_drops_its_writes():
+    done = []
+    with pytest.raises(ValueError), transaction.atomic(), locks.hot_rows_last():
+        locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("dropped"))
+        raise ValueError
+    with transaction.atomic(), locks.hot_rows_last():
+        locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("kept"))
+        with pytest.raises(ValueError), transaction.atomic():
+            locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("rolled back"))
+            raise ValueError
+        with transaction.atomic():  # a savepoint released, not rolled back: its write counts
+            locks.take_last(locks.Rank.CAMPAIGN_CAPS, lambda: done.append("released"))
+    assert done == ["kept", "released"]
+
+
+def test_a_refusing_write_refuses_the_transaction_and_leaves_no_block_behind():
+    with pytest.raises(ValueError), transaction.atomic(), locks.hot_rows_last():
+        locks.take_last(locks.Rank.SKU_STOCK, lambda: (_ for _ in ()).throw(ValueError("short")))
+    done = []
+    locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("now"))  # no block is left open
+    assert done == ["now"]
+
+
+def test_a_hot_rows_last_block_outside_a_transaction_is_refused():
+    def enter():
+        with locks.hot_rows_last():
+            pass
+
+    assert isinstance(_in_thread(enter), NotInTransaction)  # a fresh connection in autocommit

@@ -72,6 +72,10 @@ class CampaignKind:
 
     # -- order hooks: inside the order's transaction, for orders of this type's campaigns --
 
+    def before_insert(self, order, campaign) -> None:
+        """The campaign's order is about to be inserted (not saved, no pk; before any hot row is taken): set
+        its fields (a shorter time to pay). Only for an order placed by place_campaign_order."""
+
     def after_create(self, order) -> None:
         """The campaign's order was just placed."""
 

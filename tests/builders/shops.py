@@ -1,5 +1,6 @@
 """The shop the browser walks start from: 小满母婴生活馆, its owner, its open and active group and the rice
-cereal it sells, with members added through the service, so seats and memberships are real."""
+cereal it sells, with members added through the service, so seats and memberships are real; and a shop's
+settings changed as its owner changes them."""
 
 from decimal import Decimal
 from typing import NamedTuple
@@ -7,7 +8,8 @@ from typing import NamedTuple
 from accounts.models import User
 from groups.models import Group, GroupState, Threshold
 from groups.services import add_member
-from shops.models import OperatorRole, Shop
+from shops.models import OperatorRole, Shop, ShopSettings
+from shops.services import update_shop_settings
 from tests.factories import GroupFactory, OperatorFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
 
 
@@ -38,4 +40,18 @@ def rice_cereal(shop, *, price: str = "39.90", stock: int = 20, spec: str | None
     fields = {} if spec is None else {"spec": spec}
     return SkuFactory(
         product=ProductFactory(shop=shop, name="有机胚芽米粉"), price=Decimal(price), stock=stock, **fields
+    )
+
+
+def change_settings(shop, by, **changed) -> ShopSettings:
+    """`by` changes only `changed` through the settings service (validated, audited); the caps it must send are
+    sent as they are, as the settings page does."""
+    current = shop.settings
+    return update_shop_settings(
+        shop=shop,
+        by=by,
+        group_hard_cap=current.group_hard_cap,
+        default_group_capacity=current.default_group_capacity,
+        default_rotation_threshold=current.default_rotation_threshold,
+        **changed,
     )

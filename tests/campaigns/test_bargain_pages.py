@@ -215,3 +215,33 @@ def test_the_bargain_page_runs_in_a_constant_number_of_queries(client, shop):
     assert page.count('class="act-name"') == bargaining.RECENT_CUTS
     assert cutters[-1].public_name in page and 'data-testid="my-cut"' in page
     assert 'data-testid="cuts-shown"' in page
+
+
+def test_a_cut_costs_the_same_queries_after_5_and_after_50_earlier_cuts(client, shop):
+    """A friend's cut (the POST from the share link, the whole request) reads no earlier cut or cutter:
+    its statements do not grow with the bargain (issue 19: it used to load every cut to decide visibility)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = bargain_campaign(shop, settings={"min_cuts": 300})
+
+    def bargain_with(earlier: int) -> BargainTask:
+        task = bargaining.start_bargain(campaign=campaign, member=starter_in(shop)[0])
+        for friend in friends(earlier):
+            bargaining.cut(task=task, cutter=friend)
+        return task
+
+    def queries_of_one_cut(task: BargainTask) -> list[str]:
+        client.force_login(friends(1)[0])
+        client.get(_share_path(task))  # the share link: the friend comes through the starter's token
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(reverse("campaigns:bargain_cut", args=[task.pk]))
+        assert response.status_code == 302 and response["Location"] == task.get_absolute_url()
+        return [query["sql"] for query in queries]
+
+    after_5, after_50 = queries_of_one_cut(bargain_with(5)), queries_of_one_cut(bargain_with(50))
+    assert BargainCut.objects.filter(task__campaign=campaign).count() == 5 + 50 + 2
+    assert len(after_5) == len(after_50), "\n".join(after_50)
+    # Constant counts alone would pass a prefetch of every cut: each read of the cuts is bounded too.
+    cut_reads = [sql for sql in after_50 if sql.startswith("SELECT") and 'FROM "campaigns_bargaincut"' in sql]
+    assert cut_reads and all('"cutter_id" =' in sql or "LIMIT" in sql for sql in cut_reads), cut_reads

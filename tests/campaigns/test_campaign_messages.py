@@ -11,7 +11,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.models import Coupon, Team, TeamState
 from campaigns.types.bargain import kind as bargaining
-from campaigns.types.coupon.kind import EXPIRY_NOTICE, claim_coupon
+from campaigns.types.coupon.kind import claim_coupon
 from campaigns.types.group_buy import kind as group_buy
 from campaigns.types.help import kind as helping
 from notifications import services as outbox
@@ -157,7 +157,7 @@ def test_a_coupon_about_to_expire_is_reminded_once_by_the_engines_job(shop):
     template = coupon_template(shop)
     member, _group = member_of(shop)
     coupon = claim_coupon(campaign=template, member=member)
-    early = coupon.valid_until - EXPIRY_NOTICE - timedelta(minutes=1)
+    early = coupon.valid_until - timedelta(hours=shop.settings.coupon_expiry_notice_hours, minutes=1)
     assert services.run_due_jobs(now=early)["coupon_messages"] == 0  # not yet within a day of its end
 
     within = coupon.valid_until - timedelta(hours=3)

@@ -1,7 +1,7 @@
 """Rules that give coupons, each through grant_coupon under a key of its own act: a help campaign's coupon
 reward (granted to the starter when the last help lands, once per task; a sold-out template never refuses
 the help, and the page's retry gives it once), and a repeat-purchase reminder's coupon (one per reminder,
-a rerun of the batch gives none twice)."""
+a rerun of the batch gives none twice, and the reminder's message names the coupon it carries)."""
 
 from datetime import timedelta
 
@@ -13,6 +13,7 @@ from campaigns import services
 from campaigns.models import CampaignType, Coupon, CouponChannel, HelpTaskState
 from campaigns.types.coupon.kind import grant_coupon
 from campaigns.types.help import kind as helping
+from notifications.models import Notification
 from orders.reminders import dispatch_due_reminders, send_reminder_batch
 from tests.builders.campaigns import make_campaign
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
@@ -111,6 +112,30 @@ def test_a_reminder_carries_one_coupon_of_the_shops_reminder_template(client, sh
     assert Coupon.objects.filter(member=buyer).count() == 1
 
 
+def test_the_reminders_message_names_the_coupon_it_carries_only_to_those_who_got_one(client, shop):
+    coupon_template(
+        shop,
+        settings={"repurchase_reminder": True, "coupon_kind": "no_threshold", "amount_off": "5"},
+        name="复购回馈券",
+        stock_cap=1,
+    )
+    group = GroupFactory(shop=shop)
+    sku = SkuFactory(product__shop=shop)
+    buyers = [make_buyer(group) for _ in range(2)]
+    for buyer in buyers:
+        order = order_for(buyer, group, sku)
+        pay(order, DjangoClientTransport(client))
+    order.refresh_from_db()
+
+    assert _run_reminders(order.paid_at + 28 * DAY + timedelta(minutes=1)) == 2
+
+    got = Coupon.objects.get().member  # the supply of one: one of the two got it
+    said = {n.user_id: n.body for n in Notification.objects.filter(kind="repurchase")}
+    assert said[got.pk].endswith("附赠一张「复购回馈券」优惠券（无门槛减 5），已放入你的券包，下单时可用。")
+    other = next(buyer for buyer in buyers if buyer != got)
+    assert "优惠券" not in said[other.pk] and "一键再来一单" in said[other.pk]
+
+
 def test_without_a_reminder_template_a_reminder_carries_no_coupon(client, shop):
     coupon_template(shop)
     group = GroupFactory(shop=shop)
@@ -120,3 +145,4 @@ def test_without_a_reminder_template_a_reminder_carries_no_coupon(client, shop):
     order.refresh_from_db()
     assert _run_reminders(order.paid_at + 28 * DAY + timedelta(minutes=1)) == 1
     assert not Coupon.objects.filter(member=buyer).exists()
+    assert "优惠券" not in Notification.objects.get(kind="repurchase").body

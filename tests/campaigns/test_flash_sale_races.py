@@ -18,7 +18,7 @@ from orders.models import Order, Sku
 from tests.builders.campaigns import make_flash_sale
 from tests.builders.orders import SHIPPING, make_buyer
 from tests.factories import GroupFactory, ShopFactory, SkuFactory
-from tests.race import Gate, race
+from tests.race import Gate, lock_elsewhere, race
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 RACERS = 6
@@ -132,3 +132,29 @@ def test_the_first_buyers_at_the_start_start_it_once(scene):
     sale.refresh_from_db()
     assert sale.state == CampaignState.RUNNING and sale.stock_used == RACERS
     assert sale.transitions.filter(to_state=CampaignState.RUNNING).count() == 1
+
+
+def test_the_caps_row_is_held_only_from_its_update_to_commit(scene, monkeypatch):
+    """The cap is the order's last write: while the order's own rows are written (the campaign order's insert
+    included) another transaction can still lock the campaign's row; right after the cap's UPDATE it cannot.
+    The second probe is the control: it shows the probe sees a held row."""
+    shop, group, sku, buyers = scene
+    sale = make_flash_sale(shop, sku, stock_cap=5)
+    seen = {}
+    create, take = CampaignOrder.objects.create, services._take_from_caps
+
+    def probe_then_create(**fields):
+        seen["campaign order insert"] = lock_elsewhere(Campaign, sale.pk)
+        return create(**fields)
+
+    def take_then_probe(*args):
+        take(*args)
+        seen["after the cap's UPDATE"] = lock_elsewhere(Campaign, sale.pk)
+
+    monkeypatch.setattr(CampaignOrder.objects, "create", probe_then_create)
+    monkeypatch.setattr(services, "_take_from_caps", take_then_probe)
+    order = _buy_fresh(sale.pk, buyers[0], group)
+
+    assert seen["campaign order insert"] == "free", seen
+    assert seen["after the cap's UPDATE"].startswith("locked"), seen
+    assert isinstance(order, Order) and Campaign.objects.get(pk=sale.pk).stock_used == 1 == _live_units(sale)

@@ -276,3 +276,14 @@ def test_a_treat_campaigns_offer_says_both_get_it_free(shop):
     giver, group = giver_in(shop)
     page = _client(giver).get(reverse("member:group", args=[group.pk])).content.decode()
     assert treat.get_absolute_url() in page and "请好友喝一杯 · 两人免费得" in page
+
+
+def test_the_admin_lists_gifts_read_only_and_never_shows_the_links_secret(admin_client, give, giver, transport):
+    gift = paid_gift(give, giver, transport)
+    listed = admin_client.get(reverse("admin:campaigns_gift_changelist"))
+    assert listed.status_code == 200 and [row.pk for row in listed.context["cl"].result_list] == [gift.pk]
+    detail = admin_client.get(reverse("admin:campaigns_gift_change", args=[gift.pk]))
+    assert detail.status_code == 200 and gift.token not in detail.content.decode()
+    assert admin_client.get(reverse("admin:campaigns_gift_add")).status_code == 403
+    assert admin_client.post(reverse("admin:campaigns_gift_delete", args=[gift.pk]), {"post": "yes"}).status_code == 403
+    assert Gift.objects.filter(pk=gift.pk).exists()

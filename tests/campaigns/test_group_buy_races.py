@@ -108,3 +108,86 @@ def test_the_expiry_job_run_concurrently_refunds_each_order_once():
     assert Team.objects.filter(state=TeamState.FAILED).count() == 3
     for order_id in orders:
         assert Refund.objects.filter(order_id=order_id).count() == 1
+
+
+# --- The hot rows are the join's last writes ----------------------------------------------------------------
+
+
+def _probe_no_key(model, pk: int) -> str:
+    """From another connection, write the row's non-key columns without waiting (what an order's UPDATE of a
+    campaign's counters needs): "free", or "locked: …". An order's FOR KEY SHARE read does not count."""
+    import threading
+
+    from django.db import OperationalError, connections, transaction
+    from django.db.models import F
+
+    outcome = ["probe hung"]
+
+    def run():
+        try:
+            with transaction.atomic():
+                model.objects.select_for_update(nowait=True, no_key=True).get(pk=pk)
+                model.objects.filter(pk=pk).update(stock_used=F("stock_used"))
+            outcome[0] = "free"
+        except OperationalError as exc:
+            outcome[0] = f"locked: {exc}"
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    return outcome[0]
+
+
+def _join_probing_the_hot_rows():
+    """A join into a team of a capped campaign, probing the SKU and the campaign row while its campaign order
+    and its seat are written, and once the join is done but not committed."""
+    from django.db import transaction
+    from django.db.models.signals import post_save
+
+    from campaigns.models import Campaign, CampaignOrder
+    from orders.models import Sku
+    from tests.race import lock_elsewhere
+
+    shop = ShopFactory()
+    group = GroupFactory(shop=shop)
+    campaign = make_campaign(shop, SkuFactory(product__shop=shop, stock=50), stock_cap=40)
+    team = Team.objects.get(pk=open_team(campaign, make_buyer(group), group).team_id)
+    Team.objects.filter(pk=team.pk).update(state=TeamState.OPEN, expires_at=timezone.now() + timedelta(hours=1))
+    joiner = make_buyer(group)
+    seen = {}
+
+    def probe(sender, instance, created, **kwargs):
+        seen[sender.__name__] = (lock_elsewhere(Sku, campaign.sku_id), _probe_no_key(Campaign, campaign.pk))
+
+    for model in (CampaignOrder, TeamSeat):
+        post_save.connect(probe, sender=model, weak=False)
+    try:
+        with transaction.atomic():
+            join(team, joiner, group)
+            seen["joined"] = (lock_elsewhere(Sku, campaign.sku_id), _probe_no_key(Campaign, campaign.pk))
+    finally:
+        for model in (CampaignOrder, TeamSeat):
+            post_save.disconnect(probe, sender=model)
+    campaign.refresh_from_db()
+    assert campaign.stock_used == 2 and Sku.objects.get(pk=campaign.sku_id).stock == 48
+    return seen
+
+
+def test_a_join_takes_the_sku_and_the_campaign_cap_last():
+    """The campaign order and the seat are written with the SKU and the campaign row free; both are locked
+    by the join's last statements and held from there to COMMIT."""
+    seen = _join_probing_the_hot_rows()
+    assert seen["CampaignOrder"] == ("free", "free"), seen
+    assert seen["TeamSeat"] == ("free", "free"), seen
+    assert all(probe.startswith("locked") for probe in seen["joined"]), seen
+
+
+def test_control_hot_rows_written_at_once_are_held_under_the_seat(monkeypatch):
+    """The same join with each hot-row write run where it is asked for: the seat is written under both."""
+    from shequn import locks
+
+    monkeypatch.setattr(locks, "take_last", lambda rank, write: write())
+    seen = _join_probing_the_hot_rows()
+    assert all(probe.startswith("locked") for probe in seen["TeamSeat"]), seen

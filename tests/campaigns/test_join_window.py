@@ -13,9 +13,9 @@ from campaigns.models import CampaignVisit
 from groups.models import Membership
 from groups.services import join_via_link
 from shops.models import AuditEntry
-from shops.services import update_shop_settings
 from tests.builders.campaigns import make_campaign
 from tests.builders.orders import make_buyer
+from tests.builders.shops import change_settings
 from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,15 +35,7 @@ def _join_after_visit(client, shop, owner, *, hours_before: float) -> Membership
 
 
 def _set_window(shop, owner, hours):
-    s = shop.settings
-    update_shop_settings(
-        shop=shop,
-        by=owner,
-        group_hard_cap=s.group_hard_cap,
-        default_group_capacity=s.default_group_capacity,
-        default_rotation_threshold=s.default_rotation_threshold,
-        campaign_join_window_hours=hours,
-    )
+    change_settings(shop, owner, campaign_join_window_hours=hours)
 
 
 def test_a_join_within_the_shops_window_is_the_campaigns_and_one_after_it_is_not(client, shop, owner):

@@ -39,6 +39,34 @@ def test_owner_updates_the_settings(owner_client, shop):
     ) == (300, 150, 140)
 
 
+def test_owner_sets_the_campaign_messages_thresholds_on_the_settings_page(owner_client, shop, owner):
+    from shops.models import AuditEntry
+
+    url = reverse("dashboard:shop_settings")
+    form = owner_client.get(url).context["form"]
+    assert (form["bargain_near_floor_percent"].value(), form["coupon_expiry_notice_hours"].value()) == (10, 24)
+    caps = {"group_hard_cap": 350, "default_group_capacity": 200, "default_rotation_threshold": 180}
+    times = {"payment_timeout_minutes": 30, "bargain_pay_within_minutes": 1440}
+
+    refused = owner_client.post(
+        url, {**caps, **times, "bargain_near_floor_percent": 60, "coupon_expiry_notice_hours": 0}
+    )
+    assert set(refused.context["form"].errors) == {"bargain_near_floor_percent", "coupon_expiry_notice_hours"}
+    response = owner_client.post(
+        url, {**caps, **times, "bargain_near_floor_percent": 25, "coupon_expiry_notice_hours": 48}
+    )
+    assert response.status_code == 302
+    shop.settings.refresh_from_db()
+    assert (shop.settings.bargain_near_floor_percent, shop.settings.coupon_expiry_notice_hours) == (25, 48)
+    entry = AuditEntry.objects.get(action="shop.settings.update")
+    assert entry.actor == owner
+    assert (entry.after["bargain_near_floor_percent"], entry.after["coupon_expiry_notice_hours"]) == (25, 48)
+
+    owner_client.post(url, {**caps, **times})  # left empty: kept as they are
+    shop.settings.refresh_from_db()
+    assert (shop.settings.bargain_near_floor_percent, shop.settings.coupon_expiry_notice_hours) == (25, 48)
+
+
 def test_the_shop_sets_its_payment_timeouts_and_orders_follow_them(owner_client, shop):
     from orders.services import LineRequest, place_order
     from tests.builders.orders import SHIPPING, make_buyer

@@ -3,12 +3,14 @@
 import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from orders import services, soldout
 from orders.catalog import adjust_stock
-from orders.models import Order, Sku
+from orders.models import Order, OrderState, Sku
 from orders.services import IdempotencyConflict
-from shequn import hooks
+from shequn import hooks, locks
 from tests.builders.orders import SHIPPING, make_buyer, order_for
 from tests.factories import GroupFactory, OperatorFactory, ShopFactory, SkuFactory
 from tests.race import Gate, lock_elsewhere, race
@@ -124,10 +126,8 @@ def test_multi_sku_orders_in_opposite_line_orders_neither_deadlock_nor_oversell(
     assert list(Sku.objects.filter(pk__in=[a.pk, b.pk]).values_list("stock", flat=True)) == [0, 0]
 
 
-def test_the_sku_row_is_free_until_the_stock_is_taken(scene):
-    """The referrer lookup and everything before the stock's UPDATE run with the SKU row unlocked; from the
-    UPDATE to COMMIT it is held (the order_created receivers run under it)."""
-    group, buyers, sku = scene
+def _place_probing_the_sku(group, buyer, sku) -> dict[str, str]:
+    """Place an order inside a transaction, probing the SKU row from another connection on the way."""
     seen = {}
 
     def placing(order):
@@ -139,12 +139,47 @@ def test_the_sku_row_is_free_until_the_stock_is_taken(scene):
     hooks.order_placing.connect(placing, priority=1)
     hooks.order_created.connect(created, priority=1)
     try:
-        order_for(buyers[0], group, sku)
+        with transaction.atomic():
+            order_for(buyer, group, sku)
+            seen["placed"] = lock_elsewhere(Sku, sku.pk)
     finally:
         hooks.order_placing.disconnect(placing)
         hooks.order_created.disconnect(created)
-    assert seen["placing"] == "free"
-    assert seen["created"].startswith("locked")
+    return seen
+
+
+def test_the_sku_row_is_free_until_the_stock_is_taken_last(scene):
+    """The referrer lookup, the order's rows and its order_created receivers run with the SKU row unlocked;
+    the stock's UPDATE is the order's last statement and holds the row from there to COMMIT."""
+    group, buyers, sku = scene
+    seen = _place_probing_the_sku(group, buyers[0], sku)
+    assert seen["placing"] == "free" and seen["created"] == "free", seen
+    assert seen["placed"].startswith("locked"), seen
+
+
+def test_control_stock_taken_where_it_is_asked_for_is_held_under_the_receivers(scene, monkeypatch):
+    group, buyers, sku = scene
+    monkeypatch.setattr(locks, "take_last", lambda rank, write: write())
+    seen = _place_probing_the_sku(group, buyers[0], sku)
+    assert seen["placing"] == "free" and seen["created"].startswith("locked"), seen
+
+
+def test_cancels_and_orders_racing_on_one_sku_neither_deadlock_nor_oversell(scene):
+    """A cancel gives the stock back by its last statement, as an order takes it: mixed, they only wait."""
+    group, buyers, sku = scene
+    Sku.objects.filter(pk=sku.pk).update(stock=RACERS // 2)
+    placed = [order_for(buyer, group, sku) for buyer in buyers[: RACERS // 2]]
+
+    def act(i):
+        if i % 2:
+            return services.cancel_order(order=placed[i // 2], by=None)
+        return order_for(buyers[RACERS // 2 + i // 2], group, sku)
+
+    results = race(RACERS, act)
+    assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, ValidationError)], results
+    sku.refresh_from_db()
+    live = Order.objects.filter(state=OrderState.PENDING_PAYMENT).count()
+    assert sku.stock >= 0 and sku.stock + live == RACERS // 2
 
 
 @pytest.fixture

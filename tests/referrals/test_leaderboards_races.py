@@ -9,7 +9,8 @@ from referrals import leaderboards as lb
 from referrals.leaderboards import Board, Metric, keys, rebuilding
 from referrals.models import ReferralEvent
 from referrals.services import record_campaign_act, void_events
-from tests.factories import ShopFactory, UserFactory
+from shops.models import OperatorRole
+from tests.factories import OperatorFactory, ShopFactory, UserFactory
 from tests.race import race
 from tests.referrals.board_support import at, record
 
@@ -41,6 +42,28 @@ def test_duplicate_and_distinct_acts_racing_count_exactly():
     results = race(RACERS, act)
 
     assert not [r for r in results if isinstance(r, Exception)], results
+    assert ReferralEvent.objects.count() == RACERS + 1
+    assert _ranking(board) == [(alice.pk, RACERS), (bob.pk, 1)] == _truth(board)
+
+
+def test_acts_recorded_with_no_transaction_open_count_exactly_once_and_never_for_staff():
+    # The recording INSERT is atomic by itself: outside any transaction it commits alone and the board is
+    # updated right after it. Retries of one act still count once; the shop's staff are never counted.
+    shop = ShopFactory()
+    board = Board.of(shop_id=shop.pk, metric=Metric.CAMPAIGN_ACTS)
+    alice, bob = UserFactory(), UserFactory()
+    staff = OperatorFactory(shop=shop, role=OperatorRole.OPERATOR).user
+    helpers = [UserFactory() for _ in range(RACERS)]
+
+    def act(i):
+        assert not transaction.get_connection().in_atomic_block
+        record_campaign_act(shop_id=shop.pk, campaign_id=1, inviter=bob, invitee=helpers[0], key="same-act")
+        record_campaign_act(shop_id=shop.pk, campaign_id=1, inviter=alice, invitee=helpers[i], key=f"own-{i}")
+        return record_campaign_act(shop_id=shop.pk, campaign_id=1, inviter=staff, invitee=helpers[i], key=f"s-{i}")
+
+    results = race(RACERS, act)
+
+    assert results == [None] * RACERS, results
     assert ReferralEvent.objects.count() == RACERS + 1
     assert _ranking(board) == [(alice.pk, RACERS), (bob.pk, 1)] == _truth(board)
 

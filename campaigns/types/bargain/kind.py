@@ -371,7 +371,8 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
     from campaigns.services import credit_act, record_act, referral_adapter
 
     now = now or timezone.now()
-    task = BargainTask.objects.select_related("campaign", "starter", "group").get(pk=task.pk)
+    # The shop's settings come with the task (one query, before any lock): near_floor reads them under it.
+    task = BargainTask.objects.select_related("campaign__shop__settings", "starter", "group").get(pk=task.pk)
     campaign = task.campaign
     if cutter.pk == task.starter_id:
         ip, device = request_fingerprint(request) if request is not None else (None, "")
@@ -426,16 +427,16 @@ def cut(*, task: BargainTask, cutter, request=None, now: datetime | None = None)
 
 # --- Near the floor: the starter is told once --------------------------------------------------------------
 
-# "Near the floor": one cut left, or at most this share of the way down left to cut (whichever comes first).
-NEAR_FLOOR_SHARE = Decimal("0.10")
-
 
 def near_floor(task: BargainTask, *, cuts_done: int, price: Decimal) -> bool:
-    """After a cut: the bargain has not reached its floor but is close to it (see NEAR_FLOOR_SHARE)."""
+    """After a cut: the bargain has not reached its floor but is close to it: one cut left, or at most the
+    shop's `bargain_near_floor_percent` of the way down left to cut (whichever comes first)."""
     if cuts_done >= task.cuts_planned:
         return False
-    span = task.original_price - task.floor_price
-    return task.cuts_planned - cuts_done == 1 or price - task.floor_price <= span * NEAR_FLOOR_SHARE
+    if task.cuts_planned - cuts_done == 1:
+        return True
+    share = Decimal(task.campaign.shop.settings.bargain_near_floor_percent) / 100
+    return price - task.floor_price <= (task.original_price - task.floor_price) * share
 
 
 def tell_near_floor(task: BargainTask, *, price: Decimal) -> None:

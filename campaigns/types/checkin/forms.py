@@ -1,7 +1,71 @@
 """打卡 settings in the dashboard's campaign editor, and the member's check-in form."""
 
 from django import forms
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+
+from campaigns.types.coupon.forms import template_choices
+
+MILESTONE_ROWS = 10  # kind.MAX_MILESTONES: one row each
+
+
+class MilestoneCouponsWidget(forms.Widget):
+    """One row per milestone: the streak's days and a select of the shop's own coupon templates. What it
+    gives the form is the stored text "7:12,21:13" (a row half filled stays visible to the validation: "7:"),
+    so the type's validation and messages are unchanged; a plain "7:12" posted under the field's own name
+    (the API, a script) is taken as it is."""
+
+    def __init__(self, *, shop=None, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", _("请选择优惠券"))] + template_choices(shop)
+
+    def value_from_datadict(self, data, files, name):  # noqa: ARG002 - Widget signature
+        if name in data:
+            return data.get(name)
+        rows = []
+        for i in range(MILESTONE_ROWS):
+            days = str(data.get(f"{name}-days-{i}", "")).strip()[:8]
+            template = str(data.get(f"{name}-template-{i}", "")).strip()[:18]
+            if days or template:
+                rows.append(f"{days}:{template}")
+        return ",".join(rows)
+
+    @staticmethod
+    def _rows(value) -> list[tuple[str, str]]:
+        if isinstance(value, list):
+            return [(str(days), str(template)) for days, template in value]
+        rows = []
+        for part in str(value or "").replace("，", ",").replace("：", ":").split(","):
+            if part.strip():
+                days, _sep, template = part.partition(":")
+                rows.append((days.strip(), template.strip()))
+        return rows
+
+    def render(self, name, value, attrs=None, renderer=None):  # noqa: ARG002 - Widget.render signature
+        rows = self._rows(value)
+        rows += [("", "")] * max(min(3, MILESTONE_ROWS - len(rows)), 0)
+
+        def options(chosen):
+            return format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((v, " selected" if v == chosen else "", words) for v, words in self.choices),
+            )
+
+        return format_html(
+            '<div class="milestone-coupons" id="id_{}">{}</div>',
+            name,
+            format_html_join(
+                "",
+                '<div class="milestone-row"><label>{} <input type="number" min="1" max="366" inputmode="numeric" '
+                'name="{}-days-{}" value="{}" aria-label="{}"></label> '
+                '<select name="{}-template-{}" aria-label="{}">{}</select></div>',
+                (
+                    (_("连续天数"), name, i, days, _("连续天数"), name, i, _("奖励优惠券"), options(template))
+                    for i, (days, template) in enumerate(rows[:MILESTONE_ROWS])
+                ),
+            ),
+        )
 
 
 class CheckinSettingsForm(forms.Form):
@@ -34,7 +98,8 @@ class CheckinSettingsForm(forms.Form):
     milestone_coupons = forms.CharField(
         label=_("连续打卡奖励优惠券"),
         required=False,
-        help_text=_("「连续天数:券模板编号」，逗号分隔，例如 7:12；券从该优惠券活动发放，每档每人只发一次。"),
+        widget=MilestoneCouponsWidget(),
+        help_text=_("每行一档：连续打卡天数和本店的一个优惠券活动；券从该活动发放，每档每人只发一次。"),
     )
     makeup_cards = forms.CharField(label=_("初始补卡数"), required=False, initial=1)
     makeup_every_days = forms.CharField(
@@ -49,6 +114,12 @@ class CheckinSettingsForm(forms.Form):
         initial=180,
         help_text=_("0 表示不提醒；此时段内、不在免打扰时段的成员每天最多收到一次提醒，并计入频次上限。"),
     )
+
+    takes_shop = True  # the editor passes the shop: its own coupon templates are the rows' choices
+
+    def __init__(self, *args, shop=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["milestone_coupons"].widget = MilestoneCouponsWidget(shop=shop)
 
 
 class CheckInForm(forms.Form):

@@ -179,9 +179,12 @@ def _clean_milestone_coupons(raw, shop, errors: dict) -> list[list[int]] | None:
     if wanted and shop is not None:
         shop_id = getattr(shop, "pk", shop)
         found = set(
-            Campaign.objects.filter(pk__in=wanted, shop_id=shop_id, type=CampaignType.COUPON).values_list(
-                "pk", flat=True
-            )
+            Campaign.objects.filter(
+                pk__in=wanted,
+                shop_id=shop_id,
+                type=CampaignType.COUPON,
+                state__in=(CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.RUNNING),
+            ).values_list("pk", flat=True)
         )
         if found != wanted:
             errors["milestone_coupons"] = _("券模板编号 %(ids)s 不是本店的优惠券活动。") % {

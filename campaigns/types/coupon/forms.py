@@ -66,3 +66,38 @@ class CouponSettingsForm(forms.Form):
         label=_("作为邀请双方得券的奖励（推荐奖励规则为优惠券时发放）"), required=False
     )
     repurchase_reminder = forms.BooleanField(label=_("随复购提醒发放（每次提醒送一张）"), required=False)
+
+
+# A template another rule may give from: one not over (a draft is given once it runs).
+LIVE_STATES = ("draft", "scheduled", "running")
+
+
+def template_choices(shop) -> list[tuple[str, str]]:
+    """The shop's own live coupon templates as a picker's choices, newest first: (id, "name · face (state)").
+    No shop, no choices: another shop's template is never offered (and the types' validation refuses it)."""
+    from campaigns.models import Campaign, CampaignType
+
+    from .terms import face_words, terms_of
+
+    if shop is None:
+        return []
+    templates = Campaign.objects.filter(
+        shop_id=getattr(shop, "pk", shop), type=CampaignType.COUPON, state__in=LIVE_STATES
+    ).order_by("-pk")
+    return [(str(t.pk), _("%(name)s · %(face)s（%(state)s）") % _words(t, face_words, terms_of)) for t in templates]
+
+
+def _words(template, face_words, terms_of) -> dict:
+    try:
+        face = face_words(terms_of(template))
+    except (KeyError, TypeError, ValueError):  # a draft's terms may be incomplete
+        face = "—"
+    return {"name": template.name, "face": face, "state": template.get_state_display()}
+
+
+class CouponTemplateSelect(forms.Select):
+    """A select of the shop's coupon templates that keeps the stored value as typed: the field stays a
+    CharField, so a value not offered reaches the type's validation and its own message."""
+
+    def __init__(self, *, shop=None, attrs=None):
+        super().__init__(attrs=attrs, choices=[("", _("请选择优惠券"))] + template_choices(shop))

@@ -31,7 +31,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, DurationField, F, Func, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -42,6 +42,7 @@ from campaigns import registry
 from campaigns.models import Campaign, CampaignState, CampaignType, Coupon, CouponChannel, CouponState
 from campaigns.types.assisted.refusals import ActRefused
 from campaigns.types.base import CampaignKind
+from shequn.bounds import MAX_COUPON_NOTICE_HOURS
 
 from .terms import (
     CENT,
@@ -607,6 +608,30 @@ def on_repurchase_reminded(reminders) -> None:
             logger.warning("reminder %s: coupon not given: %s", reminder.pk, refused.reason)
 
 
+def reminder_carries(reminders) -> dict[int, str]:
+    """repurchase_reminder_carries receiver: the words naming the coupon each reminder gave (key
+    reminder:<id>), e.g. 附赠一张「复购券」（满 100 减 20），已放入你的券包。 One query for the batch; the words
+    made once per template, not per member."""
+    wanted = {f"reminder:{reminder.pk}": reminder.pk for reminder in reminders}
+    if not wanted:
+        return {}
+    given = Coupon.objects.filter(
+        member_id__in={reminder.member_id for reminder in reminders}, grant_key__in=list(wanted)
+    ).values_list("grant_key", "campaign_id", "terms")
+    words: dict[int, str] = {}
+    said: dict[int, str] = {}
+    for key, template_id, terms in given:
+        if template_id not in words:
+            name, face = terms.get("name", ""), face_words(terms)
+            words[template_id] = (
+                _("附赠一张「%(name)s」优惠券（%(face)s），已放入你的券包，下单时可用。") % {"name": name, "face": face}
+                if name and name != face
+                else _("附赠一张「%(face)s」优惠券，已放入你的券包，下单时可用。") % {"face": face}
+            )
+        said[wanted[key]] = words[template_id]
+    return said
+
+
 def on_referral_reward_granted(reward) -> None:
     """邀请双方得券: a coupon reward passed the referral rules (review period, caps, fraud hold): the inviter
     and the invitee each get a coupon of the shop's invite-both-get template, once per reward and side.
@@ -725,9 +750,16 @@ class CouponKind(CampaignKind):
 
 # --- The member's coupons, and the reminder before one expires ----------------------------------------------
 
-# A coupon is "about to expire" this long before its end; a member reminded only of coupons held longer than it.
-EXPIRY_NOTICE = timedelta(hours=24)
+# A coupon is "about to expire" within its shop's coupon_expiry_notice_hours of its end; a member is reminded only
+# of coupons held longer than that. One run of the job reminds this many at most, the rest at its next run.
 EXPIRY_NOTICE_BATCH = 1000
+
+
+class _Hours(Func):
+    """PostgreSQL's make_interval(hours => n): a column of whole hours as an interval."""
+
+    template = "make_interval(hours => %(expressions)s)"
+    output_field = DurationField()
 
 
 def coupon_summary(coupon: Coupon) -> str:
@@ -739,9 +771,9 @@ def coupon_summary(coupon: Coupon) -> str:
 
 
 def remind_expiring(*, now: datetime | None = None) -> int:
-    """Each available coupon whose end is within EXPIRY_NOTICE, held longer than that, gets one reminder to its
-    member (the key is the coupon's), through the outbox: the member's opt-out, quiet hours and the cap apply.
-    Idempotent; safe to run concurrently (the unique key decides)."""
+    """Each available coupon whose end is within its shop's coupon_expiry_notice_hours, held longer than that,
+    gets one reminder to its member (the key is the coupon's), through the outbox: the member's opt-out, quiet
+    hours and the cap apply. Idempotent; safe to run concurrently (the unique key decides)."""
     from django.db.models import CharField, Exists, OuterRef, Value
     from django.db.models.functions import Cast, Concat
 
@@ -757,9 +789,10 @@ def remind_expiring(*, now: datetime | None = None) -> int:
         Coupon.objects.filter(
             state=CouponState.AVAILABLE,
             valid_until__gt=now,
-            valid_until__lte=now + EXPIRY_NOTICE,
-            claimed_at__lt=now - EXPIRY_NOTICE,
+            valid_until__lte=now + timedelta(hours=MAX_COUPON_NOTICE_HOURS),  # no shop reminds earlier
         )
+        .alias(notice=_Hours(F("shop__settings__coupon_expiry_notice_hours")))
+        .filter(valid_until__lte=Value(now) + F("notice"), claimed_at__lt=Value(now) - F("notice"))
         .filter(~Exists(reminded))
         .select_related("campaign")
         .order_by("valid_until", "pk")[:EXPIRY_NOTICE_BATCH]
@@ -826,6 +859,7 @@ def connect_hooks() -> None:
     hooks.referral_reward_granted.connect(on_referral_reward_granted, priority=hooks.DECIDE)
     hooks.fraud_flag_confirmed.connect(on_fraud_flag_confirmed, priority=hooks.DECIDE)
     hooks.repurchase_reminded.connect(on_repurchase_reminded, priority=hooks.DECIDE)
+    hooks.repurchase_reminder_carries.connect(reminder_carries, priority=hooks.DECIDE)
 
     from . import checkout
 

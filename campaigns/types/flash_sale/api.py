@@ -25,7 +25,8 @@ SOLD_OUT = error_doc("The flash sale's units are all taken (code sold_out); answ
 
 
 class FlashOrderSerializer(serializers.Serializer):
-    """抢购: the order's group and delivery, as for any order."""
+    """抢购: the order's group and delivery, as for any order, and the member's pricing choices (a coupon
+    whose template allows a campaign price, points), checked by the order core's pricing step."""
 
     group = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="下单群 id（你所在的活动群）。")
     delivery = serializers.ChoiceField(choices=Delivery.choices)
@@ -36,6 +37,12 @@ class FlashOrderSerializer(serializers.Serializer):
         min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None
     )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    choices = serializers.DictField(
+        child=serializers.CharField(max_length=60, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text='结账时的优惠选择，如 {"coupon": "12"}（仅限允许与活动价同享的券）或 {"points": "300"}。',
+    )
 
 
 def _flash_campaign(pk: int):
@@ -62,8 +69,9 @@ class FlashOrdersView(MemberView):
         summary="Buy one unit of a flash sale (抢购)",
         description="Places the member's order of one unit at the flash price in state pending_payment; pay it "
         "with /me/orders/{id}/pay/ within the sale's pay_minutes, or it is cancelled and the unit goes back. "
-        "The same Idempotency-Key returns the same order (200; 201 when this call placed it). Refused (400) "
-        "before the start and past the member's limit; 409 once sold out.",
+        "The same Idempotency-Key returns the same order (200; 201 when this call placed it). `choices` takes "
+        "a coupon whose template allows a campaign price and points, as the other campaign checkouts. Refused "
+        "(400) before the start, past the member's limit and for a coupon that may not stack; 409 once sold out.",
         parameters=[IDEMPOTENCY_KEY],
         request=FlashOrderSerializer,
         responses={
@@ -100,6 +108,7 @@ class FlashOrdersView(MemberView):
                 group=group,
                 idempotency_key=key,
                 note=data["note"],
+                choices=data["choices"],
                 delivery=DeliveryRequest(
                     method=data["delivery"],
                     recipient_name=data["recipient_name"],

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.checkout import ServerDecidesChoices
 from groups.models import Group
 from orders.member_forms import CheckoutForm
 
@@ -20,9 +21,9 @@ class FlashSaleSettingsForm(forms.Form):
     )
 
 
-class FlashCheckoutForm(CheckoutForm):
-    """The order confirmation of a flash sale: delivery (as any order) and, when the member is in several
-    of the campaign's groups, which one the order belongs to."""
+class FlashCheckoutForm(ServerDecidesChoices, CheckoutForm):
+    """The order confirmation of a flash sale: delivery (as any order), when the member is in several of the
+    campaign's groups which one the order belongs to, and the pricing step's choices (coupon, points)."""
 
     group = forms.ModelChoiceField(
         label=_("下单群"),

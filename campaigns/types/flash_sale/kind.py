@@ -124,10 +124,21 @@ def start_if_due(campaign: Campaign, *, now=None) -> Campaign:
 # --- Buying ------------------------------------------------------------------------------------------
 
 
-def buy(*, campaign: Campaign, member, group, delivery, idempotency_key: str, note: str = "") -> Order:
+def buy(
+    *,
+    campaign: Campaign,
+    member,
+    group,
+    delivery,
+    idempotency_key: str,
+    note: str = "",
+    choices: dict[str, str] | None = None,
+) -> Order:
     """Place the member's order of one unit at the flash price (pending payment; pay within pay_minutes).
-    The same key returns the same order. Refuses: before the start, a sold-out campaign (from the flag,
-    before any row is read), past the member's limit, past the cap; the engine decides the last two."""
+    `choices`: the member's coupon (only one whose template allows a campaign price) and points, checked by
+    the order core's pricing plug-ins inside the order's transaction. The same key returns the same order.
+    Refuses: before the start, a sold-out campaign (from the flag, before any row is read), past the
+    member's limit, past the cap; the engine decides the last two."""
     if campaign.type != CampaignType.FLASH_SALE:
         raise ValidationError(_("这不是秒杀活动。"))
     from campaigns.services import place_campaign_order
@@ -139,24 +150,20 @@ def buy(*, campaign: Campaign, member, group, delivery, idempotency_key: str, no
     if now >= campaign.ends_at:  # the end job runs once a minute; the sale ends at its second
         raise ValidationError(_("秒杀已结束。"))
     campaign = start_if_due(campaign, now=now)
-    rules = Rules(campaign)
-    with transaction.atomic():
-        order = place_campaign_order(
-            member=member,
-            campaign=campaign,
-            group=group,
-            sku=campaign.sku,
-            quantity=1,
-            price=rules.flash_price,
-            delivery=delivery,
-            idempotency_key=idempotency_key,
-            note=note,
-        )
-        deadline = order.created_at + timedelta(minutes=rules.pay_minutes)
-        if order.pay_deadline > deadline:  # a flash sale's unit waits less than an ordinary order
-            Order.objects.filter(pk=order.pk, pay_deadline__gt=deadline).update(pay_deadline=deadline)
-            order.pay_deadline = deadline
-    return order
+    # One transaction of its own (place_campaign_order's): the time to pay is set before the order's insert
+    # (FlashSale.before_insert), so nothing is written after the two hot rows (the SKU's stock, then the cap).
+    return place_campaign_order(
+        member=member,
+        campaign=campaign,
+        group=group,
+        sku=campaign.sku,
+        quantity=1,
+        price=Rules(campaign).flash_price,
+        delivery=delivery,
+        idempotency_key=idempotency_key,
+        note=note,
+        choices=choices,
+    )
 
 
 def units_of_member(campaign: Campaign, member) -> int:
@@ -190,6 +197,13 @@ class FlashSale(CampaignKind):
         return clean_flash_sale_settings(campaign_fields=campaign_fields, settings=settings)
 
     # -- order hooks, inside the order's transaction --
+
+    def before_insert(self, order, campaign) -> None:
+        """A flash sale's unit waits less than an ordinary order: pay within the sale's minutes (never longer
+        than the shop's), set before the insert, so no write follows the hot rows."""
+        deadline = order.created_at + timedelta(minutes=Rules(campaign).pay_minutes)
+        if order.pay_deadline > deadline:
+            order.pay_deadline = deadline
 
     def after_paid(self, order) -> None:
         """The unit is sold: the member's act in the campaign (once per order). Never raises."""

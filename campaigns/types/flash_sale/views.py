@@ -1,7 +1,8 @@
 """秒杀 pages (mobile H5), included by campaigns/member_urls.py at /m/c/ (namespace "campaigns"): the order
-confirmation of a flash sale (GET: the form with a fresh idempotency key; POST: one unit at the flash
-price, then the order's page to pay). The sold-out answer comes first, from the flag alone: no query of the
-campaign's or the SKU's row. Views parse input, call the flash-sale service (kind.py), render."""
+confirmation of a flash sale (GET: the form with a fresh idempotency key and the pricing step's choices; POST:
+one unit at the flash price with the member's coupon or points, then the order's page to pay). The sold-out
+answer comes first, from the flag alone: no query of the campaign's or the SKU's row. Views parse input, call
+the flash-sale service (kind.py), render."""
 
 import uuid
 
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts import intents
-from campaigns import selectors, services
+from campaigns import checkout, selectors, services
 from campaigns.models import Campaign, CampaignType
 from orders import selectors as order_selectors
 from orders import soldout
@@ -87,21 +88,29 @@ def buy(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _checkout(request: HttpRequest, campaign: Campaign, groups: list, landing: str) -> HttpResponse:
+    """The confirmation on the pricing step (campaigns.checkout): the member's coupons that may stack with a
+    campaign price (the best preselected) and points, a requote button, and the money with every adjustment.
+    The flash-sale service places the order with the member's choices; the pricing plug-ins check them."""
     user = request.user
+    rules = flash_sale.Rules(campaign)
+    line = checkout.CampaignLine(campaign, campaign.sku, rules.flash_price)
+    group = checkout.chosen_group(request.POST if request.method == "POST" else None, groups)
     form = FlashCheckoutForm(
         request.POST or None,
         shop=campaign.shop,
         groups=groups,
         initial=None if request.method == "POST" else _last_delivery(user),
+        options=checkout.options(member=user, group=group, line=line),
     )
     context = {
         "campaign": campaign,
         "form": form,
-        "rules": flash_sale.Rules(campaign),
+        "rules": rules,
         "idempotency_key": _key(request) or uuid.uuid4().hex,
         "back": landing,
     }
-    if request.method == "POST" and form.is_valid():
+    # "requote": the member changed a discount choice: show the new price, place nothing.
+    if request.method == "POST" and form.is_valid() and "requote" not in request.POST:
         soldout.note_submitted(context["idempotency_key"])  # a resubmit must find its order (orders.early)
         try:
             order = flash_sale.buy(
@@ -111,17 +120,20 @@ def _checkout(request: HttpRequest, campaign: Campaign, groups: list, landing: s
                 delivery=form.delivery_request(),
                 idempotency_key=context["idempotency_key"],
                 note=form.cleaned_data.get("note", ""),
+                choices=form.pricing_choices(),
             )
         except ValidationError as error:
             if getattr(error, "code", None) == "sold_out" and (answer := _sold_out_answer(request, campaign.pk)):
                 return answer
-            return _refused(request, form, context, error)
+            return _refused(request, form, context, error, group=group, line=line)
         messages.success(request, _("抢到了！请在付款时限内完成付款。"))
         return redirect("orders:member_order", pk=order.pk)
+    context.update(checkout.page(request, form=form, group=group, line=line))
     return render(request, "campaigns/flash_sale/buy.html", context, status=400 if form.errors else 200)
 
 
-def _refused(request: HttpRequest, form, context: dict, error: ValidationError) -> HttpResponse:
+def _refused(request: HttpRequest, form, context: dict, error: ValidationError, *, group, line) -> HttpResponse:
     for message in error.messages:
         form.add_error(None, message)
+    context.update(checkout.page(request, form=form, group=group, line=line))
     return render(request, "campaigns/flash_sale/buy.html", context, status=400)

@@ -50,7 +50,7 @@ from campaigns.types.base import CampaignKind
 from orders import services as order_services
 from orders.lifecycle import PAID_STATES, TransitionRefused
 from orders.models import Order, OrderState, Refund, RefundState
-from shequn import kicks
+from shequn import kicks, locks
 from shequn.client import request_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def open_team(
     rules = Rules(campaign)
     ip, device = request_fingerprint(request) if request is not None else (None, "")
     try:
-        with transaction.atomic():
+        with transaction.atomic(), locks.hot_rows_last():  # the seat first, the SKU's stock last
             order = place_campaign_order(
                 member=member,
                 campaign=campaign,
@@ -344,7 +344,7 @@ def join_team(
         inviter = None
     ip, device = request_fingerprint(request) if request is not None else (None, "")
     try:
-        with transaction.atomic():
+        with transaction.atomic(), locks.hot_rows_last():  # the seat first, the SKU's stock last
             order = place_campaign_order(
                 member=member,
                 campaign=campaign,

@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.types.coupon.forms import CouponTemplateSelect
+
 
 class HelpSettingsForm(forms.Form):
     """助力 settings as the dashboard shows them; clean_help_settings (HelpKind.validate_settings) decides."""
@@ -39,10 +41,10 @@ class HelpSettingsForm(forms.Form):
         help_text=_("奖励为赠品时填写；留空则用活动商品的名称。"),
     )
     reward_coupon = forms.CharField(
-        label=_("奖励优惠券编号"),
+        label=_("奖励优惠券"),
         required=False,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 18}),
-        help_text=_("奖励为优惠券时填写：本店优惠券活动的编号（活动列表中可见），从该券的发放总量中发放。"),
+        widget=CouponTemplateSelect(),
+        help_text=_("奖励为优惠券时选择本店的一个优惠券活动，从该券的发放总量中发放。"),
     )
     new_users_only = forms.BooleanField(label=_("仅限新用户助力（未在本店下过单）"), required=False)
     helps_per_helper = forms.CharField(
@@ -51,3 +53,9 @@ class HelpSettingsForm(forms.Form):
         initial=1,
         help_text=_("同一好友在本活动中最多能为几位发起人助力，默认 1 次。"),
     )
+
+    takes_shop = True  # the editor passes the shop: its own coupon templates are the picker's choices
+
+    def __init__(self, *args, shop=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reward_coupon"].widget = CouponTemplateSelect(shop=shop)
