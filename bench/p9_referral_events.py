@@ -13,12 +13,18 @@ Measured in one run against a real PostgreSQL and Redis:
 The notes also give ours with each event in a transaction of its own (BEGIN, the INSERT, COMMIT, then
 the Lua call: two round trips more than the baseline's), for comparison with earlier runs.
 
+How (the issue's method: each pair back to back, median of 3): a warm-up of each way first, not timed
+(connections, the Lua script loaded, the table's first pages), then `--rounds` rounds of ours followed by
+the baseline over `--events` / `--rounds` events each; the figure and the baseline are the medians of the
+rounds' rates. Run first and cold, ours used to pay the warm-up alone.
+
 Target (issue 19): ours ≥ 0.5× the baseline's rate. Invariants: every event recorded once (rows = events),
 and the board's scores equal the rows (each inviter's campaign acts counted from PostgreSQL).
 
-    scripts/bench p9_referral_events [--events N] [--inviters N] [--profile] [--keep]
+    scripts/bench p9_referral_events [--events N] [--rounds N] [--warm-up N] [--inviters N] [--profile] [--keep]
 
---profile prints cProfile's top functions for the events recorded through the service. The script makes
+--profile prints cProfile's top functions for a pass of its own through the service, after the timed
+rounds (the profiler's overhead never reaches a measured figure). The script makes
 its own database (dropped at the end unless --keep) and its own Redis key prefix (deleted at the end).
 """
 
@@ -27,6 +33,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -42,7 +49,9 @@ TITLE = "recording a referral event (with the board update)"
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=5000, help="events recorded each way (default 5,000)")
+    parser.add_argument("--events", type=int, default=6000, help="events recorded each way (default 6,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of ours then baseline (default 3; median)")
+    parser.add_argument("--warm-up", type=int, default=300, help="events each way first, not timed (default 300)")
     parser.add_argument("--inviters", type=int, default=100, help="members who invite (default 100)")
     parser.add_argument("--profile", action="store_true", help="print cProfile's summary of the service path")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database and Redis keys")
@@ -63,7 +72,7 @@ def world(inviters: int):
     return shop, groups, people[:inviters], people[inviters:]
 
 
-def ours(shop, groups, givers, takers, n: int, profile: bool, *, first: int = 0, own_transaction: bool = False):
+def ours(shop, groups, givers, takers, n: int, profile: bool = False, *, first: int = 0, own_transaction: bool = False):
     from contextlib import nullcontext
 
     from django.db import transaction
@@ -94,7 +103,7 @@ def ours(shop, groups, givers, takers, n: int, profile: bool, *, first: int = 0,
     return seconds
 
 
-def baseline(shop, groups, givers, takers, n: int) -> float:
+def baseline(shop, groups, givers, takers, n: int, *, first: int = 0) -> float:
     from django.db import connection
 
     from referrals import leaderboards as lb
@@ -106,7 +115,7 @@ def baseline(shop, groups, givers, takers, n: int) -> float:
 
     def plain():
         with connection.cursor() as cursor:
-            for i in range(n):
+            for i in range(first, first + n):
                 giver = givers[i % len(givers)].pk
                 cursor.execute(
                     f"INSERT INTO {table} (shop_id, kind, key, inviter_id, invitee_id, group_id, campaign_id, channel, "
@@ -116,10 +125,32 @@ def baseline(shop, groups, givers, takers, n: int) -> float:
                 )
                 client.zincrby(key, 1, giver)
 
-    _none, seconds = timed(plain)
-    ReferralEvent.objects.filter(key__startswith="raw:").delete()  # baseline rows: never on the boards
-    client.delete(key)
-    return seconds
+    return timed(plain)[1]
+
+
+def forget_baseline():
+    """The baseline's rows and sorted set: never on the boards, so gone before the invariants are read."""
+    from referrals import leaderboards as lb
+    from referrals.models import ReferralEvent
+
+    ReferralEvent.objects.filter(key__startswith="raw:").delete()
+    lb.redis_client().delete(f"{lb.keys.prefix()}:p9-baseline")
+
+
+def measured_rounds(shop, groups, givers, takers, args) -> tuple[list[float], list[float], int]:
+    """Ours and the baseline back to back, `--rounds` times over `--events` each way, after a warm-up of
+    both (connections, the Lua script, the table's pages): the seconds of each round each way, and the
+    number of events ours recorded (warm-up included)."""
+    world_ = (shop, groups, givers, takers)
+    ours(*world_, args.warm_up, first=0)
+    baseline(*world_, args.warm_up, first=0)
+    per_round = max(1, args.events // args.rounds)
+    ours_times, base_times = [], []
+    for r in range(args.rounds):
+        first = args.warm_up + r * per_round
+        ours_times.append(ours(*world_, per_round, first=first))
+        base_times.append(baseline(*world_, per_round, first=first))
+    return ours_times, base_times, args.warm_up + args.rounds * per_round
 
 
 def invariants(shop, n: int) -> dict[str, bool]:
@@ -162,10 +193,15 @@ def run(argv) -> list[Measure]:
     try:
         call_command("migrate", verbosity=0)
         shop, groups, givers, takers = world(args.inviters)
-        ours_seconds = ours(shop, groups, givers, takers, args.events, args.profile)
-        own_seconds = ours(shop, groups, givers, takers, args.events, False, first=args.events, own_transaction=True)
-        checks = invariants(shop, 2 * args.events)
-        base_seconds = baseline(shop, groups, givers, takers, args.events)
+        ours_times, base_times, recorded = measured_rounds(shop, groups, givers, takers, args)
+        per_round = args.events // args.rounds
+        own_seconds = ours(shop, groups, givers, takers, per_round, first=recorded, own_transaction=True)
+        recorded += per_round
+        if args.profile:  # a pass of its own: cProfile's overhead never reaches a timed round
+            ours(shop, groups, givers, takers, per_round, True, first=recorded)
+            recorded += per_round
+        forget_baseline()
+        checks = invariants(shop, recorded)
     finally:
         connections.close_all()
         if not args.keep:
@@ -176,9 +212,12 @@ def run(argv) -> list[Measure]:
             drop_database(base_url, name)
         else:
             print(f"kept database {name} and Redis keys {prefix}:*")
+    ours_rates = [per_round / t for t in ours_times]
+    base_rates = [per_round / t for t in base_times]
+    ratios = ", ".join(f"{o / b:.3f}" for o, b in zip(ours_rates, base_rates, strict=True))
     notes = (
-        f"{args.events:,} events: ours {ours_seconds:.2f} s, plain INSERT + ZINCRBY {base_seconds:.2f} s; "
-        f"ours with a transaction per event {own_seconds:.2f} s ({args.events / own_seconds:,.0f} events/s); "
+        f"{args.rounds} rounds of {per_round:,} events each way after {args.warm_up} of each not timed; "
+        f"round ratios {ratios}; ours with a transaction per event {per_round / own_seconds:,.0f} events/s; "
         f"nproc {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}"
     )
     print(notes, flush=True)
@@ -186,8 +225,8 @@ def run(argv) -> list[Measure]:
         Measure(
             id=ID,
             name="record a referral event + board update",
-            figure=args.events / ours_seconds,
-            baseline=args.events / base_seconds,
+            figure=statistics.median(ours_rates),
+            baseline=statistics.median(base_rates),
             unit="events/s",
             baseline_name="plain INSERT + ZINCRBY",
             target=0.5,
