@@ -5,14 +5,9 @@ engine give back what a cancelled or refunded order took from the campaign's sto
 calls the same-named method of the campaign's kind, inside the order's transaction.
 """
 
-from contextvars import ContextVar
-
 from . import registry
 
 PREFIX = "campaign:"
-# The campaign whose order campaigns.services.place_campaign_order is placing in this call: the hooks of that
-# order's placement find its kind without a query (order_created runs with the SKU's row held).
-PLACING: ContextVar = ContextVar("campaign placing an order", default=None)
 
 
 def campaign_id_of(order) -> int | None:
@@ -28,7 +23,7 @@ def campaign_id_of(order) -> int | None:
 
 def _placing(order):
     """The campaign placing this order in this call (its hooks during placement), or None."""
-    campaign = PLACING.get()
+    campaign = registry.PLACING.get()
     return campaign if campaign is not None and campaign_id_of(order) == campaign.pk else None
 
 

@@ -7,12 +7,18 @@ The engine reads everything type-specific through the kinds registered here: the
 import importlib
 import importlib.util
 import pkgutil
+from contextvars import ContextVar
 
 from django.utils.translation import gettext as _
 
 from .models import Campaign
 
 _kinds: dict[str, object] = {}
+
+# The campaign whose order campaigns.services.place_campaign_order is placing in this call: the order hooks
+# (campaigns.plugins) find its kind without a query (order_created runs with the SKU's row held). Kept here,
+# below both, so that services and plugins need not import each other.
+PLACING: ContextVar = ContextVar("campaign placing an order", default=None)
 
 
 class UnknownCampaignType(LookupError):

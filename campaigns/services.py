@@ -48,7 +48,6 @@ from shops.models import Shop
 from . import referral_adapter, registry
 from .lifecycle import EDITABLE_STATES, CampaignTransitionRefused, transition_campaign
 from .models import ZERO, Campaign, CampaignAct, CampaignOrder, CampaignState
-from .plugins import PLACING
 from .selectors import campaign_usage
 
 logger = logging.getLogger(__name__)
@@ -756,7 +755,7 @@ def place_campaign_order(
             if taken >= campaign.per_member_limit:
                 raise ValidationError(_("每人限参与 %(n)d 次，你已参与 %(n)d 次。") % {"n": campaign.per_member_limit})
         capped = campaign.stock_cap is not None or campaign.budget is not None or _capped_now(campaign)
-        placing = PLACING.set(campaign)  # the order's hooks find its kind without a query
+        placing = registry.PLACING.set(campaign)  # the order's hooks find its kind without a query
         try:
             order = place_order(
                 member=member,
@@ -770,7 +769,7 @@ def place_campaign_order(
                 choices=choices,
             )
         finally:
-            PLACING.reset(placing)
+            registry.PLACING.reset(placing)
         if capped:  # after the SKU's UPDATE (by rank): the campaign's row is held from there to COMMIT only
             locks.take_last(locks.Rank.CAMPAIGN_CAPS, lambda: _take_from_caps(campaign, quantity, subsidy))
         CampaignOrder.objects.create(
