@@ -26,7 +26,8 @@ class DailyFact(models.Model):
     - paid orders (first / second / all): orders paid that day, numbered per member in the shop by payment;
       revenue = their totals; the campaign is the order's campaign;
     - refunds: succeeded refunds that day (tier refunds = group-buy tier price differences);
-    - invites: referral edges made that day; reward cost: pending or granted money rewards made that day;
+    - invites: referral edges made that day; reward cost: pending or granted commission and free-item rewards
+      made that day (a coupon reward is costed by its coupons' discounts, a points reward by its points);
     - active members: distinct members with any activity but a received message that day, per group;
     - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders;
     - gifts: help tasks whose free-item reward was granted that day; gift cost: their worth (the campaign
