@@ -35,7 +35,8 @@ class DailyFact(models.Model):
     - free items: units of paid campaign orders placed free (gifts, help rewards, treats) and their subsidy
       (part of the subsidy, the campaign price's discount);
     - coupon discounts: the coupon adjustments of the orders paid that day, the campaign being the one that
-      gave the coupon (a check-in milestone, a prize) or else its template;
+      gave the coupon (a check-in milestone, a prize, the referral an invite-both-get coupon rewards) or else
+      its template;
     - points cost: points a campaign gave that day, at their worth when given;
     - prizes: items owed that day with no order (a prize bought in), not void, and their worth;
     - cash prizes: commission a campaign credited that day outside the referral rewards (a contest's cash);

@@ -151,3 +151,14 @@ def test_a_referral_through_an_invite_link_counts_its_used_coupon_once_in_the_sh
     totals = selectors.totals(shop.pk, Slice(timezone.localdate(), timezone.localdate()))
     assert totals["reward_cost_fen"] + totals["coupon_discount_fen"] == _given_away_fen(shop) == 500
 
+
+def test_the_campaign_that_brought_the_referral_bears_its_coupons_discount(shop, referral_through_group_buy, transport):
+    """Like the points a referral earns, the invite-both-get coupons are the cost of the campaign whose share
+    link brought the invitee, not of the template that only describes the coupon."""
+    template, group_buy, group, inviter, _newcomer, coupons = referral_through_group_buy
+    assert {c.issuer_campaign_id for c in coupons.values()} == {group_buy.pk}
+    _paid_order(shop, inviter, group, transport, price="30.00", coupon=str(coupons[inviter.pk].pk))
+
+    rows = _roi_rows(shop)
+    assert rows[group_buy.pk]["coupon_discount_fen"] == 500
+    assert rows[template.pk]["cost_fen"] == 0
