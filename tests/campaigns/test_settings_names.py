@@ -1,7 +1,7 @@
 """The campaign page's rules name what a setting points at, never its id: a 助力 campaign's reward coupon and
-a 打卡 campaign's milestone coupons by their templates' names and faces. The templates of every milestone
-are read in one query, and a template deleted or of another shop shows as 已失效的券 (translated), never its
-name."""
+a 打卡 campaign's milestone coupons by their templates' names and faces, a coupon template's products, groups
+and tags and a contest's tags and pickup point by their names. The templates of every milestone are read
+in one query, and a template deleted or of another shop shows as 已失效的券 (translated), never its name."""
 
 import pytest
 from django.db import connection
@@ -13,8 +13,9 @@ from campaigns import registry
 from campaigns.models import Campaign, CampaignType
 from tests.builders.campaigns import make_campaign
 from tests.campaigns.checkin_support import checkin_campaign
+from tests.campaigns.contest_support import contest
 from tests.campaigns.coupon_support import coupon_template, sku_of
-from tests.factories import ShopFactory
+from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, ShopFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +105,29 @@ def test_a_template_deleted_or_of_another_shop_shows_as_gone_never_by_its_name(o
     with translation.override("en"):
         words = registry.get(CampaignType.CHECKIN).settings_words(Campaign.objects.get(pk=checkin.pk))
     assert "14 days in a row: Coupon no longer available" in words["milestone_coupons"]
+
+
+def test_a_coupon_template_names_its_products_groups_and_tags(operator_client, shop):
+    product, group, tag = ProductFactory(shop=shop, name="有机米粉"), GroupFactory(shop=shop), TagFactory(shop=shop)
+    other_tag = TagFactory(shop=ShopFactory(), name="别家的标签")
+    by_products = coupon_template(shop, settings={"scope": "products", "scope_products": str(product.pk)})
+    by_groups = coupon_template(
+        shop, settings={"scope": "groups", "scope_groups": str(group.pk), "audience": "tags", "audience_tags": tag.name}
+    )
+    _point_at(by_groups, audience_tags=[tag.pk, other_tag.pk])
+
+    shown, _html = _detail(operator_client, by_products)
+    assert shown["指定商品"] == "有机米粉" and shown["指定群"] == "—" and shown["成员标签"] == "—"
+    shown, html = _detail(operator_client, by_groups)
+    assert shown["指定群"] == group.name and shown["成员标签"] == f"{tag.name}、已失效的标签"
+    assert "别家的标签" not in html and f"[{group.pk}]" not in html
+
+
+def test_a_contest_names_its_tags_and_pickup_point(operator_client, shop):
+    tag, point = TagFactory(shop=shop, name="宝妈"), PickupPointFactory(shop=shop, name="望京店")
+    campaign = contest(
+        shop, settings={"scope": "tags", "tags": "宝妈", "tiers": "1 实物 蓝牙音箱 199", "pickup_point": "望京店"}
+    )
+    shown, html = _detail(operator_client, campaign)
+    assert shown["成员标签"] == "宝妈" and shown["实物领奖自提点"] == "望京店"
+    assert f"[{tag.pk}]" not in html and f"<dt>实物领奖自提点</dt><dd>{point.pk}</dd>" not in html
