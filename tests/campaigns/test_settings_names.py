@@ -131,3 +131,8 @@ def test_a_contest_names_its_tags_and_pickup_point(operator_client, shop):
     shown, html = _detail(operator_client, campaign)
     assert shown["成员标签"] == "宝妈" and shown["实物领奖自提点"] == "望京店"
     assert f"[{tag.pk}]" not in html and f"<dt>实物领奖自提点</dt><dd>{point.pk}</dd>" not in html
+
+
+def test_the_rules_show_no_comment_of_their_template(operator_client, shop):
+    _shown, html = _detail(operator_client, checkin_campaign(shop))
+    assert "{#" not in html and "dashboard_rules.html" not in html
