@@ -704,6 +704,24 @@ class CouponKind(CampaignKind):
     def figures(self, campaign) -> dict:
         return coupon_figures(campaign)
 
+    def settings_words(self, campaign) -> dict[str, str]:
+        """The products, groups and tags of the scope and audience by their names (a query for each list
+        that names any), never by their ids."""
+        from campaigns.selectors import names_in_shop, names_shown
+        from groups.models import Group, Tag
+        from orders.models import Product
+
+        settings = campaign.settings or {}
+        words = {}
+        for name, model, gone in (
+            ("scope_products", Product, gettext_lazy("已失效的商品")),
+            ("scope_groups", Group, gettext_lazy("已失效的群")),
+            ("audience_tags", Tag, gettext_lazy("已失效的标签")),
+        ):
+            ids = settings.get(name) or []
+            words[name] = names_shown(ids, names_in_shop(model, shop_id=campaign.shop_id, ids=ids), gone=gone)
+        return words
+
     def dashboard_context(self, campaign, _request) -> dict:
         return {"recent_coupons": list(Coupon.objects.filter(campaign=campaign).select_related("member", "order")[:20])}
 
