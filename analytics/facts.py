@@ -154,7 +154,8 @@ _PARTS = [
         },
     ),
     (
-        # A paid order's coupon discount, the cost of the campaign that gave the coupon (or of its template).
+        # A paid order's coupon discount, the cost of the campaign that gave the coupon (or of its template):
+        # the one place a coupon is costed, invite-both-get ones included (see the reward part below).
         # The adjustment keeps its "coupon:<id>" source when a refund gives the coupon back.
         f"""orders_orderadjustment a JOIN orders_order o ON o.id = a.order_id
             JOIN campaigns_coupon c ON c.id = CASE WHEN a.source ~ '^coupon:[0-9]{{1,18}}$'
@@ -235,10 +236,12 @@ _PARTS = [
         {"invites": "COUNT(*)"},
     ),
     (
-        # Money rewards still owed or paid (points cost nothing; reversed, capped and withheld ones are not paid).
+        # Money rewards still owed or paid (reversed, capped and withheld ones are not paid). Points and coupon
+        # rewards are not costed here but through what they give, once: the points at their worth (their ledger
+        # entries), the invite-both-get coupons by what they take off paid orders (the coupon part above).
         f"""referrals_reward w JOIN referrals_referraledge e ON e.id = w.edge_id
             WHERE w.shop_id = %(shop)s AND w.status IN ('pending', 'granted')
-            AND w.kind IN ('coupon', 'free_item', 'commission') AND {_in_days("w.created_at")}""",
+            AND w.kind IN ('free_item', 'commission') AND {_in_days("w.created_at")}""",
         "w.created_at",
         "e.group_id",
         "e.channel",

@@ -26,7 +26,8 @@ class DailyFact(models.Model):
     - paid orders (first / second / all): orders paid that day, numbered per member in the shop by payment;
       revenue = their totals; the campaign is the order's campaign;
     - refunds: succeeded refunds that day (tier refunds = group-buy tier price differences);
-    - invites: referral edges made that day; reward cost: pending or granted money rewards made that day;
+    - invites: referral edges made that day; reward cost: pending or granted commission and free-item rewards
+      made that day (a coupon reward is costed by its coupons' discounts, a points reward by its points);
     - active members: distinct members with any activity but a received message that day, per group;
     - campaign acts and new members (distinct new people acting) per campaign; subsidy of its paid orders;
     - gifts: help tasks whose free-item reward was granted that day; gift cost: their worth (the campaign
@@ -34,7 +35,8 @@ class DailyFact(models.Model):
     - free items: units of paid campaign orders placed free (gifts, help rewards, treats) and their subsidy
       (part of the subsidy, the campaign price's discount);
     - coupon discounts: the coupon adjustments of the orders paid that day, the campaign being the one that
-      gave the coupon (a check-in milestone, a prize) or else its template;
+      gave the coupon (a check-in milestone, a prize, the referral an invite-both-get coupon rewards) or else
+      its template;
     - points cost: points a campaign gave that day, at their worth when given;
     - prizes: items owed that day with no order (a prize bought in), not void, and their worth;
     - cash prizes: commission a campaign credited that day outside the referral rewards (a contest's cash);

@@ -269,18 +269,23 @@ def campaign_validate(request):
     return JsonResponse({"errors": errors})
 
 
-def _settings_shown(kind, settings: dict) -> list[tuple[str, str]]:
+def _settings_shown(kind, campaign) -> list[tuple[str, str]]:
     """The type's settings as its dashboard form labels them (not their keys): yes/no for switches, the
-    choice's words for a choice, 不限/— for what is left empty."""
+    choice's words for a choice, 不限/— for what is left empty, and what the kind says in words
+    (`settings_words`: the names of the templates, products… a setting holds the ids of)."""
     form_class = kind.settings_form
     if form_class is None:
         return []
+    settings = campaign.settings or {}
+    words = kind.settings_words(campaign)
     shown = []
     for name, field in form_class().fields.items():
         if name == "tiers":
             continue  # shown as a line of its own
         value = settings.get(name)
-        if isinstance(field, forms.BooleanField):
+        if name in words:
+            text = words[name]
+        elif isinstance(field, forms.BooleanField):
             text = _("是") if value else _("否")
         elif isinstance(field, forms.ChoiceField):
             text = str(dict(field.choices).get(value, value or "—"))
@@ -325,7 +330,7 @@ def campaign_detail(request, pk: int):
             "series": list(campaign.series.all()),
             "landing_url": campaign.get_absolute_url(),
             "public_url": public_url(campaign),
-            "settings_shown": _settings_shown(context["kind"], campaign.settings or {}),
+            "settings_shown": _settings_shown(context["kind"], campaign),
             "rules_template": _type_template(campaign, "dashboard_rules.html", "campaigns/dashboard/_rules.html"),
             "type_template": _type_template(campaign, "dashboard_detail.html"),
             **context["kind"].dashboard_context(campaign, request),

@@ -80,6 +80,26 @@ def teams_of_campaign(campaign: Campaign, *, state: str | None = None) -> QueryS
     return qs.order_by("-created_at", "-pk")
 
 
+def _as_id(value) -> int | None:
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+def names_in_shop(model, *, shop_id: int, ids) -> dict[int, str]:
+    """{id: name} of the shop's `model` rows (products, groups, tags, pickup points…) among `ids`, in one
+    query (none without ids): a row of another shop, or one deleted, is absent, so its name never shows on
+    this shop's pages."""
+    wanted = {_as_id(i) for i in ids or ()} - {None}
+    if not wanted:
+        return {}
+    return dict(model.objects.filter(shop_id=shop_id, pk__in=wanted).values_list("pk", "name"))
+
+
+def names_shown(ids, names: dict[int, str], *, gone: str) -> str:
+    """`ids` as a person reads them: their names joined by 、 (— for none), `gone` for one without a name."""
+    return "、".join(names.get(_as_id(i)) or str(gone) for i in ids or ()) or "—"
+
+
 # --- Members and public pages ----------------------------------------------------------------------
 
 

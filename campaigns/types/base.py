@@ -133,6 +133,13 @@ class CampaignKind:
         labels = self.figure_labels or {}
         return [(labels.get(key, key), value) for key, value in figures.items()]
 
+    def settings_words(self, campaign) -> dict[str, str]:
+        """Settings the dashboard's rules show in words instead of as stored, {setting name: text}: the
+        names of the shop's objects (coupon templates, products, tags…) a setting holds the ids of, read
+        in a fixed number of queries however many ids; one missing or of another shop is a neutral
+        label (已失效的券…), never its id. The other settings are shown as the settings form labels them."""
+        return {}
+
     def dashboard_context(self, campaign, request) -> dict:
         """Extra context of the campaign's dashboard page, read by the type's
         `campaigns/<code>/dashboard_detail.html` (shown under the rules when it exists)."""

@@ -471,7 +471,7 @@ def direct_daily(shop) -> dict:
     for e in ReferralEdge.objects.filter(shop=shop):
         cells[(local_day(e.created_at), e.group_id, e.channel, e.campaign_id)]["invites"] += 1
     for w in Reward.objects.filter(shop=shop, status__in=["pending", "granted"]).select_related("edge"):
-        if w.kind != RewardKind.POINTS:
+        if w.kind not in (RewardKind.POINTS, RewardKind.COUPON):  # costed by what they give
             cells[(local_day(w.created_at), w.edge.group_id, w.edge.channel, w.edge.campaign_id)][
                 "reward_cost_fen"
             ] += fen(w.amount)

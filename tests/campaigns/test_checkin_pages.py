@@ -18,6 +18,7 @@ from campaigns.models import Campaign, CampaignState, CampaignType, CheckIn
 from campaigns.types.checkin import kind as checkin
 from shops.models import AuditEntry, OperatorRole
 from tests.campaigns.checkin_support import a_group, checkin_campaign, members_of, png
+from tests.campaigns.coupon_support import coupon_template
 from tests.factories import OperatorFactory, ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -311,3 +312,10 @@ def test_the_dashboard_page_costs_a_constant_number_of_queries(operator_client, 
     assert _queries(operator_client, url) == one
     figures = reverse("dashboard:campaign_figures", args=[campaign.pk])
     assert _queries(operator_client, figures) <= one
+    # The milestones' coupon templates are named on the page, read together however many milestones.
+    templates = [coupon_template(shop, name=f"券 {n}") for n in range(6)]
+    milestones = [[7 * (n + 1), template.pk] for n, template in enumerate(templates)]
+    Campaign.objects.filter(pk=campaign.pk).update(settings={**campaign.settings, "milestone_coupons": milestones[:1]})
+    one = _queries(operator_client, url)
+    Campaign.objects.filter(pk=campaign.pk).update(settings={**campaign.settings, "milestone_coupons": milestones})
+    assert _queries(operator_client, url) == one

@@ -905,6 +905,23 @@ class CheckinKind(CampaignKind):
     def figures(self, campaign) -> dict:
         return checkin_figures(campaign)
 
+    def settings_words(self, campaign) -> dict[str, str]:
+        """The milestones in words (连续 7 天：10 积分); the coupon ones by their templates' names and faces, all
+        read in one query however many milestones, never by the templates' ids."""
+        from campaigns.types.coupon.terms import TEMPLATE_GONE, templates_words
+
+        rules = Rules.of(campaign)
+        templates = templates_words(campaign.shop_id, rules.milestone_coupons.values())
+        points = [
+            _("连续 %(days)s 天：%(points)s 积分") % {"days": days, "points": points}
+            for days, points in rules.milestones
+        ]
+        coupons = [
+            _("连续 %(days)s 天：%(coupon)s") % {"days": days, "coupon": templates.get(template) or TEMPLATE_GONE}
+            for days, template in sorted(rules.milestone_coupons.items())
+        ]
+        return {"milestones": "；".join(points) or "—", "milestone_coupons": "；".join(coupons) or "—"}
+
     def landing_context(self, campaign, user) -> dict:
         today = shop_day(timezone.now())
         standing = standing_of(campaign, user)

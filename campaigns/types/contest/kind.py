@@ -943,6 +943,22 @@ class ContestKind(CampaignKind):
     def figures(self, campaign) -> dict:
         return contest_figures(campaign)
 
+    def settings_words(self, campaign) -> dict[str, str]:
+        """The scope's tags and the prizes' pickup point by their names (a query each when set), never by
+        their ids."""
+        from campaigns.selectors import names_in_shop, names_shown
+
+        rules = Rules.of(campaign)
+        pickup = [rules.pickup_point] if rules.pickup_point else []
+        return {
+            "tags": names_shown(
+                rules.tags, names_in_shop(Tag, shop_id=campaign.shop_id, ids=rules.tags), gone=_("已失效的标签")
+            ),
+            "pickup_point": names_shown(
+                pickup, names_in_shop(PickupPoint, shop_id=campaign.shop_id, ids=pickup), gone=_("已失效的自提点")
+            ),
+        }
+
     def landing_context(self, campaign, user) -> dict:  # noqa: ARG002 - the interface
         rules = Rules.of(campaign)
         return {

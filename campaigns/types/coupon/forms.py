@@ -77,22 +77,14 @@ def template_choices(shop) -> list[tuple[str, str]]:
     No shop, no choices: another shop's template is never offered (and the types' validation refuses it)."""
     from campaigns.models import Campaign, CampaignType
 
-    from .terms import face_words, terms_of
+    from .terms import template_words
 
     if shop is None:
         return []
     templates = Campaign.objects.filter(
         shop_id=getattr(shop, "pk", shop), type=CampaignType.COUPON, state__in=LIVE_STATES
     ).order_by("-pk")
-    return [(str(t.pk), _("%(name)s · %(face)s（%(state)s）") % _words(t, face_words, terms_of)) for t in templates]
-
-
-def _words(template, face_words, terms_of) -> dict:
-    try:
-        face = face_words(terms_of(template))
-    except (KeyError, TypeError, ValueError):  # a draft's terms may be incomplete
-        face = "—"
-    return {"name": template.name, "face": face, "state": template.get_state_display()}
+    return [(str(t.pk), template_words(t)) for t in templates]
 
 
 class CouponTemplateSelect(forms.Select):

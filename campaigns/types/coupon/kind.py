@@ -464,7 +464,8 @@ def grant_coupon(
     reminder): the one entry point for rule grants. Once per key (the same key returns the same coupon);
     from the template's supply (CouponRefused "sold_out" when it is gone); the claim limits and audience
     do not apply: the rule decided. `issuer`: the campaign whose rule gives it (a check-in milestone, a
-    contest's prize), whose cost the coupon's discount then is in campaign ROI."""
+    contest's prize, the share link that brought a referral), whose cost the coupon's discount then is in
+    campaign ROI."""
     now = now or timezone.now()
     key = (key or "").strip()[:GRANT_KEY_MAX]
     if not key:
@@ -635,18 +636,26 @@ def reminder_carries(reminders) -> dict[int, str]:
 def on_referral_reward_granted(reward) -> None:
     """邀请双方得券: a coupon reward passed the referral rules (review period, caps, fraud hold): the inviter
     and the invitee each get a coupon of the shop's invite-both-get template, once per reward and side.
-    Never raises (the reward is granted): a template that is missing or sold out is logged."""
+    Never raises (the reward is granted): a template that is missing or sold out is logged.
+
+    The reward itself costs nothing in campaign ROI: its coupons cost what they take off paid orders, borne by
+    the campaign whose share link brought the referral (the issuer), as its points rewards are; a referral no
+    campaign brought leaves them the template's."""
     if reward.kind != "coupon":
         return
     template = referral_template(reward.shop_id)
     if template is None:
         logger.warning("coupon reward %s: shop %s has no running invite-both-get coupon", reward.pk, reward.shop_id)
         return
+    brought_by = reward.edge.campaign_id
+    issuer = Campaign.objects.filter(pk=brought_by, shop_id=reward.shop_id).first() if brought_by else None
     sides = (("inviter", reward.inviter, _("邀请好友奖励")), ("invitee", reward.invitee, _("受邀首单奖励")))
     for side, member, reason in sides:
         try:
             with transaction.atomic():
-                grant_coupon(template=template, member=member, reason=reason, key=f"referral:{reward.pk}:{side}")
+                grant_coupon(
+                    template=template, member=member, reason=reason, key=f"referral:{reward.pk}:{side}", issuer=issuer
+                )
         except CouponRefused as refused:
             logger.warning("coupon reward %s (%s) not given: %s", reward.pk, side, refused.reason)
 
@@ -694,6 +703,24 @@ class CouponKind(CampaignKind):
 
     def figures(self, campaign) -> dict:
         return coupon_figures(campaign)
+
+    def settings_words(self, campaign) -> dict[str, str]:
+        """The products, groups and tags of the scope and audience by their names (a query for each list
+        that names any), never by their ids."""
+        from campaigns.selectors import names_in_shop, names_shown
+        from groups.models import Group, Tag
+        from orders.models import Product
+
+        settings = campaign.settings or {}
+        words = {}
+        for name, model, gone in (
+            ("scope_products", Product, gettext_lazy("已失效的商品")),
+            ("scope_groups", Group, gettext_lazy("已失效的群")),
+            ("audience_tags", Tag, gettext_lazy("已失效的标签")),
+        ):
+            ids = settings.get(name) or []
+            words[name] = names_shown(ids, names_in_shop(model, shop_id=campaign.shop_id, ids=ids), gone=gone)
+        return words
 
     def dashboard_context(self, campaign, _request) -> dict:
         return {"recent_coupons": list(Coupon.objects.filter(campaign=campaign).select_related("member", "order")[:20])}

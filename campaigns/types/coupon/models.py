@@ -50,7 +50,8 @@ class Coupon(models.Model):
     reason = models.CharField(_("发放原因"), max_length=120, blank=True)
     # A rule's grant: one coupon per key and template (the rule's act, e.g. "referral-reward:12:inviter").
     grant_key = models.CharField(_("发放键"), max_length=80, blank=True, default="")
-    # The campaign whose rule gave it (a check-in milestone, a contest prize), when not the template itself:
+    # The campaign whose rule gave it (a check-in milestone, a contest prize, the share link that brought the
+    # referral of an invite-both-get coupon), when not the template itself:
     # campaign ROI counts the coupon's discount as that campaign's cost, not the template's.
     issuer_campaign_id = models.PositiveBigIntegerField(_("发放活动"), null=True, blank=True)
     # A member's own claims: the n-th claim of this template, and the n-th of the day (None for grants).

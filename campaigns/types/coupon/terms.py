@@ -9,10 +9,13 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from campaigns.models import Campaign, Coupon, CouponState
+from campaigns.models import Campaign, CampaignType, Coupon, CouponState
 
 CENT = Decimal("0.01")
+# What a page shows for a template a setting names but that is gone or not the shop's: never its id.
+TEMPLATE_GONE = gettext_lazy("已失效的券")
 
 
 class CouponKindCode:
@@ -119,6 +122,30 @@ def discount(terms: dict, *, lines: list[Line], group_id: int | None, campaign_p
 
 
 # --- Reads ---------------------------------------------------------------------------------------------
+
+
+def template_words(template: Campaign) -> str:
+    """A coupon template as an operator reads it: 「name · face（state）」 (— for the face of a draft whose
+    terms are incomplete)."""
+    try:
+        face = face_words(terms_of(template))
+    except (KeyError, TypeError, ValueError):
+        face = "—"
+    return _("%(name)s · %(face)s（%(state)s）") % {
+        "name": template.name,
+        "face": face,
+        "state": template.get_state_display(),
+    }
+
+
+def templates_words(shop_id: int, ids) -> dict[int, str]:
+    """{id: template_words} of the shop's coupon templates among `ids`, in one query (none without ids):
+    another shop's template, another type's campaign or a deleted one is absent (TEMPLATE_GONE on a page)."""
+    wanted = {int(str(i)) for i in ids or () if str(i).isascii() and str(i).isdigit() and len(str(i)) <= 18}
+    if not wanted:
+        return {}
+    templates = Campaign.objects.filter(shop_id=shop_id, type=CampaignType.COUPON, pk__in=wanted)
+    return {template.pk: template_words(template) for template in templates}
 
 
 def coupons_of_member(member, *, shop_id: int | None = None):

@@ -646,6 +646,16 @@ class HelpKind(CampaignKind):
     def validate_settings(self, *, campaign_fields: dict, settings: dict) -> dict:
         return clean_help_settings(campaign_fields=campaign_fields, settings=settings)
 
+    def settings_words(self, campaign) -> dict[str, str]:
+        """A coupon reward by its template's name and face (one query), never the template's id."""
+        from campaigns.types.coupon.terms import TEMPLATE_GONE, templates_words
+
+        settings = campaign.settings or {}
+        if settings.get("reward_kind") != RewardKind.COUPON:
+            return {}
+        words = templates_words(campaign.shop_id, [settings.get("reward_coupon")])
+        return {"reward_coupon": next(iter(words.values()), str(TEMPLATE_GONE))}
+
     def on_end(self, campaign) -> None:
         """An ended or cancelled campaign closes its open tasks (their time is capped at the end anyway)."""
         HelpTask.objects.filter(campaign=campaign, state=HelpTaskState.OPEN).update(
