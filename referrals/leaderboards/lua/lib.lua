@@ -6,8 +6,9 @@ local TL = 35
 local function put(board, user, delta, tie, registry)
   local meta = board .. ':m'
   local old = redis.call('HGET', meta, user)
-  -- The member keeps its earlier tie: its string is unchanged, so one ZINCRBY does what ZREM + ZADD +
-  -- HSET would (two commands a board instead of five on the hot path of every event).
+  -- An event older than the one that set the member's tie (recorded out of order) leaves the tie, and so
+  -- the member string, as it is: one ZINCRBY. A newer event, the usual case, moves the tie to itself
+  -- (the member reached its new score now): the string changes, so ZREM + ZADD + HSET below.
   if old and string.sub(old, 1, TL) <= tie then
     redis.call('ZINCRBY', board, delta, old)
     return
