@@ -151,8 +151,8 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, con
 # nothing may outlive a transaction on the server: Django's server-side cursors (`.iterator()` declares
 # a cursor, then fetches from it in later statements) are turned off; the code's own session state is
 # transaction-scoped already (pg_advisory_xact_lock, SET LOCAL, TEMP tables ON COMMIT DROP), psycopg2
-# prepares no statements, and the time zone Django sets on connecting is a parameter PgBouncer tracks
-# per client. See README, "Scaling out".
+# prepares no statements (shequn/prepared.py sends its own whole when this is "pgbouncer"), and the time
+# zone Django sets on connecting is a parameter PgBouncer tracks per client. See README, "Scaling out".
 DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
 if DATABASE_POOLER not in {"", "pgbouncer"}:
     raise ImproperlyConfigured(

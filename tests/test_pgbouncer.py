@@ -5,7 +5,9 @@ autocommit, may run on another server connection. Through a real PgBouncer in fr
   control, with server-side cursors on, loses its cursor to another server connection;
 - the product's advisory locks (`shequn/locks.py`: `pg_advisory_xact_lock`) still exclude each other
   across clients; the control, a session lock, is handed to whichever client gets that server connection
-  next, which is why the product takes none.
+  next, which is why the product takes none;
+- DATABASE_POOLER=pgbouncer sends a prepared statement of the product (`shequn/prepared.py`) whole each time;
+  the control, prepared on one server connection, is not found on the next one.
 
 scripts/test installs pgbouncer (Debian package) with the other system packages.
 """
@@ -25,6 +27,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections
 from django.db.backends.postgresql.base import DatabaseWrapper
 from django.db.utils import DatabaseError
+
+from shequn.prepared import PreparedStatement
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +172,31 @@ def test_control_a_session_advisory_lock_goes_to_the_next_client(pgbouncer):
     assert try_lock(holder, "SELECT pg_try_advisory_lock(424242, 2)") is True
     assert try_lock(other, "SELECT pg_try_advisory_lock(424242, 2)") is True
     try_lock(other, "SELECT pg_advisory_unlock_all() IS NULL")
+
+
+def add_one_through(client: DatabaseWrapper, other: DatabaseWrapper, statement: PreparedStatement) -> list[int]:
+    """The statement twice through `client` in autocommit; between the two, another client takes the server
+    connection the first one ran on."""
+    results = []
+    for n in (1, 2):
+        with client.cursor() as cursor:
+            statement.execute(cursor, [n])
+            results.append(cursor.fetchone()[0])
+        if n == 1:
+            hold_a_server_connection(other)
+    other.rollback()
+    other.set_autocommit(True)
+    return results
+
+
+def test_prepared_statements_are_sent_whole_behind_pgbouncer(pgbouncer, settings):
+    settings.DATABASE_POOLER = "pgbouncer"
+    statement = PreparedStatement("shequn_test_bouncer_whole", "SELECT %s + 1", ["integer"])
+    assert add_one_through(pgbouncer(), pgbouncer(), statement) == [2, 3]
+
+
+def test_control_a_prepared_statement_is_not_on_the_next_server_connection(pgbouncer, settings):
+    settings.DATABASE_POOLER = ""
+    statement = PreparedStatement("shequn_test_bouncer_lost", "SELECT %s + 1", ["integer"])
+    with pytest.raises(DatabaseError, match='prepared statement "shequn_test_bouncer_lost" does not exist'):
+        add_one_through(pgbouncer(), pgbouncer(), statement)

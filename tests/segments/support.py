@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from groups.models import MemberActivity
 from groups.services import join_via_link
-from notifications.models import Category, Notification, NotificationState, Preference
+from notifications.models import Category, Notification, NotificationSettings, NotificationState, Preference
 from orders.models import AfterSalesCase, CaseState, Order, OrderLine, OrderState
 from tests.factories import InviteLinkFactory, UserFactory
 
@@ -64,6 +64,12 @@ def paid(member, group, amount, *, sku=None, at=None, state=OrderState.PAID, ref
 
 def opted_out(member, shop):
     Preference.objects.update_or_create(user=member, shop=shop, defaults={"marketing": False})
+
+
+def no_quiet_hours(shop):
+    """The shop sends at any hour: for tests that send through a page at the real time of day, which may fall in
+    the default quiet hours (21:00–09:00) and would then hold every message back."""
+    NotificationSettings.objects.update_or_create(shop=shop, defaults={"quiet_start": time(0), "quiet_end": time(0)})
 
 
 def quiet_now(member, shop, at: datetime):

@@ -15,7 +15,7 @@ from segments.models import Broadcast, BroadcastState, GroupInvitation, Segment,
 from shops.models import AuditEntry, OperatorRole
 from tests.builders.notifications import noon
 from tests.factories import GroupFactory, OperatorFactory
-from tests.segments.support import capped, joined, opted_out, paid
+from tests.segments.support import capped, joined, no_quiet_hours, opted_out, paid
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +107,7 @@ def test_another_shops_objects_are_not_found(shop, owner, other_owner, group, me
 
 
 def test_segment_pages_and_invite_into_a_group(shop, owner, group, members):
+    no_quiet_hours(shop)
     client = signed_in(owner)
     response = client.post(reverse("dashboard:segment_create"), {"name": "大客户", "min_spent": "100"})
     segment = Segment.objects.get(shop=shop)
@@ -182,6 +183,7 @@ def test_the_api_saves_a_segment_and_sends_a_broadcast(shop, operator, group, me
 
 
 def test_the_api_invites_a_segment_once_and_lists_tag_rules(shop, owner, operator, group, members, other_shop):
+    no_quiet_hours(shop)
     services.create_tag_rule(shop=shop, by=owner, tag_name="复购", kind="repeat_buyer")
     segment = services.save_segment(shop=shop, by=owner, name="买过的", min_orders=1)
     vip = GroupFactory(shop=shop, name="大客户专享群", state=GroupState.RECRUITING)

@@ -5,7 +5,7 @@ if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 1 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 local value = tonumber(ARGV[4])
 local rebuilding = redis.call('SCARD', KEYS[4]) > 0
-local entry = table.concat({'+', ARGV[6], ARGV[2], ARGV[4], ARGV[5]}, '|')
+local entry = rebuilding and table.concat({'+', ARGV[6], ARGV[2], ARGV[4], ARGV[5]}, '|')
 for i = 5, #KEYS do
   put(KEYS[i], ARGV[2], value, ARGV[5], KEYS[3])
   if rebuilding then note(KEYS[4], KEYS[i], entry) end
