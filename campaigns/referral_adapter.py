@@ -25,9 +25,10 @@ def record_campaign_act(*, campaign, inviter, invitee, key: str, amount: Decimal
     )
 
 
-def record_join_edge(*, campaign, inviter, invitee, group, ip, device: str):
+def record_join_edge(*, campaign, inviter, invitee, group, ip, device: str, order=None):
     """Bind a brand-new member to the inviter whose share link brought them (the shop's or the campaign's
-    binding rule decides; a person already bound keeps their inviter under first-bind)."""
+    binding rule decides; a person already bound keeps their inviter under first-bind). `order`: the paid
+    order the act was (a 拼团 seat): a new binding counts it as the member's first order."""
     return referrals.record_join(
         shop_id=campaign.shop_id,
         invitee=invitee,
@@ -38,6 +39,7 @@ def record_join_edge(*, campaign, inviter, invitee, group, ip, device: str):
         campaign_id=campaign.pk,
         ip=ip,
         device=device,
+        paid_order=order,
     )
 
 

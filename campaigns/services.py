@@ -609,7 +609,9 @@ def record_act(
     (SIGNAL_WEIGHTS): a brand-new friend is what a help campaign is for, so youth alone never flags.
     Credits the inviter with a referral event; a brand-new member who came by the share link also gets a
     referral edge (the shop's binding rule decides).
-    `order`: the order this act paid for, if any (it does not make its buyer an old customer).
+    `order`: the order this act paid for, if any (it does not make its buyer an old customer). The act is
+    recorded as its payment lands, after referrals saw that payment with no edge: the edge it binds counts
+    the order as the member's referral first order.
     `credit=False` leaves the inviter's referral event to the caller (`credit_act`, in the same
     transaction), for an act whose amount is decided later under a lock the caller takes as late as it can.
     """
@@ -655,7 +657,7 @@ def record_act(
             credit_act(act, amount=amount, group=group)
         if new_member:
             referral_adapter.record_join_edge(
-                campaign=campaign, inviter=inviter, invitee=actor, group=group, ip=ip, device=device
+                campaign=campaign, inviter=inviter, invitee=actor, group=group, ip=ip, device=device, order=order
             )
     return act
 

@@ -404,6 +404,7 @@ def record_join(
     campaign_id: int | None = None,
     ip: str | None = None,
     device: str = "",
+    paid_order=None,
 ) -> ReferralEdge | None:
     """Bind `invitee` to `inviter` in the shop by the binding rule (the campaign's, else the shop's).
 
@@ -418,6 +419,11 @@ def record_join(
     A bind that would close a loop up the chain, or a self-invite, is refused (None). A new binding
     records the `joined` event (once per shop and invitee). Returns the edge made, or None. The shop's
     staff are never bound as inviters (`is_shop_staff`): the join belongs to its channel.
+
+    `paid_order`: the invitee's paid order whose act is this join (a paid 拼团 seat), bound inside its
+    payment's transaction after the order_paid hook's referral receiver found no edge. A new binding counts
+    that order as the invitee's paid order here (`record_order_paid`: their first order, the qualification
+    and rewards it brings; once per order, so a later replay adds nothing).
     """
     if inviter is None or is_shop_staff(shop_id, inviter.pk):
         return None
@@ -481,6 +487,9 @@ def record_join(
         )
         if joined is not None and referral_settings(shop_id).qualify_on == QualifyOn.JOINED:
             _qualify(edge=edge, order=None, now=now)
+        if paid_order is not None and (paid_order.shop_id, paid_order.member_id) == (shop_id, invitee.pk):
+            if paid_order.state in PAID_STATES:
+                record_order_paid(paid_order)
         return edge
 
 

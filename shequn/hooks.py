@@ -123,7 +123,9 @@ order_paid: Hook[[Model], None] = Hook("order_paid", when=When.INSIDE)
 """An order moved to paid. Must not raise: the money is taken. A DECIDE receiver that cannot give what was
 paid for (a full team, a full group) refunds instead; the order passed in is not refreshed, so a later
 receiver that depends on the outcome reads the order's state again. Messages about the payment are TELL
-receivers: written to the outbox after every decider, sent by it only after commit."""
+receivers: written to the outbox after every decider, sent by it only after commit. A decider whose outcome
+binds the payer to an inviter (a 拼团 seat's act) hands the order over with the binding (referrals'
+record_join `paid_order`): referrals' RECORD receiver saw the payment before any edge existed."""
 
 order_cancelled: Hook[[Model], None] = Hook("order_cancelled", when=When.INSIDE)
 """An unpaid order was cancelled and its stock given back. Must not raise (the member or the timeout

@@ -85,11 +85,11 @@ def referral_through_group_buy(shop, owner, transport):
     pay(seat.order, transport)
     newcomer = UserFactory()
     add_member(group=group, user=newcomer, by=None)  # came in during the campaign, nobody credited yet
-    pay(join(seat.team, newcomer, group, inviter=inviter).order, transport)
+    first = join(seat.team, newcomer, group, inviter=inviter).order
+    pay(first, transport)
     edge = ReferralEdge.objects.get(shop=shop, invitee=newcomer)
     assert (edge.inviter, edge.campaign_id) == (inviter, group_buy.pk)
-    # The team order paid before the act that bound them: the referral's first order is the next one.
-    first = _paid_order(shop, newcomer, group, transport, price="30.00")
+    # The paid team order that bound them is the referral's first order: it qualifies.
     reward = Reward.objects.get(shop=shop, kind=RewardKind.COUPON)
     assert (reward.inviter, reward.order) == (inviter, first)
 

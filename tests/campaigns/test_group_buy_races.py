@@ -191,3 +191,42 @@ def test_control_hot_rows_written_at_once_are_held_under_the_seat(monkeypatch):
     monkeypatch.setattr(locks, "take_last", lambda rank, write: write())
     seen = _join_probing_the_hot_rows()
     assert all(probe.startswith("locked") for probe in seen["TeamSeat"]), seen
+
+
+# --- A newcomer's referral first order, under racing notifications ------------------------------------------
+
+
+def test_racing_notifications_of_a_newcomers_join_make_one_first_order_and_one_reward():
+    """The join binds the newcomer to the sharer as its payment lands and counts that order as their first:
+    however many notifications of the payment race, one first order, one qualification, one reward."""
+    from decimal import Decimal
+
+    from groups.models import Channel
+    from groups.services import join_via_link
+    from referrals.models import EventKind, ReferralEvent, Reward, RewardKind
+    from referrals.services import RewardRuleInput, save_reward_rule
+    from tests.factories import InviteLinkFactory, UserFactory, shop_owner
+
+    shop = ShopFactory()
+    group = GroupFactory(shop=shop)
+    owner = shop_owner(shop)
+    save_reward_rule(shop=shop, by=owner, data=RewardRuleInput(kind=RewardKind.POINTS, amount=Decimal("100")))
+    campaign = make_campaign(shop, SkuFactory(product__shop=shop, stock=50))
+    sharer = make_buyer(group)
+    leader = open_team(campaign, sharer, group)
+    process_notification(_paid(start_payment(order=leader.order)[0]))
+    newcomer = UserFactory()  # came in by the shop's poster: nobody credited yet
+    join_via_link(user=newcomer, code=InviteLinkFactory(group=group, inviter=owner, channel=Channel.POSTER).code)
+    seat = join(Team.objects.get(pk=leader.team_id), newcomer, group, inviter=sharer)
+    payment, _ = start_payment(order=seat.order)
+
+    results = race(4, lambda i: process_notification(_paid(payment)))
+
+    assert not [result for result in results if isinstance(result, Exception)], results
+    events = ReferralEvent.objects.filter(invitee=newcomer)
+    assert list(events.filter(kind=EventKind.FIRST_ORDER).values_list("order_id", "inviter_id")) == [
+        (seat.order_id, sharer.pk)
+    ]
+    assert events.filter(kind=EventKind.QUALIFIED).count() == 1
+    assert not events.filter(kind=EventKind.REPEAT_ORDER).exists()
+    assert Reward.objects.filter(invitee=newcomer).count() == 1
