@@ -4,7 +4,8 @@ Measured in one run against a real PostgreSQL and Redis:
 
   ours      `referrals.services.record_campaign_act` called with no transaction open, as the baseline's
             INSERT autocommits (the event inserted under its unique key with the staff check in the same
-            statement, the `referral_event_recorded` hook) and, once that statement has committed, the live
+            statement, prepared once per connection by `shequn.prepared`; the `referral_event_recorded`
+            hook) and, once that statement has committed, the live
             board update (`leaderboards.apply_event`: exactly-once bit, tie-break, every board of the event
             in one Lua call) — what a campaign act adds to the request that records it, whose own
             transaction pays its BEGIN/COMMIT once for all its work;
