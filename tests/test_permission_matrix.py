@@ -41,11 +41,10 @@ from referrals.fraud_models import FraudFlag
 from referrals.models import RewardRule, WithdrawalRequest
 from segments.models import Broadcast, Segment, TagRule
 from shops.models import OperatorRole
-from tests.builders.campaigns import make_campaign, make_flash_sale, open_team
+from tests.builders.campaigns import coupon_template, make_campaign, make_flash_sale, open_team
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
 from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.contest_support import contest, end, invites
-from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.give_support import give_campaign, paid_gift
 from tests.campaigns.social_support import bargain_campaign, help_campaign
 from tests.campaigns.swap_support import listing as swap_listing

@@ -19,12 +19,10 @@ from orders.models import OrderAdjustment
 from orders.services import LineRequest, place_order
 from referrals.models import ReferralEdge, Reward, RewardKind, RewardStatus
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
-from tests.builders.campaigns import join, make_campaign, open_team
+from tests.builders.campaigns import coupon_template, join, make_campaign, open_team
 from tests.builders.orders import SHIPPING, DjangoClientTransport, pay
 from tests.builders.referrals import joins
 from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory, shop_owner
-
-from ..campaigns.coupon_support import coupon_template
 
 pytestmark = pytest.mark.django_db
 

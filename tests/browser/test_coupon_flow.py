@@ -15,7 +15,7 @@ from groups.models import GroupState, Threshold
 from groups.services import join_via_link
 from orders.models import Order, OrderState
 from orders.payments.simulated import deliver_due
-from tests.campaigns.coupon_support import coupon_template
+from tests.builders.campaigns import coupon_template
 from tests.factories import GroupFactory, InviteLinkFactory, ProductFactory, ShopFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.browser

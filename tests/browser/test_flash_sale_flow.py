@@ -13,9 +13,8 @@ from campaigns.models import Campaign, CampaignOrder, CouponState
 from campaigns.types.coupon import kind as coupons
 from orders.models import Order, OrderState
 from orders.payments.simulated import deliver_due
-from tests.builders.campaigns import make_last_unit_flash_sale
+from tests.builders.campaigns import coupon_template, make_last_unit_flash_sale
 from tests.builders.shops import add_person, open_shop, rice_cereal
-from tests.campaigns.coupon_support import coupon_template
 
 pytestmark = pytest.mark.browser
 

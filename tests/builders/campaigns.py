@@ -1,5 +1,5 @@
 """Campaigns as operators make them (created and scheduled through the services; a group buy on a SKU by
-default), and group-buy teams opened and joined as members do."""
+default; coupon templates), and group-buy teams opened and joined as members do."""
 
 import uuid
 from datetime import timedelta
@@ -85,6 +85,24 @@ def make_flash_sale(shop, sku, *, owner=None, stock_cap=3, per_member_limit=1, r
         name=fields.pop("name", "整点秒杀 有机米粉"),
         stock_cap=stock_cap,
         per_member_limit=per_member_limit,
+        **fields,
+    )
+
+
+MINUS_20_OVER_100 = {"coupon_kind": "threshold", "amount_off": "20", "threshold": "100", "valid_days": 7}
+
+
+def coupon_template(shop, *, settings=None, sku=None, **fields):
+    """A running coupon template (满 100 减 20, 7 days after the claim, unless `settings` say otherwise)."""
+    name = fields.pop("name", "满 100 减 20")
+    return make_campaign(
+        shop,
+        sku,
+        type=CampaignType.COUPON,
+        name=name,
+        hook_title=fields.pop("hook_title", name),
+        cta_text=fields.pop("cta_text", "立即领取"),
+        settings={**MINUS_20_OVER_100, **(settings or {})},
         **fields,
     )
 

@@ -19,9 +19,8 @@ from campaigns.types.coupon import kind as coupons
 from campaigns.types.group_buy import kind as group_buy
 from campaigns.types.help import kind as helping
 from orders.models import AdjustmentKind, Refund
-from tests.builders.campaigns import make_campaign
+from tests.builders.campaigns import coupon_template, make_campaign
 from tests.builders.orders import SHIPPING, deliver, make_buyer, pay
-from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.social_support import bargain_campaign, friends, help_campaign, starter_in
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,9 @@ from campaigns.types.bargain import kind as bargaining
 from campaigns.types.coupon.kind import claim_coupon
 from notifications.models import Notification
 from shops.models import AuditEntry, ShopSettings
+from tests.builders.campaigns import coupon_template
 from tests.builders.shops import change_settings
-from tests.campaigns.coupon_support import coupon_template, member_of
+from tests.campaigns.coupon_support import member_of
 from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 from tests.factories import OperatorFactory
 

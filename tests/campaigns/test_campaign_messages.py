@@ -16,10 +16,10 @@ from campaigns.types.group_buy import kind as group_buy
 from campaigns.types.help import kind as helping
 from notifications import services as outbox
 from notifications.models import Category, HoldReason, Notification, NotificationState
-from tests.builders.campaigns import join, open_team
+from tests.builders.campaigns import coupon_template, join, open_team
 from tests.builders.notifications import at_local
 from tests.builders.orders import deliver, pay
-from tests.campaigns.coupon_support import coupon_template, member_of
+from tests.campaigns.coupon_support import member_of
 from tests.campaigns.social_support import bargain_campaign, friends, help_campaign, starter_in
 
 pytestmark = pytest.mark.django_db

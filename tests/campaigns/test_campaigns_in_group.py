@@ -13,9 +13,8 @@ from campaigns.types.bargain import kind as bargaining
 from campaigns.types.coupon.kind import claim_coupon
 from campaigns.types.help import kind as helping
 from groups.models import Membership, MembershipStatus
-from tests.builders.campaigns import make_campaign, open_team
+from tests.builders.campaigns import coupon_template, make_campaign, open_team
 from tests.builders.orders import make_buyer, pay
-from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.social_support import bargain_campaign, friends, help_campaign
 from tests.factories import GroupFactory, SkuFactory, UserFactory
 

@@ -22,9 +22,8 @@ from groups.models import ActivityKind, MemberActivity, Membership
 from notifications.models import Category, Notification, NotificationSettings, NotificationState, Preference
 from referrals.models import EventKind, ReferralEvent
 from referrals.points import balance_of
-from tests.builders.campaigns import make_campaign
+from tests.builders.campaigns import coupon_template, make_campaign
 from tests.campaigns.checkin_support import a_group, checkin_campaign, days_ago, members_of, png, shop_moment
-from tests.campaigns.coupon_support import coupon_template
 from tests.factories import ShopFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignState, CampaignType, CheckIn
 from campaigns.types.checkin import kind as checkin
 from shops.models import AuditEntry, OperatorRole
+from tests.builders.campaigns import coupon_template
 from tests.campaigns.checkin_support import a_group, checkin_campaign, members_of, png
-from tests.campaigns.coupon_support import coupon_template
 from tests.factories import OperatorFactory, ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

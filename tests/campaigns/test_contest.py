@@ -28,9 +28,10 @@ from referrals.models import CommissionAccount, CommissionEntry, EventKind, Poin
 from referrals.points import balance_of
 from referrals.services import void_events
 from shops.models import AuditEntry
+from tests.builders.campaigns import coupon_template
 from tests.builders.orders import DjangoClientTransport, order_for, pay
 from tests.campaigns.contest_support import a_group, contest, end, invites, members
-from tests.campaigns.coupon_support import coupon_template, sku_of
+from tests.campaigns.coupon_support import sku_of
 from tests.factories import PickupPointFactory, ShopFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

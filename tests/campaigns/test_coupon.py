@@ -16,10 +16,11 @@ from campaigns.models import CampaignType, Coupon, CouponChannel, CouponState
 from campaigns.types.coupon import kind as coupons
 from campaigns.types.coupon.kind import CouponRefused, Line
 from orders.services import cancel_order, refund_part
+from tests.builders.campaigns import coupon_template
 from tests.builders.orders import order_for
 from tests.factories import TagFactory, UserFactory
 
-from .coupon_support import coupon_template, member_of, sku_of
+from .coupon_support import member_of, sku_of
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,10 @@ from campaigns.types.coupon import kind as coupons
 from orders.models import Order
 from orders.pricing import PricedLine, PricingDraft, options_for, price_draft
 from orders.services import LineRequest, cancel_order, place_order
+from tests.builders.campaigns import coupon_template
 from tests.builders.orders import SHIPPING
 
-from .coupon_support import coupon_template, member_of, sku_of
+from .coupon_support import member_of, sku_of
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignState, CampaignType, Coupon
 from campaigns.types.coupon import kind as coupons
+from tests.builders.campaigns import coupon_template
 
-from .coupon_support import coupon_template, member_of
+from .coupon_support import member_of
 
 pytestmark = pytest.mark.django_db
 

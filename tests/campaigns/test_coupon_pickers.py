@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignState, CampaignType
 from campaigns.types.checkin.forms import CheckinSettingsForm
 from campaigns.types.help.forms import HelpSettingsForm
-from tests.campaigns.coupon_support import coupon_template
+from tests.builders.campaigns import coupon_template
 from tests.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db

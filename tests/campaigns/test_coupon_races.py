@@ -8,11 +8,12 @@ from django.db import transaction
 from campaigns.models import Campaign, Coupon, CouponState
 from campaigns.types.coupon import kind as coupons
 from campaigns.types.coupon.kind import CouponRefused
+from tests.builders.campaigns import coupon_template
 from tests.builders.orders import order_for
 from tests.factories import GroupFactory, ShopFactory
 from tests.race import Gate, race
 
-from .coupon_support import coupon_template, member_of, sku_of
+from .coupon_support import member_of, sku_of
 from .social_support import shop_rules_made
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]

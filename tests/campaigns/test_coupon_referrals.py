@@ -12,11 +12,10 @@ from django.utils import timezone
 from campaigns.models import Coupon
 from referrals.models import Reward, RewardKind, RewardStatus
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
+from tests.builders.campaigns import coupon_template
 from tests.builders.orders import DjangoClientTransport
 from tests.builders.referrals import joins, paid_order, refund
 from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory, shop_owner
-
-from .coupon_support import coupon_template
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,8 @@ from campaigns.types.coupon.kind import grant_coupon
 from campaigns.types.help import kind as helping
 from notifications.models import Notification
 from orders.reminders import dispatch_due_reminders, send_reminder_batch
-from tests.builders.campaigns import make_campaign
+from tests.builders.campaigns import coupon_template, make_campaign
 from tests.builders.orders import DjangoClientTransport, make_buyer, order_for, pay
-from tests.campaigns.coupon_support import coupon_template
 from tests.campaigns.social_support import HELP_SETTINGS, friends, starter_in
 from tests.factories import GroupFactory, ShopFactory, SkuFactory
 

@@ -19,9 +19,8 @@ from orders.models import AdjustmentKind, Order
 from referrals import points
 from referrals import services as referral_services
 from referrals.models import PointsEntryKind
-from tests.builders.campaigns import make_flash_sale
+from tests.builders.campaigns import coupon_template, make_flash_sale
 from tests.builders.orders import SHIPPING, make_buyer
-from tests.campaigns.coupon_support import coupon_template
 from tests.factories import GroupFactory, SkuFactory, shop_owner
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,10 @@ from django.utils import translation
 
 from campaigns import registry
 from campaigns.models import Campaign, CampaignType
-from tests.builders.campaigns import make_campaign
+from tests.builders.campaigns import coupon_template, make_campaign
 from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.contest_support import contest
-from tests.campaigns.coupon_support import coupon_template, sku_of
+from tests.campaigns.coupon_support import sku_of
 from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, ShopFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
