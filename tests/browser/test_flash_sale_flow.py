@@ -10,10 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign, CampaignOrder, CouponState
-from campaigns.types.coupon import kind as coupons
 from orders.models import Order, OrderState
 from orders.payments.simulated import deliver_due
-from tests.builders.campaigns import coupon_template, make_last_unit_flash_sale
+from tests.builders.campaigns import claimed_coupon, make_last_unit_flash_sale
 from tests.builders.shops import add_person, open_shop, rice_cereal
 
 pytestmark = pytest.mark.browser
@@ -76,7 +75,7 @@ def test_a_member_uses_a_coupon_on_a_flash_sale_and_pays_less(phone, live_site, 
 
     def claim(name, amount_off, stacks):
         settings = {"coupon_kind": "no_threshold", "amount_off": amount_off, "stack_with_campaign_price": stacks}
-        return coupons.claim_coupon(campaign=coupon_template(front.shop, name=name, settings=settings), member=buyer)
+        return claimed_coupon(front.shop, buyer, name=name, **settings)
 
     best = claim("秒杀叠加券 5 元", "5", True)
     claim("秒杀叠加券 2 元", "2", True)

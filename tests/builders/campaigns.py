@@ -1,5 +1,5 @@
 """Campaigns as operators make them (created and scheduled through the services; a group buy on a SKU by
-default; coupon templates), and group-buy teams opened and joined as members do."""
+default; coupon templates), group-buy teams opened and joined and coupons claimed as members do."""
 
 import uuid
 from datetime import timedelta
@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import CampaignType
+from campaigns.types.coupon import kind as coupons
 from campaigns.types.group_buy import kind as group_buy
 from tests.builders.orders import SHIPPING
 from tests.factories import UserFactory
@@ -105,6 +106,16 @@ def coupon_template(shop, *, settings=None, sku=None, **fields):
         settings={**MINUS_20_OVER_100, **(settings or {})},
         **fields,
     )
+
+
+# 无门槛 5 元 that may be used on an order at a campaign's price.
+STACKS_5 = {"coupon_kind": "no_threshold", "amount_off": "5", "stack_with_campaign_price": True}
+
+
+def claimed_coupon(shop, member, *, name: str | None = None, **settings):
+    """`member`'s coupon, claimed from a new running coupon_template with these `settings` (and `name`)."""
+    template = coupon_template(shop, settings=settings, **({"name": name} if name else {}))
+    return coupons.claim_coupon(campaign=template, member=member)
 
 
 TWO_PERSON_GROUP_BUY = {"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60}

@@ -15,11 +15,10 @@ from django.utils import timezone
 
 from campaigns.models import CouponState, Team, TeamSeat
 from campaigns.types.bargain import kind as bargaining
-from campaigns.types.coupon import kind as coupons
 from campaigns.types.group_buy import kind as group_buy
 from campaigns.types.help import kind as helping
 from orders.models import AdjustmentKind, Refund
-from tests.builders.campaigns import coupon_template, make_campaign
+from tests.builders.campaigns import STACKS_5, claimed_coupon, make_campaign
 from tests.builders.orders import SHIPPING, deliver, make_buyer, pay
 from tests.campaigns.social_support import bargain_campaign, friends, help_campaign, starter_in
 
@@ -30,11 +29,6 @@ ADDRESS = {
     "recipient_phone": "13800138000",
     "address": "上海市徐汇区漕溪北路 1 号",
 }
-STACKS_5 = {"coupon_kind": "no_threshold", "amount_off": "5", "stack_with_campaign_price": True}
-
-
-def _coupon(shop, member, **settings):
-    return coupons.claim_coupon(campaign=coupon_template(shop, settings=settings), member=member)
 
 
 def _kinds(order):
@@ -43,7 +37,7 @@ def _kinds(order):
 
 def test_a_team_order_with_a_stacking_coupon_carries_both_adjustments(shop, campaign, gb_group, transport):
     leader = make_buyer(gb_group)
-    coupon = _coupon(shop, leader, **STACKS_5)
+    coupon = claimed_coupon(shop, leader, **STACKS_5)
     seat = group_buy.open_team(
         campaign=campaign,
         member=leader,
@@ -66,7 +60,7 @@ def test_a_team_order_with_a_stacking_coupon_carries_both_adjustments(shop, camp
 
 def test_a_coupon_not_allowed_with_a_campaign_price_refuses_the_team_order(shop, campaign, gb_group):
     leader = make_buyer(gb_group)
-    alone = _coupon(shop, leader, coupon_kind="no_threshold", amount_off="5")
+    alone = claimed_coupon(shop, leader, coupon_kind="no_threshold", amount_off="5")
     with pytest.raises(ValidationError, match="不能与活动价同时使用"):
         group_buy.open_team(
             campaign=campaign,
@@ -84,7 +78,7 @@ def test_a_coupon_not_allowed_with_a_campaign_price_refuses_the_team_order(shop,
 def test_a_coupons_threshold_counts_the_campaign_price_not_the_list_price(shop, campaign, gb_group):
     """满 50 减 10: the SKU lists at 59.90, but the member pays 29.90 at the group price: below the threshold."""
     leader = make_buyer(gb_group)
-    over_50 = _coupon(shop, leader, threshold="50", amount_off="10", stack_with_campaign_price=True)
+    over_50 = claimed_coupon(shop, leader, threshold="50", amount_off="10", stack_with_campaign_price=True)
     with pytest.raises(ValidationError, match="未满门槛"):
         group_buy.open_team(
             campaign=campaign,
@@ -98,9 +92,9 @@ def test_a_coupons_threshold_counts_the_campaign_price_not_the_list_price(shop, 
 
 def test_the_team_checkout_offers_stacking_coupons_best_first_and_places_with_it(client, shop, campaign, gb_group):
     leader = make_buyer(gb_group)
-    small = _coupon(shop, leader, **STACKS_5)
-    best = _coupon(shop, leader, coupon_kind="no_threshold", amount_off="8", stack_with_campaign_price=True)
-    alone = _coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
+    small = claimed_coupon(shop, leader, **STACKS_5)
+    best = claimed_coupon(shop, leader, coupon_kind="no_threshold", amount_off="8", stack_with_campaign_price=True)
+    alone = claimed_coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
     client.force_login(leader)
     url = reverse("campaigns:open_team", args=[campaign.pk])
     address = {**ADDRESS, "group": gb_group.pk}
@@ -130,8 +124,8 @@ def test_the_team_checkout_offers_stacking_coupons_best_first_and_places_with_it
 
 def test_a_tampered_coupon_on_the_team_checkout_is_refused_in_words(client, shop, campaign, gb_group):
     leader = make_buyer(gb_group)
-    _coupon(shop, leader, **STACKS_5)
-    alone = _coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
+    claimed_coupon(shop, leader, **STACKS_5)
+    alone = claimed_coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
     client.force_login(leader)
     url = reverse("campaigns:open_team", args=[campaign.pk])
     page = client.get(url)
@@ -148,7 +142,7 @@ def test_tier_refunds_with_a_coupon_stay_within_what_each_line_was_paid(shop, gb
         settings={"tiers": [{"size": 2, "price": "39.00"}, {"size": 3, "price": "35.00"}], "time_limit_minutes": 60},
     )
     people = [make_buyer(gb_group) for _ in range(3)]
-    coupon = _coupon(shop, people[1], **STACKS_5)
+    coupon = claimed_coupon(shop, people[1], **STACKS_5)
     leader = group_buy.open_team(
         campaign=tiered, member=people[0], group=gb_group, delivery=SHIPPING, idempotency_key=uuid.uuid4().hex
     )
@@ -188,7 +182,7 @@ def test_a_tier_difference_larger_than_what_a_coupon_left_to_pay_refunds_only_wh
         settings={"tiers": [{"size": 2, "price": "39.00"}, {"size": 3, "price": "35.00"}], "time_limit_minutes": 60},
     )
     people = [make_buyer(gb_group) for _ in range(3)]
-    big = _coupon(shop, people[2], coupon_kind="no_threshold", amount_off="37", stack_with_campaign_price=True)
+    big = claimed_coupon(shop, people[2], coupon_kind="no_threshold", amount_off="37", stack_with_campaign_price=True)
     leader = group_buy.open_team(
         campaign=tiered, member=people[0], group=gb_group, delivery=SHIPPING, idempotency_key=uuid.uuid4().hex
     )
@@ -220,7 +214,7 @@ def test_the_bargain_checkout_offers_a_stacking_coupon_and_the_order_uses_it(cli
     task = bargaining.start_bargain(campaign=bargain_campaign(shop), member=starter, seed=11)
     for friend in friends(task.cuts_planned):
         bargaining.cut(task=task, cutter=friend)
-    coupon = _coupon(shop, starter, **STACKS_5)
+    coupon = claimed_coupon(shop, starter, **STACKS_5)
     client.force_login(starter)
     url = reverse("campaigns:bargain_buy", args=[task.pk])
     page = client.get(url)
@@ -240,7 +234,7 @@ def test_the_help_reward_checkout_prices_with_a_coupon(client, shop):
     task = helping.start_task(campaign=campaign, member=starter)
     for friend in friends(task.helps_needed):
         helping.give_help(task=task, helper=friend)
-    coupon = _coupon(shop, starter, **STACKS_5)
+    coupon = claimed_coupon(shop, starter, **STACKS_5)
     client.force_login(starter)
     url = reverse("campaigns:help_claim", args=[task.pk])
     page = client.get(url)
@@ -258,8 +252,8 @@ def test_the_team_api_takes_the_members_coupon_and_refuses_one_that_may_not_stac
     from rest_framework.test import APIClient
 
     leader = make_buyer(gb_group)
-    stacks = _coupon(shop, leader, **STACKS_5)
-    alone = _coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
+    stacks = claimed_coupon(shop, leader, **STACKS_5)
+    alone = claimed_coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
     client = APIClient()
     client.force_authenticate(leader)
 

@@ -13,13 +13,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, CouponState
-from campaigns.types.coupon import kind as coupons
 from campaigns.types.flash_sale import kind as flash_sale
 from orders.models import AdjustmentKind, Order
 from referrals import points
 from referrals import services as referral_services
 from referrals.models import PointsEntryKind
-from tests.builders.campaigns import coupon_template, make_flash_sale
+from tests.builders.campaigns import STACKS_5, claimed_coupon, make_flash_sale
 from tests.builders.orders import SHIPPING, make_buyer
 from tests.factories import GroupFactory, SkuFactory, shop_owner
 
@@ -30,7 +29,6 @@ FORM = {
     "recipient_phone": "13800138000",
     "address": "上海市徐汇区漕溪北路 1 号",
 }
-STACKS_5 = {"coupon_kind": "no_threshold", "amount_off": "5", "stack_with_campaign_price": True}
 ALONE_5 = {"coupon_kind": "no_threshold", "amount_off": "5"}
 REFUSED = "不能与活动价同时使用"
 
@@ -49,10 +47,6 @@ def sale(shop, owner):
 @pytest.fixture
 def member(group):
     return make_buyer(group)
-
-
-def _coupon(shop, member, **settings):
-    return coupons.claim_coupon(campaign=coupon_template(shop, settings=settings), member=member)
 
 
 def _buy(sale, member, group, **choices):
@@ -83,7 +77,7 @@ def _used(sale) -> int:
 
 
 def test_a_stackable_coupon_lowers_the_flash_price_as_its_own_adjustment(shop, sale, group, member):
-    coupon = _coupon(shop, member, **STACKS_5)
+    coupon = claimed_coupon(shop, member, **STACKS_5)
 
     order = _buy(sale, member, group, coupon=str(coupon.pk))
 
@@ -97,7 +91,7 @@ def test_a_stackable_coupon_lowers_the_flash_price_as_its_own_adjustment(shop, s
 
 
 def test_a_coupon_not_allowed_with_a_campaign_price_is_refused_and_takes_no_unit(shop, sale, group, member):
-    alone = _coupon(shop, member, **ALONE_5)
+    alone = claimed_coupon(shop, member, **ALONE_5)
 
     with pytest.raises(ValidationError, match=REFUSED):
         _buy(sale, member, group, coupon=str(alone.pk))
@@ -129,7 +123,7 @@ def test_points_the_member_does_not_have_are_refused_and_the_ledger_stays(shop, 
 
 
 def test_a_coupon_does_not_lift_the_per_member_limit(shop, sale, group, member):
-    coupon = _coupon(shop, member, **STACKS_5)
+    coupon = claimed_coupon(shop, member, **STACKS_5)
     _buy(sale, member, group)
 
     with pytest.raises(ValidationError, match="每人限参与"):
@@ -145,9 +139,9 @@ def test_a_coupon_does_not_lift_the_per_member_limit(shop, sale, group, member):
 def test_the_flash_checkout_offers_stacking_coupons_best_first_and_places_with_the_chosen_one(
     client, shop, sale, group, member
 ):
-    small = _coupon(shop, member, **STACKS_5)
-    best = _coupon(shop, member, coupon_kind="no_threshold", amount_off="8", stack_with_campaign_price=True)
-    alone = _coupon(shop, member, **ALONE_5)
+    small = claimed_coupon(shop, member, **STACKS_5)
+    best = claimed_coupon(shop, member, coupon_kind="no_threshold", amount_off="8", stack_with_campaign_price=True)
+    alone = claimed_coupon(shop, member, **ALONE_5)
     client.force_login(member)
 
     page = client.get(_url(sale))
@@ -175,9 +169,9 @@ def test_the_flash_checkout_offers_stacking_coupons_best_first_and_places_with_t
 def test_a_non_stacking_coupon_posted_by_hand_is_refused_in_words(
     client, shop, sale, group, member, also_a_stacking_one
 ):
-    alone = _coupon(shop, member, **ALONE_5)
+    alone = claimed_coupon(shop, member, **ALONE_5)
     if also_a_stacking_one:
-        _coupon(shop, member, **STACKS_5)
+        claimed_coupon(shop, member, **STACKS_5)
     client.force_login(member)
     page = client.get(_url(sale))
     offered = page.context["form"].fields.get("coupon")
@@ -212,7 +206,7 @@ def test_the_flash_checkout_spends_points_typed_by_the_member(client, shop, sale
 def test_the_sold_out_answer_comes_before_the_pricing_step(client, shop, sale, group, member):
     for buyer in [make_buyer(group), make_buyer(group)]:
         _buy(sale, buyer, group)
-    coupon = _coupon(shop, member, **STACKS_5)
+    coupon = claimed_coupon(shop, member, **STACKS_5)
     client.force_login(member)
 
     response = client.post(_url(sale), {**FORM, "group": group.pk, "idempotency_key": "k", "coupon": str(coupon.pk)})
@@ -226,8 +220,8 @@ def test_the_sold_out_answer_comes_before_the_pricing_step(client, shop, sale, g
 
 
 def test_the_flash_api_takes_a_stacking_coupon_and_refuses_one_that_may_not(shop, sale, group, member):
-    stacks = _coupon(shop, member, **STACKS_5)
-    alone = _coupon(shop, member, **ALONE_5)
+    stacks = claimed_coupon(shop, member, **STACKS_5)
+    alone = claimed_coupon(shop, member, **ALONE_5)
     api = APIClient()
     api.force_authenticate(member)
 
