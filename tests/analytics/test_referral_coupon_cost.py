@@ -18,11 +18,11 @@ from groups.services import add_member
 from orders.models import OrderAdjustment
 from orders.services import LineRequest, place_order
 from referrals.models import ReferralEdge, Reward, RewardKind, RewardStatus
-from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
-from tests.builders.campaigns import coupon_template, join, make_campaign, open_team
+from referrals.services import grant_due_rewards
+from tests.builders.campaigns import invite_both_get, join, make_campaign, open_team
 from tests.builders.orders import SHIPPING, DjangoClientTransport, pay
 from tests.builders.referrals import joins
-from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory, shop_owner
+from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,16 +65,7 @@ def _paid_order(shop, member, group, transport, *, price: str, **choices):
 def referral_through_group_buy(shop, owner, transport):
     """The invite-both-get rule and template (无门槛 5 元), a group buy; a newcomer brought by a member's team
     share link pays their first (qualifying) order; the review period passes and the reward is granted."""
-    save_reward_rule(
-        shop=shop,
-        by=shop_owner(shop),
-        data=RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("5.00"), label="邀请双方得券"),
-    )
-    template = coupon_template(
-        shop,
-        name="邀请有礼",
-        settings={"coupon_kind": "no_threshold", "amount_off": "5", "in_centre": False, "referral_reward": True},
-    )
+    template = invite_both_get(shop)
     group = GroupFactory(shop=shop)
     group_buy = make_campaign(shop, SkuFactory(product__shop=shop, price=Decimal("59.90"), stock=50), owner=owner)
     inviter = UserFactory()
@@ -129,14 +120,7 @@ def test_granted_referral_coupons_cost_nothing_until_used(shop, referral_through
 def test_a_referral_through_an_invite_link_counts_its_used_coupon_once_in_the_shops_costs(shop, transport):
     """No campaign brought this referral: the coupon's discount is its template's cost, and the shop's facts
     hold it once."""
-    save_reward_rule(
-        shop=shop,
-        by=shop_owner(shop),
-        data=RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("5.00"), label="邀请双方得券"),
-    )
-    template = coupon_template(
-        shop, settings={"coupon_kind": "no_threshold", "amount_off": "5", "in_centre": False, "referral_reward": True}
-    )
+    template = invite_both_get(shop)
     group = GroupFactory(shop=shop)
     invitee = joins(InviteLinkFactory(group=group, inviter=UserFactory()))
     _paid_order(shop, invitee, group, transport, price="30.00")

@@ -3,6 +3,7 @@ default; coupon templates), group-buy teams opened and joined and coupons claime
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -10,8 +11,10 @@ from campaigns import services
 from campaigns.models import CampaignType
 from campaigns.types.coupon import kind as coupons
 from campaigns.types.group_buy import kind as group_buy
+from referrals.models import RewardKind
+from referrals.services import RewardRuleInput, save_reward_rule
 from tests.builders.orders import SHIPPING
-from tests.factories import UserFactory
+from tests.factories import UserFactory, shop_owner
 
 GROUP_BUY_SETTINGS = {"team_size": 3, "group_price": "29.90", "time_limit_minutes": 60}
 
@@ -116,6 +119,21 @@ def claimed_coupon(shop, member, *, name: str | None = None, **settings):
     """`member`'s coupon, claimed from a new running coupon_template with these `settings` (and `name`)."""
     template = coupon_template(shop, settings=settings, **({"name": name} if name else {}))
     return coupons.claim_coupon(campaign=template, member=member)
+
+
+def invite_both_get(shop):
+    """邀请双方得券 as the shop's owner sets it up: a coupon reward rule of 5 元 and the shop's invite-both-get
+    template 邀请有礼, 无门槛 5 元, not in the coupon centre (its coupons are only given); returns the template."""
+    save_reward_rule(
+        shop=shop,
+        by=shop_owner(shop),
+        data=RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("5.00"), label="邀请双方得券"),
+    )
+    return coupon_template(
+        shop,
+        name="邀请有礼",
+        settings={"coupon_kind": "no_threshold", "amount_off": "5", "in_centre": False, "referral_reward": True},
+    )
 
 
 TWO_PERSON_GROUP_BUY = {"team_size": 2, "group_price": "19.90", "time_limit_minutes": 24 * 60}

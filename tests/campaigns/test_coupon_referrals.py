@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns.models import Coupon
 from referrals.models import Reward, RewardKind, RewardStatus
 from referrals.services import RewardRuleInput, grant_due_rewards, save_reward_rule
-from tests.builders.campaigns import coupon_template
+from tests.builders.campaigns import coupon_template, invite_both_get
 from tests.builders.orders import DjangoClientTransport
 from tests.builders.referrals import joins, paid_order, refund
 from tests.factories import GroupFactory, InviteLinkFactory, SkuFactory, UserFactory, shop_owner
@@ -30,16 +30,7 @@ def transport(client):
 @pytest.fixture
 def setting(shop):
     """A shop whose coupon reward rule gives both sides a 无门槛 5 元 coupon; an inviter's link; an invitee."""
-    save_reward_rule(
-        shop=shop,
-        by=shop_owner(shop),
-        data=RewardRuleInput(kind=RewardKind.COUPON, amount=Decimal("5.00"), label="邀请双方得券"),
-    )
-    template = coupon_template(
-        shop,
-        name="邀请有礼",
-        settings={"coupon_kind": "no_threshold", "amount_off": "5", "in_centre": False, "referral_reward": True},
-    )
+    template = invite_both_get(shop)
     group = GroupFactory(shop=shop)
     link = InviteLinkFactory(group=group, inviter=UserFactory())
     return template, group, link, SkuFactory(product__shop=shop)
