@@ -11,6 +11,13 @@ from tests.factories import InviteLinkFactory, UserFactory
 SHIPPING = DeliveryRequest(
     method="shipping", recipient_name="王芳", recipient_phone="13800138000", address="上海市徐汇区漕溪北路 1 号"
 )
+# The same delivery as the checkout form and the member API take it.
+SHIPPING_FORM = {
+    "delivery": SHIPPING.method,
+    "recipient_name": SHIPPING.recipient_name,
+    "recipient_phone": SHIPPING.recipient_phone,
+    "address": SHIPPING.address,
+}
 
 
 def make_buyer(group, inviter=None):

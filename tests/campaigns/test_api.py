@@ -8,17 +8,10 @@ from campaigns import services
 from campaigns.models import SeatState, Team, TeamSeat
 from orders.models import Order
 from tests.builders.campaigns import make_campaign
-from tests.builders.orders import pay
+from tests.builders.orders import SHIPPING_FORM, pay
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-BODY = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 
 
 def api_for(user) -> APIClient:
@@ -30,7 +23,7 @@ def api_for(user) -> APIClient:
 def _open(client, campaign, group, key="open-1"):
     return client.post(
         f"/api/v1/me/campaigns/{campaign.pk}/teams/",
-        {**BODY, "group": group.pk},
+        {**SHIPPING_FORM, "group": group.pk},
         format="json",
         headers={"Idempotency-Key": key},
     )
@@ -61,7 +54,7 @@ def test_a_friend_joins_with_the_share_token_and_the_team_succeeds(shop, gb_sku,
 
     joined = api_for(people[1]).post(
         f"/api/v1/me/campaigns/{campaign.pk}/teams/{seat.team_id}/join/",
-        {**BODY, "group": gb_group.pk, "by": token},
+        {**SHIPPING_FORM, "group": gb_group.pk, "by": token},
         format="json",
         headers={"Idempotency-Key": "join-1"},
     )
@@ -81,7 +74,7 @@ def test_refusals_come_in_the_house_error_shape(campaign, people, gb_group):
     assert second.status_code == 400
     assert second.json()["errors"][0]["message"] == "你在本活动已有一个进行中的团，请等它结束后再参加。"
     missing_key = client.post(
-        f"/api/v1/me/campaigns/{campaign.pk}/teams/", {**BODY, "group": gb_group.pk}, format="json"
+        f"/api/v1/me/campaigns/{campaign.pk}/teams/", {**SHIPPING_FORM, "group": gb_group.pk}, format="json"
     )
     assert missing_key.status_code == 400 and missing_key.json()["errors"][0]["field"] == "Idempotency-Key"
     bad = client.post(

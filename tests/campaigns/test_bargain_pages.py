@@ -13,16 +13,11 @@ from campaigns.bargain_algorithm import to_yuan
 from campaigns.models import BargainCut, BargainState, BargainTask
 from campaigns.types.bargain import kind as bargaining
 from orders.models import Order
+from tests.builders.orders import SHIPPING_FORM
 from tests.campaigns.social_support import bargain_campaign, friends, starter_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-ADDRESS = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 
 
 @pytest.fixture
@@ -77,7 +72,7 @@ def test_the_cuts_reach_the_floor_and_the_starter_buys_there(client, task):
     assert "已砍到底价！" in page and "付款剩余" in page and "¥10.00 立即购买" in page
     buy_url = reverse("campaigns:bargain_buy", args=[task.pk])
     form = client.get(buy_url)
-    response = client.post(buy_url, {"idempotency_key": form.context["idempotency_key"], **ADDRESS})
+    response = client.post(buy_url, {"idempotency_key": form.context["idempotency_key"], **SHIPPING_FORM})
     order = Order.objects.get(member=task.starter)
     assert response["Location"] == reverse("orders:member_order", args=[order.pk])
     assert order.total == Decimal("10.00")

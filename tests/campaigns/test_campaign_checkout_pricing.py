@@ -19,16 +19,10 @@ from campaigns.types.group_buy import kind as group_buy
 from campaigns.types.help import kind as helping
 from orders.models import AdjustmentKind, Refund
 from tests.builders.campaigns import STACKS_5, claimed_coupon, make_campaign
-from tests.builders.orders import SHIPPING, deliver, make_buyer, pay
+from tests.builders.orders import SHIPPING, SHIPPING_FORM, deliver, make_buyer, pay
 from tests.campaigns.social_support import bargain_campaign, friends, help_campaign, starter_in
 
 pytestmark = pytest.mark.django_db
-ADDRESS = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 
 
 def _kinds(order):
@@ -97,7 +91,7 @@ def test_the_team_checkout_offers_stacking_coupons_best_first_and_places_with_it
     alone = claimed_coupon(shop, leader, coupon_kind="no_threshold", amount_off="20")
     client.force_login(leader)
     url = reverse("campaigns:open_team", args=[campaign.pk])
-    address = {**ADDRESS, "group": gb_group.pk}
+    address = {**SHIPPING_FORM, "group": gb_group.pk}
 
     page = client.get(url)
     field = page.context["form"].fields["coupon"]
@@ -130,7 +124,7 @@ def test_a_tampered_coupon_on_the_team_checkout_is_refused_in_words(client, shop
     url = reverse("campaigns:open_team", args=[campaign.pk])
     page = client.get(url)
     response = client.post(
-        url, {"idempotency_key": page.context["idempotency_key"], "coupon": str(alone.pk), **ADDRESS}
+        url, {"idempotency_key": page.context["idempotency_key"], "coupon": str(alone.pk), **SHIPPING_FORM}
     )
     assert response.status_code == 400 and not TeamSeat.objects.exists()
 
@@ -220,7 +214,7 @@ def test_the_bargain_checkout_offers_a_stacking_coupon_and_the_order_uses_it(cli
     page = client.get(url)
     assert page.context["form"].fields["coupon"].initial == str(coupon.pk)
     assert "提交订单 ¥5.00" in page.content.decode()  # the floor 10.00 − 5
-    client.post(url, {"idempotency_key": page.context["idempotency_key"], "coupon": str(coupon.pk), **ADDRESS})
+    client.post(url, {"idempotency_key": page.context["idempotency_key"], "coupon": str(coupon.pk), **SHIPPING_FORM})
     task.refresh_from_db()
     assert _kinds(task.order) == [
         (AdjustmentKind.CAMPAIGN_PRICE, task.campaign.order_source, Decimal("-90.00")),
@@ -239,7 +233,7 @@ def test_the_help_reward_checkout_prices_with_a_coupon(client, shop):
     url = reverse("campaigns:help_claim", args=[task.pk])
     page = client.get(url)
     assert "提交订单 ¥14.90" in page.content.decode()
-    client.post(url, {"idempotency_key": page.context["idempotency_key"], "coupon": str(coupon.pk), **ADDRESS})
+    client.post(url, {"idempotency_key": page.context["idempotency_key"], "coupon": str(coupon.pk), **SHIPPING_FORM})
     task.refresh_from_db()
     assert task.order.total == Decimal("14.90")
     assert [a.kind for a in task.order.adjustments.order_by("position")] == [
@@ -260,7 +254,7 @@ def test_the_team_api_takes_the_members_coupon_and_refuses_one_that_may_not_stac
     def open_with(coupon, key):
         return client.post(
             f"/api/v1/me/campaigns/{campaign.pk}/teams/",
-            {**ADDRESS, "group": gb_group.pk, "choices": {"coupon": str(coupon.pk)}},
+            {**SHIPPING_FORM, "group": gb_group.pk, "choices": {"coupon": str(coupon.pk)}},
             format="json",
             headers={"Idempotency-Key": key},
         )

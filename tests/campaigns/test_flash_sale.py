@@ -23,16 +23,10 @@ from campaigns.types.flash_sale import kind as flash_sale
 from orders import services as order_services
 from orders.models import Order, OrderState, Sku
 from tests.builders.campaigns import FLASH_SALE_SETTINGS, make_flash_sale
-from tests.builders.orders import SHIPPING, make_buyer
+from tests.builders.orders import SHIPPING, SHIPPING_FORM, make_buyer
 from tests.factories import GroupFactory, OperatorFactory, SkuFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-FORM = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 # The sold-out answer: the session and the user (middleware), the idempotency key's own order when one is
 # sent; never the campaign's row nor the SKU's.
 SOLD_OUT_QUERIES = 3
@@ -260,12 +254,12 @@ def test_a_member_buys_through_the_pages(client, sale, buyers, group):
     form = client.get(_buy_url(sale))
     assert form.status_code == 200 and "提交订单 ¥9.90" in form.content.decode()
     key = form.context["idempotency_key"]
-    response = client.post(_buy_url(sale), {**FORM, "group": group.pk, "idempotency_key": key})
+    response = client.post(_buy_url(sale), {**SHIPPING_FORM, "group": group.pk, "idempotency_key": key})
     order = Order.objects.get(member=buyers[0])
     assert response.status_code == 302 and response.url == reverse("orders:member_order", args=[order.pk])
-    again = client.post(_buy_url(sale), {**FORM, "group": group.pk, "idempotency_key": key})
+    again = client.post(_buy_url(sale), {**SHIPPING_FORM, "group": group.pk, "idempotency_key": key})
     assert again.url == response.url and Order.objects.count() == 1
-    refused = client.post(_buy_url(sale), {**FORM, "group": group.pk, "idempotency_key": uuid.uuid4().hex})
+    refused = client.post(_buy_url(sale), {**SHIPPING_FORM, "group": group.pk, "idempotency_key": uuid.uuid4().hex})
     assert refused.status_code == 400 and "每人限参与 1 次" in refused.content.decode()
 
 
@@ -286,7 +280,7 @@ def test_the_sold_out_answer_touches_neither_the_campaign_nor_the_sku(
 ):
     _sell_out(sale, buyers, group, django_capture_on_commit_callbacks)
     client.force_login(buyers[3])
-    for method, data in (("get", {}), ("post", {**FORM, "idempotency_key": uuid.uuid4().hex})):
+    for method, data in (("get", {}), ("post", {**SHIPPING_FORM, "idempotency_key": uuid.uuid4().hex})):
         with CaptureQueriesContext(connection) as queries:
             response = getattr(client, method)(_buy_url(sale), data)
         assert response.status_code == 409 and f"「{sale.name}」已抢光" in response.content.decode()
@@ -301,10 +295,10 @@ def test_a_resubmitted_page_whose_order_was_placed_still_finds_it_when_sold_out(
     client.force_login(buyers[0])
     key = uuid.uuid4().hex
     with django_capture_on_commit_callbacks(execute=True):
-        first = client.post(_buy_url(sale), {**FORM, "group": group.pk, "idempotency_key": key})
+        first = client.post(_buy_url(sale), {**SHIPPING_FORM, "group": group.pk, "idempotency_key": key})
         _buy(sale, buyers[1], group)
     assert first.status_code == 302 and flash_sale.is_flagged_sold_out(sale.pk)
-    again = client.post(_buy_url(sale), {**FORM, "group": group.pk, "idempotency_key": key})
+    again = client.post(_buy_url(sale), {**SHIPPING_FORM, "group": group.pk, "idempotency_key": key})
     assert again.status_code == 302 and again.url == first.url
 
 
@@ -332,7 +326,7 @@ def test_the_landing_page_costs_the_same_queries_with_more_orders(client, sale, 
 def _api_buy(client, sale, group, key):
     return client.post(
         reverse("api-my-flash-orders", args=[sale.pk]),
-        {**FORM, "group": group.pk},
+        {**SHIPPING_FORM, "group": group.pk},
         content_type="application/json",
         headers={"Idempotency-Key": key},
     )
@@ -458,14 +452,16 @@ def test_a_sold_out_sales_buy_post_is_answered_before_the_session_in_its_languag
     client = Client(enforce_csrf_checks=True)
     client.force_login(buyers[3])
     with CaptureQueriesContext(connection) as queries:
-        response = client.post(_buy_url(sale), {**FORM, "group": group.pk, "idempotency_key": uuid.uuid4().hex})
+        response = client.post(
+            _buy_url(sale), {**SHIPPING_FORM, "group": group.pk, "idempotency_key": uuid.uuid4().hex}
+        )
     page = response.content.decode()
     assert response.status_code == 409 and f"「{sale.name}」已抢光" in page and sale.get_absolute_url() in page
     assert len(queries) == 0, [q["sql"] for q in queries]
-    english = client.post(_buy_url(sale), {**FORM, "group": group.pk}, HTTP_ACCEPT_LANGUAGE="en")
+    english = client.post(_buy_url(sale), {**SHIPPING_FORM, "group": group.pk}, HTTP_ACCEPT_LANGUAGE="en")
     assert english.status_code == 409 and english["Content-Language"] == "en"
     assert "已抢光" not in english.content.decode() and sale.name in english.content.decode()
     # Another sale's POST is not answered early (CSRF is checked as ever), nor is this sale's page (GET).
     other = make_flash_sale(sale.shop, SkuFactory(product__shop=sale.shop, price=Decimal("29.90"), stock=5))
-    assert client.post(_buy_url(other), {**FORM, "group": group.pk}).status_code == 403
+    assert client.post(_buy_url(other), {**SHIPPING_FORM, "group": group.pk}).status_code == 403
     assert Order.objects.count() == 2

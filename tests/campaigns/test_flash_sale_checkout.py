@@ -19,16 +19,10 @@ from referrals import points
 from referrals import services as referral_services
 from referrals.models import PointsEntryKind
 from tests.builders.campaigns import STACKS_5, claimed_coupon, make_flash_sale
-from tests.builders.orders import SHIPPING, make_buyer
+from tests.builders.orders import SHIPPING, SHIPPING_FORM, make_buyer
 from tests.factories import GroupFactory, SkuFactory, shop_owner
 
 pytestmark = pytest.mark.django_db
-FORM = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 ALONE_5 = {"coupon_kind": "no_threshold", "amount_off": "5"}
 REFUSED = "不能与活动价同时使用"
 
@@ -151,7 +145,7 @@ def test_the_flash_checkout_offers_stacking_coupons_best_first_and_places_with_t
     assert "提交订单 ¥1.90" in page.content.decode()  # 9.90 − 8 preselected
 
     key = page.context["idempotency_key"]
-    form = {**FORM, "group": group.pk, "idempotency_key": key}
+    form = {**SHIPPING_FORM, "group": group.pk, "idempotency_key": key}
     requote = client.post(_url(sale), {**form, "coupon": str(small.pk), "requote": "1"})
     assert requote.status_code == 200 and "提交订单 ¥4.90" in requote.content.decode()
     assert not Order.objects.exists() and _used(sale) == 0  # a requote places nothing
@@ -179,7 +173,12 @@ def test_a_non_stacking_coupon_posted_by_hand_is_refused_in_words(
 
     response = client.post(
         _url(sale),
-        {**FORM, "group": group.pk, "idempotency_key": page.context["idempotency_key"], "coupon": str(alone.pk)},
+        {
+            **SHIPPING_FORM,
+            "group": group.pk,
+            "idempotency_key": page.context["idempotency_key"],
+            "coupon": str(alone.pk),
+        },
     )
 
     assert response.status_code == 400 and not Order.objects.exists() and _used(sale) == 0
@@ -194,7 +193,7 @@ def test_the_flash_checkout_spends_points_typed_by_the_member(client, shop, sale
     page = client.get(_url(sale))
     assert 'name="points"' in page.content.decode()
 
-    form = {**FORM, "group": group.pk, "idempotency_key": page.context["idempotency_key"], "points": "250"}
+    form = {**SHIPPING_FORM, "group": group.pk, "idempotency_key": page.context["idempotency_key"], "points": "250"}
     too_many = client.post(_url(sale), {**form, "points": "5000"})
     assert too_many.status_code == 400 and not Order.objects.exists()
 
@@ -209,7 +208,9 @@ def test_the_sold_out_answer_comes_before_the_pricing_step(client, shop, sale, g
     coupon = claimed_coupon(shop, member, **STACKS_5)
     client.force_login(member)
 
-    response = client.post(_url(sale), {**FORM, "group": group.pk, "idempotency_key": "k", "coupon": str(coupon.pk)})
+    response = client.post(
+        _url(sale), {**SHIPPING_FORM, "group": group.pk, "idempotency_key": "k", "coupon": str(coupon.pk)}
+    )
 
     assert response.status_code == 409
     coupon.refresh_from_db()
@@ -228,7 +229,7 @@ def test_the_flash_api_takes_a_stacking_coupon_and_refuses_one_that_may_not(shop
     def buy_with(coupon, key):
         return api.post(
             f"/api/v1/me/campaigns/{sale.pk}/flash-orders/",
-            {**FORM, "group": group.pk, "choices": {"coupon": str(coupon.pk)}},
+            {**SHIPPING_FORM, "group": group.pk, "choices": {"coupon": str(coupon.pk)}},
             format="json",
             headers={"Idempotency-Key": key},
         )

@@ -15,17 +15,10 @@ from orders.models import Order
 from referrals.models import EventKind, ReferralEdge, ReferralEvent, Reward, RewardKind, RewardStatus
 from referrals.services import RewardRuleInput, save_reward_rule
 from tests.builders.campaigns import open_team
-from tests.builders.orders import pay
+from tests.builders.orders import SHIPPING_FORM, pay
 from tests.factories import InviteLinkFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-BODY = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def _join_by_share_link(campaign, team, sharer, member, group, key="join-1"):
     client.force_authenticate(member)
     response = client.post(
         f"/api/v1/me/campaigns/{campaign.pk}/teams/{team.pk}/join/",
-        {**BODY, "group": group.pk, "by": token},
+        {**SHIPPING_FORM, "group": group.pk, "by": token},
         format="json",
         headers={"Idempotency-Key": key},
     )

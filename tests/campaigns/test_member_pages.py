@@ -15,17 +15,10 @@ from groups.services import join_via_link
 from orders.payments.simulated import deliver_due
 from referrals.models import EventKind, ReferralEvent
 from tests.builders.campaigns import make_campaign, open_team
-from tests.builders.orders import make_buyer, pay
+from tests.builders.orders import SHIPPING_FORM, make_buyer, pay
 from tests.factories import GroupFactory, InviteLinkFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-DELIVERY = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 
 
 def _landing(campaign):
@@ -68,11 +61,11 @@ def test_a_member_opens_a_team_from_the_page_and_sees_it(client, campaign, peopl
 
     group_id = people[0].memberships.get().group_id
     response = client.post(
-        reverse("campaigns:open_team", args=[campaign.pk]), {**DELIVERY, "idempotency_key": key, "group": group_id}
+        reverse("campaigns:open_team", args=[campaign.pk]), {**SHIPPING_FORM, "idempotency_key": key, "group": group_id}
     )
     team = Team.objects.get()
     assert response.status_code == 302 and response.url == team.get_absolute_url()
-    again = client.post(reverse("campaigns:open_team", args=[campaign.pk]), {**DELIVERY, "idempotency_key": key})
+    again = client.post(reverse("campaigns:open_team", args=[campaign.pk]), {**SHIPPING_FORM, "idempotency_key": key})
     assert again.status_code == 302 and Team.objects.count() == 1  # a double submit is one team
 
     team_page = client.get(team.get_absolute_url())
@@ -110,7 +103,7 @@ def test_a_friend_joins_from_the_share_link_and_is_credited_to_the_sharer(
     assert "邀请你一起拼" in client.get(share).content.decode()
     join_url = reverse("campaigns:join_team", args=[campaign.pk, team.pk])
     key = client.get(join_url).context["idempotency_key"]
-    client.post(join_url, {**DELIVERY, "idempotency_key": key, "group": gb_group.pk})
+    client.post(join_url, {**SHIPPING_FORM, "idempotency_key": key, "group": gb_group.pk})
     joined = team.seats.get(member=friend)
     assert joined.inviter == people[0]
     pay(joined.order, transport)
@@ -126,7 +119,7 @@ def test_a_forged_share_token_credits_nobody(client, campaign, people, gb_group,
     client.get(team.get_absolute_url() + f"?by={campaign.pk}.{people[3].pk}:forged")
     join_url = reverse("campaigns:join_team", args=[campaign.pk, team.pk])
     key = client.get(join_url).context["idempotency_key"]
-    client.post(join_url, {**DELIVERY, "idempotency_key": key, "group": gb_group.pk})
+    client.post(join_url, {**SHIPPING_FORM, "idempotency_key": key, "group": gb_group.pk})
     assert team.seats.get(member=people[1]).inviter == people[0]  # the leader, by default; not the forger
 
 

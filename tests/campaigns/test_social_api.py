@@ -10,16 +10,11 @@ from campaigns.bargain_algorithm import to_yuan
 from campaigns.models import BargainCut, Help
 from campaigns.types.bargain import kind as bargaining
 from campaigns.types.help import kind as helping
+from tests.builders.orders import SHIPPING_FORM
 from tests.campaigns.social_support import bargain_campaign, friends, help_campaign, starter_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-ADDRESS = {
-    "delivery": "shipping",
-    "recipient_name": "王芳",
-    "recipient_phone": "13800138000",
-    "address": "上海市徐汇区漕溪北路 1 号",
-}
 
 
 def api_as(user):
@@ -58,8 +53,8 @@ def test_start_read_help_and_claim_through_the_api(shop):
     assert body["reward"] == {"kind": "price", "price": "0.01", "label": campaign.product.name}
 
     claim = reverse("api-help-task-claim", args=[task_id])
-    assert _error(me.post(claim, ADDRESS, format="json"))["code"] == "required"
-    order = me.post(claim, ADDRESS, format="json", headers={"Idempotency-Key": "k1"})
+    assert _error(me.post(claim, SHIPPING_FORM, format="json"))["code"] == "required"
+    order = me.post(claim, SHIPPING_FORM, format="json", headers={"Idempotency-Key": "k1"})
     assert order.status_code == 201 and order.json()["total"] == "0.01"
 
 
@@ -99,7 +94,7 @@ def test_the_reward_is_claimed_by_the_starter_only(shop):
     friend = friends(1)[0]
     helping.give_help(task=task, helper=friend)
     refused = api_as(friend).post(
-        reverse("api-help-task-claim", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k"}
+        reverse("api-help-task-claim", args=[task.pk]), SHIPPING_FORM, format="json", headers={"Idempotency-Key": "k"}
     )
     assert refused.status_code == 409 and _error(refused)["code"] == "not_starter"
 
@@ -126,11 +121,11 @@ def test_start_cut_and_buy_through_the_api(shop):
     assert [c["amount"] for c in body["cuts"]] == [str(to_yuan(fen)) for fen in task.plan]
 
     order = me.post(
-        reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k1"}
+        reverse("api-bargain-buy", args=[task.pk]), SHIPPING_FORM, format="json", headers={"Idempotency-Key": "k1"}
     )
     assert order.status_code == 201 and order.json()["total"] == "10.00"
     again = me.post(
-        reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k1"}
+        reverse("api-bargain-buy", args=[task.pk]), SHIPPING_FORM, format="json", headers={"Idempotency-Key": "k1"}
     )
     assert again.json()["id"] == order.json()["id"]
 
@@ -146,7 +141,7 @@ def test_cut_refusals_are_409s_with_the_reason(shop):
     twice = api_as(friend).post(url)
     assert twice.status_code == 409 and _error(twice)["code"] == "duplicate"
     early = api_as(task.starter).post(
-        reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k"}
+        reverse("api-bargain-buy", args=[task.pk]), SHIPPING_FORM, format="json", headers={"Idempotency-Key": "k"}
     )
     assert early.status_code == 409 and _error(early)["code"] == "not_floor"
     assert BargainCut.objects.count() == 1
@@ -159,7 +154,7 @@ def test_a_bargain_is_a_404_to_strangers(shop):
     assert stranger.post(reverse("api-bargain-cut", args=[task.pk])).status_code == 404
     assert (
         stranger.post(
-            reverse("api-bargain-buy", args=[task.pk]), ADDRESS, format="json", headers={"Idempotency-Key": "k"}
+            reverse("api-bargain-buy", args=[task.pk]), SHIPPING_FORM, format="json", headers={"Idempotency-Key": "k"}
         ).status_code
         == 404
     )
