@@ -56,14 +56,18 @@ def _open_paid_team(campaign, leader, group, transport):
     return TeamSeat.objects.select_related("team").get(pk=seat.pk).team
 
 
-def test_a_newcomers_paid_team_join_is_their_referral_first_order(
-    campaign, people, gb_group, owner, transport, points_rule
-):
+@pytest.fixture
+def share_link_join(campaign, people, gb_group, owner, transport, points_rule):
+    """Under the points rule, a member's paid team and a newcomer who came by the shop's poster joining it by
+    the member's share link: the member, the newcomer and their join's order, not paid yet."""
     leader = people[0]
     team = _open_paid_team(campaign, leader, gb_group, transport)
     newcomer = _newcomer_through_the_shops_poster(gb_group, owner)
+    return leader, newcomer, _join_by_share_link(campaign, team, leader, newcomer, gb_group)
 
-    order = _join_by_share_link(campaign, team, leader, newcomer, gb_group)
+
+def test_a_newcomers_paid_team_join_is_their_referral_first_order(campaign, share_link_join, transport, points_rule):
+    leader, newcomer, order = share_link_join
     pay(order, transport)
 
     edge = ReferralEdge.objects.get(shop=campaign.shop, invitee=newcomer)
@@ -81,14 +85,8 @@ def test_a_newcomers_paid_team_join_is_their_referral_first_order(
     assert CampaignAct.objects.get(campaign=campaign, actor=newcomer).new_member
 
 
-def test_a_join_payment_notified_twice_is_one_first_order_and_one_reward(
-    campaign, people, gb_group, owner, transport, points_rule
-):
-    leader = people[0]
-    team = _open_paid_team(campaign, leader, gb_group, transport)
-    newcomer = _newcomer_through_the_shops_poster(gb_group, owner)
-
-    order = _join_by_share_link(campaign, team, leader, newcomer, gb_group)
+def test_a_join_payment_notified_twice_is_one_first_order_and_one_reward(share_link_join, transport):
+    _leader, newcomer, order = share_link_join
     pay(order, transport, duplicate=True)
 
     assert ReferralEvent.objects.filter(invitee=newcomer, kind=EventKind.FIRST_ORDER, order=order).count() == 1
