@@ -8,6 +8,14 @@ of the SKU and of the campaign's cap (two conditional UPDATEs) and is checked ag
 Baseline, right after each: `pgbench -c <workers> -T --seconds` of
 `UPDATE bench_hot SET n = n - 1 WHERE id = 1 AND n > 0`.
 
+The ceiling: the bare Django hello on the same workers, in the same rounds as the orders and pgbench. A
+flash order is a request through Django and so costs at least a hello: when hello ÷ pgbench is below the
+orders' target on this machine, no flash order can reach it here, whatever the order path does (on 2
+cores the web tier's CPU is spent before the database's hot row is). The hold: after the run, --hold
+orders of a third sale are placed in this process one at a time, each timed from the start of the SKU's
+stock UPDATE (the hot row's lock) to the end of its COMMIT; the notes give the median and the rate the
+row alone would admit at that hold (1 ÷ median), which is what the order path owes the hot row.
+
 Sold out: a second flash sale of --burst units is sold out by a burst of 2 × --burst members at once (it
 must sell exactly --burst); then --members members POST its 立即抢购 form with wrk for --seconds a round,
 answered from the sold-out flag (409, the short 已抢光 page) without reading the campaign's or the SKU's row;
@@ -19,8 +27,11 @@ sold by the sold-out run; every sold-out answer was the 409 page.
 """
 
 import argparse
+import statistics
 import sys
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -49,6 +60,7 @@ def run(argv: list[str]) -> list[Measure]:
     parser.add_argument("--orders", type=int, default=150, help="flash orders per round (default 150)")
     parser.add_argument("--burst", type=int, default=30, help="units of the sold-out sale (default 30)")
     parser.add_argument("--members", type=int, default=50, help="members the sold-out requests rotate over")
+    parser.add_argument("--hold", type=int, default=200, help="orders timed in process for the hold (default 200)")
     args = parser.parse_args(argv)
     if args.pgbouncer:
         parser.error("P11 has no --pgbouncer run yet (P3, P4 and P6 have)")
@@ -115,7 +127,8 @@ def measure(bench: Bench, args, web: int) -> list[Measure]:
             return rate
 
         hot_row = lambda _r: pgbench_hot_row(bench.db_url, clients=clients, seconds=args.seconds, tmp=bench.tmp)  # noqa: E731
-        medians = bench.rounds({"flash orders": orders, "pgbench hot row": hot_row})
+        hello = lambda _r: bench.get_rate([("/_bench/hello", "")])  # noqa: E731
+        medians = bench.rounds({"flash orders": orders, "pgbench hot row": hot_row, "hello": hello})
 
         burst_answers, _rate = bench.fire(
             [bench.post(small_path, key, {**form, "idempotency_key": uuid.uuid4().hex}) for key in burst_sessions]
@@ -132,6 +145,7 @@ def measure(bench: Bench, args, web: int) -> list[Measure]:
                 "hello": lambda _r: bench.get_rate([("/_bench/hello", "")]),
             }
         )
+        held = _hold(shop, group, args.hold)
         bench.drain_celery()
 
     placed = sum(a.status == 302 and "/m/orders/" in a.location for a in answers)
@@ -145,7 +159,18 @@ def measure(bench: Bench, args, web: int) -> list[Measure]:
             baseline_name=f"pgbench hot-row UPDATE, {clients} clients",
             target=ORDERS_TARGET,
             invariants=_hot_invariants(hot, sku, placed, len(answers)),
-            notes=f"{len(answers)} orders sent, {placed} placed",
+            notes=f"{len(answers)} orders sent, {placed} placed; {held.note}",
+        ),
+        Measure(
+            id=ID,
+            name=f"the ceiling here: a bare hello on the same workers{suffix}",
+            figure=medians["hello"],
+            baseline=medians["pgbench hot row"],
+            unit="req/s",
+            baseline_name=f"pgbench hot-row UPDATE, {clients} clients",
+            target=ORDERS_TARGET,
+            notes="no request through Django is cheaper than this one: below the target here, no flash order "
+            "can reach it on this machine",
         ),
         Measure(
             id=ID,
@@ -160,6 +185,67 @@ def measure(bench: Bench, args, web: int) -> list[Measure]:
             f"{len(sold_out_rows)} at once answered {', '.join(f'{k}× {s}' for s, k in mix.items())}",
         ),
     ]
+
+
+@dataclass
+class _Hold:
+    seconds: list[float]
+
+    @property
+    def note(self) -> str:
+        if not self.seconds:
+            return "hold not measured"
+        median = statistics.median(self.seconds)
+        return (
+            f"the SKU row held {median * 1e6:,.0f} µs an order (median of {len(self.seconds)}, UPDATE to COMMIT, "
+            f"in process: the row alone would admit {1 / median:,.0f} orders/s)"
+        )
+
+
+def _hold(shop, group, n: int) -> _Hold:
+    """Place n flash orders of a sale of their own in this process, one at a time, and time each from the
+    start of the SKU's stock UPDATE (which takes the row's lock) to the end of its COMMIT."""
+    from django.db import connection
+
+    from campaigns.types.flash_sale import kind as flash
+    from orders.services import DeliveryRequest
+
+    if n <= 0:
+        return _Hold([])
+    _product, sku = _seed.product(shop, stock=STOCK, name="计时米粉")
+    sale = flash_sale(shop, sku, cap=n, name="计时秒杀 米粉")
+    people = _seed.members(n, "p11h")
+    _seed.add_members(group, people)
+    delivery = DeliveryRequest(**_seed.SHIPPING)
+    table = type(sku)._meta.db_table
+    stock_update = (f"UPDATE {table} ", f"UPDATE {connection.ops.quote_name(table)} ")  # raw SQL or the ORM's
+    locked_at: list[float] = []
+
+    def watch(execute, sql, params, many, context):
+        if not locked_at and sql.startswith(stock_update):
+            locked_at.append(time.perf_counter())
+        return execute(sql, params, many, context)
+
+    commit = connection.commit
+    seconds = []
+
+    def timed_commit():
+        commit()
+        if locked_at:
+            seconds.append(time.perf_counter() - locked_at[0])
+
+    connection.commit = timed_commit  # the atomic block's COMMIT of this connection
+    try:
+        with connection.execute_wrapper(watch):
+            for person in people:
+                locked_at.clear()
+                key = uuid.uuid4().hex
+                flash.buy(campaign=sale, member=person, group=group, delivery=delivery, idempotency_key=key)
+    finally:
+        del connection.commit
+    if len(seconds) != n:
+        raise RuntimeError(f"the hold was timed for {len(seconds)} of {n} orders: the stock UPDATE was not seen")
+    return _Hold(seconds)
 
 
 def _live_units(campaign) -> int:

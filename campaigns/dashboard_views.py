@@ -272,16 +272,20 @@ def campaign_validate(request):
 def _settings_shown(kind, campaign) -> list[tuple[str, str]]:
     """The type's settings as its dashboard form labels them (not their keys): yes/no for switches, the
     choice's words for a choice, 不限/— for what is left empty, and what the kind says in words
-    (`settings_words`: the names of the templates, products… a setting holds the ids of)."""
+    (`settings_words`: the names of the templates, products… a setting holds the ids of). A setting that
+    does not apply to the campaign as set (`settings_not_shown`) has no row."""
     form_class = kind.settings_form
     if form_class is None:
         return []
     settings = campaign.settings or {}
     words = kind.settings_words(campaign)
+    not_shown = kind.settings_not_shown(campaign)
     shown = []
     for name, field in form_class().fields.items():
         if name == "tiers":
             continue  # shown as a line of its own
+        if name in not_shown:
+            continue
         value = settings.get(name)
         if name in words:
             text = words[name]

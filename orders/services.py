@@ -425,6 +425,17 @@ def _pay_free_order(order: Order) -> None:
     hooks.order_paid.run(order)
 
 
+def set_referrer_if_unset(*, order: Order, referrer: User) -> bool:
+    """Credit `referrer` with an order placed before its member was bound to anyone (a newcomer's 拼团 seat,
+    bound by the act its payment completes). The referrer stamped when the order was placed, or by an
+    earlier call, is kept: one conditional UPDATE (`referrer IS NULL`) decides, so a replayed payment or a
+    second binding changes nothing. Returns True when this call set it (the instance is updated too)."""
+    updated = Order.objects.filter(pk=order.pk, referrer__isnull=True).update(referrer=referrer)
+    if updated:
+        order.referrer = referrer
+    return bool(updated)
+
+
 def _payment_timeout_minutes(group: Group) -> int:
     """The shop's time to pay: from the group's shop settings when loaded, else one read of that one column
     (not the shop's row and then its settings' row)."""

@@ -31,6 +31,7 @@ from accounts.models import User
 from groups.models import Membership
 from orders.lifecycle import PAID_STATES
 from orders.models import OrderState
+from orders.services import set_referrer_if_unset
 from shequn import hooks, locks
 from shequn.prepared import PreparedStatement
 from shops import audit
@@ -423,7 +424,8 @@ def record_join(
     `paid_order`: the invitee's paid order whose act is this join (a paid 拼团 seat), bound inside its
     payment's transaction after the order_paid hook's referral receiver found no edge. A new binding counts
     that order as the invitee's paid order here (`record_order_paid`: their first order, the qualification
-    and rewards it brings; once per order, so a later replay adds nothing).
+    and rewards it brings; once per order, so a later replay adds nothing), and names the inviter as that
+    order's referrer, which its placing left empty (a referrer already there is kept).
     """
     if inviter is None or is_shop_staff(shop_id, inviter.pk):
         return None
@@ -488,6 +490,7 @@ def record_join(
         if joined is not None and referral_settings(shop_id).qualify_on == QualifyOn.JOINED:
             _qualify(edge=edge, order=None, now=now)
         if paid_order is not None and (paid_order.shop_id, paid_order.member_id) == (shop_id, invitee.pk):
+            set_referrer_if_unset(order=paid_order, referrer=inviter)
             if paid_order.state in PAID_STATES:
                 record_order_paid(paid_order)
         return edge

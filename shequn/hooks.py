@@ -114,7 +114,8 @@ class Hook(Generic[P, R]):
 
 order_placing: Hook[[Model], None] = Hook("order_placing", when=When.INSIDE, refusable=True)
 """An orders.Order about to be inserted (not saved yet, no pk): receivers may fill its fields (referrals
-sets `referrer`, the member's inviter in the shop). ValidationError refuses the order."""
+sets `referrer`, the member's inviter in the shop; a member bound later by the order's own act gets it then,
+through orders' set_referrer_if_unset). ValidationError refuses the order."""
 
 order_created: Hook[[Model], None] = Hook("order_created", when=When.INSIDE, refusable=True)
 """An order was just placed (its lines and first transition written). ValidationError refuses it."""

@@ -12,10 +12,11 @@ The rules `lock` enforces:
 - Transaction-scoped only. The lock is released when the transaction ends, so it must be taken inside
   `transaction.atomic()`; outside one, autocommit would release it the moment it was taken and guard
   nothing, so `lock` raises `NotInTransaction` instead.
-- A bounded wait. The wait is capped with `SET LOCAL lock_timeout` (`timeout` seconds); past it
-  PostgreSQL raises (lock_not_available, an `OperationalError`) and the transaction rolls back, rather
-  than a request hanging behind a stuck holder. The transaction's previous lock_timeout is restored
-  once the lock is held, so later row locks in the same transaction wait as they did before.
+- A bounded wait. The wait is capped with a transaction-local lock_timeout (`set_config(…, true)`, what
+  `SET LOCAL` does; `timeout` seconds); past it PostgreSQL raises (lock_not_available, an
+  `OperationalError`) and the transaction rolls back, rather than a request hanging behind a stuck
+  holder. The transaction's previous lock_timeout is restored once the lock is held, so later row locks
+  in the same transaction wait as they did before. All of it is one statement.
 """
 
 from __future__ import annotations
@@ -72,12 +73,7 @@ def lock(namespace: Namespace, key: int, *, timeout: float = DEFAULT_TIMEOUT) ->
         raise ValueError("an advisory lock needs a positive timeout")
     if not connection.in_atomic_block:
         raise NotInTransaction(f"advisory lock {namespace.name}:{key} taken outside transaction.atomic()")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('lock_timeout')")
-        previous = cursor.fetchone()[0]
-        cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(timeout * 1000))}")  # milliseconds
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [int(namespace), key])
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    _take("pg_advisory_xact_lock(%s, %s)", [int(namespace), key], timeout)
 
 
 def lock_many(
@@ -108,12 +104,21 @@ def lock_many(
         for _ns, _key, is_shared in ordered
     )
     params = [value for namespace, key, _shared in ordered for value in (int(namespace), key)]
+    _take(calls, params, timeout)
+
+
+def _take(calls: str, params: list, timeout: float) -> None:
+    """Run the lock `calls` under a lock_timeout of `timeout`, then give the transaction its own lock_timeout
+    back, in one statement (one round trip, where reading, setting, locking and restoring took four): the
+    inner target list is evaluated left to right (the old value is read, the cap set, then the locks are
+    taken), and OFFSET 0 keeps the subquery whole, so the outer set_config runs once they are all held. A
+    timeout raises and rolls the transaction back, the cap with it."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('lock_timeout')")
-        previous = cursor.fetchone()[0]
-        cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(timeout * 1000))}")  # milliseconds
-        cursor.execute(f"SELECT {calls}", params)  # the target list is evaluated left to right
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+        cursor.execute(
+            "SELECT set_config('lock_timeout', taken.previous, true) FROM (SELECT current_setting('lock_timeout') "
+            f"AS previous, set_config('lock_timeout', %s, true) AS capped, {calls} OFFSET 0) AS taken",
+            [str(max(1, round(timeout * 1000))), *params],  # milliseconds
+        )
 
 
 # --- Hot rows last ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from shequn import locks
 from shequn.locks import Namespace, NotInTransaction
@@ -36,16 +37,20 @@ def _in_thread(fn):
 
 
 class Holder:
-    """Holds (namespace, key) in an open transaction on another connection until released."""
+    """Holds (namespace, key) in an open transaction on another connection until released (`shared`: as a
+    shared holder, through lock_many)."""
 
-    def __init__(self, namespace=NS, key=KEY):
+    def __init__(self, namespace=NS, key=KEY, *, shared=False):
         self.held, self.release, self.failure = threading.Event(), threading.Event(), []
-        self.thread = threading.Thread(target=self._run, args=(namespace, key))
+        self.thread = threading.Thread(target=self._run, args=(namespace, key, shared))
 
-    def _run(self, namespace, key):
+    def _run(self, namespace, key, shared):
         try:
             with transaction.atomic():
-                locks.lock(namespace, key)
+                if shared:
+                    locks.lock_many(shared=[(namespace, key)])
+                else:
+                    locks.lock(namespace, key)
                 self.held.set()
                 assert self.release.wait(30)
         except Exception as exc:  # reported by the test
@@ -110,6 +115,44 @@ def test_the_transactions_own_lock_timeout_is_back_once_the_lock_is_held():
         with connection.cursor() as cursor:
             cursor.execute("SHOW lock_timeout")
             assert cursor.fetchone()[0] == "7s"
+
+
+def test_a_lock_and_several_locks_each_cost_one_statement():
+    with transaction.atomic(), CaptureQueriesContext(connection) as one:
+        locks.lock(NS, KEY)
+    with transaction.atomic(), CaptureQueriesContext(connection) as many:
+        locks.lock_many(exclusive=[(NS, KEY), (NS, KEY + 1)], shared=[(Namespace.ANALYTICS_FACTS, KEY)])
+
+    assert len(one) == 1 and len(many) == 1, [q["sql"] for q in [*one, *many]]
+
+
+def test_several_locks_wait_at_most_their_timeout_then_keep_the_transactions_own():
+    with Holder():
+        started = time.monotonic()
+        result = _in_thread(lambda: _lock_many_in_transaction(exclusive=[(NS, KEY + 1), (NS, KEY)], timeout=0.3))
+        waited = time.monotonic() - started
+    assert isinstance(result, OperationalError) and "lock timeout" in str(result), result
+    assert 0.3 <= waited < 10
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '7s'")
+        locks.lock_many(exclusive=[(NS, KEY)], shared=[(NS, KEY + 1)], timeout=2)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "7s"
+
+
+def _lock_many_in_transaction(**wanted):
+    with transaction.atomic():
+        locks.lock_many(**wanted)
+        return "locked"
+
+
+def test_shared_holders_do_not_wait_for_each_other_but_an_exclusive_taker_waits_for_them():
+    with Holder(shared=True):
+        assert _in_thread(lambda: _lock_many_in_transaction(shared=[(NS, KEY)], timeout=0.3)) == "locked"
+        assert isinstance(_try_lock(timeout=0.3), OperationalError)
 
 
 def test_keys_and_namespaces_outside_the_scheme_are_refused():

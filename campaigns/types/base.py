@@ -140,6 +140,12 @@ class CampaignKind:
         label (已失效的券…), never its id. The other settings are shown as the settings form labels them."""
         return {}
 
+    def settings_not_shown(self, campaign) -> frozenset[str]:
+        """Settings that do not apply to this campaign as it is set (another reward kind's price or label),
+        whose rows the dashboard's rules leave out rather than show as empty. By default every setting
+        applies."""
+        return frozenset()
+
     def dashboard_context(self, campaign, request) -> dict:
         """Extra context of the campaign's dashboard page, read by the type's
         `campaigns/<code>/dashboard_detail.html` (shown under the rules when it exists)."""

@@ -1,10 +1,13 @@
 """拼团 and referrals: a newcomer whom a member's team share link brings is bound to that member by the join
 they pay for, and that paid order is the newcomer's referral first order (the qualification and the shop's
-rewards follow from it), exactly once, however often the payment is notified."""
+rewards follow from it), exactly once, however often the payment is notified. The order, placed before that
+binding, names the member as its referrer from then on."""
 
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from campaigns import services
@@ -86,10 +89,44 @@ def test_a_newcomers_paid_team_join_is_their_referral_first_order(campaign, shar
 
 
 def test_a_join_payment_notified_twice_is_one_first_order_and_one_reward(share_link_join, transport):
-    _leader, newcomer, order = share_link_join
+    leader, newcomer, order = share_link_join
     pay(order, transport, duplicate=True)
 
     assert ReferralEvent.objects.filter(invitee=newcomer, kind=EventKind.FIRST_ORDER, order=order).count() == 1
     assert ReferralEvent.objects.filter(invitee=newcomer, kind=EventKind.QUALIFIED).count() == 1
     assert ReferralEvent.objects.filter(invitee=newcomer, kind=EventKind.REPEAT_ORDER).count() == 0
     assert Reward.objects.filter(invitee=newcomer).count() == 1
+    assert order.referrer == leader  # named once, by the first notification; the second finds it set
+
+
+def test_a_newcomers_paid_team_join_names_the_sharer_as_its_referrer(campaign, people, gb_group, owner, transport):
+    leader = people[0]
+    team = _open_paid_team(campaign, leader, gb_group, transport)
+    newcomer = _newcomer_through_the_shops_poster(gb_group, owner)
+
+    order = _join_by_share_link(campaign, team, leader, newcomer, gb_group)
+    assert order.referrer is None  # placed before anyone was bound to the newcomer
+    pay(order, transport)
+
+    assert order.referrer == leader
+    api = APIClient()
+    api.force_authenticate(owner)
+    body = api.get(f"/api/v1/shop/orders/{order.pk}/").json()
+    assert body["referrer"] == {"id": leader.pk, "public_name": leader.public_name}, body
+    dashboard = Client()
+    dashboard.force_login(owner)
+    page = dashboard.get(reverse("dashboard:order_detail", args=[order.pk])).content.decode()
+    assert f"推荐人：{leader.public_name}" in page
+
+
+def test_a_join_order_that_already_has_a_referrer_keeps_it(campaign, people, gb_group, owner, transport):
+    leader, earlier = people[0], people[1]
+    team = _open_paid_team(campaign, leader, gb_group, transport)
+    newcomer = _newcomer_through_the_shops_poster(gb_group, owner)
+
+    order = _join_by_share_link(campaign, team, leader, newcomer, gb_group)
+    Order.objects.filter(pk=order.pk).update(referrer=earlier)
+    pay(order, transport)
+
+    assert ReferralEdge.objects.get(shop=campaign.shop, invitee=newcomer).inviter == leader
+    assert order.referrer == earlier

@@ -1,7 +1,8 @@
 """The campaign page's rules name what a setting points at, never its id: a 助力 campaign's reward coupon and
 a 打卡 campaign's milestone coupons by their templates' names and faces, a coupon template's products, groups
 and tags and a contest's tags and pickup point by their names. The templates of every milestone are read
-in one query, and a template deleted or of another shop shows as 已失效的券 (translated), never its name."""
+in one query, and a template deleted or of another shop shows as 已失效的券 (translated), never its name. A 助力
+campaign's rules show the setting of its own reward kind only, not the other kinds' (助力价, 赠品名称)."""
 
 import pytest
 from django.db import connection
@@ -15,6 +16,7 @@ from tests.builders.campaigns import coupon_template, make_campaign
 from tests.campaigns.checkin_support import checkin_campaign
 from tests.campaigns.contest_support import contest
 from tests.campaigns.coupon_support import sku_of
+from tests.campaigns.social_support import help_campaign
 from tests.factories import GroupFactory, PickupPointFactory, ProductFactory, ShopFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +61,24 @@ def test_a_help_campaign_names_its_reward_coupon(operator_client, shop):
     shown, html = _detail(operator_client, campaign)
     assert shown["奖励优惠券"] == "满百减二十 · 满 100 减 20（进行中）"
     assert "满百减二十 · 满 100 减 20" in html and f"<dt>奖励优惠券</dt><dd>{template.pk}</dd>" not in html
+
+
+def test_a_help_campaign_with_a_coupon_reward_shows_no_price_or_free_item_row(operator_client, shop):
+    shown, html = _detail(operator_client, _help_with_coupon(shop, coupon_template(shop, name="满百减二十")))
+    assert shown["奖励方式"] == "优惠券（集齐后自动发到券包）" and "奖励优惠券" in shown
+    assert "助力价（元）" not in shown and "赠品名称" not in shown
+    assert "<dt>助力价（元）</dt>" not in html and "<dt>赠品名称</dt>" not in html
+
+
+def test_a_help_campaign_shows_the_row_of_its_own_reward_kind_only(operator_client, shop):
+    free_item = help_campaign(shop, settings={"reward_kind": "free_item", "reward_price": None, "reward_label": "小熊"})
+    shown, html = _detail(operator_client, free_item)
+    assert shown["奖励方式"] == "赠品（商家发放）" and shown["赠品名称"] == "小熊"
+    assert "助力价（元）" not in shown and "奖励优惠券" not in shown
+    assert "<dt>赠品名称</dt><dd>小熊</dd>" in html
+    shown, _html = _detail(operator_client, help_campaign(shop))
+    assert shown["助力价（元）"] == "¥0.01"
+    assert "赠品名称" not in shown and "奖励优惠券" not in shown
 
 
 def test_a_check_in_campaign_names_the_coupon_of_each_milestone(operator_client, shop):

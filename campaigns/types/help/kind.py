@@ -53,6 +53,8 @@ class RewardKind:
     FREE_ITEM = "free_item"  # the shop hands `reward_label` over (a zero-price order when the campaign has a SKU)
     COUPON = "coupon"  # a coupon of the shop's template `reward_coupon`, granted at completion
     CHOICES = (PRICE, FREE_ITEM, COUPON)
+    # The one setting each kind reads: the others mean nothing for a campaign of that kind.
+    SETTING = {PRICE: "reward_price", FREE_ITEM: "reward_label", COUPON: "reward_coupon"}
 
 
 class HelpRefused(ActRefused):
@@ -655,6 +657,14 @@ class HelpKind(CampaignKind):
             return {}
         words = templates_words(campaign.shop_id, [settings.get("reward_coupon")])
         return {"reward_coupon": next(iter(words.values()), str(TEMPLATE_GONE))}
+
+    def settings_not_shown(self, campaign) -> frozenset[str]:
+        """The settings of the other reward kinds (a coupon reward has no 助力价 and no 赠品名称): the kind
+        read as Rules reads it, a price when unset."""
+        reward_kind = (campaign.settings or {}).get("reward_kind") or RewardKind.PRICE
+        if reward_kind not in RewardKind.SETTING:
+            return frozenset()
+        return frozenset(name for kind, name in RewardKind.SETTING.items() if kind != reward_kind)
 
     def on_end(self, campaign) -> None:
         """An ended or cancelled campaign closes its open tasks (their time is capped at the end anyway)."""
