@@ -60,16 +60,16 @@ def _open_paid_team(campaign, leader, group, transport):
 
 
 @pytest.fixture
-def share_link_join(campaign, people, gb_group, owner, transport, points_rule):
-    """Under the points rule, a member's paid team and a newcomer who came by the shop's poster joining it by
-    the member's share link: the member, the newcomer and their join's order, not paid yet."""
+def share_link_join(campaign, people, gb_group, owner, transport):
+    """A member's paid team and a newcomer who came by the shop's poster joining it by the member's share link:
+    the member, the newcomer and their join's order, not paid yet."""
     leader = people[0]
     team = _open_paid_team(campaign, leader, gb_group, transport)
     newcomer = _newcomer_through_the_shops_poster(gb_group, owner)
     return leader, newcomer, _join_by_share_link(campaign, team, leader, newcomer, gb_group)
 
 
-def test_a_newcomers_paid_team_join_is_their_referral_first_order(campaign, share_link_join, transport, points_rule):
+def test_a_newcomers_paid_team_join_is_their_referral_first_order(campaign, points_rule, share_link_join, transport):
     leader, newcomer, order = share_link_join
     pay(order, transport)
 
@@ -88,7 +88,7 @@ def test_a_newcomers_paid_team_join_is_their_referral_first_order(campaign, shar
     assert CampaignAct.objects.get(campaign=campaign, actor=newcomer).new_member
 
 
-def test_a_join_payment_notified_twice_is_one_first_order_and_one_reward(share_link_join, transport):
+def test_a_join_payment_notified_twice_is_one_first_order_and_one_reward(points_rule, share_link_join, transport):
     leader, newcomer, order = share_link_join
     pay(order, transport, duplicate=True)
 
@@ -99,12 +99,8 @@ def test_a_join_payment_notified_twice_is_one_first_order_and_one_reward(share_l
     assert order.referrer == leader  # named once, by the first notification; the second finds it set
 
 
-def test_a_newcomers_paid_team_join_names_the_sharer_as_its_referrer(campaign, people, gb_group, owner, transport):
-    leader = people[0]
-    team = _open_paid_team(campaign, leader, gb_group, transport)
-    newcomer = _newcomer_through_the_shops_poster(gb_group, owner)
-
-    order = _join_by_share_link(campaign, team, leader, newcomer, gb_group)
+def test_a_newcomers_paid_team_join_names_the_sharer_as_its_referrer(share_link_join, owner, transport):
+    leader, _newcomer, order = share_link_join
     assert order.referrer is None  # placed before anyone was bound to the newcomer
     pay(order, transport)
 
@@ -119,12 +115,9 @@ def test_a_newcomers_paid_team_join_names_the_sharer_as_its_referrer(campaign, p
     assert f"推荐人：{leader.public_name}" in page
 
 
-def test_a_join_order_that_already_has_a_referrer_keeps_it(campaign, people, gb_group, owner, transport):
-    leader, earlier = people[0], people[1]
-    team = _open_paid_team(campaign, leader, gb_group, transport)
-    newcomer = _newcomer_through_the_shops_poster(gb_group, owner)
-
-    order = _join_by_share_link(campaign, team, leader, newcomer, gb_group)
+def test_a_join_order_that_already_has_a_referrer_keeps_it(campaign, people, share_link_join, transport):
+    leader, newcomer, order = share_link_join
+    earlier = people[1]
     Order.objects.filter(pk=order.pk).update(referrer=earlier)
     pay(order, transport)
 
