@@ -160,9 +160,22 @@ def hot_rows_last() -> Iterator[None]:
     finally:
         _last.writes = None
     alive = {id(func) for _sids, func, _robust in connection.run_on_commit}
+    if writes:
+        _check_deferred_constraints_now()
     for _rank, _seq, write, marker in writes:
         if id(marker) in alive:  # else handed in within a savepoint rolled back since: not to be written
             write()
+
+
+def _check_deferred_constraints_now() -> None:
+    """Run the checks deferred to COMMIT (foreign keys, an order's adjustments adding up) now, before the hot
+    rows are locked, instead of at COMMIT while they are held. Switching the constraints to IMMEDIATE checks
+    what is pending at once (PostgreSQL applies the new mode retroactively); switching them back to DEFERRED
+    restores the mode every deferrable constraint here is created with (INITIALLY DEFERRED), so anything
+    written later in the transaction is checked at COMMIT as before. A failed check raises here and rolls
+    the transaction back, as it would have at COMMIT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
 
 
 def take_last(rank: Rank, write: Callable[[], None]) -> None:

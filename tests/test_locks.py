@@ -4,7 +4,7 @@ import threading
 import time
 
 import pytest
-from django.db import OperationalError, connection, connections, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from shequn import locks
@@ -253,3 +253,44 @@ def test_a_hot_rows_last_block_outside_a_transaction_is_refused():
             pass
 
     assert isinstance(_in_thread(enter), NotInTransaction)  # a fresh connection in autocommit
+
+
+def _group_of_a_shop_not_there_yet(shop_id: int):
+    from groups.models import Group
+
+    return Group.objects.create(shop_id=shop_id, name="未建店的群", capacity=10)  # its foreign key: checked at COMMIT
+
+
+@pytest.mark.django_db(transaction=True)  # a real COMMIT, where the deferred checks run
+def test_the_checks_deferred_to_commit_run_before_the_hot_rows_are_written():
+    done = []
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with locks.hot_rows_last():
+            _group_of_a_shop_not_there_yet(2_000_000_001)
+            locks.take_last(locks.Rank.SKU_STOCK, lambda: done.append("hot row"))
+        done.append("after the block")  # never reached: the check failed before the hot row was written
+
+    assert done == []
+
+
+@pytest.mark.django_db(transaction=True)  # a real COMMIT, where the deferred checks run
+def test_control_without_hot_rows_the_deferred_check_fails_only_at_commit():
+    done = []
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with locks.hot_rows_last():
+            _group_of_a_shop_not_there_yet(2_000_000_001)
+        done.append("after the block")
+
+    assert done == ["after the block"]
+
+
+def test_after_the_hot_rows_later_writes_are_checked_at_commit_again():
+    from shops.models import Shop
+
+    with transaction.atomic():
+        with locks.hot_rows_last():
+            locks.take_last(locks.Rank.SKU_STOCK, lambda: None)
+        group = _group_of_a_shop_not_there_yet(2_000_000_002)  # deferred again: the shop may come later
+        Shop.objects.create(pk=2_000_000_002, name="后建的店", slug="later-shop")
+
+    assert Shop.objects.get(pk=group.shop_id).name == "后建的店"
