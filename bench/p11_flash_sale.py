@@ -11,10 +11,11 @@ Baseline, right after each: `pgbench -c <workers> -T --seconds` of
 The ceiling: the bare Django hello on the same workers, in the same rounds as the orders and pgbench. A
 flash order is a request through Django and so costs at least a hello: when hello ÷ pgbench is below the
 orders' target on this machine, no flash order can reach it here, whatever the order path does (on 2
-cores the web tier's CPU is spent before the database's hot row is). The hold: after the run, --hold
-orders of a third sale are placed in this process one at a time, each timed from the start of the SKU's
-stock UPDATE (the hot row's lock) to the end of its COMMIT; the notes give the median and the rate the
-row alone would admit at that hold (1 ÷ median), which is what the order path owes the hot row.
+cores the web tier's CPU is spent before the database's hot row is). The hold: after the run, once the
+Celery queue is drained, --hold orders of a third sale are placed in this process one at a time, each
+timed from the start of the SKU's stock UPDATE (the hot row's lock) to the end of its COMMIT; the notes
+give the median and the rate the row alone would admit at that hold (1 ÷ median), which is what the
+order path owes the hot row.
 
 Sold out: a second flash sale of --burst units is sold out by a burst of 2 × --burst members at once (it
 must sell exactly --burst); then --members members POST its 立即抢购 form with wrk for --seconds a round,
@@ -145,8 +146,8 @@ def measure(bench: Bench, args, web: int) -> list[Measure]:
                 "hello": lambda _r: bench.get_rate([("/_bench/hello", "")]),
             }
         )
-        held = _hold(shop, group, args.hold)
         bench.drain_celery()
+        held = _hold(shop, group, args.hold)  # once the worker is idle: a busy worker's CPU would be timed too
 
     placed = sum(a.status == 302 and "/m/orders/" in a.location for a in answers)
     return [
