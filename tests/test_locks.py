@@ -294,3 +294,30 @@ def test_after_the_hot_rows_later_writes_are_checked_at_commit_again():
         Shop.objects.create(pk=2_000_000_002, name="后建的店", slug="later-shop")
 
     assert Shop.objects.get(pk=group.shop_id).name == "后建的店"
+
+
+def _deferrable_but_initially_immediate() -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text FROM pg_constraint "
+            "WHERE connamespace = 'public'::regnamespace AND condeferrable AND NOT condeferred"
+        )
+        return [table for (table,) in cursor.fetchall()]
+
+
+def test_every_deferrable_constraint_starts_deferred():
+    """hot_rows_last switches every constraint back to DEFERRED once the pending checks have run: that is
+    each one's own mode only while no deferrable constraint is INITIALLY IMMEDIATE."""
+    assert _deferrable_but_initially_immediate() == []
+
+
+def test_control_a_deferrable_constraint_that_starts_immediate_is_found():
+    with connection.cursor() as cursor:  # undone with the test's transaction
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'groups_group'::regclass AND contype = 'f' "
+            "AND condeferrable LIMIT 1"
+        )
+        (name,) = cursor.fetchone()
+        cursor.execute(f'ALTER TABLE groups_group ALTER CONSTRAINT "{name}" DEFERRABLE INITIALLY IMMEDIATE')
+
+    assert _deferrable_but_initially_immediate() == ["groups_group"]
